@@ -1,0 +1,11 @@
+//! Kura's cryptographic primitives, in one place so that they are reviewed together:
+//! password hashing (IAM-8), secret tokens stored only as digests (sessions, API keys, setup
+//! links), the audit chain digest (LOG-1) and constant-time comparison.
+//!
+//! This crate knows nothing of tenants or storage; callers pass bytes in and get bytes out.
+
+mod password;
+mod token;
+
+pub use password::{Argon2Params, PasswordError, PasswordHasher};
+pub use token::{SecretToken, TokenDigest, chain_hash, ct_eq, random_bytes, sha256};

@@ -1,0 +1,116 @@
+//! Password hashing with Argon2id (IAM-8). Hashes are PHC strings, so that parameters can be
+//! raised later and old hashes still verify.
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Params, Version};
+use std::fmt;
+
+/// Argon2id cost parameters. The default is OWASP's recommendation (19 MiB, 2 passes, 1 lane).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Argon2Params {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+
+impl Default for Argon2Params {
+    fn default() -> Self {
+        Self { memory_kib: 19_456, iterations: 2, parallelism: 1 }
+    }
+}
+
+impl Argon2Params {
+    /// Deliberately weak parameters for tests only: a hash takes well under a millisecond.
+    pub const fn insecure_for_tests() -> Self {
+        Self { memory_kib: 64, iterations: 1, parallelism: 1 }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    #[error("invalid Argon2 parameters: {0}")]
+    Params(String),
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+    #[error("the stored password hash is malformed")]
+    Malformed,
+}
+
+/// Hashes and verifies passwords. Cheap to clone; CPU-bound, so callers run it on a bounded
+/// blocking pool.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    argon2: Argon2<'static>,
+    params: Argon2Params,
+    /// A hash of a random password, verified against when an account does not exist, so that a
+    /// missing account takes as long to refuse as a wrong password.
+    dummy: String,
+}
+
+impl fmt::Debug for PasswordHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasswordHasher").field("params", &self.params).finish_non_exhaustive()
+    }
+}
+
+impl PasswordHasher {
+    pub fn new(params: Argon2Params) -> Result<Self, PasswordError> {
+        let p = Params::new(params.memory_kib, params.iterations, params.parallelism, None)
+            .map_err(|e| PasswordError::Params(e.to_string()))?;
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, p);
+        let mut hasher = Self { argon2, params, dummy: String::new() };
+        let random = crate::token::random_bytes::<16>();
+        hasher.dummy = hasher.hash(&crate::token::b64(&random))?;
+        Ok(hasher)
+    }
+
+    pub fn params(&self) -> Argon2Params {
+        self.params
+    }
+
+    /// Hashes a password with a fresh random salt.
+    pub fn hash(&self, password: &str) -> Result<String, PasswordError> {
+        let salt = crate::token::random_bytes::<16>();
+        self.argon2
+            .hash_password_with_salt(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| PasswordError::Hash(e.to_string()))
+    }
+
+    /// Checks a password against a stored hash; `None` (no such account) burns the same time and
+    /// returns false.
+    pub fn verify(&self, stored: Option<&str>, password: &str) -> Result<bool, PasswordError> {
+        let (hash, real) = match stored {
+            Some(h) => (h, true),
+            None => (self.dummy.as_str(), false),
+        };
+        let parsed = PasswordHash::new(hash).map_err(|_| PasswordError::Malformed)?;
+        let ok = self.argon2.verify_password(password.as_bytes(), &parsed).is_ok();
+        Ok(ok && real)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iam_8_argon2id_round_trip() {
+        let h = PasswordHasher::new(Argon2Params::insecure_for_tests()).unwrap();
+        let stored = h.hash("correct horse battery").unwrap();
+        assert!(stored.starts_with("$argon2id$"));
+        assert!(!stored.contains("correct horse"));
+        assert!(h.verify(Some(&stored), "correct horse battery").unwrap());
+        assert!(!h.verify(Some(&stored), "wrong").unwrap());
+        assert!(!h.verify(None, "anything").unwrap());
+        assert!(h.verify(Some("not a hash"), "x").is_err());
+    }
+
+    #[test]
+    fn iam_8_same_password_different_salt() {
+        let h = PasswordHasher::new(Argon2Params::insecure_for_tests()).unwrap();
+        assert_ne!(h.hash("pw").unwrap(), h.hash("pw").unwrap());
+    }
+}

@@ -1,0 +1,333 @@
+//! Audit entries (LOG-1). Every state change and every sign-in attempt produces one, written in
+//! the same transaction as the change. Entries form a hash chain per scope (a tenant, or the
+//! platform itself); this module defines the entry and its canonical byte form, the store
+//! computes and checks the chain.
+
+use crate::ids::TenantId;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Which chain an entry belongs to.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub enum AuditScope {
+    /// Operator actions that belong to no tenant (creating operators, signing in as operator).
+    Platform,
+    Tenant(TenantId),
+}
+
+impl AuditScope {
+    /// The platform chain is stored under the nil UUID, which no tenant can have.
+    pub fn storage_id(self) -> Uuid {
+        match self {
+            Self::Platform => Uuid::nil(),
+            Self::Tenant(t) => t.as_uuid(),
+        }
+    }
+    pub fn from_storage_id(id: Uuid) -> Self {
+        if id.is_nil() { Self::Platform } else { Self::Tenant(TenantId::from_uuid(id)) }
+    }
+}
+
+/// Who acted.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    User,
+    Operator,
+    ApiKey,
+    /// The command line, run by whoever has the server's data directory.
+    Cli,
+    /// Someone not (yet) authenticated, such as a failed sign-in.
+    Anonymous,
+}
+
+impl ActorKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Operator => "operator",
+            Self::ApiKey => "api_key",
+            Self::Cli => "cli",
+            Self::Anonymous => "anonymous",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::User, Self::Operator, Self::ApiKey, Self::Cli, Self::Anonymous].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// The actor of an entry, as it was at the time: later renames do not rewrite history.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Actor {
+    pub kind: ActorKind,
+    pub id: Option<Uuid>,
+    /// A readable name: an email address, an API key's name.
+    pub label: String,
+    /// The actor's role key at the time (LOG-1 "role group").
+    pub role: Option<String>,
+    pub source_ip: Option<String>,
+}
+
+/// What was done. The string forms are stable: they are stored and filtered on.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Operation {
+    OperatorCreate,
+    OperatorLogin,
+    OperatorLoginFailed,
+    OperatorLogout,
+    TenantCreate,
+    UserLogin,
+    UserLoginFailed,
+    UserLogout,
+    UserCreate,
+    UserUpdate,
+    UserDelete,
+    RoleCreate,
+    RoleUpdate,
+    RoleDelete,
+    CollectionCreate,
+    CollectionUpdate,
+    CollectionDelete,
+    RecordCreate,
+    RecordUpdate,
+    RecordDelete,
+    ApiKeyCreate,
+    ApiKeyRevoke,
+    TenantUpdate,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 23] = [
+        Self::OperatorCreate,
+        Self::OperatorLogin,
+        Self::OperatorLoginFailed,
+        Self::OperatorLogout,
+        Self::TenantCreate,
+        Self::TenantUpdate,
+        Self::UserLogin,
+        Self::UserLoginFailed,
+        Self::UserLogout,
+        Self::UserCreate,
+        Self::UserUpdate,
+        Self::UserDelete,
+        Self::RoleCreate,
+        Self::RoleUpdate,
+        Self::RoleDelete,
+        Self::CollectionCreate,
+        Self::CollectionUpdate,
+        Self::CollectionDelete,
+        Self::RecordCreate,
+        Self::RecordUpdate,
+        Self::RecordDelete,
+        Self::ApiKeyCreate,
+        Self::ApiKeyRevoke,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::OperatorCreate => "operator.create",
+            Self::OperatorLogin => "operator.login",
+            Self::OperatorLoginFailed => "operator.login_failed",
+            Self::OperatorLogout => "operator.logout",
+            Self::TenantCreate => "tenant.create",
+            Self::TenantUpdate => "tenant.update",
+            Self::UserLogin => "user.login",
+            Self::UserLoginFailed => "user.login_failed",
+            Self::UserLogout => "user.logout",
+            Self::UserCreate => "user.create",
+            Self::UserUpdate => "user.update",
+            Self::UserDelete => "user.delete",
+            Self::RoleCreate => "role.create",
+            Self::RoleUpdate => "role.update",
+            Self::RoleDelete => "role.delete",
+            Self::CollectionCreate => "collection.create",
+            Self::CollectionUpdate => "collection.update",
+            Self::CollectionDelete => "collection.delete",
+            Self::RecordCreate => "record.create",
+            Self::RecordUpdate => "record.update",
+            Self::RecordDelete => "record.delete",
+            Self::ApiKeyCreate => "apikey.create",
+            Self::ApiKeyRevoke => "apikey.revoke",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+}
+
+impl TryFrom<String> for Operation {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value).ok_or_else(|| format!("{value:?} is not an operation"))
+    }
+}
+impl From<Operation> for String {
+    fn from(value: Operation) -> String {
+        value.as_str().to_owned()
+    }
+}
+
+/// How it ended.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    Failure,
+    Denied,
+}
+
+impl Outcome {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+            Self::Denied => "denied",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Success, Self::Failure, Self::Denied].into_iter().find(|o| o.as_str() == s)
+    }
+}
+
+/// What a writer states about its change; the store adds sequence, time and hashes.
+#[derive(Clone, PartialEq, Debug)]
+pub struct AuditRecord {
+    pub operation: Operation,
+    /// What was acted on, such as `record:<id>` or `user:<email>`.
+    pub target: Option<String>,
+    pub outcome: Outcome,
+    /// A short, secret-free description (counts, changed field names; never values or passwords).
+    pub detail: Option<String>,
+}
+
+impl AuditRecord {
+    pub fn success(operation: Operation, target: impl Into<String>) -> Self {
+        Self { operation, target: Some(target.into()), outcome: Outcome::Success, detail: None }
+    }
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+    pub fn with_outcome(mut self, outcome: Outcome) -> Self {
+        self.outcome = outcome;
+        self
+    }
+}
+
+/// An entry as stored in the chain.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub scope: AuditScope,
+    /// 1, 2, 3… within the scope, without gaps.
+    pub seq: i64,
+    pub at: Timestamp,
+    pub actor: Actor,
+    pub operation: Operation,
+    pub target: Option<String>,
+    pub outcome: Outcome,
+    pub detail: Option<String>,
+    /// The hash of the previous entry (32 zero bytes for the first).
+    pub prev_hash: [u8; 32],
+    /// SHA-256 over `prev_hash` and [`AuditEntry::canonical_bytes`].
+    pub hash: [u8; 32],
+}
+
+/// The version tag of the canonical encoding; a change of layout gets a new tag.
+const CANONICAL_V1: &[u8] = b"kura-audit-v1";
+
+impl AuditEntry {
+    /// The bytes that are hashed: every field, each length-prefixed, so that no two different
+    /// entries encode alike.
+    #[allow(clippy::too_many_arguments, reason = "mirrors the entry's fields one to one")]
+    pub fn canonical_bytes(
+        scope: AuditScope,
+        seq: i64,
+        at: Timestamp,
+        actor: &Actor,
+        operation: Operation,
+        target: Option<&str>,
+        outcome: Outcome,
+        detail: Option<&str>,
+    ) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256);
+        put(&mut out, CANONICAL_V1);
+        put(&mut out, scope.storage_id().as_bytes());
+        put(&mut out, &seq.to_be_bytes());
+        put(&mut out, &at.as_microsecond().to_be_bytes());
+        put(&mut out, actor.kind.as_str().as_bytes());
+        put_opt(&mut out, actor.id.as_ref().map(|u| u.as_bytes().as_slice()));
+        put(&mut out, actor.label.as_bytes());
+        put_opt(&mut out, actor.role.as_deref().map(str::as_bytes));
+        put_opt(&mut out, actor.source_ip.as_deref().map(str::as_bytes));
+        put(&mut out, operation.as_str().as_bytes());
+        put_opt(&mut out, target.map(str::as_bytes));
+        put(&mut out, outcome.as_str().as_bytes());
+        put_opt(&mut out, detail.map(str::as_bytes));
+        out
+    }
+
+    /// The canonical bytes of this entry.
+    pub fn own_canonical_bytes(&self) -> Vec<u8> {
+        Self::canonical_bytes(
+            self.scope,
+            self.seq,
+            self.at,
+            &self.actor,
+            self.operation,
+            self.target.as_deref(),
+            self.outcome,
+            self.detail.as_deref(),
+        )
+    }
+}
+
+fn put(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
+fn put_opt(out: &mut Vec<u8>, bytes: Option<&[u8]>) {
+    match bytes {
+        None => out.push(0),
+        Some(b) => {
+            out.push(1);
+            put(out, b);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(label: &str) -> Actor {
+        Actor { kind: ActorKind::User, id: None, label: label.into(), role: None, source_ip: None }
+    }
+
+    #[test]
+    fn log_1_canonical_bytes_differ_for_any_field_change() {
+        let base = |label: &str, target: Option<&str>| {
+            AuditEntry::canonical_bytes(
+                AuditScope::Platform,
+                1,
+                Timestamp::UNIX_EPOCH,
+                &actor(label),
+                Operation::RecordCreate,
+                target,
+                Outcome::Success,
+                None,
+            )
+        };
+        assert_ne!(base("ab", Some("c")), base("a", Some("bc")));
+        assert_ne!(base("a", None), base("a", Some("")));
+    }
+
+    #[test]
+    fn log_1_operation_names_round_trip() {
+        for op in Operation::ALL {
+            assert_eq!(Operation::parse(op.as_str()), Some(op));
+        }
+    }
+}

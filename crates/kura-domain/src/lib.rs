@@ -1,0 +1,31 @@
+//! Kura's domain model: the values a tenant stores and the rules that govern them.
+//!
+//! **Architecture invariant:** this crate does no IO. It reads no clock (time arrives through
+//! [`Clock`]), opens no file or socket, and generates no randomness; identifiers are minted by the
+//! store. Everything here is therefore deterministic and unit-testable.
+
+mod audit;
+mod collection;
+mod error;
+mod ids;
+mod names;
+mod permission;
+mod query;
+mod record;
+mod role;
+mod tenant;
+mod time;
+mod user;
+
+pub use audit::{Actor, ActorKind, AuditEntry, AuditRecord, AuditScope, Operation, Outcome};
+pub use collection::{Charset, Collection, CollectionSpec, FieldDef, FieldType, Rules};
+pub use error::{DomainError, FieldError, FieldErrorKind};
+pub use ids::{ApiKeyId, CollectionId, OperatorId, RecordId, RoleId, TenantId, UserId};
+pub use names::{DisplayName, Email, Key, Slug};
+pub use permission::{Permission, PermissionSet};
+pub use query::{CompareOp, Filter, ListQuery, Literal, Page, SortKey, MAX_PER_PAGE};
+pub use record::{FieldValue, Record, RecordData, WriteMode};
+pub use role::{BuiltinRole, Role};
+pub use tenant::{Tenant, TenantSpec};
+pub use time::{Clock, ManualClock, TimeZoneName, format_in_zone};
+pub use user::{Operator, User, UserStatus};

@@ -1,0 +1,538 @@
+//! Listing records: a small filter language, multi-key sorts and pagination, evaluated in the
+//! domain rather than in SQL. Record values will be encrypted at rest, so the database cannot
+//! filter or sort them; this module is the one place that does, over decrypted values.
+//!
+//! Filter grammar (PocketBase-like, so that integrators feel at home):
+//! ```text
+//! expr := and ("||" and)*          and  := atom ("&&" atom)*
+//! atom := "(" expr ")" | name op literal
+//! op   := "=" | "!=" | ">" | ">=" | "<" | "<=" | "~" (contains) | "!~"
+//! literal := 'text' | "text" | number | true | false | null
+//! ```
+
+use crate::collection::{Collection, FieldType};
+use crate::error::DomainError;
+use crate::record::{FieldValue, Record};
+use serde::Serialize;
+use std::cmp::Ordering;
+
+/// Largest page a client may ask for.
+pub const MAX_PER_PAGE: u32 = 500;
+const MAX_FILTER_LEN: usize = 2_000;
+const MAX_DEPTH: usize = 16;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum CompareOp {
+    Eq,
+    Ne,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+    Contains,
+    NotContains,
+}
+
+#[derive(Clone, PartialEq, Debug)]
+pub enum Literal {
+    Null,
+    Bool(bool),
+    Number(f64),
+    Text(String),
+}
+
+/// A parsed filter expression.
+#[derive(Clone, PartialEq, Debug)]
+pub enum Filter {
+    Compare { field: String, op: CompareOp, value: Literal },
+    And(Box<Filter>, Box<Filter>),
+    Or(Box<Filter>, Box<Filter>),
+}
+
+/// One key of a sort: a field or `created_at`/`updated_at`, ascending unless `desc`.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct SortKey {
+    pub field: String,
+    pub desc: bool,
+}
+
+/// A request for one page of records.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ListQuery {
+    pub filter: Option<Filter>,
+    /// Free text matched, case-insensitively, against every visible field.
+    pub search: Option<String>,
+    pub sort: Vec<SortKey>,
+    /// 1-based.
+    pub page: u32,
+    pub per_page: u32,
+}
+
+/// One page of results.
+#[derive(Clone, Debug, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub page: u32,
+    pub per_page: u32,
+    pub total: u64,
+}
+
+fn invalid(reason: impl Into<String>) -> DomainError {
+    DomainError::Invalid { what: "query", reason: reason.into() }
+}
+
+const META_FIELDS: [&str; 3] = ["id", "created_at", "updated_at"];
+
+/// Checks that a name refers to a field the caller may filter or sort on. Personal-information
+/// fields are refused when `pii_visible` is false: filtering on them would reveal masked values.
+fn check_name(c: &Collection, name: &str, pii_visible: bool) -> Result<(), DomainError> {
+    if META_FIELDS.contains(&name) {
+        return Ok(());
+    }
+    match c.field(name) {
+        None => Err(invalid(format!("{name:?} is not a field of this collection"))),
+        Some(f) if f.pii && !pii_visible => {
+            Err(invalid(format!("{name:?} holds personal information you are not allowed to see")))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+impl ListQuery {
+    /// Parses the query-string parts of a list request.
+    pub fn parse(
+        c: &Collection,
+        filter: Option<&str>,
+        search: Option<&str>,
+        sort: Option<&str>,
+        page: Option<u32>,
+        per_page: Option<u32>,
+        pii_visible: bool,
+    ) -> Result<Self, DomainError> {
+        let filter = match filter.map(str::trim).filter(|f| !f.is_empty()) {
+            None => None,
+            Some(f) => Some(Filter::parse(f, c, pii_visible)?),
+        };
+        let mut keys = Vec::new();
+        for part in sort.unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (desc, name) = match part.strip_prefix('-') {
+                Some(n) => (true, n),
+                None => (false, part.strip_prefix('+').unwrap_or(part)),
+            };
+            check_name(c, name, pii_visible)?;
+            keys.push(SortKey { field: name.to_owned(), desc });
+        }
+        if keys.len() > 5 {
+            return Err(invalid("at most 5 sort keys"));
+        }
+        let page = page.unwrap_or(1);
+        let per_page = per_page.unwrap_or(50);
+        if page == 0 {
+            return Err(invalid("page starts at 1"));
+        }
+        if per_page == 0 || per_page > MAX_PER_PAGE {
+            return Err(invalid(format!("per_page must be between 1 and {MAX_PER_PAGE}")));
+        }
+        let search = search.map(str::trim).filter(|s| !s.is_empty()).map(str::to_lowercase);
+        if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
+            return Err(invalid("the search text is longer than 200 characters"));
+        }
+        Ok(Self { filter, search, sort: keys, page, per_page })
+    }
+
+    /// Filters, sorts and pages records. Without sort keys, newest first.
+    pub fn apply(&self, c: &Collection, mut records: Vec<Record>, pii_visible: bool) -> Page<Record> {
+        records.retain(|r| {
+            self.filter.as_ref().is_none_or(|f| f.matches(r))
+                && self.search.as_ref().is_none_or(|s| search_matches(c, r, s, pii_visible))
+        });
+        let total = records.len() as u64;
+        records.sort_by(|a, b| {
+            for key in &self.sort {
+                let ord = compare_values(value_of(a, &key.field).as_ref(), value_of(b, &key.field).as_ref());
+                let ord = if key.desc { ord.reverse() } else { ord };
+                if ord != Ordering::Equal {
+                    return ord;
+                }
+            }
+            // Version-7 ids sort by creation time: a stable, newest-first default and tiebreak.
+            b.id.cmp(&a.id)
+        });
+        let start = (self.page as usize - 1).saturating_mul(self.per_page as usize);
+        let items = records.into_iter().skip(start).take(self.per_page as usize).collect();
+        Page { items, page: self.page, per_page: self.per_page, total }
+    }
+}
+
+fn search_matches(c: &Collection, r: &Record, needle: &str, pii_visible: bool) -> bool {
+    c.fields.iter().filter(|f| pii_visible || !f.pii).filter(|f| f.field_type != FieldType::Boolean).any(|f| {
+        r.data.get(f.name.as_str()).is_some_and(|v| v.display().to_lowercase().contains(needle))
+    })
+}
+
+fn value_of(r: &Record, name: &str) -> Option<FieldValue> {
+    match name {
+        "id" => Some(FieldValue::Text(r.id.to_string())),
+        "created_at" => Some(FieldValue::Number(r.created_at.as_microsecond() as f64)),
+        "updated_at" => Some(FieldValue::Number(r.updated_at.as_microsecond() as f64)),
+        _ => r.data.get(name).cloned(),
+    }
+}
+
+/// Orders values of one field; absent values sort last in ascending order.
+fn compare_values(a: Option<&FieldValue>, b: Option<&FieldValue>) -> Ordering {
+    match (a, b) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Greater,
+        (Some(_), None) => Ordering::Less,
+        (Some(FieldValue::Number(x)), Some(FieldValue::Number(y))) => x.total_cmp(y),
+        (Some(FieldValue::Bool(x)), Some(FieldValue::Bool(y))) => x.cmp(y),
+        (Some(x), Some(y)) => x.display().cmp(&y.display()),
+    }
+}
+
+impl Filter {
+    /// Parses a filter and checks every name against the collection.
+    pub fn parse(input: &str, c: &Collection, pii_visible: bool) -> Result<Self, DomainError> {
+        if input.len() > MAX_FILTER_LEN {
+            return Err(invalid("the filter is longer than 2000 characters"));
+        }
+        let tokens = tokenize(input)?;
+        let mut p = Parser { tokens, pos: 0, depth: 0 };
+        let f = p.expr()?;
+        if p.pos != p.tokens.len() {
+            return Err(invalid(format!("unexpected {} in the filter", p.tokens[p.pos].describe())));
+        }
+        f.check_names(c, pii_visible)?;
+        Ok(f)
+    }
+
+    fn check_names(&self, c: &Collection, pii_visible: bool) -> Result<(), DomainError> {
+        match self {
+            Self::Compare { field, .. } => check_name(c, field, pii_visible),
+            Self::And(a, b) | Self::Or(a, b) => {
+                a.check_names(c, pii_visible)?;
+                b.check_names(c, pii_visible)
+            }
+        }
+    }
+
+    pub fn matches(&self, r: &Record) -> bool {
+        match self {
+            Self::And(a, b) => a.matches(r) && b.matches(r),
+            Self::Or(a, b) => a.matches(r) || b.matches(r),
+            Self::Compare { field, op, value } => compare(value_of(r, field).as_ref(), *op, value),
+        }
+    }
+}
+
+fn compare(actual: Option<&FieldValue>, op: CompareOp, expected: &Literal) -> bool {
+    use CompareOp::*;
+    let Some(actual) = actual else {
+        return match (op, expected) {
+            (Eq, Literal::Null) => true,
+            (Ne, Literal::Null) => false,
+            (Ne | NotContains, _) => true,
+            _ => false,
+        };
+    };
+    let ord = match (actual, expected) {
+        (_, Literal::Null) => return op == Ne,
+        (FieldValue::Number(a), Literal::Number(b)) => a.partial_cmp(b),
+        (FieldValue::Bool(a), Literal::Bool(b)) => Some(a.cmp(b)),
+        (a, Literal::Text(b)) => Some(a.display().as_str().cmp(b.as_str())),
+        (a, Literal::Number(b)) => a.display().parse::<f64>().ok().and_then(|x| x.partial_cmp(b)),
+        (_, Literal::Bool(_)) => None,
+    };
+    let text_contains = || match expected {
+        Literal::Text(t) => actual.display().to_lowercase().contains(&t.to_lowercase()),
+        Literal::Number(n) => actual.display().contains(&n.to_string()),
+        _ => false,
+    };
+    match op {
+        Contains => text_contains(),
+        NotContains => !text_contains(),
+        Eq => ord == Some(Ordering::Equal),
+        Ne => ord != Some(Ordering::Equal),
+        Gt => ord == Some(Ordering::Greater),
+        Ge => matches!(ord, Some(Ordering::Greater | Ordering::Equal)),
+        Lt => ord == Some(Ordering::Less),
+        Le => matches!(ord, Some(Ordering::Less | Ordering::Equal)),
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Token {
+    Name(String),
+    Op(CompareOp),
+    Lit(Literal),
+    And,
+    Or,
+    Open,
+    Close,
+}
+
+impl Token {
+    fn describe(&self) -> String {
+        match self {
+            Self::Name(n) => format!("name {n:?}"),
+            Self::Op(_) => "operator".into(),
+            Self::Lit(_) => "value".into(),
+            Self::And => "&&".into(),
+            Self::Or => "||".into(),
+            Self::Open => "(".into(),
+            Self::Close => ")".into(),
+        }
+    }
+}
+
+fn tokenize(s: &str) -> Result<Vec<Token>, DomainError> {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        match c {
+            _ if c.is_whitespace() => i += 1,
+            '(' => {
+                out.push(Token::Open);
+                i += 1;
+            }
+            ')' => {
+                out.push(Token::Close);
+                i += 1;
+            }
+            '&' if next == Some('&') => {
+                out.push(Token::And);
+                i += 2;
+            }
+            '|' if next == Some('|') => {
+                out.push(Token::Or);
+                i += 2;
+            }
+            '=' => {
+                out.push(Token::Op(CompareOp::Eq));
+                i += if next == Some('=') { 2 } else { 1 };
+            }
+            '!' if next == Some('=') => {
+                out.push(Token::Op(CompareOp::Ne));
+                i += 2;
+            }
+            '!' if next == Some('~') => {
+                out.push(Token::Op(CompareOp::NotContains));
+                i += 2;
+            }
+            '~' => {
+                out.push(Token::Op(CompareOp::Contains));
+                i += 1;
+            }
+            '>' | '<' => {
+                let eq = next == Some('=');
+                out.push(Token::Op(match (c, eq) {
+                    ('>', true) => CompareOp::Ge,
+                    ('>', false) => CompareOp::Gt,
+                    (_, true) => CompareOp::Le,
+                    (_, false) => CompareOp::Lt,
+                }));
+                i += if eq { 2 } else { 1 };
+            }
+            '\'' | '"' => {
+                let quote = c;
+                let mut text = String::new();
+                i += 1;
+                loop {
+                    match chars.get(i) {
+                        None => return Err(invalid("a quoted value is not closed")),
+                        Some('\\') if chars.get(i + 1).is_some() => {
+                            text.push(chars[i + 1]);
+                            i += 2;
+                        }
+                        Some(&ch) if ch == quote => {
+                            i += 1;
+                            break;
+                        }
+                        Some(&ch) => {
+                            text.push(ch);
+                            i += 1;
+                        }
+                    }
+                }
+                out.push(Token::Lit(Literal::Text(text)));
+            }
+            _ if c.is_ascii_digit() || (c == '-' && next.is_some_and(|n| n.is_ascii_digit())) => {
+                let start = i;
+                i += 1;
+                while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
+                    i += 1;
+                }
+                let text: String = chars[start..i].iter().collect();
+                let n = text.parse::<f64>().map_err(|_| invalid(format!("{text:?} is not a number")))?;
+                out.push(Token::Lit(Literal::Number(n)));
+            }
+            _ if c.is_ascii_alphabetic() || c == '_' => {
+                let start = i;
+                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
+                    i += 1;
+                }
+                let word: String = chars[start..i].iter().collect();
+                out.push(match word.as_str() {
+                    "true" => Token::Lit(Literal::Bool(true)),
+                    "false" => Token::Lit(Literal::Bool(false)),
+                    "null" => Token::Lit(Literal::Null),
+                    _ => Token::Name(word),
+                });
+            }
+            _ => return Err(invalid(format!("unexpected character {c:?} in the filter"))),
+        }
+    }
+    Ok(out)
+}
+
+struct Parser {
+    tokens: Vec<Token>,
+    pos: usize,
+    depth: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.pos)
+    }
+    fn next(&mut self) -> Option<Token> {
+        let t = self.tokens.get(self.pos).cloned();
+        self.pos += 1;
+        t
+    }
+    fn expr(&mut self) -> Result<Filter, DomainError> {
+        let mut left = self.and()?;
+        while self.peek() == Some(&Token::Or) {
+            self.pos += 1;
+            left = Filter::Or(Box::new(left), Box::new(self.and()?));
+        }
+        Ok(left)
+    }
+    fn and(&mut self) -> Result<Filter, DomainError> {
+        let mut left = self.atom()?;
+        while self.peek() == Some(&Token::And) {
+            self.pos += 1;
+            left = Filter::And(Box::new(left), Box::new(self.atom()?));
+        }
+        Ok(left)
+    }
+    fn atom(&mut self) -> Result<Filter, DomainError> {
+        match self.next() {
+            Some(Token::Open) => {
+                self.depth += 1;
+                if self.depth > MAX_DEPTH {
+                    return Err(invalid("the filter is nested too deeply"));
+                }
+                let inner = self.expr()?;
+                self.depth -= 1;
+                match self.next() {
+                    Some(Token::Close) => Ok(inner),
+                    _ => Err(invalid("a parenthesis is not closed")),
+                }
+            }
+            Some(Token::Name(field)) => {
+                let Some(Token::Op(op)) = self.next() else {
+                    return Err(invalid(format!("expected an operator after {field:?}")));
+                };
+                let Some(Token::Lit(value)) = self.next() else {
+                    return Err(invalid(format!("expected a value after the operator on {field:?}")));
+                };
+                Ok(Filter::Compare { field, op, value })
+            }
+            Some(t) => Err(invalid(format!("unexpected {} in the filter", t.describe()))),
+            None => Err(invalid("the filter ends too early")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collection::tests::field;
+    use crate::ids::{CollectionId, RecordId, TenantId};
+    use crate::{DisplayName, Key, RecordData};
+    use jiff::Timestamp;
+    use uuid::Uuid;
+
+    fn collection() -> Collection {
+        let mut secret = field("secret", FieldType::Text);
+        secret.pii = true;
+        Collection {
+            id: CollectionId::from_uuid(Uuid::nil()),
+            tenant_id: TenantId::from_uuid(Uuid::nil()),
+            name: Key::parse("c").unwrap(),
+            label: DisplayName::parse("C").unwrap(),
+            memo: String::new(),
+            fields: vec![field("name", FieldType::Text), field("points", FieldType::Number), secret],
+            created_at: Timestamp::UNIX_EPOCH,
+            updated_at: Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    fn rec(n: u128, name: &str, points: f64) -> Record {
+        let mut data = RecordData::new();
+        data.insert("name".into(), FieldValue::Text(name.into()));
+        data.insert("points".into(), FieldValue::Number(points));
+        data.insert("secret".into(), FieldValue::Text(format!("s{n}")));
+        Record {
+            id: RecordId::from_uuid(Uuid::from_u128(n)),
+            tenant_id: TenantId::from_uuid(Uuid::nil()),
+            collection_id: CollectionId::from_uuid(Uuid::nil()),
+            version: 1,
+            data,
+            created_at: Timestamp::UNIX_EPOCH,
+            updated_at: Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    fn names(p: &Page<Record>) -> Vec<String> {
+        p.items.iter().map(|r| r.data["name"].display()).collect()
+    }
+
+    #[test]
+    fn filter_sort_and_page() {
+        let c = collection();
+        let rs = vec![rec(1, "佐藤", 150.0), rec(2, "鈴木", 50.0), rec(3, "高橋", 300.0), rec(4, "田中", 120.0)];
+        let q = ListQuery::parse(&c, Some("points>100"), None, Some("-points"), Some(1), Some(2), true).unwrap();
+        let page = q.apply(&c, rs.clone(), true);
+        assert_eq!(page.total, 3);
+        assert_eq!(names(&page), ["高橋", "佐藤"]);
+        let q = ListQuery::parse(&c, Some("(name = '鈴木' || name ~ '田') && points < 200"), None, Some("name"), None, None, true)
+            .unwrap();
+        assert_eq!(names(&q.apply(&c, rs.clone(), true)), ["田中", "鈴木"]);
+        let q = ListQuery::parse(&c, None, Some("高"), None, None, None, true).unwrap();
+        assert_eq!(names(&q.apply(&c, rs, true)), ["高橋"]);
+    }
+
+    #[test]
+    fn malformed_filters_are_refused_with_a_reason() {
+        let c = collection();
+        for bad in ["points >", "points > 1 &&", "(points > 1", "nosuch = 1", "points $ 1", "'x", "name = 'a' )"] {
+            let err = Filter::parse(bad, &c, true).unwrap_err();
+            assert!(!err.to_string().is_empty(), "{bad}");
+        }
+        let deep = format!("{}points>1{}", "(".repeat(40), ")".repeat(40));
+        assert!(Filter::parse(&deep, &c, true).is_err());
+    }
+
+    #[test]
+    fn iam_3_pii_fields_cannot_be_filtered_sorted_or_searched_without_permission() {
+        let c = collection();
+        assert!(Filter::parse("secret = 's1'", &c, false).is_err());
+        assert!(ListQuery::parse(&c, None, None, Some("secret"), None, None, false).is_err());
+        let q = ListQuery::parse(&c, None, Some("s1"), None, None, None, false).unwrap();
+        assert_eq!(q.apply(&c, vec![rec(1, "a", 1.0)], false).total, 0);
+        assert_eq!(q.apply(&c, vec![rec(1, "a", 1.0)], true).total, 1);
+    }
+
+    #[test]
+    fn paging_limits() {
+        let c = collection();
+        assert!(ListQuery::parse(&c, None, None, None, Some(0), None, true).is_err());
+        assert!(ListQuery::parse(&c, None, None, None, None, Some(MAX_PER_PAGE + 1), true).is_err());
+    }
+}

@@ -1,0 +1,332 @@
+//! Records and the validation of their values against a collection (PUB-2), and masking of
+//! personal information (IAM-3).
+
+use crate::collection::{Collection, FieldDef, FieldType, MAX_TEXT_CHARS, compile_pattern};
+use crate::error::{DomainError, FieldError, FieldErrorKind};
+use crate::ids::{CollectionId, RecordId, TenantId};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// A validated value of one field.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FieldValue {
+    Bool(bool),
+    Number(f64),
+    /// Text, long text, email, phone, choice and dates (as `YYYY-MM-DD`, which sorts correctly).
+    Text(String),
+}
+
+impl FieldValue {
+    pub fn to_json(&self) -> Value {
+        match self {
+            Self::Bool(b) => Value::Bool(*b),
+            Self::Number(n) => serde_json::Number::from_f64(*n).map_or(Value::Null, Value::Number),
+            Self::Text(s) => Value::String(s.clone()),
+        }
+    }
+    /// The value as a person reads it.
+    pub fn display(&self) -> String {
+        match self {
+            Self::Bool(b) => b.to_string(),
+            Self::Number(n) => format_number(*n),
+            Self::Text(s) => s.clone(),
+        }
+    }
+}
+
+fn format_number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 { format!("{}", n as i64) } else { n.to_string() }
+}
+
+/// A record's values by field name. Absent fields have no value.
+pub type RecordData = BTreeMap<String, FieldValue>;
+
+/// A record as stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub id: RecordId,
+    pub tenant_id: TenantId,
+    pub collection_id: CollectionId,
+    /// Increases by one on every update; clients send it back to avoid lost updates.
+    pub version: i64,
+    pub data: RecordData,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Whether an input replaces a record or changes some of its fields.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum WriteMode {
+    Create,
+    /// Only the given fields change; `null` clears a field.
+    Patch,
+}
+
+/// The text shown in place of personal information to users without `pii.read`.
+pub const MASK: &str = "••••••";
+
+impl Collection {
+    /// Validates an input object against this collection and produces the record's new data.
+    /// For [`WriteMode::Patch`], `existing` holds the current values. All problems are reported at
+    /// once; nothing is partially applied.
+    pub fn validate(
+        &self,
+        input: &Map<String, Value>,
+        mode: WriteMode,
+        existing: Option<&RecordData>,
+    ) -> Result<RecordData, DomainError> {
+        let mut errors = Vec::new();
+        for key in input.keys() {
+            if self.field(key).is_none() {
+                errors.push(FieldError::new(key.as_str(), FieldErrorKind::Unknown));
+            }
+        }
+        let mut out = match (mode, existing) {
+            (WriteMode::Patch, Some(data)) => data.clone(),
+            _ => RecordData::new(),
+        };
+        for field in &self.fields {
+            let name = field.name.as_str();
+            match input.get(name) {
+                None => {}
+                Some(v) if is_blank(v) => {
+                    out.remove(name);
+                }
+                Some(v) => match field.parse_value(v) {
+                    Ok(value) => {
+                        out.insert(name.to_owned(), value);
+                    }
+                    Err(kind) => errors.push(FieldError::new(name, kind)),
+                },
+            }
+            if field.required && !out.contains_key(name) && !errors.iter().any(|e| e.field == name) {
+                errors.push(FieldError::new(name, FieldErrorKind::Required));
+            }
+        }
+        if errors.is_empty() { Ok(out) } else { Err(DomainError::Fields(errors)) }
+    }
+
+    /// Replaces personal-information values with [`MASK`] (IAM-3).
+    pub fn mask_pii(&self, data: &mut RecordData) {
+        for f in self.fields.iter().filter(|f| f.pii) {
+            if let Some(v) = data.get_mut(f.name.as_str()) {
+                *v = FieldValue::Text(MASK.to_owned());
+            }
+        }
+    }
+}
+
+fn is_blank(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        _ => false,
+    }
+}
+
+impl FieldDef {
+    /// Parses and checks one non-blank input value.
+    pub fn parse_value(&self, v: &Value) -> Result<FieldValue, FieldErrorKind> {
+        use FieldErrorKind as E;
+        match self.field_type {
+            FieldType::Boolean => match v {
+                Value::Bool(b) => Ok(FieldValue::Bool(*b)),
+                Value::String(s) if s == "true" || s == "on" => Ok(FieldValue::Bool(true)),
+                Value::String(s) if s == "false" || s == "off" => Ok(FieldValue::Bool(false)),
+                _ => Err(E::WrongType { expected: "true or false" }),
+            },
+            FieldType::Number => {
+                let n = match v {
+                    Value::Number(n) => n.as_f64(),
+                    Value::String(s) => s.trim().parse::<f64>().ok(),
+                    _ => None,
+                }
+                .filter(|n| n.is_finite())
+                .ok_or(E::WrongType { expected: "a number" })?;
+                if let Some(min) = self.rules.min
+                    && n < min
+                {
+                    return Err(E::BelowMinimum { min });
+                }
+                if let Some(max) = self.rules.max
+                    && n > max
+                {
+                    return Err(E::AboveMaximum { max });
+                }
+                Ok(FieldValue::Number(n))
+            }
+            FieldType::Date => {
+                let Value::String(s) = v else { return Err(E::WrongType { expected: "a date (YYYY-MM-DD)" }) };
+                let d: Date = s.trim().parse().map_err(|_| E::InvalidDate)?;
+                Ok(FieldValue::Text(d.to_string()))
+            }
+            FieldType::Choice => {
+                let Value::String(s) = v else { return Err(E::WrongType { expected: "text" }) };
+                if self.choices.iter().any(|c| c == s) { Ok(FieldValue::Text(s.clone())) } else { Err(E::NotAChoice) }
+            }
+            FieldType::Text | FieldType::LongText | FieldType::Email | FieldType::Phone => {
+                let s = match v {
+                    Value::String(s) => s.trim().to_owned(),
+                    _ => return Err(E::WrongType { expected: "text" }),
+                };
+                self.check_text(&s)?;
+                Ok(FieldValue::Text(s))
+            }
+        }
+    }
+
+    fn check_text(&self, s: &str) -> Result<(), FieldErrorKind> {
+        use FieldErrorKind as E;
+        let n = s.chars().count() as u32;
+        let max = self.rules.max_length.unwrap_or(MAX_TEXT_CHARS).min(MAX_TEXT_CHARS);
+        if n > max {
+            return Err(E::TooLong { max });
+        }
+        if let Some(min) = self.rules.min_length
+            && n < min
+        {
+            return Err(E::TooShort { min });
+        }
+        if self.field_type != FieldType::LongText && s.chars().any(char::is_control) {
+            return Err(E::Invalid { reason: "control characters are not allowed".into() });
+        }
+        match self.field_type {
+            FieldType::Email if crate::Email::parse(s).is_err() => return Err(E::InvalidEmail),
+            FieldType::Phone if !is_phone(s) => return Err(E::InvalidPhone),
+            _ => {}
+        }
+        if let Some(cs) = self.rules.charset
+            && !s.chars().all(|c| cs.allows(c))
+        {
+            return Err(E::Charset { charset: cs.as_str() });
+        }
+        if let Some(p) = &self.rules.pattern {
+            // The pattern was compiled when the field was defined; a failure here means it no
+            // longer compiles, which we treat as a mismatch rather than accepting the value.
+            let matches = compile_pattern(p).map(|re| re.is_match(s)).unwrap_or(false);
+            if !matches {
+                return Err(E::Pattern);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A phone number: digits with optional `+` prefix, hyphens, spaces and parentheses; 6–20 digits.
+fn is_phone(s: &str) -> bool {
+    let body = s.strip_prefix('+').unwrap_or(s);
+    let digits = body.chars().filter(char::is_ascii_digit).count();
+    body.chars().all(|c| c.is_ascii_digit() || matches!(c, '-' | ' ' | '(' | ')')) && (6..=20).contains(&digits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collection::Charset;
+    use crate::collection::tests::field;
+    use crate::{DisplayName, Key};
+    use serde_json::json;
+
+    fn customers() -> Collection {
+        let mut name = field("name", FieldType::Text);
+        name.required = true;
+        name.pii = true;
+        name.rules.max_length = Some(10);
+        let mut kana = field("kana", FieldType::Text);
+        kana.rules.charset = Some(Charset::Katakana);
+        let mut points = field("points", FieldType::Number);
+        points.rules.min = Some(0.0);
+        let mut zip = field("zip", FieldType::Text);
+        zip.rules.pattern = Some(r"\d{3}-\d{4}".into());
+        let mut plan = field("plan", FieldType::Choice);
+        plan.choices = vec!["free".into(), "pro".into()];
+        Collection {
+            id: CollectionId::from_uuid(uuid::Uuid::nil()),
+            tenant_id: TenantId::from_uuid(uuid::Uuid::nil()),
+            name: Key::parse("customers").unwrap(),
+            label: DisplayName::parse("顧客").unwrap(),
+            memo: String::new(),
+            fields: vec![
+                name,
+                kana,
+                points,
+                zip,
+                plan,
+                field("email", FieldType::Email),
+                field("phone", FieldType::Phone),
+                field("joined", FieldType::Date),
+                field("vip", FieldType::Boolean),
+            ],
+            created_at: Timestamp::UNIX_EPOCH,
+            updated_at: Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn pub_2_valid_input_is_normalised() {
+        let c = customers();
+        let data = c
+            .validate(
+                &obj(json!({"name":" 山田太郎 ","kana":"ヤマダ タロウ","points":"12","zip":"100-0001",
+                    "plan":"pro","email":"t@example.jp","phone":"03-1234-5678","joined":"2026-04-01","vip":true})),
+                WriteMode::Create,
+                None,
+            )
+            .unwrap();
+        assert_eq!(data["name"], FieldValue::Text("山田太郎".into()));
+        assert_eq!(data["points"], FieldValue::Number(12.0));
+        assert_eq!(data["vip"], FieldValue::Bool(true));
+    }
+
+    #[test]
+    fn pub_2_every_rule_reports_its_field() {
+        let c = customers();
+        let Err(DomainError::Fields(errors)) = c.validate(
+            &obj(json!({"kana":"やまだ","points":-1,"zip":"1000001","plan":"gold","email":"x",
+                "phone":"abc","joined":"2026-13-01","vip":"maybe","colour":"red","name":"あいうえおかきくけこさ"})),
+            WriteMode::Create,
+            None,
+        ) else {
+            panic!("accepted")
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        for f in ["colour", "name", "kana", "points", "zip", "plan", "email", "phone", "joined", "vip"] {
+            assert!(fields.contains(&f), "{f} not reported in {fields:?}");
+        }
+    }
+
+    #[test]
+    fn pub_2_required_field_missing() {
+        let Err(DomainError::Fields(errors)) = customers().validate(&obj(json!({})), WriteMode::Create, None) else {
+            panic!("accepted")
+        };
+        assert_eq!(errors, vec![FieldError::new("name", FieldErrorKind::Required)]);
+    }
+
+    #[test]
+    fn patch_keeps_other_fields_and_null_clears() {
+        let c = customers();
+        let data = c.validate(&obj(json!({"name":"A","points":3})), WriteMode::Create, None).unwrap();
+        let patched = c.validate(&obj(json!({"points":null})), WriteMode::Patch, Some(&data)).unwrap();
+        assert_eq!(patched.get("name"), Some(&FieldValue::Text("A".into())));
+        assert!(!patched.contains_key("points"));
+        assert!(c.validate(&obj(json!({"name":null})), WriteMode::Patch, Some(&data)).is_err());
+    }
+
+    #[test]
+    fn iam_3_pii_is_masked() {
+        let c = customers();
+        let mut data = c.validate(&obj(json!({"name":"山田","points":1})), WriteMode::Create, None).unwrap();
+        c.mask_pii(&mut data);
+        assert_eq!(data["name"], FieldValue::Text(MASK.into()));
+        assert_eq!(data["points"], FieldValue::Number(1.0));
+    }
+}

@@ -1,0 +1,20 @@
+//! Storage errors. Constraint violations become [`StoreError::Conflict`] so that the HTTP layer
+//! can answer 409 instead of 500.
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint or an optimistic-concurrency check refused the write.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("not found")]
+    NotFound,
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
+    BadUrl(String),
+    /// Data read back does not decode: a row was edited outside Kura or is corrupt.
+    #[error("corrupt data: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}

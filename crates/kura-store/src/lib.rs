@@ -1,0 +1,29 @@
+//! Kura's storage: one implementation for embedded SQLite and for PostgreSQL.
+//!
+//! **Architecture invariants:**
+//! - Only this crate knows SQL. Every statement is one text that runs on both engines; the few
+//!   dialect differences live in `db.rs`.
+//! - Every tenant-owned query takes a `TenantId` and filters on it; tenant-owned tables have
+//!   `tenant_id` as the first column of their primary key.
+//! - Every state change goes through [`Write`], whose only way to commit is
+//!   [`Write::commit`], which appends the audit entry in the same transaction.
+//!   The documented exceptions are bookkeeping that changes no business state: session activity
+//!   times and API-key last-used times.
+
+mod audit;
+mod db;
+mod error;
+mod read;
+mod rows;
+mod store;
+mod write;
+
+pub use audit::{AuditFilter, ChainBreak, VerifyReport};
+pub use error::StoreError;
+pub use rows::{ApiKey, Session, SessionOwner};
+pub use store::{Engine, Store, StoreOptions};
+pub use write::Write;
+
+/// Helpers for tests of this crate and of the crates above it.
+#[cfg(feature = "testing")]
+pub mod testing;

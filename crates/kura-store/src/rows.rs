@@ -1,0 +1,39 @@
+//! Stored things that are not domain concepts: sessions and API keys.
+
+use jiff::Timestamp;
+use kura_domain::{ApiKeyId, OperatorId, RoleId, TenantId, UserId};
+use serde::Serialize;
+
+/// Whose session it is. Operator sessions belong to no tenant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionOwner {
+    User { tenant_id: TenantId, user_id: UserId },
+    Operator(OperatorId),
+}
+
+/// A server-side session. The token itself is never stored, only its digest.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub owner: SessionOwner,
+    /// Random per-session value that console forms must echo back (CSRF defence).
+    pub csrf_token: String,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    /// Absolute expiry, fixed at sign-in.
+    pub expires_at: Timestamp,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A tenant's API key (the secret is shown once at creation and stored as a digest).
+#[derive(Clone, Debug, Serialize)]
+pub struct ApiKey {
+    pub id: ApiKeyId,
+    pub tenant_id: TenantId,
+    pub name: String,
+    pub role_id: RoleId,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+}

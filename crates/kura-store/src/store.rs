@@ -1,0 +1,71 @@
+//! The [`Store`] handle: connection pools for one engine, the clock, and the entry points for
+//! reads and writes.
+
+use crate::error::StoreError;
+use crate::write::Write;
+use kura_domain::{Actor, AuditRecord, AuditScope, Clock};
+use std::sync::Arc;
+
+/// Which database engine a store runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// Tuning knobs for opening a store.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// Connections for reads (SQLite) or for everything (PostgreSQL).
+    pub max_connections: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { max_connections: 8 }
+    }
+}
+
+/// A cheap-to-clone handle to the database.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) db: crate::db::Db,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` — `sqlite://PATH` or `postgres://…` — and
+    /// applies pending migrations. Refuses a database that has migrations this binary does not
+    /// know (a downgrade).
+    pub async fn open(url: &str, clock: Arc<dyn Clock>, options: StoreOptions) -> Result<Self, StoreError> {
+        todo!()
+    }
+
+    pub fn engine(&self) -> Engine {
+        todo!()
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Checks that the database answers (readiness).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        todo!()
+    }
+
+    /// Closes the pools, waiting for connections to be returned.
+    pub async fn close(&self) {
+        todo!()
+    }
+
+    /// Starts an audited write in `scope` on behalf of `actor`.
+    pub async fn begin(&self, scope: AuditScope, actor: Actor) -> Result<Write, StoreError> {
+        todo!()
+    }
+
+    /// Records an event that changes nothing else, such as a failed sign-in.
+    pub async fn audit_only(&self, scope: AuditScope, actor: Actor, record: AuditRecord) -> Result<(), StoreError> {
+        self.begin(scope, actor).await?.commit(record).await.map(|_| ())
+    }
+}
