@@ -15,6 +15,7 @@ mod db;
 mod error;
 mod read;
 mod rows;
+mod sql;
 mod store;
 mod write;
 

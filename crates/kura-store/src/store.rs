@@ -1,6 +1,7 @@
 //! The [`Store`] handle: connection pools for one engine, the clock, and the entry points for
 //! reads and writes.
 
+use crate::db::Db;
 use crate::error::StoreError;
 use crate::write::Write;
 use kura_domain::{Actor, AuditRecord, AuditScope, Clock};
@@ -37,12 +38,15 @@ impl Store {
     /// Opens (creating if needed) the database at `url` — `sqlite://PATH` or `postgres://…` — and
     /// applies pending migrations. Refuses a database that has migrations this binary does not
     /// know (a downgrade).
+    #[tracing::instrument(skip_all)]
     pub async fn open(url: &str, clock: Arc<dyn Clock>, options: StoreOptions) -> Result<Self, StoreError> {
-        todo!()
+        let db = Db::open(url, &options).await?;
+        tracing::info!(engine = ?db.engine(), "store opened");
+        Ok(Self { db, clock })
     }
 
     pub fn engine(&self) -> Engine {
-        todo!()
+        self.db.engine()
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
@@ -51,17 +55,23 @@ impl Store {
 
     /// Checks that the database answers (readiness).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        todo!()
+        crate::sql::ping(&mut self.db.read().await?.exec()).await
     }
 
     /// Closes the pools, waiting for connections to be returned.
     pub async fn close(&self) {
-        todo!()
+        self.db.close().await;
     }
 
     /// Starts an audited write in `scope` on behalf of `actor`.
+    ///
+    /// On SQLite there is one writer connection: this waits while another `Write` is open, so a
+    /// task must not hold one `Write` while beginning another (or calling
+    /// [`Store::touch_session`] / [`Store::api_key_by_digest`], which use the writer too).
+    #[tracing::instrument(skip_all, fields(scope = ?scope, actor_kind = actor.kind.as_str()))]
     pub async fn begin(&self, scope: AuditScope, actor: Actor) -> Result<Write, StoreError> {
-        todo!()
+        let tx = self.db.begin().await?;
+        Ok(Write::new(tx, Arc::clone(&self.clock), scope, actor))
     }
 
     /// Records an event that changes nothing else, such as a failed sign-in.

@@ -1,0 +1,106 @@
+//! The `api_keys` table. Only the key's digest is stored; the secret is shown once.
+
+use super::{constraint, found, micros, opt_timestamp, timestamp};
+use crate::db::{Exec, run};
+use crate::error::StoreError;
+use crate::rows::ApiKey;
+use jiff::Timestamp;
+use kura_crypto::TokenDigest;
+use kura_domain::{ApiKeyId, RoleId, TenantId};
+use uuid::Uuid;
+
+macro_rules! cols {
+    () => {
+        "tenant_id, id, name, role_id, created_at, expires_at, revoked_at, last_used_at"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct ApiKeyRow {
+    tenant_id: Uuid,
+    id: Uuid,
+    name: String,
+    role_id: Uuid,
+    created_at: i64,
+    expires_at: Option<i64>,
+    revoked_at: Option<i64>,
+    last_used_at: Option<i64>,
+}
+
+impl TryFrom<ApiKeyRow> for ApiKey {
+    type Error = StoreError;
+    fn try_from(r: ApiKeyRow) -> Result<Self, StoreError> {
+        Ok(ApiKey {
+            id: ApiKeyId::from_uuid(r.id),
+            tenant_id: TenantId::from_uuid(r.tenant_id),
+            name: r.name,
+            role_id: RoleId::from_uuid(r.role_id),
+            created_at: timestamp(r.created_at)?,
+            expires_at: opt_timestamp(r.expires_at)?,
+            revoked_at: opt_timestamp(r.revoked_at)?,
+            last_used_at: opt_timestamp(r.last_used_at)?,
+        })
+    }
+}
+
+pub(crate) async fn all(e: &mut Exec<'_>, tenant: TenantId) -> Result<Vec<ApiKey>, StoreError> {
+    const SQL: &str = concat!("SELECT ", cols!(), " FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id");
+    let rows: Vec<ApiKeyRow> = run!(e, |c| sqlx::query_as(SQL).bind(tenant.as_uuid()).fetch_all(c).await)?;
+    rows.into_iter().map(ApiKey::try_from).collect()
+}
+
+/// Finds a usable key (not revoked, not expired at `now`) by digest and records its use, in one
+/// statement.
+pub(crate) async fn use_by_digest(
+    e: &mut Exec<'_>,
+    tenant: TenantId,
+    digest: &TokenDigest,
+    now: Timestamp,
+) -> Result<Option<ApiKey>, StoreError> {
+    const SQL: &str = concat!(
+        "UPDATE api_keys SET last_used_at = $3 ",
+        "WHERE tenant_id = $1 AND token_hash = $2 AND revoked_at IS NULL ",
+        "AND (expires_at IS NULL OR expires_at > $3) RETURNING ",
+        cols!()
+    );
+    let row: Option<ApiKeyRow> = run!(e, |c| sqlx::query_as(SQL)
+        .bind(tenant.as_uuid())
+        .bind(digest.0.as_slice())
+        .bind(micros(now))
+        .fetch_optional(c)
+        .await)?;
+    row.map(ApiKey::try_from).transpose()
+}
+
+pub(crate) async fn insert(e: &mut Exec<'_>, key: &ApiKey, digest: &TokenDigest) -> Result<(), StoreError> {
+    const SQL: &str =
+        concat!("INSERT INTO api_keys (", cols!(), ", token_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)");
+    run!(e, |c| sqlx::query(SQL)
+        .bind(key.tenant_id.as_uuid())
+        .bind(key.id.as_uuid())
+        .bind(key.name.as_str())
+        .bind(key.role_id.as_uuid())
+        .bind(micros(key.created_at))
+        .bind(key.expires_at.map(micros))
+        .bind(key.revoked_at.map(micros))
+        .bind(key.last_used_at.map(micros))
+        .bind(digest.0.as_slice())
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
+    .map_err(constraint("an API key with this secret already exists"))?;
+    Ok(())
+}
+
+/// Revokes a key; revoking a revoked key keeps its first revocation time.
+pub(crate) async fn revoke(e: &mut Exec<'_>, tenant: TenantId, id: ApiKeyId, now: Timestamp) -> Result<(), StoreError> {
+    const SQL: &str = "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $3) WHERE tenant_id = $1 AND id = $2";
+    let n = run!(e, |c| sqlx::query(SQL)
+        .bind(tenant.as_uuid())
+        .bind(id.as_uuid())
+        .bind(micros(now))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    found(n)
+}

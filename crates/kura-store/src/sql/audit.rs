@@ -1,0 +1,183 @@
+//! The `audit_log` and `audit_heads` tables (LOG-1): one hash chain per scope, and its head.
+
+use super::{corrupt, hash32, micros, timestamp};
+use crate::db::{Exec, run};
+use crate::error::StoreError;
+use jiff::Timestamp;
+use kura_domain::{Actor, ActorKind, AuditEntry, AuditScope, Operation, Outcome};
+use uuid::Uuid;
+
+macro_rules! cols {
+    () => {
+        "scope_id, seq, at, actor_kind, actor_id, actor_label, actor_role, source_ip, operation, target, \
+         outcome, detail, prev_hash, hash"
+    };
+}
+
+/// An entry as stored; verification looks at `seq` before trusting the rest.
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    scope_id: Uuid,
+    pub(crate) seq: i64,
+    at: i64,
+    actor_kind: String,
+    actor_id: Option<Uuid>,
+    actor_label: String,
+    actor_role: Option<String>,
+    source_ip: Option<String>,
+    operation: String,
+    target: Option<String>,
+    outcome: String,
+    detail: Option<String>,
+    prev_hash: Vec<u8>,
+    hash: Vec<u8>,
+}
+
+impl TryFrom<AuditRow> for AuditEntry {
+    type Error = StoreError;
+    fn try_from(r: AuditRow) -> Result<Self, StoreError> {
+        Ok(AuditEntry {
+            scope: AuditScope::from_storage_id(r.scope_id),
+            seq: r.seq,
+            at: timestamp(r.at)?,
+            actor: Actor {
+                kind: ActorKind::parse(&r.actor_kind).ok_or_else(|| corrupt("actor kind", &r.actor_kind))?,
+                id: r.actor_id,
+                label: r.actor_label,
+                role: r.actor_role,
+                source_ip: r.source_ip,
+            },
+            operation: Operation::parse(&r.operation).ok_or_else(|| corrupt("operation", &r.operation))?,
+            target: r.target,
+            outcome: Outcome::parse(&r.outcome).ok_or_else(|| corrupt("outcome", &r.outcome))?,
+            detail: r.detail,
+            prev_hash: hash32("previous hash", &r.prev_hash)?,
+            hash: hash32("hash", &r.hash)?,
+        })
+    }
+}
+
+/// Creates the scope's head at sequence 0 if it has none yet.
+pub(crate) async fn ensure_head(e: &mut Exec<'_>, scope: AuditScope) -> Result<(), StoreError> {
+    const SQL: &str = "INSERT INTO audit_heads (scope_id, seq, hash) VALUES ($1, 0, $2) \
+                       ON CONFLICT (scope_id) DO NOTHING";
+    run!(e, |c| sqlx::query(SQL)
+        .bind(scope.storage_id())
+        .bind([0u8; 32].as_slice())
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Claims the next sequence number and returns it with the previous entry's hash. On PostgreSQL
+/// the row lock this takes serialises appends to the scope until the transaction ends.
+pub(crate) async fn advance_head(e: &mut Exec<'_>, scope: AuditScope) -> Result<(i64, [u8; 32]), StoreError> {
+    const SQL: &str = "UPDATE audit_heads SET seq = seq + 1 WHERE scope_id = $1 RETURNING seq, hash";
+    let (seq, hash): (i64, Vec<u8>) = run!(e, |c| sqlx::query_as(SQL).bind(scope.storage_id()).fetch_one(c).await)?;
+    Ok((seq, hash32("audit head hash", &hash)?))
+}
+
+pub(crate) async fn set_head_hash(e: &mut Exec<'_>, scope: AuditScope, hash: &[u8; 32]) -> Result<(), StoreError> {
+    const SQL: &str = "UPDATE audit_heads SET hash = $2 WHERE scope_id = $1";
+    run!(e, |c| sqlx::query(SQL)
+        .bind(scope.storage_id())
+        .bind(hash.as_slice())
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The head's sequence number and hash, as stored (not checked).
+pub(crate) async fn head(e: &mut Exec<'_>, scope: AuditScope) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
+    const SQL: &str = "SELECT seq, hash FROM audit_heads WHERE scope_id = $1";
+    Ok(run!(e, |c| sqlx::query_as(SQL).bind(scope.storage_id()).fetch_optional(c).await)?)
+}
+
+pub(crate) async fn insert(e: &mut Exec<'_>, a: &AuditEntry) -> Result<(), StoreError> {
+    const SQL: &str = concat!(
+        "INSERT INTO audit_log (",
+        cols!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    );
+    run!(e, |c| sqlx::query(SQL)
+        .bind(a.scope.storage_id())
+        .bind(a.seq)
+        .bind(micros(a.at))
+        .bind(a.actor.kind.as_str())
+        .bind(a.actor.id)
+        .bind(a.actor.label.as_str())
+        .bind(a.actor.role.as_deref())
+        .bind(a.actor.source_ip.as_deref())
+        .bind(a.operation.as_str())
+        .bind(a.target.as_deref())
+        .bind(a.outcome.as_str())
+        .bind(a.detail.as_deref())
+        .bind(a.prev_hash.as_slice())
+        .bind(a.hash.as_slice())
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Up to `limit` raw entries after `after_seq`, in sequence order (for verification in pages).
+pub(crate) async fn page(
+    e: &mut Exec<'_>,
+    scope: AuditScope,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<AuditRow>, StoreError> {
+    const SQL: &str =
+        concat!("SELECT ", cols!(), " FROM audit_log WHERE scope_id = $1 AND seq > $2 ORDER BY seq LIMIT $3");
+    Ok(run!(e, |c| sqlx::query_as(SQL).bind(scope.storage_id()).bind(after_seq).bind(limit).fetch_all(c).await)?)
+}
+
+/// The optional conditions of a listing; `None` means "any".
+pub(crate) struct ListParams<'a> {
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    pub operation: Option<Operation>,
+    pub before_seq: Option<i64>,
+    /// A `LIKE` pattern over the lower-cased actor label, with `\` as escape character.
+    pub actor_like: Option<&'a str>,
+    pub limit: i64,
+}
+
+/// Entries newest first. One static text: each condition is disabled by binding NULL.
+pub(crate) async fn list(
+    e: &mut Exec<'_>,
+    scope: AuditScope,
+    p: &ListParams<'_>,
+) -> Result<Vec<AuditEntry>, StoreError> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        cols!(),
+        " FROM audit_log WHERE scope_id = $1",
+        " AND ($2 IS NULL OR at >= $2)",
+        " AND ($3 IS NULL OR at < $3)",
+        " AND ($4 IS NULL OR operation = $4)",
+        " AND ($5 IS NULL OR seq < $5)",
+        " AND ($6 IS NULL OR LOWER(actor_label) LIKE $6 ESCAPE '\\')",
+        " ORDER BY seq DESC LIMIT $7"
+    );
+    let rows: Vec<AuditRow> = run!(e, |c| sqlx::query_as(SQL)
+        .bind(scope.storage_id())
+        .bind(p.from.map(micros))
+        .bind(p.to.map(micros))
+        .bind(p.operation.map(Operation::as_str))
+        .bind(p.before_seq)
+        .bind(p.actor_like)
+        .bind(p.limit)
+        .fetch_all(c)
+        .await)?;
+    rows.into_iter().map(AuditEntry::try_from).collect()
+}
+
+/// Every scope with a head or an entry (a head without entries, or entries without a head, are
+/// both worth verifying).
+pub(crate) async fn scopes(e: &mut Exec<'_>) -> Result<Vec<Uuid>, StoreError> {
+    const SQL: &str = "SELECT scope_id FROM audit_heads UNION SELECT DISTINCT scope_id FROM audit_log";
+    Ok(run!(e, |c| sqlx::query_scalar(SQL).fetch_all(c).await)?)
+}

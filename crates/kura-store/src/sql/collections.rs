@@ -1,0 +1,131 @@
+//! The `collections` table: tenant-defined record types; field definitions are stored as JSON.
+
+use super::{constraint, corrupt, found, micros, timestamp};
+use crate::db::{Exec, run};
+use crate::error::StoreError;
+use jiff::Timestamp;
+use kura_domain::{Collection, CollectionId, CollectionSpec, DisplayName, FieldDef, Key, TenantId};
+use uuid::Uuid;
+
+macro_rules! cols {
+    () => {
+        "tenant_id, id, name, label, memo, fields, created_at, updated_at"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct CollectionRow {
+    tenant_id: Uuid,
+    id: Uuid,
+    name: String,
+    label: String,
+    memo: String,
+    fields: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<CollectionRow> for Collection {
+    type Error = StoreError;
+    fn try_from(r: CollectionRow) -> Result<Self, StoreError> {
+        Ok(Collection {
+            id: CollectionId::from_uuid(r.id),
+            tenant_id: TenantId::from_uuid(r.tenant_id),
+            name: Key::parse(&r.name).map_err(|e| corrupt("collection name", e))?,
+            label: DisplayName::parse(&r.label).map_err(|e| corrupt("collection label", e))?,
+            memo: r.memo,
+            fields: serde_json::from_str::<Vec<FieldDef>>(&r.fields).map_err(|e| corrupt("collection fields", e))?,
+            created_at: timestamp(r.created_at)?,
+            updated_at: timestamp(r.updated_at)?,
+        })
+    }
+}
+
+fn fields_json(spec: &CollectionSpec) -> Result<String, StoreError> {
+    serde_json::to_string(&spec.fields).map_err(|e| corrupt("collection fields", e))
+}
+
+pub(crate) async fn all(e: &mut Exec<'_>, tenant: TenantId) -> Result<Vec<Collection>, StoreError> {
+    const SQL: &str = concat!("SELECT ", cols!(), " FROM collections WHERE tenant_id = $1 ORDER BY name");
+    let rows: Vec<CollectionRow> = run!(e, |c| sqlx::query_as(SQL).bind(tenant.as_uuid()).fetch_all(c).await)?;
+    rows.into_iter().map(Collection::try_from).collect()
+}
+
+pub(crate) async fn by_id(
+    e: &mut Exec<'_>,
+    tenant: TenantId,
+    id: CollectionId,
+) -> Result<Option<Collection>, StoreError> {
+    const SQL: &str = concat!("SELECT ", cols!(), " FROM collections WHERE tenant_id = $1 AND id = $2");
+    let row: Option<CollectionRow> =
+        run!(e, |c| sqlx::query_as(SQL).bind(tenant.as_uuid()).bind(id.as_uuid()).fetch_optional(c).await)?;
+    row.map(Collection::try_from).transpose()
+}
+
+pub(crate) async fn by_name(e: &mut Exec<'_>, tenant: TenantId, name: &Key) -> Result<Option<Collection>, StoreError> {
+    const SQL: &str = concat!("SELECT ", cols!(), " FROM collections WHERE tenant_id = $1 AND name = $2");
+    let row: Option<CollectionRow> =
+        run!(e, |c| sqlx::query_as(SQL).bind(tenant.as_uuid()).bind(name.as_str()).fetch_optional(c).await)?;
+    row.map(Collection::try_from).transpose()
+}
+
+pub(crate) async fn insert(
+    e: &mut Exec<'_>,
+    tenant: TenantId,
+    id: CollectionId,
+    spec: &CollectionSpec,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    const SQL: &str = concat!("INSERT INTO collections (", cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $7)");
+    let fields = fields_json(spec)?;
+    run!(e, |c| sqlx::query(SQL)
+        .bind(tenant.as_uuid())
+        .bind(id.as_uuid())
+        .bind(spec.name.as_str())
+        .bind(spec.label.as_str())
+        .bind(spec.memo.as_str())
+        .bind(fields.as_str())
+        .bind(micros(now))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
+    .map_err(constraint("a collection with this name already exists"))?;
+    Ok(())
+}
+
+/// Replaces label, memo and fields; the name stays. `None` if there is no such collection.
+pub(crate) async fn update(
+    e: &mut Exec<'_>,
+    tenant: TenantId,
+    id: CollectionId,
+    spec: &CollectionSpec,
+    now: Timestamp,
+) -> Result<Option<Collection>, StoreError> {
+    const SQL: &str = concat!(
+        "UPDATE collections SET label = $3, memo = $4, fields = $5, updated_at = $6 ",
+        "WHERE tenant_id = $1 AND id = $2 RETURNING ",
+        cols!()
+    );
+    let fields = fields_json(spec)?;
+    let row: Option<CollectionRow> = run!(e, |c| sqlx::query_as(SQL)
+        .bind(tenant.as_uuid())
+        .bind(id.as_uuid())
+        .bind(spec.label.as_str())
+        .bind(spec.memo.as_str())
+        .bind(fields.as_str())
+        .bind(micros(now))
+        .fetch_optional(c)
+        .await)?;
+    row.map(Collection::try_from).transpose()
+}
+
+pub(crate) async fn delete(e: &mut Exec<'_>, tenant: TenantId, id: CollectionId) -> Result<(), StoreError> {
+    const SQL: &str = "DELETE FROM collections WHERE tenant_id = $1 AND id = $2";
+    let n = run!(e, |c| sqlx::query(SQL)
+        .bind(tenant.as_uuid())
+        .bind(id.as_uuid())
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    found(n)
+}

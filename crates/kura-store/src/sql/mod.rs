@@ -1,0 +1,71 @@
+//! Every SQL statement Kura runs, each written once as a `&'static str` and executed on either
+//! engine through [`Exec`](crate::db::Exec). Grouped by table; the read methods of
+//! [`Store`](crate::Store) and the methods of [`Write`](crate::Write) call the same functions.
+//!
+//! Rows decode into private `FromRow` structs of portable types (UUID, i64, String, bool,
+//! `Vec<u8>`) and convert to domain types here; anything that does not parse is
+//! [`StoreError::Corrupt`].
+
+pub(crate) mod api_keys;
+pub(crate) mod audit;
+pub(crate) mod collections;
+pub(crate) mod operators;
+pub(crate) mod records;
+pub(crate) mod roles;
+pub(crate) mod sessions;
+pub(crate) mod tenants;
+pub(crate) mod users;
+
+use crate::error::StoreError;
+use jiff::Timestamp;
+use std::fmt::Display;
+
+/// Instants are stored as microseconds since the Unix epoch (portable, and sortable as integers).
+pub(crate) fn micros(ts: Timestamp) -> i64 {
+    ts.as_microsecond()
+}
+
+pub(crate) fn timestamp(us: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_microsecond(us).map_err(|e| corrupt("timestamp", e))
+}
+
+pub(crate) fn opt_timestamp(us: Option<i64>) -> Result<Option<Timestamp>, StoreError> {
+    us.map(timestamp).transpose()
+}
+
+pub(crate) fn corrupt(what: &str, e: impl Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+/// A stored 32-byte hash or digest.
+pub(crate) fn hash32(what: &str, bytes: &[u8]) -> Result<[u8; 32], StoreError> {
+    <[u8; 32]>::try_from(bytes).map_err(|_| corrupt(what, format!("expected 32 bytes, found {}", bytes.len())))
+}
+
+/// Maps constraint violations of an insert or update: a unique violation is a
+/// [`StoreError::Conflict`] with `unique` as its message; a foreign-key violation means a
+/// referenced row (tenant, role, collection) does not exist, hence [`StoreError::NotFound`].
+pub(crate) fn constraint(unique: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |err| match &err {
+        sqlx::Error::Database(e) if e.is_unique_violation() => StoreError::Conflict(unique.to_owned()),
+        sqlx::Error::Database(e) if e.is_foreign_key_violation() => StoreError::NotFound,
+        _ => StoreError::Database(err),
+    }
+}
+
+/// `Ok(())` if a statement touched a row, else [`StoreError::NotFound`].
+pub(crate) fn found(rows_affected: u64) -> Result<(), StoreError> {
+    if rows_affected == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+/// A `COUNT(*)` (BIGINT on both engines) as an unsigned number.
+pub(crate) fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// The cheapest statement that proves the database answers.
+pub(crate) async fn ping(e: &mut crate::db::Exec<'_>) -> Result<(), StoreError> {
+    const SQL: &str = "SELECT 1";
+    crate::db::run!(e, |c| sqlx::query(SQL).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}

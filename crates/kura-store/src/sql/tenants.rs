@@ -1,0 +1,82 @@
+//! The `tenants` table: the operator's contracting customers.
+
+use super::{constraint, corrupt, micros, timestamp};
+use crate::db::{Exec, run};
+use crate::error::StoreError;
+use jiff::civil::Date;
+use kura_domain::{DisplayName, Slug, Tenant, TenantId, TimeZoneName};
+use uuid::Uuid;
+
+macro_rules! cols {
+    () => {
+        "id, slug, display_name, time_zone, contract_start, contract_end, created_at"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct TenantRow {
+    id: Uuid,
+    slug: String,
+    display_name: String,
+    time_zone: String,
+    contract_start: Option<String>,
+    contract_end: Option<String>,
+    created_at: i64,
+}
+
+fn date(s: Option<String>) -> Result<Option<Date>, StoreError> {
+    s.map(|s| s.parse::<Date>().map_err(|e| corrupt("contract date", e))).transpose()
+}
+
+impl TryFrom<TenantRow> for Tenant {
+    type Error = StoreError;
+    fn try_from(r: TenantRow) -> Result<Self, StoreError> {
+        Ok(Tenant {
+            id: TenantId::from_uuid(r.id),
+            slug: Slug::parse(&r.slug).map_err(|e| corrupt("tenant slug", e))?,
+            display_name: DisplayName::parse(&r.display_name).map_err(|e| corrupt("tenant name", e))?,
+            time_zone: TimeZoneName::parse(&r.time_zone).map_err(|e| corrupt("tenant time zone", e))?,
+            contract_start: date(r.contract_start)?,
+            contract_end: date(r.contract_end)?,
+            created_at: timestamp(r.created_at)?,
+        })
+    }
+}
+
+pub(crate) async fn all(e: &mut Exec<'_>) -> Result<Vec<Tenant>, StoreError> {
+    const SQL: &str = concat!("SELECT ", cols!(), " FROM tenants ORDER BY slug");
+    let rows: Vec<TenantRow> = run!(e, |c| sqlx::query_as(SQL).fetch_all(c).await)?;
+    rows.into_iter().map(Tenant::try_from).collect()
+}
+
+pub(crate) async fn by_id(e: &mut Exec<'_>, id: TenantId) -> Result<Option<Tenant>, StoreError> {
+    const SQL: &str = concat!("SELECT ", cols!(), " FROM tenants WHERE id = $1");
+    let row: Option<TenantRow> = run!(e, |c| sqlx::query_as(SQL).bind(id.as_uuid()).fetch_optional(c).await)?;
+    row.map(Tenant::try_from).transpose()
+}
+
+pub(crate) async fn by_slug(e: &mut Exec<'_>, slug: &Slug) -> Result<Option<Tenant>, StoreError> {
+    const SQL: &str = concat!("SELECT ", cols!(), " FROM tenants WHERE slug = $1");
+    let row: Option<TenantRow> = run!(e, |c| sqlx::query_as(SQL).bind(slug.as_str()).fetch_optional(c).await)?;
+    row.map(Tenant::try_from).transpose()
+}
+
+pub(crate) async fn insert(e: &mut Exec<'_>, t: &Tenant) -> Result<(), StoreError> {
+    const SQL: &str = concat!("INSERT INTO tenants (", cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7)");
+    // ISO 8601 civil dates (YYYY-MM-DD) sort and compare as text.
+    let start = t.contract_start.map(|d| d.to_string());
+    let end = t.contract_end.map(|d| d.to_string());
+    run!(e, |c| sqlx::query(SQL)
+        .bind(t.id.as_uuid())
+        .bind(t.slug.as_str())
+        .bind(t.display_name.as_str())
+        .bind(t.time_zone.as_str())
+        .bind(start.as_deref())
+        .bind(end.as_deref())
+        .bind(micros(t.created_at))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
+    .map_err(constraint("a tenant with this slug already exists"))?;
+    Ok(())
+}

@@ -1,0 +1,94 @@
+//! Fresh, private databases for tests, on either engine.
+//!
+//! By default each [`TestDb`] is a new SQLite file in its own temporary directory. With
+//! `KURA_TEST_POSTGRES_URL` set (for example `postgres://postgres@127.0.0.1:5432/postgres`), each
+//! is a new database on that server instead, dropped again when the `TestDb` is. Tests never
+//! share a database, so they may run in parallel.
+
+use sqlx::Connection;
+use sqlx::postgres::PgConnection;
+
+/// The environment variable that switches tests to PostgreSQL.
+pub const POSTGRES_URL_VAR: &str = "KURA_TEST_POSTGRES_URL";
+
+/// A database for one test. Keep it alive as long as the test uses `url`.
+#[derive(Debug)]
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    /// The server URL and database name to drop afterwards (PostgreSQL only).
+    pg_cleanup: Option<(String, String)>,
+}
+
+/// Creates a fresh, empty database (see the module documentation for which engine).
+pub async fn test_db() -> TestDb {
+    match std::env::var(POSTGRES_URL_VAR) {
+        Ok(server) if !server.trim().is_empty() => {
+            let name = format!("kura_test_{}", uuid::Uuid::now_v7().simple());
+            let mut conn = PgConnection::connect(&server).await.expect("connect to KURA_TEST_POSTGRES_URL");
+            // Identifiers cannot be bound as parameters; `name` is generated above (hex only).
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut conn)
+                .await
+                .expect("create a test database");
+            let _ = conn.close().await;
+            TestDb { url: with_database(&server, &name), _dir: None, pg_cleanup: Some((server, name)) }
+        }
+        _ => {
+            let dir = tempfile::tempdir().expect("create a temporary directory");
+            let url = format!("sqlite://{}", dir.path().join("kura.db").display());
+            TestDb { url, _dir: Some(dir), pg_cleanup: None }
+        }
+    }
+}
+
+/// `url` with its path (the database name) replaced by `database`, query string kept.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[authority_start..].find('/').map_or(base.len(), |i| authority_start + i);
+    let mut out = format!("{}/{database}", &base[..path_start]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((server, name)) = self.pg_cleanup.take() else {
+            return;
+        };
+        // Drop may run inside a runtime, which cannot block on itself: use a short-lived one on
+        // another thread. Best effort: a leftover database only costs disk space.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            rt.block_on(async {
+                if let Ok(mut conn) = PgConnection::connect(&server).await {
+                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await;
+                    let _ = conn.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn database_is_replaced() {
+        assert_eq!(with_database("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
+        assert_eq!(with_database("postgres://u@h/postgres?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+        assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
+    }
+}

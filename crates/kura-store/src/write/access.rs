@@ -1,0 +1,76 @@
+//! Writes of access credentials: sessions and API keys. Their secrets are returned once and
+//! stored only as digests.
+
+use super::{Write, micros_precision, new_id};
+use crate::error::StoreError;
+use crate::rows::{ApiKey, Session, SessionOwner};
+use crate::sql;
+use jiff::Timestamp;
+use kura_crypto::{SecretToken, TokenDigest};
+use kura_domain::{ApiKeyId, RoleId, TenantId};
+use uuid::Uuid;
+
+impl Write {
+    /// Creates a session that expires at `expires_at`; returns the secret token (to set as a
+    /// cookie or return once) and the stored session.
+    pub async fn insert_session(
+        &mut self,
+        owner: SessionOwner,
+        expires_at: Timestamp,
+        source_ip: Option<&str>,
+        user_agent: Option<&str>,
+    ) -> Result<(SecretToken, Session), StoreError> {
+        let now = self.now();
+        let token = SecretToken::generate();
+        let session = Session {
+            owner,
+            csrf_token: SecretToken::generate().expose().to_owned(),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: micros_precision(expires_at),
+            source_ip: source_ip.map(str::to_owned),
+            user_agent: user_agent.map(str::to_owned),
+        };
+        sql::sessions::insert(&mut self.exec(), &token.digest(), &session).await?;
+        Ok((token, session))
+    }
+
+    pub async fn delete_session(&mut self, scope: Uuid, digest: &TokenDigest) -> Result<(), StoreError> {
+        sql::sessions::delete(&mut self.exec(), scope, digest).await
+    }
+
+    /// A role that does not exist in the tenant is [`StoreError::NotFound`].
+    pub async fn insert_api_key(
+        &mut self,
+        tenant: TenantId,
+        name: &str,
+        role: RoleId,
+        expires_at: Option<Timestamp>,
+    ) -> Result<(SecretToken, ApiKey), StoreError> {
+        let now = self.now();
+        let mut e = self.exec();
+        // api_keys.role_id has no foreign key (revoked keys may outlive their role), so check here.
+        if sql::roles::by_id(&mut e, tenant, role).await?.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        let token = SecretToken::generate();
+        let key = ApiKey {
+            id: ApiKeyId::from_uuid(new_id()),
+            tenant_id: tenant,
+            name: name.to_owned(),
+            role_id: role,
+            created_at: now,
+            expires_at: expires_at.map(micros_precision),
+            revoked_at: None,
+            last_used_at: None,
+        };
+        sql::api_keys::insert(&mut e, &key, &token.digest()).await?;
+        Ok((token, key))
+    }
+
+    /// Revokes a key at once; revoking it again keeps the first revocation time.
+    pub async fn revoke_api_key(&mut self, tenant: TenantId, id: ApiKeyId) -> Result<(), StoreError> {
+        let now = self.now();
+        sql::api_keys::revoke(&mut self.exec(), tenant, id, now).await
+    }
+}

@@ -1,0 +1,112 @@
+//! Writes of tenant data: collections and their records.
+
+use super::{Write, new_id};
+use crate::error::StoreError;
+use crate::sql;
+use kura_domain::{Collection, CollectionId, CollectionSpec, Record, RecordData, RecordId, TenantId};
+
+impl Write {
+    pub async fn insert_collection(
+        &mut self,
+        tenant: TenantId,
+        spec: &CollectionSpec,
+    ) -> Result<Collection, StoreError> {
+        let now = self.now();
+        let id = CollectionId::from_uuid(new_id());
+        sql::collections::insert(&mut self.exec(), tenant, id, spec, now).await?;
+        Ok(Collection {
+            id,
+            tenant_id: tenant,
+            name: spec.name.clone(),
+            label: spec.label.clone(),
+            memo: spec.memo.clone(),
+            fields: spec.fields.clone(),
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    /// Replaces label, memo and fields (the name stays). Values of removed fields stay in stored
+    /// records but are no longer shown or accepted.
+    pub async fn update_collection(
+        &mut self,
+        tenant: TenantId,
+        id: CollectionId,
+        spec: &CollectionSpec,
+    ) -> Result<Collection, StoreError> {
+        let now = self.now();
+        sql::collections::update(&mut self.exec(), tenant, id, spec, now).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// Deletes the collection and all its records; returns how many records there were.
+    pub async fn delete_collection(&mut self, tenant: TenantId, id: CollectionId) -> Result<u64, StoreError> {
+        let mut e = self.exec();
+        let records = sql::records::delete_all_in(&mut e, tenant, id).await?;
+        sql::collections::delete(&mut e, tenant, id).await?;
+        Ok(records)
+    }
+
+    /// A collection that does not exist in the tenant is [`StoreError::NotFound`].
+    pub async fn insert_record(
+        &mut self,
+        tenant: TenantId,
+        collection: CollectionId,
+        data: &RecordData,
+    ) -> Result<Record, StoreError> {
+        let now = self.now();
+        let record = Record {
+            id: RecordId::from_uuid(new_id()),
+            tenant_id: tenant,
+            collection_id: collection,
+            version: 1,
+            data: data.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        sql::records::insert(&mut self.exec(), &record).await?;
+        Ok(record)
+    }
+
+    /// Reads a record inside this transaction (for read-modify-write).
+    pub async fn record(
+        &mut self,
+        tenant: TenantId,
+        collection: CollectionId,
+        id: RecordId,
+    ) -> Result<Option<Record>, StoreError> {
+        sql::records::by_id(&mut self.exec(), tenant, collection, id).await
+    }
+
+    /// Replaces a record's data. With `expected_version`, refuses (Conflict) if the record changed
+    /// since the caller read it.
+    pub async fn update_record(
+        &mut self,
+        tenant: TenantId,
+        collection: CollectionId,
+        id: RecordId,
+        expected_version: Option<i64>,
+        data: &RecordData,
+    ) -> Result<Record, StoreError> {
+        let now = self.now();
+        let mut e = self.exec();
+        if let Some(record) = sql::records::update(&mut e, tenant, collection, id, expected_version, data, now).await? {
+            return Ok(record);
+        }
+        // Nothing matched: either there is no such record, or its version moved on.
+        match sql::records::version_of(&mut e, tenant, collection, id).await? {
+            Some(_) => {
+                Err(StoreError::Conflict("the record was changed by someone else; reload and try again".to_owned()))
+            }
+            None => Err(StoreError::NotFound),
+        }
+    }
+
+    pub async fn delete_record(
+        &mut self,
+        tenant: TenantId,
+        collection: CollectionId,
+        id: RecordId,
+    ) -> Result<(), StoreError> {
+        sql::records::delete(&mut self.exec(), tenant, collection, id).await
+    }
+}

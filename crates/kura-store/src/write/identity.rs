@@ -1,0 +1,180 @@
+//! Writes of who may do what: operators, tenants, users and roles.
+
+use super::{Write, new_id};
+use crate::error::StoreError;
+use crate::sql;
+use kura_domain::{
+    BuiltinRole, DisplayName, Email, Key, Operator, OperatorId, PermissionSet, Role, RoleId, Tenant, TenantId,
+    TenantSpec, User, UserId, UserStatus,
+};
+
+impl Write {
+    // Operators and tenants ---------------------------------------------------------------------
+
+    pub async fn insert_operator(
+        &mut self,
+        email: &Email,
+        display_name: &DisplayName,
+        password_hash: &str,
+    ) -> Result<Operator, StoreError> {
+        let operator = Operator {
+            id: OperatorId::from_uuid(new_id()),
+            email: email.clone(),
+            display_name: display_name.clone(),
+            created_at: self.now(),
+        };
+        sql::operators::insert(&mut self.exec(), &operator, password_hash).await?;
+        Ok(operator)
+    }
+
+    /// Creates a tenant with its three built-in roles.
+    pub async fn insert_tenant(&mut self, spec: &TenantSpec) -> Result<Tenant, StoreError> {
+        let now = self.now();
+        let tenant = Tenant {
+            id: TenantId::from_uuid(new_id()),
+            slug: spec.slug.clone(),
+            display_name: spec.display_name.clone(),
+            time_zone: spec.time_zone.clone(),
+            contract_start: spec.contract_start,
+            contract_end: spec.contract_end,
+            created_at: now,
+        };
+        let mut e = self.exec();
+        sql::tenants::insert(&mut e, &tenant).await?;
+        for builtin in BuiltinRole::ALL {
+            let role = Role {
+                id: RoleId::from_uuid(new_id()),
+                tenant_id: tenant.id,
+                key: Key::parse(builtin.key()).map_err(|e| sql::corrupt("built-in role key", e))?,
+                label: DisplayName::parse(builtin.labels().0).map_err(|e| sql::corrupt("built-in role label", e))?,
+                permissions: builtin.permissions(),
+                builtin: true,
+            };
+            sql::roles::insert(&mut e, &role, now).await?;
+        }
+        Ok(tenant)
+    }
+
+    // Users -------------------------------------------------------------------------------------
+
+    /// A role that does not exist in the tenant is [`StoreError::NotFound`].
+    pub async fn insert_user(
+        &mut self,
+        tenant: TenantId,
+        email: &Email,
+        display_name: &DisplayName,
+        role: RoleId,
+        password_hash: Option<&str>,
+    ) -> Result<User, StoreError> {
+        let now = self.now();
+        let user = User {
+            id: UserId::from_uuid(new_id()),
+            tenant_id: tenant,
+            email: email.clone(),
+            display_name: display_name.clone(),
+            role_id: role,
+            status: UserStatus::Active,
+            created_at: now,
+            updated_at: now,
+        };
+        sql::users::insert(&mut self.exec(), &user, password_hash).await?;
+        Ok(user)
+    }
+
+    /// Disabling a user also ends their sessions: disabled users are signed out at once.
+    pub async fn update_user(
+        &mut self,
+        tenant: TenantId,
+        id: UserId,
+        display_name: &DisplayName,
+        role: RoleId,
+        status: UserStatus,
+    ) -> Result<User, StoreError> {
+        let now = self.now();
+        let mut e = self.exec();
+        let user = sql::users::update(&mut e, tenant, id, display_name, role, status, now)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if status == UserStatus::Disabled {
+            sql::sessions::delete_for_user(&mut e, tenant, id).await?;
+        }
+        Ok(user)
+    }
+
+    pub async fn set_user_password(
+        &mut self,
+        tenant: TenantId,
+        id: UserId,
+        password_hash: &str,
+    ) -> Result<(), StoreError> {
+        let now = self.now();
+        sql::users::set_password(&mut self.exec(), tenant, id, password_hash, now).await
+    }
+
+    /// Deletes the user and their sessions; their audit entries stay (IAM-1).
+    pub async fn delete_user(&mut self, tenant: TenantId, id: UserId) -> Result<(), StoreError> {
+        let mut e = self.exec();
+        sql::users::delete(&mut e, tenant, id).await?;
+        sql::sessions::delete_for_user(&mut e, tenant, id).await?;
+        Ok(())
+    }
+
+    // Roles -------------------------------------------------------------------------------------
+
+    pub async fn insert_role(
+        &mut self,
+        tenant: TenantId,
+        key: &Key,
+        label: &DisplayName,
+        permissions: PermissionSet,
+    ) -> Result<Role, StoreError> {
+        let now = self.now();
+        let role = Role {
+            id: RoleId::from_uuid(new_id()),
+            tenant_id: tenant,
+            key: key.clone(),
+            label: label.clone(),
+            permissions,
+            builtin: false,
+        };
+        sql::roles::insert(&mut self.exec(), &role, now).await?;
+        Ok(role)
+    }
+
+    /// Built-in roles are fixed (documentation and tests rely on them): changing one is a
+    /// [`StoreError::Conflict`].
+    pub async fn update_role(
+        &mut self,
+        tenant: TenantId,
+        id: RoleId,
+        label: &DisplayName,
+        permissions: PermissionSet,
+    ) -> Result<Role, StoreError> {
+        let mut e = self.exec();
+        let role = sql::roles::by_id(&mut e, tenant, id).await?.ok_or(StoreError::NotFound)?;
+        if role.builtin {
+            return Err(StoreError::Conflict("built-in roles cannot be changed".to_owned()));
+        }
+        sql::roles::update(&mut e, tenant, id, label, permissions).await?;
+        Ok(Role { label: label.clone(), permissions, ..role })
+    }
+
+    /// Refuses (Conflict) to delete a built-in role, or a role still held by users or by API keys
+    /// that are not revoked.
+    pub async fn delete_role(&mut self, tenant: TenantId, id: RoleId) -> Result<(), StoreError> {
+        let mut e = self.exec();
+        let role = sql::roles::by_id(&mut e, tenant, id).await?.ok_or(StoreError::NotFound)?;
+        if role.builtin {
+            return Err(StoreError::Conflict("built-in roles cannot be deleted".to_owned()));
+        }
+        let users = sql::roles::user_count(&mut e, tenant, id).await?;
+        if users > 0 {
+            return Err(StoreError::Conflict(format!("this role is still assigned to {users} user(s)")));
+        }
+        let keys = sql::roles::live_api_key_count(&mut e, tenant, id).await?;
+        if keys > 0 {
+            return Err(StoreError::Conflict(format!("this role is still used by {keys} API key(s)")));
+        }
+        sql::roles::delete(&mut e, tenant, id).await
+    }
+}

@@ -1,0 +1,202 @@
+//! LOG-1: every write appends to a per-scope hash chain, and verification finds tampering.
+
+use super::*;
+
+// LOG-1: the audit chain ---------------------------------------------------------------------
+
+#[tokio::test]
+async fn log_1_every_write_appends_a_chained_entry() {
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    let c = make_collection(store, &t, "customers").await;
+    let r = add_record(store, &t, &c, "Yamada").await;
+
+    env.clock.advance(SignedDuration::from_secs(60));
+    let mut w = store.begin(scope(&t), actor(ActorKind::User, "taro@example.jp")).await.unwrap();
+    let r2 = w.update_record(t.id, c.id, r.id, Some(1), &data("Suzuki")).await.unwrap();
+    assert_eq!(r2.version, 2);
+    let committed = w
+        .commit(AuditRecord::success(Operation::RecordUpdate, format!("record:{}", r.id)).with_detail("fields: name"))
+        .await
+        .unwrap();
+    assert_eq!(committed.seq, 3);
+
+    let mut w = store.begin(scope(&t), cli()).await.unwrap();
+    w.delete_record(t.id, c.id, r.id).await.unwrap();
+    w.commit(AuditRecord::success(Operation::RecordDelete, format!("record:{}", r.id))).await.unwrap();
+    store
+        .audit_only(
+            scope(&t),
+            actor(ActorKind::Anonymous, "mallory"),
+            AuditRecord::success(Operation::UserLoginFailed, "user:x"),
+        )
+        .await
+        .unwrap();
+
+    let entries = store.audit_entries(scope(&t), &AuditFilter::default()).await.unwrap();
+    let seqs: Vec<i64> = entries.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [5, 4, 3, 2, 1], "newest first, without gaps");
+    let oldest_first: Vec<_> = entries.iter().rev().collect();
+    assert_eq!(oldest_first[0].prev_hash, [0; 32]);
+    for pair in oldest_first.windows(2) {
+        assert_eq!(pair[1].prev_hash, pair[0].hash, "entry {} follows {}", pair[1].seq, pair[0].seq);
+    }
+    for e in &entries {
+        assert_eq!(e.hash, kura_crypto::chain_hash(&e.prev_hash, &e.own_canonical_bytes()));
+        assert_eq!(e.scope, scope(&t));
+    }
+    // What commit returned is exactly what was stored.
+    assert_eq!(entries[2], committed);
+    assert_eq!(committed.at, env.clock.now());
+    assert_eq!(committed.actor.label, "taro@example.jp");
+    assert_eq!(committed.detail.as_deref(), Some("fields: name"));
+
+    let report = store.verify_audit(scope(&t)).await.unwrap().unwrap();
+    assert_eq!((report.entries, report.head_seq), (5, 5));
+    let platform = store.verify_audit(AuditScope::Platform).await.unwrap().unwrap();
+    assert_eq!(platform.entries, 1, "the tenant's creation is on the platform chain");
+    assert_eq!(store.audit_scopes().await.unwrap(), [AuditScope::Platform, scope(&t)]);
+}
+
+#[tokio::test]
+async fn log_1_audit_entries_filter_and_page() {
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    let start = env.clock.now();
+    for (i, label) in ["Taro@Example.jp", "hanako@example.jp", "100%_sure@example.jp"].into_iter().enumerate() {
+        env.clock.advance(SignedDuration::from_secs(60));
+        let op = if i == 1 { Operation::UserLoginFailed } else { Operation::UserLogin };
+        store.audit_only(scope(&t), actor(ActorKind::User, label), AuditRecord::success(op, "x")).await.unwrap();
+    }
+    let s = scope(&t);
+    let list = |f: AuditFilter| async move {
+        store.audit_entries(s, &f).await.unwrap().iter().map(|e| e.seq).collect::<Vec<_>>()
+    };
+    assert_eq!(list(AuditFilter { actor: Some("TARO".into()), ..Default::default() }).await, [1]);
+    assert_eq!(list(AuditFilter { actor: Some("%".into()), ..Default::default() }).await, [3], "% is literal");
+    assert_eq!(list(AuditFilter { actor: Some("_".into()), ..Default::default() }).await, [3], "_ is literal");
+    assert_eq!(list(AuditFilter { actor: Some("example".into()), ..Default::default() }).await, [3, 2, 1]);
+    assert_eq!(list(AuditFilter { operation: Some(Operation::UserLogin), ..Default::default() }).await, [3, 1]);
+    assert_eq!(list(AuditFilter { before_seq: Some(3), limit: 1, ..Default::default() }).await, [2]);
+    let from = start.checked_add(SignedDuration::from_secs(120)).unwrap();
+    assert_eq!(list(AuditFilter { from: Some(from), ..Default::default() }).await, [3, 2]);
+    assert_eq!(list(AuditFilter { to: Some(from), ..Default::default() }).await, [1], "to is exclusive");
+    assert_eq!(list(AuditFilter { limit: 5000, ..Default::default() }).await, [3, 2, 1]);
+}
+
+#[tokio::test]
+async fn log_1_verify_names_an_edited_entry() {
+    let env = env().await;
+    let t = tenant_with_three_entries(&env).await;
+    let raw = Raw::connect(&env.db.url).await;
+    let n = raw
+        .exec("UPDATE audit_log SET detail = 'nothing happened' WHERE scope_id = $1 AND seq = $2", t.id.as_uuid(), 2)
+        .await;
+    assert_eq!(n, 1);
+    let brk = env.store.verify_audit(scope(&t)).await.unwrap().unwrap_err();
+    assert_eq!(brk.seq, 2);
+    assert_eq!(brk.scope, scope(&t));
+    assert!(brk.reason.contains("entry 2 was altered"), "{brk}");
+
+    // A row that no longer decodes is reported as a break too, not as a storage error.
+    raw.exec("UPDATE audit_log SET operation = 'party' WHERE scope_id = $1 AND seq = $2", t.id.as_uuid(), 1).await;
+    let brk = env.store.verify_audit(scope(&t)).await.unwrap().unwrap_err();
+    assert_eq!(brk.seq, 1, "{brk}");
+}
+
+#[tokio::test]
+async fn log_1_verify_names_a_deleted_entry() {
+    let env = env().await;
+    let t = tenant_with_three_entries(&env).await;
+    let raw = Raw::connect(&env.db.url).await;
+    raw.exec("DELETE FROM audit_log WHERE scope_id = $1 AND seq = $2", t.id.as_uuid(), 2).await;
+    let brk = env.store.verify_audit(scope(&t)).await.unwrap().unwrap_err();
+    assert_eq!(brk.seq, 2);
+    assert!(brk.reason.contains("entry 2 is missing"), "{brk}");
+}
+
+#[tokio::test]
+async fn log_1_verify_detects_truncated_tail() {
+    let env = env().await;
+    let t = tenant_with_three_entries(&env).await;
+    let raw = Raw::connect(&env.db.url).await;
+    raw.exec("DELETE FROM audit_log WHERE scope_id = $1 AND seq >= $2", t.id.as_uuid(), 3).await;
+    let brk = env.store.verify_audit(scope(&t)).await.unwrap().unwrap_err();
+    assert_eq!(brk.seq, 3);
+    assert!(brk.reason.contains("the chain head says 3 entries but only 2 are present"), "{brk}");
+
+    // Wiping the whole chain is caught by the head as well.
+    raw.exec("DELETE FROM audit_log WHERE scope_id = $1 AND seq >= $2", t.id.as_uuid(), 1).await;
+    let brk = env.store.verify_audit(scope(&t)).await.unwrap().unwrap_err();
+    assert_eq!(brk.seq, 1, "{brk}");
+    assert!(env.store.audit_scopes().await.unwrap().contains(&scope(&t)));
+}
+
+#[tokio::test]
+async fn log_1_dropped_write_leaves_no_trace() {
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    let c = make_collection(store, &t, "customers").await;
+    let viewer = role(store, &t, BuiltinRole::Viewer).await;
+    {
+        let mut w = store.begin(scope(&t), cli()).await.unwrap();
+        w.insert_record(t.id, c.id, &data("ghost")).await.unwrap();
+        w.insert_user(t.id, &email("ghost@example.jp"), &name("Ghost"), viewer.id, None).await.unwrap();
+        // Dropped without commit.
+    }
+    assert_eq!(store.record_count(t.id, c.id).await.unwrap(), 0);
+    assert!(store.users(t.id).await.unwrap().is_empty());
+    assert_eq!(store.audit_entries(scope(&t), &AuditFilter::default()).await.unwrap().len(), 1);
+    // The store is still usable and the chain continues where it was.
+    let r = add_record(store, &t, &c, "real").await;
+    assert_eq!(store.records(t.id, c.id).await.unwrap(), [r]);
+    let report = store.verify_audit(scope(&t)).await.unwrap().unwrap();
+    assert_eq!(report.head_seq, 2);
+}
+
+// Concurrency --------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn log_1_concurrent_writes_keep_one_unbroken_chain() {
+    let env = env().await;
+    let t = make_tenant(&env.store, "acme").await;
+    let c = make_collection(&env.store, &t, "customers").await;
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let store = env.store.clone();
+            let (tenant, collection): (TenantId, _) = (t.id, c.id);
+            tokio::spawn(async move {
+                let mut w = store.begin(AuditScope::Tenant(tenant), cli()).await?;
+                let r = w.insert_record(tenant, collection, &data(&format!("n{i}"))).await?;
+                w.commit(AuditRecord::success(Operation::RecordCreate, format!("record:{}", r.id))).await
+            })
+        })
+        .collect();
+    let mut seqs = Vec::new();
+    for task in tasks {
+        seqs.push(task.await.unwrap().unwrap().seq);
+    }
+    seqs.sort();
+    assert_eq!(seqs, (2..=21).collect::<Vec<i64>>(), "every append got its own sequence number");
+    assert_eq!(env.store.record_count(t.id, c.id).await.unwrap(), 20);
+    let report = env.store.verify_audit(scope(&t)).await.unwrap().unwrap();
+    assert_eq!((report.entries, report.head_seq), (21, 21));
+
+    // The very first appends to a scope race to create its head; they must not collide either.
+    let fresh = scope(&make_tenant(&env.store, "fresh").await);
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let store = env.store.clone();
+            let record = AuditRecord::success(Operation::UserLoginFailed, "user:nobody");
+            tokio::spawn(async move { store.audit_only(fresh, cli(), record).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let report = env.store.verify_audit(fresh).await.unwrap().unwrap();
+    assert_eq!((report.entries, report.head_seq), (10, 10));
+}

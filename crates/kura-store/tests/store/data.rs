@@ -1,0 +1,119 @@
+//! Collections and records: uniqueness, optimistic concurrency, round trips.
+
+use super::*;
+
+// Conflicts ----------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn unique_names_conflict() {
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    make_user(store, &t, "taro@example.jp").await;
+    make_collection(store, &t, "customers").await;
+    let viewer = role(store, &t, BuiltinRole::Viewer).await;
+
+    let conflict = |r: Result<_, StoreError>, what: &str| match r {
+        Err(StoreError::Conflict(msg)) => assert!(msg.contains(what), "{msg}"),
+        other => panic!("expected a conflict about {what}, got {other:?}"),
+    };
+    // Each attempt in its own write: on PostgreSQL a failed statement spoils its transaction.
+    let mut w = store.begin(scope(&t), cli()).await.unwrap();
+    conflict(w.insert_user(t.id, &email("taro@example.jp"), &name("T"), viewer.id, None).await.map(drop), "email");
+    drop(w);
+    let mut w = store.begin(scope(&t), cli()).await.unwrap();
+    let spec = CollectionSpec { name: key("customers"), label: name("C"), memo: String::new(), fields: vec![] };
+    conflict(w.insert_collection(t.id, &spec).await.map(drop), "name");
+    drop(w);
+    let mut w = store.begin(scope(&t), cli()).await.unwrap();
+    conflict(w.insert_role(t.id, &key("editor"), &name("E"), PermissionSet::empty()).await.map(drop), "key");
+    drop(w);
+    let mut w = store.begin(AuditScope::Platform, cli()).await.unwrap();
+    let spec = TenantSpec {
+        slug: Slug::parse("acme").unwrap(),
+        display_name: name("Acme 2"),
+        time_zone: TimeZoneName::tokyo(),
+        contract_start: None,
+        contract_end: None,
+    };
+    conflict(w.insert_tenant(&spec).await.map(drop), "slug");
+    drop(w);
+    let mut w = store.begin(AuditScope::Platform, cli()).await.unwrap();
+    w.insert_operator(&email("ops@example.jp"), &name("Ops"), "hash").await.unwrap();
+    conflict(w.insert_operator(&email("ops@example.jp"), &name("Ops"), "hash").await.map(drop), "email");
+    drop(w);
+    assert_eq!(store.operator_count().await.unwrap(), 0);
+    assert_eq!(store.tenants().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn record_version_conflict() {
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    let c = make_collection(store, &t, "customers").await;
+    let r = add_record(store, &t, &c, "v1").await;
+
+    env.clock.advance(SignedDuration::from_secs(1));
+    let mut w = store.begin(scope(&t), cli()).await.unwrap();
+    let read = w.record(t.id, c.id, r.id).await.unwrap().unwrap();
+    assert_eq!(read, r);
+    let v2 = w.update_record(t.id, c.id, r.id, Some(1), &data("v2")).await.unwrap();
+    assert_eq!((v2.version, v2.created_at, v2.updated_at), (2, r.created_at, env.clock.now()));
+    w.commit(AuditRecord::success(Operation::RecordUpdate, "r")).await.unwrap();
+
+    let mut w = store.begin(scope(&t), cli()).await.unwrap();
+    match w.update_record(t.id, c.id, r.id, Some(1), &data("stale")).await {
+        Err(StoreError::Conflict(msg)) => assert!(msg.contains("changed by someone else"), "{msg}"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    drop(w);
+    let mut w = store.begin(scope(&t), cli()).await.unwrap();
+    let v3 = w.update_record(t.id, c.id, r.id, None, &data("v3")).await.unwrap();
+    assert_eq!(v3.version, 3);
+    let missing = RecordId::from_uuid(Uuid::now_v7());
+    assert!(matches!(w.update_record(t.id, c.id, missing, Some(1), &data("x")).await, Err(StoreError::NotFound)));
+    drop(w);
+    assert_eq!(store.record(t.id, c.id, r.id).await.unwrap().unwrap(), v2, "the dropped write changed nothing");
+
+    let mut w = store.begin(scope(&t), cli()).await.unwrap();
+    assert_eq!(w.delete_collection(t.id, c.id).await.unwrap(), 1);
+    w.commit(AuditRecord::success(Operation::CollectionDelete, "c")).await.unwrap();
+    assert!(store.collection(t.id, c.id).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn stored_values_round_trip() {
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    assert_eq!(store.tenant(t.id).await.unwrap().unwrap(), t);
+    assert_eq!(store.tenant_by_slug(&t.slug).await.unwrap().unwrap(), t);
+    assert_eq!(t.contract_start, Some("2026-04-01".parse().unwrap()));
+    let spec: CollectionSpec = serde_json::from_str(
+        r#"{"name":"customers","label":"顧客","memo":"会員名簿","fields":[
+            {"name":"name","label":"氏名","type":"text","required":true,"pii":true,"rules":{"max_length":50}},
+            {"name":"plan","label":"プラン","type":"choice","choices":["free","pro"]}]}"#,
+    )
+    .unwrap();
+    let mut w = store.begin(scope(&t), cli()).await.unwrap();
+    let c = w.insert_collection(t.id, &spec).await.unwrap();
+    let mut values = data("山田 太郎");
+    values.insert("points".into(), FieldValue::Number(1.5));
+    values.insert("vip".into(), FieldValue::Bool(true));
+    let r = w.insert_record(t.id, c.id, &values).await.unwrap();
+    w.commit(AuditRecord::success(Operation::CollectionCreate, "c")).await.unwrap();
+    assert_eq!(store.collection(t.id, c.id).await.unwrap().unwrap(), c);
+    assert_eq!(store.record(t.id, c.id, r.id).await.unwrap().unwrap().data, values);
+
+    env.clock.advance(SignedDuration::from_secs(3));
+    let mut w = store.begin(scope(&t), cli()).await.unwrap();
+    let changed = CollectionSpec { label: name("Customers"), fields: vec![], ..spec };
+    let updated = w.update_collection(t.id, c.id, &changed).await.unwrap();
+    w.commit(AuditRecord::success(Operation::CollectionUpdate, "c")).await.unwrap();
+    assert_eq!(
+        (updated.label.as_str(), updated.created_at, updated.updated_at),
+        ("Customers", c.created_at, env.clock.now())
+    );
+    assert_eq!(store.collection(t.id, c.id).await.unwrap().unwrap(), updated);
+}

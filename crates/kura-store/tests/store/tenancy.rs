@@ -1,0 +1,78 @@
+//! TEN-2: tenant-scoped reads and writes never reach another tenant's rows.
+
+use super::*;
+
+// TEN-2: tenant isolation ----------------------------------------------------------------------
+
+#[tokio::test]
+async fn ten_2_tenant_scoped_reads_never_cross_tenants() {
+    let env = env().await;
+    let store = &env.store;
+    let a = make_tenant(store, "alpha").await;
+    let b = make_tenant(store, "beta").await;
+    let ca = make_collection(store, &a, "customers").await;
+    let cb = make_collection(store, &b, "customers").await;
+    let ra = add_record(store, &a, &ca, "A's customer").await;
+    let rb = add_record(store, &b, &cb, "B's customer").await;
+    let ua = make_user(store, &a, "taro@example.jp").await;
+    let ub = make_user(store, &b, "taro@example.jp").await;
+
+    // Same names in both tenants, each read returns only its own.
+    assert_eq!(store.collection_by_name(a.id, &key("customers")).await.unwrap().unwrap().id, ca.id);
+    assert_eq!(store.collections(a.id).await.unwrap(), std::slice::from_ref(&ca));
+    assert_eq!(store.records(a.id, ca.id).await.unwrap(), std::slice::from_ref(&ra));
+    assert_eq!(store.users(a.id).await.unwrap(), std::slice::from_ref(&ua));
+    let (found, _) = store.user_credentials(a.id, &email("taro@example.jp")).await.unwrap().unwrap();
+    assert_eq!(found.id, ua.id);
+    assert!(store.roles(a.id).await.unwrap().iter().all(|r| r.tenant_id == a.id));
+
+    // B's ids through A find nothing.
+    assert!(store.collection(a.id, cb.id).await.unwrap().is_none());
+    assert!(store.records(a.id, cb.id).await.unwrap().is_empty());
+    assert!(store.record(a.id, cb.id, rb.id).await.unwrap().is_none());
+    assert_eq!(store.record_count(a.id, cb.id).await.unwrap(), 0);
+    assert!(store.user(a.id, ub.id).await.unwrap().is_none());
+    assert!(store.role(a.id, ub.role_id).await.unwrap().is_none());
+
+    // And writes of B's rows through A are NotFound.
+    let mut w = store.begin(scope(&a), cli()).await.unwrap();
+    assert!(matches!(w.update_record(a.id, cb.id, rb.id, None, &data("x")).await, Err(StoreError::NotFound)));
+    assert!(matches!(w.delete_record(a.id, cb.id, rb.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(w.record(a.id, cb.id, rb.id).await, Ok(None)));
+    assert!(matches!(w.update_collection(a.id, cb.id, &spec_of(&cb)).await, Err(StoreError::NotFound)));
+    assert!(matches!(w.delete_collection(a.id, cb.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(w.delete_user(a.id, ub.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        w.update_user(a.id, ub.id, &name("Hacked"), ua.role_id, UserStatus::Disabled).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(w.set_user_password(a.id, ub.id, "x").await, Err(StoreError::NotFound)));
+    drop(w);
+    // A user of A cannot be given a role of B (composite foreign key), on any engine.
+    let mut w = store.begin(scope(&a), cli()).await.unwrap();
+    assert!(matches!(
+        w.insert_user(a.id, &email("jiro@example.jp"), &name("Jiro"), ub.role_id, None).await,
+        Err(StoreError::NotFound)
+    ));
+    drop(w);
+    let mut w = store.begin(scope(&a), cli()).await.unwrap();
+    assert!(matches!(w.insert_record(a.id, cb.id, &data("x")).await, Err(StoreError::NotFound)));
+    drop(w);
+
+    // B is untouched.
+    assert_eq!(store.record(b.id, cb.id, rb.id).await.unwrap().unwrap(), rb);
+    assert_eq!(store.user(b.id, ub.id).await.unwrap().unwrap(), ub);
+
+    // Credentials are scoped too: B's key and session do not work in A.
+    let mut w = store.begin(scope(&b), cli()).await.unwrap();
+    let (key_b, _) = w.insert_api_key(b.id, "sync", ub.role_id, None).await.unwrap();
+    let owner = SessionOwner::User { tenant_id: b.id, user_id: ub.id };
+    let (session_b, _) = w.insert_session(owner, far_future(&env), None, None).await.unwrap();
+    w.commit(AuditRecord::success(Operation::ApiKeyCreate, "apikey:sync")).await.unwrap();
+    assert!(store.api_key_by_digest(a.id, &key_b.digest()).await.unwrap().is_none());
+    assert!(store.api_key_by_digest(b.id, &key_b.digest()).await.unwrap().is_some());
+    assert!(store.session(a.id.as_uuid(), &session_b.digest()).await.unwrap().is_none());
+    assert!(store.session(Uuid::nil(), &session_b.digest()).await.unwrap().is_none());
+    assert!(store.session(b.id.as_uuid(), &session_b.digest()).await.unwrap().is_some());
+    assert!(store.api_keys(a.id).await.unwrap().is_empty());
+}
