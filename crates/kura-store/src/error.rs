@@ -6,6 +6,9 @@ pub enum StoreError {
     /// A unique constraint or an optimistic-concurrency check refused the write.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A write tried to change a tenant outside its audit scope: a programming error.
+    #[error("a write in scope {scope:?} tried to change {target}")]
+    OutOfScope { scope: kura_domain::AuditScope, target: String },
     #[error("not found")]
     NotFound,
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]

@@ -7,7 +7,7 @@ use crate::rows::{ApiKey, Session, SessionOwner};
 use crate::sql;
 use jiff::Timestamp;
 use kura_crypto::{SecretToken, TokenDigest};
-use kura_domain::{ApiKeyId, RoleId, TenantId};
+use kura_domain::{ApiKeyId, AuditScope, RoleId, TenantId};
 use uuid::Uuid;
 
 impl Write {
@@ -20,6 +20,16 @@ impl Write {
         source_ip: Option<&str>,
         user_agent: Option<&str>,
     ) -> Result<(SecretToken, Session), StoreError> {
+        let session_scope = match owner {
+            SessionOwner::User { tenant_id, .. } => AuditScope::Tenant(tenant_id),
+            SessionOwner::Operator(_) => AuditScope::Platform,
+        };
+        if session_scope != self.scope {
+            return Err(StoreError::OutOfScope {
+                scope: self.scope,
+                target: format!("a session of {session_scope:?}"),
+            });
+        }
         let now = self.now();
         let token = SecretToken::generate();
         let session = Session {
@@ -36,6 +46,9 @@ impl Write {
     }
 
     pub async fn delete_session(&mut self, scope: Uuid, digest: &TokenDigest) -> Result<(), StoreError> {
+        if scope != self.scope.storage_id() {
+            return Err(StoreError::OutOfScope { scope: self.scope, target: format!("a session of scope {scope}") });
+        }
         sql::sessions::delete(&mut self.exec(), scope, digest).await
     }
 
@@ -47,6 +60,7 @@ impl Write {
         role: RoleId,
         expires_at: Option<Timestamp>,
     ) -> Result<(SecretToken, ApiKey), StoreError> {
+        self.in_scope(tenant)?;
         let now = self.now();
         let mut e = self.exec();
         // api_keys.role_id has no foreign key (revoked keys may outlive their role), so check here.
@@ -70,6 +84,7 @@ impl Write {
 
     /// Revokes a key at once; revoking it again keeps the first revocation time.
     pub async fn revoke_api_key(&mut self, tenant: TenantId, id: ApiKeyId) -> Result<(), StoreError> {
+        self.in_scope(tenant)?;
         let now = self.now();
         sql::api_keys::revoke(&mut self.exec(), tenant, id, now).await
     }

@@ -11,6 +11,7 @@ impl Write {
         tenant: TenantId,
         spec: &CollectionSpec,
     ) -> Result<Collection, StoreError> {
+        self.in_scope(tenant)?;
         let now = self.now();
         let id = CollectionId::from_uuid(new_id());
         sql::collections::insert(&mut self.exec(), tenant, id, spec, now).await?;
@@ -34,12 +35,14 @@ impl Write {
         id: CollectionId,
         spec: &CollectionSpec,
     ) -> Result<Collection, StoreError> {
+        self.in_scope(tenant)?;
         let now = self.now();
         sql::collections::update(&mut self.exec(), tenant, id, spec, now).await?.ok_or(StoreError::NotFound)
     }
 
     /// Deletes the collection and all its records; returns how many records there were.
     pub async fn delete_collection(&mut self, tenant: TenantId, id: CollectionId) -> Result<u64, StoreError> {
+        self.in_scope(tenant)?;
         let mut e = self.exec();
         let records = sql::records::delete_all_in(&mut e, tenant, id).await?;
         sql::collections::delete(&mut e, tenant, id).await?;
@@ -53,6 +56,7 @@ impl Write {
         collection: CollectionId,
         data: &RecordData,
     ) -> Result<Record, StoreError> {
+        self.in_scope(tenant)?;
         let now = self.now();
         let record = Record {
             id: RecordId::from_uuid(new_id()),
@@ -74,6 +78,7 @@ impl Write {
         collection: CollectionId,
         id: RecordId,
     ) -> Result<Option<Record>, StoreError> {
+        self.in_scope(tenant)?;
         sql::records::by_id(&mut self.exec(), tenant, collection, id).await
     }
 
@@ -87,6 +92,7 @@ impl Write {
         expected_version: Option<i64>,
         data: &RecordData,
     ) -> Result<Record, StoreError> {
+        self.in_scope(tenant)?;
         let now = self.now();
         let mut e = self.exec();
         if let Some(record) = sql::records::update(&mut e, tenant, collection, id, expected_version, data, now).await? {
@@ -107,6 +113,7 @@ impl Write {
         collection: CollectionId,
         id: RecordId,
     ) -> Result<(), StoreError> {
+        self.in_scope(tenant)?;
         sql::records::delete(&mut self.exec(), tenant, collection, id).await
     }
 }

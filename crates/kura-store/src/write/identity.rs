@@ -66,6 +66,7 @@ impl Write {
         role: RoleId,
         password_hash: Option<&str>,
     ) -> Result<User, StoreError> {
+        self.in_scope(tenant)?;
         let now = self.now();
         let user = User {
             id: UserId::from_uuid(new_id()),
@@ -90,6 +91,7 @@ impl Write {
         role: RoleId,
         status: UserStatus,
     ) -> Result<User, StoreError> {
+        self.in_scope(tenant)?;
         let now = self.now();
         let mut e = self.exec();
         let user = sql::users::update(&mut e, tenant, id, display_name, role, status, now)
@@ -107,12 +109,14 @@ impl Write {
         id: UserId,
         password_hash: &str,
     ) -> Result<(), StoreError> {
+        self.in_scope(tenant)?;
         let now = self.now();
         sql::users::set_password(&mut self.exec(), tenant, id, password_hash, now).await
     }
 
     /// Deletes the user and their sessions; their audit entries stay (IAM-1).
     pub async fn delete_user(&mut self, tenant: TenantId, id: UserId) -> Result<(), StoreError> {
+        self.in_scope(tenant)?;
         let mut e = self.exec();
         sql::users::delete(&mut e, tenant, id).await?;
         sql::sessions::delete_for_user(&mut e, tenant, id).await?;
@@ -128,6 +132,7 @@ impl Write {
         label: &DisplayName,
         permissions: PermissionSet,
     ) -> Result<Role, StoreError> {
+        self.in_scope(tenant)?;
         let now = self.now();
         let role = Role {
             id: RoleId::from_uuid(new_id()),
@@ -150,6 +155,7 @@ impl Write {
         label: &DisplayName,
         permissions: PermissionSet,
     ) -> Result<Role, StoreError> {
+        self.in_scope(tenant)?;
         let mut e = self.exec();
         let role = sql::roles::by_id(&mut e, tenant, id).await?.ok_or(StoreError::NotFound)?;
         if role.builtin {
@@ -162,6 +168,7 @@ impl Write {
     /// Refuses (Conflict) to delete a built-in role, or a role still held by users or by API keys
     /// that are not revoked.
     pub async fn delete_role(&mut self, tenant: TenantId, id: RoleId) -> Result<(), StoreError> {
+        self.in_scope(tenant)?;
         let mut e = self.exec();
         let role = sql::roles::by_id(&mut e, tenant, id).await?.ok_or(StoreError::NotFound)?;
         if role.builtin {

@@ -34,6 +34,16 @@ impl Write {
         self.scope
     }
 
+    /// Refuses to touch a tenant other than the one whose audit chain this write appends to, so
+    /// that a change can never land in one tenant while its entry lands in another's log.
+    pub(crate) fn in_scope(&self, tenant: kura_domain::TenantId) -> Result<(), StoreError> {
+        if self.scope == AuditScope::Tenant(tenant) {
+            Ok(())
+        } else {
+            Err(StoreError::OutOfScope { scope: self.scope, target: format!("tenant {tenant}") })
+        }
+    }
+
     /// Appends the audit entry for everything this write did and commits, durably.
     ///
     /// The chain head is locked only now, at the end, so that concurrent writes in one scope

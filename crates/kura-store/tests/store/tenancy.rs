@@ -76,3 +76,20 @@ async fn ten_2_tenant_scoped_reads_never_cross_tenants() {
     assert!(store.session(b.id.as_uuid(), &session_b.digest()).await.unwrap().is_some());
     assert!(store.api_keys(a.id).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn ten_2_a_write_cannot_change_a_tenant_outside_its_audit_scope() {
+    let env = env().await;
+    let store = &env.store;
+    let a = make_tenant(store, "alpha").await;
+    let b = make_tenant(store, "beta").await;
+    let cb = make_collection(store, &b, "customers").await;
+    // A write whose entry would land in A's log must not change B's data.
+    let mut w = store.begin(scope(&a), cli()).await.unwrap();
+    let err = w.insert_record(b.id, cb.id, &data("smuggled")).await.unwrap_err();
+    assert!(matches!(err, StoreError::OutOfScope { .. }), "{err}");
+    let spec = CollectionSpec { name: key("x"), label: name("x"), memo: String::new(), fields: vec![] };
+    assert!(matches!(w.insert_collection(b.id, &spec).await, Err(StoreError::OutOfScope { .. })));
+    drop(w);
+    assert!(store.records(b.id, cb.id).await.unwrap().is_empty());
+}
