@@ -14,7 +14,6 @@ pub struct Argon2Params {
     pub parallelism: u32,
 }
 
-
 impl Default for Argon2Params {
     fn default() -> Self {
         Self { memory_kib: 19_456, iterations: 2, parallelism: 1 }

@@ -30,16 +30,8 @@ pub enum FieldType {
 }
 
 impl FieldType {
-    pub const ALL: [FieldType; 8] = [
-        Self::Text,
-        Self::LongText,
-        Self::Number,
-        Self::Date,
-        Self::Boolean,
-        Self::Email,
-        Self::Phone,
-        Self::Choice,
-    ];
+    pub const ALL: [FieldType; 8] =
+        [Self::Text, Self::LongText, Self::Number, Self::Date, Self::Boolean, Self::Email, Self::Phone, Self::Choice];
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Text => "text",
@@ -79,8 +71,7 @@ pub enum Charset {
 }
 
 impl Charset {
-    pub const ALL: [Charset; 5] =
-        [Self::Digits, Self::Alphanumeric, Self::Ascii, Self::Katakana, Self::Hiragana];
+    pub const ALL: [Charset; 5] = [Self::Digits, Self::Alphanumeric, Self::Ascii, Self::Katakana, Self::Hiragana];
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Digits => "digits",
@@ -155,7 +146,8 @@ impl FieldDef {
         let bad = |reason: &str| FieldError::new(name, FieldErrorKind::Invalid { reason: reason.into() });
         let r = &self.rules;
         let textual = self.field_type.is_textual();
-        if !textual && (r.min_length.is_some() || r.max_length.is_some() || r.charset.is_some() || r.pattern.is_some()) {
+        if !textual && (r.min_length.is_some() || r.max_length.is_some() || r.charset.is_some() || r.pattern.is_some())
+        {
             return Err(bad("length, character and pattern rules apply only to text fields"));
         }
         if self.field_type != FieldType::Number && (r.min.is_some() || r.max.is_some()) {

@@ -46,9 +46,7 @@ impl Key {
         } else {
             Err(DomainError::invalid(
                 "name",
-                format!(
-                    "{input:?}: use 1–63 lowercase letters, digits and underscores, starting with a letter"
-                ),
+                format!("{input:?}: use 1–63 lowercase letters, digits and underscores, starting with a letter"),
             ))
         }
     }
@@ -96,10 +94,7 @@ impl DisplayName {
         let s = input.trim();
         let n = s.chars().count();
         if n == 0 || n > 200 || s.chars().any(char::is_control) {
-            return Err(DomainError::invalid(
-                "name",
-                "use 1–200 characters without control characters",
-            ));
+            return Err(DomainError::invalid("name", "use 1–200 characters without control characters"));
         }
         Ok(Self(s.to_owned()))
     }

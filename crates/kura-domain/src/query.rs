@@ -165,9 +165,11 @@ impl ListQuery {
 }
 
 fn search_matches(c: &Collection, r: &Record, needle: &str, pii_visible: bool) -> bool {
-    c.fields.iter().filter(|f| pii_visible || !f.pii).filter(|f| f.field_type != FieldType::Boolean).any(|f| {
-        r.data.get(f.name.as_str()).is_some_and(|v| v.display().to_lowercase().contains(needle))
-    })
+    c.fields
+        .iter()
+        .filter(|f| pii_visible || !f.pii)
+        .filter(|f| f.field_type != FieldType::Boolean)
+        .any(|f| r.data.get(f.name.as_str()).is_some_and(|v| v.display().to_lowercase().contains(needle)))
 }
 
 fn value_of(r: &Record, name: &str) -> Option<FieldValue> {
@@ -501,8 +503,16 @@ mod tests {
         let page = q.apply(&c, rs.clone(), true);
         assert_eq!(page.total, 3);
         assert_eq!(names(&page), ["高橋", "佐藤"]);
-        let q = ListQuery::parse(&c, Some("(name = '鈴木' || name ~ '田') && points < 200"), None, Some("name"), None, None, true)
-            .unwrap();
+        let q = ListQuery::parse(
+            &c,
+            Some("(name = '鈴木' || name ~ '田') && points < 200"),
+            None,
+            Some("name"),
+            None,
+            None,
+            true,
+        )
+        .unwrap();
         assert_eq!(names(&q.apply(&c, rs.clone(), true)), ["田中", "鈴木"]);
         let q = ListQuery::parse(&c, None, Some("高"), None, None, None, true).unwrap();
         assert_eq!(names(&q.apply(&c, rs, true)), ["高橋"]);

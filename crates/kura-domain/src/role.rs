@@ -39,9 +39,7 @@ impl BuiltinRole {
         use Permission::*;
         match self {
             Self::TenantAdmin => PermissionSet::all(),
-            Self::Editor => [RecordsRead, RecordsWrite, RecordsDelete, RecordsExport, PiiRead]
-                .into_iter()
-                .collect(),
+            Self::Editor => [RecordsRead, RecordsWrite, RecordsDelete, RecordsExport, PiiRead].into_iter().collect(),
             Self::Viewer => [RecordsRead].into_iter().collect(),
         }
     }

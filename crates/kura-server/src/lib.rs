@@ -1,0 +1,23 @@
+//! Kura's HTTP surfaces — the JSON API under `/api/v1`, the tenant console under `/console`, the
+//! operator console under `/operator`, health and metrics — plus settings and the
+//! [`Application`] that ties them to a store.
+//!
+//! **Architecture invariant:** this crate holds no SQL and no cryptography of its own; it calls
+//! `kura-store` and `kura-crypto`. Handlers are thin: the rules shared by the API, the console and
+//! the CLI live in `service`.
+
+pub mod api;
+mod application;
+pub mod auth;
+mod console;
+pub mod error;
+mod health;
+mod metrics;
+mod middleware;
+pub mod service;
+pub mod settings;
+mod state;
+
+pub use application::{Application, BuildError, SystemClock, build_state, router};
+pub use settings::Settings;
+pub use state::AppState;

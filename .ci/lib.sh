@@ -1,0 +1,108 @@
+# shellcheck shell=bash
+# Helpers for .ci/run: section headers, timing, and idempotent set-up of the tools CI needs.
+# Sourced, not executed; expects `set -euo pipefail` from the caller.
+
+CI_PG_HOST=127.0.0.1
+CI_PG_PORT=5432
+CI_PG_USER=postgres
+
+_ci_section_name=""
+_ci_section_start=$SECONDS
+
+# Close the previous section (printing its duration) and open a new one.
+section() {
+    section_end
+    _ci_section_name="$1"
+    _ci_section_start=$SECONDS
+    printf '\n==> %s\n' "$1"
+}
+
+section_end() {
+    if [[ -n "$_ci_section_name" ]]; then
+        printf -- '--- %s: %ss\n' "$_ci_section_name" "$((SECONDS - _ci_section_start))"
+        _ci_section_name=""
+    fi
+}
+
+info() { printf 'ci: %s\n' "$*"; }
+die() {
+    printf 'ci: error: %s\n' "$*" >&2
+    exit 1
+}
+
+# Run a command as root (directly, or through sudo when available).
+as_root() {
+    if [[ $(id -u) -eq 0 ]]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo -n "$@"
+    else
+        die "need root to run: $*"
+    fi
+}
+
+# rustfmt and clippy: `rustup component add` only when missing (it needs the network otherwise).
+ensure_rust_components() {
+    if ! cargo fmt --version >/dev/null 2>&1; then
+        info "installing rustfmt"
+        rustup component add rustfmt
+    fi
+    if ! cargo clippy --version >/dev/null 2>&1; then
+        info "installing clippy"
+        rustup component add clippy
+    fi
+    cargo fmt --version
+    cargo clippy --version
+}
+
+# Debian's Chromium and ChromeDriver, for the browser tests.
+ensure_chromium() {
+    if [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]]; then
+        info "chromium and chromedriver already installed"
+    else
+        info "installing chromium and chromium-driver"
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            chromium chromium-driver fonts-liberation >/dev/null
+    fi
+    [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]] || die "chromium or chromedriver missing after install"
+    /usr/bin/chromium --version 2>/dev/null || true
+    /usr/bin/chromedriver --version 2>/dev/null || true
+}
+
+pg_ready() {
+    pg_isready -q -h "$CI_PG_HOST" -p "$CI_PG_PORT"
+}
+
+# Start the local PostgreSQL cluster if it is not accepting connections, and wait for it (bounded).
+ensure_postgres() {
+    if ! pg_ready; then
+        local version
+        version=$(find /etc/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort -V | tail -n1)
+        [[ -n "$version" ]] || die "no PostgreSQL cluster under /etc/postgresql"
+        info "starting PostgreSQL $version cluster 'main'"
+        as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+        local i
+        for ((i = 0; i < 60; i++)); do
+            pg_ready && break
+            sleep 0.5
+        done
+    fi
+    pg_ready || die "PostgreSQL is not accepting connections on $CI_PG_HOST:$CI_PG_PORT"
+    pg_isready -h "$CI_PG_HOST" -p "$CI_PG_PORT"
+}
+
+# Drop databases left behind by earlier (interrupted) PostgreSQL test runs.
+drop_test_databases() {
+    local dbs db dropped=0
+    dbs=$(psql -h "$CI_PG_HOST" -p "$CI_PG_PORT" -U "$CI_PG_USER" -d postgres -Atc \
+        "select datname from pg_database where datname like 'kura\_test\_%'")
+    for db in $dbs; do
+        if dropdb -h "$CI_PG_HOST" -p "$CI_PG_PORT" -U "$CI_PG_USER" --if-exists "$db"; then
+            dropped=$((dropped + 1))
+        else
+            info "warning: could not drop $db (still in use?)"
+        fi
+    done
+    info "dropped $dropped leftover test database(s)"
+}

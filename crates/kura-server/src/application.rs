@@ -1,0 +1,157 @@
+//! The application: settings in, a listening server out. The binary and the tests build it the
+//! same way.
+
+use crate::auth::Hashing;
+use crate::error::AppError;
+use crate::metrics::Metrics;
+use crate::settings::Settings;
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::response::Redirect;
+use axum::routing::get;
+use kura_crypto::PasswordHasher;
+use kura_domain::Clock;
+use kura_store::{Store, StoreOptions};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// The wall clock. The only place that reads the system time; everything else receives a
+/// [`Clock`].
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    #[allow(clippy::disallowed_methods, reason = "the one sanctioned reading of the system clock")]
+    fn now(&self) -> jiff::Timestamp {
+        jiff::Timestamp::now()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir { path: std::path::PathBuf, source: std::io::Error },
+    #[error("cannot open the database: {0}")]
+    Store(#[from] kura_store::StoreError),
+    #[error("invalid password hashing parameters: {0}")]
+    Hasher(#[from] kura_crypto::PasswordError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+}
+
+/// A built application, bound to its port but not yet serving.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Opens the store (migrating it), prepares the state and binds the listener.
+    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, BuildError> {
+        let state = build_state(settings, clock).await?;
+        let addr = state.settings.listen;
+        let listener = TcpListener::bind(addr).await.map_err(|source| BuildError::Listen { addr, source })?;
+        Ok(Self { listener, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or(self.state.settings.listen)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until Ctrl-C or SIGTERM.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_with_shutdown(shutdown_signal()).await
+    }
+
+    /// Serves until `signal` completes, then finishes in-flight requests and closes the store.
+    pub async fn run_with_shutdown(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let store = self.state.store.clone();
+        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.listener, app).with_graceful_shutdown(signal).await;
+        store.close().await;
+        result
+    }
+}
+
+/// Opens the store and assembles the shared state (also used by CLI commands that need no
+/// listener).
+pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppState, BuildError> {
+    if settings.database_url.expose().is_empty() {
+        create_private_dir(&settings.data_dir)
+            .map_err(|source| BuildError::DataDir { path: settings.data_dir.clone(), source })?;
+    }
+    let store = Store::open(
+        &settings.database_url(),
+        clock.clone(),
+        StoreOptions { max_connections: settings.database_max_connections },
+    )
+    .await?;
+    let hasher = PasswordHasher::new(settings.argon2_params())?;
+    let hashing = Hashing::new(hasher, settings.password.hashing_threads);
+    Ok(AppState { store, hashing, settings: Arc::new(settings), metrics: Arc::new(Metrics::default()), clock })
+}
+
+/// Creates the data directory readable by its owner only.
+fn create_private_dir(path: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// All routes with their layers.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.settings.limits.max_body_bytes;
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/console") }))
+        .route("/healthz", get(crate::health::healthz))
+        .route("/readyz", get(crate::health::readyz))
+        .route("/metrics", get(crate::health::metrics))
+        .nest("/api/v1", crate::api::router())
+        .merge(crate::console::router())
+        .fallback(|| async { AppError::NotFound("page") })
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::Extension(crate::api::BodyLimit(max_body)))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::middleware::record_metrics))
+        .layer(axum::middleware::from_fn(crate::middleware::security_headers))
+        .with_state(state)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,112 @@
+//! Who is making a request, and the proof that they may do what they ask.
+
+use crate::error::{AppError, AppResult};
+use kura_domain::{Actor, AuditScope, Operator, Permission, Role, Tenant, TenantId, UserId};
+use kura_store::{Store, StoreError, Write};
+use uuid::Uuid;
+
+/// How a tenant principal authenticated.
+#[derive(Clone, Debug)]
+pub enum Via {
+    /// A console session (cookie) or API session (bearer); carries what logout and CSRF need.
+    Session {
+        scope: Uuid,
+        digest: kura_crypto::TokenDigest,
+        csrf_token: String,
+    },
+    ApiKey {
+        id: kura_domain::ApiKeyId,
+    },
+}
+
+/// An authenticated member of a tenant (a user, or an API key acting with a role).
+#[derive(Clone, Debug)]
+pub struct TenantPrincipal {
+    pub(crate) tenant: Tenant,
+    pub(crate) role: Role,
+    pub(crate) actor: Actor,
+    pub(crate) user_id: Option<UserId>,
+    pub(crate) via: Via,
+}
+
+impl TenantPrincipal {
+    /// Proves the principal holds `permission`; the only way to obtain a [`Granted`].
+    pub fn require(&self, permission: Permission) -> AppResult<Granted<'_>> {
+        if self.role.allows(permission) {
+            Ok(Granted { principal: self, permission })
+        } else {
+            Err(AppError::Forbidden(permission))
+        }
+    }
+    pub fn can(&self, permission: Permission) -> bool {
+        self.role.allows(permission)
+    }
+    pub fn tenant(&self) -> &Tenant {
+        &self.tenant
+    }
+    pub fn role(&self) -> &Role {
+        &self.role
+    }
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+    pub fn user_id(&self) -> Option<UserId> {
+        self.user_id
+    }
+    pub fn via(&self) -> &Via {
+        &self.via
+    }
+    pub fn csrf_token(&self) -> Option<&str> {
+        match &self.via {
+            Via::Session { csrf_token, .. } => Some(csrf_token),
+            Via::ApiKey { .. } => None,
+        }
+    }
+}
+
+/// A principal with a checked permission: the handle through which tenant data is read and
+/// written.
+#[derive(Clone, Copy, Debug)]
+pub struct Granted<'a> {
+    principal: &'a TenantPrincipal,
+    permission: Permission,
+}
+
+impl<'a> Granted<'a> {
+    pub fn tenant_id(&self) -> TenantId {
+        self.principal.tenant.id
+    }
+    pub fn tenant(&self) -> &'a Tenant {
+        &self.principal.tenant
+    }
+    pub fn permission(&self) -> Permission {
+        self.permission
+    }
+    pub fn principal(&self) -> &'a TenantPrincipal {
+        self.principal
+    }
+    /// Whether personal-information fields are shown unmasked (IAM-3).
+    pub fn pii_visible(&self) -> bool {
+        self.principal.can(Permission::PiiRead)
+    }
+    /// Starts an audited write in this tenant on behalf of the principal.
+    pub async fn begin(&self, store: &Store) -> Result<Write, StoreError> {
+        store.begin(AuditScope::Tenant(self.tenant_id()), self.principal.actor.clone()).await
+    }
+}
+
+/// An authenticated operator (console session).
+#[derive(Clone, Debug)]
+pub struct OperatorPrincipal {
+    pub operator: Operator,
+    pub actor: Actor,
+    pub scope: Uuid,
+    pub digest: kura_crypto::TokenDigest,
+    pub csrf_token: String,
+}
+
+impl OperatorPrincipal {
+    pub async fn begin(&self, store: &Store, scope: AuditScope) -> Result<Write, StoreError> {
+        store.begin(scope, self.actor.clone()).await
+    }
+}

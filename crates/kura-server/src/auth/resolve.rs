@@ -1,0 +1,159 @@
+//! Turning a request's credentials (session cookie or bearer token) into a principal, enforcing
+//! expiry, idle timeout and account status on every request.
+
+use super::principal::{OperatorPrincipal, TenantPrincipal, Via};
+use super::tokens::{parse_api_key_token, parse_session_token};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use jiff::SignedDuration;
+use kura_domain::{Actor, ActorKind, TenantId, UserStatus};
+use kura_store::SessionOwner;
+use std::net::{IpAddr, SocketAddr};
+use uuid::Uuid;
+
+pub const SESSION_COOKIE: &str = "kura_session";
+pub const OPERATOR_COOKIE: &str = "kura_operator";
+
+/// Where a request came from, for audit entries and session records.
+#[derive(Clone, Debug, Default)]
+pub struct ClientInfo {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// The peer address (IPv4-mapped IPv6 normalised) and user agent of a request.
+pub fn client_info(parts: &Parts) -> ClientInfo {
+    let ip = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_canonical())
+        .map(|ip: IpAddr| ip.to_string());
+    let user_agent =
+        parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(300).collect());
+    ClientInfo { ip, user_agent }
+}
+
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Resolves the bearer token of an API request (an API key or an API session token).
+pub async fn resolve_api_request(state: &AppState, parts: &Parts) -> AppResult<TenantPrincipal> {
+    let token = bearer(&parts.headers).ok_or(AppError::Unauthenticated)?;
+    let info = client_info(parts);
+    if token.starts_with("kura_") {
+        let (tenant, secret) = parse_api_key_token(token).ok_or(AppError::Unauthenticated)?;
+        let tenant_id = TenantId::from_uuid(tenant);
+        let key = state.store.api_key_by_digest(tenant_id, &secret.digest()).await?.ok_or(AppError::Unauthenticated)?;
+        let tenant = state.store.tenant(tenant_id).await?.ok_or(AppError::Unauthenticated)?;
+        let role = state.store.role(tenant_id, key.role_id).await?.ok_or(AppError::Unauthenticated)?;
+        let actor = Actor {
+            kind: ActorKind::ApiKey,
+            id: Some(key.id.as_uuid()),
+            label: key.name.clone(),
+            role: Some(role.key.to_string()),
+            source_ip: info.ip,
+        };
+        return Ok(TenantPrincipal { tenant, role, actor, user_id: None, via: Via::ApiKey { id: key.id } });
+    }
+    resolve_tenant_session(state, token, info).await
+}
+
+/// Resolves the console session cookie of a tenant user.
+pub async fn resolve_tenant_cookie(state: &AppState, parts: &Parts) -> AppResult<TenantPrincipal> {
+    let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(AppError::Unauthenticated)?;
+    resolve_tenant_session(state, token, client_info(parts)).await
+}
+
+async fn resolve_tenant_session(state: &AppState, token: &str, info: ClientInfo) -> AppResult<TenantPrincipal> {
+    let (scope, secret) = parse_session_token(token).ok_or(AppError::Unauthenticated)?;
+    let digest = secret.digest();
+    let session = state.store.session(scope, &digest).await?.ok_or(AppError::Unauthenticated)?;
+    if idle_expired(state, session.last_seen_at) {
+        return Err(AppError::Unauthenticated);
+    }
+    let SessionOwner::User { tenant_id, user_id } = session.owner else {
+        return Err(AppError::Unauthenticated);
+    };
+    // The token's scope must be the session's tenant; the store looks up by both.
+    if tenant_id.as_uuid() != scope {
+        return Err(AppError::Unauthenticated);
+    }
+    let user = state.store.user(tenant_id, user_id).await?.ok_or(AppError::Unauthenticated)?;
+    if user.status != UserStatus::Active {
+        return Err(AppError::Unauthenticated);
+    }
+    let tenant = state.store.tenant(tenant_id).await?.ok_or(AppError::Unauthenticated)?;
+    let role = state.store.role(tenant_id, user.role_id).await?.ok_or(AppError::Unauthenticated)?;
+    touch(state, scope, &digest, session.last_seen_at).await;
+    let actor = Actor {
+        kind: ActorKind::User,
+        id: Some(user.id.as_uuid()),
+        label: user.email.to_string(),
+        role: Some(role.key.to_string()),
+        source_ip: info.ip,
+    };
+    Ok(TenantPrincipal {
+        tenant,
+        role,
+        actor,
+        user_id: Some(user.id),
+        via: Via::Session { scope, digest, csrf_token: session.csrf_token },
+    })
+}
+
+/// Resolves the operator console cookie.
+pub async fn resolve_operator_cookie(state: &AppState, parts: &Parts) -> AppResult<OperatorPrincipal> {
+    let token = cookie(&parts.headers, OPERATOR_COOKIE).ok_or(AppError::Unauthenticated)?;
+    let (scope, secret) = parse_session_token(token).ok_or(AppError::Unauthenticated)?;
+    if !scope.is_nil() {
+        return Err(AppError::Unauthenticated);
+    }
+    let digest = secret.digest();
+    let session = state.store.session(scope, &digest).await?.ok_or(AppError::Unauthenticated)?;
+    if idle_expired(state, session.last_seen_at) {
+        return Err(AppError::Unauthenticated);
+    }
+    let SessionOwner::Operator(id) = session.owner else {
+        return Err(AppError::Unauthenticated);
+    };
+    let operator = state.store.operator(id).await?.ok_or(AppError::Unauthenticated)?;
+    touch(state, scope, &digest, session.last_seen_at).await;
+    let actor = Actor {
+        kind: ActorKind::Operator,
+        id: Some(id.as_uuid()),
+        label: operator.email.to_string(),
+        role: Some("operator".into()),
+        source_ip: client_info(parts).ip,
+    };
+    Ok(OperatorPrincipal { operator, actor, scope, digest, csrf_token: session.csrf_token })
+}
+
+fn idle_expired(state: &AppState, last_seen: jiff::Timestamp) -> bool {
+    let idle = SignedDuration::from_mins(i64::from(state.settings.session.idle_minutes));
+    state.clock.now() >= last_seen.saturating_add(idle).unwrap_or(last_seen)
+}
+
+/// Records activity at most once a minute per session, to keep reads from becoming writes.
+async fn touch(state: &AppState, scope: Uuid, digest: &kura_crypto::TokenDigest, last_seen: jiff::Timestamp) {
+    if state.clock.now().duration_since(last_seen) >= SignedDuration::from_mins(1)
+        && let Err(e) = state.store.touch_session(scope, digest).await
+    {
+        tracing::warn!(error = %e, "could not record session activity");
+    }
+}

@@ -1,0 +1,78 @@
+//! Error pages. Handlers and services fail with [`AppError`], which answers problem+json and
+//! marks the response with [`ErrorMarker`]; on console routes this layer replaces such responses
+//! with a localized HTML page of the same status, and sends signed-out visitors to sign in.
+
+use super::i18n::Lang;
+use super::labels;
+use super::layout::bare;
+use super::msg::Msg;
+use super::widgets::{Icon, icon};
+use crate::error::{AppError, ErrorMarker};
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+
+pub async fn render_errors(request: Request, next: Next) -> Response {
+    let lang = Lang::from_headers(request.headers());
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let Some(ErrorMarker(error)) = response.extensions().get::<ErrorMarker>().cloned() else {
+        return response;
+    };
+    let operator = path.starts_with("/operator");
+    if matches!(*error, AppError::Unauthenticated) {
+        return Redirect::to(if operator { "/operator/login" } else { "/console/login" }).into_response();
+    }
+    let status = response.status();
+    let mut page = error_page(&error, status, lang, operator).into_response();
+    *page.status_mut() = status;
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        page.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    page
+}
+
+/// The heading and explanation of an error, in the reader's language.
+fn words(error: &AppError, lang: Lang) -> (&'static str, &'static str) {
+    let t = |m: Msg| m.text(lang);
+    match error {
+        AppError::Forbidden(_) | AppError::ForbiddenOther(_) => (t(Msg::ErrForbiddenTitle), t(Msg::ErrForbiddenBody)),
+        AppError::NotFound(_) => (t(Msg::ErrNotFoundTitle), t(Msg::ErrNotFoundBody)),
+        AppError::Conflict(_) => (t(Msg::ErrConflictTitle), t(Msg::ErrConflictBody)),
+        AppError::Validation(_) | AppError::BadRequest(_) => (t(Msg::ErrInvalidTitle), t(Msg::ErrInvalidBody)),
+        AppError::Csrf => (t(Msg::ErrCsrfTitle), t(Msg::ErrCsrfBody)),
+        AppError::TooLarge(_) => (t(Msg::ErrTooLargeTitle), t(Msg::ErrTooLargeBody)),
+        AppError::Unauthenticated | AppError::BadCredentials => (t(Msg::ErrSignInTitle), t(Msg::ErrSignInBody)),
+        AppError::UnsupportedMedia(_) | AppError::Internal(_) => (t(Msg::ErrInternalTitle), t(Msg::ErrInternalBody)),
+    }
+}
+
+fn error_page(error: &AppError, status: StatusCode, lang: Lang, operator: bool) -> impl IntoResponse {
+    let (title, body) = words(error, lang);
+    // Details the reader can act on; internal causes are never shown.
+    let detail = match error {
+        AppError::ForbiddenOther(d) | AppError::Conflict(d) | AppError::BadRequest(d) => Some(labels::detail(d, lang)),
+        _ => None,
+    };
+    let field_errors: Vec<String> = match error {
+        AppError::Validation(errors) => {
+            errors.iter().map(|e| format!("{}: {}", e.field, labels::field_error(&e.kind, lang))).collect()
+        }
+        _ => Vec::new(),
+    };
+    let (home, home_label) =
+        if operator { ("/operator", Msg::BackToOperator) } else { ("/console", Msg::BackToDashboard) };
+    let here = if operator { "/operator" } else { "/console" };
+    let markup = html! {
+        div.error-page {
+            p.error-code { (icon(Icon::Alert)) " " (status.as_u16()) }
+            p.lead { (body) }
+            @if let Some(d) = detail { p.detail { (d) } }
+            @if !field_errors.is_empty() { ul.detail { @for e in &field_errors { li { (e) } } } }
+            p { a.btn.btn-primary href=(home) { (home_label.text(lang)) } }
+        }
+    };
+    bare(lang, here, None, title, markup)
+}

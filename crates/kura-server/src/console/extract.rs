@@ -1,0 +1,283 @@
+//! Request extractors of the consoles: who is signed in and in which language ([`Ctx`],
+//! [`OpCtx`]), and posted forms that are proven genuine ([`Posted`], [`OpPosted`]): sent from
+//! this site (`Origin`) and carrying the session's CSRF token.
+
+use super::i18n::Lang;
+use super::msg::Msg;
+use crate::auth::{
+    ClientInfo, OperatorPrincipal, TenantPrincipal, client_info, resolve_operator_cookie, resolve_tenant_cookie,
+};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+
+/// A confirmation carried in the `done` query parameter after a successful POST (there is no
+/// server-side flash state). Only these known values are shown; nothing is reflected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Done {
+    Created,
+    Saved,
+    Deleted,
+    Revoked,
+}
+
+impl Done {
+    fn parse(query: &str) -> Option<Self> {
+        query.split('&').find_map(|kv| match kv {
+            "done=created" => Some(Self::Created),
+            "done=saved" => Some(Self::Saved),
+            "done=deleted" => Some(Self::Deleted),
+            "done=revoked" => Some(Self::Revoked),
+            _ => None,
+        })
+    }
+    pub fn msg(self) -> Msg {
+        match self {
+            Self::Created => Msg::DoneCreated,
+            Self::Saved => Msg::DoneSaved,
+            Self::Deleted => Msg::DoneDeleted,
+            Self::Revoked => Msg::DoneRevoked,
+        }
+    }
+}
+
+/// What every page of the tenant console needs: the signed-in principal and the language.
+#[derive(Debug)]
+pub struct Ctx {
+    pub p: TenantPrincipal,
+    pub lang: Lang,
+    /// This request's path and query, where the language switch returns to.
+    pub here: String,
+    pub done: Option<Done>,
+}
+
+impl Ctx {
+    pub fn t(&self, m: Msg) -> &'static str {
+        m.text(self.lang)
+    }
+    pub fn csrf(&self) -> &str {
+        self.p.csrf_token().unwrap_or_default()
+    }
+    /// An instant in the tenant's time zone, with the zone's abbreviation (LOG-4).
+    pub fn time(&self, ts: jiff::Timestamp) -> String {
+        kura_domain::format_in_zone(ts, &self.p.tenant().time_zone)
+    }
+}
+
+/// This request's path and query, without a one-time `done` confirmation.
+fn here(parts: &Parts) -> String {
+    let path = parts.uri.path();
+    let kept: Vec<&str> =
+        parts.uri.query().unwrap_or("").split('&').filter(|kv| !kv.is_empty() && !kv.starts_with("done=")).collect();
+    if kept.is_empty() { path.to_owned() } else { format!("{path}?{}", kept.join("&")) }
+}
+
+fn done(parts: &Parts) -> Option<Done> {
+    parts.uri.query().and_then(Done::parse)
+}
+
+/// Signed-out visitors are sent to the sign-in page; other failures become error pages.
+fn reject(e: AppError, login: &'static str) -> Response {
+    match e {
+        AppError::Unauthenticated => Redirect::to(login).into_response(),
+        other => other.into_response(),
+    }
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let p = resolve_tenant_cookie(state, parts).await.map_err(|e| reject(e, "/console/login"))?;
+        Ok(Self { p, lang: Lang::from_headers(&parts.headers), here: here(parts), done: done(parts) })
+    }
+}
+
+/// The operator console's counterpart of [`Ctx`].
+#[derive(Debug)]
+pub struct OpCtx {
+    pub p: OperatorPrincipal,
+    pub lang: Lang,
+    pub here: String,
+    pub done: Option<Done>,
+}
+
+impl OpCtx {
+    pub fn t(&self, m: Msg) -> &'static str {
+        m.text(self.lang)
+    }
+}
+
+impl FromRequestParts<AppState> for OpCtx {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let p = resolve_operator_cookie(state, parts).await.map_err(|e| reject(e, "/operator/login"))?;
+        Ok(Self { p, lang: Lang::from_headers(&parts.headers), here: here(parts), done: done(parts) })
+    }
+}
+
+/// The fields of a submitted form, in order; repeated names (checkboxes) are kept.
+#[derive(Debug, Default)]
+pub struct FormData(Vec<(String, String)>);
+
+impl FormData {
+    /// The first value of `name`, or "" when absent.
+    pub fn get(&self, name: &str) -> &str {
+        self.0.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+    }
+    /// The first value of `name`, trimmed, when not blank.
+    pub fn opt(&self, name: &str) -> Option<&str> {
+        Some(self.get(name).trim()).filter(|s| !s.is_empty())
+    }
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+    }
+    pub fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == name)
+    }
+}
+
+/// Refuses a POST whose `Origin` is present and is neither this request's host nor the
+/// configured public URL (behind a proxy that rewrites `Host`, the latter is what browsers send).
+pub fn check_origin(headers: &HeaderMap, public_url: Option<&str>) -> AppResult<()> {
+    let Some(origin) = headers.get(header::ORIGIN) else { return Ok(()) };
+    let origin = origin.to_str().map_err(|_| AppError::Csrf)?;
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let same_host = host.is_some_and(|h| origin == format!("http://{h}") || origin == format!("https://{h}"));
+    let public = public_url.and_then(origin_of).is_some_and(|p| p.eq_ignore_ascii_case(origin));
+    if same_host || public { Ok(()) } else { Err(AppError::Csrf) }
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> Option<&str> {
+    let after_scheme = url.find("://")? + 3;
+    let end = url[after_scheme..].find('/').map_or(url.len(), |i| after_scheme + i);
+    Some(&url[..end])
+}
+
+/// Compares the form's `_csrf` field with the session's token in constant time.
+fn check_token(expected: &str, form: &FormData) -> AppResult<()> {
+    if !expected.is_empty() && kura_crypto::ct_eq(expected.as_bytes(), form.get("_csrf").as_bytes()) {
+        Ok(())
+    } else {
+        Err(AppError::Csrf)
+    }
+}
+
+async fn read_form(req: Request, state: &AppState) -> AppResult<FormData> {
+    match axum::Form::<Vec<(String, String)>>::from_request(req, state).await {
+        Ok(axum::Form(pairs)) => Ok(FormData(pairs)),
+        Err(FormRejection::BytesRejection(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(AppError::TooLarge(state.settings.limits.max_body_bytes))
+        }
+        Err(FormRejection::InvalidFormContentType(_)) => {
+            Err(AppError::UnsupportedMedia("send the form as application/x-www-form-urlencoded".into()))
+        }
+        Err(e) => Err(AppError::BadRequest(e.body_text())),
+    }
+}
+
+/// A form posted from a page of the tenant console by its signed-in user.
+#[derive(Debug)]
+pub struct Posted {
+    pub ctx: Ctx,
+    pub form: FormData,
+}
+
+impl FromRequest<AppState> for Posted {
+    type Rejection = Response;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        check_origin(req.headers(), state.settings.public_url.as_deref()).map_err(IntoResponse::into_response)?;
+        let (mut parts, body) = req.into_parts();
+        let ctx = Ctx::from_request_parts(&mut parts, state).await?;
+        let form = read_form(Request::from_parts(parts, body), state).await.map_err(IntoResponse::into_response)?;
+        check_token(ctx.csrf(), &form).map_err(IntoResponse::into_response)?;
+        Ok(Self { ctx, form })
+    }
+}
+
+/// A form posted from the operator console by a signed-in operator.
+#[derive(Debug)]
+pub struct OpPosted {
+    pub ctx: OpCtx,
+    pub form: FormData,
+}
+
+impl FromRequest<AppState> for OpPosted {
+    type Rejection = Response;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        check_origin(req.headers(), state.settings.public_url.as_deref()).map_err(IntoResponse::into_response)?;
+        let (mut parts, body) = req.into_parts();
+        let ctx = OpCtx::from_request_parts(&mut parts, state).await?;
+        let form = read_form(Request::from_parts(parts, body), state).await.map_err(IntoResponse::into_response)?;
+        check_token(&ctx.p.csrf_token, &form).map_err(IntoResponse::into_response)?;
+        Ok(Self { ctx, form })
+    }
+}
+
+/// A sign-in form: there is no session yet, so only the origin is checked.
+#[derive(Debug)]
+pub struct LoginPost {
+    pub lang: Lang,
+    pub client: ClientInfo,
+    pub form: FormData,
+}
+
+impl FromRequest<AppState> for LoginPost {
+    type Rejection = AppError;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        check_origin(req.headers(), state.settings.public_url.as_deref())?;
+        let (parts, body) = req.into_parts();
+        let lang = Lang::from_headers(&parts.headers);
+        let client = client_info(&parts);
+        let form = read_form(Request::from_parts(parts, body), state).await?;
+        Ok(Self { lang, client, form })
+    }
+}
+
+/// The language of a request, for pages shown to signed-out visitors.
+#[derive(Debug, Clone, Copy)]
+pub struct PageLang(pub Lang);
+
+impl<S: Send + Sync> FromRequestParts<S> for PageLang {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(Lang::from_headers(&parts.headers)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn origin_must_match_host_when_present() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_static("kura.example.jp"));
+        assert!(check_origin(&h, None).is_ok(), "no Origin: allowed (older browsers)");
+        h.insert(header::ORIGIN, HeaderValue::from_static("https://kura.example.jp"));
+        assert!(check_origin(&h, None).is_ok());
+        h.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
+        assert!(check_origin(&h, None).is_err());
+        assert!(check_origin(&h, Some("https://kura.example.jp/")).is_err());
+        h.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(check_origin(&h, None).is_err());
+        // Behind a proxy that rewrites Host, the configured public URL is this site.
+        h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        h.insert(header::ORIGIN, HeaderValue::from_static("https://kura.example.jp"));
+        assert!(check_origin(&h, None).is_err());
+        assert!(check_origin(&h, Some("https://kura.example.jp/")).is_ok());
+    }
+
+    #[test]
+    fn csrf_token_must_match() {
+        let form = FormData(vec![("_csrf".into(), "abc".into())]);
+        assert!(check_token("abc", &form).is_ok());
+        assert!(check_token("abd", &form).is_err());
+        assert!(check_token("", &FormData::default()).is_err());
+    }
+}

@@ -1,0 +1,261 @@
+//! Words for the domain's own enumerations — permissions, field types, character sets,
+//! operations, outcomes — and field-validation messages, in both languages. Each `match` is
+//! exhaustive, so a new variant in `kura-domain` does not compile until it has its words here.
+
+use super::i18n::Lang;
+use kura_domain::{
+    BuiltinRole, Charset, FieldErrorKind, FieldType, FieldValue, Operation, Outcome, Permission, Role, UserStatus,
+};
+
+const fn pick(lang: Lang, en: &'static str, ja: &'static str) -> &'static str {
+    match lang {
+        Lang::En => en,
+        Lang::Ja => ja,
+    }
+}
+
+/// A role's name: built-in roles in the reader's language, custom roles as their author named them.
+pub fn role_label(role: &Role, lang: Lang) -> String {
+    match BuiltinRole::from_key(role.key.as_str()).filter(|_| role.builtin) {
+        Some(b) => pick(lang, b.labels().0, b.labels().1).to_owned(),
+        None => role.label.to_string(),
+    }
+}
+
+pub fn permission_label(p: Permission, lang: Lang) -> &'static str {
+    match p {
+        Permission::UsersManage => pick(lang, "Manage users", "ユーザー管理"),
+        Permission::RolesManage => pick(lang, "Manage roles", "ロール管理"),
+        Permission::CollectionsManage => pick(lang, "Define collections", "コレクション定義"),
+        Permission::RecordsRead => pick(lang, "Read records", "レコードの閲覧"),
+        Permission::RecordsWrite => pick(lang, "Create and edit records", "レコードの作成・編集"),
+        Permission::RecordsDelete => pick(lang, "Delete records", "レコードの削除"),
+        Permission::RecordsExport => pick(lang, "Export records", "レコードのエクスポート"),
+        Permission::PiiRead => pick(lang, "See personal information", "個人情報の閲覧"),
+        Permission::AuditRead => pick(lang, "Read the operation log", "操作ログの閲覧"),
+        Permission::SettingsManage => pick(lang, "Manage tenant settings", "テナント設定"),
+        Permission::ApiKeysManage => pick(lang, "Manage API keys", "APIキー管理"),
+    }
+}
+
+/// What a permission lets its holder do, shown beside its checkbox.
+pub fn permission_help(p: Permission, lang: Lang) -> &'static str {
+    match p {
+        Permission::UsersManage => pick(
+            lang,
+            "Add, edit, disable and delete user accounts of this tenant.",
+            "このテナントのユーザーを追加・編集・無効化・削除できます。",
+        ),
+        Permission::RolesManage => pick(
+            lang,
+            "Create and change roles. A powerful permission: grant it to administrators only.",
+            "ロールを作成・変更できます。強い権限のため、管理者にのみ付与してください。",
+        ),
+        Permission::CollectionsManage => pick(
+            lang,
+            "Create, change and delete collections and their fields. Deleting a collection deletes all its records.",
+            "コレクションと項目の定義を作成・変更・削除できます。コレクションを削除すると、そのレコードもすべて削除されます。",
+        ),
+        Permission::RecordsRead => pick(lang, "List and view records.", "レコードを一覧・閲覧できます。"),
+        Permission::RecordsWrite => {
+            pick(lang, "Create records and change their values.", "レコードを作成し、値を変更できます。")
+        }
+        Permission::RecordsDelete => pick(
+            lang,
+            "Delete records. Deleted records cannot be restored.",
+            "レコードを削除できます。削除したレコードは元に戻せません。",
+        ),
+        Permission::RecordsExport => pick(lang, "Download records in bulk.", "レコードを一括でダウンロードできます。"),
+        Permission::PiiRead => pick(
+            lang,
+            "Show fields marked as personal information. Without it they appear as ••••••.",
+            "個人情報に指定された項目を表示します。この権限がない場合は •••••• と表示されます。",
+        ),
+        Permission::AuditRead => pick(lang, "View who did what and when.", "いつ・誰が・何をしたかを確認できます。"),
+        Permission::SettingsManage => pick(lang, "Change tenant-wide settings.", "テナント全体の設定を変更できます。"),
+        Permission::ApiKeysManage => pick(
+            lang,
+            "Issue and revoke API keys for external systems.",
+            "外部システム連携用のAPIキーを発行・失効できます。",
+        ),
+    }
+}
+
+pub fn field_type_label(t: FieldType, lang: Lang) -> &'static str {
+    match t {
+        FieldType::Text => pick(lang, "Text (one line)", "テキスト（1行）"),
+        FieldType::LongText => pick(lang, "Text (several lines)", "テキスト（複数行）"),
+        FieldType::Number => pick(lang, "Number", "数値"),
+        FieldType::Date => pick(lang, "Date", "日付"),
+        FieldType::Boolean => pick(lang, "Yes / No", "はい／いいえ"),
+        FieldType::Email => pick(lang, "Email address", "メールアドレス"),
+        FieldType::Phone => pick(lang, "Phone number", "電話番号"),
+        FieldType::Choice => pick(lang, "Choice", "選択肢"),
+    }
+}
+
+pub fn charset_label(c: Charset, lang: Lang) -> &'static str {
+    match c {
+        Charset::Digits => pick(lang, "Half-width digits", "半角数字"),
+        Charset::Alphanumeric => pick(lang, "Half-width letters and digits", "半角英数字"),
+        Charset::Ascii => pick(lang, "Half-width letters, digits and symbols", "半角英数字・記号"),
+        Charset::Katakana => pick(lang, "Full-width katakana", "全角カタカナ"),
+        Charset::Hiragana => pick(lang, "Hiragana", "ひらがな"),
+    }
+}
+
+pub fn operation_label(op: Operation, lang: Lang) -> &'static str {
+    use Operation as O;
+    match op {
+        O::OperatorCreate => pick(lang, "Operator created", "運用者の作成"),
+        O::OperatorLogin => pick(lang, "Operator signed in", "運用者ログイン"),
+        O::OperatorLoginFailed => pick(lang, "Operator sign-in failed", "運用者ログイン失敗"),
+        O::OperatorLogout => pick(lang, "Operator signed out", "運用者ログアウト"),
+        O::TenantCreate => pick(lang, "Tenant created", "テナント作成"),
+        O::TenantUpdate => pick(lang, "Tenant changed", "テナント変更"),
+        O::UserLogin => pick(lang, "Signed in", "ログイン"),
+        O::UserLoginFailed => pick(lang, "Sign-in failed", "ログイン失敗"),
+        O::UserLogout => pick(lang, "Signed out", "ログアウト"),
+        O::UserCreate => pick(lang, "User created", "ユーザー作成"),
+        O::UserUpdate => pick(lang, "User changed", "ユーザー変更"),
+        O::UserDelete => pick(lang, "User deleted", "ユーザー削除"),
+        O::RoleCreate => pick(lang, "Role created", "ロール作成"),
+        O::RoleUpdate => pick(lang, "Role changed", "ロール変更"),
+        O::RoleDelete => pick(lang, "Role deleted", "ロール削除"),
+        O::CollectionCreate => pick(lang, "Collection created", "コレクション作成"),
+        O::CollectionUpdate => pick(lang, "Collection changed", "コレクション変更"),
+        O::CollectionDelete => pick(lang, "Collection deleted", "コレクション削除"),
+        O::RecordCreate => pick(lang, "Record created", "レコード作成"),
+        O::RecordUpdate => pick(lang, "Record changed", "レコード変更"),
+        O::RecordDelete => pick(lang, "Record deleted", "レコード削除"),
+        O::ApiKeyCreate => pick(lang, "API key issued", "APIキー発行"),
+        O::ApiKeyRevoke => pick(lang, "API key revoked", "APIキー失効"),
+    }
+}
+
+pub fn outcome_label(o: Outcome, lang: Lang) -> &'static str {
+    match o {
+        Outcome::Success => pick(lang, "Success", "成功"),
+        Outcome::Failure => pick(lang, "Failure", "失敗"),
+        Outcome::Denied => pick(lang, "Denied", "拒否"),
+    }
+}
+
+pub fn status_label(s: UserStatus, lang: Lang) -> &'static str {
+    match s {
+        UserStatus::Active => pick(lang, "Active", "有効"),
+        UserStatus::Disabled => pick(lang, "Disabled", "無効"),
+    }
+}
+
+fn number(n: f64) -> String {
+    FieldValue::Number(n).display()
+}
+
+/// Why a value was refused, in the reader's language (PUB-2: clear messages).
+pub fn field_error(kind: &FieldErrorKind, lang: Lang) -> String {
+    use FieldErrorKind as K;
+    match kind {
+        K::Required => pick(lang, "Please enter a value.", "入力してください。").to_owned(),
+        K::Unknown => pick(lang, "This field does not exist.", "この項目は存在しません。").to_owned(),
+        K::WrongType { .. } => {
+            pick(lang, "Enter a value of the right kind.", "正しい形式で入力してください。").to_owned()
+        }
+        K::TooShort { min } => match lang {
+            Lang::En => format!("Enter at least {min} characters."),
+            Lang::Ja => format!("{min}文字以上で入力してください。"),
+        },
+        K::TooLong { max } => match lang {
+            Lang::En => format!("Enter at most {max} characters."),
+            Lang::Ja => format!("{max}文字以内で入力してください。"),
+        },
+        K::Charset { charset } => charset_error(charset, lang).to_owned(),
+        K::Pattern => pick(lang, "The value is not in the required format.", "入力形式が正しくありません。").to_owned(),
+        K::BelowMinimum { min } => match lang {
+            Lang::En => format!("Enter a number of at least {}.", number(*min)),
+            Lang::Ja => format!("{}以上の数値を入力してください。", number(*min)),
+        },
+        K::AboveMaximum { max } => match lang {
+            Lang::En => format!("Enter a number of at most {}.", number(*max)),
+            Lang::Ja => format!("{}以下の数値を入力してください。", number(*max)),
+        },
+        K::InvalidEmail => pick(
+            lang,
+            "Enter an email address such as taro@example.jp.",
+            "メールアドレスの形式が正しくありません（例：taro@example.jp）。",
+        )
+        .to_owned(),
+        K::InvalidPhone => pick(
+            lang,
+            "Enter a phone number such as 03-1234-5678.",
+            "電話番号の形式が正しくありません（例：03-1234-5678）。",
+        )
+        .to_owned(),
+        K::InvalidDate => {
+            pick(lang, "Enter a date such as 2026-04-01.", "日付の形式が正しくありません（例：2026-04-01）。")
+                .to_owned()
+        }
+        K::NotAChoice => pick(lang, "Choose one of the options.", "選択肢から選んでください。").to_owned(),
+        K::Duplicate => pick(lang, "This value is already used.", "この値はすでに使われています。").to_owned(),
+        K::Invalid { reason } => match lang {
+            Lang::En => format!("The value is not accepted: {reason}."),
+            Lang::Ja => format!("入力内容が正しくありません（{reason}）。"),
+        },
+    }
+}
+
+fn charset_error(charset: &str, lang: Lang) -> &'static str {
+    match Charset::parse(charset) {
+        Some(Charset::Digits) => pick(lang, "Use half-width digits only.", "半角数字で入力してください。"),
+        Some(Charset::Alphanumeric) => {
+            pick(lang, "Use half-width letters and digits only.", "半角英数字で入力してください。")
+        }
+        Some(Charset::Ascii) => {
+            pick(lang, "Use half-width letters, digits and symbols only.", "半角英数字・記号で入力してください。")
+        }
+        Some(Charset::Katakana) => pick(lang, "Use full-width katakana only.", "全角カナで入力してください。"),
+        Some(Charset::Hiragana) => pick(lang, "Use hiragana only.", "ひらがなで入力してください。"),
+        None => pick(lang, "The value contains characters that are not allowed.", "使用できない文字が含まれています。"),
+    }
+}
+
+/// The service layer's English explanations that readers meet most, in their language; others
+/// are shown as they are.
+pub fn detail(text: &str, lang: Lang) -> String {
+    if lang == Lang::En {
+        return text.to_owned();
+    }
+    let known: &[(&str, &str)] = &[
+        ("a user with this email already exists", "このメールアドレスのユーザーはすでに登録されています。"),
+        ("a role with this key already exists", "このロールIDはすでに使われています。"),
+        ("a collection with this name already exists", "このコレクション名はすでに使われています。"),
+        ("a tenant with this slug already exists", "このテナントIDはすでに使われています。"),
+        (
+            "the record was changed by someone else",
+            "他のユーザーがこのレコードを変更しました。再読み込みしてからもう一度お試しください。",
+        ),
+        ("this role is still assigned to", "このロールは使用中のユーザーがいるため削除できません。"),
+        ("this role is still used by", "このロールは有効なAPIキーで使われているため削除できません。"),
+        ("built-in roles cannot", "標準ロールは変更・削除できません。"),
+        ("you cannot change your own role or status", "自分自身のロールや状態は変更できません。"),
+        ("you cannot delete your own account", "自分自身のアカウントは削除できません。"),
+        ("the role ", "ご自身が持たない権限を含むロールは割り当てられません。"),
+        ("you cannot grant ", "ご自身が持たない権限は付与できません。"),
+        ("the key name must be", "キーの名前は1〜100文字で入力してください。"),
+    ];
+    known.iter().find(|(en, _)| text.starts_with(en)).map_or_else(|| text.to_owned(), |(_, ja)| (*ja).to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pub_2_field_errors_are_worded_in_both_languages() {
+        let kana = FieldErrorKind::Charset { charset: "katakana" };
+        assert_eq!(field_error(&kana, Lang::Ja), "全角カナで入力してください。");
+        assert_eq!(field_error(&FieldErrorKind::TooLong { max: 50 }, Lang::Ja), "50文字以内で入力してください。");
+        assert_eq!(field_error(&FieldErrorKind::Required, Lang::Ja), "入力してください。");
+        assert_eq!(field_error(&FieldErrorKind::BelowMinimum { min: 0.0 }, Lang::En), "Enter a number of at least 0.");
+    }
+}

@@ -1,0 +1,175 @@
+//! Tenants (TEN-1): the list, and opening a tenant with its first administrator, whose generated
+//! password is shown once on the page that answers the POST.
+
+use crate::console::extract::{OpCtx, OpPosted};
+use crate::console::forms::Errors;
+use crate::console::labels;
+use crate::console::layout::{Head, Nav, op_page};
+use crate::console::msg::Msg;
+use crate::console::widgets::{Input, csrf, empty_state, new_button, notice_ok, notice_warn};
+use crate::error::AppResult;
+use crate::service::tenants::{self, NewTenant};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use kura_domain::{DisplayName, Email, FieldErrorKind, Slug, Tenant, TimeZoneName, format_in_zone};
+use maud::html;
+
+pub async fn list(State(state): State<AppState>, ctx: OpCtx) -> AppResult<Response> {
+    let t = |m: Msg| ctx.t(m);
+    let list = state.store.tenants().await?;
+    let date = |d: Option<jiff::civil::Date>| d.map(|d| d.to_string()).unwrap_or_else(|| "—".to_owned());
+    let body = html! {
+        @if list.is_empty() {
+            (empty_state(t(Msg::NoTenantsYet), Some(("/operator/tenants/new", t(Msg::NewTenant)))))
+        } @else {
+            div.table-wrap { table.data {
+                caption.visually-hidden { (t(Msg::NavTenants)) }
+                thead { tr {
+                    th scope="col" { (t(Msg::TenantId)) } th scope="col" { (t(Msg::TenantName)) }
+                    th scope="col" { (t(Msg::TimeZone)) } th scope="col" { (t(Msg::ContractStart)) }
+                    th scope="col" { (t(Msg::ContractEnd)) } th scope="col" { (t(Msg::CreatedAt)) }
+                } }
+                tbody { @for tn in &list { tr {
+                    th.mono scope="row" { (tn.slug.as_str()) }
+                    td { (tn.display_name.as_str()) }
+                    td { (tn.time_zone.as_str()) }
+                    td.nowrap { (date(tn.contract_start)) }
+                    td.nowrap { (date(tn.contract_end)) }
+                    td.nowrap { (format_in_zone(tn.created_at, &tn.time_zone)) }
+                } } }
+            } }
+        }
+    };
+    let head =
+        Head::new(Nav::Tenants, t(Msg::NavTenants)).actions(new_button("/operator/tenants/new", t(Msg::NewTenant)));
+    Ok(op_page(&ctx, head, body).into_response())
+}
+
+fn form_page(ctx: &OpCtx, v: &NewTenant, errors: &Errors) -> Response {
+    let t = |m: Msg| ctx.t(m);
+    let lang = ctx.lang;
+    let e = |n: &str| errors.get(n);
+    let body = html! {
+        (errors.summary(lang))
+        form.card.stack method="post" action="/operator/tenants/new" {
+            (csrf(&ctx.p.csrf_token))
+            fieldset {
+                legend { (t(Msg::Tenant)) }
+                (Input { name: "display_name", label: t(Msg::TenantName), kind: "text", value: &v.display_name, required: true,
+                    maxlength: Some(200), error: e("display_name"), ..Input::default() }.render(lang))
+                (Input { name: "slug", label: t(Msg::TenantId), kind: "text", value: &v.slug, required: true, maxlength: Some(40),
+                    help: Some(t(Msg::SlugHelp)), error: e("slug"), ..Input::default() }.render(lang))
+                (Input { name: "time_zone", label: t(Msg::TimeZone), kind: "text", value: v.time_zone.as_deref().unwrap_or("Asia/Tokyo"),
+                    help: Some(t(Msg::TimeZoneHelp)), error: e("time_zone"), ..Input::default() }.render(lang))
+                div.grid-2 {
+                    (Input { name: "contract_start", label: t(Msg::ContractStart), kind: "date",
+                        value: v.contract_start.as_deref().unwrap_or(""), error: e("contract_start"), ..Input::default() }.render(lang))
+                    (Input { name: "contract_end", label: t(Msg::ContractEnd), kind: "date",
+                        value: v.contract_end.as_deref().unwrap_or(""), error: e("contract_end"), ..Input::default() }.render(lang))
+                }
+            }
+            fieldset {
+                legend { (t(Msg::FirstAdmin)) }
+                (Input { name: "admin_name", label: t(Msg::DisplayName), kind: "text", value: &v.admin_name, required: true,
+                    maxlength: Some(200), error: e("admin_name"), ..Input::default() }.render(lang))
+                (Input { name: "admin_email", label: t(Msg::Email), kind: "email", value: &v.admin_email, required: true,
+                    help: Some(t(Msg::AdminPasswordHelp)), error: e("admin_email"), ..Input::default() }.render(lang))
+            }
+            div.actions {
+                button.btn.btn-primary type="submit" { (t(Msg::CreateTenant)) }
+                a.btn.btn-ghost href="/operator" { (t(Msg::Cancel)) }
+            }
+        }
+    };
+    let head = Head::new(Nav::Tenants, t(Msg::NewTenant)).crumb(t(Msg::NavTenants), "/operator");
+    (errors.status(), op_page(ctx, head, body)).into_response()
+}
+
+pub async fn new_form(ctx: OpCtx) -> Response {
+    form_page(&ctx, &NewTenant::default(), &Errors::default())
+}
+
+fn precheck(v: &NewTenant, ctx: &OpCtx, errors: &mut Errors) {
+    let t = |m: Msg| ctx.t(m);
+    if Slug::parse(&v.slug).is_err() {
+        errors.add("slug", t(Msg::SlugRule));
+    }
+    if DisplayName::parse(&v.display_name).is_err() {
+        errors.add("display_name", t(Msg::NameRule));
+    }
+    if v.time_zone.as_deref().is_some_and(|z| TimeZoneName::parse(z).is_err()) {
+        errors.add("time_zone", t(Msg::TimeZoneRule));
+    }
+    let bad_date = labels::field_error(&FieldErrorKind::InvalidDate, ctx.lang);
+    let start = v.contract_start.as_deref().map(str::parse::<jiff::civil::Date>);
+    let end = v.contract_end.as_deref().map(str::parse::<jiff::civil::Date>);
+    if matches!(start, Some(Err(_))) {
+        errors.add("contract_start", bad_date.clone());
+    }
+    if matches!(end, Some(Err(_))) {
+        errors.add("contract_end", bad_date);
+    }
+    if let (Some(Ok(s)), Some(Ok(e))) = (start, end)
+        && e < s
+    {
+        errors.add("contract_end", t(Msg::ContractEndBeforeStart));
+    }
+    if DisplayName::parse(&v.admin_name).is_err() {
+        errors.add("admin_name", t(Msg::NameRule));
+    }
+    if Email::parse(&v.admin_email).is_err() {
+        errors.add("admin_email", labels::field_error(&FieldErrorKind::InvalidEmail, ctx.lang));
+    }
+}
+
+pub async fn create(State(state): State<AppState>, OpPosted { ctx, form }: OpPosted) -> AppResult<Response> {
+    let opt = |n: &str| form.opt(n).map(str::to_owned);
+    let input = || NewTenant {
+        slug: form.get("slug").trim().to_owned(),
+        display_name: form.get("display_name").trim().to_owned(),
+        time_zone: opt("time_zone"),
+        contract_start: opt("contract_start"),
+        contract_end: opt("contract_end"),
+        admin_email: form.get("admin_email").trim().to_owned(),
+        admin_name: form.get("admin_name").trim().to_owned(),
+    };
+    let mut errors = Errors::default();
+    precheck(&input(), &ctx, &mut errors);
+    if errors.is_empty() {
+        match tenants::create_tenant(&state, ctx.p.actor.clone(), input(), None).await {
+            Ok((tenant, admin, Some(password))) => {
+                return Ok(created_page(&state, &ctx, &tenant, admin.email.as_str(), &password));
+            }
+            Ok((_, _, None)) => {
+                return Err(crate::error::AppError::internal(std::io::Error::other("no password was generated")));
+            }
+            Err(e) => errors.absorb(e, ctx.lang, Some("slug"))?,
+        }
+    }
+    Ok(form_page(&ctx, &input(), &errors))
+}
+
+/// The only time the administrator's initial password is ever shown.
+fn created_page(state: &AppState, ctx: &OpCtx, tenant: &Tenant, email: &str, password: &str) -> Response {
+    let t = |m: Msg| ctx.t(m);
+    let origin = state.settings.public_url.as_deref().unwrap_or("").trim_end_matches('/');
+    let url = format!("{origin}/console/login?tenant={}", tenant.slug);
+    let body = html! {
+        (notice_ok(t(Msg::TenantCreated)))
+        div.card.stack {
+            (notice_warn(t(Msg::PasswordShownOnce)))
+            dl.handover {
+                dt { (t(Msg::ConsoleUrl)) } dd { a.mono href=(url) { (url) } }
+                dt { (t(Msg::TenantId)) } dd.mono { (tenant.slug.as_str()) }
+                dt { (t(Msg::Email)) } dd.mono { (email) }
+                dt #password-label { (t(Msg::InitialPassword)) }
+                dd { code #password.secret aria-labelledby="password-label" { (password) } }
+            }
+            p.help { (t(Msg::ClickToSelect)) " " (t(Msg::PasswordHandoverHelp)) }
+            p { a.btn.btn-primary href="/operator" { (t(Msg::CopiedDone)) } }
+        }
+    };
+    let head = Head::new(Nav::Tenants, tenant.display_name.as_str()).crumb(t(Msg::NavTenants), "/operator");
+    op_page(ctx, head, body).into_response()
+}

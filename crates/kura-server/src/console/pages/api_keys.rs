@@ -1,0 +1,170 @@
+//! API keys for external systems (IAM-12): list, issue (the token is shown once, on the page
+//! that answers the POST, and never again), and revoke.
+
+use super::users::roles_for;
+use crate::console::extract::{Ctx, Posted};
+use crate::console::forms::{Confirm, Errors, confirm_page};
+use crate::console::labels::role_label;
+use crate::console::layout::{Head, Nav, page};
+use crate::console::msg::Msg;
+use crate::console::widgets::{Input, csrf, empty_state, new_button, notice_warn, select};
+use crate::error::{AppError, AppResult};
+use crate::service::api_keys::{self, NewApiKey};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use kura_domain::{ApiKeyId, Permission, Role};
+use kura_store::ApiKey;
+use maud::html;
+
+fn role_name(roles: &[Role], key: &ApiKey, ctx: &Ctx) -> String {
+    roles.iter().find(|r| r.id == key.role_id).map(|r| role_label(r, ctx.lang)).unwrap_or_default()
+}
+
+pub async fn list(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
+    let t = |m: Msg| ctx.t(m);
+    let keys = api_keys::list(&state, &ctx.p).await?;
+    let (roles, _) = roles_for(&state, &ctx.p, Permission::ApiKeysManage).await?;
+    let now = state.clock.now();
+    let body = html! {
+        p.muted { (t(Msg::ApiKeysIntro)) }
+        @if keys.is_empty() {
+            (empty_state(t(Msg::NoApiKeysYet), Some(("/console/api-keys/new", t(Msg::NewApiKey)))))
+        } @else {
+            div.table-wrap { table.data {
+                caption.visually-hidden { (t(Msg::NavApiKeys)) }
+                thead { tr {
+                    th scope="col" { (t(Msg::KeyName)) } th scope="col" { (t(Msg::Role)) }
+                    th scope="col" { (t(Msg::Status)) } th scope="col" { (t(Msg::CreatedAt)) }
+                    th scope="col" { (t(Msg::ExpiresAt)) } th scope="col" { (t(Msg::LastUsed)) }
+                    th scope="col" { span.visually-hidden { (t(Msg::Actions)) } }
+                } }
+                tbody { @for k in &keys {
+                    @let (status, class) = if k.revoked_at.is_some() {
+                        (Msg::Revoked, "status-disabled")
+                    } else if k.expires_at.is_some_and(|e| e <= now) {
+                        (Msg::Expired, "status-disabled")
+                    } else {
+                        (Msg::ActiveKey, "status-active")
+                    };
+                    tr {
+                        th scope="row" { (k.name) }
+                        td { (role_name(&roles, k, &ctx)) }
+                        td { span class={ "badge " (class) } { (t(status)) } }
+                        td.nowrap { (ctx.time(k.created_at)) }
+                        td.nowrap { (k.expires_at.map(|e| ctx.time(e)).unwrap_or_else(|| t(Msg::NoExpiry).to_owned())) }
+                        td.nowrap { (k.last_used_at.map(|e| ctx.time(e)).unwrap_or_else(|| t(Msg::NeverUsed).to_owned())) }
+                        td { @if k.revoked_at.is_none() {
+                            a.danger-link href={ "/console/api-keys/" (k.id) "/revoke" } { (t(Msg::Revoke)) }
+                        } }
+                    }
+                } }
+            } }
+        }
+    };
+    let head =
+        Head::new(Nav::ApiKeys, t(Msg::NavApiKeys)).actions(new_button("/console/api-keys/new", t(Msg::NewApiKey)));
+    Ok(page(&ctx, head, body).into_response())
+}
+
+fn form_page(ctx: &Ctx, roles: &[Role], name: &str, role: &str, days: &str, errors: &Errors) -> Response {
+    let t = |m: Msg| ctx.t(m);
+    let lang = ctx.lang;
+    let options: Vec<(String, String)> = roles.iter().map(|r| (r.key.to_string(), role_label(r, lang))).collect();
+    let body = html! {
+        (errors.summary(lang))
+        form.card.stack method="post" action="/console/api-keys/new" {
+            (csrf(ctx.csrf()))
+            (Input { name: "name", label: t(Msg::KeyName), kind: "text", value: name, required: true, maxlength: Some(100),
+                help: Some(t(Msg::KeyNameHelp)), error: errors.get("name"), ..Input::default() }.render(lang))
+            (select("role", t(Msg::Role), &options, role, Some(t(Msg::KeyRoleHelp)), errors.get("role"), lang))
+            (Input { name: "expires_in_days", label: t(Msg::ExpiresInDays), kind: "number", value: days,
+                min: Some("1".into()), max: Some("730".into()), help: Some(t(Msg::ExpiresInDaysHelp)),
+                error: errors.get("expires_in_days"), ..Input::default() }.render(lang))
+            div.actions {
+                button.btn.btn-primary type="submit" { (t(Msg::IssueKey)) }
+                a.btn.btn-ghost href="/console/api-keys" { (t(Msg::Cancel)) }
+            }
+        }
+    };
+    let head = Head::new(Nav::ApiKeys, t(Msg::NewApiKey)).crumb(t(Msg::NavApiKeys), "/console/api-keys");
+    (errors.status(), page(ctx, head, body)).into_response()
+}
+
+pub async fn new_form(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
+    let (_, grantable) = roles_for(&state, &ctx.p, Permission::ApiKeysManage).await?;
+    let role = grantable.iter().find(|r| r.key.as_str() == "viewer").or(grantable.first());
+    let role = role.map(|r| r.key.to_string()).unwrap_or_default();
+    Ok(form_page(&ctx, &grantable, "", &role, "90", &Errors::default()))
+}
+
+pub async fn create(State(state): State<AppState>, Posted { ctx, form }: Posted) -> AppResult<Response> {
+    let (_, grantable) = roles_for(&state, &ctx.p, Permission::ApiKeysManage).await?;
+    let t = |m: Msg| ctx.t(m);
+    let mut errors = Errors::default();
+    let name = form.get("name").trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        errors.add("name", t(Msg::KeyNameRule));
+    }
+    let days = match form.opt("expires_in_days") {
+        None => None,
+        Some(d) => match d.parse::<u32>() {
+            Ok(n @ 1..=730) => Some(n),
+            _ => {
+                errors.add("expires_in_days", t(Msg::ExpiresInDaysRule));
+                None
+            }
+        },
+    };
+    if errors.is_empty() {
+        let input = NewApiKey { name: name.to_owned(), role: form.get("role").to_owned(), expires_in_days: days };
+        match api_keys::create(&state, &ctx.p, input).await {
+            Ok((token, key)) => return Ok(created_page(&ctx, &token, &key)),
+            Err(e) => errors.absorb(e, ctx.lang, None)?,
+        }
+    }
+    Ok(form_page(&ctx, &grantable, form.get("name"), form.get("role"), form.get("expires_in_days"), &errors))
+}
+
+/// The only time the token is ever shown.
+fn created_page(ctx: &Ctx, token: &str, key: &ApiKey) -> Response {
+    let t = |m: Msg| ctx.t(m);
+    let body = html! {
+        div.card.stack {
+            (notice_warn(t(Msg::CopyTokenNow)))
+            div.field {
+                p.label-like #token-label { (t(Msg::ApiToken)) " — " (key.name) }
+                code #token.secret aria-labelledby="token-label" { (token) }
+                p.help { (t(Msg::ClickToSelect)) " " (t(Msg::TokenUsage)) }
+            }
+            p { a.btn.btn-primary href="/console/api-keys?done=created" { (t(Msg::CopiedDone)) } }
+        }
+    };
+    let head = Head::new(Nav::ApiKeys, t(Msg::KeyIssued)).crumb(t(Msg::NavApiKeys), "/console/api-keys");
+    page(ctx, head, body).into_response()
+}
+
+pub async fn confirm_revoke(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+    let keys = api_keys::list(&state, &ctx.p).await?;
+    let key = keys.iter().find(|k| k.id.to_string() == id).ok_or(AppError::NotFound("api key"))?;
+    let t = |m: Msg| ctx.t(m);
+    let head = Head::new(Nav::ApiKeys, t(Msg::RevokeKey)).crumb(t(Msg::NavApiKeys), "/console/api-keys");
+    let confirm = Confirm {
+        question: t(Msg::ConfirmRevokeKey).replace("{name}", &key.name),
+        warning: Some(t(Msg::RevokeKeyNote)),
+        action: format!("/console/api-keys/{}/revoke", key.id),
+        button: t(Msg::Revoke),
+        cancel: "/console/api-keys".to_owned(),
+    };
+    Ok(confirm_page(&ctx, head, confirm))
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { ctx, .. }: Posted,
+) -> AppResult<Response> {
+    let id: ApiKeyId = id.parse().map_err(|_| AppError::NotFound("api key"))?;
+    api_keys::revoke(&state, &ctx.p, id).await?;
+    Ok(Redirect::to("/console/api-keys?done=revoked").into_response())
+}

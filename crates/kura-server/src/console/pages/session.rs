@@ -1,0 +1,76 @@
+//! Signing in to and out of the tenant console. A failed sign-in says only that the details did
+//! not match — never which of tenant, email or password was wrong.
+
+use crate::auth::SESSION_COOKIE;
+use crate::console::cookies;
+use crate::console::extract::{LoginPost, PageLang, Posted};
+use crate::console::i18n::Lang;
+use crate::console::layout::bare;
+use crate::console::msg::Msg;
+use crate::console::widgets::{Input, notice_error, notice_ok};
+use crate::error::{AppError, AppResult};
+use crate::service::sessions;
+use crate::state::AppState;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LoginParams {
+    tenant: Option<String>,
+    out: Option<String>,
+}
+
+pub async fn login_form(PageLang(lang): PageLang, Query(params): Query<LoginParams>) -> Response {
+    let tenant = params.tenant.unwrap_or_default();
+    let notice = params.out.is_some().then(|| notice_ok(Msg::SignedOut.text(lang)));
+    render(lang, &tenant, "", notice, StatusCode::OK)
+}
+
+pub async fn login(State(state): State<AppState>, post: LoginPost) -> AppResult<Response> {
+    let LoginPost { lang, client, form } = post;
+    let (tenant, email) = (form.get("tenant").trim(), form.get("email").trim());
+    match sessions::login_user(&state, tenant, email, form.get("password"), &client).await {
+        Ok(session) => {
+            let mut response = Redirect::to("/console").into_response();
+            if let Some(cookie) = cookies::session(&state, SESSION_COOKIE, &session.token) {
+                response.headers_mut().insert(header::SET_COOKIE, cookie);
+            }
+            Ok(response)
+        }
+        Err(AppError::BadCredentials) => {
+            let notice = notice_error(Msg::LoginFailed.text(lang));
+            Ok(render(lang, tenant, email, Some(notice), StatusCode::UNAUTHORIZED))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn render(lang: Lang, tenant: &str, email: &str, notice: Option<Markup>, status: StatusCode) -> Response {
+    let t = |m: Msg| m.text(lang);
+    let body = html! {
+        @if let Some(n) = notice { (n) }
+        form.stack method="post" action="/console/login" {
+            (Input { name: "tenant", label: t(Msg::TenantId), kind: "text", value: tenant, required: true,
+                help: Some(t(Msg::TenantIdHelp)), autocomplete: Some("organization"), ..Input::default() }.render(lang))
+            (Input { name: "email", label: t(Msg::Email), kind: "email", value: email, required: true,
+                autocomplete: Some("username"), ..Input::default() }.render(lang))
+            (Input { name: "password", label: t(Msg::Password), kind: "password", value: "", required: true,
+                autocomplete: Some("current-password"), ..Input::default() }.render(lang))
+            button.btn.btn-primary.btn-block type="submit" { (t(Msg::Login)) }
+        }
+    };
+    (status, bare(lang, "/console/login", Some(t(Msg::TenantConsole)), t(Msg::LoginTitle), body)).into_response()
+}
+
+/// Ends the session and forgets the cookie.
+pub async fn logout(State(state): State<AppState>, Posted { ctx, .. }: Posted) -> AppResult<Response> {
+    sessions::logout_user(&state, &ctx.p).await?;
+    let mut response = Redirect::to("/console/login?out=1").into_response();
+    if let Some(cookie) = cookies::clear(&state, SESSION_COOKIE) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
+}

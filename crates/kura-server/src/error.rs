@@ -1,0 +1,170 @@
+//! The one HTTP error type. Every failure a handler can meet becomes an [`AppError`], which
+//! answers with an RFC 9457 `application/problem+json` body (console routes re-render it as a
+//! page). Internal causes are logged once, here, and never sent to the client.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kura_domain::{DomainError, FieldError, Permission};
+use kura_store::StoreError;
+use serde::Serialize;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("the input has {} invalid field(s)", .0.len())]
+    Validation(Vec<FieldError>),
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("the tenant, email address or password is wrong")]
+    BadCredentials,
+    #[error("this requires the {0} permission")]
+    Forbidden(Permission),
+    #[error("{0}")]
+    ForbiddenOther(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the request body is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("{0}")]
+    UnsupportedMedia(String),
+    #[error("the request was refused: the form token is missing or stale; reload the page and try again")]
+    Csrf,
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// The problem document. `code` is stable and machine-readable; `errors` lists field problems.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    pub code: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub errors: Vec<FieldProblem>,
+}
+
+/// One field's problem in a [`Problem`].
+#[derive(Debug, Serialize, Clone)]
+pub struct FieldProblem {
+    pub field: String,
+    #[serde(flatten)]
+    pub kind: kura_domain::FieldErrorKind,
+    pub message: String,
+}
+
+impl AppError {
+    pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Internal(Box::new(e))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthenticated | Self::BadCredentials => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) | Self::ForbiddenOther(_) | Self::Csrf => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "bad_request",
+            Self::Validation(_) => "validation",
+            Self::Unauthenticated => "unauthenticated",
+            Self::BadCredentials => "bad_credentials",
+            Self::Forbidden(_) | Self::ForbiddenOther(_) => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::Conflict(_) => "conflict",
+            Self::TooLarge(_) => "too_large",
+            Self::UnsupportedMedia(_) => "unsupported_media_type",
+            Self::Csrf => "csrf",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let status = self.status();
+        let errors = match self {
+            Self::Validation(errors) => errors
+                .iter()
+                .map(|e| FieldProblem { field: e.field.clone(), kind: e.kind.clone(), message: e.to_string() })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let detail = match self {
+            Self::Validation(errors) => errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+            Self::Internal(_) => "an internal error occurred; it has been logged".to_owned(),
+            other => other.to_string(),
+        };
+        Problem {
+            problem_type: "about:blank".into(),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail,
+            code: self.code().into(),
+            errors,
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(cause) = &self {
+            // Logged once with its cause chain; the client gets no internals.
+            let mut chain = cause.to_string();
+            let mut source = cause.source();
+            while let Some(s) = source {
+                chain.push_str(": ");
+                chain.push_str(&s.to_string());
+                source = s.source();
+            }
+            tracing::error!(error = %chain, "internal error");
+        }
+        let status = self.status();
+        let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response.extensions_mut().insert(ErrorMarker(std::sync::Arc::new(self)));
+        response
+    }
+}
+
+/// Attached to error responses so that the console can re-render them as pages.
+#[derive(Clone, Debug)]
+pub struct ErrorMarker(pub std::sync::Arc<AppError>);
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(m) => Self::Conflict(m),
+            StoreError::NotFound => Self::NotFound("resource"),
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<DomainError> for AppError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Fields(errors) => Self::Validation(errors),
+            DomainError::Invalid { .. } => Self::BadRequest(e.to_string()),
+        }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,73 @@
+//! Collections and their fields (DAT-4): defined by tenant administrators.
+
+use crate::auth::TenantPrincipal;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use kura_domain::{AuditRecord, Collection, CollectionSpec, Key, Operation, Permission};
+
+/// Collections are readable by anyone who may read records (they are the schema of the data).
+pub async fn list(state: &AppState, p: &TenantPrincipal) -> AppResult<Vec<Collection>> {
+    let g = p.require(Permission::RecordsRead)?;
+    Ok(state.store.collections(g.tenant_id()).await?)
+}
+
+pub async fn get(state: &AppState, p: &TenantPrincipal, name: &str) -> AppResult<Collection> {
+    let g = p.require(Permission::RecordsRead)?;
+    find(state, g.tenant_id(), name).await
+}
+
+pub(crate) async fn find(state: &AppState, tenant: kura_domain::TenantId, name: &str) -> AppResult<Collection> {
+    let key = Key::parse(name).map_err(|_| AppError::NotFound("collection"))?;
+    state.store.collection_by_name(tenant, &key).await?.ok_or(AppError::NotFound("collection"))
+}
+
+pub async fn create(state: &AppState, p: &TenantPrincipal, spec: CollectionSpec) -> AppResult<Collection> {
+    let g = p.require(Permission::CollectionsManage)?;
+    spec.check()?;
+    let mut w = g.begin(&state.store).await?;
+    let c = w.insert_collection(g.tenant_id(), &spec).await?;
+    w.commit(
+        AuditRecord::success(Operation::CollectionCreate, format!("collection:{}", spec.name))
+            .with_detail(format!("fields={}", field_names(&spec))),
+    )
+    .await?;
+    Ok(c)
+}
+
+/// Replaces a collection's label, memo and fields. The name in the spec must match.
+pub async fn update(state: &AppState, p: &TenantPrincipal, name: &str, spec: CollectionSpec) -> AppResult<Collection> {
+    let g = p.require(Permission::CollectionsManage)?;
+    let existing = find(state, g.tenant_id(), name).await?;
+    if spec.name != existing.name {
+        return Err(AppError::BadRequest(
+            "a collection cannot be renamed; its name is used in URLs and filters".into(),
+        ));
+    }
+    spec.check()?;
+    let mut w = g.begin(&state.store).await?;
+    let c = w.update_collection(g.tenant_id(), existing.id, &spec).await?;
+    w.commit(
+        AuditRecord::success(Operation::CollectionUpdate, format!("collection:{}", spec.name))
+            .with_detail(format!("fields={}", field_names(&spec))),
+    )
+    .await?;
+    Ok(c)
+}
+
+/// Deletes a collection with all its records.
+pub async fn delete(state: &AppState, p: &TenantPrincipal, name: &str) -> AppResult<u64> {
+    let g = p.require(Permission::CollectionsManage)?;
+    let existing = find(state, g.tenant_id(), name).await?;
+    let mut w = g.begin(&state.store).await?;
+    let n = w.delete_collection(g.tenant_id(), existing.id).await?;
+    w.commit(
+        AuditRecord::success(Operation::CollectionDelete, format!("collection:{}", existing.name))
+            .with_detail(format!("records_deleted={n}")),
+    )
+    .await?;
+    Ok(n)
+}
+
+fn field_names(spec: &CollectionSpec) -> String {
+    spec.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(",")
+}

@@ -1,0 +1,160 @@
+//! Records of a collection: list with filter, search, sort and paging; create, read, update,
+//! delete. Personal-information fields are masked for principals without `pii.read` (IAM-3).
+
+use super::collections::find;
+use crate::auth::TenantPrincipal;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use jiff::Timestamp;
+use kura_domain::{AuditRecord, Collection, ListQuery, Operation, Page, Permission, Record, RecordId, WriteMode};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Query parameters of a record listing.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    /// Filter expression, e.g. `points > 100 && plan = 'premium'`.
+    pub filter: Option<String>,
+    /// Free text matched against every visible field.
+    pub q: Option<String>,
+    /// Comma-separated fields, `-` for descending, e.g. `-joined,name`.
+    pub sort: Option<String>,
+    /// 1-based page number.
+    pub page: Option<u32>,
+    /// Records per page (1–500, default 50).
+    pub per_page: Option<u32>,
+}
+
+/// A record as clients see it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RecordView {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: RecordId,
+    pub collection: String,
+    pub version: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+    #[schema(value_type = Object)]
+    pub data: Map<String, Value>,
+}
+
+/// A page of records.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RecordPage {
+    pub items: Vec<RecordView>,
+    pub page: u32,
+    pub per_page: u32,
+    pub total: u64,
+}
+
+fn view(c: &Collection, mut r: Record, pii_visible: bool) -> RecordView {
+    if !pii_visible {
+        c.mask_pii(&mut r.data);
+    }
+    // Values of fields removed from the collection stay stored but are no longer shown.
+    let data = r.data.iter().filter(|(k, _)| c.field(k).is_some()).map(|(k, v)| (k.clone(), v.to_json())).collect();
+    RecordView {
+        id: r.id,
+        collection: c.name.to_string(),
+        version: r.version,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+        data,
+    }
+}
+
+pub async fn list(
+    state: &AppState,
+    p: &TenantPrincipal,
+    collection: &str,
+    params: &ListParams,
+) -> AppResult<RecordPage> {
+    let g = p.require(Permission::RecordsRead)?;
+    let c = find(state, g.tenant_id(), collection).await?;
+    let pii = g.pii_visible();
+    let query = ListQuery::parse(
+        &c,
+        params.filter.as_deref(),
+        params.q.as_deref(),
+        params.sort.as_deref(),
+        params.page,
+        params.per_page,
+        pii,
+    )?;
+    let records = state.store.records(g.tenant_id(), c.id).await?;
+    let Page { items, page, per_page, total } = query.apply(&c, records, pii);
+    Ok(RecordPage { items: items.into_iter().map(|r| view(&c, r, pii)).collect(), page, per_page, total })
+}
+
+pub async fn get(state: &AppState, p: &TenantPrincipal, collection: &str, id: RecordId) -> AppResult<RecordView> {
+    let g = p.require(Permission::RecordsRead)?;
+    let c = find(state, g.tenant_id(), collection).await?;
+    let r = state.store.record(g.tenant_id(), c.id, id).await?.ok_or(AppError::NotFound("record"))?;
+    Ok(view(&c, r, g.pii_visible()))
+}
+
+pub async fn create(
+    state: &AppState,
+    p: &TenantPrincipal,
+    collection: &str,
+    input: &Map<String, Value>,
+) -> AppResult<RecordView> {
+    let g = p.require(Permission::RecordsWrite)?;
+    let c = find(state, g.tenant_id(), collection).await?;
+    let data = c.validate(input, WriteMode::Create, None)?;
+    let mut w = g.begin(&state.store).await?;
+    let r = w.insert_record(g.tenant_id(), c.id, &data).await?;
+    w.commit(
+        AuditRecord::success(Operation::RecordCreate, format!("record:{}/{}", c.name, r.id))
+            .with_detail(format!("fields={}", data.keys().cloned().collect::<Vec<_>>().join(","))),
+    )
+    .await?;
+    Ok(view(&c, r, g.pii_visible()))
+}
+
+/// Changes the given fields of a record (`null` clears one). With `expected_version`, refuses if
+/// someone else changed the record since it was read. A principal without `pii.read` cannot
+/// change personal-information fields (they never saw the values).
+pub async fn update(
+    state: &AppState,
+    p: &TenantPrincipal,
+    collection: &str,
+    id: RecordId,
+    input: &Map<String, Value>,
+    expected_version: Option<i64>,
+) -> AppResult<RecordView> {
+    let g = p.require(Permission::RecordsWrite)?;
+    let c = find(state, g.tenant_id(), collection).await?;
+    if !g.pii_visible()
+        && let Some(f) = c.fields.iter().find(|f| f.pii && input.contains_key(f.name.as_str()))
+    {
+        return Err(AppError::ForbiddenOther(format!(
+            "{} holds personal information; changing it requires pii.read",
+            f.name
+        )));
+    }
+    let mut w = g.begin(&state.store).await?;
+    let existing = w.record(g.tenant_id(), c.id, id).await?.ok_or(AppError::NotFound("record"))?;
+    let data = c.validate(input, WriteMode::Patch, Some(&existing.data))?;
+    let changed: Vec<&str> =
+        c.fields.iter().map(|f| f.name.as_str()).filter(|n| data.get(*n) != existing.data.get(*n)).collect();
+    let r = w.update_record(g.tenant_id(), c.id, id, expected_version, &data).await?;
+    w.commit(
+        AuditRecord::success(Operation::RecordUpdate, format!("record:{}/{}", c.name, id))
+            .with_detail(format!("changed={}", changed.join(","))),
+    )
+    .await?;
+    Ok(view(&c, r, g.pii_visible()))
+}
+
+pub async fn delete(state: &AppState, p: &TenantPrincipal, collection: &str, id: RecordId) -> AppResult<()> {
+    let g = p.require(Permission::RecordsDelete)?;
+    let c = find(state, g.tenant_id(), collection).await?;
+    let mut w = g.begin(&state.store).await?;
+    w.delete_record(g.tenant_id(), c.id, id).await?;
+    w.commit(AuditRecord::success(Operation::RecordDelete, format!("record:{}/{}", c.name, id))).await?;
+    Ok(())
+}

@@ -1,0 +1,19 @@
+//! Shared application state handed to every handler. Nothing here is the only copy of anything
+//! that matters: sessions, keys and data live in the database, so several Kura nodes can share
+//! one PostgreSQL.
+
+use crate::auth::Hashing;
+use crate::metrics::Metrics;
+use crate::settings::Settings;
+use kura_domain::Clock;
+use kura_store::Store;
+use std::sync::Arc;
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub store: Store,
+    pub hashing: Hashing,
+    pub settings: Arc<Settings>,
+    pub metrics: Arc<Metrics>,
+    pub clock: Arc<dyn Clock>,
+}

@@ -1,0 +1,11 @@
+//! Integration tests of the whole application over HTTP: one test binary, one fresh database per
+//! test, on SQLite by default and on PostgreSQL when `KURA_TEST_POSTGRES_URL` is set.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr, reason = "tests")]
+
+mod access;
+mod browser;
+mod console;
+mod helpers;
+mod isolation;
+mod platform;
+mod records;

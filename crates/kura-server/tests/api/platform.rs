@@ -1,0 +1,104 @@
+//! Health, readiness, metrics, security headers, the OpenAPI document, and audit-chain
+//! verification through the application.
+
+use crate::helpers::*;
+use kura_domain::AuditScope;
+use reqwest::StatusCode;
+use serde_json::json;
+
+#[tokio::test]
+async fn mon_2_health_readiness_and_metrics() {
+    let app = spawn_app().await;
+    let (s, body) = app.send("GET", "/healthz", None, None).await;
+    assert_eq!((s, body["status"].as_str()), (StatusCode::OK, Some("ok")));
+    let (s, body) = app.send("GET", "/readyz", None, None).await;
+    assert_eq!((s, body["database"].as_str()), (StatusCode::OK, Some("ok")));
+    let text = app.client.get(format!("{}/metrics", app.address)).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains("kura_http_responses_total{class=\"2xx\"}"), "{text}");
+    assert!(text.contains("kura_database_up 1"));
+}
+
+#[tokio::test]
+async fn dat_1_security_headers_on_every_response() {
+    let app = spawn_app().await;
+    for path in ["/healthz", "/api/v1/me", "/no/such/page"] {
+        let resp = app.client.get(format!("{}{path}", app.address)).send().await.unwrap();
+        let h = resp.headers();
+        assert!(h["content-security-policy"].to_str().unwrap().contains("script-src 'self'"), "{path}");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["x-frame-options"], "DENY");
+        assert!(h.contains_key("strict-transport-security"));
+    }
+    let resp = app.client.get(format!("{}/no/such/page", app.address)).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+}
+
+#[tokio::test]
+async fn openapi_document_is_served_and_matches_the_committed_copy() {
+    let app = spawn_app().await;
+    let served =
+        app.client.get(format!("{}/api/v1/openapi.json", app.address)).send().await.unwrap().text().await.unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&served).unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert!(doc["paths"]["/api/v1/collections/{name}/records"].is_object());
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json")).unwrap();
+    assert_eq!(served, committed, "docs/openapi.json is stale: run `cargo run -p kura -- openapi > docs/openapi.json`");
+}
+
+#[tokio::test]
+async fn log_1_every_api_change_is_audited_with_actor_role_ip_and_target() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    app.post("/api/v1/collections", &t.admin_token, customers_spec()).await;
+    let (_, r) = app.post("/api/v1/collections/customers/records", &t.admin_token, json!({"name": "山田"})).await;
+    let id = r["id"].as_str().unwrap();
+    app.patch(&format!("/api/v1/collections/customers/records/{id}"), &t.admin_token, json!({"points": 1})).await;
+    app.delete(&format!("/api/v1/collections/customers/records/{id}"), &t.admin_token).await;
+    let (s, log) = app.get("/api/v1/audit", &t.admin_token).await;
+    assert_eq!(s, StatusCode::OK);
+    let ops: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["operation"].as_str().unwrap()).collect();
+    assert_eq!(&ops[..5], ["record.delete", "record.update", "record.create", "collection.create", "user.login"]);
+    let update = &log[1];
+    assert_eq!(update["actor"], t.admin_email.as_str());
+    assert_eq!(update["actor_role"], "tenant_admin");
+    assert_eq!(update["source_ip"], "127.0.0.1");
+    assert_eq!(update["outcome"], "success");
+    assert_eq!(update["target"], format!("record:customers/{id}"));
+    assert_eq!(update["detail"], "changed=points");
+    assert!(!log.to_string().contains("山田"), "audit entries hold no record values");
+    // LOG-4: stored in UTC, shown in the tenant's zone.
+    assert_eq!(update["at"], "2026-11-22T00:00:00Z");
+    assert_eq!(update["at_local"], "2026-11-22 09:00:00 JST");
+    let (_, filtered) = app.get("/api/v1/audit?operation=record.update", &t.admin_token).await;
+    assert_eq!(filtered.as_array().unwrap().len(), 1);
+    let (s, _) = app.get("/api/v1/audit?from=yesterday", &t.admin_token).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn log_1_verify_names_an_edited_entry() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    app.post("/api/v1/collections", &t.admin_token, customers_spec()).await;
+    let tenant = app.state.store.tenant_by_slug(&kura_domain::Slug::parse("acme").unwrap()).await.unwrap().unwrap();
+    let scope = AuditScope::Tenant(tenant.id);
+    assert!(app.state.store.verify_audit(scope).await.unwrap().is_ok());
+    tamper(&app, "UPDATE audit_log SET target = 'collection:other' WHERE seq = 3").await;
+    let broken = app.state.store.verify_audit(scope).await.unwrap().unwrap_err();
+    assert_eq!(broken.seq, 3, "{broken}");
+}
+
+/// Runs raw SQL against the application's database, as an attacker with database access would.
+async fn tamper(app: &TestApp, sql: &'static str) {
+    let url = app.state.settings.database_url();
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+}

@@ -1,0 +1,130 @@
+//! `kura demo`: the first command a newcomer runs. Creates (or reuses) a demo tenant with a
+//! customers collection of Japanese sample records, prints where to sign in with fresh one-time
+//! passwords, and serves on the configured address (127.0.0.1:8080 by default).
+
+use super::cli_actor;
+use crate::demo_data;
+use anyhow::Context as _;
+use kura_domain::{AuditRecord, AuditScope, CollectionSpec, Email, Operation, Slug};
+use kura_server::service::tenants::{self, NewTenant};
+use kura_server::{AppState, Application, Settings, SystemClock};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+const TENANT: &str = "demo";
+const ADMIN: &str = "admin@demo.example.jp";
+const OPERATOR: &str = "operator@example.jp";
+const SAMPLE_RECORDS: usize = 300;
+
+pub async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
+    let data_dir = settings.data_dir.clone();
+    let app = Application::build(settings, Arc::new(SystemClock)).await.context("cannot start Kura")?;
+    let state = app.state().clone();
+    let operator_password = ensure_operator(&state).await?;
+    let admin_password = ensure_tenant(&state).await?;
+    let base = state.settings.public_url.clone().unwrap_or_else(|| format!("http://{}", app.local_addr()));
+    println!();
+    println!("  Kura demo / Kura デモ");
+    println!("  ─────────────────────────────────────────────");
+    println!("  Console / コンソール     {base}/console/login");
+    println!("    tenant / テナント      {TENANT}");
+    println!("    email / メール         {ADMIN}");
+    println!("    password / パスワード  {admin_password}");
+    println!("  Operator / 運用者        {base}/operator/login");
+    println!("    email / メール         {OPERATOR}");
+    match &operator_password {
+        Some(pw) => println!("    password / パスワード  {pw}"),
+        None => println!("    password / パスワード  (unchanged; set at first run)"),
+    }
+    println!("  Data / データ            {}", data_dir.display());
+    println!();
+    println!("  Passwords are shown only now; running `kura demo` again issues new ones for the demo admin.");
+    println!("  Press Ctrl-C to stop.");
+    println!();
+    app.run_until_stopped().await.context("server error")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Creates the demo operator on first run; returns its password when created.
+async fn ensure_operator(state: &AppState) -> anyhow::Result<Option<String>> {
+    let email = Email::parse(OPERATOR)?;
+    if state.store.operator_credentials(&email).await?.is_some() {
+        return Ok(None);
+    }
+    let password = tenants::generate_password();
+    tenants::create_operator(state, cli_actor(), OPERATOR, "デモ運用者", &password).await?;
+    Ok(Some(password))
+}
+
+/// Creates the demo tenant, its collection and sample records on first run; on later runs issues
+/// a new password for the demo administrator (audited). Returns the administrator's password.
+async fn ensure_tenant(state: &AppState) -> anyhow::Result<String> {
+    let slug = Slug::parse(TENANT)?;
+    if let Some(tenant) = state.store.tenant_by_slug(&slug).await? {
+        let email = Email::parse(ADMIN)?;
+        let (user, _) = state
+            .store
+            .user_credentials(tenant.id, &email)
+            .await?
+            .context("the demo tenant exists but its administrator was removed; use a new --data-dir")?;
+        let password = tenants::generate_password();
+        let hash = state.hashing.hash(password.clone()).await?;
+        let mut w = state.store.begin(AuditScope::Tenant(tenant.id), cli_actor()).await?;
+        w.set_user_password(tenant.id, user.id, &hash).await?;
+        w.commit(
+            AuditRecord::success(Operation::UserUpdate, format!("user:{ADMIN}"))
+                .with_detail("changed=password; kura demo"),
+        )
+        .await?;
+        return Ok(password);
+    }
+    let input = NewTenant {
+        slug: TENANT.into(),
+        display_name: "デモ商事株式会社".into(),
+        time_zone: Some("Asia/Tokyo".into()),
+        contract_start: Some("2026-04-01".into()),
+        contract_end: None,
+        admin_email: ADMIN.into(),
+        admin_name: "デモ管理者".into(),
+    };
+    let (tenant, _, password) = tenants::create_tenant(state, cli_actor(), input, None).await?;
+    let spec: CollectionSpec = serde_json::from_value(customers_spec())?;
+    spec.check()?;
+    let mut w = state.store.begin(AuditScope::Tenant(tenant.id), cli_actor()).await?;
+    let collection = w.insert_collection(tenant.id, &spec).await?;
+    w.commit(AuditRecord::success(Operation::CollectionCreate, "collection:customers").with_detail("kura demo"))
+        .await?;
+    // Sample records are loaded as one bulk operation with one audit entry stating the count.
+    let mut w = state.store.begin(AuditScope::Tenant(tenant.id), cli_actor()).await?;
+    for customer in demo_data::sample_customers(SAMPLE_RECORDS) {
+        let data = collection.validate(&demo_data::to_json(&customer), kura_domain::WriteMode::Create, None)?;
+        w.insert_record(tenant.id, collection.id, &data).await?;
+    }
+    w.commit(
+        AuditRecord::success(Operation::RecordCreate, "collection:customers")
+            .with_detail(format!("kura demo: {SAMPLE_RECORDS} sample records")),
+    )
+    .await?;
+    Ok(password.unwrap_or_default())
+}
+
+fn customers_spec() -> serde_json::Value {
+    serde_json::json!({
+        "name": "customers",
+        "label": "顧客",
+        "memo": "デモ用の顧客名簿です。氏名・メール・電話番号は個人情報として扱います。",
+        "fields": [
+            {"name": "name", "label": "氏名", "type": "text", "required": true, "pii": true,
+             "memo": "姓と名の間に全角または半角スペース", "rules": {"max_length": 50}},
+            {"name": "kana", "label": "フリガナ", "type": "text", "rules": {"charset": "katakana", "max_length": 100}},
+            {"name": "email", "label": "メールアドレス", "type": "email", "pii": true},
+            {"name": "phone", "label": "電話番号", "type": "phone", "pii": true},
+            {"name": "prefecture", "label": "都道府県", "type": "text", "rules": {"max_length": 10}},
+            {"name": "plan", "label": "プラン", "type": "choice", "choices": ["free", "standard", "premium"]},
+            {"name": "points", "label": "ポイント", "type": "number", "rules": {"min": 0}},
+            {"name": "joined", "label": "入会日", "type": "date"},
+            {"name": "newsletter", "label": "メルマガ購読", "type": "boolean"},
+            {"name": "note", "label": "備考", "type": "long_text", "memo": "対応履歴や連絡の希望など", "rules": {"max_length": 1000}}
+        ]
+    })
+}

@@ -1,0 +1,97 @@
+//! The subcommands. Each loads settings in the documented order and calls the library crates.
+#![allow(clippy::print_stdout, reason = "printing results is the job of a CLI")]
+
+mod admin;
+mod demo;
+mod serve;
+
+use crate::cli::{AuditCommand, Cli, Command, OperatorCommand, ServeArgs, TenantCommand};
+use anyhow::Context as _;
+use kura_domain::{Actor, ActorKind};
+use kura_server::{AppState, Settings, SystemClock};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Openapi => {
+            print!("{}", kura_server::api::openapi::document());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve(args) => serve::run(settings(cli.config, &args)?).await,
+        Command::Demo(args) => demo::run(settings(cli.config, &args)?).await,
+        Command::Operator(OperatorCommand::Create { email, name, password_stdin, data }) => {
+            let state = open(settings(cli.config, &data.into())?).await?;
+            admin::create_operator(&state, &email, &name, password_stdin).await
+        }
+        Command::Tenant(TenantCommand::Create {
+            slug,
+            name,
+            admin_email,
+            admin_name,
+            time_zone,
+            contract_start,
+            contract_end,
+            data,
+        }) => {
+            let state = open(settings(cli.config, &data.into())?).await?;
+            let input = kura_server::service::tenants::NewTenant {
+                slug,
+                display_name: name,
+                time_zone: Some(time_zone),
+                contract_start,
+                contract_end,
+                admin_email,
+                admin_name,
+            };
+            admin::create_tenant(&state, input).await
+        }
+        Command::Tenant(TenantCommand::List { data }) => {
+            let state = open(settings(cli.config, &data.into())?).await?;
+            admin::list_tenants(&state).await
+        }
+        Command::Audit(AuditCommand::Verify { data }) => {
+            let state = open(settings(cli.config, &data.into())?).await?;
+            admin::verify_audit(&state).await
+        }
+    }
+}
+
+impl From<crate::cli::DataArgs> for ServeArgs {
+    fn from(d: crate::cli::DataArgs) -> Self {
+        Self { listen: None, data_dir: d.data_dir }
+    }
+}
+
+/// Defaults → file → environment → flags.
+fn settings(config: Option<PathBuf>, args: &ServeArgs) -> anyhow::Result<Settings> {
+    let mut s = Settings::load(config.as_deref(), std::env::vars())?;
+    if let Some(listen) = args.listen {
+        s.listen = listen;
+    }
+    if let Some(dir) = &args.data_dir {
+        s.data_dir = dir.clone();
+    }
+    init_tracing(&s.log);
+    Ok(s)
+}
+
+fn init_tracing(filter: &str) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Logs go to standard error so that command output on standard output stays clean.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).try_init();
+}
+
+async fn open(settings: Settings) -> anyhow::Result<AppState> {
+    kura_server::build_state(settings, Arc::new(SystemClock)).await.context("cannot open the Kura data")
+}
+
+/// The actor recorded in audit entries for command-line actions: whoever can run the binary
+/// against the data directory, identified by the local user name.
+fn cli_actor() -> Actor {
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    Actor { kind: ActorKind::Cli, id: None, label: format!("cli:{user}"), role: None, source_ip: None }
+}
