@@ -27,6 +27,12 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let up = if state.store.ping().await.is_ok() { 1.0 } else { 0.0 };
-    let body = state.metrics.render(&[("kura_database_up", "Whether the database answers.", up)]);
+    let commits = state.store.commit_stats();
+    let body = state.metrics.render(&[
+        ("kura_database_up", "Whether the database answers.", "gauge", up),
+        ("kura_store_writes_total", "Writes made durable.", "counter", commits.writes as f64),
+        ("kura_store_commits_total", "Durable commits (group commit batches).", "counter", commits.batches as f64),
+        ("kura_store_failed_commits_total", "Batches whose commit failed.", "counter", commits.failed_batches as f64),
+    ]);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

@@ -38,8 +38,9 @@ impl Metrics {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The text exposition format. `extra` lines (gauges read at scrape time) are appended.
-    pub fn render(&self, extra: &[(&str, &str, f64)]) -> String {
+    /// The text exposition format. `extra` series read at scrape time — (name, help, type, value) —
+    /// are appended.
+    pub fn render(&self, extra: &[(&str, &str, &str, f64)]) -> String {
         let mut out = String::new();
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         out.push_str("# HELP kura_http_responses_total HTTP responses by status class.\n");
@@ -60,8 +61,8 @@ impl Metrics {
         out.push_str("# TYPE kura_logins_total counter\n");
         let _ = writeln!(out, "kura_logins_total{{outcome=\"success\"}} {}", load(&self.logins_succeeded));
         let _ = writeln!(out, "kura_logins_total{{outcome=\"failure\"}} {}", load(&self.logins_failed));
-        for (name, help, value) in extra {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+        for (name, help, kind, value) in extra {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
         }
         out
     }
@@ -76,7 +77,7 @@ mod tests {
         let m = Metrics::default();
         m.observe(200, Duration::from_millis(3));
         m.observe(503, Duration::from_millis(300));
-        let text = m.render(&[("kura_up", "Whether the database answers.", 1.0)]);
+        let text = m.render(&[("kura_up", "Whether the database answers.", "gauge", 1.0)]);
         assert!(text.contains("kura_http_responses_total{class=\"2xx\"} 1"));
         assert!(text.contains("kura_http_responses_total{class=\"5xx\"} 1"));
         assert!(text.contains("kura_http_request_duration_seconds_bucket{le=\"0.005\"} 1"));

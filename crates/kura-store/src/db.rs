@@ -2,16 +2,16 @@
 //!
 //! Everything above this module sees an [`Exec`] (a connection of either engine) and runs SQL
 //! through the [`run!`] macro, which expands the same body once per engine. The differences that
-//! remain are connection set-up: SQLite gets one writer connection (it allows a single writer
-//! anyway, and a single connection serialises audit appends without `SQLITE_BUSY`) beside a pool
-//! of readers; PostgreSQL gets one pool for everything.
+//! remain are connection set-up. Both engines get one writer connection (the slot of
+//! [`crate::writer`]) beside a pool of readers; on SQLite the readers open read-only.
 
 use crate::error::StoreError;
 use crate::store::{Engine, StoreOptions};
+use crate::writer::{Connector, WriterConn};
 use sqlx::pool::PoolConnection;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
+use sqlx::{Connection as _, PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -22,10 +22,14 @@ pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 /// before failing.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The pools of one engine.
+/// The `application_name` of the PostgreSQL writer connection, to tell it apart in
+/// `pg_stat_activity`.
+pub(crate) const PG_WRITER_NAME: &str = "kura-writer";
+
+/// The read pool of one engine (the writer connection lives in [`crate::writer`]).
 #[derive(Clone, Debug)]
 pub(crate) enum Db {
-    Sqlite { write: SqlitePool, read: SqlitePool },
+    Sqlite { read: SqlitePool },
     Postgres(PgPool),
 }
 
@@ -82,44 +86,41 @@ impl Tx {
             Self::Pg(t) => Exec::Pg(t),
         }
     }
-
-    pub(crate) async fn commit(self) -> Result<(), StoreError> {
-        match self {
-            Self::Sqlite(t) => t.commit().await?,
-            Self::Pg(t) => t.commit().await?,
-        }
-        Ok(())
-    }
 }
 
 impl Db {
-    /// Connects to `url` and applies pending migrations.
-    pub(crate) async fn open(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
+    /// Connects to `url`, applies pending migrations, and returns the read pool with the writer
+    /// connection and how to open it again.
+    pub(crate) async fn open(url: &str, options: &StoreOptions) -> Result<(Self, WriterConn, Connector), StoreError> {
         let max = options.max_connections.max(1);
-        let db = if url.starts_with("sqlite:") {
+        let opened = if url.starts_with("sqlite:") {
             let connect = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT);
-            let write = SqlitePoolOptions::new().max_connections(1).connect_with(connect.clone()).await?;
+            let mut writer = SqliteConnection::connect_with(&connect).await?;
             // Migrate before the readers connect: they open read-only and cannot create the file.
-            MIGRATOR.run(&write).await?;
+            MIGRATOR.run(&mut writer).await?;
+            let (writer, connector) = (WriterConn::Sqlite(writer), Connector::Sqlite(connect.clone()));
             let read = SqlitePoolOptions::new()
                 .max_connections(max)
                 .connect_with(connect.create_if_missing(false).read_only(true))
                 .await?;
-            Self::Sqlite { write, read }
+            (Self::Sqlite { read }, writer, connector)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool = PgPoolOptions::new().max_connections(max).connect(url).await?;
+            let connect = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new().max_connections(max).connect_with(connect.clone()).await?;
             // The migrator takes an advisory lock, so several nodes may start at once.
             MIGRATOR.run(&pool).await?;
-            Self::Postgres(pool)
+            let connector = Connector::Pg(connect.application_name(PG_WRITER_NAME));
+            let writer = connector.connect().await?;
+            (Self::Postgres(pool), writer, connector)
         } else {
             return Err(StoreError::BadUrl(redact(url)));
         };
-        Ok(db)
+        Ok(opened)
     }
 
     pub(crate) fn engine(&self) -> Engine {
@@ -132,27 +133,8 @@ impl Db {
     /// A connection for reads.
     pub(crate) async fn read(&self) -> Result<Conn, StoreError> {
         Ok(match self {
-            Self::Sqlite { read, .. } => Conn::Sqlite(read.acquire().await?),
+            Self::Sqlite { read } => Conn::Sqlite(read.acquire().await?),
             Self::Postgres(pool) => Conn::Pg(pool.acquire().await?),
-        })
-    }
-
-    /// A connection for the unaudited bookkeeping writes (session activity, key use). On SQLite
-    /// this is the single writer: a task holding a [`crate::Write`] must not ask for it.
-    pub(crate) async fn bookkeeping(&self) -> Result<Conn, StoreError> {
-        Ok(match self {
-            Self::Sqlite { write, .. } => Conn::Sqlite(write.acquire().await?),
-            Self::Postgres(pool) => Conn::Pg(pool.acquire().await?),
-        })
-    }
-
-    /// Starts a write transaction.
-    pub(crate) async fn begin(&self) -> Result<Tx, StoreError> {
-        Ok(match self {
-            // IMMEDIATE takes the write lock up front, so a transaction that reads before it
-            // writes cannot fail half-way because another process (the CLI) wrote meanwhile.
-            Self::Sqlite { write, .. } => Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
-            Self::Postgres(pool) => Tx::Pg(pool.begin().await?),
         })
     }
 
@@ -161,17 +143,14 @@ impl Db {
     pub(crate) async fn snapshot(&self) -> Result<Tx, StoreError> {
         Ok(match self {
             // In WAL mode a read transaction sees the database as of its first read.
-            Self::Sqlite { read, .. } => Tx::Sqlite(read.begin().await?),
+            Self::Sqlite { read } => Tx::Sqlite(read.begin().await?),
             Self::Postgres(pool) => Tx::Pg(pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?),
         })
     }
 
     pub(crate) async fn close(&self) {
         match self {
-            Self::Sqlite { write, read } => {
-                read.close().await;
-                write.close().await;
-            }
+            Self::Sqlite { read } => read.close().await,
             Self::Postgres(pool) => pool.close().await,
         }
     }

@@ -16,6 +16,10 @@ pub enum StoreError {
     /// Data read back does not decode: a row was edited outside Kura or is corrupt.
     #[error("corrupt data: {0}")]
     Corrupt(String),
+    /// The commit that was to make this write durable failed (disk full, connection lost), so
+    /// the write was not acknowledged. Every write of the same batch gets this error.
+    #[error("the write was not committed: {0}")]
+    NotCommitted(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration error: {0}")]

@@ -6,7 +6,8 @@
 //! - Every tenant-owned query takes a `TenantId` and filters on it; tenant-owned tables have
 //!   `tenant_id` as the first column of their primary key.
 //! - Every state change goes through [`Write`], whose only way to commit is
-//!   [`Write::commit`], which appends the audit entry in the same transaction.
+//!   [`Write::commit`], which appends the audit entry in the same transaction and returns only
+//!   once that transaction is durable (concurrent writes share commits: `writer.rs`).
 //!   The documented exceptions are bookkeeping that changes no business state: session activity
 //!   times and API-key last-used times.
 
@@ -18,12 +19,14 @@ mod rows;
 mod sql;
 mod store;
 mod write;
+mod writer;
 
 pub use audit::{AuditFilter, ChainBreak, VerifyReport};
 pub use error::StoreError;
 pub use rows::{ApiKey, Session, SessionOwner};
 pub use store::{Engine, Store, StoreOptions};
 pub use write::Write;
+pub use writer::CommitStats;
 
 /// Helpers for tests of this crate and of the crates above it.
 #[cfg(feature = "testing")]

@@ -13,6 +13,9 @@ use kura_domain::{
 };
 use uuid::Uuid;
 
+/// How stale an API key's recorded last use may get before a use records it again.
+pub(crate) const KEY_USE_RESOLUTION: jiff::SignedDuration = jiff::SignedDuration::from_mins(1);
+
 impl Store {
     // Operators ---------------------------------------------------------------------------------
 
@@ -113,23 +116,39 @@ impl Store {
     }
     /// Records activity on a session (bookkeeping outside the audit path).
     ///
-    /// On SQLite this uses the single writer connection: do not call it while holding a
-    /// [`crate::Write`].
+    /// It goes through the writer slot like every write and returns once durable: do not call it
+    /// while holding a [`crate::Write`].
     pub async fn touch_session(&self, scope: Uuid, digest: &TokenDigest) -> Result<(), StoreError> {
         let now = now(&*self.clock);
-        sql::sessions::touch(&mut self.db.bookkeeping().await?.exec(), scope, digest, now).await
+        let mut held = self.writer.hold().await?;
+        sql::sessions::touch(&mut held.exec()?, scope, digest, now).await?;
+        held.commit(None).await.map(drop)
     }
     /// A usable (not revoked, not expired) API key by its digest; records its use.
     ///
-    /// Recording the use is bookkeeping outside the audit path; on SQLite it uses the single
-    /// writer connection, so do not call this while holding a [`crate::Write`].
+    /// The key is looked up on a reader. Its last-used time is bookkeeping outside the audit
+    /// path, recorded to the minute (like session activity): only when it is unset or at least
+    /// a minute old does this write, through the writer slot, and wait until that is durable.
+    /// So do not call this while holding a [`crate::Write`].
     pub async fn api_key_by_digest(
         &self,
         tenant: TenantId,
         digest: &TokenDigest,
     ) -> Result<Option<ApiKey>, StoreError> {
         let now = now(&*self.clock);
-        sql::api_keys::use_by_digest(&mut self.db.bookkeeping().await?.exec(), tenant, digest, now).await
+        let Some(key) = sql::api_keys::usable_by_digest(&mut self.db.read().await?.exec(), tenant, digest, now).await?
+        else {
+            return Ok(None);
+        };
+        let recent = key.last_used_at.is_some_and(|used| now.duration_since(used) < KEY_USE_RESOLUTION);
+        if recent {
+            return Ok(Some(key));
+        }
+        let mut held = self.writer.hold().await?;
+        // The same conditions again: the key may have been revoked since it was read.
+        let used = sql::api_keys::use_by_digest(&mut held.exec()?, tenant, digest, now).await?;
+        held.commit(None).await?;
+        Ok(used)
     }
     pub async fn api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>, StoreError> {
         sql::api_keys::all(&mut self.db.read().await?.exec(), tenant).await

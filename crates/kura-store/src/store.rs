@@ -1,9 +1,10 @@
-//! The [`Store`] handle: connection pools for one engine, the clock, and the entry points for
-//! reads and writes.
+//! The [`Store`] handle: the read pool and the writer slot of one engine, the clock, and the
+//! entry points for reads and writes.
 
 use crate::db::Db;
 use crate::error::StoreError;
 use crate::write::Write;
+use crate::writer::{CommitStats, Writer};
 use kura_domain::{Actor, AuditRecord, AuditScope, Clock};
 use std::sync::Arc;
 
@@ -17,7 +18,8 @@ pub enum Engine {
 /// Tuning knobs for opening a store.
 #[derive(Clone, Debug)]
 pub struct StoreOptions {
-    /// Connections for reads (SQLite) or for everything (PostgreSQL).
+    /// Connections for reads. Writes use one more connection of their own (see
+    /// [`Store::begin`]).
     pub max_connections: u32,
 }
 
@@ -31,6 +33,7 @@ impl Default for StoreOptions {
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) db: crate::db::Db,
+    pub(crate) writer: Writer,
     pub(crate) clock: Arc<dyn Clock>,
 }
 
@@ -38,11 +41,15 @@ impl Store {
     /// Opens (creating if needed) the database at `url` — `sqlite://PATH` or `postgres://…` — and
     /// applies pending migrations. Refuses a database that has migrations this binary does not
     /// know (a downgrade).
+    ///
+    /// Starts the task that commits batches of writes (group commit) on the current Tokio
+    /// runtime: use the store within that runtime.
     #[tracing::instrument(skip_all)]
     pub async fn open(url: &str, clock: Arc<dyn Clock>, options: StoreOptions) -> Result<Self, StoreError> {
-        let db = Db::open(url, &options).await?;
+        let (db, conn, connector) = Db::open(url, &options).await?;
+        let writer = Writer::open(conn, connector);
         tracing::info!(engine = ?db.engine(), "store opened");
-        Ok(Self { db, clock })
+        Ok(Self { db, writer, clock })
     }
 
     pub fn engine(&self) -> Engine {
@@ -58,20 +65,28 @@ impl Store {
         crate::sql::ping(&mut self.db.read().await?.exec()).await
     }
 
-    /// Closes the pools, waiting for connections to be returned.
+    /// Commits the writes already made, then closes the writer and the pools, waiting for
+    /// connections to be returned. Later writes and reads fail.
     pub async fn close(&self) {
+        self.writer.close().await;
         self.db.close().await;
     }
 
     /// Starts an audited write in `scope` on behalf of `actor`.
     ///
-    /// On SQLite there is one writer connection: this waits while another `Write` is open, so a
-    /// task must not hold one `Write` while beginning another (or calling
+    /// There is one writer connection per store, on both engines: this waits while another
+    /// `Write` is open, so a task must not hold one `Write` while beginning another (or calling
     /// [`Store::touch_session`] / [`Store::api_key_by_digest`], which use the writer too).
+    /// Concurrent writes share durable commits (group commit): see [`Write::commit`].
     #[tracing::instrument(skip_all, fields(scope = ?scope, actor_kind = actor.kind.as_str()))]
     pub async fn begin(&self, scope: AuditScope, actor: Actor) -> Result<Write, StoreError> {
-        let tx = self.db.begin().await?;
-        Ok(Write::new(tx, Arc::clone(&self.clock), scope, actor))
+        let held = self.writer.hold().await?;
+        Ok(Write::new(held, Arc::clone(&self.clock), scope, actor))
+    }
+
+    /// How many writes were made durable, by how many commits (for tests and metrics).
+    pub fn commit_stats(&self) -> CommitStats {
+        self.writer.stats()
     }
 
     /// Records an event that changes nothing else, such as a failed sign-in.

@@ -5,11 +5,41 @@
 //! is a new database on that server instead, dropped again when the `TestDb` is. Tests never
 //! share a database, so they may run in parallel.
 
+use crate::db::Exec;
+use crate::{Store, StoreError, Write};
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 
 /// The environment variable that switches tests to PostgreSQL.
 pub const POSTGRES_URL_VAR: &str = "KURA_TEST_POSTGRES_URL";
+
+/// The `application_name` of a store's PostgreSQL writer connection (to find it in
+/// `pg_stat_activity`, for example to cut it).
+pub const PG_WRITER_APPLICATION_NAME: &str = crate::db::PG_WRITER_NAME;
+
+/// How many tasks are waiting for the store's writer slot: lets a test line writers up behind a
+/// `Write` it holds, so that they join one batch.
+pub fn queued_writers(store: &Store) -> usize {
+    store.writer.queued()
+}
+
+/// Makes the `COMMIT` of the batch that `w` joins fail for real: it leaves a deferred constraint
+/// violation in the outer transaction (a foreign key on SQLite, a unique key on PostgreSQL, both
+/// on temporary tables), which each engine checks only at `COMMIT`.
+pub async fn poison_batch(w: &mut Write) -> Result<(), StoreError> {
+    const SQLITE: &str = "CREATE TEMP TABLE IF NOT EXISTS kura_poison_parent (id INTEGER PRIMARY KEY); \
+                          CREATE TEMP TABLE IF NOT EXISTS kura_poison (parent INTEGER \
+                              REFERENCES kura_poison_parent (id) DEFERRABLE INITIALLY DEFERRED); \
+                          INSERT INTO kura_poison (parent) VALUES (1)";
+    const PG: &str = "CREATE TEMP TABLE IF NOT EXISTS kura_poison (x INT UNIQUE DEFERRABLE INITIALLY DEFERRED); \
+                      INSERT INTO kura_poison (x) VALUES (1), (1)";
+    let mut e = w.exec()?;
+    match &mut e {
+        Exec::Sqlite(c) => sqlx::raw_sql(SQLITE).execute(&mut **c).await.map(drop)?,
+        Exec::Pg(c) => sqlx::raw_sql(PG).execute(&mut **c).await.map(drop)?,
+    }
+    Ok(())
+}
 
 /// A database for one test. Keep it alive as long as the test uses `url`.
 #[derive(Debug)]

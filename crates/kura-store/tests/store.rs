@@ -153,6 +153,8 @@ mod accounts;
 mod audit;
 #[path = "store/data.rs"]
 mod data;
+#[path = "store/group_commit.rs"]
+mod group_commit;
 #[path = "store/opening.rs"]
 mod opening;
 #[path = "store/tenancy.rs"]

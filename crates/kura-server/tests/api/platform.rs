@@ -16,6 +16,7 @@ async fn mon_2_health_readiness_and_metrics() {
     let text = app.client.get(format!("{}/metrics", app.address)).send().await.unwrap().text().await.unwrap();
     assert!(text.contains("kura_http_responses_total{class=\"2xx\"}"), "{text}");
     assert!(text.contains("kura_database_up 1"));
+    assert!(text.contains("kura_store_commits_total "));
 }
 
 #[tokio::test]

@@ -49,6 +49,28 @@ pub(crate) async fn all(e: &mut Exec<'_>, tenant: TenantId) -> Result<Vec<ApiKey
     rows.into_iter().map(ApiKey::try_from).collect()
 }
 
+/// Finds a usable key (not revoked, not expired at `now`) by digest.
+pub(crate) async fn usable_by_digest(
+    e: &mut Exec<'_>,
+    tenant: TenantId,
+    digest: &TokenDigest,
+    now: Timestamp,
+) -> Result<Option<ApiKey>, StoreError> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        cols!(),
+        " FROM api_keys WHERE tenant_id = $1 AND token_hash = $2 AND revoked_at IS NULL ",
+        "AND (expires_at IS NULL OR expires_at > $3)"
+    );
+    let row: Option<ApiKeyRow> = run!(e, |c| sqlx::query_as(SQL)
+        .bind(tenant.as_uuid())
+        .bind(digest.0.as_slice())
+        .bind(micros(now))
+        .fetch_optional(c)
+        .await)?;
+    row.map(ApiKey::try_from).transpose()
+}
+
 /// Finds a usable key (not revoked, not expired at `now`) by digest and records its use, in one
 /// statement.
 pub(crate) async fn use_by_digest(

@@ -57,36 +57,28 @@ impl TryFrom<AuditRow> for AuditEntry {
     }
 }
 
-/// Creates the scope's head at sequence 0 if it has none yet.
-pub(crate) async fn ensure_head(e: &mut Exec<'_>, scope: AuditScope) -> Result<(), StoreError> {
-    const SQL: &str = "INSERT INTO audit_heads (scope_id, seq, hash) VALUES ($1, 0, $2) \
-                       ON CONFLICT (scope_id) DO NOTHING";
-    run!(e, |c| sqlx::query(SQL)
-        .bind(scope.storage_id())
-        .bind([0u8; 32].as_slice())
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(())
-}
-
-/// Claims the next sequence number and returns it with the previous entry's hash. On PostgreSQL
-/// the row lock this takes serialises appends to the scope until the transaction ends.
+/// Claims the next sequence number and returns it with the previous entry's hash, creating the
+/// scope's head at the first append (its previous hash is all zeros). On PostgreSQL the row lock
+/// this takes serialises appends to the scope until the transaction commits.
 pub(crate) async fn advance_head(e: &mut Exec<'_>, scope: AuditScope) -> Result<(i64, [u8; 32]), StoreError> {
-    const SQL: &str = "UPDATE audit_heads SET seq = seq + 1 WHERE scope_id = $1 RETURNING seq, hash";
-    let (seq, hash): (i64, Vec<u8>) = run!(e, |c| sqlx::query_as(SQL).bind(scope.storage_id()).fetch_one(c).await)?;
+    const SQL: &str = "INSERT INTO audit_heads (scope_id, seq, hash) VALUES ($1, 1, $2) \
+                       ON CONFLICT (scope_id) DO UPDATE SET seq = audit_heads.seq + 1 RETURNING seq, hash";
+    let (seq, hash): (i64, Vec<u8>) =
+        run!(e, |c| sqlx::query_as(SQL).bind(scope.storage_id()).bind([0u8; 32].as_slice()).fetch_one(c).await)?;
     Ok((seq, hash32("audit head hash", &hash)?))
 }
 
-pub(crate) async fn set_head_hash(e: &mut Exec<'_>, scope: AuditScope, hash: &[u8; 32]) -> Result<(), StoreError> {
-    const SQL: &str = "UPDATE audit_heads SET hash = $2 WHERE scope_id = $1";
-    run!(e, |c| sqlx::query(SQL)
+/// Writes a head advanced in memory back (the transaction already holds its lock).
+pub(crate) async fn set_head(e: &mut Exec<'_>, scope: AuditScope, seq: i64, hash: &[u8; 32]) -> Result<(), StoreError> {
+    const SQL: &str = "UPDATE audit_heads SET seq = $2, hash = $3 WHERE scope_id = $1";
+    let n = run!(e, |c| sqlx::query(SQL)
         .bind(scope.storage_id())
+        .bind(seq)
         .bind(hash.as_slice())
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?;
-    Ok(())
+    super::found(n)
 }
 
 /// The head's sequence number and hash, as stored (not checked).

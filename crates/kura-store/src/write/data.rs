@@ -14,7 +14,7 @@ impl Write {
         self.in_scope(tenant)?;
         let now = self.now();
         let id = CollectionId::from_uuid(new_id());
-        sql::collections::insert(&mut self.exec(), tenant, id, spec, now).await?;
+        sql::collections::insert(&mut self.exec()?, tenant, id, spec, now).await?;
         Ok(Collection {
             id,
             tenant_id: tenant,
@@ -37,13 +37,13 @@ impl Write {
     ) -> Result<Collection, StoreError> {
         self.in_scope(tenant)?;
         let now = self.now();
-        sql::collections::update(&mut self.exec(), tenant, id, spec, now).await?.ok_or(StoreError::NotFound)
+        sql::collections::update(&mut self.exec()?, tenant, id, spec, now).await?.ok_or(StoreError::NotFound)
     }
 
     /// Deletes the collection and all its records; returns how many records there were.
     pub async fn delete_collection(&mut self, tenant: TenantId, id: CollectionId) -> Result<u64, StoreError> {
         self.in_scope(tenant)?;
-        let mut e = self.exec();
+        let mut e = self.exec()?;
         let records = sql::records::delete_all_in(&mut e, tenant, id).await?;
         sql::collections::delete(&mut e, tenant, id).await?;
         Ok(records)
@@ -67,7 +67,7 @@ impl Write {
             created_at: now,
             updated_at: now,
         };
-        sql::records::insert(&mut self.exec(), &record).await?;
+        sql::records::insert(&mut self.exec()?, &record).await?;
         Ok(record)
     }
 
@@ -79,7 +79,7 @@ impl Write {
         id: RecordId,
     ) -> Result<Option<Record>, StoreError> {
         self.in_scope(tenant)?;
-        sql::records::by_id(&mut self.exec(), tenant, collection, id).await
+        sql::records::by_id(&mut self.exec()?, tenant, collection, id).await
     }
 
     /// Replaces a record's data. With `expected_version`, refuses (Conflict) if the record changed
@@ -94,7 +94,7 @@ impl Write {
     ) -> Result<Record, StoreError> {
         self.in_scope(tenant)?;
         let now = self.now();
-        let mut e = self.exec();
+        let mut e = self.exec()?;
         if let Some(record) = sql::records::update(&mut e, tenant, collection, id, expected_version, data, now).await? {
             return Ok(record);
         }
@@ -114,6 +114,6 @@ impl Write {
         id: RecordId,
     ) -> Result<(), StoreError> {
         self.in_scope(tenant)?;
-        sql::records::delete(&mut self.exec(), tenant, collection, id).await
+        sql::records::delete(&mut self.exec()?, tenant, collection, id).await
     }
 }

@@ -1,6 +1,9 @@
-//! The one write path. A [`Write`] is a transaction tied to an audit scope and actor; the only
+//! The one write path. A [`Write`] is a unit of change tied to an audit scope and actor; the only
 //! way to make its changes durable is [`Write::commit`], which appends the audit entry in the same
-//! transaction. Dropping a `Write` rolls everything back.
+//! unit. Dropping a `Write` rolls everything back.
+//!
+//! Underneath, a `Write` is a savepoint inside the writer slot's outer transaction, which several
+//! writes share and one `COMMIT` makes durable (group commit, see [`crate::writer`]).
 //!
 //! The methods are split by subject: `identity` (operators, tenants, users, roles), `data`
 //! (collections, records) and `access` (sessions, API keys).
@@ -9,25 +12,25 @@ mod access;
 mod data;
 mod identity;
 
-use crate::db::{Exec, Tx};
+use crate::db::Exec;
 use crate::error::StoreError;
-use crate::sql;
+use crate::writer::{Append, Held};
 use jiff::Timestamp;
 use kura_domain::{Actor, AuditEntry, AuditRecord, AuditScope, Clock};
 use std::sync::Arc;
 
-/// An open, audited transaction.
+/// An open, audited write. It holds the store's writer slot until it is committed or dropped.
 #[derive(Debug)]
 pub struct Write {
     pub(crate) scope: AuditScope,
     pub(crate) actor: Actor,
-    tx: Tx,
+    held: Held,
     clock: Arc<dyn Clock>,
 }
 
 impl Write {
-    pub(crate) fn new(tx: Tx, clock: Arc<dyn Clock>, scope: AuditScope, actor: Actor) -> Self {
-        Self { scope, actor, tx, clock }
+    pub(crate) fn new(held: Held, clock: Arc<dyn Clock>, scope: AuditScope, actor: Actor) -> Self {
+        Self { scope, actor, held, clock }
     }
 
     pub fn scope(&self) -> AuditScope {
@@ -46,52 +49,27 @@ impl Write {
 
     /// Appends the audit entry for everything this write did and commits, durably.
     ///
-    /// The chain head is locked only now, at the end, so that concurrent writes in one scope
-    /// wait for each other for the few statements of the append rather than for their whole
-    /// transactions. Any failure leaves the transaction to roll back on drop: no change without
-    /// its entry, no entry without its change.
+    /// The write and its entry become part of the current batch, and this returns `Ok` only once
+    /// the `COMMIT` carrying that batch has completed (synchronous commit: never acknowledged
+    /// before the fsync). If that `COMMIT` fails, every write of the batch gets
+    /// [`StoreError::NotCommitted`]. Any failure before leaves the write to roll back on drop: no
+    /// change without its entry, no entry without its change, and no effect on the other writes
+    /// of the batch.
+    ///
+    /// The chain head is locked by the batch's first append to this scope and stays locked
+    /// until the batch commits (on PostgreSQL its row, which other nodes then wait for).
     #[tracing::instrument(skip_all, fields(scope = ?self.scope, operation = record.operation.as_str()))]
     pub async fn commit(self, record: AuditRecord) -> Result<AuditEntry, StoreError> {
-        let Self { scope, actor, mut tx, clock } = self;
-        let mut e = tx.exec();
-        sql::audit::ensure_head(&mut e, scope).await?;
-        let (seq, prev_hash) = sql::audit::advance_head(&mut e, scope).await?;
-        // Read the time only once the head is locked, so that times never go backwards along
-        // the chain while writers queue for it.
-        let at = now(&*clock);
-        let canonical = AuditEntry::canonical_bytes(
-            scope,
-            seq,
-            at,
-            &actor,
-            record.operation,
-            record.target.as_deref(),
-            record.outcome,
-            record.detail.as_deref(),
-        );
-        let hash = kura_crypto::chain_hash(&prev_hash, &canonical);
-        let entry = AuditEntry {
-            scope,
-            seq,
-            at,
-            actor,
-            operation: record.operation,
-            target: record.target,
-            outcome: record.outcome,
-            detail: record.detail,
-            prev_hash,
-            hash,
-        };
-        sql::audit::insert(&mut e, &entry).await?;
-        sql::audit::set_head_hash(&mut e, scope, &hash).await?;
-        tx.commit().await?;
-        tracing::debug!(seq, "committed");
+        let Self { scope, actor, held, clock } = self;
+        let entry = held.commit(Some(Append { scope, actor, record, clock })).await?;
+        let entry = entry.ok_or_else(|| StoreError::Corrupt("no audit entry was appended".to_owned()))?;
+        tracing::debug!(seq = entry.seq, "committed");
         Ok(entry)
     }
 
-    /// The transaction's connection.
-    fn exec(&mut self) -> Exec<'_> {
-        self.tx.exec()
+    /// The writer connection, inside this write's savepoint.
+    pub(crate) fn exec(&mut self) -> Result<Exec<'_>, StoreError> {
+        self.held.exec()
     }
 
     /// The current time at the precision stored.

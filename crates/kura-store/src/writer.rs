@@ -1,0 +1,605 @@
+//! The writer slot and group commit: how concurrent writes share durable commits.
+//!
+//! A store has one writer connection (SQLite: the only writer the file allows; PostgreSQL: one
+//! connection of its own beside the read pool) inside a [`Slot`] behind a FIFO-fair
+//! `tokio::sync::Mutex`. The slot keeps an *outer* transaction open while writes accumulate, and
+//! inside it a savepoint `w` that is always ready for the next write:
+//!
+//! - [`Writer::hold`] locks the slot. If the previous holder left its savepoint dirty (it was
+//!   dropped or failed), it first runs `ROLLBACK TO SAVEPOINT w`, which undoes exactly that write
+//!   and leaves `w` ready again. If no outer transaction is open, it runs `BEGIN IMMEDIATE` (SQLite)
+//!   or `BEGIN` (PostgreSQL) and `SAVEPOINT w`. In the steady state it runs nothing at all.
+//! - The write's statements run inside `w`. [`Held::commit`] appends the audit entry, runs
+//!   `RELEASE SAVEPOINT w; SAVEPOINT w` (keeping the write, readying `w` for the next one), joins
+//!   the current batch, lets go of the slot, signals the flusher and waits until the batch's
+//!   `COMMIT` has completed. Only then does it return `Ok`: nothing is acknowledged before it is
+//!   durable.
+//! - The flusher task, woken by the signal, locks the slot too. Because the mutex is FIFO, it
+//!   queues behind the writers already waiting, and they join the batch before it commits. It
+//!   writes the chain heads back, commits, and publishes the result to the batch's waiters. A
+//!   batch is also committed by the next writer once it holds [`MAX_BATCH`] writes, so latency
+//!   stays bounded under constant load.
+//! - If the clean-up or `COMMIT` fails, the outer transaction is rolled back and every waiter of
+//!   the batch gets [`StoreError::NotCommitted`]; if even the rollback fails, the connection is
+//!   dropped and the next writer reconnects.
+//!
+//! The audit chain heads are part of this. The first append to a scope in a batch runs the
+//! head upsert, which locks the head (its row on PostgreSQL; SQLite's write lock covers everything)
+//! until the batch commits. Later appends to that scope in the same batch take the sequence
+//! number and previous hash from the slot's memory, and the flusher writes each head back once,
+//! just before `COMMIT`. An append that is rolled back restores the head it advanced.
+//!
+//! Transaction-control statements run in tasks of their own, so that a caller dropped half-way (a
+//! client that hung up) cannot leave the slot unsure whether `BEGIN`, `SAVEPOINT` or `RELEASE`
+//! ran: the task finishes, and an abandoned write is cleaned up like any dropped one.
+
+use crate::db::Exec;
+use crate::error::StoreError;
+use crate::sql;
+use crate::write::now;
+use kura_domain::{Actor, AuditEntry, AuditRecord, AuditScope, Clock};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Connection as _, PgConnection, SqliteConnection};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use tokio::sync::{Mutex, Notify, OwnedMutexGuard, watch};
+
+/// The most writes one `COMMIT` carries. The writer that finds a batch this full commits it
+/// before starting its own, so a constant stream of writers cannot postpone a commit forever.
+pub(crate) const MAX_BATCH: u64 = 512;
+
+/// How a batch ended, as its waiters see it: `None` until its `COMMIT` has completed.
+type Outcome = Option<Result<(), Arc<str>>>;
+
+/// How to open the writer connection (again, after it was lost).
+#[derive(Clone, Debug)]
+pub(crate) enum Connector {
+    Sqlite(SqliteConnectOptions),
+    Pg(PgConnectOptions),
+}
+
+impl Connector {
+    pub(crate) async fn connect(&self) -> Result<WriterConn, sqlx::Error> {
+        Ok(match self {
+            Self::Sqlite(options) => WriterConn::Sqlite(SqliteConnection::connect_with(options).await?),
+            Self::Pg(options) => WriterConn::Pg(PgConnection::connect_with(options).await?),
+        })
+    }
+
+    /// Whether an error means the connection is gone (rather than a statement being refused).
+    fn connection_lost(&self, e: &sqlx::Error) -> bool {
+        match (self, e) {
+            // PostgreSQL says why it is closing the connection: class 08 (connection exception)
+            // or 57 (operator intervention: shutdown, terminated backend).
+            (Self::Pg(_), sqlx::Error::Database(db)) => {
+                db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57"))
+            }
+            (Self::Sqlite(_), sqlx::Error::Database(_)) => false,
+            _ => true,
+        }
+    }
+
+    /// Opens the outer transaction and the first savepoint in one round trip. `BEGIN IMMEDIATE`
+    /// takes SQLite's write lock up front, so that a write that reads before it writes cannot
+    /// fail half-way because another process (the CLI) wrote meanwhile.
+    fn begin_sql(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "BEGIN IMMEDIATE; SAVEPOINT w",
+            Self::Pg(_) => "BEGIN; SAVEPOINT w",
+        }
+    }
+}
+
+/// The writer connection of either engine.
+pub(crate) enum WriterConn {
+    Sqlite(SqliteConnection),
+    Pg(PgConnection),
+}
+
+impl WriterConn {
+    fn exec(&mut self) -> Exec<'_> {
+        match self {
+            Self::Sqlite(c) => Exec::Sqlite(c),
+            Self::Pg(c) => Exec::Pg(c),
+        }
+    }
+
+    /// Runs statements without parameters (transaction control) as plain text.
+    async fn run(&mut self, sql: &'static str) -> Result<(), sqlx::Error> {
+        match self {
+            Self::Sqlite(c) => sqlx::raw_sql(sql).execute(c).await.map(drop),
+            Self::Pg(c) => sqlx::raw_sql(sql).execute(c).await.map(drop),
+        }
+    }
+
+    async fn close(self) {
+        let _ = match self {
+            Self::Sqlite(c) => c.close().await,
+            Self::Pg(c) => c.close().await,
+        };
+    }
+}
+
+/// Counters of the group commit, for tests and metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    /// Writes (audited writes and bookkeeping updates) made durable.
+    pub writes: u64,
+    /// Successful `COMMIT`s that made them durable.
+    pub batches: u64,
+    /// Batches whose `COMMIT` (or clean-up) failed; their writes were refused, not acknowledged.
+    pub failed_batches: u64,
+}
+
+/// What the flusher and the writers share outside the mutex.
+#[derive(Default)]
+struct Shared {
+    /// Wakes the flusher. A signal sent while it is busy is kept (one permit), never lost.
+    signal: Notify,
+    /// Tasks waiting for the slot (tests use it to line writers up in one batch).
+    queued: AtomicUsize,
+    writes: AtomicU64,
+    batches: AtomicU64,
+    failed_batches: AtomicU64,
+}
+
+/// The state of savepoint `w` inside the outer transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Savepoint {
+    /// No outer transaction is open.
+    None,
+    /// Open and unused: ready for the next write.
+    Fresh,
+    /// Handed to a write that has not released it (yet): whoever locks the slot next rolls
+    /// back to it first.
+    Dirty,
+}
+
+/// A chain head as advanced inside the open outer transaction.
+#[derive(Clone, Copy, Debug)]
+struct Head {
+    seq: i64,
+    hash: [u8; 32],
+}
+
+/// The writer connection and the state of its outer transaction. Only the holder of the mutex
+/// touches it.
+struct Slot {
+    /// `None` once closed, or after the connection was lost (the next writer reconnects).
+    conn: Option<WriterConn>,
+    connector: Connector,
+    savepoint: Savepoint,
+    /// The heads of the chains appended to in the open outer transaction, which holds their
+    /// locks; written back just before `COMMIT`.
+    heads: HashMap<AuditScope, Head>,
+    /// The head the holding write advanced and its value before, restored if the write is
+    /// rolled back.
+    undo: Option<(AuditScope, Option<Head>)>,
+    /// Writes released into the open outer transaction, waiting for its `COMMIT`.
+    pending: u64,
+    /// The current batch: its waiters subscribe, the `COMMIT` publishes.
+    batch: watch::Sender<Outcome>,
+    closed: bool,
+    shared: Arc<Shared>,
+}
+
+impl Slot {
+    /// Whether a write can start without any statement: the common case under load.
+    fn ready(&self) -> bool {
+        !self.closed && self.savepoint == Savepoint::Fresh && self.pending < MAX_BATCH && self.conn.is_some()
+    }
+
+    /// Makes the slot ready for a new write: cleans up, commits a full batch, (re)connects and
+    /// opens the outer transaction. Errors are this caller's; failures of the batch go to the
+    /// batch's waiters.
+    async fn prepare(&mut self) -> Result<(), StoreError> {
+        if self.closed {
+            return Err(StoreError::Database(sqlx::Error::PoolClosed));
+        }
+        if self.pending >= MAX_BATCH {
+            self.settle().await;
+        } else if let Err(e) = self.clean_up().await {
+            self.abort(&e).await;
+        }
+        if self.conn.is_none() {
+            self.conn = Some(self.connector.connect().await?);
+        }
+        if self.savepoint == Savepoint::None {
+            let begin = self.connector.begin_sql();
+            match self.run(begin).await {
+                Ok(()) => {}
+                // A connection that died while idle (a database restart) is replaced once.
+                Err(e) if self.connector.connection_lost(&e) => {
+                    tracing::warn!(error = %e, "writer connection lost; reconnecting");
+                    self.conn = Some(self.connector.connect().await?);
+                    self.run(begin).await?;
+                }
+                Err(e) => {
+                    // Refused (SQLite: another process held the write lock past the busy
+                    // timeout). Undo whatever half of it ran; "no transaction" is fine too.
+                    let _ = self.run("ROLLBACK").await;
+                    return Err(e.into());
+                }
+            }
+            self.savepoint = Savepoint::Fresh;
+        }
+        Ok(())
+    }
+
+    /// Undoes a write that was dropped or failed: back to its savepoint, which stays ready for
+    /// the next write; the rest of the batch is untouched.
+    async fn clean_up(&mut self) -> Result<(), sqlx::Error> {
+        if self.savepoint == Savepoint::Dirty {
+            self.run("ROLLBACK TO SAVEPOINT w").await?;
+            self.savepoint = Savepoint::Fresh;
+            if let Some((scope, before)) = self.undo.take() {
+                match before {
+                    Some(head) => self.heads.insert(scope, head),
+                    None => self.heads.remove(&scope),
+                };
+            }
+        }
+        Ok(())
+    }
+
+    /// The flusher's work: makes the released writes durable, or closes an outer transaction
+    /// that holds none (every write in it was dropped).
+    async fn settle(&mut self) {
+        if let Err(e) = self.clean_up().await {
+            return self.abort(&e).await;
+        }
+        if self.savepoint == Savepoint::None {
+            return;
+        }
+        if self.pending == 0 {
+            if self.run("ROLLBACK").await.is_err() {
+                self.conn = None;
+            }
+            self.reset();
+            return;
+        }
+        match self.commit().await {
+            Ok(()) => {
+                self.reset();
+                self.shared.writes.fetch_add(self.pending, Ordering::Relaxed);
+                self.shared.batches.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(writes = self.pending, "batch committed");
+                self.finish(Ok(()));
+            }
+            Err(e) => self.abort(&e).await,
+        }
+    }
+
+    /// Writes the advanced chain heads back and commits.
+    async fn commit(&mut self) -> Result<(), StoreError> {
+        let heads: Vec<_> = self.heads.drain().collect();
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(StoreError::Database(sqlx::Error::PoolClosed));
+        };
+        for (scope, head) in heads {
+            sql::audit::set_head(&mut conn.exec(), scope, head.seq, &head.hash).await?;
+        }
+        Ok(conn.run("COMMIT").await?)
+    }
+
+    /// Gives up the outer transaction: rolls it back, refuses every write of the batch, and
+    /// drops the connection if it cannot even roll back.
+    async fn abort(&mut self, cause: &(dyn fmt::Display + Sync)) {
+        tracing::error!(error = %cause, writes = self.pending, "batch not committed; rolling back");
+        if self.savepoint != Savepoint::None && self.run("ROLLBACK").await.is_err() {
+            self.conn = None;
+        }
+        self.reset();
+        if self.pending > 0 {
+            self.shared.failed_batches.fetch_add(1, Ordering::Relaxed);
+        }
+        self.finish(Err(cause.to_string().into()));
+    }
+
+    /// No outer transaction any more (committed or rolled back).
+    fn reset(&mut self) {
+        self.savepoint = Savepoint::None;
+        self.heads.clear();
+        self.undo = None;
+    }
+
+    /// Publishes the batch's outcome and starts the next batch.
+    fn finish(&mut self, outcome: Result<(), Arc<str>>) {
+        self.pending = 0;
+        let (next, _) = watch::channel(None);
+        std::mem::replace(&mut self.batch, next).send_replace(Some(outcome));
+    }
+
+    /// Appends the holding write's audit entry (see the module documentation for the heads).
+    async fn append(
+        &mut self,
+        scope: AuditScope,
+        actor: Actor,
+        record: AuditRecord,
+        clock: &dyn Clock,
+    ) -> Result<AuditEntry, StoreError> {
+        let known = self.heads.get(&scope).copied();
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(StoreError::Database(sqlx::Error::PoolClosed));
+        };
+        let mut e = conn.exec();
+        let prev = match known {
+            Some(head) => head,
+            None => {
+                let (seq, hash) = sql::audit::advance_head(&mut e, scope).await?;
+                Head { seq: seq - 1, hash }
+            }
+        };
+        let seq = prev.seq + 1;
+        // Read the time only once the head is locked, so that times never go backwards along
+        // the chain while writers queue for it.
+        let at = now(clock);
+        let canonical = AuditEntry::canonical_bytes(
+            scope,
+            seq,
+            at,
+            &actor,
+            record.operation,
+            record.target.as_deref(),
+            record.outcome,
+            record.detail.as_deref(),
+        );
+        let hash = kura_crypto::chain_hash(&prev.hash, &canonical);
+        let entry = AuditEntry {
+            scope,
+            seq,
+            at,
+            actor,
+            operation: record.operation,
+            target: record.target,
+            outcome: record.outcome,
+            detail: record.detail,
+            prev_hash: prev.hash,
+            hash,
+        };
+        sql::audit::insert(&mut e, &entry).await?;
+        self.undo = Some((scope, known));
+        self.heads.insert(scope, Head { seq, hash });
+        Ok(entry)
+    }
+
+    /// Keeps the holding write in the outer transaction and joins the current batch.
+    async fn release(&mut self) -> Result<watch::Receiver<Outcome>, sqlx::Error> {
+        self.run("RELEASE SAVEPOINT w; SAVEPOINT w").await?;
+        self.savepoint = Savepoint::Fresh;
+        self.undo = None;
+        self.pending += 1;
+        Ok(self.batch.subscribe())
+    }
+
+    async fn run(&mut self, sql: &'static str) -> Result<(), sqlx::Error> {
+        match self.conn.as_mut() {
+            Some(conn) => conn.run(sql).await,
+            None => Err(sqlx::Error::PoolClosed),
+        }
+    }
+}
+
+/// The writer slot of one store: cheap to clone, shared by its clones.
+#[derive(Clone)]
+pub(crate) struct Writer {
+    slot: Arc<Mutex<Slot>>,
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Writer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Writer").field("stats", &self.stats()).finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// Wraps the writer connection and starts its flusher on the current runtime.
+    pub(crate) fn open(conn: WriterConn, connector: Connector) -> Self {
+        let shared = Arc::new(Shared::default());
+        let (batch, _) = watch::channel(None);
+        let slot = Slot {
+            conn: Some(conn),
+            connector,
+            savepoint: Savepoint::None,
+            heads: HashMap::new(),
+            undo: None,
+            pending: 0,
+            batch,
+            closed: false,
+            shared: Arc::clone(&shared),
+        };
+        let slot = Arc::new(Mutex::new(slot));
+        tokio::spawn(flusher(Arc::downgrade(&slot), Arc::clone(&shared)));
+        Self { slot, shared }
+    }
+
+    /// Locks the slot for one write, its savepoint ready.
+    pub(crate) async fn hold(&self) -> Result<Held, StoreError> {
+        let mut guard = {
+            let _queued = Queued::enter(&self.shared);
+            Arc::clone(&self.slot).lock_owned().await
+        };
+        let shared = Arc::clone(&self.shared);
+        if guard.ready() {
+            guard.savepoint = Savepoint::Dirty;
+            return Ok(Held { guard: Some(guard), shared });
+        }
+        // Statements to run: in a task of its own (see the module documentation). If this
+        // caller is gone by the time it ends, the `Held` it returns is dropped like any
+        // abandoned write, which wakes the flusher to close what was opened.
+        tokio::spawn(async move {
+            match guard.prepare().await {
+                Ok(()) => {
+                    guard.savepoint = Savepoint::Dirty;
+                    Ok(Held { guard: Some(guard), shared })
+                }
+                Err(e) => {
+                    drop(guard);
+                    shared.signal.notify_one();
+                    Err(e)
+                }
+            }
+        })
+        .await
+        .map_err(task_failed)?
+    }
+
+    pub(crate) fn stats(&self) -> CommitStats {
+        CommitStats {
+            writes: self.shared.writes.load(Ordering::Relaxed),
+            batches: self.shared.batches.load(Ordering::Relaxed),
+            failed_batches: self.shared.failed_batches.load(Ordering::Relaxed),
+        }
+    }
+
+    /// How many tasks wait for the slot.
+    #[cfg(feature = "testing")]
+    pub(crate) fn queued(&self) -> usize {
+        self.shared.queued.load(Ordering::SeqCst)
+    }
+
+    /// Commits what was released, rolls back the rest, closes the connection and stops the
+    /// flusher. Later writes fail as on a closed pool.
+    pub(crate) async fn close(&self) {
+        let mut slot = Arc::clone(&self.slot).lock_owned().await;
+        let shared = Arc::clone(&self.shared);
+        let _ = tokio::spawn(async move {
+            if slot.closed {
+                return;
+            }
+            slot.settle().await;
+            slot.closed = true;
+            if let Some(conn) = slot.conn.take() {
+                conn.close().await;
+            }
+            drop(slot);
+            shared.signal.notify_one();
+        })
+        .await;
+    }
+}
+
+fn task_failed(e: tokio::task::JoinError) -> StoreError {
+    StoreError::NotCommitted(format!("the writer task failed: {e}"))
+}
+
+/// Counts a task in [`Shared::queued`] while it waits for the slot, even if it gives up.
+struct Queued<'a>(&'a Shared);
+
+impl<'a> Queued<'a> {
+    fn enter(shared: &'a Shared) -> Self {
+        shared.queued.fetch_add(1, Ordering::SeqCst);
+        Self(shared)
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.queued.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The flusher: commits each batch once the writers already queued for the slot have joined it.
+/// It holds the slot only weakly, so that a store dropped without `close` does not live on.
+async fn flusher(slot: Weak<Mutex<Slot>>, shared: Arc<Shared>) {
+    loop {
+        shared.signal.notified().await;
+        let Some(slot) = slot.upgrade() else {
+            return;
+        };
+        let mut guard = slot.lock().await;
+        if guard.closed {
+            return;
+        }
+        guard.settle().await;
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        // The last handle is gone: let the flusher find out and end.
+        self.shared.signal.notify_one();
+    }
+}
+
+/// The slot, held for one write: its statements run inside savepoint `w` of the outer
+/// transaction. Dropping it without [`Held::commit`] rolls the write back (lazily: the next
+/// holder of the slot cleans up).
+pub(crate) struct Held {
+    guard: Option<OwnedMutexGuard<Slot>>,
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Held {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Held").finish_non_exhaustive()
+    }
+}
+
+/// What [`Held::commit`] appends to the audit chain.
+pub(crate) struct Append {
+    pub scope: AuditScope,
+    pub actor: Actor,
+    pub record: AuditRecord,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Held {
+    /// The writer connection. Fails only if the connection was lost while this write held it.
+    pub(crate) fn exec(&mut self) -> Result<Exec<'_>, StoreError> {
+        match self.guard.as_mut().and_then(|slot| slot.conn.as_mut()) {
+            Some(conn) => Ok(conn.exec()),
+            None => Err(StoreError::Database(sqlx::Error::PoolClosed)),
+        }
+    }
+
+    /// Appends the audit entry (if any), keeps the write in the outer transaction, lets go of
+    /// the slot, and waits until the transaction has committed. `Ok` means durable; an error
+    /// means the write is not in the database (or, if the connection died during `COMMIT`, that
+    /// its fate is unknown — it was not acknowledged either way).
+    pub(crate) async fn commit(mut self, append: Option<Append>) -> Result<Option<AuditEntry>, StoreError> {
+        let Some(mut slot) = self.guard.take() else {
+            return Err(StoreError::Database(sqlx::Error::PoolClosed));
+        };
+        let shared = Arc::clone(&self.shared);
+        // In a task of its own: once started, the append and `RELEASE` are seen through.
+        let (entry, mut outcome, _alive) = tokio::spawn(async move {
+            let released = async {
+                let entry = match append {
+                    Some(a) => Some(slot.append(a.scope, a.actor, a.record, &*a.clock).await?),
+                    None => None,
+                };
+                Ok::<_, StoreError>((entry, slot.release().await?))
+            }
+            .await;
+            // Keep the slot alive (not locked) until the batch is decided.
+            let alive = Arc::clone(OwnedMutexGuard::mutex(&slot));
+            drop(slot);
+            // Either way the flusher has work: a batch to commit or a failed write to undo.
+            shared.signal.notify_one();
+            released.map(|(entry, outcome)| (entry, outcome, alive))
+        })
+        .await
+        .map_err(task_failed)??;
+        let decided = outcome.wait_for(Option::is_some).await;
+        match decided.as_deref() {
+            Ok(Some(Ok(()))) => Ok(entry),
+            Ok(Some(Err(cause))) => Err(StoreError::NotCommitted(cause.to_string())),
+            Ok(None) | Err(_) => Err(StoreError::NotCommitted("the batch was abandoned".to_owned())),
+        }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        // A dropped write leaves its savepoint dirty and the outer transaction open; the flusher
+        // cleans up promptly, so that SQLite's write lock is not kept from other processes.
+        if self.guard.is_some() {
+            self.shared.signal.notify_one();
+        }
+    }
+}

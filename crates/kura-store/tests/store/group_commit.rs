@@ -1,0 +1,360 @@
+//! Group commit (issue 3): concurrent writes share durable commits, every acknowledged write is
+//! in the database, and a failed, dropped or refused write never affects the others of its batch.
+
+use super::*;
+use kura_domain::CollectionId;
+use kura_store::Write;
+use kura_store::testing::{PG_WRITER_APPLICATION_NAME, poison_batch, queued_writers};
+use std::time::Duration;
+
+/// Waits until `n` tasks queue for the writer slot behind a `Write` the test holds, so that they
+/// all join the batch that `Write` starts.
+async fn line_up(store: &Store, n: usize) {
+    for _ in 0..5_000 {
+        if queued_writers(store) >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    panic!("{n} writers did not line up ({} did)", queued_writers(store));
+}
+
+/// Waits until the writer has no transaction open: nothing was left behind (no savepoint, no
+/// outer transaction holding locks).
+async fn assert_writer_idle(env: &Env) {
+    match Raw::connect(&env.db.url).await {
+        // Waits (busy timeout) for SQLite's write lock, which an open outer transaction holds.
+        Raw::Sqlite(pool) => {
+            let mut conn = pool.acquire().await.unwrap();
+            sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *conn).await.unwrap();
+            sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.unwrap();
+        }
+        Raw::Pg(pool) => {
+            const SQL: &str = "SELECT state FROM pg_stat_activity WHERE application_name = $1 \
+                               AND datname = current_database()";
+            for _ in 0..2_500 {
+                let state: Option<String> =
+                    sqlx::query_scalar(SQL).bind(PG_WRITER_APPLICATION_NAME).fetch_one(&pool).await.unwrap();
+                if state.as_deref() == Some("idle") {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            panic!("the writer connection stayed in a transaction");
+        }
+    }
+}
+
+async fn insert_and_commit(
+    store: Store,
+    tenant: TenantId,
+    collection: CollectionId,
+    value: String,
+) -> Result<RecordId, StoreError> {
+    let mut w = store.begin(AuditScope::Tenant(tenant), cli()).await?;
+    let r = w.insert_record(tenant, collection, &data(&value)).await?;
+    w.commit(AuditRecord::success(Operation::RecordCreate, format!("record:{}", r.id))).await?;
+    Ok(r.id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn group_commit_concurrent_writes_share_durable_commits() {
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    let c = make_collection(store, &t, "customers").await;
+    let before = store.commit_stats();
+
+    const TASKS: usize = 200;
+    const WRITES: usize = 5;
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|i| {
+            let store = store.clone();
+            let (tenant, collection) = (t.id, c.id);
+            tokio::spawn(async move {
+                let mut ids = Vec::new();
+                for j in 0..WRITES {
+                    ids.push(insert_and_commit(store.clone(), tenant, collection, format!("n{i}-{j}")).await.unwrap());
+                }
+                ids
+            })
+        })
+        .collect();
+    let mut acknowledged = Vec::new();
+    for task in tasks {
+        acknowledged.extend(task.await.unwrap());
+    }
+
+    let total = TASKS * WRITES;
+    assert_eq!(acknowledged.len(), total);
+    for id in &acknowledged {
+        assert!(store.record(t.id, c.id, *id).await.unwrap().is_some(), "acknowledged record {id} is readable");
+    }
+    assert_eq!(store.record_count(t.id, c.id).await.unwrap(), total as u64);
+    let report = store.verify_audit(scope(&t)).await.unwrap().unwrap();
+    assert_eq!((report.entries, report.head_seq), (total as u64 + 1, total as i64 + 1));
+
+    let after = store.commit_stats();
+    assert_eq!(after.writes - before.writes, total as u64, "every write was made durable by a commit");
+    let batches = after.batches - before.batches;
+    assert!(batches * 4 <= total as u64, "{total} writes took {batches} commits: they were not grouped");
+    assert_eq!(after.failed_batches, before.failed_batches);
+    assert_writer_idle(&env).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn group_commit_a_failed_or_dropped_write_leaves_its_batch_intact() {
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    let c = make_collection(store, &t, "customers").await;
+    let taro = make_user(store, &t, "taro@example.jp").await;
+    let before = store.commit_stats();
+
+    // The test holds the writer while the others queue behind it: they all join one batch.
+    let mut first = store.begin(scope(&t), cli()).await.unwrap();
+    first.insert_record(t.id, c.id, &data("first")).await.unwrap();
+
+    #[derive(Debug)]
+    enum Role {
+        Good,
+        Conflicting,
+        Dropped,
+    }
+    let roles: Vec<Role> = (0..15)
+        .map(|i| match i % 5 {
+            1 => Role::Conflicting,
+            3 => Role::Dropped,
+            _ => Role::Good,
+        })
+        .collect();
+    let mut tasks = Vec::new();
+    for (i, role) in roles.into_iter().enumerate() {
+        let s = store.clone();
+        let (tenant, collection, role_id) = (t.id, c.id, taro.role_id);
+        tasks.push(tokio::spawn(async move {
+            let mut w: Write = s.begin(AuditScope::Tenant(tenant), cli()).await.unwrap();
+            match role {
+                Role::Good => {
+                    let r = w.insert_record(tenant, collection, &data(&format!("good {i}"))).await.unwrap();
+                    w.commit(AuditRecord::success(Operation::RecordCreate, "record")).await.unwrap();
+                    Some(r.id)
+                }
+                Role::Conflicting => {
+                    w.insert_record(tenant, collection, &data("ghost of a conflict")).await.unwrap();
+                    let taken = email("taro@example.jp");
+                    let err = w.insert_user(tenant, &taken, &name("T"), role_id, None).await.unwrap_err();
+                    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+                    None
+                }
+                Role::Dropped => {
+                    w.insert_record(tenant, collection, &data("ghost")).await.unwrap();
+                    drop(w);
+                    None
+                }
+            }
+        }));
+        // Queue them in this order.
+        line_up(store, i + 1).await;
+    }
+    let entry = first.commit(AuditRecord::success(Operation::RecordCreate, "record")).await.unwrap();
+    let mut good = Vec::new();
+    for task in tasks {
+        good.extend(task.await.unwrap());
+    }
+    assert_eq!(good.len(), 9);
+
+    let after = store.commit_stats();
+    assert_eq!((after.writes - before.writes, after.batches - before.batches), (10, 1), "one batch of ten");
+    let records = store.records(t.id, c.id).await.unwrap();
+    assert_eq!(records.len(), 10);
+    assert!(
+        records.iter().all(|r| !format!("{:?}", r.data).contains("ghost")),
+        "dropped and failed writes left no trace"
+    );
+    for id in good {
+        assert!(records.iter().any(|r| r.id == id));
+    }
+    assert_eq!(store.users(t.id).await.unwrap(), [taro]);
+    let report = store.verify_audit(scope(&t)).await.unwrap().unwrap();
+    assert_eq!(report.head_seq, entry.seq + 9, "one entry per acknowledged write, no gaps");
+    assert_writer_idle(&env).await;
+
+    // The chain and the store carry on.
+    let r = add_record(store, &t, &c, "later").await;
+    assert!(store.record(t.id, c.id, r.id).await.unwrap().is_some());
+    assert_eq!(store.verify_audit(scope(&t)).await.unwrap().unwrap().head_seq, entry.seq + 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn group_commit_a_failed_commit_refuses_every_write_of_its_batch() {
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    let c = make_collection(store, &t, "customers").await;
+    let kept = add_record(store, &t, &c, "kept").await;
+    let head = store.verify_audit(scope(&t)).await.unwrap().unwrap().head_seq;
+    let before = store.commit_stats();
+
+    let mut first = store.begin(scope(&t), cli()).await.unwrap();
+    first.insert_record(t.id, c.id, &data("first")).await.unwrap();
+    // A deferred constraint violation: this batch's COMMIT will fail for real.
+    poison_batch(&mut first).await.unwrap();
+    let tasks: Vec<_> =
+        (0..10).map(|i| tokio::spawn(insert_and_commit(store.clone(), t.id, c.id, format!("n{i}")))).collect();
+    line_up(store, 10).await;
+    let err = first.commit(AuditRecord::success(Operation::RecordCreate, "record")).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotCommitted(_)), "{err:?}");
+    for task in tasks {
+        let err = task.await.unwrap().unwrap_err();
+        assert!(matches!(err, StoreError::NotCommitted(_)), "{err:?}");
+    }
+
+    let after = store.commit_stats();
+    assert_eq!(
+        (after.writes, after.batches, after.failed_batches),
+        (before.writes, before.batches, before.failed_batches + 1)
+    );
+    assert_eq!(store.records(t.id, c.id).await.unwrap(), [kept], "nothing of the refused batch was kept");
+    assert_eq!(store.verify_audit(scope(&t)).await.unwrap().unwrap().head_seq, head);
+    assert_writer_idle(&env).await;
+
+    // The writer recovers and the chain continues where it was.
+    let r = add_record(store, &t, &c, "after").await;
+    assert!(store.record(t.id, c.id, r.id).await.unwrap().is_some());
+    let report = store.verify_audit(scope(&t)).await.unwrap().unwrap();
+    assert_eq!((report.entries, report.head_seq), (head as u64 + 1, head + 1));
+}
+
+#[tokio::test]
+async fn group_commit_recovers_when_the_writer_connection_is_cut() {
+    let env = env().await;
+    if env.store.engine() != Engine::Postgres {
+        return; // An embedded SQLite connection cannot be cut from outside.
+    }
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    let c = make_collection(store, &t, "customers").await;
+    let Raw::Pg(raw) = Raw::connect(&env.db.url).await else { unreachable!() };
+    let cut = || async {
+        const SQL: &str = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                           WHERE application_name = $1 AND datname = current_database()";
+        let cut: Vec<bool> = sqlx::query_scalar(SQL).bind(PG_WRITER_APPLICATION_NAME).fetch_all(&raw).await.unwrap();
+        assert_eq!(cut, [true]);
+    };
+
+    // Cut while idle: the next write reconnects.
+    cut().await;
+    let a = add_record(store, &t, &c, "a").await;
+
+    // Cut while a write holds the connection: that write fails, the next one reconnects.
+    let mut w = store.begin(scope(&t), cli()).await.unwrap();
+    w.insert_record(t.id, c.id, &data("lost")).await.unwrap();
+    cut().await;
+    assert!(w.commit(AuditRecord::success(Operation::RecordCreate, "record")).await.is_err());
+    let b = add_record(store, &t, &c, "b").await;
+
+    assert_eq!(store.records(t.id, c.id).await.unwrap(), [a, b]);
+    let report = store.verify_audit(scope(&t)).await.unwrap().unwrap();
+    assert_eq!(report.head_seq, 3);
+}
+
+#[tokio::test]
+async fn bookkeeping_is_durable_and_api_key_use_is_recorded_to_the_minute() {
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    let editor = role(store, &t, BuiltinRole::Editor).await;
+    let user = make_user(store, &t, "taro@example.jp").await;
+    let mut w = store.begin(scope(&t), cli()).await.unwrap();
+    let (key, _) = w.insert_api_key(t.id, "sync", editor.id, None).await.unwrap();
+    let owner = SessionOwner::User { tenant_id: t.id, user_id: user.id };
+    let (session, _) = w.insert_session(owner, far_future(&env), None, None).await.unwrap();
+    w.commit(AuditRecord::success(Operation::ApiKeyCreate, "apikey:sync")).await.unwrap();
+    let writes = || store.commit_stats().writes;
+
+    let n = writes();
+    store.touch_session(t.id.as_uuid(), &session.digest()).await.unwrap();
+    assert_eq!(writes(), n + 1, "a session touch is a durable write");
+
+    let first = store.api_key_by_digest(t.id, &key.digest()).await.unwrap().unwrap();
+    assert_eq!(first.last_used_at, Some(env.clock.now()));
+    assert_eq!(writes(), n + 2);
+    env.clock.advance(SignedDuration::from_secs(59));
+    let again = store.api_key_by_digest(t.id, &key.digest()).await.unwrap().unwrap();
+    assert_eq!((again.last_used_at, writes()), (first.last_used_at, n + 2), "no write within the minute");
+    env.clock.advance(SignedDuration::from_secs(1));
+    let later = store.api_key_by_digest(t.id, &key.digest()).await.unwrap().unwrap();
+    assert_eq!((later.last_used_at, writes()), (Some(env.clock.now()), n + 3));
+    assert_eq!(store.api_keys(t.id).await.unwrap()[0].last_used_at, later.last_used_at, "readers see it");
+    // None of this touched the audit chain.
+    assert_eq!(store.verify_audit(scope(&t)).await.unwrap().unwrap().head_seq, 2);
+}
+
+#[tokio::test]
+async fn close_commits_released_writes_and_refuses_new_ones() {
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    let c = make_collection(store, &t, "customers").await;
+    let r = add_record(store, &t, &c, "a").await;
+    let mut dropped = store.begin(scope(&t), cli()).await.unwrap();
+    dropped.insert_record(t.id, c.id, &data("ghost")).await.unwrap();
+    drop(dropped);
+    store.close().await;
+    assert!(store.begin(scope(&t), cli()).await.is_err(), "closed");
+
+    let again = Store::open(&env.db.url, env.clock.clone(), StoreOptions::default()).await.unwrap();
+    assert_eq!(again.records(t.id, c.id).await.unwrap(), [r]);
+    assert_eq!(again.verify_audit(scope(&t)).await.unwrap().unwrap().head_seq, 2);
+    again.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn group_commit_writers_cancelled_at_any_point_leave_a_consistent_store() {
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    let c = make_collection(store, &t, "customers").await;
+
+    // Clients hanging up: their request futures are dropped wherever they happen to be (waiting
+    // for the writer, mid-statement, appending, waiting for the commit). Whatever each outcome,
+    // acknowledged writes are kept, and every record kept has its entry and vice versa.
+    let tasks: Vec<_> = (0..120u64)
+        .map(|i| {
+            let handle = tokio::spawn(insert_and_commit(store.clone(), t.id, c.id, format!("n{i}")));
+            if i % 2 == 1 {
+                let abort = handle.abort_handle();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_micros(i * 397 % 20_000)).await;
+                    abort.abort();
+                });
+            }
+            handle
+        })
+        .collect();
+    let mut acknowledged = Vec::new();
+    let mut cancelled = 0;
+    for handle in tasks {
+        match handle.await {
+            Ok(Ok(id)) => acknowledged.push(id),
+            Ok(Err(e)) => panic!("a write that was not cancelled failed: {e:?}"),
+            Err(e) => {
+                assert!(e.is_cancelled());
+                cancelled += 1;
+            }
+        }
+    }
+    assert!(cancelled <= 60);
+    let records = store.records(t.id, c.id).await.unwrap();
+    for id in &acknowledged {
+        assert!(records.iter().any(|r| r.id == *id), "acknowledged record {id} was kept");
+    }
+    assert_writer_idle(&env).await;
+    let report = store.verify_audit(scope(&t)).await.unwrap().unwrap();
+    assert_eq!(report.head_seq, records.len() as i64 + 1, "one entry per record kept, no gaps");
+
+    // And the store carries on.
+    add_record(store, &t, &c, "after").await;
+    assert_eq!(store.verify_audit(scope(&t)).await.unwrap().unwrap().head_seq, records.len() as i64 + 2);
+}
