@@ -74,6 +74,7 @@ pub struct Actor {
 #[serde(try_from = "String", into = "String")]
 pub enum Operation {
     OperatorCreate,
+    OperatorUpdate,
     OperatorLogin,
     OperatorLoginFailed,
     OperatorLogout,
@@ -99,8 +100,9 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 23] = [
+    pub const ALL: [Operation; 24] = [
         Self::OperatorCreate,
+        Self::OperatorUpdate,
         Self::OperatorLogin,
         Self::OperatorLoginFailed,
         Self::OperatorLogout,
@@ -128,6 +130,7 @@ impl Operation {
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::OperatorCreate => "operator.create",
+            Self::OperatorUpdate => "operator.update",
             Self::OperatorLogin => "operator.login",
             Self::OperatorLoginFailed => "operator.login_failed",
             Self::OperatorLogout => "operator.logout",

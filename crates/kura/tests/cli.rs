@@ -105,3 +105,48 @@ fn openapi_command_prints_the_document() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["info"]["title"], "Kura API");
 }
+
+#[tokio::test]
+async fn demo_twice_reuses_data_and_issues_new_passwords() {
+    let cli = Cli::new().await;
+    let first = demo_credentials(&cli).await;
+    let second = demo_credentials(&cli).await;
+    assert_ne!(first, second, "new one-time passwords");
+    let out = cli.run(&["tenant", "list"]);
+    assert_eq!(stdout(&out).lines().filter(|l| l.starts_with("demo\t")).count(), 1, "the tenant is reused");
+    let out = cli.run(&["audit", "verify"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+}
+
+/// Runs `kura demo` until it prints its banner, then stops it; returns the two passwords.
+async fn demo_credentials(cli: &Cli) -> Vec<String> {
+    use std::io::{BufRead as _, BufReader};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kura"))
+        .args(["demo", "--listen", &format!("127.0.0.1:{port}")])
+        .env("KURA_DATABASE_URL", &cli.db.url)
+        .env("KURA_DATA_DIR", cli.dir.path())
+        .env("KURA_ARGON2_MEMORY_KIB", "64")
+        .env("KURA_ARGON2_ITERATIONS", "1")
+        .env("KURA_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut passwords = Vec::new();
+    let reader = BufReader::new(child.stdout.take().unwrap());
+    for line in reader.lines() {
+        let line = line.unwrap();
+        if let Some(pw) = line.split("password / パスワード").nth(1) {
+            passwords.push(pw.trim().to_owned());
+        }
+        if line.contains("Press Ctrl-C") {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(passwords.len(), 2, "{passwords:?}");
+    passwords
+}

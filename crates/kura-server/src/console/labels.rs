@@ -108,6 +108,7 @@ pub fn operation_label(op: Operation, lang: Lang) -> &'static str {
     use Operation as O;
     match op {
         O::OperatorCreate => pick(lang, "Operator created", "運用者の作成"),
+        O::OperatorUpdate => pick(lang, "Operator changed", "運用者の変更"),
         O::OperatorLogin => pick(lang, "Operator signed in", "運用者ログイン"),
         O::OperatorLoginFailed => pick(lang, "Operator sign-in failed", "運用者ログイン失敗"),
         O::OperatorLogout => pick(lang, "Operator signed out", "運用者ログアウト"),

@@ -78,3 +78,14 @@ pub(crate) async fn insert(e: &mut Exec<'_>, op: &Operator, password_hash: &str)
     .map_err(constraint("an operator with this email already exists"))?;
     Ok(())
 }
+
+pub(crate) async fn set_password(e: &mut Exec<'_>, id: OperatorId, password_hash: &str) -> Result<(), StoreError> {
+    const SQL: &str = "UPDATE operators SET password_hash = $2 WHERE id = $1";
+    let n = run!(e, |c| sqlx::query(SQL)
+        .bind(id.as_uuid())
+        .bind(password_hash)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    super::found(n)
+}

@@ -27,6 +27,14 @@ impl Write {
         Ok(operator)
     }
 
+    /// Replaces an operator's password hash. Operators belong to the platform's audit scope.
+    pub async fn set_operator_password(&mut self, id: OperatorId, password_hash: &str) -> Result<(), StoreError> {
+        if self.scope != kura_domain::AuditScope::Platform {
+            return Err(StoreError::OutOfScope { scope: self.scope, target: format!("operator {id}") });
+        }
+        sql::operators::set_password(&mut self.exec()?, id, password_hash).await
+    }
+
     /// Creates a tenant with its three built-in roles.
     pub async fn insert_tenant(&mut self, spec: &TenantSpec) -> Result<Tenant, StoreError> {
         let now = self.now();

@@ -32,28 +32,37 @@ pub async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
     println!("    password / パスワード  {admin_password}");
     println!("  Operator / 運用者        {base}/operator/login");
     println!("    email / メール         {OPERATOR}");
-    match &operator_password {
-        Some(pw) => println!("    password / パスワード  {pw}"),
-        None => println!("    password / パスワード  (unchanged; set at first run)"),
-    }
+    println!("    password / パスワード  {operator_password}");
     println!("  Data / データ            {}", data_dir.display());
     println!();
-    println!("  Passwords are shown only now; running `kura demo` again issues new ones for the demo admin.");
+    println!("  Passwords are shown only now; running `kura demo` again issues new ones.");
     println!("  Press Ctrl-C to stop.");
     println!();
     app.run_until_stopped().await.context("server error")?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Creates the demo operator on first run; returns its password when created.
-async fn ensure_operator(state: &AppState) -> anyhow::Result<Option<String>> {
+/// Creates the demo operator on first run, or issues it a new password (audited) on later runs;
+/// returns the password.
+async fn ensure_operator(state: &AppState) -> anyhow::Result<String> {
     let email = Email::parse(OPERATOR)?;
-    if state.store.operator_credentials(&email).await?.is_some() {
-        return Ok(None);
-    }
     let password = tenants::generate_password();
-    tenants::create_operator(state, cli_actor(), OPERATOR, "デモ運用者", &password).await?;
-    Ok(Some(password))
+    match state.store.operator_credentials(&email).await? {
+        None => {
+            tenants::create_operator(state, cli_actor(), OPERATOR, "デモ運用者", &password).await?;
+        }
+        Some((operator, _)) => {
+            let hash = state.hashing.hash(password.clone()).await?;
+            let mut w = state.store.begin(AuditScope::Platform, cli_actor()).await?;
+            w.set_operator_password(operator.id, &hash).await?;
+            w.commit(
+                AuditRecord::success(Operation::OperatorUpdate, format!("operator:{OPERATOR}"))
+                    .with_detail("changed=password; kura demo"),
+            )
+            .await?;
+        }
+    }
+    Ok(password)
 }
 
 /// Creates the demo tenant, its collection and sample records on first run; on later runs issues
