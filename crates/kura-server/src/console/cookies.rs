@@ -1,18 +1,11 @@
 //! Reading request cookies and writing the session cookies of both consoles.
 
 use crate::state::AppState;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue};
 
 /// The value of cookie `name`, if the request carries it.
 pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+    crate::auth::cookie(headers, name)
 }
 
 /// A session cookie: script-proof, same-site only, and living as long as the session itself.
