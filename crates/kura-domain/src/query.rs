@@ -12,6 +12,7 @@
 
 use crate::collection::{Collection, FieldType};
 use crate::error::DomainError;
+use crate::ids::RecordId;
 use crate::record::{FieldValue, Record};
 use serde::Serialize;
 use std::cmp::Ordering;
@@ -140,16 +141,26 @@ impl ListQuery {
         Ok(Self { filter, search, sort: keys, page, per_page })
     }
 
-    /// Filters, sorts and pages records. Without sort keys, newest first.
-    pub fn apply(&self, c: &Collection, mut records: Vec<Record>, pii_visible: bool) -> Page<Record> {
-        records.retain(|r| {
-            self.filter.as_ref().is_none_or(|f| f.matches(r))
-                && self.search.as_ref().is_none_or(|s| search_matches(c, r, s, pii_visible))
-        });
-        let total = records.len() as u64;
-        records.sort_by(|a, b| {
+    /// Filters, sorts and pages records, borrowing them (the store hands out a shared snapshot).
+    /// Without sort keys, newest first. Only the requested window is fully sorted: the records
+    /// before it are selected in linear time, so page 1 of a large collection stays cheap.
+    pub fn apply<'a>(
+        &self,
+        c: &Collection,
+        records: impl IntoIterator<Item = &'a Record>,
+        pii_visible: bool,
+    ) -> Page<&'a Record> {
+        let mut matched: Vec<&Record> = records
+            .into_iter()
+            .filter(|r| {
+                self.filter.as_ref().is_none_or(|f| f.matches(r))
+                    && self.search.as_ref().is_none_or(|s| search_matches(c, r, s, pii_visible))
+            })
+            .collect();
+        let total = matched.len() as u64;
+        let order = |a: &&Record, b: &&Record| {
             for key in &self.sort {
-                let ord = compare_values(value_of(a, &key.field).as_ref(), value_of(b, &key.field).as_ref());
+                let ord = compare_values(value_of(a, &key.field), value_of(b, &key.field));
                 let ord = if key.desc { ord.reverse() } else { ord };
                 if ord != Ordering::Equal {
                     return ord;
@@ -157,9 +168,15 @@ impl ListQuery {
             }
             // Version-7 ids sort by creation time: a stable, newest-first default and tiebreak.
             b.id.cmp(&a.id)
-        });
-        let start = (self.page as usize - 1).saturating_mul(self.per_page as usize);
-        let items = records.into_iter().skip(start).take(self.per_page as usize).collect();
+        };
+        let start = (self.page as usize - 1).saturating_mul(self.per_page as usize).min(matched.len());
+        let end = start.saturating_add(self.per_page as usize).min(matched.len());
+        if end < matched.len() {
+            matched.select_nth_unstable_by(end, order);
+        }
+        matched[..end].sort_unstable_by(order);
+        matched.truncate(end);
+        let items = matched.split_off(start);
         Page { items, page: self.page, per_page: self.per_page, total }
     }
 }
@@ -169,27 +186,61 @@ fn search_matches(c: &Collection, r: &Record, needle: &str, pii_visible: bool) -
         .iter()
         .filter(|f| pii_visible || !f.pii)
         .filter(|f| f.field_type != FieldType::Boolean)
-        .any(|f| r.data.get(f.name.as_str()).is_some_and(|v| v.display().to_lowercase().contains(needle)))
+        .any(|f| r.data.get(f.name.as_str()).is_some_and(|v| contains_folded(v, needle)))
 }
 
-fn value_of(r: &Record, name: &str) -> Option<FieldValue> {
+/// Case-insensitive containment; `needle` is already lower-case.
+fn contains_folded(v: &FieldValue, needle: &str) -> bool {
+    match v {
+        FieldValue::Text(s) if s.is_ascii() && needle.is_ascii() => {
+            s.as_bytes().windows(needle.len().max(1)).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+                || needle.is_empty()
+        }
+        other => other.display().to_lowercase().contains(needle),
+    }
+}
+
+/// A borrowed view of one value of a record, for comparisons without copying.
+#[derive(Clone, Copy)]
+enum Val<'a> {
+    Field(&'a FieldValue),
+    Micros(i64),
+    Id(RecordId),
+}
+
+fn value_of<'a>(r: &'a Record, name: &str) -> Option<Val<'a>> {
     match name {
-        "id" => Some(FieldValue::Text(r.id.to_string())),
-        "created_at" => Some(FieldValue::Number(r.created_at.as_microsecond() as f64)),
-        "updated_at" => Some(FieldValue::Number(r.updated_at.as_microsecond() as f64)),
-        _ => r.data.get(name).cloned(),
+        "id" => Some(Val::Id(r.id)),
+        "created_at" => Some(Val::Micros(r.created_at.as_microsecond())),
+        "updated_at" => Some(Val::Micros(r.updated_at.as_microsecond())),
+        _ => r.data.get(name).map(Val::Field),
     }
 }
 
 /// Orders values of one field; absent values sort last in ascending order.
-fn compare_values(a: Option<&FieldValue>, b: Option<&FieldValue>) -> Ordering {
+fn compare_values(a: Option<Val<'_>>, b: Option<Val<'_>>) -> Ordering {
     match (a, b) {
         (None, None) => Ordering::Equal,
         (None, Some(_)) => Ordering::Greater,
         (Some(_), None) => Ordering::Less,
-        (Some(FieldValue::Number(x)), Some(FieldValue::Number(y))) => x.total_cmp(y),
-        (Some(FieldValue::Bool(x)), Some(FieldValue::Bool(y))) => x.cmp(y),
-        (Some(x), Some(y)) => x.display().cmp(&y.display()),
+        (Some(Val::Micros(x)), Some(Val::Micros(y))) => x.cmp(&y),
+        (Some(Val::Id(x)), Some(Val::Id(y))) => x.cmp(&y),
+        (Some(Val::Field(x)), Some(Val::Field(y))) => match (x, y) {
+            (FieldValue::Number(x), FieldValue::Number(y)) => x.total_cmp(y),
+            (FieldValue::Bool(x), FieldValue::Bool(y)) => x.cmp(y),
+            (FieldValue::Text(x), FieldValue::Text(y)) => x.cmp(y),
+            (x, y) => x.display().cmp(&y.display()),
+        },
+        // Mixed kinds cannot occur for one name; order them deterministically anyway.
+        (Some(x), Some(y)) => rank(x).cmp(&rank(y)),
+    }
+}
+
+fn rank(v: Val<'_>) -> u8 {
+    match v {
+        Val::Field(_) => 0,
+        Val::Micros(_) => 1,
+        Val::Id(_) => 2,
     }
 }
 
@@ -223,12 +274,12 @@ impl Filter {
         match self {
             Self::And(a, b) => a.matches(r) && b.matches(r),
             Self::Or(a, b) => a.matches(r) || b.matches(r),
-            Self::Compare { field, op, value } => compare(value_of(r, field).as_ref(), *op, value),
+            Self::Compare { field, op, value } => compare(value_of(r, field), *op, value),
         }
     }
 }
 
-fn compare(actual: Option<&FieldValue>, op: CompareOp, expected: &Literal) -> bool {
+fn compare(actual: Option<Val<'_>>, op: CompareOp, expected: &Literal) -> bool {
     use CompareOp::*;
     let Some(actual) = actual else {
         return match (op, expected) {
@@ -238,16 +289,29 @@ fn compare(actual: Option<&FieldValue>, op: CompareOp, expected: &Literal) -> bo
             _ => false,
         };
     };
+    let owned;
+    let actual: &FieldValue = match actual {
+        Val::Field(f) => f,
+        Val::Micros(m) => {
+            owned = FieldValue::Number(m as f64);
+            &owned
+        }
+        Val::Id(id) => {
+            owned = FieldValue::Text(id.to_string());
+            &owned
+        }
+    };
     let ord = match (actual, expected) {
         (_, Literal::Null) => return op == Ne,
         (FieldValue::Number(a), Literal::Number(b)) => a.partial_cmp(b),
         (FieldValue::Bool(a), Literal::Bool(b)) => Some(a.cmp(b)),
+        (FieldValue::Text(a), Literal::Text(b)) => Some(a.as_str().cmp(b.as_str())),
         (a, Literal::Text(b)) => Some(a.display().as_str().cmp(b.as_str())),
         (a, Literal::Number(b)) => a.display().parse::<f64>().ok().and_then(|x| x.partial_cmp(b)),
         (_, Literal::Bool(_)) => None,
     };
     let text_contains = || match expected {
-        Literal::Text(t) => actual.display().to_lowercase().contains(&t.to_lowercase()),
+        Literal::Text(t) => contains_folded(actual, &t.to_lowercase()),
         Literal::Number(n) => actual.display().contains(&n.to_string()),
         _ => false,
     };
@@ -491,7 +555,7 @@ mod tests {
         }
     }
 
-    fn names(p: &Page<Record>) -> Vec<String> {
+    fn names(p: &Page<&Record>) -> Vec<String> {
         p.items.iter().map(|r| r.data["name"].display()).collect()
     }
 
@@ -500,9 +564,17 @@ mod tests {
         let c = collection();
         let rs = vec![rec(1, "佐藤", 150.0), rec(2, "鈴木", 50.0), rec(3, "高橋", 300.0), rec(4, "田中", 120.0)];
         let q = ListQuery::parse(&c, Some("points>100"), None, Some("-points"), Some(1), Some(2), true).unwrap();
-        let page = q.apply(&c, rs.clone(), true);
+        let page = q.apply(&c, &rs, true);
         assert_eq!(page.total, 3);
         assert_eq!(names(&page), ["高橋", "佐藤"]);
+        let q = ListQuery::parse(&c, Some("points>100"), None, Some("-points"), Some(2), Some(2), true).unwrap();
+        assert_eq!(names(&q.apply(&c, &rs, true)), ["田中"]);
+        let q = ListQuery::parse(&c, None, None, Some("points"), Some(3), Some(2), true).unwrap();
+        assert!(q.apply(&c, &rs, true).items.is_empty(), "past the end");
+        let q =
+            ListQuery::parse(&c, Some("name ~ 'SA' || name ~ '高'"), None, Some("created_at,-id"), None, None, true)
+                .unwrap();
+        assert_eq!(names(&q.apply(&c, &rs, true)), ["高橋"]);
         let q = ListQuery::parse(
             &c,
             Some("(name = '鈴木' || name ~ '田') && points < 200"),
@@ -513,9 +585,9 @@ mod tests {
             true,
         )
         .unwrap();
-        assert_eq!(names(&q.apply(&c, rs.clone(), true)), ["田中", "鈴木"]);
+        assert_eq!(names(&q.apply(&c, &rs, true)), ["田中", "鈴木"]);
         let q = ListQuery::parse(&c, None, Some("高"), None, None, None, true).unwrap();
-        assert_eq!(names(&q.apply(&c, rs, true)), ["高橋"]);
+        assert_eq!(names(&q.apply(&c, &rs, true)), ["高橋"]);
     }
 
     #[test]
@@ -535,8 +607,8 @@ mod tests {
         assert!(Filter::parse("secret = 's1'", &c, false).is_err());
         assert!(ListQuery::parse(&c, None, None, Some("secret"), None, None, false).is_err());
         let q = ListQuery::parse(&c, None, Some("s1"), None, None, None, false).unwrap();
-        assert_eq!(q.apply(&c, vec![rec(1, "a", 1.0)], false).total, 0);
-        assert_eq!(q.apply(&c, vec![rec(1, "a", 1.0)], true).total, 1);
+        assert_eq!(q.apply(&c, &[rec(1, "a", 1.0)], false).total, 0);
+        assert_eq!(q.apply(&c, &[rec(1, "a", 1.0)], true).total, 1);
     }
 
     #[test]

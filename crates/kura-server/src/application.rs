@@ -95,7 +95,10 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ap
     let store = Store::open(
         &settings.database_url(),
         clock.clone(),
-        StoreOptions { max_connections: settings.database_max_connections },
+        StoreOptions {
+            max_connections: settings.database_max_connections,
+            record_cache_records: settings.record_cache_records,
+        },
     )
     .await?;
     let hasher = PasswordHasher::new(settings.argon2_params())?;

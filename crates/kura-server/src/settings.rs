@@ -56,8 +56,10 @@ pub struct Settings {
     /// `postgres://…` to use PostgreSQL (or `sqlite://PATH` for SQLite elsewhere); empty means
     /// SQLite in `data_dir`. May hold a password.
     pub database_url: Secret,
-    /// Connections in the database pool.
+    /// Connections in the database read pool (writes use one more).
     pub database_max_connections: u32,
+    /// Records kept decoded in memory for fast listing, across all collections; 0 disables.
+    pub record_cache_records: usize,
     /// The URL users reach Kura at (used in links); defaults to `http://<listen>`.
     pub public_url: Option<String>,
     /// Whether cookies carry the `Secure` flag. Keep true; browsers accept secure cookies on
@@ -109,6 +111,7 @@ impl Default for Settings {
             data_dir: PathBuf::from("kura-data"),
             database_url: Secret::default(),
             database_max_connections: 8,
+            record_cache_records: 1_000_000,
             public_url: None,
             cookie_secure: true,
             password: PasswordSettings::default(),
@@ -177,6 +180,7 @@ impl Settings {
             "KURA_DATA_DIR" => self.data_dir = PathBuf::from(value),
             "KURA_DATABASE_URL" => self.database_url = Secret::new(value),
             "KURA_DATABASE_MAX_CONNECTIONS" => self.database_max_connections = parse(name, value)?,
+            "KURA_RECORD_CACHE_RECORDS" => self.record_cache_records = parse(name, value)?,
             "KURA_PUBLIC_URL" => self.public_url = Some(value.to_owned()).filter(|v| !v.is_empty()),
             "KURA_COOKIE_SECURE" => self.cookie_secure = parse(name, value)?,
             "KURA_ARGON2_MEMORY_KIB" => self.password.argon2_memory_kib = parse(name, value)?,

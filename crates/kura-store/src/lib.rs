@@ -12,6 +12,7 @@
 //!   times and API-key last-used times.
 
 mod audit;
+mod cache;
 mod db;
 mod error;
 mod read;
@@ -22,6 +23,7 @@ mod write;
 mod writer;
 
 pub use audit::{AuditFilter, ChainBreak, VerifyReport};
+pub use cache::RecordSnapshot;
 pub use error::StoreError;
 pub use rows::{ApiKey, Session, SessionOwner};
 pub use store::{Engine, Store, StoreOptions};

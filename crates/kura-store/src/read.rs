@@ -1,6 +1,7 @@
 //! Reads. Each takes a pooled connection for its duration; tenant-owned reads take a `TenantId`.
 //! The SQL lives in [`crate::sql`], shared with the write path.
 
+use crate::cache::RecordSnapshot;
 use crate::error::StoreError;
 use crate::rows::{ApiKey, Session};
 use crate::sql;
@@ -11,6 +12,7 @@ use kura_domain::{
     Collection, CollectionId, Email, Key, Operator, OperatorId, Record, RecordId, Role, RoleId, Slug, Tenant, TenantId,
     User, UserId,
 };
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// How stale an API key's recorded last use may get before a use records it again.
@@ -89,10 +91,32 @@ impl Store {
     pub async fn collection_by_name(&self, tenant: TenantId, name: &Key) -> Result<Option<Collection>, StoreError> {
         sql::collections::by_name(&mut self.db.read().await?.exec(), tenant, name).await
     }
-    /// All records of a collection. Filtering, sorting and paging happen in the domain
-    /// (`ListQuery::apply`), because values will be encrypted at rest.
-    pub async fn records(&self, tenant: TenantId, collection: CollectionId) -> Result<Vec<Record>, StoreError> {
-        sql::records::all(&mut self.db.read().await?.exec(), tenant, collection).await
+    /// All records of a collection, as a shared snapshot no older than the last committed write
+    /// (see `cache.rs`). Filtering, sorting and paging happen in the domain (`ListQuery::apply`),
+    /// because values will be encrypted at rest. A missing collection has no records.
+    pub async fn records(&self, tenant: TenantId, collection: CollectionId) -> Result<Arc<RecordSnapshot>, StoreError> {
+        use crate::cache::Freshness;
+        let key = (tenant, collection);
+        let mut conn = self.db.read().await?;
+        let mut e = conn.exec();
+        let Some((change_seq, delete_seq)) = sql::collections::change_seqs(&mut e, tenant, collection).await? else {
+            self.cache.forget(key);
+            return Ok(Arc::default());
+        };
+        let snapshot = match self.cache.lookup(key, change_seq, delete_seq) {
+            Freshness::Fresh(snapshot) => return Ok(snapshot),
+            Freshness::Stale { base, since } => {
+                let changed = sql::records::changed_since(&mut e, tenant, collection, since).await?;
+                Arc::new(base.merged(changed))
+            }
+            Freshness::Missing => {
+                Arc::new(RecordSnapshot::from_records(sql::records::all(&mut e, tenant, collection).await?))
+            }
+        };
+        // The numbers were read before the records, so the snapshot is at least this fresh;
+        // anything newer it happens to hold is fetched again (idempotently) next time.
+        self.cache.store(key, change_seq, snapshot.clone());
+        Ok(snapshot)
     }
     pub async fn record(
         &self,

@@ -21,11 +21,14 @@ pub struct StoreOptions {
     /// Connections for reads. Writes use one more connection of their own (see
     /// [`Store::begin`]).
     pub max_connections: u32,
+    /// Records kept decoded in memory across all collections (see `cache.rs`); 0 disables the
+    /// cache.
+    pub record_cache_records: usize,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { max_connections: 8 }
+        Self { max_connections: 8, record_cache_records: 1_000_000 }
     }
 }
 
@@ -35,6 +38,7 @@ pub struct Store {
     pub(crate) db: crate::db::Db,
     pub(crate) writer: Writer,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) cache: Arc<crate::cache::RecordCache>,
 }
 
 impl Store {
@@ -49,7 +53,8 @@ impl Store {
         let (db, conn, connector) = Db::open(url, &options).await?;
         let writer = Writer::open(conn, connector);
         tracing::info!(engine = ?db.engine(), "store opened");
-        Ok(Self { db, writer, clock })
+        let cache = Arc::new(crate::cache::RecordCache::new(options.record_cache_records));
+        Ok(Self { db, writer, clock, cache })
     }
 
     pub fn engine(&self) -> Engine {

@@ -151,6 +151,8 @@ fn far_future(env: &Env) -> Timestamp {
 mod accounts;
 #[path = "store/audit.rs"]
 mod audit;
+#[path = "store/cache.rs"]
+mod cache;
 #[path = "store/data.rs"]
 mod data;
 #[path = "store/group_commit.rs"]

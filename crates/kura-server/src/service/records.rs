@@ -85,8 +85,8 @@ pub async fn list(
         pii,
     )?;
     let records = state.store.records(g.tenant_id(), c.id).await?;
-    let Page { items, page, per_page, total } = query.apply(&c, records, pii);
-    Ok(RecordPage { items: items.into_iter().map(|r| view(&c, r, pii)).collect(), page, per_page, total })
+    let Page { items, page, per_page, total } = query.apply(&c, records.iter(), pii);
+    Ok(RecordPage { items: items.into_iter().map(|r| view(&c, r.clone(), pii)).collect(), page, per_page, total })
 }
 
 pub async fn get(state: &AppState, p: &TenantPrincipal, collection: &str, id: RecordId) -> AppResult<RecordView> {

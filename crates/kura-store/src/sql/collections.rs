@@ -129,3 +129,33 @@ pub(crate) async fn delete(e: &mut Exec<'_>, tenant: TenantId, id: CollectionId)
         .map(|r| r.rows_affected()))?;
     found(n)
 }
+
+/// Takes the collection's next change sequence number for a record write (and, for a delete,
+/// records it as the latest delete). A missing collection is [`StoreError::NotFound`].
+pub(crate) async fn next_change(
+    e: &mut Exec<'_>,
+    tenant: TenantId,
+    collection: CollectionId,
+    deleting: bool,
+) -> Result<i64, StoreError> {
+    // On both engines the right-hand sides see the row as it was, so delete_seq becomes the new
+    // change_seq.
+    const CHANGE: &str = "UPDATE collections SET change_seq = change_seq + 1 \
+         WHERE tenant_id = $1 AND id = $2 RETURNING change_seq";
+    const DELETE: &str = "UPDATE collections SET change_seq = change_seq + 1, delete_seq = change_seq + 1 \
+         WHERE tenant_id = $1 AND id = $2 RETURNING change_seq";
+    let sql = if deleting { DELETE } else { CHANGE };
+    let seq: Option<i64> =
+        run!(e, |c| sqlx::query_scalar(sql).bind(tenant.as_uuid()).bind(collection.as_uuid()).fetch_optional(c).await)?;
+    seq.ok_or(StoreError::NotFound)
+}
+
+/// The collection's change and delete sequence numbers, if it exists.
+pub(crate) async fn change_seqs(
+    e: &mut Exec<'_>,
+    tenant: TenantId,
+    collection: CollectionId,
+) -> Result<Option<(i64, i64)>, StoreError> {
+    const SQL: &str = "SELECT change_seq, delete_seq FROM collections WHERE tenant_id = $1 AND id = $2";
+    Ok(run!(e, |c| sqlx::query_as(SQL).bind(tenant.as_uuid()).bind(collection.as_uuid()).fetch_optional(c).await)?)
+}

@@ -57,6 +57,28 @@ pub(crate) async fn all(
     rows.into_iter().map(Record::try_from).collect()
 }
 
+/// Records written after change sequence number `after` (inserts and updates; deletes are
+/// signalled by the collection's `delete_seq`).
+pub(crate) async fn changed_since(
+    e: &mut Exec<'_>,
+    tenant: TenantId,
+    collection: CollectionId,
+    after: i64,
+) -> Result<Vec<Record>, StoreError> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        cols!(),
+        " FROM records WHERE tenant_id = $1 AND collection_id = $2 AND change_seq > $3 ORDER BY id"
+    );
+    let rows: Vec<RecordRow> = run!(e, |c| sqlx::query_as(SQL)
+        .bind(tenant.as_uuid())
+        .bind(collection.as_uuid())
+        .bind(after)
+        .fetch_all(c)
+        .await)?;
+    rows.into_iter().map(Record::try_from).collect()
+}
+
 pub(crate) async fn by_id(
     e: &mut Exec<'_>,
     tenant: TenantId,
@@ -97,9 +119,11 @@ pub(crate) async fn count_in(e: &mut Exec<'_>, tenant: TenantId, collection: Col
     Ok(count(n))
 }
 
-/// Inserts version 1 of a record. A missing collection is [`StoreError::NotFound`].
-pub(crate) async fn insert(e: &mut Exec<'_>, r: &Record) -> Result<(), StoreError> {
-    const SQL: &str = concat!("INSERT INTO records (", cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7)");
+/// Inserts version 1 of a record with its change sequence number. A missing collection is
+/// [`StoreError::NotFound`].
+pub(crate) async fn insert(e: &mut Exec<'_>, r: &Record, change_seq: i64) -> Result<(), StoreError> {
+    const SQL: &str =
+        concat!("INSERT INTO records (", cols!(), ", change_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
     let data = encode(&r.data)?;
     run!(e, |c| sqlx::query(SQL)
         .bind(r.tenant_id.as_uuid())
@@ -109,6 +133,7 @@ pub(crate) async fn insert(e: &mut Exec<'_>, r: &Record) -> Result<(), StoreErro
         .bind(data.as_slice())
         .bind(micros(r.created_at))
         .bind(micros(r.updated_at))
+        .bind(change_seq)
         .execute(c)
         .await
         .map(|r| r.rows_affected()))
@@ -118,6 +143,7 @@ pub(crate) async fn insert(e: &mut Exec<'_>, r: &Record) -> Result<(), StoreErro
 
 /// Replaces the data and bumps the version, if the record exists and (with `expected_version`)
 /// has not changed. `None` says neither which; the caller looks.
+#[allow(clippy::too_many_arguments, reason = "one bind parameter each; a struct would only rename them")]
 pub(crate) async fn update(
     e: &mut Exec<'_>,
     tenant: TenantId,
@@ -126,9 +152,10 @@ pub(crate) async fn update(
     expected_version: Option<i64>,
     data: &RecordData,
     now: Timestamp,
+    change_seq: i64,
 ) -> Result<Option<Record>, StoreError> {
     const SQL: &str = concat!(
-        "UPDATE records SET data = $4, version = version + 1, updated_at = $5 ",
+        "UPDATE records SET data = $4, version = version + 1, updated_at = $5, change_seq = $7 ",
         "WHERE tenant_id = $1 AND collection_id = $2 AND id = $3 AND ($6 IS NULL OR version = $6) ",
         "RETURNING ",
         cols!()
@@ -141,6 +168,7 @@ pub(crate) async fn update(
         .bind(data.as_slice())
         .bind(micros(now))
         .bind(expected_version)
+        .bind(change_seq)
         .fetch_optional(c)
         .await)?;
     row.map(Record::try_from).transpose()

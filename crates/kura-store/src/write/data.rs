@@ -67,7 +67,9 @@ impl Write {
             created_at: now,
             updated_at: now,
         };
-        sql::records::insert(&mut self.exec()?, &record).await?;
+        let mut e = self.exec()?;
+        let seq = sql::collections::next_change(&mut e, tenant, collection, false).await?;
+        sql::records::insert(&mut e, &record, seq).await?;
         Ok(record)
     }
 
@@ -95,7 +97,10 @@ impl Write {
         self.in_scope(tenant)?;
         let now = self.now();
         let mut e = self.exec()?;
-        if let Some(record) = sql::records::update(&mut e, tenant, collection, id, expected_version, data, now).await? {
+        let seq = sql::collections::next_change(&mut e, tenant, collection, false).await?;
+        if let Some(record) =
+            sql::records::update(&mut e, tenant, collection, id, expected_version, data, now, seq).await?
+        {
             return Ok(record);
         }
         // Nothing matched: either there is no such record, or its version moved on.
@@ -114,6 +119,8 @@ impl Write {
         id: RecordId,
     ) -> Result<(), StoreError> {
         self.in_scope(tenant)?;
-        sql::records::delete(&mut self.exec()?, tenant, collection, id).await
+        let mut e = self.exec()?;
+        sql::collections::next_change(&mut e, tenant, collection, true).await?;
+        sql::records::delete(&mut e, tenant, collection, id).await
     }
 }

@@ -152,7 +152,7 @@ async fn log_1_dropped_write_leaves_no_trace() {
     assert_eq!(store.audit_entries(scope(&t), &AuditFilter::default()).await.unwrap().len(), 1);
     // The store is still usable and the chain continues where it was.
     let r = add_record(store, &t, &c, "real").await;
-    assert_eq!(store.records(t.id, c.id).await.unwrap(), [r]);
+    assert_eq!(store.records(t.id, c.id).await.unwrap().to_vec(), [r]);
     let report = store.verify_audit(scope(&t)).await.unwrap().unwrap();
     assert_eq!(report.head_seq, 2);
 }

@@ -166,7 +166,7 @@ async fn group_commit_a_failed_or_dropped_write_leaves_its_batch_intact() {
 
     let after = store.commit_stats();
     assert_eq!((after.writes - before.writes, after.batches - before.batches), (10, 1), "one batch of ten");
-    let records = store.records(t.id, c.id).await.unwrap();
+    let records = store.records(t.id, c.id).await.unwrap().to_vec();
     assert_eq!(records.len(), 10);
     assert!(
         records.iter().all(|r| !format!("{:?}", r.data).contains("ghost")),
@@ -215,7 +215,7 @@ async fn group_commit_a_failed_commit_refuses_every_write_of_its_batch() {
         (after.writes, after.batches, after.failed_batches),
         (before.writes, before.batches, before.failed_batches + 1)
     );
-    assert_eq!(store.records(t.id, c.id).await.unwrap(), [kept], "nothing of the refused batch was kept");
+    assert_eq!(store.records(t.id, c.id).await.unwrap().to_vec(), [kept], "nothing of the refused batch was kept");
     assert_eq!(store.verify_audit(scope(&t)).await.unwrap().unwrap().head_seq, head);
     assert_writer_idle(&env).await;
 
@@ -254,7 +254,7 @@ async fn group_commit_recovers_when_the_writer_connection_is_cut() {
     assert!(w.commit(AuditRecord::success(Operation::RecordCreate, "record")).await.is_err());
     let b = add_record(store, &t, &c, "b").await;
 
-    assert_eq!(store.records(t.id, c.id).await.unwrap(), [a, b]);
+    assert_eq!(store.records(t.id, c.id).await.unwrap().to_vec(), [a, b]);
     let report = store.verify_audit(scope(&t)).await.unwrap().unwrap();
     assert_eq!(report.head_seq, 3);
 }
@@ -305,7 +305,7 @@ async fn close_commits_released_writes_and_refuses_new_ones() {
     assert!(store.begin(scope(&t), cli()).await.is_err(), "closed");
 
     let again = Store::open(&env.db.url, env.clock.clone(), StoreOptions::default()).await.unwrap();
-    assert_eq!(again.records(t.id, c.id).await.unwrap(), [r]);
+    assert_eq!(again.records(t.id, c.id).await.unwrap().to_vec(), [r]);
     assert_eq!(again.verify_audit(scope(&t)).await.unwrap().unwrap().head_seq, 2);
     again.close().await;
 }
@@ -346,7 +346,7 @@ async fn group_commit_writers_cancelled_at_any_point_leave_a_consistent_store() 
         }
     }
     assert!(cancelled <= 60);
-    let records = store.records(t.id, c.id).await.unwrap();
+    let records = store.records(t.id, c.id).await.unwrap().to_vec();
     for id in &acknowledged {
         assert!(records.iter().any(|r| r.id == *id), "acknowledged record {id} was kept");
     }

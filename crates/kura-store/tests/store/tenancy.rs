@@ -20,7 +20,7 @@ async fn ten_2_tenant_scoped_reads_never_cross_tenants() {
     // Same names in both tenants, each read returns only its own.
     assert_eq!(store.collection_by_name(a.id, &key("customers")).await.unwrap().unwrap().id, ca.id);
     assert_eq!(store.collections(a.id).await.unwrap(), std::slice::from_ref(&ca));
-    assert_eq!(store.records(a.id, ca.id).await.unwrap(), std::slice::from_ref(&ra));
+    assert_eq!(store.records(a.id, ca.id).await.unwrap().to_vec(), std::slice::from_ref(&ra));
     assert_eq!(store.users(a.id).await.unwrap(), std::slice::from_ref(&ua));
     let (found, _) = store.user_credentials(a.id, &email("taro@example.jp")).await.unwrap().unwrap();
     assert_eq!(found.id, ua.id);
@@ -28,7 +28,7 @@ async fn ten_2_tenant_scoped_reads_never_cross_tenants() {
 
     // B's ids through A find nothing.
     assert!(store.collection(a.id, cb.id).await.unwrap().is_none());
-    assert!(store.records(a.id, cb.id).await.unwrap().is_empty());
+    assert!(store.records(a.id, cb.id).await.unwrap().to_vec().is_empty());
     assert!(store.record(a.id, cb.id, rb.id).await.unwrap().is_none());
     assert_eq!(store.record_count(a.id, cb.id).await.unwrap(), 0);
     assert!(store.user(a.id, ub.id).await.unwrap().is_none());
@@ -91,5 +91,5 @@ async fn ten_2_a_write_cannot_change_a_tenant_outside_its_audit_scope() {
     let spec = CollectionSpec { name: key("x"), label: name("x"), memo: String::new(), fields: vec![] };
     assert!(matches!(w.insert_collection(b.id, &spec).await, Err(StoreError::OutOfScope { .. })));
     drop(w);
-    assert!(store.records(b.id, cb.id).await.unwrap().is_empty());
+    assert!(store.records(b.id, cb.id).await.unwrap().to_vec().is_empty());
 }

@@ -1,0 +1,72 @@
+//! The record snapshot cache: a list never misses a committed write, whether it was made through
+//! the same store or through another node sharing the database.
+
+use super::*;
+
+fn names(store_records: &kura_store::RecordSnapshot) -> Vec<String> {
+    store_records
+        .iter()
+        .map(|r| match r.data.get("name") {
+            Some(FieldValue::Text(s)) => s.clone(),
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn snapshots_follow_writes_from_this_and_other_nodes() {
+    let env = env().await;
+    let a = &env.store;
+    // A second store on the same database plays another Kura node.
+    let b = Store::open(&env.db.url, env.clock.clone(), StoreOptions::default()).await.unwrap();
+    let t = make_tenant(a, "alpha").await;
+    let c = make_collection(a, &t, "customers").await;
+    let r1 = add_record(a, &t, &c, "one").await;
+    assert_eq!(names(&a.records(t.id, c.id).await.unwrap()), ["one"]);
+    let first = a.records(t.id, c.id).await.unwrap();
+    assert!(Arc::ptr_eq(&first, &a.records(t.id, c.id).await.unwrap()), "unchanged: the same snapshot is shared");
+
+    // Inserts and updates through the other node are merged in.
+    add_record(&b, &t, &c, "two").await;
+    let mut w = b.begin(scope(&t), cli()).await.unwrap();
+    w.update_record(t.id, c.id, r1.id, None, &data("ONE")).await.unwrap();
+    w.commit(AuditRecord::success(Operation::RecordUpdate, "r1")).await.unwrap();
+    assert_eq!(names(&a.records(t.id, c.id).await.unwrap()), ["ONE", "two"]);
+
+    // A delete through the other node forces a reload.
+    let mut w = b.begin(scope(&t), cli()).await.unwrap();
+    w.delete_record(t.id, c.id, r1.id).await.unwrap();
+    w.commit(AuditRecord::success(Operation::RecordDelete, "r1")).await.unwrap();
+    assert_eq!(names(&a.records(t.id, c.id).await.unwrap()), ["two"]);
+
+    // A rolled-back write leaves the snapshot as it was.
+    let mut w = a.begin(scope(&t), cli()).await.unwrap();
+    w.insert_record(t.id, c.id, &data("ghost")).await.unwrap();
+    drop(w);
+    assert_eq!(names(&a.records(t.id, c.id).await.unwrap()), ["two"]);
+
+    // A deleted collection has no records, and a snapshot of it is not served.
+    let mut w = b.begin(scope(&t), cli()).await.unwrap();
+    w.delete_collection(t.id, c.id).await.unwrap();
+    w.commit(AuditRecord::success(Operation::CollectionDelete, "c")).await.unwrap();
+    assert!(a.records(t.id, c.id).await.unwrap().is_empty());
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_disabled_cache_still_answers() {
+    let env = env().await;
+    let store = Store::open(
+        &env.db.url,
+        env.clock.clone(),
+        StoreOptions { record_cache_records: 0, ..StoreOptions::default() },
+    )
+    .await
+    .unwrap();
+    let t = make_tenant(&store, "alpha").await;
+    let c = make_collection(&store, &t, "customers").await;
+    add_record(&store, &t, &c, "one").await;
+    add_record(&store, &t, &c, "two").await;
+    assert_eq!(names(&store.records(t.id, c.id).await.unwrap()), ["one", "two"]);
+    store.close().await;
+}
