@@ -1,10 +1,19 @@
 //! Password hashing with Argon2id (IAM-8). Hashes are PHC strings, so that parameters can be
 //! raised later and old hashes still verify.
 
+use argon2::password_hash::PasswordHasher as _;
 use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use std::cell::RefCell;
 use std::fmt;
+
+thread_local! {
+    /// Argon2's working memory (19 MiB at the default cost), kept per thread between
+    /// verifications. Allocating and zeroing a fresh block for every sign-in costs throughput, and
+    /// the allocator keeps the freed blocks, so peak memory grew with every concurrent sign-in.
+    /// Argon2 writes every block before reading it, so what a previous hash left is never used.
+    static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
 
 /// Argon2id cost parameters. The default is OWASP's recommendation (19 MiB, 2 passes, 1 lane).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,14 +88,44 @@ impl PasswordHasher {
     }
 
     /// Checks a password against a stored hash; `None` (no such account) burns the same time and
-    /// returns false.
+    /// returns false. The hash's own parameters are used, so hashes made at an older cost still
+    /// verify.
     pub fn verify(&self, stored: Option<&str>, password: &str) -> Result<bool, PasswordError> {
         let (hash, real) = match stored {
             Some(h) => (h, true),
             None => (self.dummy.as_str(), false),
         };
         let parsed = PasswordHash::new(hash).map_err(|_| PasswordError::Malformed)?;
-        let ok = self.argon2.verify_password(password.as_bytes(), &parsed).is_ok();
+        if parsed.algorithm.as_str() != "argon2id" {
+            return Err(PasswordError::Malformed);
+        }
+        let params = Params::try_from(&parsed).map_err(|_| PasswordError::Malformed)?;
+        let version = match parsed.version {
+            Some(v) => Version::try_from(v).map_err(|_| PasswordError::Malformed)?,
+            None => Version::V0x13,
+        };
+        let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+            return Err(PasswordError::Malformed);
+        };
+        let argon2 = Argon2::new(Algorithm::Argon2id, version, params);
+        let mut computed = vec![0u8; expected.len()];
+        let blocks = argon2.params().block_count();
+        BLOCKS
+            .with_borrow_mut(|memory| {
+                if memory.len() != blocks {
+                    memory.clear();
+                    memory.shrink_to_fit();
+                    memory.resize(blocks, Block::new());
+                }
+                argon2.hash_password_into_with_memory(
+                    password.as_bytes(),
+                    salt.as_ref(),
+                    &mut computed,
+                    &mut memory[..],
+                )
+            })
+            .map_err(|e| PasswordError::Hash(e.to_string()))?;
+        let ok = crate::token::ct_eq(&computed, expected.as_bytes());
         Ok(ok && real)
     }
 }
@@ -105,6 +144,21 @@ mod tests {
         assert!(!h.verify(Some(&stored), "wrong").unwrap());
         assert!(!h.verify(None, "anything").unwrap());
         assert!(h.verify(Some("not a hash"), "x").is_err());
+    }
+
+    #[test]
+    fn iam_8_hashes_made_at_another_cost_still_verify_and_memory_is_reused_safely() {
+        let cheap = PasswordHasher::new(Argon2Params::insecure_for_tests()).unwrap();
+        let dearer = PasswordHasher::new(Argon2Params { memory_kib: 256, iterations: 2, parallelism: 1 }).unwrap();
+        let old = cheap.hash("pw-one").unwrap();
+        let new = dearer.hash("pw-two").unwrap();
+        // Alternate sizes on one thread: the reused working memory is resized each time.
+        for _ in 0..3 {
+            assert!(dearer.verify(Some(&old), "pw-one").unwrap());
+            assert!(cheap.verify(Some(&new), "pw-two").unwrap());
+            assert!(!cheap.verify(Some(&new), "pw-one").unwrap());
+        }
+        assert!(cheap.verify(Some("$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"), "x").is_err());
     }
 
     #[test]
