@@ -52,8 +52,10 @@ pub enum PasswordError {
 pub struct PasswordHasher {
     argon2: Argon2<'static>,
     params: Argon2Params,
-    /// A hash of a random password, verified against when an account does not exist, so that a
-    /// missing account takes as long to refuse as a wrong password.
+    /// A well-formed hash with the current parameters, a random salt and a random output,
+    /// verified against when an account does not exist, so that a missing account takes as long to
+    /// refuse as a wrong password. No password can match it (it is no password's hash), and making
+    /// it costs nothing at start-up.
     dummy: String,
 }
 
@@ -68,10 +70,19 @@ impl PasswordHasher {
         let p = Params::new(params.memory_kib, params.iterations, params.parallelism, None)
             .map_err(|e| PasswordError::Params(e.to_string()))?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, p);
-        let mut hasher = Self { argon2, params, dummy: String::new() };
-        let random = crate::token::random_bytes::<16>();
-        hasher.dummy = hasher.hash(&crate::token::b64(&random))?;
-        Ok(hasher)
+        use base64::Engine as _;
+        let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD_NO_PAD.encode(bytes);
+        let dummy = format!(
+            "$argon2id$v=19$m={},t={},p={}${}${}",
+            params.memory_kib,
+            params.iterations,
+            params.parallelism,
+            b64(&crate::token::random_bytes::<16>()),
+            b64(&crate::token::random_bytes::<32>()),
+        );
+        // Parsing proves the string is well-formed, so verify() never fails on it.
+        PasswordHash::new(&dummy).map_err(|e| PasswordError::Params(e.to_string()))?;
+        Ok(Self { argon2, params, dummy })
     }
 
     pub fn params(&self) -> Argon2Params {
@@ -143,6 +154,7 @@ mod tests {
         assert!(h.verify(Some(&stored), "correct horse battery").unwrap());
         assert!(!h.verify(Some(&stored), "wrong").unwrap());
         assert!(!h.verify(None, "anything").unwrap());
+        assert!(h.dummy.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{}", h.dummy);
         assert!(h.verify(Some("not a hash"), "x").is_err());
     }
 
