@@ -4,16 +4,16 @@
 use argon2::password_hash::PasswordHasher as _;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-use std::cell::RefCell;
 use std::fmt;
+use std::sync::{Arc, Mutex};
 
-thread_local! {
-    /// Argon2's working memory (19 MiB at the default cost), kept per thread between
-    /// verifications. Allocating and zeroing a fresh block for every sign-in costs throughput, and
-    /// the allocator keeps the freed blocks, so peak memory grew with every concurrent sign-in.
-    /// Argon2 writes every block before reading it, so what a previous hash left is never used.
-    static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
-}
+/// Argon2's working memory (19 MiB at the default cost), kept between verifications: allocating
+/// and zeroing a fresh block for every sign-in costs throughput, and the allocator keeps freed
+/// blocks, so peak memory grew with every sign-in. Buffers are shared by the hasher's clones and
+/// taken one per running verification, so there are never more than verifications ever ran at
+/// once (the server bounds that to one per core). Argon2 writes every block before reading it, so
+/// what a previous hash left is never used.
+type Buffers = Arc<Mutex<Vec<Vec<Block>>>>;
 
 /// Argon2id cost parameters. The default is OWASP's recommendation (19 MiB, 2 passes, 1 lane).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +57,7 @@ pub struct PasswordHasher {
     /// refuse as a wrong password. No password can match it (it is no password's hash), and making
     /// it costs nothing at start-up.
     dummy: String,
+    buffers: Buffers,
 }
 
 impl fmt::Debug for PasswordHasher {
@@ -82,7 +83,7 @@ impl PasswordHasher {
         );
         // Parsing proves the string is well-formed, so verify() never fails on it.
         PasswordHash::new(&dummy).map_err(|e| PasswordError::Params(e.to_string()))?;
-        Ok(Self { argon2, params, dummy })
+        Ok(Self { argon2, params, dummy, buffers: Buffers::default() })
     }
 
     pub fn params(&self) -> Argon2Params {
@@ -121,21 +122,17 @@ impl PasswordHasher {
         let argon2 = Argon2::new(Algorithm::Argon2id, version, params);
         let mut computed = vec![0u8; expected.len()];
         let blocks = argon2.params().block_count();
-        BLOCKS
-            .with_borrow_mut(|memory| {
-                if memory.len() != blocks {
-                    memory.clear();
-                    memory.shrink_to_fit();
-                    memory.resize(blocks, Block::new());
-                }
-                argon2.hash_password_into_with_memory(
-                    password.as_bytes(),
-                    salt.as_ref(),
-                    &mut computed,
-                    &mut memory[..],
-                )
-            })
-            .map_err(|e| PasswordError::Hash(e.to_string()))?;
+        let mut memory = self.buffers.lock().unwrap_or_else(|p| p.into_inner()).pop().unwrap_or_default();
+        if memory.len() != blocks {
+            memory = vec![Block::new(); blocks];
+        }
+        let result =
+            argon2.hash_password_into_with_memory(password.as_bytes(), salt.as_ref(), &mut computed, &mut memory[..]);
+        // Only buffers of the current cost are worth keeping; an old hash's size is dropped.
+        if blocks == self.argon2.params().block_count() {
+            self.buffers.lock().unwrap_or_else(|p| p.into_inner()).push(memory);
+        }
+        result.map_err(|e| PasswordError::Hash(e.to_string()))?;
         let ok = crate::token::ct_eq(&computed, expected.as_bytes());
         Ok(ok && real)
     }
