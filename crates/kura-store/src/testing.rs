@@ -46,8 +46,7 @@ pub async fn poison_batch(w: &mut Write) -> Result<(), StoreError> {
 pub struct TestDb {
     pub url: String,
     _dir: Option<tempfile::TempDir>,
-    /// The server URL and database name to drop afterwards (PostgreSQL only).
-    pg_cleanup: Option<(String, String)>,
+    _pg: Option<PgScratch>,
 }
 
 /// Creates a fresh, empty database (see the module documentation for which engine).
@@ -55,25 +54,47 @@ pub async fn test_db() -> TestDb {
     match std::env::var(POSTGRES_URL_VAR) {
         Ok(server) if !server.trim().is_empty() => {
             let name = format!("kura_test_{}", uuid::Uuid::now_v7().simple());
-            let mut conn = PgConnection::connect(&server).await.expect("connect to KURA_TEST_POSTGRES_URL");
-            // Identifiers cannot be bound as parameters; `name` is generated above (hex only).
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut conn)
-                .await
-                .expect("create a test database");
-            let _ = conn.close().await;
-            TestDb { url: with_database(&server, &name), _dir: None, pg_cleanup: Some((server, name)) }
+            let pg = PgScratch::create(&server, &name).await.expect("create a test database on KURA_TEST_POSTGRES_URL");
+            TestDb { url: pg.url.clone(), _dir: None, _pg: Some(pg) }
         }
         _ => {
             let dir = tempfile::tempdir().expect("create a temporary directory");
             let url = format!("sqlite://{}", dir.path().join("kura.db").display());
-            TestDb { url, _dir: Some(dir), pg_cleanup: None }
+            TestDb { url, _dir: Some(dir), _pg: None }
         }
     }
 }
 
+/// A new, empty PostgreSQL database, dropped again (best effort, `WITH (FORCE)`) when this is.
+/// Used by the tests and by the benchmark harness.
+#[derive(Debug)]
+pub struct PgScratch {
+    /// The URL of the new database.
+    pub url: String,
+    server: String,
+    name: String,
+}
+
+impl PgScratch {
+    /// Connects to `server` (a maintenance database such as `postgres`) and creates database
+    /// `name` (letters, digits and underscores only), replacing a leftover of that name.
+    pub async fn create(server: &str, name: &str) -> Result<Self, StoreError> {
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(StoreError::BadUrl(format!("unusable database name {name:?}")));
+        }
+        let mut conn = PgConnection::connect(server).await?;
+        // Identifiers cannot be bound as parameters; `name` was checked above.
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+            .execute(&mut conn)
+            .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await?;
+        let _ = conn.close().await;
+        Ok(Self { url: with_database(server, name), server: server.to_owned(), name: name.to_owned() })
+    }
+}
+
 /// `url` with its path (the database name) replaced by `database`, query string kept.
-fn with_database(url: &str, database: &str) -> String {
+pub fn with_database(url: &str, database: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (url, None),
@@ -88,11 +109,9 @@ fn with_database(url: &str, database: &str) -> String {
     out
 }
 
-impl Drop for TestDb {
+impl Drop for PgScratch {
     fn drop(&mut self) {
-        let Some((server, name)) = self.pg_cleanup.take() else {
-            return;
-        };
+        let (server, name) = (self.server.clone(), self.name.clone());
         // Drop may run inside a runtime, which cannot block on itself: use a short-lived one on
         // another thread. Best effort: a leftover database only costs disk space.
         let _ = std::thread::spawn(move || {
