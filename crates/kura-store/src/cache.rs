@@ -34,6 +34,10 @@ impl RecordSnapshot {
     pub fn iter(&self) -> impl Iterator<Item = &Record> {
         self.records.iter().map(|r| &**r)
     }
+    /// The record with this id, if the snapshot holds it (the records are in id order).
+    pub fn get(&self, id: RecordId) -> Option<&Record> {
+        self.records.binary_search_by_key(&id, |r| r.id).ok().map(|i| &*self.records[i])
+    }
     /// Copies the records out, in creation order.
     pub fn to_vec(&self) -> Vec<Record> {
         self.iter().cloned().collect()
