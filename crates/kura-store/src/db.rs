@@ -104,14 +104,24 @@ impl Db {
             // Migrate before the readers connect: they open read-only and cannot create the file.
             MIGRATOR.run(&mut writer).await?;
             let (writer, connector) = (WriterConn::Sqlite(writer), Connector::Sqlite(connect.clone()));
+            // No ping before each use: it costs a round trip per read (on SQLite a hand-off to
+            // the connection's worker thread), and a connection that fails is dropped by the
+            // pool after the failed statement anyway.
             let read = SqlitePoolOptions::new()
                 .max_connections(max)
+                .test_before_acquire(false)
                 .connect_with(connect.create_if_missing(false).read_only(true))
                 .await?;
             (Self::Sqlite { read }, writer, connector)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let connect = PgConnectOptions::from_str(url)?;
-            let pool = PgPoolOptions::new().max_connections(max).connect_with(connect.clone()).await?;
+            // No ping before each use (a network round trip per read): a connection that broke
+            // while idle fails its statement, and the pool drops it.
+            let pool = PgPoolOptions::new()
+                .max_connections(max)
+                .test_before_acquire(false)
+                .connect_with(connect.clone())
+                .await?;
             // The migrator takes an advisory lock, so several nodes may start at once.
             MIGRATOR.run(&pool).await?;
             let connector = Connector::Pg(connect.application_name(PG_WRITER_NAME));

@@ -14,6 +14,7 @@
 mod audit;
 mod cache;
 mod db;
+mod definitions;
 mod error;
 mod read;
 mod rows;
@@ -25,7 +26,8 @@ mod writer;
 pub use audit::{AuditFilter, ChainBreak, VerifyReport};
 pub use cache::RecordSnapshot;
 pub use error::StoreError;
-pub use rows::{ApiKey, Session, SessionOwner};
+pub use read::CollectionAt;
+pub use rows::{ApiKey, ApiKeyContext, Session, SessionOwner, UserSessionContext};
 pub use store::{Engine, Store, StoreOptions};
 pub use write::Write;
 pub use writer::CommitStats;

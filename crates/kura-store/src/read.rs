@@ -1,9 +1,9 @@
 //! Reads. Each takes a pooled connection for its duration; tenant-owned reads take a `TenantId`.
 //! The SQL lives in [`crate::sql`], shared with the write path.
 
-use crate::cache::RecordSnapshot;
+use crate::cache::{Freshness, RecordSnapshot};
 use crate::error::StoreError;
-use crate::rows::{ApiKey, Session};
+use crate::rows::{ApiKey, ApiKeyContext, Session, UserSessionContext};
 use crate::sql;
 use crate::store::Store;
 use crate::write::now;
@@ -17,6 +17,15 @@ use uuid::Uuid;
 
 /// How stale an API key's recorded last use may get before a use records it again.
 pub(crate) const KEY_USE_RESOLUTION: jiff::SignedDuration = jiff::SignedDuration::from_mins(1);
+
+/// A collection as one read saw it: its definition, and the change numbers of its records then.
+/// Records read through it ([`Store::records_at`], [`Store::record_at`]) are at least that fresh.
+#[derive(Clone, Debug)]
+pub struct CollectionAt {
+    pub collection: Arc<Collection>,
+    change_seq: i64,
+    delete_seq: i64,
+}
 
 impl Store {
     // Operators ---------------------------------------------------------------------------------
@@ -91,11 +100,34 @@ impl Store {
     pub async fn collection_by_name(&self, tenant: TenantId, name: &Key) -> Result<Option<Collection>, StoreError> {
         sql::collections::by_name(&mut self.db.read().await?.exec(), tenant, name).await
     }
+    /// A collection by name as it is now: its definition and where its records stand. One
+    /// statement when the definition is already in memory (see `definitions.rs`), two otherwise.
+    /// Pass the result to [`Store::records_at`] and [`Store::record_at`].
+    pub async fn collection_at(&self, tenant: TenantId, name: &Key) -> Result<Option<CollectionAt>, StoreError> {
+        let mut conn = self.db.read().await?;
+        let mut e = conn.exec();
+        let Some(head) = sql::collections::head(&mut e, tenant, name).await? else {
+            return Ok(None);
+        };
+        let key = (tenant, CollectionId::from_uuid(head.id));
+        let collection = match self.definitions.get(key, head.revision) {
+            Some(c) => c,
+            None => {
+                let Some((c, revision)) = sql::collections::revised(&mut e, tenant, key.1).await? else {
+                    return Ok(None);
+                };
+                let c = Arc::new(c);
+                self.definitions.put(key, revision, Arc::clone(&c));
+                c
+            }
+        };
+        Ok(Some(CollectionAt { collection, change_seq: head.change_seq, delete_seq: head.delete_seq }))
+    }
+
     /// All records of a collection, as a shared snapshot no older than the last committed write
     /// (see `cache.rs`). Filtering, sorting and paging happen in the domain (`ListQuery::apply`),
     /// because values will be encrypted at rest. A missing collection has no records.
     pub async fn records(&self, tenant: TenantId, collection: CollectionId) -> Result<Arc<RecordSnapshot>, StoreError> {
-        use crate::cache::Freshness;
         let key = (tenant, collection);
         let mut conn = self.db.read().await?;
         let mut e = conn.exec();
@@ -103,14 +135,47 @@ impl Store {
             self.cache.forget(key);
             return Ok(Arc::default());
         };
+        self.snapshot(&mut e, key, change_seq, delete_seq).await
+    }
+
+    /// The records of `at`'s collection, no older than when `at` was read.
+    pub async fn records_at(&self, at: &CollectionAt) -> Result<Arc<RecordSnapshot>, StoreError> {
+        let c = &at.collection;
+        let key = (c.tenant_id, c.id);
+        if let Freshness::Fresh(snapshot) = self.cache.lookup(key, at.change_seq, at.delete_seq) {
+            return Ok(snapshot);
+        }
+        let mut conn = self.db.read().await?;
+        self.snapshot(&mut conn.exec(), key, at.change_seq, at.delete_seq).await
+    }
+
+    /// One record of `at`'s collection, no older than when `at` was read: from the snapshot if
+    /// it is fresh, else from the database (a single read does not refresh the snapshot).
+    pub async fn record_at(&self, at: &CollectionAt, id: RecordId) -> Result<Option<Record>, StoreError> {
+        let c = &at.collection;
+        if let Freshness::Fresh(snapshot) = self.cache.lookup((c.tenant_id, c.id), at.change_seq, at.delete_seq) {
+            return Ok(snapshot.get(id).cloned());
+        }
+        self.record(c.tenant_id, c.id, id).await
+    }
+
+    /// The snapshot at (at least) `change_seq`: kept, merged with what changed, or read whole.
+    async fn snapshot(
+        &self,
+        e: &mut crate::db::Exec<'_>,
+        key: (TenantId, CollectionId),
+        change_seq: i64,
+        delete_seq: i64,
+    ) -> Result<Arc<RecordSnapshot>, StoreError> {
+        let (tenant, collection) = key;
         let snapshot = match self.cache.lookup(key, change_seq, delete_seq) {
             Freshness::Fresh(snapshot) => return Ok(snapshot),
             Freshness::Stale { base, since } => {
-                let changed = sql::records::changed_since(&mut e, tenant, collection, since).await?;
+                let changed = sql::records::changed_since(e, tenant, collection, since).await?;
                 Arc::new(base.merged(changed))
             }
             Freshness::Missing => {
-                Arc::new(RecordSnapshot::from_records(sql::records::all(&mut e, tenant, collection).await?))
+                Arc::new(RecordSnapshot::from_records(sql::records::all(e, tenant, collection).await?))
             }
         };
         // The numbers were read before the records, so the snapshot is at least this fresh;
@@ -148,31 +213,45 @@ impl Store {
         sql::sessions::touch(&mut held.exec()?, scope, digest, now).await?;
         held.commit(None).await.map(drop)
     }
-    /// A usable (not revoked, not expired) API key by its digest; records its use.
-    ///
-    /// The key is looked up on a reader. Its last-used time is bookkeeping outside the audit
-    /// path, recorded to the minute (like session activity): only when it is unset or at least
-    /// a minute old does this write, through the writer slot, and wait until that is durable.
-    /// So do not call this while holding a [`crate::Write`].
-    pub async fn api_key_by_digest(
+    /// A live user session of `tenant` with its user, tenant and role, in one statement.
+    /// Expired sessions are not returned; the idle timeout and the user's status are the
+    /// caller's to check.
+    pub async fn user_session_context(
         &self,
         tenant: TenantId,
         digest: &TokenDigest,
-    ) -> Result<Option<ApiKey>, StoreError> {
+    ) -> Result<Option<UserSessionContext>, StoreError> {
         let now = now(&*self.clock);
-        let Some(key) = sql::api_keys::usable_by_digest(&mut self.db.read().await?.exec(), tenant, digest, now).await?
+        sql::principals::user_session(&mut self.db.read().await?.exec(), tenant, digest, now).await
+    }
+    /// A usable API key with its tenant and role, in one statement; records its use.
+    ///
+    /// The last-used time is bookkeeping outside the audit path, recorded to the minute (like
+    /// session activity): only when it is unset or at least a minute old does this write, through
+    /// the writer slot, and wait until that is durable. So do not call this while holding a
+    /// [`crate::Write`].
+    pub async fn api_key_context(
+        &self,
+        tenant: TenantId,
+        digest: &TokenDigest,
+    ) -> Result<Option<ApiKeyContext>, StoreError> {
+        let now = now(&*self.clock);
+        let Some(mut context) =
+            sql::principals::api_key(&mut self.db.read().await?.exec(), tenant, digest, now).await?
         else {
             return Ok(None);
         };
-        let recent = key.last_used_at.is_some_and(|used| now.duration_since(used) < KEY_USE_RESOLUTION);
-        if recent {
-            return Ok(Some(key));
+        if context.key.last_used_at.is_some_and(|used| now.duration_since(used) < KEY_USE_RESOLUTION) {
+            return Ok(Some(context));
         }
         let mut held = self.writer.hold().await?;
         // The same conditions again: the key may have been revoked since it was read.
         let used = sql::api_keys::use_by_digest(&mut held.exec()?, tenant, digest, now).await?;
         held.commit(None).await?;
-        Ok(used)
+        Ok(used.map(|key| {
+            context.key = key;
+            context
+        }))
     }
     pub async fn api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>, StoreError> {
         sql::api_keys::all(&mut self.db.read().await?.exec(), tenant).await

@@ -37,3 +37,22 @@ pub struct ApiKey {
     pub revoked_at: Option<Timestamp>,
     pub last_used_at: Option<Timestamp>,
 }
+
+/// A live user session with everything needed to authorise its requests, read together.
+#[derive(Clone, Debug)]
+pub struct UserSessionContext {
+    pub session: Session,
+    pub user: kura_domain::User,
+    pub tenant: kura_domain::Tenant,
+    /// The user's role.
+    pub role: kura_domain::Role,
+}
+
+/// A usable API key with everything needed to authorise its requests, read together.
+#[derive(Clone, Debug)]
+pub struct ApiKeyContext {
+    pub key: ApiKey,
+    pub tenant: kura_domain::Tenant,
+    /// The key's role.
+    pub role: kura_domain::Role,
+}

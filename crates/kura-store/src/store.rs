@@ -39,6 +39,7 @@ pub struct Store {
     pub(crate) writer: Writer,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) cache: Arc<crate::cache::RecordCache>,
+    pub(crate) definitions: Arc<crate::definitions::Definitions>,
 }
 
 impl Store {
@@ -54,7 +55,7 @@ impl Store {
         let writer = Writer::open(conn, connector);
         tracing::info!(engine = ?db.engine(), "store opened");
         let cache = Arc::new(crate::cache::RecordCache::new(options.record_cache_records));
-        Ok(Self { db, writer, clock, cache })
+        Ok(Self { db, writer, clock, cache, definitions: Arc::default() })
     }
 
     pub fn engine(&self) -> Engine {
@@ -81,7 +82,7 @@ impl Store {
     ///
     /// There is one writer connection per store, on both engines: this waits while another
     /// `Write` is open, so a task must not hold one `Write` while beginning another (or calling
-    /// [`Store::touch_session`] / [`Store::api_key_by_digest`], which use the writer too).
+    /// [`Store::touch_session`] / [`Store::api_key_context`], which use the writer too).
     /// Concurrent writes share durable commits (group commit): see [`Write::commit`].
     #[tracing::instrument(skip_all, fields(scope = ?scope, actor_kind = actor.kind.as_str()))]
     pub async fn begin(&self, scope: AuditScope, actor: Actor) -> Result<Write, StoreError> {

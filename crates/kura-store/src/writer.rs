@@ -10,7 +10,8 @@
 //!   and leaves `w` ready again. If no outer transaction is open, it runs `BEGIN IMMEDIATE` (SQLite)
 //!   or `BEGIN` (PostgreSQL) and `SAVEPOINT w`. In the steady state it runs nothing at all.
 //! - The write's statements run inside `w`. [`Held::commit`] appends the audit entry, runs
-//!   `RELEASE SAVEPOINT w; SAVEPOINT w` (keeping the write, readying `w` for the next one), joins
+//!   `RELEASE SAVEPOINT w; SAVEPOINT w` (keeping the write, readying `w` for the next one; on
+//!   SQLite in the same call as the audit insert, to save a hand-off to its worker thread), joins
 //!   the current batch, lets go of the slot, signals the flusher and waits until the batch's
 //!   `COMMIT` has completed. Only then does it return `Ok`: nothing is acknowledged before it is
 //!   durable.
@@ -29,6 +30,11 @@
 //! number and previous hash from the slot's memory, and the flusher writes each head back once,
 //! just before `COMMIT`. An append that is rolled back restores the head it advanced.
 //!
+//! Collections' change sequence numbers (which tell record snapshots what changed, see
+//! `cache.rs`) are kept the same way: the batch's first record write to a collection advances its
+//! row (and locks it), later writes in the batch count on in memory, the flusher writes the numbers
+//! back before `COMMIT`, and a rolled-back write restores what it advanced.
+//!
 //! Transaction-control statements run in tasks of their own, so that a caller dropped half-way (a
 //! client that hung up) cannot leave the slot unsure whether `BEGIN`, `SAVEPOINT` or `RELEASE`
 //! ran: the task finishes, and an abandoned write is cleaned up like any dropped one.
@@ -37,7 +43,7 @@ use crate::db::Exec;
 use crate::error::StoreError;
 use crate::sql;
 use crate::write::now;
-use kura_domain::{Actor, AuditEntry, AuditRecord, AuditScope, Clock};
+use kura_domain::{Actor, AuditEntry, AuditRecord, AuditScope, Clock, CollectionId, TenantId};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection as _, PgConnection, SqliteConnection};
@@ -165,6 +171,20 @@ struct Head {
     hash: [u8; 32],
 }
 
+/// A collection's change numbers as advanced inside the open outer transaction.
+#[derive(Clone, Copy, Debug)]
+struct Seqs {
+    change: i64,
+    delete: i64,
+}
+
+/// What a write changed in the slot's memory, restored if the write is rolled back.
+#[derive(Clone, Copy, Debug)]
+enum Undo {
+    Head(AuditScope, Option<Head>),
+    Seqs((TenantId, CollectionId), Option<Seqs>),
+}
+
 /// The writer connection and the state of its outer transaction. Only the holder of the mutex
 /// touches it.
 struct Slot {
@@ -175,9 +195,11 @@ struct Slot {
     /// The heads of the chains appended to in the open outer transaction, which holds their
     /// locks; written back just before `COMMIT`.
     heads: HashMap<AuditScope, Head>,
-    /// The head the holding write advanced and its value before, restored if the write is
-    /// rolled back.
-    undo: Option<(AuditScope, Option<Head>)>,
+    /// The change numbers of the collections written to in the open outer transaction, which
+    /// holds their locks; written back just before `COMMIT`.
+    seqs: HashMap<(TenantId, CollectionId), Seqs>,
+    /// What the holding write changed in `heads` and `seqs`, in order, with the values before.
+    undo: Vec<Undo>,
     /// Writes released into the open outer transaction, waiting for its `COMMIT`.
     pending: u64,
     /// The current batch: its waiters subscribe, the `COMMIT` publishes.
@@ -235,11 +257,13 @@ impl Slot {
         if self.savepoint == Savepoint::Dirty {
             self.run("ROLLBACK TO SAVEPOINT w").await?;
             self.savepoint = Savepoint::Fresh;
-            if let Some((scope, before)) = self.undo.take() {
-                match before {
-                    Some(head) => self.heads.insert(scope, head),
-                    None => self.heads.remove(&scope),
-                };
+            while let Some(undo) = self.undo.pop() {
+                match undo {
+                    Undo::Head(scope, Some(head)) => drop(self.heads.insert(scope, head)),
+                    Undo::Head(scope, None) => drop(self.heads.remove(&scope)),
+                    Undo::Seqs(key, Some(seqs)) => drop(self.seqs.insert(key, seqs)),
+                    Undo::Seqs(key, None) => drop(self.seqs.remove(&key)),
+                }
             }
         }
         Ok(())
@@ -273,14 +297,18 @@ impl Slot {
         }
     }
 
-    /// Writes the advanced chain heads back and commits.
+    /// Writes the advanced chain heads and change numbers back and commits.
     async fn commit(&mut self) -> Result<(), StoreError> {
         let heads: Vec<_> = self.heads.drain().collect();
+        let seqs: Vec<_> = self.seqs.drain().collect();
         let Some(conn) = self.conn.as_mut() else {
             return Err(StoreError::Database(sqlx::Error::PoolClosed));
         };
         for (scope, head) in heads {
             sql::audit::set_head(&mut conn.exec(), scope, head.seq, &head.hash).await?;
+        }
+        for ((tenant, collection), s) in seqs {
+            sql::collections::set_seqs(&mut conn.exec(), tenant, collection, s.change, s.delete).await?;
         }
         Ok(conn.run("COMMIT").await?)
     }
@@ -303,7 +331,8 @@ impl Slot {
     fn reset(&mut self) {
         self.savepoint = Savepoint::None;
         self.heads.clear();
-        self.undo = None;
+        self.seqs.clear();
+        self.undo.clear();
     }
 
     /// Publishes the batch's outcome and starts the next batch.
@@ -314,13 +343,15 @@ impl Slot {
     }
 
     /// Appends the holding write's audit entry (see the module documentation for the heads).
+    /// Returns whether that also released the write's savepoint (on SQLite it does, in the same
+    /// call), in which case [`Slot::released`] must follow.
     async fn append(
         &mut self,
         scope: AuditScope,
         actor: Actor,
         record: AuditRecord,
         clock: &dyn Clock,
-    ) -> Result<AuditEntry, StoreError> {
+    ) -> Result<(AuditEntry, bool), StoreError> {
         let known = self.heads.get(&scope).copied();
         let Some(conn) = self.conn.as_mut() else {
             return Err(StoreError::Database(sqlx::Error::PoolClosed));
@@ -360,19 +391,58 @@ impl Slot {
             prev_hash: prev.hash,
             hash,
         };
-        sql::audit::insert(&mut e, &entry).await?;
-        self.undo = Some((scope, known));
+        let released = sql::audit::insert_releasing(&mut e, &entry).await?;
+        self.undo.push(Undo::Head(scope, known));
         self.heads.insert(scope, Head { seq, hash });
-        Ok(entry)
+        Ok((entry, released))
+    }
+
+    /// Takes a collection's next change sequence number for a record write (for a delete, also
+    /// its delete number). The batch's first record write to the collection advances the stored
+    /// numbers, which locks the row (PostgreSQL; SQLite's write lock covers everything) until
+    /// the batch commits; later ones in the batch count on in memory, and the flusher writes
+    /// the numbers back once, just before `COMMIT` (like the audit chain heads).
+    async fn next_change(&mut self, key: (TenantId, CollectionId), deleting: bool) -> Result<i64, StoreError> {
+        let known = self.seqs.get(&key).copied();
+        let next = match known {
+            Some(s) => {
+                let change = s.change + 1;
+                Seqs { change, delete: if deleting { change } else { s.delete } }
+            }
+            None => {
+                let Some(conn) = self.conn.as_mut() else {
+                    return Err(StoreError::Database(sqlx::Error::PoolClosed));
+                };
+                let (change, delete) = sql::collections::next_change(&mut conn.exec(), key.0, key.1, deleting).await?;
+                Seqs { change, delete }
+            }
+        };
+        self.undo.push(Undo::Seqs(key, known));
+        self.seqs.insert(key, next);
+        Ok(next.change)
+    }
+
+    /// Stops counting a collection's numbers in memory (it is being deleted), so that a later
+    /// write in the batch finds out from the database that it is gone.
+    fn forget_seqs(&mut self, key: (TenantId, CollectionId)) {
+        let known = self.seqs.remove(&key);
+        if known.is_some() {
+            self.undo.push(Undo::Seqs(key, known));
+        }
     }
 
     /// Keeps the holding write in the outer transaction and joins the current batch.
     async fn release(&mut self) -> Result<watch::Receiver<Outcome>, sqlx::Error> {
         self.run("RELEASE SAVEPOINT w; SAVEPOINT w").await?;
+        Ok(self.released())
+    }
+
+    /// The holding write's savepoint was released and `w` opened again: it joins the batch.
+    fn released(&mut self) -> watch::Receiver<Outcome> {
         self.savepoint = Savepoint::Fresh;
-        self.undo = None;
+        self.undo.clear();
         self.pending += 1;
-        Ok(self.batch.subscribe())
+        self.batch.subscribe()
     }
 
     async fn run(&mut self, sql: &'static str) -> Result<(), sqlx::Error> {
@@ -406,7 +476,8 @@ impl Writer {
             connector,
             savepoint: Savepoint::None,
             heads: HashMap::new(),
-            undo: None,
+            seqs: HashMap::new(),
+            undo: Vec::new(),
             pending: 0,
             batch,
             closed: false,
@@ -557,6 +628,27 @@ impl Held {
         }
     }
 
+    /// The collection's next change sequence number (see [`Slot::next_change`]). A missing
+    /// collection is [`StoreError::NotFound`].
+    pub(crate) async fn next_change(
+        &mut self,
+        tenant: TenantId,
+        collection: CollectionId,
+        deleting: bool,
+    ) -> Result<i64, StoreError> {
+        match self.guard.as_mut() {
+            Some(slot) => slot.next_change((tenant, collection), deleting).await,
+            None => Err(StoreError::Database(sqlx::Error::PoolClosed)),
+        }
+    }
+
+    /// See [`Slot::forget_seqs`].
+    pub(crate) fn forget_seqs(&mut self, tenant: TenantId, collection: CollectionId) {
+        if let Some(slot) = self.guard.as_mut() {
+            slot.forget_seqs((tenant, collection));
+        }
+    }
+
     /// Appends the audit entry (if any), keeps the write in the outer transaction, lets go of
     /// the slot, and waits until the transaction has committed. `Ok` means durable; an error
     /// means the write is not in the database (or, if the connection died during `COMMIT`, that
@@ -569,11 +661,14 @@ impl Held {
         // In a task of its own: once started, the append and `RELEASE` are seen through.
         let (entry, mut outcome, _alive) = tokio::spawn(async move {
             let released = async {
-                let entry = match append {
-                    Some(a) => Some(slot.append(a.scope, a.actor, a.record, &*a.clock).await?),
-                    None => None,
+                let (entry, outcome) = match append {
+                    Some(a) => match slot.append(a.scope, a.actor, a.record, &*a.clock).await? {
+                        (entry, true) => (Some(entry), slot.released()),
+                        (entry, false) => (Some(entry), slot.release().await?),
+                    },
+                    None => (None, slot.release().await?),
                 };
-                Ok::<_, StoreError>((entry, slot.release().await?))
+                Ok::<_, StoreError>((entry, outcome))
             }
             .await;
             // Keep the slot alive (not locked) until the batch is decided.

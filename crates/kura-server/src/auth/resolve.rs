@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use jiff::SignedDuration;
 use kura_domain::{Actor, ActorKind, TenantId, UserStatus};
-use kura_store::SessionOwner;
+use kura_store::{ApiKeyContext, SessionOwner, UserSessionContext};
 use std::net::{IpAddr, SocketAddr};
 use uuid::Uuid;
 
@@ -60,9 +60,8 @@ pub async fn resolve_api_request(state: &AppState, parts: &Parts) -> AppResult<T
     if token.starts_with("kura_") {
         let (tenant, secret) = parse_api_key_token(token).ok_or(AppError::Unauthenticated)?;
         let tenant_id = TenantId::from_uuid(tenant);
-        let key = state.store.api_key_by_digest(tenant_id, &secret.digest()).await?.ok_or(AppError::Unauthenticated)?;
-        let tenant = state.store.tenant(tenant_id).await?.ok_or(AppError::Unauthenticated)?;
-        let role = state.store.role(tenant_id, key.role_id).await?.ok_or(AppError::Unauthenticated)?;
+        let ApiKeyContext { key, tenant, role } =
+            state.store.api_key_context(tenant_id, &secret.digest()).await?.ok_or(AppError::Unauthenticated)?;
         let actor = Actor {
             kind: ActorKind::ApiKey,
             id: Some(key.id.as_uuid()),
@@ -83,24 +82,19 @@ pub async fn resolve_tenant_cookie(state: &AppState, parts: &Parts) -> AppResult
 
 async fn resolve_tenant_session(state: &AppState, token: &str, info: ClientInfo) -> AppResult<TenantPrincipal> {
     let (scope, secret) = parse_session_token(token).ok_or(AppError::Unauthenticated)?;
+    // The token's scope names the tenant; the store looks the session up in that tenant only.
+    if scope.is_nil() {
+        return Err(AppError::Unauthenticated);
+    }
     let digest = secret.digest();
-    let session = state.store.session(scope, &digest).await?.ok_or(AppError::Unauthenticated)?;
-    if idle_expired(state, session.last_seen_at) {
+    let UserSessionContext { session, user, tenant, role } = state
+        .store
+        .user_session_context(TenantId::from_uuid(scope), &digest)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    if idle_expired(state, session.last_seen_at) || user.status != UserStatus::Active {
         return Err(AppError::Unauthenticated);
     }
-    let SessionOwner::User { tenant_id, user_id } = session.owner else {
-        return Err(AppError::Unauthenticated);
-    };
-    // The token's scope must be the session's tenant; the store looks up by both.
-    if tenant_id.as_uuid() != scope {
-        return Err(AppError::Unauthenticated);
-    }
-    let user = state.store.user(tenant_id, user_id).await?.ok_or(AppError::Unauthenticated)?;
-    if user.status != UserStatus::Active {
-        return Err(AppError::Unauthenticated);
-    }
-    let tenant = state.store.tenant(tenant_id).await?.ok_or(AppError::Unauthenticated)?;
-    let role = state.store.role(tenant_id, user.role_id).await?.ok_or(AppError::Unauthenticated)?;
     touch(state, scope, &digest, session.last_seen_at).await;
     let actor = Actor {
         kind: ActorKind::User,

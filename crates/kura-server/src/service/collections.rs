@@ -4,6 +4,7 @@ use crate::auth::TenantPrincipal;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use kura_domain::{AuditRecord, Collection, CollectionSpec, Key, Operation, Permission};
+use kura_store::CollectionAt;
 
 /// Collections are readable by anyone who may read records (they are the schema of the data).
 pub async fn list(state: &AppState, p: &TenantPrincipal) -> AppResult<Vec<Collection>> {
@@ -19,6 +20,13 @@ pub async fn get(state: &AppState, p: &TenantPrincipal, name: &str) -> AppResult
 pub(crate) async fn find(state: &AppState, tenant: kura_domain::TenantId, name: &str) -> AppResult<Collection> {
     let key = Key::parse(name).map_err(|_| AppError::NotFound("collection"))?;
     state.store.collection_by_name(tenant, &key).await?.ok_or(AppError::NotFound("collection"))
+}
+
+/// A collection by name with where its records stand, for reading and writing them (see
+/// [`kura_store::Store::collection_at`]).
+pub(crate) async fn find_at(state: &AppState, tenant: kura_domain::TenantId, name: &str) -> AppResult<CollectionAt> {
+    let key = Key::parse(name).map_err(|_| AppError::NotFound("collection"))?;
+    state.store.collection_at(tenant, &key).await?.ok_or(AppError::NotFound("collection"))
 }
 
 pub async fn create(state: &AppState, p: &TenantPrincipal, spec: CollectionSpec) -> AppResult<Collection> {

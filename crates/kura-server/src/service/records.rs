@@ -1,12 +1,15 @@
 //! Records of a collection: list with filter, search, sort and paging; create, read, update,
 //! delete. Personal-information fields are masked for principals without `pii.read` (IAM-3).
 
-use super::collections::find;
+use super::collections::find_at;
 use crate::auth::TenantPrincipal;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use jiff::Timestamp;
-use kura_domain::{AuditRecord, Collection, ListQuery, Operation, Page, Permission, Record, RecordId, WriteMode};
+use kura_domain::{
+    AuditRecord, Collection, ListQuery, Operation, Page, Permission, Record, RecordData, RecordId, WriteMode,
+};
+use kura_store::{StoreError, Write};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -73,10 +76,11 @@ pub async fn list(
     params: &ListParams,
 ) -> AppResult<RecordPage> {
     let g = p.require(Permission::RecordsRead)?;
-    let c = find(state, g.tenant_id(), collection).await?;
+    let at = find_at(state, g.tenant_id(), collection).await?;
+    let c = &at.collection;
     let pii = g.pii_visible();
     let query = ListQuery::parse(
-        &c,
+        c,
         params.filter.as_deref(),
         params.q.as_deref(),
         params.sort.as_deref(),
@@ -84,16 +88,16 @@ pub async fn list(
         params.per_page,
         pii,
     )?;
-    let records = state.store.records(g.tenant_id(), c.id).await?;
-    let Page { items, page, per_page, total } = query.apply(&c, records.iter(), pii);
-    Ok(RecordPage { items: items.into_iter().map(|r| view(&c, r.clone(), pii)).collect(), page, per_page, total })
+    let records = state.store.records_at(&at).await?;
+    let Page { items, page, per_page, total } = query.apply(c, records.iter(), pii);
+    Ok(RecordPage { items: items.into_iter().map(|r| view(c, r.clone(), pii)).collect(), page, per_page, total })
 }
 
 pub async fn get(state: &AppState, p: &TenantPrincipal, collection: &str, id: RecordId) -> AppResult<RecordView> {
     let g = p.require(Permission::RecordsRead)?;
-    let c = find(state, g.tenant_id(), collection).await?;
-    let r = state.store.record(g.tenant_id(), c.id, id).await?.ok_or(AppError::NotFound("record"))?;
-    Ok(view(&c, r, g.pii_visible()))
+    let at = find_at(state, g.tenant_id(), collection).await?;
+    let r = state.store.record_at(&at, id).await?.ok_or(AppError::NotFound("record"))?;
+    Ok(view(&at.collection, r, g.pii_visible()))
 }
 
 pub async fn create(
@@ -103,7 +107,8 @@ pub async fn create(
     input: &Map<String, Value>,
 ) -> AppResult<RecordView> {
     let g = p.require(Permission::RecordsWrite)?;
-    let c = find(state, g.tenant_id(), collection).await?;
+    let at = find_at(state, g.tenant_id(), collection).await?;
+    let c = &at.collection;
     let data = c.validate(input, WriteMode::Create, None)?;
     let mut w = g.begin(&state.store).await?;
     let r = w.insert_record(g.tenant_id(), c.id, &data).await?;
@@ -112,7 +117,7 @@ pub async fn create(
             .with_detail(format!("fields={}", data.keys().cloned().collect::<Vec<_>>().join(","))),
     )
     .await?;
-    Ok(view(&c, r, g.pii_visible()))
+    Ok(view(c, r, g.pii_visible()))
 }
 
 /// Changes the given fields of a record (`null` clears one). With `expected_version`, refuses if
@@ -127,7 +132,8 @@ pub async fn update(
     expected_version: Option<i64>,
 ) -> AppResult<RecordView> {
     let g = p.require(Permission::RecordsWrite)?;
-    let c = find(state, g.tenant_id(), collection).await?;
+    let at = find_at(state, g.tenant_id(), collection).await?;
+    let c = &at.collection;
     if !g.pii_visible()
         && let Some(f) = c.fields.iter().find(|f| f.pii && input.contains_key(f.name.as_str()))
     {
@@ -136,23 +142,55 @@ pub async fn update(
             f.name
         )));
     }
+    // First, optimistically: read the record outside the write (usually from the snapshot), and
+    // write only if its version is still the one read, so that the serialised writer does not
+    // wait on the read. (If the client expects another version than the one read, the read
+    // below settles it.)
+    if let Some(current) = state.store.record_at(&at, id).await?
+        && expected_version.is_none_or(|v| v == current.version)
+    {
+        let (data, changed) = patch(c, input, &current.data)?;
+        let mut w = g.begin(&state.store).await?;
+        match w.update_record(g.tenant_id(), c.id, id, Some(current.version), &data).await {
+            Ok(r) => return commit_update(w, c, r, &changed, g.pii_visible()).await,
+            // Changed meanwhile: apply the change to the current record instead (below), unless
+            // the client said which version it meant to change.
+            Err(StoreError::Conflict(_)) if expected_version.is_none() => drop(w),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    // Then read inside the write, where nobody can change the record before this write commits.
     let mut w = g.begin(&state.store).await?;
-    let existing = w.record(g.tenant_id(), c.id, id).await?.ok_or(AppError::NotFound("record"))?;
-    let data = c.validate(input, WriteMode::Patch, Some(&existing.data))?;
-    let changed: Vec<&str> =
-        c.fields.iter().map(|f| f.name.as_str()).filter(|n| data.get(*n) != existing.data.get(*n)).collect();
+    let current = w.record(g.tenant_id(), c.id, id).await?.ok_or(AppError::NotFound("record"))?;
+    let (data, changed) = patch(c, input, &current.data)?;
     let r = w.update_record(g.tenant_id(), c.id, id, expected_version, &data).await?;
+    commit_update(w, c, r, &changed, g.pii_visible()).await
+}
+
+/// The record's data with `input` applied, and the names of the fields that changed.
+fn patch<'c>(
+    c: &'c Collection,
+    input: &Map<String, Value>,
+    existing: &RecordData,
+) -> AppResult<(RecordData, Vec<&'c str>)> {
+    let data = c.validate(input, WriteMode::Patch, Some(existing))?;
+    let changed = c.fields.iter().map(|f| f.name.as_str()).filter(|n| data.get(*n) != existing.get(*n)).collect();
+    Ok((data, changed))
+}
+
+async fn commit_update(w: Write, c: &Collection, r: Record, changed: &[&str], pii: bool) -> AppResult<RecordView> {
     w.commit(
-        AuditRecord::success(Operation::RecordUpdate, format!("record:{}/{}", c.name, id))
+        AuditRecord::success(Operation::RecordUpdate, format!("record:{}/{}", c.name, r.id))
             .with_detail(format!("changed={}", changed.join(","))),
     )
     .await?;
-    Ok(view(&c, r, g.pii_visible()))
+    Ok(view(c, r, pii))
 }
 
 pub async fn delete(state: &AppState, p: &TenantPrincipal, collection: &str, id: RecordId) -> AppResult<()> {
     let g = p.require(Permission::RecordsDelete)?;
-    let c = find(state, g.tenant_id(), collection).await?;
+    let at = find_at(state, g.tenant_id(), collection).await?;
+    let c = &at.collection;
     let mut w = g.begin(&state.store).await?;
     w.delete_record(g.tenant_id(), c.id, id).await?;
     w.commit(AuditRecord::success(Operation::RecordDelete, format!("record:{}/{}", c.name, id))).await?;

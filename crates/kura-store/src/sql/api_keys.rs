@@ -16,15 +16,15 @@ macro_rules! cols {
 }
 
 #[derive(sqlx::FromRow)]
-struct ApiKeyRow {
-    tenant_id: Uuid,
-    id: Uuid,
-    name: String,
-    role_id: Uuid,
-    created_at: i64,
-    expires_at: Option<i64>,
-    revoked_at: Option<i64>,
-    last_used_at: Option<i64>,
+pub(super) struct ApiKeyRow {
+    pub(super) tenant_id: Uuid,
+    pub(super) id: Uuid,
+    pub(super) name: String,
+    pub(super) role_id: Uuid,
+    pub(super) created_at: i64,
+    pub(super) expires_at: Option<i64>,
+    pub(super) revoked_at: Option<i64>,
+    pub(super) last_used_at: Option<i64>,
 }
 
 impl TryFrom<ApiKeyRow> for ApiKey {
@@ -47,28 +47,6 @@ pub(crate) async fn all(e: &mut Exec<'_>, tenant: TenantId) -> Result<Vec<ApiKey
     const SQL: &str = concat!("SELECT ", cols!(), " FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id");
     let rows: Vec<ApiKeyRow> = run!(e, |c| sqlx::query_as(SQL).bind(tenant.as_uuid()).fetch_all(c).await)?;
     rows.into_iter().map(ApiKey::try_from).collect()
-}
-
-/// Finds a usable key (not revoked, not expired at `now`) by digest.
-pub(crate) async fn usable_by_digest(
-    e: &mut Exec<'_>,
-    tenant: TenantId,
-    digest: &TokenDigest,
-    now: Timestamp,
-) -> Result<Option<ApiKey>, StoreError> {
-    const SQL: &str = concat!(
-        "SELECT ",
-        cols!(),
-        " FROM api_keys WHERE tenant_id = $1 AND token_hash = $2 AND revoked_at IS NULL ",
-        "AND (expires_at IS NULL OR expires_at > $3)"
-    );
-    let row: Option<ApiKeyRow> = run!(e, |c| sqlx::query_as(SQL)
-        .bind(tenant.as_uuid())
-        .bind(digest.0.as_slice())
-        .bind(micros(now))
-        .fetch_optional(c)
-        .await)?;
-    row.map(ApiKey::try_from).transpose()
 }
 
 /// Finds a usable key (not revoked, not expired at `now`) by digest and records its use, in one

@@ -87,13 +87,27 @@ pub(crate) async fn head(e: &mut Exec<'_>, scope: AuditScope) -> Result<Option<(
     Ok(run!(e, |c| sqlx::query_as(SQL).bind(scope.storage_id()).fetch_optional(c).await)?)
 }
 
-pub(crate) async fn insert(e: &mut Exec<'_>, a: &AuditEntry) -> Result<(), StoreError> {
-    const SQL: &str = concat!(
-        "INSERT INTO audit_log (",
-        cols!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-    );
-    run!(e, |c| sqlx::query(SQL)
+/// Appends an entry, then, where the engine allows it in the same call, releases and re-opens
+/// the writer's savepoint `w` (see `writer.rs`): SQLite runs several statements with numbered
+/// parameters in one call, which saves the writer a hand-off to SQLite's worker thread per write;
+/// PostgreSQL's extended protocol takes one statement per call. Returns whether `w` was released.
+pub(crate) async fn insert_releasing(e: &mut Exec<'_>, a: &AuditEntry) -> Result<bool, StoreError> {
+    macro_rules! insert {
+        () => {
+            concat!(
+                "INSERT INTO audit_log (",
+                cols!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            )
+        };
+    }
+    const INSERT: &str = insert!();
+    const INSERT_RELEASE: &str = concat!(insert!(), "; RELEASE SAVEPOINT w; SAVEPOINT w");
+    let (sql, releases) = match e {
+        Exec::Sqlite(_) => (INSERT_RELEASE, true),
+        Exec::Pg(_) => (INSERT, false),
+    };
+    run!(e, |c| sqlx::query(sql)
         .bind(a.scope.storage_id())
         .bind(a.seq)
         .bind(micros(a.at))
@@ -111,7 +125,7 @@ pub(crate) async fn insert(e: &mut Exec<'_>, a: &AuditEntry) -> Result<(), Store
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?;
-    Ok(())
+    Ok(releases)
 }
 
 /// Up to `limit` raw entries after `after_seq`, in sequence order (for verification in pages).

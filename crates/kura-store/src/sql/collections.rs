@@ -102,7 +102,7 @@ pub(crate) async fn update(
     now: Timestamp,
 ) -> Result<Option<Collection>, StoreError> {
     const SQL: &str = concat!(
-        "UPDATE collections SET label = $3, memo = $4, fields = $5, updated_at = $6 ",
+        "UPDATE collections SET label = $3, memo = $4, fields = $5, updated_at = $6, revision = revision + 1 ",
         "WHERE tenant_id = $1 AND id = $2 RETURNING ",
         cols!()
     );
@@ -131,23 +131,45 @@ pub(crate) async fn delete(e: &mut Exec<'_>, tenant: TenantId, id: CollectionId)
 }
 
 /// Takes the collection's next change sequence number for a record write (and, for a delete,
-/// records it as the latest delete). A missing collection is [`StoreError::NotFound`].
+/// records it as the latest delete); returns the new change and delete numbers. A missing
+/// collection is [`StoreError::NotFound`].
 pub(crate) async fn next_change(
     e: &mut Exec<'_>,
     tenant: TenantId,
     collection: CollectionId,
     deleting: bool,
-) -> Result<i64, StoreError> {
+) -> Result<(i64, i64), StoreError> {
     // On both engines the right-hand sides see the row as it was, so delete_seq becomes the new
     // change_seq.
     const CHANGE: &str = "UPDATE collections SET change_seq = change_seq + 1 \
-         WHERE tenant_id = $1 AND id = $2 RETURNING change_seq";
+         WHERE tenant_id = $1 AND id = $2 RETURNING change_seq, delete_seq";
     const DELETE: &str = "UPDATE collections SET change_seq = change_seq + 1, delete_seq = change_seq + 1 \
-         WHERE tenant_id = $1 AND id = $2 RETURNING change_seq";
+         WHERE tenant_id = $1 AND id = $2 RETURNING change_seq, delete_seq";
     let sql = if deleting { DELETE } else { CHANGE };
-    let seq: Option<i64> =
-        run!(e, |c| sqlx::query_scalar(sql).bind(tenant.as_uuid()).bind(collection.as_uuid()).fetch_optional(c).await)?;
-    seq.ok_or(StoreError::NotFound)
+    let seqs: Option<(i64, i64)> =
+        run!(e, |c| sqlx::query_as(sql).bind(tenant.as_uuid()).bind(collection.as_uuid()).fetch_optional(c).await)?;
+    seqs.ok_or(StoreError::NotFound)
+}
+
+/// Writes back change numbers counted on in memory (see `writer.rs`); the row is already locked
+/// by the transaction's first `next_change`. A collection deleted meanwhile is no error.
+pub(crate) async fn set_seqs(
+    e: &mut Exec<'_>,
+    tenant: TenantId,
+    collection: CollectionId,
+    change_seq: i64,
+    delete_seq: i64,
+) -> Result<(), StoreError> {
+    const SQL: &str = "UPDATE collections SET change_seq = $3, delete_seq = $4 WHERE tenant_id = $1 AND id = $2";
+    run!(e, |c| sqlx::query(SQL)
+        .bind(tenant.as_uuid())
+        .bind(collection.as_uuid())
+        .bind(change_seq)
+        .bind(delete_seq)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
 }
 
 /// The collection's change and delete sequence numbers, if it exists.
@@ -158,4 +180,39 @@ pub(crate) async fn change_seqs(
 ) -> Result<Option<(i64, i64)>, StoreError> {
     const SQL: &str = "SELECT change_seq, delete_seq FROM collections WHERE tenant_id = $1 AND id = $2";
     Ok(run!(e, |c| sqlx::query_as(SQL).bind(tenant.as_uuid()).bind(collection.as_uuid()).fetch_optional(c).await)?)
+}
+
+/// What a reader checks before using what it keeps in memory about a collection: the definition
+/// revision and the change sequence numbers of its records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub(crate) struct CollectionHead {
+    pub id: Uuid,
+    pub revision: i64,
+    pub change_seq: i64,
+    pub delete_seq: i64,
+}
+
+/// The head of the collection named `name`, if it exists.
+pub(crate) async fn head(e: &mut Exec<'_>, tenant: TenantId, name: &Key) -> Result<Option<CollectionHead>, StoreError> {
+    const SQL: &str = "SELECT id, revision, change_seq, delete_seq FROM collections WHERE tenant_id = $1 AND name = $2";
+    Ok(run!(e, |c| sqlx::query_as(SQL).bind(tenant.as_uuid()).bind(name.as_str()).fetch_optional(c).await)?)
+}
+
+#[derive(sqlx::FromRow)]
+struct RevisedRow {
+    #[sqlx(flatten)]
+    row: CollectionRow,
+    revision: i64,
+}
+
+/// A collection's definition with the revision it was read at.
+pub(crate) async fn revised(
+    e: &mut Exec<'_>,
+    tenant: TenantId,
+    id: CollectionId,
+) -> Result<Option<(Collection, i64)>, StoreError> {
+    const SQL: &str = concat!("SELECT ", cols!(), ", revision FROM collections WHERE tenant_id = $1 AND id = $2");
+    let row: Option<RevisedRow> =
+        run!(e, |c| sqlx::query_as(SQL).bind(tenant.as_uuid()).bind(id.as_uuid()).fetch_optional(c).await)?;
+    row.map(|r| Ok((Collection::try_from(r.row)?, r.revision))).transpose()
 }

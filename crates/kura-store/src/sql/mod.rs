@@ -10,6 +10,7 @@ pub(crate) mod api_keys;
 pub(crate) mod audit;
 pub(crate) mod collections;
 pub(crate) mod operators;
+pub(crate) mod principals;
 pub(crate) mod records;
 pub(crate) mod roles;
 pub(crate) mod sessions;

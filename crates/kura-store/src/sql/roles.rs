@@ -14,13 +14,13 @@ macro_rules! cols {
 }
 
 #[derive(sqlx::FromRow)]
-struct RoleRow {
-    tenant_id: Uuid,
-    id: Uuid,
-    role_key: String,
-    label: String,
-    permissions: String,
-    builtin: bool,
+pub(super) struct RoleRow {
+    pub(super) tenant_id: Uuid,
+    pub(super) id: Uuid,
+    pub(super) role_key: String,
+    pub(super) label: String,
+    pub(super) permissions: String,
+    pub(super) builtin: bool,
 }
 
 impl TryFrom<RoleRow> for Role {

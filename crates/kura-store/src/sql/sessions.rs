@@ -17,16 +17,16 @@ macro_rules! cols {
 }
 
 #[derive(sqlx::FromRow)]
-struct SessionRow {
-    scope_id: Uuid,
-    user_id: Option<Uuid>,
-    operator_id: Option<Uuid>,
-    csrf_token: String,
-    created_at: i64,
-    last_seen_at: i64,
-    expires_at: i64,
-    source_ip: Option<String>,
-    user_agent: Option<String>,
+pub(super) struct SessionRow {
+    pub(super) scope_id: Uuid,
+    pub(super) user_id: Option<Uuid>,
+    pub(super) operator_id: Option<Uuid>,
+    pub(super) csrf_token: String,
+    pub(super) created_at: i64,
+    pub(super) last_seen_at: i64,
+    pub(super) expires_at: i64,
+    pub(super) source_ip: Option<String>,
+    pub(super) user_agent: Option<String>,
 }
 
 impl TryFrom<SessionRow> for Session {

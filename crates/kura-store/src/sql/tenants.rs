@@ -14,14 +14,14 @@ macro_rules! cols {
 }
 
 #[derive(sqlx::FromRow)]
-struct TenantRow {
-    id: Uuid,
-    slug: String,
-    display_name: String,
-    time_zone: String,
-    contract_start: Option<String>,
-    contract_end: Option<String>,
-    created_at: i64,
+pub(super) struct TenantRow {
+    pub(super) id: Uuid,
+    pub(super) slug: String,
+    pub(super) display_name: String,
+    pub(super) time_zone: String,
+    pub(super) contract_start: Option<String>,
+    pub(super) contract_end: Option<String>,
+    pub(super) created_at: i64,
 }
 
 fn date(s: Option<String>) -> Result<Option<Date>, StoreError> {

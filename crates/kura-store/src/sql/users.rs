@@ -14,15 +14,15 @@ macro_rules! cols {
 }
 
 #[derive(sqlx::FromRow)]
-struct UserRow {
-    tenant_id: Uuid,
-    id: Uuid,
-    email: String,
-    display_name: String,
-    role_id: Uuid,
-    status: String,
-    created_at: i64,
-    updated_at: i64,
+pub(super) struct UserRow {
+    pub(super) tenant_id: Uuid,
+    pub(super) id: Uuid,
+    pub(super) email: String,
+    pub(super) display_name: String,
+    pub(super) role_id: Uuid,
+    pub(super) status: String,
+    pub(super) created_at: i64,
+    pub(super) updated_at: i64,
 }
 
 #[derive(sqlx::FromRow)]

@@ -43,6 +43,7 @@ impl Write {
     /// Deletes the collection and all its records; returns how many records there were.
     pub async fn delete_collection(&mut self, tenant: TenantId, id: CollectionId) -> Result<u64, StoreError> {
         self.in_scope(tenant)?;
+        self.held.forget_seqs(tenant, id);
         let mut e = self.exec()?;
         let records = sql::records::delete_all_in(&mut e, tenant, id).await?;
         sql::collections::delete(&mut e, tenant, id).await?;
@@ -67,9 +68,8 @@ impl Write {
             created_at: now,
             updated_at: now,
         };
-        let mut e = self.exec()?;
-        let seq = sql::collections::next_change(&mut e, tenant, collection, false).await?;
-        sql::records::insert(&mut e, &record, seq).await?;
+        let seq = self.held.next_change(tenant, collection, false).await?;
+        sql::records::insert(&mut self.exec()?, &record, seq).await?;
         Ok(record)
     }
 
@@ -96,8 +96,8 @@ impl Write {
     ) -> Result<Record, StoreError> {
         self.in_scope(tenant)?;
         let now = self.now();
+        let seq = self.held.next_change(tenant, collection, false).await?;
         let mut e = self.exec()?;
-        let seq = sql::collections::next_change(&mut e, tenant, collection, false).await?;
         if let Some(record) =
             sql::records::update(&mut e, tenant, collection, id, expected_version, data, now, seq).await?
         {
@@ -119,8 +119,7 @@ impl Write {
         id: RecordId,
     ) -> Result<(), StoreError> {
         self.in_scope(tenant)?;
-        let mut e = self.exec()?;
-        sql::collections::next_change(&mut e, tenant, collection, true).await?;
-        sql::records::delete(&mut e, tenant, collection, id).await
+        self.held.next_change(tenant, collection, true).await?;
+        sql::records::delete(&mut self.exec()?, tenant, collection, id).await
     }
 }

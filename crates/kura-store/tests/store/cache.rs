@@ -70,3 +70,39 @@ async fn a_disabled_cache_still_answers() {
     assert_eq!(names(&store.records(t.id, c.id).await.unwrap()), ["one", "two"]);
     store.close().await;
 }
+
+#[tokio::test]
+async fn definitions_follow_changes_from_other_nodes() {
+    let env = env().await;
+    let a = &env.store;
+    let b = Store::open(&env.db.url, env.clock.clone(), StoreOptions::default()).await.unwrap();
+    let t = make_tenant(a, "alpha").await;
+    let c = make_collection(a, &t, "customers").await;
+    let key = key("customers");
+    let first = a.collection_at(t.id, &key).await.unwrap().unwrap();
+    assert_eq!(first.collection.fields.len(), c.fields.len());
+    let again = a.collection_at(t.id, &key).await.unwrap().unwrap();
+    assert!(Arc::ptr_eq(&first.collection, &again.collection), "unchanged: the same definition is shared");
+
+    // Another node changes the definition: the next read here sees it.
+    let mut spec =
+        CollectionSpec { name: key.clone(), label: name("顧客"), memo: "会員".into(), fields: c.fields.clone() };
+    spec.fields
+        .push(serde_json::from_value(serde_json::json!({"name": "memo2", "label": "備考", "type": "text"})).unwrap());
+    let mut w = b.begin(scope(&t), cli()).await.unwrap();
+    w.update_collection(t.id, c.id, &spec).await.unwrap();
+    w.commit(AuditRecord::success(Operation::CollectionUpdate, "c")).await.unwrap();
+    let changed = a.collection_at(t.id, &key).await.unwrap().unwrap();
+    assert_eq!(changed.collection.fields.len(), c.fields.len() + 1);
+    assert_eq!(changed.collection.memo, "会員");
+
+    // Deleted there and created again under the same name: a new collection here too.
+    let mut w = b.begin(scope(&t), cli()).await.unwrap();
+    w.delete_collection(t.id, c.id).await.unwrap();
+    w.commit(AuditRecord::success(Operation::CollectionDelete, "c")).await.unwrap();
+    assert!(a.collection_at(t.id, &key).await.unwrap().is_none());
+    let c2 = make_collection(&b, &t, "customers").await;
+    let fresh = a.collection_at(t.id, &key).await.unwrap().unwrap();
+    assert_eq!((fresh.collection.id, fresh.collection.fields.len()), (c2.id, c.fields.len()));
+    b.close().await;
+}

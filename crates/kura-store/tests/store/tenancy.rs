@@ -69,8 +69,8 @@ async fn ten_2_tenant_scoped_reads_never_cross_tenants() {
     let owner = SessionOwner::User { tenant_id: b.id, user_id: ub.id };
     let (session_b, _) = w.insert_session(owner, far_future(&env), None, None).await.unwrap();
     w.commit(AuditRecord::success(Operation::ApiKeyCreate, "apikey:sync")).await.unwrap();
-    assert!(store.api_key_by_digest(a.id, &key_b.digest()).await.unwrap().is_none());
-    assert!(store.api_key_by_digest(b.id, &key_b.digest()).await.unwrap().is_some());
+    assert!(store.api_key_context(a.id, &key_b.digest()).await.unwrap().map(|c| c.key).is_none());
+    assert!(store.api_key_context(b.id, &key_b.digest()).await.unwrap().map(|c| c.key).is_some());
     assert!(store.session(a.id.as_uuid(), &session_b.digest()).await.unwrap().is_none());
     assert!(store.session(Uuid::nil(), &session_b.digest()).await.unwrap().is_none());
     assert!(store.session(b.id.as_uuid(), &session_b.digest()).await.unwrap().is_some());

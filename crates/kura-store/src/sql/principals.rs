@@ -1,0 +1,196 @@
+//! Who is asking: a request's credential joined with everything needed to authorise it (the
+//! tenant, the account and its role) in one statement, because this runs on every request and
+//! each statement costs a round trip (SQLite: a hand-off to its worker thread; PostgreSQL: the
+//! network). The rows decode through the same row types as the single-table queries, so the
+//! result is exactly what those would return one by one.
+
+use super::api_keys::ApiKeyRow;
+use super::micros;
+use super::roles::RoleRow;
+use super::sessions::SessionRow;
+use super::tenants::TenantRow;
+use super::users::UserRow;
+use crate::db::{Exec, run};
+use crate::error::StoreError;
+use crate::rows::{ApiKeyContext, UserSessionContext};
+use jiff::Timestamp;
+use kura_crypto::TokenDigest;
+use kura_domain::TenantId;
+use uuid::Uuid;
+
+/// The tenant and role columns both joins return, aliased apart from the credential's own.
+macro_rules! tenant_role_cols {
+    () => {
+        "t.slug AS t_slug, t.display_name AS t_display_name, t.time_zone AS t_time_zone, \
+         t.contract_start AS t_contract_start, t.contract_end AS t_contract_end, \
+         t.created_at AS t_created_at, \
+         r.id AS r_id, r.role_key AS r_role_key, r.label AS r_label, r.permissions AS r_permissions, \
+         r.builtin AS r_builtin"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct TenantRoleCols {
+    t_slug: String,
+    t_display_name: String,
+    t_time_zone: String,
+    t_contract_start: Option<String>,
+    t_contract_end: Option<String>,
+    t_created_at: i64,
+    r_id: Uuid,
+    r_role_key: String,
+    r_label: String,
+    r_permissions: String,
+    r_builtin: bool,
+}
+
+impl TenantRoleCols {
+    fn split(self, tenant: Uuid) -> (TenantRow, RoleRow) {
+        let t = TenantRow {
+            id: tenant,
+            slug: self.t_slug,
+            display_name: self.t_display_name,
+            time_zone: self.t_time_zone,
+            contract_start: self.t_contract_start,
+            contract_end: self.t_contract_end,
+            created_at: self.t_created_at,
+        };
+        let r = RoleRow {
+            tenant_id: tenant,
+            id: self.r_id,
+            role_key: self.r_role_key,
+            label: self.r_label,
+            permissions: self.r_permissions,
+            builtin: self.r_builtin,
+        };
+        (t, r)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct UserSessionRow {
+    user_id: Uuid,
+    csrf_token: String,
+    created_at: i64,
+    last_seen_at: i64,
+    expires_at: i64,
+    source_ip: Option<String>,
+    user_agent: Option<String>,
+    u_email: String,
+    u_display_name: String,
+    u_role_id: Uuid,
+    u_status: String,
+    u_created_at: i64,
+    u_updated_at: i64,
+    #[sqlx(flatten)]
+    rest: TenantRoleCols,
+}
+
+/// A live (unexpired) user session of `tenant` with its user, tenant and the user's role. The
+/// caller still checks the idle timeout and the user's status.
+pub(crate) async fn user_session(
+    e: &mut Exec<'_>,
+    tenant: TenantId,
+    digest: &TokenDigest,
+    now: Timestamp,
+) -> Result<Option<UserSessionContext>, StoreError> {
+    const SQL: &str = concat!(
+        "SELECT s.user_id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at, s.source_ip, ",
+        "s.user_agent, u.email AS u_email, u.display_name AS u_display_name, u.role_id AS u_role_id, ",
+        "u.status AS u_status, u.created_at AS u_created_at, u.updated_at AS u_updated_at, ",
+        tenant_role_cols!(),
+        " FROM sessions s",
+        " JOIN users u ON u.tenant_id = s.scope_id AND u.id = s.user_id",
+        " JOIN tenants t ON t.id = s.scope_id",
+        " JOIN roles r ON r.tenant_id = u.tenant_id AND r.id = u.role_id",
+        " WHERE s.scope_id = $1 AND s.token_hash = $2 AND s.expires_at > $3"
+    );
+    let row: Option<UserSessionRow> = run!(e, |c| sqlx::query_as(SQL)
+        .bind(tenant.as_uuid())
+        .bind(digest.0.as_slice())
+        .bind(micros(now))
+        .fetch_optional(c)
+        .await)?;
+    let Some(row) = row else { return Ok(None) };
+    let t = tenant.as_uuid();
+    let session = SessionRow {
+        scope_id: t,
+        user_id: Some(row.user_id),
+        operator_id: None,
+        csrf_token: row.csrf_token,
+        created_at: row.created_at,
+        last_seen_at: row.last_seen_at,
+        expires_at: row.expires_at,
+        source_ip: row.source_ip,
+        user_agent: row.user_agent,
+    };
+    let user = UserRow {
+        tenant_id: t,
+        id: row.user_id,
+        email: row.u_email,
+        display_name: row.u_display_name,
+        role_id: row.u_role_id,
+        status: row.u_status,
+        created_at: row.u_created_at,
+        updated_at: row.u_updated_at,
+    };
+    let (tenant_row, role) = row.rest.split(t);
+    Ok(Some(UserSessionContext {
+        session: session.try_into()?,
+        user: user.try_into()?,
+        tenant: tenant_row.try_into()?,
+        role: role.try_into()?,
+    }))
+}
+
+#[derive(sqlx::FromRow)]
+struct ApiKeyContextRow {
+    id: Uuid,
+    name: String,
+    role_id: Uuid,
+    created_at: i64,
+    expires_at: Option<i64>,
+    revoked_at: Option<i64>,
+    last_used_at: Option<i64>,
+    #[sqlx(flatten)]
+    rest: TenantRoleCols,
+}
+
+/// A usable (not revoked, not expired at `now`) API key of `tenant` by digest, with its tenant
+/// and role.
+pub(crate) async fn api_key(
+    e: &mut Exec<'_>,
+    tenant: TenantId,
+    digest: &TokenDigest,
+    now: Timestamp,
+) -> Result<Option<ApiKeyContext>, StoreError> {
+    const SQL: &str = concat!(
+        "SELECT k.id, k.name, k.role_id, k.created_at, k.expires_at, k.revoked_at, k.last_used_at, ",
+        tenant_role_cols!(),
+        " FROM api_keys k",
+        " JOIN tenants t ON t.id = k.tenant_id",
+        " JOIN roles r ON r.tenant_id = k.tenant_id AND r.id = k.role_id",
+        " WHERE k.tenant_id = $1 AND k.token_hash = $2 AND k.revoked_at IS NULL",
+        " AND (k.expires_at IS NULL OR k.expires_at > $3)"
+    );
+    let row: Option<ApiKeyContextRow> = run!(e, |c| sqlx::query_as(SQL)
+        .bind(tenant.as_uuid())
+        .bind(digest.0.as_slice())
+        .bind(micros(now))
+        .fetch_optional(c)
+        .await)?;
+    let Some(row) = row else { return Ok(None) };
+    let t = tenant.as_uuid();
+    let key = ApiKeyRow {
+        tenant_id: t,
+        id: row.id,
+        name: row.name,
+        role_id: row.role_id,
+        created_at: row.created_at,
+        expires_at: row.expires_at,
+        revoked_at: row.revoked_at,
+        last_used_at: row.last_used_at,
+    };
+    let (tenant_row, role) = row.rest.split(t);
+    Ok(Some(ApiKeyContext { key: key.try_into()?, tenant: tenant_row.try_into()?, role: role.try_into()? }))
+}
