@@ -28,6 +28,7 @@ pub use cache::RecordSnapshot;
 pub use error::StoreError;
 pub use read::CollectionAt;
 pub use rows::{ApiKey, ApiKeyContext, Session, SessionOwner, UserSessionContext};
+pub use sql::collections::CollectionHead;
 pub use store::{Engine, Store, StoreOptions};
 pub use write::Write;
 pub use writer::CommitStats;

@@ -5,6 +5,7 @@ use crate::cache::{Freshness, RecordSnapshot};
 use crate::error::StoreError;
 use crate::rows::{ApiKey, ApiKeyContext, Session, UserSessionContext};
 use crate::sql;
+use crate::sql::collections::CollectionHead;
 use crate::store::Store;
 use crate::write::now;
 use kura_crypto::TokenDigest;
@@ -109,11 +110,34 @@ impl Store {
         let Some(head) = sql::collections::head(&mut e, tenant, name).await? else {
             return Ok(None);
         };
+        self.definition(&mut e, tenant, head).await
+    }
+
+    /// [`Store::collection_at`] from a head read with something else (the request's principal):
+    /// no statement at all when the definition at that revision is in memory.
+    pub async fn collection_at_head(
+        &self,
+        tenant: TenantId,
+        head: CollectionHead,
+    ) -> Result<Option<CollectionAt>, StoreError> {
+        let key = (tenant, CollectionId::from_uuid(head.id));
+        if let Some(collection) = self.definitions.get(key, head.revision) {
+            return Ok(Some(CollectionAt { collection, change_seq: head.change_seq, delete_seq: head.delete_seq }));
+        }
+        self.definition(&mut self.db.read().await?.exec(), tenant, head).await
+    }
+
+    async fn definition(
+        &self,
+        e: &mut crate::db::Exec<'_>,
+        tenant: TenantId,
+        head: CollectionHead,
+    ) -> Result<Option<CollectionAt>, StoreError> {
         let key = (tenant, CollectionId::from_uuid(head.id));
         let collection = match self.definitions.get(key, head.revision) {
             Some(c) => c,
             None => {
-                let Some((c, revision)) = sql::collections::revised(&mut e, tenant, key.1).await? else {
+                let Some((c, revision)) = sql::collections::revised(e, tenant, key.1).await? else {
                     return Ok(None);
                 };
                 let c = Arc::new(c);
@@ -216,15 +240,18 @@ impl Store {
     /// A live user session of `tenant` with its user, tenant and role, in one statement.
     /// Expired sessions are not returned; the idle timeout and the user's status are the
     /// caller's to check.
+    /// With `collection`, also that collection's head (see [`Store::collection_at_head`]).
     pub async fn user_session_context(
         &self,
         tenant: TenantId,
         digest: &TokenDigest,
+        collection: Option<&Key>,
     ) -> Result<Option<UserSessionContext>, StoreError> {
         let now = now(&*self.clock);
-        sql::principals::user_session(&mut self.db.read().await?.exec(), tenant, digest, now).await
+        sql::principals::user_session(&mut self.db.read().await?.exec(), tenant, digest, now, collection).await
     }
-    /// A usable API key with its tenant and role, in one statement; records its use.
+    /// A usable API key with its tenant and role, in one statement; records its use. With
+    /// `collection`, also that collection's head (see [`Store::collection_at_head`]).
     ///
     /// The last-used time is bookkeeping outside the audit path, recorded to the minute (like
     /// session activity): only when it is unset or at least a minute old does this write, through
@@ -234,10 +261,11 @@ impl Store {
         &self,
         tenant: TenantId,
         digest: &TokenDigest,
+        collection: Option<&Key>,
     ) -> Result<Option<ApiKeyContext>, StoreError> {
         let now = now(&*self.clock);
         let Some(mut context) =
-            sql::principals::api_key(&mut self.db.read().await?.exec(), tenant, digest, now).await?
+            sql::principals::api_key(&mut self.db.read().await?.exec(), tenant, digest, now, collection).await?
         else {
             return Ok(None);
         };

@@ -46,6 +46,8 @@ pub struct UserSessionContext {
     pub tenant: kura_domain::Tenant,
     /// The user's role.
     pub role: kura_domain::Role,
+    /// The head of the collection the request named, if it exists.
+    pub collection: Option<crate::CollectionHead>,
 }
 
 /// A usable API key with everything needed to authorise its requests, read together.
@@ -55,4 +57,6 @@ pub struct ApiKeyContext {
     pub tenant: kura_domain::Tenant,
     /// The key's role.
     pub role: kura_domain::Role,
+    /// The head of the collection the request named, if it exists.
+    pub collection: Option<crate::CollectionHead>,
 }

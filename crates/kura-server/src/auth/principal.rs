@@ -1,8 +1,8 @@
 //! Who is making a request, and the proof that they may do what they ask.
 
 use crate::error::{AppError, AppResult};
-use kura_domain::{Actor, AuditScope, Operator, Permission, Role, Tenant, TenantId, UserId};
-use kura_store::{Store, StoreError, Write};
+use kura_domain::{Actor, AuditScope, Key, Operator, Permission, Role, Tenant, TenantId, UserId};
+use kura_store::{CollectionHead, Store, StoreError, Write};
 use uuid::Uuid;
 
 /// How a tenant principal authenticated.
@@ -27,6 +27,9 @@ pub struct TenantPrincipal {
     pub(crate) actor: Actor,
     pub(crate) user_id: Option<UserId>,
     pub(crate) via: Via,
+    /// The collection the request's path names, read with the credential (saving a statement):
+    /// its name, and its head if it exists.
+    pub(crate) collection: Option<(Key, Option<CollectionHead>)>,
 }
 
 impl TenantPrincipal {

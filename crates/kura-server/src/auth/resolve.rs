@@ -8,7 +8,7 @@ use crate::state::AppState;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use jiff::SignedDuration;
-use kura_domain::{Actor, ActorKind, TenantId, UserStatus};
+use kura_domain::{Actor, ActorKind, Key, TenantId, UserStatus};
 use kura_store::{ApiKeyContext, SessionOwner, UserSessionContext};
 use std::net::{IpAddr, SocketAddr};
 use uuid::Uuid;
@@ -60,8 +60,12 @@ pub async fn resolve_api_request(state: &AppState, parts: &Parts) -> AppResult<T
     if token.starts_with("kura_") {
         let (tenant, secret) = parse_api_key_token(token).ok_or(AppError::Unauthenticated)?;
         let tenant_id = TenantId::from_uuid(tenant);
-        let ApiKeyContext { key, tenant, role } =
-            state.store.api_key_context(tenant_id, &secret.digest()).await?.ok_or(AppError::Unauthenticated)?;
+        let named = records_collection(parts);
+        let ApiKeyContext { key, tenant, role, collection } = state
+            .store
+            .api_key_context(tenant_id, &secret.digest(), named.as_ref())
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
         let actor = Actor {
             kind: ActorKind::ApiKey,
             id: Some(key.id.as_uuid()),
@@ -69,27 +73,50 @@ pub async fn resolve_api_request(state: &AppState, parts: &Parts) -> AppResult<T
             role: Some(role.key.to_string()),
             source_ip: info.ip,
         };
-        return Ok(TenantPrincipal { tenant, role, actor, user_id: None, via: Via::ApiKey { id: key.id } });
+        return Ok(TenantPrincipal {
+            tenant,
+            role,
+            actor,
+            user_id: None,
+            via: Via::ApiKey { id: key.id },
+            collection: named.map(|name| (name, collection)),
+        });
     }
-    resolve_tenant_session(state, token, info).await
+    resolve_tenant_session(state, token, info, records_collection(parts)).await
+}
+
+/// The collection named by an API path on its records (`/api/v1/collections/{name}/records…`),
+/// so that its head is read together with the credential.
+fn records_collection(parts: &Parts) -> Option<Key> {
+    let rest = parts.uri.path().strip_prefix("/api/v1/collections/")?;
+    let (name, rest) = rest.split_once('/')?;
+    if rest != "records" && !rest.starts_with("records/") {
+        return None;
+    }
+    Key::parse(name).ok()
 }
 
 /// Resolves the console session cookie of a tenant user.
 pub async fn resolve_tenant_cookie(state: &AppState, parts: &Parts) -> AppResult<TenantPrincipal> {
     let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(AppError::Unauthenticated)?;
-    resolve_tenant_session(state, token, client_info(parts)).await
+    resolve_tenant_session(state, token, client_info(parts), None).await
 }
 
-async fn resolve_tenant_session(state: &AppState, token: &str, info: ClientInfo) -> AppResult<TenantPrincipal> {
+async fn resolve_tenant_session(
+    state: &AppState,
+    token: &str,
+    info: ClientInfo,
+    named: Option<Key>,
+) -> AppResult<TenantPrincipal> {
     let (scope, secret) = parse_session_token(token).ok_or(AppError::Unauthenticated)?;
     // The token's scope names the tenant; the store looks the session up in that tenant only.
     if scope.is_nil() {
         return Err(AppError::Unauthenticated);
     }
     let digest = secret.digest();
-    let UserSessionContext { session, user, tenant, role } = state
+    let UserSessionContext { session, user, tenant, role, collection } = state
         .store
-        .user_session_context(TenantId::from_uuid(scope), &digest)
+        .user_session_context(TenantId::from_uuid(scope), &digest, named.as_ref())
         .await?
         .ok_or(AppError::Unauthenticated)?;
     if idle_expired(state, session.last_seen_at) || user.status != UserStatus::Active {
@@ -109,6 +136,7 @@ async fn resolve_tenant_session(state: &AppState, token: &str, info: ClientInfo)
         actor,
         user_id: Some(user.id),
         via: Via::Session { scope, digest, csrf_token: session.csrf_token },
+        collection: named.map(|name| (name, collection)),
     })
 }
 

@@ -1,6 +1,6 @@
 //! Collections and their fields (DAT-4): defined by tenant administrators.
 
-use crate::auth::TenantPrincipal;
+use crate::auth::{Granted, TenantPrincipal};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use kura_domain::{AuditRecord, Collection, CollectionSpec, Key, Operation, Permission};
@@ -23,10 +23,21 @@ pub(crate) async fn find(state: &AppState, tenant: kura_domain::TenantId, name: 
 }
 
 /// A collection by name with where its records stand, for reading and writing them (see
-/// [`kura_store::Store::collection_at`]).
-pub(crate) async fn find_at(state: &AppState, tenant: kura_domain::TenantId, name: &str) -> AppResult<CollectionAt> {
-    let key = Key::parse(name).map_err(|_| AppError::NotFound("collection"))?;
-    state.store.collection_at(tenant, &key).await?.ok_or(AppError::NotFound("collection"))
+/// [`kura_store::Store::collection_at`]). Uses the head read with the principal when the request
+/// named this collection.
+pub(crate) async fn find_at(state: &AppState, g: &Granted<'_>, name: &str) -> AppResult<CollectionAt> {
+    let tenant = g.tenant_id();
+    let found = match &g.principal().collection {
+        Some((named, head)) if named.as_str() == name => match head {
+            Some(head) => state.store.collection_at_head(tenant, *head).await?,
+            None => None,
+        },
+        _ => {
+            let key = Key::parse(name).map_err(|_| AppError::NotFound("collection"))?;
+            state.store.collection_at(tenant, &key).await?
+        }
+    };
+    found.ok_or(AppError::NotFound("collection"))
 }
 
 pub async fn create(state: &AppState, p: &TenantPrincipal, spec: CollectionSpec) -> AppResult<Collection> {

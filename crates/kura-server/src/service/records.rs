@@ -76,7 +76,7 @@ pub async fn list(
     params: &ListParams,
 ) -> AppResult<RecordPage> {
     let g = p.require(Permission::RecordsRead)?;
-    let at = find_at(state, g.tenant_id(), collection).await?;
+    let at = find_at(state, &g, collection).await?;
     let c = &at.collection;
     let pii = g.pii_visible();
     let query = ListQuery::parse(
@@ -95,7 +95,7 @@ pub async fn list(
 
 pub async fn get(state: &AppState, p: &TenantPrincipal, collection: &str, id: RecordId) -> AppResult<RecordView> {
     let g = p.require(Permission::RecordsRead)?;
-    let at = find_at(state, g.tenant_id(), collection).await?;
+    let at = find_at(state, &g, collection).await?;
     let r = state.store.record_at(&at, id).await?.ok_or(AppError::NotFound("record"))?;
     Ok(view(&at.collection, r, g.pii_visible()))
 }
@@ -107,7 +107,7 @@ pub async fn create(
     input: &Map<String, Value>,
 ) -> AppResult<RecordView> {
     let g = p.require(Permission::RecordsWrite)?;
-    let at = find_at(state, g.tenant_id(), collection).await?;
+    let at = find_at(state, &g, collection).await?;
     let c = &at.collection;
     let data = c.validate(input, WriteMode::Create, None)?;
     let mut w = g.begin(&state.store).await?;
@@ -132,7 +132,7 @@ pub async fn update(
     expected_version: Option<i64>,
 ) -> AppResult<RecordView> {
     let g = p.require(Permission::RecordsWrite)?;
-    let at = find_at(state, g.tenant_id(), collection).await?;
+    let at = find_at(state, &g, collection).await?;
     let c = &at.collection;
     if !g.pii_visible()
         && let Some(f) = c.fields.iter().find(|f| f.pii && input.contains_key(f.name.as_str()))
@@ -189,7 +189,7 @@ async fn commit_update(w: Write, c: &Collection, r: Record, changed: &[&str], pi
 
 pub async fn delete(state: &AppState, p: &TenantPrincipal, collection: &str, id: RecordId) -> AppResult<()> {
     let g = p.require(Permission::RecordsDelete)?;
-    let at = find_at(state, g.tenant_id(), collection).await?;
+    let at = find_at(state, &g, collection).await?;
     let c = &at.collection;
     let mut w = g.begin(&state.store).await?;
     w.delete_record(g.tenant_id(), c.id, id).await?;

@@ -183,13 +183,14 @@ pub(crate) async fn change_seqs(
 }
 
 /// What a reader checks before using what it keeps in memory about a collection: the definition
-/// revision and the change sequence numbers of its records.
+/// revision and the change sequence numbers of its records. Turn it into a [`crate::CollectionAt`]
+/// with [`crate::Store::collection_at_head`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::FromRow)]
-pub(crate) struct CollectionHead {
-    pub id: Uuid,
-    pub revision: i64,
-    pub change_seq: i64,
-    pub delete_seq: i64,
+pub struct CollectionHead {
+    pub(crate) id: Uuid,
+    pub(crate) revision: i64,
+    pub(crate) change_seq: i64,
+    pub(crate) delete_seq: i64,
 }
 
 /// The head of the collection named `name`, if it exists.

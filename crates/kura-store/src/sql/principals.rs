@@ -2,9 +2,11 @@
 //! tenant, the account and its role) in one statement, because this runs on every request and
 //! each statement costs a round trip (SQLite: a hand-off to its worker thread; PostgreSQL: the
 //! network). The rows decode through the same row types as the single-table queries, so the
-//! result is exactly what those would return one by one.
+//! result is exactly what those would return one by one. A request on a collection also names
+//! it, and gets the collection's head (see `Store::collection_at`) from the same statement.
 
 use super::api_keys::ApiKeyRow;
+use super::collections::CollectionHead;
 use super::micros;
 use super::roles::RoleRow;
 use super::sessions::SessionRow;
@@ -15,7 +17,7 @@ use crate::error::StoreError;
 use crate::rows::{ApiKeyContext, UserSessionContext};
 use jiff::Timestamp;
 use kura_crypto::TokenDigest;
-use kura_domain::TenantId;
+use kura_domain::{Key, TenantId};
 use uuid::Uuid;
 
 /// The tenant and role columns both joins return, aliased apart from the credential's own.
@@ -25,7 +27,15 @@ macro_rules! tenant_role_cols {
          t.contract_start AS t_contract_start, t.contract_end AS t_contract_end, \
          t.created_at AS t_created_at, \
          r.id AS r_id, r.role_key AS r_role_key, r.label AS r_label, r.permissions AS r_permissions, \
-         r.builtin AS r_builtin"
+         r.builtin AS r_builtin, \
+         c.id AS c_id, c.revision AS c_revision, c.change_seq AS c_change_seq, c.delete_seq AS c_delete_seq"
+    };
+}
+
+/// The collection named by `$4`, if any: a `NULL` name joins nothing.
+macro_rules! collection_join {
+    ($tenant:literal) => {
+        concat!(" LEFT JOIN collections c ON c.tenant_id = ", $tenant, " AND c.name = $4")
     };
 }
 
@@ -42,9 +52,22 @@ struct TenantRoleCols {
     r_label: String,
     r_permissions: String,
     r_builtin: bool,
+    c_id: Option<Uuid>,
+    c_revision: Option<i64>,
+    c_change_seq: Option<i64>,
+    c_delete_seq: Option<i64>,
 }
 
 impl TenantRoleCols {
+    fn collection(&self) -> Option<CollectionHead> {
+        Some(CollectionHead {
+            id: self.c_id?,
+            revision: self.c_revision?,
+            change_seq: self.c_change_seq?,
+            delete_seq: self.c_delete_seq?,
+        })
+    }
+
     fn split(self, tenant: Uuid) -> (TenantRow, RoleRow) {
         let t = TenantRow {
             id: tenant,
@@ -86,13 +109,15 @@ struct UserSessionRow {
     rest: TenantRoleCols,
 }
 
-/// A live (unexpired) user session of `tenant` with its user, tenant and the user's role. The
-/// caller still checks the idle timeout and the user's status.
+/// A live (unexpired) user session of `tenant` with its user, tenant and the user's role, and
+/// the head of the collection named `collection` if it exists. The caller still checks the idle
+/// timeout and the user's status.
 pub(crate) async fn user_session(
     e: &mut Exec<'_>,
     tenant: TenantId,
     digest: &TokenDigest,
     now: Timestamp,
+    collection: Option<&Key>,
 ) -> Result<Option<UserSessionContext>, StoreError> {
     const SQL: &str = concat!(
         "SELECT s.user_id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at, s.source_ip, ",
@@ -103,12 +128,14 @@ pub(crate) async fn user_session(
         " JOIN users u ON u.tenant_id = s.scope_id AND u.id = s.user_id",
         " JOIN tenants t ON t.id = s.scope_id",
         " JOIN roles r ON r.tenant_id = u.tenant_id AND r.id = u.role_id",
+        collection_join!("s.scope_id"),
         " WHERE s.scope_id = $1 AND s.token_hash = $2 AND s.expires_at > $3"
     );
     let row: Option<UserSessionRow> = run!(e, |c| sqlx::query_as(SQL)
         .bind(tenant.as_uuid())
         .bind(digest.0.as_slice())
         .bind(micros(now))
+        .bind(collection.map(Key::as_str))
         .fetch_optional(c)
         .await)?;
     let Some(row) = row else { return Ok(None) };
@@ -134,8 +161,10 @@ pub(crate) async fn user_session(
         created_at: row.u_created_at,
         updated_at: row.u_updated_at,
     };
+    let head = row.rest.collection();
     let (tenant_row, role) = row.rest.split(t);
     Ok(Some(UserSessionContext {
+        collection: head,
         session: session.try_into()?,
         user: user.try_into()?,
         tenant: tenant_row.try_into()?,
@@ -157,12 +186,13 @@ struct ApiKeyContextRow {
 }
 
 /// A usable (not revoked, not expired at `now`) API key of `tenant` by digest, with its tenant
-/// and role.
+/// and role, and the head of the collection named `collection` if it exists.
 pub(crate) async fn api_key(
     e: &mut Exec<'_>,
     tenant: TenantId,
     digest: &TokenDigest,
     now: Timestamp,
+    collection: Option<&Key>,
 ) -> Result<Option<ApiKeyContext>, StoreError> {
     const SQL: &str = concat!(
         "SELECT k.id, k.name, k.role_id, k.created_at, k.expires_at, k.revoked_at, k.last_used_at, ",
@@ -170,6 +200,7 @@ pub(crate) async fn api_key(
         " FROM api_keys k",
         " JOIN tenants t ON t.id = k.tenant_id",
         " JOIN roles r ON r.tenant_id = k.tenant_id AND r.id = k.role_id",
+        collection_join!("k.tenant_id"),
         " WHERE k.tenant_id = $1 AND k.token_hash = $2 AND k.revoked_at IS NULL",
         " AND (k.expires_at IS NULL OR k.expires_at > $3)"
     );
@@ -177,6 +208,7 @@ pub(crate) async fn api_key(
         .bind(tenant.as_uuid())
         .bind(digest.0.as_slice())
         .bind(micros(now))
+        .bind(collection.map(Key::as_str))
         .fetch_optional(c)
         .await)?;
     let Some(row) = row else { return Ok(None) };
@@ -191,6 +223,12 @@ pub(crate) async fn api_key(
         revoked_at: row.revoked_at,
         last_used_at: row.last_used_at,
     };
+    let head = row.rest.collection();
     let (tenant_row, role) = row.rest.split(t);
-    Ok(Some(ApiKeyContext { key: key.try_into()?, tenant: tenant_row.try_into()?, role: role.try_into()? }))
+    Ok(Some(ApiKeyContext {
+        key: key.try_into()?,
+        tenant: tenant_row.try_into()?,
+        role: role.try_into()?,
+        collection: head,
+    }))
 }

@@ -162,17 +162,17 @@ async fn api_keys_stop_working_when_revoked_or_expired() {
     drop(w);
 
     env.clock.advance(SignedDuration::from_mins(1));
-    let used = store.api_key_context(t.id, &forever.digest()).await.unwrap().map(|c| c.key).unwrap();
+    let used = store.api_key_context(t.id, &forever.digest(), None).await.unwrap().map(|c| c.key).unwrap();
     assert_eq!((used.id, used.last_used_at), (k1.id, Some(env.clock.now())));
-    assert_eq!(store.api_key_context(t.id, &hourly.digest()).await.unwrap().map(|c| c.key).unwrap().id, k2.id);
+    assert_eq!(store.api_key_context(t.id, &hourly.digest(), None).await.unwrap().map(|c| c.key).unwrap().id, k2.id);
 
     let mut w = store.begin(scope(&t), cli()).await.unwrap();
     w.revoke_api_key(t.id, k1.id).await.unwrap();
     w.commit(AuditRecord::success(Operation::ApiKeyRevoke, "apikey:sync")).await.unwrap();
-    assert!(store.api_key_context(t.id, &forever.digest()).await.unwrap().map(|c| c.key).is_none(), "revoked");
+    assert!(store.api_key_context(t.id, &forever.digest(), None).await.unwrap().map(|c| c.key).is_none(), "revoked");
 
     env.clock.advance(SignedDuration::from_hours(1));
-    assert!(store.api_key_context(t.id, &hourly.digest()).await.unwrap().map(|c| c.key).is_none(), "expired");
+    assert!(store.api_key_context(t.id, &hourly.digest(), None).await.unwrap().map(|c| c.key).is_none(), "expired");
 
     let keys = store.api_keys(t.id).await.unwrap();
     assert_eq!(keys.len(), 2);

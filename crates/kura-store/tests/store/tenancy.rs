@@ -69,12 +69,36 @@ async fn ten_2_tenant_scoped_reads_never_cross_tenants() {
     let owner = SessionOwner::User { tenant_id: b.id, user_id: ub.id };
     let (session_b, _) = w.insert_session(owner, far_future(&env), None, None).await.unwrap();
     w.commit(AuditRecord::success(Operation::ApiKeyCreate, "apikey:sync")).await.unwrap();
-    assert!(store.api_key_context(a.id, &key_b.digest()).await.unwrap().map(|c| c.key).is_none());
-    assert!(store.api_key_context(b.id, &key_b.digest()).await.unwrap().map(|c| c.key).is_some());
+    assert!(store.api_key_context(a.id, &key_b.digest(), None).await.unwrap().map(|c| c.key).is_none());
+    assert!(store.api_key_context(b.id, &key_b.digest(), None).await.unwrap().map(|c| c.key).is_some());
     assert!(store.session(a.id.as_uuid(), &session_b.digest()).await.unwrap().is_none());
     assert!(store.session(Uuid::nil(), &session_b.digest()).await.unwrap().is_none());
     assert!(store.session(b.id.as_uuid(), &session_b.digest()).await.unwrap().is_some());
     assert!(store.api_keys(a.id).await.unwrap().is_empty());
+
+    // A collection named with a credential is looked up in the credential's tenant only: both
+    // tenants have "customers", and B's credentials get B's.
+    let customers = key("customers");
+    let head = |c: Option<kura_store::CollectionHead>| c.expect("B's customers collection");
+    let via_session = store.user_session_context(b.id, &session_b.digest(), Some(&customers)).await.unwrap().unwrap();
+    let at = store.collection_at_head(b.id, head(via_session.collection)).await.unwrap().unwrap();
+    assert_eq!((at.collection.id, at.collection.tenant_id), (cb.id, b.id));
+    assert_eq!(store.record_at(&at, rb.id).await.unwrap().unwrap(), rb);
+    assert!(store.record_at(&at, ra.id).await.unwrap().is_none());
+    let via_key = store.api_key_context(b.id, &key_b.digest(), Some(&customers)).await.unwrap().unwrap();
+    assert_eq!(store.collection_at_head(b.id, head(via_key.collection)).await.unwrap().unwrap().collection.id, cb.id);
+    let missing = key("suppliers");
+    assert!(
+        store
+            .user_session_context(b.id, &session_b.digest(), Some(&missing))
+            .await
+            .unwrap()
+            .unwrap()
+            .collection
+            .is_none()
+    );
+    assert!(store.user_session_context(b.id, &session_b.digest(), None).await.unwrap().unwrap().collection.is_none());
+    assert!(store.user_session_context(a.id, &session_b.digest(), Some(&customers)).await.unwrap().is_none());
 }
 
 #[tokio::test]
