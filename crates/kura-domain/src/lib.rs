@@ -23,7 +23,7 @@ pub use error::{DomainError, FieldError, FieldErrorKind};
 pub use ids::{ApiKeyId, CollectionId, OperatorId, RecordId, RoleId, TenantId, UserId};
 pub use names::{DisplayName, Email, Key, Slug};
 pub use permission::{Permission, PermissionSet};
-pub use query::{CompareOp, Filter, ListQuery, Literal, MAX_PER_PAGE, Page, SortKey};
+pub use query::{CompareOp, Filter, ListQuery, Literal, MAX_PER_PAGE, Page, RecordIndex, SortKey};
 pub use record::{FieldValue, Record, RecordData, WriteMode};
 pub use role::{BuiltinRole, Role};
 pub use tenant::{Tenant, TenantSpec};

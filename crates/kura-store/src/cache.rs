@@ -12,7 +12,7 @@
 //! The cache holds decrypted values in memory only; it is bounded by a total number of records and
 //! evicts the least recently used collections first.
 
-use kura_domain::{CollectionId, Record, RecordId, TenantId};
+use kura_domain::{Collection, CollectionId, ListQuery, Page, Record, RecordId, RecordIndex, TenantId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,6 +22,9 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Default)]
 pub struct RecordSnapshot {
     records: Vec<Arc<Record>>,
+    /// Filter and sort indexes over `records`, built by the first list that needs each field.
+    /// The records never change, so the indexes never go stale; a new snapshot starts without.
+    index: RecordIndex,
 }
 
 impl RecordSnapshot {
@@ -38,6 +41,11 @@ impl RecordSnapshot {
     pub fn get(&self, id: RecordId) -> Option<&Record> {
         self.records.binary_search_by_key(&id, |r| r.id).ok().map(|i| &*self.records[i])
     }
+    /// One page of `query` over these records, using (and extending) the snapshot's indexes:
+    /// the same page as [`ListQuery::apply`], usually much faster.
+    pub fn list(&self, c: &Collection, query: &ListQuery, pii_visible: bool) -> Page<&Record> {
+        query.apply_indexed(c, &self.records, &self.index, pii_visible)
+    }
     /// Copies the records out, in creation order.
     pub fn to_vec(&self) -> Vec<Record> {
         self.iter().cloned().collect()
@@ -46,7 +54,7 @@ impl RecordSnapshot {
     pub(crate) fn from_records(records: Vec<Record>) -> Self {
         let mut records: Vec<Arc<Record>> = records.into_iter().map(Arc::new).collect();
         records.sort_by_key(|r| r.id);
-        Self { records }
+        Self { records, index: RecordIndex::default() }
     }
 
     /// A new snapshot with `changed` records inserted or replaced. Sharing the unchanged records
@@ -67,7 +75,7 @@ impl RecordSnapshot {
         if appended {
             records.sort_by_key(|r| r.id);
         }
-        Self { records }
+        Self { records, index: RecordIndex::default() }
     }
 }
 

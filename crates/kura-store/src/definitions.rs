@@ -15,13 +15,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// grown (they are cheap to read again).
 const MAX_DEFINITIONS: usize = 10_000;
 
+/// Each collection's definition with the revision it was read at.
+type Kept = HashMap<(TenantId, CollectionId), (i64, Arc<Collection>)>;
+
 #[derive(Debug, Default)]
 pub(crate) struct Definitions {
-    kept: Mutex<HashMap<(TenantId, CollectionId), (i64, Arc<Collection>)>>,
+    kept: Mutex<Kept>,
 }
 
 impl Definitions {
-    fn lock(&self) -> MutexGuard<'_, HashMap<(TenantId, CollectionId), (i64, Arc<Collection>)>> {
+    fn lock(&self) -> MutexGuard<'_, Kept> {
         // Entries are replaced whole, so a map poisoned by a panic elsewhere is still consistent.
         self.kept.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -89,7 +89,7 @@ pub async fn list(
         pii,
     )?;
     let records = state.store.records_at(&at).await?;
-    let Page { items, page, per_page, total } = query.apply(c, records.iter(), pii);
+    let Page { items, page, per_page, total } = records.list(c, &query, pii);
     Ok(RecordPage { items: items.into_iter().map(|r| view(c, r.clone(), pii)).collect(), page, per_page, total })
 }
 
