@@ -33,7 +33,7 @@ pub async fn poison_batch(w: &mut Write) -> Result<(), StoreError> {
                           INSERT INTO kura_poison (parent) VALUES (1)";
     const PG: &str = "CREATE TEMP TABLE IF NOT EXISTS kura_poison (x INT UNIQUE DEFERRABLE INITIALLY DEFERRED); \
                       INSERT INTO kura_poison (x) VALUES (1), (1)";
-    let mut e = w.exec()?;
+    let mut e = w.exec().await?;
     match &mut e {
         Exec::Sqlite(c) => sqlx::raw_sql(SQLITE).execute(&mut **c).await.map(drop)?,
         Exec::Pg(c) => sqlx::raw_sql(PG).execute(&mut **c).await.map(drop)?,

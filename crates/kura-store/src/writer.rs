@@ -342,8 +342,9 @@ impl Slot {
         std::mem::replace(&mut self.batch, next).send_replace(Some(outcome));
     }
 
-    /// Appends the holding write's audit entry (see the module documentation for the heads).
-    /// Returns whether that also released the write's savepoint (on SQLite it does, in the same
+    /// Appends the holding write's audit entry (see the module documentation for the heads),
+    /// after inserting the new record the write deferred, if any, in the same call. Returns
+    /// whether that also released the write's savepoint (on SQLite it does, in the same
     /// call), in which case [`Slot::released`] must follow.
     async fn append(
         &mut self,
@@ -351,6 +352,7 @@ impl Slot {
         actor: Actor,
         record: AuditRecord,
         clock: &dyn Clock,
+        insert: Option<&sql::records::Insert>,
     ) -> Result<(AuditEntry, bool), StoreError> {
         let known = self.heads.get(&scope).copied();
         let Some(conn) = self.conn.as_mut() else {
@@ -391,7 +393,7 @@ impl Slot {
             prev_hash: prev.hash,
             hash,
         };
-        let released = sql::audit::insert_releasing(&mut e, &entry).await?;
+        let released = sql::audit::insert_releasing(&mut e, &entry, insert).await?;
         self.undo.push(Undo::Head(scope, known));
         self.heads.insert(scope, Head { seq, hash });
         Ok((entry, released))
@@ -617,6 +619,8 @@ pub(crate) struct Append {
     pub actor: Actor,
     pub record: AuditRecord,
     pub clock: Arc<dyn Clock>,
+    /// A new record the write deferred, inserted in the same call as the entry.
+    pub insert: Option<sql::records::Insert>,
 }
 
 impl Held {
@@ -662,7 +666,7 @@ impl Held {
         let (entry, mut outcome, _alive) = tokio::spawn(async move {
             let released = async {
                 let (entry, outcome) = match append {
-                    Some(a) => match slot.append(a.scope, a.actor, a.record, &*a.clock).await? {
+                    Some(a) => match slot.append(a.scope, a.actor, a.record, &*a.clock, a.insert.as_ref()).await? {
                         (entry, true) => (Some(entry), slot.released()),
                         (entry, false) => (Some(entry), slot.release().await?),
                     },

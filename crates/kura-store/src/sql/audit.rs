@@ -1,5 +1,6 @@
 //! The `audit_log` and `audit_heads` tables (LOG-1): one hash chain per scope, and its head.
 
+use super::records::{self, Insert};
 use super::{corrupt, hash32, micros, timestamp};
 use crate::db::{Exec, run};
 use crate::error::StoreError;
@@ -87,45 +88,82 @@ pub(crate) async fn head(e: &mut Exec<'_>, scope: AuditScope) -> Result<Option<(
     Ok(run!(e, |c| sqlx::query_as(SQL).bind(scope.storage_id()).fetch_optional(c).await)?)
 }
 
-/// Appends an entry, then, where the engine allows it in the same call, releases and re-opens
-/// the writer's savepoint `w` (see `writer.rs`): SQLite runs several statements with numbered
-/// parameters in one call, which saves the writer a hand-off to SQLite's worker thread per write;
-/// PostgreSQL's extended protocol takes one statement per call. Returns whether `w` was released.
-pub(crate) async fn insert_releasing(e: &mut Exec<'_>, a: &AuditEntry) -> Result<bool, StoreError> {
-    macro_rules! insert {
-        () => {
-            concat!(
-                "INSERT INTO audit_log (",
-                cols!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-            )
+/// The insert of an entry with its parameters numbered from `$1` or, after a record insert's
+/// eight, from `$9`.
+macro_rules! insert_sql {
+    (1) => {
+        concat!(
+            "INSERT INTO audit_log (",
+            cols!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        )
+    };
+    (9) => {
+        concat!(
+            "INSERT INTO audit_log (",
+            cols!(),
+            ") VALUES ($9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+        )
+    };
+}
+
+/// Releases the writer's savepoint `w` and opens it again (see `writer.rs`).
+macro_rules! release_sql {
+    () => {
+        "; RELEASE SAVEPOINT w; SAVEPOINT w"
+    };
+}
+
+/// Appends an entry — after inserting the write's new record, if it has one — then, where the
+/// engine allows it in the same call, releases and re-opens the writer's savepoint `w` (see
+/// `writer.rs`). SQLite runs several statements with numbered parameters in one call, which
+/// saves the writer a hand-off to SQLite's worker thread per statement; PostgreSQL's extended
+/// protocol takes one statement per call. Returns whether `w` was released.
+pub(crate) async fn insert_releasing(
+    e: &mut Exec<'_>,
+    a: &AuditEntry,
+    record: Option<&Insert>,
+) -> Result<bool, StoreError> {
+    const ENTRY: &str = insert_sql!(1);
+    const ENTRY_RELEASE: &str = concat!(insert_sql!(1), release_sql!());
+    const RECORD_ENTRY_RELEASE: &str = concat!(records::insert_sql!(), "; ", insert_sql!(9), release_sql!());
+    macro_rules! bind_entry {
+        ($q:expr) => {
+            $q.bind(a.scope.storage_id())
+                .bind(a.seq)
+                .bind(micros(a.at))
+                .bind(a.actor.kind.as_str())
+                .bind(a.actor.id)
+                .bind(a.actor.label.as_str())
+                .bind(a.actor.role.as_deref())
+                .bind(a.actor.source_ip.as_deref())
+                .bind(a.operation.as_str())
+                .bind(a.target.as_deref())
+                .bind(a.outcome.as_str())
+                .bind(a.detail.as_deref())
+                .bind(a.prev_hash.as_slice())
+                .bind(a.hash.as_slice())
         };
     }
-    const INSERT: &str = insert!();
-    const INSERT_RELEASE: &str = concat!(insert!(), "; RELEASE SAVEPOINT w; SAVEPOINT w");
-    let (sql, releases) = match e {
-        Exec::Sqlite(_) => (INSERT_RELEASE, true),
-        Exec::Pg(_) => (INSERT, false),
-    };
-    run!(e, |c| sqlx::query(sql)
-        .bind(a.scope.storage_id())
-        .bind(a.seq)
-        .bind(micros(a.at))
-        .bind(a.actor.kind.as_str())
-        .bind(a.actor.id)
-        .bind(a.actor.label.as_str())
-        .bind(a.actor.role.as_deref())
-        .bind(a.actor.source_ip.as_deref())
-        .bind(a.operation.as_str())
-        .bind(a.target.as_deref())
-        .bind(a.outcome.as_str())
-        .bind(a.detail.as_deref())
-        .bind(a.prev_hash.as_slice())
-        .bind(a.hash.as_slice())
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(releases)
+    match (e, record) {
+        (Exec::Sqlite(c), Some(r)) => {
+            bind_entry!(r.bind(sqlx::query(RECORD_ENTRY_RELEASE)))
+                .execute(&mut **c)
+                .await
+                .map_err(records::insert_error)?;
+        }
+        (Exec::Sqlite(c), None) => {
+            bind_entry!(sqlx::query(ENTRY_RELEASE)).execute(&mut **c).await?;
+        }
+        (e @ Exec::Pg(_), record) => {
+            if let Some(r) = record {
+                records::insert(e, r).await?;
+            }
+            run!(e, |c| bind_entry!(sqlx::query(ENTRY)).execute(c).await.map(|r| r.rows_affected()))?;
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Up to `limit` raw entries after `after_seq`, in sequence order (for verification in pages).

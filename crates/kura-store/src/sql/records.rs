@@ -119,25 +119,76 @@ pub(crate) async fn count_in(e: &mut Exec<'_>, tenant: TenantId, collection: Col
     Ok(count(n))
 }
 
+/// The insert of a new record, with its parameters `$1`…`$8` (see [`Insert::bind`]).
+macro_rules! insert_sql {
+    () => {
+        "INSERT INTO records (tenant_id, collection_id, id, version, data, created_at, updated_at, change_seq) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    };
+}
+pub(crate) use insert_sql;
+
+/// Version 1 of a record, encoded and numbered, ready to insert: now, or with the write's audit
+/// entry (`writer.rs`).
+#[derive(Debug)]
+pub(crate) struct Insert {
+    tenant: Uuid,
+    collection: Uuid,
+    id: Uuid,
+    version: i64,
+    data: Vec<u8>,
+    created_at: i64,
+    updated_at: i64,
+    change_seq: i64,
+}
+
+impl Insert {
+    pub(crate) fn new(r: &Record, change_seq: i64) -> Result<Self, StoreError> {
+        Ok(Self {
+            tenant: r.tenant_id.as_uuid(),
+            collection: r.collection_id.as_uuid(),
+            id: r.id.as_uuid(),
+            version: r.version,
+            data: encode(&r.data)?,
+            created_at: micros(r.created_at),
+            updated_at: micros(r.updated_at),
+            change_seq,
+        })
+    }
+
+    /// Binds `$1`…`$8` of [`insert_sql`].
+    pub(crate) fn bind<'q, DB>(
+        &'q self,
+        q: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>,
+    ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
+    where
+        DB: sqlx::Database,
+        Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        &'q [u8]: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    {
+        q.bind(self.tenant)
+            .bind(self.collection)
+            .bind(self.id)
+            .bind(self.version)
+            .bind(self.data.as_slice())
+            .bind(self.created_at)
+            .bind(self.updated_at)
+            .bind(self.change_seq)
+    }
+}
+
+/// What a failed record insert means: a taken id is a conflict, a missing collection (foreign
+/// key) is [`StoreError::NotFound`].
+pub(crate) fn insert_error(e: sqlx::Error) -> StoreError {
+    constraint("a record with this id already exists")(e)
+}
+
 /// Inserts version 1 of a record with its change sequence number. A missing collection is
 /// [`StoreError::NotFound`].
-pub(crate) async fn insert(e: &mut Exec<'_>, r: &Record, change_seq: i64) -> Result<(), StoreError> {
-    const SQL: &str =
-        concat!("INSERT INTO records (", cols!(), ", change_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
-    let data = encode(&r.data)?;
-    run!(e, |c| sqlx::query(SQL)
-        .bind(r.tenant_id.as_uuid())
-        .bind(r.collection_id.as_uuid())
-        .bind(r.id.as_uuid())
-        .bind(r.version)
-        .bind(data.as_slice())
-        .bind(micros(r.created_at))
-        .bind(micros(r.updated_at))
-        .bind(change_seq)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))
-    .map_err(constraint("a record with this id already exists"))?;
+pub(crate) async fn insert(e: &mut Exec<'_>, r: &Insert) -> Result<(), StoreError> {
+    const SQL: &str = insert_sql!();
+    run!(e, |c| r.bind(sqlx::query(SQL)).execute(c).await.map(|r| r.rows_affected())).map_err(insert_error)?;
     Ok(())
 }
 

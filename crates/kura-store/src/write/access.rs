@@ -41,7 +41,7 @@ impl Write {
             source_ip: source_ip.map(str::to_owned),
             user_agent: user_agent.map(str::to_owned),
         };
-        sql::sessions::insert(&mut self.exec()?, &token.digest(), &session).await?;
+        sql::sessions::insert(&mut self.exec().await?, &token.digest(), &session).await?;
         Ok((token, session))
     }
 
@@ -49,7 +49,7 @@ impl Write {
         if scope != self.scope.storage_id() {
             return Err(StoreError::OutOfScope { scope: self.scope, target: format!("a session of scope {scope}") });
         }
-        sql::sessions::delete(&mut self.exec()?, scope, digest).await
+        sql::sessions::delete(&mut self.exec().await?, scope, digest).await
     }
 
     /// A role that does not exist in the tenant is [`StoreError::NotFound`].
@@ -62,7 +62,7 @@ impl Write {
     ) -> Result<(SecretToken, ApiKey), StoreError> {
         self.in_scope(tenant)?;
         let now = self.now();
-        let mut e = self.exec()?;
+        let mut e = self.exec().await?;
         // api_keys.role_id has no foreign key (revoked keys may outlive their role), so check here.
         if sql::roles::by_id(&mut e, tenant, role).await?.is_none() {
             return Err(StoreError::NotFound);
@@ -86,6 +86,6 @@ impl Write {
     pub async fn revoke_api_key(&mut self, tenant: TenantId, id: ApiKeyId) -> Result<(), StoreError> {
         self.in_scope(tenant)?;
         let now = self.now();
-        sql::api_keys::revoke(&mut self.exec()?, tenant, id, now).await
+        sql::api_keys::revoke(&mut self.exec().await?, tenant, id, now).await
     }
 }

@@ -14,7 +14,7 @@ impl Write {
         self.in_scope(tenant)?;
         let now = self.now();
         let id = CollectionId::from_uuid(new_id());
-        sql::collections::insert(&mut self.exec()?, tenant, id, spec, now).await?;
+        sql::collections::insert(&mut self.exec().await?, tenant, id, spec, now).await?;
         Ok(Collection {
             id,
             tenant_id: tenant,
@@ -37,20 +37,22 @@ impl Write {
     ) -> Result<Collection, StoreError> {
         self.in_scope(tenant)?;
         let now = self.now();
-        sql::collections::update(&mut self.exec()?, tenant, id, spec, now).await?.ok_or(StoreError::NotFound)
+        sql::collections::update(&mut self.exec().await?, tenant, id, spec, now).await?.ok_or(StoreError::NotFound)
     }
 
     /// Deletes the collection and all its records; returns how many records there were.
     pub async fn delete_collection(&mut self, tenant: TenantId, id: CollectionId) -> Result<u64, StoreError> {
         self.in_scope(tenant)?;
         self.held.forget_seqs(tenant, id);
-        let mut e = self.exec()?;
+        let mut e = self.exec().await?;
         let records = sql::records::delete_all_in(&mut e, tenant, id).await?;
         sql::collections::delete(&mut e, tenant, id).await?;
         Ok(records)
     }
 
-    /// A collection that does not exist in the tenant is [`StoreError::NotFound`].
+    /// A collection that does not exist in the tenant is [`StoreError::NotFound`]. The row goes
+    /// into the database with the audit entry at commit (or before this write's next
+    /// statement), so a taken id would only be refused then (ids are fresh UUIDv7s).
     pub async fn insert_record(
         &mut self,
         tenant: TenantId,
@@ -69,7 +71,7 @@ impl Write {
             updated_at: now,
         };
         let seq = self.held.next_change(tenant, collection, false).await?;
-        sql::records::insert(&mut self.exec()?, &record, seq).await?;
+        self.defer(sql::records::Insert::new(&record, seq)?).await?;
         Ok(record)
     }
 
@@ -81,7 +83,7 @@ impl Write {
         id: RecordId,
     ) -> Result<Option<Record>, StoreError> {
         self.in_scope(tenant)?;
-        sql::records::by_id(&mut self.exec()?, tenant, collection, id).await
+        sql::records::by_id(&mut self.exec().await?, tenant, collection, id).await
     }
 
     /// Replaces a record's data. With `expected_version`, refuses (Conflict) if the record changed
@@ -97,7 +99,7 @@ impl Write {
         self.in_scope(tenant)?;
         let now = self.now();
         let seq = self.held.next_change(tenant, collection, false).await?;
-        let mut e = self.exec()?;
+        let mut e = self.exec().await?;
         if let Some(record) =
             sql::records::update(&mut e, tenant, collection, id, expected_version, data, now, seq).await?
         {
@@ -120,6 +122,6 @@ impl Write {
     ) -> Result<(), StoreError> {
         self.in_scope(tenant)?;
         self.held.next_change(tenant, collection, true).await?;
-        sql::records::delete(&mut self.exec()?, tenant, collection, id).await
+        sql::records::delete(&mut self.exec().await?, tenant, collection, id).await
     }
 }

@@ -23,7 +23,7 @@ impl Write {
             display_name: display_name.clone(),
             created_at: self.now(),
         };
-        sql::operators::insert(&mut self.exec()?, &operator, password_hash).await?;
+        sql::operators::insert(&mut self.exec().await?, &operator, password_hash).await?;
         Ok(operator)
     }
 
@@ -32,7 +32,7 @@ impl Write {
         if self.scope != kura_domain::AuditScope::Platform {
             return Err(StoreError::OutOfScope { scope: self.scope, target: format!("operator {id}") });
         }
-        sql::operators::set_password(&mut self.exec()?, id, password_hash).await
+        sql::operators::set_password(&mut self.exec().await?, id, password_hash).await
     }
 
     /// Creates a tenant with its three built-in roles.
@@ -47,7 +47,7 @@ impl Write {
             contract_end: spec.contract_end,
             created_at: now,
         };
-        let mut e = self.exec()?;
+        let mut e = self.exec().await?;
         sql::tenants::insert(&mut e, &tenant).await?;
         for builtin in BuiltinRole::ALL {
             let role = Role {
@@ -86,7 +86,7 @@ impl Write {
             created_at: now,
             updated_at: now,
         };
-        sql::users::insert(&mut self.exec()?, &user, password_hash).await?;
+        sql::users::insert(&mut self.exec().await?, &user, password_hash).await?;
         Ok(user)
     }
 
@@ -101,7 +101,7 @@ impl Write {
     ) -> Result<User, StoreError> {
         self.in_scope(tenant)?;
         let now = self.now();
-        let mut e = self.exec()?;
+        let mut e = self.exec().await?;
         let user = sql::users::update(&mut e, tenant, id, display_name, role, status, now)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -119,13 +119,13 @@ impl Write {
     ) -> Result<(), StoreError> {
         self.in_scope(tenant)?;
         let now = self.now();
-        sql::users::set_password(&mut self.exec()?, tenant, id, password_hash, now).await
+        sql::users::set_password(&mut self.exec().await?, tenant, id, password_hash, now).await
     }
 
     /// Deletes the user and their sessions; their audit entries stay (IAM-1).
     pub async fn delete_user(&mut self, tenant: TenantId, id: UserId) -> Result<(), StoreError> {
         self.in_scope(tenant)?;
-        let mut e = self.exec()?;
+        let mut e = self.exec().await?;
         sql::users::delete(&mut e, tenant, id).await?;
         sql::sessions::delete_for_user(&mut e, tenant, id).await?;
         Ok(())
@@ -150,7 +150,7 @@ impl Write {
             permissions,
             builtin: false,
         };
-        sql::roles::insert(&mut self.exec()?, &role, now).await?;
+        sql::roles::insert(&mut self.exec().await?, &role, now).await?;
         Ok(role)
     }
 
@@ -164,7 +164,7 @@ impl Write {
         permissions: PermissionSet,
     ) -> Result<Role, StoreError> {
         self.in_scope(tenant)?;
-        let mut e = self.exec()?;
+        let mut e = self.exec().await?;
         let role = sql::roles::by_id(&mut e, tenant, id).await?.ok_or(StoreError::NotFound)?;
         if role.builtin {
             return Err(StoreError::Conflict("built-in roles cannot be changed".to_owned()));
@@ -177,7 +177,7 @@ impl Write {
     /// that are not revoked.
     pub async fn delete_role(&mut self, tenant: TenantId, id: RoleId) -> Result<(), StoreError> {
         self.in_scope(tenant)?;
-        let mut e = self.exec()?;
+        let mut e = self.exec().await?;
         let role = sql::roles::by_id(&mut e, tenant, id).await?.ok_or(StoreError::NotFound)?;
         if role.builtin {
             return Err(StoreError::Conflict("built-in roles cannot be deleted".to_owned()));

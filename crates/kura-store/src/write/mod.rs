@@ -14,6 +14,7 @@ mod identity;
 
 use crate::db::Exec;
 use crate::error::StoreError;
+use crate::sql;
 use crate::writer::{Append, Held};
 use jiff::Timestamp;
 use kura_domain::{Actor, AuditEntry, AuditRecord, AuditScope, Clock};
@@ -26,11 +27,14 @@ pub struct Write {
     pub(crate) actor: Actor,
     held: Held,
     clock: Arc<dyn Clock>,
+    /// A new record not inserted yet: it goes in with the audit entry at commit (one call to the
+    /// database instead of two), or before this write's next statement, whichever comes first.
+    deferred: Option<sql::records::Insert>,
 }
 
 impl Write {
     pub(crate) fn new(held: Held, clock: Arc<dyn Clock>, scope: AuditScope, actor: Actor) -> Self {
-        Self { scope, actor, held, clock }
+        Self { scope, actor, held, clock, deferred: None }
     }
 
     pub fn scope(&self) -> AuditScope {
@@ -60,16 +64,27 @@ impl Write {
     /// until the batch commits (on PostgreSQL its row, which other nodes then wait for).
     #[tracing::instrument(skip_all, fields(scope = ?self.scope, operation = record.operation.as_str()))]
     pub async fn commit(self, record: AuditRecord) -> Result<AuditEntry, StoreError> {
-        let Self { scope, actor, held, clock } = self;
-        let entry = held.commit(Some(Append { scope, actor, record, clock })).await?;
+        let Self { scope, actor, held, clock, deferred } = self;
+        let entry = held.commit(Some(Append { scope, actor, record, clock, insert: deferred })).await?;
         let entry = entry.ok_or_else(|| StoreError::Corrupt("no audit entry was appended".to_owned()))?;
         tracing::debug!(seq = entry.seq, "committed");
         Ok(entry)
     }
 
-    /// The writer connection, inside this write's savepoint.
-    pub(crate) fn exec(&mut self) -> Result<Exec<'_>, StoreError> {
+    /// The writer connection, inside this write's savepoint, with everything this write did so
+    /// far in the database (so that its statements see its own changes).
+    pub(crate) async fn exec(&mut self) -> Result<Exec<'_>, StoreError> {
+        if let Some(insert) = self.deferred.take() {
+            sql::records::insert(&mut self.held.exec()?, &insert).await?;
+        }
         self.held.exec()
+    }
+
+    /// Inserts `insert` at commit, with the audit entry, or before the next statement.
+    async fn defer(&mut self, insert: sql::records::Insert) -> Result<(), StoreError> {
+        self.exec().await?;
+        self.deferred = Some(insert);
+        Ok(())
     }
 
     /// The current time at the precision stored.

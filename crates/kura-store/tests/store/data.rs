@@ -117,3 +117,40 @@ async fn stored_values_round_trip() {
     );
     assert_eq!(store.collection(t.id, c.id).await.unwrap().unwrap(), updated);
 }
+
+// Deferred inserts ---------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_write_sees_its_own_new_records_and_a_dropped_one_leaves_none() {
+    // A new record goes into the database with the audit entry at commit, or before the write's
+    // next statement: the write itself must always see it, and nobody else until the commit.
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    let c = make_collection(store, &t, "customers").await;
+
+    let mut w = store.begin(scope(&t), cli()).await.unwrap();
+    let one = w.insert_record(t.id, c.id, &data("one")).await.unwrap();
+    let two = w.insert_record(t.id, c.id, &data("two")).await.unwrap();
+    assert_eq!(w.record(t.id, c.id, one.id).await.unwrap().as_ref(), Some(&one));
+    assert_eq!(w.record(t.id, c.id, two.id).await.unwrap().as_ref(), Some(&two));
+    let three = w.insert_record(t.id, c.id, &data("three")).await.unwrap();
+    assert!(store.record(t.id, c.id, one.id).await.unwrap().is_none(), "not visible before the commit");
+    w.commit(AuditRecord::success(Operation::RecordCreate, "records")).await.unwrap();
+    for r in [&one, &two, &three] {
+        assert_eq!(store.record(t.id, c.id, r.id).await.unwrap().as_ref(), Some(r));
+    }
+
+    let mut w = store.begin(scope(&t), cli()).await.unwrap();
+    let ghost = w.insert_record(t.id, c.id, &data("ghost")).await.unwrap();
+    drop(w);
+    let mut w = store.begin(scope(&t), cli()).await.unwrap();
+    let ghost2 = w.insert_record(t.id, c.id, &data("ghost 2")).await.unwrap();
+    w.record(t.id, c.id, ghost2.id).await.unwrap();
+    drop(w);
+    assert!(store.record(t.id, c.id, ghost.id).await.unwrap().is_none());
+    assert!(store.record(t.id, c.id, ghost2.id).await.unwrap().is_none());
+    assert_eq!(store.record_count(t.id, c.id).await.unwrap(), 3);
+    // The collection's entry and the records' entry: the dropped writes left none.
+    assert_eq!(store.verify_audit(scope(&t)).await.unwrap().unwrap().head_seq, 2);
+}
