@@ -97,16 +97,37 @@ pub(crate) enum Freshness {
     Missing,
 }
 
+/// How many refresh locks collections share (see [`RecordCache::refreshing`]).
+const REFRESH_STRIPES: usize = 64;
+
 #[derive(Debug)]
 pub(crate) struct RecordCache {
     entries: Mutex<HashMap<(TenantId, CollectionId), Entry>>,
     max_records: usize,
     tick: AtomicU64,
+    /// Held while a collection's snapshot is brought up to date, striped by collection.
+    refresh: Vec<tokio::sync::Mutex<()>>,
 }
 
 impl RecordCache {
     pub(crate) fn new(max_records: usize) -> Self {
-        Self { entries: Mutex::new(HashMap::new()), max_records, tick: AtomicU64::new(0) }
+        Self {
+            entries: Mutex::new(HashMap::new()),
+            max_records,
+            tick: AtomicU64::new(0),
+            refresh: (0..REFRESH_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
+        }
+    }
+
+    /// One refresh of a collection's snapshot at a time: readers that find it stale together
+    /// wait for the first one's refresh and then use its result (they look again once they hold
+    /// this), instead of each fetching and merging the same changes. Collections share
+    /// [`REFRESH_STRIPES`] locks, so two may occasionally wait for each other.
+    pub(crate) async fn refreshing(&self, key: (TenantId, CollectionId)) -> tokio::sync::MutexGuard<'_, ()> {
+        use std::hash::{BuildHasher, RandomState};
+        static STRIPES: std::sync::OnceLock<RandomState> = std::sync::OnceLock::new();
+        let stripe = STRIPES.get_or_init(RandomState::new).hash_one(key) as usize % self.refresh.len();
+        self.refresh[stripe].lock().await
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(TenantId, CollectionId), Entry>> {

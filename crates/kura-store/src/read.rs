@@ -192,7 +192,12 @@ impl Store {
         delete_seq: i64,
     ) -> Result<Arc<RecordSnapshot>, StoreError> {
         let (tenant, collection) = key;
+        if let Freshness::Fresh(snapshot) = self.cache.lookup(key, change_seq, delete_seq) {
+            return Ok(snapshot);
+        }
+        let _refreshing = self.cache.refreshing(key).await;
         let snapshot = match self.cache.lookup(key, change_seq, delete_seq) {
+            // Brought up to date by the reader this one waited for.
             Freshness::Fresh(snapshot) => return Ok(snapshot),
             Freshness::Stale { base, since } => {
                 let changed = sql::records::changed_since(e, tenant, collection, since).await?;

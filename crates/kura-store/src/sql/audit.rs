@@ -119,6 +119,11 @@ macro_rules! release_sql {
 /// `writer.rs`). SQLite runs several statements with numbered parameters in one call, which
 /// saves the writer a hand-off to SQLite's worker thread per statement; PostgreSQL's extended
 /// protocol takes one statement per call. Returns whether `w` was released.
+///
+/// sqlx marks several statements in one prepared query as deprecated behaviour (launchbadge/sqlx
+/// issue 3108) that only its SQLite driver supports; `Cargo.lock` pins the version checked, and
+/// every test that writes goes through this call, so a version that drops it fails them all
+/// rather than silently. The fallback is the PostgreSQL branch: one statement per call.
 pub(crate) async fn insert_releasing(
     e: &mut Exec<'_>,
     a: &AuditEntry,

@@ -106,3 +106,34 @@ async fn definitions_follow_changes_from_other_nodes() {
     assert_eq!((fresh.collection.id, fresh.collection.fields.len()), (c2.id, c.fields.len()));
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn readers_that_find_a_snapshot_stale_together_share_one_refresh() {
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "alpha").await;
+    let c = make_collection(store, &t, "customers").await;
+    for i in 0..200 {
+        add_record(store, &t, &c, &format!("n{i}")).await;
+    }
+    store.records(t.id, c.id).await.unwrap();
+    for round in 0..3 {
+        add_record(store, &t, &c, &format!("later {round}")).await;
+        let readers: Vec<_> = (0..16)
+            .map(|_| {
+                let store = store.clone();
+                let (tenant, collection) = (t.id, c.id);
+                tokio::spawn(async move { store.records(tenant, collection).await.unwrap() })
+            })
+            .collect();
+        let mut snapshots = Vec::new();
+        for reader in readers {
+            snapshots.push(reader.await.unwrap());
+        }
+        assert_eq!(snapshots[0].len(), 201 + round);
+        assert!(
+            snapshots.iter().all(|s| Arc::ptr_eq(s, &snapshots[0])),
+            "round {round}: every reader got the one refreshed snapshot"
+        );
+    }
+}
