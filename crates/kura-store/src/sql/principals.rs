@@ -131,14 +131,9 @@ pub(crate) async fn user_session(
         collection_join!("s.scope_id"),
         " WHERE s.scope_id = $1 AND s.token_hash = $2 AND s.expires_at > $3"
     );
-    let row: Option<UserSessionRow> = run!(e, |c| sqlx::query_as(SQL)
-        .bind(tenant.as_uuid())
-        .bind(digest.0.as_slice())
-        .bind(micros(now))
-        .bind(collection.map(Key::as_str))
-        .fetch_optional(c)
-        .await)?;
-    let Some(row) = row else { return Ok(None) };
+    let Some(row) = fetch::<UserSessionRow>(e, SQL, tenant, digest, now, collection).await? else {
+        return Ok(None);
+    };
     let t = tenant.as_uuid();
     let session = SessionRow {
         scope_id: t,
@@ -204,14 +199,9 @@ pub(crate) async fn api_key(
         " WHERE k.tenant_id = $1 AND k.token_hash = $2 AND k.revoked_at IS NULL",
         " AND (k.expires_at IS NULL OR k.expires_at > $3)"
     );
-    let row: Option<ApiKeyContextRow> = run!(e, |c| sqlx::query_as(SQL)
-        .bind(tenant.as_uuid())
-        .bind(digest.0.as_slice())
-        .bind(micros(now))
-        .bind(collection.map(Key::as_str))
-        .fetch_optional(c)
-        .await)?;
-    let Some(row) = row else { return Ok(None) };
+    let Some(row) = fetch::<ApiKeyContextRow>(e, SQL, tenant, digest, now, collection).await? else {
+        return Ok(None);
+    };
     let t = tenant.as_uuid();
     let key = ApiKeyRow {
         tenant_id: t,
@@ -231,4 +221,29 @@ pub(crate) async fn api_key(
         role: role.try_into()?,
         collection: head,
     }))
+}
+
+/// Runs one of the two queries above: both take the tenant, the token digest, the time and the
+/// collection's name, as `$1`…`$4`.
+async fn fetch<R>(
+    e: &mut Exec<'_>,
+    sql: &'static str,
+    tenant: TenantId,
+    digest: &TokenDigest,
+    now: Timestamp,
+    collection: Option<&Key>,
+) -> Result<Option<R>, StoreError>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin,
+{
+    Ok(run!(e, |c| sqlx::query_as(sql)
+        .bind(tenant.as_uuid())
+        .bind(digest.0.as_slice())
+        .bind(micros(now))
+        .bind(collection.map(Key::as_str))
+        .fetch_optional(c)
+        .await)?)
 }
