@@ -110,7 +110,10 @@ impl Store {
         let Some(head) = sql::collections::head(&mut e, tenant, name).await? else {
             return Ok(None);
         };
-        self.definition(&mut e, tenant, head).await
+        match self.kept_at(tenant, head) {
+            Some(at) => Ok(Some(at)),
+            None => self.definition_at(&mut e, tenant, head).await,
+        }
     }
 
     /// [`Store::collection_at`] from a head read with something else (the request's principal):
@@ -120,31 +123,31 @@ impl Store {
         tenant: TenantId,
         head: CollectionHead,
     ) -> Result<Option<CollectionAt>, StoreError> {
-        let key = (tenant, CollectionId::from_uuid(head.id));
-        if let Some(collection) = self.definitions.get(key, head.revision) {
-            return Ok(Some(CollectionAt { collection, change_seq: head.change_seq, delete_seq: head.delete_seq }));
+        match self.kept_at(tenant, head) {
+            Some(at) => Ok(Some(at)),
+            None => self.definition_at(&mut self.db.read().await?.exec(), tenant, head).await,
         }
-        self.definition(&mut self.db.read().await?.exec(), tenant, head).await
     }
 
-    async fn definition(
+    /// The collection at `head` with the definition kept in memory for its revision, if any.
+    fn kept_at(&self, tenant: TenantId, head: CollectionHead) -> Option<CollectionAt> {
+        let collection = self.definitions.get((tenant, CollectionId::from_uuid(head.id)), head.revision)?;
+        Some(CollectionAt { collection, change_seq: head.change_seq, delete_seq: head.delete_seq })
+    }
+
+    /// The collection at `head` with its definition read from the database (and kept).
+    async fn definition_at(
         &self,
         e: &mut crate::db::Exec<'_>,
         tenant: TenantId,
         head: CollectionHead,
     ) -> Result<Option<CollectionAt>, StoreError> {
-        let key = (tenant, CollectionId::from_uuid(head.id));
-        let collection = match self.definitions.get(key, head.revision) {
-            Some(c) => c,
-            None => {
-                let Some((c, revision)) = sql::collections::revised(e, tenant, key.1).await? else {
-                    return Ok(None);
-                };
-                let c = Arc::new(c);
-                self.definitions.put(key, revision, Arc::clone(&c));
-                c
-            }
+        let id = CollectionId::from_uuid(head.id);
+        let Some((c, revision)) = sql::collections::revised(e, tenant, id).await? else {
+            return Ok(None);
         };
+        let collection = Arc::new(c);
+        self.definitions.put((tenant, id), revision, Arc::clone(&collection));
         Ok(Some(CollectionAt { collection, change_seq: head.change_seq, delete_seq: head.delete_seq }))
     }
 
@@ -169,8 +172,10 @@ impl Store {
         if let Freshness::Fresh(snapshot) = self.cache.lookup(key, at.change_seq, at.delete_seq) {
             return Ok(snapshot);
         }
+        // Wait for a refresh already under way before taking a connection from the pool.
+        let _refreshing = self.cache.refreshing(key).await;
         let mut conn = self.db.read().await?;
-        self.snapshot(&mut conn.exec(), key, at.change_seq, at.delete_seq).await
+        self.refresh(&mut conn.exec(), key, at.change_seq, at.delete_seq).await
     }
 
     /// One record of `at`'s collection, no older than when `at` was read: from the snapshot if
@@ -191,11 +196,22 @@ impl Store {
         change_seq: i64,
         delete_seq: i64,
     ) -> Result<Arc<RecordSnapshot>, StoreError> {
-        let (tenant, collection) = key;
         if let Freshness::Fresh(snapshot) = self.cache.lookup(key, change_seq, delete_seq) {
             return Ok(snapshot);
         }
         let _refreshing = self.cache.refreshing(key).await;
+        self.refresh(e, key, change_seq, delete_seq).await
+    }
+
+    /// [`Store::snapshot`] for a caller that holds the collection's refresh lock.
+    async fn refresh(
+        &self,
+        e: &mut crate::db::Exec<'_>,
+        key: (TenantId, CollectionId),
+        change_seq: i64,
+        delete_seq: i64,
+    ) -> Result<Arc<RecordSnapshot>, StoreError> {
+        let (tenant, collection) = key;
         let snapshot = match self.cache.lookup(key, change_seq, delete_seq) {
             // Brought up to date by the reader this one waited for.
             Freshness::Fresh(snapshot) => return Ok(snapshot),
