@@ -5,6 +5,7 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use kura_domain::{AuditRecord, Collection, CollectionSpec, Key, Operation, Permission};
 use kura_store::CollectionAt;
+use std::sync::Arc;
 
 /// Collections are readable by anyone who may read records (they are the schema of the data).
 pub async fn list(state: &AppState, p: &TenantPrincipal) -> AppResult<Vec<Collection>> {
@@ -18,26 +19,26 @@ pub async fn get(state: &AppState, p: &TenantPrincipal, name: &str) -> AppResult
 }
 
 pub(crate) async fn find(state: &AppState, tenant: kura_domain::TenantId, name: &str) -> AppResult<Collection> {
+    Ok(Arc::unwrap_or_clone(find_by_name(state, tenant, name).await?.collection))
+}
+
+async fn find_by_name(state: &AppState, tenant: kura_domain::TenantId, name: &str) -> AppResult<CollectionAt> {
     let key = Key::parse(name).map_err(|_| AppError::NotFound("collection"))?;
-    state.store.collection_by_name(tenant, &key).await?.ok_or(AppError::NotFound("collection"))
+    state.store.collection_at(tenant, &key).await?.ok_or(AppError::NotFound("collection"))
 }
 
 /// A collection by name with where its records stand, for reading and writing them (see
 /// [`kura_store::Store::collection_at`]). Uses the head read with the principal when the request
 /// named this collection.
 pub(crate) async fn find_at(state: &AppState, g: &Granted<'_>, name: &str) -> AppResult<CollectionAt> {
-    let tenant = g.tenant_id();
-    let found = match &g.principal().collection {
-        Some((named, head)) if named.as_str() == name => match head {
-            Some(head) => state.store.collection_at_head(tenant, *head).await?,
-            None => None,
-        },
-        _ => {
-            let key = Key::parse(name).map_err(|_| AppError::NotFound("collection"))?;
-            state.store.collection_at(tenant, &key).await?
+    match &g.principal().collection {
+        Some((named, Some(head))) if named.as_str() == name => {
+            state.store.collection_at_head(g.tenant_id(), *head).await?.ok_or(AppError::NotFound("collection"))
         }
-    };
-    found.ok_or(AppError::NotFound("collection"))
+        // Looked up with the credential, and not there.
+        Some((named, None)) if named.as_str() == name => Err(AppError::NotFound("collection")),
+        _ => find_by_name(state, g.tenant_id(), name).await,
+    }
 }
 
 pub async fn create(state: &AppState, p: &TenantPrincipal, spec: CollectionSpec) -> AppResult<Collection> {
