@@ -3,17 +3,20 @@
 //! Everything above this module sees an [`Exec`] (a connection of either engine) and runs SQL
 //! through the [`run!`] macro, which expands the same body once per engine. The differences that
 //! remain are connection set-up. Both engines get one writer connection (the slot of
-//! [`crate::writer`]) beside a pool of readers; on SQLite the readers open read-only.
+//! [`crate::writer`]) beside a pool of readers ([`Readers`]); on SQLite the readers open
+//! read-only.
 
 use crate::error::StoreError;
 use crate::store::{Engine, StoreOptions};
 use crate::writer::{Connector, WriterConn};
-use sqlx::pool::PoolConnection;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Connection as _, PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{ConnectOptions as _, Connection, PgConnection, SqliteConnection};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The migrations, embedded at build time; the same files serve both engines.
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -26,65 +29,206 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// `pg_stat_activity`.
 pub(crate) const PG_WRITER_NAME: &str = "kura-writer";
 
+/// How long a read waits for a free connection before failing (as sqlx's pool does by default).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The read pool of one engine (the writer connection lives in [`crate::writer`]).
 #[derive(Clone, Debug)]
 pub(crate) enum Db {
-    Sqlite { read: SqlitePool },
-    Postgres(PgPool),
+    Sqlite(Arc<Readers<SqliteConnection>>),
+    Postgres(Arc<Readers<PgConnection>>),
 }
 
-/// A borrowed connection of either engine: what every SQL function takes.
+/// A borrowed connection of either engine: what every SQL function takes. A pooled reader comes
+/// with its lease's flag, which [`run!`] raises when a statement fails in a way that may mean
+/// the connection is broken (the writer's connection has none: the slot handles its own).
 pub(crate) enum Exec<'c> {
-    Sqlite(&'c mut SqliteConnection),
-    Pg(&'c mut PgConnection),
+    Sqlite(&'c mut SqliteConnection, Option<&'c AtomicBool>),
+    Pg(&'c mut PgConnection, Option<&'c AtomicBool>),
+}
+
+impl Exec<'_> {
+    /// Notes a failed statement: a pooled connection that may be broken is not pooled again.
+    pub(crate) fn failed(&self, e: &sqlx::Error) {
+        let (Self::Sqlite(_, Some(broken)) | Self::Pg(_, Some(broken))) = self else {
+            return;
+        };
+        let statement_refused = match e {
+            // PostgreSQL says when it is closing the connection: class 08 (connection exception)
+            // or 57 (operator intervention). SQLite's refusals leave the connection usable.
+            sqlx::Error::Database(db) => {
+                matches!(self, Self::Sqlite(..))
+                    || !db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57"))
+            }
+            sqlx::Error::RowNotFound
+            | sqlx::Error::TypeNotFound { .. }
+            | sqlx::Error::ColumnIndexOutOfBounds { .. }
+            | sqlx::Error::ColumnNotFound(_)
+            | sqlx::Error::ColumnDecode { .. }
+            | sqlx::Error::Encode(_)
+            | sqlx::Error::Decode(_) => true,
+            _ => false,
+        };
+        if !statement_refused {
+            broken.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Runs the same body on whichever engine `$exec` (a `&mut Exec`) holds, with `$conn` bound to
 /// the concrete `&mut …Connection`. The body is written once; the compiler checks it for both.
+/// It yields the body's `Result<_, sqlx::Error>`, after noting an error with [`Exec::failed`].
 macro_rules! run {
-    ($exec:expr, |$conn:ident| $body:expr) => {
-        match &mut *$exec {
-            $crate::db::Exec::Sqlite(c) => {
+    ($exec:expr, |$conn:ident| $body:expr) => {{
+        let exec: &mut $crate::db::Exec<'_> = &mut *$exec;
+        let result = match exec {
+            $crate::db::Exec::Sqlite(c, _) => {
                 let $conn = &mut **c;
                 $body
             }
-            $crate::db::Exec::Pg(c) => {
+            $crate::db::Exec::Pg(c, _) => {
                 let $conn = &mut **c;
                 $body
             }
+        };
+        if let Err(e) = &result {
+            exec.failed(e);
         }
-    };
+        result
+    }};
 }
 pub(crate) use run;
 
-/// A connection checked out of a pool for the duration of one operation.
+/// The read connections of one engine: at most `max` open, reused in turn.
+///
+/// Not sqlx's `Pool`, which pings every connection it takes back before pooling it again: a
+/// round trip per read (on SQLite a hand-off to the connection's worker thread and back, on
+/// PostgreSQL a network round trip and a backend wake-up), which profiles showed costing about
+/// as much as the read itself. Here a connection goes back to the idle list as it is, unless a
+/// statement on it failed in a way that may mean it is broken ([`Exec::failed`]) or it was
+/// given up inside a transaction: then it is closed, and a later read opens a new one. A read
+/// cancelled half-way (a client that hung up) leaves nothing behind: each engine's connection
+/// finishes or discards the unread rest of a statement before running the next.
+pub(crate) struct Readers<C: Connection> {
+    idle: Mutex<Vec<C>>,
+    permits: Arc<Semaphore>,
+    options: C::Options,
+    closed: AtomicBool,
+}
+
+impl<C: Connection> std::fmt::Debug for Readers<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Readers").field("available", &self.permits.available_permits()).finish_non_exhaustive()
+    }
+}
+
+impl<C: Connection> Readers<C> {
+    /// Opens the first connection (so that a bad URL or a missing file fails at start-up).
+    async fn open(options: C::Options, max: u32) -> Result<Arc<Self>, sqlx::Error> {
+        let first = options.connect().await?;
+        let max = usize::try_from(max.max(1)).unwrap_or(1);
+        Ok(Arc::new(Self {
+            idle: Mutex::new(vec![first]),
+            permits: Arc::new(Semaphore::new(max)),
+            options,
+            closed: AtomicBool::new(false),
+        }))
+    }
+
+    /// An idle connection, or a new one while fewer than `max` are open; otherwise waits for
+    /// one to come back.
+    async fn lease(self: &Arc<Self>) -> Result<Lease<C>, sqlx::Error> {
+        let permit = match tokio::time::timeout(ACQUIRE_TIMEOUT, Arc::clone(&self.permits).acquire_owned()).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_)) => return Err(sqlx::Error::PoolClosed),
+            Err(_) => return Err(sqlx::Error::PoolTimedOut),
+        };
+        if self.closed.load(Ordering::Acquire) {
+            return Err(sqlx::Error::PoolClosed);
+        }
+        let idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => self.options.connect().await?,
+        };
+        Ok(Lease { conn: Some(conn), broken: AtomicBool::new(false), readers: Arc::clone(self), _permit: permit })
+    }
+
+    /// Refuses further reads and closes the idle connections (leased ones close on return).
+    async fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.permits.close();
+        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(PoisonError::into_inner));
+        for conn in idle {
+            let _ = conn.close().await;
+        }
+    }
+}
+
+/// A read connection, leased for one operation; it goes back to its [`Readers`] on drop.
+pub(crate) struct Lease<C: Connection> {
+    conn: Option<C>,
+    broken: AtomicBool,
+    readers: Arc<Readers<C>>,
+    /// Released after the connection is back in the idle list (fields drop after `drop`).
+    _permit: OwnedSemaphorePermit,
+}
+
+impl<C: Connection> Lease<C> {
+    fn parts(&mut self) -> (&mut C, &AtomicBool) {
+        match self.conn.as_mut() {
+            Some(conn) => (conn, &self.broken),
+            None => unreachable!("a lease's connection is taken only when the lease is dropped"),
+        }
+    }
+}
+
+impl<C: Connection> Drop for Lease<C> {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        if !self.broken.load(Ordering::Relaxed) && !self.readers.closed.load(Ordering::Acquire) {
+            self.readers.idle.lock().unwrap_or_else(PoisonError::into_inner).push(conn);
+        }
+        // Otherwise dropped, which closes it (and ends any transaction it was in).
+    }
+}
+
+/// A read connection of either engine, leased for one operation.
 pub(crate) enum Conn {
-    Sqlite(PoolConnection<Sqlite>),
-    Pg(PoolConnection<Postgres>),
+    Sqlite(Lease<SqliteConnection>),
+    Pg(Lease<PgConnection>),
 }
 
 impl Conn {
     pub(crate) fn exec(&mut self) -> Exec<'_> {
         match self {
-            Self::Sqlite(c) => Exec::Sqlite(c),
-            Self::Pg(c) => Exec::Pg(c),
+            Self::Sqlite(lease) => {
+                let (c, broken) = lease.parts();
+                Exec::Sqlite(c, Some(broken))
+            }
+            Self::Pg(lease) => {
+                let (c, broken) = lease.parts();
+                Exec::Pg(c, Some(broken))
+            }
+        }
+    }
+
+    /// Closes the connection when it is returned instead of pooling it again.
+    fn discard(&self) {
+        match self {
+            Self::Sqlite(lease) => lease.broken.store(true, Ordering::Relaxed),
+            Self::Pg(lease) => lease.broken.store(true, Ordering::Relaxed),
         }
     }
 }
 
-/// An open transaction of either engine.
-#[derive(Debug)]
-pub(crate) enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
-    Pg(Transaction<'static, Postgres>),
-}
+/// A read-only transaction on a leased connection. It is never committed: when it is dropped,
+/// its connection is closed rather than pooled, which ends the transaction.
+pub(crate) struct Tx(Conn);
 
 impl Tx {
     pub(crate) fn exec(&mut self) -> Exec<'_> {
-        match self {
-            Self::Sqlite(t) => Exec::Sqlite(t),
-            Self::Pg(t) => Exec::Pg(t),
-        }
+        self.0.exec()
     }
 }
 
@@ -104,29 +248,16 @@ impl Db {
             // Migrate before the readers connect: they open read-only and cannot create the file.
             MIGRATOR.run(&mut writer).await?;
             let (writer, connector) = (WriterConn::Sqlite(writer), Connector::Sqlite(connect.clone()));
-            // No ping before each use: it costs a round trip per read (on SQLite a hand-off to
-            // the connection's worker thread), and a connection that fails is dropped by the
-            // pool after the failed statement anyway.
-            let read = SqlitePoolOptions::new()
-                .max_connections(max)
-                .test_before_acquire(false)
-                .connect_with(connect.create_if_missing(false).read_only(true))
-                .await?;
-            (Self::Sqlite { read }, writer, connector)
+            let read = Readers::open(connect.create_if_missing(false).read_only(true), max).await?;
+            (Self::Sqlite(read), writer, connector)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let connect = PgConnectOptions::from_str(url)?;
-            // No ping before each use (a network round trip per read): a connection that broke
-            // while idle fails its statement, and the pool drops it.
-            let pool = PgPoolOptions::new()
-                .max_connections(max)
-                .test_before_acquire(false)
-                .connect_with(connect.clone())
-                .await?;
+            let writer_options = connect.clone().application_name(PG_WRITER_NAME);
+            let mut writer = PgConnection::connect_with(&writer_options).await?;
             // The migrator takes an advisory lock, so several nodes may start at once.
-            MIGRATOR.run(&pool).await?;
-            let connector = Connector::Pg(connect.application_name(PG_WRITER_NAME));
-            let writer = connector.connect().await?;
-            (Self::Postgres(pool), writer, connector)
+            MIGRATOR.run(&mut writer).await?;
+            let read = Readers::open(connect, max).await?;
+            (Self::Postgres(read), WriterConn::Pg(writer), Connector::Pg(writer_options))
         } else {
             return Err(StoreError::BadUrl(redact(url)));
         };
@@ -135,7 +266,7 @@ impl Db {
 
     pub(crate) fn engine(&self) -> Engine {
         match self {
-            Self::Sqlite { .. } => Engine::Sqlite,
+            Self::Sqlite(_) => Engine::Sqlite,
             Self::Postgres(_) => Engine::Postgres,
         }
     }
@@ -143,25 +274,32 @@ impl Db {
     /// A connection for reads.
     pub(crate) async fn read(&self) -> Result<Conn, StoreError> {
         Ok(match self {
-            Self::Sqlite { read } => Conn::Sqlite(read.acquire().await?),
-            Self::Postgres(pool) => Conn::Pg(pool.acquire().await?),
+            Self::Sqlite(readers) => Conn::Sqlite(readers.lease().await?),
+            Self::Postgres(readers) => Conn::Pg(readers.lease().await?),
         })
     }
 
     /// A read-only transaction that sees one consistent state, for reads that span several
     /// statements (verifying a chain while appends continue).
     pub(crate) async fn snapshot(&self) -> Result<Tx, StoreError> {
-        Ok(match self {
-            // In WAL mode a read transaction sees the database as of its first read.
-            Self::Sqlite { read } => Tx::Sqlite(read.begin().await?),
-            Self::Postgres(pool) => Tx::Pg(pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?),
-        })
+        let conn = self.read().await?;
+        // From here on the connection is closed, not pooled, when it is returned: whatever
+        // happens to this transaction, it ends with the connection.
+        conn.discard();
+        let mut tx = Tx(conn);
+        // In WAL mode a read transaction sees the database as of its first read.
+        let begin = match self {
+            Self::Sqlite(_) => "BEGIN",
+            Self::Postgres(_) => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        };
+        run!(&mut tx.exec(), |c| sqlx::raw_sql(begin).execute(c).await.map(drop))?;
+        Ok(tx)
     }
 
     pub(crate) async fn close(&self) {
         match self {
-            Self::Sqlite { read } => read.close().await,
-            Self::Postgres(pool) => pool.close().await,
+            Self::Sqlite(readers) => readers.close().await,
+            Self::Postgres(readers) => readers.close().await,
         }
     }
 }

@@ -35,8 +35,8 @@ pub async fn poison_batch(w: &mut Write) -> Result<(), StoreError> {
                       INSERT INTO kura_poison (x) VALUES (1), (1)";
     let mut e = w.exec().await?;
     match &mut e {
-        Exec::Sqlite(c) => sqlx::raw_sql(SQLITE).execute(&mut **c).await.map(drop)?,
-        Exec::Pg(c) => sqlx::raw_sql(PG).execute(&mut **c).await.map(drop)?,
+        Exec::Sqlite(c, _) => sqlx::raw_sql(SQLITE).execute(&mut **c).await.map(drop)?,
+        Exec::Pg(c, _) => sqlx::raw_sql(PG).execute(&mut **c).await.map(drop)?,
     }
     Ok(())
 }

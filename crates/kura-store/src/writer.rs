@@ -108,8 +108,8 @@ pub(crate) enum WriterConn {
 impl WriterConn {
     fn exec(&mut self) -> Exec<'_> {
         match self {
-            Self::Sqlite(c) => Exec::Sqlite(c),
-            Self::Pg(c) => Exec::Pg(c),
+            Self::Sqlite(c) => Exec::Sqlite(c, None),
+            Self::Pg(c) => Exec::Pg(c, None),
         }
     }
 

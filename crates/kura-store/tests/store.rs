@@ -159,5 +159,7 @@ mod data;
 mod group_commit;
 #[path = "store/opening.rs"]
 mod opening;
+#[path = "store/readers.rs"]
+mod readers;
 #[path = "store/tenancy.rs"]
 mod tenancy;

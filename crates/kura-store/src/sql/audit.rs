@@ -151,16 +151,16 @@ pub(crate) async fn insert_releasing(
         };
     }
     match (e, record) {
-        (Exec::Sqlite(c), Some(r)) => {
+        (Exec::Sqlite(c, _), Some(r)) => {
             bind_entry!(r.bind(sqlx::query(RECORD_ENTRY_RELEASE)))
                 .execute(&mut **c)
                 .await
                 .map_err(records::insert_error)?;
         }
-        (Exec::Sqlite(c), None) => {
+        (Exec::Sqlite(c, _), None) => {
             bind_entry!(sqlx::query(ENTRY_RELEASE)).execute(&mut **c).await?;
         }
-        (e @ Exec::Pg(_), record) => {
+        (e @ Exec::Pg(..), record) => {
             if let Some(r) = record {
                 records::insert(e, r).await?;
             }
