@@ -80,7 +80,7 @@ pub struct Instance {
     pub startup: Startup,
     pub version: String,
     pub notes: Vec<String>,
-    pub _pg: Option<PgDatabase>,
+    pub pg: Option<PgDatabase>,
     pub _dir: tempfile::TempDir,
 }
 
@@ -180,7 +180,7 @@ pub async fn start_kura(launch: &Launch, pg: Option<PgDatabase>) -> anyhow::Resu
         metrics_url: Some(format!("{base}/metrics")),
         ids: Vec::new(),
     };
-    Ok(Instance { kind, server, target: Arc::new(target), startup, version, notes, _pg: pg, _dir: dir })
+    Ok(Instance { kind, server, target: Arc::new(target), startup, version, notes, pg, _dir: dir })
 }
 
 /// Starts PocketBase in a fresh directory with a superuser, the two collections (open to any
@@ -264,7 +264,7 @@ pub async fn start_pocketbase(launch: &Launch) -> anyhow::Result<Instance> {
         ids: Vec::new(),
     };
     let notes = vec!["default settings: WAL with synchronous=NORMAL, request log on".to_owned()];
-    Ok(Instance { kind, server, target: Arc::new(target), startup, version, notes, _pg: None, _dir: dir })
+    Ok(Instance { kind, server, target: Arc::new(target), startup, version, notes, pg: None, _dir: dir })
 }
 
 /// Starts a server `starts` times on fresh ports, measuring spawn → first 200 on `health` and the
