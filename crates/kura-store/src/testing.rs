@@ -23,6 +23,27 @@ pub fn queued_writers(store: &Store) -> usize {
     store.writer.queued()
 }
 
+/// How many record inserts wait in the writer's queue (see `Store::create_record`).
+pub fn queued_inserts(store: &Store) -> usize {
+    store.writer.queued_inserts()
+}
+
+/// `Store::create_record` with a given record id, so that a test can make an insert collide.
+pub async fn create_record_with_id(
+    store: &Store,
+    id: kura_domain::RecordId,
+    tenant: kura_domain::TenantId,
+    collection: kura_domain::CollectionId,
+    data: &kura_domain::RecordData,
+    actor: kura_domain::Actor,
+) -> Result<kura_domain::AuditEntry, StoreError> {
+    let scope = kura_domain::AuditScope::Tenant(tenant);
+    let audit = |r: &kura_domain::Record| {
+        kura_domain::AuditRecord::success(kura_domain::Operation::RecordCreate, format!("record:{}", r.id))
+    };
+    store.create_record_as(id, scope, actor, tenant, collection, data, audit).await.map(|(_, entry)| entry)
+}
+
 /// Makes the `COMMIT` of the batch that `w` joins fail for real: it leaves a deferred constraint
 /// violation in the outer transaction (a foreign key on SQLite, a unique key on PostgreSQL, both
 /// on temporary tables), which each engine checks only at `COMMIT`.

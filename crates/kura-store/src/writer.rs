@@ -50,8 +50,8 @@ use sqlx::{Connection as _, PgConnection, SqliteConnection};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
-use tokio::sync::{Mutex, Notify, OwnedMutexGuard, watch};
+use std::sync::{Arc, PoisonError, Weak};
+use tokio::sync::{Mutex, Notify, OwnedMutexGuard, oneshot, watch};
 
 /// The most writes one `COMMIT` carries. The writer that finds a batch this full commits it
 /// before starting its own, so a constant stream of writers cannot postpone a commit forever.
@@ -140,11 +140,40 @@ pub struct CommitStats {
     pub failed_batches: u64,
 }
 
+/// A new record and its audit entry, handed to the writer as data ([`Writer::insert`]).
+pub(crate) struct NewRecord {
+    pub scope: AuditScope,
+    pub actor: Actor,
+    pub record: AuditRecord,
+    pub clock: Arc<dyn Clock>,
+    /// Numbered with the collection's change number by the writer.
+    pub insert: sql::records::Insert,
+    pub collection: (TenantId, CollectionId),
+}
+
+/// What a queued insert learns once the writer has put it into the open transaction: its entry
+/// and the batch whose `COMMIT` will make it durable.
+type Placed = Result<(AuditEntry, watch::Receiver<Outcome>), StoreError>;
+
+struct QueuedInsert {
+    new: NewRecord,
+    reply: oneshot::Sender<Placed>,
+}
+
+/// Inserts waiting for the flusher; refused once the writer is closed.
+#[derive(Default)]
+struct Queue {
+    inserts: Vec<QueuedInsert>,
+    closed: bool,
+}
+
 /// What the flusher and the writers share outside the mutex.
 #[derive(Default)]
 struct Shared {
     /// Wakes the flusher. A signal sent while it is busy is kept (one permit), never lost.
     signal: Notify,
+    /// Record inserts queued as data, which the flusher writes before each `COMMIT`.
+    queue: std::sync::Mutex<Queue>,
     /// Tasks waiting for the slot (tests use it to line writers up in one batch).
     queued: AtomicUsize,
     writes: AtomicU64,
@@ -354,15 +383,31 @@ impl Slot {
         clock: &dyn Clock,
         insert: Option<&sql::records::Insert>,
     ) -> Result<(AuditEntry, bool), StoreError> {
-        let known = self.heads.get(&scope).copied();
+        let entry = self.next_entry(scope, actor, record, clock).await?;
         let Some(conn) = self.conn.as_mut() else {
             return Err(StoreError::Database(sqlx::Error::PoolClosed));
         };
-        let mut e = conn.exec();
+        let released = sql::audit::insert_releasing(&mut conn.exec(), &entry, insert).await?;
+        Ok((entry, released))
+    }
+
+    /// The next entry of `scope`'s chain, with its head advanced in memory (the batch's first
+    /// append to the scope advances the stored head, which locks it); undone with `w`.
+    async fn next_entry(
+        &mut self,
+        scope: AuditScope,
+        actor: Actor,
+        record: AuditRecord,
+        clock: &dyn Clock,
+    ) -> Result<AuditEntry, StoreError> {
+        let known = self.heads.get(&scope).copied();
         let prev = match known {
             Some(head) => head,
             None => {
-                let (seq, hash) = sql::audit::advance_head(&mut e, scope).await?;
+                let Some(conn) = self.conn.as_mut() else {
+                    return Err(StoreError::Database(sqlx::Error::PoolClosed));
+                };
+                let (seq, hash) = sql::audit::advance_head(&mut conn.exec(), scope).await?;
                 Head { seq: seq - 1, hash }
             }
         };
@@ -381,7 +426,9 @@ impl Slot {
             record.detail.as_deref(),
         );
         let hash = kura_crypto::chain_hash(&prev.hash, &canonical);
-        let entry = AuditEntry {
+        self.undo.push(Undo::Head(scope, known));
+        self.heads.insert(scope, Head { seq, hash });
+        Ok(AuditEntry {
             scope,
             seq,
             at,
@@ -392,11 +439,7 @@ impl Slot {
             detail: record.detail,
             prev_hash: prev.hash,
             hash,
-        };
-        let released = sql::audit::insert_releasing(&mut e, &entry, insert).await?;
-        self.undo.push(Undo::Head(scope, known));
-        self.heads.insert(scope, Head { seq, hash });
-        Ok((entry, released))
+        })
     }
 
     /// Takes a collection's next change sequence number for a record write (for a delete, also
@@ -445,6 +488,126 @@ impl Slot {
         self.undo.clear();
         self.pending += 1;
         self.batch.subscribe()
+    }
+
+    /// Writes the queued inserts into the open transaction, in batches of at most
+    /// [`MAX_BATCH`] writes (committing a full one first), and tells each where it stands.
+    async fn drain(&mut self) {
+        loop {
+            if self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner).inserts.is_empty() {
+                return;
+            }
+            // (Commits the batch first if it is full, so there is room below.)
+            if let Err(e) = self.prepare().await {
+                let cause = e.to_string();
+                for q in self.take_queued(usize::MAX) {
+                    let _ = q.reply.send(Err(StoreError::NotCommitted(cause.clone())));
+                }
+                return;
+            }
+            let room = usize::try_from(MAX_BATCH.saturating_sub(self.pending)).unwrap_or(usize::MAX);
+            let queued = self.take_queued(room);
+            if queued.is_empty() {
+                return;
+            }
+            self.insert_queued(queued).await;
+        }
+    }
+
+    fn take_queued(&self, at_most: usize) -> Vec<QueuedInsert> {
+        let mut queue = self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = queue.inserts.len().min(at_most);
+        queue.inserts.drain(..n).collect()
+    }
+
+    /// Inserts `queued` (records and entries) in savepoint `w`, several rows per statement,
+    /// and releases it once for all of them. If that fails, it rolls back to `w` and writes
+    /// them one by one, each in its own savepoint, so that only the inserts that fail on their
+    /// own are refused.
+    async fn insert_queued(&mut self, queued: Vec<QueuedInsert>) {
+        self.savepoint = Savepoint::Dirty;
+        let mut placed = Vec::with_capacity(queued.len());
+        let mut entries = Vec::with_capacity(queued.len());
+        let mut queued = queued.into_iter();
+        while let Some(mut q) = queued.next() {
+            match self.number(&mut q.new).await {
+                Ok(entry) => {
+                    entries.push(entry);
+                    placed.push(q);
+                }
+                // The collection is gone: this insert alone is refused.
+                Err(StoreError::NotFound) => drop(q.reply.send(Err(StoreError::NotFound))),
+                Err(e) => {
+                    // Anything else (a statement of the database refused): one by one instead.
+                    tracing::debug!(error = %e, "numbering queued inserts failed; writing them one by one");
+                    placed.push(q);
+                    placed.extend(queued);
+                    return self.insert_one_by_one(placed).await;
+                }
+            }
+        }
+        if placed.is_empty() {
+            return;
+        }
+        let inserted = match self.conn.as_mut() {
+            Some(conn) => {
+                let records: Vec<_> = placed.iter().map(|q| &q.new.insert).collect();
+                sql::audit::insert_many(&mut conn.exec(), &entries, &records).await
+            }
+            None => Err(StoreError::Database(sqlx::Error::PoolClosed)),
+        };
+        let released = match inserted {
+            Ok(()) => self.run("RELEASE SAVEPOINT w; SAVEPOINT w").await.map_err(StoreError::from),
+            Err(e) => Err(e),
+        };
+        match released {
+            Ok(()) => {
+                self.savepoint = Savepoint::Fresh;
+                self.undo.clear();
+                self.pending += placed.len() as u64;
+                for (q, entry) in placed.into_iter().zip(entries) {
+                    let _ = q.reply.send(Ok((entry, self.batch.subscribe())));
+                }
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, inserts = placed.len(), "queued inserts failed together; one by one");
+                self.insert_one_by_one(placed).await;
+            }
+        }
+    }
+
+    /// The slow path of [`Slot::insert_queued`]: back to `w` (undoing whatever was written and
+    /// numbered), then each insert in a savepoint of its own.
+    async fn insert_one_by_one(&mut self, queued: Vec<QueuedInsert>) {
+        for mut q in queued {
+            if let Err(e) = self.prepare().await {
+                let _ = q.reply.send(Err(StoreError::NotCommitted(e.to_string())));
+                continue;
+            }
+            self.savepoint = Savepoint::Dirty;
+            let result = async {
+                let entry = self.number(&mut q.new).await?;
+                let Some(conn) = self.conn.as_mut() else {
+                    return Err(StoreError::Database(sqlx::Error::PoolClosed));
+                };
+                let batch = if sql::audit::insert_releasing(&mut conn.exec(), &entry, Some(&q.new.insert)).await? {
+                    self.released()
+                } else {
+                    self.release().await?
+                };
+                Ok((entry, batch))
+            }
+            .await;
+            let _ = q.reply.send(result);
+        }
+    }
+
+    /// Numbers a queued insert: the collection's next change number for its record and the
+    /// next entry of its scope's chain, both advanced in the slot's memory (undone with `w`).
+    async fn number(&mut self, new: &mut NewRecord) -> Result<AuditEntry, StoreError> {
+        let seq = self.next_change(new.collection, false).await?;
+        new.insert.set_change_seq(seq);
+        self.next_entry(new.scope, new.actor.clone(), new.record.clone(), &*new.clock).await
     }
 
     async fn run(&mut self, sql: &'static str) -> Result<(), sqlx::Error> {
@@ -521,12 +684,42 @@ impl Writer {
         .map_err(task_failed)?
     }
 
+    /// Inserts a new record with its audit entry, handed to the flusher as data rather than by
+    /// holding the slot: the flusher writes every queued insert before its next `COMMIT`,
+    /// several rows per statement. Returns once the insert is durable, like [`Held::commit`].
+    /// A caller that gives up waiting does not withdraw the insert.
+    pub(crate) async fn insert(&self, new: NewRecord) -> Result<AuditEntry, StoreError> {
+        let (reply, placed) = oneshot::channel();
+        {
+            let mut queue = self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            if queue.closed {
+                return Err(StoreError::Database(sqlx::Error::PoolClosed));
+            }
+            queue.inserts.push(QueuedInsert { new, reply });
+        }
+        self.shared.signal.notify_one();
+        let placed = placed.await.map_err(|_| StoreError::NotCommitted("the writer stopped".to_owned()))?;
+        let (entry, mut outcome) = placed?;
+        let decided = outcome.wait_for(Option::is_some).await;
+        match decided.as_deref() {
+            Ok(Some(Ok(()))) => Ok(entry),
+            Ok(Some(Err(cause))) => Err(StoreError::NotCommitted(cause.to_string())),
+            Ok(None) | Err(_) => Err(StoreError::NotCommitted("the batch was abandoned".to_owned())),
+        }
+    }
+
     pub(crate) fn stats(&self) -> CommitStats {
         CommitStats {
             writes: self.shared.writes.load(Ordering::Relaxed),
             batches: self.shared.batches.load(Ordering::Relaxed),
             failed_batches: self.shared.failed_batches.load(Ordering::Relaxed),
         }
+    }
+
+    /// How many inserts wait in the queue.
+    #[cfg(feature = "testing")]
+    pub(crate) fn queued_inserts(&self) -> usize {
+        self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner).inserts.len()
     }
 
     /// How many tasks wait for the slot.
@@ -544,6 +737,9 @@ impl Writer {
             if slot.closed {
                 return;
             }
+            // No more inserts: those already queued are written and committed with the rest.
+            shared.queue.lock().unwrap_or_else(PoisonError::into_inner).closed = true;
+            slot.drain().await;
             slot.settle().await;
             slot.closed = true;
             if let Some(conn) = slot.conn.take() {
@@ -588,6 +784,7 @@ async fn flusher(slot: Weak<Mutex<Slot>>, shared: Arc<Shared>) {
         if guard.closed {
             return;
         }
+        guard.drain().await;
         guard.settle().await;
     }
 }

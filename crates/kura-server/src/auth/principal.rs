@@ -1,7 +1,10 @@
 //! Who is making a request, and the proof that they may do what they ask.
 
 use crate::error::{AppError, AppResult};
-use kura_domain::{Actor, AuditScope, Key, Operator, Permission, Role, Tenant, TenantId, UserId};
+use kura_domain::{
+    Actor, AuditEntry, AuditRecord, AuditScope, CollectionId, Key, Operator, Permission, Record, RecordData, Role,
+    Tenant, TenantId, UserId,
+};
 use kura_store::{CollectionHead, Store, StoreError, Write};
 use uuid::Uuid;
 
@@ -95,6 +98,18 @@ impl<'a> Granted<'a> {
     /// Starts an audited write in this tenant on behalf of the principal.
     pub async fn begin(&self, store: &Store) -> Result<Write, StoreError> {
         store.begin(AuditScope::Tenant(self.tenant_id()), self.principal.actor.clone()).await
+    }
+    /// Creates a record in this tenant on behalf of the principal, with its audit entry
+    /// (`Store::create_record`).
+    pub async fn create_record(
+        &self,
+        store: &Store,
+        collection: CollectionId,
+        data: &RecordData,
+        audit: impl FnOnce(&Record) -> AuditRecord,
+    ) -> Result<(Record, AuditEntry), StoreError> {
+        let (scope, actor) = (AuditScope::Tenant(self.tenant_id()), self.principal.actor.clone());
+        store.create_record(scope, actor, self.tenant_id(), collection, data, audit).await
     }
 }
 

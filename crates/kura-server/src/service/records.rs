@@ -110,13 +110,12 @@ pub async fn create(
     let at = find_at(state, &g, collection).await?;
     let c = &at.collection;
     let data = c.validate(input, WriteMode::Create, None)?;
-    let mut w = g.begin(&state.store).await?;
-    let r = w.insert_record(g.tenant_id(), c.id, &data).await?;
-    w.commit(
+    let fields = data.keys().cloned().collect::<Vec<_>>().join(",");
+    let audit = |r: &Record| {
         AuditRecord::success(Operation::RecordCreate, format!("record:{}/{}", c.name, r.id))
-            .with_detail(format!("fields={}", data.keys().cloned().collect::<Vec<_>>().join(","))),
-    )
-    .await?;
+            .with_detail(format!("fields={fields}"))
+    };
+    let (r, _) = g.create_record(&state.store, c.id, &data, audit).await?;
     Ok(view(c, r, g.pii_visible()))
 }
 

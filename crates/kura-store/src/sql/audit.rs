@@ -6,6 +6,7 @@ use crate::db::{Exec, run};
 use crate::error::StoreError;
 use jiff::Timestamp;
 use kura_domain::{Actor, ActorKind, AuditEntry, AuditScope, Operation, Outcome};
+use std::sync::OnceLock;
 use uuid::Uuid;
 
 macro_rules! cols {
@@ -107,6 +108,27 @@ macro_rules! insert_sql {
     };
 }
 
+/// Binds an entry's fourteen columns, in the order of [`cols`], onto query `$q`.
+macro_rules! bind_entry {
+    ($q:expr, $a:expr) => {{
+        let a: &AuditEntry = $a;
+        $q.bind(a.scope.storage_id())
+            .bind(a.seq)
+            .bind(micros(a.at))
+            .bind(a.actor.kind.as_str())
+            .bind(a.actor.id)
+            .bind(a.actor.label.as_str())
+            .bind(a.actor.role.as_deref())
+            .bind(a.actor.source_ip.as_deref())
+            .bind(a.operation.as_str())
+            .bind(a.target.as_deref())
+            .bind(a.outcome.as_str())
+            .bind(a.detail.as_deref())
+            .bind(a.prev_hash.as_slice())
+            .bind(a.hash.as_slice())
+    }};
+}
+
 /// Releases the writer's savepoint `w` and opens it again (see `writer.rs`).
 macro_rules! release_sql {
     () => {
@@ -132,39 +154,21 @@ pub(crate) async fn insert_releasing(
     const ENTRY: &str = insert_sql!(1);
     const ENTRY_RELEASE: &str = concat!(insert_sql!(1), release_sql!());
     const RECORD_ENTRY_RELEASE: &str = concat!(records::insert_sql!(), "; ", insert_sql!(9), release_sql!());
-    macro_rules! bind_entry {
-        ($q:expr) => {
-            $q.bind(a.scope.storage_id())
-                .bind(a.seq)
-                .bind(micros(a.at))
-                .bind(a.actor.kind.as_str())
-                .bind(a.actor.id)
-                .bind(a.actor.label.as_str())
-                .bind(a.actor.role.as_deref())
-                .bind(a.actor.source_ip.as_deref())
-                .bind(a.operation.as_str())
-                .bind(a.target.as_deref())
-                .bind(a.outcome.as_str())
-                .bind(a.detail.as_deref())
-                .bind(a.prev_hash.as_slice())
-                .bind(a.hash.as_slice())
-        };
-    }
     match (e, record) {
         (Exec::Sqlite(c, _), Some(r)) => {
-            bind_entry!(r.bind(sqlx::query(RECORD_ENTRY_RELEASE)))
+            bind_entry!(r.bind(sqlx::query(RECORD_ENTRY_RELEASE)), a)
                 .execute(&mut **c)
                 .await
                 .map_err(records::insert_error)?;
         }
         (Exec::Sqlite(c, _), None) => {
-            bind_entry!(sqlx::query(ENTRY_RELEASE)).execute(&mut **c).await?;
+            bind_entry!(sqlx::query(ENTRY_RELEASE), a).execute(&mut **c).await?;
         }
         (e @ Exec::Pg(..), record) => {
             if let Some(r) = record {
                 records::insert(e, r).await?;
             }
-            run!(e, |c| bind_entry!(sqlx::query(ENTRY)).execute(c).await.map(|r| r.rows_affected()))?;
+            run!(e, |c| bind_entry!(sqlx::query(ENTRY), a).execute(c).await.map(|r| r.rows_affected()))?;
             return Ok(false);
         }
     }
@@ -229,4 +233,109 @@ pub(crate) async fn list(
 pub(crate) async fn scopes(e: &mut Exec<'_>) -> Result<Vec<Uuid>, StoreError> {
     const SQL: &str = "SELECT scope_id FROM audit_heads UNION SELECT DISTINCT scope_id FROM audit_log";
     Ok(run!(e, |c| sqlx::query_scalar(SQL).fetch_all(c).await)?)
+}
+
+/// The most rows one multi-row insert of [`insert_many`] carries. Batches are cut into chunks of
+/// powers of two up to this, so that only a handful of distinct statements are ever prepared
+/// (and kept in the connection's statement cache).
+const CHUNK: usize = 32;
+
+/// Columns of a record row and of an entry row: the parameters each takes.
+const RECORD_WIDTH: usize = 8;
+const ENTRY_WIDTH: usize = 14;
+
+/// `($first, …), (…)`: `rows` tuples of `width` numbered parameters.
+fn values(first: usize, rows: usize, width: usize) -> String {
+    let mut s = String::new();
+    for row in 0..rows {
+        s.push_str(if row == 0 { "(" } else { ", (" });
+        for col in 0..width {
+            if col > 0 {
+                s.push_str(", ");
+            }
+            s.push('$');
+            s.push_str(&(first + row * width + col).to_string());
+        }
+        s.push(')');
+    }
+    s
+}
+
+/// The multi-row statements for `2^i` rows, built once: SQLite's single call (records, then
+/// entries), and PostgreSQL's two.
+struct ManySql {
+    sqlite: String,
+    pg_records: String,
+    pg_entries: String,
+}
+
+fn many_sql(rows: usize) -> &'static ManySql {
+    static SQL: OnceLock<Vec<ManySql>> = OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        let mut all = Vec::new();
+        let mut n = 1;
+        while n <= CHUNK {
+            let records = format!("{} VALUES {}", records::insert_head_sql!(), values(1, n, RECORD_WIDTH));
+            let entries =
+                |first| format!("INSERT INTO audit_log ({}) VALUES {}", cols!(), values(first, n, ENTRY_WIDTH));
+            all.push(ManySql {
+                sqlite: format!("{records}; {}", entries(1 + n * RECORD_WIDTH)),
+                pg_records: records,
+                pg_entries: entries(1),
+            });
+            n *= 2;
+        }
+        all
+    });
+    &all[rows.trailing_zeros() as usize]
+}
+
+/// Inserts new records with their entries (`records[i]` goes with `entries[i]`), several rows
+/// per statement: on SQLite one call per chunk, on PostgreSQL two. Chunks are powers of two of
+/// at most [`CHUNK`] rows. A failure leaves an unknown part inserted: the caller rolls back to
+/// its savepoint.
+pub(crate) async fn insert_many(
+    e: &mut Exec<'_>,
+    entries: &[AuditEntry],
+    records: &[&Insert],
+) -> Result<(), StoreError> {
+    debug_assert_eq!(entries.len(), records.len());
+    let mut at = 0;
+    while at < entries.len() {
+        let left = entries.len() - at;
+        let rows = if left >= CHUNK { CHUNK } else { 1 << (usize::BITS - 1 - left.leading_zeros()) };
+        let (entries, records) = (&entries[at..at + rows], &records[at..at + rows]);
+        let sql = many_sql(rows);
+        match e {
+            Exec::Sqlite(c, _) => {
+                let mut q = sqlx::query(sql.sqlite.as_str());
+                for r in records {
+                    q = r.bind(q);
+                }
+                for a in entries {
+                    q = bind_entry!(q, a);
+                }
+                q.execute(&mut **c).await.map_err(records::insert_error)?;
+            }
+            Exec::Pg(..) => {
+                run!(e, |c| {
+                    let mut q = sqlx::query(sql.pg_records.as_str());
+                    for r in records {
+                        q = r.bind(q);
+                    }
+                    q.execute(c).await.map(drop)
+                })
+                .map_err(records::insert_error)?;
+                run!(e, |c| {
+                    let mut q = sqlx::query(sql.pg_entries.as_str());
+                    for a in entries {
+                        q = bind_entry!(q, a);
+                    }
+                    q.execute(c).await.map(drop)
+                })?;
+            }
+        }
+        at += rows;
+    }
+    Ok(())
 }

@@ -119,11 +119,18 @@ pub(crate) async fn count_in(e: &mut Exec<'_>, tenant: TenantId, collection: Col
     Ok(count(n))
 }
 
+/// The insert of new records up to its `VALUES`, whose tuples bind as [`Insert::bind`] does.
+macro_rules! insert_head_sql {
+    () => {
+        "INSERT INTO records (tenant_id, collection_id, id, version, data, created_at, updated_at, change_seq)"
+    };
+}
+pub(crate) use insert_head_sql;
+
 /// The insert of a new record, with its parameters `$1`…`$8` (see [`Insert::bind`]).
 macro_rules! insert_sql {
     () => {
-        "INSERT INTO records (tenant_id, collection_id, id, version, data, created_at, updated_at, change_seq) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        concat!($crate::sql::records::insert_head_sql!(), " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
     };
 }
 pub(crate) use insert_sql;
@@ -154,6 +161,11 @@ impl Insert {
             updated_at: micros(r.updated_at),
             change_seq,
         })
+    }
+
+    /// Numbers the record as the collection's change `seq` (known only once the writer takes it).
+    pub(crate) fn set_change_seq(&mut self, seq: i64) {
+        self.change_seq = seq;
     }
 
     /// Binds `$1`…`$8` of [`insert_sql`].

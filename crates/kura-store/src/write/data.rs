@@ -1,9 +1,76 @@
 //! Writes of tenant data: collections and their records.
 
-use super::{Write, new_id};
+use super::{Write, new_id, now};
 use crate::error::StoreError;
 use crate::sql;
-use kura_domain::{Collection, CollectionId, CollectionSpec, Record, RecordData, RecordId, TenantId};
+use crate::store::Store;
+use crate::writer::NewRecord;
+use kura_domain::{
+    Actor, AuditEntry, AuditRecord, AuditScope, Collection, CollectionId, CollectionSpec, Record, RecordData, RecordId,
+    TenantId,
+};
+use std::sync::Arc;
+
+impl Store {
+    /// Creates a record in `collection` and appends `audit(&record)` to `scope`'s chain in the
+    /// same transaction: what `begin`, [`Write::insert_record`] and [`Write::commit`] do, but
+    /// handed to the writer as data instead of holding its slot, so that the inserts of
+    /// concurrent requests go into the database together, several rows per statement, before
+    /// the `COMMIT` that makes them durable. Returns only once durable, with the entry.
+    ///
+    /// A collection that does not exist in the tenant is [`StoreError::NotFound`]; a tenant other
+    /// than `scope`'s is refused like any write's. A caller that stops waiting does not withdraw
+    /// the insert (it may still become durable, unacknowledged).
+    pub async fn create_record(
+        &self,
+        scope: AuditScope,
+        actor: Actor,
+        tenant: TenantId,
+        collection: CollectionId,
+        data: &RecordData,
+        audit: impl FnOnce(&Record) -> AuditRecord,
+    ) -> Result<(Record, AuditEntry), StoreError> {
+        self.create_record_as(RecordId::from_uuid(new_id()), scope, actor, tenant, collection, data, audit).await
+    }
+
+    /// [`Store::create_record`] with the id given (tests make ids collide with it).
+    #[allow(clippy::too_many_arguments, reason = "create_record's arguments and the id")]
+    pub(crate) async fn create_record_as(
+        &self,
+        id: RecordId,
+        scope: AuditScope,
+        actor: Actor,
+        tenant: TenantId,
+        collection: CollectionId,
+        data: &RecordData,
+        audit: impl FnOnce(&Record) -> AuditRecord,
+    ) -> Result<(Record, AuditEntry), StoreError> {
+        if scope != AuditScope::Tenant(tenant) {
+            return Err(StoreError::OutOfScope { scope, target: format!("tenant {tenant}") });
+        }
+        let now = now(&*self.clock);
+        let record = Record {
+            id,
+            tenant_id: tenant,
+            collection_id: collection,
+            version: 1,
+            data: data.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        let new = NewRecord {
+            scope,
+            actor,
+            record: audit(&record),
+            clock: Arc::clone(&self.clock),
+            insert: sql::records::Insert::new(&record, 0)?,
+            collection: (tenant, collection),
+        };
+        let entry = self.writer.insert(new).await?;
+        tracing::debug!(seq = entry.seq, "record created");
+        Ok((record, entry))
+    }
+}
 
 impl Write {
     pub async fn insert_collection(

@@ -4,7 +4,9 @@
 use super::*;
 use kura_domain::CollectionId;
 use kura_store::Write;
-use kura_store::testing::{PG_WRITER_APPLICATION_NAME, poison_batch, queued_writers};
+use kura_store::testing::{
+    PG_WRITER_APPLICATION_NAME, create_record_with_id, poison_batch, queued_inserts, queued_writers,
+};
 use std::time::Duration;
 
 /// Waits until `n` tasks queue for the writer slot behind a `Write` the test holds, so that they
@@ -423,4 +425,165 @@ async fn group_commit_change_numbers_counted_in_memory_reach_other_nodes() {
     }
     assert_writer_idle(&env).await;
     b.close().await;
+}
+
+// Record inserts queued as data (`Store::create_record`) --------------------------------------
+
+async fn create(
+    store: &Store,
+    tenant: TenantId,
+    collection: CollectionId,
+    value: &str,
+) -> Result<RecordId, StoreError> {
+    let audit = |r: &kura_domain::Record| AuditRecord::success(Operation::RecordCreate, format!("record:{}", r.id));
+    let (record, entry) =
+        store.create_record(AuditScope::Tenant(tenant), cli(), tenant, collection, &data(value), audit).await?;
+    assert_eq!(entry.target.as_deref(), Some(format!("record:{}", record.id).as_str()));
+    Ok(record.id)
+}
+
+/// Waits until `n` inserts wait in the writer's queue.
+async fn line_up_inserts(store: &Store, n: usize) {
+    for _ in 0..5_000 {
+        if queued_inserts(store) >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    panic!("{n} inserts did not queue ({} did)", queued_inserts(store));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn group_commit_queued_creates_share_commits_and_stay_chained() {
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    let c = make_collection(store, &t, "customers").await;
+    let other = make_collection(store, &t, "orders").await;
+    let before = store.commit_stats();
+
+    // Many more concurrent inserts than one statement carries (chunks of up to 32 rows), into
+    // two collections, mixed with writes that hold the slot.
+    const TASKS: usize = 150;
+    const WRITES: usize = 4;
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|i| {
+            let store = store.clone();
+            let (tenant, collection) = (t.id, if i % 3 == 0 { other.id } else { c.id });
+            tokio::spawn(async move {
+                let mut ids = Vec::new();
+                for j in 0..WRITES {
+                    let value = format!("n{i}-{j}");
+                    ids.push(if j == 2 {
+                        insert_and_commit(store.clone(), tenant, collection, value).await.unwrap()
+                    } else {
+                        create(&store, tenant, collection, &value).await.unwrap()
+                    });
+                }
+                ids
+            })
+        })
+        .collect();
+    let mut acknowledged = Vec::new();
+    for task in tasks {
+        acknowledged.extend(task.await.unwrap());
+    }
+
+    let total = TASKS * WRITES;
+    assert_eq!(acknowledged.len(), total);
+    let in_c = store.records(t.id, c.id).await.unwrap();
+    let in_other = store.records(t.id, other.id).await.unwrap();
+    assert_eq!(in_c.len() + in_other.len(), total);
+    for id in &acknowledged {
+        assert!(in_c.get(*id).is_some() || in_other.get(*id).is_some(), "acknowledged record {id} is there");
+    }
+    // Every insert has its entry, in one unbroken chain.
+    let report = store.verify_audit(scope(&t)).await.unwrap().unwrap();
+    assert_eq!((report.entries, report.head_seq), (total as u64 + 2, total as i64 + 2));
+    // The snapshots' change numbers saw every insert: a fresh store reads the same records.
+    let again = Store::open(&env.db.url, env.clock.clone(), StoreOptions::default()).await.unwrap();
+    assert_eq!(again.records(t.id, c.id).await.unwrap().to_vec(), in_c.to_vec());
+
+    let after = store.commit_stats();
+    assert_eq!(after.writes - before.writes, total as u64);
+    let batches = after.batches - before.batches;
+    assert!(batches * 4 <= total as u64, "{total} writes took {batches} commits: they were not grouped");
+    assert_eq!(after.failed_batches, before.failed_batches);
+    assert_writer_idle(&env).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn group_commit_a_queued_create_that_fails_is_refused_alone() {
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    let c = make_collection(store, &t, "customers").await;
+    let taken = add_record(store, &t, &c, "taken").await;
+
+    // Hold the slot so that all the inserts below queue, then let the flusher write them
+    // together: ten good ones, one whose id is taken (the multi-row insert fails and the
+    // writer goes one by one), one into a collection that does not exist.
+    let holder = store.begin(scope(&t), cli()).await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..10 {
+        let (store, tenant, collection) = (store.clone(), t.id, c.id);
+        tasks.spawn(
+            async move { (format!("good {i}"), create(&store, tenant, collection, &format!("good {i}")).await) },
+        );
+    }
+    {
+        let (store, tenant, collection, id) = (store.clone(), t.id, c.id, taken.id);
+        tasks.spawn(async move {
+            let r = create_record_with_id(&store, id, tenant, collection, &data("duplicate"), cli()).await;
+            ("duplicate".to_owned(), r.map(|_| id))
+        });
+    }
+    {
+        let (store, tenant) = (store.clone(), t.id);
+        let missing = CollectionId::from_uuid(Uuid::now_v7());
+        tasks.spawn(async move { ("missing".to_owned(), create(&store, tenant, missing, "nowhere").await) });
+    }
+    line_up_inserts(store, 12).await;
+    holder.commit(AuditRecord::success(Operation::CollectionUpdate, "collection:customers")).await.unwrap();
+
+    let mut good = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined.unwrap() {
+            (name, Ok(id)) if name.starts_with("good") => good.push(id),
+            (name, Err(StoreError::Conflict(_))) if name == "duplicate" => {}
+            (name, Err(StoreError::NotFound)) if name == "missing" => {}
+            (name, other) => panic!("{name}: {other:?}"),
+        }
+    }
+    assert_eq!(good.len(), 10);
+    let records = store.records(t.id, c.id).await.unwrap();
+    assert_eq!(records.len(), 11);
+    assert_eq!(records.get(taken.id).unwrap().data, data("taken"));
+    // The chain holds the collection, the taken record, the holder and the ten good inserts:
+    // nothing of the refused ones.
+    let report = store.verify_audit(scope(&t)).await.unwrap().unwrap();
+    assert_eq!((report.entries, report.head_seq), (13, 13));
+    assert_eq!(store.commit_stats().failed_batches, 0);
+    assert_writer_idle(&env).await;
+}
+
+#[tokio::test]
+async fn group_commit_queued_creates_are_refused_in_another_tenant_and_after_close() {
+    let env = env().await;
+    let store = &env.store;
+    let a = make_tenant(store, "acme").await;
+    let b = make_tenant(store, "beta").await;
+    let cb = make_collection(store, &b, "customers").await;
+    let audit = |_: &kura_domain::Record| AuditRecord::success(Operation::RecordCreate, "record");
+    let smuggled = store.create_record(scope(&a), cli(), b.id, cb.id, &data("x"), audit).await;
+    assert!(matches!(smuggled, Err(StoreError::OutOfScope { .. })), "{smuggled:?}");
+    assert_eq!(store.record_count(b.id, cb.id).await.unwrap(), 0);
+
+    let kept = create(store, b.id, cb.id, "kept").await.unwrap();
+    store.close().await;
+    assert!(create(store, b.id, cb.id, "late").await.is_err());
+    let again = Store::open(&env.db.url, env.clock.clone(), StoreOptions::default()).await.unwrap();
+    let records = again.records(b.id, cb.id).await.unwrap();
+    assert_eq!(records.len(), 1);
+    assert!(records.get(kept).is_some());
 }
