@@ -333,6 +333,11 @@ impl Slot {
         let Some(conn) = self.conn.as_mut() else {
             return Err(StoreError::Database(sqlx::Error::PoolClosed));
         };
+        // The usual batch (one tenant's writes, into at most one collection): one call.
+        if let (WriterConn::Sqlite(c), [(scope, head)], [] | [_]) = (&mut *conn, heads.as_slice(), seqs.as_slice()) {
+            let collection = seqs.first().map(|((tenant, id), s)| (*tenant, *id, s.change, s.delete));
+            return sql::audit::set_head_and_commit(c, *scope, (head.seq, &head.hash), collection).await;
+        }
         for (scope, head) in heads {
             sql::audit::set_head(&mut conn.exec(), scope, head.seq, &head.hash).await?;
         }
@@ -557,7 +562,8 @@ impl Slot {
             None => Err(StoreError::Database(sqlx::Error::PoolClosed)),
         };
         let released = match inserted {
-            Ok(()) => self.run("RELEASE SAVEPOINT w; SAVEPOINT w").await.map_err(StoreError::from),
+            Ok(true) => Ok(()),
+            Ok(false) => self.run("RELEASE SAVEPOINT w; SAVEPOINT w").await.map_err(StoreError::from),
             Err(e) => Err(e),
         };
         match released {

@@ -83,6 +83,32 @@ pub(crate) async fn set_head(e: &mut Exec<'_>, scope: AuditScope, seq: i64, hash
     super::found(n)
 }
 
+/// SQLite only: writes back one chain head and at most one collection's change numbers, both
+/// advanced in memory (see `writer.rs`), and commits, all in one call (a hand-off to SQLite's
+/// worker thread instead of three). The rows exist and are locked: the batch's first append
+/// and record write made them so under SQLite's write lock, which the batch still holds.
+pub(crate) async fn set_head_and_commit(
+    c: &mut sqlx::SqliteConnection,
+    scope: AuditScope,
+    head: (i64, &[u8; 32]),
+    collection: Option<(kura_domain::TenantId, kura_domain::CollectionId, i64, i64)>,
+) -> Result<(), StoreError> {
+    const HEAD: &str = "UPDATE audit_heads SET seq = $2, hash = $3 WHERE scope_id = $1; COMMIT";
+    const HEAD_SEQS: &str = "UPDATE audit_heads SET seq = $2, hash = $3 WHERE scope_id = $1; \
+                             UPDATE collections SET change_seq = $6, delete_seq = $7 WHERE tenant_id = $4 AND id = $5; \
+                             COMMIT";
+    let q = sqlx::query(if collection.is_some() { HEAD_SEQS } else { HEAD })
+        .bind(scope.storage_id())
+        .bind(head.0)
+        .bind(head.1.as_slice());
+    let q = match collection {
+        Some((tenant, id, change, delete)) => q.bind(tenant.as_uuid()).bind(id.as_uuid()).bind(change).bind(delete),
+        None => q,
+    };
+    q.execute(c).await?;
+    Ok(())
+}
+
 /// The head's sequence number and hash, as stored (not checked).
 pub(crate) async fn head(e: &mut Exec<'_>, scope: AuditScope) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
     const SQL: &str = "SELECT seq, hash FROM audit_heads WHERE scope_id = $1";
@@ -235,10 +261,9 @@ pub(crate) async fn scopes(e: &mut Exec<'_>) -> Result<Vec<Uuid>, StoreError> {
     Ok(run!(e, |c| sqlx::query_scalar(SQL).fetch_all(c).await)?)
 }
 
-/// The most rows one multi-row insert of [`insert_many`] carries. Batches are cut into chunks of
-/// powers of two up to this, so that only a handful of distinct statements are ever prepared
-/// (and kept in the connection's statement cache).
-const CHUNK: usize = 32;
+/// The most rows one multi-row insert of [`insert_many`] carries; a larger batch is cut into
+/// chunks of this many and a last, smaller one.
+pub(crate) const CHUNK: usize = 64;
 
 /// Columns of a record row and of an entry row: the parameters each takes.
 const RECORD_WIDTH: usize = 8;
@@ -261,81 +286,65 @@ fn values(first: usize, rows: usize, width: usize) -> String {
     s
 }
 
-/// The multi-row statements for `2^i` rows, built once: SQLite's single call (records, then
-/// entries), and PostgreSQL's two.
-struct ManySql {
-    sqlite: String,
-    pg_records: String,
-    pg_entries: String,
-}
-
-fn many_sql(rows: usize) -> &'static ManySql {
-    static SQL: OnceLock<Vec<ManySql>> = OnceLock::new();
-    let all = SQL.get_or_init(|| {
-        let mut all = Vec::new();
-        let mut n = 1;
-        while n <= CHUNK {
-            let records = format!("{} VALUES {}", records::insert_head_sql!(), values(1, n, RECORD_WIDTH));
-            let entries =
-                |first| format!("INSERT INTO audit_log ({}) VALUES {}", cols!(), values(first, n, ENTRY_WIDTH));
-            all.push(ManySql {
-                sqlite: format!("{records}; {}", entries(1 + n * RECORD_WIDTH)),
-                pg_records: records,
-                pg_entries: entries(1),
-            });
-            n *= 2;
+/// The statement that inserts `rows` records (parameters from `$1`) and their entries (from
+/// `$(8 × rows + 1)`), made once per row count and kept. SQLite: two statements in one call,
+/// with `release` also releasing and re-opening the writer's savepoint `w`. PostgreSQL: one
+/// statement, the records' insert in a data-modifying `WITH`.
+fn many_sql(engine: crate::store::Engine, rows: usize, release: bool) -> &'static str {
+    use crate::store::Engine;
+    static SQL: OnceLock<Vec<[OnceLock<String>; 3]>> = OnceLock::new();
+    let all = SQL.get_or_init(|| (0..CHUNK).map(|_| Default::default()).collect());
+    let variant = match (engine, release) {
+        (Engine::Sqlite, false) => 0,
+        (Engine::Sqlite, true) => 1,
+        (Engine::Postgres, _) => 2,
+    };
+    all[rows - 1][variant].get_or_init(|| {
+        let records = format!("{} VALUES {}", records::insert_head_sql!(), values(1, rows, RECORD_WIDTH));
+        let entries = format!(
+            "INSERT INTO audit_log ({}) VALUES {}",
+            cols!(),
+            values(1 + rows * RECORD_WIDTH, rows, ENTRY_WIDTH)
+        );
+        match variant {
+            0 => format!("{records}; {entries}"),
+            1 => format!("{records}; {entries}{}", release_sql!()),
+            _ => format!("WITH inserted AS ({records}) {entries}"),
         }
-        all
-    });
-    &all[rows.trailing_zeros() as usize]
+    })
 }
 
-/// Inserts new records with their entries (`records[i]` goes with `entries[i]`), several rows
-/// per statement: on SQLite one call per chunk, on PostgreSQL two. Chunks are powers of two of
-/// at most [`CHUNK`] rows. A failure leaves an unknown part inserted: the caller rolls back to
-/// its savepoint.
+/// Inserts new records with their entries (`records[i]` goes with `entries[i]`), up to
+/// [`CHUNK`] of each per call: on SQLite the last call also releases and re-opens the writer's
+/// savepoint `w`, as [`insert_releasing`] does. Returns whether `w` was released. A failure
+/// leaves an unknown part inserted: the caller rolls back to its savepoint.
 pub(crate) async fn insert_many(
     e: &mut Exec<'_>,
     entries: &[AuditEntry],
     records: &[&Insert],
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     debug_assert_eq!(entries.len(), records.len());
-    let mut at = 0;
-    while at < entries.len() {
-        let left = entries.len() - at;
-        let rows = if left >= CHUNK { CHUNK } else { 1 << (usize::BITS - 1 - left.leading_zeros()) };
-        let (entries, records) = (&entries[at..at + rows], &records[at..at + rows]);
-        let sql = many_sql(rows);
-        match e {
-            Exec::Sqlite(c, _) => {
-                let mut q = sqlx::query(sql.sqlite.as_str());
-                for r in records {
-                    q = r.bind(q);
-                }
-                for a in entries {
-                    q = bind_entry!(q, a);
-                }
-                q.execute(&mut **c).await.map_err(records::insert_error)?;
+    let engine = match e {
+        Exec::Sqlite(..) => crate::store::Engine::Sqlite,
+        Exec::Pg(..) => crate::store::Engine::Postgres,
+    };
+    let chunks = entries.len().div_ceil(CHUNK);
+    let mut released = false;
+    for (i, (entries, records)) in entries.chunks(CHUNK).zip(records.chunks(CHUNK)).enumerate() {
+        let last = i + 1 == chunks;
+        let sql = many_sql(engine, entries.len(), last);
+        released = last && engine == crate::store::Engine::Sqlite;
+        run!(e, |c| {
+            let mut q = sqlx::query(sql);
+            for r in records {
+                q = r.bind(q);
             }
-            Exec::Pg(..) => {
-                run!(e, |c| {
-                    let mut q = sqlx::query(sql.pg_records.as_str());
-                    for r in records {
-                        q = r.bind(q);
-                    }
-                    q.execute(c).await.map(drop)
-                })
-                .map_err(records::insert_error)?;
-                run!(e, |c| {
-                    let mut q = sqlx::query(sql.pg_entries.as_str());
-                    for a in entries {
-                        q = bind_entry!(q, a);
-                    }
-                    q.execute(c).await.map(drop)
-                })?;
+            for a in entries {
+                q = bind_entry!(q, a);
             }
-        }
-        at += rows;
+            q.execute(c).await.map(drop)
+        })
+        .map_err(records::insert_error)?;
     }
-    Ok(())
+    Ok(released)
 }
