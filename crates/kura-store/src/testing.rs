@@ -23,9 +23,10 @@ pub fn queued_writers(store: &Store) -> usize {
     store.writer.queued()
 }
 
-/// How many record inserts wait in the writer's queue (see `Store::create_record`).
-pub fn queued_inserts(store: &Store) -> usize {
-    store.writer.queued_inserts()
+/// How many record inserts and updates wait in the writer's queue (see `Store::create_record`
+/// and `Store::update_record`).
+pub fn queued_as_data(store: &Store) -> usize {
+    store.writer.queued_as_data()
 }
 
 /// `Store::create_record` with a given record id, so that a test can make an insert collide.

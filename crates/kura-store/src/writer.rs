@@ -160,11 +160,40 @@ struct QueuedInsert {
     reply: oneshot::Sender<Placed>,
 }
 
-/// Inserts waiting for the flusher; refused once the writer is closed.
+/// A change to a record at the version its writer read, and its audit entry, handed to the
+/// writer as data ([`Writer::update`]).
+pub(crate) struct RecordChange {
+    pub scope: AuditScope,
+    pub actor: Actor,
+    pub record: AuditRecord,
+    pub clock: Arc<dyn Clock>,
+    /// Numbered with the collection's change number by the writer.
+    pub update: sql::records::Update,
+}
+
+impl RecordChange {
+    fn collection(&self) -> (TenantId, CollectionId) {
+        (TenantId::from_uuid(self.update.tenant), CollectionId::from_uuid(self.update.collection))
+    }
+}
+
+struct QueuedUpdate {
+    change: RecordChange,
+    reply: oneshot::Sender<Placed>,
+}
+
+/// Writes waiting for the flusher; refused once the writer is closed.
 #[derive(Default)]
 struct Queue {
     inserts: Vec<QueuedInsert>,
+    updates: Vec<QueuedUpdate>,
     closed: bool,
+}
+
+impl Queue {
+    fn is_empty(&self) -> bool {
+        self.inserts.is_empty() && self.updates.is_empty()
+    }
 }
 
 /// What the flusher and the writers share outside the mutex.
@@ -495,34 +524,158 @@ impl Slot {
         self.batch.subscribe()
     }
 
-    /// Writes the queued inserts into the open transaction, in batches of at most
+    /// Writes the queued inserts and updates into the open transaction, in batches of at most
     /// [`MAX_BATCH`] writes (committing a full one first), and tells each where it stands.
     async fn drain(&mut self) {
         loop {
-            if self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner).inserts.is_empty() {
+            if self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner).is_empty() {
                 return;
             }
             // (Commits the batch first if it is full, so there is room below.)
             if let Err(e) = self.prepare().await {
                 let cause = e.to_string();
-                for q in self.take_queued(usize::MAX) {
-                    let _ = q.reply.send(Err(StoreError::NotCommitted(cause.clone())));
+                let (inserts, updates) = self.take_queued(usize::MAX);
+                let replies = inserts.into_iter().map(|q| q.reply).chain(updates.into_iter().map(|q| q.reply));
+                for reply in replies {
+                    let _ = reply.send(Err(StoreError::NotCommitted(cause.clone())));
                 }
                 return;
             }
             let room = usize::try_from(MAX_BATCH.saturating_sub(self.pending)).unwrap_or(usize::MAX);
-            let queued = self.take_queued(room);
-            if queued.is_empty() {
-                return;
+            let (inserts, updates) = self.take_queued(room);
+            if !inserts.is_empty() {
+                self.insert_queued(inserts).await;
             }
-            self.insert_queued(queued).await;
+            if !updates.is_empty() {
+                if let Err(e) = self.prepare().await {
+                    for q in updates {
+                        let _ = q.reply.send(Err(StoreError::NotCommitted(e.to_string())));
+                    }
+                    continue;
+                }
+                self.update_queued(updates).await;
+            }
         }
     }
 
-    fn take_queued(&self, at_most: usize) -> Vec<QueuedInsert> {
+    /// Up to `at_most` queued writes, inserts first.
+    fn take_queued(&self, at_most: usize) -> (Vec<QueuedInsert>, Vec<QueuedUpdate>) {
         let mut queue = self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        let n = queue.inserts.len().min(at_most);
-        queue.inserts.drain(..n).collect()
+        let inserts = queue.inserts.len().min(at_most);
+        let updates = queue.updates.len().min(at_most - inserts);
+        (queue.inserts.drain(..inserts).collect(), queue.updates.drain(..updates).collect())
+    }
+
+    /// Applies `queued` updates in savepoint `w`: each only if its record is still at the
+    /// version its writer read (several statements per call on SQLite), then appends the
+    /// entries of those applied, several rows per statement, and releases `w` once for all.
+    /// An update whose record moved on (or is gone) is refused with
+    /// [`StoreError::Conflict`] and leaves no entry. If a statement fails, it rolls back to `w`
+    /// and goes one by one.
+    async fn update_queued(&mut self, queued: Vec<QueuedUpdate>) {
+        self.savepoint = Savepoint::Dirty;
+        let mut live = Vec::with_capacity(queued.len());
+        let mut queued = queued.into_iter();
+        while let Some(mut q) = queued.next() {
+            match self.next_change(q.change.collection(), false).await {
+                Ok(seq) => {
+                    q.change.update.set_change_seq(seq);
+                    live.push(q);
+                }
+                Err(StoreError::NotFound) => drop(q.reply.send(Err(StoreError::NotFound))),
+                Err(_) => {
+                    live.push(q);
+                    live.extend(queued);
+                    return self.update_one_by_one(live).await;
+                }
+            }
+        }
+        let applied = match self.conn.as_mut() {
+            Some(conn) => {
+                let updates: Vec<_> = live.iter().map(|q| &q.change.update).collect();
+                sql::records::update_at_versions(&mut conn.exec(), &updates).await
+            }
+            None => Err(StoreError::Database(sqlx::Error::PoolClosed)),
+        };
+        let Ok(mut applied) = applied else {
+            return self.update_one_by_one(live).await;
+        };
+        let mut done = Vec::with_capacity(live.len());
+        for q in live {
+            let u = &q.change.update;
+            match applied.iter().position(|&(id, version)| id == u.id && version == u.version + 1) {
+                Some(at) => {
+                    applied.swap_remove(at);
+                    done.push(q);
+                }
+                None => drop(q.reply.send(Err(moved_on()))),
+            }
+        }
+        if done.is_empty() {
+            return;
+        }
+        let mut entries = Vec::with_capacity(done.len());
+        for q in &done {
+            let c = &q.change;
+            match self.next_entry(c.scope, c.actor.clone(), c.record.clone(), &*c.clock).await {
+                Ok(entry) => entries.push(entry),
+                Err(_) => return self.update_one_by_one(done).await,
+            }
+        }
+        let released = match self.conn.as_mut() {
+            Some(conn) => match sql::audit::insert_many(&mut conn.exec(), &entries, &[]).await {
+                Ok(true) => Ok(()),
+                Ok(false) => self.run("RELEASE SAVEPOINT w; SAVEPOINT w").await.map_err(StoreError::from),
+                Err(e) => Err(e),
+            },
+            None => Err(StoreError::Database(sqlx::Error::PoolClosed)),
+        };
+        match released {
+            Ok(()) => {
+                self.savepoint = Savepoint::Fresh;
+                self.undo.clear();
+                self.pending += done.len() as u64;
+                for (q, entry) in done.into_iter().zip(entries) {
+                    let _ = q.reply.send(Ok((entry, self.batch.subscribe())));
+                }
+            }
+            Err(_) => self.update_one_by_one(done).await,
+        }
+    }
+
+    /// The slow path of [`Slot::update_queued`]: back to `w`, then each update in a savepoint
+    /// of its own.
+    async fn update_one_by_one(&mut self, queued: Vec<QueuedUpdate>) {
+        for mut q in queued {
+            if let Err(e) = self.prepare().await {
+                let _ = q.reply.send(Err(StoreError::NotCommitted(e.to_string())));
+                continue;
+            }
+            self.savepoint = Savepoint::Dirty;
+            let result = async {
+                let seq = self.next_change(q.change.collection(), false).await?;
+                q.change.update.set_change_seq(seq);
+                let Some(conn) = self.conn.as_mut() else {
+                    return Err(StoreError::Database(sqlx::Error::PoolClosed));
+                };
+                if sql::records::update_at_versions(&mut conn.exec(), &[&q.change.update]).await?.is_empty() {
+                    return Err(moved_on());
+                }
+                let c = &q.change;
+                let entry = self.next_entry(c.scope, c.actor.clone(), c.record.clone(), &*c.clock).await?;
+                let Some(conn) = self.conn.as_mut() else {
+                    return Err(StoreError::Database(sqlx::Error::PoolClosed));
+                };
+                let batch = if sql::audit::insert_releasing(&mut conn.exec(), &entry, None).await? {
+                    self.released()
+                } else {
+                    self.release().await?
+                };
+                Ok((entry, batch))
+            }
+            .await;
+            let _ = q.reply.send(result);
+        }
     }
 
     /// Inserts `queued` (records and entries) in savepoint `w`, several rows per statement,
@@ -654,8 +807,14 @@ impl Writer {
             closed: false,
             shared: Arc::clone(&shared),
         };
+        let sqlite = matches!(slot.connector, Connector::Sqlite(_));
         let slot = Arc::new(Mutex::new(slot));
-        tokio::spawn(flusher(Arc::downgrade(&slot), Arc::clone(&shared)));
+        let run = flusher(Arc::downgrade(&slot), Arc::clone(&shared));
+        if sqlite {
+            spawn_dedicated(run);
+        } else {
+            tokio::spawn(run);
+        }
         Self { slot, shared }
     }
 
@@ -695,13 +854,25 @@ impl Writer {
     /// several rows per statement. Returns once the insert is durable, like [`Held::commit`].
     /// A caller that gives up waiting does not withdraw the insert.
     pub(crate) async fn insert(&self, new: NewRecord) -> Result<AuditEntry, StoreError> {
+        self.enqueue(|queue, reply| queue.inserts.push(QueuedInsert { new, reply })).await
+    }
+
+    /// Changes a record if it is still at the version its writer read, with its audit entry,
+    /// handed to the flusher as data like [`Writer::insert`]. A record that moved on or is gone
+    /// is [`StoreError::Conflict`]: the caller reads it again inside a write to tell which.
+    pub(crate) async fn update(&self, change: RecordChange) -> Result<AuditEntry, StoreError> {
+        self.enqueue(|queue, reply| queue.updates.push(QueuedUpdate { change, reply })).await
+    }
+
+    /// Queues a write with `push`, wakes the flusher and waits until the write is durable.
+    async fn enqueue(&self, push: impl FnOnce(&mut Queue, oneshot::Sender<Placed>)) -> Result<AuditEntry, StoreError> {
         let (reply, placed) = oneshot::channel();
         {
             let mut queue = self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
             if queue.closed {
                 return Err(StoreError::Database(sqlx::Error::PoolClosed));
             }
-            queue.inserts.push(QueuedInsert { new, reply });
+            push(&mut queue, reply);
         }
         self.shared.signal.notify_one();
         let placed = placed.await.map_err(|_| StoreError::NotCommitted("the writer stopped".to_owned()))?;
@@ -722,10 +893,11 @@ impl Writer {
         }
     }
 
-    /// How many inserts wait in the queue.
+    /// How many writes (inserts and updates) wait in the queue.
     #[cfg(feature = "testing")]
-    pub(crate) fn queued_inserts(&self) -> usize {
-        self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner).inserts.len()
+    pub(crate) fn queued_as_data(&self) -> usize {
+        let queue = self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        queue.inserts.len() + queue.updates.len()
     }
 
     /// How many tasks wait for the slot.
@@ -776,6 +948,43 @@ impl Drop for Queued<'_> {
     fn drop(&mut self) {
         self.0.queued.fetch_sub(1, Ordering::SeqCst);
     }
+}
+
+/// Runs the SQLite flusher on a thread of its own (a single-threaded runtime), falling back to
+/// the caller's runtime if no thread can be started.
+///
+/// Its batch cycle is a chain of hand-offs to the connection's worker thread, and on the shared
+/// runtime each reply waited for a tokio worker busy with requests to resume the flusher, which
+/// profiles showed bounding the create rate. Its own thread is woken by the reply directly. (On
+/// PostgreSQL the connection's socket belongs to the runtime that opened it, so the flusher
+/// stays there.)
+fn spawn_dedicated(run: impl Future<Output = ()> + Send + 'static) {
+    type Run = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+    let run: Run = Box::pin(run);
+    let (hand_over, take) = std::sync::mpsc::channel::<Run>();
+    let thread = tokio::runtime::Builder::new_current_thread().enable_all().build().and_then(|runtime| {
+        std::thread::Builder::new().name("kura-writer".to_owned()).spawn(move || {
+            if let Ok(run) = take.recv() {
+                runtime.block_on(run);
+            }
+        })
+    });
+    match thread {
+        Ok(_) => {
+            if let Err(std::sync::mpsc::SendError(run)) = hand_over.send(run) {
+                tokio::spawn(run);
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "no thread for the writer's flusher; it runs on the shared runtime");
+            tokio::spawn(run);
+        }
+    }
+}
+
+/// Why a queued update was refused.
+fn moved_on() -> StoreError {
+    StoreError::Conflict("the record was changed by someone else; reload and try again".to_owned())
 }
 
 /// The flusher: commits each batch once the writers already queued for the slot have joined it.

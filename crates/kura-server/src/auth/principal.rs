@@ -111,6 +111,18 @@ impl<'a> Granted<'a> {
         let (scope, actor) = (AuditScope::Tenant(self.tenant_id()), self.principal.actor.clone());
         store.create_record(scope, actor, self.tenant_id(), collection, data, audit).await
     }
+    /// Changes a record as read, if it is still at that version, on behalf of the principal,
+    /// with its audit entry (`Store::update_record`).
+    pub async fn update_record(
+        &self,
+        store: &Store,
+        current: &Record,
+        data: &RecordData,
+        audit: impl FnOnce(&Record) -> AuditRecord,
+    ) -> Result<(Record, AuditEntry), StoreError> {
+        let (scope, actor) = (AuditScope::Tenant(self.tenant_id()), self.principal.actor.clone());
+        store.update_record(scope, actor, current, data, audit).await
+    }
 }
 
 /// An authenticated operator (console session).

@@ -142,19 +142,18 @@ pub async fn update(
         )));
     }
     // First, optimistically: read the record outside the write (usually from the snapshot), and
-    // write only if its version is still the one read, so that the serialised writer does not
-    // wait on the read. (If the client expects another version than the one read, the read
-    // below settles it.)
+    // hand the writer the change to make only if its version is still the one read, so that
+    // the serialised writer does not wait on the read. If it moved on (or is gone), or the
+    // client expects another version than the one read, the read inside a write below settles
+    // it: the change applies to the current version, or the client hears why not.
     if let Some(current) = state.store.record_at(&at, id).await?
         && expected_version.is_none_or(|v| v == current.version)
     {
         let (data, changed) = patch(c, input, &current.data)?;
-        let mut w = g.begin(&state.store).await?;
-        match w.update_record(g.tenant_id(), c.id, id, Some(current.version), &data).await {
-            Ok(r) => return commit_update(w, c, r, &changed, g.pii_visible()).await,
-            // Changed meanwhile: apply the change to the current record instead (below), unless
-            // the client said which version it meant to change.
-            Err(StoreError::Conflict(_)) if expected_version.is_none() => drop(w),
+        let audit = |r: &Record| update_audit(c, r, &changed);
+        match g.update_record(&state.store, &current, &data, audit).await {
+            Ok((r, _)) => return Ok(view(c, r, g.pii_visible())),
+            Err(StoreError::Conflict(_)) => {}
             Err(e) => return Err(e.into()),
         }
     }
@@ -178,12 +177,13 @@ fn patch<'c>(
 }
 
 async fn commit_update(w: Write, c: &Collection, r: Record, changed: &[&str], pii: bool) -> AppResult<RecordView> {
-    w.commit(
-        AuditRecord::success(Operation::RecordUpdate, format!("record:{}/{}", c.name, r.id))
-            .with_detail(format!("changed={}", changed.join(","))),
-    )
-    .await?;
+    w.commit(update_audit(c, &r, changed)).await?;
     Ok(view(c, r, pii))
+}
+
+fn update_audit(c: &Collection, r: &Record, changed: &[&str]) -> AuditRecord {
+    AuditRecord::success(Operation::RecordUpdate, format!("record:{}/{}", c.name, r.id))
+        .with_detail(format!("changed={}", changed.join(",")))
 }
 
 pub async fn delete(state: &AppState, p: &TenantPrincipal, collection: &str, id: RecordId) -> AppResult<()> {

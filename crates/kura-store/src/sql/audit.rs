@@ -286,35 +286,37 @@ fn values(first: usize, rows: usize, width: usize) -> String {
     s
 }
 
-/// The statement that inserts `rows` records (parameters from `$1`) and their entries (from
-/// `$(8 × rows + 1)`), made once per row count and kept. SQLite: two statements in one call,
-/// with `release` also releasing and re-opening the writer's savepoint `w`. PostgreSQL: one
-/// statement, the records' insert in a data-modifying `WITH`.
-fn many_sql(engine: crate::store::Engine, rows: usize, release: bool) -> &'static str {
+/// The statement that inserts `rows` records (parameters from `$1`; none if `with_records` is
+/// false) and their entries (after the records' parameters), made once per shape and kept.
+/// SQLite: two statements in one call, with `release` also releasing and re-opening the
+/// writer's savepoint `w`. PostgreSQL: one statement, the records' insert in a data-modifying
+/// `WITH`.
+fn many_sql(engine: crate::store::Engine, rows: usize, with_records: bool, release: bool) -> &'static str {
     use crate::store::Engine;
-    static SQL: OnceLock<Vec<[OnceLock<String>; 3]>> = OnceLock::new();
+    static SQL: OnceLock<Vec<[OnceLock<String>; 6]>> = OnceLock::new();
     let all = SQL.get_or_init(|| (0..CHUNK).map(|_| Default::default()).collect());
     let variant = match (engine, release) {
         (Engine::Sqlite, false) => 0,
         (Engine::Sqlite, true) => 1,
         (Engine::Postgres, _) => 2,
-    };
+    } + if with_records { 0 } else { 3 };
     all[rows - 1][variant].get_or_init(|| {
+        let record_params = if with_records { rows * RECORD_WIDTH } else { 0 };
         let records = format!("{} VALUES {}", records::insert_head_sql!(), values(1, rows, RECORD_WIDTH));
-        let entries = format!(
-            "INSERT INTO audit_log ({}) VALUES {}",
-            cols!(),
-            values(1 + rows * RECORD_WIDTH, rows, ENTRY_WIDTH)
-        );
+        let entries =
+            format!("INSERT INTO audit_log ({}) VALUES {}", cols!(), values(1 + record_params, rows, ENTRY_WIDTH));
         match variant {
             0 => format!("{records}; {entries}"),
             1 => format!("{records}; {entries}{}", release_sql!()),
-            _ => format!("WITH inserted AS ({records}) {entries}"),
+            2 => format!("WITH inserted AS ({records}) {entries}"),
+            3 | 5 => entries,
+            _ => format!("{entries}{}", release_sql!()),
         }
     })
 }
 
-/// Inserts new records with their entries (`records[i]` goes with `entries[i]`), up to
+/// Inserts new records with their entries (`records[i]` goes with `entries[i]`; no records:
+/// only the entries), up to
 /// [`CHUNK`] of each per call: on SQLite the last call also releases and re-opens the writer's
 /// savepoint `w`, as [`insert_releasing`] does. Returns whether `w` was released. A failure
 /// leaves an unknown part inserted: the caller rolls back to its savepoint.
@@ -323,16 +325,17 @@ pub(crate) async fn insert_many(
     entries: &[AuditEntry],
     records: &[&Insert],
 ) -> Result<bool, StoreError> {
-    debug_assert_eq!(entries.len(), records.len());
+    debug_assert!(records.is_empty() || entries.len() == records.len());
     let engine = match e {
         Exec::Sqlite(..) => crate::store::Engine::Sqlite,
         Exec::Pg(..) => crate::store::Engine::Postgres,
     };
     let chunks = entries.len().div_ceil(CHUNK);
     let mut released = false;
-    for (i, (entries, records)) in entries.chunks(CHUNK).zip(records.chunks(CHUNK)).enumerate() {
+    for (i, entries) in entries.chunks(CHUNK).enumerate() {
+        let records = records.get(i * CHUNK..i * CHUNK + entries.len()).unwrap_or_default();
         let last = i + 1 == chunks;
-        let sql = many_sql(engine, entries.len(), last);
+        let sql = many_sql(engine, entries.len(), !records.is_empty(), last);
         released = last && engine == crate::store::Engine::Sqlite;
         run!(e, |c| {
             let mut q = sqlx::query(sql);

@@ -190,6 +190,121 @@ impl Insert {
     }
 }
 
+/// A change to a record at a known version, encoded and ready for the writer (`writer.rs`):
+/// applied only if the record is still at that version.
+#[derive(Debug)]
+pub(crate) struct Update {
+    pub(crate) tenant: Uuid,
+    pub(crate) collection: Uuid,
+    pub(crate) id: Uuid,
+    pub(crate) version: i64,
+    data: Vec<u8>,
+    updated_at: i64,
+    change_seq: i64,
+}
+
+/// [`Update`]'s statement, with its parameters numbered from `$1` (see [`Update::bind`]);
+/// returns the row's id and new version if it matched.
+macro_rules! update_at_version_sql {
+    () => {
+        "UPDATE records SET data = $4, version = version + 1, updated_at = $5, change_seq = $6 \
+         WHERE tenant_id = $1 AND collection_id = $2 AND id = $3 AND version = $7 RETURNING id, version"
+    };
+}
+
+/// Parameters of [`update_at_version_sql`].
+pub(crate) const UPDATE_WIDTH: usize = 7;
+
+impl Update {
+    /// `r` as it will be: its next version, with `data`, changed at `now`.
+    pub(crate) fn new(r: &Record, data: &RecordData, now: Timestamp) -> Result<Self, StoreError> {
+        Ok(Self {
+            tenant: r.tenant_id.as_uuid(),
+            collection: r.collection_id.as_uuid(),
+            id: r.id.as_uuid(),
+            version: r.version,
+            data: encode(data)?,
+            updated_at: micros(now),
+            change_seq: 0,
+        })
+    }
+
+    pub(crate) fn set_change_seq(&mut self, seq: i64) {
+        self.change_seq = seq;
+    }
+
+    /// Binds the seven parameters of [`update_at_version_sql`], in their order.
+    pub(crate) fn bind<'q, DB>(
+        &'q self,
+        q: sqlx::query::QueryAs<'q, DB, (Uuid, i64), <DB as sqlx::Database>::Arguments>,
+    ) -> sqlx::query::QueryAs<'q, DB, (Uuid, i64), <DB as sqlx::Database>::Arguments>
+    where
+        DB: sqlx::Database,
+        Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        &'q [u8]: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    {
+        q.bind(self.tenant)
+            .bind(self.collection)
+            .bind(self.id)
+            .bind(self.data.as_slice())
+            .bind(self.updated_at)
+            .bind(self.change_seq)
+            .bind(self.version)
+    }
+}
+
+/// Applies each update whose record is still at its version and returns `(id, new version)` of
+/// those that were: on SQLite up to `CHUNK` statements per call, on PostgreSQL one per call.
+/// A failure leaves an unknown part applied: the caller rolls back to its savepoint.
+pub(crate) async fn update_at_versions(e: &mut Exec<'_>, updates: &[&Update]) -> Result<Vec<(Uuid, i64)>, StoreError> {
+    use std::sync::OnceLock;
+    const ONE: &str = update_at_version_sql!();
+    static MANY: OnceLock<Vec<OnceLock<String>>> = OnceLock::new();
+    let mut applied = Vec::new();
+    match e {
+        Exec::Sqlite(..) => {
+            let many = MANY.get_or_init(|| (0..super::audit::CHUNK).map(|_| OnceLock::new()).collect());
+            for chunk in updates.chunks(super::audit::CHUNK) {
+                let sql = many[chunk.len() - 1].get_or_init(|| {
+                    (0..chunk.len()).map(|i| renumber(ONE, i * UPDATE_WIDTH)).collect::<Vec<_>>().join("; ")
+                });
+                let rows: Vec<(Uuid, i64)> = run!(e, |c| {
+                    let mut q = sqlx::query_as(sql.as_str());
+                    for u in chunk {
+                        q = u.bind(q);
+                    }
+                    q.fetch_all(c).await
+                })?;
+                applied.extend(rows);
+            }
+        }
+        Exec::Pg(..) => {
+            for u in updates {
+                let row: Option<(Uuid, i64)> = run!(e, |c| u.bind(sqlx::query_as(ONE)).fetch_optional(c).await)?;
+                applied.extend(row);
+            }
+        }
+    }
+    Ok(applied)
+}
+
+/// `sql` with every parameter `$n` renumbered to `$(n + by)`.
+fn renumber(sql: &str, by: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..=at]);
+        rest = &rest[at + 1..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let n: usize = rest[..digits].parse().unwrap_or(0);
+        out.push_str(&(n + by).to_string());
+        rest = &rest[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// What a failed record insert means: a taken id is a conflict, a missing collection (foreign
 /// key) is [`StoreError::NotFound`].
 pub(crate) fn insert_error(e: sqlx::Error) -> StoreError {
@@ -267,4 +382,13 @@ pub(crate) async fn delete_all_in(
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn renumber_shifts_every_parameter() {
+        assert_eq!(super::renumber("a = $1 AND b = $12, $3", 7), "a = $8 AND b = $19, $10");
+        assert_eq!(super::renumber("no parameters", 7), "no parameters");
+    }
 }

@@ -4,7 +4,7 @@ use super::{Write, new_id, now};
 use crate::error::StoreError;
 use crate::sql;
 use crate::store::Store;
-use crate::writer::NewRecord;
+use crate::writer::{NewRecord, RecordChange};
 use kura_domain::{
     Actor, AuditEntry, AuditRecord, AuditScope, Collection, CollectionId, CollectionSpec, Record, RecordData, RecordId,
     TenantId,
@@ -31,6 +31,40 @@ impl Store {
         audit: impl FnOnce(&Record) -> AuditRecord,
     ) -> Result<(Record, AuditEntry), StoreError> {
         self.create_record_as(RecordId::from_uuid(new_id()), scope, actor, tenant, collection, data, audit).await
+    }
+
+    /// Replaces the data of `current` (a record as read) if it is still at that version, and
+    /// appends `audit(&changed)` to `scope`'s chain in the same transaction: what `begin`,
+    /// [`Write::update_record`] with the expected version and [`Write::commit`] do, but handed
+    /// to the writer as data like [`Store::create_record`]. Returns the changed record once
+    /// durable.
+    ///
+    /// If the record changed since it was read, or is gone, this is [`StoreError::Conflict`] and
+    /// nothing was written: read it again inside a [`Write`] to tell which, or to apply the
+    /// change to the current version.
+    pub async fn update_record(
+        &self,
+        scope: AuditScope,
+        actor: Actor,
+        current: &Record,
+        data: &RecordData,
+        audit: impl FnOnce(&Record) -> AuditRecord,
+    ) -> Result<(Record, AuditEntry), StoreError> {
+        if scope != AuditScope::Tenant(current.tenant_id) {
+            return Err(StoreError::OutOfScope { scope, target: format!("tenant {}", current.tenant_id) });
+        }
+        let now = now(&*self.clock);
+        let changed = Record { version: current.version + 1, data: data.clone(), updated_at: now, ..current.clone() };
+        let change = RecordChange {
+            scope,
+            actor,
+            record: audit(&changed),
+            clock: Arc::clone(&self.clock),
+            update: sql::records::Update::new(current, data, now)?,
+        };
+        let entry = self.writer.update(change).await?;
+        tracing::debug!(seq = entry.seq, "record updated");
+        Ok((changed, entry))
     }
 
     /// [`Store::create_record`] with the id given (tests make ids collide with it).

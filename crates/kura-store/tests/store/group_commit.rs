@@ -5,7 +5,7 @@ use super::*;
 use kura_domain::CollectionId;
 use kura_store::Write;
 use kura_store::testing::{
-    PG_WRITER_APPLICATION_NAME, create_record_with_id, poison_batch, queued_inserts, queued_writers,
+    PG_WRITER_APPLICATION_NAME, create_record_with_id, poison_batch, queued_as_data, queued_writers,
 };
 use std::time::Duration;
 
@@ -445,12 +445,12 @@ async fn create(
 /// Waits until `n` inserts wait in the writer's queue.
 async fn line_up_inserts(store: &Store, n: usize) {
     for _ in 0..5_000 {
-        if queued_inserts(store) >= n {
+        if queued_as_data(store) >= n {
             return;
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    panic!("{n} inserts did not queue ({} did)", queued_inserts(store));
+    panic!("{n} inserts did not queue ({} did)", queued_as_data(store));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -586,4 +586,82 @@ async fn group_commit_queued_creates_are_refused_in_another_tenant_and_after_clo
     let records = again.records(b.id, cb.id).await.unwrap();
     assert_eq!(records.len(), 1);
     assert!(records.get(kept).is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn group_commit_queued_updates_apply_only_at_the_version_read() {
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    let c = make_collection(store, &t, "customers").await;
+    let mut records = Vec::new();
+    for i in 0..5 {
+        records.push(add_record(store, &t, &c, &format!("v1 {i}")).await);
+    }
+    let gone = add_record(store, &t, &c, "gone").await;
+    let mut w = store.begin(scope(&t), cli()).await.unwrap();
+    w.delete_record(t.id, c.id, gone.id).await.unwrap();
+    w.commit(AuditRecord::success(Operation::RecordDelete, "record:gone")).await.unwrap();
+    let entries_before = store.verify_audit(scope(&t)).await.unwrap().unwrap().entries;
+
+    // All queue behind a write the test holds, then go to the writer together.
+    let holder = store.begin(scope(&t), cli()).await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut update = |name: &str, current: kura_domain::Record, value: &str| {
+        let (store, name, value) = (store.clone(), name.to_owned(), value.to_owned());
+        tasks.spawn(async move {
+            let audit = |r: &kura_domain::Record| {
+                AuditRecord::success(Operation::RecordUpdate, format!("record:{}/{}", r.id, r.version))
+            };
+            let scope = AuditScope::Tenant(current.tenant_id);
+            let result = store.update_record(scope, cli(), &current, &data(&value), audit).await;
+            (name, result)
+        });
+    };
+    for (i, r) in records.iter().enumerate().take(4) {
+        update(&format!("ok {i}"), r.clone(), &format!("v2 {i}"));
+    }
+    // The same record read at the same version twice: one of the two applies.
+    update("twice", records[0].clone(), "v2 again");
+    // A version the record is no longer at, and a record that is gone.
+    update("stale", kura_domain::Record { version: 0, ..records[4].clone() }, "stale");
+    update("gone", gone.clone(), "gone");
+    line_up_inserts(store, 7).await;
+    holder.commit(AuditRecord::success(Operation::CollectionUpdate, "collection:customers")).await.unwrap();
+
+    let mut applied = std::collections::BTreeMap::new();
+    let mut refused = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined.unwrap() {
+            (name, Ok((record, entry))) => {
+                assert_eq!(entry.target, Some(format!("record:{}/{}", record.id, record.version)));
+                applied.insert(name, record);
+            }
+            (name, Err(StoreError::Conflict(_))) => refused.push(name),
+            (name, Err(e)) => panic!("{name}: {e:?}"),
+        }
+    }
+    refused.sort();
+    // Of the two changes to records[0] made from the same read, exactly one applied.
+    let first_twice = applied.contains_key("twice");
+    assert_eq!(first_twice, !applied.contains_key("ok 0"));
+    let mut expected_refused = vec!["gone".to_owned(), "stale".to_owned()];
+    expected_refused.push(if first_twice { "ok 0" } else { "twice" }.to_owned());
+    expected_refused.sort();
+    assert_eq!(refused, expected_refused);
+
+    let now = store.records(t.id, c.id).await.unwrap();
+    assert_eq!(now.len(), 5);
+    for (name, r) in &applied {
+        let stored = now.get(r.id).unwrap();
+        assert_eq!(stored, r, "{name}: what was returned is what is stored");
+        assert_eq!(stored.version, 2);
+    }
+    assert_eq!(now.get(records[4].id).unwrap(), &records[4], "the stale change left the record alone");
+    assert!(now.get(gone.id).is_none());
+    // One entry per change applied, plus the holder's, in one unbroken chain.
+    let report = store.verify_audit(scope(&t)).await.unwrap().unwrap();
+    assert_eq!(report.entries, entries_before + 1 + applied.len() as u64);
+    assert_eq!(applied.len(), 4);
+    assert_writer_idle(&env).await;
 }
