@@ -24,6 +24,15 @@
 //!   the batch gets [`StoreError::NotCommitted`]; if even the rollback fails, the connection is
 //!   dropped and the next writer reconnects.
 //!
+//! Writes can also come as data ([`Writer::insert`], [`Writer::update`]): queued with their
+//! audit records instead of holding the slot. The flusher, once it holds the slot, takes the
+//! queue and writes it inside `w` before committing: every write numbered in memory (its
+//! collection's change number, its chain entry), then new records with their entries in
+//! multi-row inserts, and updates at the version their writer read (those whose record moved on
+//! are refused, without an entry), each group released once. If a statement fails, it rolls
+//! back to `w` and writes them one at a time, so that only a write that fails on its own is
+//! refused. On SQLite the flusher runs on a thread of its own ([`spawn_dedicated`]).
+//!
 //! The audit chain heads are part of this. The first append to a scope in a batch runs the
 //! head upsert, which locks the head (its row on PostgreSQL; SQLite's write lock covers everything)
 //! until the batch commits. Later appends to that scope in the same batch take the sequence
@@ -405,28 +414,9 @@ impl Slot {
         std::mem::replace(&mut self.batch, next).send_replace(Some(outcome));
     }
 
-    /// Appends the holding write's audit entry (see the module documentation for the heads),
-    /// after inserting the new record the write deferred, if any, in the same call. Returns
-    /// whether that also released the write's savepoint (on SQLite it does, in the same
-    /// call), in which case [`Slot::released`] must follow.
-    async fn append(
-        &mut self,
-        scope: AuditScope,
-        actor: Actor,
-        record: AuditRecord,
-        clock: &dyn Clock,
-        insert: Option<&sql::records::Insert>,
-    ) -> Result<(AuditEntry, bool), StoreError> {
-        let entry = self.next_entry(scope, actor, record, clock).await?;
-        let Some(conn) = self.conn.as_mut() else {
-            return Err(StoreError::Database(sqlx::Error::PoolClosed));
-        };
-        let released = sql::audit::insert_releasing(&mut conn.exec(), &entry, insert).await?;
-        Ok((entry, released))
-    }
-
     /// The next entry of `scope`'s chain, with its head advanced in memory (the batch's first
-    /// append to the scope advances the stored head, which locks it); undone with `w`.
+    /// append to the scope advances the stored head, which locks it; see the module
+    /// documentation); undone with `w` if the write rolls back.
     async fn next_entry(
         &mut self,
         scope: AuditScope,
@@ -438,10 +428,7 @@ impl Slot {
         let prev = match known {
             Some(head) => head,
             None => {
-                let Some(conn) = self.conn.as_mut() else {
-                    return Err(StoreError::Database(sqlx::Error::PoolClosed));
-                };
-                let (seq, hash) = sql::audit::advance_head(&mut conn.exec(), scope).await?;
+                let (seq, hash) = sql::audit::advance_head(&mut self.conn()?.exec(), scope).await?;
                 Head { seq: seq - 1, hash }
             }
         };
@@ -590,12 +577,10 @@ impl Slot {
                 }
             }
         }
-        let applied = match self.conn.as_mut() {
-            Some(conn) => {
-                let updates: Vec<_> = live.iter().map(|q| &q.change.update).collect();
-                sql::records::update_at_versions(&mut conn.exec(), &updates).await
-            }
-            None => Err(StoreError::Database(sqlx::Error::PoolClosed)),
+        let updates: Vec<_> = live.iter().map(|q| &q.change.update).collect();
+        let applied = match self.conn() {
+            Ok(conn) => sql::records::update_at_versions(&mut conn.exec(), &updates).await,
+            Err(e) => Err(e),
         };
         let Ok(mut applied) = applied else {
             return self.update_one_by_one(live).await;
@@ -622,13 +607,14 @@ impl Slot {
                 Err(_) => return self.update_one_by_one(done).await,
             }
         }
-        let released = match self.conn.as_mut() {
-            Some(conn) => match sql::audit::insert_many(&mut conn.exec(), &entries, &[]).await {
-                Ok(true) => Ok(()),
-                Ok(false) => self.run("RELEASE SAVEPOINT w; SAVEPOINT w").await.map_err(StoreError::from),
-                Err(e) => Err(e),
-            },
-            None => Err(StoreError::Database(sqlx::Error::PoolClosed)),
+        let inserted = match self.conn() {
+            Ok(conn) => sql::audit::insert_many(&mut conn.exec(), &entries, &[]).await,
+            Err(e) => Err(e),
+        };
+        let released = match inserted {
+            Ok(true) => Ok(()),
+            Ok(false) => self.run("RELEASE SAVEPOINT w; SAVEPOINT w").await.map_err(StoreError::from),
+            Err(e) => Err(e),
         };
         match released {
             Ok(()) => {
@@ -655,22 +641,12 @@ impl Slot {
             let result = async {
                 let seq = self.next_change(q.change.collection(), false).await?;
                 q.change.update.set_change_seq(seq);
-                let Some(conn) = self.conn.as_mut() else {
-                    return Err(StoreError::Database(sqlx::Error::PoolClosed));
-                };
-                if sql::records::update_at_versions(&mut conn.exec(), &[&q.change.update]).await?.is_empty() {
+                if sql::records::update_at_versions(&mut self.conn()?.exec(), &[&q.change.update]).await?.is_empty() {
                     return Err(moved_on());
                 }
                 let c = &q.change;
                 let entry = self.next_entry(c.scope, c.actor.clone(), c.record.clone(), &*c.clock).await?;
-                let Some(conn) = self.conn.as_mut() else {
-                    return Err(StoreError::Database(sqlx::Error::PoolClosed));
-                };
-                let batch = if sql::audit::insert_releasing(&mut conn.exec(), &entry, None).await? {
-                    self.released()
-                } else {
-                    self.release().await?
-                };
+                let batch = self.append_entry(&entry, None).await?;
                 Ok((entry, batch))
             }
             .await;
@@ -707,12 +683,10 @@ impl Slot {
         if placed.is_empty() {
             return;
         }
-        let inserted = match self.conn.as_mut() {
-            Some(conn) => {
-                let records: Vec<_> = placed.iter().map(|q| &q.new.insert).collect();
-                sql::audit::insert_many(&mut conn.exec(), &entries, &records).await
-            }
-            None => Err(StoreError::Database(sqlx::Error::PoolClosed)),
+        let records: Vec<_> = placed.iter().map(|q| &q.new.insert).collect();
+        let inserted = match self.conn() {
+            Ok(conn) => sql::audit::insert_many(&mut conn.exec(), &entries, &records).await,
+            Err(e) => Err(e),
         };
         let released = match inserted {
             Ok(true) => Ok(()),
@@ -746,14 +720,7 @@ impl Slot {
             self.savepoint = Savepoint::Dirty;
             let result = async {
                 let entry = self.number(&mut q.new).await?;
-                let Some(conn) = self.conn.as_mut() else {
-                    return Err(StoreError::Database(sqlx::Error::PoolClosed));
-                };
-                let batch = if sql::audit::insert_releasing(&mut conn.exec(), &entry, Some(&q.new.insert)).await? {
-                    self.released()
-                } else {
-                    self.release().await?
-                };
+                let batch = self.append_entry(&entry, Some(&q.new.insert)).await?;
                 Ok((entry, batch))
             }
             .await;
@@ -767,6 +734,25 @@ impl Slot {
         let seq = self.next_change(new.collection, false).await?;
         new.insert.set_change_seq(seq);
         self.next_entry(new.scope, new.actor.clone(), new.record.clone(), &*new.clock).await
+    }
+
+    /// The writer connection, unless it was lost (the next writer reconnects).
+    fn conn(&mut self) -> Result<&mut WriterConn, StoreError> {
+        self.conn.as_mut().ok_or(StoreError::Database(sqlx::Error::PoolClosed))
+    }
+
+    /// Appends `entry` (after inserting `insert`, if any) and releases the write's savepoint
+    /// into the batch, in one call where the engine allows it.
+    async fn append_entry(
+        &mut self,
+        entry: &AuditEntry,
+        insert: Option<&sql::records::Insert>,
+    ) -> Result<watch::Receiver<Outcome>, StoreError> {
+        if sql::audit::insert_releasing(&mut self.conn()?.exec(), entry, insert).await? {
+            Ok(self.released())
+        } else {
+            Ok(self.release().await?)
+        }
     }
 
     async fn run(&mut self, sql: &'static str) -> Result<(), sqlx::Error> {
@@ -1078,10 +1064,11 @@ impl Held {
         let (entry, mut outcome, _alive) = tokio::spawn(async move {
             let released = async {
                 let (entry, outcome) = match append {
-                    Some(a) => match slot.append(a.scope, a.actor, a.record, &*a.clock, a.insert.as_ref()).await? {
-                        (entry, true) => (Some(entry), slot.released()),
-                        (entry, false) => (Some(entry), slot.release().await?),
-                    },
+                    Some(a) => {
+                        let entry = slot.next_entry(a.scope, a.actor, a.record, &*a.clock).await?;
+                        let outcome = slot.append_entry(&entry, a.insert.as_ref()).await?;
+                        (Some(entry), outcome)
+                    }
                     None => (None, slot.release().await?),
                 };
                 Ok::<_, StoreError>((entry, outcome))
