@@ -256,7 +256,7 @@ impl Store {
         let now = now(&*self.clock);
         let mut held = self.writer.hold().await?;
         sql::sessions::touch(&mut held.exec()?, scope, digest, now).await?;
-        held.commit(None).await.map(drop)
+        held.commit_unaudited().await
     }
     /// A live user session of `tenant` with its user, tenant and role, in one statement.
     /// Expired sessions are not returned; the idle timeout and the user's status are the
@@ -296,7 +296,7 @@ impl Store {
         let mut held = self.writer.hold().await?;
         // The same conditions again: the key may have been revoked since it was read.
         let used = sql::api_keys::use_by_digest(&mut held.exec()?, tenant, digest, now).await?;
-        held.commit(None).await?;
+        held.commit_unaudited().await?;
         Ok(used.map(|key| {
             context.key = key;
             context

@@ -38,11 +38,10 @@ pub async fn create_record_with_id(
     data: &kura_domain::RecordData,
     actor: kura_domain::Actor,
 ) -> Result<kura_domain::AuditEntry, StoreError> {
-    let scope = kura_domain::AuditScope::Tenant(tenant);
     let audit = |r: &kura_domain::Record| {
         kura_domain::AuditRecord::success(kura_domain::Operation::RecordCreate, format!("record:{}", r.id))
     };
-    store.create_record_as(id, scope, actor, tenant, collection, data, audit).await.map(|(_, entry)| entry)
+    store.create_record_as(id, tenant, actor, collection, data, audit).await.map(|(_, entry)| entry)
 }
 
 /// Makes the `COMMIT` of the batch that `w` joins fail for real: it leaves a deferred constraint

@@ -151,13 +151,9 @@ pub struct CommitStats {
 
 /// A new record and its audit entry, handed to the writer as data ([`Writer::insert`]).
 pub(crate) struct NewRecord {
-    pub scope: AuditScope,
-    pub actor: Actor,
-    pub record: AuditRecord,
-    pub clock: Arc<dyn Clock>,
+    pub append: Append,
     /// Numbered with the collection's change number by the writer.
     pub insert: sql::records::Insert,
-    pub collection: (TenantId, CollectionId),
 }
 
 /// What a queued insert learns once the writer has put it into the open transaction: its entry
@@ -172,18 +168,9 @@ struct QueuedInsert {
 /// A change to a record at the version its writer read, and its audit entry, handed to the
 /// writer as data ([`Writer::update`]).
 pub(crate) struct RecordChange {
-    pub scope: AuditScope,
-    pub actor: Actor,
-    pub record: AuditRecord,
-    pub clock: Arc<dyn Clock>,
+    pub append: Append,
     /// Numbered with the collection's change number by the writer.
     pub update: sql::records::Update,
-}
-
-impl RecordChange {
-    fn collection(&self) -> (TenantId, CollectionId) {
-        (TenantId::from_uuid(self.update.tenant), CollectionId::from_uuid(self.update.collection))
-    }
 }
 
 struct QueuedUpdate {
@@ -210,7 +197,7 @@ impl Queue {
 struct Shared {
     /// Wakes the flusher. A signal sent while it is busy is kept (one permit), never lost.
     signal: Notify,
-    /// Record inserts queued as data, which the flusher writes before each `COMMIT`.
+    /// Record inserts and updates queued as data, which the flusher writes before each `COMMIT`.
     queue: std::sync::Mutex<Queue>,
     /// Tasks waiting for the slot (tests use it to line writers up in one batch).
     queued: AtomicUsize,
@@ -417,13 +404,9 @@ impl Slot {
     /// The next entry of `scope`'s chain, with its head advanced in memory (the batch's first
     /// append to the scope advances the stored head, which locks it; see the module
     /// documentation); undone with `w` if the write rolls back.
-    async fn next_entry(
-        &mut self,
-        scope: AuditScope,
-        actor: Actor,
-        record: AuditRecord,
-        clock: &dyn Clock,
-    ) -> Result<AuditEntry, StoreError> {
+    async fn next_entry(&mut self, append: &Append) -> Result<AuditEntry, StoreError> {
+        let Append { scope, actor, record, clock } = append;
+        let scope = *scope;
         let known = self.heads.get(&scope).copied();
         let prev = match known {
             Some(head) => head,
@@ -435,12 +418,12 @@ impl Slot {
         let seq = prev.seq + 1;
         // Read the time only once the head is locked, so that times never go backwards along
         // the chain while writers queue for it.
-        let at = now(clock);
+        let at = now(&**clock);
         let canonical = AuditEntry::canonical_bytes(
             scope,
             seq,
             at,
-            &actor,
+            actor,
             record.operation,
             record.target.as_deref(),
             record.outcome,
@@ -453,11 +436,11 @@ impl Slot {
             scope,
             seq,
             at,
-            actor,
+            actor: actor.clone(),
             operation: record.operation,
-            target: record.target,
+            target: record.target.clone(),
             outcome: record.outcome,
-            detail: record.detail,
+            detail: record.detail.clone(),
             prev_hash: prev.hash,
             hash,
         })
@@ -505,10 +488,25 @@ impl Slot {
 
     /// The holding write's savepoint was released and `w` opened again: it joins the batch.
     fn released(&mut self) -> watch::Receiver<Outcome> {
+        self.joined(1);
+        self.batch.subscribe()
+    }
+
+    /// `n` writes released together into the outer transaction join the batch; `w` is ready.
+    fn joined(&mut self, n: usize) {
         self.savepoint = Savepoint::Fresh;
         self.undo.clear();
-        self.pending += 1;
-        self.batch.subscribe()
+        self.pending += n as u64;
+    }
+
+    /// Finishes writes put into `w` together once their last call is `written` (which says
+    /// whether it also released `w`): releases `w` if it did not, and they join the batch.
+    async fn release_together(&mut self, written: Result<bool, StoreError>, n: usize) -> Result<(), StoreError> {
+        if !written? {
+            self.run("RELEASE SAVEPOINT w; SAVEPOINT w").await?;
+        }
+        self.joined(n);
+        Ok(())
     }
 
     /// Writes the queued inserts and updates into the open transaction, in batches of at most
@@ -521,36 +519,34 @@ impl Slot {
             // (Commits the batch first if it is full, so there is room below.)
             if let Err(e) = self.prepare().await {
                 let cause = e.to_string();
-                let (inserts, updates) = self.take_queued(usize::MAX);
-                let replies = inserts.into_iter().map(|q| q.reply).chain(updates.into_iter().map(|q| q.reply));
+                let mut queue = self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
+                let Queue { inserts, updates, .. } = &mut *queue;
+                let replies: Vec<_> =
+                    inserts.drain(..).map(|q| q.reply).chain(updates.drain(..).map(|q| q.reply)).collect();
+                drop(queue);
                 for reply in replies {
                     let _ = reply.send(Err(StoreError::NotCommitted(cause.clone())));
                 }
                 return;
             }
             let room = usize::try_from(MAX_BATCH.saturating_sub(self.pending)).unwrap_or(usize::MAX);
-            let (inserts, updates) = self.take_queued(room);
-            if !inserts.is_empty() {
-                self.insert_queued(inserts).await;
-            }
-            if !updates.is_empty() {
-                if let Err(e) = self.prepare().await {
-                    for q in updates {
-                        let _ = q.reply.send(Err(StoreError::NotCommitted(e.to_string())));
-                    }
-                    continue;
-                }
-                self.update_queued(updates).await;
+            match self.take_queued(room) {
+                Taken::Inserts(inserts) => self.insert_queued(inserts).await,
+                Taken::Updates(updates) => self.update_queued(updates).await,
             }
         }
     }
 
-    /// Up to `at_most` queued writes, inserts first.
-    fn take_queued(&self, at_most: usize) -> (Vec<QueuedInsert>, Vec<QueuedUpdate>) {
+    /// Up to `at_most` queued writes of one kind, inserts first.
+    fn take_queued(&self, at_most: usize) -> Taken {
         let mut queue = self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        let inserts = queue.inserts.len().min(at_most);
-        let updates = queue.updates.len().min(at_most - inserts);
-        (queue.inserts.drain(..inserts).collect(), queue.updates.drain(..updates).collect())
+        if queue.inserts.is_empty() {
+            let n = queue.updates.len().min(at_most);
+            Taken::Updates(queue.updates.drain(..n).collect())
+        } else {
+            let n = queue.inserts.len().min(at_most);
+            Taken::Inserts(queue.inserts.drain(..n).collect())
+        }
     }
 
     /// Applies `queued` updates in savepoint `w`: each only if its record is still at the
@@ -564,7 +560,7 @@ impl Slot {
         let mut live = Vec::with_capacity(queued.len());
         let mut queued = queued.into_iter();
         while let Some(mut q) = queued.next() {
-            match self.next_change(q.change.collection(), false).await {
+            match self.next_change(q.change.update.key(), false).await {
                 Ok(seq) => {
                     q.change.update.set_change_seq(seq);
                     live.push(q);
@@ -601,8 +597,7 @@ impl Slot {
         }
         let mut entries = Vec::with_capacity(done.len());
         for q in &done {
-            let c = &q.change;
-            match self.next_entry(c.scope, c.actor.clone(), c.record.clone(), &*c.clock).await {
+            match self.next_entry(&q.change.append).await {
                 Ok(entry) => entries.push(entry),
                 Err(_) => return self.update_one_by_one(done).await,
             }
@@ -611,21 +606,16 @@ impl Slot {
             Ok(conn) => sql::audit::insert_many(&mut conn.exec(), &entries, &[]).await,
             Err(e) => Err(e),
         };
-        let released = match inserted {
-            Ok(true) => Ok(()),
-            Ok(false) => self.run("RELEASE SAVEPOINT w; SAVEPOINT w").await.map_err(StoreError::from),
-            Err(e) => Err(e),
-        };
-        match released {
+        match self.release_together(inserted, done.len()).await {
             Ok(()) => {
-                self.savepoint = Savepoint::Fresh;
-                self.undo.clear();
-                self.pending += done.len() as u64;
                 for (q, entry) in done.into_iter().zip(entries) {
                     let _ = q.reply.send(Ok((entry, self.batch.subscribe())));
                 }
             }
-            Err(_) => self.update_one_by_one(done).await,
+            Err(e) => {
+                tracing::debug!(error = %e, updates = done.len(), "queued updates failed together; one by one");
+                self.update_one_by_one(done).await;
+            }
         }
     }
 
@@ -639,13 +629,12 @@ impl Slot {
             }
             self.savepoint = Savepoint::Dirty;
             let result = async {
-                let seq = self.next_change(q.change.collection(), false).await?;
+                let seq = self.next_change(q.change.update.key(), false).await?;
                 q.change.update.set_change_seq(seq);
                 if sql::records::update_at_versions(&mut self.conn()?.exec(), &[&q.change.update]).await?.is_empty() {
                     return Err(moved_on());
                 }
-                let c = &q.change;
-                let entry = self.next_entry(c.scope, c.actor.clone(), c.record.clone(), &*c.clock).await?;
+                let entry = self.next_entry(&q.change.append).await?;
                 let batch = self.append_entry(&entry, None).await?;
                 Ok((entry, batch))
             }
@@ -688,16 +677,8 @@ impl Slot {
             Ok(conn) => sql::audit::insert_many(&mut conn.exec(), &entries, &records).await,
             Err(e) => Err(e),
         };
-        let released = match inserted {
-            Ok(true) => Ok(()),
-            Ok(false) => self.run("RELEASE SAVEPOINT w; SAVEPOINT w").await.map_err(StoreError::from),
-            Err(e) => Err(e),
-        };
-        match released {
+        match self.release_together(inserted, placed.len()).await {
             Ok(()) => {
-                self.savepoint = Savepoint::Fresh;
-                self.undo.clear();
-                self.pending += placed.len() as u64;
                 for (q, entry) in placed.into_iter().zip(entries) {
                     let _ = q.reply.send(Ok((entry, self.batch.subscribe())));
                 }
@@ -731,9 +712,9 @@ impl Slot {
     /// Numbers a queued insert: the collection's next change number for its record and the
     /// next entry of its scope's chain, both advanced in the slot's memory (undone with `w`).
     async fn number(&mut self, new: &mut NewRecord) -> Result<AuditEntry, StoreError> {
-        let seq = self.next_change(new.collection, false).await?;
+        let seq = self.next_change(new.insert.key(), false).await?;
         new.insert.set_change_seq(seq);
-        self.next_entry(new.scope, new.actor.clone(), new.record.clone(), &*new.clock).await
+        self.next_entry(&new.append).await
     }
 
     /// The writer connection, unless it was lost (the next writer reconnects).
@@ -795,11 +776,10 @@ impl Writer {
         };
         let sqlite = matches!(slot.connector, Connector::Sqlite(_));
         let slot = Arc::new(Mutex::new(slot));
-        let run = flusher(Arc::downgrade(&slot), Arc::clone(&shared));
         if sqlite {
-            spawn_dedicated(run);
+            spawn_dedicated(&slot, &shared);
         } else {
-            tokio::spawn(run);
+            tokio::spawn(flusher(Arc::downgrade(&slot), Arc::clone(&shared)));
         }
         Self { slot, shared }
     }
@@ -862,13 +842,9 @@ impl Writer {
         }
         self.shared.signal.notify_one();
         let placed = placed.await.map_err(|_| StoreError::NotCommitted("the writer stopped".to_owned()))?;
-        let (entry, mut outcome) = placed?;
-        let decided = outcome.wait_for(Option::is_some).await;
-        match decided.as_deref() {
-            Ok(Some(Ok(()))) => Ok(entry),
-            Ok(Some(Err(cause))) => Err(StoreError::NotCommitted(cause.to_string())),
-            Ok(None) | Err(_) => Err(StoreError::NotCommitted("the batch was abandoned".to_owned())),
-        }
+        let (entry, outcome) = placed?;
+        durable(outcome).await?;
+        Ok(entry)
     }
 
     pub(crate) fn stats(&self) -> CommitStats {
@@ -901,7 +877,7 @@ impl Writer {
             if slot.closed {
                 return;
             }
-            // No more inserts: those already queued are written and committed with the rest.
+            // No more writes as data: those already queued are written and committed with the rest.
             shared.queue.lock().unwrap_or_else(PoisonError::into_inner).closed = true;
             slot.drain().await;
             slot.settle().await;
@@ -944,28 +920,31 @@ impl Drop for Queued<'_> {
 /// profiles showed bounding the create rate. Its own thread is woken by the reply directly. (On
 /// PostgreSQL the connection's socket belongs to the runtime that opened it, so the flusher
 /// stays there.)
-fn spawn_dedicated(run: impl Future<Output = ()> + Send + 'static) {
-    type Run = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
-    let run: Run = Box::pin(run);
-    let (hand_over, take) = std::sync::mpsc::channel::<Run>();
-    let thread = tokio::runtime::Builder::new_current_thread().enable_all().build().and_then(|runtime| {
-        std::thread::Builder::new().name("kura-writer".to_owned()).spawn(move || {
-            if let Ok(run) = take.recv() {
-                runtime.block_on(run);
-            }
-        })
+fn spawn_dedicated(slot: &Arc<Mutex<Slot>>, shared: &Arc<Shared>) {
+    let (weak, own) = (Arc::downgrade(slot), Arc::clone(shared));
+    let started = tokio::runtime::Builder::new_current_thread().enable_all().build().and_then(|runtime| {
+        std::thread::Builder::new().name("kura-writer".to_owned()).spawn(move || runtime.block_on(flusher(weak, own)))
     });
-    match thread {
-        Ok(_) => {
-            if let Err(std::sync::mpsc::SendError(run)) = hand_over.send(run) {
-                tokio::spawn(run);
-            }
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "no thread for the writer's flusher; it runs on the shared runtime");
-            tokio::spawn(run);
-        }
+    if let Err(e) = started {
+        tracing::warn!(error = %e, "no thread for the writer's flusher; it runs on the shared runtime");
+        tokio::spawn(flusher(Arc::downgrade(slot), Arc::clone(shared)));
     }
+}
+
+/// Waits until the batch a write joined is decided: `Ok` once its `COMMIT` has completed.
+async fn durable(mut outcome: watch::Receiver<Outcome>) -> Result<(), StoreError> {
+    let decided = outcome.wait_for(Option::is_some).await;
+    match decided.as_deref() {
+        Ok(Some(Ok(()))) => Ok(()),
+        Ok(Some(Err(cause))) => Err(StoreError::NotCommitted(cause.to_string())),
+        Ok(None) | Err(_) => Err(StoreError::NotCommitted("the batch was abandoned".to_owned())),
+    }
+}
+
+/// Queued writes of one kind, as the flusher takes them.
+enum Taken {
+    Inserts(Vec<QueuedInsert>),
+    Updates(Vec<QueuedUpdate>),
 }
 
 /// Why a queued update was refused.
@@ -1011,14 +990,13 @@ impl fmt::Debug for Held {
     }
 }
 
-/// What [`Held::commit`] appends to the audit chain.
+/// An audit entry to append, before the writer numbers it: what it records, on whose behalf,
+/// in which chain, and the clock that dates it.
 pub(crate) struct Append {
     pub scope: AuditScope,
     pub actor: Actor,
     pub record: AuditRecord,
     pub clock: Arc<dyn Clock>,
-    /// A new record the write deferred, inserted in the same call as the entry.
-    pub insert: Option<sql::records::Insert>,
 }
 
 impl Held {
@@ -1051,22 +1029,40 @@ impl Held {
         }
     }
 
-    /// Appends the audit entry (if any), keeps the write in the outer transaction, lets go of
-    /// the slot, and waits until the transaction has committed. `Ok` means durable; an error
-    /// means the write is not in the database (or, if the connection died during `COMMIT`, that
-    /// its fate is unknown — it was not acknowledged either way).
-    pub(crate) async fn commit(mut self, append: Option<Append>) -> Result<Option<AuditEntry>, StoreError> {
+    /// Appends the audit entry (after `insert`, a new record the write deferred, in the same
+    /// call), keeps the write in the outer transaction, lets go of the slot, and waits until the
+    /// transaction has committed. `Ok` means durable; an error means the write is not in the
+    /// database (or, if the connection died during `COMMIT`, that its fate is unknown — it was
+    /// not acknowledged either way).
+    pub(crate) async fn commit(
+        self,
+        append: Append,
+        insert: Option<sql::records::Insert>,
+    ) -> Result<AuditEntry, StoreError> {
+        let entry = self.finish(Some((append, insert))).await?;
+        entry.ok_or_else(|| StoreError::Corrupt("no audit entry was appended".to_owned()))
+    }
+
+    /// [`Held::commit`] for bookkeeping, which appends no entry.
+    pub(crate) async fn commit_unaudited(self) -> Result<(), StoreError> {
+        self.finish(None).await.map(drop)
+    }
+
+    async fn finish(
+        mut self,
+        append: Option<(Append, Option<sql::records::Insert>)>,
+    ) -> Result<Option<AuditEntry>, StoreError> {
         let Some(mut slot) = self.guard.take() else {
             return Err(StoreError::Database(sqlx::Error::PoolClosed));
         };
         let shared = Arc::clone(&self.shared);
         // In a task of its own: once started, the append and `RELEASE` are seen through.
-        let (entry, mut outcome, _alive) = tokio::spawn(async move {
+        let (entry, outcome, _alive) = tokio::spawn(async move {
             let released = async {
                 let (entry, outcome) = match append {
-                    Some(a) => {
-                        let entry = slot.next_entry(a.scope, a.actor, a.record, &*a.clock).await?;
-                        let outcome = slot.append_entry(&entry, a.insert.as_ref()).await?;
+                    Some((append, insert)) => {
+                        let entry = slot.next_entry(&append).await?;
+                        let outcome = slot.append_entry(&entry, insert.as_ref()).await?;
                         (Some(entry), outcome)
                     }
                     None => (None, slot.release().await?),
@@ -1083,12 +1079,8 @@ impl Held {
         })
         .await
         .map_err(task_failed)??;
-        let decided = outcome.wait_for(Option::is_some).await;
-        match decided.as_deref() {
-            Ok(Some(Ok(()))) => Ok(entry),
-            Ok(Some(Err(cause))) => Err(StoreError::NotCommitted(cause.to_string())),
-            Ok(None) | Err(_) => Err(StoreError::NotCommitted("the batch was abandoned".to_owned())),
-        }
+        durable(outcome).await?;
+        Ok(entry)
     }
 }
 

@@ -108,8 +108,7 @@ impl<'a> Granted<'a> {
         data: &RecordData,
         audit: impl FnOnce(&Record) -> AuditRecord,
     ) -> Result<(Record, AuditEntry), StoreError> {
-        let (scope, actor) = (AuditScope::Tenant(self.tenant_id()), self.principal.actor.clone());
-        store.create_record(scope, actor, self.tenant_id(), collection, data, audit).await
+        store.create_record(self.tenant_id(), self.principal.actor.clone(), collection, data, audit).await
     }
     /// Changes a record as read, if it is still at that version, on behalf of the principal,
     /// with its audit entry (`Store::update_record`).
@@ -120,8 +119,7 @@ impl<'a> Granted<'a> {
         data: &RecordData,
         audit: impl FnOnce(&Record) -> AuditRecord,
     ) -> Result<(Record, AuditEntry), StoreError> {
-        let (scope, actor) = (AuditScope::Tenant(self.tenant_id()), self.principal.actor.clone());
-        store.update_record(scope, actor, current, data, audit).await
+        store.update_record(self.principal.actor.clone(), current, data, audit).await
     }
 }
 

@@ -163,6 +163,11 @@ impl Insert {
         })
     }
 
+    /// The tenant and collection the record goes into.
+    pub(crate) fn key(&self) -> (TenantId, CollectionId) {
+        (TenantId::from_uuid(self.tenant), CollectionId::from_uuid(self.collection))
+    }
+
     /// Numbers the record as the collection's change `seq` (known only once the writer takes it).
     pub(crate) fn set_change_seq(&mut self, seq: i64) {
         self.change_seq = seq;
@@ -194,8 +199,8 @@ impl Insert {
 /// applied only if the record is still at that version.
 #[derive(Debug)]
 pub(crate) struct Update {
-    pub(crate) tenant: Uuid,
-    pub(crate) collection: Uuid,
+    tenant: Uuid,
+    collection: Uuid,
     pub(crate) id: Uuid,
     pub(crate) version: i64,
     data: Vec<u8>,
@@ -229,6 +234,12 @@ impl Update {
         })
     }
 
+    /// The tenant and collection the record is in.
+    pub(crate) fn key(&self) -> (TenantId, CollectionId) {
+        (TenantId::from_uuid(self.tenant), CollectionId::from_uuid(self.collection))
+    }
+
+    /// Numbers the change as the collection's change `seq` (known only once the writer takes it).
     pub(crate) fn set_change_seq(&mut self, seq: i64) {
         self.change_seq = seq;
     }

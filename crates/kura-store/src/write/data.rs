@@ -4,7 +4,8 @@ use super::{Write, new_id, now};
 use crate::error::StoreError;
 use crate::sql;
 use crate::store::Store;
-use crate::writer::{NewRecord, RecordChange};
+use crate::writer::{Append, NewRecord, RecordChange};
+use jiff::Timestamp;
 use kura_domain::{
     Actor, AuditEntry, AuditRecord, AuditScope, Collection, CollectionId, CollectionSpec, Record, RecordData, RecordId,
     TenantId,
@@ -12,29 +13,28 @@ use kura_domain::{
 use std::sync::Arc;
 
 impl Store {
-    /// Creates a record in `collection` and appends `audit(&record)` to `scope`'s chain in the
-    /// same transaction: what `begin`, [`Write::insert_record`] and [`Write::commit`] do, but
-    /// handed to the writer as data instead of holding its slot, so that the inserts of
-    /// concurrent requests go into the database together, several rows per statement, before
-    /// the `COMMIT` that makes them durable. Returns only once durable, with the entry.
+    /// Creates a record in `collection` of `tenant` and appends `audit(&record)` to the tenant's
+    /// chain in the same transaction: what `begin`, [`Write::insert_record`] and
+    /// [`Write::commit`] do, but handed to the writer as data instead of holding its slot, so
+    /// that the inserts of concurrent requests go into the database together, several rows per
+    /// statement, before the `COMMIT` that makes them durable. Returns only once durable, with
+    /// the entry.
     ///
-    /// A collection that does not exist in the tenant is [`StoreError::NotFound`]; a tenant other
-    /// than `scope`'s is refused like any write's. A caller that stops waiting does not withdraw
-    /// the insert (it may still become durable, unacknowledged).
+    /// A collection that does not exist in the tenant is [`StoreError::NotFound`]. A caller that
+    /// stops waiting does not withdraw the insert (it may still become durable, unacknowledged).
     pub async fn create_record(
         &self,
-        scope: AuditScope,
-        actor: Actor,
         tenant: TenantId,
+        actor: Actor,
         collection: CollectionId,
         data: &RecordData,
         audit: impl FnOnce(&Record) -> AuditRecord,
     ) -> Result<(Record, AuditEntry), StoreError> {
-        self.create_record_as(RecordId::from_uuid(new_id()), scope, actor, tenant, collection, data, audit).await
+        self.create_record_as(RecordId::from_uuid(new_id()), tenant, actor, collection, data, audit).await
     }
 
     /// Replaces the data of `current` (a record as read) if it is still at that version, and
-    /// appends `audit(&changed)` to `scope`'s chain in the same transaction: what `begin`,
+    /// appends `audit(&changed)` to its tenant's chain in the same transaction: what `begin`,
     /// [`Write::update_record`] with the expected version and [`Write::commit`] do, but handed
     /// to the writer as data like [`Store::create_record`]. Returns the changed record once
     /// durable.
@@ -44,65 +44,60 @@ impl Store {
     /// change to the current version.
     pub async fn update_record(
         &self,
-        scope: AuditScope,
         actor: Actor,
         current: &Record,
         data: &RecordData,
         audit: impl FnOnce(&Record) -> AuditRecord,
     ) -> Result<(Record, AuditEntry), StoreError> {
-        if scope != AuditScope::Tenant(current.tenant_id) {
-            return Err(StoreError::OutOfScope { scope, target: format!("tenant {}", current.tenant_id) });
-        }
         let now = now(&*self.clock);
         let changed = Record { version: current.version + 1, data: data.clone(), updated_at: now, ..current.clone() };
-        let change = RecordChange {
-            scope,
-            actor,
-            record: audit(&changed),
-            clock: Arc::clone(&self.clock),
-            update: sql::records::Update::new(current, data, now)?,
-        };
-        let entry = self.writer.update(change).await?;
+        let append = self.append(current.tenant_id, actor, audit(&changed));
+        let update = sql::records::Update::new(current, data, now)?;
+        let entry = self.writer.update(RecordChange { append, update }).await?;
         tracing::debug!(seq = entry.seq, "record updated");
         Ok((changed, entry))
     }
 
     /// [`Store::create_record`] with the id given (tests make ids collide with it).
-    #[allow(clippy::too_many_arguments, reason = "create_record's arguments and the id")]
     pub(crate) async fn create_record_as(
         &self,
         id: RecordId,
-        scope: AuditScope,
-        actor: Actor,
         tenant: TenantId,
+        actor: Actor,
         collection: CollectionId,
         data: &RecordData,
         audit: impl FnOnce(&Record) -> AuditRecord,
     ) -> Result<(Record, AuditEntry), StoreError> {
-        if scope != AuditScope::Tenant(tenant) {
-            return Err(StoreError::OutOfScope { scope, target: format!("tenant {tenant}") });
-        }
-        let now = now(&*self.clock);
-        let record = Record {
-            id,
-            tenant_id: tenant,
-            collection_id: collection,
-            version: 1,
-            data: data.clone(),
-            created_at: now,
-            updated_at: now,
-        };
-        let new = NewRecord {
-            scope,
-            actor,
-            record: audit(&record),
-            clock: Arc::clone(&self.clock),
-            insert: sql::records::Insert::new(&record, 0)?,
-            collection: (tenant, collection),
-        };
-        let entry = self.writer.insert(new).await?;
+        let record = first_version(id, tenant, collection, data, now(&*self.clock));
+        let append = self.append(tenant, actor, audit(&record));
+        let insert = sql::records::Insert::new(&record, 0)?;
+        let entry = self.writer.insert(NewRecord { append, insert }).await?;
         tracing::debug!(seq = entry.seq, "record created");
         Ok((record, entry))
+    }
+
+    /// An entry for `tenant`'s chain, dated by this store's clock.
+    fn append(&self, tenant: TenantId, actor: Actor, record: AuditRecord) -> Append {
+        Append { scope: AuditScope::Tenant(tenant), actor, record, clock: Arc::clone(&self.clock) }
+    }
+}
+
+/// Version 1 of a new record, created at `now`.
+fn first_version(
+    id: RecordId,
+    tenant: TenantId,
+    collection: CollectionId,
+    data: &RecordData,
+    now: Timestamp,
+) -> Record {
+    Record {
+        id,
+        tenant_id: tenant,
+        collection_id: collection,
+        version: 1,
+        data: data.clone(),
+        created_at: now,
+        updated_at: now,
     }
 }
 
@@ -161,16 +156,7 @@ impl Write {
         data: &RecordData,
     ) -> Result<Record, StoreError> {
         self.in_scope(tenant)?;
-        let now = self.now();
-        let record = Record {
-            id: RecordId::from_uuid(new_id()),
-            tenant_id: tenant,
-            collection_id: collection,
-            version: 1,
-            data: data.clone(),
-            created_at: now,
-            updated_at: now,
-        };
+        let record = first_version(RecordId::from_uuid(new_id()), tenant, collection, data, self.now());
         let seq = self.held.next_change(tenant, collection, false).await?;
         self.defer(sql::records::Insert::new(&record, seq)?).await?;
         Ok(record)

@@ -65,8 +65,7 @@ impl Write {
     #[tracing::instrument(skip_all, fields(scope = ?self.scope, operation = record.operation.as_str()))]
     pub async fn commit(self, record: AuditRecord) -> Result<AuditEntry, StoreError> {
         let Self { scope, actor, held, clock, deferred } = self;
-        let entry = held.commit(Some(Append { scope, actor, record, clock, insert: deferred })).await?;
-        let entry = entry.ok_or_else(|| StoreError::Corrupt("no audit entry was appended".to_owned()))?;
+        let entry = held.commit(Append { scope, actor, record, clock }, deferred).await?;
         tracing::debug!(seq = entry.seq, "committed");
         Ok(entry)
     }

@@ -117,3 +117,27 @@ async fn ten_2_a_write_cannot_change_a_tenant_outside_its_audit_scope() {
     drop(w);
     assert!(store.records(b.id, cb.id).await.unwrap().to_vec().is_empty());
 }
+
+#[tokio::test]
+async fn ten_2_writes_as_data_cannot_reach_another_tenants_records() {
+    let env = env().await;
+    let store = &env.store;
+    let a = make_tenant(store, "alpha").await;
+    let b = make_tenant(store, "beta").await;
+    let cb = make_collection(store, &b, "customers").await;
+    let rb = add_record(store, &b, &cb, "b's").await;
+    let entries = |t: Tenant| async move { store.verify_audit(scope(&t)).await.unwrap().unwrap().entries };
+    let (before_a, before_b) = (entries(a.clone()).await, entries(b.clone()).await);
+    let audit = |_: &kura_domain::Record| AuditRecord::success(Operation::RecordCreate, "record");
+
+    // A's create into B's collection: the collection is looked up in A only.
+    let smuggled = store.create_record(a.id, cli(), cb.id, &data("smuggled"), audit).await;
+    assert!(matches!(smuggled, Err(StoreError::NotFound)), "{smuggled:?}");
+    // A change to B's record presented as A's: refused the same way.
+    let forged = kura_domain::Record { tenant_id: a.id, ..rb.clone() };
+    let changed = store.update_record(cli(), &forged, &data("changed"), audit).await;
+    assert!(matches!(changed, Err(StoreError::NotFound)), "{changed:?}");
+
+    assert_eq!(store.records(b.id, cb.id).await.unwrap().to_vec(), [rb]);
+    assert_eq!((entries(a).await, entries(b).await), (before_a, before_b), "no entry in either chain");
+}
