@@ -48,30 +48,41 @@ pub(crate) enum Exec<'c> {
 }
 
 impl Exec<'_> {
+    pub(crate) fn engine(&self) -> Engine {
+        match self {
+            Self::Sqlite(..) => Engine::Sqlite,
+            Self::Pg(..) => Engine::Postgres,
+        }
+    }
+
     /// Notes a failed statement: a pooled connection that may be broken is not pooled again.
     pub(crate) fn failed(&self, e: &sqlx::Error) {
-        let (Self::Sqlite(_, Some(broken)) | Self::Pg(_, Some(broken))) = self else {
-            return;
-        };
-        let statement_refused = match e {
-            // PostgreSQL says when it is closing the connection: class 08 (connection exception)
-            // or 57 (operator intervention). SQLite's refusals leave the connection usable.
-            sqlx::Error::Database(db) => {
-                matches!(self, Self::Sqlite(..))
-                    || !db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57"))
-            }
-            sqlx::Error::RowNotFound
-            | sqlx::Error::TypeNotFound { .. }
-            | sqlx::Error::ColumnIndexOutOfBounds { .. }
-            | sqlx::Error::ColumnNotFound(_)
-            | sqlx::Error::ColumnDecode { .. }
-            | sqlx::Error::Encode(_)
-            | sqlx::Error::Decode(_) => true,
-            _ => false,
-        };
-        if !statement_refused {
+        if let Self::Sqlite(_, Some(broken)) | Self::Pg(_, Some(broken)) = self
+            && connection_lost(self.engine(), e)
+        {
             broken.store(true, Ordering::Relaxed);
         }
+    }
+}
+
+/// Whether an error may mean the connection is gone, rather than one statement being refused
+/// (for the read pool, which then closes the connection, and the writer, which reconnects).
+pub(crate) fn connection_lost(engine: Engine, e: &sqlx::Error) -> bool {
+    match e {
+        // PostgreSQL says when it is closing the connection: class 08 (connection exception) or
+        // 57 (operator intervention: shutdown, terminated backend). SQLite's refusals leave the
+        // connection usable.
+        sqlx::Error::Database(db) => {
+            engine == Engine::Postgres && db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57"))
+        }
+        sqlx::Error::RowNotFound
+        | sqlx::Error::TypeNotFound { .. }
+        | sqlx::Error::ColumnIndexOutOfBounds { .. }
+        | sqlx::Error::ColumnNotFound(_)
+        | sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::Encode(_)
+        | sqlx::Error::Decode(_) => false,
+        _ => true,
     }
 }
 

@@ -84,16 +84,10 @@ impl Connector {
         })
     }
 
-    /// Whether an error means the connection is gone (rather than a statement being refused).
-    fn connection_lost(&self, e: &sqlx::Error) -> bool {
-        match (self, e) {
-            // PostgreSQL says why it is closing the connection: class 08 (connection exception)
-            // or 57 (operator intervention: shutdown, terminated backend).
-            (Self::Pg(_), sqlx::Error::Database(db)) => {
-                db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57"))
-            }
-            (Self::Sqlite(_), sqlx::Error::Database(_)) => false,
-            _ => true,
+    fn engine(&self) -> crate::store::Engine {
+        match self {
+            Self::Sqlite(_) => crate::store::Engine::Sqlite,
+            Self::Pg(_) => crate::store::Engine::Postgres,
         }
     }
 
@@ -288,7 +282,7 @@ impl Slot {
             match self.run(begin).await {
                 Ok(()) => {}
                 // A connection that died while idle (a database restart) is replaced once.
-                Err(e) if self.connector.connection_lost(&e) => {
+                Err(e) if crate::db::connection_lost(self.connector.engine(), &e) => {
                     tracing::warn!(error = %e, "writer connection lost; reconnecting");
                     self.conn = Some(self.connector.connect().await?);
                     self.run(begin).await?;

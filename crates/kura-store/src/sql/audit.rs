@@ -1,9 +1,10 @@
 //! The `audit_log` and `audit_heads` tables (LOG-1): one hash chain per scope, and its head.
 
 use super::records::{self, Insert};
-use super::{corrupt, hash32, micros, timestamp};
+use super::{CHUNK, corrupt, hash32, micros, timestamp};
 use crate::db::{Exec, run};
 use crate::error::StoreError;
+use crate::store::Engine;
 use jiff::Timestamp;
 use kura_domain::{Actor, ActorKind, AuditEntry, AuditScope, Operation, Outcome};
 use std::sync::OnceLock;
@@ -261,10 +262,6 @@ pub(crate) async fn scopes(e: &mut Exec<'_>) -> Result<Vec<Uuid>, StoreError> {
     Ok(run!(e, |c| sqlx::query_scalar(SQL).fetch_all(c).await)?)
 }
 
-/// The most rows one multi-row insert of [`insert_many`] carries; a larger batch is cut into
-/// chunks of this many and a last, smaller one.
-pub(crate) const CHUNK: usize = 64;
-
 /// Columns of a record row and of an entry row: the parameters each takes.
 const RECORD_WIDTH: usize = 8;
 const ENTRY_WIDTH: usize = 14;
@@ -290,28 +287,24 @@ fn values(first: usize, rows: usize, width: usize) -> String {
 /// false) and their entries (after the records' parameters), made once per shape and kept.
 /// SQLite: two statements in one call, with `release` also releasing and re-opening the
 /// writer's savepoint `w`. PostgreSQL: one statement, the records' insert in a data-modifying
-/// `WITH`.
-fn many_sql(engine: crate::store::Engine, rows: usize, with_records: bool, release: bool) -> &'static str {
-    use crate::store::Engine;
-    static SQL: OnceLock<Vec<[OnceLock<String>; 6]>> = OnceLock::new();
-    let all = SQL.get_or_init(|| (0..CHUNK).map(|_| Default::default()).collect());
-    let variant = match (engine, release) {
-        (Engine::Sqlite, false) => 0,
-        (Engine::Sqlite, true) => 1,
-        (Engine::Postgres, _) => 2,
-    } + if with_records { 0 } else { 3 };
-    all[rows - 1][variant].get_or_init(|| {
+/// `WITH` (it takes no release: one statement per call).
+fn many_sql(engine: Engine, rows: usize, with_records: bool, release: bool) -> &'static str {
+    type Shapes = [[[OnceLock<String>; 2]; 2]; 2];
+    static SQL: OnceLock<Vec<Shapes>> = OnceLock::new();
+    let release = release && engine == Engine::Sqlite;
+    let shapes = SQL.get_or_init(|| (0..CHUNK).map(|_| Shapes::default()).collect());
+    let shape = &shapes[rows - 1][usize::from(engine == Engine::Postgres)][usize::from(with_records)];
+    shape[usize::from(release)].get_or_init(|| {
         let record_params = if with_records { rows * RECORD_WIDTH } else { 0 };
         let records = format!("{} VALUES {}", records::insert_head_sql!(), values(1, rows, RECORD_WIDTH));
         let entries =
             format!("INSERT INTO audit_log ({}) VALUES {}", cols!(), values(1 + record_params, rows, ENTRY_WIDTH));
-        match variant {
-            0 => format!("{records}; {entries}"),
-            1 => format!("{records}; {entries}{}", release_sql!()),
-            2 => format!("WITH inserted AS ({records}) {entries}"),
-            3 | 5 => entries,
-            _ => format!("{entries}{}", release_sql!()),
-        }
+        let statement = match (engine, with_records) {
+            (_, false) => entries,
+            (Engine::Sqlite, true) => format!("{records}; {entries}"),
+            (Engine::Postgres, true) => format!("WITH inserted AS ({records}) {entries}"),
+        };
+        if release { format!("{statement}{}", release_sql!()) } else { statement }
     })
 }
 
@@ -326,17 +319,14 @@ pub(crate) async fn insert_many(
     records: &[&Insert],
 ) -> Result<bool, StoreError> {
     debug_assert!(records.is_empty() || entries.len() == records.len());
-    let engine = match e {
-        Exec::Sqlite(..) => crate::store::Engine::Sqlite,
-        Exec::Pg(..) => crate::store::Engine::Postgres,
-    };
+    let engine = e.engine();
     let chunks = entries.len().div_ceil(CHUNK);
     let mut released = false;
     for (i, entries) in entries.chunks(CHUNK).enumerate() {
         let records = records.get(i * CHUNK..i * CHUNK + entries.len()).unwrap_or_default();
         let last = i + 1 == chunks;
         let sql = many_sql(engine, entries.len(), !records.is_empty(), last);
-        released = last && engine == crate::store::Engine::Sqlite;
+        released = last && engine == Engine::Sqlite;
         run!(e, |c| {
             let mut q = sqlx::query(sql);
             for r in records {

@@ -21,6 +21,11 @@ use crate::error::StoreError;
 use jiff::Timestamp;
 use std::fmt::Display;
 
+/// The most rows one of the writer's multi-row statements carries (`audit::insert_many`), and
+/// the most statements one of its multi-statement calls runs (`records::update_at_versions`):
+/// a larger batch is cut into chunks of this many and a last, smaller one.
+pub(crate) const CHUNK: usize = 64;
+
 /// Instants are stored as microseconds since the Unix epoch (portable, and sortable as integers).
 pub(crate) fn micros(ts: Timestamp) -> i64 {
     ts.as_microsecond()

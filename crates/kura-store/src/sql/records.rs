@@ -275,8 +275,8 @@ pub(crate) async fn update_at_versions(e: &mut Exec<'_>, updates: &[&Update]) ->
     let mut applied = Vec::new();
     match e {
         Exec::Sqlite(..) => {
-            let many = MANY.get_or_init(|| (0..super::audit::CHUNK).map(|_| OnceLock::new()).collect());
-            for chunk in updates.chunks(super::audit::CHUNK) {
+            let many = MANY.get_or_init(|| (0..super::CHUNK).map(|_| OnceLock::new()).collect());
+            for chunk in updates.chunks(super::CHUNK) {
                 let sql = many[chunk.len() - 1].get_or_init(|| {
                     (0..chunk.len()).map(|i| renumber(ONE, i * UPDATE_WIDTH)).collect::<Vec<_>>().join("; ")
                 });
