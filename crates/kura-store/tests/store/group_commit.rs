@@ -47,6 +47,17 @@ async fn assert_writer_idle(env: &Env) {
     }
 }
 
+/// Since `before`, `total` writes were made durable, at least four per commit on average, no
+/// batch failed, and the writer has nothing left open.
+async fn assert_grouped(env: &Env, before: kura_store::CommitStats, total: usize) {
+    let after = env.store.commit_stats();
+    assert_eq!(after.writes - before.writes, total as u64, "every write was made durable by a commit");
+    let batches = after.batches - before.batches;
+    assert!(batches * 4 <= total as u64, "{total} writes took {batches} commits: they were not grouped");
+    assert_eq!(after.failed_batches, before.failed_batches);
+    assert_writer_idle(env).await;
+}
+
 async fn insert_and_commit(
     store: Store,
     tenant: TenantId,
@@ -96,12 +107,7 @@ async fn group_commit_concurrent_writes_share_durable_commits() {
     let report = store.verify_audit(scope(&t)).await.unwrap().unwrap();
     assert_eq!((report.entries, report.head_seq), (total as u64 + 1, total as i64 + 1));
 
-    let after = store.commit_stats();
-    assert_eq!(after.writes - before.writes, total as u64, "every write was made durable by a commit");
-    let batches = after.batches - before.batches;
-    assert!(batches * 4 <= total as u64, "{total} writes took {batches} commits: they were not grouped");
-    assert_eq!(after.failed_batches, before.failed_batches);
-    assert_writer_idle(&env).await;
+    assert_grouped(&env, before, total).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -503,12 +509,7 @@ async fn log_1_queued_creates_share_commits_and_keep_one_unbroken_chain() {
     let again = Store::open(&env.db.url, env.clock.clone(), StoreOptions::default()).await.unwrap();
     assert_eq!(again.records(t.id, c.id).await.unwrap().to_vec(), in_c.to_vec());
 
-    let after = store.commit_stats();
-    assert_eq!(after.writes - before.writes, total as u64);
-    let batches = after.batches - before.batches;
-    assert!(batches * 4 <= total as u64, "{total} writes took {batches} commits: they were not grouped");
-    assert_eq!(after.failed_batches, before.failed_batches);
-    assert_writer_idle(&env).await;
+    assert_grouped(&env, before, total).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
