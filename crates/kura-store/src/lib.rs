@@ -24,7 +24,7 @@ mod write;
 mod writer;
 
 pub use audit::{AuditFilter, ChainBreak, VerifyReport};
-pub use cache::RecordSnapshot;
+pub use cache::{CacheStats, RecordSnapshot};
 pub use error::StoreError;
 pub use read::CollectionAt;
 pub use rows::{ApiKey, ApiKeyContext, Session, SessionOwner, UserSessionContext};

@@ -1,7 +1,7 @@
 //! Reads. Each takes a pooled connection for its duration; tenant-owned reads take a `TenantId`.
 //! The SQL lives in [`crate::sql`], shared with the write path.
 
-use crate::cache::{Freshness, RecordSnapshot};
+use crate::cache::{CacheStats, ForOne, Freshness, RecordSnapshot};
 use crate::error::StoreError;
 use crate::rows::{ApiKey, ApiKeyContext, Session, UserSessionContext};
 use crate::sql;
@@ -179,13 +179,29 @@ impl Store {
     }
 
     /// One record of `at`'s collection, no older than when `at` was read: from the snapshot if
-    /// it is fresh, else from the database (a single read does not refresh the snapshot).
+    /// it is fresh, else from the database, or from the snapshot brought up to date once enough
+    /// reads have gone past it (see `cache.rs`). It does not wait for another reader's refresh.
     pub async fn record_at(&self, at: &CollectionAt, id: RecordId) -> Result<Option<Record>, StoreError> {
         let c = &at.collection;
-        if let Freshness::Fresh(snapshot) = self.cache.lookup((c.tenant_id, c.id), at.change_seq, at.delete_seq) {
-            return Ok(snapshot.get(id).cloned());
+        let key = (c.tenant_id, c.id);
+        match self.cache.lookup_one(key, at.change_seq, at.delete_seq) {
+            ForOne::Fresh(snapshot) => return Ok(snapshot.get(id).cloned()),
+            ForOne::Refresh => {
+                if let Some(_refreshing) = self.cache.try_refreshing(key) {
+                    let mut conn = self.db.read().await?;
+                    let snapshot = self.refresh(&mut conn.exec(), key, at.change_seq, at.delete_seq).await?;
+                    return Ok(snapshot.get(id).cloned());
+                }
+            }
+            ForOne::Read => {}
         }
+        self.cache.passed();
         self.record(c.tenant_id, c.id, id).await
+    }
+
+    /// What the record snapshot cache did (for tests and metrics).
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.stats()
     }
 
     /// The snapshot at (at least) `change_seq`: kept, merged with what changed, or read whole.
@@ -217,10 +233,13 @@ impl Store {
             Freshness::Fresh(snapshot) => return Ok(snapshot),
             Freshness::Stale { base, since } => {
                 let changed = sql::records::changed_since(e, tenant, collection, since).await?;
+                self.cache.refreshed(true);
                 Arc::new(base.merged(changed))
             }
             Freshness::Missing => {
-                Arc::new(RecordSnapshot::from_records(sql::records::all(e, tenant, collection).await?))
+                let all = sql::records::all(e, tenant, collection).await?;
+                self.cache.refreshed(false);
+                Arc::new(RecordSnapshot::from_records(all))
             }
         };
         // The numbers were read before the records, so the snapshot is at least this fresh;

@@ -137,3 +137,87 @@ async fn readers_that_find_a_snapshot_stale_together_share_one_refresh() {
         );
     }
 }
+
+/// The value of the `name` field of a record read through `record_at`.
+async fn name_at(store: &Store, tenant: &Tenant, id: kura_domain::RecordId) -> Option<String> {
+    let at = store.collection_at(tenant.id, &key("customers")).await.unwrap().unwrap();
+    let r = store.record_at(&at, id).await.unwrap()?;
+    Some(match r.data.get("name") {
+        Some(FieldValue::Text(s)) => s.clone(),
+        other => format!("{other:?}"),
+    })
+}
+
+#[tokio::test]
+async fn single_reads_refresh_a_stale_snapshot_once_they_have_paid_for_it() {
+    let env = env().await;
+    let a = &env.store;
+    let b = Store::open(&env.db.url, env.clock.clone(), StoreOptions::default()).await.unwrap();
+    let t = make_tenant(a, "alpha").await;
+    let c = make_collection(a, &t, "customers").await;
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        ids.push(add_record(a, &t, &c, &format!("n{i}")).await.id);
+    }
+    let stats = |s: &Store| s.cache_stats();
+
+    // No snapshot yet: the collection has at most 40 records (its change number), so a load
+    // costs as much as two reads by id; the third read loads it.
+    let before = stats(a);
+    for (n, id) in ids.iter().take(3).enumerate() {
+        assert_eq!(name_at(a, &t, *id).await.as_deref(), Some(format!("n{n}").as_str()));
+    }
+    let after = stats(a);
+    assert_eq!((after.passed - before.passed, after.loaded - before.loaded), (2, 1));
+    assert_eq!(name_at(a, &t, ids[3]).await.as_deref(), Some("n3"));
+    assert_eq!(stats(a).fresh - after.fresh, 1, "the loaded snapshot answers the next read");
+
+    // A change through another node: merging it into 40 records costs less than one read, so the
+    // first read after it merges, and sees it.
+    let mut w = b.begin(scope(&t), cli()).await.unwrap();
+    w.update_record(t.id, c.id, ids[0], None, &data("changed")).await.unwrap();
+    w.commit(AuditRecord::success(Operation::RecordUpdate, "r0")).await.unwrap();
+    let before = stats(a);
+    assert_eq!(name_at(a, &t, ids[0]).await.as_deref(), Some("changed"));
+    assert_eq!(name_at(a, &t, ids[1]).await.as_deref(), Some("n1"));
+    let after = stats(a);
+    assert_eq!((after.merged - before.merged, after.fresh - before.fresh, after.passed - before.passed), (1, 1, 0));
+
+    // A delete forces a reload, which costs two reads' worth: the deleted record is gone from the
+    // reads by id as from the reloaded snapshot.
+    let mut w = b.begin(scope(&t), cli()).await.unwrap();
+    w.delete_record(t.id, c.id, ids[1]).await.unwrap();
+    w.commit(AuditRecord::success(Operation::RecordDelete, "r1")).await.unwrap();
+    let before = stats(a);
+    for _ in 0..3 {
+        assert_eq!(name_at(a, &t, ids[1]).await, None);
+    }
+    let after = stats(a);
+    assert_eq!((after.passed - before.passed, after.loaded - before.loaded), (2, 1));
+    assert_eq!(a.records(t.id, c.id).await.unwrap().len(), 39);
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_single_read_never_loads_a_collection_the_cache_cannot_keep() {
+    let env = env().await;
+    let store = Store::open(
+        &env.db.url,
+        env.clock.clone(),
+        StoreOptions { record_cache_records: 10, ..StoreOptions::default() },
+    )
+    .await
+    .unwrap();
+    let t = make_tenant(&store, "alpha").await;
+    let c = make_collection(&store, &t, "customers").await;
+    let mut ids = Vec::new();
+    for i in 0..11 {
+        ids.push(add_record(&store, &t, &c, &format!("n{i}")).await.id);
+    }
+    for _ in 0..20 {
+        assert_eq!(name_at(&store, &t, ids[10]).await.as_deref(), Some("n10"));
+    }
+    let stats = store.cache_stats();
+    assert_eq!((stats.passed, stats.loaded, stats.merged), (20, 0, 0));
+    store.close().await;
+}
