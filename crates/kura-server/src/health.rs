@@ -28,11 +28,32 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let up = if state.store.ping().await.is_ok() { 1.0 } else { 0.0 };
     let commits = state.store.commit_stats();
+    let cache = state.store.cache_stats();
     let body = state.metrics.render(&[
         ("kura_database_up", "Whether the database answers.", "gauge", up),
+        ("kura_store_reads_total", "Read operations on the database.", "counter", state.store.reads() as f64),
         ("kura_store_writes_total", "Writes made durable.", "counter", commits.writes as f64),
         ("kura_store_commits_total", "Durable commits (group commit batches).", "counter", commits.batches as f64),
         ("kura_store_failed_commits_total", "Batches whose commit failed.", "counter", commits.failed_batches as f64),
+        (
+            "kura_record_cache_fresh_total",
+            "Reads answered from a record snapshot as it was.",
+            "counter",
+            cache.fresh as f64,
+        ),
+        (
+            "kura_record_cache_merged_total",
+            "Record snapshots brought up to date with the records changed since.",
+            "counter",
+            cache.merged as f64,
+        ),
+        ("kura_record_cache_loaded_total", "Record snapshots read whole.", "counter", cache.loaded as f64),
+        (
+            "kura_record_cache_passed_total",
+            "Single-record reads that went to the database past a stale or missing snapshot.",
+            "counter",
+            cache.passed as f64,
+        ),
     ]);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

@@ -13,7 +13,7 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions as _, Connection, PgConnection, SqliteConnection};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -125,6 +125,8 @@ pub(crate) struct Readers<C: Connection> {
     permits: Arc<Semaphore>,
     options: C::Options,
     closed: AtomicBool,
+    /// Leases handed out, for tests and metrics: one per read operation.
+    leased: AtomicU64,
 }
 
 impl<C: Connection> std::fmt::Debug for Readers<C> {
@@ -143,6 +145,7 @@ impl<C: Connection> Readers<C> {
             permits: Arc::new(Semaphore::new(max)),
             options,
             closed: AtomicBool::new(false),
+            leased: AtomicU64::new(0),
         }))
     }
 
@@ -157,6 +160,7 @@ impl<C: Connection> Readers<C> {
         if self.closed.load(Ordering::Acquire) {
             return Err(sqlx::Error::PoolClosed);
         }
+        self.leased.fetch_add(1, Ordering::Relaxed);
         let idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
         let conn = match idle {
             Some(conn) => conn,
@@ -279,6 +283,15 @@ impl Db {
         match self {
             Self::Sqlite(_) => Engine::Sqlite,
             Self::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// How many read connections were leased so far: one per read operation (a statement, or a
+    /// few that belong together).
+    pub(crate) fn reads(&self) -> u64 {
+        match self {
+            Self::Sqlite(readers) => readers.leased.load(Ordering::Relaxed),
+            Self::Postgres(readers) => readers.leased.load(Ordering::Relaxed),
         }
     }
 

@@ -90,6 +90,11 @@ impl Store {
         Ok(Write::new(held, Arc::clone(&self.clock), scope, actor))
     }
 
+    /// How many read operations took a connection from the read pool (for tests and metrics).
+    pub fn reads(&self) -> u64 {
+        self.db.reads()
+    }
+
     /// How many writes were made durable, by how many commits (for tests and metrics).
     pub fn commit_stats(&self) -> CommitStats {
         self.writer.stats()

@@ -5,6 +5,7 @@ use super::principal::{OperatorPrincipal, TenantPrincipal, Via};
 use super::tokens::{parse_api_key_token, parse_session_token};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use axum::extract::OriginalUri;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use jiff::SignedDuration;
@@ -88,7 +89,9 @@ pub async fn resolve_api_request(state: &AppState, parts: &Parts) -> AppResult<T
 /// The collection named by an API path on its records (`/api/v1/collections/{name}/records…`),
 /// so that its head is read together with the credential.
 fn records_collection(parts: &Parts) -> Option<Key> {
-    let rest = parts.uri.path().strip_prefix("/api/v1/collections/")?;
+    // The API router is nested under `/api/v1`, and a nested router sees the path without it.
+    let uri = parts.extensions.get::<OriginalUri>().map_or(&parts.uri, |original| &original.0);
+    let rest = uri.path().strip_prefix("/api/v1/collections/")?;
     let (name, rest) = rest.split_once('/')?;
     if rest != "records" && !rest.starts_with("records/") {
         return None;

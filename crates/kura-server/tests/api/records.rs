@@ -74,7 +74,8 @@ async fn concurrent_updates_without_if_match_lose_nothing() {
     let (_, r) = app
         .post("/api/v1/collections/customers/records", &t.admin_token, json!({"name": "山田 太郎", "points": 0}))
         .await;
-    let path = format!("/api/v1/collections/customers/records/{}", r["id"].as_str().unwrap());
+    let id = r["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/collections/customers/records/{id}");
     const UPDATES: usize = 24;
     let tasks: Vec<_> = (0..UPDATES)
         .map(|i| {
@@ -211,4 +212,30 @@ async fn iam_3_pii_is_masked_for_users_without_pii_read() {
     assert_eq!(page["total"], 0);
     let (s, _) = app.get("/api/v1/collections/customers/records?filter=name%3D%27x%27", &viewer).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
+}
+
+/// A record read through the API costs one database read once its collection's snapshot is
+/// fresh: the credential, its role and the collection's head come back in one statement, and
+/// the record from memory. Counted through the store, for a session and for an API key.
+#[tokio::test]
+async fn a_get_by_id_reads_the_database_once_when_the_snapshot_is_fresh() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    app.post("/api/v1/collections", &t.admin_token, customers_spec()).await;
+    let (_, r) = app.post("/api/v1/collections/customers/records", &t.admin_token, json!({"name": "山田 太郎"})).await;
+    let id = r["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/collections/customers/records/{id}");
+    let (_, created) = app.post("/api/v1/api-keys", &t.admin_token, json!({"name": "CRM連携", "role": "viewer"})).await;
+    let key = created["token"].as_str().unwrap().to_owned();
+    for token in [&t.admin_token, &key] {
+        // The list brings the snapshot up to date, and an API key records its first use.
+        assert_eq!(app.get("/api/v1/collections/customers/records", token).await.0, StatusCode::OK);
+        let before = app.state.store.reads();
+        let (s, body) = app.get(&path, token).await;
+        assert_eq!((s, body["id"].as_str()), (StatusCode::OK, Some(id.as_str())));
+        assert_eq!(app.state.store.reads() - before, 1);
+    }
+    let text = app.client.get(format!("{}/metrics", app.address)).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains("kura_store_reads_total "), "{text}");
+    assert!(text.contains("kura_record_cache_fresh_total "), "{text}");
 }
