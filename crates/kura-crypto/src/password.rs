@@ -5,15 +5,22 @@ use argon2::password_hash::PasswordHasher as _;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Argon2's working memory (19 MiB at the default cost), kept between verifications: allocating
 /// and zeroing a fresh block for every sign-in costs throughput, and the allocator keeps freed
 /// blocks, so peak memory grew with every sign-in. Buffers are shared by the hasher's clones and
 /// taken one per running verification, so there are never more than verifications ever ran at
-/// once (the server bounds that to one per core). Argon2 writes every block before reading it, so
-/// what a previous hash left is never used.
-type Buffers = Arc<Mutex<Vec<Vec<Block>>>>;
+/// once (the server bounds that to one per core), and [`PasswordHasher::release_memory`] gives
+/// them back once no sign-in is waiting. Argon2 writes every block before reading it, so what a
+/// previous hash left is never used.
+#[derive(Default)]
+struct Buffers {
+    kept: Mutex<Vec<Vec<Block>>>,
+    /// Working memories allocated so far (for tests).
+    allocated: AtomicU64,
+}
 
 /// Argon2id cost parameters. The default is OWASP's recommendation (19 MiB, 2 passes, 1 lane).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,7 +64,7 @@ pub struct PasswordHasher {
     /// refuse as a wrong password. No password can match it (it is no password's hash), and making
     /// it costs nothing at start-up.
     dummy: String,
-    buffers: Buffers,
+    buffers: Arc<Buffers>,
 }
 
 impl fmt::Debug for PasswordHasher {
@@ -83,7 +90,7 @@ impl PasswordHasher {
         );
         // Parsing proves the string is well-formed, so verify() never fails on it.
         PasswordHash::new(&dummy).map_err(|e| PasswordError::Params(e.to_string()))?;
-        Ok(Self { argon2, params, dummy, buffers: Buffers::default() })
+        Ok(Self { argon2, params, dummy, buffers: Arc::default() })
     }
 
     pub fn params(&self) -> Argon2Params {
@@ -122,19 +129,36 @@ impl PasswordHasher {
         let argon2 = Argon2::new(Algorithm::Argon2id, version, params);
         let mut computed = vec![0u8; expected.len()];
         let blocks = argon2.params().block_count();
-        let mut memory = self.buffers.lock().unwrap_or_else(|p| p.into_inner()).pop().unwrap_or_default();
+        let mut memory = self.kept().pop().unwrap_or_default();
         if memory.len() != blocks {
             memory = vec![Block::new(); blocks];
+            self.buffers.allocated.fetch_add(1, Ordering::Relaxed);
         }
         let result =
             argon2.hash_password_into_with_memory(password.as_bytes(), salt.as_ref(), &mut computed, &mut memory[..]);
         // Only buffers of the current cost are worth keeping; an old hash's size is dropped.
         if blocks == self.argon2.params().block_count() {
-            self.buffers.lock().unwrap_or_else(|p| p.into_inner()).push(memory);
+            self.kept().push(memory);
         }
         result.map_err(|e| PasswordError::Hash(e.to_string()))?;
         let ok = crate::token::ct_eq(&computed, expected.as_bytes());
         Ok(ok && real)
+    }
+
+    /// Frees the working memory kept for verifications (call it when none is waiting): 19 MiB per
+    /// verification that ran at once, returned to the operating system.
+    pub fn release_memory(&self) {
+        drop(std::mem::take(&mut *self.kept()));
+    }
+
+    /// How many working memories are kept, and how many were allocated so far (for tests).
+    pub fn memory_stats(&self) -> (usize, u64) {
+        (self.kept().len(), self.buffers.allocated.load(Ordering::Relaxed))
+    }
+
+    fn kept(&self) -> MutexGuard<'_, Vec<Vec<Block>>> {
+        // A buffer is pushed or popped whole, so a poisoned list is still consistent.
+        self.buffers.kept.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
