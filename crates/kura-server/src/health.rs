@@ -49,6 +49,12 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         ),
         ("kura_record_cache_loaded_total", "Record snapshots read whole.", "counter", cache.loaded as f64),
         (
+            "kura_record_cache_advanced_total",
+            "Record snapshots brought up to date by the writer with its own writes.",
+            "counter",
+            cache.advanced as f64,
+        ),
+        (
             "kura_record_cache_passed_total",
             "Single-record reads that went to the database past a stale or missing snapshot.",
             "counter",

@@ -14,6 +14,10 @@
 //! (see [`RecordCache::lookup_one`]): then that read refreshes the snapshot, and the reads after
 //! it cost no statement of their own.
 //!
+//! The writer keeps snapshots fresh with its own writes: after a batch's `COMMIT`, a snapshot at
+//! the number before the batch is merged with the records the batch wrote, when the batch's
+//! writes as data took every change number in between ([`RecordCache::advance`]).
+//!
 //! The cache holds decrypted values in memory only; it is bounded by a total number of records and
 //! evicts the least recently used collections first.
 
@@ -142,6 +146,8 @@ pub struct CacheStats {
     pub merged: u64,
     /// Snapshots read whole from the database.
     pub loaded: u64,
+    /// Snapshots brought up to date by the writer with the records its batch wrote.
+    pub advanced: u64,
     /// Single-record reads that went to the database past a stale or missing snapshot.
     pub passed: u64,
 }
@@ -151,6 +157,7 @@ struct Counters {
     fresh: AtomicU64,
     merged: AtomicU64,
     loaded: AtomicU64,
+    advanced: AtomicU64,
     passed: AtomicU64,
 }
 
@@ -185,7 +192,13 @@ impl RecordCache {
     pub(crate) fn stats(&self) -> CacheStats {
         let c = &self.counters;
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        CacheStats { fresh: load(&c.fresh), merged: load(&c.merged), loaded: load(&c.loaded), passed: load(&c.passed) }
+        CacheStats {
+            fresh: load(&c.fresh),
+            merged: load(&c.merged),
+            loaded: load(&c.loaded),
+            advanced: load(&c.advanced),
+            passed: load(&c.passed),
+        }
     }
 
     /// Counts a snapshot brought up to date: `merged` or read whole.
@@ -289,6 +302,46 @@ impl RecordCache {
 
     /// Keeps `snapshot` as the state at `change_seq`, unless a newer one is already kept.
     pub(crate) fn store(&self, key: (TenantId, CollectionId), change_seq: i64, snapshot: Arc<RecordSnapshot>) {
+        self.keep(key, change_seq, snapshot, |e| match e {
+            Some(e) if e.served == 0 => (e.patience * 2).min(MAX_PATIENCE),
+            _ => 1,
+        });
+    }
+
+    /// Brings the snapshot kept at `before` to `after` by merging `changed`: the records written
+    /// by the `writes` that took every change number in between, in one committed batch (see
+    /// `writer.rs`). Done only if the merge costs less than the reads it is likely to save (see
+    /// [`MERGED_PER_READ`]): one per write (its writer tends to read again), and as many as
+    /// the snapshot answered since it was kept. The snapshot's patience is kept.
+    pub(crate) fn advance(
+        &self,
+        key: (TenantId, CollectionId),
+        before: i64,
+        after: i64,
+        changed: Vec<Record>,
+        writes: usize,
+    ) {
+        let base = match self.lock().kept.get(&key) {
+            Some(e)
+                if e.change_seq == before
+                    && e.snapshot.len() as u64 <= (writes as u64 + e.served) * MERGED_PER_READ =>
+            {
+                Arc::clone(&e.snapshot)
+            }
+            _ => return,
+        };
+        let snapshot = Arc::new(base.merged(changed));
+        self.counters.advanced.fetch_add(1, Ordering::Relaxed);
+        self.keep(key, after, snapshot, |e| e.map_or(1, |e| e.patience));
+    }
+
+    fn keep(
+        &self,
+        key: (TenantId, CollectionId),
+        change_seq: i64,
+        snapshot: Arc<RecordSnapshot>,
+        patience: impl FnOnce(Option<&Entry>) -> u64,
+    ) {
         if self.max_records == 0 || snapshot.len() > self.max_records {
             return;
         }
@@ -297,8 +350,7 @@ impl RecordCache {
         let entries = &mut *guard;
         let patience = match entries.kept.get(&key) {
             Some(e) if e.change_seq > change_seq => return,
-            Some(e) if e.served == 0 => (e.patience * 2).min(MAX_PATIENCE),
-            _ => 1,
+            e => patience(e),
         };
         entries.passed_absent.remove(&key);
         let kept = &mut entries.kept;

@@ -52,9 +52,9 @@ impl Store {
     #[tracing::instrument(skip_all)]
     pub async fn open(url: &str, clock: Arc<dyn Clock>, options: StoreOptions) -> Result<Self, StoreError> {
         let (db, conn, connector) = Db::open(url, &options).await?;
-        let writer = Writer::open(conn, connector);
-        tracing::info!(engine = ?db.engine(), "store opened");
         let cache = Arc::new(crate::cache::RecordCache::new(options.record_cache_records));
+        let writer = Writer::open(conn, connector, Arc::clone(&cache));
+        tracing::info!(engine = ?db.engine(), "store opened");
         Ok(Self { db, writer, clock, cache, definitions: Arc::default() })
     }
 

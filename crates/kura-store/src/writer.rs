@@ -43,16 +43,20 @@
 //! `cache.rs`) are kept the same way: the batch's first record write to a collection advances its
 //! row (and locks it), later writes in the batch count on in memory, the flusher writes the numbers
 //! back before `COMMIT`, and a rolled-back write restores what it advanced.
+//! After `COMMIT`, the records written as data bring their collections' snapshots from the
+//! number before the batch to the number after it, when those writes took every number in
+//! between ([`Slot::advance_snapshots`]).
 //!
 //! Transaction-control statements run in tasks of their own, so that a caller dropped half-way (a
 //! client that hung up) cannot leave the slot unsure whether `BEGIN`, `SAVEPOINT` or `RELEASE`
 //! ran: the task finishes, and an abandoned write is cleaned up like any dropped one.
 
+use crate::cache::RecordCache;
 use crate::db::Exec;
 use crate::error::StoreError;
 use crate::sql;
 use crate::write::now;
-use kura_domain::{Actor, AuditEntry, AuditRecord, AuditScope, Clock, CollectionId, TenantId};
+use kura_domain::{Actor, AuditEntry, AuditRecord, AuditScope, Clock, CollectionId, Record, TenantId};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection as _, PgConnection, SqliteConnection};
@@ -148,6 +152,8 @@ pub(crate) struct NewRecord {
     pub append: Append,
     /// Numbered with the collection's change number by the writer.
     pub insert: sql::records::Insert,
+    /// The record as inserted, for the collection's snapshot (see [`Slot::advance_snapshots`]).
+    pub record: Record,
 }
 
 /// What a queued insert learns once the writer has put it into the open transaction: its entry
@@ -165,6 +171,8 @@ pub(crate) struct RecordChange {
     pub append: Append,
     /// Numbered with the collection's change number by the writer.
     pub update: sql::records::Update,
+    /// The record as it will be once changed, for the collection's snapshot.
+    pub record: Record,
 }
 
 struct QueuedUpdate {
@@ -224,6 +232,8 @@ struct Head {
 struct Seqs {
     change: i64,
     delete: i64,
+    /// The change number before the outer transaction.
+    before: i64,
 }
 
 /// What a write changed in the slot's memory, restored if the write is rolled back.
@@ -248,6 +258,10 @@ struct Slot {
     seqs: HashMap<(TenantId, CollectionId), Seqs>,
     /// What the holding write changed in `heads` and `seqs`, in order, with the values before.
     undo: Vec<Undo>,
+    /// The records written by the writes as data released into the open outer transaction, with
+    /// their change numbers: what its `COMMIT` brings their collections' snapshots to.
+    written: Vec<(i64, Record)>,
+    cache: Arc<RecordCache>,
     /// Writes released into the open outer transaction, waiting for its `COMMIT`.
     pending: u64,
     /// The current batch: its waiters subscribe, the `COMMIT` publishes.
@@ -333,8 +347,10 @@ impl Slot {
             self.reset();
             return;
         }
+        let seqs: Vec<_> = self.seqs.iter().map(|(key, s)| (*key, *s)).collect();
         match self.commit().await {
             Ok(()) => {
+                self.advance_snapshots(&seqs);
                 self.reset();
                 self.shared.writes.fetch_add(self.pending, Ordering::Relaxed);
                 self.shared.batches.fetch_add(1, Ordering::Relaxed);
@@ -386,6 +402,34 @@ impl Slot {
         self.heads.clear();
         self.seqs.clear();
         self.undo.clear();
+        self.written.clear();
+    }
+
+    /// After `COMMIT`: brings each snapshot the batch changed from the change number before the
+    /// batch to the one after, with the records it wrote, when the writes as data took every
+    /// number in between (no other write, delete or refused update did). So a node's own writes
+    /// do not make its snapshots stale. The cache decides whether the merge is worth its cost.
+    fn advance_snapshots(&mut self, seqs: &[((TenantId, CollectionId), Seqs)]) {
+        let mut written = std::mem::take(&mut self.written);
+        if written.is_empty() {
+            return;
+        }
+        // By collection, then record, then change number: the last change to a record wins.
+        written.sort_by_key(|(seq, r)| (r.tenant_id, r.collection_id, r.id, *seq));
+        for &(key, s) in seqs {
+            let mine = written.iter().filter(|(_, r)| (r.tenant_id, r.collection_id) == key).count();
+            if s.delete > s.before || i64::try_from(mine).ok() != Some(s.change - s.before) {
+                continue;
+            }
+            let mut records: Vec<Record> = Vec::with_capacity(mine);
+            for (_, r) in written.iter().filter(|(_, r)| (r.tenant_id, r.collection_id) == key) {
+                match records.last_mut() {
+                    Some(last) if last.id == r.id => *last = r.clone(),
+                    _ => records.push(r.clone()),
+                }
+            }
+            self.cache.advance(key, s.before, s.change, records, mine);
+        }
     }
 
     /// Publishes the batch's outcome and starts the next batch.
@@ -450,14 +494,14 @@ impl Slot {
         let next = match known {
             Some(s) => {
                 let change = s.change + 1;
-                Seqs { change, delete: if deleting { change } else { s.delete } }
+                Seqs { change, delete: if deleting { change } else { s.delete }, before: s.before }
             }
             None => {
                 let Some(conn) = self.conn.as_mut() else {
                     return Err(StoreError::Database(sqlx::Error::PoolClosed));
                 };
                 let (change, delete) = sql::collections::next_change(&mut conn.exec(), key.0, key.1, deleting).await?;
-                Seqs { change, delete }
+                Seqs { change, delete, before: change - 1 }
             }
         };
         self.undo.push(Undo::Seqs(key, known));
@@ -603,6 +647,7 @@ impl Slot {
         match self.release_together(inserted, done.len()).await {
             Ok(()) => {
                 for (q, entry) in done.into_iter().zip(entries) {
+                    self.written.push((q.change.update.change_seq(), q.change.record));
                     let _ = q.reply.send(Ok((entry, self.batch.subscribe())));
                 }
             }
@@ -633,6 +678,9 @@ impl Slot {
                 Ok((entry, batch))
             }
             .await;
+            if result.is_ok() {
+                self.written.push((q.change.update.change_seq(), q.change.record));
+            }
             let _ = q.reply.send(result);
         }
     }
@@ -674,6 +722,7 @@ impl Slot {
         match self.release_together(inserted, placed.len()).await {
             Ok(()) => {
                 for (q, entry) in placed.into_iter().zip(entries) {
+                    self.written.push((q.new.insert.change_seq(), q.new.record));
                     let _ = q.reply.send(Ok((entry, self.batch.subscribe())));
                 }
             }
@@ -699,6 +748,9 @@ impl Slot {
                 Ok((entry, batch))
             }
             .await;
+            if result.is_ok() {
+                self.written.push((q.new.insert.change_seq(), q.new.record));
+            }
             let _ = q.reply.send(result);
         }
     }
@@ -753,7 +805,7 @@ impl fmt::Debug for Writer {
 
 impl Writer {
     /// Wraps the writer connection and starts its flusher on the current runtime.
-    pub(crate) fn open(conn: WriterConn, connector: Connector) -> Self {
+    pub(crate) fn open(conn: WriterConn, connector: Connector, cache: Arc<RecordCache>) -> Self {
         let shared = Arc::new(Shared::default());
         let (batch, _) = watch::channel(None);
         let slot = Slot {
@@ -763,6 +815,8 @@ impl Writer {
             heads: HashMap::new(),
             seqs: HashMap::new(),
             undo: Vec::new(),
+            written: Vec::new(),
+            cache,
             pending: 0,
             batch,
             closed: false,

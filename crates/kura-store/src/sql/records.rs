@@ -173,6 +173,10 @@ impl Insert {
         self.change_seq = seq;
     }
 
+    pub(crate) fn change_seq(&self) -> i64 {
+        self.change_seq
+    }
+
     /// Binds `$1`…`$8` of [`insert_sql`].
     pub(crate) fn bind<'q, DB>(
         &'q self,
@@ -242,6 +246,10 @@ impl Update {
     /// Numbers the change as the collection's change `seq` (known only once the writer takes it).
     pub(crate) fn set_change_seq(&mut self, seq: i64) {
         self.change_seq = seq;
+    }
+
+    pub(crate) fn change_seq(&self) -> i64 {
+        self.change_seq
     }
 
     /// Binds the seven parameters of [`update_at_version_sql`], in their order.

@@ -53,7 +53,7 @@ impl Store {
         let changed = Record { version: current.version + 1, data: data.clone(), updated_at: now, ..current.clone() };
         let append = self.append(current.tenant_id, actor, audit(&changed));
         let update = sql::records::Update::new(current, data, now)?;
-        let entry = self.writer.update(RecordChange { append, update }).await?;
+        let entry = self.writer.update(RecordChange { append, update, record: changed.clone() }).await?;
         tracing::debug!(seq = entry.seq, "record updated");
         Ok((changed, entry))
     }
@@ -71,7 +71,7 @@ impl Store {
         let record = first_version(id, tenant, collection, data, now(&*self.clock));
         let append = self.append(tenant, actor, audit(&record));
         let insert = sql::records::Insert::new(&record, 0)?;
-        let entry = self.writer.insert(NewRecord { append, insert }).await?;
+        let entry = self.writer.insert(NewRecord { append, insert, record: record.clone() }).await?;
         tracing::debug!(seq = entry.seq, "record created");
         Ok((record, entry))
     }

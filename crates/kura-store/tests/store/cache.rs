@@ -221,3 +221,70 @@ async fn a_single_read_never_loads_a_collection_the_cache_cannot_keep() {
     assert_eq!((stats.passed, stats.loaded, stats.merged), (20, 0, 0));
     store.close().await;
 }
+
+#[tokio::test]
+async fn the_writer_keeps_a_snapshot_fresh_with_its_own_writes_as_data() {
+    let env = env().await;
+    let a = &env.store;
+    // Another node, to read what is in the database without a snapshot of its own.
+    let b = Store::open(&env.db.url, env.clock.clone(), StoreOptions { record_cache_records: 0, ..Default::default() })
+        .await
+        .unwrap();
+    let t = make_tenant(a, "alpha").await;
+    let c = make_collection(a, &t, "customers").await;
+    let first = add_record(a, &t, &c, "held").await;
+    a.records(t.id, c.id).await.unwrap();
+    let audit = |r: &kura_domain::Record| AuditRecord::success(Operation::RecordCreate, format!("record:{}", r.id));
+
+    // Creates and updates as data: each batch advances the snapshot, and the next read finds it
+    // fresh, with what another node reads from the database.
+    let before = a.cache_stats();
+    let (created, _) = a.create_record(t.id, cli(), c.id, &data("queued"), audit).await.unwrap();
+    a.update_record(cli(), &first, &data("HELD"), audit).await.unwrap();
+    a.update_record(cli(), &created, &data("QUEUED"), audit).await.unwrap();
+    let after = a.cache_stats();
+    assert_eq!(after.advanced - before.advanced, 3);
+    let snapshot = a.records(t.id, c.id).await.unwrap();
+    assert_eq!(a.cache_stats().fresh - after.fresh, 1, "no refresh was needed");
+    assert_eq!(names(&snapshot), ["HELD", "QUEUED"]);
+    assert_eq!(snapshot.to_vec(), b.records(t.id, c.id).await.unwrap().to_vec());
+
+    // An update refused for a stale version took a change number it did not use, and a write
+    // through the slot is not one of the writes as data: neither batch advances the snapshot,
+    // and reads catch up from the database.
+    let stale = a.update_record(cli(), &first, &data("stale"), audit).await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    add_record(a, &t, &c, "held again").await;
+    assert_eq!(a.cache_stats().advanced, after.advanced);
+    let snapshot = a.records(t.id, c.id).await.unwrap();
+    assert_eq!(names(&snapshot), ["HELD", "QUEUED", "held again"]);
+    assert_eq!(snapshot.to_vec(), b.records(t.id, c.id).await.unwrap().to_vec());
+
+    // A write through the slot and a create as data in one batch: the batch took two numbers
+    // and wrote one record as data, so it does not advance the snapshot either.
+    let advanced = a.cache_stats().advanced;
+    let mut w = a.begin(scope(&t), cli()).await.unwrap();
+    w.insert_record(t.id, c.id, &data("held in the batch")).await.unwrap();
+    let queued = {
+        let a = a.clone();
+        let (tenant, collection) = (t.id, c.id);
+        tokio::spawn(
+            async move { a.create_record(tenant, cli(), collection, &data("queued in the batch"), audit).await },
+        )
+    };
+    for _ in 0..5_000 {
+        if kura_store::testing::queued_as_data(a) == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let batches = a.commit_stats().batches;
+    w.commit(AuditRecord::success(Operation::RecordCreate, "held")).await.unwrap();
+    queued.await.unwrap().unwrap();
+    assert_eq!(a.commit_stats().batches, batches + 1, "both writes went into one batch");
+    assert_eq!(a.cache_stats().advanced, advanced);
+    let snapshot = a.records(t.id, c.id).await.unwrap();
+    assert_eq!(snapshot.len(), 5);
+    assert_eq!(snapshot.to_vec(), b.records(t.id, c.id).await.unwrap().to_vec());
+    b.close().await;
+}
