@@ -775,7 +775,8 @@ impl Slot {
         entry: &AuditEntry,
         insert: Option<&sql::records::Insert>,
     ) -> Result<watch::Receiver<Outcome>, StoreError> {
-        if sql::audit::insert_releasing(&mut self.conn()?.exec(), entry, insert).await? {
+        let entries = std::slice::from_ref(entry);
+        if sql::audit::insert_many(&mut self.conn()?.exec(), entries, insert.as_slice()).await? {
             Ok(self.released())
         } else {
             Ok(self.release().await?)

@@ -116,25 +116,6 @@ pub(crate) async fn head(e: &mut Exec<'_>, scope: AuditScope) -> Result<Option<(
     Ok(run!(e, |c| sqlx::query_as(SQL).bind(scope.storage_id()).fetch_optional(c).await)?)
 }
 
-/// The insert of an entry with its parameters numbered from `$1` or, after a record insert's
-/// eight, from `$9`.
-macro_rules! insert_sql {
-    (1) => {
-        concat!(
-            "INSERT INTO audit_log (",
-            cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-        )
-    };
-    (9) => {
-        concat!(
-            "INSERT INTO audit_log (",
-            cols!(),
-            ") VALUES ($9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
-        )
-    };
-}
-
 /// Binds an entry's fourteen columns, in the order of [`cols`], onto query `$q`.
 macro_rules! bind_entry {
     ($q:expr, $a:expr) => {{
@@ -161,45 +142,6 @@ macro_rules! release_sql {
     () => {
         "; RELEASE SAVEPOINT w; SAVEPOINT w"
     };
-}
-
-/// Appends an entry — after inserting the write's new record, if it has one — then, where the
-/// engine allows it in the same call, releases and re-opens the writer's savepoint `w` (see
-/// `writer.rs`). SQLite runs several statements with numbered parameters in one call, which
-/// saves the writer a hand-off to SQLite's worker thread per statement; PostgreSQL's extended
-/// protocol takes one statement per call. Returns whether `w` was released.
-///
-/// sqlx marks several statements in one prepared query as deprecated behaviour (launchbadge/sqlx
-/// issue 3108) that only its SQLite driver supports; `Cargo.lock` pins the version checked, and
-/// every test that writes goes through this call, so a version that drops it fails them all
-/// rather than silently. The fallback is the PostgreSQL branch: one statement per call.
-pub(crate) async fn insert_releasing(
-    e: &mut Exec<'_>,
-    a: &AuditEntry,
-    record: Option<&Insert>,
-) -> Result<bool, StoreError> {
-    const ENTRY: &str = insert_sql!(1);
-    const ENTRY_RELEASE: &str = concat!(insert_sql!(1), release_sql!());
-    const RECORD_ENTRY_RELEASE: &str = concat!(records::insert_sql!(), "; ", insert_sql!(9), release_sql!());
-    match (e, record) {
-        (Exec::Sqlite(c, _), Some(r)) => {
-            bind_entry!(r.bind(sqlx::query(RECORD_ENTRY_RELEASE)), a)
-                .execute(&mut **c)
-                .await
-                .map_err(records::insert_error)?;
-        }
-        (Exec::Sqlite(c, _), None) => {
-            bind_entry!(sqlx::query(ENTRY_RELEASE), a).execute(&mut **c).await?;
-        }
-        (e @ Exec::Pg(..), record) => {
-            if let Some(r) = record {
-                records::insert(e, r).await?;
-            }
-            run!(e, |c| bind_entry!(sqlx::query(ENTRY), a).execute(c).await.map(|r| r.rows_affected()))?;
-            return Ok(false);
-        }
-    }
-    Ok(true)
 }
 
 /// Up to `limit` raw entries after `after_seq`, in sequence order (for verification in pages).
@@ -308,11 +250,18 @@ fn many_sql(engine: Engine, rows: usize, with_records: bool, release: bool) -> &
     })
 }
 
-/// Inserts new records with their entries (`records[i]` goes with `entries[i]`; no records:
-/// only the entries), up to
-/// [`CHUNK`] of each per call: on SQLite the last call also releases and re-opens the writer's
-/// savepoint `w`, as [`insert_releasing`] does. Returns whether `w` was released. A failure
-/// leaves an unknown part inserted: the caller rolls back to its savepoint.
+/// Appends entries, after inserting the new records they go with (`records[i]` with
+/// `entries[i]`; no records: only the entries), up to [`CHUNK`] of each per call. On SQLite the
+/// last call also releases and re-opens the writer's savepoint `w` (see `writer.rs`): SQLite
+/// runs several statements with numbered parameters in one call, which saves the writer a
+/// hand-off to SQLite's worker thread per statement, where PostgreSQL's extended protocol takes
+/// one statement per call. Returns whether `w` was released. A failure leaves an unknown part
+/// inserted: the caller rolls back to its savepoint.
+///
+/// sqlx marks several statements in one prepared query as deprecated behaviour (launchbadge/sqlx
+/// issue 3108) that only its SQLite driver supports; `Cargo.lock` pins the version checked, and
+/// every test that writes goes through this call, so a version that drops it fails them all
+/// rather than silently. The fallback is the PostgreSQL form: one statement per call.
 pub(crate) async fn insert_many(
     e: &mut Exec<'_>,
     entries: &[AuditEntry],
@@ -337,7 +286,8 @@ pub(crate) async fn insert_many(
             }
             q.execute(c).await.map(drop)
         })
-        .map_err(records::insert_error)?;
+        // A taken id or a missing collection is the record's; an entry's failure is the writer's.
+        .map_err(|e| if records.is_empty() { e.into() } else { records::insert_error(e) })?;
     }
     Ok(released)
 }

@@ -133,7 +133,6 @@ macro_rules! insert_sql {
         concat!($crate::sql::records::insert_head_sql!(), " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
     };
 }
-pub(crate) use insert_sql;
 
 /// Version 1 of a record, encoded and numbered, ready to insert: now, or with the write's audit
 /// entry (`writer.rs`).
