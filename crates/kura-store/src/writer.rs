@@ -258,9 +258,10 @@ struct Slot {
     seqs: HashMap<(TenantId, CollectionId), Seqs>,
     /// What the holding write changed in `heads` and `seqs`, in order, with the values before.
     undo: Vec<Undo>,
-    /// The records written by the writes as data released into the open outer transaction, with
-    /// their change numbers: what its `COMMIT` brings their collections' snapshots to.
-    written: Vec<(i64, Record)>,
+    /// The records written by the writes as data released into the open outer transaction, in
+    /// the order they took their change numbers: what its `COMMIT` brings their collections'
+    /// snapshots to.
+    written: Vec<Record>,
     cache: Arc<RecordCache>,
     /// Writes released into the open outer transaction, waiting for its `COMMIT`.
     pending: u64,
@@ -347,9 +348,8 @@ impl Slot {
             self.reset();
             return;
         }
-        let seqs: Vec<_> = self.seqs.iter().map(|(key, s)| (*key, *s)).collect();
         match self.commit().await {
-            Ok(()) => {
+            Ok(seqs) => {
                 self.advance_snapshots(&seqs);
                 self.reset();
                 self.shared.writes.fetch_add(self.pending, Ordering::Relaxed);
@@ -361,8 +361,9 @@ impl Slot {
         }
     }
 
-    /// Writes the advanced chain heads and change numbers back and commits.
-    async fn commit(&mut self) -> Result<(), StoreError> {
+    /// Writes the advanced chain heads and change numbers back and commits; returns the change
+    /// numbers committed.
+    async fn commit(&mut self) -> Result<Vec<((TenantId, CollectionId), Seqs)>, StoreError> {
         let heads: Vec<_> = self.heads.drain().collect();
         let seqs: Vec<_> = self.seqs.drain().collect();
         let Some(conn) = self.conn.as_mut() else {
@@ -371,15 +372,17 @@ impl Slot {
         // The usual batch (one tenant's writes, into at most one collection): one call.
         if let (WriterConn::Sqlite(c), [(scope, head)], [] | [_]) = (&mut *conn, heads.as_slice(), seqs.as_slice()) {
             let collection = seqs.first().map(|((tenant, id), s)| (*tenant, *id, s.change, s.delete));
-            return sql::audit::set_head_and_commit(c, *scope, (head.seq, &head.hash), collection).await;
+            sql::audit::set_head_and_commit(c, *scope, (head.seq, &head.hash), collection).await?;
+            return Ok(seqs);
         }
         for (scope, head) in heads {
             sql::audit::set_head(&mut conn.exec(), scope, head.seq, &head.hash).await?;
         }
-        for ((tenant, collection), s) in seqs {
+        for &((tenant, collection), s) in &seqs {
             sql::collections::set_seqs(&mut conn.exec(), tenant, collection, s.change, s.delete).await?;
         }
-        Ok(conn.run("COMMIT").await?)
+        conn.run("COMMIT").await?;
+        Ok(seqs)
     }
 
     /// Gives up the outer transaction: rolls it back, refuses every write of the batch, and
@@ -411,24 +414,21 @@ impl Slot {
     /// do not make its snapshots stale. The cache decides whether the merge is worth its cost.
     fn advance_snapshots(&mut self, seqs: &[((TenantId, CollectionId), Seqs)]) {
         let mut written = std::mem::take(&mut self.written);
-        if written.is_empty() {
-            return;
-        }
-        // By collection, then record, then change number: the last change to a record wins.
-        written.sort_by_key(|(seq, r)| (r.tenant_id, r.collection_id, r.id, *seq));
-        for &(key, s) in seqs {
-            let mine = written.iter().filter(|(_, r)| (r.tenant_id, r.collection_id) == key).count();
-            if s.delete > s.before || i64::try_from(mine).ok() != Some(s.change - s.before) {
+        // Latest first, then grouped by collection and record (the sort is stable), so that the
+        // first of each record's group is its last change.
+        written.reverse();
+        written.sort_by_key(|r| (r.tenant_id, r.collection_id, r.id));
+        while let Some(last) = written.last() {
+            let key = (last.tenant_id, last.collection_id);
+            let start = written.iter().rposition(|r| (r.tenant_id, r.collection_id) != key).map_or(0, |i| i + 1);
+            let mut records = written.split_off(start);
+            let writes = records.len();
+            let Some(&(_, s)) = seqs.iter().find(|(k, _)| *k == key) else { continue };
+            if s.delete > s.before || i64::try_from(writes).ok() != Some(s.change - s.before) {
                 continue;
             }
-            let mut records: Vec<Record> = Vec::with_capacity(mine);
-            for (_, r) in written.iter().filter(|(_, r)| (r.tenant_id, r.collection_id) == key) {
-                match records.last_mut() {
-                    Some(last) if last.id == r.id => *last = r.clone(),
-                    _ => records.push(r.clone()),
-                }
-            }
-            self.cache.advance(key, s.before, s.change, records, mine);
+            records.dedup_by_key(|r| r.id);
+            self.cache.advance(key, s.before, s.change, records, writes);
         }
     }
 
@@ -598,9 +598,9 @@ impl Slot {
         let mut live = Vec::with_capacity(queued.len());
         let mut queued = queued.into_iter();
         while let Some(mut q) = queued.next() {
-            match self.next_change(q.change.update.key(), false).await {
+            match self.next_change(q.change.update.target.key(), false).await {
                 Ok(seq) => {
-                    q.change.update.set_change_seq(seq);
+                    q.change.update.target.set_change_seq(seq);
                     live.push(q);
                 }
                 Err(StoreError::NotFound) => drop(q.reply.send(Err(StoreError::NotFound))),
@@ -647,7 +647,7 @@ impl Slot {
         match self.release_together(inserted, done.len()).await {
             Ok(()) => {
                 for (q, entry) in done.into_iter().zip(entries) {
-                    self.written.push((q.change.update.change_seq(), q.change.record));
+                    self.written.push(q.change.record);
                     let _ = q.reply.send(Ok((entry, self.batch.subscribe())));
                 }
             }
@@ -668,8 +668,8 @@ impl Slot {
             }
             self.savepoint = Savepoint::Dirty;
             let result = async {
-                let seq = self.next_change(q.change.update.key(), false).await?;
-                q.change.update.set_change_seq(seq);
+                let seq = self.next_change(q.change.update.target.key(), false).await?;
+                q.change.update.target.set_change_seq(seq);
                 if sql::records::update_at_versions(&mut self.conn()?.exec(), &[&q.change.update]).await?.is_empty() {
                     return Err(moved_on());
                 }
@@ -679,7 +679,7 @@ impl Slot {
             }
             .await;
             if result.is_ok() {
-                self.written.push((q.change.update.change_seq(), q.change.record));
+                self.written.push(q.change.record);
             }
             let _ = q.reply.send(result);
         }
@@ -722,7 +722,7 @@ impl Slot {
         match self.release_together(inserted, placed.len()).await {
             Ok(()) => {
                 for (q, entry) in placed.into_iter().zip(entries) {
-                    self.written.push((q.new.insert.change_seq(), q.new.record));
+                    self.written.push(q.new.record);
                     let _ = q.reply.send(Ok((entry, self.batch.subscribe())));
                 }
             }
@@ -749,7 +749,7 @@ impl Slot {
             }
             .await;
             if result.is_ok() {
-                self.written.push((q.new.insert.change_seq(), q.new.record));
+                self.written.push(q.new.record);
             }
             let _ = q.reply.send(result);
         }
@@ -758,8 +758,8 @@ impl Slot {
     /// Numbers a queued insert: the collection's next change number for its record and the
     /// next entry of its scope's chain, both advanced in the slot's memory (undone with `w`).
     async fn number(&mut self, new: &mut NewRecord) -> Result<AuditEntry, StoreError> {
-        let seq = self.next_change(new.insert.key(), false).await?;
-        new.insert.set_change_seq(seq);
+        let seq = self.next_change(new.insert.target.key(), false).await?;
+        new.insert.target.set_change_seq(seq);
         self.next_entry(&new.append).await
     }
 

@@ -134,46 +134,52 @@ macro_rules! insert_sql {
     };
 }
 
+/// Where a record write goes, and the collection's change number it takes (see `cache.rs`),
+/// which the writer gives it when it writes as data (`writer.rs`).
+#[derive(Debug)]
+pub(crate) struct Target {
+    tenant: Uuid,
+    collection: Uuid,
+    change_seq: i64,
+}
+
+impl Target {
+    fn of(r: &Record, change_seq: i64) -> Self {
+        Self { tenant: r.tenant_id.as_uuid(), collection: r.collection_id.as_uuid(), change_seq }
+    }
+
+    /// The tenant and collection of the record.
+    pub(crate) fn key(&self) -> (TenantId, CollectionId) {
+        (TenantId::from_uuid(self.tenant), CollectionId::from_uuid(self.collection))
+    }
+
+    pub(crate) fn set_change_seq(&mut self, seq: i64) {
+        self.change_seq = seq;
+    }
+}
+
 /// Version 1 of a record, encoded and numbered, ready to insert: now, or with the write's audit
 /// entry (`writer.rs`).
 #[derive(Debug)]
 pub(crate) struct Insert {
-    tenant: Uuid,
-    collection: Uuid,
+    pub(crate) target: Target,
     id: Uuid,
     version: i64,
     data: Vec<u8>,
     created_at: i64,
     updated_at: i64,
-    change_seq: i64,
 }
 
 impl Insert {
     pub(crate) fn new(r: &Record, change_seq: i64) -> Result<Self, StoreError> {
         Ok(Self {
-            tenant: r.tenant_id.as_uuid(),
-            collection: r.collection_id.as_uuid(),
+            target: Target::of(r, change_seq),
             id: r.id.as_uuid(),
             version: r.version,
             data: encode(&r.data)?,
             created_at: micros(r.created_at),
             updated_at: micros(r.updated_at),
-            change_seq,
         })
-    }
-
-    /// The tenant and collection the record goes into.
-    pub(crate) fn key(&self) -> (TenantId, CollectionId) {
-        (TenantId::from_uuid(self.tenant), CollectionId::from_uuid(self.collection))
-    }
-
-    /// Numbers the record as the collection's change `seq` (known only once the writer takes it).
-    pub(crate) fn set_change_seq(&mut self, seq: i64) {
-        self.change_seq = seq;
-    }
-
-    pub(crate) fn change_seq(&self) -> i64 {
-        self.change_seq
     }
 
     /// Binds `$1`…`$8` of [`insert_sql`].
@@ -187,14 +193,14 @@ impl Insert {
         i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
         &'q [u8]: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     {
-        q.bind(self.tenant)
-            .bind(self.collection)
+        q.bind(self.target.tenant)
+            .bind(self.target.collection)
             .bind(self.id)
             .bind(self.version)
             .bind(self.data.as_slice())
             .bind(self.created_at)
             .bind(self.updated_at)
-            .bind(self.change_seq)
+            .bind(self.target.change_seq)
     }
 }
 
@@ -202,13 +208,12 @@ impl Insert {
 /// applied only if the record is still at that version.
 #[derive(Debug)]
 pub(crate) struct Update {
-    tenant: Uuid,
-    collection: Uuid,
+    pub(crate) target: Target,
     pub(crate) id: Uuid,
+    /// The version the change applies to (the one before the changed record's).
     pub(crate) version: i64,
     data: Vec<u8>,
     updated_at: i64,
-    change_seq: i64,
 }
 
 /// [`Update`]'s statement, with its parameters numbered from `$1` (see [`Update::bind`]);
@@ -224,31 +229,15 @@ macro_rules! update_at_version_sql {
 pub(crate) const UPDATE_WIDTH: usize = 7;
 
 impl Update {
-    /// `r` as it will be: its next version, with `data`, changed at `now`.
-    pub(crate) fn new(r: &Record, data: &RecordData, now: Timestamp) -> Result<Self, StoreError> {
+    /// The change that makes `changed`, a record's next version, of the version before it.
+    pub(crate) fn new(changed: &Record) -> Result<Self, StoreError> {
         Ok(Self {
-            tenant: r.tenant_id.as_uuid(),
-            collection: r.collection_id.as_uuid(),
-            id: r.id.as_uuid(),
-            version: r.version,
-            data: encode(data)?,
-            updated_at: micros(now),
-            change_seq: 0,
+            target: Target::of(changed, 0),
+            id: changed.id.as_uuid(),
+            version: changed.version - 1,
+            data: encode(&changed.data)?,
+            updated_at: micros(changed.updated_at),
         })
-    }
-
-    /// The tenant and collection the record is in.
-    pub(crate) fn key(&self) -> (TenantId, CollectionId) {
-        (TenantId::from_uuid(self.tenant), CollectionId::from_uuid(self.collection))
-    }
-
-    /// Numbers the change as the collection's change `seq` (known only once the writer takes it).
-    pub(crate) fn set_change_seq(&mut self, seq: i64) {
-        self.change_seq = seq;
-    }
-
-    pub(crate) fn change_seq(&self) -> i64 {
-        self.change_seq
     }
 
     /// Binds the seven parameters of [`update_at_version_sql`], in their order.
@@ -262,12 +251,12 @@ impl Update {
         i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
         &'q [u8]: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     {
-        q.bind(self.tenant)
-            .bind(self.collection)
+        q.bind(self.target.tenant)
+            .bind(self.target.collection)
             .bind(self.id)
             .bind(self.data.as_slice())
             .bind(self.updated_at)
-            .bind(self.change_seq)
+            .bind(self.target.change_seq)
             .bind(self.version)
     }
 }

@@ -52,7 +52,7 @@ impl Store {
         let now = now(&*self.clock);
         let changed = Record { version: current.version + 1, data: data.clone(), updated_at: now, ..current.clone() };
         let append = self.append(current.tenant_id, actor, audit(&changed));
-        let update = sql::records::Update::new(current, data, now)?;
+        let update = sql::records::Update::new(&changed)?;
         let entry = self.writer.update(RecordChange { append, update, record: changed.clone() }).await?;
         tracing::debug!(seq = entry.seq, "record updated");
         Ok((changed, entry))
