@@ -160,8 +160,9 @@ pub(crate) struct NewRecord {
 /// and the batch whose `COMMIT` will make it durable.
 type Placed = Result<(AuditEntry, watch::Receiver<Outcome>), StoreError>;
 
-struct QueuedInsert {
-    new: NewRecord,
+/// A write handed to the writer as data, with where to tell its writer how it went.
+struct Handed<W> {
+    write: W,
     reply: oneshot::Sender<Placed>,
 }
 
@@ -175,16 +176,46 @@ pub(crate) struct RecordChange {
     pub record: Record,
 }
 
-struct QueuedUpdate {
-    change: RecordChange,
-    reply: oneshot::Sender<Placed>,
+/// What the writer does with a write as data beyond its group's statements.
+trait AsData {
+    /// The record as it will be once written, for its collection's snapshot.
+    fn into_record(self) -> Record;
+    /// Writes it alone in savepoint `w`, with its entry, and releases `w` into the batch.
+    async fn write_alone(&mut self, slot: &mut Slot) -> Placed;
+}
+
+impl AsData for NewRecord {
+    fn into_record(self) -> Record {
+        self.record
+    }
+    async fn write_alone(&mut self, slot: &mut Slot) -> Placed {
+        let entry = slot.number(self).await?;
+        let batch = slot.append_entry(&entry, Some(&self.insert)).await?;
+        Ok((entry, batch))
+    }
+}
+
+impl AsData for RecordChange {
+    fn into_record(self) -> Record {
+        self.record
+    }
+    async fn write_alone(&mut self, slot: &mut Slot) -> Placed {
+        let seq = slot.next_change(self.update.target.key(), false).await?;
+        self.update.target.set_change_seq(seq);
+        if sql::records::update_at_versions(&mut slot.conn()?.exec(), &[&self.update]).await?.is_empty() {
+            return Err(moved_on());
+        }
+        let entry = slot.next_entry(&self.append).await?;
+        let batch = slot.append_entry(&entry, None).await?;
+        Ok((entry, batch))
+    }
 }
 
 /// Writes waiting for the flusher; refused once the writer is closed.
 #[derive(Default)]
 struct Queue {
-    inserts: Vec<QueuedInsert>,
-    updates: Vec<QueuedUpdate>,
+    inserts: Vec<Handed<NewRecord>>,
+    updates: Vec<Handed<RecordChange>>,
     closed: bool,
 }
 
@@ -593,35 +624,35 @@ impl Slot {
     /// An update whose record moved on (or is gone) is refused with
     /// [`StoreError::Conflict`] and leaves no entry. If a statement fails, it rolls back to `w`
     /// and goes one by one.
-    async fn update_queued(&mut self, queued: Vec<QueuedUpdate>) {
+    async fn update_queued(&mut self, queued: Vec<Handed<RecordChange>>) {
         self.savepoint = Savepoint::Dirty;
         let mut live = Vec::with_capacity(queued.len());
         let mut queued = queued.into_iter();
         while let Some(mut q) = queued.next() {
-            match self.next_change(q.change.update.target.key(), false).await {
+            match self.next_change(q.write.update.target.key(), false).await {
                 Ok(seq) => {
-                    q.change.update.target.set_change_seq(seq);
+                    q.write.update.target.set_change_seq(seq);
                     live.push(q);
                 }
                 Err(StoreError::NotFound) => drop(q.reply.send(Err(StoreError::NotFound))),
                 Err(_) => {
                     live.push(q);
                     live.extend(queued);
-                    return self.update_one_by_one(live).await;
+                    return self.one_by_one(live).await;
                 }
             }
         }
-        let updates: Vec<_> = live.iter().map(|q| &q.change.update).collect();
+        let updates: Vec<_> = live.iter().map(|q| &q.write.update).collect();
         let applied = match self.conn() {
             Ok(conn) => sql::records::update_at_versions(&mut conn.exec(), &updates).await,
             Err(e) => Err(e),
         };
         let Ok(mut applied) = applied else {
-            return self.update_one_by_one(live).await;
+            return self.one_by_one(live).await;
         };
         let mut done = Vec::with_capacity(live.len());
         for q in live {
-            let u = &q.change.update;
+            let u = &q.write.update;
             match applied.iter().position(|&(id, version)| id == u.id && version == u.version + 1) {
                 Some(at) => {
                     applied.swap_remove(at);
@@ -635,9 +666,9 @@ impl Slot {
         }
         let mut entries = Vec::with_capacity(done.len());
         for q in &done {
-            match self.next_entry(&q.change.append).await {
+            match self.next_entry(&q.write.append).await {
                 Ok(entry) => entries.push(entry),
-                Err(_) => return self.update_one_by_one(done).await,
+                Err(_) => return self.one_by_one(done).await,
             }
         }
         let inserted = match self.conn() {
@@ -647,55 +678,51 @@ impl Slot {
         match self.release_together(inserted, done.len()).await {
             Ok(()) => {
                 for (q, entry) in done.into_iter().zip(entries) {
-                    self.written.push(q.change.record);
-                    let _ = q.reply.send(Ok((entry, self.batch.subscribe())));
+                    let batch = self.batch.subscribe();
+                    self.place(q, Ok((entry, batch)));
                 }
             }
             Err(e) => {
                 tracing::debug!(error = %e, updates = done.len(), "queued updates failed together; one by one");
-                self.update_one_by_one(done).await;
+                self.one_by_one(done).await;
             }
         }
     }
 
-    /// The slow path of [`Slot::update_queued`]: back to `w`, then each update in a savepoint
-    /// of its own.
-    async fn update_one_by_one(&mut self, queued: Vec<QueuedUpdate>) {
+    /// The slow path of [`Slot::insert_queued`] and [`Slot::update_queued`]: back to `w`
+    /// (undoing whatever was written and numbered), then each write in a savepoint of its own.
+    async fn one_by_one<W: AsData>(&mut self, queued: Vec<Handed<W>>) {
         for mut q in queued {
             if let Err(e) = self.prepare().await {
                 let _ = q.reply.send(Err(StoreError::NotCommitted(e.to_string())));
                 continue;
             }
             self.savepoint = Savepoint::Dirty;
-            let result = async {
-                let seq = self.next_change(q.change.update.target.key(), false).await?;
-                q.change.update.target.set_change_seq(seq);
-                if sql::records::update_at_versions(&mut self.conn()?.exec(), &[&q.change.update]).await?.is_empty() {
-                    return Err(moved_on());
-                }
-                let entry = self.next_entry(&q.change.append).await?;
-                let batch = self.append_entry(&entry, None).await?;
-                Ok((entry, batch))
-            }
-            .await;
-            if result.is_ok() {
-                self.written.push(q.change.record);
-            }
-            let _ = q.reply.send(result);
+            let placed = q.write.write_alone(self).await;
+            self.place(q, placed);
         }
+    }
+
+    /// Tells a queued write where it stands. One that joined the batch is kept for its
+    /// collection's snapshot (see [`Slot::advance_snapshots`]).
+    fn place<W: AsData>(&mut self, q: Handed<W>, placed: Placed) {
+        if placed.is_ok() {
+            self.written.push(q.write.into_record());
+        }
+        let _ = q.reply.send(placed);
     }
 
     /// Inserts `queued` (records and entries) in savepoint `w`, several rows per statement,
     /// and releases it once for all of them. If that fails, it rolls back to `w` and writes
     /// them one by one, each in its own savepoint, so that only the inserts that fail on their
     /// own are refused.
-    async fn insert_queued(&mut self, queued: Vec<QueuedInsert>) {
+    async fn insert_queued(&mut self, queued: Vec<Handed<NewRecord>>) {
         self.savepoint = Savepoint::Dirty;
         let mut placed = Vec::with_capacity(queued.len());
         let mut entries = Vec::with_capacity(queued.len());
         let mut queued = queued.into_iter();
         while let Some(mut q) = queued.next() {
-            match self.number(&mut q.new).await {
+            match self.number(&mut q.write).await {
                 Ok(entry) => {
                     entries.push(entry);
                     placed.push(q);
@@ -707,14 +734,14 @@ impl Slot {
                     tracing::debug!(error = %e, "numbering queued inserts failed; writing them one by one");
                     placed.push(q);
                     placed.extend(queued);
-                    return self.insert_one_by_one(placed).await;
+                    return self.one_by_one(placed).await;
                 }
             }
         }
         if placed.is_empty() {
             return;
         }
-        let records: Vec<_> = placed.iter().map(|q| &q.new.insert).collect();
+        let records: Vec<_> = placed.iter().map(|q| &q.write.insert).collect();
         let inserted = match self.conn() {
             Ok(conn) => sql::audit::insert_many(&mut conn.exec(), &entries, &records).await,
             Err(e) => Err(e),
@@ -722,36 +749,14 @@ impl Slot {
         match self.release_together(inserted, placed.len()).await {
             Ok(()) => {
                 for (q, entry) in placed.into_iter().zip(entries) {
-                    self.written.push(q.new.record);
-                    let _ = q.reply.send(Ok((entry, self.batch.subscribe())));
+                    let batch = self.batch.subscribe();
+                    self.place(q, Ok((entry, batch)));
                 }
             }
             Err(e) => {
                 tracing::debug!(error = %e, inserts = placed.len(), "queued inserts failed together; one by one");
-                self.insert_one_by_one(placed).await;
+                self.one_by_one(placed).await;
             }
-        }
-    }
-
-    /// The slow path of [`Slot::insert_queued`]: back to `w` (undoing whatever was written and
-    /// numbered), then each insert in a savepoint of its own.
-    async fn insert_one_by_one(&mut self, queued: Vec<QueuedInsert>) {
-        for mut q in queued {
-            if let Err(e) = self.prepare().await {
-                let _ = q.reply.send(Err(StoreError::NotCommitted(e.to_string())));
-                continue;
-            }
-            self.savepoint = Savepoint::Dirty;
-            let result = async {
-                let entry = self.number(&mut q.new).await?;
-                let batch = self.append_entry(&entry, Some(&q.new.insert)).await?;
-                Ok((entry, batch))
-            }
-            .await;
-            if result.is_ok() {
-                self.written.push(q.new.record);
-            }
-            let _ = q.reply.send(result);
         }
     }
 
@@ -869,14 +874,14 @@ impl Writer {
     /// several rows per statement. Returns once the insert is durable, like [`Held::commit`].
     /// A caller that gives up waiting does not withdraw the insert.
     pub(crate) async fn insert(&self, new: NewRecord) -> Result<AuditEntry, StoreError> {
-        self.enqueue(|queue, reply| queue.inserts.push(QueuedInsert { new, reply })).await
+        self.enqueue(|queue, reply| queue.inserts.push(Handed { write: new, reply })).await
     }
 
     /// Changes a record if it is still at the version its writer read, with its audit entry,
     /// handed to the flusher as data like [`Writer::insert`]. A record that moved on or is gone
     /// is [`StoreError::Conflict`]: the caller reads it again inside a write to tell which.
     pub(crate) async fn update(&self, change: RecordChange) -> Result<AuditEntry, StoreError> {
-        self.enqueue(|queue, reply| queue.updates.push(QueuedUpdate { change, reply })).await
+        self.enqueue(|queue, reply| queue.updates.push(Handed { write: change, reply })).await
     }
 
     /// Queues a write with `push`, wakes the flusher and waits until the write is durable.
@@ -992,8 +997,8 @@ async fn durable(mut outcome: watch::Receiver<Outcome>) -> Result<(), StoreError
 
 /// Queued writes of one kind, as the flusher takes them.
 enum Taken {
-    Inserts(Vec<QueuedInsert>),
-    Updates(Vec<QueuedUpdate>),
+    Inserts(Vec<Handed<NewRecord>>),
+    Updates(Vec<Handed<RecordChange>>),
 }
 
 /// Why a queued update was refused.
