@@ -105,6 +105,15 @@ async fn add_record(store: &Store, tenant: &Tenant, c: &Collection, value: &str)
     r
 }
 
+/// What each spawned task returned, in order (a task that panicked fails the test).
+async fn finished<T>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        out.push(task.await.unwrap());
+    }
+    out
+}
+
 /// A separate connection to the same database, for changing rows behind the store's back.
 enum Raw {
     Sqlite(sqlx::SqlitePool),

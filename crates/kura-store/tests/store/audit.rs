@@ -175,10 +175,7 @@ async fn log_1_concurrent_writes_keep_one_unbroken_chain() {
             })
         })
         .collect();
-    let mut seqs = Vec::new();
-    for task in tasks {
-        seqs.push(task.await.unwrap().unwrap().seq);
-    }
+    let mut seqs: Vec<_> = finished(tasks).await.into_iter().map(|entry| entry.unwrap().seq).collect();
     seqs.sort();
     assert_eq!(seqs, (2..=21).collect::<Vec<i64>>(), "every append got its own sequence number");
     assert_eq!(env.store.record_count(t.id, c.id).await.unwrap(), 20);
@@ -194,8 +191,8 @@ async fn log_1_concurrent_writes_keep_one_unbroken_chain() {
             tokio::spawn(async move { store.audit_only(fresh, cli(), record).await })
         })
         .collect();
-    for task in tasks {
-        task.await.unwrap().unwrap();
+    for appended in finished(tasks).await {
+        appended.unwrap();
     }
     let report = env.store.verify_audit(fresh).await.unwrap().unwrap();
     assert_eq!((report.entries, report.head_seq), (10, 10));

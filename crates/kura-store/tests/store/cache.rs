@@ -126,10 +126,7 @@ async fn readers_that_find_a_snapshot_stale_together_share_one_refresh() {
                 tokio::spawn(async move { store.records(tenant, collection).await.unwrap() })
             })
             .collect();
-        let mut snapshots = Vec::new();
-        for reader in readers {
-            snapshots.push(reader.await.unwrap());
-        }
+        let snapshots = finished(readers).await;
         assert_eq!(snapshots[0].len(), 201 + round);
         assert!(
             snapshots.iter().all(|s| Arc::ptr_eq(s, &snapshots[0])),

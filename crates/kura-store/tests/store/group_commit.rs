@@ -93,10 +93,7 @@ async fn group_commit_concurrent_writes_share_durable_commits() {
             })
         })
         .collect();
-    let mut acknowledged = Vec::new();
-    for task in tasks {
-        acknowledged.extend(task.await.unwrap());
-    }
+    let acknowledged: Vec<_> = finished(tasks).await.into_iter().flatten().collect();
 
     let total = TASKS * WRITES;
     assert_eq!(acknowledged.len(), total);
@@ -166,10 +163,7 @@ async fn group_commit_a_failed_or_dropped_write_leaves_its_batch_intact() {
         line_up(store, i + 1).await;
     }
     let entry = first.commit(AuditRecord::success(Operation::RecordCreate, "record")).await.unwrap();
-    let mut good = Vec::new();
-    for task in tasks {
-        good.extend(task.await.unwrap());
-    }
+    let good: Vec<_> = finished(tasks).await.into_iter().flatten().collect();
     assert_eq!(good.len(), 9);
 
     let after = store.commit_stats();
@@ -213,8 +207,8 @@ async fn group_commit_a_failed_commit_refuses_every_write_of_its_batch() {
     line_up(store, 10).await;
     let err = first.commit(AuditRecord::success(Operation::RecordCreate, "record")).await.unwrap_err();
     assert!(matches!(err, StoreError::NotCommitted(_)), "{err:?}");
-    for task in tasks {
-        let err = task.await.unwrap().unwrap_err();
+    for refused in finished(tasks).await {
+        let err = refused.unwrap_err();
         assert!(matches!(err, StoreError::NotCommitted(_)), "{err:?}");
     }
 
@@ -412,9 +406,7 @@ async fn group_commit_change_numbers_counted_in_memory_reach_other_nodes() {
             line_up(a, i + 1).await;
         }
         first.commit(AuditRecord::success(Operation::RecordCreate, "record")).await.unwrap();
-        for task in tasks {
-            task.await.unwrap();
-        }
+        finished(tasks).await;
         // What the database holds, read without any snapshot, is what both nodes serve.
         let fresh = Store::open(
             &env.db.url,
@@ -489,10 +481,7 @@ async fn log_1_queued_creates_share_commits_and_keep_one_unbroken_chain() {
             })
         })
         .collect();
-    let mut acknowledged = Vec::new();
-    for task in tasks {
-        acknowledged.extend(task.await.unwrap());
-    }
+    let acknowledged: Vec<_> = finished(tasks).await.into_iter().flatten().collect();
 
     let total = TASKS * WRITES;
     assert_eq!(acknowledged.len(), total);
