@@ -17,6 +17,9 @@ async fn mon_2_health_readiness_and_metrics() {
     assert!(text.contains("kura_http_responses_total{class=\"2xx\"}"), "{text}");
     assert!(text.contains("kura_database_up 1"));
     assert!(text.contains("kura_store_commits_total "));
+    for name in ["kura_store_reads_total", "kura_record_cache_fresh_total", "kura_record_cache_passed_total"] {
+        assert!(text.contains(&format!("\n{name} ")), "{name}: {text}");
+    }
 }
 
 #[tokio::test]
