@@ -39,14 +39,26 @@ impl PgDatabase {
         Ok(())
     }
 
+    /// Whether the server's autovacuum daemon runs. Without it nothing refreshes the planner's
+    /// statistics while the tables grow, and plans cached on a long-lived connection keep the
+    /// shape they got from tables measured small: a credential statement planned while
+    /// `sessions` held one row scans the whole table once sign-ins have added thousands.
+    pub async fn autovacuum(&self) -> anyhow::Result<bool> {
+        let mut conn = PgConnection::connect(&self.url).await?;
+        let on: String = sqlx::query_scalar("SHOW autovacuum").fetch_one(&mut conn).await?;
+        let _ = conn.close().await;
+        Ok(on == "on")
+    }
+
     /// PostgreSQL's version string and its durability settings, for the report.
     pub async fn describe(&self) -> anyhow::Result<String> {
         let mut conn = PgConnection::connect(&self.url).await?;
         let version: String = sqlx::query_scalar("SHOW server_version").fetch_one(&mut conn).await?;
         let sync: String = sqlx::query_scalar("SHOW synchronous_commit").fetch_one(&mut conn).await?;
         let fsync: String = sqlx::query_scalar("SHOW fsync").fetch_one(&mut conn).await?;
+        let autovacuum: String = sqlx::query_scalar("SHOW autovacuum").fetch_one(&mut conn).await?;
         let _ = conn.close().await;
-        Ok(format!("PostgreSQL {version} (fsync={fsync}, synchronous_commit={sync})"))
+        Ok(format!("PostgreSQL {version} (fsync={fsync}, synchronous_commit={sync}, autovacuum={autovacuum})"))
     }
 }
 
