@@ -271,6 +271,7 @@ impl Db {
             let mut writer = PgConnection::connect_with(&writer_options).await?;
             // The migrator takes an advisory lock, so several nodes may start at once.
             MIGRATOR.run(&mut writer).await?;
+            warn_without_autovacuum(&mut writer).await;
             let read = Readers::open(connect, max).await?;
             (Self::Postgres(read), WriterConn::Pg(writer), Connector::Pg(writer_options))
         } else {
@@ -329,6 +330,19 @@ impl Db {
 }
 
 /// The URL without credentials, for error messages.
+/// Warns when the server's autovacuum is off. Nothing then refreshes the planner's statistics
+/// as the tables grow, and the plans each connection caches keep the shape they got from small
+/// tables: measured, a credential statement planned while `sessions` held one row went on
+/// scanning the whole table after thousands of sign-ins, and gets fell by nearly half.
+async fn warn_without_autovacuum(writer: &mut PgConnection) {
+    let on: Result<String, _> = sqlx::query_scalar("SHOW autovacuum").fetch_one(&mut *writer).await;
+    if on.is_ok_and(|v| v == "off") {
+        tracing::warn!(
+            "PostgreSQL runs with autovacuum off: run ANALYZE regularly, or request handling slows down as tables grow"
+        );
+    }
+}
+
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
