@@ -44,21 +44,25 @@ impl PgDatabase {
     /// shape they got from tables measured small: a credential statement planned while
     /// `sessions` held one row scans the whole table once sign-ins have added thousands.
     pub async fn autovacuum(&self) -> anyhow::Result<bool> {
-        let mut conn = PgConnection::connect(&self.url).await?;
-        let on: String = sqlx::query_scalar("SHOW autovacuum").fetch_one(&mut conn).await?;
-        let _ = conn.close().await;
-        Ok(on == "on")
+        Ok(self.show(&["autovacuum"]).await?[0] == "on")
     }
 
     /// PostgreSQL's version string and its durability settings, for the report.
     pub async fn describe(&self) -> anyhow::Result<String> {
-        let mut conn = PgConnection::connect(&self.url).await?;
-        let version: String = sqlx::query_scalar("SHOW server_version").fetch_one(&mut conn).await?;
-        let sync: String = sqlx::query_scalar("SHOW synchronous_commit").fetch_one(&mut conn).await?;
-        let fsync: String = sqlx::query_scalar("SHOW fsync").fetch_one(&mut conn).await?;
-        let autovacuum: String = sqlx::query_scalar("SHOW autovacuum").fetch_one(&mut conn).await?;
-        let _ = conn.close().await;
+        let shown = self.show(&["server_version", "fsync", "synchronous_commit", "autovacuum"]).await?;
+        let [version, fsync, sync, autovacuum] = &shown[..] else { unreachable!("one value per setting") };
         Ok(format!("PostgreSQL {version} (fsync={fsync}, synchronous_commit={sync}, autovacuum={autovacuum})"))
+    }
+
+    /// The server's values of `settings`, in their order, over one connection.
+    async fn show(&self, settings: &[&str]) -> anyhow::Result<Vec<String>> {
+        let mut conn = PgConnection::connect(&self.url).await?;
+        let mut values = Vec::with_capacity(settings.len());
+        for setting in settings {
+            values.push(sqlx::query_scalar("SELECT current_setting($1)").bind(setting).fetch_one(&mut conn).await?);
+        }
+        let _ = conn.close().await;
+        Ok(values)
     }
 }
 

@@ -329,7 +329,6 @@ impl Db {
     }
 }
 
-/// The URL without credentials, for error messages.
 /// Warns when the server's autovacuum is off. Nothing then refreshes the planner's statistics
 /// as the tables grow, and the plans each connection caches keep the shape they got from small
 /// tables: measured, a credential statement planned while `sessions` held one row went on
@@ -343,6 +342,7 @@ async fn warn_without_autovacuum(writer: &mut PgConnection) {
     }
 }
 
+/// The URL without credentials, for error messages.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {

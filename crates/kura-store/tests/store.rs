@@ -33,6 +33,20 @@ async fn env() -> Env {
     Env { db, store, clock }
 }
 
+impl Env {
+    /// Another node on the same database, as `env()` opens the first.
+    async fn node(&self) -> Store {
+        self.node_with_cache(StoreOptions::default().record_cache_records).await
+    }
+
+    /// Another node on the same database, whose record cache keeps at most `records` (0: none,
+    /// so it reads what the database holds).
+    async fn node_with_cache(&self, records: usize) -> Store {
+        let options = StoreOptions { record_cache_records: records, ..StoreOptions::default() };
+        Store::open(&self.db.url, self.clock.clone(), options).await.unwrap()
+    }
+}
+
 fn actor(kind: ActorKind, label: &str) -> Actor {
     Actor { kind, id: None, label: label.into(), role: None, source_ip: Some("192.0.2.1".into()) }
 }

@@ -10,8 +10,9 @@ use std::process::ExitCode;
 
 /// jemalloc rather than the C library's allocator. Request handling allocates on one thread and
 /// frees on another (tokio workers, SQLite's worker threads), and under load profiles showed the
-/// C library's allocator as lock waits and malloc/free time. Measured with `kura-bench` on 2 cores: lists +51 %, gets +23 %, creates +19 %,
-/// updates +10 %, at about the same peak memory (docs/PERFORMANCE.md).
+/// C library's allocator as lock waits and malloc/free time. Measured with `kura-bench` on 2
+/// cores: lists +51 %, gets +23 %, creates +19 %, updates +10 %, at about the same peak memory
+/// (docs/PERFORMANCE.md).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

@@ -18,7 +18,7 @@ async fn snapshots_follow_writes_from_this_and_other_nodes() {
     let env = env().await;
     let a = &env.store;
     // A second store on the same database plays another Kura node.
-    let b = Store::open(&env.db.url, env.clock.clone(), StoreOptions::default()).await.unwrap();
+    let b = env.node().await;
     let t = make_tenant(a, "alpha").await;
     let c = make_collection(a, &t, "customers").await;
     let r1 = add_record(a, &t, &c, "one").await;
@@ -56,13 +56,7 @@ async fn snapshots_follow_writes_from_this_and_other_nodes() {
 #[tokio::test]
 async fn a_disabled_cache_still_answers() {
     let env = env().await;
-    let store = Store::open(
-        &env.db.url,
-        env.clock.clone(),
-        StoreOptions { record_cache_records: 0, ..StoreOptions::default() },
-    )
-    .await
-    .unwrap();
+    let store = env.node_with_cache(0).await;
     let t = make_tenant(&store, "alpha").await;
     let c = make_collection(&store, &t, "customers").await;
     add_record(&store, &t, &c, "one").await;
@@ -75,7 +69,7 @@ async fn a_disabled_cache_still_answers() {
 async fn definitions_follow_changes_from_other_nodes() {
     let env = env().await;
     let a = &env.store;
-    let b = Store::open(&env.db.url, env.clock.clone(), StoreOptions::default()).await.unwrap();
+    let b = env.node().await;
     let t = make_tenant(a, "alpha").await;
     let c = make_collection(a, &t, "customers").await;
     let key = key("customers");
@@ -149,7 +143,7 @@ async fn name_at(store: &Store, tenant: &Tenant, id: kura_domain::RecordId) -> O
 async fn single_reads_refresh_a_stale_snapshot_once_they_have_paid_for_it() {
     let env = env().await;
     let a = &env.store;
-    let b = Store::open(&env.db.url, env.clock.clone(), StoreOptions::default()).await.unwrap();
+    let b = env.node().await;
     let t = make_tenant(a, "alpha").await;
     let c = make_collection(a, &t, "customers").await;
     let mut ids = Vec::new();
@@ -198,13 +192,7 @@ async fn single_reads_refresh_a_stale_snapshot_once_they_have_paid_for_it() {
 #[tokio::test]
 async fn a_single_read_never_loads_a_collection_the_cache_cannot_keep() {
     let env = env().await;
-    let store = Store::open(
-        &env.db.url,
-        env.clock.clone(),
-        StoreOptions { record_cache_records: 10, ..StoreOptions::default() },
-    )
-    .await
-    .unwrap();
+    let store = env.node_with_cache(10).await;
     let t = make_tenant(&store, "alpha").await;
     let c = make_collection(&store, &t, "customers").await;
     let mut ids = Vec::new();
@@ -224,9 +212,7 @@ async fn the_writer_keeps_a_snapshot_fresh_with_its_own_writes_as_data() {
     let env = env().await;
     let a = &env.store;
     // Another node, to read what is in the database without a snapshot of its own.
-    let b = Store::open(&env.db.url, env.clock.clone(), StoreOptions { record_cache_records: 0, ..Default::default() })
-        .await
-        .unwrap();
+    let b = env.node_with_cache(0).await;
     let t = make_tenant(a, "alpha").await;
     let c = make_collection(a, &t, "customers").await;
     let first = add_record(a, &t, &c, "held").await;

@@ -306,7 +306,7 @@ async fn close_commits_released_writes_and_refuses_new_ones() {
     store.close().await;
     assert!(store.begin(scope(&t), cli()).await.is_err(), "closed");
 
-    let again = Store::open(&env.db.url, env.clock.clone(), StoreOptions::default()).await.unwrap();
+    let again = env.node().await;
     assert_eq!(again.records(t.id, c.id).await.unwrap().to_vec(), [r]);
     assert_eq!(again.verify_audit(scope(&t)).await.unwrap().unwrap().head_seq, 2);
     again.close().await;
@@ -368,7 +368,7 @@ async fn group_commit_change_numbers_counted_in_memory_reach_other_nodes() {
     // still see every committed insert, update and delete, and nothing rolled back.
     let env = env().await;
     let a = &env.store;
-    let b = Store::open(&env.db.url, env.clock.clone(), StoreOptions::default()).await.unwrap();
+    let b = env.node().await;
     let t = make_tenant(a, "acme").await;
     let c = make_collection(a, &t, "customers").await;
     let zero = add_record(a, &t, &c, "zero").await;
@@ -408,13 +408,7 @@ async fn group_commit_change_numbers_counted_in_memory_reach_other_nodes() {
         first.commit(AuditRecord::success(Operation::RecordCreate, "record")).await.unwrap();
         finished(tasks).await;
         // What the database holds, read without any snapshot, is what both nodes serve.
-        let fresh = Store::open(
-            &env.db.url,
-            env.clock.clone(),
-            StoreOptions { record_cache_records: 0, ..StoreOptions::default() },
-        )
-        .await
-        .unwrap();
+        let fresh = env.node_with_cache(0).await;
         let truth = fresh.records(t.id, c.id).await.unwrap().to_vec();
         fresh.close().await;
         assert!(truth.iter().all(|r| !format!("{:?}", r.data).contains("ghost")));
@@ -495,7 +489,7 @@ async fn log_1_queued_creates_share_commits_and_keep_one_unbroken_chain() {
     let report = store.verify_audit(scope(&t)).await.unwrap().unwrap();
     assert_eq!((report.entries, report.head_seq), (total as u64 + 2, total as i64 + 2));
     // The snapshots' change numbers saw every insert: a fresh store reads the same records.
-    let again = Store::open(&env.db.url, env.clock.clone(), StoreOptions::default()).await.unwrap();
+    let again = env.node().await;
     assert_eq!(again.records(t.id, c.id).await.unwrap().to_vec(), in_c.to_vec());
 
     assert_grouped(&env, before, total).await;
@@ -565,7 +559,7 @@ async fn group_commit_queued_creates_before_close_are_kept_and_later_ones_refuse
     let kept = create(store, b.id, cb.id, "kept").await.unwrap();
     store.close().await;
     assert!(create(store, b.id, cb.id, "late").await.is_err());
-    let again = Store::open(&env.db.url, env.clock.clone(), StoreOptions::default()).await.unwrap();
+    let again = env.node().await;
     let records = again.records(b.id, cb.id).await.unwrap();
     assert_eq!(records.len(), 1);
     assert!(records.get(kept).is_some());
