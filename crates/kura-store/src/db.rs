@@ -25,6 +25,13 @@ pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 /// before failing.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Each SQLite read connection's page cache (`PRAGMA cache_size`, negative: KiB), against
+/// SQLite's default of 2,000 KiB. Records are read from the snapshots in memory (`cache.rs`),
+/// so a reader mostly reads the few pages of a credential, and any other page comes from the
+/// operating system's cache of the file, which every connection shares. At the default, eight
+/// readers kept up to 16 MiB of copies of the same pages.
+const READER_CACHE_KIB: &str = "-256";
+
 /// The `application_name` of the PostgreSQL writer connection, to tell it apart in
 /// `pg_stat_activity`.
 pub(crate) const PG_WRITER_NAME: &str = "kura-writer";
@@ -263,7 +270,8 @@ impl Db {
             // Migrate before the readers connect: they open read-only and cannot create the file.
             MIGRATOR.run(&mut writer).await?;
             let (writer, connector) = (WriterConn::Sqlite(writer), Connector::Sqlite(connect.clone()));
-            let read = Readers::open(connect.create_if_missing(false).read_only(true), max).await?;
+            let readers = connect.create_if_missing(false).read_only(true).pragma("cache_size", READER_CACHE_KIB);
+            let read = Readers::open(readers, max).await?;
             (Self::Sqlite(read), writer, connector)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let connect = PgConnectOptions::from_str(url)?;

@@ -251,12 +251,12 @@ fn many_sql(engine: Engine, rows: usize, with_records: bool, release: bool) -> &
 }
 
 /// Appends entries, after inserting the new records they go with (`records[i]` with
-/// `entries[i]`; no records: only the entries), up to [`CHUNK`] of each per call. On SQLite the
-/// last call also releases and re-opens the writer's savepoint `w` (see `writer.rs`): SQLite
-/// runs several statements with numbered parameters in one call, which saves the writer a
-/// hand-off to SQLite's worker thread per statement, where PostgreSQL's extended protocol takes
-/// one statement per call. Returns whether `w` was released. A failure leaves an unknown part
-/// inserted: the caller rolls back to its savepoint.
+/// `entries[i]`; no records: only the entries), up to [`CHUNK`] of each per call, cut by
+/// [`super::chunks`]. On SQLite the last call also releases and re-opens the writer's savepoint
+/// `w` (see `writer.rs`): SQLite runs several statements with numbered parameters in one call,
+/// which saves the writer a hand-off to SQLite's worker thread per statement, where
+/// PostgreSQL's extended protocol takes one statement per call. Returns whether `w` was
+/// released. A failure leaves an unknown part inserted: the caller rolls back to its savepoint.
 ///
 /// sqlx marks several statements in one prepared query as deprecated behaviour (launchbadge/sqlx
 /// issue 3108) that only its SQLite driver supports; `Cargo.lock` pins the version checked, and
@@ -269,10 +269,12 @@ pub(crate) async fn insert_many(
 ) -> Result<bool, StoreError> {
     debug_assert!(records.is_empty() || entries.len() == records.len());
     let engine = e.engine();
-    let chunks = entries.len().div_ceil(CHUNK);
+    let chunks = super::chunk_sizes(entries.len()).count();
     let mut released = false;
-    for (i, entries) in entries.chunks(CHUNK).enumerate() {
-        let records = records.get(i * CHUNK..i * CHUNK + entries.len()).unwrap_or_default();
+    let mut done = 0;
+    for (i, entries) in super::chunks(entries).enumerate() {
+        let records = records.get(done..done + entries.len()).unwrap_or_default();
+        done += entries.len();
         let last = i + 1 == chunks;
         let sql = many_sql(engine, entries.len(), !records.is_empty(), last);
         released = last && engine == Engine::Sqlite;

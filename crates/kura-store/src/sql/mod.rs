@@ -22,9 +22,31 @@ use jiff::Timestamp;
 use std::fmt::Display;
 
 /// The most rows one of the writer's multi-row statements carries (`audit::insert_many`), and
-/// the most statements one of its multi-statement calls runs (`records::update_at_versions`):
-/// a larger batch is cut into chunks of this many and a last, smaller one.
+/// the most statements one of its multi-statement calls runs (`records::update_at_versions`).
 pub(crate) const CHUNK: usize = 64;
+
+/// Chunk sizes below this are used as they are; above it, only its multiples are.
+const CHUNK_STEP: usize = 8;
+
+/// How a batch of `n` rows is cut for the writer's multi-row calls: chunks of [`CHUNK`], then
+/// at most two, a multiple of [`CHUNK_STEP`] and a remainder smaller than it. Each size is a
+/// statement SQLite compiles and the connection keeps, so a size per `n` up to `CHUNK` would
+/// keep about 2,000 compiled `UPDATE`s (megabytes) and overflow the connection's statement
+/// cache; these cuts need at most 15 sizes, for one call more at most.
+pub(crate) fn chunk_sizes(n: usize) -> impl Iterator<Item = usize> {
+    let (full, rest) = (n / CHUNK, n % CHUNK);
+    let (stepped, small) = (rest - rest % CHUNK_STEP, rest % CHUNK_STEP);
+    std::iter::repeat_n(CHUNK, full).chain([stepped, small].into_iter().filter(|&k| k > 0))
+}
+
+/// `items` cut as [`chunk_sizes`] says.
+pub(crate) fn chunks<T>(mut items: &[T]) -> impl Iterator<Item = &[T]> {
+    chunk_sizes(items.len()).map(move |k| {
+        let (chunk, rest) = items.split_at(k);
+        items = rest;
+        chunk
+    })
+}
 
 /// Instants are stored as microseconds since the Unix epoch (portable, and sortable as integers).
 pub(crate) fn micros(ts: Timestamp) -> i64 {
@@ -74,4 +96,27 @@ pub(crate) async fn ping(e: &mut crate::db::Exec<'_>) -> Result<(), StoreError> 
     const SQL: &str = "SELECT 1";
     crate::db::run!(e, |c| sqlx::query(SQL).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CHUNK, chunk_sizes, chunks};
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn batches_are_cut_into_few_sizes() {
+        let mut sizes = BTreeSet::new();
+        for n in 0..=3 * CHUNK + 5 {
+            let cut: Vec<usize> = chunk_sizes(n).collect();
+            assert_eq!(cut.iter().sum::<usize>(), n, "{n}: {cut:?}");
+            assert!(cut.iter().all(|&k| (1..=CHUNK).contains(&k)), "{n}: {cut:?}");
+            assert!(cut.iter().filter(|&&k| k < CHUNK).count() <= 2, "{n}: {cut:?}");
+            sizes.extend(cut);
+        }
+        assert_eq!(sizes.len(), 15, "{sizes:?}");
+        let items: Vec<usize> = (0..77).collect();
+        let parts: Vec<&[usize]> = chunks(&items).collect();
+        assert_eq!(parts.iter().map(|p| p.len()).collect::<Vec<_>>(), [64, 8, 5]);
+        assert_eq!(parts.concat(), items);
+    }
 }

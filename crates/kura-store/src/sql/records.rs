@@ -262,7 +262,8 @@ impl Update {
 }
 
 /// Applies each update whose record is still at its version and returns `(id, new version)` of
-/// those that were: on SQLite up to `CHUNK` statements per call, on PostgreSQL one per call.
+/// those that were: on SQLite up to `CHUNK` statements per call (cut by `chunks`), on
+/// PostgreSQL one per call.
 /// A failure leaves an unknown part applied: the caller rolls back to its savepoint.
 pub(crate) async fn update_at_versions(e: &mut Exec<'_>, updates: &[&Update]) -> Result<Vec<(Uuid, i64)>, StoreError> {
     use std::sync::OnceLock;
@@ -272,7 +273,7 @@ pub(crate) async fn update_at_versions(e: &mut Exec<'_>, updates: &[&Update]) ->
     match e {
         Exec::Sqlite(..) => {
             let many = MANY.get_or_init(|| (0..super::CHUNK).map(|_| OnceLock::new()).collect());
-            for chunk in updates.chunks(super::CHUNK) {
+            for chunk in super::chunks(updates) {
                 let sql = many[chunk.len() - 1].get_or_init(|| {
                     (0..chunk.len()).map(|i| renumber(ONE, i * UPDATE_WIDTH)).collect::<Vec<_>>().join("; ")
                 });
