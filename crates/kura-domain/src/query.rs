@@ -590,7 +590,7 @@ mod tests {
     }
 
     fn names(p: &Page<&Record>) -> Vec<String> {
-        p.items.iter().map(|r| r.data["name"].display()).collect()
+        p.items.iter().map(|r| r.data.get("name").map(FieldValue::display).unwrap_or_default()).collect()
     }
 
     #[test]

@@ -172,7 +172,7 @@ fn patch<'c>(
     existing: &RecordData,
 ) -> AppResult<(RecordData, Vec<&'c str>)> {
     let data = c.validate(input, WriteMode::Patch, Some(existing))?;
-    let changed = c.fields.iter().map(|f| f.name.as_str()).filter(|n| data.get(*n) != existing.get(*n)).collect();
+    let changed = c.fields.iter().map(|f| f.name.as_str()).filter(|n| data.get(n) != existing.get(n)).collect();
     Ok((data, changed))
 }
 
