@@ -89,12 +89,6 @@ impl RecordData {
     pub fn new() -> Self {
         Self::default()
     }
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
     fn find(&self, name: &str) -> Result<usize, usize> {
         self.0.binary_search_by(|(k, _)| k.as_str().cmp(name))
     }
@@ -121,13 +115,13 @@ impl RecordData {
         self.find(name).ok().map(|i| self.0.remove(i).1)
     }
     /// The values in name order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&String, &FieldValue)> {
-        self.0.iter().map(|(k, v)| (k, v))
+    pub fn iter(&self) -> <&Self as IntoIterator>::IntoIter {
+        self.into_iter()
     }
     pub fn keys(&self) -> impl ExactSizeIterator<Item = &String> {
         self.0.iter().map(|(k, _)| k)
     }
-    /// Gives back spare capacity, for data that is kept (a snapshot's records).
+    /// Gives back spare capacity, for data that is kept (the records of a snapshot).
     pub fn shrink_to_fit(&mut self) {
         self.0.shrink_to_fit();
     }
@@ -137,17 +131,18 @@ impl RecordData {
 impl FromIterator<(String, FieldValue)> for RecordData {
     fn from_iter<I: IntoIterator<Item = (String, FieldValue)>>(iter: I) -> Self {
         let mut pairs: Vec<_> = iter.into_iter().collect();
-        // Stable: equal names stay in input order, and the last of each run is kept.
+        // Stable: equal names stay in input order. Of each run the first slot is kept, holding
+        // the run's last value.
         pairs.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out: Vec<(String, FieldValue)> = Vec::with_capacity(pairs.len());
-        for (k, v) in pairs {
-            match out.last_mut() {
-                Some(last) if last.0 == k => last.1 = v,
-                _ => out.push((k, v)),
+        pairs.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                std::mem::swap(&mut later.1, &mut kept.1);
             }
-        }
-        out.shrink_to_fit();
-        Self(out)
+            same
+        });
+        pairs.shrink_to_fit();
+        Self(pairs)
     }
 }
 
@@ -186,6 +181,7 @@ impl<'de> Deserialize<'de> for RecordData {
                 while let Some(pair) = map.next_entry::<String, FieldValue>()? {
                     pairs.push(pair);
                 }
+                // Collecting a vector's own iterator reuses its allocation.
                 Ok(pairs.into_iter().collect())
             }
         }
@@ -255,11 +251,7 @@ impl Collection {
                 errors.push(FieldError::new(name, FieldErrorKind::Required));
             }
         }
-        if !errors.is_empty() {
-            return Err(DomainError::Fields(errors));
-        }
-        out.shrink_to_fit();
-        Ok(out)
+        if errors.is_empty() { Ok(out) } else { Err(DomainError::Fields(errors)) }
     }
 
     /// Replaces personal-information values with [`MASK`] (IAM-3).
@@ -399,6 +391,27 @@ mod tests {
             let e = serde_json::from_str::<RecordData>(bad).unwrap_err().to_string();
             assert!(e.contains("a field value"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn record_data_keeps_names_in_order_and_the_last_value_of_each() {
+        let text = |s: &str| FieldValue::Text(s.to_owned());
+        let data: RecordData =
+            [("b", "1"), ("a", "2"), ("b", "3"), ("c", "4"), ("b", "5")].map(|(k, v)| (k.to_owned(), text(v))).into();
+        assert_eq!(data.keys().map(String::as_str).collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(data.get("b"), Some(&text("5")));
+        // As JSON: an object in name order, and a repeated name decodes to its last value.
+        assert_eq!(serde_json::to_string(&data).unwrap(), r#"{"a":"2","b":"5","c":"4"}"#);
+        let decoded: RecordData = serde_json::from_str(r#"{"z":1,"a":2,"z":3}"#).unwrap();
+        assert_eq!(
+            decoded.iter().collect::<Vec<_>>(),
+            [(&"a".to_owned(), &FieldValue::Number(2.0)), (&"z".to_owned(), &FieldValue::Number(3.0))]
+        );
+        let mut edited = data.clone();
+        assert_eq!(edited.insert("aa".to_owned(), text("6")), None);
+        assert_eq!(edited.insert("c".to_owned(), text("7")), Some(text("4")));
+        assert_eq!(edited.remove("a"), Some(text("2")));
+        assert_eq!(edited.keys().map(String::as_str).collect::<Vec<_>>(), ["aa", "b", "c"]);
     }
 
     fn customers() -> Collection {

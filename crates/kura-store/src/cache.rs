@@ -71,7 +71,9 @@ impl RecordSnapshot {
     pub(crate) fn merged(&self, changed: Vec<Record>) -> Self {
         let mut records = self.records.clone();
         let known = records.len();
-        for r in changed {
+        for mut r in changed {
+            // Written records (validated, then kept here) may hold spare room; decoded ones do not.
+            r.data.shrink_to_fit();
             // Only the records known before the merge are in order, so only they are searched:
             // `changed` holds each record once.
             match records[..known].binary_search_by_key(&r.id, |k| k.id) {

@@ -269,13 +269,12 @@ pub(crate) async fn insert_many(
 ) -> Result<bool, StoreError> {
     debug_assert!(records.is_empty() || entries.len() == records.len());
     let engine = e.engine();
-    let chunks = super::chunk_sizes(entries.len()).count();
     let mut released = false;
-    let mut done = 0;
-    for (i, entries) in super::chunks(entries).enumerate() {
-        let records = records.get(done..done + entries.len()).unwrap_or_default();
-        done += entries.len();
-        let last = i + 1 == chunks;
+    let (mut cuts, mut at) = (super::chunk_sizes(entries.len()).peekable(), 0);
+    while let Some(k) = cuts.next() {
+        let (entries, records) = (&entries[at..at + k], records.get(at..at + k).unwrap_or_default());
+        at += k;
+        let last = cuts.peek().is_none();
         let sql = many_sql(engine, entries.len(), !records.is_empty(), last);
         released = last && engine == Engine::Sqlite;
         run!(e, |c| {
