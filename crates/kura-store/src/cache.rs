@@ -16,13 +16,16 @@
 //!
 //! The writer keeps snapshots fresh with its own writes: after a batch's `COMMIT`, a snapshot at
 //! the number before the batch is merged with the records the batch wrote, when the batch's
-//! writes as data took every change number in between ([`RecordCache::advance`]).
+//! writes as data took every change number in between ([`RecordCache::advance`]). The cache
+//! also remembers the last few such batches of each collection, back to back, so that a
+//! snapshot a reader brought to the end of one of them (while the writer committed the next)
+//! catches up with all of them at the next batch instead of staying behind.
 //!
 //! The cache holds decrypted values in memory only; it is bounded by a total number of records and
 //! evicts the least recently used collections first.
 
 use kura_domain::{Collection, CollectionId, ListQuery, Page, Record, RecordId, RecordIndex, TenantId};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -69,16 +72,19 @@ impl RecordSnapshot {
     /// A new snapshot with `changed` records inserted or replaced. Sharing the unchanged records
     /// makes this a copy of pointers, not of data.
     pub(crate) fn merged(&self, changed: Vec<Record>) -> Self {
+        self.merged_shared(changed.into_iter().map(shared).collect())
+    }
+
+    /// [`RecordSnapshot::merged`] with records already shared: `changed` holds each record once.
+    fn merged_shared(&self, changed: Vec<Arc<Record>>) -> Self {
         let mut records = self.records.clone();
         let known = records.len();
-        for mut r in changed {
-            // Written records (validated, then kept here) may hold spare room; decoded ones do not.
-            r.data.shrink_to_fit();
+        for r in changed {
             // Only the records known before the merge are in order, so only they are searched:
             // `changed` holds each record once.
             match records[..known].binary_search_by_key(&r.id, |k| k.id) {
-                Ok(i) => records[i] = Arc::new(r),
-                Err(_) => records.push(Arc::new(r)),
+                Ok(i) => records[i] = r,
+                Err(_) => records.push(r),
             }
         }
         if records.len() > known {
@@ -86,6 +92,69 @@ impl RecordSnapshot {
             records.sort_by_key(|r| r.id);
         }
         Self { records, index: RecordIndex::default() }
+    }
+}
+
+/// A record as a snapshot keeps it. Written records (validated, then kept here) may hold spare
+/// room; decoded ones do not.
+fn shared(mut r: Record) -> Arc<Record> {
+    r.data.shrink_to_fit();
+    Arc::new(r)
+}
+
+/// The writer's last batches into one collection, back to back: batch `i` took every change
+/// number from `batches[i].before` (exclusive) to `batches[i].after`, and wrote `records`.
+#[derive(Debug, Default)]
+struct Recent {
+    batches: VecDeque<Batch>,
+    records: usize,
+}
+
+#[derive(Debug)]
+struct Batch {
+    before: i64,
+    after: i64,
+    records: Vec<Arc<Record>>,
+}
+
+impl Recent {
+    /// Appends a batch; one that does not start where the last ended means numbers this
+    /// process did not see (another node, a write through the slot, a delete) went in between,
+    /// so the earlier batches no longer lead up to it and are dropped.
+    fn push(&mut self, batch: Batch) {
+        if self.batches.back().is_some_and(|b| b.after != batch.before) {
+            self.batches.clear();
+            self.records = 0;
+        }
+        self.records += batch.records.len();
+        self.batches.push_back(batch);
+        while self.batches.len() > RECENT_BATCHES || (self.records > RECENT_RECORDS && self.batches.len() > 1) {
+            if let Some(dropped) = self.batches.pop_front() {
+                self.records -= dropped.records.len();
+            }
+        }
+    }
+
+    /// What changed after `since`, if `since` is where one of the batches starts: each record
+    /// once, as the last batch that wrote it left it.
+    fn since(&self, since: i64) -> Option<Vec<Arc<Record>>> {
+        let first = self.batches.iter().position(|b| b.before == since)?;
+        let mut batches = self.batches.range(first..);
+        if self.batches.len() - first == 1 {
+            return batches.next().map(|b| b.records.clone());
+        }
+        let mut changed: Vec<Arc<Record>> = Vec::new();
+        let mut at: HashMap<RecordId, usize> = HashMap::new();
+        for r in batches.flat_map(|b| &b.records) {
+            match at.get(&r.id) {
+                Some(&i) => changed[i] = Arc::clone(r),
+                None => {
+                    at.insert(r.id, changed.len());
+                    changed.push(Arc::clone(r));
+                }
+            }
+        }
+        Some(changed)
     }
 }
 
@@ -129,6 +198,10 @@ const MERGED_PER_READ: u64 = 1024;
 /// collection.
 const LOADED_PER_READ: u64 = 16;
 
+/// The most batches, and records in them, the cache remembers per collection (see [`Recent`]).
+const RECENT_BATCHES: usize = 16;
+const RECENT_RECORDS: usize = 4096;
+
 /// The most [`Entry::patience`] grows to.
 const MAX_PATIENCE: u64 = 64;
 
@@ -168,6 +241,8 @@ struct Entries {
     kept: HashMap<(TenantId, CollectionId), Entry>,
     /// Single reads past collections that have no snapshot at all.
     passed_absent: HashMap<(TenantId, CollectionId), u64>,
+    /// The writer's last batches into the collections with a snapshot.
+    recent: HashMap<(TenantId, CollectionId), Recent>,
 }
 
 #[derive(Debug)]
@@ -312,9 +387,11 @@ impl RecordCache {
 
     /// Brings the snapshot kept at `before` to `after` by merging `changed`: the records written
     /// by the `writes` that took every change number in between, in one committed batch (see
-    /// `writer.rs`). Done only if the merge costs less than the reads it is likely to save (see
-    /// [`MERGED_PER_READ`]): one per write (its writer tends to read again), and as many as
-    /// the snapshot answered since it was kept. The snapshot's patience is kept.
+    /// `writer.rs`). A snapshot kept at the start of an earlier batch remembered in [`Recent`]
+    /// is brought to `after` with those batches' records too. Done only if the merge costs
+    /// less than the reads it is likely to save (see [`MERGED_PER_READ`]): one per write (its
+    /// writer tends to read again), and as many as the snapshot answered since it was kept.
+    /// The snapshot's patience is kept.
     pub(crate) fn advance(
         &self,
         key: (TenantId, CollectionId),
@@ -323,16 +400,23 @@ impl RecordCache {
         changed: Vec<Record>,
         writes: usize,
     ) {
-        let base = match self.lock().kept.get(&key) {
-            Some(e)
-                if e.change_seq == before
-                    && e.snapshot.len() as u64 <= (writes as u64 + e.served) * MERGED_PER_READ =>
-            {
-                Arc::clone(&e.snapshot)
+        let records = changed.into_iter().map(shared).collect();
+        let (base, changed) = {
+            let mut guard = self.lock();
+            let entries = &mut *guard;
+            let Some(e) = entries.kept.get(&key) else {
+                entries.recent.remove(&key);
+                return;
+            };
+            let recent = entries.recent.entry(key).or_default();
+            recent.push(Batch { before, after, records });
+            if e.change_seq >= after || e.snapshot.len() as u64 > (writes as u64 + e.served) * MERGED_PER_READ {
+                return;
             }
-            _ => return,
+            let Some(changed) = recent.since(e.change_seq) else { return };
+            (Arc::clone(&e.snapshot), changed)
         };
-        let snapshot = Arc::new(base.merged(changed));
+        let snapshot = Arc::new(base.merged_shared(changed));
         self.counters.advanced.fetch_add(1, Ordering::Relaxed);
         self.keep(key, after, snapshot, |e| e.map_or(1, |e| e.patience));
     }
@@ -364,6 +448,7 @@ impl RecordCache {
             };
             if let Some(e) = kept.remove(&oldest) {
                 total -= e.snapshot.len();
+                entries.recent.remove(&oldest);
             }
         }
     }
@@ -373,5 +458,80 @@ impl RecordCache {
         let mut entries = self.lock();
         entries.kept.remove(&key);
         entries.passed_absent.remove(&key);
+        entries.recent.remove(&key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use super::*;
+    use jiff::Timestamp;
+    use kura_domain::{FieldValue, RecordData};
+    use uuid::Uuid;
+
+    const KEY: (TenantId, CollectionId) =
+        (TenantId::from_uuid(Uuid::from_u128(1)), CollectionId::from_uuid(Uuid::from_u128(2)));
+
+    fn record(n: u128, version: i64) -> Record {
+        let at: Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();
+        Record {
+            id: RecordId::from_uuid(Uuid::from_u128(n)),
+            tenant_id: KEY.0,
+            collection_id: KEY.1,
+            version,
+            data: RecordData::from([("name".to_owned(), FieldValue::Text(format!("{n}v{version}")))]),
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    /// The versions of the kept snapshot's records, if it is at `change_seq`.
+    fn fresh_at(cache: &RecordCache, change_seq: i64) -> Option<Vec<i64>> {
+        match cache.lookup(KEY, change_seq, 0) {
+            Freshness::Fresh(s) => Some(s.iter().map(|r| r.version).collect()),
+            Freshness::Stale { .. } | Freshness::Missing => None,
+        }
+    }
+
+    #[test]
+    fn a_snapshot_a_reader_kept_between_batches_catches_up_with_the_batches_after_it() {
+        let cache = RecordCache::new(100);
+        cache.store(KEY, 2, Arc::new(RecordSnapshot::from_records(vec![record(1, 1), record(2, 1)])));
+        cache.advance(KEY, 2, 3, vec![record(1, 2)], 1);
+        assert_eq!(fresh_at(&cache, 3), Some(vec![2, 1]), "the next batch advances it");
+
+        // Numbers this process did not see (3 to 4), then two batches: the snapshot stays at 3.
+        cache.advance(KEY, 4, 5, vec![record(1, 3)], 1);
+        cache.advance(KEY, 5, 6, vec![record(1, 4), record(2, 2)], 2);
+        assert_eq!(fresh_at(&cache, 4), None);
+        // A reader refreshes it from the database to 5, as the writer commits 6 and then 7: the
+        // batch to 7 brings it there with the one to 6, each record once, as last written.
+        cache.store(KEY, 5, Arc::new(RecordSnapshot::from_records(vec![record(1, 3), record(2, 1)])));
+        cache.advance(KEY, 6, 7, vec![record(2, 3)], 1);
+        assert_eq!(fresh_at(&cache, 7), Some(vec![4, 3]));
+
+        // A gap again: the remembered batches no longer lead up to the next one.
+        cache.advance(KEY, 8, 9, vec![record(1, 5)], 1);
+        assert_eq!(fresh_at(&cache, 8), None);
+        cache.store(KEY, 7, Arc::new(RecordSnapshot::from_records(vec![record(1, 4), record(2, 3)])));
+        cache.advance(KEY, 9, 10, vec![record(2, 4)], 1);
+        assert_eq!(fresh_at(&cache, 8), None, "7 is not where a remembered batch starts");
+    }
+
+    #[test]
+    fn the_cache_remembers_a_bounded_number_of_batches() {
+        let cache = RecordCache::new(100);
+        cache.store(KEY, 0, Arc::new(RecordSnapshot::from_records(vec![record(1, 1)])));
+        for seq in 0..(RECENT_BATCHES as i64 + 4) {
+            cache.advance(KEY, seq, seq + 1, vec![record(1, seq + 2)], 1);
+        }
+        let entries = cache.lock();
+        let recent = &entries.recent[&KEY];
+        assert_eq!((recent.batches.len(), recent.records), (RECENT_BATCHES, RECENT_BATCHES));
+        drop(entries);
+        cache.forget(KEY);
+        assert!(cache.lock().recent.is_empty());
     }
 }

@@ -25,8 +25,9 @@
 //!   dropped and the next writer reconnects.
 //!
 //! Writes can also come as data ([`Writer::insert`], [`Writer::update`]): queued with their
-//! audit records instead of holding the slot. The flusher, once it holds the slot, takes the
-//! queue and writes it inside `w` before committing: every write numbered in memory (its
+//! audit records instead of holding the slot. The flusher, once it holds the slot, takes what
+//! is queued (one group of inserts, one of updates; later ones go into the next batch, which it
+//! starts at once) and writes it inside `w` before committing: every write numbered in memory (its
 //! collection's change number, its chain entry), then new records with their entries in
 //! multi-row inserts, and updates at the version their writer read (those whose record moved on
 //! are refused, without an entry), each group released once. If a statement fails, it rolls
@@ -293,6 +294,9 @@ struct Slot {
     /// the order they took their change numbers: what its `COMMIT` brings their collections'
     /// snapshots to.
     written: Vec<Record>,
+    /// The collections of the updates as data refused in the open outer transaction, once for
+    /// each: each took a change number and changed nothing (see [`Slot::advance_snapshots`]).
+    refused: Vec<(TenantId, CollectionId)>,
     cache: Arc<RecordCache>,
     /// Writes released into the open outer transaction, waiting for its `COMMIT`.
     pending: u64,
@@ -437,12 +441,14 @@ impl Slot {
         self.seqs.clear();
         self.undo.clear();
         self.written.clear();
+        self.refused.clear();
     }
 
     /// After `COMMIT`: brings each snapshot the batch changed from the change number before the
     /// batch to the one after, with the records it wrote, when the writes as data took every
-    /// number in between (no other write, delete or refused update did). So a node's own writes
-    /// do not make its snapshots stale. The cache decides whether the merge is worth its cost.
+    /// number in between, or an update as data that was refused took it and changed nothing
+    /// (no other write or delete did). So a node's own writes do not make its snapshots stale.
+    /// The cache decides whether the merge is worth its cost.
     fn advance_snapshots(&mut self, seqs: &[((TenantId, CollectionId), Seqs)]) {
         let mut written = std::mem::take(&mut self.written);
         // Latest first, then grouped by collection and record (the sort is stable), so that the
@@ -455,7 +461,8 @@ impl Slot {
             let mut records = written.split_off(start);
             let writes = records.len();
             let Some(&(_, s)) = seqs.iter().find(|(k, _)| *k == key) else { continue };
-            if s.delete > s.before || i64::try_from(writes).ok() != Some(s.change - s.before) {
+            let refused = self.refused.iter().filter(|&&k| k == key).count();
+            if s.delete > s.before || i64::try_from(writes + refused).ok() != Some(s.change - s.before) {
                 continue;
             }
             records.dedup_by_key(|r| r.id);
@@ -578,10 +585,14 @@ impl Slot {
         Ok(())
     }
 
-    /// Writes the queued inserts and updates into the open transaction, in batches of at most
-    /// [`MAX_BATCH`] writes (committing a full one first), and tells each where it stands.
+    /// Writes what is queued as data into the open transaction, one group of each kind (at most
+    /// [`MAX_BATCH`] writes in the batch, committing a full one first), and tells each write
+    /// where it stands. Writes queued meanwhile wait for the next batch: taking them too would
+    /// keep the first writers of this one waiting while it grows, and in a closed loop gather
+    /// every client into one batch that alternates with their requests instead of overlapping
+    /// them. The next batch is as large as the writes queued while this one commits.
     async fn drain(&mut self) {
-        loop {
+        for kind in [Kind::Inserts, Kind::Updates] {
             if self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner).is_empty() {
                 return;
             }
@@ -599,22 +610,26 @@ impl Slot {
                 return;
             }
             let room = usize::try_from(MAX_BATCH.saturating_sub(self.pending)).unwrap_or(usize::MAX);
-            match self.take_queued(room) {
-                Taken::Inserts(inserts) => self.insert_queued(inserts).await,
-                Taken::Updates(updates) => self.update_queued(updates).await,
+            match self.take_queued(kind, room) {
+                Taken::Inserts(inserts) if !inserts.is_empty() => self.insert_queued(inserts).await,
+                Taken::Updates(updates) if !updates.is_empty() => self.update_queued(updates).await,
+                Taken::Inserts(_) | Taken::Updates(_) => {}
             }
         }
     }
 
-    /// Up to `at_most` queued writes of one kind, inserts first.
-    fn take_queued(&self, at_most: usize) -> Taken {
+    /// Up to `at_most` queued writes of one kind.
+    fn take_queued(&self, kind: Kind, at_most: usize) -> Taken {
         let mut queue = self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        if queue.inserts.is_empty() {
-            let n = queue.updates.len().min(at_most);
-            Taken::Updates(queue.updates.drain(..n).collect())
-        } else {
-            let n = queue.inserts.len().min(at_most);
-            Taken::Inserts(queue.inserts.drain(..n).collect())
+        match kind {
+            Kind::Inserts => {
+                let n = queue.inserts.len().min(at_most);
+                Taken::Inserts(queue.inserts.drain(..n).collect())
+            }
+            Kind::Updates => {
+                let n = queue.updates.len().min(at_most);
+                Taken::Updates(queue.updates.drain(..n).collect())
+            }
         }
     }
 
@@ -651,6 +666,7 @@ impl Slot {
             return self.one_by_one(live).await;
         };
         let mut done = Vec::with_capacity(live.len());
+        let mut refused = Vec::new();
         for q in live {
             let u = &q.write.update;
             match applied.iter().position(|&(id, version)| id == u.id && version == u.version + 1) {
@@ -658,10 +674,14 @@ impl Slot {
                     applied.swap_remove(at);
                     done.push(q);
                 }
-                None => drop(q.reply.send(Err(moved_on()))),
+                None => {
+                    refused.push(u.target.key());
+                    drop(q.reply.send(Err(moved_on())));
+                }
             }
         }
         if done.is_empty() {
+            // Nothing released: `w` stays dirty, and rolling back to it gives the numbers back.
             return;
         }
         let mut entries = Vec::with_capacity(done.len());
@@ -677,6 +697,7 @@ impl Slot {
         };
         match self.release_together(inserted, done.len()).await {
             Ok(()) => {
+                self.refused.extend(refused);
                 for (q, entry) in done.into_iter().zip(entries) {
                     let batch = self.batch.subscribe();
                     self.place(q, Ok((entry, batch)));
@@ -822,6 +843,7 @@ impl Writer {
             seqs: HashMap::new(),
             undo: Vec::new(),
             written: Vec::new(),
+            refused: Vec::new(),
             cache,
             pending: 0,
             batch,
@@ -933,7 +955,10 @@ impl Writer {
             }
             // No more writes as data: those already queued are written and committed with the rest.
             shared.queue.lock().unwrap_or_else(PoisonError::into_inner).closed = true;
-            slot.drain().await;
+            while !shared.queue.lock().unwrap_or_else(PoisonError::into_inner).is_empty() {
+                slot.drain().await;
+                slot.settle().await;
+            }
             slot.settle().await;
             slot.closed = true;
             if let Some(conn) = slot.conn.take() {
@@ -995,6 +1020,13 @@ async fn durable(mut outcome: watch::Receiver<Outcome>) -> Result<(), StoreError
     }
 }
 
+/// The kinds of writes as data, in the order the flusher takes them.
+#[derive(Clone, Copy)]
+enum Kind {
+    Inserts,
+    Updates,
+}
+
 /// Queued writes of one kind, as the flusher takes them.
 enum Taken {
     Inserts(Vec<Handed<NewRecord>>),
@@ -1010,7 +1042,12 @@ fn moved_on() -> StoreError {
 /// It holds the slot only weakly, so that a store dropped without `close` does not live on.
 async fn flusher(slot: Weak<Mutex<Slot>>, shared: Arc<Shared>) {
     loop {
-        shared.signal.notified().await;
+        // Writes queued while the last batch committed start the next one at once; otherwise
+        // wait for a signal (one sent meanwhile is kept). The slot is let go in between, so
+        // that writers waiting for it join the next batch in turn.
+        if shared.queue.lock().unwrap_or_else(PoisonError::into_inner).is_empty() {
+            shared.signal.notified().await;
+        }
         let Some(slot) = slot.upgrade() else {
             return;
         };

@@ -232,8 +232,8 @@ async fn the_writer_keeps_a_snapshot_fresh_with_its_own_writes_as_data() {
     assert_eq!(names(&snapshot), ["HELD", "QUEUED"]);
     assert_eq!(snapshot.to_vec(), b.records(t.id, c.id).await.unwrap().to_vec());
 
-    // An update refused for a stale version took a change number it did not use, and a write
-    // through the slot is not one of the writes as data: neither batch advances the snapshot,
+    // An update refused for a stale version, alone in its batch, leaves nothing to commit; a
+    // write through the slot is not one of the writes as data: neither advances the snapshot,
     // and reads catch up from the database.
     let stale = a.update_record(cli(), &first, &data("stale"), audit).await;
     assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
@@ -268,6 +268,53 @@ async fn the_writer_keeps_a_snapshot_fresh_with_its_own_writes_as_data() {
     assert_eq!(a.cache_stats().advanced, advanced);
     let snapshot = a.records(t.id, c.id).await.unwrap();
     assert_eq!(snapshot.len(), 5);
+    assert_eq!(snapshot.to_vec(), b.records(t.id, c.id).await.unwrap().to_vec());
+    b.close().await;
+}
+
+#[tokio::test]
+async fn an_update_refused_in_a_batch_does_not_stop_the_writer_from_advancing_the_snapshot() {
+    let env = env().await;
+    let a = &env.store;
+    let b = env.node_with_cache(0).await;
+    let t = make_tenant(a, "alpha").await;
+    let c = make_collection(a, &t, "customers").await;
+    let one = add_record(a, &t, &c, "one").await;
+    let two = add_record(a, &t, &c, "two").await;
+    let audit = |r: &kura_domain::Record| AuditRecord::success(Operation::RecordUpdate, format!("record:{}", r.id));
+    a.update_record(cli(), &one, &data("ONE"), audit).await.unwrap();
+    a.records(t.id, c.id).await.unwrap();
+    let before = a.cache_stats();
+
+    // Two updates as data queue behind a write that holds the slot (and changes no record), so
+    // that all three share a batch: one at a version of `one` that has moved on, one of `two`.
+    let w = a.begin(scope(&t), cli()).await.unwrap();
+    let update = |record: &kura_domain::Record, value: &str| {
+        let (a, record, value) = (a.clone(), record.clone(), data(value));
+        tokio::spawn(async move { a.update_record(cli(), &record, &value, audit).await })
+    };
+    let stale = update(&one, "stale");
+    let fresh = update(&two, "TWO");
+    for _ in 0..5_000 {
+        if kura_store::testing::queued_as_data(a) == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let batches = a.commit_stats().batches;
+    w.commit(AuditRecord::success(Operation::RecordUpdate, "held")).await.unwrap();
+    let stale = stale.await.unwrap();
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    fresh.await.unwrap().unwrap();
+    assert_eq!(a.commit_stats().batches, batches + 1, "the three writes went into one batch");
+
+    // The refused update took a change number and changed nothing: the batch still accounts
+    // for every number it took, and advances the snapshot.
+    assert_eq!(a.cache_stats().advanced - before.advanced, 1);
+    let after = a.cache_stats();
+    let snapshot = a.records(t.id, c.id).await.unwrap();
+    assert_eq!(a.cache_stats().fresh - after.fresh, 1, "no refresh was needed");
+    assert_eq!(names(&snapshot), ["ONE", "TWO"]);
     assert_eq!(snapshot.to_vec(), b.records(t.id, c.id).await.unwrap().to_vec());
     b.close().await;
 }
