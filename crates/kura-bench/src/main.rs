@@ -81,7 +81,8 @@ struct Args {
     /// Seconds per Argon2id measurement (four of them); 0 skips it.
     #[arg(long, default_value_t = 3.0)]
     argon2_seconds: f64,
-    /// Seconds per fsync measurement (two of them); 0 skips it.
+    /// Seconds per disk measurement (appending and overwriting with fdatasync, and SQLite's
+    /// single-row commits: three of them); 0 skips them.
     #[arg(long, default_value_t = 2.0)]
     fsync_seconds: f64,
     /// Only measure the Argon2id hash rate at Kura's default parameters, print it and exit.
@@ -142,10 +143,12 @@ async fn bench(args: Args) -> anyhow::Result<()> {
             let secs = if args.fsync_seconds > 0.0 { args.fsync_seconds } else { 2.0 };
             let f = fsync_probe(&work_dir, secs).await?;
             println!(
-                "fdatasync/s in {}: {} appending 4 KiB, {} overwriting 4 KiB",
+                "fdatasync/s in {}: {} appending 4 KiB, {} overwriting 4 KiB; \
+                 SQLite (WAL, synchronous=FULL) commits {} single-row transactions/s",
                 work_dir.display(),
                 report::int(f.append_per_s),
-                report::int(f.overwrite_per_s)
+                report::int(f.overwrite_per_s),
+                report::int(f.sqlite_row_commits_per_s)
             );
         }
         if args.argon2_rate {
@@ -453,7 +456,8 @@ async fn bench(args: Args) -> anyhow::Result<()> {
 async fn fsync_probe(work_dir: &Path, secs: f64) -> anyhow::Result<probes::FsyncRate> {
     let dir = tempfile::Builder::new().prefix("kura-bench-fsync-").tempdir_in(work_dir)?;
     let path = dir.path().to_owned();
-    let r = tokio::task::spawn_blocking(move || probes::fsync_rate(&path, secs)).await??;
+    let mut r = tokio::task::spawn_blocking(move || probes::fsync_rate(&path, secs)).await??;
+    r.sqlite_row_commits_per_s = probes::sqlite_row_commit_rate(dir.path(), secs).await?;
     drop(dir);
     Ok(r)
 }

@@ -1,9 +1,12 @@
-//! The machine's limits that bound the results: how many fdatasyncs the disk does per second and
-//! how many Argon2id hashes the cores compute per second at Kura's parameters.
+//! The machine's limits that bound the results: how many fdatasyncs the disk does per second, how
+//! many single-row transactions SQLite commits durably per second on it, and how many Argon2id
+//! hashes the cores compute per second at Kura's parameters.
 
 use anyhow::Context as _;
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use kura_crypto::{Argon2Params, PasswordHasher};
+use sqlx::Connection as _;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 use std::io::Write as _;
 use std::os::unix::fs::FileExt as _;
 use std::path::Path;
@@ -16,9 +19,13 @@ pub struct FsyncRate {
     pub append_per_s: f64,
     /// Overwriting the same 4 KiB block, then fdatasync (a reused log file).
     pub overwrite_per_s: f64,
+    /// SQLite with Kura's durability settings (WAL, `synchronous=FULL`), one row per
+    /// transaction: what a store without group commit acknowledges per second on this disk.
+    pub sqlite_row_commits_per_s: f64,
 }
 
 /// Writes 4 KiB and fdatasyncs in a loop for `seconds`, once appending and once overwriting.
+/// The SQLite figure is left at zero: [`sqlite_row_commit_rate`] measures it.
 pub fn fsync_rate(dir: &Path, seconds: f64) -> anyhow::Result<FsyncRate> {
     let duration = Duration::from_secs_f64(seconds);
     let block = [0x5a_u8; 4096];
@@ -49,7 +56,32 @@ pub fn fsync_rate(dir: &Path, seconds: f64) -> anyhow::Result<FsyncRate> {
     let overwrite_per_s = n as f64 / start.elapsed().as_secs_f64();
     drop(f);
     let _ = std::fs::remove_file(&path);
-    Ok(FsyncRate { append_per_s, overwrite_per_s })
+    Ok(FsyncRate { append_per_s, overwrite_per_s, sqlite_row_commits_per_s: 0.0 })
+}
+
+/// Commits one row of a record's size per transaction into a fresh SQLite database in `dir`, in
+/// WAL mode with `synchronous=FULL` as Kura's store opens it, for `seconds`: the durable commits
+/// per second one connection gets without batching.
+pub async fn sqlite_row_commit_rate(dir: &Path, seconds: f64) -> anyhow::Result<f64> {
+    let options = SqliteConnectOptions::new()
+        .filename(dir.join("commit-probe.sqlite"))
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full);
+    let mut conn = SqliteConnection::connect_with(&options).await.context("cannot open the probe's SQLite file")?;
+    sqlx::query("CREATE TABLE probe (id INTEGER PRIMARY KEY, data TEXT NOT NULL)").execute(&mut conn).await?;
+    // About the size of a seeded record of the benchmark's collection, as Kura stores it.
+    let data = format!(r#"{{"name":"{0}","city":"{0}","email":"probe@example.com","points":500}}"#, "x".repeat(100));
+    let duration = Duration::from_secs_f64(seconds);
+    let start = Instant::now();
+    let mut n = 0_u64;
+    while start.elapsed() < duration {
+        sqlx::query("INSERT INTO probe (data) VALUES ($1)").bind(&data).execute(&mut conn).await?;
+        n += 1;
+    }
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    conn.close().await?;
+    Ok(rate)
 }
 
 /// Argon2id hashes per second at Kura's parameters.
