@@ -12,7 +12,8 @@ use std::process::ExitCode;
 /// frees on another (tokio workers, SQLite's worker threads), and under load profiles showed the
 /// C library's allocator as lock waits and malloc/free time. Measured with `kura-bench` on 2
 /// cores: lists +51 %, gets +23 %, creates +19 %, updates +10 %, at about the same peak memory
-/// (docs/PERFORMANCE.md).
+/// (docs/PERFORMANCE.md). Its options are compiled in from `.cargo/config.toml`: one arena per
+/// CPU, and freed pages returned to the system after a second.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
