@@ -35,7 +35,8 @@
 //! refused. On SQLite the flusher runs on a thread of its own ([`spawn_dedicated`]).
 //!
 //! The audit chain heads are part of this. The first append to a scope in a batch runs the
-//! head upsert, which locks the head (its row on PostgreSQL; SQLite's write lock covers everything)
+//! head upsert (on SQLite, for the batch's first write as data, in the same call as its
+//! `BEGIN IMMEDIATE`, [`Slot::begin_numbered`]), which locks the head (its row on PostgreSQL; SQLite's write lock covers everything)
 //! until the batch commits. Later appends to that scope in the same batch take the sequence
 //! number and previous hash from the slot's memory, and the flusher writes each head back once,
 //! just before `COMMIT`. An append that is rolled back restores the head it advanced.
@@ -592,6 +593,7 @@ impl Slot {
     /// every client into one batch that alternates with their requests instead of overlapping
     /// them. The next batch is as large as the writes queued while this one commits.
     async fn drain(&mut self) {
+        self.begin_numbered().await;
         for kind in [Kind::Inserts, Kind::Updates] {
             if self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner).is_empty() {
                 return;
@@ -614,6 +616,45 @@ impl Slot {
                 Taken::Inserts(inserts) if !inserts.is_empty() => self.insert_queued(inserts).await,
                 Taken::Updates(updates) if !updates.is_empty() => self.update_queued(updates).await,
                 Taken::Inserts(_) | Taken::Updates(_) => {}
+            }
+        }
+    }
+
+    /// On SQLite, when no outer transaction is open: opens it and `w`, and takes the change
+    /// number and chain head of the write [`Slot::drain`] will write first, in one call instead
+    /// of three (the usual batch writes into one collection of one tenant). The numbers go into
+    /// the slot's memory one short of what the call took, as if counted on from the number
+    /// before the batch, so that the first write takes exactly those; with `w`'s undo, so that
+    /// they are given back if nothing is released. The head and the collection's row are locked
+    /// from here on, as when the first write advances them. If the call fails, it rolls back and
+    /// the batch begins the usual way, which reports what is wrong.
+    async fn begin_numbered(&mut self) {
+        if self.closed || self.savepoint != Savepoint::None || self.pending != 0 {
+            return;
+        }
+        let first = {
+            let queue = self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            let insert = queue.inserts.first().map(|q| (q.write.insert.target.key(), q.write.append.scope));
+            insert.or_else(|| queue.updates.first().map(|q| (q.write.update.target.key(), q.write.append.scope)))
+        };
+        let (Some((key, scope)), Some(WriterConn::Sqlite(c))) = (first, self.conn.as_mut()) else {
+            return;
+        };
+        match sql::audit::begin_and_advance(c, key, scope).await {
+            Ok((seqs, (seq, hash))) => {
+                self.savepoint = Savepoint::Fresh;
+                if let Some((change, delete)) = seqs {
+                    self.undo.push(Undo::Seqs(key, None));
+                    self.seqs.insert(key, Seqs { change: change - 1, delete, before: change - 1 });
+                }
+                self.undo.push(Undo::Head(scope, None));
+                self.heads.insert(scope, Head { seq: seq - 1, hash });
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "beginning a batch with its numbers failed; beginning it the usual way");
+                // Fails with "no transaction" if BEGIN did not run; anything worse shows at the
+                // next begin, which reconnects if the connection is lost.
+                let _ = self.run("ROLLBACK").await;
             }
         }
     }

@@ -143,6 +143,15 @@ impl Raw {
         }
     }
 
+    /// A collection's change and delete numbers, as stored.
+    async fn collection_seqs(&self, id: kura_domain::CollectionId) -> (i64, i64) {
+        const SQL: &str = "SELECT change_seq, delete_seq FROM collections WHERE id = $1";
+        match self {
+            Self::Sqlite(p) => sqlx::query_as(SQL).bind(id.as_uuid()).fetch_one(p).await.unwrap(),
+            Self::Pg(p) => sqlx::query_as(SQL).bind(id.as_uuid()).fetch_one(p).await.unwrap(),
+        }
+    }
+
     /// Runs a statement taking a scope id ($1) and a sequence number ($2).
     async fn exec(&self, sql: &'static str, scope: Uuid, seq: i64) -> u64 {
         match self {

@@ -110,6 +110,44 @@ pub(crate) async fn set_head_and_commit(
     Ok(())
 }
 
+/// SQLite only, at the start of a batch: opens the writer's outer transaction and its savepoint
+/// `w` (see `writer.rs`) and, inside `w`, takes `collection`'s next change number and `scope`'s
+/// next chain sequence number, all in one call (a hand-off to SQLite's worker thread instead of
+/// three). Returns the collection's numbers as [`super::collections::next_change`] does (`None`
+/// if the collection is gone) and the head as [`advance_head`] does. A failure leaves an unknown
+/// part done: the caller rolls back.
+pub(crate) async fn begin_and_advance(
+    c: &mut sqlx::SqliteConnection,
+    collection: (kura_domain::TenantId, kura_domain::CollectionId),
+    scope: AuditScope,
+) -> Result<(Option<(i64, i64)>, (i64, [u8; 32])), StoreError> {
+    use sqlx::Row as _;
+    const SQL: &str = "BEGIN IMMEDIATE; SAVEPOINT w; \
+         UPDATE collections SET change_seq = change_seq + 1 \
+         WHERE tenant_id = $1 AND id = $2 RETURNING change_seq, delete_seq; \
+         INSERT INTO audit_heads (scope_id, seq, hash) VALUES ($3, 1, $4) \
+         ON CONFLICT (scope_id) DO UPDATE SET seq = audit_heads.seq + 1 RETURNING seq, hash";
+    let rows = sqlx::query(SQL)
+        .bind(collection.0.as_uuid())
+        .bind(collection.1.as_uuid())
+        .bind(scope.storage_id())
+        .bind([0u8; 32].as_slice())
+        .fetch_all(c)
+        .await?;
+    let mut seqs = None;
+    let mut head = None;
+    for row in &rows {
+        if row.try_column("change_seq").is_ok() {
+            seqs = Some((row.try_get("change_seq")?, row.try_get("delete_seq")?));
+        } else {
+            let hash: Vec<u8> = row.try_get("hash")?;
+            head = Some((row.try_get("seq")?, hash32("audit head hash", &hash)?));
+        }
+    }
+    let head = head.ok_or_else(|| corrupt("audit head", "the upsert returned no row"))?;
+    Ok((seqs, head))
+}
+
 /// The head's sequence number and hash, as stored (not checked).
 pub(crate) async fn head(e: &mut Exec<'_>, scope: AuditScope) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
     const SQL: &str = "SELECT seq, hash FROM audit_heads WHERE scope_id = $1";

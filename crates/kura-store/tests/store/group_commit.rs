@@ -641,3 +641,45 @@ async fn log_1_queued_updates_apply_only_at_the_version_read_with_one_entry_each
     assert_eq!(applied.len(), 4);
     assert_writer_idle(&env).await;
 }
+
+/// A batch that starts while the writer is idle takes its first write's numbers (the chain head
+/// and the collection's change number) as it begins; when nothing of it is written, they are
+/// given back: the chain and the collection's numbers are as they were, and the next write takes
+/// the next ones.
+#[tokio::test]
+async fn log_1_a_batch_whose_writes_are_all_refused_gives_its_numbers_back() {
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    let c = make_collection(store, &t, "customers").await;
+    let r = add_record(store, &t, &c, "v1").await;
+    let raw = Raw::connect(&env.db.url).await;
+    assert_writer_idle(&env).await;
+    let chain = store.verify_audit(scope(&t)).await.unwrap().unwrap();
+    let seqs = raw.collection_seqs(c.id).await;
+
+    // Each alone, with nothing open: an update at a version the record is not at, and a create
+    // into a collection that does not exist.
+    let audit = |r: &kura_domain::Record| AuditRecord::success(Operation::RecordUpdate, format!("record:{}", r.id));
+    let stale = kura_domain::Record { version: 0, ..r.clone() };
+    let refused = store.update_record(cli(), &stale, &data("stale"), audit).await;
+    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    assert_writer_idle(&env).await;
+    let missing = CollectionId::from_uuid(Uuid::now_v7());
+    assert!(matches!(create(store, t.id, missing, "nowhere").await, Err(StoreError::NotFound)));
+    assert_writer_idle(&env).await;
+
+    let after = store.verify_audit(scope(&t)).await.unwrap().unwrap();
+    assert_eq!((after.entries, after.head_seq), (chain.entries, chain.head_seq));
+    assert_eq!(raw.collection_seqs(c.id).await, seqs);
+    assert_eq!(store.commit_stats().failed_batches, 0);
+
+    let id = create(store, t.id, c.id, "next").await.unwrap();
+    let after = store.verify_audit(scope(&t)).await.unwrap().unwrap();
+    assert_eq!((after.entries, after.head_seq), (chain.entries + 1, chain.head_seq + 1));
+    assert_eq!(raw.collection_seqs(c.id).await, (seqs.0 + 1, seqs.1));
+    let again = env.node().await;
+    let records = again.records(t.id, c.id).await.unwrap();
+    assert_eq!(records.get(id).unwrap().data, data("next"));
+    assert_eq!(records.get(r.id).unwrap(), &r);
+}
