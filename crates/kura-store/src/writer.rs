@@ -36,10 +36,11 @@
 //!
 //! The audit chain heads are part of this. The first append to a scope in a batch runs the
 //! head upsert (on SQLite, for the batch's first write as data, in the same call as its
-//! `BEGIN IMMEDIATE`, [`Slot::begin_numbered`]), which locks the head (its row on PostgreSQL; SQLite's write lock covers everything)
-//! until the batch commits. Later appends to that scope in the same batch take the sequence
-//! number and previous hash from the slot's memory, and the flusher writes each head back once,
-//! just before `COMMIT`. An append that is rolled back restores the head it advanced.
+//! `BEGIN IMMEDIATE`, [`Slot::begin_numbered`]), which locks the head (its row on PostgreSQL;
+//! SQLite's write lock covers everything) until the batch commits. Later appends to that scope
+//! in the same batch take the sequence number and previous hash from the slot's memory, and the
+//! flusher writes each head back once, just before `COMMIT`. An append that is rolled back
+//! restores the head it advanced.
 //!
 //! Collections' change sequence numbers (which tell record snapshots what changed, see
 //! `cache.rs`) are kept the same way: the batch's first record write to a collection advances its
