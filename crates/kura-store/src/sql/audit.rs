@@ -60,12 +60,25 @@ impl TryFrom<AuditRow> for AuditEntry {
     }
 }
 
+/// The statement of [`advance_head`], with the scope's id and the all-zero hash bound as the
+/// parameters named.
+macro_rules! advance_head_sql {
+    ($scope:literal, $zero_hash:literal) => {
+        concat!(
+            "INSERT INTO audit_heads (scope_id, seq, hash) VALUES (",
+            $scope,
+            ", 1, ",
+            $zero_hash,
+            ") ON CONFLICT (scope_id) DO UPDATE SET seq = audit_heads.seq + 1 RETURNING seq, hash"
+        )
+    };
+}
+
 /// Claims the next sequence number and returns it with the previous entry's hash, creating the
 /// scope's head at the first append (its previous hash is all zeros). On PostgreSQL the row lock
 /// this takes serialises appends to the scope until the transaction commits.
 pub(crate) async fn advance_head(e: &mut Exec<'_>, scope: AuditScope) -> Result<(i64, [u8; 32]), StoreError> {
-    const SQL: &str = "INSERT INTO audit_heads (scope_id, seq, hash) VALUES ($1, 1, $2) \
-                       ON CONFLICT (scope_id) DO UPDATE SET seq = audit_heads.seq + 1 RETURNING seq, hash";
+    const SQL: &str = advance_head_sql!("$1", "$2");
     let (seq, hash): (i64, Vec<u8>) =
         run!(e, |c| sqlx::query_as(SQL).bind(scope.storage_id()).bind([0u8; 32].as_slice()).fetch_one(c).await)?;
     Ok((seq, hash32("audit head hash", &hash)?))
@@ -122,11 +135,13 @@ pub(crate) async fn begin_and_advance(
     scope: AuditScope,
 ) -> Result<(Option<(i64, i64)>, (i64, [u8; 32])), StoreError> {
     use sqlx::Row as _;
-    const SQL: &str = "BEGIN IMMEDIATE; SAVEPOINT w; \
-         UPDATE collections SET change_seq = change_seq + 1 \
-         WHERE tenant_id = $1 AND id = $2 RETURNING change_seq, delete_seq; \
-         INSERT INTO audit_heads (scope_id, seq, hash) VALUES ($3, 1, $4) \
-         ON CONFLICT (scope_id) DO UPDATE SET seq = audit_heads.seq + 1 RETURNING seq, hash";
+    // The writer's begin on SQLite (`Connector::begin_sql`), then the two statements.
+    const SQL: &str = concat!(
+        "BEGIN IMMEDIATE; SAVEPOINT w; ",
+        super::collections::next_change_sql!(),
+        "; ",
+        advance_head_sql!("$3", "$4")
+    );
     let rows = sqlx::query(SQL)
         .bind(collection.0.as_uuid())
         .bind(collection.1.as_uuid())

@@ -130,6 +130,17 @@ pub(crate) async fn delete(e: &mut Exec<'_>, tenant: TenantId, id: CollectionId)
     found(n)
 }
 
+/// Takes a collection's next change number (`$1` tenant, `$2` collection), returning it with the
+/// delete number: [`next_change`], and the writer's begin on SQLite
+/// ([`super::audit::begin_and_advance`]).
+macro_rules! next_change_sql {
+    () => {
+        "UPDATE collections SET change_seq = change_seq + 1 \
+         WHERE tenant_id = $1 AND id = $2 RETURNING change_seq, delete_seq"
+    };
+}
+pub(crate) use next_change_sql;
+
 /// Takes the collection's next change sequence number for a record write (and, for a delete,
 /// records it as the latest delete); returns the new change and delete numbers. A missing
 /// collection is [`StoreError::NotFound`].
@@ -141,8 +152,7 @@ pub(crate) async fn next_change(
 ) -> Result<(i64, i64), StoreError> {
     // On both engines the right-hand sides see the row as it was, so delete_seq becomes the new
     // change_seq.
-    const CHANGE: &str = "UPDATE collections SET change_seq = change_seq + 1 \
-         WHERE tenant_id = $1 AND id = $2 RETURNING change_seq, delete_seq";
+    const CHANGE: &str = next_change_sql!();
     const DELETE: &str = "UPDATE collections SET change_seq = change_seq + 1, delete_seq = change_seq + 1 \
          WHERE tenant_id = $1 AND id = $2 RETURNING change_seq, delete_seq";
     let sql = if deleting { DELETE } else { CHANGE };
