@@ -103,7 +103,7 @@ impl Connector {
     /// fail half-way because another process (the CLI) wrote meanwhile.
     fn begin_sql(&self) -> &'static str {
         match self {
-            Self::Sqlite(_) => "BEGIN IMMEDIATE; SAVEPOINT w",
+            Self::Sqlite(_) => sql::sqlite_begin_sql!(),
             Self::Pg(_) => "BEGIN; SAVEPOINT w",
         }
     }
@@ -226,6 +226,12 @@ impl Queue {
     fn is_empty(&self) -> bool {
         self.inserts.is_empty() && self.updates.is_empty()
     }
+
+    /// The collection and chain of the write the flusher takes first ([`Kind`]'s order).
+    fn first(&self) -> Option<((TenantId, CollectionId), AuditScope)> {
+        let insert = self.inserts.first().map(|q| (q.write.insert.target.key(), q.write.append.scope));
+        insert.or_else(|| self.updates.first().map(|q| (q.write.update.target.key(), q.write.append.scope)))
+    }
 }
 
 /// What the flusher and the writers share outside the mutex.
@@ -261,6 +267,14 @@ struct Head {
     hash: [u8; 32],
 }
 
+impl Head {
+    /// The head as it stood before the append that claimed `seq` (what `advance_head` returns
+    /// with the previous entry's hash): the next append in memory takes `seq`.
+    fn before(seq: i64, hash: [u8; 32]) -> Self {
+        Self { seq: seq - 1, hash }
+    }
+}
+
 /// A collection's change numbers as advanced inside the open outer transaction.
 #[derive(Clone, Copy, Debug)]
 struct Seqs {
@@ -268,6 +282,14 @@ struct Seqs {
     delete: i64,
     /// The change number before the outer transaction.
     before: i64,
+}
+
+impl Seqs {
+    /// The numbers as they stood before the write that took `change` (what `next_change`
+    /// returns with the delete number): the next write in memory takes `change`.
+    fn before(change: i64, delete: i64) -> Self {
+        Self { change: change - 1, delete, before: change - 1 }
+    }
 }
 
 /// What a write changed in the slot's memory, restored if the write is rolled back.
@@ -485,12 +507,11 @@ impl Slot {
     async fn next_entry(&mut self, append: &Append) -> Result<AuditEntry, StoreError> {
         let Append { scope, actor, record, clock } = append;
         let scope = *scope;
-        let known = self.heads.get(&scope).copied();
-        let prev = match known {
+        let prev = match self.heads.get(&scope).copied() {
             Some(head) => head,
             None => {
                 let (seq, hash) = sql::audit::advance_head(&mut self.conn()?.exec(), scope).await?;
-                Head { seq: seq - 1, hash }
+                Head::before(seq, hash)
             }
         };
         let seq = prev.seq + 1;
@@ -508,8 +529,7 @@ impl Slot {
             record.detail.as_deref(),
         );
         let hash = kura_crypto::chain_hash(&prev.hash, &canonical);
-        self.undo.push(Undo::Head(scope, known));
-        self.heads.insert(scope, Head { seq, hash });
+        self.keep_head(scope, Head { seq, hash });
         Ok(AuditEntry {
             scope,
             seq,
@@ -530,23 +550,33 @@ impl Slot {
     /// the batch commits; later ones in the batch count on in memory, and the flusher writes
     /// the numbers back once, just before `COMMIT` (like the audit chain heads).
     async fn next_change(&mut self, key: (TenantId, CollectionId), deleting: bool) -> Result<i64, StoreError> {
-        let known = self.seqs.get(&key).copied();
-        let next = match known {
-            Some(s) => {
-                let change = s.change + 1;
-                Seqs { change, delete: if deleting { change } else { s.delete }, before: s.before }
-            }
+        let s = match self.seqs.get(&key).copied() {
+            Some(s) => s,
             None => {
                 let Some(conn) = self.conn.as_mut() else {
                     return Err(StoreError::Database(sqlx::Error::PoolClosed));
                 };
                 let (change, delete) = sql::collections::next_change(&mut conn.exec(), key.0, key.1, deleting).await?;
-                Seqs { change, delete, before: change - 1 }
+                Seqs::before(change, delete)
             }
         };
+        let change = s.change + 1;
+        self.keep_seqs(key, Seqs { change, delete: if deleting { change } else { s.delete }, before: s.before });
+        Ok(change)
+    }
+
+    /// Keeps `seqs` as a collection's numbers in memory, with the undo that restores what was
+    /// kept before (nothing, or the numbers before this write).
+    fn keep_seqs(&mut self, key: (TenantId, CollectionId), seqs: Seqs) {
+        let known = self.seqs.insert(key, seqs);
         self.undo.push(Undo::Seqs(key, known));
-        self.seqs.insert(key, next);
-        Ok(next.change)
+    }
+
+    /// Keeps `head` as a chain's head in memory, with the undo that restores what was kept
+    /// before.
+    fn keep_head(&mut self, scope: AuditScope, head: Head) {
+        let known = self.heads.insert(scope, head);
+        self.undo.push(Undo::Head(scope, known));
     }
 
     /// Stops counting a collection's numbers in memory (it is being deleted), so that a later
@@ -633,23 +663,16 @@ impl Slot {
         if self.closed || self.savepoint != Savepoint::None || self.pending != 0 {
             return;
         }
-        let first = {
-            let queue = self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
-            let insert = queue.inserts.first().map(|q| (q.write.insert.target.key(), q.write.append.scope));
-            insert.or_else(|| queue.updates.first().map(|q| (q.write.update.target.key(), q.write.append.scope)))
-        };
-        let (Some((key, scope)), Some(WriterConn::Sqlite(c))) = (first, self.conn.as_mut()) else {
-            return;
-        };
+        let Some(WriterConn::Sqlite(c)) = self.conn.as_mut() else { return };
+        let first = self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner).first();
+        let Some((key, scope)) = first else { return };
         match sql::audit::begin_and_advance(c, key, scope).await {
             Ok((seqs, (seq, hash))) => {
                 self.savepoint = Savepoint::Fresh;
                 if let Some((change, delete)) = seqs {
-                    self.undo.push(Undo::Seqs(key, None));
-                    self.seqs.insert(key, Seqs { change: change - 1, delete, before: change - 1 });
+                    self.keep_seqs(key, Seqs::before(change, delete));
                 }
-                self.undo.push(Undo::Head(scope, None));
-                self.heads.insert(scope, Head { seq: seq - 1, hash });
+                self.keep_head(scope, Head::before(seq, hash));
             }
             Err(e) => {
                 tracing::debug!(error = %e, "beginning a batch with its numbers failed; beginning it the usual way");

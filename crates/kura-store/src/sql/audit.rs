@@ -135,9 +135,9 @@ pub(crate) async fn begin_and_advance(
     scope: AuditScope,
 ) -> Result<(Option<(i64, i64)>, (i64, [u8; 32])), StoreError> {
     use sqlx::Row as _;
-    // The writer's begin on SQLite (`Connector::begin_sql`), then the two statements.
     const SQL: &str = concat!(
-        "BEGIN IMMEDIATE; SAVEPOINT w; ",
+        super::sqlite_begin_sql!(),
+        "; ",
         super::collections::next_change_sql!(),
         "; ",
         advance_head_sql!("$3", "$4")

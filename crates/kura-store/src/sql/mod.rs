@@ -19,6 +19,15 @@ pub(crate) mod users;
 
 use crate::error::StoreError;
 use jiff::Timestamp;
+
+/// How the writer opens its outer transaction and first savepoint `w` on SQLite (see
+/// `writer.rs`): `BEGIN IMMEDIATE` takes the write lock up front.
+macro_rules! sqlite_begin_sql {
+    () => {
+        "BEGIN IMMEDIATE; SAVEPOINT w"
+    };
+}
+pub(crate) use sqlite_begin_sql;
 use std::fmt::Display;
 
 /// The most rows one of the writer's multi-row statements carries (`audit::insert_many`), and
