@@ -455,11 +455,9 @@ async fn bench(args: Args) -> anyhow::Result<()> {
 
 async fn fsync_probe(work_dir: &Path, secs: f64) -> anyhow::Result<probes::FsyncRate> {
     let dir = tempfile::Builder::new().prefix("kura-bench-fsync-").tempdir_in(work_dir)?;
-    let path = dir.path().to_owned();
-    let mut r = tokio::task::spawn_blocking(move || probes::fsync_rate(&path, secs)).await??;
-    r.sqlite_row_commits_per_s = probes::sqlite_row_commit_rate(dir.path(), secs).await?;
+    let r = probes::disk_rate(dir.path(), secs).await;
     drop(dir);
-    Ok(r)
+    r
 }
 
 async fn argon2_probe(cores: usize, secs: f64) -> anyhow::Result<probes::Argon2Rate> {

@@ -24,9 +24,19 @@ pub struct FsyncRate {
     pub sqlite_row_commits_per_s: f64,
 }
 
-/// Writes 4 KiB and fdatasyncs in a loop for `seconds`, once appending and once overwriting.
-/// The SQLite figure is left at zero: [`sqlite_row_commit_rate`] measures it.
-pub fn fsync_rate(dir: &Path, seconds: f64) -> anyhow::Result<FsyncRate> {
+/// Measures the disk holding `dir` for `seconds` each: 4 KiB writes with fdatasync, appending and
+/// overwriting, then SQLite's durable single-row commits.
+pub async fn disk_rate(dir: &Path, seconds: f64) -> anyhow::Result<FsyncRate> {
+    let path = dir.to_owned();
+    let (append_per_s, overwrite_per_s) =
+        tokio::task::spawn_blocking(move || fdatasync_rates(&path, seconds)).await??;
+    let sqlite_row_commits_per_s = sqlite_row_commit_rate(dir, seconds).await?;
+    Ok(FsyncRate { append_per_s, overwrite_per_s, sqlite_row_commits_per_s })
+}
+
+/// Writes 4 KiB and fdatasyncs in a loop for `seconds`, once appending and once overwriting:
+/// the rates per second, in that order.
+fn fdatasync_rates(dir: &Path, seconds: f64) -> anyhow::Result<(f64, f64)> {
     let duration = Duration::from_secs_f64(seconds);
     let block = [0x5a_u8; 4096];
     let path = dir.join("fsync-probe.bin");
@@ -56,13 +66,13 @@ pub fn fsync_rate(dir: &Path, seconds: f64) -> anyhow::Result<FsyncRate> {
     let overwrite_per_s = n as f64 / start.elapsed().as_secs_f64();
     drop(f);
     let _ = std::fs::remove_file(&path);
-    Ok(FsyncRate { append_per_s, overwrite_per_s, sqlite_row_commits_per_s: 0.0 })
+    Ok((append_per_s, overwrite_per_s))
 }
 
 /// Commits one row of a record's size per transaction into a fresh SQLite database in `dir`, in
 /// WAL mode with `synchronous=FULL` as Kura's store opens it, for `seconds`: the durable commits
 /// per second one connection gets without batching.
-pub async fn sqlite_row_commit_rate(dir: &Path, seconds: f64) -> anyhow::Result<f64> {
+async fn sqlite_row_commit_rate(dir: &Path, seconds: f64) -> anyhow::Result<f64> {
     let options = SqliteConnectOptions::new()
         .filename(dir.join("commit-probe.sqlite"))
         .create_if_missing(true)

@@ -285,16 +285,14 @@ impl Report {
                     .filter(|c| c.commits > 0)
                     .map(|c| c.writes as f64 / c.commits as f64)
                     .collect();
-                let commits_per_s: Vec<f64> = runs
+                // The counters cover the warm-up too.
+                let (commits_per_s, writes_per_s): (Vec<f64>, Vec<f64>) = runs
                     .iter()
                     .filter_map(|r| {
-                        r.commits.map(|c| c.commits as f64 / (self.settings.warmup_s + r.outcome.elapsed_s))
+                        let seconds = self.settings.warmup_s + r.outcome.elapsed_s;
+                        r.commits.map(|c| (c.commits as f64 / seconds, c.writes as f64 / seconds))
                     })
-                    .collect();
-                let writes_per_s: Vec<f64> = runs
-                    .iter()
-                    .filter_map(|r| r.commits.map(|c| c.writes as f64 / (self.settings.warmup_s + r.outcome.elapsed_s)))
-                    .collect();
+                    .unzip();
                 let per_commit = median(&per_commit)?;
                 let commits_per_s = median(&commits_per_s).unwrap_or(0.0);
                 let writes_per_s = median(&writes_per_s).unwrap_or(0.0);
