@@ -1,5 +1,8 @@
 //! Password hashing with Argon2id (IAM-8). Hashes are PHC strings, so that parameters can be
-//! raised later and old hashes still verify.
+//! raised later and old hashes still verify. Hashes imported from a previous system may be
+//! bcrypt (`$2a$`, `$2b$`, `$2y$`): they verify too, and [`PasswordHasher::needs_rehash`] says
+//! that they (and Argon2id hashes below the configured cost) should be replaced at the user's
+//! next successful sign-in.
 
 use argon2::password_hash::PasswordHasher as _;
 use argon2::password_hash::phc::PasswordHash;
@@ -114,6 +117,10 @@ impl PasswordHasher {
             Some(h) => (h, true),
             None => (self.dummy.as_str(), false),
         };
+        if is_bcrypt(hash) {
+            // bcrypt reads at most 72 bytes of a password, as the system that made the hash did.
+            return bcrypt::verify(password, hash).map_err(|_| PasswordError::Malformed);
+        }
         let parsed = PasswordHash::new(hash).map_err(|_| PasswordError::Malformed)?;
         if parsed.algorithm.as_str() != "argon2id" {
             return Err(PasswordError::Malformed);
@@ -145,6 +152,29 @@ impl PasswordHasher {
         Ok(ok && real)
     }
 
+    /// Whether a stored hash should be replaced by a fresh one once the password is known: a
+    /// bcrypt hash, or an Argon2id hash made at a lower cost than this hasher's.
+    pub fn needs_rehash(&self, stored: &str) -> bool {
+        if is_bcrypt(stored) {
+            return true;
+        }
+        let Ok(parsed) = PasswordHash::new(stored) else { return true };
+        let Ok(params) = Params::try_from(&parsed) else { return true };
+        parsed.algorithm.as_str() != "argon2id"
+            || parsed.version.is_some_and(|v| v != 0x13)
+            || params.m_cost() < self.params.memory_kib
+            || params.t_cost() < self.params.iterations
+    }
+
+    /// Whether `stored` is a hash this hasher can verify, for importing accounts from a previous
+    /// system: bcrypt (`$2a$`, `$2b$`, `$2y$`, cost 4–31) or an Argon2id PHC string.
+    pub fn is_importable(stored: &str) -> bool {
+        if is_bcrypt(stored) {
+            return bcrypt_shape_ok(stored);
+        }
+        PasswordHash::new(stored).is_ok_and(|p| p.algorithm.as_str() == "argon2id" && Params::try_from(&p).is_ok())
+    }
+
     /// Frees the working memory kept for verifications (call it when none is waiting): 19 MiB per
     /// verification that ran at once, returned to the operating system.
     pub fn release_memory(&self) {
@@ -160,6 +190,19 @@ impl PasswordHasher {
         // A buffer is pushed or popped whole, so a poisoned list is still consistent.
         self.buffers.kept.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+fn is_bcrypt(hash: &str) -> bool {
+    ["$2a$", "$2b$", "$2y$"].iter().any(|prefix| hash.starts_with(prefix))
+}
+
+/// `$2b$NN$` followed by 53 characters of bcrypt's base64 (22 of salt, 31 of hash).
+fn bcrypt_shape_ok(hash: &str) -> bool {
+    let Some(rest) = hash.get(4..) else { return false };
+    let Some((cost, body)) = rest.split_once('$') else { return false };
+    let cost_ok = cost.len() == 2 && cost.parse::<u32>().is_ok_and(|c| (4..=31).contains(&c));
+    let alphabet = |c: char| c.is_ascii_alphanumeric() || c == '.' || c == '/';
+    cost_ok && body.len() == 53 && body.chars().all(alphabet)
 }
 
 #[cfg(test)]
@@ -192,6 +235,35 @@ mod tests {
             assert!(!cheap.verify(Some(&new), "pw-one").unwrap());
         }
         assert!(cheap.verify(Some("$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"), "x").is_err());
+    }
+
+    #[test]
+    fn iam_8_imported_bcrypt_hashes_verify_and_are_marked_for_rehash() {
+        let h = PasswordHasher::new(Argon2Params::insecure_for_tests()).unwrap();
+        let b = bcrypt::hash("imported-secret", 4).unwrap();
+        assert!(b.starts_with("$2b$04$"));
+        // The three prefixes of the wild: $2a$ (most), $2b$ (current), $2y$ (PHP).
+        for prefix in ["$2a$", "$2b$", "$2y$"] {
+            let stored = format!("{prefix}{}", &b[4..]);
+            assert!(PasswordHasher::is_importable(&stored), "{stored}");
+            assert!(h.verify(Some(&stored), "imported-secret").unwrap(), "{prefix}");
+            assert!(!h.verify(Some(&stored), "wrong").unwrap(), "{prefix}");
+            assert!(h.needs_rehash(&stored));
+        }
+        let fresh = h.hash("x").unwrap();
+        assert!(!h.needs_rehash(&fresh));
+        assert!(PasswordHasher::is_importable(&fresh));
+        let dearer = PasswordHasher::new(Argon2Params { memory_kib: 128, iterations: 1, parallelism: 1 }).unwrap();
+        assert!(dearer.needs_rehash(&fresh), "hashes below the configured cost are upgraded");
+        for bad in [
+            "",
+            "plain text",
+            "$2b$99$abc",
+            "$2x$10$abcdefghijklmnopqrstuv",
+            "$argon2i$v=19$m=64,t=1,p=1$c2FsdA$aGFzaA",
+        ] {
+            assert!(!PasswordHasher::is_importable(bad), "{bad}");
+        }
     }
 
     #[test]

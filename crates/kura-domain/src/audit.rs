@@ -97,10 +97,23 @@ pub enum Operation {
     ApiKeyCreate,
     ApiKeyRevoke,
     TenantUpdate,
+    SecurityPolicyUpdate,
+    UserLock,
+    UserUnlock,
+    LoginThrottled,
+    PasswordChange,
+    PasswordReset,
+    PasswordRehash,
+    PasswordResetRequest,
+    SessionEnd,
+    SessionsRevoke,
+    UserImport,
+    MailFailed,
+    PasswordExpiryNotice,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 24] = [
+    pub const ALL: [Operation; 37] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -125,6 +138,19 @@ impl Operation {
         Self::RecordDelete,
         Self::ApiKeyCreate,
         Self::ApiKeyRevoke,
+        Self::SecurityPolicyUpdate,
+        Self::UserLock,
+        Self::UserUnlock,
+        Self::LoginThrottled,
+        Self::PasswordChange,
+        Self::PasswordReset,
+        Self::PasswordRehash,
+        Self::PasswordResetRequest,
+        Self::SessionEnd,
+        Self::SessionsRevoke,
+        Self::UserImport,
+        Self::MailFailed,
+        Self::PasswordExpiryNotice,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -153,6 +179,19 @@ impl Operation {
             Self::RecordDelete => "record.delete",
             Self::ApiKeyCreate => "apikey.create",
             Self::ApiKeyRevoke => "apikey.revoke",
+            Self::SecurityPolicyUpdate => "settings.security_update",
+            Self::UserLock => "user.lock",
+            Self::UserUnlock => "user.unlock",
+            Self::LoginThrottled => "user.login_throttled",
+            Self::PasswordChange => "password.change",
+            Self::PasswordReset => "password.reset",
+            Self::PasswordRehash => "password.rehash",
+            Self::PasswordResetRequest => "password.reset_request",
+            Self::SessionEnd => "session.end",
+            Self::SessionsRevoke => "session.revoke_all",
+            Self::UserImport => "user.import",
+            Self::MailFailed => "mail.failed",
+            Self::PasswordExpiryNotice => "password.expiry_notice",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {

@@ -9,19 +9,35 @@ use serde::Serialize;
 pub enum FieldErrorKind {
     Required,
     Unknown,
-    WrongType { expected: &'static str },
-    TooShort { min: u32 },
-    TooLong { max: u32 },
-    Charset { charset: &'static str },
+    WrongType {
+        expected: &'static str,
+    },
+    TooShort {
+        min: u32,
+    },
+    TooLong {
+        max: u32,
+    },
+    Charset {
+        charset: &'static str,
+    },
     Pattern,
-    BelowMinimum { min: f64 },
-    AboveMaximum { max: f64 },
+    BelowMinimum {
+        min: f64,
+    },
+    AboveMaximum {
+        max: f64,
+    },
     InvalidEmail,
     InvalidPhone,
     InvalidDate,
     NotAChoice,
     Duplicate,
-    Invalid { reason: String },
+    Invalid {
+        reason: String,
+    },
+    /// A new password breaks a rule of the tenant's password policy (IAM-4).
+    Password(crate::PasswordProblem),
 }
 
 /// A refusal attached to a named field.
@@ -58,7 +74,23 @@ impl std::fmt::Display for FieldError {
             NotAChoice => write!(f, "{field}: not one of the allowed choices"),
             Duplicate => write!(f, "{field}: already used"),
             Invalid { reason } => write!(f, "{field}: {reason}"),
+            Password(problem) => write!(f, "{field}: {}", password_problem(*problem)),
         }
+    }
+}
+
+fn password_problem(p: crate::PasswordProblem) -> String {
+    use crate::PasswordProblem as P;
+    match p {
+        P::TooShort { min } => format!("use at least {min} characters"),
+        P::TooLong { max } => format!("use at most {max} characters"),
+        P::NoLowercase => "include a lower-case letter".into(),
+        P::NoUppercase => "include an upper-case letter".into(),
+        P::NoDigit => "include a digit".into(),
+        P::NoSymbol => "include a symbol".into(),
+        P::Common => "this password is too common or too easy to guess".into(),
+        P::Personal => "do not use your own or your organisation's names".into(),
+        P::Reused { count } => format!("do not reuse any of your last {count} passwords"),
     }
 }
 

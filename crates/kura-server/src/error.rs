@@ -22,6 +22,14 @@ pub enum AppError {
     BadCredentials,
     #[error("this requires the {0} permission")]
     Forbidden(Permission),
+    /// The user must choose a new password first (an issued one, an administrator's, or an
+    /// expired one); only the password change and signing out are allowed until then.
+    #[error("change your password first: PUT /api/v1/me/password")]
+    PasswordChangeRequired,
+    /// A sign-in refused because the account is signed in elsewhere and the tenant forbids
+    /// concurrent sign-ins (IAM-9). Only said once the password was right.
+    #[error("this account is already signed in elsewhere; sign out there first, or wait until that session times out")]
+    AlreadySignedIn,
     #[error("{0}")]
     ForbiddenOther(String),
     #[error("{0} not found")]
@@ -71,7 +79,10 @@ impl AppError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthenticated | Self::BadCredentials => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) | Self::ForbiddenOther(_) | Self::Csrf => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::ForbiddenOther(_) | Self::Csrf | Self::PasswordChangeRequired => {
+                StatusCode::FORBIDDEN
+            }
+            Self::AlreadySignedIn => StatusCode::CONFLICT,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -88,6 +99,8 @@ impl AppError {
             Self::Unauthenticated => "unauthenticated",
             Self::BadCredentials => "bad_credentials",
             Self::Forbidden(_) | Self::ForbiddenOther(_) => "forbidden",
+            Self::PasswordChangeRequired => "password_change_required",
+            Self::AlreadySignedIn => "already_signed_in",
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
             Self::TooLarge(_) => "too_large",

@@ -11,6 +11,7 @@
 //!   The documented exceptions are bookkeeping that changes no business state: session activity
 //!   times and API-key last-used times.
 
+mod account;
 mod audit;
 mod cache;
 mod db;
@@ -28,9 +29,12 @@ pub use cache::{CacheStats, RecordSnapshot};
 pub use error::StoreError;
 pub use read::CollectionAt;
 pub use rows::{ApiKey, ApiKeyContext, Session, SessionOwner, UserSessionContext};
+pub use sql::account::{OwnSession, session_handle};
 pub use sql::collections::CollectionHead;
+pub use sql::lockout::{FailureCount, Throttle};
+pub use sql::signin::{SigninAccount, SigninContext};
 pub use store::{Engine, Store, StoreOptions};
-pub use write::Write;
+pub use write::{NewAccount, Write};
 pub use writer::CommitStats;
 
 /// Helpers for tests of this crate and of the crates above it.

@@ -46,6 +46,8 @@ pub struct UserSessionContext {
     pub tenant: kura_domain::Tenant,
     /// The user's role.
     pub role: kura_domain::Role,
+    /// The tenant's stored security policy; `None` while it uses the defaults.
+    pub policy: Option<kura_domain::SecurityPolicy>,
     /// The head of the collection the request named, if it exists.
     pub collection: Option<crate::CollectionHead>,
 }

@@ -20,16 +20,24 @@ pub struct LoginRequest {
     pub password: String,
 }
 
-/// Sign in and get a bearer session token.
+/// Sign in and get a bearer session token. Every refusal — wrong password, unknown account,
+/// locked or disabled account, throttled address — is the same 401. A 409
+/// `already_signed_in` answers a right password when the tenant refuses concurrent sign-ins.
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", request_body = LoginRequest,
-    responses((status = 201, body = SessionCreated), (status = 401, body = Problem), (status = 400, body = Problem)))]
+    responses((status = 201, body = SessionCreated), (status = 401, body = Problem), (status = 400, body = Problem),
+        (status = 409, body = Problem)))]
 pub async fn login(
     State(state): State<AppState>,
     Client(client): Client,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> AppResult<(StatusCode, Json<SessionCreated>)> {
     let s = sessions::login_user(&state, &req.tenant, &req.email, &req.password, &client).await?;
-    Ok((StatusCode::CREATED, Json(SessionCreated { token: s.token, expires_at: s.expires_at.to_string() })))
+    let created = SessionCreated {
+        token: s.token,
+        expires_at: s.expires_at.to_string(),
+        password_change_required: s.password_change_required,
+    };
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 /// End the current session.
@@ -52,6 +60,7 @@ pub async fn me(ApiAuth(p): ApiAuth) -> Json<Me> {
         actor_kind: p.actor().kind.as_str().into(),
         role: p.role().key.to_string(),
         permissions: p.role().permissions.iter().map(|x| x.as_str().to_owned()).collect(),
+        password_change_required: p.password_change_required(),
     })
 }
 

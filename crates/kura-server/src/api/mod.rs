@@ -3,6 +3,7 @@
 //! is served at `/api/v1/openapi.json` and committed as `docs/openapi.json`.
 
 mod access;
+mod account;
 mod data;
 mod extract;
 pub mod openapi;
@@ -12,7 +13,7 @@ pub use extract::BodyLimit;
 
 use crate::state::AppState;
 use axum::Router;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -20,6 +21,10 @@ pub fn router() -> Router<AppState> {
         .route("/sessions", post(access::login))
         .route("/sessions/current", delete(access::logout))
         .route("/me", get(access::me))
+        .route("/me/password", put(account::change_password))
+        .route("/me/sessions", get(account::list_sessions))
+        .route("/me/sessions/{id}", delete(account::end_session))
+        .route("/settings/security", get(account::get_security).put(account::put_security))
         .route("/collections", get(data::list_collections).post(data::create_collection))
         .route(
             "/collections/{name}",
@@ -32,6 +37,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/users", get(access::list_users).post(access::create_user))
         .route("/users/{id}", get(access::get_user).patch(access::update_user).delete(access::delete_user))
+        .route("/users/{id}/sessions", delete(account::end_user_sessions))
+        .route("/users/{id}/unlock", post(account::unlock_user))
         .route("/roles", get(access::list_roles).post(access::create_role))
         .route("/roles/{id}", get(access::get_role).patch(access::update_role).delete(access::delete_role))
         .route("/api-keys", get(access::list_api_keys).post(access::create_api_key))

@@ -1,24 +1,26 @@
 //! The OpenAPI 3.1 document of the JSON API, generated from the handlers' annotations.
 
-use super::{access, data, views};
+use super::{access, account, data, views};
 use crate::error::Problem;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
-    info(title = "Kura API", description = "Tenant data, users, roles, API keys and the audit log of a Kura tenant."),
+    info(title = "Kura API", description = "Tenant data, users, roles, API keys, security settings and the audit log of a Kura tenant."),
     paths(
         access::login, access::logout, access::me,
         access::list_users, access::create_user, access::get_user, access::update_user, access::delete_user,
         access::list_roles, access::create_role, access::get_role, access::update_role, access::delete_role,
         access::list_api_keys, access::create_api_key, access::revoke_api_key,
+        account::get_security, account::put_security, account::change_password, account::list_sessions,
+        account::end_session, account::end_user_sessions, account::unlock_user,
         data::list_collections, data::create_collection, data::get_collection, data::update_collection,
         data::delete_collection, data::list_records, data::create_record, data::get_record, data::update_record,
         data::delete_record, data::list_audit,
     ),
     components(schemas(Problem, views::SessionCreated, views::Me, views::UserView, views::RoleView,
-        views::ApiKeyView, views::ApiKeyCreated)),
+        views::ApiKeyView, views::ApiKeyCreated, views::OwnSessionView, views::SessionsEnded)),
     modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;

@@ -5,10 +5,15 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"token": "0190c5e8f1a27c3e9b4d6a1f2e3c4b5a.q2Xw…", "expires_at": "2026-11-22T03:00:00Z",
+    "password_change_required": false}))]
 pub struct SessionCreated {
     /// Bearer token for `Authorization: Bearer …`. Shown once.
     pub token: String,
     pub expires_at: String,
+    /// The user must change their password (`PUT /api/v1/me/password`) before anything else;
+    /// every other call answers 403 `password_change_required` until then.
+    pub password_change_required: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -20,15 +25,36 @@ pub struct Me {
     pub actor_kind: String,
     pub role: String,
     pub permissions: Vec<String>,
+    /// The user must change their password before anything else.
+    pub password_change_required: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "0190c5e8-f1a2-7c3e-9b4d-6a1f2e3c4b5a", "email": "hanako.sato@acme.example.jp",
+    "display_name": "佐藤 花子", "role_id": "0190c5e8-f1a2-7c3e-9b4d-6a1f2e3c0001", "status": "active", "language": "ja",
+    "has_password": true, "must_change_password": false, "password_changed_at": "2026-11-22T00:00:00Z",
+    "failed_logins": 0, "locked_at": null, "locked_until": null, "created_at": "2026-11-22T00:00:00Z",
+    "updated_at": "2026-11-22T00:00:00Z"}))]
 pub struct UserView {
     pub id: String,
     pub email: String,
     pub display_name: String,
     pub role_id: String,
+    /// `active` or `disabled`.
     pub status: String,
+    /// The language of the user's mail: `ja` or `en`.
+    pub language: String,
+    /// Whether a password is set (an invited user has none until they follow the setup link).
+    pub has_password: bool,
+    /// The user must choose a new password at the next sign-in.
+    pub must_change_password: bool,
+    pub password_changed_at: Option<String>,
+    /// Consecutive failed sign-ins since the last success (IAM-5).
+    pub failed_logins: u32,
+    /// When failed sign-ins locked the account, if they did.
+    pub locked_at: Option<String>,
+    /// When the lock ends by itself; `null` with `locked_at` set: until an administrator unlocks.
+    pub locked_until: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -41,10 +67,55 @@ impl From<User> for UserView {
             display_name: u.display_name.to_string(),
             role_id: u.role_id.to_string(),
             status: u.status.as_str().into(),
+            language: u.language.code().into(),
+            has_password: u.has_password,
+            must_change_password: u.must_change_password,
+            password_changed_at: u.password_changed_at.map(|t| t.to_string()),
+            failed_logins: u.failed_logins,
+            locked_at: u.locked_at.map(|t| t.to_string()),
+            locked_until: u.locked_until.map(|t| t.to_string()),
             created_at: u.created_at.to_string(),
             updated_at: u.updated_at.to_string(),
         }
     }
+}
+
+/// One of the caller's own sessions.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "3f9a0c1d2b4e5f60718293a4b5c6d7e8", "current": true, "user_agent": "Mozilla/5.0",
+    "source_ip": "203.0.113.7", "created_at": "2026-11-22T00:00:00Z", "last_seen_at": "2026-11-22T00:40:00Z",
+    "expires_at": "2026-11-22T03:00:00Z"}))]
+pub struct OwnSessionView {
+    /// Names the session for `DELETE /api/v1/me/sessions/{id}`; not a credential.
+    pub id: String,
+    /// The session this request came with.
+    pub current: bool,
+    pub user_agent: Option<String>,
+    pub source_ip: Option<String>,
+    pub created_at: String,
+    pub last_seen_at: String,
+    pub expires_at: String,
+}
+
+impl From<kura_store::OwnSession> for OwnSessionView {
+    fn from(s: kura_store::OwnSession) -> Self {
+        Self {
+            id: s.handle,
+            current: s.current,
+            user_agent: s.session.user_agent,
+            source_ip: s.session.source_ip,
+            created_at: s.session.created_at.to_string(),
+            last_seen_at: s.session.last_seen_at.to_string(),
+            expires_at: s.session.expires_at.to_string(),
+        }
+    }
+}
+
+/// How many sessions an operation ended.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"ended": 2}))]
+pub struct SessionsEnded {
+    pub ended: u64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

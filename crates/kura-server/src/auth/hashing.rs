@@ -61,6 +61,12 @@ impl Hashing {
         self.run(move |h| h.verify(stored.as_deref(), &password)).await
     }
 
+    /// Whether a stored hash should be replaced once its password is known (IAM-8): see
+    /// [`PasswordHasher::needs_rehash`].
+    pub fn needs_rehash(&self, stored: &str) -> bool {
+        self.hasher.needs_rehash(stored)
+    }
+
     async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce(&PasswordHasher) -> Result<T, PasswordError> + Send + 'static,

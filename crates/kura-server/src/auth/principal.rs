@@ -33,11 +33,16 @@ pub struct TenantPrincipal {
     /// The collection the request's path names, read with the credential (saving a statement):
     /// its name, and its head if it exists.
     pub(crate) collection: Option<(Key, Option<CollectionHead>)>,
+    /// The user must choose a new password first: every permission is refused until then.
+    pub(crate) password_change_required: bool,
 }
 
 impl TenantPrincipal {
     /// Proves the principal holds `permission`; the only way to obtain a [`Granted`].
     pub fn require(&self, permission: Permission) -> AppResult<Granted<'_>> {
+        if self.password_change_required {
+            return Err(AppError::PasswordChangeRequired);
+        }
         if self.role.allows(permission) {
             Ok(Granted { principal: self, permission })
         } else {
@@ -45,7 +50,11 @@ impl TenantPrincipal {
         }
     }
     pub fn can(&self, permission: Permission) -> bool {
-        self.role.allows(permission)
+        !self.password_change_required && self.role.allows(permission)
+    }
+    /// Whether the user must choose a new password before anything else.
+    pub fn password_change_required(&self) -> bool {
+        self.password_change_required
     }
     pub fn tenant(&self) -> &Tenant {
         &self.tenant

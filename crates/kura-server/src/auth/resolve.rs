@@ -81,6 +81,7 @@ pub async fn resolve_api_request(state: &AppState, parts: &Parts) -> AppResult<T
             user_id: None,
             via: Via::ApiKey { id: key.id },
             collection: named.map(|name| (name, collection)),
+            password_change_required: false,
         });
     }
     resolve_tenant_session(state, token, info, records_collection(parts)).await
@@ -117,12 +118,20 @@ async fn resolve_tenant_session(
         return Err(AppError::Unauthenticated);
     }
     let digest = secret.digest();
-    let UserSessionContext { session, user, tenant, role, collection } = state
+    let UserSessionContext { session, user, tenant, role, policy, collection } = state
         .store
         .user_session_context(TenantId::from_uuid(scope), &digest, named.as_ref())
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    if idle_expired(state, session.last_seen_at) || user.status != UserStatus::Active {
+    // The tenant's session policy as it is now (IAM-9): a shortened timeout applies at once to
+    // sessions already open, on every node.
+    let sessions = crate::service::security::effective(state, policy).sessions;
+    let absolute = SignedDuration::from_mins(i64::from(sessions.absolute_minutes));
+    let past_absolute = session.created_at.checked_add(absolute).is_ok_and(|end| state.clock.now() >= end);
+    if past_absolute
+        || idle_expired(state, session.last_seen_at, sessions.idle_minutes)
+        || user.status != UserStatus::Active
+    {
         return Err(AppError::Unauthenticated);
     }
     touch(state, scope, &digest, session.last_seen_at).await;
@@ -140,6 +149,7 @@ async fn resolve_tenant_session(
         user_id: Some(user.id),
         via: Via::Session { scope, digest, csrf_token: session.csrf_token },
         collection: named.map(|name| (name, collection)),
+        password_change_required: user.must_change_password,
     })
 }
 
@@ -152,7 +162,7 @@ pub async fn resolve_operator_cookie(state: &AppState, parts: &Parts) -> AppResu
     }
     let digest = secret.digest();
     let session = state.store.session(scope, &digest).await?.ok_or(AppError::Unauthenticated)?;
-    if idle_expired(state, session.last_seen_at) {
+    if idle_expired(state, session.last_seen_at, state.settings.session.idle_minutes) {
         return Err(AppError::Unauthenticated);
     }
     let SessionOwner::Operator(id) = session.owner else {
@@ -170,8 +180,8 @@ pub async fn resolve_operator_cookie(state: &AppState, parts: &Parts) -> AppResu
     Ok(OperatorPrincipal { operator, actor, scope, digest, csrf_token: session.csrf_token })
 }
 
-fn idle_expired(state: &AppState, last_seen: jiff::Timestamp) -> bool {
-    let idle = SignedDuration::from_mins(i64::from(state.settings.session.idle_minutes));
+fn idle_expired(state: &AppState, last_seen: jiff::Timestamp, idle_minutes: u32) -> bool {
+    let idle = SignedDuration::from_mins(i64::from(idle_minutes));
     state.clock.now() >= last_seen.saturating_add(idle).unwrap_or(last_seen)
 }
 

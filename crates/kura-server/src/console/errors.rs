@@ -25,6 +25,9 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
     if matches!(*error, AppError::Unauthenticated) {
         return Redirect::to(if operator { "/operator/login" } else { "/console/login" }).into_response();
     }
+    if matches!(*error, AppError::PasswordChangeRequired) {
+        return Redirect::to("/console/account/password").into_response();
+    }
     let status = response.status();
     let mut page = error_page(&error, status, lang, operator).into_response();
     *page.status_mut() = status;
@@ -45,6 +48,8 @@ fn words(error: &AppError, lang: Lang) -> (&'static str, &'static str) {
         AppError::Csrf => (t(Msg::ErrCsrfTitle), t(Msg::ErrCsrfBody)),
         AppError::TooLarge(_) => (t(Msg::ErrTooLargeTitle), t(Msg::ErrTooLargeBody)),
         AppError::Unauthenticated | AppError::BadCredentials => (t(Msg::ErrSignInTitle), t(Msg::ErrSignInBody)),
+        AppError::PasswordChangeRequired => (t(Msg::MustChangePasswordTitle), t(Msg::MustChangePassword)),
+        AppError::AlreadySignedIn => (t(Msg::ErrSignInTitle), t(Msg::AlreadySignedIn)),
         AppError::UnsupportedMedia(_) | AppError::Internal(_) => (t(Msg::ErrInternalTitle), t(Msg::ErrInternalBody)),
     }
 }

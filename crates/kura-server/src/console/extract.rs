@@ -23,6 +23,11 @@ pub enum Done {
     Saved,
     Deleted,
     Revoked,
+    PasswordChanged,
+    SessionEnded,
+    OthersEnded,
+    Unlocked,
+    SignedOut,
 }
 
 impl Done {
@@ -32,6 +37,11 @@ impl Done {
             "done=saved" => Some(Self::Saved),
             "done=deleted" => Some(Self::Deleted),
             "done=revoked" => Some(Self::Revoked),
+            "done=password" => Some(Self::PasswordChanged),
+            "done=ended" => Some(Self::SessionEnded),
+            "done=others" => Some(Self::OthersEnded),
+            "done=unlocked" => Some(Self::Unlocked),
+            "done=signedout" => Some(Self::SignedOut),
             _ => None,
         })
     }
@@ -41,6 +51,11 @@ impl Done {
             Self::Saved => Msg::DoneSaved,
             Self::Deleted => Msg::DoneDeleted,
             Self::Revoked => Msg::DoneRevoked,
+            Self::PasswordChanged => Msg::PasswordChanged,
+            Self::SessionEnded => Msg::SessionEnded,
+            Self::OthersEnded => Msg::OthersEnded,
+            Self::Unlocked => Msg::UnlockedDone,
+            Self::SignedOut => Msg::ForcedLogoutDone,
         }
     }
 }
@@ -88,10 +103,16 @@ fn reject(e: AppError, login: &'static str) -> Response {
     }
 }
 
+/// Where a user who must choose a new password may still go.
+const WHILE_CHANGING_PASSWORD: [&str; 3] = ["/console/account/password", "/console/logout", "/console/lang"];
+
 impl FromRequestParts<AppState> for Ctx {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let p = resolve_tenant_cookie(state, parts).await.map_err(|e| reject(e, "/console/login"))?;
+        if p.password_change_required() && !WHILE_CHANGING_PASSWORD.contains(&parts.uri.path()) {
+            return Err(Redirect::to("/console/account/password").into_response());
+        }
         Ok(Self { p, lang: Lang::from_headers(&parts.headers), here: here(parts), done: done(parts) })
     }
 }

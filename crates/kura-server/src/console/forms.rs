@@ -24,6 +24,11 @@ impl Errors {
             self.fields.push((input.to_owned(), message.into()));
         }
     }
+    /// Sets the problem of `input`, replacing one already noted.
+    pub fn replace(&mut self, input: &str, message: impl Into<String>) {
+        self.fields.retain(|(k, _)| k != input);
+        self.fields.push((input.to_owned(), message.into()));
+    }
     pub fn general(&mut self, message: impl Into<String>) {
         self.general.push(message.into());
     }

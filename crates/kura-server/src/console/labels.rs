@@ -4,7 +4,8 @@
 
 use super::i18n::Lang;
 use kura_domain::{
-    BuiltinRole, Charset, FieldErrorKind, FieldType, FieldValue, Operation, Outcome, Permission, Role, UserStatus,
+    BuiltinRole, Charset, FieldErrorKind, FieldType, FieldValue, Operation, Outcome, PasswordProblem, Permission, Role,
+    UserStatus,
 };
 
 const fn pick(lang: Lang, en: &'static str, ja: &'static str) -> &'static str {
@@ -131,6 +132,19 @@ pub fn operation_label(op: Operation, lang: Lang) -> &'static str {
         O::RecordDelete => pick(lang, "Record deleted", "レコード削除"),
         O::ApiKeyCreate => pick(lang, "API key issued", "APIキー発行"),
         O::ApiKeyRevoke => pick(lang, "API key revoked", "APIキー失効"),
+        O::SecurityPolicyUpdate => pick(lang, "Security settings changed", "セキュリティ設定の変更"),
+        O::UserLock => pick(lang, "Account locked", "アカウントのロック"),
+        O::UserUnlock => pick(lang, "Account unlocked", "アカウントのロック解除"),
+        O::LoginThrottled => pick(lang, "Sign-ins from an address limited", "IPアドレスからのログイン制限"),
+        O::PasswordChange => pick(lang, "Password changed", "パスワード変更"),
+        O::PasswordReset => pick(lang, "Password set", "パスワード再設定"),
+        O::PasswordRehash => pick(lang, "Password hash upgraded", "パスワードハッシュの更新"),
+        O::PasswordResetRequest => pick(lang, "Password reset requested", "パスワード再設定の申請"),
+        O::SessionEnd => pick(lang, "Session ended", "セッションの終了"),
+        O::SessionsRevoke => pick(lang, "Signed out everywhere", "強制ログアウト"),
+        O::UserImport => pick(lang, "Users imported", "ユーザーの一括登録"),
+        O::MailFailed => pick(lang, "Mail could not be delivered", "メール送信の失敗"),
+        O::PasswordExpiryNotice => pick(lang, "Password expiry notice sent", "パスワード期限の通知"),
     }
 }
 
@@ -202,6 +216,79 @@ pub fn field_error(kind: &FieldErrorKind, lang: Lang) -> String {
             Lang::En => format!("The value is not accepted: {reason}."),
             Lang::Ja => format!("入力内容が正しくありません（{reason}）。"),
         },
+        K::Password(problem) => password_problem(*problem, lang),
+    }
+}
+
+/// A password rule, as stated before typing and as named when broken (IAM-4).
+pub fn password_rule(rule: PasswordProblem, lang: Lang) -> String {
+    use PasswordProblem as P;
+    match rule {
+        P::TooShort { min } => match lang {
+            Lang::En => format!("At least {min} characters."),
+            Lang::Ja => format!("{min}文字以上。"),
+        },
+        P::TooLong { max } => match lang {
+            Lang::En => format!("At most {max} characters."),
+            Lang::Ja => format!("{max}文字以内。"),
+        },
+        P::NoLowercase => pick(lang, "At least one lower-case letter.", "英小文字を1文字以上含める。").to_owned(),
+        P::NoUppercase => pick(lang, "At least one upper-case letter.", "英大文字を1文字以上含める。").to_owned(),
+        P::NoDigit => pick(lang, "At least one digit.", "数字を1文字以上含める。").to_owned(),
+        P::NoSymbol => {
+            pick(lang, "At least one symbol such as ! or #.", "記号（!、# など）を1文字以上含める。").to_owned()
+        }
+        P::Common => pick(
+            lang,
+            "Not a common or easily guessed password.",
+            "よく使われるパスワードや推測されやすいパスワードは使えません。",
+        )
+        .to_owned(),
+        P::Personal => pick(
+            lang,
+            "Not containing your email address or your organisation's name.",
+            "メールアドレスや組織名を含めることはできません。",
+        )
+        .to_owned(),
+        P::Reused { count } => match lang {
+            Lang::En => format!("Not one of your last {count} passwords."),
+            Lang::Ja => format!("直近{count}回に使ったパスワードは使えません。"),
+        },
+    }
+}
+
+/// Why a new password was refused, naming the broken rule.
+pub fn password_problem(problem: PasswordProblem, lang: Lang) -> String {
+    use PasswordProblem as P;
+    match problem {
+        P::TooShort { min } => match lang {
+            Lang::En => format!("Too short: use at least {min} characters."),
+            Lang::Ja => format!("短すぎます。{min}文字以上にしてください。"),
+        },
+        P::TooLong { max } => match lang {
+            Lang::En => format!("Too long: use at most {max} characters."),
+            Lang::Ja => format!("長すぎます。{max}文字以内にしてください。"),
+        },
+        P::NoLowercase => pick(lang, "Add a lower-case letter.", "英小文字を含めてください。").to_owned(),
+        P::NoUppercase => pick(lang, "Add an upper-case letter.", "英大文字を含めてください。").to_owned(),
+        P::NoDigit => pick(lang, "Add a digit.", "数字を含めてください。").to_owned(),
+        P::NoSymbol => pick(lang, "Add a symbol such as ! or #.", "記号（!、# など）を含めてください。").to_owned(),
+        P::Common => pick(
+            lang,
+            "This password is too common or too easy to guess. Try a longer phrase of unrelated words.",
+            "よく使われている、または推測されやすいパスワードです。関係のない単語を組み合わせた長めのフレーズをお試しください。",
+        )
+        .to_owned(),
+        P::Personal => pick(
+            lang,
+            "Do not use your email address or your organisation's name in the password.",
+            "パスワードにメールアドレスや組織名を含めないでください。",
+        )
+        .to_owned(),
+        P::Reused { count } => match lang {
+            Lang::En => format!("You used this password recently. Choose one that is not among your last {count}."),
+            Lang::Ja => format!("最近使ったパスワードです。直近{count}回とは異なるパスワードにしてください。"),
+        },
     }
 }
 
@@ -243,6 +330,10 @@ pub fn detail(text: &str, lang: Lang) -> String {
         ("the role ", "ご自身が持たない権限を含むロールは割り当てられません。"),
         ("you cannot grant ", "ご自身が持たない権限は付与できません。"),
         ("the key name must be", "キーの名前は1〜100文字で入力してください。"),
+        (
+            "the security settings were changed by someone else",
+            "他の管理者がセキュリティ設定を変更しました。再読み込みしてからもう一度お試しください。",
+        ),
     ];
     known.iter().find(|(en, _)| text.starts_with(en)).map_or_else(|| text.to_owned(), |(_, ja)| (*ja).to_owned())
 }

@@ -22,6 +22,8 @@ pub enum Nav {
     Roles,
     ApiKeys,
     Audit,
+    Settings,
+    Account,
     Tenants,
 }
 
@@ -126,7 +128,7 @@ pub fn page(ctx: &Ctx, head: Head<'_>, body: Markup) -> Html<String> {
             span.tenant-name { (p.tenant().display_name.as_str()) }
             div.account {
                 span.who {
-                    span.who-name { (p.actor().label) }
+                    a.who-name href="/console/account/sessions" title=(Msg::MyAccount.text(lang)) { (p.actor().label) }
                     span.badge { (labels::role_label(p.role(), lang)) }
                 }
                 (lang_switch(lang, &ctx.here))
@@ -156,6 +158,10 @@ pub fn page(ctx: &Ctx, head: Head<'_>, body: Markup) -> Html<String> {
                     @if p.can(Permission::AuditRead) {
                         (nav_item(n, Nav::Audit, "/console/audit", Icon::Log, t(Msg::NavAudit)))
                     }
+                    @if p.can(Permission::SettingsManage) {
+                        (nav_item(n, Nav::Settings, "/console/settings/security", Icon::Shield, t(Msg::NavSettings)))
+                    }
+                    (nav_item(n, Nav::Account, "/console/account/sessions", Icon::Users, t(Msg::MyAccount)))
                 }
             }
             main #main tabindex="-1" {

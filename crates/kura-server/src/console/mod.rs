@@ -25,7 +25,9 @@ use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use axum::routing::{any, get, post};
-use pages::{api_keys, audit, collections, dashboard, fields, record_form, records, roles, session, users};
+use pages::{
+    account, api_keys, audit, collections, dashboard, fields, record_form, records, roles, security, session, users,
+};
 
 pub fn router() -> Router<AppState> {
     let tenant = Router::new()
@@ -37,6 +39,13 @@ pub fn router() -> Router<AppState> {
         .route("/console/users/new", get(users::new_form).post(users::create))
         .route("/console/users/{id}", get(users::edit_form).post(users::update))
         .route("/console/users/{id}/delete", get(users::confirm_delete).post(users::delete))
+        .route("/console/users/{id}/unlock", post(users::unlock))
+        .route("/console/users/{id}/signout", post(users::sign_out))
+        .route("/console/account/password", get(account::password_form).post(account::change_password))
+        .route("/console/account/sessions", get(account::sessions))
+        .route("/console/account/sessions/end-others", post(account::end_other_sessions))
+        .route("/console/account/sessions/{handle}/end", post(account::end_session))
+        .route("/console/settings/security", get(security::show).post(security::save))
         .route("/console/roles", get(roles::list))
         .route("/console/roles/new", get(roles::new_form).post(roles::create))
         .route("/console/roles/{id}", get(roles::edit_form).post(roles::update))

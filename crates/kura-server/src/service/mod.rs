@@ -2,11 +2,14 @@
 //! permission it needs (through `TenantPrincipal::require`), validates its input, and writes
 //! through the store's audited write path. Handlers only translate HTTP to these calls.
 
+pub mod account;
 pub mod api_keys;
 pub mod audit;
 pub mod collections;
+pub mod passwords;
 pub mod records;
 pub mod roles;
+pub mod security;
 pub mod sessions;
 pub mod tenants;
 pub mod users;

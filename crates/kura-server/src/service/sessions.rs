@@ -1,23 +1,30 @@
-//! Signing in and out. Failed attempts are audited too (LOG-1), and an unknown account takes as
-//! long to refuse as a wrong password, so timing does not reveal which accounts exist.
+//! Signing in and out. Failed attempts are audited too (LOG-1), counted against the account and
+//! the source address under the tenant's lockout policy (IAM-5), and an unknown or locked
+//! account takes as long to refuse as a wrong password, so timing reveals neither.
 
+use super::security;
 use crate::auth::{ClientInfo, OperatorPrincipal, TenantPrincipal, Via, session_token};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use jiff::{SignedDuration, Timestamp};
-use kura_domain::{Actor, ActorKind, AuditRecord, AuditScope, Email, Operation, Outcome, Slug, UserStatus};
-use kura_store::SessionOwner;
+use kura_domain::{
+    Actor, ActorKind, AuditRecord, AuditScope, ConcurrentLogins, Email, Operation, Outcome, SecurityPolicy, Slug,
+    Tenant, UserStatus, format_in_zone,
+};
+use kura_store::{FailureCount, SessionOwner, SigninAccount, SigninContext};
 
-/// A new session: the token to hand to the client, and when it expires.
+/// A new session: the token to hand to the client, when it expires, and whether the user must
+/// choose a new password before anything else.
 #[derive(Debug)]
 pub struct NewSession {
     pub token: String,
     pub expires_at: Timestamp,
+    pub password_change_required: bool,
 }
 
-fn expiry(state: &AppState) -> Timestamp {
+fn expiry(state: &AppState, minutes: u32) -> Timestamp {
     let now = state.clock.now();
-    now.checked_add(SignedDuration::from_mins(i64::from(state.settings.session.absolute_minutes))).unwrap_or(now)
+    now.checked_add(SignedDuration::from_mins(i64::from(minutes))).unwrap_or(now)
 }
 
 fn anonymous(label: &str, client: &ClientInfo) -> Actor {
@@ -31,6 +38,14 @@ fn anonymous(label: &str, client: &ClientInfo) -> Actor {
 }
 
 /// Signs a tenant user in with tenant slug, email and password.
+///
+/// Every refusal looks the same to the caller (401, one body): a wrong password, an unknown
+/// account or tenant, a disabled or locked account (IAM-5), a throttled address. Unknown and
+/// locked accounts verify a password as long as a wrong one does, and every refusal writes the
+/// same one audited write. A successful sign-in reads once (`Store::signin_context`) and writes
+/// once (the session with its entry); it writes more only when there is something to change:
+/// failures to forget, other sessions to end, an expired password to flag, or an imported hash
+/// to replace (IAM-8).
 pub async fn login_user(
     state: &AppState,
     tenant_slug: &str,
@@ -38,35 +53,135 @@ pub async fn login_user(
     password: &str,
     client: &ClientInfo,
 ) -> AppResult<NewSession> {
-    let tenant = match Slug::parse(tenant_slug) {
-        Ok(slug) => state.store.tenant_by_slug(&slug).await?,
+    let email_parsed = Email::parse(email).ok();
+    let context = match Slug::parse(tenant_slug) {
+        Ok(slug) => state.store.signin_context(&slug, email_parsed.as_ref(), client.ip.as_deref()).await?,
         Err(_) => None,
     };
-    let account = match (&tenant, Email::parse(email)) {
-        (Some(t), Ok(e)) => state.store.user_credentials(t.id, &e).await?,
-        _ => None,
-    };
-    let (stored, user) = match account {
-        Some((user, hash)) => (hash, Some(user)),
-        None => (None, None),
-    };
-    // Without a stored hash this verifies against the dummy, so it takes as long and says no.
-    let password_ok = state.hashing.verify(stored, password.to_owned()).await.map_err(AppError::internal)?;
-    let user = user.filter(|u| password_ok && u.status == UserStatus::Active);
-    state.metrics.login(user.is_some());
-    // A failure is audited in the tenant's log when the tenant exists, else in the platform's.
-    let scope = tenant.as_ref().map_or(AuditScope::Platform, |t| AuditScope::Tenant(t.id));
-    let (Some(tenant), Some(user)) = (tenant, user) else {
-        let record = AuditRecord {
-            operation: Operation::UserLoginFailed,
-            target: Some(format!("tenant:{} user:{}", truncate(tenant_slug, 40), truncate(email, 254))),
-            outcome: Outcome::Failure,
-            detail: None,
-        };
-        state.store.audit_only(scope, anonymous(email, client), record).await?;
+    let Some(SigninContext { tenant, policy, account, throttle }) = context else {
+        // No such tenant: as long as a wrong password, and audited in the platform's log.
+        state.hashing.verify(None, password.to_owned()).await.map_err(AppError::internal)?;
+        state.metrics.login(false);
+        let record = failure_record(tenant_slug, email, None);
+        state.store.audit_only(AuditScope::Platform, anonymous(email, client), record).await?;
         return Err(AppError::BadCredentials);
     };
-    let role = state.store.role(tenant.id, user.role_id).await?.ok_or(AppError::BadCredentials)?;
+    let policy = security::effective(state, policy.map(|(_, p)| p));
+    let now = state.clock.now();
+    let window = SignedDuration::from_mins(i64::from(policy.lockout.throttle_window_minutes));
+    let throttled = throttle.is_some_and(|t| {
+        t.failures >= policy.lockout.throttle_failures && t.window_start.checked_add(window).is_ok_and(|end| end > now)
+    });
+    if throttled {
+        // Refused without hashing: the address has shown it is guessing, and the answer is the
+        // same as for a wrong password.
+        state.metrics.login(false);
+        let record = failure_record(tenant_slug, email, Some("address throttled".into()));
+        state.store.audit_only(AuditScope::Tenant(tenant.id), anonymous(email, client), record).await?;
+        return Err(AppError::BadCredentials);
+    }
+    let locked = account.as_ref().is_some_and(|a| a.user.is_locked(now));
+    let stored = account.as_ref().and_then(|a| a.password_hash.clone());
+    // Without a stored hash this verifies against the dummy, so it takes as long and says no.
+    let password_ok = state.hashing.verify(stored, password.to_owned()).await.map_err(AppError::internal)?;
+    match account {
+        Some(a) if password_ok && !locked && a.user.status == UserStatus::Active => {
+            succeed(state, &tenant, &policy, a, password, client).await
+        }
+        account => {
+            state.metrics.login(false);
+            fail(state, &tenant, &policy, account, password_ok, locked, tenant_slug, email, client).await
+        }
+    }
+}
+
+fn failure_record(tenant_slug: &str, email: &str, detail: Option<String>) -> AuditRecord {
+    AuditRecord {
+        operation: Operation::UserLoginFailed,
+        target: Some(format!("tenant:{} user:{}", truncate(tenant_slug, 40), truncate(email, 254))),
+        outcome: Outcome::Failure,
+        detail,
+    }
+}
+
+/// A refused sign-in in a known tenant: one write that counts the failure against the account
+/// (when lockout is on) and the address, with its entry; a lock or a throttle it causes gets an
+/// entry of its own.
+#[allow(clippy::too_many_arguments, reason = "the sign-in's facts, passed on as they are")]
+async fn fail(
+    state: &AppState,
+    tenant: &Tenant,
+    policy: &SecurityPolicy,
+    account: Option<SigninAccount>,
+    password_ok: bool,
+    locked: bool,
+    tenant_slug: &str,
+    email: &str,
+    client: &ClientInfo,
+) -> AppResult<NewSession> {
+    let lockout = &policy.lockout;
+    let actor = anonymous(email, client);
+    let mut w = state.store.begin(AuditScope::Tenant(tenant.id), actor.clone()).await?;
+    let mut lock = None;
+    let mut reason = match &account {
+        None => None,
+        Some(_) if locked => Some("account locked".to_owned()),
+        Some(a) if a.user.status != UserStatus::Active => Some("account disabled".to_owned()),
+        Some(a) if a.password_hash.is_none() => Some("no password set".to_owned()),
+        Some(_) => None,
+    };
+    if let Some(a) = account.as_ref().filter(|_| lockout.enabled && !password_ok) {
+        let until = lockout
+            .lock_minutes
+            .and_then(|m| state.clock.now().checked_add(SignedDuration::from_mins(i64::from(m))).ok());
+        match w.count_failed_signin(tenant.id, a.user.id, lockout.threshold, until).await? {
+            FailureCount::Locked { failures } => lock = Some((a.user.email.clone(), failures, until)),
+            FailureCount::AlreadyLocked => reason = Some("account locked".to_owned()),
+            FailureCount::Counted { .. } => {}
+        }
+    }
+    let mut throttle = None;
+    if let Some(ip) = &client.ip {
+        let window = SignedDuration::from_mins(i64::from(lockout.throttle_window_minutes));
+        let t = w.count_address_failure(ip, window).await?;
+        // Exactly one entry per window: the failure that reaches the limit.
+        if t.failures == lockout.throttle_failures {
+            throttle = Some((ip.clone(), t.window_start.checked_add(window).unwrap_or(t.window_start)));
+        }
+    }
+    w.commit(failure_record(tenant_slug, email, reason)).await?;
+    let zone = &tenant.time_zone;
+    if let Some((user_email, failures, until)) = lock {
+        let detail = match until {
+            Some(t) => format!("{failures} consecutive failed sign-ins; locked until {}", format_in_zone(t, zone)),
+            None => format!("{failures} consecutive failed sign-ins; locked until an administrator unlocks it"),
+        };
+        let record = AuditRecord::success(Operation::UserLock, format!("user:{user_email}")).with_detail(detail);
+        state.store.audit_only(AuditScope::Tenant(tenant.id), actor.clone(), record).await?;
+    }
+    if let Some((ip, until)) = throttle {
+        let detail = format!(
+            "{} failed sign-ins from this address within {} minutes; refused until {}",
+            lockout.throttle_failures,
+            lockout.throttle_window_minutes,
+            format_in_zone(until, zone)
+        );
+        let record = AuditRecord::success(Operation::LoginThrottled, format!("address:{ip}")).with_detail(detail);
+        state.store.audit_only(AuditScope::Tenant(tenant.id), actor, record).await?;
+    }
+    Err(AppError::BadCredentials)
+}
+
+/// A sign-in with the right password to an open account, under the tenant's session policy.
+async fn succeed(
+    state: &AppState,
+    tenant: &Tenant,
+    policy: &SecurityPolicy,
+    account: SigninAccount,
+    password: &str,
+    client: &ClientInfo,
+) -> AppResult<NewSession> {
+    let SigninAccount { user, password_hash, role } = account;
     let actor = Actor {
         kind: ActorKind::User,
         id: Some(user.id.as_uuid()),
@@ -74,18 +189,79 @@ pub async fn login_user(
         role: Some(role.key.to_string()),
         source_ip: client.ip.clone(),
     };
-    let expires_at = expiry(state);
+    let now = state.clock.now();
+    let sessions = &policy.sessions;
+    if sessions.concurrent == ConcurrentLogins::Refuse
+        && let Some(latest) = state.store.latest_session_activity(tenant.id, user.id).await?
+        && latest.checked_add(SignedDuration::from_mins(i64::from(sessions.idle_minutes))).is_ok_and(|end| end > now)
+    {
+        state.metrics.login(false);
+        let record = failure_record(tenant.slug.as_str(), user.email.as_str(), Some("signed in elsewhere".into()));
+        state.store.audit_only(AuditScope::Tenant(tenant.id), actor, record).await?;
+        return Err(AppError::AlreadySignedIn);
+    }
+    let expired = user.password_expires_at(&policy.password).is_some_and(|at| at <= now);
+    let must_change = user.must_change_password || expired;
+    let expires_at = expiry(state, sessions.absolute_minutes);
+    let mut w = state.store.begin(AuditScope::Tenant(tenant.id), actor.clone()).await?;
+    let mut detail = Vec::new();
+    if sessions.concurrent == ConcurrentLogins::Replace {
+        let ended = w.end_user_sessions(tenant.id, user.id, None).await?;
+        if ended > 0 {
+            detail.push(format!("ended {ended} earlier session(s)"));
+        }
+    }
+    if user.failed_logins > 0 {
+        w.reset_failed_signins(tenant.id, user.id).await?;
+    }
+    if expired && !user.must_change_password {
+        w.require_password_change(tenant.id, user.id, true).await?;
+        detail.push("password expired".to_owned());
+    }
+    let ip = client.ip.as_deref();
+    let Some((secret, _)) =
+        w.insert_user_session(tenant.id, user.id, expires_at, ip, client.user_agent.as_deref()).await?
+    else {
+        // Locked or disabled by another request since the account was read.
+        drop(w);
+        state.metrics.login(false);
+        let record = failure_record(tenant.slug.as_str(), user.email.as_str(), Some("account locked".into()));
+        state.store.audit_only(AuditScope::Tenant(tenant.id), anonymous(user.email.as_str(), client), record).await?;
+        return Err(AppError::BadCredentials);
+    };
+    let mut record = AuditRecord::success(Operation::UserLogin, format!("user:{}", user.email));
+    if !detail.is_empty() {
+        record = record.with_detail(detail.join("; "));
+    }
+    w.commit(record).await?;
+    state.metrics.login(true);
+    if let Some(old) = password_hash.filter(|h| state.hashing.needs_rehash(h)) {
+        rehash(state, tenant, &user, actor, &old, password).await?;
+    }
+    let token = session_token(tenant.id.as_uuid(), &secret);
+    Ok(NewSession { token, expires_at, password_change_required: must_change })
+}
+
+/// Replaces an imported bcrypt hash, or an Argon2id hash below the configured cost, by a fresh
+/// one of the password just verified (IAM-8). The entry names the kinds of hash, never a secret.
+async fn rehash(
+    state: &AppState,
+    tenant: &Tenant,
+    user: &kura_domain::User,
+    actor: Actor,
+    old: &str,
+    password: &str,
+) -> AppResult<()> {
+    let new = state.hashing.hash(password.to_owned()).await.map_err(AppError::internal)?;
+    let from = if old.starts_with("$2") { "bcrypt" } else { "argon2id (lower cost)" };
     let mut w = state.store.begin(AuditScope::Tenant(tenant.id), actor).await?;
-    let (secret, _) = w
-        .insert_session(
-            SessionOwner::User { tenant_id: tenant.id, user_id: user.id },
-            expires_at,
-            client.ip.as_deref(),
-            client.user_agent.as_deref(),
-        )
-        .await?;
-    w.commit(AuditRecord::success(Operation::UserLogin, format!("user:{}", user.email))).await?;
-    Ok(NewSession { token: session_token(tenant.id.as_uuid(), &secret), expires_at })
+    if w.rehash_password(tenant.id, user.id, old, &new).await? {
+        let p = state.settings.argon2_params();
+        let detail = format!("{from} → argon2id m={},t={},p={}", p.memory_kib, p.iterations, p.parallelism);
+        w.commit(AuditRecord::success(Operation::PasswordRehash, format!("user:{}", user.email)).with_detail(detail))
+            .await?;
+    }
+    Ok(())
 }
 
 fn truncate(s: &str, n: usize) -> String {
@@ -134,7 +310,7 @@ pub async fn login_operator(
         role: Some("operator".into()),
         source_ip: client.ip.clone(),
     };
-    let expires_at = expiry(state);
+    let expires_at = expiry(state, state.settings.session.absolute_minutes);
     let mut w = state.store.begin(AuditScope::Platform, actor).await?;
     let (secret, _) = w
         .insert_session(
@@ -145,7 +321,7 @@ pub async fn login_operator(
         )
         .await?;
     w.commit(AuditRecord::success(Operation::OperatorLogin, format!("operator:{}", operator.email))).await?;
-    Ok(NewSession { token: session_token(uuid::Uuid::nil(), &secret), expires_at })
+    Ok(NewSession { token: session_token(uuid::Uuid::nil(), &secret), expires_at, password_change_required: false })
 }
 
 pub async fn logout_operator(state: &AppState, p: &OperatorPrincipal) -> AppResult<()> {

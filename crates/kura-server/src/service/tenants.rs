@@ -35,7 +35,8 @@ fn parse_date(name: &str, s: Option<&str>) -> AppResult<Option<jiff::civil::Date
 }
 
 /// Creates a tenant and its first administrator. The administrator's password is the given one,
-/// or, if none is given, a generated one returned here to be handed over once.
+/// or, if none is given, a generated one returned here to be handed over once: a one-time
+/// password, which must be changed at the first sign-in.
 pub async fn create_tenant(
     state: &AppState,
     actor: Actor,
@@ -73,8 +74,16 @@ pub async fn create_tenant(
 
     let admin_key = Key::parse(BuiltinRole::TenantAdmin.key())?;
     let role = state.store.role_by_key(tenant.id, &admin_key).await?.ok_or(AppError::NotFound("role"))?;
+    let account = kura_store::NewAccount {
+        email: &email,
+        display_name: &name,
+        role: role.id,
+        password_hash: Some(&hash),
+        language: kura_domain::Language::Ja,
+        must_change_password: generated.is_some(),
+    };
     let mut w = state.store.begin(AuditScope::Tenant(tenant.id), actor).await?;
-    let user = w.insert_user(tenant.id, &email, &name, role.id, Some(&hash)).await?;
+    let user = w.insert_account(tenant.id, account).await?;
     w.commit(
         AuditRecord::success(Operation::UserCreate, format!("user:{email}"))
             .with_detail("role=tenant_admin; tenant opened"),

@@ -1,32 +1,47 @@
 //! Tenant user management (IAM-1): create, edit, disable and delete users of one's own tenant.
 
-use super::{check_password, ensure_within};
-use crate::auth::TenantPrincipal;
+use super::passwords::check_new_password;
+use super::{ensure_within, security};
+use crate::auth::{TenantPrincipal, Via};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use kura_domain::{AuditRecord, DisplayName, Email, Key, Operation, Permission, Role, User, UserId, UserStatus};
+use kura_domain::{
+    AuditRecord, DisplayName, Email, Key, Language, Operation, Permission, Role, User, UserId, UserStatus,
+};
+use kura_store::NewAccount;
 use serde::Deserialize;
 
 /// A new user. Without a password, the user cannot sign in until one is set.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "hanako.sato@acme.example.jp", "display_name": "佐藤 花子", "role": "editor",
+    "language": "ja"}))]
 pub struct NewUser {
     pub email: String,
     pub display_name: String,
     /// The key of the user's role, e.g. `editor`.
     pub role: String,
+    /// An initial password. When the tenant's policy says so, the user must change it at the
+    /// first sign-in.
     pub password: Option<String>,
+    /// The language of the user's mail: `ja` (default) or `en`.
+    pub language: Option<Language>,
 }
 
 /// Changes to a user; absent fields stay as they are.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"role": "viewer", "status": "disabled"}))]
 pub struct UserChanges {
     pub display_name: Option<String>,
     pub role: Option<String>,
     /// `active` or `disabled`. Disabling signs the user out everywhere.
     pub status: Option<String>,
+    /// A new password set by the administrator: the user's sessions end, and when the tenant's
+    /// policy says so, the user must change it at the next sign-in.
     pub password: Option<String>,
+    /// The language of the user's mail: `ja` or `en`.
+    pub language: Option<Language>,
 }
 
 pub async fn list(state: &AppState, p: &TenantPrincipal) -> AppResult<Vec<User>> {
@@ -55,15 +70,24 @@ pub async fn create(state: &AppState, p: &TenantPrincipal, input: NewUser) -> Ap
     let email = Email::parse(&input.email)?;
     let name = DisplayName::parse(&input.display_name)?;
     let role = role_by_key(state, p, &input.role).await?;
+    let policy = security::policy_of(state, g.tenant_id()).await?;
     let hash = match input.password {
         Some(pw) => {
-            check_password(state, "password", &pw)?;
+            check_new_password(state, p.tenant(), &policy, None, "password", &pw).await?;
             Some(state.hashing.hash(pw).await.map_err(AppError::internal)?)
         }
         None => None,
     };
+    let account = NewAccount {
+        email: &email,
+        display_name: &name,
+        role: role.id,
+        password_hash: hash.as_deref(),
+        language: input.language.unwrap_or_default(),
+        must_change_password: policy.password.change_after_admin_set,
+    };
     let mut w = g.begin(&state.store).await?;
-    let user = w.insert_user(g.tenant_id(), &email, &name, role.id, hash.as_deref()).await?;
+    let user = w.insert_account(g.tenant_id(), account).await?;
     w.commit(
         AuditRecord::success(Operation::UserCreate, format!("user:{email}")).with_detail(format!("role={}", role.key)),
     )
@@ -95,13 +119,15 @@ pub async fn update(state: &AppState, p: &TenantPrincipal, id: UserId, changes: 
     if is_self && (role.id != user.role_id || status != user.status) {
         return Err(AppError::ForbiddenOther("you cannot change your own role or status".into()));
     }
+    let policy = security::policy_of(state, g.tenant_id()).await?;
     let hash = match changes.password {
         Some(pw) => {
-            check_password(state, "password", &pw)?;
+            check_new_password(state, p.tenant(), &policy, Some(&user), "password", &pw).await?;
             Some(state.hashing.hash(pw).await.map_err(AppError::internal)?)
         }
         None => None,
     };
+    let language = changes.language.unwrap_or(user.language);
     let mut changed = Vec::new();
     if name != user.display_name {
         changed.push("display_name");
@@ -112,17 +138,40 @@ pub async fn update(state: &AppState, p: &TenantPrincipal, id: UserId, changes: 
     if status != user.status {
         changed.push("status");
     }
+    if language != user.language {
+        changed.push("language");
+    }
     let mut w = g.begin(&state.store).await?;
-    let updated = w.update_user(g.tenant_id(), id, &name, role.id, status).await?;
+    let mut updated = w.update_user(g.tenant_id(), id, &name, role.id, status).await?;
+    if language != user.language {
+        w.set_user_language(g.tenant_id(), id, language).await?;
+        updated.language = language;
+    }
+    let mut ended = 0;
+    if role.id != user.role_id {
+        // A role change takes effect on the next request anyway (the role is read with the
+        // session); ending the sessions makes the user sign in again under the new role.
+        ended += w.end_user_sessions(g.tenant_id(), id, None).await?;
+    }
     if let Some(h) = &hash {
-        w.set_user_password(g.tenant_id(), id, h).await?;
+        // An administrator's password: the user must replace it when the policy says so (never
+        // when administrators set their own), and their sessions end (their own other ones).
+        let must_change = policy.password.change_after_admin_set && !is_self;
+        w.change_user_password(g.tenant_id(), id, h, must_change, policy.password.history).await?;
+        let keep = match p.via() {
+            Via::Session { digest, .. } if is_self => Some(*digest),
+            _ => None,
+        };
+        ended += w.end_user_sessions(g.tenant_id(), id, keep.as_ref()).await?;
+        updated.has_password = true;
+        updated.must_change_password = must_change;
         changed.push("password");
     }
-    w.commit(
-        AuditRecord::success(Operation::UserUpdate, format!("user:{}", user.email))
-            .with_detail(format!("changed={}", changed.join(","))),
-    )
-    .await?;
+    let mut detail = format!("changed={}", changed.join(","));
+    if ended > 0 {
+        detail.push_str(&format!("; ended {ended} session(s)"));
+    }
+    w.commit(AuditRecord::success(Operation::UserUpdate, format!("user:{}", user.email)).with_detail(detail)).await?;
     Ok(updated)
 }
 

@@ -449,8 +449,29 @@ async fn ten_1_operator_console_creates_tenant_and_shows_password_once() {
     let again = op.submit("/operator/tenants/new", "/operator/tenants/new", &form).await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "the slug is taken");
 
+    // The password was issued, so it is a one-time password: the first sign-in leads to the
+    // password change, and nothing else opens until it is done (issue 15, IAM-4).
     let admin = Console::new(&app);
-    admin.login("himawari", "encho@himawari.example.jp", &password).await;
+    let signed_in = admin
+        .post(
+            "/console/login",
+            &[("tenant", "himawari"), ("email", "encho@himawari.example.jp"), ("password", &password)],
+        )
+        .await;
+    assert_eq!(signed_in.location.as_deref(), Some("/console/account/password"));
+    assert_eq!(admin.get("/console").await.location.as_deref(), Some("/console/account/password"));
+    let changed = admin
+        .submit(
+            "/console/account/password",
+            "/console/account/password",
+            &[
+                ("current_password", &password),
+                ("new_password", "sunflower-morning-garden"),
+                ("confirm_password", "sunflower-morning-garden"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.body);
     assert!(admin.get("/console").await.body.contains("ひまわり保育園"));
     app.verify_audit().await;
 }

@@ -6,14 +6,18 @@
 //! `Vec<u8>`) and convert to domain types here; anything that does not parse is
 //! [`StoreError::Corrupt`].
 
+pub(crate) mod account;
 pub(crate) mod api_keys;
 pub(crate) mod audit;
 pub(crate) mod collections;
+pub(crate) mod lockout;
 pub(crate) mod operators;
 pub(crate) mod principals;
 pub(crate) mod records;
 pub(crate) mod roles;
+pub(crate) mod security;
 pub(crate) mod sessions;
+pub(crate) mod signin;
 pub(crate) mod tenants;
 pub(crate) mod users;
 

@@ -105,6 +105,14 @@ struct UserSessionRow {
     u_status: String,
     u_created_at: i64,
     u_updated_at: i64,
+    u_lang: String,
+    u_has_password: bool,
+    u_must_change_password: bool,
+    u_password_changed_at: Option<i64>,
+    u_failed_logins: i64,
+    u_locked_at: Option<i64>,
+    u_locked_until: Option<i64>,
+    ts_policy: Option<String>,
     #[sqlx(flatten)]
     rest: TenantRoleCols,
 }
@@ -123,10 +131,16 @@ pub(crate) async fn user_session(
         "SELECT s.user_id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at, s.source_ip, ",
         "s.user_agent, u.email AS u_email, u.display_name AS u_display_name, u.role_id AS u_role_id, ",
         "u.status AS u_status, u.created_at AS u_created_at, u.updated_at AS u_updated_at, ",
+        "u.lang AS u_lang, u.password_hash IS NOT NULL AS u_has_password, ",
+        "u.must_change_password AS u_must_change_password, u.password_changed_at AS u_password_changed_at, ",
+        "u.failed_logins AS u_failed_logins, u.locked_at AS u_locked_at, u.locked_until AS u_locked_until, ",
+        "ts.policy AS ts_policy, ",
         tenant_role_cols!(),
         " FROM sessions s",
         " JOIN users u ON u.tenant_id = s.scope_id AND u.id = s.user_id",
         " JOIN tenants t ON t.id = s.scope_id",
+        // The tenant's session policy (idle timeout) applies to every request, on every node.
+        " LEFT JOIN tenant_security ts ON ts.tenant_id = s.scope_id",
         " JOIN roles r ON r.tenant_id = u.tenant_id AND r.id = u.role_id",
         collection_join!("s.scope_id"),
         " WHERE s.scope_id = $1 AND s.token_hash = $2 AND s.expires_at > $3"
@@ -155,10 +169,19 @@ pub(crate) async fn user_session(
         status: row.u_status,
         created_at: row.u_created_at,
         updated_at: row.u_updated_at,
+        lang: row.u_lang,
+        has_password: row.u_has_password,
+        must_change_password: row.u_must_change_password,
+        password_changed_at: row.u_password_changed_at,
+        failed_logins: row.u_failed_logins,
+        locked_at: row.u_locked_at,
+        locked_until: row.u_locked_until,
     };
+    let policy = row.ts_policy.as_deref().map(super::security::parse).transpose()?;
     let head = row.rest.collection();
     let (tenant_row, role) = row.rest.split(t);
     Ok(Some(UserSessionContext {
+        policy,
         collection: head,
         session: session.try_into()?,
         user: user.try_into()?,

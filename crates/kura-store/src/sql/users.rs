@@ -1,15 +1,19 @@
 //! The `users` table: a tenant's staff.
 
-use super::{constraint, corrupt, found, micros, timestamp};
+use super::{constraint, corrupt, found, micros, opt_timestamp, timestamp};
 use crate::db::{Exec, run};
 use crate::error::StoreError;
 use jiff::Timestamp;
-use kura_domain::{DisplayName, Email, RoleId, TenantId, User, UserId, UserStatus};
+use kura_domain::{DisplayName, Email, Language, RoleId, TenantId, User, UserId, UserStatus};
 use uuid::Uuid;
 
+/// The columns of a [`UserRow`]; `has_password` is computed, so that the hash itself is read only
+/// where it is needed.
 macro_rules! cols {
     () => {
-        "tenant_id, id, email, display_name, role_id, status, created_at, updated_at"
+        "tenant_id, id, email, display_name, role_id, status, created_at, updated_at, lang, \
+         password_hash IS NOT NULL AS has_password, must_change_password, password_changed_at, failed_logins, \
+         locked_at, locked_until"
     };
 }
 
@@ -23,6 +27,13 @@ pub(super) struct UserRow {
     pub(super) status: String,
     pub(super) created_at: i64,
     pub(super) updated_at: i64,
+    pub(super) lang: String,
+    pub(super) has_password: bool,
+    pub(super) must_change_password: bool,
+    pub(super) password_changed_at: Option<i64>,
+    pub(super) failed_logins: i64,
+    pub(super) locked_at: Option<i64>,
+    pub(super) locked_until: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -44,6 +55,13 @@ impl TryFrom<UserRow> for User {
             status: UserStatus::parse(&r.status).ok_or_else(|| corrupt("user status", &r.status))?,
             created_at: timestamp(r.created_at)?,
             updated_at: timestamp(r.updated_at)?,
+            language: Language::parse(&r.lang).ok_or_else(|| corrupt("user language", &r.lang))?,
+            has_password: r.has_password,
+            must_change_password: r.must_change_password,
+            password_changed_at: opt_timestamp(r.password_changed_at)?,
+            failed_logins: u32::try_from(r.failed_logins).unwrap_or(u32::MAX),
+            locked_at: opt_timestamp(r.locked_at)?,
+            locked_until: opt_timestamp(r.locked_until)?,
         })
     }
 }
@@ -75,8 +93,9 @@ pub(crate) async fn credentials(
 }
 
 pub(crate) async fn insert(e: &mut Exec<'_>, u: &User, password_hash: Option<&str>) -> Result<(), StoreError> {
-    const SQL: &str =
-        concat!("INSERT INTO users (", cols!(), ", password_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)");
+    const SQL: &str = "INSERT INTO users (tenant_id, id, email, display_name, role_id, status, created_at, \
+                       updated_at, password_hash, lang, must_change_password, password_changed_at) \
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
     run!(e, |c| sqlx::query(SQL)
         .bind(u.tenant_id.as_uuid())
         .bind(u.id.as_uuid())
@@ -87,6 +106,9 @@ pub(crate) async fn insert(e: &mut Exec<'_>, u: &User, password_hash: Option<&st
         .bind(micros(u.created_at))
         .bind(micros(u.updated_at))
         .bind(password_hash)
+        .bind(u.language.code())
+        .bind(u.must_change_password)
+        .bind(u.password_changed_at.map(micros))
         .execute(c)
         .await
         .map(|r| r.rows_affected()))
@@ -122,19 +144,42 @@ pub(crate) async fn update(
     row.map(User::try_from).transpose()
 }
 
+pub(crate) async fn set_language(
+    e: &mut Exec<'_>,
+    tenant: TenantId,
+    id: UserId,
+    language: Language,
+) -> Result<(), StoreError> {
+    const SQL: &str = "UPDATE users SET lang = $3 WHERE tenant_id = $1 AND id = $2";
+    let n = run!(e, |c| sqlx::query(SQL)
+        .bind(tenant.as_uuid())
+        .bind(id.as_uuid())
+        .bind(language.code())
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    found(n)
+}
+
+/// Sets a new password; `must_change` says whether the user must replace it at the next sign-in
+/// (an issued or administrator-set password). A new password also ends a lock.
 pub(crate) async fn set_password(
     e: &mut Exec<'_>,
     tenant: TenantId,
     id: UserId,
     password_hash: &str,
+    must_change: bool,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    const SQL: &str = "UPDATE users SET password_hash = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2";
+    const SQL: &str = "UPDATE users SET password_hash = $3, updated_at = $4, password_changed_at = $4, \
+                       must_change_password = $5, failed_logins = 0, locked_at = NULL, locked_until = NULL \
+                       WHERE tenant_id = $1 AND id = $2";
     let n = run!(e, |c| sqlx::query(SQL)
         .bind(tenant.as_uuid())
         .bind(id.as_uuid())
         .bind(password_hash)
         .bind(micros(now))
+        .bind(must_change)
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?;

@@ -4,9 +4,24 @@ use super::{Write, new_id};
 use crate::error::StoreError;
 use crate::sql;
 use kura_domain::{
-    BuiltinRole, DisplayName, Email, Key, Operator, OperatorId, PermissionSet, Role, RoleId, Tenant, TenantId,
-    TenantSpec, User, UserId, UserStatus,
+    BuiltinRole, DisplayName, Email, Key, Language, Operator, OperatorId, PermissionSet, Role, RoleId, Tenant,
+    TenantId, TenantSpec, User, UserId, UserStatus,
 };
+
+/// A user account to create.
+#[derive(Clone, Copy, Debug)]
+pub struct NewAccount<'a> {
+    pub email: &'a Email,
+    pub display_name: &'a DisplayName,
+    pub role: RoleId,
+    /// `None`: the user cannot sign in until they set a password (through a setup link).
+    pub password_hash: Option<&'a str>,
+    /// The language of the user's mail.
+    pub language: Language,
+    /// The password was issued to the user (generated, or chosen by an administrator) and must
+    /// be replaced at the first sign-in.
+    pub must_change_password: bool,
+}
 
 impl Write {
     // Operators and tenants ---------------------------------------------------------------------
@@ -65,7 +80,9 @@ impl Write {
 
     // Users -------------------------------------------------------------------------------------
 
-    /// A role that does not exist in the tenant is [`StoreError::NotFound`].
+    /// A user whose mail is in Japanese and who may keep the given password (see
+    /// [`Write::insert_account`]). A role that does not exist in the tenant is
+    /// [`StoreError::NotFound`].
     pub async fn insert_user(
         &mut self,
         tenant: TenantId,
@@ -74,19 +91,40 @@ impl Write {
         role: RoleId,
         password_hash: Option<&str>,
     ) -> Result<User, StoreError> {
+        let account = NewAccount {
+            email,
+            display_name,
+            role,
+            password_hash,
+            language: Language::Ja,
+            must_change_password: false,
+        };
+        self.insert_account(tenant, account).await
+    }
+
+    /// A role that does not exist in the tenant is [`StoreError::NotFound`].
+    pub async fn insert_account(&mut self, tenant: TenantId, account: NewAccount<'_>) -> Result<User, StoreError> {
         self.in_scope(tenant)?;
         let now = self.now();
+        let has_password = account.password_hash.is_some();
         let user = User {
             id: UserId::from_uuid(new_id()),
             tenant_id: tenant,
-            email: email.clone(),
-            display_name: display_name.clone(),
-            role_id: role,
+            email: account.email.clone(),
+            display_name: account.display_name.clone(),
+            role_id: account.role,
             status: UserStatus::Active,
             created_at: now,
             updated_at: now,
+            language: account.language,
+            has_password,
+            must_change_password: has_password && account.must_change_password,
+            password_changed_at: has_password.then_some(now),
+            failed_logins: 0,
+            locked_at: None,
+            locked_until: None,
         };
-        sql::users::insert(&mut self.exec().await?, &user, password_hash).await?;
+        sql::users::insert(&mut self.exec().await?, &user, account.password_hash).await?;
         Ok(user)
     }
 
@@ -111,6 +149,19 @@ impl Write {
         Ok(user)
     }
 
+    /// Sets the language of the user's mail.
+    pub async fn set_user_language(
+        &mut self,
+        tenant: TenantId,
+        id: UserId,
+        language: Language,
+    ) -> Result<(), StoreError> {
+        self.in_scope(tenant)?;
+        sql::users::set_language(&mut self.exec().await?, tenant, id, language).await
+    }
+
+    /// Sets a password the user may keep, without remembering the old one (see
+    /// [`Write::change_user_password`]).
     pub async fn set_user_password(
         &mut self,
         tenant: TenantId,
@@ -119,15 +170,16 @@ impl Write {
     ) -> Result<(), StoreError> {
         self.in_scope(tenant)?;
         let now = self.now();
-        sql::users::set_password(&mut self.exec().await?, tenant, id, password_hash, now).await
+        sql::users::set_password(&mut self.exec().await?, tenant, id, password_hash, false, now).await
     }
 
-    /// Deletes the user and their sessions; their audit entries stay (IAM-1).
+    /// Deletes the user, their sessions and password history; their audit entries stay (IAM-1).
     pub async fn delete_user(&mut self, tenant: TenantId, id: UserId) -> Result<(), StoreError> {
         self.in_scope(tenant)?;
         let mut e = self.exec().await?;
         sql::users::delete(&mut e, tenant, id).await?;
         sql::sessions::delete_for_user(&mut e, tenant, id).await?;
+        sql::account::forget_passwords(&mut e, tenant, id, 0).await?;
         Ok(())
     }
 

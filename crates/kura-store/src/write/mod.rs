@@ -9,8 +9,11 @@
 //! (collections, records) and `access` (sessions, API keys).
 
 mod access;
+mod account;
 mod data;
 mod identity;
+
+pub use identity::NewAccount;
 
 use crate::db::Exec;
 use crate::error::StoreError;

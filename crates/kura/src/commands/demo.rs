@@ -78,11 +78,12 @@ async fn ensure_tenant(state: &AppState) -> anyhow::Result<String> {
             .context("the demo tenant exists but its administrator was removed; use a new --data-dir")?;
         let password = tenants::generate_password();
         let hash = state.hashing.hash(password.clone()).await?;
+        // A one-time password: the administrator must choose their own at the first sign-in.
         let mut w = state.store.begin(AuditScope::Tenant(tenant.id), cli_actor()).await?;
-        w.set_user_password(tenant.id, user.id, &hash).await?;
+        w.change_user_password(tenant.id, user.id, &hash, true, 0).await?;
         w.commit(
-            AuditRecord::success(Operation::UserUpdate, format!("user:{ADMIN}"))
-                .with_detail("changed=password; kura demo"),
+            AuditRecord::success(Operation::PasswordReset, format!("user:{ADMIN}"))
+                .with_detail("one-time password issued; kura demo"),
         )
         .await?;
         return Ok(password);

@@ -1,5 +1,6 @@
 //! The pages of the tenant console, one file per area.
 
+pub mod account;
 pub mod api_keys;
 pub mod audit;
 pub mod collections;
@@ -9,5 +10,6 @@ pub mod fields;
 pub mod record_form;
 pub mod records;
 pub mod roles;
+pub mod security;
 pub mod session;
 pub mod users;

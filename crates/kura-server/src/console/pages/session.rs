@@ -34,7 +34,8 @@ pub async fn login(State(state): State<AppState>, post: LoginPost) -> AppResult<
     let (tenant, email) = (form.get("tenant").trim(), form.get("email").trim());
     match sessions::login_user(&state, tenant, email, form.get("password"), &client).await {
         Ok(session) => {
-            let mut response = Redirect::to("/console").into_response();
+            let next = if session.password_change_required { "/console/account/password" } else { "/console" };
+            let mut response = Redirect::to(next).into_response();
             if let Some(cookie) = cookies::session(&state, SESSION_COOKIE, &session.token) {
                 response.headers_mut().insert(header::SET_COOKIE, cookie);
             }
@@ -43,6 +44,10 @@ pub async fn login(State(state): State<AppState>, post: LoginPost) -> AppResult<
         Err(AppError::BadCredentials) => {
             let notice = notice_error(Msg::LoginFailed.text(lang));
             Ok(render(lang, tenant, email, Some(notice), StatusCode::UNAUTHORIZED))
+        }
+        Err(AppError::AlreadySignedIn) => {
+            let notice = notice_error(Msg::AlreadySignedIn.text(lang));
+            Ok(render(lang, tenant, email, Some(notice), StatusCode::CONFLICT))
         }
         Err(e) => Err(e),
     }

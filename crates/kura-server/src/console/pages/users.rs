@@ -7,14 +7,15 @@ use crate::console::forms::{Confirm, Errors, confirm_page};
 use crate::console::labels::{self, role_label, status_label};
 use crate::console::layout::{Head, Nav, page};
 use crate::console::msg::Msg;
-use crate::console::widgets::{Input, csrf, empty_state, new_button, select};
+use crate::console::widgets::{Input, csrf, empty_state, new_button, post_button, select};
 use crate::error::{AppError, AppResult};
+use crate::service::account;
 use crate::service::users::{self, NewUser, UserChanges};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use kura_domain::{DisplayName, Email, Permission, Role, User, UserId, UserStatus};
-use maud::html;
+use kura_domain::{DisplayName, Email, Language, Permission, Role, User, UserId, UserStatus};
+use maud::{Markup, html};
 
 /// The tenant's roles, and which of them `p` may hand out (those within its own permissions).
 pub async fn roles_for(state: &AppState, p: &TenantPrincipal, needs: Permission) -> AppResult<(Vec<Role>, Vec<Role>)> {
@@ -50,7 +51,11 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response
                     th scope="row" { a href={ "/console/users/" (u.id) } { (u.display_name.as_str()) } }
                     td { (u.email.as_str()) }
                     td { (role_of(u)) }
-                    td { span class={ "badge status-" (u.status.as_str()) } { (status_label(u.status, ctx.lang)) } }
+                    td {
+                        span class={ "badge status-" (u.status.as_str()) } { (status_label(u.status, ctx.lang)) }
+                        @if u.is_locked(state.clock.now()) { " " span.badge.status-locked { (t(Msg::Locked)) } }
+                        @if !u.has_password { " " span.badge.badge-muted { (t(Msg::NotSetUp)) } }
+                    }
                     td.nowrap { (ctx.time(u.created_at)) }
                 } } }
             } }
@@ -67,9 +72,60 @@ struct Values {
     name: String,
     role: String,
     status: String,
+    language: String,
 }
 
-fn form_page(ctx: &Ctx, user: Option<&User>, roles: &[Role], v: &Values, errors: &Errors) -> Response {
+/// The user's sign-in state, with the administrator's actions on it: unlock, sign out everywhere.
+fn sign_in_card(ctx: &Ctx, user: &User, now: jiff::Timestamp) -> Markup {
+    let t = |m: Msg| ctx.t(m);
+    let lock = if user.is_locked(now) {
+        let n = user.failed_logins.to_string();
+        Some(match user.locked_until {
+            Some(until) => t(Msg::LockedUntil).replace("{n}", &n).replace("{time}", &ctx.time(until)),
+            None => t(Msg::LockedIndefinitely).replace("{n}", &n),
+        })
+    } else {
+        None
+    };
+    html! {
+        section.card.stack {
+            h2 { (t(Msg::SignInState)) }
+            @match &lock {
+                Some(text) => {
+                    p { span.badge.status-locked { (t(Msg::Locked)) } " " (text) }
+                    (post_button(&format!("/console/users/{}/unlock", user.id), ctx.csrf(), t(Msg::Unlock), "btn btn-primary"))
+                }
+                None => p.muted { (t(Msg::NotLocked)) },
+            }
+            @if user.must_change_password { p.muted { (t(Msg::MustChangeNext)) } }
+            p.help { (t(Msg::ForceLogoutHelp)) }
+            (post_button(&format!("/console/users/{}/signout", user.id), ctx.csrf(), t(Msg::ForceLogout), "btn btn-danger-outline"))
+        }
+    }
+}
+
+fn language_options() -> Vec<(String, String)> {
+    Language::ALL
+        .iter()
+        .map(|l| {
+            let name = match l {
+                Language::Ja => "日本語",
+                Language::En => "English",
+            };
+            (l.code().to_owned(), name.to_owned())
+        })
+        .collect()
+}
+
+/// The user form, and for an existing user (when the form has no errors) their sign-in state.
+fn form_page(
+    ctx: &Ctx,
+    user: Option<&User>,
+    roles: &[Role],
+    v: &Values,
+    errors: &Errors,
+    now: jiff::Timestamp,
+) -> Response {
     let t = |m: Msg| ctx.t(m);
     let lang = ctx.lang;
     let is_self = user.is_some_and(|u| ctx.p.user_id() == Some(u.id));
@@ -97,6 +153,7 @@ fn form_page(ctx: &Ctx, user: Option<&User>, roles: &[Role], v: &Values, errors:
                     (select("status", t(Msg::Status), &statuses, &v.status, Some(t(Msg::StatusHelp)), errors.get("status"), lang))
                 }
             }
+            (select("language", t(Msg::MailLanguage), &language_options(), &v.language, None, errors.get("language"), lang))
             (Input { name: "password", label: t(if user.is_some() { Msg::NewPassword } else { Msg::InitialPassword }),
                 kind: "password", value: "", error: errors.get("password"), autocomplete: Some("new-password"),
                 help: Some(t(if user.is_some() { Msg::NewPasswordHelp } else { Msg::InitialPasswordHelp })),
@@ -109,6 +166,7 @@ fn form_page(ctx: &Ctx, user: Option<&User>, roles: &[Role], v: &Values, errors:
                 }
             }
         }
+        @if let Some(u) = user.filter(|_| errors.is_empty()) { (sign_in_card(ctx, u, now)) }
     };
     let title = match user {
         Some(u) => u.display_name.to_string(),
@@ -121,8 +179,12 @@ fn form_page(ctx: &Ctx, user: Option<&User>, roles: &[Role], v: &Values, errors:
 pub async fn new_form(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
     let (_, grantable) = roles_for(&state, &ctx.p, Permission::UsersManage).await?;
     let role = grantable.iter().find(|r| r.key.as_str() == "viewer").or(grantable.first());
-    let v = Values { role: role.map(|r| r.key.to_string()).unwrap_or_default(), ..Values::default() };
-    Ok(form_page(&ctx, None, &grantable, &v, &Errors::default()))
+    let v = Values {
+        role: role.map(|r| r.key.to_string()).unwrap_or_default(),
+        language: Language::default().code().to_owned(),
+        ..Values::default()
+    };
+    Ok(form_page(&ctx, None, &grantable, &v, &Errors::default(), state.clock.now()))
 }
 
 /// Checks the common inputs in the reader's language before the service sees them.
@@ -145,6 +207,7 @@ pub async fn create(State(state): State<AppState>, Posted { ctx, form }: Posted)
             display_name: form.get("display_name").to_owned(),
             role: form.get("role").to_owned(),
             password: form.opt("password").map(|_| form.get("password").to_owned()),
+            language: Language::parse(form.get("language")),
         };
         match users::create(&state, &ctx.p, input).await {
             Ok(_) => return Ok(Redirect::to("/console/users?done=created").into_response()),
@@ -155,9 +218,10 @@ pub async fn create(State(state): State<AppState>, Posted { ctx, form }: Posted)
         email: form.get("email").into(),
         name: form.get("display_name").into(),
         role: form.get("role").into(),
+        language: form.get("language").into(),
         ..Values::default()
     };
-    Ok(form_page(&ctx, None, &grantable, &v, &errors))
+    Ok(form_page(&ctx, None, &grantable, &v, &errors, state.clock.now()))
 }
 
 pub async fn edit_form(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
@@ -169,8 +233,9 @@ pub async fn edit_form(State(state): State<AppState>, ctx: Ctx, Path(id): Path<S
         name: user.display_name.to_string(),
         role: current.map(|r| r.key.to_string()).unwrap_or_default(),
         status: user.status.as_str().to_owned(),
+        language: user.language.code().to_owned(),
     };
-    Ok(form_page(&ctx, Some(&user), &grantable, &v, &Errors::default()))
+    Ok(form_page(&ctx, Some(&user), &grantable, &v, &Errors::default(), state.clock.now()))
 }
 
 pub async fn update(
@@ -188,6 +253,7 @@ pub async fn update(
             role: form.opt("role").map(str::to_owned),
             status: form.opt("status").map(str::to_owned),
             password: form.opt("password").map(|_| form.get("password").to_owned()),
+            language: Language::parse(form.get("language")),
         };
         match users::update(&state, &ctx.p, user.id, changes).await {
             Ok(_) => return Ok(Redirect::to("/console/users?done=saved").into_response()),
@@ -199,8 +265,9 @@ pub async fn update(
         name: form.get("display_name").into(),
         role: form.get("role").into(),
         status: form.get("status").into(),
+        language: form.get("language").into(),
     };
-    Ok(form_page(&ctx, Some(&user), &grantable, &v, &errors))
+    Ok(form_page(&ctx, Some(&user), &grantable, &v, &errors, state.clock.now()))
 }
 
 pub async fn confirm_delete(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
@@ -225,4 +292,23 @@ pub async fn delete(
 ) -> AppResult<Response> {
     users::delete(&state, &ctx.p, parse_id(&id)?).await?;
     Ok(Redirect::to("/console/users?done=deleted").into_response())
+}
+
+pub async fn unlock(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { ctx, .. }: Posted,
+) -> AppResult<Response> {
+    let user = account::unlock(&state, &ctx.p, parse_id(&id)?).await?;
+    Ok(Redirect::to(&format!("/console/users/{}?done=unlocked", user.id)).into_response())
+}
+
+pub async fn sign_out(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { ctx, .. }: Posted,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    account::force_logout(&state, &ctx.p, id).await?;
+    Ok(Redirect::to(&format!("/console/users/{id}?done=signedout")).into_response())
 }

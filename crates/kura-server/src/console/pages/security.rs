@@ -1,0 +1,289 @@
+//! The tenant's security settings (IAM-4, IAM-5, IAM-9) on one page: every knob with its bounds
+//! and meaning beside it, and a warning in both languages beside each value NIST SP 800-63B
+//! advises against. Saved as a whole; a save by someone else in between is refused.
+
+use crate::console::extract::{Ctx, FormData, Posted};
+use crate::console::forms::Errors;
+use crate::console::labels;
+use crate::console::layout::{Head, Nav, page};
+use crate::console::msg::Msg;
+use crate::console::widgets::{Input, checkbox, csrf, notice_warn, select};
+use crate::error::{AppError, AppResult};
+use crate::service::security::{self, SecuritySettingsChange};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use kura_domain::{ConcurrentLogins, FieldErrorKind, LockoutPolicy, Operation, PasswordPolicy, SessionPolicy};
+use maud::{Markup, html};
+
+/// The form's values: what is stored, or what was just submitted (as typed).
+#[derive(Debug, Default)]
+struct Values {
+    revision: String,
+    fields: Vec<(&'static str, String)>,
+    checks: Vec<&'static str>,
+}
+
+impl Values {
+    fn get(&self, name: &str) -> &str {
+        self.fields.iter().find(|(k, _)| *k == name).map_or("", |(_, v)| v.as_str())
+    }
+    fn on(&self, name: &str) -> bool {
+        self.checks.contains(&name)
+    }
+}
+
+const NUMBERS: [&str; 10] = [
+    "password.min_length",
+    "password.max_length",
+    "password.expiry_days",
+    "password.history",
+    "lockout.threshold",
+    "lockout.lock_minutes",
+    "lockout.throttle_failures",
+    "lockout.throttle_window_minutes",
+    "sessions.absolute_minutes",
+    "sessions.idle_minutes",
+];
+const CHECKS: [&str; 7] = [
+    "password.require_lowercase",
+    "password.require_uppercase",
+    "password.require_digit",
+    "password.require_symbol",
+    "password.blocklist",
+    "password.change_after_admin_set",
+    "lockout.enabled",
+];
+
+fn stored_values(s: &security::SecuritySettings) -> Values {
+    let opt = |v: Option<u32>| v.map(|n| n.to_string()).unwrap_or_default();
+    let (p, l, x) = (&s.password, &s.lockout, &s.sessions);
+    let fields = vec![
+        ("password.min_length", p.min_length.to_string()),
+        ("password.max_length", p.max_length.to_string()),
+        ("password.expiry_days", opt(p.expiry_days)),
+        ("password.history", p.history.to_string()),
+        ("lockout.threshold", l.threshold.to_string()),
+        ("lockout.lock_minutes", opt(l.lock_minutes)),
+        ("lockout.throttle_failures", l.throttle_failures.to_string()),
+        ("lockout.throttle_window_minutes", l.throttle_window_minutes.to_string()),
+        ("sessions.absolute_minutes", x.absolute_minutes.to_string()),
+        ("sessions.idle_minutes", x.idle_minutes.to_string()),
+        ("sessions.concurrent", x.concurrent.as_str().to_owned()),
+    ];
+    let checks = [
+        (p.require_lowercase, "password.require_lowercase"),
+        (p.require_uppercase, "password.require_uppercase"),
+        (p.require_digit, "password.require_digit"),
+        (p.require_symbol, "password.require_symbol"),
+        (p.blocklist, "password.blocklist"),
+        (p.change_after_admin_set, "password.change_after_admin_set"),
+        (l.enabled, "lockout.enabled"),
+    ]
+    .into_iter()
+    .filter_map(|(on, name)| on.then_some(name))
+    .collect();
+    Values { revision: s.revision.to_string(), fields, checks }
+}
+
+fn posted_values(form: &FormData) -> Values {
+    let mut fields: Vec<(&'static str, String)> = NUMBERS.iter().map(|n| (*n, form.get(n).trim().to_owned())).collect();
+    fields.push(("sessions.concurrent", form.get("sessions.concurrent").to_owned()));
+    let checks = CHECKS.into_iter().filter(|c| form.has(c)).collect();
+    Values { revision: form.get("revision").to_owned(), fields, checks }
+}
+
+/// The submitted form as a change, or the inputs that are not whole numbers in range of `u32`.
+fn parse(v: &Values, errors: &mut Errors, ctx: &Ctx) -> Option<SecuritySettingsChange> {
+    let mut number = |name: &'static str, optional: bool| -> Option<Option<u32>> {
+        let raw = v.get(name);
+        if optional && raw.is_empty() {
+            return Some(None);
+        }
+        match raw.parse::<u32>() {
+            Ok(n) => Some(Some(n)),
+            Err(_) => {
+                errors.add(name, labels::field_error(&FieldErrorKind::WrongType { expected: "number" }, ctx.lang));
+                None
+            }
+        }
+    };
+    let min_length = number("password.min_length", false);
+    let max_length = number("password.max_length", false);
+    let expiry_days = number("password.expiry_days", true);
+    let history = number("password.history", false);
+    let threshold = number("lockout.threshold", false);
+    let lock_minutes = number("lockout.lock_minutes", true);
+    let throttle_failures = number("lockout.throttle_failures", false);
+    let throttle_window = number("lockout.throttle_window_minutes", false);
+    let absolute = number("sessions.absolute_minutes", false);
+    let idle = number("sessions.idle_minutes", false);
+    let concurrent = ConcurrentLogins::parse(v.get("sessions.concurrent"));
+    if concurrent.is_none() {
+        errors.add("sessions.concurrent", labels::field_error(&FieldErrorKind::NotAChoice, ctx.lang));
+    }
+    let revision = v.revision.parse::<i64>().ok();
+    Some(SecuritySettingsChange {
+        revision: revision?,
+        password: PasswordPolicy {
+            min_length: min_length??,
+            max_length: max_length??,
+            require_lowercase: v.on("password.require_lowercase"),
+            require_uppercase: v.on("password.require_uppercase"),
+            require_digit: v.on("password.require_digit"),
+            require_symbol: v.on("password.require_symbol"),
+            expiry_days: expiry_days?,
+            history: history??,
+            blocklist: v.on("password.blocklist"),
+            change_after_admin_set: v.on("password.change_after_admin_set"),
+        },
+        lockout: LockoutPolicy {
+            enabled: v.on("lockout.enabled"),
+            threshold: threshold??,
+            lock_minutes: lock_minutes?,
+            throttle_failures: throttle_failures??,
+            throttle_window_minutes: throttle_window??,
+        },
+        sessions: SessionPolicy { absolute_minutes: absolute??, idle_minutes: idle??, concurrent: concurrent? },
+    })
+}
+
+/// A number input for knob `name`.
+fn number(
+    v: &Values,
+    errors: &Errors,
+    lang: crate::console::i18n::Lang,
+    name: &'static str,
+    label: &str,
+    help: &str,
+    range: (u32, u32),
+) -> Markup {
+    Input {
+        name,
+        label,
+        kind: "number",
+        value: v.get(name),
+        help: Some(help),
+        error: errors.get(name),
+        min: Some(range.0.to_string()),
+        max: Some(range.1.to_string()),
+        step: Some("1"),
+        ..Input::default()
+    }
+    .render(lang)
+}
+
+fn form_page(ctx: &Ctx, v: &Values, against_nist: &[&str], errors: &Errors) -> Response {
+    let t = |m: Msg| ctx.t(m);
+    let lang = ctx.lang;
+    let nist = |path: &str| against_nist.contains(&path);
+    let options: Vec<(String, String)> = [
+        (ConcurrentLogins::Allow, Msg::ConcurrentAllow),
+        (ConcurrentLogins::Replace, Msg::ConcurrentReplace),
+        (ConcurrentLogins::Refuse, Msg::ConcurrentRefuse),
+    ]
+    .iter()
+    .map(|(c, m)| (c.as_str().to_owned(), t(*m).to_owned()))
+    .collect();
+    use kura_domain::bounds as b;
+    let r = |range: std::ops::RangeInclusive<u32>| (*range.start(), *range.end());
+    let events = [Operation::UserLock, Operation::UserUnlock, Operation::LoginThrottled, Operation::UserLoginFailed];
+    let body = html! {
+        p.muted { (t(Msg::SecurityIntro)) " " a href="/console/help/security" { (t(Msg::GuideLink)) } }
+        (errors.summary(lang))
+        form.stack method="post" action="/console/settings/security" {
+            (csrf(ctx.csrf()))
+            input type="hidden" name="revision" value=(v.revision);
+            fieldset.card.stack {
+                legend { (t(Msg::PasswordSection)) }
+                div.grid-2 {
+                    (number(v, errors, lang, "password.min_length", t(Msg::MinLengthLabel), t(Msg::MinLengthHelp), r(b::MIN_LENGTH)))
+                    div {
+                        (number(v, errors, lang, "password.max_length", t(Msg::MaxLengthLabel), t(Msg::MaxLengthHelp), r(b::MAX_LENGTH)))
+                        @if nist("password.max_length") { (notice_warn(t(Msg::NistMaxLength))) }
+                    }
+                }
+                fieldset {
+                    legend { (t(Msg::CompositionLabel)) }
+                    (checkbox("password.require_lowercase", "on", t(Msg::RequireLower), v.on("password.require_lowercase"), false, None))
+                    (checkbox("password.require_uppercase", "on", t(Msg::RequireUpper), v.on("password.require_uppercase"), false, None))
+                    (checkbox("password.require_digit", "on", t(Msg::RequireDigit), v.on("password.require_digit"), false, None))
+                    (checkbox("password.require_symbol", "on", t(Msg::RequireSymbol), v.on("password.require_symbol"), false, None))
+                    @if nist("password.composition") { (notice_warn(t(Msg::NistComposition))) }
+                }
+                div.grid-2 {
+                    div {
+                        (Input { name: "password.expiry_days", label: t(Msg::ExpiryLabel), kind: "number",
+                            value: v.get("password.expiry_days"), help: Some(t(Msg::ExpiryHelp)),
+                            error: errors.get("password.expiry_days"), min: Some(b::EXPIRY_DAYS.start().to_string()),
+                            max: Some(b::EXPIRY_DAYS.end().to_string()), step: Some("1"), ..Input::default() }.render(lang))
+                        @if nist("password.expiry_days") { (notice_warn(t(Msg::NistExpiry))) }
+                    }
+                    (number(v, errors, lang, "password.history", t(Msg::HistoryLabel), t(Msg::HistoryHelp), r(b::HISTORY)))
+                }
+                (checkbox("password.blocklist", "on", t(Msg::BlocklistLabel), v.on("password.blocklist"), false, Some(t(Msg::BlocklistHelp))))
+                @if nist("password.blocklist") { (notice_warn(t(Msg::NistBlocklist))) }
+                (checkbox("password.change_after_admin_set", "on", t(Msg::ChangeAfterAdminLabel),
+                    v.on("password.change_after_admin_set"), false, Some(t(Msg::ChangeAfterAdminHelp))))
+            }
+            fieldset.card.stack {
+                legend { (t(Msg::LockoutSection)) }
+                (checkbox("lockout.enabled", "on", t(Msg::LockoutEnabledLabel), v.on("lockout.enabled"), false, None))
+                @if nist("lockout.enabled") { (notice_warn(t(Msg::NistLockout))) }
+                div.grid-2 {
+                    (number(v, errors, lang, "lockout.threshold", t(Msg::ThresholdLabel), t(Msg::ThresholdHelp), r(b::LOCK_THRESHOLD)))
+                    (Input { name: "lockout.lock_minutes", label: t(Msg::LockMinutesLabel), kind: "number",
+                        value: v.get("lockout.lock_minutes"), help: Some(t(Msg::LockMinutesHelp)),
+                        error: errors.get("lockout.lock_minutes"), min: Some(b::LOCK_MINUTES.start().to_string()),
+                        max: Some(b::LOCK_MINUTES.end().to_string()), step: Some("1"), ..Input::default() }.render(lang))
+                    (number(v, errors, lang, "lockout.throttle_failures", t(Msg::ThrottleFailuresLabel), t(Msg::ThrottleFailuresHelp), r(b::THROTTLE_FAILURES)))
+                    (number(v, errors, lang, "lockout.throttle_window_minutes", t(Msg::ThrottleWindowLabel), t(Msg::ThrottleWindowHelp), r(b::THROTTLE_WINDOW_MINUTES)))
+                }
+            }
+            fieldset.card.stack {
+                legend { (t(Msg::SessionsSection)) }
+                div.grid-2 {
+                    (number(v, errors, lang, "sessions.absolute_minutes", t(Msg::AbsoluteLabel), t(Msg::AbsoluteHelp), r(b::ABSOLUTE_MINUTES)))
+                    (number(v, errors, lang, "sessions.idle_minutes", t(Msg::IdleLabel), t(Msg::IdleHelp), r(b::IDLE_MINUTES)))
+                }
+                (select("sessions.concurrent", t(Msg::ConcurrentLabel), &options, v.get("sessions.concurrent"),
+                    Some(t(Msg::ConcurrentHelp)), errors.get("sessions.concurrent"), lang))
+            }
+            div.actions { button.btn.btn-primary type="submit" { (t(Msg::Save)) } }
+        }
+        section.section {
+            h2 { (t(Msg::SecurityEvents)) }
+            p.muted { (t(Msg::SecurityEventsHelp)) }
+            ul { @for op in events {
+                li { a href={ "/console/audit?operation=" (op.as_str()) } { (labels::operation_label(op, lang)) } }
+            } }
+        }
+    };
+    let head = Head::new(Nav::Settings, t(Msg::NavSettings));
+    (errors.status(), page(ctx, head, body)).into_response()
+}
+
+pub async fn show(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
+    let settings = security::get(&state, &ctx.p).await?;
+    let nist: Vec<&str> = settings.against_nist.iter().map(String::as_str).collect();
+    Ok(form_page(&ctx, &stored_values(&settings), &nist, &Errors::default()))
+}
+
+pub async fn save(State(state): State<AppState>, Posted { ctx, form }: Posted) -> AppResult<Response> {
+    // Checked before anything else, so that a viewer never sees the form's echo.
+    security::get(&state, &ctx.p).await?;
+    let v = posted_values(&form);
+    let mut errors = Errors::default();
+    if let Some(change) = parse(&v, &mut errors, &ctx).filter(|_| errors.is_empty()) {
+        match security::put(&state, &ctx.p, change).await {
+            Ok(_) => return Ok(Redirect::to("/console/settings/security?done=saved").into_response()),
+            Err(e @ AppError::Validation(_)) | Err(e @ AppError::Conflict(_)) | Err(e @ AppError::BadRequest(_)) => {
+                errors.absorb(e, ctx.lang, None)?;
+            }
+            Err(e) => return Err(e),
+        }
+    } else if errors.is_empty() {
+        return Err(AppError::BadRequest("the form is incomplete; reload the page".into()));
+    }
+    Ok(form_page(&ctx, &v, &[], &errors))
+}

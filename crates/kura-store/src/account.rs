@@ -1,0 +1,74 @@
+//! Reads of account security: what a sign-in decides on, the tenant's security policy, a user's
+//! own sessions and password history.
+
+use crate::error::StoreError;
+use crate::sql;
+use crate::sql::account::{OwnSession, session_handle};
+use crate::sql::signin::SigninContext;
+use crate::store::Store;
+use crate::write::now;
+use jiff::Timestamp;
+use kura_crypto::TokenDigest;
+use kura_domain::{Email, SecurityPolicy, Slug, TenantId, UserId};
+
+impl Store {
+    /// Everything a sign-in to tenant `slug` as `email` from `address` decides on, in one
+    /// statement; `None` if there is no such tenant.
+    pub async fn signin_context(
+        &self,
+        slug: &Slug,
+        email: Option<&Email>,
+        address: Option<&str>,
+    ) -> Result<Option<SigninContext>, StoreError> {
+        sql::signin::context(&mut self.db.read().await?.exec(), slug, email, address).await
+    }
+
+    /// The tenant's stored security policy and its revision; `None` while it uses the defaults.
+    pub async fn security_policy(&self, tenant: TenantId) -> Result<Option<(i64, SecurityPolicy)>, StoreError> {
+        sql::security::get(&mut self.db.read().await?.exec(), tenant).await
+    }
+
+    /// The user's unexpired sessions, most recently used first; `current` marks the caller's own.
+    pub async fn own_sessions(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        current: Option<&TokenDigest>,
+    ) -> Result<Vec<OwnSession>, StoreError> {
+        let now = now(&*self.clock);
+        let sessions = sql::account::sessions_of(&mut self.db.read().await?.exec(), tenant, user, now).await?;
+        Ok(sessions
+            .into_iter()
+            .map(|(digest, session)| OwnSession {
+                handle: session_handle(&digest),
+                current: current.is_some_and(|c| *c == digest),
+                session,
+            })
+            .collect())
+    }
+
+    /// The last activity of the user's unexpired sessions, if any.
+    pub async fn latest_session_activity(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> Result<Option<Timestamp>, StoreError> {
+        let now = now(&*self.clock);
+        sql::account::latest_activity(&mut self.db.read().await?.exec(), tenant, user, now).await
+    }
+
+    /// The user's password hash: `Some(None)` while none is set, `None` if there is no such user.
+    pub async fn password_hash(&self, tenant: TenantId, user: UserId) -> Result<Option<Option<String>>, StoreError> {
+        sql::account::password_hash_of(&mut self.db.read().await?.exec(), tenant, user).await
+    }
+
+    /// The hashes of the user's last `n` replaced passwords, newest first.
+    pub async fn recent_password_hashes(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        n: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        sql::account::recent_passwords(&mut self.db.read().await?.exec(), tenant, user, n).await
+    }
+}
