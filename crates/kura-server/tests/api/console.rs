@@ -9,20 +9,20 @@ use reqwest::header::{ACCEPT_LANGUAGE, CACHE_CONTROL, LOCATION, ORIGIN, SET_COOK
 use serde_json::{Value, json};
 
 /// One browser-like visitor: its own cookie jar, redirects not followed.
-struct Console {
+pub(crate) struct Console {
     client: reqwest::Client,
     base: String,
 }
 
 /// A response: status, `Location` and body.
-struct Page {
-    status: StatusCode,
-    location: Option<String>,
-    body: String,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
+    pub(crate) location: Option<String>,
+    pub(crate) body: String,
 }
 
 impl Console {
-    fn new(app: &TestApp) -> Self {
+    pub(crate) fn new(app: &TestApp) -> Self {
         let client =
             reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
         Self { client, base: app.address.clone() }
@@ -34,27 +34,27 @@ impl Console {
         Page { status, location, body: resp.text().await.unwrap() }
     }
 
-    async fn get(&self, path: &str) -> Page {
+    pub(crate) async fn get(&self, path: &str) -> Page {
         Self::read(self.client.get(format!("{}{path}", self.base)).send().await.unwrap()).await
     }
 
-    async fn get_in(&self, path: &str, accept_language: &str) -> Page {
+    pub(crate) async fn get_in(&self, path: &str, accept_language: &str) -> Page {
         let req = self.client.get(format!("{}{path}", self.base)).header(ACCEPT_LANGUAGE, accept_language);
         Self::read(req.send().await.unwrap()).await
     }
 
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
         Self::read(self.client.post(format!("{}{path}", self.base)).form(form).send().await.unwrap()).await
     }
 
-    async fn login(&self, slug: &str, email: &str, password: &str) {
+    pub(crate) async fn login(&self, slug: &str, email: &str, password: &str) {
         let page = self.post("/console/login", &[("tenant", slug), ("email", email), ("password", password)]).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
         assert_eq!(page.location.as_deref(), Some("/console"));
     }
 
     /// Opens `page`, then posts `fields` plus the page's CSRF token to `action`.
-    async fn submit(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+    pub(crate) async fn submit(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
         let token = csrf_of(&self.get(page).await.body);
         let mut form = fields.to_vec();
         form.push(("_csrf", &token));

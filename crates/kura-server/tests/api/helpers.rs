@@ -21,7 +21,10 @@ pub struct TestApp {
     pub state: AppState,
     pub clock: Arc<ManualClock>,
     pub client: reqwest::Client,
-    _db: TestDb,
+    /// The database URL (another node can open the same database).
+    pub db_url: String,
+    /// `None` for another node of an application: the first one owns (and drops) the database.
+    _db: Option<TestDb>,
     _dir: tempfile::TempDir,
     _shutdown: oneshot::Sender<()>,
 }
@@ -44,19 +47,37 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let db = test_db().await;
+    let start: Timestamp = "2026-11-22T00:00:00Z".parse().expect("time");
+    let clock = Arc::new(ManualClock::new(start));
+    let url = db.url.clone();
+    spawn_node(url, Some(db), clock, configure).await
+}
+
+impl TestApp {
+    /// A second Kura node on this application's database and clock (several stateless nodes
+    /// sharing one database).
+    pub async fn another_node(&self) -> TestApp {
+        spawn_node(self.db_url.clone(), None, self.clock.clone(), |_| {}).await
+    }
+}
+
+async fn spawn_node(
+    db_url: String,
+    db: Option<TestDb>,
+    clock: Arc<ManualClock>,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut settings = Settings::default();
     settings.listen = "127.0.0.1:0".parse().expect("addr");
     settings.data_dir = dir.path().to_owned();
-    settings.database_url = kura_server::settings::Secret::new(db.url.clone());
+    settings.database_url = kura_server::settings::Secret::new(db_url.clone());
     let cheap = Argon2Params::insecure_for_tests();
     settings.password.argon2_memory_kib = cheap.memory_kib;
     settings.password.argon2_iterations = cheap.iterations;
     settings.password.argon2_parallelism = cheap.parallelism;
     settings.limits.max_body_bytes = 64 * 1024;
     configure(&mut settings);
-    let start: Timestamp = "2026-11-22T00:00:00Z".parse().expect("time");
-    let clock = Arc::new(ManualClock::new(start));
     let app = Application::build(settings, clock.clone()).await.expect("build application");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
@@ -69,7 +90,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         .cookie_store(true)
         .build()
         .expect("client");
-    TestApp { address, state, clock, client, _db: db, _dir: dir, _shutdown: tx }
+    TestApp { address, state, clock, client, db_url, _db: db, _dir: dir, _shutdown: tx }
 }
 
 impl TestApp {

@@ -5,7 +5,9 @@
 mod access;
 mod browser;
 mod console;
+mod console_security;
 mod helpers;
 mod isolation;
 mod platform;
 mod records;
+mod security;
