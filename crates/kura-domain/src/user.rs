@@ -82,4 +82,6 @@ pub struct Operator {
     pub email: Email,
     pub display_name: DisplayName,
     pub created_at: Timestamp,
+    /// The operator must choose a new password before anything else (a one-time password).
+    pub must_change_password: bool,
 }

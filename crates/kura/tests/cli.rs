@@ -118,7 +118,9 @@ async fn demo_twice_reuses_data_and_issues_new_passwords() {
     assert!(out.status.success(), "{}", stdout(&out));
 }
 
-/// Runs `kura demo` until it prints its banner, then stops it; returns the two passwords.
+/// Runs `kura demo` until it prints its banner, checks that both printed passwords are one-time
+/// passwords (each sign-in leads to a required change), then stops it; returns the two
+/// passwords.
 async fn demo_credentials(cli: &Cli) -> Vec<String> {
     use std::io::{BufRead as _, BufReader};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -145,8 +147,17 @@ async fn demo_credentials(cli: &Cli) -> Vec<String> {
             break;
         }
     }
+    assert_eq!(passwords.len(), 2, "{passwords:?}");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let admin = serde_json::json!({"tenant": "demo", "email": "admin@demo.example.jp", "password": passwords[0]});
+    let resp = http.post(format!("{base}/api/v1/sessions")).json(&admin).send().await.unwrap();
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["password_change_required"], true, "{body}");
+    let operator = [("email", "operator@example.jp"), ("password", passwords[1].as_str())];
+    let resp = http.post(format!("{base}/operator/login")).form(&operator).send().await.unwrap();
+    assert_eq!(resp.headers()["location"], "/operator/account/password");
     child.kill().unwrap();
     child.wait().unwrap();
-    assert_eq!(passwords.len(), 2, "{passwords:?}");
     passwords
 }

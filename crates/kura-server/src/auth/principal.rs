@@ -140,6 +140,8 @@ pub struct OperatorPrincipal {
     pub scope: Uuid,
     pub digest: kura_crypto::TokenDigest,
     pub csrf_token: String,
+    /// The operator must replace a one-time password before anything else.
+    pub password_change_required: bool,
 }
 
 impl OperatorPrincipal {

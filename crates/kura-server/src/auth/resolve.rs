@@ -177,7 +177,8 @@ pub async fn resolve_operator_cookie(state: &AppState, parts: &Parts) -> AppResu
         role: Some("operator".into()),
         source_ip: client_info(parts).ip,
     };
-    Ok(OperatorPrincipal { operator, actor, scope, digest, csrf_token: session.csrf_token })
+    let password_change_required = operator.must_change_password;
+    Ok(OperatorPrincipal { operator, actor, scope, digest, csrf_token: session.csrf_token, password_change_required })
 }
 
 fn idle_expired(state: &AppState, last_seen: jiff::Timestamp, idle_minutes: u32) -> bool {

@@ -136,6 +136,10 @@ impl FromRequestParts<AppState> for OpCtx {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let p = resolve_operator_cookie(state, parts).await.map_err(|e| reject(e, "/operator/login"))?;
+        let allowed = ["/operator/account/password", "/operator/logout"];
+        if p.password_change_required && !allowed.contains(&parts.uri.path()) {
+            return Err(Redirect::to("/operator/account/password").into_response());
+        }
         Ok(Self { p, lang: Lang::from_headers(&parts.headers), here: here(parts), done: done(parts) })
     }
 }

@@ -321,7 +321,8 @@ pub async fn login_operator(
         )
         .await?;
     w.commit(AuditRecord::success(Operation::OperatorLogin, format!("operator:{}", operator.email))).await?;
-    Ok(NewSession { token: session_token(uuid::Uuid::nil(), &secret), expires_at, password_change_required: false })
+    let password_change_required = operator.must_change_password;
+    Ok(NewSession { token: session_token(uuid::Uuid::nil(), &secret), expires_at, password_change_required })
 }
 
 pub async fn logout_operator(state: &AppState, p: &OperatorPrincipal) -> AppResult<()> {

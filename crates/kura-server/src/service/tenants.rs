@@ -92,7 +92,66 @@ pub async fn create_tenant(
     Ok((tenant, user, generated))
 }
 
-/// Creates an operator account.
+/// Creates an operator account with a generated one-time password, returned here to be handed
+/// over once; the operator must replace it at the first sign-in.
+pub async fn create_operator_one_time(
+    state: &AppState,
+    actor: Actor,
+    email: &str,
+    display_name: &str,
+) -> AppResult<(Operator, String)> {
+    let password = generate_password();
+    let op = create_operator(state, actor.clone(), email, display_name, &password).await?;
+    let mut w = state.store.begin(AuditScope::Platform, actor).await?;
+    w.require_operator_password_change(op.id).await?;
+    w.commit(
+        AuditRecord::success(Operation::OperatorUpdate, format!("operator:{}", op.email))
+            .with_detail("one-time password issued"),
+    )
+    .await?;
+    Ok((Operator { must_change_password: true, ..op }, password))
+}
+
+/// Changes the signed-in operator's own password: the current one is required, the new one must
+/// be at least the configured length and not a common or easily guessed one. The operator's
+/// other sessions end.
+pub async fn change_operator_password(
+    state: &AppState,
+    p: &crate::auth::OperatorPrincipal,
+    current: &str,
+    new: &str,
+) -> AppResult<()> {
+    let stored = state.store.operator_credentials(&p.operator.email).await?.map(|(_, hash)| hash);
+    if !state.hashing.verify(stored, current.to_owned()).await.map_err(AppError::internal)? {
+        return Err(AppError::Validation(vec![kura_domain::FieldError::new(
+            "current_password",
+            kura_domain::FieldErrorKind::Invalid { reason: "the current password is not correct".into() },
+        )]));
+    }
+    check_password(state, "new_password", new)?;
+    let rules = kura_domain::PasswordPolicy::default();
+    let problems = rules.problems(new, &[p.operator.email.as_str(), "kura"]);
+    if !problems.is_empty() {
+        return Err(AppError::Validation(
+            problems
+                .into_iter()
+                .map(|x| kura_domain::FieldError::new("new_password", kura_domain::FieldErrorKind::Password(x)))
+                .collect(),
+        ));
+    }
+    let hash = state.hashing.hash(new.to_owned()).await.map_err(AppError::internal)?;
+    let mut w = p.begin(&state.store, AuditScope::Platform).await?;
+    w.set_operator_password(p.operator.id, &hash).await?;
+    let ended = w.end_operator_sessions(p.operator.id, &p.digest).await?;
+    w.commit(
+        AuditRecord::success(Operation::OperatorUpdate, format!("operator:{}", p.operator.email))
+            .with_detail(format!("changed=password; ended {ended} other session(s)")),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Creates an operator account with a password they chose.
 pub async fn create_operator(
     state: &AppState,
     actor: Actor,

@@ -181,3 +181,42 @@ async fn iam_5_administrators_see_a_locked_account_and_unlock_it_in_the_console(
     let signed_out = c.submit(&format!("/console/users/{id}"), &format!("/console/users/{id}/signout"), &[]).await;
     assert_eq!(signed_out.location, Some(format!("/console/users/{id}?done=signedout")));
 }
+
+#[tokio::test]
+async fn iam_13_an_operators_one_time_password_must_be_changed_before_anything_else() {
+    let app = spawn_app().await;
+    let (_, one_time) = kura_server::service::tenants::create_operator_one_time(
+        &app.state,
+        cli_actor(),
+        "ops@kura.example.jp",
+        "運用担当",
+    )
+    .await
+    .unwrap();
+    let op = Console::new(&app);
+    let signed_in = op.post("/operator/login", &[("email", "ops@kura.example.jp"), ("password", &one_time)]).await;
+    assert_eq!(signed_in.location.as_deref(), Some("/operator/account/password"));
+    assert_eq!(op.get("/operator").await.location.as_deref(), Some("/operator/account/password"));
+    let weak = op
+        .submit(
+            "/operator/account/password",
+            "/operator/account/password",
+            &[("current_password", &one_time), ("new_password", "password"), ("confirm_password", "password")],
+        )
+        .await;
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let done = op
+        .submit(
+            "/operator/account/password",
+            "/operator/account/password",
+            &[
+                ("current_password", &one_time),
+                ("new_password", "harbour-lantern-orchid"),
+                ("confirm_password", "harbour-lantern-orchid"),
+            ],
+        )
+        .await;
+    assert_eq!(done.location.as_deref(), Some("/operator?done=password"));
+    assert_eq!(op.get("/operator").await.status, StatusCode::OK);
+    app.verify_audit().await;
+}

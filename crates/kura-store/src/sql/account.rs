@@ -229,3 +229,19 @@ pub(crate) async fn require_password_change(
         .map(|r| r.rows_affected()))?;
     super::found(n)
 }
+
+/// Ends the operator's sessions except the one with `keep`; returns how many ended.
+pub(crate) async fn delete_operator_sessions_except(
+    e: &mut Exec<'_>,
+    operator: kura_domain::OperatorId,
+    keep: &TokenDigest,
+) -> Result<u64, StoreError> {
+    const SQL: &str = "DELETE FROM sessions WHERE scope_id = $1 AND operator_id = $2 AND token_hash <> $3";
+    Ok(run!(e, |c| sqlx::query(SQL)
+        .bind(Uuid::nil())
+        .bind(operator.as_uuid())
+        .bind(keep.0.as_slice())
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?)
+}

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 macro_rules! cols {
     () => {
-        "id, email, display_name, created_at"
+        "id, email, display_name, created_at, must_change_password"
     };
 }
 
@@ -18,6 +18,7 @@ struct OperatorRow {
     email: String,
     display_name: String,
     created_at: i64,
+    must_change_password: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -35,6 +36,7 @@ impl TryFrom<OperatorRow> for Operator {
             email: Email::parse(&r.email).map_err(|e| super::corrupt("operator email", e))?,
             display_name: DisplayName::parse(&r.display_name).map_err(|e| super::corrupt("operator name", e))?,
             created_at: timestamp(r.created_at)?,
+            must_change_password: r.must_change_password,
         })
     }
 }
@@ -80,12 +82,20 @@ pub(crate) async fn insert(e: &mut Exec<'_>, op: &Operator, password_hash: &str)
 }
 
 pub(crate) async fn set_password(e: &mut Exec<'_>, id: OperatorId, password_hash: &str) -> Result<(), StoreError> {
-    const SQL: &str = "UPDATE operators SET password_hash = $2 WHERE id = $1";
+    // A password the operator chose: any earlier one-time requirement is met.
+    const SQL: &str = "UPDATE operators SET password_hash = $2, must_change_password = FALSE WHERE id = $1";
     let n = run!(e, |c| sqlx::query(SQL)
         .bind(id.as_uuid())
         .bind(password_hash)
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?;
+    super::found(n)
+}
+
+/// Requires the operator to choose a new password before anything else (a one-time password).
+pub(crate) async fn require_password_change(e: &mut Exec<'_>, id: OperatorId) -> Result<(), StoreError> {
+    const SQL: &str = "UPDATE operators SET must_change_password = TRUE WHERE id = $1";
+    let n = run!(e, |c| sqlx::query(SQL).bind(id.as_uuid()).execute(c).await.map(|r| r.rows_affected()))?;
     super::found(n)
 }

@@ -143,6 +143,18 @@ impl Write {
         sql::users::set_password(&mut e, tenant, user, password_hash, must_change, now).await
     }
 
+    /// Ends the operator's sessions but `keep` (after a password change); returns how many ended.
+    pub async fn end_operator_sessions(
+        &mut self,
+        operator: kura_domain::OperatorId,
+        keep: &TokenDigest,
+    ) -> Result<u64, StoreError> {
+        if self.scope != AuditScope::Platform {
+            return Err(StoreError::OutOfScope { scope: self.scope, target: format!("operator {operator}") });
+        }
+        sql::account::delete_operator_sessions_except(&mut self.exec().await?, operator, keep).await
+    }
+
     /// Replaces `old` by a stronger hash of the same password; false if the password changed
     /// meanwhile.
     pub async fn rehash_password(

@@ -37,6 +37,7 @@ impl Write {
             email: email.clone(),
             display_name: display_name.clone(),
             created_at: self.now(),
+            must_change_password: false,
         };
         sql::operators::insert(&mut self.exec().await?, &operator, password_hash).await?;
         Ok(operator)
@@ -48,6 +49,15 @@ impl Write {
             return Err(StoreError::OutOfScope { scope: self.scope, target: format!("operator {id}") });
         }
         sql::operators::set_password(&mut self.exec().await?, id, password_hash).await
+    }
+
+    /// Requires the operator to replace their password at the next sign-in: it was issued to
+    /// them (a one-time password).
+    pub async fn require_operator_password_change(&mut self, id: OperatorId) -> Result<(), StoreError> {
+        if self.scope != kura_domain::AuditScope::Platform {
+            return Err(StoreError::OutOfScope { scope: self.scope, target: format!("operator {id}") });
+        }
+        sql::operators::require_password_change(&mut self.exec().await?, id).await
     }
 
     /// Creates a tenant with its three built-in roles.

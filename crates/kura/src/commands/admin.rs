@@ -13,18 +13,17 @@ pub async fn create_operator(
     name: &str,
     password_stdin: bool,
 ) -> anyhow::Result<ExitCode> {
-    let (password, generated) = if password_stdin {
+    if password_stdin {
         let mut pw = String::new();
         std::io::stdin().read_to_string(&mut pw).context("cannot read the password from standard input")?;
-        (pw.trim_end_matches(['\r', '\n']).to_owned(), false)
+        let password = pw.trim_end_matches(['\r', '\n']).to_owned();
+        let op = tenants::create_operator(state, cli_actor(), email, name, &password).await?;
+        println!("Created operator {}.", op.email);
     } else {
-        (tenants::generate_password(), true)
-    };
-    let op = tenants::create_operator(state, cli_actor(), email, name, &password).await?;
-    println!("Created operator {}.", op.email);
-    if generated {
+        let (op, password) = tenants::create_operator_one_time(state, cli_actor(), email, name).await?;
+        println!("Created operator {}.", op.email);
         println!("One-time password: {password}");
-        println!("It is shown only now. Sign in at /operator/login.");
+        println!("It is shown only now, and must be changed at the first sign-in at /operator/login.");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -35,7 +34,10 @@ pub async fn create_tenant(state: &AppState, input: NewTenant) -> anyhow::Result
     println!("Administrator: {}", admin.email);
     if let Some(pw) = password {
         println!("One-time password: {pw}");
-        println!("It is shown only now. Sign in at /console/login with tenant \"{}\".", tenant.slug);
+        println!(
+            "It is shown only now, and must be changed at the first sign-in at /console/login with tenant \"{}\".",
+            tenant.slug
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -35,34 +35,34 @@ pub async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
     println!("    password / パスワード  {operator_password}");
     println!("  Data / データ            {}", data_dir.display());
     println!();
-    println!("  Passwords are shown only now; running `kura demo` again issues new ones.");
+    println!("  These are one-time passwords: each must be changed at its first sign-in.");
+    println!("  They are shown only now; running `kura demo` again issues new ones.");
     println!("  Press Ctrl-C to stop.");
     println!();
     app.run_until_stopped().await.context("server error")?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Creates the demo operator on first run, or issues it a new password (audited) on later runs;
-/// returns the password.
+/// Creates the demo operator on first run, or issues it a new one-time password (audited) on
+/// later runs; returns the password, which must be changed at the first sign-in.
 async fn ensure_operator(state: &AppState) -> anyhow::Result<String> {
     let email = Email::parse(OPERATOR)?;
-    let password = tenants::generate_password();
     match state.store.operator_credentials(&email).await? {
-        None => {
-            tenants::create_operator(state, cli_actor(), OPERATOR, "デモ運用者", &password).await?;
-        }
+        None => Ok(tenants::create_operator_one_time(state, cli_actor(), OPERATOR, "デモ運用者").await?.1),
         Some((operator, _)) => {
+            let password = tenants::generate_password();
             let hash = state.hashing.hash(password.clone()).await?;
             let mut w = state.store.begin(AuditScope::Platform, cli_actor()).await?;
             w.set_operator_password(operator.id, &hash).await?;
+            w.require_operator_password_change(operator.id).await?;
             w.commit(
                 AuditRecord::success(Operation::OperatorUpdate, format!("operator:{OPERATOR}"))
-                    .with_detail("changed=password; kura demo"),
+                    .with_detail("one-time password issued; kura demo"),
             )
             .await?;
+            Ok(password)
         }
     }
-    Ok(password)
 }
 
 /// Creates the demo tenant, its collection and sample records on first run; on later runs issues

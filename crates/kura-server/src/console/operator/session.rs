@@ -24,7 +24,8 @@ pub async fn login(State(state): State<AppState>, post: LoginPost) -> AppResult<
     let email = form.get("email").trim();
     match sessions::login_operator(&state, email, form.get("password"), &client).await {
         Ok(session) => {
-            let mut response = Redirect::to("/operator").into_response();
+            let next = if session.password_change_required { "/operator/account/password" } else { "/operator" };
+            let mut response = Redirect::to(next).into_response();
             if let Some(cookie) = cookies::session(&state, OPERATOR_COOKIE, &session.token) {
                 response.headers_mut().insert(header::SET_COOKIE, cookie);
             }
