@@ -70,6 +70,21 @@ ensure_chromium() {
     /usr/bin/chromedriver --version 2>/dev/null || true
 }
 
+# The Python tools the tests drive, in the repository's git-ignored .venv-tools: aiosmtpd, the
+# real SMTP server of the mail tests. Installed from PyPI only when missing.
+CI_VENV=.venv-tools
+ensure_python_tools() {
+    if [[ ! -x "$CI_VENV/bin/python" ]]; then
+        info "creating $CI_VENV"
+        python3 -m venv "$CI_VENV"
+    fi
+    if ! "$CI_VENV/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
+        info "installing aiosmtpd into $CI_VENV"
+        "$CI_VENV/bin/pip" install --quiet --disable-pip-version-check aiosmtpd
+    fi
+    "$CI_VENV/bin/python" -c 'import aiosmtpd; print("aiosmtpd", aiosmtpd.__version__)'
+}
+
 pg_ready() {
     pg_isready -q -h "$CI_PG_HOST" -p "$CI_PG_PORT"
 }

@@ -38,6 +38,8 @@ pub enum BuildError {
     Store(#[from] kura_store::StoreError),
     #[error("invalid password hashing parameters: {0}")]
     Hasher(#[from] kura_crypto::PasswordError),
+    #[error("cannot set up mail: {0}")]
+    Mail(#[from] crate::mail::MailError),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
 }
@@ -51,10 +53,14 @@ pub struct Application {
 
 impl Application {
     /// Opens the store (migrating it), prepares the state and binds the listener.
-    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, BuildError> {
-        let state = build_state(settings, clock).await?;
-        let addr = state.settings.listen;
+    pub async fn build(mut settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, BuildError> {
+        let addr = settings.listen;
         let listener = TcpListener::bind(addr).await.map_err(|source| BuildError::Listen { addr, source })?;
+        // Links in mail point to the address actually bound (port 0 becomes a real port).
+        if let Ok(bound) = listener.local_addr() {
+            settings.listen = bound;
+        }
+        let state = build_state(settings, clock).await?;
         Ok(Self { listener, state })
     }
 
@@ -75,11 +81,19 @@ impl Application {
         self.run_with_shutdown(shutdown_signal()).await
     }
 
-    /// Serves until `signal` completes, then finishes in-flight requests and closes the store.
+    /// Serves until `signal` completes, then finishes in-flight requests, stops the mail sender
+    /// and closes the store.
     pub async fn run_with_shutdown(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let store = self.state.store.clone();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let sender = crate::mail::spawn(self.state.clone(), async move {
+            let mut stopped = stopped;
+            let _ = stopped.wait_for(|s| *s).await;
+        });
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, app).with_graceful_shutdown(signal).await;
+        let _ = stop.send(true);
+        let _ = sender.await;
         store.close().await;
         result
     }
@@ -103,7 +117,8 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ap
     .await?;
     let hasher = PasswordHasher::new(settings.argon2_params())?;
     let hashing = Hashing::new(hasher, settings.password.hashing_threads);
-    Ok(AppState { store, hashing, settings: Arc::new(settings), metrics: Arc::new(Metrics::default()), clock })
+    let mail = crate::mail::Mailer::new(&settings)?;
+    Ok(AppState { store, hashing, settings: Arc::new(settings), metrics: Arc::new(Metrics::default()), clock, mail })
 }
 
 /// Creates the data directory readable by its owner only.

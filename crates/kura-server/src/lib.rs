@@ -12,6 +12,7 @@ pub mod auth;
 mod console;
 pub mod error;
 mod health;
+pub mod mail;
 mod metrics;
 mod middleware;
 pub mod service;

@@ -67,6 +67,8 @@ pub struct Settings {
     pub cookie_secure: bool,
     pub password: PasswordSettings,
     pub session: SessionSettings,
+    pub mail: MailSettings,
+    pub links: LinkSettings,
     pub limits: LimitSettings,
     /// Log filter, e.g. `info` or `kura_server=debug,info`.
     pub log: String,
@@ -96,6 +98,82 @@ pub struct SessionSettings {
     pub idle_minutes: u32,
 }
 
+/// How long single-use password links work (TEN-1, IAM-7).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LinkSettings {
+    /// A setup link (new tenant administrator, invited user), in hours.
+    pub setup_hours: u32,
+    /// A reset link ("forgot password"), in minutes.
+    pub reset_minutes: u32,
+}
+
+impl Default for LinkSettings {
+    fn default() -> Self {
+        Self { setup_hours: 72, reset_minutes: 60 }
+    }
+}
+
+/// How mail leaves Kura.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailSettings {
+    /// The SMTP relay; empty writes mail to files in `data_dir/mail`.
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub smtp_security: SmtpSecurity,
+    pub smtp_username: String,
+    pub smtp_password: Secret,
+    /// A PEM file of extra root certificates (a relay with a private CA).
+    pub ca_file: Option<PathBuf>,
+    /// `Name <address>` or an address.
+    pub from: String,
+    pub max_attempts: u32,
+    pub retry_seconds: u32,
+    pub poll_seconds: u32,
+}
+
+/// How the connection to the SMTP relay is protected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS, which is required.
+    Starttls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
+    /// No encryption: only for a relay on the same machine.
+    None,
+}
+
+impl std::str::FromStr for SmtpSecurity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "starttls" => Ok(Self::Starttls),
+            "tls" => Ok(Self::Tls),
+            "none" => Ok(Self::None),
+            other => Err(format!("{other:?} is not starttls, tls or none")),
+        }
+    }
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self {
+            smtp_host: String::new(),
+            smtp_port: 587,
+            smtp_security: SmtpSecurity::Starttls,
+            smtp_username: String::new(),
+            smtp_password: Secret::default(),
+            ca_file: None,
+            from: "Kura <no-reply@kura.invalid>".into(),
+            max_attempts: 6,
+            retry_seconds: 30,
+            poll_seconds: 10,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitSettings {
@@ -116,6 +194,8 @@ impl Default for Settings {
             cookie_secure: true,
             password: PasswordSettings::default(),
             session: SessionSettings::default(),
+            mail: MailSettings::default(),
+            links: LinkSettings::default(),
             limits: LimitSettings::default(),
             log: "info".into(),
         }
@@ -191,6 +271,18 @@ impl Settings {
             "KURA_SESSION_ABSOLUTE_MINUTES" => self.session.absolute_minutes = parse(name, value)?,
             "KURA_SESSION_IDLE_MINUTES" => self.session.idle_minutes = parse(name, value)?,
             "KURA_MAX_BODY_BYTES" => self.limits.max_body_bytes = parse(name, value)?,
+            "KURA_SMTP_HOST" => self.mail.smtp_host = value.trim().to_owned(),
+            "KURA_SMTP_PORT" => self.mail.smtp_port = parse(name, value)?,
+            "KURA_SMTP_SECURITY" => self.mail.smtp_security = parse(name, value)?,
+            "KURA_SMTP_USERNAME" => self.mail.smtp_username = value.to_owned(),
+            "KURA_SMTP_PASSWORD" => self.mail.smtp_password = Secret::new(value),
+            "KURA_SMTP_CA_FILE" => self.mail.ca_file = Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty()),
+            "KURA_MAIL_FROM" => self.mail.from = value.to_owned(),
+            "KURA_MAIL_MAX_ATTEMPTS" => self.mail.max_attempts = parse(name, value)?,
+            "KURA_MAIL_RETRY_SECONDS" => self.mail.retry_seconds = parse(name, value)?,
+            "KURA_MAIL_POLL_SECONDS" => self.mail.poll_seconds = parse(name, value)?,
+            "KURA_SETUP_LINK_HOURS" => self.links.setup_hours = parse(name, value)?,
+            "KURA_RESET_LINK_MINUTES" => self.links.reset_minutes = parse(name, value)?,
             "KURA_LOG" => self.log = value.to_owned(),
             // Variables read elsewhere (tests, CI) or by future versions are not errors.
             _ => {}
@@ -216,6 +308,15 @@ impl Settings {
         if self.session.absolute_minutes == 0 || self.session.idle_minutes == 0 {
             return bad("session", "timeouts must be at least one minute");
         }
+        if self.mail.max_attempts == 0 || self.mail.retry_seconds == 0 || self.mail.poll_seconds == 0 {
+            return bad("mail", "max_attempts, retry_seconds and poll_seconds must be at least 1");
+        }
+        if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
+            return bad("mail.from", "must be an address such as Kura <no-reply@example.jp>");
+        }
+        if !(1..=720).contains(&self.links.setup_hours) || !(5..=1440).contains(&self.links.reset_minutes) {
+            return bad("links", "setup_hours must be 1–720 and reset_minutes 5–1440");
+        }
         if self.limits.max_body_bytes < 1024 {
             return bad("limits.max_body_bytes", "must be at least 1024");
         }
@@ -235,6 +336,14 @@ impl Settings {
             memory_kib: self.password.argon2_memory_kib,
             iterations: self.password.argon2_iterations,
             parallelism: self.password.argon2_parallelism,
+        }
+    }
+
+    /// The address links in mail point to: the configured public URL, or this node's.
+    pub fn base_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
         }
     }
 
@@ -281,8 +390,23 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted_in_debug() {
-        let s = Settings::load(None, env(&[("KURA_DATABASE_URL", "postgres://u:hunter2@h/db")])).unwrap();
-        assert!(!format!("{s:?}").contains("hunter2"));
+        let s = Settings::load(
+            None,
+            env(&[("KURA_DATABASE_URL", "postgres://u:hunter2@h/db"), ("KURA_SMTP_PASSWORD", "relay-secret")]),
+        )
+        .unwrap();
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("hunter2") && !debug.contains("relay-secret"), "{debug}");
+        assert_eq!(s.mail.smtp_password.expose(), "relay-secret");
+    }
+
+    #[test]
+    fn mail_settings_are_checked() {
+        let s = Settings::load(None, env(&[("KURA_SMTP_SECURITY", "tls"), ("KURA_SMTP_PORT", "465")])).unwrap();
+        assert_eq!((s.mail.smtp_security, s.mail.smtp_port), (SmtpSecurity::Tls, 465));
+        assert!(Settings::load(None, env(&[("KURA_SMTP_SECURITY", "ssl")])).is_err());
+        assert!(Settings::load(None, env(&[("KURA_MAIL_FROM", "not an address")])).is_err());
+        assert!(Settings::load(None, env(&[("KURA_MAIL_MAX_ATTEMPTS", "0")])).is_err());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! one PostgreSQL.
 
 use crate::auth::Hashing;
+use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use kura_domain::Clock;
@@ -16,4 +17,5 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
     pub clock: Arc<dyn Clock>,
+    pub mail: Arc<Mailer>,
 }

@@ -62,6 +62,28 @@ impl Store {
         sql::account::password_hash_of(&mut self.db.read().await?.exec(), tenant, user).await
     }
 
+    /// The user and expiry of an unused, unexpired link (the link's page shows them before the
+    /// user chooses a password; only [`crate::Write::burn_link`] uses it up).
+    pub async fn live_link(
+        &self,
+        tenant: TenantId,
+        digest: &TokenDigest,
+        purpose: crate::LinkPurpose,
+    ) -> Result<Option<(UserId, Timestamp)>, StoreError> {
+        let now = now(&*self.clock);
+        sql::tokens::live(&mut self.db.read().await?.exec(), tenant, digest, purpose, now).await
+    }
+
+    /// When the user's last link of `purpose` was issued.
+    pub async fn latest_link(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        purpose: crate::LinkPurpose,
+    ) -> Result<Option<Timestamp>, StoreError> {
+        sql::tokens::latest(&mut self.db.read().await?.exec(), tenant, user, purpose).await
+    }
+
     /// The hashes of the user's last `n` replaced passwords, newest first.
     pub async fn recent_password_hashes(
         &self,

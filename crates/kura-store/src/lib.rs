@@ -17,6 +17,7 @@ mod cache;
 mod db;
 mod definitions;
 mod error;
+mod outbox;
 mod read;
 mod rows;
 mod sql;
@@ -32,7 +33,9 @@ pub use rows::{ApiKey, ApiKeyContext, Session, SessionOwner, UserSessionContext}
 pub use sql::account::{OwnSession, session_handle};
 pub use sql::collections::CollectionHead;
 pub use sql::lockout::{FailureCount, Throttle};
+pub use sql::mail::{MailStatus, NewMail, OutboxMail};
 pub use sql::signin::{SigninAccount, SigninContext};
+pub use sql::tokens::LinkPurpose;
 pub use store::{Engine, Store, StoreOptions};
 pub use write::{NewAccount, Write};
 pub use writer::CommitStats;

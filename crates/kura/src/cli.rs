@@ -74,7 +74,9 @@ pub enum OperatorCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum TenantCommand {
-    /// Create a tenant and its administrator; prints the administrator's one-time password.
+    /// Create a tenant and its administrator, who is mailed a single-use link to choose a password
+    /// (queued, and sent by the running server); with --one-time-password, prints a password
+    /// to hand over instead, which must be changed at the first sign-in.
     Create {
         /// Short URL-safe name, e.g. acme
         #[arg(long)]
@@ -95,6 +97,9 @@ pub enum TenantCommand {
         /// Contract end date (YYYY-MM-DD)
         #[arg(long)]
         contract_end: Option<String>,
+        /// Print a one-time password instead of mailing a setup link.
+        #[arg(long)]
+        one_time_password: bool,
         #[command(flatten)]
         data: DataArgs,
     },

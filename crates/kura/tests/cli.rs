@@ -58,6 +58,7 @@ async fn log_1_audit_verify_detects_edited_and_deleted_entries() {
         "アクメ株式会社",
         "--admin-email",
         "admin@acme.example.jp",
+        "--one-time-password",
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout(&out).contains("One-time password: "));
@@ -137,8 +138,10 @@ async fn demo_credentials(cli: &Cli) -> Vec<String> {
         .spawn()
         .unwrap();
     let mut passwords = Vec::new();
-    let reader = BufReader::new(child.stdout.take().unwrap());
-    for line in reader.lines() {
+    // Kept open until the child is stopped: it prints after its banner, and a closed pipe would
+    // make that fail.
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in &mut lines {
         let line = line.unwrap();
         if let Some(pw) = line.split("password / パスワード").nth(1) {
             passwords.push(pw.trim().to_owned());
@@ -159,5 +162,6 @@ async fn demo_credentials(cli: &Cli) -> Vec<String> {
     assert_eq!(resp.headers()["location"], "/operator/account/password");
     child.kill().unwrap();
     child.wait().unwrap();
+    drop(lines);
     passwords
 }

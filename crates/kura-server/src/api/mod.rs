@@ -6,6 +6,7 @@ mod access;
 mod account;
 mod data;
 mod extract;
+mod links;
 pub mod openapi;
 mod views;
 
@@ -20,6 +21,8 @@ pub fn router() -> Router<AppState> {
         .route("/openapi.json", get(openapi::serve))
         .route("/sessions", post(access::login))
         .route("/sessions/current", delete(access::logout))
+        .route("/password-resets", post(links::request_reset))
+        .route("/password-links", post(links::use_link))
         .route("/me", get(access::me))
         .route("/me/password", put(account::change_password))
         .route("/me/sessions", get(account::list_sessions))
@@ -39,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}", get(access::get_user).patch(access::update_user).delete(access::delete_user))
         .route("/users/{id}/sessions", delete(account::end_user_sessions))
         .route("/users/{id}/unlock", post(account::unlock_user))
+        .route("/users/{id}/setup-link", post(links::resend_setup_link))
         .route("/roles", get(access::list_roles).post(access::create_role))
         .route("/roles/{id}", get(access::get_role).patch(access::update_role).delete(access::delete_role))
         .route("/api-keys", get(access::list_api_keys).post(access::create_api_key))

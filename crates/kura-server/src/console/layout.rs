@@ -25,6 +25,7 @@ pub enum Nav {
     Settings,
     Account,
     Tenants,
+    Mail,
 }
 
 /// A page's heading: its title, the trail of pages above it and actions beside the title.
@@ -191,7 +192,10 @@ pub fn op_page(ctx: &OpCtx, head: Head<'_>, body: Markup) -> Html<String> {
     let main = html! {
         div.shell {
             nav.sidenav aria-label=(t(Msg::MainMenu)) {
-                ul { (nav_item(head.nav, Nav::Tenants, "/operator", Icon::Building, t(Msg::NavTenants))) }
+                ul {
+                    (nav_item(head.nav, Nav::Tenants, "/operator", Icon::Building, t(Msg::NavTenants)))
+                    (nav_item(head.nav, Nav::Mail, "/operator/mail", Icon::Log, t(Msg::NavMail)))
+                }
             }
             main #main tabindex="-1" {
                 (head.render(lang))

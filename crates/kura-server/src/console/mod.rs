@@ -26,7 +26,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use axum::routing::{any, get, post};
 use pages::{
-    account, api_keys, audit, collections, dashboard, fields, record_form, records, roles, security, session, users,
+    account, api_keys, audit, collections, dashboard, fields, links, record_form, records, roles, security, session,
+    users,
 };
 
 pub fn router() -> Router<AppState> {
@@ -34,6 +35,9 @@ pub fn router() -> Router<AppState> {
         .route("/console", get(dashboard::show))
         .route("/console/login", get(session::login_form).post(session::login))
         .route("/console/logout", post(session::logout))
+        .route("/console/forgot", get(links::forgot_form).post(links::forgot))
+        .route("/console/setup/{token}", get(links::setup_form).post(links::setup))
+        .route("/console/reset/{token}", get(links::reset_form).post(links::reset))
         .route("/console/lang", get(i18n::switch))
         .route("/console/users", get(users::list))
         .route("/console/users/new", get(users::new_form).post(users::create))

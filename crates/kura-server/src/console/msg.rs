@@ -225,6 +225,20 @@ catalogue! {
     RevokeKey => "Revoke API key", "APIキーの失効";
     ConfirmRevokeKey => "Revoke the API key “{name}”?", "APIキー「{name}」を失効させてもよろしいですか？";
     RevokeKeyNote => "Systems using this key will be refused immediately. This cannot be undone.", "このキーを使っているシステムは直ちに利用できなくなります。この操作は取り消せません。";
+    // Setup and reset links (TEN-1, IAM-7)
+    SetupTitle => "Choose your password", "パスワードの設定";
+    ResetTitle => "Choose a new password", "パスワードの再設定";
+    LinkValidUntil => "This link works once, until {time}.", "このリンクは {time} まで、一度だけ使用できます。";
+    SetPasswordButton => "Set password", "パスワードを設定する";
+    LinkInvalid => "This link can no longer be used.", "このリンクは使用できません。";
+    LinkInvalidSetup => "It has expired or has already been used. Ask your administrator to send a new one; if you have already set your password, sign in or use “Forgot your password?”.", "有効期限が切れているか、すでに使用されています。管理者に再送を依頼してください。パスワードを設定済みの場合は、ログインするか「パスワードをお忘れの方」をご利用ください。";
+    LinkInvalidReset => "It has expired or has already been used. Ask for a new link below.", "有効期限が切れているか、すでに使用されています。下のボタンから新しいリンクを申請してください。";
+    ForgotPassword => "Forgot your password?", "パスワードをお忘れの方";
+    ForgotIntro => "Enter your tenant ID and email address. If they belong to an account, we will mail you a link to choose a new password. It works once, for one hour.", "テナントIDとメールアドレスを入力してください。登録済みのアカウントであれば、新しいパスワードを設定するためのリンクをメールでお送りします。リンクは1時間、一度だけ有効です。";
+    SendResetLink => "Send the link", "リンクを送信する";
+    ResetRequested => "If the tenant ID and address belong to an account, a link is on its way. Check your mail, including the spam folder.", "入力されたテナントIDとメールアドレスのアカウントが存在する場合は、リンクを送信しました。迷惑メールフォルダも含めてご確認ください。";
+    BackToLogin => "Back to sign-in", "ログイン画面に戻る";
+    PasswordSetSignIn => "Your password is set. Sign in with it now.", "パスワードを設定しました。新しいパスワードでログインしてください。";
     // Own account (IAM-4, IAM-9)
     MyAccount => "My account", "アカウント";
     AccountPassword => "Change password", "パスワードの変更";
@@ -345,12 +359,25 @@ catalogue! {
     ContractEnd => "Contract end", "契約終了日";
     ContractEndBeforeStart => "The end is before the start.", "終了日が開始日より前になっています。";
     FirstAdmin => "First administrator", "最初の管理者";
-    AdminPasswordHelp => "An initial password is generated and shown once after creation.", "初期パスワードは自動で生成され、作成後に一度だけ表示されます。";
+    AdminPasswordHelp => "A single-use link to choose a password is mailed to this address.", "このアドレスに、パスワード設定用の一回限りのリンクをメールでお送りします。";
+    SetupLinkSent => "A link to choose a password has been mailed to {email}. It works once, for {hours} hours.", "{email} 宛てに、パスワード設定用のリンクをメールで送信しました。リンクは{hours}時間有効で、一度だけ使用できます。";
+    SetupLinkHelp => "If the mail does not arrive, check the mail list of this console: a mail that cannot be delivered is shown there.", "メールが届かない場合は、この運用コンソールの「メール送信状況」をご確認ください。送信できなかったメールはそこに表示されます。";
     CreateTenant => "Create tenant", "テナントを作成する";
     TenantCreated => "The tenant has been created.", "テナントを作成しました。";
-    PasswordShownOnce => "The initial password is shown only on this page. Hand it to the administrator by a secure channel now.", "初期パスワードはこの画面でのみ表示されます。今すぐ安全な方法で管理者にお渡しください。";
     ConsoleUrl => "Console URL", "コンソールURL";
-    PasswordHandoverHelp => "The administrator signs in with the tenant ID, email address and this password.", "管理者は、テナントID・メールアドレス・このパスワードでログインします。";
+    // Operator: mail
+    NavMail => "Mail", "メール送信状況";
+    MailToFiles => "No SMTP relay is configured: mail is written to files in", "SMTPリレーが設定されていないため、メールは次のフォルダにファイルとして保存されます：";
+    MailFailedCount => "{n} mail(s) could not be delivered after every attempt. Check the relay settings, then ask the tenant to send the notice again.", "{n}件のメールは、すべての再試行の後も送信できませんでした。リレーの設定を確認し、テナントに再送を依頼してください。";
+    NoMailYet => "No mail has been sent yet.", "まだメールは送信されていません。";
+    MailRecipient => "To", "宛先";
+    MailSubject => "Subject", "件名";
+    MailAttempts => "Attempts", "試行回数";
+    MailLastError => "Last error", "直近のエラー";
+    MailSent => "Sent", "送信済み";
+    MailGivenUp => "Failed", "送信失敗";
+    MailPending => "Waiting", "送信待ち";
+    MailNextAttempt => "Next attempt:", "次回の再試行：";
     // Error pages
     ErrForbiddenTitle => "Not permitted", "権限がありません";
     ErrForbiddenBody => "You don't have permission to do this.", "この操作を行う権限がありません。";

@@ -23,6 +23,8 @@ pub struct NewTenant {
     pub contract_end: Option<String>,
     pub admin_email: String,
     pub admin_name: String,
+    /// The language of the administrator's mail; default Japanese.
+    pub admin_language: Option<kura_domain::Language>,
 }
 
 fn parse_date(name: &str, s: Option<&str>) -> AppResult<Option<jiff::civil::Date>> {
@@ -34,14 +36,37 @@ fn parse_date(name: &str, s: Option<&str>) -> AppResult<Option<jiff::civil::Date
     }
 }
 
-/// Creates a tenant and its first administrator. The administrator's password is the given one,
-/// or, if none is given, a generated one returned here to be handed over once: a one-time
-/// password, which must be changed at the first sign-in.
+/// How the first administrator of a new tenant gets in.
+#[derive(Debug)]
+pub enum AdminAccess {
+    /// A single-use setup link, mailed to them (TEN-1): nobody else ever knows their password.
+    SetupLink,
+    /// A generated one-time password, returned to be handed over once; it must be changed at the
+    /// first sign-in (`kura demo`, and machines without mail).
+    OneTimePassword,
+    /// A password chosen by whoever creates the tenant (automated provisioning).
+    Password(String),
+}
+
+/// Creates a tenant and its first administrator, with the given password, or, if none is given,
+/// a generated one-time password returned here (see [`create_tenant_with`]).
 pub async fn create_tenant(
     state: &AppState,
     actor: Actor,
     input: NewTenant,
     admin_password: Option<String>,
+) -> AppResult<(Tenant, User, Option<String>)> {
+    let access = admin_password.map_or(AdminAccess::OneTimePassword, AdminAccess::Password);
+    create_tenant_with(state, actor, input, access).await
+}
+
+/// Creates a tenant and its first administrator, who gets in as `access` says; a generated
+/// one-time password is returned, to be handed over once.
+pub async fn create_tenant_with(
+    state: &AppState,
+    actor: Actor,
+    input: NewTenant,
+    access: AdminAccess,
 ) -> AppResult<(Tenant, User, Option<String>)> {
     // Validate everything before the first write, so that the two writes below can only fail on
     // a database error.
@@ -58,15 +83,21 @@ pub async fn create_tenant(
     spec.check()?;
     let email = Email::parse(&input.admin_email)?;
     let name = DisplayName::parse(&input.admin_name)?;
-    let (password, generated) = match admin_password {
-        Some(pw) => (pw, None),
-        None => {
+    let (password, generated) = match access {
+        AdminAccess::Password(pw) => (Some(pw), None),
+        AdminAccess::OneTimePassword => {
             let pw = generate_password();
-            (pw.clone(), Some(pw))
+            (Some(pw.clone()), Some(pw))
         }
+        AdminAccess::SetupLink => (None, None),
     };
-    check_password(state, "admin_password", &password)?;
-    let hash = state.hashing.hash(password).await.map_err(AppError::internal)?;
+    let hash = match password {
+        Some(pw) => {
+            check_password(state, "admin_password", &pw)?;
+            Some(state.hashing.hash(pw).await.map_err(AppError::internal)?)
+        }
+        None => None,
+    };
 
     let mut w = state.store.begin(AuditScope::Platform, actor.clone()).await?;
     let tenant = w.insert_tenant(&spec).await?;
@@ -78,17 +109,21 @@ pub async fn create_tenant(
         email: &email,
         display_name: &name,
         role: role.id,
-        password_hash: Some(&hash),
-        language: kura_domain::Language::Ja,
+        password_hash: hash.as_deref(),
+        language: input.admin_language.unwrap_or_default(),
         must_change_password: generated.is_some(),
     };
     let mut w = state.store.begin(AuditScope::Tenant(tenant.id), actor).await?;
     let user = w.insert_account(tenant.id, account).await?;
-    w.commit(
-        AuditRecord::success(Operation::UserCreate, format!("user:{email}"))
-            .with_detail("role=tenant_admin; tenant opened"),
-    )
-    .await?;
+    let mut detail = "role=tenant_admin; tenant opened".to_owned();
+    if hash.is_none() {
+        super::links::queue_setup_link(state, &mut w, &tenant, &user).await?;
+        detail.push_str("; setup link sent");
+    }
+    w.commit(AuditRecord::success(Operation::UserCreate, format!("user:{email}")).with_detail(detail)).await?;
+    if hash.is_none() {
+        state.mail.kick();
+    }
     Ok((tenant, user, generated))
 }
 

@@ -1,7 +1,7 @@
 //! Tenant user management (IAM-1): create, edit, disable and delete users of one's own tenant.
 
 use super::passwords::check_new_password;
-use super::{ensure_within, security};
+use super::{ensure_within, links, security};
 use crate::auth::{TenantPrincipal, Via};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -11,7 +11,8 @@ use kura_domain::{
 use kura_store::NewAccount;
 use serde::Deserialize;
 
-/// A new user. Without a password, the user cannot sign in until one is set.
+/// A new user. Without a password, the user is invited: a single-use setup link is mailed to
+/// them, in their language.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"email": "hanako.sato@acme.example.jp", "display_name": "佐藤 花子", "role": "editor",
@@ -88,10 +89,16 @@ pub async fn create(state: &AppState, p: &TenantPrincipal, input: NewUser) -> Ap
     };
     let mut w = g.begin(&state.store).await?;
     let user = w.insert_account(g.tenant_id(), account).await?;
-    w.commit(
-        AuditRecord::success(Operation::UserCreate, format!("user:{email}")).with_detail(format!("role={}", role.key)),
-    )
-    .await?;
+    let mut detail = format!("role={}", role.key);
+    // Without a password, the user is invited: a setup link goes out with the account.
+    if hash.is_none() {
+        links::queue_setup_link(state, &mut w, p.tenant(), &user).await?;
+        detail.push_str("; invited by mail");
+    }
+    w.commit(AuditRecord::success(Operation::UserCreate, format!("user:{email}")).with_detail(detail)).await?;
+    if hash.is_none() {
+        state.mail.kick();
+    }
     Ok(user)
 }
 

@@ -419,7 +419,7 @@ async fn iam_2_console_every_page_renders_for_the_administrator() {
 }
 
 #[tokio::test]
-async fn ten_1_operator_console_creates_tenant_and_shows_password_once() {
+async fn ten_1_operator_console_creates_tenant_whose_administrator_sets_a_password_through_a_mailed_link() {
     let app = spawn_app().await;
     app.operator("ops@kura.example.jp").await;
     let op = Console::new(&app);
@@ -440,38 +440,30 @@ async fn ten_1_operator_console_creates_tenant_and_shows_password_once() {
     let created = op.submit("/operator/tenants/new", "/operator/tenants/new", &form).await;
     assert_eq!(created.status, StatusCode::OK, "{}", created.body);
     assert!(created.body.contains("/console/login?tenant=himawari"));
-    let at = created.body.find("id=\"password\"").unwrap();
-    let start = at + created.body[at..].find('>').unwrap() + 1;
-    let password = created.body[start..start + created.body[start..].find('<').unwrap()].to_owned();
-    assert_eq!(password.len(), 20);
-    let list = op.get("/operator").await.body;
-    assert!(list.contains("himawari") && list.contains("2026-12-01") && !list.contains(&password), "shown once only");
+    assert!(created.body.contains("encho@himawari.example.jp"), "the page says where the link went");
     let again = op.submit("/operator/tenants/new", "/operator/tenants/new", &form).await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "the slug is taken");
 
-    // The password was issued, so it is a one-time password: the first sign-in leads to the
-    // password change, and nothing else opens until it is done (issue 15, IAM-4).
+    // Without an SMTP relay the setup link goes to a file, and the operator's mail list shows it.
+    let mail = &app.mail_files(1).await[0];
+    assert!(mail.to.contains("encho@himawari.example.jp"));
+    assert_eq!(mail.subject, "【Kura】ひまわり保育園 のアカウント設定のご案内");
+    assert!(op.get("/operator/mail").await.body.contains("encho@himawari.example.jp"));
+    let link = mail.link(&format!("{}/console/setup/", app.address));
+    let path = link.strip_prefix(&app.address).unwrap().to_owned();
+
+    // The administrator follows it, chooses a password (the policy's rules first refuse one),
+    // and signs in: nobody else ever knew the password.
     let admin = Console::new(&app);
-    let signed_in = admin
-        .post(
-            "/console/login",
-            &[("tenant", "himawari"), ("email", "encho@himawari.example.jp"), ("password", &password)],
-        )
+    assert!(admin.get(&path).await.body.contains("encho@himawari.example.jp"));
+    let weak = admin.post(&path, &[("new_password", "12345678"), ("confirm_password", "12345678")]).await;
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let set = admin
+        .post(&path, &[("new_password", "sunflower-morning-garden"), ("confirm_password", "sunflower-morning-garden")])
         .await;
-    assert_eq!(signed_in.location.as_deref(), Some("/console/account/password"));
-    assert_eq!(admin.get("/console").await.location.as_deref(), Some("/console/account/password"));
-    let changed = admin
-        .submit(
-            "/console/account/password",
-            "/console/account/password",
-            &[
-                ("current_password", &password),
-                ("new_password", "sunflower-morning-garden"),
-                ("confirm_password", "sunflower-morning-garden"),
-            ],
-        )
-        .await;
-    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.body);
+    assert_eq!(set.location.as_deref(), Some("/console/login?tenant=himawari&set=1"));
+    assert_eq!(admin.get(&path).await.status, StatusCode::NOT_FOUND, "the link is used up");
+    admin.login("himawari", "encho@himawari.example.jp", "sunflower-morning-garden").await;
     assert!(admin.get("/console").await.body.contains("ひまわり保育園"));
     app.verify_audit().await;
 }

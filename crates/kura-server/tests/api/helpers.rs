@@ -54,6 +54,28 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 }
 
 impl TestApp {
+    /// The node's data directory (where mail goes without an SMTP relay).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
+    /// The mails written to files so far (no SMTP relay configured), waiting up to a few seconds
+    /// for at least `n`.
+    pub async fn mail_files(&self, n: usize) -> Vec<crate::smtp::Received> {
+        let dir = self.data_dir().join("mail");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let mut files: Vec<_> =
+                std::fs::read_dir(&dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+            files.sort();
+            if files.len() >= n {
+                return files.iter().map(|p| crate::smtp::parse(&std::fs::read_to_string(p).unwrap())).collect();
+            }
+            assert!(std::time::Instant::now() < deadline, "expected {n} mail file(s) in {}", dir.display());
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// A second Kura node on this application's database and clock (several stateless nodes
     /// sharing one database).
     pub async fn another_node(&self) -> TestApp {

@@ -8,6 +8,8 @@ mod console;
 mod console_security;
 mod helpers;
 mod isolation;
+mod mail;
 mod platform;
 mod records;
 mod security;
+mod smtp;

@@ -11,6 +11,7 @@ pub(crate) mod api_keys;
 pub(crate) mod audit;
 pub(crate) mod collections;
 pub(crate) mod lockout;
+pub(crate) mod mail;
 pub(crate) mod operators;
 pub(crate) mod principals;
 pub(crate) mod records;
@@ -19,6 +20,7 @@ pub(crate) mod security;
 pub(crate) mod sessions;
 pub(crate) mod signin;
 pub(crate) mod tenants;
+pub(crate) mod tokens;
 pub(crate) mod users;
 
 use crate::error::StoreError;

@@ -140,6 +140,8 @@ impl Write {
             sql::account::remember_password(&mut e, tenant, user, now, &old).await?;
         }
         sql::account::forget_passwords(&mut e, tenant, user, history).await?;
+        // A new password makes any setup or reset link still out there useless.
+        sql::tokens::forget_all(&mut e, tenant, user).await?;
         sql::users::set_password(&mut e, tenant, user, password_hash, must_change, now).await
     }
 

@@ -190,6 +190,7 @@ impl Write {
         sql::users::delete(&mut e, tenant, id).await?;
         sql::sessions::delete_for_user(&mut e, tenant, id).await?;
         sql::account::forget_passwords(&mut e, tenant, id, 0).await?;
+        sql::tokens::forget_all(&mut e, tenant, id).await?;
         Ok(())
     }
 

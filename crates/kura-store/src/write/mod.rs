@@ -12,6 +12,8 @@ mod access;
 mod account;
 mod data;
 mod identity;
+mod links;
+mod mail;
 
 pub use identity::NewAccount;
 

@@ -3,7 +3,7 @@
 use super::cli_actor;
 use anyhow::Context as _;
 use kura_server::AppState;
-use kura_server::service::tenants::{self, NewTenant};
+use kura_server::service::tenants::{self, AdminAccess, NewTenant};
 use std::io::Read as _;
 use std::process::ExitCode;
 
@@ -28,10 +28,17 @@ pub async fn create_operator(
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn create_tenant(state: &AppState, input: NewTenant) -> anyhow::Result<ExitCode> {
-    let (tenant, admin, password) = tenants::create_tenant(state, cli_actor(), input, None).await?;
+pub async fn create_tenant(state: &AppState, input: NewTenant, one_time_password: bool) -> anyhow::Result<ExitCode> {
+    let access = if one_time_password { AdminAccess::OneTimePassword } else { AdminAccess::SetupLink };
+    let (tenant, admin, password) = tenants::create_tenant_with(state, cli_actor(), input, access).await?;
     println!("Created tenant {} ({}).", tenant.slug, tenant.display_name);
     println!("Administrator: {}", admin.email);
+    if password.is_none() {
+        println!(
+            "A single-use link to choose a password is queued for {} (valid {} hours); the running server sends it.",
+            admin.email, state.settings.links.setup_hours
+        );
+    }
     if let Some(pw) = password {
         println!("One-time password: {pw}");
         println!(

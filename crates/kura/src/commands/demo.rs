@@ -96,6 +96,7 @@ async fn ensure_tenant(state: &AppState) -> anyhow::Result<String> {
         contract_end: None,
         admin_email: ADMIN.into(),
         admin_name: "デモ管理者".into(),
+        admin_language: None,
     };
     let (tenant, _, password) = tenants::create_tenant(state, cli_actor(), input, None).await?;
     let spec: CollectionSpec = serde_json::from_value(customers_spec())?;

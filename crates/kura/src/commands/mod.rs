@@ -33,6 +33,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             time_zone,
             contract_start,
             contract_end,
+            one_time_password,
             data,
         }) => {
             let state = open(settings(cli.config, &data.into())?).await?;
@@ -44,8 +45,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 contract_end,
                 admin_email,
                 admin_name,
+                admin_language: None,
             };
-            admin::create_tenant(&state, input).await
+            admin::create_tenant(&state, input, one_time_password).await
         }
         Command::Tenant(TenantCommand::List { data }) => {
             let state = open(settings(cli.config, &data.into())?).await?;

@@ -2,6 +2,7 @@
 //! Operators are not members of any tenant and see no tenant data here (IAM-13).
 
 mod account;
+mod mail;
 mod session;
 mod tenants;
 
@@ -16,5 +17,6 @@ pub fn router() -> Router<AppState> {
         .route("/operator/logout", post(session::logout))
         .route("/operator/account/password", get(account::password_form).post(account::change_password))
         .route("/operator/tenants/new", get(tenants::new_form).post(tenants::create))
+        .route("/operator/mail", get(mail::list))
         .route("/operator/{*rest}", axum::routing::any(super::not_found))
 }

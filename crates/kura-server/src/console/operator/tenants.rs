@@ -1,18 +1,18 @@
-//! Tenants (TEN-1): the list, and opening a tenant with its first administrator, whose generated
-//! password is shown once on the page that answers the POST.
+//! Tenants (TEN-1): the list, and opening a tenant with its first administrator, who is mailed a
+//! single-use link to choose a password: the operator never sees or hands over a password.
 
 use crate::console::extract::{OpCtx, OpPosted};
 use crate::console::forms::Errors;
 use crate::console::labels;
 use crate::console::layout::{Head, Nav, op_page};
 use crate::console::msg::Msg;
-use crate::console::widgets::{Input, csrf, empty_state, new_button, notice_ok, notice_warn};
+use crate::console::widgets::{Input, csrf, empty_state, new_button, notice_ok};
 use crate::error::AppResult;
-use crate::service::tenants::{self, NewTenant};
+use crate::service::tenants::{self, AdminAccess, NewTenant};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use kura_domain::{DisplayName, Email, FieldErrorKind, Slug, Tenant, TimeZoneName, format_in_zone};
+use kura_domain::{DisplayName, Email, FieldErrorKind, Language, Slug, Tenant, TimeZoneName, format_in_zone};
 use maud::html;
 
 pub async fn list(State(state): State<AppState>, ctx: OpCtx) -> AppResult<Response> {
@@ -75,6 +75,8 @@ fn form_page(ctx: &OpCtx, v: &NewTenant, errors: &Errors) -> Response {
                     maxlength: Some(200), error: e("admin_name"), ..Input::default() }.render(lang))
                 (Input { name: "admin_email", label: t(Msg::Email), kind: "email", value: &v.admin_email, required: true,
                     help: Some(t(Msg::AdminPasswordHelp)), error: e("admin_email"), ..Input::default() }.render(lang))
+                (crate::console::widgets::select("admin_language", t(Msg::MailLanguage), &languages(),
+                    v.admin_language.unwrap_or_default().code(), None, None, lang))
             }
             div.actions {
                 button.btn.btn-primary type="submit" { (t(Msg::CreateTenant)) }
@@ -84,6 +86,10 @@ fn form_page(ctx: &OpCtx, v: &NewTenant, errors: &Errors) -> Response {
     };
     let head = Head::new(Nav::Tenants, t(Msg::NewTenant)).crumb(t(Msg::NavTenants), "/operator");
     (errors.status(), op_page(ctx, head, body)).into_response()
+}
+
+fn languages() -> Vec<(String, String)> {
+    vec![("ja".to_owned(), "日本語".to_owned()), ("en".to_owned(), "English".to_owned())]
 }
 
 pub async fn new_form(ctx: OpCtx) -> Response {
@@ -133,41 +139,38 @@ pub async fn create(State(state): State<AppState>, OpPosted { ctx, form }: OpPos
         contract_end: opt("contract_end"),
         admin_email: form.get("admin_email").trim().to_owned(),
         admin_name: form.get("admin_name").trim().to_owned(),
+        admin_language: Language::parse(form.get("admin_language")),
     };
     let mut errors = Errors::default();
     precheck(&input(), &ctx, &mut errors);
     if errors.is_empty() {
-        match tenants::create_tenant(&state, ctx.p.actor.clone(), input(), None).await {
-            Ok((tenant, admin, Some(password))) => {
-                return Ok(created_page(&state, &ctx, &tenant, admin.email.as_str(), &password));
-            }
-            Ok((_, _, None)) => {
-                return Err(crate::error::AppError::internal(std::io::Error::other("no password was generated")));
-            }
+        match tenants::create_tenant_with(&state, ctx.p.actor.clone(), input(), AdminAccess::SetupLink).await {
+            Ok((tenant, admin, _)) => return Ok(created_page(&state, &ctx, &tenant, admin.email.as_str())),
             Err(e) => errors.absorb(e, ctx.lang, Some("slug"))?,
         }
     }
     Ok(form_page(&ctx, &input(), &errors))
 }
 
-/// The only time the administrator's initial password is ever shown.
-fn created_page(state: &AppState, ctx: &OpCtx, tenant: &Tenant, email: &str, password: &str) -> Response {
+/// What the operator tells the new tenant: where to sign in, and that the administrator has a
+/// setup link in their mail.
+fn created_page(state: &AppState, ctx: &OpCtx, tenant: &Tenant, email: &str) -> Response {
     let t = |m: Msg| ctx.t(m);
-    let origin = state.settings.public_url.as_deref().unwrap_or("").trim_end_matches('/');
-    let url = format!("{origin}/console/login?tenant={}", tenant.slug);
+    let url = format!("{}/console/login?tenant={}", state.settings.base_url(), tenant.slug);
+    let sent = t(Msg::SetupLinkSent)
+        .replace("{email}", email)
+        .replace("{hours}", &state.settings.links.setup_hours.to_string());
     let body = html! {
         (notice_ok(t(Msg::TenantCreated)))
         div.card.stack {
-            (notice_warn(t(Msg::PasswordShownOnce)))
+            p { (sent) }
             dl.handover {
                 dt { (t(Msg::ConsoleUrl)) } dd { a.mono href=(url) { (url) } }
                 dt { (t(Msg::TenantId)) } dd.mono { (tenant.slug.as_str()) }
                 dt { (t(Msg::Email)) } dd.mono { (email) }
-                dt #password-label { (t(Msg::InitialPassword)) }
-                dd { code #password.secret aria-labelledby="password-label" { (password) } }
             }
-            p.help { (t(Msg::ClickToSelect)) " " (t(Msg::PasswordHandoverHelp)) }
-            p { a.btn.btn-primary href="/operator" { (t(Msg::CopiedDone)) } }
+            p.help { (t(Msg::SetupLinkHelp)) }
+            p { a.btn.btn-primary href="/operator" { (t(Msg::BackToOperator)) } }
         }
     };
     let head = Head::new(Nav::Tenants, tenant.display_name.as_str()).crumb(t(Msg::NavTenants), "/operator");

@@ -21,11 +21,17 @@ use serde::Deserialize;
 pub struct LoginParams {
     tenant: Option<String>,
     out: Option<String>,
+    /// Arrived from a setup or reset link, whose password is now set.
+    set: Option<String>,
 }
 
 pub async fn login_form(PageLang(lang): PageLang, Query(params): Query<LoginParams>) -> Response {
     let tenant = params.tenant.unwrap_or_default();
-    let notice = params.out.is_some().then(|| notice_ok(Msg::SignedOut.text(lang)));
+    let notice = if params.set.is_some() {
+        Some(notice_ok(Msg::PasswordSetSignIn.text(lang)))
+    } else {
+        params.out.is_some().then(|| notice_ok(Msg::SignedOut.text(lang)))
+    };
     render(lang, &tenant, "", notice, StatusCode::OK)
 }
 
@@ -66,6 +72,7 @@ fn render(lang: Lang, tenant: &str, email: &str, notice: Option<Markup>, status:
                 autocomplete: Some("current-password"), ..Input::default() }.render(lang))
             button.btn.btn-primary.btn-block type="submit" { (t(Msg::Login)) }
         }
+        p { a href="/console/forgot" { (t(Msg::ForgotPassword)) } }
     };
     (status, bare(lang, "/console/login", Some(t(Msg::TenantConsole)), t(Msg::LoginTitle), body)).into_response()
 }

@@ -1,0 +1,101 @@
+//! API handlers for single-use password links (TEN-1, IAM-7): asking for a reset link, setting a
+//! password through a link, and an administrator's resend of a setup link.
+
+use super::extract::{ApiAuth, ApiJson, ApiPath, Client};
+use crate::error::{AppResult, Problem};
+use crate::service::links::{self, LinkCompletion};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use kura_domain::UserId;
+use kura_store::LinkPurpose;
+use serde::{Deserialize, Serialize};
+
+/// A request for a reset link.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"tenant": "acme", "email": "hanako.sato@acme.example.jp"}))]
+pub struct ResetRequest {
+    /// The tenant's slug.
+    pub tenant: String,
+    pub email: String,
+}
+
+/// The one answer to every reset request.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"detail": "If the tenant and address belong to an account, a link has been mailed to it."}))]
+pub struct Accepted {
+    pub detail: String,
+}
+
+/// Which link a password is set through.
+#[derive(Clone, Copy, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    Setup,
+    Reset,
+}
+
+/// A password chosen through a link from a mail.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "setup", "token": "0190c5e8f1a27c3e9b4d6a1f2e3c4b5a.q2XwN8…",
+    "new_password": "lantern-orchid-velvet-harbour"}))]
+pub struct LinkUse {
+    /// `setup` (a new account) or `reset` (forgot password).
+    pub kind: LinkKind,
+    /// The last part of the link's path.
+    pub token: String,
+    pub new_password: String,
+}
+
+/// Ask for a password reset link. The answer is the same 202, at once, whatever the tenant and
+/// address: whether an account exists is not revealed. If it does, a single-use link valid for
+/// an hour is mailed to it (at most one a minute).
+#[utoipa::path(post, path = "/api/v1/password-resets", tag = "sessions", request_body = ResetRequest,
+    responses((status = 202, body = Accepted), (status = 400, body = Problem)))]
+pub async fn request_reset(
+    State(state): State<AppState>,
+    Client(client): Client,
+    ApiJson(req): ApiJson<ResetRequest>,
+) -> (StatusCode, Json<Accepted>) {
+    links::request_reset(&state, &req.tenant, &req.email, &client);
+    let detail = "If the tenant and address belong to an account, a link has been mailed to it.".to_owned();
+    (StatusCode::ACCEPTED, Json(Accepted { detail }))
+}
+
+/// Set a password through a setup or reset link. The link is used up; a link that is unknown,
+/// used or expired is 404 and changes nothing; a password the tenant's policy refuses is 422
+/// naming each broken rule (the link stays usable). The account's sessions end.
+#[utoipa::path(post, path = "/api/v1/password-links", tag = "sessions", request_body = LinkUse,
+    responses((status = 204), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn use_link(
+    State(state): State<AppState>,
+    Client(client): Client,
+    ApiJson(req): ApiJson<LinkUse>,
+) -> AppResult<StatusCode> {
+    let purpose = match req.kind {
+        LinkKind::Setup => LinkPurpose::Setup,
+        LinkKind::Reset => LinkPurpose::Reset,
+    };
+    let completion = LinkCompletion { token: req.token, new_password: req.new_password };
+    links::complete(&state, purpose, completion, &client).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Mail a user who has not set a password yet a new setup link (earlier ones stop working).
+/// Requires `users.manage`.
+#[utoipa::path(post, path = "/api/v1/users/{id}/setup-link", tag = "users", security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid)),
+    responses((status = 202, body = Accepted), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn resend_setup_link(
+    State(state): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiPath(id): ApiPath<UserId>,
+) -> AppResult<(StatusCode, Json<Accepted>)> {
+    links::resend_setup_link(&state, &p, id).await?;
+    Ok((StatusCode::ACCEPTED, Json(Accepted { detail: "A new setup link has been queued for the user.".into() })))
+}

@@ -1,0 +1,84 @@
+//! The sender task: delivers due mail from the outbox, on every node. A mail queued on this node
+//! goes out at once (the node rings its own bell); mail queued elsewhere (another node, the CLI)
+//! is found by polling. Each mail is claimed for a lease first, so two nodes never send it
+//! twice, and a node that stops half-way leaves it to the others.
+
+use crate::state::AppState;
+use jiff::SignedDuration;
+use kura_domain::{Actor, ActorKind, AuditRecord, Operation, Outcome};
+use kura_store::OutboxMail;
+use std::future::Future;
+use std::time::Duration;
+
+/// Mails claimed at once.
+const BATCH: u32 = 20;
+/// How long a claim holds: longer than a delivery may take (the SMTP timeout).
+const LEASE: SignedDuration = SignedDuration::from_secs(120);
+/// The longest wait between two attempts.
+const MAX_BACKOFF: SignedDuration = SignedDuration::from_secs(3600);
+
+/// Runs the sender until `shutdown` completes.
+pub fn spawn(state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let poll = Duration::from_secs(u64::from(state.settings.mail.poll_seconds));
+        tokio::pin!(shutdown);
+        loop {
+            if let Err(e) = deliver_due(&state).await {
+                tracing::warn!(error = %e, "mail delivery pass failed; trying again later");
+            }
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = state.mail.wake_wait() => {}
+                () = tokio::time::sleep(poll) => {}
+            }
+        }
+    })
+}
+
+/// Delivers every mail due now; returns how many were delivered.
+pub async fn deliver_due(state: &AppState) -> Result<usize, kura_store::StoreError> {
+    let mut delivered = 0;
+    loop {
+        let batch = state.store.claim_mail(BATCH, LEASE).await?;
+        if batch.is_empty() {
+            return Ok(delivered);
+        }
+        for mail in batch {
+            if deliver_one(state, &mail).await? {
+                delivered += 1;
+            }
+        }
+    }
+}
+
+async fn deliver_one(state: &AppState, mail: &OutboxMail) -> Result<bool, kura_store::StoreError> {
+    let error = match state.mail.transport().deliver(mail).await {
+        Ok(()) => {
+            state.store.mail_sent(mail.id).await?;
+            tracing::info!(mail = %mail.id, kind = mail.kind, "mail delivered");
+            return Ok(true);
+        }
+        Err(e) => e.chars().take(500).collect::<String>(),
+    };
+    let settings = &state.settings.mail;
+    if mail.attempts >= settings.max_attempts {
+        // Given up, visibly: the operator's list shows it, and the tenant's log records it.
+        tracing::error!(mail = %mail.id, kind = mail.kind, error = %error, "mail given up");
+        let actor = Actor { kind: ActorKind::Cli, id: None, label: "mail sender".into(), role: None, source_ip: None };
+        let mut w = state.store.begin(mail.scope, actor).await?;
+        w.give_up_mail(mail.id, &error).await?;
+        let record = AuditRecord::success(Operation::MailFailed, format!("mail:{}", mail.id))
+            .with_outcome(Outcome::Failure)
+            .with_detail(format!("{} to {} after {} attempts: {error}", mail.kind, mail.recipient, mail.attempts));
+        w.commit(record).await?;
+    } else {
+        let base = SignedDuration::from_secs(i64::from(settings.retry_seconds));
+        let factor = 1_i32.checked_shl(mail.attempts.saturating_sub(1).min(16)).unwrap_or(i32::MAX);
+        let delay = base.checked_mul(factor).unwrap_or(MAX_BACKOFF).min(MAX_BACKOFF);
+        let now = state.clock.now();
+        let next = now.checked_add(delay).unwrap_or(now);
+        tracing::warn!(mail = %mail.id, attempt = mail.attempts, error = %error, "mail not delivered; will retry");
+        state.store.mail_retry(mail.id, next, &error).await?;
+    }
+    Ok(false)
+}

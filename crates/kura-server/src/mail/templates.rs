@@ -1,0 +1,129 @@
+//! The words of every mail, in Japanese and English side by side: a notice cannot exist in one
+//! language only. Times are in the tenant's zone; links are absolute (the configured public URL).
+
+use kura_domain::Language;
+
+/// A notice Kura sends to a person.
+#[derive(Debug)]
+pub enum Notice<'a> {
+    /// A single-use link to choose a first password (TEN-1, IAM-7): a new tenant's administrator
+    /// or an invited user.
+    SetupLink { tenant: &'a str, name: &'a str, url: &'a str, expires: &'a str },
+    /// A single-use link to choose a new password, asked for on the sign-in page (IAM-7).
+    ResetLink { tenant: &'a str, name: &'a str, url: &'a str, expires: &'a str },
+    /// The password expires soon (IAM-4): 14 and 3 days before.
+    PasswordExpiry { tenant: &'a str, name: &'a str, days: i64, expires: &'a str, url: &'a str },
+}
+
+impl Notice<'_> {
+    /// The outbox's name for this kind of notice.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::SetupLink { .. } => "setup_link",
+            Self::ResetLink { .. } => "reset_link",
+            Self::PasswordExpiry { .. } => "password_expiry",
+        }
+    }
+
+    /// Subject and body in `lang`.
+    pub fn render(&self, lang: Language) -> (String, String) {
+        match (self, lang) {
+            (Self::SetupLink { tenant, name, url, expires }, Language::Ja) => (
+                format!("【Kura】{tenant} のアカウント設定のご案内"),
+                format!(
+                    "{name} 様\n\n\
+                     {tenant} の Kura 管理コンソールにアカウントが作成されました。\n\
+                     次のリンクを開き、パスワードを設定してください。\n\n\
+                     {url}\n\n\
+                     このリンクは {expires} まで有効で、一度だけ使用できます。\n\
+                     期限が切れた場合は、管理者に再送を依頼してください。\n\n\
+                     お心当たりがない場合は、このメールを破棄してください。\n\
+                     このメールは送信専用です。\n"
+                ),
+            ),
+            (Self::SetupLink { tenant, name, url, expires }, Language::En) => (
+                format!("[Kura] Set up your account at {tenant}"),
+                format!(
+                    "Dear {name},\n\n\
+                     An account has been created for you in the Kura console of {tenant}.\n\
+                     Open the link below to choose your password.\n\n\
+                     {url}\n\n\
+                     The link works once, until {expires}.\n\
+                     If it has expired, ask your administrator to send a new one.\n\n\
+                     If you did not expect this mail, you can ignore it.\n\
+                     Replies to this address are not read.\n"
+                ),
+            ),
+            (Self::ResetLink { tenant, name, url, expires }, Language::Ja) => (
+                "【Kura】パスワード再設定のご案内".to_owned(),
+                format!(
+                    "{name} 様\n\n\
+                     {tenant} の Kura 管理コンソールで、パスワードの再設定が申請されました。\n\
+                     次のリンクを開き、新しいパスワードを設定してください。\n\n\
+                     {url}\n\n\
+                     このリンクは {expires} まで有効で、一度だけ使用できます。\n\n\
+                     お心当たりがない場合は、このメールを破棄してください。パスワードは変更されません。\n\
+                     このメールは送信専用です。\n"
+                ),
+            ),
+            (Self::ResetLink { tenant, name, url, expires }, Language::En) => (
+                "[Kura] Reset your password".to_owned(),
+                format!(
+                    "Dear {name},\n\n\
+                     Someone asked to reset your password for the Kura console of {tenant}.\n\
+                     Open the link below to choose a new password.\n\n\
+                     {url}\n\n\
+                     The link works once, until {expires}.\n\n\
+                     If you did not ask for this, ignore this mail: your password stays as it is.\n\
+                     Replies to this address are not read.\n"
+                ),
+            ),
+            (Self::PasswordExpiry { tenant, name, days, expires, url }, Language::Ja) => (
+                format!("【Kura】パスワードの有効期限まであと{days}日です"),
+                format!(
+                    "{name} 様\n\n\
+                     {tenant} の Kura 管理コンソールのパスワードは {expires} に有効期限を迎えます。\n\
+                     期限を過ぎると、次回ログイン時に変更が必要になります。\n\
+                     ログイン後、次の画面から変更できます。\n\n\
+                     {url}\n\n\
+                     このメールは送信専用です。\n"
+                ),
+            ),
+            (Self::PasswordExpiry { tenant, name, days, expires, url }, Language::En) => (
+                format!("[Kura] Your password expires in {days} days"),
+                format!(
+                    "Dear {name},\n\n\
+                     Your password for the Kura console of {tenant} expires on {expires}.\n\
+                     After that you will have to change it when you next sign in.\n\
+                     You can change it now, once signed in, here:\n\n\
+                     {url}\n\n\
+                     Replies to this address are not read.\n"
+                ),
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ten_1_every_notice_reads_in_both_languages_with_its_link() {
+        let url = "https://kura.example.jp/console/setup/abc";
+        let notices = [
+            Notice::SetupLink { tenant: "ひまわり保育園", name: "園長", url, expires: "2026-11-25 09:00 JST" },
+            Notice::ResetLink { tenant: "ひまわり保育園", name: "園長", url, expires: "2026-11-22 10:00 JST" },
+            Notice::PasswordExpiry {
+                tenant: "ひまわり保育園", name: "園長", days: 3, expires: "2026-12-01", url
+            },
+        ];
+        for n in &notices {
+            let (ja_subject, ja) = n.render(Language::Ja);
+            let (en_subject, en) = n.render(Language::En);
+            assert!(ja_subject.starts_with("【Kura】") && en_subject.starts_with("[Kura]"));
+            assert!(ja.contains(url) && en.contains(url), "{}", n.kind());
+            assert!(ja.contains("様") && en.starts_with("Dear"));
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! Mail and single-use links through a real SMTP server process (TEN-1, IAM-7): invitations and
+//! resets arrive in the recipient's language, their links work once and expire by the clock,
+//! asking for a reset says nothing about the address, and a mail that cannot be delivered is
+//! retried, then given up visibly.
+
+use crate::helpers::*;
+use crate::smtp::SmtpSink;
+use jiff::SignedDuration;
+use kura_server::settings::SmtpSecurity;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn app_with_smtp(sink: &SmtpSink) -> TestApp {
+    let port = sink.port;
+    spawn_app_with(move |s| {
+        s.mail.smtp_host = "127.0.0.1".into();
+        s.mail.smtp_port = port;
+        s.mail.smtp_security = SmtpSecurity::None;
+        s.mail.from = "Kura <no-reply@kura.example.jp>".into();
+    })
+    .await
+}
+
+/// The token at the end of a link.
+fn token_of(link: &str) -> String {
+    link.rsplit('/').next().unwrap().to_owned()
+}
+
+async fn use_link(app: &TestApp, kind: &str, token: &str, password: &str) -> (StatusCode, Value) {
+    app.send(
+        "POST",
+        "/api/v1/password-links",
+        None,
+        Some(json!({"kind": kind, "token": token, "new_password": password})),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn ten_1_iam_7_an_invited_user_gets_a_single_use_setup_link_in_their_language() {
+    let Some(sink) = SmtpSink::start() else { return };
+    let app = app_with_smtp(&sink).await;
+    let t = app.tenant("acme").await;
+    let invite = |email: &str, language: &str| json!({"email": email, "display_name": "Hanako Sato", "role": "editor", "language": language});
+    let (s, user) = app.post("/api/v1/users", &t.admin_token, invite("hanako@acme.example.jp", "en")).await;
+    assert_eq!(s, StatusCode::CREATED, "{user}");
+    assert_eq!(user["has_password"], false);
+    let (s, _) = app.post("/api/v1/users", &t.admin_token, invite("taro@acme.example.jp", "ja")).await;
+    assert_eq!(s, StatusCode::CREATED);
+
+    let mails = sink.wait_for(2).await;
+    let en = mails.iter().find(|m| m.to.contains("hanako@")).unwrap();
+    let ja = mails.iter().find(|m| m.to.contains("taro@")).unwrap();
+    assert_eq!(en.subject, "[Kura] Set up your account at acme 株式会社");
+    assert!(en.body.starts_with("Dear Hanako Sato,") && en.body.contains("The link works once, until 2026-11-25"));
+    assert_eq!(ja.subject, "【Kura】acme 株式会社 のアカウント設定のご案内");
+    assert!(ja.body.contains("このリンクは 2026-11-25 09:00:00 JST まで有効で、一度だけ使用できます。"), "{}", ja.body);
+
+    let link = en.link(&format!("{}/console/setup/", app.address));
+    let page = app.client.get(&link).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("hanako@acme.example.jp"), "the page names the account");
+    let token = token_of(&link);
+    // A password the policy refuses leaves the link usable.
+    let (s, body) = use_link(&app, "setup", &token, "password").await;
+    assert_eq!((s, body["errors"][0]["rule"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("common")));
+    assert_eq!(use_link(&app, "reset", &token, "lantern-orchid-velvet").await.0, StatusCode::NOT_FOUND, "wrong kind");
+    assert_eq!(use_link(&app, "setup", &token, "lantern-orchid-velvet").await.0, StatusCode::NO_CONTENT);
+    assert_eq!(use_link(&app, "setup", &token, "another-good-phrase").await.0, StatusCode::NOT_FOUND, "burned");
+    let _ = app.login("acme", "hanako@acme.example.jp", "lantern-orchid-velvet").await;
+    let (_, entries) = app.get("/api/v1/audit?operation=password.reset", &t.admin_token).await;
+    assert_eq!(entries[0]["detail"], "set through a setup link");
+    // Only the digest is stored: the token appears nowhere in the database's link table.
+    let (_, users) = app.get("/api/v1/users", &t.admin_token).await;
+    assert!(!users.to_string().contains(&token));
+    app.verify_audit().await;
+}
+
+#[tokio::test]
+async fn iam_7_links_expire_by_the_clock_and_a_new_link_replaces_the_old() {
+    let Some(sink) = SmtpSink::start() else { return };
+    let app = app_with_smtp(&sink).await;
+    let t = app.tenant("acme").await;
+    let (_, user) = app
+        .post(
+            "/api/v1/users",
+            &t.admin_token,
+            json!({"email": "u@acme.example.jp", "display_name": "U", "role": "viewer"}),
+        )
+        .await;
+    let id = user["id"].as_str().unwrap().to_owned();
+    let first = token_of(&sink.wait_for(1).await[0].link("http"));
+    // A resend replaces the first link.
+    let (s, _) = app.post(&format!("/api/v1/users/{id}/setup-link"), &t.admin_token, json!({})).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let second = token_of(&sink.wait_for(2).await[1].link("http"));
+    assert_eq!(use_link(&app, "setup", &first, "lantern-orchid-velvet").await.0, StatusCode::NOT_FOUND);
+    // 72 hours by default: still good just before, refused just after.
+    app.clock.advance(SignedDuration::from_hours(71));
+    let page = app.client.get(format!("{}/console/setup/{second}", app.address)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    app.clock.advance(SignedDuration::from_hours(2));
+    assert_eq!(use_link(&app, "setup", &second, "lantern-orchid-velvet").await.0, StatusCode::NOT_FOUND, "expired");
+    let page = app.client.get(format!("{}/console/setup/{second}", app.address)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    assert!(page.text().await.unwrap().contains("This link can no longer be used."));
+    let admin = app.login("acme", &t.admin_email, PASSWORD).await;
+    assert_eq!(app.post(&format!("/api/v1/users/{id}/setup-link"), &admin, json!({})).await.0, StatusCode::ACCEPTED);
+    let third = token_of(&sink.wait_for(3).await[2].link("http"));
+    assert_eq!(use_link(&app, "setup", &third, "lantern-orchid-velvet").await.0, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.post(&format!("/api/v1/users/{id}/setup-link"), &admin, json!({})).await.0,
+        StatusCode::CONFLICT,
+        "set up already"
+    );
+}
+
+#[tokio::test]
+async fn iam_7_a_reset_request_answers_alike_whether_or_not_the_address_exists() {
+    let Some(sink) = SmtpSink::start() else { return };
+    let app = app_with_smtp(&sink).await;
+    let t = app.tenant("acme").await;
+    let other_session = app.login("acme", &t.admin_email, PASSWORD).await;
+    let ask = |tenant: &str, email: &str| {
+        app.send("POST", "/api/v1/password-resets", None, Some(json!({"tenant": tenant, "email": email})))
+    };
+    let known = ask("acme", &t.admin_email).await;
+    for (tenant, email) in
+        [("acme", "nobody@acme.example.jp"), ("nosuch", "a@b.example.jp"), ("acme", "not an address")]
+    {
+        assert_eq!(ask(tenant, email).await, known, "{tenant} {email}");
+    }
+    assert_eq!(known.0, StatusCode::ACCEPTED);
+    let mails = sink.wait_for(1).await;
+    // The unknown ones are recorded, not mailed: give the background work time to finish.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(sink.received().len(), 1, "one mail, to the account that exists");
+    assert_eq!(mails[0].subject, "【Kura】パスワード再設定のご案内");
+    let (_, entries) = app.get("/api/v1/audit?operation=password.reset_request", &t.admin_token).await;
+    let details: Vec<&str> = entries.as_array().unwrap().iter().map(|e| e["detail"].as_str().unwrap()).collect();
+    assert!(details.contains(&"reset link sent") && details.contains(&"no such account"), "{details:?}");
+    // A second request within a minute sends nothing more (no mail bombing).
+    ask("acme", &t.admin_email).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(sink.received().len(), 1);
+
+    let token = token_of(&mails[0].link("http"));
+    assert_eq!(use_link(&app, "reset", &token, "meadow-lantern-quiet").await.0, StatusCode::NO_CONTENT);
+    assert_eq!(app.get("/api/v1/me", &other_session).await.0, StatusCode::UNAUTHORIZED, "sessions ended");
+    let (s, _) = app
+        .send(
+            "POST",
+            "/api/v1/sessions",
+            None,
+            Some(json!({"tenant": "acme", "email": t.admin_email, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "the old password is gone");
+    let _ = app.login("acme", &t.admin_email, "meadow-lantern-quiet").await;
+
+    // Reset links last an hour.
+    app.clock.advance(SignedDuration::from_mins(2));
+    ask("acme", &t.admin_email).await;
+    let token = token_of(&sink.wait_for(2).await[1].link("http"));
+    app.clock.advance(SignedDuration::from_mins(61));
+    assert_eq!(use_link(&app, "reset", &token, "another-fine-phrase").await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn ten_1_mail_that_cannot_be_delivered_is_retried_then_given_up_visibly() {
+    // A relay that refuses connections: nothing listens on this port.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let app = spawn_app_with(move |s| {
+        s.mail.smtp_host = "127.0.0.1".into();
+        s.mail.smtp_port = closed;
+        s.mail.smtp_security = SmtpSecurity::None;
+        s.mail.max_attempts = 3;
+        s.mail.retry_seconds = 60;
+        // The test drives the retries itself; the sender's own polling stays out of the way.
+        s.mail.poll_seconds = 3600;
+    })
+    .await;
+    let t = app.tenant("acme").await;
+    app.post(
+        "/api/v1/users",
+        &t.admin_token,
+        json!({"email": "u@acme.example.jp", "display_name": "U", "role": "viewer"}),
+    )
+    .await;
+    let pending = || async { app.state.store.mails(None, 10).await.unwrap() };
+    // The first attempt (at once), then one after 60 s, one after 120 s more.
+    wait_until(|| async move { pending().await[0].attempts == 1 }).await;
+    assert_eq!(pending().await[0].status, "pending");
+    for (advance, attempts) in [(60, 2), (120, 3)] {
+        app.clock.advance(SignedDuration::from_secs(advance));
+        kura_server::mail::deliver_due(&app.state).await.unwrap();
+        assert_eq!(pending().await[0].attempts, attempts);
+    }
+    let mail = &pending().await[0];
+    assert_eq!(mail.status, "failed", "{mail:?}");
+    assert!(mail.last_error.is_some());
+    let (_, entries) = app.get("/api/v1/audit?operation=mail.failed", &t.admin_token).await;
+    assert_eq!(entries.as_array().unwrap().len(), 1, "recorded in the tenant's log");
+    assert!(entries[0]["detail"].as_str().unwrap().starts_with("setup_link to u@acme.example.jp after 3 attempts"));
+
+    app.operator("ops@kura.example.jp").await;
+    let op = crate::console::Console::new(&app);
+    op.post("/operator/login", &[("email", "ops@kura.example.jp"), ("password", PASSWORD)]).await;
+    let page = op.get("/operator/mail").await.body;
+    assert!(page.contains("u@acme.example.jp") && page.contains("status-locked"), "{page}");
+    assert!(page.contains("could not be delivered after every attempt"));
+}
+
+async fn wait_until<F, Fut>(mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !check().await {
+        assert!(std::time::Instant::now() < deadline, "condition not met in time");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
