@@ -99,3 +99,21 @@ pub async fn resend_setup_link(
     links::resend_setup_link(&state, &p, id).await?;
     Ok((StatusCode::ACCEPTED, Json(Accepted { detail: "A new setup link has been queued for the user.".into() })))
 }
+
+/// Import users from a previous system's CSV export. With `dry_run`, every row is checked and
+/// the report names each row's problems; nothing is written. Without it, every row is created in
+/// one transaction with one audit entry — or, if any row has a problem, none is (422 naming each
+/// problem by line and column). Password hashes (bcrypt `$2a$`/`$2b$`/`$2y$`, Argon2id) are kept
+/// and upgraded at each user's next sign-in; rows without one are invited by mail. Requires
+/// `users.manage`.
+#[utoipa::path(post, path = "/api/v1/users/import", tag = "users", security(("bearer" = [])),
+    request_body = crate::service::import::UserImport,
+    responses((status = 200, body = crate::service::import::ImportReport), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn import_users(
+    State(state): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiJson(input): ApiJson<crate::service::import::UserImport>,
+) -> AppResult<Json<crate::service::import::ImportReport>> {
+    Ok(Json(crate::service::import::import(&state, &p, input).await?))
+}

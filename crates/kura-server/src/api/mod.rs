@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
             get(data::get_record).patch(data::update_record).delete(data::delete_record),
         )
         .route("/users", get(access::list_users).post(access::create_user))
+        .route("/users/import", post(links::import_users))
         .route("/users/{id}", get(access::get_user).patch(access::update_user).delete(access::delete_user))
         .route("/users/{id}/sessions", delete(account::end_user_sessions))
         .route("/users/{id}/unlock", post(account::unlock_user))

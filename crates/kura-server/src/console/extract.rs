@@ -28,6 +28,7 @@ pub enum Done {
     OthersEnded,
     Unlocked,
     SignedOut,
+    Imported,
 }
 
 impl Done {
@@ -42,6 +43,7 @@ impl Done {
             "done=others" => Some(Self::OthersEnded),
             "done=unlocked" => Some(Self::Unlocked),
             "done=signedout" => Some(Self::SignedOut),
+            "done=imported" => Some(Self::Imported),
             _ => None,
         })
     }
@@ -56,6 +58,7 @@ impl Done {
             Self::OthersEnded => Msg::OthersEnded,
             Self::Unlocked => Msg::UnlockedDone,
             Self::SignedOut => Msg::ForcedLogoutDone,
+            Self::Imported => Msg::ImportDone,
         }
     }
 }

@@ -26,8 +26,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use axum::routing::{any, get, post};
 use pages::{
-    account, api_keys, audit, collections, dashboard, fields, links, record_form, records, roles, security, session,
-    users,
+    account, api_keys, audit, collections, dashboard, fields, import, links, record_form, records, roles, security,
+    session, users,
 };
 
 pub fn router() -> Router<AppState> {
@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/lang", get(i18n::switch))
         .route("/console/users", get(users::list))
         .route("/console/users/new", get(users::new_form).post(users::create))
+        .route("/console/users/import", get(import::form).post(import::submit))
         .route("/console/users/{id}", get(users::edit_form).post(users::update))
         .route("/console/users/{id}/delete", get(users::confirm_delete).post(users::delete))
         .route("/console/users/{id}/unlock", post(users::unlock))

@@ -278,6 +278,20 @@ catalogue! {
     ForcedLogoutDone => "The user has been signed out everywhere.", "このユーザーをすべての端末からログアウトさせました。";
     UnlockedDone => "The account has been unlocked.", "ロックを解除しました。";
     MailLanguage => "Language of mail", "メールの言語";
+    // Users: import (IAM-1, IAM-8)
+    ImportUsers => "Import users", "ユーザーの一括登録";
+    ImportIntro => "Paste the CSV exported from your previous system. The first row names the columns, for example:", "以前のシステムから書き出したCSVを貼り付けてください。1行目には次のように列名を記載します。";
+    ImportColumns => "Columns: email, display_name, role (a role ID such as editor) — required; language (ja or en) and password_hash — optional. A bcrypt ($2a$, $2b$, $2y$) or Argon2id hash lets the user keep their password (it is upgraded at their next sign-in); without one, the user is invited by mail. Plain passwords are not accepted. At most {max} rows.", "列：email、display_name、role（editor などのロールID）は必須、language（ja または en）と password_hash は任意です。bcrypt（$2a$、$2b$、$2y$）または Argon2id のハッシュがあれば、利用者はこれまでのパスワードでログインできます（次回ログイン時により強いハッシュに更新されます）。ない場合は招待メールを送ります。平文のパスワードは受け付けません。最大{max}行。";
+    ImportCsv => "CSV", "CSV";
+    ImportPreview => "Check and preview", "確認する";
+    ImportLine => "Line", "行";
+    ImportAction => "Result of the check", "確認結果";
+    ImportKeepHash => "Keeps their password", "既存のパスワードを引き継ぐ";
+    ImportInvite => "Invited by mail", "招待メールを送る";
+    ImportSummary => "{valid} row(s) can be imported; {invalid} row(s) have problems.", "登録できる行：{valid}件、問題のある行：{invalid}件";
+    ImportFixFirst => "Nothing has been imported. Fix the rows below in the file, then check again.", "まだ何も登録されていません。下記の行を修正してから、もう一度確認してください。";
+    ImportConfirm => "Import {n} user(s)", "{n}人のユーザーを登録する";
+    ImportDone => "The users have been imported.", "ユーザーを一括登録しました。";
     // Security settings (IAM-4, IAM-5, IAM-9)
     NavSettings => "Security settings", "セキュリティ設定";
     SecurityIntro => "These settings apply to every user of this tenant as soon as they are saved. Each change is recorded in the operation log.", "この設定は保存すると直ちに、このテナントのすべてのユーザーに適用されます。変更内容は操作ログに記録されます。";

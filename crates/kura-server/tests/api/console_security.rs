@@ -220,3 +220,28 @@ async fn iam_13_an_operators_one_time_password_must_be_changed_before_anything_e
     assert_eq!(op.get("/operator").await.status, StatusCode::OK);
     app.verify_audit().await;
 }
+
+#[tokio::test]
+async fn iam_1_console_import_previews_each_row_before_anything_is_written() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let c = Console::new(&app);
+    c.login("acme", &t.admin_email, PASSWORD).await;
+    let hash = bcrypt::hash("carried-over-pass", 4).unwrap();
+    let bad = format!("email,display_name,role,password_hash\nok@acme.example.jp,OK,viewer,{hash}\nbroken,B,viewer,\n");
+    let preview =
+        c.submit("/console/users/import", "/console/users/import", &[("step", "preview"), ("csv", &bad)]).await;
+    assert_eq!(preview.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(preview.body.contains("email: not an email address") && preview.body.contains("Nothing has been imported"));
+    assert!(!preview.body.contains("name=\"step\" value=\"import\""), "no way to import a file with problems");
+    let good = format!("email,display_name,role,password_hash\nok@acme.example.jp,OK,viewer,{hash}\n");
+    let preview =
+        c.submit("/console/users/import", "/console/users/import", &[("step", "preview"), ("csv", &good)]).await;
+    assert_eq!(preview.status, StatusCode::OK);
+    assert!(preview.body.contains("Keeps their password") && preview.body.contains("Import 1 user(s)"));
+    assert!(!c.get("/console/users").await.body.contains("ok@acme.example.jp"), "a preview writes nothing");
+    let done = c.submit("/console/users/import", "/console/users/import", &[("step", "import"), ("csv", &good)]).await;
+    assert_eq!(done.location.as_deref(), Some("/console/users?done=imported&n=1"));
+    assert!(c.get("/console/users").await.body.contains("ok@acme.example.jp"));
+    let _ = app.login("acme", "ok@acme.example.jp", "carried-over-pass").await;
+}

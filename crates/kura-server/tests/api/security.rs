@@ -479,3 +479,74 @@ async fn iam_8_an_imported_bcrypt_hash_is_replaced_by_argon2id_at_the_next_sign_
     let _ = app.login("acme", "legacy@acme.example.jp", "legacy-system-secret").await;
     assert_eq!(audit_ops(&app, &t.admin_token, "password.rehash").await.len(), 1);
 }
+
+#[tokio::test]
+async fn iam_1_iam_8_a_csv_import_is_previewed_row_by_row_then_imported_all_or_nothing() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    add_user(&app, &t, "existing@acme.example.jp", "viewer").await;
+    let a = bcrypt::hash("old-system-pass-a", 4).unwrap().replacen("$2b$", "$2a$", 1);
+    let y = bcrypt::hash("old-system-pass-y", 4).unwrap().replacen("$2b$", "$2y$", 1);
+    let good = format!(
+        "email,display_name,role,language,password_hash\n\
+         kana@acme.example.jp,加奈,editor,ja,{a}\n\
+         yuki@acme.example.jp,Yuki,viewer,en,{y}\n\
+         new@acme.example.jp,\"Sato, Ken\",viewer,en,\n"
+    );
+    let bad = format!(
+        "{good}\
+         not-an-address,X,viewer,ja,\n\
+         kana@acme.example.jp,Again,viewer,ja,\n\
+         existing@acme.example.jp,Y,viewer,ja,\n\
+         z@acme.example.jp,Z,nosuch,ja,\n\
+         p@acme.example.jp,P,viewer,fr,plaintext-password\n"
+    );
+    let users_before = app.get("/api/v1/users", &t.admin_token).await.1.as_array().unwrap().len();
+    let (s, report) = app.post("/api/v1/users/import", &t.admin_token, json!({"csv": bad, "dry_run": true})).await;
+    assert_eq!(s, StatusCode::OK, "{report}");
+    assert_eq!((report["valid"].as_u64(), report["invalid"].as_u64()), (Some(3), Some(5)), "{report}");
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows[0]["action"], "keep_password_hash");
+    assert_eq!(rows[2]["action"], "invite");
+    let problem = |line: u64| -> Vec<String> {
+        rows.iter().find(|r| r["line"] == line).unwrap()["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| format!("{}: {}", p["column"].as_str().unwrap(), p["problem"].as_str().unwrap()))
+            .collect()
+    };
+    assert_eq!(problem(5), ["email: not an email address"]);
+    assert_eq!(problem(6), ["email: this address appears twice in the file"]);
+    assert_eq!(problem(7), ["email: a user with this address already exists"]);
+    assert_eq!(problem(8), ["role: \"nosuch\" is not a role of this tenant"]);
+    assert_eq!(problem(9).len(), 2, "language and a plain password: {:?}", problem(9));
+    // Without dry_run, a file with problems imports nothing and names each one.
+    let (s, body) = app.post("/api/v1/users/import", &t.admin_token, json!({"csv": bad})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["field"], "line 5: email");
+    assert_eq!(app.get("/api/v1/users", &t.admin_token).await.1.as_array().unwrap().len(), users_before);
+
+    let (s, report) = app.post("/api/v1/users/import", &t.admin_token, json!({"csv": good})).await;
+    assert_eq!((s, report["imported"].as_u64()), (StatusCode::OK, Some(3)), "{report}");
+    let imports = app.get("/api/v1/audit?operation=user.import", &t.admin_token).await.1;
+    assert_eq!(imports.as_array().unwrap().len(), 1, "one entry for the whole import");
+    let detail = imports[0]["detail"].as_str().unwrap();
+    assert_eq!(detail, "3 user(s): 2 with bcrypt hashes, 0 with Argon2id hashes, 1 invited by mail");
+    assert!(!imports.to_string().contains("$2"), "no hash in the log");
+    // The imported people sign in with the passwords they had; the hashes are upgraded then.
+    let _ = app.login("acme", "kana@acme.example.jp", "old-system-pass-a").await;
+    let _ = app.login("acme", "yuki@acme.example.jp", "old-system-pass-y").await;
+    assert_eq!(app.get("/api/v1/audit?operation=password.rehash", &t.admin_token).await.1.as_array().unwrap().len(), 2);
+    // The invited one gets a setup link, in English.
+    let mail = app.mail_files(1).await.into_iter().find(|m| m.to.contains("new@acme")).unwrap();
+    assert_eq!(mail.subject, "[Kura] Set up your account at acme 株式会社");
+    assert!(mail.body.starts_with("Dear Sato, Ken,"));
+    // Malformed files are 4xx problems, never a 5xx.
+    for csv in ["", "name,email\nx,y\n", "email,display_name\na@b.jp,x\n", "email,display_name,role\n\"unclosed,x,y\n"]
+    {
+        let (s, body) = app.post("/api/v1/users/import", &t.admin_token, json!({"csv": csv})).await;
+        assert!(s.is_client_error(), "{csv:?}: {s} {body}");
+    }
+    app.verify_audit().await;
+}

@@ -7,6 +7,7 @@ pub mod collections;
 pub mod dashboard;
 mod field_input;
 pub mod fields;
+pub mod import;
 pub mod links;
 pub mod record_form;
 pub mod records;

@@ -61,7 +61,12 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response
             } }
         }
     };
-    let head = Head::new(Nav::Users, t(Msg::NavUsers)).actions(new_button("/console/users/new", t(Msg::NewUser)));
+    let actions = html! {
+        a.btn.btn-ghost href="/console/users/import" { (t(Msg::ImportUsers)) }
+        " "
+        (new_button("/console/users/new", t(Msg::NewUser)))
+    };
+    let head = Head::new(Nav::Users, t(Msg::NavUsers)).actions(actions);
     Ok(page(&ctx, head, body).into_response())
 }
 
