@@ -117,3 +117,27 @@ pub async fn import_users(
 ) -> AppResult<Json<crate::service::import::ImportReport>> {
     Ok(Json(crate::service::import::import(&state, &p, input).await?))
 }
+
+/// A generated one-time password, shown once.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"password": "k7QmR2vXp9LtWb3NcHdZ"}))]
+pub struct OneTimePassword {
+    /// Hand it over by a safe channel; the user must change it at the next sign-in.
+    pub password: String,
+}
+
+/// Issue a user a generated one-time password (for someone without mail): it must be changed at
+/// the next sign-in, and the user's sessions end. It is in this answer only. Requires
+/// `users.manage`; not for one's own account.
+#[utoipa::path(post, path = "/api/v1/users/{id}/one-time-password", tag = "users", security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid)),
+    responses((status = 201, body = OneTimePassword), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn issue_one_time_password(
+    State(state): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiPath(id): ApiPath<UserId>,
+) -> AppResult<(StatusCode, Json<OneTimePassword>)> {
+    let (_, password) = crate::service::users::issue_one_time_password(&state, &p, id).await?;
+    Ok((StatusCode::CREATED, Json(OneTimePassword { password })))
+}

@@ -44,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}/sessions", delete(account::end_user_sessions))
         .route("/users/{id}/unlock", post(account::unlock_user))
         .route("/users/{id}/setup-link", post(links::resend_setup_link))
+        .route("/users/{id}/one-time-password", post(links::issue_one_time_password))
         .route("/roles", get(access::list_roles).post(access::create_role))
         .route("/roles/{id}", get(access::get_role).patch(access::update_role).delete(access::delete_role))
         .route("/api-keys", get(access::list_api_keys).post(access::create_api_key))

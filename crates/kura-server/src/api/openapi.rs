@@ -16,6 +16,7 @@ use utoipa::{Modify, OpenApi};
         account::get_security, account::put_security, account::change_password, account::list_sessions,
         account::end_session, account::end_user_sessions, account::unlock_user,
         links::request_reset, links::use_link, links::resend_setup_link, links::import_users,
+        links::issue_one_time_password,
         data::list_collections, data::create_collection, data::get_collection, data::update_collection,
         data::delete_collection, data::list_records, data::create_record, data::get_record, data::update_record,
         data::delete_record, data::list_audit,

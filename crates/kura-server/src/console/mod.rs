@@ -46,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/users/{id}/delete", get(users::confirm_delete).post(users::delete))
         .route("/console/users/{id}/unlock", post(users::unlock))
         .route("/console/users/{id}/signout", post(users::sign_out))
+        .route("/console/users/{id}/one-time-password", get(users::one_time_password).post(users::issue_one_time))
         .route("/console/account/password", get(account::password_form).post(account::change_password))
         .route("/console/account/sessions", get(account::sessions))
         .route("/console/account/sessions/end-others", post(account::end_other_sessions))
@@ -71,6 +72,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/console/api-keys", get(api_keys::list))
         .route("/console/api-keys/new", get(api_keys::new_form).post(api_keys::create))
+        .route("/console/api-keys/{id}/created", get(api_keys::created))
         .route("/console/api-keys/{id}/revoke", get(api_keys::confirm_revoke).post(api_keys::revoke))
         .route("/console/audit", get(audit::list))
         .route("/console/{*rest}", any(not_found));

@@ -103,7 +103,17 @@ catalogue! {
     NewUser => "New user", "ユーザーを追加";
     NoUsersYet => "There are no users yet.", "まだユーザーがいません。";
     InitialPassword => "Initial password", "初期パスワード";
-    InitialPasswordHelp => "At least 8 characters. Leave empty to create the account without a password; the user cannot sign in until one is set.", "8文字以上。空欄の場合はパスワードなしで作成され、設定されるまでログインできません。";
+    InitialPasswordHelp => "Usually leave this empty: the user then chooses their own password, as set below. A password typed here follows the tenant's password rules.", "通常は空欄のままにしてください。下の設定に従い、利用者自身がパスワードを決めます。ここに入力したパスワードには、テナントのパスワードルールが適用されます。";
+    AccessChoice => "Without an initial password", "初期パスワードを入力しない場合";
+    AccessInvite => "Mail a link to choose a password (recommended)", "パスワード設定用のリンクをメールで送る（推奨）";
+    AccessOneTime => "Show a one-time password to hand over", "ワンタイムパスワードを表示して手渡す";
+    AccessHelp => "The link works once, for 72 hours. A one-time password is shown to you once and must be changed at the first sign-in.", "リンクは72時間、一度だけ有効です。ワンタイムパスワードはこの後一度だけ表示され、初回ログイン時に変更が必要です。";
+    OneTimeHelp => "For someone who cannot receive mail: a generated password, shown to you once, that they must change at their next sign-in. Their sessions end.", "メールを受け取れない利用者向けです。自動生成したパスワードを一度だけ表示します。利用者は次回ログイン時に変更が必要です。現在のセッションは終了します。";
+    IssueOneTime => "Issue a one-time password", "ワンタイムパスワードを発行";
+    OneTimePassword => "One-time password", "ワンタイムパスワード";
+    OneTimeShownOnce => "This password is shown only now. Hand it over by a safe channel; it must be changed at the first sign-in.", "このパスワードは今回のみ表示されます。安全な方法でお渡しください。初回ログイン時に変更が必要です。";
+    OneTimeHandover => "The user signs in with the tenant ID, their email address and this password.", "利用者は、テナントID・メールアドレス・このパスワードでログインします。";
+    OneTimeGone => "If you did not note it, issue a new one-time password from the user's page.", "控えていない場合は、ユーザーの画面からワンタイムパスワードを再発行してください。";
     NewPassword => "New password", "新しいパスワード";
     NewPasswordHelp => "Leave empty to keep the current password. A new password signs the user out on every device.", "変更しない場合は空欄のままにしてください。新しいパスワードを設定すると、このユーザーはすべての端末からログアウトされます。";
     RoleAssignHelp => "Only roles within your own permissions are listed.", "ご自身の権限の範囲内のロールのみ選択できます。";
@@ -212,6 +222,8 @@ catalogue! {
     IssueKey => "Issue", "発行する";
     KeyIssued => "API key issued", "APIキーを発行しました";
     ApiToken => "API key", "APIキー";
+    SecretAlreadyShown => "This secret has already been shown, and is never shown twice.", "この秘密情報はすでに表示済みです。二度と表示されません。";
+    KeySecretGone => "If you did not copy the key, revoke it and issue a new one.", "キーを控えていない場合は、このキーを失効させて新しく発行してください。";
     CopyTokenNow => "Copy this key now and store it safely. It will not be shown again.", "このキーは今すぐコピーして安全な場所に保管してください。この画面を閉じると二度と表示されません。";
     TokenUsage => "Send it as Authorization: Bearer <key>.", "Authorization: Bearer <キー> として送信してください。";
     ExpiresAt => "Expires", "有効期限";

@@ -27,6 +27,10 @@ pub struct NewUser {
     pub password: Option<String>,
     /// The language of the user's mail: `ja` (default) or `en`.
     pub language: Option<Language>,
+    /// Without a password, mail a setup link (default). `false`: no mail; the user cannot sign in
+    /// until an administrator issues a one-time password
+    /// (`POST /api/v1/users/{id}/one-time-password`).
+    pub invite: Option<bool>,
 }
 
 /// Changes to a user; absent fields stay as they are.
@@ -91,15 +95,42 @@ pub async fn create(state: &AppState, p: &TenantPrincipal, input: NewUser) -> Ap
     let user = w.insert_account(g.tenant_id(), account).await?;
     let mut detail = format!("role={}", role.key);
     // Without a password, the user is invited: a setup link goes out with the account.
-    if hash.is_none() {
+    let invite = hash.is_none() && input.invite.unwrap_or(true);
+    if invite {
         links::queue_setup_link(state, &mut w, p.tenant(), &user).await?;
         detail.push_str("; invited by mail");
     }
     w.commit(AuditRecord::success(Operation::UserCreate, format!("user:{email}")).with_detail(detail)).await?;
-    if hash.is_none() {
+    if invite {
         state.mail.kick();
     }
     Ok(user)
+}
+
+/// Issues a generated one-time password to a user (for someone without mail, or locked out):
+/// it must be changed at the next sign-in, the user's sessions and links end, and it is returned
+/// here to be shown once. Not for one's own account.
+pub async fn issue_one_time_password(state: &AppState, p: &TenantPrincipal, id: UserId) -> AppResult<(User, String)> {
+    let g = p.require(Permission::UsersManage)?;
+    if p.user_id() == Some(id) {
+        return Err(AppError::ForbiddenOther("you cannot issue a one-time password to yourself".into()));
+    }
+    let user = state.store.user(g.tenant_id(), id).await?.ok_or(AppError::NotFound("user"))?;
+    let role = state.store.role(g.tenant_id(), user.role_id).await?.ok_or(AppError::NotFound("role"))?;
+    ensure_within(p.role(), &role)?;
+    let policy = security::policy_of(state, g.tenant_id()).await?;
+    let password = super::tenants::generate_password();
+    let hash = state.hashing.hash(password.clone()).await.map_err(AppError::internal)?;
+    let mut w = g.begin(&state.store).await?;
+    w.change_user_password(g.tenant_id(), id, &hash, true, policy.password.history).await?;
+    let ended = w.end_user_sessions(g.tenant_id(), id, None).await?;
+    w.commit(
+        AuditRecord::success(Operation::PasswordReset, format!("user:{}", user.email))
+            .with_detail(format!("one-time password issued by an administrator; ended {ended} session(s)")),
+    )
+    .await?;
+    let user = state.store.user(g.tenant_id(), id).await?.ok_or(AppError::NotFound("user"))?;
+    Ok((user, password))
 }
 
 pub async fn update(state: &AppState, p: &TenantPrincipal, id: UserId, changes: UserChanges) -> AppResult<User> {

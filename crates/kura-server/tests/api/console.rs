@@ -356,7 +356,10 @@ async fn iam_2_console_every_page_renders_for_the_administrator() {
             &[("name", "CRM連携"), ("role", "viewer"), ("expires_in_days", "30")],
         )
         .await;
-    assert!(key.body.contains("kura_"), "the token is shown once");
+    // Post-redirect-get: the POST issues the key and redirects to the page that shows it once.
+    assert_eq!(key.status, StatusCode::SEE_OTHER, "{}", key.body);
+    let shown = c.get(key.location.as_deref().unwrap()).await;
+    assert!(shown.body.contains("kura_"), "the token is shown once");
     let (_, users) = app.get("/api/v1/users", &t.admin_token).await;
     let uid = users.as_array().unwrap().iter().find(|u| u["email"] == "sato@acme.example.jp").unwrap()["id"]
         .as_str()

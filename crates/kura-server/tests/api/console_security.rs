@@ -245,3 +245,78 @@ async fn iam_1_console_import_previews_each_row_before_anything_is_written() {
     assert!(c.get("/console/users").await.body.contains("ok@acme.example.jp"));
     let _ = app.login("acme", "ok@acme.example.jp", "carried-over-pass").await;
 }
+
+#[tokio::test]
+async fn iam_12_a_new_api_keys_secret_is_shown_once_and_a_reload_issues_nothing() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let c = Console::new(&app);
+    c.login("acme", &t.admin_email, PASSWORD).await;
+    let posted = c
+        .submit(
+            "/console/api-keys/new",
+            "/console/api-keys/new",
+            &[("name", "CRM連携"), ("role", "viewer"), ("expires_in_days", "30")],
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER);
+    let page = posted.location.unwrap();
+    let first = c.get(&page).await.body;
+    assert!(first.contains("kura_") && first.contains("CRM連携"));
+    let token = first[first.find("kura_").unwrap()..].split('<').next().unwrap().to_owned();
+    assert_eq!(app.get("/api/v1/me", &token).await.0, StatusCode::OK, "the shown key works");
+    let again = c.get(&page).await.body;
+    assert!(!again.contains("kura_") && again.contains("already been shown"), "read once");
+    let (_, keys) = app.get("/api/v1/api-keys", &t.admin_token).await;
+    assert_eq!(keys.as_array().unwrap().len(), 1, "reading the page twice issued nothing");
+}
+
+#[tokio::test]
+async fn iam_1_a_new_users_one_time_password_is_shown_once_and_must_be_changed() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let c = Console::new(&app);
+    c.login("acme", &t.admin_email, PASSWORD).await;
+    let fields = [
+        ("email", "nomail@acme.example.jp"),
+        ("display_name", "メールなし"),
+        ("role", "viewer"),
+        ("language", "ja"),
+        ("access", "one_time"),
+        ("password", ""),
+    ];
+    let posted = c.submit("/console/users/new", "/console/users/new", &fields).await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
+    let page = posted.location.unwrap();
+    assert!(page.ends_with("/one-time-password"));
+    let shown = c.get_in(&page, "ja").await.body;
+    let at = shown.find("id=\"password\"").unwrap();
+    let start = at + shown[at..].find('>').unwrap() + 1;
+    let password = shown[start..start + shown[start..].find('<').unwrap()].to_owned();
+    assert_eq!(password.len(), 20);
+    assert!(!c.get(&page).await.body.contains(&password), "shown once");
+    assert!(app.mail_files(0).await.is_empty(), "no invitation mail");
+    let (s, created) = app
+        .send(
+            "POST",
+            "/api/v1/sessions",
+            None,
+            Some(json!({"tenant": "acme", "email": "nomail@acme.example.jp", "password": password})),
+        )
+        .await;
+    assert_eq!((s, &created["password_change_required"]), (StatusCode::CREATED, &json!(true)));
+    // The API issues one too, in its answer only.
+    let (_, users) = app.get("/api/v1/users", &t.admin_token).await;
+    let id = users.as_array().unwrap().iter().find(|u| u["email"] == "nomail@acme.example.jp").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, body) = app.post(&format!("/api/v1/users/{id}/one-time-password"), &t.admin_token, json!({})).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(
+        app.get("/api/v1/me", created["token"].as_str().unwrap()).await.0,
+        StatusCode::UNAUTHORIZED,
+        "sessions ended"
+    );
+    let _ = app.login("acme", "nomail@acme.example.jp", body["password"].as_str().unwrap()).await;
+}

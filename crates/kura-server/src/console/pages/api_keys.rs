@@ -2,6 +2,7 @@
 //! that answers the POST, and never again), and revoke.
 
 use super::users::roles_for;
+use crate::console::cookies;
 use crate::console::extract::{Ctx, Posted};
 use crate::console::forms::{Confirm, Errors, confirm_page};
 use crate::console::labels::role_label;
@@ -12,6 +13,7 @@ use crate::error::{AppError, AppResult};
 use crate::service::api_keys::{self, NewApiKey};
 use crate::state::AppState;
 use axum::extract::{Path, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use kura_domain::{ApiKeyId, Permission, Role};
 use kura_store::ApiKey;
@@ -119,29 +121,64 @@ pub async fn create(State(state): State<AppState>, Posted { ctx, form }: Posted)
     if errors.is_empty() {
         let input = NewApiKey { name: name.to_owned(), role: form.get("role").to_owned(), expires_in_days: days };
         match api_keys::create(&state, &ctx.p, input).await {
-            Ok((token, key)) => return Ok(created_page(&ctx, &token, &key)),
+            Ok((token, key)) => {
+                // Post-redirect-get: reloading the page that shows the key, or going back,
+                // never issues a second key.
+                let path = format!("/console/api-keys/{}/created", key.id);
+                let mut response = Redirect::to(&path).into_response();
+                if let Some(cookie) = cookies::once(&state, &path, &token) {
+                    response.headers_mut().insert(header::SET_COOKIE, cookie);
+                }
+                return Ok(response);
+            }
             Err(e) => errors.absorb(e, ctx.lang, None)?,
         }
     }
     Ok(form_page(&ctx, &grantable, form.get("name"), form.get("role"), form.get("expires_in_days"), &errors))
 }
 
-/// The only time the token is ever shown.
-fn created_page(ctx: &Ctx, token: &str, key: &ApiKey) -> Response {
+/// The only time the token is ever shown: read from the one-time cookie, which this page clears.
+/// Read again (reload, back), it says the secret was shown and how to go on.
+pub async fn created(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> AppResult<Response> {
+    let keys = api_keys::list(&state, &ctx.p).await?;
+    let key = keys.iter().find(|k| k.id.to_string() == id).ok_or(AppError::NotFound("api key"))?;
+    let path = format!("/console/api-keys/{}/created", key.id);
+    // The cookie is scoped to this key's page, and the token names this tenant.
+    let token = cookies::get(&headers, cookies::ONCE_COOKIE)
+        .filter(|t| {
+            crate::auth::parse_api_key_token(t).is_some_and(|(tenant, _)| tenant == ctx.p.tenant().id.as_uuid())
+        })
+        .map(str::to_owned);
     let t = |m: Msg| ctx.t(m);
     let body = html! {
         div.card.stack {
-            (notice_warn(t(Msg::CopyTokenNow)))
-            div.field {
-                p.label-like #token-label { (t(Msg::ApiToken)) " — " (key.name) }
-                code #token.secret aria-labelledby="token-label" { (token) }
-                p.help { (t(Msg::ClickToSelect)) " " (t(Msg::TokenUsage)) }
+            @if let Some(token) = &token {
+                (notice_warn(t(Msg::CopyTokenNow)))
+                div.field {
+                    p.label-like #token-label { (t(Msg::ApiToken)) " — " (key.name) }
+                    code #token.secret aria-labelledby="token-label" { (token) }
+                    p.help { (t(Msg::ClickToSelect)) " " (t(Msg::TokenUsage)) }
+                }
+            } @else {
+                (notice_warn(t(Msg::SecretAlreadyShown)))
+                p { (t(Msg::KeySecretGone)) }
             }
             p { a.btn.btn-primary href="/console/api-keys?done=created" { (t(Msg::CopiedDone)) } }
         }
     };
     let head = Head::new(Nav::ApiKeys, t(Msg::KeyIssued)).crumb(t(Msg::NavApiKeys), "/console/api-keys");
-    page(ctx, head, body).into_response()
+    let mut response = page(&ctx, head, body).into_response();
+    if token.is_some()
+        && let Some(cookie) = cookies::clear_once(&state, &path)
+    {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
 }
 
 pub async fn confirm_revoke(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {

@@ -2,17 +2,19 @@
 //! roles within the editor's own permissions are offered (the service refuses the others).
 
 use crate::auth::TenantPrincipal;
+use crate::console::cookies;
 use crate::console::extract::{Ctx, FormData, Posted};
 use crate::console::forms::{Confirm, Errors, confirm_page};
 use crate::console::labels::{self, role_label, status_label};
 use crate::console::layout::{Head, Nav, page};
 use crate::console::msg::Msg;
-use crate::console::widgets::{Input, csrf, empty_state, new_button, post_button, select};
+use crate::console::widgets::{Input, csrf, empty_state, new_button, notice_warn, post_button, select};
 use crate::error::{AppError, AppResult};
 use crate::service::account;
 use crate::service::users::{self, NewUser, UserChanges};
 use crate::state::AppState;
 use axum::extract::{Path, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use kura_domain::{DisplayName, Email, Language, Permission, Role, User, UserId, UserStatus};
 use maud::{Markup, html};
@@ -105,6 +107,10 @@ fn sign_in_card(ctx: &Ctx, user: &User, now: jiff::Timestamp) -> Markup {
             @if user.must_change_password { p.muted { (t(Msg::MustChangeNext)) } }
             p.help { (t(Msg::ForceLogoutHelp)) }
             (post_button(&format!("/console/users/{}/signout", user.id), ctx.csrf(), t(Msg::ForceLogout), "btn btn-danger-outline"))
+            @if ctx.p.user_id() != Some(user.id) {
+                p.help { (t(Msg::OneTimeHelp)) }
+                (post_button(&format!("/console/users/{}/one-time-password", user.id), ctx.csrf(), t(Msg::IssueOneTime), "btn btn-ghost"))
+            }
         }
     }
 }
@@ -159,6 +165,12 @@ fn form_page(
                 }
             }
             (select("language", t(Msg::MailLanguage), &language_options(), &v.language, None, errors.get("language"), lang))
+            @if user.is_none() {
+                (select("access", t(Msg::AccessChoice), &[
+                    ("invite".to_owned(), t(Msg::AccessInvite).to_owned()),
+                    ("one_time".to_owned(), t(Msg::AccessOneTime).to_owned()),
+                ], "invite", Some(t(Msg::AccessHelp)), None, lang))
+            }
             (Input { name: "password", label: t(if user.is_some() { Msg::NewPassword } else { Msg::InitialPassword }),
                 kind: "password", value: "", error: errors.get("password"), autocomplete: Some("new-password"),
                 help: Some(t(if user.is_some() { Msg::NewPasswordHelp } else { Msg::InitialPasswordHelp })),
@@ -213,8 +225,11 @@ pub async fn create(State(state): State<AppState>, Posted { ctx, form }: Posted)
             role: form.get("role").to_owned(),
             password: form.opt("password").map(|_| form.get("password").to_owned()),
             language: Language::parse(form.get("language")),
+            invite: Some(form.get("access") != "one_time"),
         };
+        let one_time = input.password.is_none() && form.get("access") == "one_time";
         match users::create(&state, &ctx.p, input).await {
+            Ok(user) if one_time => return issue_and_show(&state, &ctx, user.id).await,
             Ok(_) => return Ok(Redirect::to("/console/users?done=created").into_response()),
             Err(e) => errors.absorb(e, ctx.lang, Some("email"))?,
         }
@@ -316,4 +331,69 @@ pub async fn sign_out(
     let id = parse_id(&id)?;
     account::force_logout(&state, &ctx.p, id).await?;
     Ok(Redirect::to(&format!("/console/users/{id}?done=signedout")).into_response())
+}
+
+/// Issues a one-time password and sends the browser, by redirect, to the one page that shows it
+/// (post-redirect-get: reloading or going back issues nothing new).
+async fn issue_and_show(state: &AppState, ctx: &Ctx, id: UserId) -> AppResult<Response> {
+    let (user, password) = users::issue_one_time_password(state, &ctx.p, id).await?;
+    let path = format!("/console/users/{}/one-time-password", user.id);
+    let mut response = Redirect::to(&path).into_response();
+    if let Some(cookie) = cookies::once(state, &path, &password) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+pub async fn issue_one_time(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { ctx, .. }: Posted,
+) -> AppResult<Response> {
+    issue_and_show(&state, &ctx, parse_id(&id)?).await
+}
+
+/// The only time a one-time password is shown: read from the one-time cookie, which this page
+/// clears.
+pub async fn one_time_password(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> AppResult<Response> {
+    let user = users::get(&state, &ctx.p, parse_id(&id)?).await?;
+    let path = format!("/console/users/{}/one-time-password", user.id);
+    // Generated passwords are 20 letters and digits; anything else is not ours.
+    let password = cookies::get(&headers, cookies::ONCE_COOKIE)
+        .filter(|p| p.len() == 20 && p.chars().all(|c| c.is_ascii_alphanumeric()))
+        .map(str::to_owned);
+    let t = |m: Msg| ctx.t(m);
+    let origin = state.settings.base_url();
+    let body = html! {
+        div.card.stack {
+            @if let Some(password) = &password {
+                (notice_warn(t(Msg::OneTimeShownOnce)))
+                dl.handover {
+                    dt { (t(Msg::ConsoleUrl)) } dd.mono { (origin) "/console/login?tenant=" (ctx.p.tenant().slug.as_str()) }
+                    dt { (t(Msg::TenantId)) } dd.mono { (ctx.p.tenant().slug.as_str()) }
+                    dt { (t(Msg::Email)) } dd.mono { (user.email.as_str()) }
+                    dt #password-label { (t(Msg::OneTimePassword)) }
+                    dd { code #password.secret aria-labelledby="password-label" { (password) } }
+                }
+                p.help { (t(Msg::ClickToSelect)) " " (t(Msg::OneTimeHandover)) }
+            } @else {
+                (notice_warn(t(Msg::SecretAlreadyShown)))
+                p { (t(Msg::OneTimeGone)) }
+            }
+            p { a.btn.btn-primary href={ "/console/users/" (user.id) } { (t(Msg::CopiedDone)) } }
+        }
+    };
+    let head = Head::new(Nav::Users, user.display_name.as_str()).crumb(t(Msg::NavUsers), "/console/users");
+    let mut response = page(&ctx, head, body).into_response();
+    if password.is_some()
+        && let Some(cookie) = cookies::clear_once(&state, &path)
+    {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
 }
