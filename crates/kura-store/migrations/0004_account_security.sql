@@ -18,6 +18,8 @@ ALTER TABLE users ADD COLUMN must_change_password BOOLEAN NOT NULL DEFAULT FALSE
 -- When the password was last set; expiry counts from here.
 ALTER TABLE users ADD COLUMN password_changed_at BIGINT NULL;
 UPDATE users SET password_changed_at = updated_at WHERE password_hash IS NOT NULL;
+-- The expiry warning last mailed for the current password: 0 none, 14 or 3 days before.
+ALTER TABLE users ADD COLUMN expiry_notice BIGINT NOT NULL DEFAULT 0;
 -- Operators' one-time passwords (kura demo, kura operator create) must be changed at first use.
 ALTER TABLE operators ADD COLUMN must_change_password BOOLEAN NOT NULL DEFAULT FALSE;
 -- Consecutive failed sign-ins, counted by one atomic UPDATE per failure, and the lock they

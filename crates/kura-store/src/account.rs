@@ -84,6 +84,23 @@ impl Store {
         sql::tokens::latest(&mut self.db.read().await?.exec(), tenant, user, purpose).await
     }
 
+    /// Every tenant's stored security policy (tenants without one use the defaults, which set
+    /// no expiry).
+    pub async fn security_policies(&self) -> Result<Vec<(TenantId, SecurityPolicy)>, StoreError> {
+        sql::security::all(&mut self.db.read().await?.exec()).await
+    }
+
+    /// Active users of the tenant whose password was set at or before `changed_before` and who
+    /// have not had the `stage`-days expiry warning (or a nearer one) yet.
+    pub async fn users_with_expiring_passwords(
+        &self,
+        tenant: TenantId,
+        changed_before: Timestamp,
+        stage: u32,
+    ) -> Result<Vec<kura_domain::User>, StoreError> {
+        sql::account::expiring(&mut self.db.read().await?.exec(), tenant, changed_before, stage).await
+    }
+
     /// The hashes of the user's last `n` replaced passwords, newest first.
     pub async fn recent_password_hashes(
         &self,

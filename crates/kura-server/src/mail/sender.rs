@@ -17,11 +17,17 @@ const LEASE: SignedDuration = SignedDuration::from_secs(120);
 /// The longest wait between two attempts.
 const MAX_BACKOFF: SignedDuration = SignedDuration::from_secs(3600);
 
+/// How often a node looks for password expiry warnings to send.
+const EXPIRY_SCAN: Duration = Duration::from_secs(600);
+
 /// Runs the sender until `shutdown` completes.
 pub fn spawn(state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let poll = Duration::from_secs(u64::from(state.settings.mail.poll_seconds));
         tokio::pin!(shutdown);
+        // The first tick is at once.
+        let mut scan = tokio::time::interval(EXPIRY_SCAN);
+        scan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             if let Err(e) = deliver_due(&state).await {
                 tracing::warn!(error = %e, "mail delivery pass failed; trying again later");
@@ -30,6 +36,11 @@ pub fn spawn(state: AppState, shutdown: impl Future<Output = ()> + Send + 'stati
                 () = &mut shutdown => break,
                 () = state.mail.wake_wait() => {}
                 () = tokio::time::sleep(poll) => {}
+                _ = scan.tick() => {
+                    if let Err(e) = crate::service::expiry::send_due_notices(&state).await {
+                        tracing::warn!(error = %e, "password expiry warnings could not be sent; trying again later");
+                    }
+                }
             }
         }
     })

@@ -6,6 +6,7 @@ pub mod account;
 pub mod api_keys;
 pub mod audit;
 pub mod collections;
+pub mod expiry;
 pub mod import;
 pub mod links;
 pub mod passwords;

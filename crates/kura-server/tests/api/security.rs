@@ -550,3 +550,44 @@ async fn iam_1_iam_8_a_csv_import_is_previewed_row_by_row_then_imported_all_or_n
     }
     app.verify_audit().await;
 }
+
+#[tokio::test]
+async fn iam_4_expiring_passwords_are_warned_14_and_3_days_before_once_each_then_must_be_changed() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let (s, _) = app
+        .post(
+            "/api/v1/users",
+            &t.admin_token,
+            json!({"email": "u@acme.example.jp", "display_name": "U", "role": "viewer", "password": PASSWORD, "language": "en"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    policy(&app, &t.admin_token, |p| p["password"]["expiry_days"] = 30.into()).await;
+    // Keys do not expire with passwords: the log is read with one at the end.
+    let (_, key) = app.post("/api/v1/api-keys", &t.admin_token, json!({"name": "audit", "role": "tenant_admin"})).await;
+    let key = key["token"].as_str().unwrap().to_owned();
+    let send = || kura_server::service::expiry::send_due_notices(&app.state);
+    assert_eq!(send().await.unwrap(), 0, "nothing due yet");
+    app.clock.advance(SignedDuration::from_hours(24 * 16 + 1));
+    assert_eq!(send().await.unwrap(), 2, "the administrator and the user, 14 days before");
+    assert_eq!(send().await.unwrap(), 0, "once per password");
+    let mails = app.mail_files(2).await;
+    let en = mails.iter().find(|m| m.to.contains("u@acme")).unwrap();
+    assert_eq!(en.subject, "[Kura] Your password expires in 14 days");
+    let ja = mails.iter().find(|m| m.to.contains("admin@acme")).unwrap();
+    assert_eq!(ja.subject, "【Kura】パスワードの有効期限まであと14日です");
+    app.clock.advance(SignedDuration::from_hours(24 * 11));
+    assert_eq!(send().await.unwrap(), 2, "3 days before");
+    assert_eq!(send().await.unwrap(), 0);
+    assert!(app.mail_files(4).await.iter().any(|m| m.subject == "[Kura] Your password expires in 3 days"));
+    app.clock.advance(SignedDuration::from_hours(24 * 4));
+    let (s, created) = attempt(&app, "acme", "u@acme.example.jp", PASSWORD).await;
+    assert_eq!((s, &created["password_change_required"]), (StatusCode::CREATED, &json!(true)), "expired");
+    let token = created["token"].as_str().unwrap();
+    let change = json!({"current_password": PASSWORD, "new_password": "spring-harbour-lantern"});
+    assert_eq!(app.send("PUT", "/api/v1/me/password", Some(token), Some(change)).await.0, StatusCode::OK);
+    assert_eq!(app.get("/api/v1/collections", token).await.0, StatusCode::OK);
+    let (_, entries) = app.get("/api/v1/audit?operation=password.expiry_notice", &key).await;
+    assert_eq!(entries.as_array().unwrap().len(), 4);
+}

@@ -245,3 +245,50 @@ pub(crate) async fn delete_operator_sessions_except(
         .await
         .map(|r| r.rows_affected()))?)
 }
+
+/// Active users of the tenant with a password set at or before `changed_before`, whose last
+/// expiry warning is not yet `stage` or nearer (the candidates for a warning).
+pub(crate) async fn expiring(
+    e: &mut Exec<'_>,
+    tenant: TenantId,
+    changed_before: Timestamp,
+    stage: u32,
+) -> Result<Vec<kura_domain::User>, StoreError> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        super::users::cols!(),
+        " FROM users WHERE tenant_id = $1 AND status = 'active' AND password_hash IS NOT NULL ",
+        "AND must_change_password = FALSE AND password_changed_at <= $2 ",
+        "AND (expiry_notice = 0 OR expiry_notice > $3) ORDER BY id"
+    );
+    let rows: Vec<super::users::UserRow> = run!(e, |c| sqlx::query_as(SQL)
+        .bind(tenant.as_uuid())
+        .bind(micros(changed_before))
+        .bind(i64::from(stage))
+        .fetch_all(c)
+        .await)?;
+    rows.into_iter().map(kura_domain::User::try_from).collect()
+}
+
+/// Records that the `stage`-days warning goes out for the user's current password, unless it
+/// (or a nearer one) already did, or the password changed since `changed_at`; returns whether
+/// this write is the one to send it (of two nodes, one is).
+pub(crate) async fn claim_expiry_notice(
+    e: &mut Exec<'_>,
+    tenant: TenantId,
+    user: UserId,
+    changed_at: Timestamp,
+    stage: u32,
+) -> Result<bool, StoreError> {
+    const SQL: &str = "UPDATE users SET expiry_notice = $4 WHERE tenant_id = $1 AND id = $2 \
+                       AND password_changed_at = $3 AND (expiry_notice = 0 OR expiry_notice > $4)";
+    let n = run!(e, |c| sqlx::query(SQL)
+        .bind(tenant.as_uuid())
+        .bind(user.as_uuid())
+        .bind(micros(changed_at))
+        .bind(i64::from(stage))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}

@@ -50,3 +50,17 @@ pub(crate) async fn put(
     // A first save (expected 0) that met a row saved meanwhile updates nothing either.
     Ok(revision.filter(|&r| r == expected + 1))
 }
+
+#[derive(sqlx::FromRow)]
+struct TenantPolicyRow {
+    tenant_id: uuid::Uuid,
+    policy: String,
+}
+
+/// Every stored policy, by tenant (the expiry notices look for the tenants whose passwords
+/// expire).
+pub(crate) async fn all(e: &mut Exec<'_>) -> Result<Vec<(TenantId, SecurityPolicy)>, StoreError> {
+    const SQL: &str = "SELECT tenant_id, policy FROM tenant_security ORDER BY tenant_id";
+    let rows: Vec<TenantPolicyRow> = run!(e, |c| sqlx::query_as(SQL).fetch_all(c).await)?;
+    rows.into_iter().map(|r| Ok((TenantId::from_uuid(r.tenant_id), parse(&r.policy)?))).collect()
+}

@@ -16,6 +16,7 @@ macro_rules! cols {
          locked_at, locked_until"
     };
 }
+pub(crate) use cols;
 
 #[derive(sqlx::FromRow)]
 pub(super) struct UserRow {
@@ -172,8 +173,8 @@ pub(crate) async fn set_password(
     now: Timestamp,
 ) -> Result<(), StoreError> {
     const SQL: &str = "UPDATE users SET password_hash = $3, updated_at = $4, password_changed_at = $4, \
-                       must_change_password = $5, failed_logins = 0, locked_at = NULL, locked_until = NULL \
-                       WHERE tenant_id = $1 AND id = $2";
+                       must_change_password = $5, failed_logins = 0, locked_at = NULL, locked_until = NULL, \
+                       expiry_notice = 0 WHERE tenant_id = $1 AND id = $2";
     let n = run!(e, |c| sqlx::query(SQL)
         .bind(tenant.as_uuid())
         .bind(id.as_uuid())

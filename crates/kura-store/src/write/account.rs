@@ -181,3 +181,18 @@ impl Write {
         sql::account::require_password_change(&mut self.exec().await?, tenant, user, required).await
     }
 }
+
+impl Write {
+    /// Records that the `stage`-days expiry warning goes out for the user's password set at
+    /// `changed_at`; false if it (or a nearer one) already did, or the password changed since.
+    pub async fn claim_expiry_notice(
+        &mut self,
+        tenant: TenantId,
+        user: UserId,
+        changed_at: Timestamp,
+        stage: u32,
+    ) -> Result<bool, StoreError> {
+        self.in_scope(tenant)?;
+        sql::account::claim_expiry_notice(&mut self.exec().await?, tenant, user, changed_at, stage).await
+    }
+}

@@ -1,0 +1,80 @@
+//! Password expiry warnings (IAM-4): where a tenant's policy makes passwords expire, each user
+//! is mailed 14 and 3 days before (in their language), once per password. Run by every node's
+//! sender task; the claim on the user's row makes sure only one node mails each warning.
+
+use super::security;
+use crate::error::AppResult;
+use crate::mail::templates::Notice;
+use crate::state::AppState;
+use jiff::SignedDuration;
+use kura_domain::{Actor, ActorKind, AuditRecord, AuditScope, Operation, format_in_zone};
+use kura_store::NewMail;
+
+/// The warnings, in days before expiry, farthest first.
+const STAGES: [u32; 2] = [14, 3];
+
+/// Mails every warning now due; returns how many were queued.
+pub async fn send_due_notices(state: &AppState) -> AppResult<usize> {
+    let now = state.clock.now();
+    let mut queued = 0;
+    for (tenant_id, policy) in state.store.security_policies().await? {
+        let Some(days) = policy.password.expiry_days else { continue };
+        let Some(tenant) = state.store.tenant(tenant_id).await? else { continue };
+        let policy = security::effective(state, Some(policy));
+        // Nearest first: a user already inside three days gets that warning only.
+        for stage in STAGES.iter().rev().copied() {
+            let age = SignedDuration::from_hours(24 * i64::from(days.saturating_sub(stage)));
+            let Ok(changed_before) = now.checked_sub(age) else { continue };
+            for user in state.store.users_with_expiring_passwords(tenant_id, changed_before, stage).await? {
+                let (Some(changed_at), Some(expires)) =
+                    (user.password_changed_at, user.password_expires_at(&policy.password))
+                else {
+                    continue;
+                };
+                if expires <= now {
+                    continue;
+                }
+                let actor = Actor {
+                    kind: ActorKind::Cli,
+                    id: None,
+                    label: "password expiry".into(),
+                    role: None,
+                    source_ip: None,
+                };
+                let mut w = state.store.begin(AuditScope::Tenant(tenant_id), actor).await?;
+                if !w.claim_expiry_notice(tenant_id, user.id, changed_at, stage).await? {
+                    continue;
+                }
+                let left = expires.duration_since(now).as_hours().div_euclid(24) + 1;
+                let expires_text = format_in_zone(expires, &tenant.time_zone);
+                let url = format!("{}/console/account/password", state.settings.base_url());
+                let notice = Notice::PasswordExpiry {
+                    tenant: tenant.display_name.as_str(),
+                    name: user.display_name.as_str(),
+                    days: left,
+                    expires: &expires_text,
+                    url: &url,
+                };
+                let (subject, body) = notice.render(user.language);
+                let mail = NewMail {
+                    recipient: user.email.as_str(),
+                    language: user.language,
+                    kind: notice.kind(),
+                    subject: &subject,
+                    body: &body,
+                };
+                w.enqueue_mail(mail).await?;
+                w.commit(
+                    AuditRecord::success(Operation::PasswordExpiryNotice, format!("user:{}", user.email))
+                        .with_detail(format!("{stage}-day warning; expires {expires_text}")),
+                )
+                .await?;
+                queued += 1;
+            }
+        }
+    }
+    if queued > 0 {
+        state.mail.kick();
+    }
+    Ok(queued)
+}
