@@ -221,3 +221,41 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn ten_1_browser_an_invited_user_follows_the_mailed_link_chooses_a_password_and_signs_in() {
+    let Some(sink) = SmtpSink::start() else { return };
+    let app = app_with_smtp(&sink).await;
+    let t = app.tenant("acme").await;
+    let (s, _) = app
+        .post(
+            "/api/v1/users",
+            &t.admin_token,
+            json!({"email": "new.staff@acme.example.jp", "display_name": "New Staff", "role": "editor", "language": "en"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let mail = &sink.wait_for(1).await[0];
+    let link = mail.link(&format!("{}/console/setup/", app.address));
+    let Some(b) = crate::browser::Browser::launch().await else { return };
+    b.goto(&link).await;
+    b.wait_for_text("main h1", "Choose your password").await;
+    b.wait_for_text(".rules", "Not a common or easily guessed password.").await;
+    // First a password the policy refuses: the page names the broken rule, nothing is used up.
+    b.find("#f-new_password").await.send_keys("password1").await;
+    b.find("#f-confirm_password").await.send_keys("password1").await;
+    b.find("main form button[type=submit]").await.click().await;
+    b.wait_for_text(".field-error", "too common or too easy to guess").await;
+    b.find("#f-new_password").await.send_keys("quiet-harbour-lantern-moss").await;
+    b.find("#f-confirm_password").await.send_keys("quiet-harbour-lantern-moss").await;
+    b.find("main form button[type=submit]").await.click().await;
+    b.wait_for_text(".notice-ok", "Your password is set.").await;
+    assert!(b.current_url().await.ends_with("/console/login?tenant=acme&set=1"));
+    b.find("#f-email").await.send_keys("new.staff@acme.example.jp").await;
+    b.find("#f-password").await.send_keys("quiet-harbour-lantern-moss").await;
+    b.find("main form button[type=submit]").await.click().await;
+    b.wait_for_text("main h1", "Dashboard").await;
+    // The link is used up.
+    b.goto(&link).await;
+    b.wait_for_text("main", "This link can no longer be used.").await;
+}
