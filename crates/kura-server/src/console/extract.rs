@@ -29,6 +29,7 @@ pub enum Done {
     Unlocked,
     SignedOut,
     Imported,
+    LinkSent,
 }
 
 impl Done {
@@ -44,6 +45,7 @@ impl Done {
             "done=unlocked" => Some(Self::Unlocked),
             "done=signedout" => Some(Self::SignedOut),
             "done=imported" => Some(Self::Imported),
+            "done=linksent" => Some(Self::LinkSent),
             _ => None,
         })
     }
@@ -59,6 +61,7 @@ impl Done {
             Self::Unlocked => Msg::UnlockedDone,
             Self::SignedOut => Msg::ForcedLogoutDone,
             Self::Imported => Msg::ImportDone,
+            Self::LinkSent => Msg::SetupLinkResent,
         }
     }
 }

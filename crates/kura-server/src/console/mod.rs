@@ -11,6 +11,7 @@ mod cookies;
 mod errors;
 mod extract;
 mod forms;
+mod help;
 mod i18n;
 mod labels;
 mod layout;
@@ -52,6 +53,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/account/sessions/end-others", post(account::end_other_sessions))
         .route("/console/account/sessions/{handle}/end", post(account::end_session))
         .route("/console/settings/security", get(security::show).post(security::save))
+        .route("/console/help/security", get(help::security))
+        .route("/console/users/{id}/setup-link", post(users::resend_setup_link))
         .route("/console/roles", get(roles::list))
         .route("/console/roles/new", get(roles::new_form).post(roles::create))
         .route("/console/roles/{id}", get(roles::edit_form).post(roles::update))

@@ -285,6 +285,9 @@ catalogue! {
     NotLocked => "Not locked.", "ロックされていません。";
     MustChangeNext => "Must choose a new password at the next sign-in.", "次回ログイン時にパスワードの変更が必要です。";
     Unlock => "Unlock", "ロックを解除する";
+    NotSetUpHelp => "This user has not chosen a password yet. A new setup link replaces the one sent before.", "このユーザーはまだパスワードを設定していません。新しい設定用リンクを送ると、以前のリンクは使えなくなります。";
+    ResendSetupLink => "Send a new setup link", "設定用リンクを再送";
+    SetupLinkResent => "A new setup link has been sent.", "設定用リンクを再送しました。";
     ForceLogout => "Sign out everywhere", "強制ログアウト";
     ForceLogoutHelp => "Ends every session of this user at once, on every device.", "このユーザーのすべての端末のセッションを直ちに終了します。";
     ForcedLogoutDone => "The user has been signed out everywhere.", "このユーザーをすべての端末からログアウトさせました。";

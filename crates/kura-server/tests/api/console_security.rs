@@ -44,6 +44,11 @@ async fn iam_4_settings_page_warns_beside_values_nist_advises_against_in_both_la
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Minimum length") && page.body.contains("/console/help/security"));
     assert!(!page.body.contains("NIST SP 800-63B advises against"), "the defaults follow NIST");
+    // The guide it links to is built in, in the reader's language.
+    let guide = c.get("/console/help/security").await;
+    assert_eq!(guide.status, StatusCode::OK);
+    assert!(guide.body.contains("Account lockout and address limits") && guide.body.contains("<table"));
+    assert!(c.get_in("/console/help/security", "ja").await.body.contains("アカウントロックと IP アドレスごとの制限"));
 
     // Out of bounds: the page says which field, and nothing is stored.
     let bad = settings_form("0", &[("password.min_length", "7"), ("sessions.idle_minutes", "999")]);

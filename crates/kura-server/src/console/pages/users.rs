@@ -105,6 +105,10 @@ fn sign_in_card(ctx: &Ctx, user: &User, now: jiff::Timestamp) -> Markup {
                 None => p.muted { (t(Msg::NotLocked)) },
             }
             @if user.must_change_password { p.muted { (t(Msg::MustChangeNext)) } }
+            @if !user.has_password {
+                p.muted { (t(Msg::NotSetUpHelp)) }
+                (post_button(&format!("/console/users/{}/setup-link", user.id), ctx.csrf(), t(Msg::ResendSetupLink), "btn btn-ghost"))
+            }
             p.help { (t(Msg::ForceLogoutHelp)) }
             (post_button(&format!("/console/users/{}/signout", user.id), ctx.csrf(), t(Msg::ForceLogout), "btn btn-danger-outline"))
             @if ctx.p.user_id() != Some(user.id) {
@@ -396,4 +400,14 @@ pub async fn one_time_password(
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     Ok(response)
+}
+
+pub async fn resend_setup_link(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { ctx, .. }: Posted,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    crate::service::links::resend_setup_link(&state, &ctx.p, id).await?;
+    Ok(Redirect::to(&format!("/console/users/{id}?done=linksent")).into_response())
 }
