@@ -71,18 +71,19 @@ ensure_chromium() {
 }
 
 # The Python tools the tests drive, in the repository's git-ignored .venv-tools: aiosmtpd, the
-# real SMTP server of the mail tests. Installed from PyPI only when missing.
+# real SMTP server of the mail tests, and trustme, which makes the test CA and certificate of
+# its STARTTLS and TLS runs. Installed from PyPI only when missing.
 CI_VENV=.venv-tools
 ensure_python_tools() {
     if [[ ! -x "$CI_VENV/bin/python" ]]; then
         info "creating $CI_VENV"
         python3 -m venv "$CI_VENV"
     fi
-    if ! "$CI_VENV/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
-        info "installing aiosmtpd into $CI_VENV"
-        "$CI_VENV/bin/pip" install --quiet --disable-pip-version-check aiosmtpd
+    if ! "$CI_VENV/bin/python" -c 'import aiosmtpd, trustme' 2>/dev/null; then
+        info "installing aiosmtpd and trustme into $CI_VENV"
+        "$CI_VENV/bin/pip" install --quiet --disable-pip-version-check aiosmtpd trustme
     fi
-    "$CI_VENV/bin/python" -c 'import aiosmtpd; print("aiosmtpd", aiosmtpd.__version__)'
+    "$CI_VENV/bin/python" -c 'import aiosmtpd, trustme; print("aiosmtpd", aiosmtpd.__version__, "trustme", trustme.__version__)'
 }
 
 pg_ready() {

@@ -165,3 +165,45 @@ async fn demo_credentials(cli: &Cli) -> Vec<String> {
     drop(lines);
     passwords
 }
+
+#[tokio::test]
+async fn ten_1_tenant_create_queues_a_setup_link_that_a_running_server_sends() {
+    let cli = Cli::new().await;
+    let out = cli.run(&[
+        "tenant",
+        "create",
+        "--slug",
+        "acme",
+        "--name",
+        "アクメ株式会社",
+        "--admin-email",
+        "admin@acme.example.jp",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout(&out).contains("A single-use link to choose a password is queued for admin@acme.example.jp"));
+    assert!(!stdout(&out).contains("One-time password"), "no password is printed");
+    // Without an SMTP relay, the server writes the mail to the data directory.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_kura"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("KURA_DATABASE_URL", &cli.db.url)
+        .env("KURA_DATA_DIR", cli.dir.path())
+        .env("KURA_LOG", "warn")
+        .spawn()
+        .unwrap();
+    let mail_dir = cli.dir.path().join("mail");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mail = loop {
+        let found = std::fs::read_dir(&mail_dir)
+            .ok()
+            .and_then(|d| d.flatten().find(|e| e.path().extension().is_some_and(|x| x == "eml")));
+        if let Some(entry) = found {
+            break std::fs::read_to_string(entry.path()).unwrap();
+        }
+        assert!(std::time::Instant::now() < deadline, "the queued mail was not sent");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(mail.contains("To: admin@acme.example.jp"), "{mail}");
+}

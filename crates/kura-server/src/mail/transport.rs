@@ -95,7 +95,10 @@ impl Transport {
             Self::Files { dir, .. } => {
                 create_private_dir(dir).map_err(|e| e.to_string())?;
                 let name = format!("{}-{}.eml", mail.created_at.as_second(), mail.id);
-                tokio::fs::write(dir.join(name), message.formatted()).await.map_err(|e| e.to_string())
+                // Written under another name and renamed, so that a reader never sees half a mail.
+                let partial = dir.join(format!(".{name}.partial"));
+                tokio::fs::write(&partial, message.formatted()).await.map_err(|e| e.to_string())?;
+                tokio::fs::rename(&partial, dir.join(name)).await.map_err(|e| e.to_string())
             }
         }
     }

@@ -65,8 +65,9 @@ impl TestApp {
         let dir = self.data_dir().join("mail");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
         loop {
-            let mut files: Vec<_> =
-                std::fs::read_dir(&dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+            let mut files: Vec<_> = std::fs::read_dir(&dir)
+                .map(|d| d.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect())
+                .unwrap_or_default();
             files.sort();
             if files.len() >= n {
                 return files.iter().map(|p| crate::smtp::parse(&std::fs::read_to_string(p).unwrap())).collect();

@@ -259,3 +259,58 @@ async fn ten_1_browser_an_invited_user_follows_the_mailed_link_chooses_a_passwor
     b.goto(&link).await;
     b.wait_for_text("main", "This link can no longer be used.").await;
 }
+
+#[tokio::test]
+async fn ten_1_mail_goes_over_starttls_and_implicit_tls_with_the_relays_certificate_checked() {
+    use crate::smtp::Protection;
+    for (protection, security) in [(Protection::StartTls, SmtpSecurity::Starttls), (Protection::Tls, SmtpSecurity::Tls)]
+    {
+        let Some((sink, ca)) = SmtpSink::start_with(protection) else { return };
+        let port = sink.port;
+        // Trusting the relay's CA: the mail arrives.
+        let app = spawn_app_with(move |s| {
+            s.mail.smtp_host = "127.0.0.1".into();
+            s.mail.smtp_port = port;
+            s.mail.smtp_security = security;
+            s.mail.ca_file = Some(ca);
+        })
+        .await;
+        let t = app.tenant("acme").await;
+        app.post(
+            "/api/v1/users",
+            &t.admin_token,
+            json!({"email": "tls@acme.example.jp", "display_name": "T", "role": "viewer"}),
+        )
+        .await;
+        let mails = sink.wait_for(1).await;
+        assert!(mails[0].to.contains("tls@acme.example.jp"), "{protection:?}");
+
+        // Not trusting it (Mozilla's roots only): nothing is sent, and the error says why.
+        let untrusted = spawn_app_with(move |s| {
+            s.mail.smtp_host = "127.0.0.1".into();
+            s.mail.smtp_port = port;
+            s.mail.smtp_security = security;
+            s.mail.poll_seconds = 3600;
+        })
+        .await;
+        let t = untrusted.tenant("acme").await;
+        untrusted
+            .post(
+                "/api/v1/users",
+                &t.admin_token,
+                json!({"email": "no@acme.example.jp", "display_name": "N", "role": "viewer"}),
+            )
+            .await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        let error = loop {
+            let mail = untrusted.state.store.mails(None, 1).await.unwrap().remove(0);
+            if let Some(e) = mail.last_error {
+                break e;
+            }
+            assert!(std::time::Instant::now() < deadline, "no delivery attempt");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        assert!(error.to_lowercase().contains("certificate"), "{protection:?}: {error}");
+        assert_eq!(sink.received().len(), 1, "{protection:?}: nothing more arrived");
+    }
+}

@@ -50,12 +50,29 @@ fn python() -> PathBuf {
     }
 }
 
+/// How the server protects its connections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protection {
+    Plain,
+    /// STARTTLS, required before any mail.
+    StartTls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
+}
+
 impl SmtpSink {
     pub fn start() -> Option<SmtpSink> {
+        Self::start_with(Protection::Plain).map(|(sink, _)| sink)
+    }
+
+    /// A server with a certificate for 127.0.0.1 from a fresh test CA (made by `trustme`, from
+    /// PyPI); returns the CA's certificate file too.
+    pub fn start_with(protection: Protection) -> Option<(SmtpSink, PathBuf)> {
         let python = python();
+        let module = if protection == Protection::Plain { "import aiosmtpd" } else { "import aiosmtpd, trustme" };
         let available = python.is_file()
             && Command::new(&python)
-                .args(["-c", "import aiosmtpd"])
+                .args(["-c", module])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status()
@@ -66,13 +83,35 @@ impl SmtpSink {
                 "KURA_REQUIRE_SMTP is set but aiosmtpd is not installed for {}",
                 python.display()
             );
-            eprintln!("mail test skipped: aiosmtpd not found (pip install aiosmtpd into .venv-tools)");
+            eprintln!("mail test skipped: aiosmtpd or trustme not found (pip install them into .venv-tools)");
             return None;
         }
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let dir = tempfile::tempdir().unwrap();
+        let certs = dir.path().join("certs");
+        let mut tls_args: Vec<String> = Vec::new();
+        if protection != Protection::Plain {
+            std::fs::create_dir_all(&certs).unwrap();
+            let made = Command::new(&python)
+                .args(["-m", "trustme", "-q", "-i", "127.0.0.1", "-d"])
+                .arg(&certs)
+                .status()
+                .expect("run trustme");
+            assert!(made.success(), "trustme failed");
+            let (cert, key) = if protection == Protection::StartTls {
+                ("--tlscert", "--tlskey")
+            } else {
+                ("--smtpscert", "--smtpskey")
+            };
+            for (flag, file) in [(cert, "server.pem"), (key, "server.key")] {
+                tls_args.push(flag.to_owned());
+                tls_args.push(certs.join(file).display().to_string());
+            }
+        }
         let child = Command::new(&python)
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+            .args(&tls_args)
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(dir.path().join("maildir"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -88,7 +127,8 @@ impl SmtpSink {
             assert!(Instant::now() < deadline, "aiosmtpd did not listen on {port}");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Some(sink)
+        let ca = sink.dir.path().join("certs").join("client.pem");
+        Some((sink, ca))
     }
 
     /// Everything received so far, in arrival order.
