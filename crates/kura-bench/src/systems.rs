@@ -18,6 +18,8 @@ pub const COLLECTION: &str = "bench";
 pub const CREATE_COLLECTION: &str = "bench_create";
 const KURA_TENANT: &str = "bench";
 const KURA_ADMIN: &str = "admin@bench.example";
+/// The password the administrator chooses in place of the printed one-time password.
+const KURA_PASSWORD: &str = "harbour-lantern-orchid-velvet";
 const PB_SUPERUSER: &str = "superuser@bench.example";
 const PB_USER: &str = "user@bench.example";
 /// Loopback-only throwaway accounts in temporary directories.
@@ -135,7 +137,17 @@ pub async fn start_kura(launch: &Launch, pg: Option<PgDatabase>) -> anyhow::Resu
 
     // The tenant and its administrator, through the CLI, before the server runs.
     let mut create = kura_command(&launch.kura_bin, &data, &db_url);
-    create.args(["tenant", "create", "--slug", KURA_TENANT, "--name", "Kura bench", "--admin-email", KURA_ADMIN]);
+    create.args([
+        "tenant",
+        "create",
+        "--slug",
+        KURA_TENANT,
+        "--name",
+        "Kura bench",
+        "--admin-email",
+        KURA_ADMIN,
+        "--one-time-password",
+    ]);
     let out = proc::run_capture(&mut create, "kura tenant create")?;
     let password =
         parse_one_time_password(&out).context("no \"One-time password:\" in the output of kura tenant create")?;
@@ -150,10 +162,15 @@ pub async fn start_kura(launch: &Launch, pg: Option<PgDatabase>) -> anyhow::Resu
 
     let http = setup_client()?;
     let login_url = format!("{base}/api/v1/sessions");
-    let login_body = json!({"tenant": KURA_TENANT, "email": KURA_ADMIN, "password": password}).to_string();
-    let session = call(&http, reqwest::Method::POST, &login_url, None, Some(&login_body)).await?;
+    let first_login = json!({"tenant": KURA_TENANT, "email": KURA_ADMIN, "password": password}).to_string();
+    let session = call(&http, reqwest::Method::POST, &login_url, None, Some(&first_login)).await?;
     let token = session["token"].as_str().context("no token in the session response")?;
     let auth = format!("Bearer {token}");
+    // The printed password is a one-time password: the administrator chooses their own first,
+    // and the login workload signs in with it.
+    let change = json!({"current_password": password, "new_password": KURA_PASSWORD}).to_string();
+    call(&http, reqwest::Method::PUT, &format!("{base}/api/v1/me/password"), Some(&auth), Some(&change)).await?;
+    let login_body = json!({"tenant": KURA_TENANT, "email": KURA_ADMIN, "password": KURA_PASSWORD}).to_string();
     for name in [COLLECTION, CREATE_COLLECTION] {
         let spec = json!({
             "name": name,

@@ -102,8 +102,17 @@ async fn create(http: &reqwest::Client, base: &str, token: &str, name: &str) -> 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ops_group_commit_acknowledged_writes_survive_kill() {
     let site = Site::new().await;
-    let out =
-        site.run(&["tenant", "create", "--slug", "acme", "--name", "アクメ", "--admin-email", "admin@acme.example.jp"]);
+    let out = site.run(&[
+        "tenant",
+        "create",
+        "--slug",
+        "acme",
+        "--name",
+        "アクメ",
+        "--admin-email",
+        "admin@acme.example.jp",
+        "--one-time-password",
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let password = stdout
@@ -120,6 +129,11 @@ async fn ops_group_commit_acknowledged_writes_survive_kill() {
     let response = http.post(format!("{base}/api/v1/sessions")).json(&login).send().await.unwrap();
     assert_eq!(response.status(), reqwest::StatusCode::CREATED);
     let token = response.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    // A one-time password: the administrator chooses their own before anything else.
+    let change = json!({"current_password": password, "new_password": "crash-test-harbour-lantern"});
+    let response =
+        http.put(format!("{base}/api/v1/me/password")).bearer_auth(&token).json(&change).send().await.unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
     let spec = json!({"name": "customers", "label": "顧客", "memo": "", "fields": [
         {"name": "name", "label": "氏名", "type": "text", "required": true}]});
     let response =
