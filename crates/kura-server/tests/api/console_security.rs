@@ -325,3 +325,28 @@ async fn iam_1_a_new_users_one_time_password_is_shown_once_and_must_be_changed()
     );
     let _ = app.login("acme", "nomail@acme.example.jp", body["password"].as_str().unwrap()).await;
 }
+
+#[tokio::test]
+async fn iam_7_forgot_password_in_the_console_answers_alike_whatever_the_address() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let c = Console::new(&app);
+    let form = c.get_in("/console/login", "ja").await.body;
+    assert!(form.contains("/console/forgot"), "the sign-in page links to it");
+    let known = c.post("/console/forgot", &[("tenant", "acme"), ("email", &t.admin_email)]).await;
+    let unknown = c.post("/console/forgot", &[("tenant", "acme"), ("email", "nobody@acme.example.jp")]).await;
+    let no_tenant = c.post("/console/forgot", &[("tenant", "nosuch"), ("email", &t.admin_email)]).await;
+    assert_eq!(known.status, StatusCode::OK);
+    assert!(known.body.contains("If the tenant ID and address belong to an account"));
+    for other in [&unknown, &no_tenant] {
+        assert_eq!(other.status, known.status);
+    }
+    assert_eq!(known.body, unknown.body, "the same page, word for word");
+    // One mail, to the account that exists.
+    let mails = app.mail_files(1).await;
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].to.contains(&t.admin_email) && mails[0].body.contains("/console/reset/"));
+    // The users form states the password rules too.
+    c.login("acme", &t.admin_email, PASSWORD).await;
+    assert!(c.get("/console/users/new").await.body.contains("At least 8 characters."));
+}

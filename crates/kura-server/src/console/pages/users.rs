@@ -133,13 +133,18 @@ fn language_options() -> Vec<(String, String)> {
 }
 
 /// The user form, and for an existing user (when the form has no errors) their sign-in state.
+/// The tenant's password rules, stated above a password input before anyone types.
+async fn password_rules(state: &AppState, ctx: &Ctx) -> AppResult<Vec<kura_domain::PasswordProblem>> {
+    Ok(crate::service::security::policy_of(state, ctx.p.tenant().id).await?.password.rules())
+}
+
 fn form_page(
     ctx: &Ctx,
     user: Option<&User>,
     roles: &[Role],
     v: &Values,
     errors: &Errors,
-    now: jiff::Timestamp,
+    (now, rules): (jiff::Timestamp, &[kura_domain::PasswordProblem]),
 ) -> Response {
     let t = |m: Msg| ctx.t(m);
     let lang = ctx.lang;
@@ -175,6 +180,10 @@ fn form_page(
                     ("one_time".to_owned(), t(Msg::AccessOneTime).to_owned()),
                 ], "invite", Some(t(Msg::AccessHelp)), None, lang))
             }
+            div.rules {
+                p { (t(Msg::PasswordRulesIntro)) }
+                ul { @for r in rules { li { (labels::password_rule(*r, lang)) } } }
+            }
             (Input { name: "password", label: t(if user.is_some() { Msg::NewPassword } else { Msg::InitialPassword }),
                 kind: "password", value: "", error: errors.get("password"), autocomplete: Some("new-password"),
                 help: Some(t(if user.is_some() { Msg::NewPasswordHelp } else { Msg::InitialPasswordHelp })),
@@ -205,7 +214,14 @@ pub async fn new_form(State(state): State<AppState>, ctx: Ctx) -> AppResult<Resp
         language: Language::default().code().to_owned(),
         ..Values::default()
     };
-    Ok(form_page(&ctx, None, &grantable, &v, &Errors::default(), state.clock.now()))
+    Ok(form_page(
+        &ctx,
+        None,
+        &grantable,
+        &v,
+        &Errors::default(),
+        (state.clock.now(), &password_rules(&state, &ctx).await?),
+    ))
 }
 
 /// Checks the common inputs in the reader's language before the service sees them.
@@ -245,7 +261,7 @@ pub async fn create(State(state): State<AppState>, Posted { ctx, form }: Posted)
         language: form.get("language").into(),
         ..Values::default()
     };
-    Ok(form_page(&ctx, None, &grantable, &v, &errors, state.clock.now()))
+    Ok(form_page(&ctx, None, &grantable, &v, &errors, (state.clock.now(), &password_rules(&state, &ctx).await?)))
 }
 
 pub async fn edit_form(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
@@ -259,7 +275,14 @@ pub async fn edit_form(State(state): State<AppState>, ctx: Ctx, Path(id): Path<S
         status: user.status.as_str().to_owned(),
         language: user.language.code().to_owned(),
     };
-    Ok(form_page(&ctx, Some(&user), &grantable, &v, &Errors::default(), state.clock.now()))
+    Ok(form_page(
+        &ctx,
+        Some(&user),
+        &grantable,
+        &v,
+        &Errors::default(),
+        (state.clock.now(), &password_rules(&state, &ctx).await?),
+    ))
 }
 
 pub async fn update(
@@ -291,7 +314,7 @@ pub async fn update(
         status: form.get("status").into(),
         language: form.get("language").into(),
     };
-    Ok(form_page(&ctx, Some(&user), &grantable, &v, &errors, state.clock.now()))
+    Ok(form_page(&ctx, Some(&user), &grantable, &v, &errors, (state.clock.now(), &password_rules(&state, &ctx).await?)))
 }
 
 pub async fn confirm_delete(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
