@@ -243,6 +243,11 @@ pub fn detail(text: &str, lang: Lang) -> String {
         ("the role ", "ご自身が持たない権限を含むロールは割り当てられません。"),
         ("you cannot grant ", "ご自身が持たない権限は付与できません。"),
         ("the key name must be", "キーの名前は1〜100文字で入力してください。"),
+        (
+            "changing which fields hold personal information requires pii.read",
+            "個人情報として扱う項目を変更・削除するには「個人情報の閲覧」権限が必要です。",
+        ),
+        ("changing a role requires every permission", "ご自身が持たない権限を含むロールは変更・削除できません。"),
     ];
     known.iter().find(|(en, _)| text.starts_with(en)).map_or_else(|| text.to_owned(), |(_, ja)| (*ja).to_owned())
 }

@@ -157,6 +157,7 @@ catalogue! {
     RequiredShort => "Required", "必須";
     PiiField => "Personal information", "個人情報として扱う";
     PiiFieldHelp => "Users without the “See personal information” permission see •••••• instead of the value, cannot search or sort by it, and cannot change it.", "「個人情報の閲覧」権限のないユーザーには値が •••••• と表示され、この項目での検索・並べ替え・変更もできなくなります。";
+    PiiFieldLocked => "Only users with the “See personal information” permission can change this.", "この設定を変更できるのは「個人情報の閲覧」権限を持つユーザーだけです。";
     PiiShort => "Personal info", "個人情報";
     FieldMemoHelp => "A note for administrators; also shown to users under the input.", "管理者向けのメモです。入力欄の下にも表示されます。";
     InputRules => "Input rules", "入力ルール";

@@ -32,6 +32,19 @@ fn parse_permissions(p: &TenantPrincipal, names: &[String]) -> AppResult<Permiss
     Ok(set)
 }
 
+/// A role manager may change or delete a role only if they hold every permission it holds:
+/// otherwise `roles.manage` would let them weaken a role stronger than their own, and its
+/// holders would lose what the manager could never grant.
+fn ensure_holds_all(p: &TenantPrincipal, role: &Role) -> AppResult<()> {
+    match role.permissions.iter().find(|perm| !p.can(*perm)) {
+        None => Ok(()),
+        Some(missing) => Err(AppError::ForbiddenOther(format!(
+            "changing a role requires every permission it holds; the role {} holds {missing}, which you do not have",
+            role.key
+        ))),
+    }
+}
+
 pub async fn list(state: &AppState, p: &TenantPrincipal) -> AppResult<Vec<Role>> {
     let g = p.require(Permission::RolesManage)?;
     Ok(state.store.roles(g.tenant_id()).await?)
@@ -63,6 +76,7 @@ pub async fn update(state: &AppState, p: &TenantPrincipal, id: RoleId, changes: 
     if role.builtin {
         return Err(AppError::Conflict("built-in roles cannot be changed; create a custom role instead".into()));
     }
+    ensure_holds_all(p, &role)?;
     let label = match &changes.label {
         Some(l) => DisplayName::parse(l)?,
         None => role.label.clone(),
@@ -73,10 +87,11 @@ pub async fn update(state: &AppState, p: &TenantPrincipal, id: RoleId, changes: 
     };
     let mut w = g.begin(&state.store).await?;
     let updated = w.update_role(g.tenant_id(), id, &label, permissions).await?;
-    w.commit(
-        AuditRecord::success(Operation::RoleUpdate, format!("role:{}", role.key))
-            .with_detail(format!("permissions={}", permissions.to_list())),
-    )
+    w.commit(AuditRecord::success(Operation::RoleUpdate, format!("role:{}", role.key)).with_detail(format!(
+        "permissions={} previous={}",
+        permissions.to_list(),
+        role.permissions.to_list()
+    )))
     .await?;
     Ok(updated)
 }
@@ -87,6 +102,7 @@ pub async fn delete(state: &AppState, p: &TenantPrincipal, id: RoleId) -> AppRes
     if role.builtin {
         return Err(AppError::Conflict("built-in roles cannot be deleted".into()));
     }
+    ensure_holds_all(p, &role)?;
     let mut w = g.begin(&state.store).await?;
     w.delete_role(g.tenant_id(), id).await?;
     w.commit(AuditRecord::success(Operation::RoleDelete, format!("role:{}", role.key))).await?;

@@ -6,7 +6,7 @@ use jiff::SignedDuration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-async fn user_with_role(app: &TestApp, t: &TenantFixture, email: &str, role: &str) -> String {
+pub(crate) async fn user_with_role(app: &TestApp, t: &TenantFixture, email: &str, role: &str) -> String {
     let (s, body) = app
         .post(
             "/api/v1/users",

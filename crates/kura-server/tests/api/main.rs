@@ -8,4 +8,5 @@ mod console;
 mod helpers;
 mod isolation;
 mod platform;
+mod privileges;
 mod records;

@@ -53,15 +53,19 @@ impl FieldForm {
         }
     }
 
-    /// The submitted values; an existing field keeps its name and type (they cannot change).
-    pub fn from_form(form: &FormData, existing: Option<&FieldDef>) -> Self {
+    /// The submitted values; an existing field keeps its name and type (they cannot change), and
+    /// its personal-information flag unless `pii_editable` (the reader holds `pii.read`).
+    pub fn from_form(form: &FormData, existing: Option<&FieldDef>, pii_editable: bool) -> Self {
         let s = |n: &str| form.get(n).trim().to_owned();
         Self {
             name: existing.map_or_else(|| s("name"), |f| f.name.to_string()),
             label: s("label"),
             field_type: existing.map_or_else(|| s("type"), |f| f.field_type.as_str().to_owned()),
             required: form.has("required"),
-            pii: form.has("pii"),
+            pii: match existing {
+                Some(f) if !pii_editable => f.pii,
+                _ => form.has("pii"),
+            },
             memo: s("memo"),
             min_length: s("min_length"),
             max_length: s("max_length"),

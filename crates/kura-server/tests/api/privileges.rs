@@ -1,0 +1,183 @@
+//! Privilege boundaries that a holder of one management permission must not cross: personal
+//! information behind `pii.read` (IAM-3), roles stronger than the role manager's own (IAM-2),
+//! bulk reads behind `records.export` (IAM-2), and credentials that outlive their owner (IAM-9,
+//! IAM-12).
+
+use crate::access::user_with_role;
+use crate::console::Console;
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn role(app: &TestApp, t: &TenantFixture, key: &str, permissions: &[&str]) -> String {
+    let (s, body) =
+        app.post("/api/v1/roles", &t.admin_token, json!({"key": key, "label": key, "permissions": permissions})).await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    body["id"].as_str().unwrap().to_owned()
+}
+
+async fn collection(app: &TestApp, token: &str) -> Value {
+    let (s, c) = app.get("/api/v1/collections/customers", token).await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    c
+}
+
+/// The collection's definition with `edit` applied to its field list, ready to PUT.
+fn with_fields(c: &Value, edit: impl FnOnce(&mut Vec<Value>)) -> Value {
+    let mut fields = c["fields"].as_array().unwrap().clone();
+    edit(&mut fields);
+    json!({"name": c["name"], "label": c["label"], "memo": c["memo"], "fields": fields})
+}
+
+fn set_pii(fields: &mut [Value], name: &str, pii: bool) {
+    fields.iter_mut().find(|f| f["name"] == name).unwrap()["pii"] = json!(pii);
+}
+
+async fn count(app: &TestApp, t: &TenantFixture, operation: &str) -> usize {
+    let (_, entries) = app.get(&format!("/api/v1/audit?operation={operation}"), &t.admin_token).await;
+    entries.as_array().unwrap().len()
+}
+
+async fn last_entry(app: &TestApp, t: &TenantFixture, operation: &str) -> Value {
+    let (_, entries) = app.get(&format!("/api/v1/audit?operation={operation}&limit=1"), &t.admin_token).await;
+    entries[0].clone()
+}
+
+#[tokio::test]
+async fn iam_3_collection_managers_without_pii_read_cannot_unmask_personal_information() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    app.post("/api/v1/collections", &t.admin_token, customers_spec()).await;
+    let (_, r) = app
+        .post(
+            "/api/v1/collections/customers/records",
+            &t.admin_token,
+            json!({"name": "山田 太郎", "email": "taro@example.jp", "points": 5}),
+        )
+        .await;
+    let record = format!("/api/v1/collections/customers/records/{}", r["id"].as_str().unwrap());
+    role(&app, &t, "schema", &["collections.manage", "records.read"]).await;
+    let schema = user_with_role(&app, &t, "schema@acme.example.jp", "schema").await;
+    let c = collection(&app, &schema).await;
+    let before = count(&app, &t, "collection.update").await;
+
+    // Unmarking, removing a marked field, and marking are all refused, and change nothing.
+    let unmark = with_fields(&c, |f| set_pii(f, "name", false));
+    let remove = with_fields(&c, |f| f.retain(|x| x["name"] != "email"));
+    let mark = with_fields(&c, |f| set_pii(f, "kana", true));
+    for spec in [unmark.clone(), remove.clone(), mark] {
+        let (s, body) = app.send("PUT", "/api/v1/collections/customers", Some(&schema), Some(spec)).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+        assert_eq!(body["code"], "forbidden");
+        assert!(body["detail"].as_str().unwrap().contains("pii.read"), "{body}");
+    }
+    assert_eq!(collection(&app, &t.admin_token).await, c, "the definition is unchanged");
+    let (_, seen) = app.get(&record, &schema).await;
+    assert_eq!(seen["data"]["name"], "••••••", "still masked");
+    assert_eq!(seen["data"]["email"], "••••••");
+    assert_eq!(count(&app, &t, "collection.update").await, before, "refusals write no update entry");
+
+    // Other changes to the collection stay open to the collection manager.
+    let relabel = with_fields(&c, |f| f[3]["label"] = json!("保有ポイント"));
+    let (s, body) = app.send("PUT", "/api/v1/collections/customers", Some(&schema), Some(relabel)).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+
+    // An administrator with pii.read may, and the log names the change explicitly.
+    let (s, body) = app.send("PUT", "/api/v1/collections/customers", Some(&t.admin_token), Some(remove)).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let entry = last_entry(&app, &t, "collection.update").await;
+    assert!(entry["detail"].as_str().unwrap().contains("pii_removed=email"), "{entry}");
+
+    // The removed field's values are still stored: adding an unmarked field of that name would
+    // show them again, so it needs pii.read too; adding it marked does not.
+    let c = collection(&app, &t.admin_token).await;
+    let email = |pii: bool| json!({"name": "email", "label": "メール", "type": "email", "pii": pii});
+    let revive = with_fields(&c, |f| f.push(email(false)));
+    let (s, body) = app.send("PUT", "/api/v1/collections/customers", Some(&schema), Some(revive)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    let (s, body) = app
+        .send("PUT", "/api/v1/collections/customers", Some(&schema), Some(with_fields(&c, |f| f.push(email(true)))))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (_, seen) = app.get(&record, &schema).await;
+    assert_eq!(seen["data"]["email"], "••••••", "back, and masked");
+
+    // Unmarking by the administrator is logged as such.
+    let c = collection(&app, &t.admin_token).await;
+    let (s, _) = app
+        .send(
+            "PUT",
+            "/api/v1/collections/customers",
+            Some(&t.admin_token),
+            Some(with_fields(&c, |f| set_pii(f, "name", false))),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let entry = last_entry(&app, &t, "collection.update").await;
+    assert!(entry["detail"].as_str().unwrap().contains("pii_unmarked=name"), "{entry}");
+    app.verify_audit().await;
+}
+
+#[tokio::test]
+async fn iam_3_console_field_form_keeps_the_pii_flag_of_a_manager_without_pii_read() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    app.post("/api/v1/collections", &t.admin_token, customers_spec()).await;
+    role(&app, &t, "schema", &["collections.manage", "records.read"]).await;
+    user_with_role(&app, &t, "schema@acme.example.jp", "schema").await;
+    let console = Console::new(&app);
+    console.login("acme", "schema@acme.example.jp", PASSWORD).await;
+    let form = "/console/collections/customers/fields/name";
+    let page = console.get(form).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let at = page.body.find("name=\"pii\"").unwrap();
+    let tag = &page.body[page.body[..at].rfind('<').unwrap()..at + page.body[at..].find('>').unwrap()];
+    assert!(tag.contains("disabled") && tag.contains("checked"), "{tag}");
+    // A browser does not send a disabled box: the flag stays as it was, and the label changes.
+    let page = console.submit(form, form, &[("label", "お名前"), ("required", "on")]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let c = collection(&app, &t.admin_token).await;
+    assert_eq!(c["fields"][0]["label"], "お名前");
+    assert_eq!(c["fields"][0]["pii"], true);
+    // Removing the marked field from the console is refused with a page that says why.
+    let page = console.submit(&format!("{form}/delete"), &format!("{form}/delete"), &[]).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+    assert!(collection(&app, &t.admin_token).await["fields"][0]["name"] == "name");
+}
+
+#[tokio::test]
+async fn iam_2_role_managers_cannot_change_or_delete_roles_stronger_than_their_own() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let strong = role(&app, &t, "strong", &["records.read", "records.write", "records.delete"]).await;
+    let weak = role(&app, &t, "weak", &["records.read"]).await;
+    role(&app, &t, "rolemgr", &["roles.manage", "records.read"]).await;
+    let mgr = user_with_role(&app, &t, "mgr@acme.example.jp", "rolemgr").await;
+    let holder = user_with_role(&app, &t, "holder@acme.example.jp", "strong").await;
+
+    // Weakening a stronger role, relabelling it, or deleting it: refused, nothing changes.
+    for body in [json!({"permissions": ["records.read"]}), json!({"label": "x"}), json!({"permissions": []})] {
+        let (s, resp) = app.patch(&format!("/api/v1/roles/{strong}"), &mgr, body).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{resp}");
+        assert_eq!(resp["code"], "forbidden");
+    }
+    let (s, _) = app.delete(&format!("/api/v1/roles/{strong}"), &mgr).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, r) = app.get(&format!("/api/v1/roles/{strong}"), &t.admin_token).await;
+    assert_eq!(r["permissions"], json!(["records.read", "records.write", "records.delete"]));
+    assert_eq!(r["label"], "strong");
+    let (_, me) = app.get("/api/v1/me", &holder).await;
+    assert!(me["permissions"].as_array().unwrap().contains(&json!("records.write")), "the holder keeps it");
+
+    // Strengthening a role beyond the manager's own: refused.
+    let (s, _) = app.patch(&format!("/api/v1/roles/{weak}"), &mgr, json!({"permissions": ["records.write"]})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Within the manager's own permissions, before and after: allowed, and logged with both.
+    let (s, resp) = app.patch(&format!("/api/v1/roles/{weak}"), &mgr, json!({"permissions": [], "label": "w"})).await;
+    assert_eq!(s, StatusCode::OK, "{resp}");
+    let entry = last_entry(&app, &t, "role.update").await;
+    assert_eq!(entry["detail"], "permissions= previous=records.read");
+    let (s, _) = app.delete(&format!("/api/v1/roles/{weak}"), &mgr).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    app.verify_audit().await;
+}
