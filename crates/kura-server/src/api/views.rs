@@ -73,6 +73,8 @@ pub struct ApiKeyView {
     pub id: String,
     pub name: String,
     pub role_id: String,
+    /// The id of the user who created the key; deleting or disabling that user revokes it.
+    pub created_by: Option<String>,
     pub created_at: String,
     pub expires_at: Option<String>,
     pub revoked_at: Option<String>,
@@ -85,6 +87,7 @@ impl From<kura_store::ApiKey> for ApiKeyView {
             id: k.id.to_string(),
             name: k.name,
             role_id: k.role_id.to_string(),
+            created_by: k.created_by.map(|u| u.to_string()),
             created_at: k.created_at.to_string(),
             expires_at: k.expires_at.map(|t| t.to_string()),
             revoked_at: k.revoked_at.map(|t| t.to_string()),

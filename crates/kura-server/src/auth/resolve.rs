@@ -79,7 +79,7 @@ pub async fn resolve_api_request(state: &AppState, parts: &Parts) -> AppResult<T
             role,
             actor,
             user_id: None,
-            via: Via::ApiKey { id: key.id },
+            via: Via::ApiKey { id: key.id, owner: key.created_by },
             collection: named.map(|name| (name, collection)),
         });
     }

@@ -1,5 +1,6 @@
 //! API keys for external systems (IAM-12 basics): shown once, stored as digests, scoped to a
-//! role, optionally expiring, revocable.
+//! role, optionally expiring, revocable. A key belongs to the user who created it (a key created
+//! with a key belongs to that key's owner): deleting or disabling the user revokes it.
 
 use super::ensure_within;
 use crate::auth::{TenantPrincipal, api_key_token};
@@ -46,7 +47,7 @@ pub async fn create(state: &AppState, p: &TenantPrincipal, input: NewApiKey) -> 
         Some(_) => return Err(AppError::BadRequest("expires_in_days must be between 1 and 730".into())),
     };
     let mut w = g.begin(&state.store).await?;
-    let (secret, api_key) = w.insert_api_key(g.tenant_id(), name, role.id, expires_at).await?;
+    let (secret, api_key) = w.insert_api_key(g.tenant_id(), name, role.id, expires_at, p.owner()).await?;
     w.commit(
         AuditRecord::success(Operation::ApiKeyCreate, format!("apikey:{}", api_key.id))
             .with_detail(format!("name={name} role={}", role.key)),

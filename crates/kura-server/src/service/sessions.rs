@@ -92,10 +92,15 @@ fn truncate(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
 }
 
-/// Ends the principal's session (no-op for API keys).
+/// Ends the principal's session. An API key has no session to end: that is refused, so that a
+/// client does not believe a key stopped working (revoke keys with `DELETE /api/v1/api-keys/{id}`).
 pub async fn logout_user(state: &AppState, p: &TenantPrincipal) -> AppResult<()> {
     let Via::Session { scope, digest, .. } = p.via() else {
-        return Ok(());
+        return Err(AppError::BadRequest(
+            "this request is authenticated with an API key, which is not a session: nothing was ended; \
+             revoke the key with DELETE /api/v1/api-keys/{id} instead"
+                .into(),
+        ));
     };
     let mut w = state.store.begin(AuditScope::Tenant(p.tenant().id), p.actor().clone()).await?;
     w.delete_session(*scope, digest).await?;

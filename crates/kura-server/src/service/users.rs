@@ -24,7 +24,8 @@ pub struct NewUser {
 pub struct UserChanges {
     pub display_name: Option<String>,
     pub role: Option<String>,
-    /// `active` or `disabled`. Disabling signs the user out everywhere.
+    /// `active` or `disabled`. Disabling signs the user out everywhere and revokes the API keys
+    /// they created (enabling the user again does not bring those back).
     pub status: Option<String>,
     pub password: Option<String>,
 }
@@ -118,15 +119,17 @@ pub async fn update(state: &AppState, p: &TenantPrincipal, id: UserId, changes: 
         w.set_user_password(g.tenant_id(), id, h).await?;
         changed.push("password");
     }
-    w.commit(
-        AuditRecord::success(Operation::UserUpdate, format!("user:{}", user.email))
-            .with_detail(format!("changed={}", changed.join(","))),
-    )
-    .await?;
+    let mut detail = format!("changed={}", changed.join(","));
+    if status == UserStatus::Disabled && user.status != UserStatus::Disabled {
+        let revoked = w.revoke_api_keys_of(g.tenant_id(), id).await?;
+        detail.push_str(&format!(" api_keys_revoked={revoked}"));
+    }
+    w.commit(AuditRecord::success(Operation::UserUpdate, format!("user:{}", user.email)).with_detail(detail)).await?;
     Ok(updated)
 }
 
-/// Deletes a user; their audit entries remain (IAM-1).
+/// Deletes a user; their audit entries remain (IAM-1), the API keys they created are revoked
+/// (IAM-12).
 pub async fn delete(state: &AppState, p: &TenantPrincipal, id: UserId) -> AppResult<()> {
     let g = p.require(Permission::UsersManage)?;
     if p.user_id() == Some(id) {
@@ -137,6 +140,11 @@ pub async fn delete(state: &AppState, p: &TenantPrincipal, id: UserId) -> AppRes
     ensure_within(p.role(), &role)?;
     let mut w = g.begin(&state.store).await?;
     w.delete_user(g.tenant_id(), id).await?;
-    w.commit(AuditRecord::success(Operation::UserDelete, format!("user:{}", user.email))).await?;
+    let revoked = w.revoke_api_keys_of(g.tenant_id(), id).await?;
+    w.commit(
+        AuditRecord::success(Operation::UserDelete, format!("user:{}", user.email))
+            .with_detail(format!("api_keys_revoked={revoked}")),
+    )
+    .await?;
     Ok(())
 }

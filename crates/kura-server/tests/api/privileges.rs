@@ -181,3 +181,70 @@ async fn iam_2_role_managers_cannot_change_or_delete_roles_stronger_than_their_o
     assert_eq!(s, StatusCode::NO_CONTENT);
     app.verify_audit().await;
 }
+
+async fn user_id(app: &TestApp, t: &TenantFixture, email: &str) -> String {
+    let (_, users) = app.get("/api/v1/users", &t.admin_token).await;
+    users.as_array().unwrap().iter().find(|u| u["email"] == email).unwrap()["id"].as_str().unwrap().to_owned()
+}
+
+async fn key(app: &TestApp, token: &str, name: &str, role: &str) -> (String, String) {
+    let (s, created) = app.post("/api/v1/api-keys", token, json!({"name": name, "role": role})).await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    (created["token"].as_str().unwrap().to_owned(), created["key"]["id"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn iam_12_deleting_or_disabling_a_user_revokes_the_api_keys_they_created() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    role(&app, &t, "integrator", &["apikeys.manage", "records.read"]).await;
+    let alice = user_with_role(&app, &t, "alice@acme.example.jp", "integrator").await;
+    let bob = user_with_role(&app, &t, "bob@acme.example.jp", "integrator").await;
+    let (alice_key, alice_key_id) = key(&app, &alice, "alice-sync", "integrator").await;
+    // A key created with a key belongs to the same person.
+    let (alice_key2, _) = key(&app, &alice_key, "alice-child", "viewer").await;
+    let (bob_key, _) = key(&app, &bob, "bob-sync", "viewer").await;
+    let (admin_key, _) = key(&app, &t.admin_token, "admin-sync", "viewer").await;
+    let (_, listed) = app.get("/api/v1/api-keys", &t.admin_token).await;
+    let alice_id = user_id(&app, &t, "alice@acme.example.jp").await;
+    let owner_of = |id: &str| listed.as_array().unwrap().iter().find(|k| k["id"] == id).unwrap()["created_by"].clone();
+    assert_eq!(owner_of(&alice_key_id), json!(alice_id), "the owner is shown");
+
+    // Disabling Alice ends her keys at once, and the log says how many.
+    let (s, body) =
+        app.patch(&format!("/api/v1/users/{alice_id}"), &t.admin_token, json!({"status": "disabled"})).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    for k in [&alice_key, &alice_key2] {
+        assert_eq!(app.get("/api/v1/me", k).await.0, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(app.get("/api/v1/me", &bob_key).await.0, StatusCode::OK, "other users' keys live on");
+    assert_eq!(last_entry(&app, &t, "user.update").await["detail"], "changed=status api_keys_revoked=2");
+    // Enabling her again does not bring them back.
+    app.patch(&format!("/api/v1/users/{alice_id}"), &t.admin_token, json!({"status": "active"})).await;
+    assert_eq!(app.get("/api/v1/me", &alice_key).await.0, StatusCode::UNAUTHORIZED);
+
+    // Deleting Bob ends his.
+    let bob_id = user_id(&app, &t, "bob@acme.example.jp").await;
+    assert_eq!(app.delete(&format!("/api/v1/users/{bob_id}"), &t.admin_token).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(app.get("/api/v1/me", &bob_key).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(last_entry(&app, &t, "user.delete").await["detail"], "api_keys_revoked=1");
+    assert_eq!(app.get("/api/v1/me", &admin_key).await.0, StatusCode::OK);
+    let (_, listed) = app.get("/api/v1/api-keys", &t.admin_token).await;
+    let revoked = listed.as_array().unwrap().iter().filter(|k| k["revoked_at"].is_string()).count();
+    assert_eq!(revoked, 3);
+    app.verify_audit().await;
+}
+
+#[tokio::test]
+async fn iam_9_ending_the_current_session_with_an_api_key_is_refused_and_ends_nothing() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let (api_key, _) = key(&app, &t.admin_token, "sync", "viewer").await;
+    let (s, body) = app.send("DELETE", "/api/v1/sessions/current", Some(&api_key), None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["code"], "bad_request");
+    assert!(body["detail"].as_str().unwrap().contains("API key"), "{body}");
+    assert_eq!(app.get("/api/v1/me", &api_key).await.0, StatusCode::OK, "the key still works");
+    assert_eq!(app.get("/api/v1/me", &t.admin_token).await.0, StatusCode::OK, "no session ended either");
+    assert_eq!(count(&app, &t, "user.logout").await, 0);
+}

@@ -176,6 +176,7 @@ struct ApiKeyContextRow {
     expires_at: Option<i64>,
     revoked_at: Option<i64>,
     last_used_at: Option<i64>,
+    created_by: Option<Uuid>,
     #[sqlx(flatten)]
     rest: TenantRoleCols,
 }
@@ -190,7 +191,7 @@ pub(crate) async fn api_key(
     collection: Option<&Key>,
 ) -> Result<Option<ApiKeyContext>, StoreError> {
     const SQL: &str = concat!(
-        "SELECT k.id, k.name, k.role_id, k.created_at, k.expires_at, k.revoked_at, k.last_used_at, ",
+        "SELECT k.id, k.name, k.role_id, k.created_at, k.expires_at, k.revoked_at, k.last_used_at, k.created_by, ",
         tenant_role_cols!(),
         " FROM api_keys k",
         " JOIN tenants t ON t.id = k.tenant_id",
@@ -212,6 +213,7 @@ pub(crate) async fn api_key(
         expires_at: row.expires_at,
         revoked_at: row.revoked_at,
         last_used_at: row.last_used_at,
+        created_by: row.created_by,
     };
     let head = row.rest.collection();
     let (tenant_row, role) = row.rest.split(t);
