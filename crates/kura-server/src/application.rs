@@ -103,7 +103,14 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ap
     .await?;
     let hasher = PasswordHasher::new(settings.argon2_params())?;
     let hashing = Hashing::new(hasher, settings.password.hashing_threads);
-    Ok(AppState { store, hashing, settings: Arc::new(settings), metrics: Arc::new(Metrics::default()), clock })
+    Ok(AppState {
+        store,
+        hashing,
+        settings: Arc::new(settings),
+        metrics: Arc::new(Metrics::default()),
+        clock,
+        read_budget: Arc::default(),
+    })
 }
 
 /// Creates the data directory readable by its owner only.

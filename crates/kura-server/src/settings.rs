@@ -101,6 +101,8 @@ pub struct SessionSettings {
 pub struct LimitSettings {
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Records a principal without `records.export` may list per minute (IAM-2).
+    pub records_per_minute_without_export: u64,
 }
 
 impl Default for Settings {
@@ -143,7 +145,7 @@ impl Default for SessionSettings {
 
 impl Default for LimitSettings {
     fn default() -> Self {
-        Self { max_body_bytes: 1024 * 1024 }
+        Self { max_body_bytes: 1024 * 1024, records_per_minute_without_export: 500 }
     }
 }
 
@@ -191,6 +193,9 @@ impl Settings {
             "KURA_SESSION_ABSOLUTE_MINUTES" => self.session.absolute_minutes = parse(name, value)?,
             "KURA_SESSION_IDLE_MINUTES" => self.session.idle_minutes = parse(name, value)?,
             "KURA_MAX_BODY_BYTES" => self.limits.max_body_bytes = parse(name, value)?,
+            "KURA_RECORDS_PER_MINUTE_WITHOUT_EXPORT" => {
+                self.limits.records_per_minute_without_export = parse(name, value)?;
+            }
             "KURA_LOG" => self.log = value.to_owned(),
             // Variables read elsewhere (tests, CI) or by future versions are not errors.
             _ => {}
@@ -218,6 +223,9 @@ impl Settings {
         }
         if self.limits.max_body_bytes < 1024 {
             return bad("limits.max_body_bytes", "must be at least 1024");
+        }
+        if self.limits.records_per_minute_without_export == 0 {
+            return bad("limits.records_per_minute_without_export", "must be at least 1");
         }
         if self.database_max_connections == 0 {
             return bad("database_max_connections", "must be at least 1");

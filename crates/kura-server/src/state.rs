@@ -16,4 +16,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
     pub clock: Arc<dyn Clock>,
+    /// Records listed per principal in the current minute (`records.export`).
+    pub read_budget: Arc<crate::service::export::ReadBudget>,
 }

@@ -65,7 +65,11 @@ pub fn permission_help(p: Permission, lang: Lang) -> &'static str {
             "Delete records. Deleted records cannot be restored.",
             "レコードを削除できます。削除したレコードは元に戻せません。",
         ),
-        Permission::RecordsExport => pick(lang, "Download records in bulk.", "レコードを一括でダウンロードできます。"),
+        Permission::RecordsExport => pick(
+            lang,
+            "Read records in bulk. Without it, listing is limited to 500 records a minute (by default).",
+            "レコードを一括で読み出せます。この権限がない場合、一覧できるのは1分間に500件（初期設定）までです。",
+        ),
         Permission::PiiRead => pick(
             lang,
             "Show fields marked as personal information. Without it they appear as ••••••.",

@@ -5,6 +5,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod collections;
+pub mod export;
 pub mod records;
 pub mod roles;
 pub mod sessions;

@@ -90,6 +90,16 @@ pub async fn list(
     )?;
     let records = state.store.records_at(&at).await?;
     let Page { items, page, per_page, total } = records.list(c, &query, pii);
+    if !p.can(Permission::RecordsExport) {
+        let cap = state.settings.limits.records_per_minute_without_export;
+        let who = p.actor().id.unwrap_or_default();
+        if !state.read_budget.take(g.tenant_id(), who, items.len() as u64, cap, state.clock.now()) {
+            return Err(AppError::ForbiddenOther(format!(
+                "listing more than {cap} records a minute requires the records.export permission; \
+                 wait a minute or ask an administrator for it"
+            )));
+        }
+    }
     Ok(RecordPage { items: items.into_iter().map(|r| view(c, r.clone(), pii)).collect(), page, per_page, total })
 }
 

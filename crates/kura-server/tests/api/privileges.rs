@@ -248,3 +248,44 @@ async fn iam_9_ending_the_current_session_with_an_api_key_is_refused_and_ends_no
     assert_eq!(app.get("/api/v1/me", &t.admin_token).await.0, StatusCode::OK, "no session ended either");
     assert_eq!(count(&app, &t, "user.logout").await, 0);
 }
+
+#[tokio::test]
+async fn iam_2_listing_records_in_bulk_needs_records_export() {
+    let app = spawn_app_with(|s| s.limits.records_per_minute_without_export = 20).await;
+    let t = app.tenant("acme").await;
+    app.post("/api/v1/collections", &t.admin_token, customers_spec()).await;
+    for i in 0..30 {
+        let (s, _) = app
+            .post(
+                "/api/v1/collections/customers/records",
+                &t.admin_token,
+                json!({"name": format!("顧客{i}"), "points": i}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let viewer = user_with_role(&app, &t, "v@acme.example.jp", "viewer").await;
+    let editor = user_with_role(&app, &t, "e@acme.example.jp", "editor").await;
+    let page = |n: u32| format!("/api/v1/collections/customers/records?per_page=15&page={n}");
+
+    let (s, body) = app.get(&page(1), &viewer).await;
+    assert_eq!((s, body["items"].as_array().unwrap().len()), (StatusCode::OK, 15));
+    let (s, body) = app.get(&page(2), &viewer).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "30 records in a minute is past the cap of 20: {body}");
+    assert_eq!(body["code"], "forbidden");
+    assert!(body["detail"].as_str().unwrap().contains("records.export"), "{body}");
+    // Single records stay readable; a smaller page fits what is left of the minute.
+    let id = app.get(&page(1), &editor).await.1["items"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(app.get(&format!("/api/v1/collections/customers/records/{id}"), &viewer).await.0, StatusCode::OK);
+    let (s, _) = app.get("/api/v1/collections/customers/records?per_page=5&page=4", &viewer).await;
+    assert_eq!(s, StatusCode::OK);
+
+    // The holder of records.export (the editor) pages through everything.
+    for n in 1..=2 {
+        assert_eq!(app.get(&page(n), &editor).await.0, StatusCode::OK);
+    }
+    assert_eq!(app.get("/api/v1/collections/customers/records?per_page=30", &editor).await.0, StatusCode::OK);
+    // A minute later the viewer may go on.
+    app.clock.advance(jiff::SignedDuration::from_secs(60));
+    assert_eq!(app.get(&page(2), &viewer).await.0, StatusCode::OK);
+}
