@@ -37,6 +37,13 @@ pub struct VerifyReport {
     pub head_seq: i64,
 }
 
+/// One chain's outcome in [`Store::verify_all`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainVerification {
+    pub scope: AuditScope,
+    pub result: Result<VerifyReport, ChainBreak>,
+}
+
 /// Listing limits: 0 means the default.
 const DEFAULT_LIMIT: u32 = 100;
 const MAX_LIMIT: u32 = 1000;
@@ -65,6 +72,42 @@ impl Store {
         ids.sort();
         ids.dedup();
         Ok(ids.into_iter().map(AuditScope::from_storage_id).collect())
+    }
+
+    /// Verifies every chain that must exist and every chain that does: the platform's, that of
+    /// each tenant in the tenants table, and those left by tenants no longer there. A chain that
+    /// must exist but has neither entries nor a head is reported broken at entry 1: every tenant
+    /// is opened with an entry in its own chain, and every tenant's opening is an entry in the
+    /// platform's. Scopes come in order: the platform, then tenants by id.
+    ///
+    /// What this proves, and what it does not: each entry matches its hash and follows the one
+    /// before, none is missing between the first and the head, and no chain is missing or cut
+    /// short of its head. Someone able to write the database can still rewrite a chain with
+    /// freshly computed hashes together with its head; that needs a record of the heads kept
+    /// outside the database, which does not exist yet.
+    pub async fn verify_all(&self) -> Result<Vec<ChainVerification>, StoreError> {
+        let tenants = self.tenants().await?;
+        let mut scopes = self.audit_scopes().await?;
+        let mut expected: Vec<AuditScope> = tenants.iter().map(|t| AuditScope::Tenant(t.id)).collect();
+        if !tenants.is_empty() || self.operator_count().await? > 0 {
+            expected.push(AuditScope::Platform);
+        }
+        scopes.extend(expected.iter().copied());
+        scopes.sort_by_key(|s| s.storage_id());
+        scopes.dedup();
+        let mut out = Vec::with_capacity(scopes.len());
+        for scope in scopes {
+            let result = match self.verify_audit(scope).await? {
+                Ok(report) if report.head_seq == 0 && expected.contains(&scope) => Err(ChainBreak {
+                    scope,
+                    seq: 1,
+                    reason: "the chain is missing: no entries and no head, where at least one entry must be".into(),
+                }),
+                other => other,
+            };
+            out.push(ChainVerification { scope, result });
+        }
+        Ok(out)
     }
 
     /// Re-computes every hash of a chain and checks sequence continuity and the stored head.

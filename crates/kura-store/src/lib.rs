@@ -23,7 +23,7 @@ mod store;
 mod write;
 mod writer;
 
-pub use audit::{AuditFilter, ChainBreak, VerifyReport};
+pub use audit::{AuditFilter, ChainBreak, ChainVerification, VerifyReport};
 pub use cache::{CacheStats, RecordSnapshot};
 pub use error::StoreError;
 pub use read::CollectionAt;
