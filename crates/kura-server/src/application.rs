@@ -4,12 +4,12 @@
 use crate::auth::Hashing;
 use crate::error::AppError;
 use crate::metrics::Metrics;
+use crate::routes::{Access, Route, Routes, Verb};
 use crate::settings::Settings;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::response::Redirect;
-use axum::routing::get;
 use kura_crypto::PasswordHasher;
 use kura_domain::Clock;
 use kura_store::{Store, StoreOptions};
@@ -124,15 +124,32 @@ fn create_private_dir(path: &std::path::Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The routes outside the API and the consoles.
+fn table() -> Routes<AppState> {
+    use Verb::Get;
+    Routes::default()
+        .add(Get, "/", Access::Public, || async { Redirect::to("/console") })
+        .add(Get, "/healthz", Access::Public, crate::health::healthz)
+        .add(Get, "/readyz", Access::Public, crate::health::readyz)
+        // Restricted by address or token instead of by a principal (`metrics` settings).
+        .add(Get, "/metrics", Access::Public, crate::health::metrics)
+}
+
+/// Every route Kura serves with the access it needs: the top level, the API and the consoles
+/// (the consoles' static assets and not-found pages aside).
+pub fn routes() -> Vec<Route> {
+    let mut all = table().list().to_vec();
+    all.extend(crate::api::routes());
+    all.extend(crate::console::routes());
+    all
+}
+
 /// All routes with their layers.
 pub fn router(state: AppState) -> Router {
     let max_body = state.settings.limits.max_body_bytes;
-    Router::new()
-        .route("/", get(|| async { Redirect::to("/console") }))
-        .route("/healthz", get(crate::health::healthz))
-        .route("/readyz", get(crate::health::readyz))
-        .route("/metrics", get(crate::health::metrics))
-        .nest("/api/v1", crate::api::router())
+    table()
+        .into_router()
+        .merge(crate::api::router())
         .merge(crate::console::router())
         .fallback(|| async { AppError::NotFound("page") })
         .layer(DefaultBodyLimit::max(max_body))

@@ -14,10 +14,11 @@ pub mod error;
 mod health;
 mod metrics;
 mod middleware;
+pub mod routes;
 pub mod service;
 pub mod settings;
 mod state;
 
-pub use application::{Application, BuildError, SystemClock, build_state, router};
+pub use application::{Application, BuildError, SystemClock, build_state, router, routes};
 pub use settings::Settings;
 pub use state::AppState;

@@ -4,15 +4,18 @@
 mod session;
 mod tenants;
 
+use crate::routes::{Access, Routes, Verb};
 use crate::state::AppState;
-use axum::Router;
-use axum::routing::{get, post};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/operator", get(tenants::list))
-        .route("/operator/login", get(session::login_form).post(session::login))
-        .route("/operator/logout", post(session::logout))
-        .route("/operator/tenants/new", get(tenants::new_form).post(tenants::create))
-        .route("/operator/{*rest}", axum::routing::any(super::not_found))
+/// The operator console's pages and forms with the access they need.
+pub fn table() -> Routes<AppState> {
+    use Access::{Operator, Public};
+    use Verb::{Get, Post};
+    Routes::default()
+        .add(Get, "/operator", Operator, tenants::list)
+        .add(Get, "/operator/login", Public, session::login_form)
+        .add(Post, "/operator/login", Public, session::login)
+        .add(Post, "/operator/logout", Operator, session::logout)
+        .add(Get, "/operator/tenants/new", Operator, tenants::new_form)
+        .add(Post, "/operator/tenants/new", Operator, tenants::create)
 }

@@ -192,6 +192,7 @@ pub async fn create(
     Path(name): Path<String>,
     Posted { ctx, form }: Posted,
 ) -> AppResult<Response> {
+    ctx.p.require(Permission::RecordsWrite)?;
     let c = collections::get(&state, &ctx.p, &name).await?;
     let (input, shown) = to_input(&ctx, &c, &form);
     let mut errors = Errors::default();
@@ -221,6 +222,9 @@ pub async fn update(
     Path((name, id)): Path<(String, String)>,
     Posted { ctx, form }: Posted,
 ) -> AppResult<Response> {
+    // The permission the route declares comes first: a reader must not learn more from a
+    // refused change than from a read.
+    ctx.p.require(Permission::RecordsWrite)?;
     let c = collections::get(&state, &ctx.p, &name).await?;
     let id = parse_id(&id)?;
     let r = records::get(&state, &ctx.p, c.name.as_str(), id).await?;
@@ -262,6 +266,7 @@ pub async fn delete(
     Path((name, id)): Path<(String, String)>,
     Posted { ctx, .. }: Posted,
 ) -> AppResult<Response> {
+    ctx.p.require(Permission::RecordsDelete)?;
     let c = collections::get(&state, &ctx.p, &name).await?;
     records::delete(&state, &ctx.p, c.name.as_str(), parse_id(&id)?).await?;
     Ok(Redirect::to(&format!("/console/collections/{}?done=deleted", c.name)).into_response())
