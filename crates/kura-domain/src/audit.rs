@@ -97,10 +97,14 @@ pub enum Operation {
     ApiKeyCreate,
     ApiKeyRevoke,
     TenantUpdate,
+    /// A request refused for want of a permission (403).
+    AccessDenied,
+    /// A form post refused by the CSRF defences (wrong origin or missing token).
+    CsrfRefused,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 24] = [
+    pub const ALL: [Operation; 26] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -125,6 +129,8 @@ impl Operation {
         Self::RecordDelete,
         Self::ApiKeyCreate,
         Self::ApiKeyRevoke,
+        Self::AccessDenied,
+        Self::CsrfRefused,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -153,6 +159,8 @@ impl Operation {
             Self::RecordDelete => "record.delete",
             Self::ApiKeyCreate => "apikey.create",
             Self::ApiKeyRevoke => "apikey.revoke",
+            Self::AccessDenied => "access.denied",
+            Self::CsrfRefused => "access.csrf_refused",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {

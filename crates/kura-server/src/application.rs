@@ -77,10 +77,13 @@ impl Application {
 
     /// Serves until `signal` completes, then finishes in-flight requests and closes the store.
     pub async fn run_with_shutdown(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let store = self.state.store.clone();
+        let state = self.state.clone();
+        let sweeper = tokio::spawn(sweep_denials(state.clone()));
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, app).with_graceful_shutdown(signal).await;
-        store.close().await;
+        sweeper.abort();
+        state.denials.flush_all(&state).await;
+        state.store.close().await;
         result
     }
 }
@@ -110,6 +113,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ap
         metrics: Arc::new(Metrics::default()),
         clock,
         read_budget: Arc::default(),
+        denials: Arc::default(),
     })
 }
 
@@ -154,9 +158,19 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { AppError::NotFound("page") })
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::Extension(crate::api::BodyLimit(max_body)))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::denials::audit_denials))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::middleware::record_metrics))
         .layer(axum::middleware::from_fn(crate::middleware::security_headers))
         .with_state(state)
+}
+
+/// Writes the counts of refused requests whose minute is over, every few seconds.
+async fn sweep_denials(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        state.denials.flush_due(&state).await;
+    }
 }
 
 async fn shutdown_signal() {

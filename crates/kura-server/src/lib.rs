@@ -10,6 +10,7 @@ pub mod api;
 mod application;
 pub mod auth;
 mod console;
+pub mod denials;
 pub mod error;
 mod health;
 mod metrics;

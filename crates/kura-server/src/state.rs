@@ -18,4 +18,6 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Records listed per principal in the current minute (`records.export`).
     pub read_budget: Arc<crate::service::export::ReadBudget>,
+    /// Refused requests waiting to be counted into the audit log (LOG-1).
+    pub denials: Arc<crate::denials::DenialLog>,
 }

@@ -9,7 +9,7 @@ use axum::extract::OriginalUri;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use jiff::SignedDuration;
-use kura_domain::{Actor, ActorKind, Key, TenantId, UserStatus};
+use kura_domain::{Actor, ActorKind, AuditScope, Key, TenantId, UserStatus};
 use kura_store::{ApiKeyContext, SessionOwner, UserSessionContext};
 use std::net::{IpAddr, SocketAddr};
 use uuid::Uuid;
@@ -74,6 +74,7 @@ pub async fn resolve_api_request(state: &AppState, parts: &Parts) -> AppResult<T
             role: Some(role.key.to_string()),
             source_ip: info.ip,
         };
+        attribute(parts, AuditScope::Tenant(tenant.id), &actor);
         return Ok(TenantPrincipal {
             tenant,
             role,
@@ -83,7 +84,9 @@ pub async fn resolve_api_request(state: &AppState, parts: &Parts) -> AppResult<T
             collection: named.map(|name| (name, collection)),
         });
     }
-    resolve_tenant_session(state, token, info, records_collection(parts)).await
+    let p = resolve_tenant_session(state, token, info, records_collection(parts)).await?;
+    attribute(parts, AuditScope::Tenant(p.tenant.id), &p.actor);
+    Ok(p)
 }
 
 /// The collection named by an API path on its records (`/api/v1/collections/{name}/records…`),
@@ -102,7 +105,16 @@ fn records_collection(parts: &Parts) -> Option<Key> {
 /// Resolves the console session cookie of a tenant user.
 pub async fn resolve_tenant_cookie(state: &AppState, parts: &Parts) -> AppResult<TenantPrincipal> {
     let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(AppError::Unauthenticated)?;
-    resolve_tenant_session(state, token, client_info(parts), None).await
+    let p = resolve_tenant_session(state, token, client_info(parts), None).await?;
+    attribute(parts, AuditScope::Tenant(p.tenant.id), &p.actor);
+    Ok(p)
+}
+
+/// Tells the audit of refused requests who this request is (see `denials::Who`).
+fn attribute(parts: &Parts, scope: AuditScope, actor: &Actor) {
+    if let Some(who) = parts.extensions.get::<crate::denials::Who>() {
+        who.set(scope, actor);
+    }
 }
 
 async fn resolve_tenant_session(
@@ -167,6 +179,7 @@ pub async fn resolve_operator_cookie(state: &AppState, parts: &Parts) -> AppResu
         role: Some("operator".into()),
         source_ip: client_info(parts).ip,
     };
+    attribute(parts, AuditScope::Platform, &actor);
     Ok(OperatorPrincipal { operator, actor, scope, digest, csrf_token: session.csrf_token })
 }
 

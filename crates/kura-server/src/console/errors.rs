@@ -31,6 +31,8 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
     if let Some(allow) = response.headers().get(header::ALLOW) {
         page.headers_mut().insert(header::ALLOW, allow.clone());
     }
+    // Outer layers (the audit of refusals) still need to know what the error was.
+    page.extensions_mut().insert(ErrorMarker(error));
     page
 }
 

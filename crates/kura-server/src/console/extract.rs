@@ -190,9 +190,10 @@ pub struct Posted {
 impl FromRequest<AppState> for Posted {
     type Rejection = Response;
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        check_origin(req.headers(), state.settings.public_url.as_deref()).map_err(IntoResponse::into_response)?;
+        // The session first, so that a refused post is attributed to whoever it was sent as.
         let (mut parts, body) = req.into_parts();
         let ctx = Ctx::from_request_parts(&mut parts, state).await?;
+        check_origin(&parts.headers, state.settings.public_url.as_deref()).map_err(IntoResponse::into_response)?;
         let form = read_form(Request::from_parts(parts, body), state).await.map_err(IntoResponse::into_response)?;
         check_token(ctx.csrf(), &form).map_err(IntoResponse::into_response)?;
         Ok(Self { ctx, form })
@@ -209,9 +210,9 @@ pub struct OpPosted {
 impl FromRequest<AppState> for OpPosted {
     type Rejection = Response;
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        check_origin(req.headers(), state.settings.public_url.as_deref()).map_err(IntoResponse::into_response)?;
         let (mut parts, body) = req.into_parts();
         let ctx = OpCtx::from_request_parts(&mut parts, state).await?;
+        check_origin(&parts.headers, state.settings.public_url.as_deref()).map_err(IntoResponse::into_response)?;
         let form = read_form(Request::from_parts(parts, body), state).await.map_err(IntoResponse::into_response)?;
         check_token(&ctx.p.csrf_token, &form).map_err(IntoResponse::into_response)?;
         Ok(Self { ctx, form })

@@ -135,6 +135,8 @@ pub fn operation_label(op: Operation, lang: Lang) -> &'static str {
         O::RecordDelete => pick(lang, "Record deleted", "レコード削除"),
         O::ApiKeyCreate => pick(lang, "API key issued", "APIキー発行"),
         O::ApiKeyRevoke => pick(lang, "API key revoked", "APIキー失効"),
+        O::AccessDenied => pick(lang, "Access denied", "アクセス拒否"),
+        O::CsrfRefused => pick(lang, "Form refused (CSRF)", "フォーム拒否（CSRF）"),
     }
 }
 

@@ -2,6 +2,7 @@
 //! long to refuse as a wrong password, so timing does not reveal which accounts exist.
 
 use crate::auth::{ClientInfo, OperatorPrincipal, TenantPrincipal, Via, session_token};
+use crate::denials::Denial;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use jiff::{SignedDuration, Timestamp};
@@ -123,13 +124,16 @@ pub async fn login_operator(
     let ok = state.hashing.verify(stored, password.to_owned()).await.map_err(AppError::internal)?;
     state.metrics.login(ok);
     let Some((operator, _)) = account.filter(|_| ok) else {
-        let record = AuditRecord {
+        // Refused, and throttled per address and name tried, so that guessing cannot flood the
+        // platform's log (LOG-1).
+        let denial = Denial {
+            scope: AuditScope::Platform,
+            actor: anonymous(email, client),
             operation: Operation::OperatorLoginFailed,
-            target: Some(format!("operator:{}", truncate(email, 254))),
-            outcome: Outcome::Failure,
-            detail: None,
+            target: format!("operator:{}", truncate(email, 254)),
+            reason: "wrong email address or password".into(),
         };
-        state.store.audit_only(AuditScope::Platform, anonymous(email, client), record).await?;
+        state.denials.record(state, denial).await;
         return Err(AppError::BadCredentials);
     };
     let actor = Actor {

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 /// One browser-like visitor: its own cookie jar, redirects not followed.
 pub(crate) struct Console {
-    client: reqwest::Client,
+    pub client: reqwest::Client,
     base: String,
 }
 
