@@ -106,3 +106,17 @@ drop_test_databases() {
     done
     info "dropped $dropped leftover test database(s)"
 }
+
+# The Python tools of the API contract check (.ci/requirements-tools.txt) in .venv-tools, installed
+# from PyPI when missing or when the pinned list changed since the last install.
+ensure_tools_venv() {
+    local venv=.venv-tools reqs=.ci/requirements-tools.txt
+    if [[ -x "$venv/bin/python" ]] && cmp -s "$reqs" "$venv/.requirements"; then
+        info "python tools already installed in $venv"
+        return
+    fi
+    info "installing python tools into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$reqs"
+    cp "$reqs" "$venv/.requirements"
+}

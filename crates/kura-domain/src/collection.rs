@@ -16,6 +16,7 @@ pub const MAX_TEXT_CHARS: u32 = 10_000;
 pub const MAX_MEMO_CHARS: usize = 2_000;
 
 /// The type of a field's values.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldType {
@@ -55,6 +56,7 @@ impl FieldType {
 
 /// Character classes a text field may be restricted to (PUB-2). The Japanese classes matter for
 /// forms that ask for a name reading in katakana or a number in half-width digits.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Charset {
@@ -98,6 +100,8 @@ impl Charset {
 
 /// Validation rules of one field. Which rules apply depends on the field type; [`FieldDef::check`]
 /// refuses rules that make no sense for the type.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"max_length": 50, "charset": "katakana"})))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rules {
@@ -117,6 +121,8 @@ pub struct Rules {
 }
 
 /// One field of a collection.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"name": "kana", "label": "フリガナ", "type": "text", "required": false, "pii": true, "memo": "氏名の読み", "rules": {"charset": "katakana", "max_length": 50}})))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FieldDef {
@@ -207,6 +213,8 @@ pub(crate) fn compile_pattern(p: &str) -> Result<regex::Regex, String> {
 }
 
 /// What a tenant supplies to define or redefine a collection.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"name": "customers", "label": "顧客", "memo": "会員名簿", "fields": [{"name": "name", "label": "氏名", "type": "text", "required": true, "pii": true, "rules": {"max_length": 50}}, {"name": "points", "label": "ポイント", "type": "number", "rules": {"min": 0}}, {"name": "plan", "label": "プラン", "type": "choice", "choices": ["free", "standard", "premium"]}]})))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CollectionSpec {
@@ -256,6 +264,8 @@ fn is_reserved(name: &str) -> bool {
 }
 
 /// A collection as stored.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"id": "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a10", "tenant_id": "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a00", "name": "customers", "label": "顧客", "memo": "会員名簿", "fields": [{"name": "name", "label": "氏名", "type": "text", "required": true, "pii": true, "rules": {"max_length": 50}}], "created_at": "2026-11-22T00:00:00Z", "updated_at": "2026-11-22T00:00:00Z"})))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Collection {
     pub id: CollectionId,

@@ -33,6 +33,8 @@ impl Slug {
 /// A machine name for collections, fields and roles: 1–63 characters of `a-z`, `0-9` and `_`,
 /// starting with a letter. It appears in URLs and filter expressions.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[a-z][a-z0-9_]{0,62}$", example = "customers"))]
 #[serde(try_from = "String", into = "String")]
 pub struct Key(String);
 
@@ -86,6 +88,8 @@ impl Email {
 
 /// A human-readable label: trimmed, 1–200 characters, no control characters.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(value_type = String, example = "顧客"))]
 #[serde(try_from = "String", into = "String")]
 pub struct DisplayName(String);
 

@@ -38,8 +38,12 @@ pub enum AppError {
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// The problem document. `code` is stable and machine-readable; `errors` lists field problems.
+/// The problem document (RFC 9457). `code` is stable and machine-readable; `errors` lists field
+/// problems, each with the field, a `code` and a message.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"type": "about:blank", "title": "Unprocessable Entity", "status": 422,
+    "detail": "points: at least 0", "code": "validation",
+    "errors": [{"field": "points", "code": "below_minimum", "min": 0.0, "message": "points: at least 0"}]}))]
 pub struct Problem {
     #[serde(rename = "type")]
     pub problem_type: String,

@@ -9,6 +9,7 @@ pub mod openapi;
 mod views;
 
 pub use extract::BodyLimit;
+pub use views::RecordValues;
 
 use crate::routes::{Access, Route, Routes, Verb};
 use crate::state::AppState;

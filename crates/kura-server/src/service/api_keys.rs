@@ -13,12 +13,14 @@ use serde::Deserialize;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "nightly CRM sync", "role": "viewer", "expires_in_days": 90}))]
 pub struct NewApiKey {
     /// What the key is for, e.g. `nightly CRM sync`.
     pub name: String,
     /// The role the key acts with; it cannot exceed your own.
     pub role: String,
     /// Days until the key stops working (1–730); absent means no expiry.
+    #[schema(minimum = 1, maximum = 730)]
     pub expires_in_days: Option<u32>,
 }
 

@@ -15,22 +15,31 @@ use serde_json::{Map, Value};
 
 /// Query parameters of a record listing.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// Filter expression, e.g. `points > 100 && plan = 'premium'`.
+    #[param(example = "points > 100 && plan = 'premium'")]
     pub filter: Option<String>,
     /// Free text matched against every visible field.
+    #[param(example = "山田")]
     pub q: Option<String>,
     /// Comma-separated fields, `-` for descending, e.g. `-joined,name`.
+    #[param(example = "-joined,name")]
     pub sort: Option<String>,
     /// 1-based page number.
+    #[param(minimum = 1, maximum = 4294967295_u64, example = 1)]
     pub page: Option<u32>,
     /// Records per page (1–500, default 50).
+    #[param(minimum = 1, maximum = 500, example = 50)]
     pub per_page: Option<u32>,
 }
 
-/// A record as clients see it.
+/// A record as clients see it. Personal information is `••••••` without `pii.read`.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"id": "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a01", "collection": "customers", "version": 3,
+    "created_at": "2026-11-22T00:00:00Z", "updated_at": "2026-11-22T01:30:00Z",
+    "data": {"name": "山田 太郎", "kana": "ヤマダ タロウ", "points": 120, "plan": "premium"}}))]
 pub struct RecordView {
     #[schema(value_type = String, format = Uuid)]
     pub id: RecordId,
@@ -40,12 +49,15 @@ pub struct RecordView {
     pub created_at: Timestamp,
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::api::RecordValues)]
     pub data: Map<String, Value>,
 }
 
 /// A page of records.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"items": [{"id": "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a01", "collection": "customers",
+    "version": 3, "created_at": "2026-11-22T00:00:00Z", "updated_at": "2026-11-22T01:30:00Z",
+    "data": {"name": "山田 太郎", "points": 120}}], "page": 1, "per_page": 50, "total": 1}))]
 pub struct RecordPage {
     pub items: Vec<RecordView>,
     pub page: u32,

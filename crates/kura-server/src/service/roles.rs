@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"key": "sales_staff", "label": "営業担当", "permissions": ["records.read", "records.write"]}))]
 pub struct NewRole {
     /// Machine name, e.g. `sales_staff`.
     pub key: String,
@@ -18,6 +19,7 @@ pub struct NewRole {
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"label": "営業担当", "permissions": ["records.read"]}))]
 pub struct RoleChanges {
     pub label: Option<String>,
     pub permissions: Option<Vec<String>>,

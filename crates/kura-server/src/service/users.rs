@@ -10,6 +10,8 @@ use serde::Deserialize;
 /// A new user. Without a password, the user cannot sign in until one is set.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "sato@acme.example.jp", "display_name": "佐藤 花子", "role": "editor",
+    "password": "a long passphrase"}))]
 pub struct NewUser {
     pub email: String,
     pub display_name: String,
@@ -21,6 +23,7 @@ pub struct NewUser {
 /// Changes to a user; absent fields stay as they are.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"display_name": "佐藤 花子", "status": "disabled"}))]
 pub struct UserChanges {
     pub display_name: Option<String>,
     pub role: Option<String>,
@@ -75,7 +78,9 @@ pub async fn create(state: &AppState, p: &TenantPrincipal, input: NewUser) -> Ap
 pub async fn update(state: &AppState, p: &TenantPrincipal, id: UserId, changes: UserChanges) -> AppResult<User> {
     let g = p.require(Permission::UsersManage)?;
     let user = state.store.user(g.tenant_id(), id).await?.ok_or(AppError::NotFound("user"))?;
-    let is_self = p.user_id() == Some(id);
+    // Through one of their API keys a user is still themselves (and disabling themselves would
+    // revoke the very key).
+    let is_self = p.owner() == Some(id);
     let name = match &changes.display_name {
         Some(n) => DisplayName::parse(n)?,
         None => user.display_name.clone(),
@@ -132,7 +137,7 @@ pub async fn update(state: &AppState, p: &TenantPrincipal, id: UserId, changes: 
 /// (IAM-12).
 pub async fn delete(state: &AppState, p: &TenantPrincipal, id: UserId) -> AppResult<()> {
     let g = p.require(Permission::UsersManage)?;
-    if p.user_id() == Some(id) {
+    if p.owner() == Some(id) {
         return Err(AppError::ForbiddenOther("you cannot delete your own account".into()));
     }
     let user = state.store.user(g.tenant_id(), id).await?.ok_or(AppError::NotFound("user"))?;

@@ -289,3 +289,19 @@ async fn iam_2_listing_records_in_bulk_needs_records_export() {
     app.clock.advance(jiff::SignedDuration::from_secs(60));
     assert_eq!(app.get(&page(2), &viewer).await.0, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn iam_1_an_api_key_cannot_disable_delete_or_demote_its_own_owner() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let (admin_key, _) = key(&app, &t.admin_token, "admin-sync", "tenant_admin").await;
+    let admin_id = user_id(&app, &t, &t.admin_email).await;
+    let path = format!("/api/v1/users/{admin_id}");
+    for change in [json!({"status": "disabled"}), json!({"role": "viewer"})] {
+        let (s, body) = app.patch(&path, &admin_key, change).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    }
+    assert_eq!(app.delete(&path, &admin_key).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(app.get("/api/v1/me", &admin_key).await.0, StatusCode::OK, "the key lives");
+    assert_eq!(app.get("/api/v1/me", &t.admin_token).await.0, StatusCode::OK);
+}
