@@ -21,7 +21,7 @@ pub use audit::{Actor, ActorKind, AuditEntry, AuditRecord, AuditScope, Operation
 pub use collection::{Charset, Collection, CollectionSpec, FieldDef, FieldType, Rules};
 pub use error::{DomainError, FieldError, FieldErrorKind};
 pub use ids::{ApiKeyId, CollectionId, OperatorId, RecordId, RoleId, TenantId, UserId};
-pub use names::{DisplayName, Email, Key, Slug};
+pub use names::{DisplayName, Email, Key, Slug, is_invisible_control};
 pub use permission::{Permission, PermissionSet};
 pub use query::{CompareOp, Filter, ListQuery, Literal, MAX_PER_PAGE, Page, RecordIndex, SortKey};
 pub use record::{FieldValue, Record, RecordData, WriteMode};

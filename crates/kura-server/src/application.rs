@@ -158,6 +158,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { AppError::NotFound("page") })
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::Extension(crate::api::BodyLimit(max_body)))
+        .layer(axum::middleware::from_fn(crate::middleware::uniform_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::denials::audit_denials))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::middleware::record_metrics))
         .layer(axum::middleware::from_fn(crate::middleware::security_headers))

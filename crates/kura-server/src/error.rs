@@ -34,6 +34,10 @@ pub enum AppError {
     UnsupportedMedia(String),
     #[error("the request was refused: the form token is missing or stale; reload the page and try again")]
     Csrf,
+    #[error("this method is not allowed here; the Allow header lists those that are")]
+    MethodNotAllowed,
+    #[error("the request URI is longer than {0} bytes")]
+    UriTooLong(usize),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -80,6 +84,8 @@ impl AppError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::UriTooLong(_) => StatusCode::URI_TOO_LONG,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -97,6 +103,8 @@ impl AppError {
             Self::TooLarge(_) => "too_large",
             Self::UnsupportedMedia(_) => "unsupported_media_type",
             Self::Csrf => "csrf",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::UriTooLong(_) => "uri_too_long",
             Self::Internal(_) => "internal",
         }
     }
@@ -145,6 +153,20 @@ impl IntoResponse for AppError {
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         response.extensions_mut().insert(ErrorMarker(std::sync::Arc::new(self)));
         response
+    }
+}
+
+/// The error a response of `status` stands for, when it was produced outside Kura's handlers
+/// (axum's routing and extractors answer some requests themselves, in plain text): `detail` is
+/// what they said.
+pub fn from_status(status: StatusCode, detail: String) -> AppError {
+    match status {
+        StatusCode::METHOD_NOT_ALLOWED => AppError::MethodNotAllowed,
+        StatusCode::NOT_FOUND => AppError::NotFound("page"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMedia(detail),
+        StatusCode::UNAUTHORIZED => AppError::Unauthenticated,
+        s if s.is_server_error() => AppError::Internal(detail.into()),
+        _ => AppError::BadRequest(if detail.is_empty() { "the request is malformed".into() } else { detail }),
     }
 }
 

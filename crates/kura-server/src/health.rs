@@ -1,6 +1,8 @@
-//! Liveness, readiness and metrics endpoints (MON-2). Unauthenticated by design: they reveal no
-//! tenant data.
+//! Liveness, readiness and metrics endpoints (MON-2). Liveness and readiness are open by design:
+//! they reveal no tenant data. The metrics reveal sign-in failure counts and load, so they are
+//! restricted by network or token (`[metrics]` settings; loopback only by default).
 
+use crate::error::AppError;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -25,7 +27,14 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-pub async fn metrics(State(state): State<AppState>) -> Response {
+/// The metrics, to the configured networks or the holder of the metrics token only.
+pub async fn metrics(State(state): State<AppState>, parts: axum::http::request::Parts) -> Response {
+    if !metrics_allowed(&state, &parts) {
+        return AppError::ForbiddenOther(
+            "the metrics are served only to the configured networks or with the metrics token".into(),
+        )
+        .into_response();
+    }
     let up = if state.store.ping().await.is_ok() { 1.0 } else { 0.0 };
     let commits = state.store.commit_stats();
     let cache = state.store.cache_stats();
@@ -62,4 +71,22 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         ),
     ]);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+fn metrics_allowed(state: &AppState, parts: &axum::http::request::Parts) -> bool {
+    let m = &state.settings.metrics;
+    let peer =
+        parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_canonical());
+    if peer.is_some_and(|ip| m.allow_from.iter().any(|net| net.contains(&ip))) {
+        return true;
+    }
+    let token = m.token.expose();
+    let offered = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim());
+    !token.is_empty() && offered.is_some_and(|t| kura_crypto::ct_eq(t.as_bytes(), token.as_bytes()))
 }

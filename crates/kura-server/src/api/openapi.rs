@@ -51,7 +51,7 @@ impl Modify for BearerAuth {
 }
 
 /// Adds the problem answers an operation can give, by what it takes:
-/// - 400: always (a malformed path, query or body);
+/// - 400: always (a malformed path, query or body), and 414 (a URI over 8 KiB);
 /// - 401, 403: when it needs a credential (none or a bad one; a missing permission);
 /// - 401: signing in, for wrong credentials;
 /// - 404: when its path names something (a collection, a record, a user…);
@@ -90,7 +90,8 @@ fn add_errors(path: &str, method: &HttpMethod, op: &mut Operation) {
     }
     let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
     let has_body = op.request_body.is_some();
-    let mut statuses = vec![("400", "The path, query or body is malformed.")];
+    let mut statuses =
+        vec![("400", "The path, query or body is malformed."), ("414", "The request URI is longer than 8 KiB.")];
     if secured {
         statuses.push(("401", "No credential, or one that is unknown, expired or revoked."));
         statuses.push(("403", "The credential lacks the permission this needs, or a rule refuses it."));

@@ -36,6 +36,16 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
     page
 }
 
+/// The localized page for `error` on a console path (`/console…` or `/operator…`), with the
+/// error's status and the error attached for outer layers.
+pub fn page_for(error: std::sync::Arc<AppError>, lang: Lang, path: &str) -> Response {
+    let status = error.status();
+    let mut page = error_page(&error, status, lang, path.starts_with("/operator")).into_response();
+    *page.status_mut() = status;
+    page.extensions_mut().insert(ErrorMarker(error));
+    page
+}
+
 /// The heading and explanation of an error, in the reader's language.
 fn words(error: &AppError, lang: Lang) -> (&'static str, &'static str) {
     let t = |m: Msg| m.text(lang);
@@ -47,6 +57,8 @@ fn words(error: &AppError, lang: Lang) -> (&'static str, &'static str) {
         AppError::Csrf => (t(Msg::ErrCsrfTitle), t(Msg::ErrCsrfBody)),
         AppError::TooLarge(_) => (t(Msg::ErrTooLargeTitle), t(Msg::ErrTooLargeBody)),
         AppError::Unauthenticated | AppError::BadCredentials => (t(Msg::ErrSignInTitle), t(Msg::ErrSignInBody)),
+        AppError::MethodNotAllowed => (t(Msg::ErrMethodTitle), t(Msg::ErrMethodBody)),
+        AppError::UriTooLong(_) => (t(Msg::ErrUriTitle), t(Msg::ErrUriBody)),
         AppError::UnsupportedMedia(_) | AppError::Internal(_) => (t(Msg::ErrInternalTitle), t(Msg::ErrInternalBody)),
     }
 }

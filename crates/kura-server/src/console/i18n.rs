@@ -67,15 +67,16 @@ impl Lang {
 
 #[derive(Debug, Deserialize)]
 pub struct SwitchParams {
-    to: String,
+    to: Option<String>,
     back: Option<String>,
 }
 
 /// `GET /console/lang?to=ja&back=/console/...`: remembers the language and returns to the page.
+/// Without a language it changes nothing and returns all the same.
 pub async fn switch(State(state): State<AppState>, Query(params): Query<SwitchParams>) -> Response {
     let back = params.back.filter(|b| is_local_path(b)).unwrap_or_else(|| "/console".to_owned());
     let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, back)]).into_response();
-    if let Some(lang) = Lang::parse(&params.to)
+    if let Some(lang) = params.to.as_deref().and_then(Lang::parse)
         && let Some(value) =
             cookies::set_cookie(&state, LANG_COOKIE, lang.code(), 365 * 24 * 3600, cookie::SameSite::Lax, false)
     {

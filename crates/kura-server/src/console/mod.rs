@@ -8,10 +8,10 @@
 
 mod assets;
 mod cookies;
-mod errors;
+pub(crate) mod errors;
 mod extract;
 mod forms;
-mod i18n;
+pub(crate) mod i18n;
 mod labels;
 mod layout;
 mod msg;

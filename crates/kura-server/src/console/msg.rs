@@ -277,6 +277,10 @@ catalogue! {
     ErrCsrfBody => "For your security the request was refused. Reload the page and try again.", "安全のため、リクエストを受け付けませんでした。ページを再読み込みしてから、もう一度お試しください。";
     ErrTooLargeTitle => "Too much data", "データが大きすぎます";
     ErrTooLargeBody => "The submitted data is too large.", "送信されたデータが大きすぎます。";
+    ErrMethodTitle => "Not available this way", "この方法では利用できません";
+    ErrMethodBody => "This page cannot be used this way. Go back and use the links and buttons on the page.", "このページはこの方法では利用できません。前の画面に戻り、画面上のリンクやボタンからお進みください。";
+    ErrUriTitle => "The address is too long", "アドレスが長すぎます";
+    ErrUriBody => "The address of this request is too long to be processed. Shorten the search conditions and try again.", "リクエストのアドレスが長すぎるため処理できません。検索条件を短くして、もう一度お試しください。";
     ErrSignInTitle => "Please sign in", "ログインしてください";
     ErrSignInBody => "Your session has ended. Please sign in again.", "セッションが終了しました。もう一度ログインしてください。";
     ErrInternalTitle => "Something went wrong", "エラーが発生しました";

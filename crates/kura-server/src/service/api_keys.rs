@@ -33,7 +33,10 @@ pub async fn list(state: &AppState, p: &TenantPrincipal) -> AppResult<Vec<ApiKey
 pub async fn create(state: &AppState, p: &TenantPrincipal, input: NewApiKey) -> AppResult<(String, ApiKey)> {
     let g = p.require(Permission::ApiKeysManage)?;
     let name = input.name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+    if name.is_empty()
+        || name.chars().count() > 100
+        || name.chars().any(|c| c.is_control() || kura_domain::is_invisible_control(c))
+    {
         return Err(AppError::BadRequest("the key name must be 1–100 characters".into()));
     }
     let key = Key::parse(&input.role).map_err(|_| AppError::BadRequest(format!("{:?} is not a role", input.role)))?;

@@ -5,6 +5,7 @@
 mod access;
 mod browser;
 mod console;
+mod contract;
 mod denials;
 mod helpers;
 mod isolation;

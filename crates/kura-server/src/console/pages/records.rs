@@ -29,6 +29,20 @@ pub struct ListForm {
     page: Option<String>,
 }
 
+/// `s` with every invisible direction character written out as `[U+202E]`, so that a value
+/// cannot make itself or what follows it read differently from what it holds.
+pub fn escape_invisible(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if kura_domain::is_invisible_control(c) {
+            out.push_str(&format!("[U+{:04X}]", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A stored value as a person reads it; masked values are marked as such.
 pub fn show_value(f: &FieldDef, v: Option<&Value>, lang: Lang, limit: Option<usize>) -> Markup {
     let text = match v {
@@ -41,7 +55,7 @@ pub fn show_value(f: &FieldDef, v: Option<&Value>, lang: Lang, limit: Option<usi
             Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{}", x as i64),
             _ => n.to_string(),
         },
-        Some(Value::String(s)) => s.clone(),
+        Some(Value::String(s)) => escape_invisible(s),
         Some(other) => other.to_string(),
     };
     match limit {
