@@ -3,6 +3,7 @@
 //! restricted by network or token (`[metrics]` settings; loopback only by default).
 
 use crate::error::AppError;
+use crate::metrics::Kind;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -39,34 +40,39 @@ pub async fn metrics(State(state): State<AppState>, parts: axum::http::request::
     let commits = state.store.commit_stats();
     let cache = state.store.cache_stats();
     let body = state.metrics.render(&[
-        ("kura_database_up", "Whether the database answers.", "gauge", up),
-        ("kura_store_reads_total", "Read operations on the database.", "counter", state.store.reads() as f64),
-        ("kura_store_writes_total", "Writes made durable.", "counter", commits.writes as f64),
-        ("kura_store_commits_total", "Durable commits (group commit batches).", "counter", commits.batches as f64),
-        ("kura_store_failed_commits_total", "Batches whose commit failed.", "counter", commits.failed_batches as f64),
+        ("kura_database_up", "Whether the database answers.", Kind::Gauge, up),
+        ("kura_store_reads_total", "Read operations on the database.", Kind::Counter, state.store.reads() as f64),
+        ("kura_store_writes_total", "Writes made durable.", Kind::Counter, commits.writes as f64),
+        ("kura_store_commits_total", "Durable commits (group commit batches).", Kind::Counter, commits.batches as f64),
+        (
+            "kura_store_failed_commits_total",
+            "Batches whose commit failed.",
+            Kind::Counter,
+            commits.failed_batches as f64,
+        ),
         (
             "kura_record_cache_fresh_total",
             "Reads answered from a record snapshot as it was.",
-            "counter",
+            Kind::Counter,
             cache.fresh as f64,
         ),
         (
             "kura_record_cache_merged_total",
             "Record snapshots brought up to date with the records changed since.",
-            "counter",
+            Kind::Counter,
             cache.merged as f64,
         ),
-        ("kura_record_cache_loaded_total", "Record snapshots read whole.", "counter", cache.loaded as f64),
+        ("kura_record_cache_loaded_total", "Record snapshots read whole.", Kind::Counter, cache.loaded as f64),
         (
             "kura_record_cache_advanced_total",
             "Record snapshots brought up to date by the writer with its own writes.",
-            "counter",
+            Kind::Counter,
             cache.advanced as f64,
         ),
         (
             "kura_record_cache_passed_total",
             "Single-record reads that went to the database past a stale or missing snapshot.",
-            "counter",
+            Kind::Counter,
             cache.passed as f64,
         ),
     ]);
