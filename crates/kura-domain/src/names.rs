@@ -189,7 +189,7 @@ mod invisible_tests {
     use super::*;
 
     #[test]
-    fn iam_1_names_labels_and_emails_refuse_direction_characters() {
+    fn pub_2_names_labels_and_emails_refuse_direction_characters() {
         for c in ['\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}', '\u{200F}', '\u{061C}'] {
             assert!(DisplayName::parse(&format!("invoice{c}fdp.exe")).is_err(), "{c:?}");
             assert!(Email::parse(&format!("a{c}b@example.jp")).is_err(), "{c:?}");

@@ -67,7 +67,7 @@ async fn console_language_switch_without_parameters_returns_to_the_console() {
 }
 
 #[tokio::test]
-async fn direction_characters_are_refused_in_names_and_escaped_in_record_values() {
+async fn pub_2_direction_characters_are_refused_in_names_and_escaped_in_record_values() {
     let app = spawn_app().await;
     let t = app.tenant("acme").await;
     let (s, body) = app
