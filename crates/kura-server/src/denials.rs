@@ -12,13 +12,14 @@
 use crate::auth::ClientInfo;
 use crate::error::{AppError, ErrorMarker};
 use crate::state::AppState;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
 use jiff::{SignedDuration, Timestamp};
 use kura_domain::{Actor, ActorKind, AuditRecord, AuditScope, Operation, Outcome};
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// How long refusals of one kind are counted before the count is written.
@@ -163,10 +164,10 @@ async fn write(state: &AppState, entries: Vec<(AuditScope, Actor, AuditRecord)>)
 pub async fn audit_denials(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let who = Who::default();
     request.extensions_mut().insert(who.clone());
-    let target = format!("{} {}", request.method(), truncate(request.uri().path(), 200));
-    let (parts, body) = request.into_parts();
-    let client = crate::auth::client_info(&parts);
-    let response = next.run(Request::from_parts(parts, body)).await;
+    // Cheap copies: the entry is built only if the request is refused.
+    let (method, uri) = (request.method().clone(), request.uri().clone());
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_canonical());
+    let response = next.run(request).await;
     if response.status() != StatusCode::FORBIDDEN {
         return response;
     }
@@ -181,8 +182,9 @@ pub async fn audit_denials(State(state): State<AppState>, mut request: Request, 
     };
     let (scope, actor) = match who.get() {
         Some((scope, actor)) => (*scope, actor.clone()),
-        None => (AuditScope::Platform, anonymous(&client)),
+        None => (AuditScope::Platform, anonymous(&ClientInfo { ip: peer.map(|ip| ip.to_string()), user_agent: None })),
     };
+    let target = format!("{method} {}", truncate(uri.path(), 200));
     state.denials.record(&state, Denial { scope, actor, operation, target, reason }).await;
     response
 }

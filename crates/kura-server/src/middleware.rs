@@ -4,7 +4,7 @@
 use crate::error::{AppError, ErrorMarker};
 use crate::state::AppState;
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::time::Instant;
@@ -46,11 +46,22 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// a malformed query or path, …) are given in Kura's error format instead: problem+json on the
 /// API, a localized page in the consoles. Over-long URIs are refused here too.
 pub async fn uniform_errors(request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_owned();
-    let lang = crate::console::i18n::Lang::from_headers(request.headers());
-    let uri_len = request.uri().to_string().len();
+    let uri = request.uri();
+    let uri_len = uri.path().len() + uri.query().map_or(0, |q| q.len() + 1);
+    let path = uri.path().to_owned();
+    // What the language of an error page depends on, kept (reference-counted) until it is known
+    // whether there is one to show.
+    let lang_headers = [header::COOKIE, header::ACCEPT_LANGUAGE]
+        .map(|name| request.headers().get(&name).cloned().map(|value| (name, value)));
+    let lang = || {
+        let mut headers = HeaderMap::new();
+        for (name, value) in lang_headers.iter().flatten() {
+            headers.insert(name.clone(), value.clone());
+        }
+        crate::console::i18n::Lang::from_headers(&headers)
+    };
     if uri_len > MAX_URI_BYTES {
-        return render(AppError::UriTooLong(MAX_URI_BYTES), lang, &path);
+        return render(AppError::UriTooLong(MAX_URI_BYTES), lang(), &path);
     }
     let response = next.run(request).await;
     let status = response.status();
@@ -65,7 +76,7 @@ pub async fn uniform_errors(request: Request, next: Next) -> Response {
         Ok(bytes) => String::from_utf8_lossy(&bytes).trim().chars().take(300).collect(),
         Err(_) => String::new(),
     };
-    let mut answer = render(crate::error::from_status(status, detail), lang, &path);
+    let mut answer = render(crate::error::from_status(status, detail), lang(), &path);
     if let Some(allow) = allow {
         answer.headers_mut().insert(header::ALLOW, allow);
     }
