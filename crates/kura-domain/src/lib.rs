@@ -9,6 +9,7 @@ mod collection;
 mod error;
 mod ids;
 mod names;
+mod normalize;
 mod permission;
 mod query;
 mod record;
@@ -22,6 +23,7 @@ pub use collection::{Charset, Collection, CollectionSpec, FieldDef, FieldType, R
 pub use error::{DomainError, FieldError, FieldErrorKind};
 pub use ids::{ApiKeyId, CollectionId, OperatorId, RecordId, RoleId, TenantId, UserId};
 pub use names::{DisplayName, Email, Key, Slug};
+pub use normalize::{to_full_width_katakana, to_half_width};
 pub use permission::{Permission, PermissionSet};
 pub use query::{CompareOp, Filter, ListQuery, Literal, MAX_PER_PAGE, Page, RecordIndex, SortKey};
 pub use record::{FieldValue, Record, RecordData, WriteMode};
