@@ -25,7 +25,9 @@ pub use ids::{ApiKeyId, CollectionId, OperatorId, RecordId, RoleId, TenantId, Us
 pub use names::{DisplayName, Email, Key, Slug};
 pub use normalize::{to_full_width_katakana, to_half_width};
 pub use permission::{Permission, PermissionSet};
-pub use query::{CompareOp, Filter, ListQuery, Literal, MAX_PER_PAGE, Page, RecordIndex, SortKey};
+pub use query::{
+    CompareOp, Condition, Filter, Found, ListQuery, Literal, MAX_PER_PAGE, Page, QueryError, RecordIndex, SortKey,
+};
 pub use record::{FieldValue, Record, RecordData, WriteMode};
 pub use role::{BuiltinRole, Role};
 pub use tenant::{Tenant, TenantSpec};

@@ -158,6 +158,8 @@ catalogue! {
     PiiField => "Personal information", "個人情報として扱う";
     PiiFieldHelp => "Users without the “See personal information” permission see •••••• instead of the value, cannot search or sort by it, and cannot change it.", "「個人情報の閲覧」権限のないユーザーには値が •••••• と表示され、この項目での検索・並べ替え・変更もできなくなります。";
     PiiShort => "Personal info", "個人情報";
+    WarnDuplicatesField => "Warn about duplicates", "重複を警告する";
+    WarnDuplicatesHelp => "Before a record is saved with a value that another record already has, the user is asked to confirm. For one-line text, email and phone fields.", "ほかのレコードと同じ値で保存しようとしたときに、確認を求めます。1行テキスト・メールアドレス・電話番号の項目で使えます。";
     FieldMemoHelp => "A note for administrators; also shown to users under the input.", "管理者向けのメモです。入力欄の下にも表示されます。";
     InputRules => "Input rules", "入力ルール";
     InputRulesHelp => "Leave a rule empty to not use it. Each rule applies only to the types named under it.", "使わないルールは空欄のままにしてください。各ルールは、その下に記載された種類の項目にのみ設定できます。";
@@ -171,7 +173,7 @@ catalogue! {
     MinValue => "Minimum", "最小値";
     MaxValue => "Maximum", "最大値";
     Choices => "Choices", "選択肢";
-    ChoicesHelp => "One per line. Choice type only.", "1行に1つずつ入力してください。「選択肢」の項目のみ。";
+    ChoicesHelp => "One per line. To show a different name than the stored value, write value=name, for example premium=Premium. Choice type only.", "1行に1つずつ入力してください。保存する値と表示名を分けるときは「premium=プレミアム」のように「値=表示名」と入力します。「選択肢」の項目のみ。";
     ChoicesRule => "Enter 1 to 200 different choices, one per line, each at most 200 characters.", "選択肢は1行に1つずつ、重複なしで1〜200個（各200文字以内）入力してください。";
     ForTextTypes => "Text, long text, email and phone fields.", "テキスト・メールアドレス・電話番号の項目のみ。";
     ForNumbers => "Number fields only.", "数値の項目のみ。";
