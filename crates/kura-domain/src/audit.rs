@@ -97,10 +97,12 @@ pub enum Operation {
     ApiKeyCreate,
     ApiKeyRevoke,
     TenantUpdate,
+    /// A user's own view settings, such as the columns of a collection's records table.
+    ViewUpdate,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 24] = [
+    pub const ALL: [Operation; 25] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -125,6 +127,7 @@ impl Operation {
         Self::RecordDelete,
         Self::ApiKeyCreate,
         Self::ApiKeyRevoke,
+        Self::ViewUpdate,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -153,10 +156,25 @@ impl Operation {
             Self::RecordDelete => "record.delete",
             Self::ApiKeyCreate => "apikey.create",
             Self::ApiKeyRevoke => "apikey.revoke",
+            Self::ViewUpdate => "view.update",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+    /// Whether entries of this operation can be in a tenant's own log. The operator's own
+    /// operations (operators, tenants) are written to the platform's chain only.
+    pub const fn in_tenant_log(self) -> bool {
+        !matches!(
+            self,
+            Self::OperatorCreate
+                | Self::OperatorUpdate
+                | Self::OperatorLogin
+                | Self::OperatorLoginFailed
+                | Self::OperatorLogout
+                | Self::TenantCreate
+                | Self::TenantUpdate
+        )
     }
 }
 

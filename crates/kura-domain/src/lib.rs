@@ -30,6 +30,6 @@ pub use query::{
 };
 pub use record::{FieldValue, Record, RecordData, WriteMode};
 pub use role::{BuiltinRole, Role};
-pub use tenant::{Tenant, TenantSpec};
+pub use tenant::{Tenant, TenantBlock, TenantSpec, TenantStatus};
 pub use time::{Clock, ManualClock, TimeZoneName, format_in_zone};
 pub use user::{Operator, User, UserStatus};

@@ -176,7 +176,7 @@ async fn read_form(req: Request, state: &AppState) -> AppResult<FormData> {
         Err(FormRejection::InvalidFormContentType(_)) => {
             Err(AppError::UnsupportedMedia("send the form as application/x-www-form-urlencoded".into()))
         }
-        Err(e) => Err(AppError::BadRequest(e.body_text())),
+        Err(e) => Err(AppError::BadRequest(format!("the form could not be read: {}", e.body_text()))),
     }
 }
 

@@ -9,6 +9,7 @@
 mod assets;
 mod cookies;
 mod errors;
+mod explain;
 mod extract;
 mod forms;
 mod i18n;

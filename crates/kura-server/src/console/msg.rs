@@ -280,6 +280,7 @@ catalogue! {
     ErrTooLargeBody => "The submitted data is too large.", "送信されたデータが大きすぎます。";
     ErrSignInTitle => "Please sign in", "ログインしてください";
     ErrSignInBody => "Your session has ended. Please sign in again.", "セッションが終了しました。もう一度ログインしてください。";
+    UnexplainedRefusal => "The request could not be accepted. Check your input and try again.", "この内容では処理できませんでした。入力内容をご確認のうえ、もう一度お試しください。";
     ErrInternalTitle => "Something went wrong", "エラーが発生しました";
     ErrInternalBody => "The request could not be processed. Please try again later. If it keeps happening, contact support.", "処理中にエラーが発生しました。時間をおいて再度お試しください。解決しない場合はサポートにお問い合わせください。";
 }
