@@ -74,6 +74,8 @@ explanations! {
     "{} is not an operation" => "Choose an operation from the list.", "操作を一覧から選んでください。";
     "{} must be a date such as 2026-04-01" => "Enter a date such as 2026-04-01.", "日付を正しく入力してください（例：2026-04-01）。";
     "{} must be an RFC 3339 instant such as 2026-11-01T00:00:00+09:00" => "Enter a date and time.", "日時を正しく入力してください。";
+    "choose at least one column" => "Choose at least one column to show.", "表示する列を1つ以上選んでください。";
+    "only a signed-in user has views" => "Only a signed-in user can save a view.", "表示設定を保存できるのは、ログインしているユーザーだけです。";
     // Access to the tenant.
     "this tenant is suspended" => "This tenant's use of the service is suspended. Please contact your service provider.", "このテナントは現在ご利用を停止しています。詳しくはサービス提供元にお問い合わせください。";
     "this tenant's contract starts on {}" => "This tenant's contract starts on {}. You can sign in from that day.", "このテナントのご契約は{}に開始します。開始日以降にログインしてください。";
@@ -149,6 +151,17 @@ mod tests {
             matches("{} is not a role of this tenant", "\"x\" is not a role of this tenant"),
             Some(vec!["\"x\""])
         );
+    }
+
+    #[test]
+    fn ten_1_every_reason_a_tenant_cannot_be_used_is_explained() {
+        use kura_domain::TenantBlock;
+        let day = jiff::civil::date(2026, 12, 1);
+        for block in [TenantBlock::Suspended, TenantBlock::NotStarted(day), TenantBlock::Ended(day)] {
+            for lang in [Lang::Ja, Lang::En] {
+                assert!(explain(&block.message(), lang).is_some(), "{}", block.message());
+            }
+        }
     }
 
     #[test]

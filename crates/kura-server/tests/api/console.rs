@@ -432,7 +432,7 @@ async fn ten_1_operator_console_creates_tenant_and_shows_password_once() {
         ("display_name", "ひまわり保育園"),
         ("slug", "himawari"),
         ("time_zone", "Asia/Tokyo"),
-        ("contract_start", "2026-12-01"),
+        ("contract_start", "2026-11-01"),
         ("contract_end", ""),
         ("admin_name", "園長"),
         ("admin_email", "encho@himawari.example.jp"),
@@ -445,7 +445,7 @@ async fn ten_1_operator_console_creates_tenant_and_shows_password_once() {
     let password = created.body[start..start + created.body[start..].find('<').unwrap()].to_owned();
     assert_eq!(password.len(), 20);
     let list = op.get("/operator").await.body;
-    assert!(list.contains("himawari") && list.contains("2026-12-01") && !list.contains(&password), "shown once only");
+    assert!(list.contains("himawari") && list.contains("2026-11-01") && !list.contains(&password), "shown once only");
     let again = op.submit("/operator/tenants/new", "/operator/tenants/new", &form).await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "the slug is taken");
 
