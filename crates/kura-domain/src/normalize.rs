@@ -123,8 +123,7 @@ fn katakana(s: &str) -> String {
 /// with full-width digits; other text unchanged (the date parser then explains what is wrong).
 fn date(s: &str) -> String {
     let half = to_half_width_dashed(s.trim());
-    let parts: Vec<&str> =
-        half.split(|c: char| matches!(c, '-' | '/' | '.' | '年' | '月' | '日')).filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&str> = half.split(['-', '/', '.', '年', '月', '日']).filter(|p| !p.is_empty()).collect();
     let digits = |p: &&str| p.chars().all(|c| c.is_ascii_digit());
     match parts.as_slice() {
         [y, m, d] if y.len() == 4 && m.len() <= 2 && d.len() <= 2 && parts.iter().all(digits) => {

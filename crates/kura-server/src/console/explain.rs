@@ -58,6 +58,7 @@ explanations! {
     "this role is still assigned to {} user(s)" => "This role is assigned to {} user(s) and cannot be deleted.", "このロールは{}人のユーザーに割り当てられているため削除できません。";
     "this role is still used by {} API key(s)" => "This role is used by {} active API key(s) and cannot be deleted.", "このロールは{}件の有効なAPIキーで使われているため削除できません。";
     // Refusals of the services.
+    "invalid query: {}" => "The search could not be done with these conditions. Check them and try again.", "この条件では検索できませんでした。条件をご確認のうえ、もう一度お試しください。";
     "a collection cannot be renamed; its name is used in URLs and filters" => "A collection ID cannot be changed: it is used in URLs and filters.", "コレクションIDはURLや絞り込み条件で使われるため変更できません。";
     "expires_in_days must be between 1 and 730" => "Enter a validity of 1 to 730 days.", "有効期間は1〜730日で入力してください。";
     "limit must be between 1 and 1000" => "Show between 1 and 1000 entries at a time.", "一度に表示できるのは1〜1000件です。";

@@ -26,7 +26,9 @@ use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use axum::routing::{any, get, post};
-use pages::{api_keys, audit, collections, dashboard, fields, record_form, records, roles, session, users};
+use pages::{
+    api_keys, audit, collections, dashboard, fields, record_form, record_view, records, roles, session, users,
+};
 
 pub fn router() -> Router<AppState> {
     let tenant = Router::new()
@@ -50,8 +52,10 @@ pub fn router() -> Router<AppState> {
         .route("/console/collections/{name}/fields/new", get(fields::new_form).post(fields::create))
         .route("/console/collections/{name}/fields/{field}", get(fields::edit_form).post(fields::update))
         .route("/console/collections/{name}/fields/{field}/delete", get(fields::confirm_delete).post(fields::delete))
+        .route("/console/collections/{name}/columns", post(records::save_columns))
         .route("/console/collections/{name}/records/new", get(record_form::new_form).post(record_form::create))
-        .route("/console/collections/{name}/records/{id}", get(record_form::show).post(record_form::update))
+        .route("/console/collections/{name}/records/{id}", get(record_view::show).post(record_form::update))
+        .route("/console/collections/{name}/records/{id}/edit", get(record_form::edit_form))
         .route(
             "/console/collections/{name}/records/{id}/delete",
             get(record_form::confirm_delete).post(record_form::delete),
