@@ -153,6 +153,44 @@ pub fn status_label(s: UserStatus, lang: Lang) -> &'static str {
     }
 }
 
+/// Time zones offered by the operator's picker, with their names in both languages. Any other
+/// IANA zone (set through the CLI or the API) is shown by its code.
+pub const TIME_ZONES: &[(&str, &str, &str)] = &[
+    ("Asia/Tokyo", "Japan time", "日本時間"),
+    ("Asia/Seoul", "Korea time", "韓国時間"),
+    ("Asia/Shanghai", "China time", "中国時間"),
+    ("Asia/Taipei", "Taiwan time", "台湾時間"),
+    ("Asia/Hong_Kong", "Hong Kong time", "香港時間"),
+    ("Asia/Manila", "Philippine time", "フィリピン時間"),
+    ("Asia/Singapore", "Singapore time", "シンガポール時間"),
+    ("Asia/Bangkok", "Thailand time", "タイ時間"),
+    ("Asia/Ho_Chi_Minh", "Vietnam time", "ベトナム時間"),
+    ("Asia/Jakarta", "Western Indonesia time", "インドネシア西部時間"),
+    ("Asia/Kolkata", "India time", "インド時間"),
+    ("Asia/Dubai", "Gulf time", "湾岸諸国時間"),
+    ("Australia/Sydney", "Eastern Australia time", "オーストラリア東部時間"),
+    ("Pacific/Auckland", "New Zealand time", "ニュージーランド時間"),
+    ("Pacific/Honolulu", "Hawaii time", "ハワイ時間"),
+    ("America/Los_Angeles", "US Pacific time", "米国太平洋時間"),
+    ("America/Denver", "US Mountain time", "米国山岳部時間"),
+    ("America/Chicago", "US Central time", "米国中部時間"),
+    ("America/New_York", "US Eastern time", "米国東部時間"),
+    ("America/Sao_Paulo", "Brasília time", "ブラジリア時間"),
+    ("Europe/London", "UK time", "英国時間"),
+    ("Europe/Paris", "Central European time (Paris)", "中央ヨーロッパ時間（パリ）"),
+    ("Europe/Berlin", "Central European time (Berlin)", "中央ヨーロッパ時間（ベルリン）"),
+    ("Europe/Moscow", "Moscow time", "モスクワ時間"),
+    ("UTC", "Coordinated Universal Time", "協定世界時"),
+];
+
+/// A time zone as people read it: 「日本時間 (Asia/Tokyo)」; a zone without a name, its code.
+pub fn time_zone_label(zone: &str, lang: Lang) -> String {
+    match TIME_ZONES.iter().find(|(z, _, _)| *z == zone) {
+        Some((z, en, ja)) => format!("{} ({z})", pick(lang, en, ja)),
+        None => zone.to_owned(),
+    }
+}
+
 fn number(n: f64) -> String {
     FieldValue::Number(n).display()
 }

@@ -81,6 +81,8 @@ catalogue! {
     DoneSaved => "Saved.", "保存しました。";
     DoneDeleted => "Deleted.", "削除しました。";
     DoneRevoked => "Revoked.", "失効させました。";
+    DoneSuspended => "The tenant has been suspended.", "テナントの利用を停止しました。";
+    DoneResumed => "The tenant can be used again.", "テナントの利用を再開しました。";
     ClickToSelect => "Click the value to select all of it.", "値をクリックすると全体を選択できます。";
     CopiedDone => "I have copied it", "控えました";
     // Sign-in
@@ -98,6 +100,13 @@ catalogue! {
     DashboardNothing => "Your role has no functions to show here yet. Ask your administrator if you need access.", "現在のロールで利用できる機能はありません。必要な場合は管理者にお問い合わせください。";
     RecentActivity => "Recent activity", "最近の操作";
     SeeAll => "See all", "すべて表示";
+    FirstSteps => "Getting started", "はじめに設定しましょう";
+    StepsDone => "{done} of {all} done", "{all}件中{done}件完了";
+    StepDone => "Done", "完了";
+    StepCollection => "Create a collection", "コレクションを作成する";
+    StepCollectionHelp => "Define what you keep, such as a customer list, and its fields.", "顧客名簿など、管理するデータとその項目を定義します。";
+    StepInvite => "Invite a user", "ユーザーを招待する";
+    StepInviteHelp => "Add the people who work with the data, each with a role that fits their work.", "データを扱うメンバーを追加し、業務に合ったロールを割り当てます。";
     // Users
     NewUser => "New user", "ユーザーを追加";
     NoUsersYet => "There are no users yet.", "まだユーザーがいません。";
@@ -284,6 +293,9 @@ catalogue! {
     From => "From", "開始日時";
     To => "Until", "終了日時";
     AllOperations => "All operations", "すべての操作";
+    AllOutcomes => "All results", "すべての結果";
+    RangeReversed => "The end is before the start. The time range is not applied.", "終了日時が開始日時より前になっています。期間の指定は適用していません。";
+    EntriesFound => "{n} entries", "該当 {n}件";
     InvalidDateTime => "Enter a date and time.", "日時を正しく入力してください。";
     TimesShownIn => "Times are shown in the tenant's time zone:", "日時はテナントのタイムゾーンで表示しています：";
     Older => "Older entries", "さらに古い記録";
@@ -299,11 +311,21 @@ catalogue! {
     TenantName => "Tenant name", "テナント名";
     SlugHelp => "Used to sign in, for example acme. 2–40 lowercase letters, digits and hyphens.", "ログイン時に入力するIDです（例：acme）。半角英小文字・数字・ハイフンの2〜40文字。";
     SlugRule => "Use 2–40 lowercase letters, digits and single hyphens, starting with a letter.", "半角英小文字・数字・ハイフンの2〜40文字で、英字から始めてください。";
-    TimeZoneHelp => "IANA name. Operation logs are shown in this zone.", "IANA形式で入力してください。操作ログはこのタイムゾーンで表示されます。";
+    TimeZoneHelp => "Times in the tenant's console and operation log are shown in this zone.", "テナントのコンソールと操作ログの日時は、このタイムゾーンで表示されます。";
     TimeZoneRule => "Enter an IANA time zone such as Asia/Tokyo.", "Asia/Tokyo のようなIANA形式のタイムゾーンを入力してください。";
     ContractStart => "Contract start", "契約開始日";
     ContractEnd => "Contract end", "契約終了日";
     ContractEndBeforeStart => "The end is before the start.", "終了日が開始日より前になっています。";
+    ContractHelp => "The tenant's people can sign in from the start date through the end date (in the tenant's time zone). Leave a date empty for no limit.", "テナントの利用者は、契約開始日から契約終了日まで（テナントのタイムゾーンの日付で）ログインできます。空欄の場合は期限なしです。";
+    TenantSettings => "Settings", "テナント設定";
+    TenantActive => "Active", "利用中";
+    TenantSuspended => "Suspended", "停止中";
+    SuspendTenant => "Suspend this tenant", "テナントの利用を停止する";
+    SuspendHelp => "While suspended, none of the tenant's users can sign in, their sessions stop working and its API keys are refused. Its data is kept, and you can resume it at any time.", "停止中は、このテナントのユーザーはログインできず、ログイン中のセッションとAPIキーも利用できなくなります。データはそのまま保持され、いつでも再開できます。";
+    ConfirmSuspend => "Suspend the tenant “{name}”?", "テナント「{name}」の利用を停止してもよろしいですか？";
+    ResumeTenant => "Resume this tenant", "テナントの利用を再開する";
+    ResumeHelp => "The tenant is suspended: its users cannot sign in. Resume it to let them sign in again.", "このテナントは停止中のため、ユーザーはログインできません。再開すると再びログインできるようになります。";
+    PublicUrlHelp => "Built from the address of this page. Set public_url in the configuration to give the address users reach Kura by.", "この画面のアドレスから作成しています。利用者向けのアドレスは、設定の public_url で指定できます。";
     FirstAdmin => "First administrator", "最初の管理者";
     AdminPasswordHelp => "An initial password is generated and shown once after creation.", "初期パスワードは自動で生成され、作成後に一度だけ表示されます。";
     CreateTenant => "Create tenant", "テナントを作成する";

@@ -184,6 +184,8 @@ pub fn describe(c: &Collection, cond: &Condition, lang: Lang) -> String {
         (Lang::Ja, BuilderOp::Compare(CompareOp::Contains | CompareOp::NotContains)) => {
             format!("「{label}」が「{value}」{op_text}")
         }
+        (Lang::Ja, BuilderOp::Compare(CompareOp::Eq)) => format!("「{label}」が {value}"),
+        (Lang::Ja, BuilderOp::Compare(CompareOp::Ne)) => format!("「{label}」が {value} 以外"),
         (Lang::Ja, _) => format!("「{label}」が {value} {op_text}"),
         (Lang::En, BuilderOp::Empty | BuilderOp::Filled) => format!("{label} {op_text}"),
         (Lang::En, BuilderOp::Compare(CompareOp::Contains | CompareOp::NotContains)) => {
@@ -293,7 +295,7 @@ mod tests {
     fn conditions_read_as_sentences_with_choice_labels() {
         let c = collection();
         let plan = condition(&c, true, "plan", "=", "premium").unwrap();
-        assert_eq!(describe(&c, &plan, Lang::Ja), "「プラン」が プレミアム と等しい");
+        assert_eq!(describe(&c, &plan, Lang::Ja), "「プラン」が プレミアム");
         assert_eq!(describe(&c, &plan, Lang::En), "プラン is プレミアム");
         let points = condition(&c, true, "points", ">=", "1200").unwrap();
         assert_eq!(describe(&c, &points, Lang::Ja), "「ポイント」が 1,200 以上");

@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod audit;
+mod audit_detail;
 pub mod collections;
 pub mod dashboard;
 mod field_input;
