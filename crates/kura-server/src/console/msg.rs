@@ -312,7 +312,7 @@ catalogue! {
     SlugHelp => "Used to sign in, for example acme. 2–40 lowercase letters, digits and hyphens.", "ログイン時に入力するIDです（例：acme）。半角英小文字・数字・ハイフンの2〜40文字。";
     SlugRule => "Use 2–40 lowercase letters, digits and single hyphens, starting with a letter.", "半角英小文字・数字・ハイフンの2〜40文字で、英字から始めてください。";
     TimeZoneHelp => "Times in the tenant's console and operation log are shown in this zone.", "テナントのコンソールと操作ログの日時は、このタイムゾーンで表示されます。";
-    TimeZoneRule => "Enter an IANA time zone such as Asia/Tokyo.", "Asia/Tokyo のようなIANA形式のタイムゾーンを入力してください。";
+    TimeZoneRule => "Choose a time zone from the list.", "タイムゾーンを一覧から選んでください。";
     ContractStart => "Contract start", "契約開始日";
     ContractEnd => "Contract end", "契約終了日";
     ContractEndBeforeStart => "The end is before the start.", "終了日が開始日より前になっています。";

@@ -7,7 +7,7 @@ use super::records::{RecordView, view};
 use crate::auth::TenantPrincipal;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use kura_domain::{FieldDef, FieldType, FieldValue, Permission, RecordData, RecordId};
+use kura_domain::{FieldDef, FieldType, FieldValue, Permission, RecordData};
 use kura_store::CollectionAt;
 
 /// How many records a warning names at most, per field.
@@ -35,15 +35,15 @@ fn key(f: &FieldDef, v: &FieldValue) -> Option<String> {
 }
 
 /// The fields of `data` (validated, as it would be saved) whose value other records of the
-/// collection already hold; `except` is the record being edited. Only fields the caller can see
-/// are compared, and only those in `fields` (the ones being set).
+/// collection already hold. `editing` is the record being changed: it is not its own duplicate,
+/// and a value it already holds (however typed) was accepted before and is not checked again.
+/// Only fields the caller can see are compared.
 pub async fn find(
     state: &AppState,
     p: &TenantPrincipal,
     at: &CollectionAt,
     data: &RecordData,
-    fields: &[&str],
-    except: Option<RecordId>,
+    editing: Option<&RecordView>,
 ) -> AppResult<Vec<Duplicate>> {
     let g = p.require(Permission::RecordsRead)?;
     let c = &at.collection;
@@ -51,15 +51,21 @@ pub async fn find(
         return Err(AppError::NotFound("collection"));
     }
     let pii = g.pii_visible();
+    let held = |f: &FieldDef| {
+        let v = editing?.data.get(f.name.as_str())?.as_str()?;
+        key(f, &FieldValue::Text(v.to_owned()))
+    };
     let wanted: Vec<(&FieldDef, String)> = c
         .fields
         .iter()
-        .filter(|f| f.warn_duplicates && (pii || !f.pii) && fields.contains(&f.name.as_str()))
+        .filter(|f| f.warn_duplicates && (pii || !f.pii))
         .filter_map(|f| Some((f, key(f, data.get(f.name.as_str())?)?)))
+        .filter(|(f, k)| held(f).as_ref() != Some(k))
         .collect();
     if wanted.is_empty() {
         return Ok(Vec::new());
     }
+    let except = editing.map(|r| r.id);
     let snapshot = state.store.records_at(at).await?;
     let mut found: Vec<Duplicate> = Vec::new();
     for (f, k) in wanted {

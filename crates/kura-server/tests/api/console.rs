@@ -3,79 +3,11 @@
 //! tenant hand-over — and one real headless browser run through the main flow.
 
 use crate::browser::Browser;
+use crate::console_client::*;
 use crate::helpers::*;
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT_LANGUAGE, CACHE_CONTROL, LOCATION, ORIGIN, SET_COOKIE};
+use reqwest::header::{ACCEPT_LANGUAGE, CACHE_CONTROL, ORIGIN, SET_COOKIE};
 use serde_json::{Value, json};
-
-/// One browser-like visitor: its own cookie jar, redirects not followed.
-struct Console {
-    client: reqwest::Client,
-    base: String,
-}
-
-/// A response: status, `Location` and body.
-struct Page {
-    status: StatusCode,
-    location: Option<String>,
-    body: String,
-}
-
-impl Console {
-    fn new(app: &TestApp) -> Self {
-        let client =
-            reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
-        Self { client, base: app.address.clone() }
-    }
-
-    async fn read(resp: reqwest::Response) -> Page {
-        let status = resp.status();
-        let location = resp.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_owned());
-        Page { status, location, body: resp.text().await.unwrap() }
-    }
-
-    async fn get(&self, path: &str) -> Page {
-        Self::read(self.client.get(format!("{}{path}", self.base)).send().await.unwrap()).await
-    }
-
-    async fn get_in(&self, path: &str, accept_language: &str) -> Page {
-        let req = self.client.get(format!("{}{path}", self.base)).header(ACCEPT_LANGUAGE, accept_language);
-        Self::read(req.send().await.unwrap()).await
-    }
-
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
-        Self::read(self.client.post(format!("{}{path}", self.base)).form(form).send().await.unwrap()).await
-    }
-
-    async fn login(&self, slug: &str, email: &str, password: &str) {
-        let page = self.post("/console/login", &[("tenant", slug), ("email", email), ("password", password)]).await;
-        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
-        assert_eq!(page.location.as_deref(), Some("/console"));
-    }
-
-    /// Opens `page`, then posts `fields` plus the page's CSRF token to `action`.
-    async fn submit(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
-        let token = csrf_of(&self.get(page).await.body);
-        let mut form = fields.to_vec();
-        form.push(("_csrf", &token));
-        self.post(action, &form).await
-    }
-}
-
-/// The value of attribute `attr` in the first tag containing `marker`.
-fn attr_in_tag(html: &str, marker: &str, attr: &str) -> String {
-    let at = html.find(marker).unwrap_or_else(|| panic!("{marker} not in page"));
-    let start = html[..at].rfind('<').unwrap();
-    let end = at + html[at..].find('>').unwrap();
-    let tag = &html[start..end];
-    let needle = format!("{attr}=\"");
-    let v = tag.find(&needle).unwrap_or_else(|| panic!("no {attr} in {tag}")) + needle.len();
-    tag[v..v + tag[v..].find('"').unwrap()].to_owned()
-}
-
-fn csrf_of(html: &str) -> String {
-    attr_in_tag(html, "name=\"_csrf\"", "value")
-}
 
 async fn api_collection_with_record(app: &TestApp, t: &TenantFixture, record: Value) -> String {
     let (s, body) = app.post("/api/v1/collections", &t.admin_token, customers_spec()).await;

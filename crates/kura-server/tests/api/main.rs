@@ -5,6 +5,9 @@
 mod access;
 mod browser;
 mod console;
+mod console_browser;
+mod console_client;
+mod console_pages;
 mod helpers;
 mod isolation;
 mod platform;

@@ -179,7 +179,12 @@ fn target_text(e: &AuditEntry, known: &[Collection]) -> String {
             format!("{} / {}", c.label, id.get(..8).unwrap_or(id))
         }
         Some(c) => c.label.to_string(),
-        None => target.to_owned(),
+        // Users, roles and keys are named by what people know them by (`user:taro@…` → the address).
+        None => ["user:", "role:", "apikey:", "tenant:", "operator:"]
+            .iter()
+            .find_map(|p| target.strip_prefix(p))
+            .unwrap_or(target)
+            .to_owned(),
     }
 }
 

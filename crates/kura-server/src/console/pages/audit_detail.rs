@@ -109,16 +109,25 @@ pub fn value_label(key: &str, value: &str, collection: Option<&Collection>, lang
     let list =
         |f: &dyn Fn(&str) -> String| value.split(',').filter(|s| !s.is_empty()).map(f).collect::<Vec<_>>().join(sep);
     match key {
-        "changed" | "fields" | "columns" => list(&|name| {
-            if let Some(f) = collection.and_then(|c| c.field(name)) {
-                return f.label.to_string();
-            }
-            match name {
-                "created_at" => pick(lang, "Created", "作成日時").to_owned(),
-                "updated_at" => pick(lang, "Updated", "更新日時").to_owned(),
-                _ => user_attribute(name, lang).map_or_else(|| name.to_owned(), str::to_owned),
-            }
-        }),
+        "changed" | "fields" | "columns" => {
+            let label = |name: &str| {
+                if let Some(f) = collection.and_then(|c| c.field(name)) {
+                    return f.label.to_string();
+                }
+                match name {
+                    "created_at" => pick(lang, "Created", "作成日時").to_owned(),
+                    "updated_at" => pick(lang, "Updated", "更新日時").to_owned(),
+                    _ => user_attribute(name, lang).map_or_else(|| name.to_owned(), str::to_owned),
+                }
+            };
+            // In the collection's own order, as its forms and tables show the fields.
+            let order = |name: &&str| {
+                collection.and_then(|c| c.fields.iter().position(|f| f.name.as_str() == *name)).unwrap_or(usize::MAX)
+            };
+            let mut names: Vec<&str> = value.split(',').filter(|s| !s.is_empty()).collect();
+            names.sort_by_key(order);
+            names.into_iter().map(label).collect::<Vec<_>>().join(sep)
+        }
         "permissions" => {
             list(&|p| Permission::parse(p).map_or_else(|_| p.to_owned(), |p| permission_label(p, lang).to_owned()))
         }

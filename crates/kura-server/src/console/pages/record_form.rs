@@ -218,19 +218,12 @@ async fn duplicates_of(
         return Ok(Vec::new());
     }
     let mut data = RecordData::new();
-    let mut set = Vec::new();
     for f in c.fields.iter().filter(|f| f.warn_duplicates) {
-        let name = f.name.as_str();
-        let Some(v) = input.get(name).filter(|v| !v.is_null()) else { continue };
+        let Some(v) = input.get(f.name.as_str()).filter(|v| !v.is_null()) else { continue };
         let Ok(value) = f.parse_value(v) else { return Ok(Vec::new()) };
-        // Only a value that changes is checked: an unchanged one was accepted before.
-        if current.and_then(|r| r.data.get(name)) == Some(&value.to_json()) {
-            continue;
-        }
-        data.insert(name.to_owned(), value);
-        set.push(name);
+        data.insert(f.name.to_string(), value);
     }
-    duplicates::find(state, &ctx.p, at, &data, &set, current.map(|r| r.id)).await
+    duplicates::find(state, &ctx.p, at, &data, current).await
 }
 
 pub async fn new_form(State(state): State<AppState>, ctx: Ctx, Path(name): Path<String>) -> AppResult<Response> {
