@@ -422,7 +422,12 @@ async fn log_1_browser_console_creates_collection_and_record_and_sees_audit() {
     b.wait_for_text("main h1", "Yamada Taro").await;
     b.goto(&url("/console/collections/customers")).await;
     b.wait_for_text("table.data", "Yamada Taro").await;
-    let shot = std::env::temp_dir().join("kura-console-records.png");
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+        .join("browser-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let shot = dir.join("first-records-en-1280.png");
     b.screenshot_png(&shot).await;
     eprintln!("records list screenshot: {}", shot.display());
 

@@ -307,8 +307,8 @@ async fn log_1_console_operation_log_filters_counts_and_reads_details() {
     let failed = c.get("/console/audit?outcome=failure").await.body;
     assert!(failed.contains("該当 1件") && failed.contains("ログイン失敗"), "{failed}");
     let here = c.get("/console/audit?ip=127.0.0.1").await.body;
-    assert!(here.contains(r#"<td class="mono nowrap">127.0.0.1</td>"#));
-    assert!(!here.contains(r#"<td class="mono nowrap"></td>"#), "entries without an address are left out");
+    assert!(here.contains(r#"data-label="IPアドレス">127.0.0.1</td>"#));
+    assert!(!here.contains(r#"data-label="IPアドレス"></td>"#), "entries without an address are left out");
     let elsewhere = c.get("/console/audit?ip=192.0.2.9").await.body;
     assert!(elsewhere.contains("該当 0件"));
     let reversed = c.get("/console/audit?from=2026-11-23T09%3A00&to=2026-11-22T09%3A00").await;

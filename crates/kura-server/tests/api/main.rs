@@ -8,6 +8,7 @@ mod console;
 mod console_browser;
 mod console_client;
 mod console_pages;
+mod console_timing;
 mod helpers;
 mod isolation;
 mod platform;

@@ -240,22 +240,22 @@ pub fn entries_table(ctx: &Ctx, entries: &[AuditEntry], compact: bool, known: &[
                 tbody {
                     @for e in entries {
                         tr {
-                            td.when { time datetime=(e.at.to_string()) { (ctx.time(e.at)) } }
-                            td.actor {
+                            td.when data-label=(t(Msg::Time)) { time datetime=(e.at.to_string()) { (ctx.time(e.at)) } }
+                            td.actor data-label=(t(Msg::Actor)) { span {
                                 (e.actor.label)
                                 @if let Some(k) = actor_kind(e.actor.kind, ctx) { " " span.badge.badge-muted { (k) } }
-                            }
+                            } }
                             @if !compact {
-                                td.role { (actor_role(e.actor.role.as_deref(), ctx.lang)) }
-                                td.mono.nowrap { (e.actor.source_ip.as_deref().unwrap_or("")) }
+                                td.role data-label=(t(Msg::Role)) { (actor_role(e.actor.role.as_deref(), ctx.lang)) }
+                                td.mono.nowrap data-label=(t(Msg::IpAddress)) { (e.actor.source_ip.as_deref().unwrap_or("")) }
                             }
-                            td.nowrap {
+                            td.nowrap data-label=(t(Msg::Operation)) { span {
                                 (labels::operation_label(e.operation, ctx.lang))
                                 br; code.op { (e.operation.as_str()) }
-                            }
-                            td.wrap { (target_text(e, known)) }
-                            td { span class={ "badge outcome-" (e.outcome.as_str()) } { (labels::outcome_label(e.outcome, ctx.lang)) } }
-                            @if !compact { td.wrap { (detail(ctx, e, known)) } }
+                            } }
+                            td.wrap data-label=(t(Msg::Target)) { (target_text(e, known)) }
+                            td data-label=(t(Msg::Outcome)) { span class={ "badge outcome-" (e.outcome.as_str()) } { (labels::outcome_label(e.outcome, ctx.lang)) } }
+                @if !compact { td.wrap data-label=(t(Msg::Detail)) { (detail(ctx, e, known)) } }
                         }
                     }
                 }
