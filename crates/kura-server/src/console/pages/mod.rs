@@ -8,6 +8,7 @@ pub mod dashboard;
 mod field_input;
 pub mod fields;
 mod filter_builder;
+mod filter_panel;
 pub mod record_form;
 pub mod record_view;
 pub mod records;

@@ -6,7 +6,7 @@
 use super::values::{cut, is_masked, masked, value_text};
 use crate::console::extract::Ctx;
 use crate::console::msg::Msg;
-use crate::console::widgets::query;
+use crate::console::widgets::{Icon, csrf, icon, query};
 use crate::service::records::{RecordPage, RecordView};
 use kura_domain::{Collection, FieldDef, FieldType, Permission};
 use maud::{Markup, html};
@@ -211,6 +211,35 @@ pub fn pager(ctx: &Ctx, r: &RecordPage, l: Listing<'_>) -> Markup {
                         a.page href=(link(r.page + 1)) rel="next" { (ctx.t(Msg::Next)) " ›" }
                     } @else { span.page.disabled aria-disabled="true" { (ctx.t(Msg::Next)) " ›" } } }
                 }
+            }
+        }
+    }
+}
+
+/// The column chooser: which fields (and times) the table shows, remembered for this user.
+pub fn column_chooser(ctx: &Ctx, c: &Collection, shown: &[Column<'_>], refused: bool) -> Markup {
+    let t = |m: Msg| ctx.t(m);
+    let all: Vec<Column<'_>> = c.fields.iter().map(Column::Field).chain([Column::Created, Column::Updated]).collect();
+    let back = ctx.here.clone();
+    html! {
+        details.columns open[refused] {
+            summary { (t(Msg::ChooseColumns)) }
+            form.columns-form method="post" action={ "/console/collections/" (c.name) "/columns" } {
+                (csrf(ctx.csrf()))
+                input type="hidden" name="back" value=(back);
+                @if refused { p.field-error role="alert" { (icon(Icon::Alert)) " " (t(Msg::ChooseOneColumn)) } }
+                fieldset {
+                    legend.visually-hidden { (t(Msg::ChooseColumns)) }
+                    @for col in &all {
+                        @let key = col.key();
+                        @let id = format!("col-{key}");
+                        div.check {
+                            input #(id) type="checkbox" name="col" value=(key) checked[shown.iter().any(|s| s.key() == key)];
+                            label for=(id) { (col.label(ctx)) }
+                        }
+                    }
+                }
+                button.btn.btn-primary.btn-small type="submit" { (t(Msg::Save)) }
             }
         }
     }
