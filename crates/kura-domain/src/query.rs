@@ -231,8 +231,21 @@ fn contains_folded(v: &FieldValue, needle: &str) -> bool {
             s.as_bytes().windows(needle.len().max(1)).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
                 || needle.is_empty()
         }
+        // Text without case (Japanese, digits) is its own lower case: it is searched as it is,
+        // and lower-cased into a new string only when it has a letter that changes. A keyword
+        // search of 10,000 Japanese records took 33 ms at the median when every value was
+        // lower-cased first (docs/PERFORMANCE.md, "Console pages").
+        FieldValue::Text(s) => {
+            s.contains(needle) || (!s.chars().all(is_own_lower_case) && s.to_lowercase().contains(needle))
+        }
         other => other.display().to_lowercase().contains(needle),
     }
+}
+
+/// Whether `c` lower-cases to itself (so a text of such characters is its own lower case).
+fn is_own_lower_case(c: char) -> bool {
+    let mut lower = c.to_lowercase();
+    lower.next() == Some(c) && lower.next().is_none()
 }
 
 /// A borrowed view of one value of a record, for comparisons without copying.
@@ -593,6 +606,29 @@ mod tests {
 
     fn names(p: &Page<&Record>) -> Vec<String> {
         p.items.iter().map(|r| r.data.get("name").map(FieldValue::display).unwrap_or_default()).collect()
+    }
+
+    #[test]
+    fn search_folds_case_as_to_lowercase_does() {
+        let text = |s: &str| FieldValue::Text(s.to_owned());
+        // The same answers as lower-casing every value first, including letters whose lower
+        // case depends on their place (Σ) or is not the letter itself (ǅ).
+        for (haystack, needle) in [
+            ("東京都千代田区", "千代田"),
+            ("東京都千代田区", "大阪"),
+            ("ÄRGER im Büro", "ärger"),
+            ("ǅemal", "ǆe"),
+            ("ΟΔΟΣ", "οδος"),
+            ("ΟΔΟΣ", "οδοσ"),
+            ("Straße", "strasse"),
+            ("山田 TARO", "taro"),
+            ("ⅫⅣ", "ⅻ"),
+        ] {
+            let expected = haystack.to_lowercase().contains(needle);
+            assert_eq!(contains_folded(&text(haystack), needle), expected, "{haystack} / {needle}");
+        }
+        assert!(contains_folded(&text("東京都千代田区"), "千代田"));
+        assert!(contains_folded(&text("山田 TARO"), "taro"));
     }
 
     #[test]
