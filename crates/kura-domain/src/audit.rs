@@ -97,6 +97,8 @@ pub enum Operation {
     ApiKeyCreate,
     ApiKeyRevoke,
     TenantUpdate,
+    /// A user's own view settings, such as the columns of a collection's records table.
+    ViewUpdate,
     /// A request refused for want of a permission (403).
     AccessDenied,
     /// A form post refused by the CSRF defences (wrong origin or missing token).
@@ -104,7 +106,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 26] = [
+    pub const ALL: [Operation; 27] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -129,6 +131,7 @@ impl Operation {
         Self::RecordDelete,
         Self::ApiKeyCreate,
         Self::ApiKeyRevoke,
+        Self::ViewUpdate,
         Self::AccessDenied,
         Self::CsrfRefused,
     ];
@@ -159,12 +162,27 @@ impl Operation {
             Self::RecordDelete => "record.delete",
             Self::ApiKeyCreate => "apikey.create",
             Self::ApiKeyRevoke => "apikey.revoke",
+            Self::ViewUpdate => "view.update",
             Self::AccessDenied => "access.denied",
             Self::CsrfRefused => "access.csrf_refused",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+    /// Whether entries of this operation can be in a tenant's own log. The operator's own
+    /// operations (operators, tenants) are written to the platform's chain only.
+    pub const fn in_tenant_log(self) -> bool {
+        !matches!(
+            self,
+            Self::OperatorCreate
+                | Self::OperatorUpdate
+                | Self::OperatorLogin
+                | Self::OperatorLoginFailed
+                | Self::OperatorLogout
+                | Self::TenantCreate
+                | Self::TenantUpdate
+        )
     }
 }
 

@@ -188,7 +188,7 @@ impl From<DomainError> for AppError {
     fn from(e: DomainError) -> Self {
         match e {
             DomainError::Fields(errors) => Self::Validation(errors),
-            DomainError::Invalid { .. } => Self::BadRequest(e.to_string()),
+            DomainError::Invalid { .. } | DomainError::Query(_) => Self::BadRequest(e.to_string()),
         }
     }
 }

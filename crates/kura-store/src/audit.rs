@@ -5,7 +5,7 @@ use crate::sql;
 use crate::sql::audit::ListParams;
 use crate::store::Store;
 use jiff::Timestamp;
-use kura_domain::{AuditEntry, AuditScope, Operation};
+use kura_domain::{AuditEntry, AuditScope, Operation, Outcome};
 
 /// Which entries to list, newest first.
 #[derive(Clone, Debug, Default)]
@@ -15,6 +15,11 @@ pub struct AuditFilter {
     /// Case-insensitive substring of the actor's label (email or key name).
     pub actor: Option<String>,
     pub operation: Option<Operation>,
+    pub outcome: Option<Outcome>,
+    /// The source address, exactly as recorded.
+    pub source_ip: Option<String>,
+    /// The target, exactly (`record:customers/…` lists one record's history).
+    pub target: Option<String>,
     /// Only entries with a sequence number below this (for paging backwards).
     pub before_seq: Option<i64>,
     pub limit: u32,
@@ -44,6 +49,21 @@ pub struct ChainVerification {
     pub result: Result<VerifyReport, ChainBreak>,
 }
 
+fn list_params<'a>(filter: &'a AuditFilter, actor_like: Option<&'a str>) -> ListParams<'a> {
+    let limit = if filter.limit == 0 { DEFAULT_LIMIT } else { filter.limit.clamp(1, MAX_LIMIT) };
+    ListParams {
+        from: filter.from,
+        to: filter.to,
+        operation: filter.operation,
+        before_seq: filter.before_seq,
+        actor_like,
+        outcome: filter.outcome,
+        source_ip: filter.source_ip.as_deref().map(str::trim).filter(|s| !s.is_empty()),
+        target: filter.target.as_deref(),
+        limit: i64::from(limit),
+    }
+}
+
 /// Listing limits: 0 means the default.
 const DEFAULT_LIMIT: u32 = 100;
 const MAX_LIMIT: u32 = 1000;
@@ -52,17 +72,16 @@ const VERIFY_PAGE: i64 = 1000;
 
 impl Store {
     pub async fn audit_entries(&self, scope: AuditScope, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
-        let limit = if filter.limit == 0 { DEFAULT_LIMIT } else { filter.limit.clamp(1, MAX_LIMIT) };
         let actor_like = filter.actor.as_deref().map(str::trim).filter(|a| !a.is_empty()).map(like_pattern);
-        let params = ListParams {
-            from: filter.from,
-            to: filter.to,
-            operation: filter.operation,
-            before_seq: filter.before_seq,
-            actor_like: actor_like.as_deref(),
-            limit: i64::from(limit),
-        };
+        let params = list_params(filter, actor_like.as_deref());
         sql::audit::list(&mut self.db.read().await?.exec(), scope, &params).await
+    }
+
+    /// How many entries match `filter`, whatever its paging and limit.
+    pub async fn audit_count(&self, scope: AuditScope, filter: &AuditFilter) -> Result<u64, StoreError> {
+        let actor_like = filter.actor.as_deref().map(str::trim).filter(|a| !a.is_empty()).map(like_pattern);
+        let params = list_params(filter, actor_like.as_deref());
+        sql::audit::count(&mut self.db.read().await?.exec(), scope, &params).await
     }
 
     /// Every scope that has a chain: the platform and each tenant, including deleted ones.

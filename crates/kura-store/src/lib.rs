@@ -20,6 +20,7 @@ mod read;
 mod rows;
 mod sql;
 mod store;
+mod views;
 mod write;
 mod writer;
 

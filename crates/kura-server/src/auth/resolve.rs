@@ -4,6 +4,7 @@
 use super::principal::{OperatorPrincipal, TenantPrincipal, Via};
 use super::tokens::{parse_api_key_token, parse_session_token};
 use crate::error::{AppError, AppResult};
+use crate::service::tenant_access;
 use crate::state::AppState;
 use axum::extract::OriginalUri;
 use axum::http::request::Parts;
@@ -67,6 +68,7 @@ pub async fn resolve_api_request(state: &AppState, parts: &Parts) -> AppResult<T
             .api_key_context(tenant_id, &secret.digest(), named.as_ref())
             .await?
             .ok_or(AppError::Unauthenticated)?;
+        tenant_access::check(state, &tenant)?;
         let actor = Actor {
             kind: ActorKind::ApiKey,
             id: Some(key.id.as_uuid()),
@@ -137,6 +139,7 @@ async fn resolve_tenant_session(
     if idle_expired(state, session.last_seen_at) || user.status != UserStatus::Active {
         return Err(AppError::Unauthenticated);
     }
+    tenant_access::check(state, &tenant)?;
     touch(state, scope, &digest, session.last_seen_at).await;
     let actor = Actor {
         kind: ActorKind::User,

@@ -23,6 +23,8 @@ pub enum Done {
     Saved,
     Deleted,
     Revoked,
+    Suspended,
+    Resumed,
 }
 
 impl Done {
@@ -32,6 +34,8 @@ impl Done {
             "done=saved" => Some(Self::Saved),
             "done=deleted" => Some(Self::Deleted),
             "done=revoked" => Some(Self::Revoked),
+            "done=suspended" => Some(Self::Suspended),
+            "done=resumed" => Some(Self::Resumed),
             _ => None,
         })
     }
@@ -41,6 +45,8 @@ impl Done {
             Self::Saved => Msg::DoneSaved,
             Self::Deleted => Msg::DoneDeleted,
             Self::Revoked => Msg::DoneRevoked,
+            Self::Suspended => Msg::DoneSuspended,
+            Self::Resumed => Msg::DoneResumed,
         }
     }
 }
@@ -176,7 +182,7 @@ async fn read_form(req: Request, state: &AppState) -> AppResult<FormData> {
         Err(FormRejection::InvalidFormContentType(_)) => {
             Err(AppError::UnsupportedMedia("send the form as application/x-www-form-urlencoded".into()))
         }
-        Err(e) => Err(AppError::BadRequest(e.body_text())),
+        Err(e) => Err(AppError::BadRequest(format!("the form could not be read: {}", e.body_text()))),
     }
 }
 

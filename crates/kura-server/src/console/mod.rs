@@ -9,6 +9,7 @@
 mod assets;
 mod cookies;
 pub(crate) mod errors;
+mod explain;
 mod extract;
 mod forms;
 pub(crate) mod i18n;
@@ -27,7 +28,9 @@ use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use axum::routing::any;
 use kura_domain::Permission;
-use pages::{api_keys, audit, collections, dashboard, fields, record_form, records, roles, session, users};
+use pages::{
+    api_keys, audit, collections, dashboard, fields, record_form, record_view, records, roles, session, users,
+};
 
 /// Every console page and form with the access it needs; the router is built from this table.
 fn table() -> Routes<AppState> {
@@ -68,10 +71,12 @@ fn table() -> Routes<AppState> {
         .add(Post, "/console/collections/{name}/fields/{field}", Needs(CollectionsManage), fields::update)
         .add(Get, "/console/collections/{name}/fields/{field}/delete", Needs(CollectionsManage), fields::confirm_delete)
         .add(Post, "/console/collections/{name}/fields/{field}/delete", Needs(CollectionsManage), fields::delete)
+        .add(Post, "/console/collections/{name}/columns", Needs(RecordsRead), records::save_columns)
         .add(Get, "/console/collections/{name}/records/new", Needs(RecordsWrite), record_form::new_form)
         .add(Post, "/console/collections/{name}/records/new", Needs(RecordsWrite), record_form::create)
-        .add(Get, "/console/collections/{name}/records/{id}", Needs(RecordsRead), record_form::show)
+        .add(Get, "/console/collections/{name}/records/{id}", Needs(RecordsRead), record_view::show)
         .add(Post, "/console/collections/{name}/records/{id}", Needs(RecordsWrite), record_form::update)
+        .add(Get, "/console/collections/{name}/records/{id}/edit", Needs(RecordsWrite), record_form::edit_form)
         .add(Get, "/console/collections/{name}/records/{id}/delete", Needs(RecordsDelete), record_form::confirm_delete)
         .add(Post, "/console/collections/{name}/records/{id}/delete", Needs(RecordsDelete), record_form::delete)
         .add(Get, "/console/api-keys", Needs(ApiKeysManage), api_keys::list)

@@ -97,12 +97,19 @@ pub fn to_filter(params: &AuditParams) -> AppResult<AuditFilter> {
         operation,
         before_seq: params.before,
         limit,
+        ..AuditFilter::default()
     })
 }
 
 pub async fn list(state: &AppState, p: &TenantPrincipal, filter: &AuditFilter) -> AppResult<Vec<AuditEntry>> {
     let g = p.require(Permission::AuditRead)?;
     Ok(state.store.audit_entries(AuditScope::Tenant(g.tenant_id()), filter).await?)
+}
+
+/// How many entries of the tenant's log match `filter` (its paging aside).
+pub async fn count(state: &AppState, p: &TenantPrincipal, filter: &AuditFilter) -> AppResult<u64> {
+    let g = p.require(Permission::AuditRead)?;
+    Ok(state.store.audit_count(AuditScope::Tenant(g.tenant_id()), filter).await?)
 }
 
 pub fn view(e: &AuditEntry, zone: &kura_domain::TimeZoneName) -> AuditEntryView {

@@ -18,6 +18,14 @@ pub async fn get(state: &AppState, p: &TenantPrincipal, name: &str) -> AppResult
     find(state, g.tenant_id(), name).await
 }
 
+/// A collection by name with where its records stand, for a request that then reads or writes
+/// several times in it (the console's record pages): looked up once, handed to the `*_in`
+/// functions of [`super::records`].
+pub async fn at(state: &AppState, p: &TenantPrincipal, name: &str) -> AppResult<CollectionAt> {
+    let g = p.require(Permission::RecordsRead)?;
+    find_at(state, &g, name).await
+}
+
 pub(crate) async fn find(state: &AppState, tenant: kura_domain::TenantId, name: &str) -> AppResult<Collection> {
     Ok(Arc::unwrap_or_clone(find_by_name(state, tenant, name).await?.collection))
 }

@@ -5,12 +5,17 @@
 pub mod api_keys;
 pub mod audit;
 pub mod collections;
+pub mod duplicates;
 pub mod export;
+pub mod history;
 pub mod records;
 pub mod roles;
 pub mod sessions;
+pub mod tenant_access;
+pub mod tenant_admin;
 pub mod tenants;
 pub mod users;
+pub mod views;
 
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;

@@ -2,14 +2,14 @@
 //! delete. Personal-information fields are masked for principals without `pii.read` (IAM-3).
 
 use super::collections::find_at;
-use crate::auth::TenantPrincipal;
+use crate::auth::{Granted, TenantPrincipal};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use jiff::Timestamp;
 use kura_domain::{
     AuditRecord, Collection, ListQuery, Operation, Page, Permission, Record, RecordData, RecordId, WriteMode,
 };
-use kura_store::{StoreError, Write};
+use kura_store::{CollectionAt, StoreError, Write};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -65,7 +65,7 @@ pub struct RecordPage {
     pub total: u64,
 }
 
-fn view(c: &Collection, mut r: Record, pii_visible: bool) -> RecordView {
+pub(crate) fn view(c: &Collection, mut r: Record, pii_visible: bool) -> RecordView {
     if !pii_visible {
         c.mask_pii(&mut r.data);
     }
@@ -81,6 +81,12 @@ fn view(c: &Collection, mut r: Record, pii_visible: bool) -> RecordView {
     }
 }
 
+/// Refuses a collection looked up for another tenant (TEN-2): the `*_in` functions take one
+/// from their caller.
+fn own(g: &Granted<'_>, at: &CollectionAt) -> AppResult<()> {
+    if at.collection.tenant_id == g.tenant_id() { Ok(()) } else { Err(AppError::NotFound("collection")) }
+}
+
 pub async fn list(
     state: &AppState,
     p: &TenantPrincipal,
@@ -89,6 +95,18 @@ pub async fn list(
 ) -> AppResult<RecordPage> {
     let g = p.require(Permission::RecordsRead)?;
     let at = find_at(state, &g, collection).await?;
+    list_in(state, p, &at, params).await
+}
+
+/// [`list`] in a collection the caller already looked up (see [`super::collections::at`]).
+pub async fn list_in(
+    state: &AppState,
+    p: &TenantPrincipal,
+    at: &CollectionAt,
+    params: &ListParams,
+) -> AppResult<RecordPage> {
+    let g = p.require(Permission::RecordsRead)?;
+    own(&g, at)?;
     let c = &at.collection;
     let pii = g.pii_visible();
     let query = ListQuery::parse(
@@ -100,7 +118,7 @@ pub async fn list(
         params.per_page,
         pii,
     )?;
-    let records = state.store.records_at(&at).await?;
+    let records = state.store.records_at(at).await?;
     let Page { items, page, per_page, total } = records.list(c, &query, pii);
     if !p.can(Permission::RecordsExport) {
         let cap = state.settings.limits.records_per_minute_without_export;
@@ -118,7 +136,14 @@ pub async fn list(
 pub async fn get(state: &AppState, p: &TenantPrincipal, collection: &str, id: RecordId) -> AppResult<RecordView> {
     let g = p.require(Permission::RecordsRead)?;
     let at = find_at(state, &g, collection).await?;
-    let r = state.store.record_at(&at, id).await?.ok_or(AppError::NotFound("record"))?;
+    get_in(state, p, &at, id).await
+}
+
+/// [`get`] in a collection the caller already looked up.
+pub async fn get_in(state: &AppState, p: &TenantPrincipal, at: &CollectionAt, id: RecordId) -> AppResult<RecordView> {
+    let g = p.require(Permission::RecordsRead)?;
+    own(&g, at)?;
+    let r = state.store.record_at(at, id).await?.ok_or(AppError::NotFound("record"))?;
     Ok(view(&at.collection, r, g.pii_visible()))
 }
 
@@ -130,6 +155,18 @@ pub async fn create(
 ) -> AppResult<RecordView> {
     let g = p.require(Permission::RecordsWrite)?;
     let at = find_at(state, &g, collection).await?;
+    create_in(state, p, &at, input).await
+}
+
+/// [`create`] in a collection the caller already looked up.
+pub async fn create_in(
+    state: &AppState,
+    p: &TenantPrincipal,
+    at: &CollectionAt,
+    input: &Map<String, Value>,
+) -> AppResult<RecordView> {
+    let g = p.require(Permission::RecordsWrite)?;
+    own(&g, at)?;
     let c = &at.collection;
     let data = c.validate(input, WriteMode::Create, None)?;
     let fields = data.keys().cloned().collect::<Vec<_>>().join(",");
@@ -154,6 +191,20 @@ pub async fn update(
 ) -> AppResult<RecordView> {
     let g = p.require(Permission::RecordsWrite)?;
     let at = find_at(state, &g, collection).await?;
+    update_in(state, p, &at, id, input, expected_version).await
+}
+
+/// [`update`] in a collection the caller already looked up.
+pub async fn update_in(
+    state: &AppState,
+    p: &TenantPrincipal,
+    at: &CollectionAt,
+    id: RecordId,
+    input: &Map<String, Value>,
+    expected_version: Option<i64>,
+) -> AppResult<RecordView> {
+    let g = p.require(Permission::RecordsWrite)?;
+    own(&g, at)?;
     let c = &at.collection;
     if !g.pii_visible()
         && let Some(f) = c.fields.iter().find(|f| f.pii && input.contains_key(f.name.as_str()))
@@ -168,7 +219,7 @@ pub async fn update(
     // the serialised writer does not wait on the read. If it moved on (or is gone), or the
     // client expects another version than the one read, the read inside a write below settles
     // it: the change applies to the current version, or the client hears why not.
-    if let Some(current) = state.store.record_at(&at, id).await?
+    if let Some(current) = state.store.record_at(at, id).await?
         && expected_version.is_none_or(|v| v == current.version)
     {
         let (data, changed) = patch(c, input, &current.data)?;
@@ -211,6 +262,13 @@ fn update_audit(c: &Collection, r: &Record, changed: &[&str]) -> AuditRecord {
 pub async fn delete(state: &AppState, p: &TenantPrincipal, collection: &str, id: RecordId) -> AppResult<()> {
     let g = p.require(Permission::RecordsDelete)?;
     let at = find_at(state, &g, collection).await?;
+    delete_in(state, p, &at, id).await
+}
+
+/// [`delete`] in a collection the caller already looked up.
+pub async fn delete_in(state: &AppState, p: &TenantPrincipal, at: &CollectionAt, id: RecordId) -> AppResult<()> {
+    let g = p.require(Permission::RecordsDelete)?;
+    own(&g, at)?;
     let c = &at.collection;
     let mut w = g.begin(&state.store).await?;
     w.delete_record(g.tenant_id(), c.id, id).await?;

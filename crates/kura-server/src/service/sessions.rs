@@ -67,6 +67,17 @@ pub async fn login_user(
         state.store.audit_only(scope, anonymous(email, client), record).await?;
         return Err(AppError::BadCredentials);
     };
+    // Only someone who proved their password learns why the tenant cannot be used (TEN-1).
+    if let Err(refusal) = super::tenant_access::check(state, &tenant) {
+        let record = AuditRecord {
+            operation: Operation::UserLoginFailed,
+            target: Some(format!("user:{}", user.email)),
+            outcome: Outcome::Denied,
+            detail: Some(refusal.to_string()),
+        };
+        state.store.audit_only(AuditScope::Tenant(tenant.id), anonymous(email, client), record).await?;
+        return Err(refusal);
+    }
     let role = state.store.role(tenant.id, user.role_id).await?.ok_or(AppError::BadCredentials)?;
     let actor = Actor {
         kind: ActorKind::User,

@@ -2,7 +2,7 @@
 //! (IAM-2): every declared route of the API and the consoles, enumerated from Kura's own route
 //! table, against every built-in role, a role with no permissions and a role manager.
 
-use crate::console::{Console, csrf_of};
+use crate::console_client::{Console, csrf_of};
 use crate::helpers::*;
 use jiff::SignedDuration;
 use kura_server::routes::{Access, Route, Verb};

@@ -2,7 +2,7 @@
 //! API's problem+json, the consoles' pages), direction characters refused in names and shown
 //! escaped in record values, and `/metrics` only for the configured networks or token (MON-2).
 
-use crate::console::Console;
+use crate::console_client::Console;
 use crate::helpers::*;
 use reqwest::StatusCode;
 use reqwest::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE, LOCATION};

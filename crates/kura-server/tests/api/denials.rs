@@ -3,7 +3,7 @@
 //! per kind and minute plus one that counts the rest.
 
 use crate::access::user_with_role;
-use crate::console::{Console, csrf_of};
+use crate::console_client::{Console, csrf_of};
 use crate::helpers::*;
 use jiff::SignedDuration;
 use kura_domain::{AuditEntry, AuditScope, Operation, Outcome};

@@ -5,6 +5,10 @@
 mod access;
 mod browser;
 mod console;
+mod console_browser;
+mod console_client;
+mod console_pages;
+mod console_timing;
 mod contract;
 mod denials;
 mod helpers;

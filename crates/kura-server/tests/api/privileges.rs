@@ -4,7 +4,7 @@
 //! IAM-12).
 
 use crate::access::user_with_role;
-use crate::console::Console;
+use crate::console_client::Console;
 use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};

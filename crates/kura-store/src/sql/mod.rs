@@ -16,6 +16,7 @@ pub(crate) mod roles;
 pub(crate) mod sessions;
 pub(crate) mod tenants;
 pub(crate) mod users;
+pub(crate) mod views;
 
 use crate::error::StoreError;
 use jiff::Timestamp;

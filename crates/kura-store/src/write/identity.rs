@@ -5,7 +5,7 @@ use crate::error::StoreError;
 use crate::sql;
 use kura_domain::{
     BuiltinRole, DisplayName, Email, Key, Operator, OperatorId, PermissionSet, Role, RoleId, Tenant, TenantId,
-    TenantSpec, User, UserId, UserStatus,
+    TenantSpec, TenantStatus, User, UserId, UserStatus,
 };
 
 impl Write {
@@ -45,6 +45,7 @@ impl Write {
             time_zone: spec.time_zone.clone(),
             contract_start: spec.contract_start,
             contract_end: spec.contract_end,
+            status: TenantStatus::Active,
             created_at: now,
         };
         let mut e = self.exec().await?;

@@ -6,11 +6,13 @@
 //! writes share and one `COMMIT` makes durable (group commit, see [`crate::writer`]).
 //!
 //! The methods are split by subject: `identity` (operators, tenants, users, roles), `data`
-//! (collections, records) and `access` (sessions, API keys).
+//! (collections, records), `access` (sessions, API keys) and `settings` (a tenant's settings, a
+//! user's views).
 
 mod access;
 mod data;
 mod identity;
+mod settings;
 
 use crate::db::Exec;
 use crate::error::StoreError;

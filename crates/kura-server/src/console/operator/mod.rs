@@ -1,7 +1,9 @@
-//! The operator console (`/operator`): the company running Kura signs in here to open tenants.
+//! The operator console (`/operator`): the company running Kura signs in here to open tenants,
+//! change their settings and contracts, and suspend or resume them.
 //! Operators are not members of any tenant and see no tenant data here (IAM-13).
 
 mod session;
+mod tenant_page;
 mod tenants;
 
 use crate::routes::{Access, Routes, Verb};
@@ -18,4 +20,9 @@ pub fn table() -> Routes<AppState> {
         .add(Post, "/operator/logout", Operator, session::logout)
         .add(Get, "/operator/tenants/new", Operator, tenants::new_form)
         .add(Post, "/operator/tenants/new", Operator, tenants::create)
+        .add(Get, "/operator/tenants/{id}", Operator, tenant_page::show)
+        .add(Post, "/operator/tenants/{id}", Operator, tenant_page::update)
+        .add(Get, "/operator/tenants/{id}/suspend", Operator, tenant_page::confirm_suspend)
+        .add(Post, "/operator/tenants/{id}/suspend", Operator, tenant_page::suspend)
+        .add(Post, "/operator/tenants/{id}/resume", Operator, tenant_page::resume)
 }

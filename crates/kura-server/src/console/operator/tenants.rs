@@ -1,6 +1,7 @@
 //! Tenants (TEN-1): the list, and opening a tenant with its first administrator, whose generated
 //! password is shown once on the page that answers the POST.
 
+use super::tenant_page::{console_url, status_label, time_zone_select};
 use crate::console::extract::{OpCtx, OpPosted};
 use crate::console::forms::Errors;
 use crate::console::labels;
@@ -11,6 +12,7 @@ use crate::error::AppResult;
 use crate::service::tenants::{self, NewTenant};
 use crate::state::AppState;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use kura_domain::{DisplayName, Email, FieldErrorKind, Slug, Tenant, TimeZoneName, format_in_zone};
 use maud::html;
@@ -26,14 +28,16 @@ pub async fn list(State(state): State<AppState>, ctx: OpCtx) -> AppResult<Respon
             div.table-wrap { table.data {
                 caption.visually-hidden { (t(Msg::NavTenants)) }
                 thead { tr {
-                    th scope="col" { (t(Msg::TenantId)) } th scope="col" { (t(Msg::TenantName)) }
+                    th scope="col" { (t(Msg::TenantName)) } th scope="col" { (t(Msg::TenantId)) }
+                    th scope="col" { (t(Msg::Status)) }
                     th scope="col" { (t(Msg::TimeZone)) } th scope="col" { (t(Msg::ContractStart)) }
                     th scope="col" { (t(Msg::ContractEnd)) } th scope="col" { (t(Msg::CreatedAt)) }
                 } }
                 tbody { @for tn in &list { tr {
-                    th.mono scope="row" { (tn.slug.as_str()) }
-                    td { (tn.display_name.as_str()) }
-                    td { (tn.time_zone.as_str()) }
+                    th scope="row" { a href={ "/operator/tenants/" (tn.id) } { (tn.display_name.as_str()) } }
+                    td.mono { (tn.slug.as_str()) }
+                    td { (status_label(tn.status, &ctx)) }
+                    td.nowrap { (labels::time_zone_label(tn.time_zone.as_str(), ctx.lang)) }
                     td.nowrap { (date(tn.contract_start)) }
                     td.nowrap { (date(tn.contract_end)) }
                     td.nowrap { (format_in_zone(tn.created_at, &tn.time_zone)) }
@@ -60,8 +64,7 @@ fn form_page(ctx: &OpCtx, v: &NewTenant, errors: &Errors) -> Response {
                     maxlength: Some(200), error: e("display_name"), ..Input::default() }.render(lang))
                 (Input { name: "slug", label: t(Msg::TenantId), kind: "text", value: &v.slug, required: true, maxlength: Some(40),
                     help: Some(t(Msg::SlugHelp)), error: e("slug"), ..Input::default() }.render(lang))
-                (Input { name: "time_zone", label: t(Msg::TimeZone), kind: "text", value: v.time_zone.as_deref().unwrap_or("Asia/Tokyo"),
-                    help: Some(t(Msg::TimeZoneHelp)), error: e("time_zone"), ..Input::default() }.render(lang))
+                (time_zone_select(v.time_zone.as_deref().unwrap_or("Asia/Tokyo"), e("time_zone"), ctx))
                 div.grid-2 {
                     (Input { name: "contract_start", label: t(Msg::ContractStart), kind: "date",
                         value: v.contract_start.as_deref().unwrap_or(""), error: e("contract_start"), ..Input::default() }.render(lang))
@@ -123,7 +126,11 @@ fn precheck(v: &NewTenant, ctx: &OpCtx, errors: &mut Errors) {
     }
 }
 
-pub async fn create(State(state): State<AppState>, OpPosted { ctx, form }: OpPosted) -> AppResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    OpPosted { ctx, form }: OpPosted,
+) -> AppResult<Response> {
     let opt = |n: &str| form.opt(n).map(str::to_owned);
     let input = || NewTenant {
         slug: form.get("slug").trim().to_owned(),
@@ -139,7 +146,7 @@ pub async fn create(State(state): State<AppState>, OpPosted { ctx, form }: OpPos
     if errors.is_empty() {
         match tenants::create_tenant(&state, ctx.p.actor.clone(), input(), None).await {
             Ok((tenant, admin, Some(password))) => {
-                return Ok(created_page(&state, &ctx, &tenant, admin.email.as_str(), &password));
+                return Ok(created_page(&state, &ctx, &headers, &tenant, admin.email.as_str(), &password));
             }
             Ok((_, _, None)) => {
                 return Err(crate::error::AppError::internal(std::io::Error::other("no password was generated")));
@@ -151,10 +158,16 @@ pub async fn create(State(state): State<AppState>, OpPosted { ctx, form }: OpPos
 }
 
 /// The only time the administrator's initial password is ever shown.
-fn created_page(state: &AppState, ctx: &OpCtx, tenant: &Tenant, email: &str, password: &str) -> Response {
+fn created_page(
+    state: &AppState,
+    ctx: &OpCtx,
+    headers: &HeaderMap,
+    tenant: &Tenant,
+    email: &str,
+    password: &str,
+) -> Response {
     let t = |m: Msg| ctx.t(m);
-    let origin = state.settings.public_url.as_deref().unwrap_or("").trim_end_matches('/');
-    let url = format!("{origin}/console/login?tenant={}", tenant.slug);
+    let (url, _) = console_url(state, headers, tenant);
     let body = html! {
         (notice_ok(t(Msg::TenantCreated)))
         div.card.stack {

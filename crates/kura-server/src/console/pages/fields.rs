@@ -7,7 +7,7 @@ use crate::console::forms::{Confirm, Errors, confirm_page};
 use crate::console::labels::{self, charset_label, field_type_label};
 use crate::console::layout::{Head, Nav, page};
 use crate::console::msg::Msg;
-use crate::console::widgets::{Input, checkbox, csrf, select};
+use crate::console::widgets::{Input, checkbox, csrf, help_and_error, input_id, select};
 use crate::error::{AppError, AppResult};
 use crate::service::collections;
 use crate::state::AppState;
@@ -62,6 +62,8 @@ fn form_page(ctx: &Ctx, c: &Collection, existing: Option<&FieldDef>, v: &FieldFo
             } @else {
                 (checkbox("pii", "on", t(Msg::PiiField), v.pii, false, Some(t(Msg::PiiFieldHelp))))
             }
+            (checkbox("warn_duplicates", "on", t(Msg::WarnDuplicatesField), v.warn_duplicates, false, Some(t(Msg::WarnDuplicatesHelp))))
+            (help_and_error(&input_id("warn_duplicates"), None, e("warn_duplicates")))
             (Input { name: "memo", label: t(Msg::Memo), kind: "textarea", value: &v.memo, maxlength: Some(2000),
                 help: Some(t(Msg::FieldMemoHelp)), error: e("memo"), ..Input::default() }.render(lang))
             fieldset.rules {

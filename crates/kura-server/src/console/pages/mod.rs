@@ -2,12 +2,18 @@
 
 pub mod api_keys;
 pub mod audit;
+mod audit_detail;
 pub mod collections;
 pub mod dashboard;
 mod field_input;
 pub mod fields;
+mod filter_builder;
+mod filter_panel;
 pub mod record_form;
+pub mod record_view;
 pub mod records;
+mod records_table;
 pub mod roles;
 pub mod session;
 pub mod users;
+mod values;
