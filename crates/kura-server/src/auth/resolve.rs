@@ -68,7 +68,6 @@ pub async fn resolve_api_request(state: &AppState, parts: &Parts) -> AppResult<T
             .api_key_context(tenant_id, &secret.digest(), named.as_ref())
             .await?
             .ok_or(AppError::Unauthenticated)?;
-        tenant_access::check(state, &tenant)?;
         let actor = Actor {
             kind: ActorKind::ApiKey,
             id: Some(key.id.as_uuid()),
@@ -77,6 +76,8 @@ pub async fn resolve_api_request(state: &AppState, parts: &Parts) -> AppResult<T
             source_ip: info.ip,
         };
         attribute(parts, AuditScope::Tenant(tenant.id), &actor);
+        // After the attribution, so that the refusal is in the tenant's log under the key.
+        tenant_access::check(state, &tenant)?;
         return Ok(TenantPrincipal {
             tenant,
             role,
@@ -86,9 +87,7 @@ pub async fn resolve_api_request(state: &AppState, parts: &Parts) -> AppResult<T
             collection: named.map(|name| (name, collection)),
         });
     }
-    let p = resolve_tenant_session(state, token, info, records_collection(parts)).await?;
-    attribute(parts, AuditScope::Tenant(p.tenant.id), &p.actor);
-    Ok(p)
+    resolve_tenant_session(state, parts, token, info, records_collection(parts)).await
 }
 
 /// The collection named by an API path on its records (`/api/v1/collections/{name}/records…`),
@@ -107,9 +106,7 @@ fn records_collection(parts: &Parts) -> Option<Key> {
 /// Resolves the console session cookie of a tenant user.
 pub async fn resolve_tenant_cookie(state: &AppState, parts: &Parts) -> AppResult<TenantPrincipal> {
     let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(AppError::Unauthenticated)?;
-    let p = resolve_tenant_session(state, token, client_info(parts), None).await?;
-    attribute(parts, AuditScope::Tenant(p.tenant.id), &p.actor);
-    Ok(p)
+    resolve_tenant_session(state, parts, token, client_info(parts), None).await
 }
 
 /// Tells the audit of refused requests who this request is (see `denials::Who`).
@@ -119,8 +116,11 @@ fn attribute(parts: &Parts, scope: AuditScope, actor: &Actor) {
     }
 }
 
+/// A tenant user's session, attributed for the audit of refusals before the tenant's access is
+/// checked, so that a refusal of a suspended tenant's session is in that tenant's log.
 async fn resolve_tenant_session(
     state: &AppState,
+    parts: &Parts,
     token: &str,
     info: ClientInfo,
     named: Option<Key>,
@@ -139,8 +139,6 @@ async fn resolve_tenant_session(
     if idle_expired(state, session.last_seen_at) || user.status != UserStatus::Active {
         return Err(AppError::Unauthenticated);
     }
-    tenant_access::check(state, &tenant)?;
-    touch(state, scope, &digest, session.last_seen_at).await;
     let actor = Actor {
         kind: ActorKind::User,
         id: Some(user.id.as_uuid()),
@@ -148,6 +146,9 @@ async fn resolve_tenant_session(
         role: Some(role.key.to_string()),
         source_ip: info.ip,
     };
+    attribute(parts, AuditScope::Tenant(tenant.id), &actor);
+    tenant_access::check(state, &tenant)?;
+    touch(state, scope, &digest, session.last_seen_at).await;
     Ok(TenantPrincipal {
         tenant,
         role,

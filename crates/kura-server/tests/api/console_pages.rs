@@ -429,6 +429,15 @@ async fn ten_1_a_suspended_tenant_cannot_sign_in_and_says_why() {
             .iter()
             .any(|e| e["outcome"] == "denied" && e["detail"] == "this tenant is suspended")
     );
+    // The refused session and key are in the tenant's own log, under who they were (LOG-1).
+    let (_, refusals) = app.get("/api/v1/audit?operation=access.denied", &t.admin_token).await;
+    let refusals = refusals.as_array().unwrap();
+    for who in [t.admin_email.as_str(), "連携"] {
+        assert!(
+            refusals.iter().any(|e| e["actor"] == who && e["detail"] == "this tenant is suspended"),
+            "{who}: {refusals:?}"
+        );
+    }
     app.verify_audit().await;
 }
 
