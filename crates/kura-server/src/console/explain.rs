@@ -82,6 +82,7 @@ explanations! {
     "choose at least one column" => "Choose at least one column to show.", "表示する列を1つ以上選んでください。";
     "only a signed-in user has views" => "Only a signed-in user can save a view.", "表示設定を保存できるのは、ログインしているユーザーだけです。";
     // Sign-in and the audit log.
+    "the form's origin or token did not match" => "The form was not accepted: it did not come from this console's page, or the page had expired.", "フォームを受け付けませんでした。この管理画面のページから送信されていないか、ページの有効期限が切れています。";
     "wrong email address or password" => "The email address or password is wrong.", "メールアドレスまたはパスワードが正しくありません。";
     "the chain is missing: no entries and no head, where at least one entry must be" => "Part of the operation log is missing: there are no entries where at least one must be.", "操作ログの一部が失われています。少なくとも1件あるはずの記録がありません。";
     // Access to the tenant.

@@ -3,14 +3,14 @@
 //! per kind and minute plus one that counts the rest.
 
 use crate::access::user_with_role;
-use crate::console_client::{Console, csrf_of};
+use crate::console_client::{Console, csrf_of, english_sentences};
 use crate::helpers::*;
 use jiff::SignedDuration;
 use kura_domain::{AuditEntry, AuditScope, Operation, Outcome};
 use kura_store::AuditFilter;
 use reqwest::StatusCode;
 use reqwest::header::ORIGIN;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 async fn entries(app: &TestApp, t: &TenantFixture, operation: &str) -> Vec<Value> {
     let (s, list) = app.get(&format!("/api/v1/audit?operation={operation}"), &t.admin_token).await;
@@ -130,4 +130,50 @@ async fn log_1_refused_operator_sign_ins_are_audited_as_denied_and_throttled() {
     let page = console.post("/operator/login", &[("email", "ops@example.jp"), ("password", PASSWORD)]).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
     app.verify_audit().await;
+}
+
+#[tokio::test]
+async fn log_1_the_console_log_reads_refusals_and_security_changes_in_the_readers_language() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    app.post("/api/v1/collections", &t.admin_token, customers_spec()).await;
+    let viewer = user_with_role(&app, &t, "v@acme.example.jp", "viewer").await;
+    for _ in 0..3 {
+        assert_eq!(app.get("/api/v1/users", &viewer).await.0, StatusCode::FORBIDDEN);
+    }
+    app.clock.advance(SignedDuration::from_secs(61));
+    app.state.denials.flush_due(&app.state).await;
+    // A role loses a permission, a field becomes personal information, a user is disabled.
+    let sales = json!({"key": "sales", "label": "営業", "permissions": ["records.read", "records.write"]});
+    let (_, role) = app.post("/api/v1/roles", &t.admin_token, sales).await;
+    let path = format!("/api/v1/roles/{}", role["id"].as_str().unwrap());
+    assert_eq!(app.patch(&path, &t.admin_token, json!({"permissions": ["records.read"]})).await.0, StatusCode::OK);
+    let mut spec = customers_spec();
+    spec["fields"][1]["pii"] = json!(true);
+    let (s, body) = app.send("PUT", "/api/v1/collections/customers", Some(&t.admin_token), Some(spec)).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (_, users) = app.get("/api/v1/users", &t.admin_token).await;
+    let v = users.as_array().unwrap().iter().find(|u| u["email"] == "v@acme.example.jp").unwrap()["id"].clone();
+    let path = format!("/api/v1/users/{}", v.as_str().unwrap());
+    assert_eq!(app.patch(&path, &t.admin_token, json!({"status": "disabled"})).await.0, StatusCode::OK);
+
+    let console = Console::new(&app);
+    console.login("acme", &t.admin_email, PASSWORD).await;
+    console.get("/console/lang?to=ja&back=/console").await;
+    let log = console.get("/console/audit").await;
+    assert_eq!(log.status, StatusCode::OK);
+    for shown in [
+        r#"<option value="access.denied">"#,
+        r#"<option value="access.csrf_refused">"#,
+        r#"<option value="view.update">"#,
+        "理由</span>: 「ユーザー管理」の権限がありません。",
+        "その後1分間の繰り返し</span>: さらに2回",
+        r#"権限</span>: <span class="before">レコードの閲覧、レコードの作成・編集</span> → <span class="after">レコードの閲覧</span>"#,
+        "個人情報に指定した項目</span>: フリガナ",
+        "失効させたAPIキー</span>: 0件",
+    ] {
+        assert!(log.body.contains(shown), "{shown} not in the operation log");
+    }
+    let english = english_sentences(&log.body);
+    assert!(english.is_empty(), "untranslated text in the operation log: {english:?}");
 }

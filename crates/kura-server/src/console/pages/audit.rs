@@ -201,7 +201,8 @@ fn detail(ctx: &Ctx, e: &AuditEntry, known: &[Collection]) -> Markup {
     let collection = collection_of(e, known);
     html! {
         ul.detail-lines {
-            @for (key, line) in audit_detail::parse(text) {
+            @let lines = if e.outcome == Outcome::Denied { audit_detail::parse_refusal(text) } else { audit_detail::parse(text) };
+            @for (key, line) in lines {
                 li { @match line {
                     Line::Value { name, value } => {
                         (key_name(&name, ctx.lang)) ": "
