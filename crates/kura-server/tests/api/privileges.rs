@@ -288,6 +288,24 @@ async fn iam_2_listing_records_in_bulk_needs_records_export() {
     // A minute later the viewer may go on.
     app.clock.advance(jiff::SignedDuration::from_secs(60));
     assert_eq!(app.get(&page(2), &viewer).await.0, StatusCode::OK);
+
+    // The console's records page reads through the same service: past the cap the viewer is
+    // told why, in their language; the editor pages on.
+    app.clock.advance(jiff::SignedDuration::from_secs(60));
+    let table = |n: u32| format!("/console/collections/customers?per_page=20&page={n}");
+    for (email, exports) in [("v@acme.example.jp", false), ("e@acme.example.jp", true)] {
+        let console = Console::new(&app);
+        console.login("acme", email, PASSWORD).await;
+        console.get("/console/lang?to=ja&back=/console").await;
+        assert_eq!(console.get(&table(1)).await.status, StatusCode::OK, "{email}");
+        let second = console.get(&table(2)).await;
+        if exports {
+            assert_eq!(second.status, StatusCode::OK, "{email}");
+        } else {
+            assert_eq!(second.status, StatusCode::FORBIDDEN, "{email}");
+            assert!(second.body.contains("一覧で表示できるのは1分間に20件までです。"), "{}", second.body);
+        }
+    }
 }
 
 #[tokio::test]
