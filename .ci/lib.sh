@@ -70,22 +70,6 @@ ensure_chromium() {
     /usr/bin/chromedriver --version 2>/dev/null || true
 }
 
-# The Python tools the tests drive, in the repository's git-ignored .venv-tools: aiosmtpd, the
-# real SMTP server of the mail tests, and trustme, which makes the test CA and certificate of
-# its STARTTLS and TLS runs. Installed from PyPI only when missing.
-CI_VENV=.venv-tools
-ensure_python_tools() {
-    if [[ ! -x "$CI_VENV/bin/python" ]]; then
-        info "creating $CI_VENV"
-        python3 -m venv "$CI_VENV"
-    fi
-    if ! "$CI_VENV/bin/python" -c 'import aiosmtpd, trustme' 2>/dev/null; then
-        info "installing aiosmtpd and trustme into $CI_VENV"
-        "$CI_VENV/bin/pip" install --quiet --disable-pip-version-check aiosmtpd trustme
-    fi
-    "$CI_VENV/bin/python" -c 'import aiosmtpd, trustme; print("aiosmtpd", aiosmtpd.__version__, "trustme", trustme.__version__)'
-}
-
 pg_ready() {
     pg_isready -q -h "$CI_PG_HOST" -p "$CI_PG_PORT"
 }
@@ -121,4 +105,20 @@ drop_test_databases() {
         fi
     done
     info "dropped $dropped leftover test database(s)"
+}
+
+# The Python tools of the API contract check and of the mail tests (.ci/requirements-tools.txt:
+# schemathesis and its kin; aiosmtpd, the real SMTP server the mail tests deliver to, and trustme,
+# which makes the certificates of their STARTTLS and TLS runs) in .venv-tools, installed
+# from PyPI when missing or when the pinned list changed since the last install.
+ensure_tools_venv() {
+    local venv=.venv-tools reqs=.ci/requirements-tools.txt
+    if [[ -x "$venv/bin/python" ]] && cmp -s "$reqs" "$venv/.requirements"; then
+        info "python tools already installed in $venv"
+        return
+    fi
+    info "installing python tools into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$reqs"
+    cp "$reqs" "$venv/.requirements"
 }

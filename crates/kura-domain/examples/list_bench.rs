@@ -48,6 +48,8 @@ fn field(name: &str, field_type: FieldType, pii: bool) -> FieldDef {
         memo: String::new(),
         rules: Rules::default(),
         choices: vec![],
+        choice_labels: Default::default(),
+        warn_duplicates: false,
     }
 }
 

@@ -110,10 +110,16 @@ pub enum Operation {
     UserImport,
     MailFailed,
     PasswordExpiryNotice,
+    /// A user's own view settings, such as the columns of a collection's records table.
+    ViewUpdate,
+    /// A request refused for want of a permission (403).
+    AccessDenied,
+    /// A form post refused by the CSRF defences (wrong origin or missing token).
+    CsrfRefused,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 37] = [
+    pub const ALL: [Operation; 40] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -151,6 +157,9 @@ impl Operation {
         Self::UserImport,
         Self::MailFailed,
         Self::PasswordExpiryNotice,
+        Self::ViewUpdate,
+        Self::AccessDenied,
+        Self::CsrfRefused,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -192,10 +201,27 @@ impl Operation {
             Self::UserImport => "user.import",
             Self::MailFailed => "mail.failed",
             Self::PasswordExpiryNotice => "password.expiry_notice",
+            Self::ViewUpdate => "view.update",
+            Self::AccessDenied => "access.denied",
+            Self::CsrfRefused => "access.csrf_refused",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+    /// Whether entries of this operation can be in a tenant's own log. The operator's own
+    /// operations (operators, tenants) are written to the platform's chain only.
+    pub const fn in_tenant_log(self) -> bool {
+        !matches!(
+            self,
+            Self::OperatorCreate
+                | Self::OperatorUpdate
+                | Self::OperatorLogin
+                | Self::OperatorLoginFailed
+                | Self::OperatorLogout
+                | Self::TenantCreate
+                | Self::TenantUpdate
+        )
     }
 }
 

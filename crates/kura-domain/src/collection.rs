@@ -6,7 +6,7 @@ use crate::ids::{CollectionId, TenantId};
 use crate::names::{DisplayName, Key};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Most fields a collection may have; keeps forms and exports reasonable.
 pub const MAX_FIELDS: usize = 100;
@@ -16,6 +16,7 @@ pub const MAX_TEXT_CHARS: u32 = 10_000;
 pub const MAX_MEMO_CHARS: usize = 2_000;
 
 /// The type of a field's values.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldType {
@@ -55,6 +56,7 @@ impl FieldType {
 
 /// Character classes a text field may be restricted to (PUB-2). The Japanese classes matter for
 /// forms that ask for a name reading in katakana or a number in half-width digits.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Charset {
@@ -98,6 +100,8 @@ impl Charset {
 
 /// Validation rules of one field. Which rules apply depends on the field type; [`FieldDef::check`]
 /// refuses rules that make no sense for the type.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"max_length": 50, "charset": "katakana"})))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rules {
@@ -117,6 +121,8 @@ pub struct Rules {
 }
 
 /// One field of a collection.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"name": "kana", "label": "フリガナ", "type": "text", "required": false, "pii": true, "memo": "氏名の読み", "rules": {"charset": "katakana", "max_length": 50}})))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FieldDef {
@@ -137,6 +143,16 @@ pub struct FieldDef {
     /// The allowed values of a choice field.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub choices: Vec<String>,
+    /// What people read for a choice, by its stored value (`premium` → 「プレミアム」). A choice
+    /// without one is shown as its value. Stored values stay stable for the API and filters while
+    /// the words shown can change.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub choice_labels: BTreeMap<String, String>,
+    /// Values of this field are expected to be unique (an email address, a member number): the
+    /// console warns before saving a record whose value another record already has. A warning,
+    /// not a rule: two family members may share an address.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub warn_duplicates: bool,
 }
 
 impl FieldDef {
@@ -190,7 +206,23 @@ impl FieldDef {
             _ if !self.choices.is_empty() => return Err(bad("only choice fields have choices")),
             _ => {}
         }
+        for (value, label) in &self.choice_labels {
+            if !self.choices.contains(value) {
+                return Err(bad("a choice label names a value that is not a choice"));
+            }
+            if label.trim().is_empty() || label.chars().count() > 200 || label.chars().any(char::is_control) {
+                return Err(bad("choice labels must be non-empty and at most 200 characters"));
+            }
+        }
+        if self.warn_duplicates && !matches!(self.field_type, FieldType::Text | FieldType::Email | FieldType::Phone) {
+            return Err(bad("duplicate warnings apply only to one-line text, email and phone fields"));
+        }
         Ok(())
+    }
+
+    /// What people read for a stored choice: its label, else the value itself.
+    pub fn choice_label<'a>(&'a self, value: &'a str) -> &'a str {
+        self.choice_labels.get(value).map_or(value, String::as_str)
     }
 }
 
@@ -207,6 +239,8 @@ pub(crate) fn compile_pattern(p: &str) -> Result<regex::Regex, String> {
 }
 
 /// What a tenant supplies to define or redefine a collection.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"name": "customers", "label": "顧客", "memo": "会員名簿", "fields": [{"name": "name", "label": "氏名", "type": "text", "required": true, "pii": true, "rules": {"max_length": 50}}, {"name": "points", "label": "ポイント", "type": "number", "rules": {"min": 0}}, {"name": "plan", "label": "プラン", "type": "choice", "choices": ["free", "standard", "premium"]}]})))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CollectionSpec {
@@ -256,6 +290,8 @@ fn is_reserved(name: &str) -> bool {
 }
 
 /// A collection as stored.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"id": "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a10", "tenant_id": "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a00", "name": "customers", "label": "顧客", "memo": "会員名簿", "fields": [{"name": "name", "label": "氏名", "type": "text", "required": true, "pii": true, "rules": {"max_length": 50}}], "created_at": "2026-11-22T00:00:00Z", "updated_at": "2026-11-22T00:00:00Z"})))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Collection {
     pub id: CollectionId,
@@ -288,6 +324,8 @@ pub(crate) mod tests {
             memo: String::new(),
             rules: Rules::default(),
             choices: vec![],
+            choice_labels: BTreeMap::new(),
+            warn_duplicates: false,
         }
     }
 
@@ -317,6 +355,32 @@ pub(crate) mod tests {
         assert!(f.check().is_err());
         let f = field("plan", FieldType::Choice);
         assert!(f.check().is_err(), "choice without choices");
+    }
+
+    #[test]
+    fn choice_labels_name_choices_and_round_trip() {
+        let json = r#"{"name":"plan","label":"プラン","type":"choice","choices":["free","premium"],
+            "choice_labels":{"premium":"プレミアム"}}"#;
+        let f: FieldDef = serde_json::from_str(json).unwrap();
+        f.check().unwrap();
+        assert_eq!((f.choice_label("premium"), f.choice_label("free")), ("プレミアム", "free"));
+        let back: FieldDef = serde_json::from_str(&serde_json::to_string(&f).unwrap()).unwrap();
+        assert_eq!(back, f);
+        // A field without labels or warnings serialises as before they existed.
+        let plain = field("name", FieldType::Text);
+        assert!(!serde_json::to_string(&plain).unwrap().contains("choice_labels"));
+        assert!(!serde_json::to_string(&plain).unwrap().contains("warn_duplicates"));
+        let mut stray = f.clone();
+        stray.choice_labels.insert("gold".into(), "ゴールド".into());
+        assert!(stray.check().is_err(), "a label for a value that is not a choice");
+        let mut blank = f;
+        blank.choice_labels.insert("free".into(), " ".into());
+        assert!(blank.check().is_err());
+        let mut warn = field("memo", FieldType::LongText);
+        warn.warn_duplicates = true;
+        assert!(warn.check().is_err());
+        warn.field_type = FieldType::Email;
+        assert!(warn.check().is_ok());
     }
 
     #[test]

@@ -101,6 +101,10 @@ pub enum DomainError {
     Invalid { what: &'static str, reason: String },
     #[error("{} field error(s): {}", .0.len(), join(.0))]
     Fields(Vec<FieldError>),
+    /// A list request's filter, sort, search or paging (the text is `invalid query: …`, as it
+    /// was when this was an [`DomainError::Invalid`]).
+    #[error("invalid query: {0}")]
+    Query(#[from] crate::query::QueryError),
 }
 
 fn join(errors: &[FieldError]) -> String {

@@ -10,6 +10,7 @@ mod error;
 mod ids;
 mod language;
 mod names;
+mod normalize;
 mod password_rules;
 mod permission;
 mod query;
@@ -25,13 +26,16 @@ pub use collection::{Charset, Collection, CollectionSpec, FieldDef, FieldType, R
 pub use error::{DomainError, FieldError, FieldErrorKind};
 pub use ids::{ApiKeyId, CollectionId, OperatorId, RecordId, RoleId, TenantId, UserId};
 pub use language::Language;
-pub use names::{DisplayName, Email, Key, Slug};
+pub use names::{DisplayName, Email, Key, Slug, is_invisible_control};
+pub use normalize::{to_full_width_katakana, to_half_width};
 pub use password_rules::PasswordProblem;
 pub use permission::{Permission, PermissionSet};
-pub use query::{CompareOp, Filter, ListQuery, Literal, MAX_PER_PAGE, Page, RecordIndex, SortKey};
+pub use query::{
+    CompareOp, Condition, Filter, Found, ListQuery, Literal, MAX_PER_PAGE, Page, QueryError, RecordIndex, SortKey,
+};
 pub use record::{FieldValue, Record, RecordData, WriteMode};
 pub use role::{BuiltinRole, Role};
 pub use security::{ConcurrentLogins, LockoutPolicy, PasswordPolicy, SecurityPolicy, SessionPolicy, bounds};
-pub use tenant::{Tenant, TenantSpec};
+pub use tenant::{Tenant, TenantBlock, TenantSpec, TenantStatus};
 pub use time::{Clock, ManualClock, TimeZoneName, format_in_zone};
 pub use user::{Operator, User, UserStatus};

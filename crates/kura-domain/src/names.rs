@@ -4,6 +4,15 @@ use crate::error::DomainError;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// Whether `c` is an invisible character that changes how the text around it is shown: the
+/// bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) and the
+/// direction marks (U+200E, U+200F, U+061C). In a name they can make `txt.exe` read as
+/// `exe.txt`; names, labels and email addresses refuse them, and the console shows them escaped
+/// where a record value holds one.
+pub fn is_invisible_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
 /// A tenant's URL-safe short name: 2–40 characters of `a-z`, `0-9` and `-`, starting with a
 /// letter and not ending with `-`.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -33,6 +42,8 @@ impl Slug {
 /// A machine name for collections, fields and roles: 1–63 characters of `a-z`, `0-9` and `_`,
 /// starting with a letter. It appears in URLs and filter expressions.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[a-z][a-z0-9_]{0,62}$", example = "customers"))]
 #[serde(try_from = "String", into = "String")]
 pub struct Key(String);
 
@@ -65,7 +76,7 @@ impl Email {
     pub fn parse(input: &str) -> Result<Self, DomainError> {
         let s = input.trim();
         let err = || DomainError::invalid("email", format!("{s:?} is not an email address"));
-        if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control() || is_invisible_control(c)) {
             return Err(err());
         }
         let (local, domain) = s.rsplit_once('@').ok_or_else(err)?;
@@ -86,6 +97,8 @@ impl Email {
 
 /// A human-readable label: trimmed, 1–200 characters, no control characters.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(value_type = String, example = "顧客"))]
 #[serde(try_from = "String", into = "String")]
 pub struct DisplayName(String);
 
@@ -93,8 +106,8 @@ impl DisplayName {
     pub fn parse(input: &str) -> Result<Self, DomainError> {
         let s = input.trim();
         let n = s.chars().count();
-        if n == 0 || n > 200 || s.chars().any(char::is_control) {
-            return Err(DomainError::invalid("name", "use 1–200 characters without control characters"));
+        if n == 0 || n > 200 || s.chars().any(|c| c.is_control() || is_invisible_control(c)) {
+            return Err(DomainError::invalid("name", "use 1–200 characters without control or direction characters"));
         }
         Ok(Self(s.to_owned()))
     }
@@ -168,5 +181,21 @@ mod tests {
         assert_eq!(DisplayName::parse("  山田 太郎 ").unwrap().as_str(), "山田 太郎");
         assert!(DisplayName::parse("   ").is_err());
         assert!(DisplayName::parse(&"あ".repeat(201)).is_err());
+    }
+}
+
+#[cfg(test)]
+mod invisible_tests {
+    use super::*;
+
+    #[test]
+    fn pub_2_names_labels_and_emails_refuse_direction_characters() {
+        for c in ['\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}', '\u{200F}', '\u{061C}'] {
+            assert!(DisplayName::parse(&format!("invoice{c}fdp.exe")).is_err(), "{c:?}");
+            assert!(Email::parse(&format!("a{c}b@example.jp")).is_err(), "{c:?}");
+        }
+        assert!(DisplayName::parse("山田 太郎").is_ok());
+        // Joiners are part of ordinary text (emoji sequences, some scripts) and stay allowed.
+        assert!(DisplayName::parse("👩\u{200D}💻 チーム").is_ok());
     }
 }

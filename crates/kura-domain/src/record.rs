@@ -286,7 +286,7 @@ impl FieldDef {
             FieldType::Number => {
                 let n = match v {
                     Value::Number(n) => n.as_f64(),
-                    Value::String(s) => s.trim().parse::<f64>().ok(),
+                    Value::String(s) => self.normalize(s).trim().parse::<f64>().ok(),
                     _ => None,
                 }
                 .filter(|n| n.is_finite())
@@ -305,16 +305,21 @@ impl FieldDef {
             }
             FieldType::Date => {
                 let Value::String(s) = v else { return Err(E::WrongType { expected: "a date (YYYY-MM-DD)" }) };
-                let d: Date = s.trim().parse().map_err(|_| E::InvalidDate)?;
+                let d: Date = self.normalize(s).trim().parse().map_err(|_| E::InvalidDate)?;
                 Ok(FieldValue::Text(d.to_string()))
             }
             FieldType::Choice => {
                 let Value::String(s) = v else { return Err(E::WrongType { expected: "text" }) };
-                if self.choices.iter().any(|c| c == s) { Ok(FieldValue::Text(s.clone())) } else { Err(E::NotAChoice) }
+                let s = self.normalize(s);
+                if self.choices.iter().any(|c| *c == s) {
+                    Ok(FieldValue::Text(s.into_owned()))
+                } else {
+                    Err(E::NotAChoice)
+                }
             }
             FieldType::Text | FieldType::LongText | FieldType::Email | FieldType::Phone => {
                 let s = match v {
-                    Value::String(s) => s.trim().to_owned(),
+                    Value::String(s) => self.normalize(s).trim().to_owned(),
                     _ => return Err(E::WrongType { expected: "text" }),
                 };
                 self.check_text(&s)?;
@@ -484,6 +489,24 @@ mod tests {
         for f in ["colour", "name", "kana", "points", "zip", "plan", "email", "phone", "joined", "vip"] {
             assert!(fields.contains(&f), "{f} not reported in {fields:?}");
         }
+    }
+
+    #[test]
+    fn pub_2_full_width_input_is_converted_before_validation() {
+        let c = customers();
+        let input = json!({"name":"山田太郎","kana":"ﾔﾏﾀﾞ ﾀﾛｳ","points":"１２００","zip":"〒１００－０００１",
+            "plan":"ｐｒｏ","email":"ｔａｒｏ＠example.jp","phone":"０３－１２３４－５６７８","joined":"２０２６/4/1"});
+        let data = c.validate(&obj(input), WriteMode::Create, None).unwrap();
+        let text = |k: &str| data.get(k).unwrap().display();
+        assert_eq!(text("kana"), "ヤマダ タロウ");
+        assert_eq!(data.get("points").unwrap(), &FieldValue::Number(1200.0));
+        assert_eq!(text("zip"), "100-0001");
+        assert_eq!(text("plan"), "pro");
+        assert_eq!(text("email"), "taro@example.jp");
+        assert_eq!(text("phone"), "03-1234-5678");
+        assert_eq!(text("joined"), "2026-04-01");
+        // Hiragana is not katakana: the reading is refused, not silently rewritten.
+        assert!(c.validate(&obj(json!({"name":"山田","kana":"やまだ"})), WriteMode::Create, None).is_err());
     }
 
     #[test]

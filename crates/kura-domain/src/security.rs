@@ -37,6 +37,9 @@ pub struct SecurityPolicy {
 /// What a new password must be (IAM-4).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"min_length": 8, "max_length": 128, "require_lowercase": false,
+    "require_uppercase": false, "require_digit": false, "require_symbol": false, "expiry_days": null, "history": 0,
+    "blocklist": true, "change_after_admin_set": false})))]
 #[serde(deny_unknown_fields)]
 pub struct PasswordPolicy {
     /// Fewest characters (8–128). NIST SP 800-63B: at least 8; 15 where the password is the
@@ -71,6 +74,8 @@ pub struct PasswordPolicy {
 /// When repeated failures lock an account or slow an address down (IAM-5).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"enabled": true, "threshold": 10, "lock_minutes": 30,
+    "throttle_failures": 30, "throttle_window_minutes": 15})))]
 #[serde(deny_unknown_fields)]
 pub struct LockoutPolicy {
     /// Lock accounts after `threshold` consecutive failed sign-ins.
@@ -120,6 +125,8 @@ impl ConcurrentLogins {
 /// How long sessions live (IAM-9).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"absolute_minutes": 180, "idle_minutes": 60,
+    "concurrent": "allow"})))]
 #[serde(deny_unknown_fields)]
 pub struct SessionPolicy {
     /// A session ends this many minutes after sign-in, however active (5–10080; 180 = 3 hours).

@@ -4,12 +4,12 @@
 use crate::auth::Hashing;
 use crate::error::AppError;
 use crate::metrics::Metrics;
+use crate::routes::{Access, Route, Routes, Verb};
 use crate::settings::Settings;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::response::Redirect;
-use axum::routing::get;
 use kura_crypto::PasswordHasher;
 use kura_domain::Clock;
 use kura_store::{Store, StoreOptions};
@@ -84,17 +84,20 @@ impl Application {
     /// Serves until `signal` completes, then finishes in-flight requests, stops the mail sender
     /// and closes the store.
     pub async fn run_with_shutdown(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let store = self.state.store.clone();
+        let state = self.state.clone();
+        let sweeper = tokio::spawn(sweep_denials(state.clone()));
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let sender = crate::mail::spawn(self.state.clone(), async move {
+        let sender = crate::mail::spawn(state.clone(), async move {
             let mut stopped = stopped;
             let _ = stopped.wait_for(|s| *s).await;
         });
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, app).with_graceful_shutdown(signal).await;
+        sweeper.abort();
         let _ = stop.send(true);
         let _ = sender.await;
-        store.close().await;
+        state.denials.flush_all(&state).await;
+        state.store.close().await;
         result
     }
 }
@@ -118,7 +121,16 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ap
     let hasher = PasswordHasher::new(settings.argon2_params())?;
     let hashing = Hashing::new(hasher, settings.password.hashing_threads);
     let mail = crate::mail::Mailer::new(&settings)?;
-    Ok(AppState { store, hashing, settings: Arc::new(settings), metrics: Arc::new(Metrics::default()), clock, mail })
+    Ok(AppState {
+        store,
+        hashing,
+        settings: Arc::new(settings),
+        metrics: Arc::new(Metrics::default()),
+        clock,
+        read_budget: Arc::default(),
+        denials: Arc::default(),
+        mail,
+    })
 }
 
 /// Creates the data directory readable by its owner only.
@@ -132,22 +144,50 @@ fn create_private_dir(path: &std::path::Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The routes outside the API and the consoles.
+fn table() -> Routes<AppState> {
+    use Verb::Get;
+    Routes::default()
+        .add(Get, "/", Access::Public, || async { Redirect::to("/console") })
+        .add(Get, "/healthz", Access::Public, crate::health::healthz)
+        .add(Get, "/readyz", Access::Public, crate::health::readyz)
+        // Restricted by address or token instead of by a principal (`metrics` settings).
+        .add(Get, "/metrics", Access::Public, crate::health::metrics)
+}
+
+/// Every route Kura serves with the access it needs: the top level, the API and the consoles
+/// (the consoles' static assets and not-found pages aside).
+pub fn routes() -> Vec<Route> {
+    let mut all = table().list().to_vec();
+    all.extend(crate::api::routes());
+    all.extend(crate::console::routes());
+    all
+}
+
 /// All routes with their layers.
 pub fn router(state: AppState) -> Router {
     let max_body = state.settings.limits.max_body_bytes;
-    Router::new()
-        .route("/", get(|| async { Redirect::to("/console") }))
-        .route("/healthz", get(crate::health::healthz))
-        .route("/readyz", get(crate::health::readyz))
-        .route("/metrics", get(crate::health::metrics))
-        .nest("/api/v1", crate::api::router())
+    table()
+        .into_router()
+        .merge(crate::api::router())
         .merge(crate::console::router())
         .fallback(|| async { AppError::NotFound("page") })
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::Extension(crate::api::BodyLimit(max_body)))
+        .layer(axum::middleware::from_fn(crate::middleware::uniform_errors))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::denials::audit_denials))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::middleware::record_metrics))
         .layer(axum::middleware::from_fn(crate::middleware::security_headers))
         .with_state(state)
+}
+
+/// Writes the counts of refused requests whose minute is over, every few seconds.
+async fn sweep_denials(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        state.denials.flush_due(&state).await;
+    }
 }
 
 async fn shutdown_signal() {

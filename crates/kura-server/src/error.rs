@@ -42,12 +42,20 @@ pub enum AppError {
     UnsupportedMedia(String),
     #[error("the request was refused: the form token is missing or stale; reload the page and try again")]
     Csrf,
+    #[error("this method is not allowed here; the Allow header lists those that are")]
+    MethodNotAllowed,
+    #[error("the request URI is longer than {0} bytes")]
+    UriTooLong(usize),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// The problem document. `code` is stable and machine-readable; `errors` lists field problems.
+/// The problem document (RFC 9457). `code` is stable and machine-readable; `errors` lists field
+/// problems, each with the field, a `code` and a message.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"type": "about:blank", "title": "Unprocessable Entity", "status": 422,
+    "detail": "points: at least 0", "code": "validation",
+    "errors": [{"field": "points", "code": "below_minimum", "min": 0.0, "message": "points: at least 0"}]}))]
 pub struct Problem {
     #[serde(rename = "type")]
     pub problem_type: String,
@@ -87,6 +95,8 @@ impl AppError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::UriTooLong(_) => StatusCode::URI_TOO_LONG,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -106,6 +116,8 @@ impl AppError {
             Self::TooLarge(_) => "too_large",
             Self::UnsupportedMedia(_) => "unsupported_media_type",
             Self::Csrf => "csrf",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::UriTooLong(_) => "uri_too_long",
             Self::Internal(_) => "internal",
         }
     }
@@ -157,6 +169,20 @@ impl IntoResponse for AppError {
     }
 }
 
+/// The error a response of `status` stands for, when it was produced outside Kura's handlers
+/// (axum's routing and extractors answer some requests themselves, in plain text): `detail` is
+/// what they said.
+pub fn from_status(status: StatusCode, detail: String) -> AppError {
+    match status {
+        StatusCode::METHOD_NOT_ALLOWED => AppError::MethodNotAllowed,
+        StatusCode::NOT_FOUND => AppError::NotFound("page"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMedia(detail),
+        StatusCode::UNAUTHORIZED => AppError::Unauthenticated,
+        s if s.is_server_error() => AppError::Internal(detail.into()),
+        _ => AppError::BadRequest(if detail.is_empty() { "the request is malformed".into() } else { detail }),
+    }
+}
+
 /// Attached to error responses so that the console can re-render them as pages.
 #[derive(Clone, Debug)]
 pub struct ErrorMarker(pub std::sync::Arc<AppError>);
@@ -175,7 +201,7 @@ impl From<DomainError> for AppError {
     fn from(e: DomainError) -> Self {
         match e {
             DomainError::Fields(errors) => Self::Validation(errors),
-            DomainError::Invalid { .. } => Self::BadRequest(e.to_string()),
+            DomainError::Invalid { .. } | DomainError::Query(_) => Self::BadRequest(e.to_string()),
         }
     }
 }

@@ -1,6 +1,9 @@
-//! Liveness, readiness and metrics endpoints (MON-2). Unauthenticated by design: they reveal no
-//! tenant data.
+//! Liveness, readiness and metrics endpoints (MON-2). Liveness and readiness are open by design:
+//! they reveal no tenant data. The metrics reveal sign-in failure counts and load, so they are
+//! restricted by network or token (`[metrics]` settings; loopback only by default).
 
+use crate::error::AppError;
+use crate::metrics::Kind;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -25,41 +28,71 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-pub async fn metrics(State(state): State<AppState>) -> Response {
+/// The metrics, to the configured networks or the holder of the metrics token only.
+pub async fn metrics(State(state): State<AppState>, parts: axum::http::request::Parts) -> Response {
+    if !metrics_allowed(&state, &parts) {
+        return AppError::ForbiddenOther(
+            "the metrics are served only to the configured networks or with the metrics token".into(),
+        )
+        .into_response();
+    }
     let up = if state.store.ping().await.is_ok() { 1.0 } else { 0.0 };
     let commits = state.store.commit_stats();
     let cache = state.store.cache_stats();
     let body = state.metrics.render(&[
-        ("kura_database_up", "Whether the database answers.", "gauge", up),
-        ("kura_store_reads_total", "Read operations on the database.", "counter", state.store.reads() as f64),
-        ("kura_store_writes_total", "Writes made durable.", "counter", commits.writes as f64),
-        ("kura_store_commits_total", "Durable commits (group commit batches).", "counter", commits.batches as f64),
-        ("kura_store_failed_commits_total", "Batches whose commit failed.", "counter", commits.failed_batches as f64),
+        ("kura_database_up", "Whether the database answers.", Kind::Gauge, up),
+        ("kura_store_reads_total", "Read operations on the database.", Kind::Counter, state.store.reads() as f64),
+        ("kura_store_writes_total", "Writes made durable.", Kind::Counter, commits.writes as f64),
+        ("kura_store_commits_total", "Durable commits (group commit batches).", Kind::Counter, commits.batches as f64),
+        (
+            "kura_store_failed_commits_total",
+            "Batches whose commit failed.",
+            Kind::Counter,
+            commits.failed_batches as f64,
+        ),
         (
             "kura_record_cache_fresh_total",
             "Reads answered from a record snapshot as it was.",
-            "counter",
+            Kind::Counter,
             cache.fresh as f64,
         ),
         (
             "kura_record_cache_merged_total",
             "Record snapshots brought up to date with the records changed since.",
-            "counter",
+            Kind::Counter,
             cache.merged as f64,
         ),
-        ("kura_record_cache_loaded_total", "Record snapshots read whole.", "counter", cache.loaded as f64),
+        ("kura_record_cache_loaded_total", "Record snapshots read whole.", Kind::Counter, cache.loaded as f64),
         (
             "kura_record_cache_advanced_total",
             "Record snapshots brought up to date by the writer with its own writes.",
-            "counter",
+            Kind::Counter,
             cache.advanced as f64,
         ),
         (
             "kura_record_cache_passed_total",
             "Single-record reads that went to the database past a stale or missing snapshot.",
-            "counter",
+            Kind::Counter,
             cache.passed as f64,
         ),
     ]);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+fn metrics_allowed(state: &AppState, parts: &axum::http::request::Parts) -> bool {
+    let m = &state.settings.metrics;
+    let peer =
+        parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_canonical());
+    if peer.is_some_and(|ip| m.allow_from.iter().any(|net| net.contains(&ip))) {
+        return true;
+    }
+    let token = m.token.expose();
+    let offered = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim());
+    !token.is_empty() && offered.is_some_and(|t| kura_crypto::ct_eq(t.as_bytes(), token.as_bytes()))
 }

@@ -10,15 +10,17 @@ pub mod api;
 mod application;
 pub mod auth;
 mod console;
+pub mod denials;
 pub mod error;
 mod health;
 pub mod mail;
 mod metrics;
 mod middleware;
+pub mod routes;
 pub mod service;
 pub mod settings;
 mod state;
 
-pub use application::{Application, BuildError, SystemClock, build_state, router};
+pub use application::{Application, BuildError, SystemClock, build_state, router, routes};
 pub use settings::Settings;
 pub use state::AppState;

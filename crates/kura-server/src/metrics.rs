@@ -1,70 +1,101 @@
 //! Prometheus metrics (MON-2), kept per application instance so that tests running several
-//! applications in one process do not mix their numbers. Rendered in the text exposition format.
+//! applications in one process do not mix their numbers: each `Metrics` owns a recorder of
+//! `metrics-exporter-prometheus` (not installed as the process-wide one), which renders the text
+//! exposition format.
 
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use metrics::{Counter, Histogram, Key, Label, Level, Metadata, Recorder, SharedString};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusRecorder};
+use std::fmt;
 use std::time::Duration;
 
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
-#[derive(Debug, Default)]
+static METADATA: Metadata<'static> = Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
+
+/// What a series read at scrape time is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Counter,
+    Gauge,
+}
+
 pub struct Metrics {
+    recorder: PrometheusRecorder,
     /// Responses by status class: 1xx…5xx.
-    responses: [AtomicU64; 5],
-    latency_buckets: [AtomicU64; BUCKETS.len()],
-    latency_count: AtomicU64,
-    latency_sum_micros: AtomicU64,
-    logins_succeeded: AtomicU64,
-    logins_failed: AtomicU64,
+    responses: [Counter; 5],
+    latency: Histogram,
+    logins_succeeded: Counter,
+    logins_failed: Counter,
+}
+
+impl fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        // The buckets are a fixed, non-empty list, which is all `set_buckets` refuses.
+        let builder = PrometheusBuilder::new();
+        let builder = builder.set_buckets(&BUCKETS).unwrap_or_else(|_| PrometheusBuilder::new());
+        let recorder = builder.build_recorder();
+        let describe = |name: &'static str, help: &'static str| {
+            recorder.describe_counter(name.into(), None, SharedString::const_str(help));
+        };
+        describe("kura_http_responses_total", "HTTP responses by status class.");
+        describe("kura_logins_total", "Sign-in attempts by outcome.");
+        recorder.describe_histogram(
+            "kura_http_request_duration_seconds".into(),
+            None,
+            SharedString::const_str("Time to produce a response."),
+        );
+        let counter = |name: &'static str, label: &'static str, value: &'static str| {
+            recorder.register_counter(&Key::from_parts(name, vec![Label::from_static_parts(label, value)]), &METADATA)
+        };
+        let responses = ["1xx", "2xx", "3xx", "4xx", "5xx"].map(|c| counter("kura_http_responses_total", "class", c));
+        let latency =
+            recorder.register_histogram(&Key::from_static_name("kura_http_request_duration_seconds"), &METADATA);
+        Self {
+            responses,
+            latency,
+            logins_succeeded: counter("kura_logins_total", "outcome", "success"),
+            logins_failed: counter("kura_logins_total", "outcome", "failure"),
+            recorder,
+        }
+    }
 }
 
 impl Metrics {
     pub fn observe(&self, status: u16, elapsed: Duration) {
         let class = usize::from(status / 100).clamp(1, 5) - 1;
-        self.responses[class].fetch_add(1, Ordering::Relaxed);
-        let secs = elapsed.as_secs_f64();
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            if secs <= *bound {
-                self.latency_buckets[i].fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.latency_count.fetch_add(1, Ordering::Relaxed);
-        self.latency_sum_micros.fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+        self.responses[class].increment(1);
+        self.latency.record(elapsed.as_secs_f64());
     }
 
     pub fn login(&self, ok: bool) {
         let counter = if ok { &self.logins_succeeded } else { &self.logins_failed };
-        counter.fetch_add(1, Ordering::Relaxed);
+        counter.increment(1);
     }
 
-    /// The text exposition format. `extra` series read at scrape time — (name, help, type, value) —
-    /// are appended.
-    pub fn render(&self, extra: &[(&str, &str, &str, f64)]) -> String {
-        let mut out = String::new();
-        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        out.push_str("# HELP kura_http_responses_total HTTP responses by status class.\n");
-        out.push_str("# TYPE kura_http_responses_total counter\n");
-        for (i, c) in self.responses.iter().enumerate() {
-            let _ = writeln!(out, "kura_http_responses_total{{class=\"{}xx\"}} {}", i + 1, load(c));
+    /// The text exposition format, with `extra` series read at scrape time — (name, help, kind,
+    /// value) — set first.
+    pub fn render(&self, extra: &[(&'static str, &'static str, Kind, f64)]) -> String {
+        for &(name, help, kind, value) in extra {
+            let key = Key::from_static_name(name);
+            match kind {
+                Kind::Counter => {
+                    self.recorder.describe_counter(name.into(), None, SharedString::const_str(help));
+                    self.recorder.register_counter(&key, &METADATA).absolute(value as u64);
+                }
+                Kind::Gauge => {
+                    self.recorder.describe_gauge(name.into(), None, SharedString::const_str(help));
+                    self.recorder.register_gauge(&key, &METADATA).set(value);
+                }
+            }
         }
-        out.push_str("# HELP kura_http_request_duration_seconds Time to produce a response.\n");
-        out.push_str("# TYPE kura_http_request_duration_seconds histogram\n");
-        for (bound, c) in BUCKETS.iter().zip(&self.latency_buckets) {
-            let _ = writeln!(out, "kura_http_request_duration_seconds_bucket{{le=\"{bound}\"}} {}", load(c));
-        }
-        let count = load(&self.latency_count);
-        let _ = writeln!(out, "kura_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(out, "kura_http_request_duration_seconds_sum {}", load(&self.latency_sum_micros) as f64 / 1e6);
-        let _ = writeln!(out, "kura_http_request_duration_seconds_count {count}");
-        out.push_str("# HELP kura_logins_total Sign-in attempts by outcome.\n");
-        out.push_str("# TYPE kura_logins_total counter\n");
-        let _ = writeln!(out, "kura_logins_total{{outcome=\"success\"}} {}", load(&self.logins_succeeded));
-        let _ = writeln!(out, "kura_logins_total{{outcome=\"failure\"}} {}", load(&self.logins_failed));
-        for (name, help, kind, value) in extra {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
-        }
-        out
+        self.recorder.handle().render()
     }
 }
 
@@ -77,11 +108,29 @@ mod tests {
         let m = Metrics::default();
         m.observe(200, Duration::from_millis(3));
         m.observe(503, Duration::from_millis(300));
-        let text = m.render(&[("kura_up", "Whether the database answers.", "gauge", 1.0)]);
-        assert!(text.contains("kura_http_responses_total{class=\"2xx\"} 1"));
+        m.login(false);
+        let text = m.render(&[
+            ("kura_up", "Whether the database answers.", Kind::Gauge, 1.0),
+            ("kura_store_reads_total", "Read operations.", Kind::Counter, 7.0),
+        ]);
+        assert!(text.contains("kura_http_responses_total{class=\"2xx\"} 1"), "{text}");
         assert!(text.contains("kura_http_responses_total{class=\"5xx\"} 1"));
+        assert!(text.contains("kura_http_responses_total{class=\"4xx\"} 0"), "every class is there from the start");
         assert!(text.contains("kura_http_request_duration_seconds_bucket{le=\"0.005\"} 1"));
         assert!(text.contains("kura_http_request_duration_seconds_count 2"));
+        assert!(text.contains("# TYPE kura_http_request_duration_seconds histogram"));
+        assert!(text.contains("kura_logins_total{outcome=\"failure\"} 1"));
+        assert!(text.contains("# HELP kura_up Whether the database answers."));
         assert!(text.contains("kura_up 1"));
+        assert!(text.contains("# TYPE kura_store_reads_total counter"));
+        assert!(text.contains("kura_store_reads_total 7"));
+    }
+
+    #[test]
+    fn mon_2_applications_keep_their_own_numbers() {
+        let (a, b) = (Metrics::default(), Metrics::default());
+        a.login(true);
+        assert!(a.render(&[]).contains("kura_logins_total{outcome=\"success\"} 1"));
+        assert!(b.render(&[]).contains("kura_logins_total{outcome=\"success\"} 0"));
     }
 }

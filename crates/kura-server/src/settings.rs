@@ -70,6 +70,7 @@ pub struct Settings {
     pub mail: MailSettings,
     pub links: LinkSettings,
     pub limits: LimitSettings,
+    pub metrics: MetricsSettings,
     /// Log filter, e.g. `info` or `kura_server=debug,info`.
     pub log: String,
 }
@@ -179,6 +180,26 @@ impl Default for MailSettings {
 pub struct LimitSettings {
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Records a principal without `records.export` may list per minute (IAM-2).
+    pub records_per_minute_without_export: u64,
+}
+
+/// Who may read `/metrics` (MON-2): it reveals sign-in failure counts and load, so it is served
+/// only to the listed networks, or to a request carrying the token as `Authorization: Bearer`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    /// Networks whose addresses may read the metrics, e.g. `["127.0.0.0/8", "10.0.0.0/8"]`.
+    pub allow_from: Vec<ipnet::IpNet>,
+    /// A bearer token that opens the metrics from anywhere; empty means none.
+    pub token: Secret,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        let loopback = ["127.0.0.0/8", "::1/128"];
+        Self { allow_from: loopback.iter().filter_map(|n| n.parse().ok()).collect(), token: Secret::default() }
+    }
 }
 
 impl Default for Settings {
@@ -197,6 +218,7 @@ impl Default for Settings {
             mail: MailSettings::default(),
             links: LinkSettings::default(),
             limits: LimitSettings::default(),
+            metrics: MetricsSettings::default(),
             log: "info".into(),
         }
     }
@@ -223,7 +245,7 @@ impl Default for SessionSettings {
 
 impl Default for LimitSettings {
     fn default() -> Self {
-        Self { max_body_bytes: 1024 * 1024 }
+        Self { max_body_bytes: 1024 * 1024, records_per_minute_without_export: 500 }
     }
 }
 
@@ -283,7 +305,19 @@ impl Settings {
             "KURA_MAIL_POLL_SECONDS" => self.mail.poll_seconds = parse(name, value)?,
             "KURA_SETUP_LINK_HOURS" => self.links.setup_hours = parse(name, value)?,
             "KURA_RESET_LINK_MINUTES" => self.links.reset_minutes = parse(name, value)?,
+            "KURA_RECORDS_PER_MINUTE_WITHOUT_EXPORT" => {
+                self.limits.records_per_minute_without_export = parse(name, value)?;
+            }
             "KURA_LOG" => self.log = value.to_owned(),
+            "KURA_METRICS_ALLOW_FROM" => {
+                self.metrics.allow_from = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(|n| parse(name, n))
+                    .collect::<Result<_, _>>()?;
+            }
+            "KURA_METRICS_TOKEN" => self.metrics.token = Secret::new(value),
             // Variables read elsewhere (tests, CI) or by future versions are not errors.
             _ => {}
         }
@@ -320,8 +354,15 @@ impl Settings {
         if self.limits.max_body_bytes < 1024 {
             return bad("limits.max_body_bytes", "must be at least 1024");
         }
+        if self.limits.records_per_minute_without_export == 0 {
+            return bad("limits.records_per_minute_without_export", "must be at least 1");
+        }
         if self.database_max_connections == 0 {
             return bad("database_max_connections", "must be at least 1");
+        }
+        let token = self.metrics.token.expose();
+        if !token.is_empty() && (token.len() < 16 || !token.bytes().all(|b| b.is_ascii_graphic())) {
+            return bad("metrics.token", "use at least 16 printable characters without spaces");
         }
         let url = self.database_url.expose();
         let known = ["postgres://", "postgresql://", "sqlite://"];

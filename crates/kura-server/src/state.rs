@@ -18,4 +18,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub clock: Arc<dyn Clock>,
     pub mail: Arc<Mailer>,
+    /// Records listed per principal in the current minute (`records.export`).
+    pub read_budget: Arc<crate::service::export::ReadBudget>,
+    /// Refused requests waiting to be counted into the audit log (LOG-1).
+    pub denials: Arc<crate::denials::DenialLog>,
 }

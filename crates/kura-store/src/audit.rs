@@ -5,7 +5,7 @@ use crate::sql;
 use crate::sql::audit::ListParams;
 use crate::store::Store;
 use jiff::Timestamp;
-use kura_domain::{AuditEntry, AuditScope, Operation};
+use kura_domain::{AuditEntry, AuditScope, Operation, Outcome};
 
 /// Which entries to list, newest first.
 #[derive(Clone, Debug, Default)]
@@ -15,6 +15,11 @@ pub struct AuditFilter {
     /// Case-insensitive substring of the actor's label (email or key name).
     pub actor: Option<String>,
     pub operation: Option<Operation>,
+    pub outcome: Option<Outcome>,
+    /// The source address, exactly as recorded.
+    pub source_ip: Option<String>,
+    /// The target, exactly (`record:customers/…` lists one record's history).
+    pub target: Option<String>,
     /// Only entries with a sequence number below this (for paging backwards).
     pub before_seq: Option<i64>,
     pub limit: u32,
@@ -37,6 +42,28 @@ pub struct VerifyReport {
     pub head_seq: i64,
 }
 
+/// One chain's outcome in [`Store::verify_all`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainVerification {
+    pub scope: AuditScope,
+    pub result: Result<VerifyReport, ChainBreak>,
+}
+
+fn list_params<'a>(filter: &'a AuditFilter, actor_like: Option<&'a str>) -> ListParams<'a> {
+    let limit = if filter.limit == 0 { DEFAULT_LIMIT } else { filter.limit.clamp(1, MAX_LIMIT) };
+    ListParams {
+        from: filter.from,
+        to: filter.to,
+        operation: filter.operation,
+        before_seq: filter.before_seq,
+        actor_like,
+        outcome: filter.outcome,
+        source_ip: filter.source_ip.as_deref().map(str::trim).filter(|s| !s.is_empty()),
+        target: filter.target.as_deref(),
+        limit: i64::from(limit),
+    }
+}
+
 /// Listing limits: 0 means the default.
 const DEFAULT_LIMIT: u32 = 100;
 const MAX_LIMIT: u32 = 1000;
@@ -45,17 +72,16 @@ const VERIFY_PAGE: i64 = 1000;
 
 impl Store {
     pub async fn audit_entries(&self, scope: AuditScope, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
-        let limit = if filter.limit == 0 { DEFAULT_LIMIT } else { filter.limit.clamp(1, MAX_LIMIT) };
         let actor_like = filter.actor.as_deref().map(str::trim).filter(|a| !a.is_empty()).map(like_pattern);
-        let params = ListParams {
-            from: filter.from,
-            to: filter.to,
-            operation: filter.operation,
-            before_seq: filter.before_seq,
-            actor_like: actor_like.as_deref(),
-            limit: i64::from(limit),
-        };
+        let params = list_params(filter, actor_like.as_deref());
         sql::audit::list(&mut self.db.read().await?.exec(), scope, &params).await
+    }
+
+    /// How many entries match `filter`, whatever its paging and limit.
+    pub async fn audit_count(&self, scope: AuditScope, filter: &AuditFilter) -> Result<u64, StoreError> {
+        let actor_like = filter.actor.as_deref().map(str::trim).filter(|a| !a.is_empty()).map(like_pattern);
+        let params = list_params(filter, actor_like.as_deref());
+        sql::audit::count(&mut self.db.read().await?.exec(), scope, &params).await
     }
 
     /// Every scope that has a chain: the platform and each tenant, including deleted ones.
@@ -65,6 +91,42 @@ impl Store {
         ids.sort();
         ids.dedup();
         Ok(ids.into_iter().map(AuditScope::from_storage_id).collect())
+    }
+
+    /// Verifies every chain that must exist and every chain that does: the platform's, that of
+    /// each tenant in the tenants table, and those left by tenants no longer there. A chain that
+    /// must exist but has neither entries nor a head is reported broken at entry 1: every tenant
+    /// is opened with an entry in its own chain, and every tenant's opening is an entry in the
+    /// platform's. Scopes come in order: the platform, then tenants by id.
+    ///
+    /// What this proves, and what it does not: each entry matches its hash and follows the one
+    /// before, none is missing between the first and the head, and no chain is missing or cut
+    /// short of its head. Someone able to write the database can still rewrite a chain with
+    /// freshly computed hashes together with its head; that needs a record of the heads kept
+    /// outside the database, which does not exist yet.
+    pub async fn verify_all(&self) -> Result<Vec<ChainVerification>, StoreError> {
+        let tenants = self.tenants().await?;
+        let mut scopes = self.audit_scopes().await?;
+        let mut expected: Vec<AuditScope> = tenants.iter().map(|t| AuditScope::Tenant(t.id)).collect();
+        if !tenants.is_empty() || self.operator_count().await? > 0 {
+            expected.push(AuditScope::Platform);
+        }
+        scopes.extend(expected.iter().copied());
+        scopes.sort_by_key(|s| s.storage_id());
+        scopes.dedup();
+        let mut out = Vec::with_capacity(scopes.len());
+        for scope in scopes {
+            let result = match self.verify_audit(scope).await? {
+                Ok(report) if report.head_seq == 0 && expected.contains(&scope) => Err(ChainBreak {
+                    scope,
+                    seq: 1,
+                    reason: "the chain is missing: no entries and no head, where at least one entry must be".into(),
+                }),
+                other => other,
+            };
+            out.push(ChainVerification { scope, result });
+        }
+        Ok(out)
     }
 
     /// Re-computes every hash of a chain and checks sequence continuity and the stored head.

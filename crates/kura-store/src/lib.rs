@@ -22,10 +22,11 @@ mod read;
 mod rows;
 mod sql;
 mod store;
+mod views;
 mod write;
 mod writer;
 
-pub use audit::{AuditFilter, ChainBreak, VerifyReport};
+pub use audit::{AuditFilter, ChainBreak, ChainVerification, VerifyReport};
 pub use cache::{CacheStats, RecordSnapshot};
 pub use error::StoreError;
 pub use read::CollectionAt;

@@ -32,6 +32,9 @@ pub struct ApiKey {
     pub tenant_id: TenantId,
     pub name: String,
     pub role_id: RoleId,
+    /// The user who created the key; deleting or disabling them revokes it. `None` for keys
+    /// from before owners were recorded.
+    pub created_by: Option<UserId>,
     pub created_at: Timestamp,
     pub expires_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,

@@ -9,9 +9,9 @@
 use jiff::{SignedDuration, Timestamp};
 use kura_crypto::SecretToken;
 use kura_domain::{
-    Actor, ActorKind, AuditRecord, AuditScope, BuiltinRole, Clock, Collection, CollectionSpec, DisplayName, Email,
-    FieldValue, Key, ManualClock, Operation, PermissionSet, RecordData, RecordId, Role, Slug, Tenant, TenantId,
-    TenantSpec, TimeZoneName, User, UserStatus,
+    Actor, ActorKind, AuditRecord, AuditScope, BuiltinRole, Clock, Collection, CollectionId, CollectionSpec,
+    DisplayName, Email, FieldValue, Key, ManualClock, Operation, PermissionSet, RecordData, RecordId, Role, Slug,
+    Tenant, TenantId, TenantSpec, TimeZoneName, User, UserId, UserStatus,
 };
 use kura_store::testing::{TestDb, test_db};
 use kura_store::{AuditFilter, Engine, SessionOwner, Store, StoreError, StoreOptions};
@@ -185,6 +185,8 @@ mod accounts;
 mod audit;
 #[path = "store/cache.rs"]
 mod cache;
+#[path = "store/console.rs"]
+mod console;
 #[path = "store/data.rs"]
 mod data;
 #[path = "store/group_commit.rs"]

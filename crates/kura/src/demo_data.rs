@@ -290,6 +290,12 @@ fn email(rng: &mut SplitMix64, given: &str, family: &str, number: usize) -> Stri
 }
 
 /// The first `n` sample customers, always the same ones.
+/// The 47 prefectures in their official order (北海道 to 沖縄県), the choices of the demo's
+/// prefecture field.
+pub fn prefectures() -> impl Iterator<Item = &'static str> {
+    PREFECTURES.iter().map(|p| p.0)
+}
+
 pub fn sample_customers(n: usize) -> Vec<SampleCustomer> {
     let mut rng = SplitMix64(SEED);
     let first_day = days_from_civil(2019, 1, 1);

@@ -207,3 +207,35 @@ async fn ten_1_tenant_create_queues_a_setup_link_that_a_running_server_sends() {
     server.wait().unwrap();
     assert!(mail.contains("To: admin@acme.example.jp"), "{mail}");
 }
+
+#[tokio::test]
+async fn log_3_audit_verify_finds_a_tenant_whose_chain_was_deleted_and_says_what_it_proves() {
+    let cli = Cli::new().await;
+    for slug in ["acme", "beta"] {
+        let email = format!("admin@{slug}.example.jp");
+        let out = cli.run(&["tenant", "create", "--slug", slug, "--name", slug, "--admin-email", &email]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let out = cli.run(&["audit", "verify"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("All 3 audit chains verified."), "{text}");
+    assert!(text.contains("Not proven: someone able to write the database can rewrite a chain"), "{text}");
+
+    // Every row of one tenant's chain and its head gone: the tenant is still there, so its chain
+    // must be too.
+    cli.sql("DELETE FROM audit_log WHERE scope_id IN (SELECT id FROM tenants WHERE slug = 'beta')").await;
+    cli.sql("DELETE FROM audit_heads WHERE scope_id IN (SELECT id FROM tenants WHERE slug = 'beta')").await;
+    let out = cli.run(&["audit", "verify"]);
+    assert!(!out.status.success());
+    let text = stdout(&out);
+    assert!(text.contains("BROKEN  tenant beta: entry 1: the chain is missing"), "{text}");
+    assert!(text.contains("ok      tenant acme"), "{text}");
+    assert!(!text.contains("Proven:"), "{text}");
+
+    // The platform's chain, likewise, once tenants exist.
+    cli.sql("DELETE FROM audit_log WHERE scope_id NOT IN (SELECT id FROM tenants)").await;
+    cli.sql("DELETE FROM audit_heads WHERE scope_id NOT IN (SELECT id FROM tenants)").await;
+    let text = stdout(&cli.run(&["audit", "verify"]));
+    assert!(text.contains("BROKEN  platform: entry 1: the chain is missing"), "{text}");
+}

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"tenant": "acme", "email": "admin@acme.example.jp", "password": "correct-horse-battery"}))]
 pub struct LoginRequest {
     /// The tenant's slug.
     pub tenant: String,
@@ -24,8 +25,9 @@ pub struct LoginRequest {
 /// locked or disabled account, throttled address — is the same 401. A 409
 /// `already_signed_in` answers a right password when the tenant refuses concurrent sign-ins.
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", request_body = LoginRequest,
-    responses((status = 201, body = SessionCreated), (status = 401, body = Problem), (status = 400, body = Problem),
-        (status = 409, body = Problem)))]
+    responses((status = 201, body = SessionCreated),
+        (status = 409, description = "The password is right, but the account is signed in elsewhere and the tenant refuses concurrent sign-ins (`already_signed_in`).",
+            body = Problem, content_type = "application/problem+json")))]
 pub async fn login(
     State(state): State<AppState>,
     Client(client): Client,
@@ -42,7 +44,7 @@ pub async fn login(
 
 /// End the current session.
 #[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "sessions", security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = Problem)))]
+    responses((status = 204)))]
 pub async fn logout(State(state): State<AppState>, ApiAuth(p): ApiAuth) -> AppResult<StatusCode> {
     sessions::logout_user(&state, &p).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -50,7 +52,7 @@ pub async fn logout(State(state): State<AppState>, ApiAuth(p): ApiAuth) -> AppRe
 
 /// Who the caller is, in which tenant, with which permissions.
 #[utoipa::path(get, path = "/api/v1/me", tag = "sessions", security(("bearer" = [])),
-    responses((status = 200, body = Me), (status = 401, body = Problem)))]
+    responses((status = 200, body = Me)))]
 pub async fn me(ApiAuth(p): ApiAuth) -> Json<Me> {
     Json(Me {
         tenant: p.tenant().slug.to_string(),
@@ -66,14 +68,14 @@ pub async fn me(ApiAuth(p): ApiAuth) -> Json<Me> {
 
 /// List the tenant's users. Requires `users.manage`.
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])),
-    responses((status = 200, body = Vec<UserView>), (status = 403, body = Problem)))]
+    responses((status = 200, body = Vec<UserView>)))]
 pub async fn list_users(State(state): State<AppState>, ApiAuth(p): ApiAuth) -> AppResult<Json<Vec<UserView>>> {
     Ok(Json(users::list(&state, &p).await?.into_iter().map(UserView::from).collect()))
 }
 
 /// Create a user. Requires `users.manage`.
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", security(("bearer" = [])), request_body = users::NewUser,
-    responses((status = 201, body = UserView), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = UserView)))]
 pub async fn create_user(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
@@ -84,7 +86,7 @@ pub async fn create_user(
 
 /// Get a user. Requires `users.manage`.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
-    params(("id" = String, Path, format = Uuid)), responses((status = 200, body = UserView), (status = 404, body = Problem)))]
+    params(("id" = String, Path, format = Uuid, example = "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b")), responses((status = 200, body = UserView)))]
 pub async fn get_user(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
@@ -95,7 +97,7 @@ pub async fn get_user(
 
 /// Change a user. Requires `users.manage`.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])), request_body = users::UserChanges,
-    params(("id" = String, Path, format = Uuid)), responses((status = 200, body = UserView), (status = 404, body = Problem)))]
+    params(("id" = String, Path, format = Uuid, example = "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b")), responses((status = 200, body = UserView)))]
 pub async fn update_user(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
@@ -107,7 +109,7 @@ pub async fn update_user(
 
 /// Delete a user; their audit entries remain. Requires `users.manage`.
 #[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
-    params(("id" = String, Path, format = Uuid)), responses((status = 204), (status = 404, body = Problem)))]
+    params(("id" = String, Path, format = Uuid, example = "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b")), responses((status = 204)))]
 pub async fn delete_user(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
@@ -119,14 +121,14 @@ pub async fn delete_user(
 
 /// List roles. Requires `roles.manage`.
 #[utoipa::path(get, path = "/api/v1/roles", tag = "roles", security(("bearer" = [])),
-    responses((status = 200, body = Vec<RoleView>), (status = 403, body = Problem)))]
+    responses((status = 200, body = Vec<RoleView>)))]
 pub async fn list_roles(State(state): State<AppState>, ApiAuth(p): ApiAuth) -> AppResult<Json<Vec<RoleView>>> {
     Ok(Json(roles::list(&state, &p).await?.into_iter().map(RoleView::from).collect()))
 }
 
 /// Create a custom role. Requires `roles.manage`.
 #[utoipa::path(post, path = "/api/v1/roles", tag = "roles", security(("bearer" = [])), request_body = roles::NewRole,
-    responses((status = 201, body = RoleView), (status = 409, body = Problem)))]
+    responses((status = 201, body = RoleView)))]
 pub async fn create_role(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
@@ -137,7 +139,7 @@ pub async fn create_role(
 
 /// Get a role. Requires `roles.manage`.
 #[utoipa::path(get, path = "/api/v1/roles/{id}", tag = "roles", security(("bearer" = [])),
-    params(("id" = String, Path, format = Uuid)), responses((status = 200, body = RoleView), (status = 404, body = Problem)))]
+    params(("id" = String, Path, format = Uuid, example = "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b")), responses((status = 200, body = RoleView)))]
 pub async fn get_role(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
@@ -148,7 +150,7 @@ pub async fn get_role(
 
 /// Change a custom role. Requires `roles.manage`.
 #[utoipa::path(patch, path = "/api/v1/roles/{id}", tag = "roles", security(("bearer" = [])), request_body = roles::RoleChanges,
-    params(("id" = String, Path, format = Uuid)), responses((status = 200, body = RoleView), (status = 409, body = Problem)))]
+    params(("id" = String, Path, format = Uuid, example = "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b")), responses((status = 200, body = RoleView)))]
 pub async fn update_role(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
@@ -160,7 +162,7 @@ pub async fn update_role(
 
 /// Delete a custom role that no user holds. Requires `roles.manage`.
 #[utoipa::path(delete, path = "/api/v1/roles/{id}", tag = "roles", security(("bearer" = [])),
-    params(("id" = String, Path, format = Uuid)), responses((status = 204), (status = 409, body = Problem)))]
+    params(("id" = String, Path, format = Uuid, example = "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b")), responses((status = 204)))]
 pub async fn delete_role(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
@@ -172,14 +174,14 @@ pub async fn delete_role(
 
 /// List API keys (never their secrets). Requires `apikeys.manage`.
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "api-keys", security(("bearer" = [])),
-    responses((status = 200, body = Vec<ApiKeyView>), (status = 403, body = Problem)))]
+    responses((status = 200, body = Vec<ApiKeyView>)))]
 pub async fn list_api_keys(State(state): State<AppState>, ApiAuth(p): ApiAuth) -> AppResult<Json<Vec<ApiKeyView>>> {
     Ok(Json(api_keys::list(&state, &p).await?.into_iter().map(ApiKeyView::from).collect()))
 }
 
 /// Create an API key; the token is returned once. Requires `apikeys.manage`.
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "api-keys", security(("bearer" = [])), request_body = api_keys::NewApiKey,
-    responses((status = 201, body = ApiKeyCreated), (status = 400, body = Problem)))]
+    responses((status = 201, body = ApiKeyCreated)))]
 pub async fn create_api_key(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
@@ -191,7 +193,7 @@ pub async fn create_api_key(
 
 /// Revoke an API key. Requires `apikeys.manage`.
 #[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "api-keys", security(("bearer" = [])),
-    params(("id" = String, Path, format = Uuid)), responses((status = 204), (status = 404, body = Problem)))]
+    params(("id" = String, Path, format = Uuid, example = "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b")), responses((status = 204)))]
 pub async fn revoke_api_key(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,

@@ -3,7 +3,7 @@
 
 use super::extract::{ApiAuth, ApiJson, ApiPath};
 use super::views::{OwnSessionView, SessionsEnded, UserView};
-use crate::error::{AppResult, Problem};
+use crate::error::AppResult;
 use crate::service::account;
 use crate::service::passwords::{self, PasswordChange};
 use crate::service::security::{self, SecuritySettings, SecuritySettingsChange};
@@ -16,7 +16,7 @@ use kura_domain::UserId;
 /// The tenant's security settings: password policy, lockout and throttling, sessions. Requires
 /// `settings.manage`.
 #[utoipa::path(get, path = "/api/v1/settings/security", tag = "settings", security(("bearer" = [])),
-    responses((status = 200, body = SecuritySettings), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = SecuritySettings)))]
 pub async fn get_security(State(state): State<AppState>, ApiAuth(p): ApiAuth) -> AppResult<Json<SecuritySettings>> {
     Ok(Json(security::get(&state, &p).await?))
 }
@@ -26,8 +26,7 @@ pub async fn get_security(State(state): State<AppState>, ApiAuth(p): ApiAuth) ->
 /// `revision` is a 409. Takes effect at once on every node. Requires `settings.manage`.
 #[utoipa::path(put, path = "/api/v1/settings/security", tag = "settings", security(("bearer" = [])),
     request_body = SecuritySettingsChange,
-    responses((status = 200, body = SecuritySettings), (status = 400, body = Problem), (status = 401, body = Problem),
-        (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = SecuritySettings)))]
 pub async fn put_security(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
@@ -40,8 +39,7 @@ pub async fn put_security(
 /// tenant's policy (422 names each broken rule). Your other sessions end; this one stays.
 #[utoipa::path(put, path = "/api/v1/me/password", tag = "sessions", security(("bearer" = [])),
     request_body = PasswordChange,
-    responses((status = 200, body = SessionsEnded), (status = 400, body = Problem), (status = 401, body = Problem),
-        (status = 422, body = Problem)))]
+    responses((status = 200, body = SessionsEnded)))]
 pub async fn change_password(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
@@ -52,7 +50,7 @@ pub async fn change_password(
 
 /// Your unexpired sessions, most recently used first.
 #[utoipa::path(get, path = "/api/v1/me/sessions", tag = "sessions", security(("bearer" = [])),
-    responses((status = 200, body = Vec<OwnSessionView>), (status = 400, body = Problem), (status = 401, body = Problem)))]
+    responses((status = 200, body = Vec<OwnSessionView>)))]
 pub async fn list_sessions(State(state): State<AppState>, ApiAuth(p): ApiAuth) -> AppResult<Json<Vec<OwnSessionView>>> {
     Ok(Json(account::own_sessions(&state, &p).await?.into_iter().map(OwnSessionView::from).collect()))
 }
@@ -61,7 +59,7 @@ pub async fn list_sessions(State(state): State<AppState>, ApiAuth(p): ApiAuth) -
 #[utoipa::path(delete, path = "/api/v1/me/sessions/{id}", tag = "sessions", security(("bearer" = [])),
     params(("id" = String, Path, description = "the session's `id` from `GET /api/v1/me/sessions`",
         pattern = "^[0-9a-f]{32}$", example = "3f9a0c1d2b4e5f60718293a4b5c6d7e8")),
-    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204)))]
 pub async fn end_session(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
@@ -73,9 +71,8 @@ pub async fn end_session(
 
 /// Sign a user out everywhere at once (forced logout). Requires `users.manage`.
 #[utoipa::path(delete, path = "/api/v1/users/{id}/sessions", tag = "users", security(("bearer" = [])),
-    params(("id" = String, Path, format = Uuid)),
-    responses((status = 200, body = SessionsEnded), (status = 400, body = Problem), (status = 401, body = Problem),
-        (status = 403, body = Problem), (status = 404, body = Problem)))]
+    params(("id" = String, Path, format = Uuid, example = "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b")),
+    responses((status = 200, body = SessionsEnded)))]
 pub async fn end_user_sessions(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
@@ -87,9 +84,8 @@ pub async fn end_user_sessions(
 /// Unlock an account locked by failed sign-ins (IAM-5). Unlocking an open account changes
 /// nothing. Requires `users.manage`.
 #[utoipa::path(post, path = "/api/v1/users/{id}/unlock", tag = "users", security(("bearer" = [])),
-    params(("id" = String, Path, format = Uuid)),
-    responses((status = 200, body = UserView), (status = 400, body = Problem), (status = 401, body = Problem),
-        (status = 403, body = Problem), (status = 404, body = Problem)))]
+    params(("id" = String, Path, format = Uuid, example = "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b")),
+    responses((status = 200, body = UserView)))]
 pub async fn unlock_user(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,

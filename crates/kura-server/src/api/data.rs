@@ -1,7 +1,8 @@
 //! API handlers for collections, records and the audit log.
 
 use super::extract::{ApiAuth, ApiJson, ApiPath, ApiQuery};
-use crate::error::{AppError, AppResult, Problem};
+use super::views::RecordValues;
+use crate::error::{AppError, AppResult};
 use crate::service::audit::{AuditEntryView, AuditParams};
 use crate::service::records::{ListParams, RecordPage, RecordView};
 use crate::service::{audit, collections, records};
@@ -14,15 +15,14 @@ use serde_json::{Map, Value};
 
 /// List collections. Requires `records.read`.
 #[utoipa::path(get, path = "/api/v1/collections", tag = "collections", security(("bearer" = [])),
-    responses((status = 200, body = Vec<Object>), (status = 403, body = Problem)))]
+    responses((status = 200, body = Vec<Collection>)))]
 pub async fn list_collections(State(state): State<AppState>, ApiAuth(p): ApiAuth) -> AppResult<Json<Vec<Collection>>> {
     Ok(Json(collections::list(&state, &p).await?))
 }
 
 /// Define a collection with typed fields. Requires `collections.manage`.
 #[utoipa::path(post, path = "/api/v1/collections", tag = "collections", security(("bearer" = [])),
-    request_body(content = Object, description = "name, label, memo, fields[]: {name, label, type, required, pii, memo, rules, choices}"),
-    responses((status = 201, body = Object), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    request_body = CollectionSpec, responses((status = 201, body = Collection)))]
 pub async fn create_collection(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
@@ -33,7 +33,7 @@ pub async fn create_collection(
 
 /// Get a collection's definition. Requires `records.read`.
 #[utoipa::path(get, path = "/api/v1/collections/{name}", tag = "collections", security(("bearer" = [])),
-    params(("name" = String, Path)), responses((status = 200, body = Object), (status = 404, body = Problem)))]
+    params(("name" = String, Path, pattern = "^[a-z][a-z0-9_]{0,62}$", example = "customers")), responses((status = 200, body = Collection)))]
 pub async fn get_collection(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
@@ -44,8 +44,7 @@ pub async fn get_collection(
 
 /// Replace a collection's label, memo and fields. Requires `collections.manage`.
 #[utoipa::path(put, path = "/api/v1/collections/{name}", tag = "collections", security(("bearer" = [])),
-    params(("name" = String, Path)), request_body = Object,
-    responses((status = 200, body = Object), (status = 422, body = Problem)))]
+    params(("name" = String, Path, pattern = "^[a-z][a-z0-9_]{0,62}$", example = "customers")), request_body = CollectionSpec, responses((status = 200, body = Collection)))]
 pub async fn update_collection(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
@@ -57,7 +56,7 @@ pub async fn update_collection(
 
 /// Delete a collection and all its records. Requires `collections.manage`.
 #[utoipa::path(delete, path = "/api/v1/collections/{name}", tag = "collections", security(("bearer" = [])),
-    params(("name" = String, Path)), responses((status = 204), (status = 404, body = Problem)))]
+    params(("name" = String, Path, pattern = "^[a-z][a-z0-9_]{0,62}$", example = "customers")), responses((status = 204)))]
 pub async fn delete_collection(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
@@ -70,8 +69,8 @@ pub async fn delete_collection(
 /// List records with filter, search, sort and paging. Requires `records.read`; personal
 /// information is masked without `pii.read`.
 #[utoipa::path(get, path = "/api/v1/collections/{name}/records", tag = "records", security(("bearer" = [])),
-    params(("name" = String, Path), ListParams),
-    responses((status = 200, body = RecordPage), (status = 400, body = Problem), (status = 404, body = Problem)))]
+    params(("name" = String, Path, pattern = "^[a-z][a-z0-9_]{0,62}$", example = "customers"), ListParams),
+    responses((status = 200, body = RecordPage)))]
 pub async fn list_records(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
@@ -83,8 +82,8 @@ pub async fn list_records(
 
 /// Create a record. Requires `records.write`.
 #[utoipa::path(post, path = "/api/v1/collections/{name}/records", tag = "records", security(("bearer" = [])),
-    params(("name" = String, Path)), request_body(content = Object, description = "field name → value"),
-    responses((status = 201, body = RecordView), (status = 422, body = Problem)))]
+    params(("name" = String, Path, pattern = "^[a-z][a-z0-9_]{0,62}$", example = "customers")), request_body = RecordValues,
+    responses((status = 201, body = RecordView)))]
 pub async fn create_record(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
@@ -96,8 +95,8 @@ pub async fn create_record(
 
 /// Get a record. Requires `records.read`.
 #[utoipa::path(get, path = "/api/v1/collections/{name}/records/{id}", tag = "records", security(("bearer" = [])),
-    params(("name" = String, Path), ("id" = String, Path, format = Uuid)),
-    responses((status = 200, body = RecordView), (status = 404, body = Problem)))]
+    params(("name" = String, Path, pattern = "^[a-z][a-z0-9_]{0,62}$", example = "customers"), ("id" = String, Path, format = Uuid, example = "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b")),
+    responses((status = 200, body = RecordView)))]
 pub async fn get_record(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
@@ -109,10 +108,10 @@ pub async fn get_record(
 /// Change some fields of a record (`null` clears a field). Send `If-Match: "<version>"` to refuse
 /// the change if someone else changed the record first. Requires `records.write`.
 #[utoipa::path(patch, path = "/api/v1/collections/{name}/records/{id}", tag = "records", security(("bearer" = [])),
-    params(("name" = String, Path), ("id" = String, Path, format = Uuid),
-        ("If-Match" = Option<String>, Header, description = "the record version you read, e.g. \"3\"")),
-    request_body(content = Object, description = "field name → new value"),
-    responses((status = 200, body = RecordView), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    params(("name" = String, Path, pattern = "^[a-z][a-z0-9_]{0,62}$", example = "customers"), ("id" = String, Path, format = Uuid, example = "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b"), ("If-Match" = Option<String>, Header, pattern = r#"^\s*(W/)?"?[0-9]{1,18}"?\s*$"#,
+        description = "the record version you read, e.g. \"3\"", example = "\"3\"")),
+    request_body = RecordValues,
+    responses((status = 200, body = RecordView)))]
 pub async fn update_record(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
@@ -135,8 +134,8 @@ pub async fn update_record(
 
 /// Delete a record. Requires `records.delete`.
 #[utoipa::path(delete, path = "/api/v1/collections/{name}/records/{id}", tag = "records", security(("bearer" = [])),
-    params(("name" = String, Path), ("id" = String, Path, format = Uuid)),
-    responses((status = 204), (status = 404, body = Problem)))]
+    params(("name" = String, Path, pattern = "^[a-z][a-z0-9_]{0,62}$", example = "customers"), ("id" = String, Path, format = Uuid, example = "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b")),
+    responses((status = 204)))]
 pub async fn delete_record(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
@@ -148,12 +147,19 @@ pub async fn delete_record(
 
 /// The tenant's operation log, newest first. Requires `audit.read`.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("bearer" = [])), params(AuditParams),
-    responses((status = 200, body = Vec<AuditEntryView>), (status = 403, body = Problem)))]
+    responses((status = 200, body = Vec<AuditEntryView>)))]
 pub async fn list_audit(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
     ApiQuery(params): ApiQuery<AuditParams>,
 ) -> AppResult<Json<Vec<AuditEntryView>>> {
+    // The console's filter form sends empty fields for "any"; an API client omits them instead,
+    // and an empty instant or operation is not one.
+    for (name, value) in [("from", &params.from), ("to", &params.to), ("operation", &params.operation)] {
+        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            return Err(AppError::BadRequest(format!("{name} must not be empty; leave it out instead")));
+        }
+    }
     let filter = audit::to_filter(&params)?;
     let zone = p.tenant().time_zone.clone();
     let entries = audit::list(&state, &p, &filter).await?;

@@ -54,7 +54,7 @@ pub struct LinkUse {
 /// address: whether an account exists is not revealed. If it does, a single-use link valid for
 /// an hour is mailed to it (at most one a minute).
 #[utoipa::path(post, path = "/api/v1/password-resets", tag = "sessions", request_body = ResetRequest,
-    responses((status = 202, body = Accepted), (status = 400, body = Problem)))]
+    responses((status = 202, body = Accepted)))]
 pub async fn request_reset(
     State(state): State<AppState>,
     Client(client): Client,
@@ -69,8 +69,9 @@ pub async fn request_reset(
 /// used or expired is 404 and changes nothing; a password the tenant's policy refuses is 422
 /// naming each broken rule (the link stays usable). The account's sessions end.
 #[utoipa::path(post, path = "/api/v1/password-links", tag = "sessions", request_body = LinkUse,
-    responses((status = 204), (status = 400, body = Problem), (status = 404, body = Problem),
-        (status = 422, body = Problem)))]
+    responses((status = 204),
+        (status = 404, description = "The link is unknown, used or expired.", body = Problem,
+            content_type = "application/problem+json")))]
 pub async fn use_link(
     State(state): State<AppState>,
     Client(client): Client,
@@ -88,9 +89,8 @@ pub async fn use_link(
 /// Mail a user who has not set a password yet a new setup link (earlier ones stop working).
 /// Requires `users.manage`.
 #[utoipa::path(post, path = "/api/v1/users/{id}/setup-link", tag = "users", security(("bearer" = [])),
-    params(("id" = String, Path, format = Uuid)),
-    responses((status = 202, body = Accepted), (status = 400, body = Problem), (status = 401, body = Problem),
-        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    params(("id" = String, Path, format = Uuid, example = "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b")),
+    responses((status = 202, body = Accepted)))]
 pub async fn resend_setup_link(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
@@ -108,8 +108,7 @@ pub async fn resend_setup_link(
 /// `users.manage`.
 #[utoipa::path(post, path = "/api/v1/users/import", tag = "users", security(("bearer" = [])),
     request_body = crate::service::import::UserImport,
-    responses((status = 200, body = crate::service::import::ImportReport), (status = 400, body = Problem),
-        (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = crate::service::import::ImportReport)))]
 pub async fn import_users(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
@@ -130,9 +129,8 @@ pub struct OneTimePassword {
 /// the next sign-in, and the user's sessions end. It is in this answer only. Requires
 /// `users.manage`; not for one's own account.
 #[utoipa::path(post, path = "/api/v1/users/{id}/one-time-password", tag = "users", security(("bearer" = [])),
-    params(("id" = String, Path, format = Uuid)),
-    responses((status = 201, body = OneTimePassword), (status = 400, body = Problem), (status = 401, body = Problem),
-        (status = 403, body = Problem), (status = 404, body = Problem)))]
+    params(("id" = String, Path, format = Uuid, example = "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b")),
+    responses((status = 201, body = OneTimePassword)))]
 pub async fn issue_one_time_password(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,

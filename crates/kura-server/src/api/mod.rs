@@ -11,43 +11,66 @@ pub mod openapi;
 mod views;
 
 pub use extract::BodyLimit;
+pub use views::RecordValues;
 
+use crate::routes::{Access, Route, Routes, Verb};
 use crate::state::AppState;
 use axum::Router;
-use axum::routing::{delete, get, post, put};
+use kura_domain::Permission;
+
+/// Every API route with the access it needs; the router is built from this table alone.
+fn table() -> Routes<AppState> {
+    use Access::{Permission as Needs, Public, Tenant};
+    use Permission::*;
+    use Verb::*;
+    Routes::default()
+        .add(Get, "/api/v1/openapi.json", Public, openapi::serve)
+        .add(Post, "/api/v1/sessions", Public, access::login)
+        .add(Delete, "/api/v1/sessions/current", Tenant, access::logout)
+        .add(Post, "/api/v1/password-resets", Public, links::request_reset)
+        .add(Post, "/api/v1/password-links", Public, links::use_link)
+        .add(Get, "/api/v1/me", Tenant, access::me)
+        .add(Put, "/api/v1/me/password", Tenant, account::change_password)
+        .add(Get, "/api/v1/me/sessions", Tenant, account::list_sessions)
+        .add(Delete, "/api/v1/me/sessions/{id}", Tenant, account::end_session)
+        .add(Get, "/api/v1/settings/security", Needs(SettingsManage), account::get_security)
+        .add(Put, "/api/v1/settings/security", Needs(SettingsManage), account::put_security)
+        .add(Get, "/api/v1/collections", Needs(RecordsRead), data::list_collections)
+        .add(Post, "/api/v1/collections", Needs(CollectionsManage), data::create_collection)
+        .add(Get, "/api/v1/collections/{name}", Needs(RecordsRead), data::get_collection)
+        .add(Put, "/api/v1/collections/{name}", Needs(CollectionsManage), data::update_collection)
+        .add(Delete, "/api/v1/collections/{name}", Needs(CollectionsManage), data::delete_collection)
+        .add(Get, "/api/v1/collections/{name}/records", Needs(RecordsRead), data::list_records)
+        .add(Post, "/api/v1/collections/{name}/records", Needs(RecordsWrite), data::create_record)
+        .add(Get, "/api/v1/collections/{name}/records/{id}", Needs(RecordsRead), data::get_record)
+        .add(Patch, "/api/v1/collections/{name}/records/{id}", Needs(RecordsWrite), data::update_record)
+        .add(Delete, "/api/v1/collections/{name}/records/{id}", Needs(RecordsDelete), data::delete_record)
+        .add(Get, "/api/v1/users", Needs(UsersManage), access::list_users)
+        .add(Post, "/api/v1/users", Needs(UsersManage), access::create_user)
+        .add(Get, "/api/v1/users/{id}", Needs(UsersManage), access::get_user)
+        .add(Patch, "/api/v1/users/{id}", Needs(UsersManage), access::update_user)
+        .add(Delete, "/api/v1/users/{id}", Needs(UsersManage), access::delete_user)
+        .add(Post, "/api/v1/users/import", Needs(UsersManage), links::import_users)
+        .add(Delete, "/api/v1/users/{id}/sessions", Needs(UsersManage), account::end_user_sessions)
+        .add(Post, "/api/v1/users/{id}/unlock", Needs(UsersManage), account::unlock_user)
+        .add(Post, "/api/v1/users/{id}/setup-link", Needs(UsersManage), links::resend_setup_link)
+        .add(Post, "/api/v1/users/{id}/one-time-password", Needs(UsersManage), links::issue_one_time_password)
+        .add(Get, "/api/v1/roles", Needs(RolesManage), access::list_roles)
+        .add(Post, "/api/v1/roles", Needs(RolesManage), access::create_role)
+        .add(Get, "/api/v1/roles/{id}", Needs(RolesManage), access::get_role)
+        .add(Patch, "/api/v1/roles/{id}", Needs(RolesManage), access::update_role)
+        .add(Delete, "/api/v1/roles/{id}", Needs(RolesManage), access::delete_role)
+        .add(Get, "/api/v1/api-keys", Needs(ApiKeysManage), access::list_api_keys)
+        .add(Post, "/api/v1/api-keys", Needs(ApiKeysManage), access::create_api_key)
+        .add(Delete, "/api/v1/api-keys/{id}", Needs(ApiKeysManage), access::revoke_api_key)
+        .add(Get, "/api/v1/audit", Needs(AuditRead), data::list_audit)
+}
+
+/// The API's routes.
+pub fn routes() -> Vec<Route> {
+    table().list().to_vec()
+}
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/openapi.json", get(openapi::serve))
-        .route("/sessions", post(access::login))
-        .route("/sessions/current", delete(access::logout))
-        .route("/password-resets", post(links::request_reset))
-        .route("/password-links", post(links::use_link))
-        .route("/me", get(access::me))
-        .route("/me/password", put(account::change_password))
-        .route("/me/sessions", get(account::list_sessions))
-        .route("/me/sessions/{id}", delete(account::end_session))
-        .route("/settings/security", get(account::get_security).put(account::put_security))
-        .route("/collections", get(data::list_collections).post(data::create_collection))
-        .route(
-            "/collections/{name}",
-            get(data::get_collection).put(data::update_collection).delete(data::delete_collection),
-        )
-        .route("/collections/{name}/records", get(data::list_records).post(data::create_record))
-        .route(
-            "/collections/{name}/records/{id}",
-            get(data::get_record).patch(data::update_record).delete(data::delete_record),
-        )
-        .route("/users", get(access::list_users).post(access::create_user))
-        .route("/users/import", post(links::import_users))
-        .route("/users/{id}", get(access::get_user).patch(access::update_user).delete(access::delete_user))
-        .route("/users/{id}/sessions", delete(account::end_user_sessions))
-        .route("/users/{id}/unlock", post(account::unlock_user))
-        .route("/users/{id}/setup-link", post(links::resend_setup_link))
-        .route("/users/{id}/one-time-password", post(links::issue_one_time_password))
-        .route("/roles", get(access::list_roles).post(access::create_role))
-        .route("/roles/{id}", get(access::get_role).patch(access::update_role).delete(access::delete_role))
-        .route("/api-keys", get(access::list_api_keys).post(access::create_api_key))
-        .route("/api-keys/{id}", delete(access::revoke_api_key))
-        .route("/audit", get(data::list_audit))
+    table().into_router()
 }

@@ -1,8 +1,20 @@
 //! The OpenAPI 3.1 document of the JSON API, generated from the handlers' annotations.
+//!
+//! Handlers declare their success responses; the error answers every operation can give are
+//! added here by rule (`ErrorResponses`), so that each one is documented once and the same way:
+//! `application/problem+json` bodies of the `Problem` schema.
 
+use super::views::{ApiKeyCreated, ApiKeyView, Me, RecordValues, RoleView, SessionCreated, UserView};
 use super::{access, account, data, links, views};
-use crate::error::Problem;
+use crate::error::{PROBLEM_JSON, Problem};
+use crate::service::audit::AuditEntryView;
+use crate::service::records::{RecordPage, RecordView};
+use kura_domain::{
+    Charset, Collection, CollectionId, CollectionSpec, DisplayName, FieldDef, FieldType, Key, Rules, TenantId,
+};
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, HttpMethod, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 #[derive(Debug, OpenApi)]
@@ -21,9 +33,10 @@ use utoipa::{Modify, OpenApi};
         data::delete_collection, data::list_records, data::create_record, data::get_record, data::update_record,
         data::delete_record, data::list_audit,
     ),
-    components(schemas(Problem, views::SessionCreated, views::Me, views::UserView, views::RoleView,
-        views::ApiKeyView, views::ApiKeyCreated, views::OwnSessionView, views::SessionsEnded)),
-    modifiers(&BearerAuth),
+    components(schemas(Problem, SessionCreated, Me, UserView, RoleView, ApiKeyView, ApiKeyCreated, RecordValues,
+        RecordView, RecordPage, AuditEntryView, Collection, CollectionSpec, FieldDef, FieldType, Rules, Charset, Key,
+        DisplayName, CollectionId, TenantId, views::OwnSessionView, views::SessionsEnded)),
+    modifiers(&BearerAuth, &ErrorResponses),
 )]
 pub struct ApiDoc;
 
@@ -41,6 +54,77 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Adds the problem answers an operation can give, by what it takes:
+/// - 400: always (a malformed path, query or body), and 414 (a URI over 8 KiB);
+/// - 401, 403: when it needs a credential (none or a bad one; a missing permission);
+/// - 401: signing in, for wrong credentials;
+/// - 404: when its path names something (a collection, a record, a user…);
+/// - 409: when it changes something (a name taken, a version moved on, a role in use);
+/// - 413, 415, 422: when it takes a body (too large, not JSON, invalid values).
+#[derive(Debug)]
+struct ErrorResponses;
+
+impl Modify for ErrorResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            for (method, op) in [
+                (HttpMethod::Get, item.get.as_mut()),
+                (HttpMethod::Post, item.post.as_mut()),
+                (HttpMethod::Put, item.put.as_mut()),
+                (HttpMethod::Patch, item.patch.as_mut()),
+                (HttpMethod::Delete, item.delete.as_mut()),
+            ] {
+                if let Some(op) = op {
+                    add_errors(path, &method, op);
+                }
+            }
+        }
+    }
+}
+
+fn add_errors(path: &str, method: &HttpMethod, op: &mut Operation) {
+    // Success responses are described by their status when the handler says no more.
+    for (status, response) in op.responses.responses.iter_mut() {
+        if let RefOr::T(response) = response
+            && response.description.is_empty()
+        {
+            let reason = status.parse::<u16>().ok().and_then(|s| axum::http::StatusCode::from_u16(s).ok());
+            response.description = reason.and_then(|s| s.canonical_reason()).unwrap_or("Success").to_owned();
+        }
+    }
+    let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+    let has_body = op.request_body.is_some();
+    let mut statuses =
+        vec![("400", "The path, query or body is malformed."), ("414", "The request URI is longer than 8 KiB.")];
+    if secured {
+        statuses.push(("401", "No credential, or one that is unknown, expired or revoked."));
+        statuses.push(("403", "The credential lacks the permission this needs, or a rule refuses it."));
+    } else if path == "/api/v1/sessions" {
+        statuses.push(("401", "The tenant, email address or password is wrong."));
+    }
+    if path.contains('{') {
+        statuses.push(("404", "What the path names does not exist in your tenant."));
+    }
+    if matches!(method, HttpMethod::Post | HttpMethod::Put | HttpMethod::Patch | HttpMethod::Delete) && secured {
+        statuses.push(("409", "It conflicts with the current state: a name in use, a changed version, a role in use."));
+    }
+    if has_body {
+        statuses.push(("413", "The body is larger than the configured limit."));
+        statuses.push(("415", "The body is not sent as application/json."));
+        statuses.push(("422", "Some values are invalid; `errors` lists them by field."));
+    }
+    for (status, description) in statuses {
+        if op.responses.responses.contains_key(status) {
+            continue;
+        }
+        let response = ResponseBuilder::new()
+            .description(description)
+            .content(PROBLEM_JSON, ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+            .build();
+        op.responses.responses.insert(status.to_owned(), response.into());
+    }
+}
+
 /// The document as pretty JSON, exactly as committed in `docs/openapi.json`.
 pub fn document() -> String {
     let mut doc = ApiDoc::openapi();
@@ -52,4 +136,76 @@ pub fn document() -> String {
 
 pub async fn serve() -> ([(axum::http::HeaderName, &'static str); 1], String) {
     ([(axum::http::header::CONTENT_TYPE, "application/json")], document())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    fn doc() -> Value {
+        serde_json::from_str(&super::document()).unwrap()
+    }
+
+    fn operations(doc: &Value) -> Vec<(String, String, Value)> {
+        let mut out = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                out.push((method.clone(), path.clone(), op.clone()));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn query_parameters_are_declared_in_the_query() {
+        let doc = doc();
+        let query = ["from", "to", "actor", "operation", "before", "limit", "filter", "q", "sort", "page", "per_page"];
+        let mut seen = 0;
+        for (method, path, op) in operations(&doc) {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap();
+                let expected = if query.contains(&name) {
+                    seen += 1;
+                    "query"
+                } else if name == "If-Match" {
+                    "header"
+                } else {
+                    "path"
+                };
+                assert_eq!(p["in"], expected, "{method} {path}: {name}");
+                assert!(p.get("example").is_some(), "{method} {path}: {name} has no example");
+            }
+        }
+        assert_eq!(seen, query.len());
+    }
+
+    #[test]
+    fn every_operation_has_typed_bodies_examples_and_problem_answers() {
+        let doc = doc();
+        for (method, path, op) in operations(&doc) {
+            // Actions on a user that need nothing more than the path take no body.
+            let bodiless = ["/unlock", "/setup-link", "/one-time-password"].iter().any(|a| path.ends_with(a));
+            if ["post", "put", "patch"].contains(&method.as_str()) && path != "/api/v1/sessions/current" && !bodiless {
+                let schema = &op["requestBody"]["content"]["application/json"]["schema"];
+                assert!(schema.get("$ref").is_some(), "{method} {path}: request body {schema}");
+            }
+            for (status, response) in op["responses"].as_object().unwrap() {
+                if status.starts_with('4') {
+                    assert_eq!(
+                        response["content"]["application/problem+json"]["schema"]["$ref"],
+                        "#/components/schemas/Problem",
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+        }
+        for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+            let described = schema.get("example").is_some()
+                || schema.get("examples").is_some()
+                || schema.get("enum").is_some()
+                || schema.get("format").is_some();
+            let has_props = schema.get("properties").is_some();
+            assert!(described || !has_props, "schema {name} has no example");
+        }
+    }
 }

@@ -1,15 +1,20 @@
-//! Response bodies of the API that are not service types themselves.
+//! Response bodies of the API that are not service types themselves, and the schema of record
+//! values. Every schema carries an example (the API document's conventions: ARCHITECTURE.md).
 
 use kura_domain::{Role, User};
 use serde::Serialize;
+use serde_json::json;
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::{RefOr, schema::AdditionalProperties};
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"token": "0190c5e8f1a27c3e9b4d6a1f2e3c4b5a.q2Xw…", "expires_at": "2026-11-22T03:00:00Z",
+#[schema(example = json!({"token": "0190a4c2e5b87d3f9a1c2b3d4e5f6a7b.kS3cr3tT0k3nValueShownOnce", "expires_at": "2026-11-22T03:00:00Z",
     "password_change_required": false}))]
 pub struct SessionCreated {
     /// Bearer token for `Authorization: Bearer …`. Shown once.
     pub token: String,
+    #[schema(format = DateTime)]
     pub expires_at: String,
     /// The user must change their password (`PUT /api/v1/me/password`) before anything else;
     /// every other call answers 403 `password_change_required` until then.
@@ -17,11 +22,15 @@ pub struct SessionCreated {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"tenant": "acme", "tenant_name": "アクメ株式会社", "time_zone": "Asia/Tokyo",
+    "actor": "admin@acme.example.jp", "actor_kind": "user", "role": "tenant_admin",
+    "permissions": ["records.read", "records.write"]}))]
 pub struct Me {
     pub tenant: String,
     pub tenant_name: String,
     pub time_zone: String,
     pub actor: String,
+    /// `user` or `api_key`.
     pub actor_kind: String,
     pub role: String,
     pub permissions: Vec<String>,
@@ -30,32 +39,41 @@ pub struct Me {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"id": "0190c5e8-f1a2-7c3e-9b4d-6a1f2e3c4b5a", "email": "hanako.sato@acme.example.jp",
-    "display_name": "佐藤 花子", "role_id": "0190c5e8-f1a2-7c3e-9b4d-6a1f2e3c0001", "status": "active", "language": "ja",
+#[schema(example = json!({"id": "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b", "email": "sato@acme.example.jp",
+    "display_name": "佐藤 花子", "role_id": "0190a4c2-e5b8-7d3f-9a1c-000000000002", "status": "active", "language": "ja",
     "has_password": true, "must_change_password": false, "password_changed_at": "2026-11-22T00:00:00Z",
     "failed_logins": 0, "locked_at": null, "locked_until": null, "created_at": "2026-11-22T00:00:00Z",
     "updated_at": "2026-11-22T00:00:00Z"}))]
 pub struct UserView {
+    #[schema(format = Uuid)]
     pub id: String,
     pub email: String,
     pub display_name: String,
+    #[schema(format = Uuid)]
     pub role_id: String,
     /// `active` or `disabled`.
+    #[schema(pattern = "^(active|disabled)$")]
     pub status: String,
     /// The language of the user's mail: `ja` or `en`.
+    #[schema(pattern = "^(ja|en)$")]
     pub language: String,
     /// Whether a password is set (an invited user has none until they follow the setup link).
     pub has_password: bool,
     /// The user must choose a new password at the next sign-in.
     pub must_change_password: bool,
+    #[schema(format = DateTime)]
     pub password_changed_at: Option<String>,
     /// Consecutive failed sign-ins since the last success (IAM-5).
     pub failed_logins: u32,
     /// When failed sign-ins locked the account, if they did.
+    #[schema(format = DateTime)]
     pub locked_at: Option<String>,
     /// When the lock ends by itself; `null` with `locked_at` set: until an administrator unlocks.
+    #[schema(format = DateTime)]
     pub locked_until: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -119,7 +137,10 @@ pub struct SessionsEnded {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "0190a4c2-e5b8-7d3f-9a1c-000000000009", "key": "sales_staff", "label": "営業担当",
+    "permissions": ["records.read", "records.write"], "builtin": false}))]
 pub struct RoleView {
+    #[schema(format = Uuid)]
     pub id: String,
     pub key: String,
     pub label: String,
@@ -140,13 +161,25 @@ impl From<Role> for RoleView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "0190a4c2-e5b8-7d3f-9a1c-00000000000a", "name": "nightly CRM sync",
+    "role_id": "0190a4c2-e5b8-7d3f-9a1c-000000000003", "created_by": "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b",
+    "created_at": "2026-11-22T00:00:00Z", "expires_at": null, "revoked_at": null, "last_used_at": null}))]
 pub struct ApiKeyView {
+    #[schema(format = Uuid)]
     pub id: String,
     pub name: String,
+    #[schema(format = Uuid)]
     pub role_id: String,
+    /// The id of the user who created the key; deleting or disabling that user revokes it.
+    #[schema(format = Uuid)]
+    pub created_by: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
+    #[schema(format = DateTime)]
     pub revoked_at: Option<String>,
+    #[schema(format = DateTime)]
     pub last_used_at: Option<String>,
 }
 
@@ -156,6 +189,7 @@ impl From<kura_store::ApiKey> for ApiKeyView {
             id: k.id.to_string(),
             name: k.name,
             role_id: k.role_id.to_string(),
+            created_by: k.created_by.map(|u| u.to_string()),
             created_at: k.created_at.to_string(),
             expires_at: k.expires_at.map(|t| t.to_string()),
             revoked_at: k.revoked_at.map(|t| t.to_string()),
@@ -165,8 +199,38 @@ impl From<kura_store::ApiKey> for ApiKeyView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"token": "kura_0190a4c2e5b87d3f9a1c2b3d4e5f6a7b_kS3cr3tT0k3nValueShownOnce",
+    "key": {"id": "0190a4c2-e5b8-7d3f-9a1c-00000000000a", "name": "nightly CRM sync",
+    "role_id": "0190a4c2-e5b8-7d3f-9a1c-000000000003", "created_by": "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b",
+    "created_at": "2026-11-22T00:00:00Z", "expires_at": null, "revoked_at": null, "last_used_at": null}}))]
 pub struct ApiKeyCreated {
     /// The secret token. Store it now: it is never shown again.
     pub token: String,
     pub key: ApiKeyView,
 }
+
+/// A record's values by field name: text, numbers, booleans, or `null` to clear a field. Dates
+/// are text (`2026-04-01`); each field's type and rules are in the collection's definition.
+#[derive(Debug)]
+pub struct RecordValues;
+
+impl utoipa::PartialSchema for RecordValues {
+    fn schema() -> RefOr<Schema> {
+        let value = OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)))
+            .item(ObjectBuilder::new().schema_type(SchemaType::Type(Type::Number)))
+            .item(ObjectBuilder::new().schema_type(SchemaType::Type(Type::Boolean)))
+            .item(ObjectBuilder::new().schema_type(SchemaType::Type(Type::Null)));
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::Object))
+            .description(Some(
+                "Field name → value: text, a number, a boolean, or null to clear the field. Dates are text \
+                 such as 2026-04-01. Which fields exist, their types and rules are the collection's definition.",
+            ))
+            .additional_properties(Some(AdditionalProperties::RefOr(RefOr::T(Schema::OneOf(value.build())))))
+            .examples([json!({"name": "山田 太郎", "kana": "ヤマダ タロウ", "points": 120, "plan": "premium"})])
+            .into()
+    }
+}
+
+impl ToSchema for RecordValues {}

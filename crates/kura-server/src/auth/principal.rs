@@ -12,13 +12,11 @@ use uuid::Uuid;
 #[derive(Clone, Debug)]
 pub enum Via {
     /// A console session (cookie) or API session (bearer); carries what logout and CSRF need.
-    Session {
-        scope: Uuid,
-        digest: kura_crypto::TokenDigest,
-        csrf_token: String,
-    },
+    Session { scope: Uuid, digest: kura_crypto::TokenDigest, csrf_token: String },
     ApiKey {
         id: kura_domain::ApiKeyId,
+        /// The user who created the key, if known.
+        owner: Option<UserId>,
     },
 }
 
@@ -67,6 +65,14 @@ impl TenantPrincipal {
     }
     pub fn user_id(&self) -> Option<UserId> {
         self.user_id
+    }
+    /// The user whose account the principal's credentials hang on: the signed-in user, or the
+    /// creator of the API key. Keys created by this principal are revoked with that account.
+    pub fn owner(&self) -> Option<UserId> {
+        match &self.via {
+            Via::Session { .. } => self.user_id,
+            Via::ApiKey { owner, .. } => *owner,
+        }
     }
     pub fn via(&self) -> &Via {
         &self.via

@@ -4,12 +4,13 @@
 use super::principal::{OperatorPrincipal, TenantPrincipal, Via};
 use super::tokens::{parse_api_key_token, parse_session_token};
 use crate::error::{AppError, AppResult};
+use crate::service::tenant_access;
 use crate::state::AppState;
 use axum::extract::OriginalUri;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use jiff::SignedDuration;
-use kura_domain::{Actor, ActorKind, Key, TenantId, UserStatus};
+use kura_domain::{Actor, ActorKind, AuditScope, Key, TenantId, UserStatus};
 use kura_store::{ApiKeyContext, SessionOwner, UserSessionContext};
 use std::net::{IpAddr, SocketAddr};
 use uuid::Uuid;
@@ -36,16 +37,16 @@ pub fn client_info(parts: &Parts) -> ClientInfo {
     ClientInfo { ip, user_agent }
 }
 
-/// The value of cookie `name`, if the request carries it.
+/// The value of cookie `name`, if the request carries it (the first, if several do).
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .and_then(|c| c.value_raw())
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -74,17 +75,20 @@ pub async fn resolve_api_request(state: &AppState, parts: &Parts) -> AppResult<T
             role: Some(role.key.to_string()),
             source_ip: info.ip,
         };
+        attribute(parts, AuditScope::Tenant(tenant.id), &actor);
+        // After the attribution, so that the refusal is in the tenant's log under the key.
+        tenant_access::check(state, &tenant)?;
         return Ok(TenantPrincipal {
             tenant,
             role,
             actor,
             user_id: None,
-            via: Via::ApiKey { id: key.id },
+            via: Via::ApiKey { id: key.id, owner: key.created_by },
             collection: named.map(|name| (name, collection)),
             password_change_required: false,
         });
     }
-    resolve_tenant_session(state, token, info, records_collection(parts)).await
+    resolve_tenant_session(state, parts, token, info, records_collection(parts)).await
 }
 
 /// The collection named by an API path on its records (`/api/v1/collections/{name}/records…`),
@@ -103,11 +107,21 @@ fn records_collection(parts: &Parts) -> Option<Key> {
 /// Resolves the console session cookie of a tenant user.
 pub async fn resolve_tenant_cookie(state: &AppState, parts: &Parts) -> AppResult<TenantPrincipal> {
     let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(AppError::Unauthenticated)?;
-    resolve_tenant_session(state, token, client_info(parts), None).await
+    resolve_tenant_session(state, parts, token, client_info(parts), None).await
 }
 
+/// Tells the audit of refused requests who this request is (see `denials::Who`).
+fn attribute(parts: &Parts, scope: AuditScope, actor: &Actor) {
+    if let Some(who) = parts.extensions.get::<crate::denials::Who>() {
+        who.set(scope, actor);
+    }
+}
+
+/// A tenant user's session, attributed for the audit of refusals before the tenant's access is
+/// checked, so that a refusal of a suspended tenant's session is in that tenant's log.
 async fn resolve_tenant_session(
     state: &AppState,
+    parts: &Parts,
     token: &str,
     info: ClientInfo,
     named: Option<Key>,
@@ -134,7 +148,6 @@ async fn resolve_tenant_session(
     {
         return Err(AppError::Unauthenticated);
     }
-    touch(state, scope, &digest, session.last_seen_at).await;
     let actor = Actor {
         kind: ActorKind::User,
         id: Some(user.id.as_uuid()),
@@ -142,6 +155,9 @@ async fn resolve_tenant_session(
         role: Some(role.key.to_string()),
         source_ip: info.ip,
     };
+    attribute(parts, AuditScope::Tenant(tenant.id), &actor);
+    tenant_access::check(state, &tenant)?;
+    touch(state, scope, &digest, session.last_seen_at).await;
     Ok(TenantPrincipal {
         tenant,
         role,
@@ -177,6 +193,7 @@ pub async fn resolve_operator_cookie(state: &AppState, parts: &Parts) -> AppResu
         role: Some("operator".into()),
         source_ip: client_info(parts).ip,
     };
+    attribute(parts, AuditScope::Platform, &actor);
     let password_change_required = operator.must_change_password;
     Ok(OperatorPrincipal { operator, actor, scope, digest, csrf_token: session.csrf_token, password_change_required })
 }

@@ -2,6 +2,7 @@
 
 use crate::state::AppState;
 use axum::http::{HeaderMap, HeaderValue};
+use cookie::{Cookie, SameSite};
 
 /// The value of cookie `name`, if the request carries it.
 pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -10,21 +11,32 @@ pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// A session cookie: script-proof, same-site only, and living as long as the session itself.
 pub fn session(state: &AppState, name: &str, token: &str) -> Option<HeaderValue> {
-    let max_age = u64::from(state.settings.session.absolute_minutes) * 60;
-    HeaderValue::from_str(&format!("{name}={token}; Max-Age={max_age}{}", flags(state))).ok()
+    let max_age = i64::from(state.settings.session.absolute_minutes) * 60;
+    set_cookie(state, name, token, max_age, SameSite::Strict, true)
 }
 
 /// Tells the browser to forget a session cookie.
 pub fn clear(state: &AppState, name: &str) -> Option<HeaderValue> {
-    HeaderValue::from_str(&format!("{name}=; Max-Age=0{}", flags(state))).ok()
+    set_cookie(state, name, "", 0, SameSite::Strict, true)
 }
 
-fn flags(state: &AppState) -> &'static str {
-    if state.settings.cookie_secure {
-        "; Path=/; HttpOnly; SameSite=Strict; Secure"
-    } else {
-        "; Path=/; HttpOnly; SameSite=Strict"
-    }
+/// A `Set-Cookie` value for the whole site, `Secure` unless configured otherwise.
+pub fn set_cookie(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    max_age_secs: i64,
+    same_site: SameSite,
+    http_only: bool,
+) -> Option<HeaderValue> {
+    let cookie = Cookie::build((name, value))
+        .path("/")
+        .http_only(http_only)
+        .same_site(same_site)
+        .secure(state.settings.cookie_secure)
+        .max_age(cookie::time::Duration::seconds(max_age_secs))
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).ok()
 }
 
 /// The cookie that carries a one-time secret from the POST that made it to the one page that

@@ -34,6 +34,18 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
     if let Some(allow) = response.headers().get(header::ALLOW) {
         page.headers_mut().insert(header::ALLOW, allow.clone());
     }
+    // Outer layers (the audit of refusals) still need to know what the error was.
+    page.extensions_mut().insert(ErrorMarker(error));
+    page
+}
+
+/// The localized page for `error` on a console path (`/console…` or `/operator…`), with the
+/// error's status and the error attached for outer layers.
+pub fn page_for(error: std::sync::Arc<AppError>, lang: Lang, path: &str) -> Response {
+    let status = error.status();
+    let mut page = error_page(&error, status, lang, path.starts_with("/operator")).into_response();
+    *page.status_mut() = status;
+    page.extensions_mut().insert(ErrorMarker(error));
     page
 }
 
@@ -50,6 +62,8 @@ fn words(error: &AppError, lang: Lang) -> (&'static str, &'static str) {
         AppError::Unauthenticated | AppError::BadCredentials => (t(Msg::ErrSignInTitle), t(Msg::ErrSignInBody)),
         AppError::PasswordChangeRequired => (t(Msg::MustChangePasswordTitle), t(Msg::MustChangePassword)),
         AppError::AlreadySignedIn => (t(Msg::ErrSignInTitle), t(Msg::AlreadySignedIn)),
+        AppError::MethodNotAllowed => (t(Msg::ErrMethodTitle), t(Msg::ErrMethodBody)),
+        AppError::UriTooLong(_) => (t(Msg::ErrUriTitle), t(Msg::ErrUriBody)),
         AppError::UnsupportedMedia(_) | AppError::Internal(_) => (t(Msg::ErrInternalTitle), t(Msg::ErrInternalBody)),
     }
 }

@@ -30,6 +30,8 @@ pub enum Done {
     SignedOut,
     Imported,
     LinkSent,
+    Suspended,
+    Resumed,
 }
 
 impl Done {
@@ -46,6 +48,8 @@ impl Done {
             "done=signedout" => Some(Self::SignedOut),
             "done=imported" => Some(Self::Imported),
             "done=linksent" => Some(Self::LinkSent),
+            "done=suspended" => Some(Self::Suspended),
+            "done=resumed" => Some(Self::Resumed),
             _ => None,
         })
     }
@@ -62,6 +66,8 @@ impl Done {
             Self::SignedOut => Msg::ForcedLogoutDone,
             Self::Imported => Msg::ImportDone,
             Self::LinkSent => Msg::SetupLinkResent,
+            Self::Suspended => Msg::DoneSuspended,
+            Self::Resumed => Msg::DoneResumed,
         }
     }
 }
@@ -207,7 +213,7 @@ async fn read_form(req: Request, state: &AppState) -> AppResult<FormData> {
         Err(FormRejection::InvalidFormContentType(_)) => {
             Err(AppError::UnsupportedMedia("send the form as application/x-www-form-urlencoded".into()))
         }
-        Err(e) => Err(AppError::BadRequest(e.body_text())),
+        Err(e) => Err(AppError::BadRequest(format!("the form could not be read: {}", e.body_text()))),
     }
 }
 
@@ -221,9 +227,10 @@ pub struct Posted {
 impl FromRequest<AppState> for Posted {
     type Rejection = Response;
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        check_origin(req.headers(), state.settings.public_url.as_deref()).map_err(IntoResponse::into_response)?;
+        // The session first, so that a refused post is attributed to whoever it was sent as.
         let (mut parts, body) = req.into_parts();
         let ctx = Ctx::from_request_parts(&mut parts, state).await?;
+        check_origin(&parts.headers, state.settings.public_url.as_deref()).map_err(IntoResponse::into_response)?;
         let form = read_form(Request::from_parts(parts, body), state).await.map_err(IntoResponse::into_response)?;
         check_token(ctx.csrf(), &form).map_err(IntoResponse::into_response)?;
         Ok(Self { ctx, form })
@@ -240,9 +247,9 @@ pub struct OpPosted {
 impl FromRequest<AppState> for OpPosted {
     type Rejection = Response;
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        check_origin(req.headers(), state.settings.public_url.as_deref()).map_err(IntoResponse::into_response)?;
         let (mut parts, body) = req.into_parts();
         let ctx = OpCtx::from_request_parts(&mut parts, state).await?;
+        check_origin(&parts.headers, state.settings.public_url.as_deref()).map_err(IntoResponse::into_response)?;
         let form = read_form(Request::from_parts(parts, body), state).await.map_err(IntoResponse::into_response)?;
         check_token(&ctx.p.csrf_token, &form).map_err(IntoResponse::into_response)?;
         Ok(Self { ctx, form })

@@ -4,7 +4,7 @@
 use super::cookies;
 use crate::state::AppState;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
@@ -67,20 +67,20 @@ impl Lang {
 
 #[derive(Debug, Deserialize)]
 pub struct SwitchParams {
-    to: String,
+    to: Option<String>,
     back: Option<String>,
 }
 
 /// `GET /console/lang?to=ja&back=/console/...`: remembers the language and returns to the page.
+/// Without a language it changes nothing and returns all the same.
 pub async fn switch(State(state): State<AppState>, Query(params): Query<SwitchParams>) -> Response {
     let back = params.back.filter(|b| is_local_path(b)).unwrap_or_else(|| "/console".to_owned());
     let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, back)]).into_response();
-    if let Some(lang) = Lang::parse(&params.to) {
-        let secure = if state.settings.cookie_secure { "; Secure" } else { "" };
-        let cookie = format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax{secure}", lang.code());
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().insert(header::SET_COOKIE, value);
-        }
+    if let Some(lang) = params.to.as_deref().and_then(Lang::parse)
+        && let Some(value) =
+            cookies::set_cookie(&state, LANG_COOKIE, lang.code(), 365 * 24 * 3600, cookie::SameSite::Lax, false)
+    {
+        response.headers_mut().insert(header::SET_COOKIE, value);
     }
     response
 }
@@ -98,6 +98,7 @@ pub fn is_local_path(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut h = HeaderMap::new();

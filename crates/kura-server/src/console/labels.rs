@@ -2,10 +2,12 @@
 //! operations, outcomes — and field-validation messages, in both languages. Each `match` is
 //! exhaustive, so a new variant in `kura-domain` does not compile until it has its words here.
 
+use super::explain::explain;
 use super::i18n::Lang;
+use super::msg::Msg;
 use kura_domain::{
-    BuiltinRole, Charset, FieldErrorKind, FieldType, FieldValue, Operation, Outcome, PasswordProblem, Permission, Role,
-    UserStatus,
+    BuiltinRole, Charset, Collection, FieldErrorKind, FieldType, FieldValue, Found, Operation, Outcome,
+    PasswordProblem, Permission, QueryError, Role, UserStatus,
 };
 
 const fn pick(lang: Lang, en: &'static str, ja: &'static str) -> &'static str {
@@ -66,7 +68,11 @@ pub fn permission_help(p: Permission, lang: Lang) -> &'static str {
             "Delete records. Deleted records cannot be restored.",
             "レコードを削除できます。削除したレコードは元に戻せません。",
         ),
-        Permission::RecordsExport => pick(lang, "Download records in bulk.", "レコードを一括でダウンロードできます。"),
+        Permission::RecordsExport => pick(
+            lang,
+            "Read records in bulk. Without it, listing is limited to 500 records a minute (by default).",
+            "レコードを一括で読み出せます。この権限がない場合、一覧できるのは1分間に500件（初期設定）までです。",
+        ),
         Permission::PiiRead => pick(
             lang,
             "Show fields marked as personal information. Without it they appear as ••••••.",
@@ -145,6 +151,9 @@ pub fn operation_label(op: Operation, lang: Lang) -> &'static str {
         O::UserImport => pick(lang, "Users imported", "ユーザーの一括登録"),
         O::MailFailed => pick(lang, "Mail could not be delivered", "メール送信の失敗"),
         O::PasswordExpiryNotice => pick(lang, "Password expiry notice sent", "パスワード期限の通知"),
+        O::ViewUpdate => pick(lang, "View settings changed", "表示設定の変更"),
+        O::AccessDenied => pick(lang, "Access denied", "アクセス拒否"),
+        O::CsrfRefused => pick(lang, "Form refused (CSRF)", "フォーム拒否（CSRF）"),
     }
 }
 
@@ -160,6 +169,44 @@ pub fn status_label(s: UserStatus, lang: Lang) -> &'static str {
     match s {
         UserStatus::Active => pick(lang, "Active", "有効"),
         UserStatus::Disabled => pick(lang, "Disabled", "無効"),
+    }
+}
+
+/// Time zones offered by the operator's picker, with their names in both languages. Any other
+/// IANA zone (set through the CLI or the API) is shown by its code.
+pub const TIME_ZONES: &[(&str, &str, &str)] = &[
+    ("Asia/Tokyo", "Japan time", "日本時間"),
+    ("Asia/Seoul", "Korea time", "韓国時間"),
+    ("Asia/Shanghai", "China time", "中国時間"),
+    ("Asia/Taipei", "Taiwan time", "台湾時間"),
+    ("Asia/Hong_Kong", "Hong Kong time", "香港時間"),
+    ("Asia/Manila", "Philippine time", "フィリピン時間"),
+    ("Asia/Singapore", "Singapore time", "シンガポール時間"),
+    ("Asia/Bangkok", "Thailand time", "タイ時間"),
+    ("Asia/Ho_Chi_Minh", "Vietnam time", "ベトナム時間"),
+    ("Asia/Jakarta", "Western Indonesia time", "インドネシア西部時間"),
+    ("Asia/Kolkata", "India time", "インド時間"),
+    ("Asia/Dubai", "Gulf time", "湾岸諸国時間"),
+    ("Australia/Sydney", "Eastern Australia time", "オーストラリア東部時間"),
+    ("Pacific/Auckland", "New Zealand time", "ニュージーランド時間"),
+    ("Pacific/Honolulu", "Hawaii time", "ハワイ時間"),
+    ("America/Los_Angeles", "US Pacific time", "米国太平洋時間"),
+    ("America/Denver", "US Mountain time", "米国山岳部時間"),
+    ("America/Chicago", "US Central time", "米国中部時間"),
+    ("America/New_York", "US Eastern time", "米国東部時間"),
+    ("America/Sao_Paulo", "Brasília time", "ブラジリア時間"),
+    ("Europe/London", "UK time", "英国時間"),
+    ("Europe/Paris", "Central European time (Paris)", "中央ヨーロッパ時間（パリ）"),
+    ("Europe/Berlin", "Central European time (Berlin)", "中央ヨーロッパ時間（ベルリン）"),
+    ("Europe/Moscow", "Moscow time", "モスクワ時間"),
+    ("UTC", "Coordinated Universal Time", "協定世界時"),
+];
+
+/// A time zone as people read it: 「日本時間 (Asia/Tokyo)」; a zone without a name, its code.
+pub fn time_zone_label(zone: &str, lang: Lang) -> String {
+    match TIME_ZONES.iter().find(|(z, _, _)| *z == zone) {
+        Some((z, en, ja)) => format!("{} ({z})", pick(lang, en, ja)),
+        None => zone.to_owned(),
     }
 }
 
@@ -212,10 +259,7 @@ pub fn field_error(kind: &FieldErrorKind, lang: Lang) -> String {
         }
         K::NotAChoice => pick(lang, "Choose one of the options.", "選択肢から選んでください。").to_owned(),
         K::Duplicate => pick(lang, "This value is already used.", "この値はすでに使われています。").to_owned(),
-        K::Invalid { reason } => match lang {
-            Lang::En => format!("The value is not accepted: {reason}."),
-            Lang::Ja => format!("入力内容が正しくありません（{reason}）。"),
-        },
+        K::Invalid { reason } => detail(reason, lang),
         K::Password(problem) => password_problem(*problem, lang),
     }
 }
@@ -307,35 +351,90 @@ fn charset_error(charset: &str, lang: Lang) -> &'static str {
     }
 }
 
-/// The service layer's English explanations that readers meet most, in their language; others
-/// are shown as they are.
+/// A service's explanation in the reader's language (`explain.rs`). One without a wording there
+/// is not shown in English: the reader gets a general sentence, and the log names the message so
+/// that it can be added (a test keeps the sources and the catalogue in step).
 pub fn detail(text: &str, lang: Lang) -> String {
-    if lang == Lang::En {
-        return text.to_owned();
+    explain(text, lang).unwrap_or_else(|| {
+        tracing::warn!(message = text, "a console message has no wording in the reader's language");
+        Msg::UnexplainedRefusal.text(lang).to_owned()
+    })
+}
+
+/// Why a filter, sort or search was refused, naming fields by their labels.
+pub fn query_error(e: &QueryError, c: &Collection, lang: Lang) -> String {
+    use QueryError as Q;
+    let label = |name: &str| c.field(name).map_or_else(|| name.to_owned(), |f| f.label.to_string());
+    let found = |f: &Found| match f {
+        Found::Name(n) => format!("「{}」", label(n)),
+        Found::Operator => pick(lang, "an operator", "演算子").to_owned(),
+        Found::Value => pick(lang, "a value", "値").to_owned(),
+        Found::And => "&&".to_owned(),
+        Found::Or => "||".to_owned(),
+        Found::Open => "(".to_owned(),
+        Found::Close => ")".to_owned(),
+    };
+    match (e, lang) {
+        (Q::UnknownField(n), Lang::En) => {
+            format!("There is no field “{n}” in this collection. Use a field ID such as the ones in the example.")
+        }
+        (Q::UnknownField(n), Lang::Ja) => {
+            format!("「{n}」という項目はありません。例にあるような項目IDを使ってください。")
+        }
+        (Q::PiiField(n), Lang::En) => format!(
+            "“{}” holds personal information: you cannot search or sort by it without the “See personal information” permission.",
+            label(n)
+        ),
+        (Q::PiiField(n), Lang::Ja) => {
+            format!("「{}」は個人情報のため、「個人情報の閲覧」権限がないと検索・並べ替えに使えません。", label(n))
+        }
+        (Q::TooManySortKeys, _) => {
+            pick(lang, "Sort by at most 5 columns.", "並べ替えに使える列は5つまでです。").to_owned()
+        }
+        (Q::PageZero | Q::PerPage, _) => {
+            pick(lang, "The page does not exist.", "指定のページはありません。").to_owned()
+        }
+        (Q::SearchTooLong, _) => {
+            pick(lang, "Enter at most 200 characters to search for.", "検索する文字は200文字以内で入力してください。")
+                .to_owned()
+        }
+        (Q::FilterTooLong, _) => pick(
+            lang,
+            "The filter is too long (at most 2000 characters).",
+            "絞り込み条件が長すぎます（2000文字まで）。",
+        )
+        .to_owned(),
+        (Q::Unexpected(f), Lang::En) => format!("The filter has {} where it cannot be. Check the example.", found(f)),
+        (Q::Unexpected(f), Lang::Ja) => {
+            format!("絞り込み条件の{}の位置が正しくありません。例を参考にご確認ください。", found(f))
+        }
+        (Q::UnclosedQuote, _) => pick(
+            lang,
+            "A quotation mark is not closed. Write text values between two ' marks, such as 'premium'.",
+            "引用符が閉じていません。文字の値は 'premium' のように ' で囲んでください。",
+        )
+        .to_owned(),
+        (Q::NotANumber(t), Lang::En) => format!("{t} is not a number."),
+        (Q::NotANumber(t), Lang::Ja) => format!("{t} は数値として読めません。"),
+        (Q::UnexpectedChar(ch), Lang::En) => {
+            format!("The character “{ch}” cannot be used here. Write text values between ' marks.")
+        }
+        (Q::UnexpectedChar(ch), Lang::Ja) => format!("「{ch}」はここでは使えません。文字の値は ' で囲んでください。"),
+        (Q::TooDeep, _) => {
+            pick(lang, "The filter has too many nested parentheses.", "括弧の入れ子が深すぎます。").to_owned()
+        }
+        (Q::UnclosedParen, _) => pick(lang, "A parenthesis is not closed.", "括弧が閉じていません。").to_owned(),
+        (Q::ExpectedOperator(n), Lang::En) => format!("Write an operator such as = or > after “{}”.", label(n)),
+        (Q::ExpectedOperator(n), Lang::Ja) => format!("「{}」の後に = や > などの演算子を入力してください。", label(n)),
+        (Q::ExpectedValue(n), Lang::En) => {
+            format!("Write the value to compare “{}” with after the operator.", label(n))
+        }
+        (Q::ExpectedValue(n), Lang::Ja) => format!("「{}」の演算子の後に、比べる値を入力してください。", label(n)),
+        (Q::EndsEarly, _) => {
+            pick(lang, "The filter ends too early: a condition is incomplete.", "絞り込み条件が途中で終わっています。")
+                .to_owned()
+        }
     }
-    let known: &[(&str, &str)] = &[
-        ("a user with this email already exists", "このメールアドレスのユーザーはすでに登録されています。"),
-        ("a role with this key already exists", "このロールIDはすでに使われています。"),
-        ("a collection with this name already exists", "このコレクション名はすでに使われています。"),
-        ("a tenant with this slug already exists", "このテナントIDはすでに使われています。"),
-        (
-            "the record was changed by someone else",
-            "他のユーザーがこのレコードを変更しました。再読み込みしてからもう一度お試しください。",
-        ),
-        ("this role is still assigned to", "このロールは使用中のユーザーがいるため削除できません。"),
-        ("this role is still used by", "このロールは有効なAPIキーで使われているため削除できません。"),
-        ("built-in roles cannot", "標準ロールは変更・削除できません。"),
-        ("you cannot change your own role or status", "自分自身のロールや状態は変更できません。"),
-        ("you cannot delete your own account", "自分自身のアカウントは削除できません。"),
-        ("the role ", "ご自身が持たない権限を含むロールは割り当てられません。"),
-        ("you cannot grant ", "ご自身が持たない権限は付与できません。"),
-        ("the key name must be", "キーの名前は1〜100文字で入力してください。"),
-        (
-            "the security settings were changed by someone else",
-            "他の管理者がセキュリティ設定を変更しました。再読み込みしてからもう一度お試しください。",
-        ),
-    ];
-    known.iter().find(|(en, _)| text.starts_with(en)).map_or_else(|| text.to_owned(), |(_, ja)| (*ja).to_owned())
 }
 
 #[cfg(test)]

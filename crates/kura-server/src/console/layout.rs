@@ -35,11 +35,13 @@ pub struct Head<'a> {
     title: &'a str,
     crumbs: Vec<(&'a str, String)>,
     actions: Option<Markup>,
+    /// A confirmation worded by the page itself, shown instead of the generic one of `done`.
+    done: Option<String>,
 }
 
 impl<'a> Head<'a> {
     pub fn new(nav: Nav, title: &'a str) -> Self {
-        Self { nav, title, crumbs: Vec::new(), actions: None }
+        Self { nav, title, crumbs: Vec::new(), actions: None, done: None }
     }
     pub fn crumb(mut self, label: &'a str, href: impl Into<String>) -> Self {
         self.crumbs.push((label, href.into()));
@@ -47,6 +49,11 @@ impl<'a> Head<'a> {
     }
     pub fn actions(mut self, actions: Markup) -> Self {
         self.actions = Some(actions);
+        self
+    }
+    /// Words the confirmation of a finished action for this page (only shown after one).
+    pub fn done(mut self, text: Option<String>) -> Self {
+        self.done = text;
         self
     }
 
@@ -167,7 +174,9 @@ pub fn page(ctx: &Ctx, head: Head<'_>, body: Markup) -> Html<String> {
             }
             main #main tabindex="-1" {
                 (head.render(lang))
-                @if let Some(done) = ctx.done { (notice_ok(done.msg().text(lang))) }
+                @if let Some(done) = ctx.done {
+                    (notice_ok(head.done.as_deref().unwrap_or(done.msg().text(lang))))
+                }
                 (body)
             }
         }

@@ -8,11 +8,12 @@
 
 mod assets;
 mod cookies;
-mod errors;
+pub(crate) mod errors;
+mod explain;
 mod extract;
 mod forms;
 mod help;
-mod i18n;
+pub(crate) mod i18n;
 mod labels;
 mod layout;
 mod msg;
@@ -21,67 +22,107 @@ mod pages;
 mod widgets;
 
 use crate::error::AppError;
+use crate::routes::{Access, Route, Routes, Verb};
 use crate::state::AppState;
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
-use axum::routing::{any, get, post};
+use axum::routing::any;
+use kura_domain::Permission;
 use pages::{
-    account, api_keys, audit, collections, dashboard, fields, import, links, record_form, records, roles, security,
-    session, users,
+    account, api_keys, audit, collections, dashboard, fields, import, links, record_form, record_view, records, roles,
+    security, session, users,
 };
 
+/// Every console page and form with the access it needs; the router is built from this table.
+fn table() -> Routes<AppState> {
+    use Access::{Permission as Needs, Public, Tenant};
+    use Permission::*;
+    use Verb::{Get, Post};
+    Routes::default()
+        .add(Get, "/console", Tenant, dashboard::show)
+        .add(Get, "/console/login", Public, session::login_form)
+        .add(Post, "/console/login", Public, session::login)
+        .add(Post, "/console/logout", Tenant, session::logout)
+        .add(Get, "/console/lang", Public, i18n::switch)
+        .add(Get, "/console/forgot", Public, links::forgot_form)
+        .add(Post, "/console/forgot", Public, links::forgot)
+        .add(Get, "/console/setup/{token}", Public, links::setup_form)
+        .add(Post, "/console/setup/{token}", Public, links::setup)
+        .add(Get, "/console/reset/{token}", Public, links::reset_form)
+        .add(Post, "/console/reset/{token}", Public, links::reset)
+        .add(Get, "/console/account/password", Tenant, account::password_form)
+        .add(Post, "/console/account/password", Tenant, account::change_password)
+        .add(Get, "/console/account/sessions", Tenant, account::sessions)
+        .add(Post, "/console/account/sessions/end-others", Tenant, account::end_other_sessions)
+        .add(Post, "/console/account/sessions/{handle}/end", Tenant, account::end_session)
+        .add(Get, "/console/help/security", Tenant, help::security)
+        .add(Get, "/console/settings/security", Needs(SettingsManage), security::show)
+        .add(Post, "/console/settings/security", Needs(SettingsManage), security::save)
+        .add(Get, "/console/users", Needs(UsersManage), users::list)
+        .add(Get, "/console/users/new", Needs(UsersManage), users::new_form)
+        .add(Post, "/console/users/new", Needs(UsersManage), users::create)
+        .add(Get, "/console/users/{id}", Needs(UsersManage), users::edit_form)
+        .add(Post, "/console/users/{id}", Needs(UsersManage), users::update)
+        .add(Get, "/console/users/{id}/delete", Needs(UsersManage), users::confirm_delete)
+        .add(Post, "/console/users/{id}/delete", Needs(UsersManage), users::delete)
+        .add(Get, "/console/users/import", Needs(UsersManage), import::form)
+        .add(Post, "/console/users/import", Needs(UsersManage), import::submit)
+        .add(Post, "/console/users/{id}/unlock", Needs(UsersManage), users::unlock)
+        .add(Post, "/console/users/{id}/signout", Needs(UsersManage), users::sign_out)
+        .add(Post, "/console/users/{id}/setup-link", Needs(UsersManage), users::resend_setup_link)
+        .add(Get, "/console/users/{id}/one-time-password", Needs(UsersManage), users::one_time_password)
+        .add(Post, "/console/users/{id}/one-time-password", Needs(UsersManage), users::issue_one_time)
+        .add(Get, "/console/roles", Needs(RolesManage), roles::list)
+        .add(Get, "/console/roles/new", Needs(RolesManage), roles::new_form)
+        .add(Post, "/console/roles/new", Needs(RolesManage), roles::create)
+        .add(Get, "/console/roles/{id}", Needs(RolesManage), roles::edit_form)
+        .add(Post, "/console/roles/{id}", Needs(RolesManage), roles::update)
+        .add(Get, "/console/roles/{id}/delete", Needs(RolesManage), roles::confirm_delete)
+        .add(Post, "/console/roles/{id}/delete", Needs(RolesManage), roles::delete)
+        .add(Get, "/console/collections", Needs(RecordsRead), collections::list)
+        .add(Get, "/console/collections/new", Needs(CollectionsManage), collections::new_form)
+        .add(Post, "/console/collections/new", Needs(CollectionsManage), collections::create)
+        .add(Get, "/console/collections/{name}", Needs(RecordsRead), records::list)
+        .add(Get, "/console/collections/{name}/settings", Needs(CollectionsManage), collections::edit_form)
+        .add(Post, "/console/collections/{name}/settings", Needs(CollectionsManage), collections::update)
+        .add(Get, "/console/collections/{name}/delete", Needs(CollectionsManage), collections::confirm_delete)
+        .add(Post, "/console/collections/{name}/delete", Needs(CollectionsManage), collections::delete)
+        .add(Get, "/console/collections/{name}/fields/new", Needs(CollectionsManage), fields::new_form)
+        .add(Post, "/console/collections/{name}/fields/new", Needs(CollectionsManage), fields::create)
+        .add(Get, "/console/collections/{name}/fields/{field}", Needs(CollectionsManage), fields::edit_form)
+        .add(Post, "/console/collections/{name}/fields/{field}", Needs(CollectionsManage), fields::update)
+        .add(Get, "/console/collections/{name}/fields/{field}/delete", Needs(CollectionsManage), fields::confirm_delete)
+        .add(Post, "/console/collections/{name}/fields/{field}/delete", Needs(CollectionsManage), fields::delete)
+        .add(Post, "/console/collections/{name}/columns", Needs(RecordsRead), records::save_columns)
+        .add(Get, "/console/collections/{name}/records/new", Needs(RecordsWrite), record_form::new_form)
+        .add(Post, "/console/collections/{name}/records/new", Needs(RecordsWrite), record_form::create)
+        .add(Get, "/console/collections/{name}/records/{id}", Needs(RecordsRead), record_view::show)
+        .add(Post, "/console/collections/{name}/records/{id}", Needs(RecordsWrite), record_form::update)
+        .add(Get, "/console/collections/{name}/records/{id}/edit", Needs(RecordsWrite), record_form::edit_form)
+        .add(Get, "/console/collections/{name}/records/{id}/delete", Needs(RecordsDelete), record_form::confirm_delete)
+        .add(Post, "/console/collections/{name}/records/{id}/delete", Needs(RecordsDelete), record_form::delete)
+        .add(Get, "/console/api-keys", Needs(ApiKeysManage), api_keys::list)
+        .add(Get, "/console/api-keys/new", Needs(ApiKeysManage), api_keys::new_form)
+        .add(Post, "/console/api-keys/new", Needs(ApiKeysManage), api_keys::create)
+        .add(Get, "/console/api-keys/{id}/created", Needs(ApiKeysManage), api_keys::created)
+        .add(Get, "/console/api-keys/{id}/revoke", Needs(ApiKeysManage), api_keys::confirm_revoke)
+        .add(Post, "/console/api-keys/{id}/revoke", Needs(ApiKeysManage), api_keys::revoke)
+        .add(Get, "/console/audit", Needs(AuditRead), audit::list)
+        .merge(operator::table())
+}
+
+/// The consoles' pages and forms.
+pub fn routes() -> Vec<Route> {
+    table().list().to_vec()
+}
+
 pub fn router() -> Router<AppState> {
-    let tenant = Router::new()
-        .route("/console", get(dashboard::show))
-        .route("/console/login", get(session::login_form).post(session::login))
-        .route("/console/logout", post(session::logout))
-        .route("/console/forgot", get(links::forgot_form).post(links::forgot))
-        .route("/console/setup/{token}", get(links::setup_form).post(links::setup))
-        .route("/console/reset/{token}", get(links::reset_form).post(links::reset))
-        .route("/console/lang", get(i18n::switch))
-        .route("/console/users", get(users::list))
-        .route("/console/users/new", get(users::new_form).post(users::create))
-        .route("/console/users/import", get(import::form).post(import::submit))
-        .route("/console/users/{id}", get(users::edit_form).post(users::update))
-        .route("/console/users/{id}/delete", get(users::confirm_delete).post(users::delete))
-        .route("/console/users/{id}/unlock", post(users::unlock))
-        .route("/console/users/{id}/signout", post(users::sign_out))
-        .route("/console/users/{id}/one-time-password", get(users::one_time_password).post(users::issue_one_time))
-        .route("/console/account/password", get(account::password_form).post(account::change_password))
-        .route("/console/account/sessions", get(account::sessions))
-        .route("/console/account/sessions/end-others", post(account::end_other_sessions))
-        .route("/console/account/sessions/{handle}/end", post(account::end_session))
-        .route("/console/settings/security", get(security::show).post(security::save))
-        .route("/console/help/security", get(help::security))
-        .route("/console/users/{id}/setup-link", post(users::resend_setup_link))
-        .route("/console/roles", get(roles::list))
-        .route("/console/roles/new", get(roles::new_form).post(roles::create))
-        .route("/console/roles/{id}", get(roles::edit_form).post(roles::update))
-        .route("/console/roles/{id}/delete", get(roles::confirm_delete).post(roles::delete))
-        .route("/console/collections", get(collections::list))
-        .route("/console/collections/new", get(collections::new_form).post(collections::create))
-        .route("/console/collections/{name}", get(records::list))
-        .route("/console/collections/{name}/settings", get(collections::edit_form).post(collections::update))
-        .route("/console/collections/{name}/delete", get(collections::confirm_delete).post(collections::delete))
-        .route("/console/collections/{name}/fields/new", get(fields::new_form).post(fields::create))
-        .route("/console/collections/{name}/fields/{field}", get(fields::edit_form).post(fields::update))
-        .route("/console/collections/{name}/fields/{field}/delete", get(fields::confirm_delete).post(fields::delete))
-        .route("/console/collections/{name}/records/new", get(record_form::new_form).post(record_form::create))
-        .route("/console/collections/{name}/records/{id}", get(record_form::show).post(record_form::update))
-        .route(
-            "/console/collections/{name}/records/{id}/delete",
-            get(record_form::confirm_delete).post(record_form::delete),
-        )
-        .route("/console/api-keys", get(api_keys::list))
-        .route("/console/api-keys/new", get(api_keys::new_form).post(api_keys::create))
-        .route("/console/api-keys/{id}/created", get(api_keys::created))
-        .route("/console/api-keys/{id}/revoke", get(api_keys::confirm_revoke).post(api_keys::revoke))
-        .route("/console/audit", get(audit::list))
-        .route("/console/{*rest}", any(not_found));
+    // Anything else under either console is a page that does not exist.
+    let pages =
+        table().into_router().route("/console/{*rest}", any(not_found)).route("/operator/{*rest}", any(not_found));
     // Errors of both consoles become pages; the assets are plain files and need no such layer.
-    tenant
-        .merge(operator::router())
+    pages
         .layer(axum::middleware::from_fn(errors::render_errors))
         .layer(axum::middleware::map_response(same_origin_referrer))
         .merge(assets::router())

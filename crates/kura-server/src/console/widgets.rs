@@ -21,6 +21,8 @@ pub struct Input<'a> {
     pub max: Option<String>,
     pub step: Option<&'a str>,
     pub autocomplete: Option<&'a str>,
+    /// The keyboard a phone shows (`decimal`, `email`…) for a text input.
+    pub inputmode: Option<&'a str>,
     pub placeholder: Option<&'a str>,
     pub readonly: bool,
 }
@@ -54,7 +56,7 @@ impl Input<'_> {
                 } @else {
                     input id=(id) type=(self.kind) name=(self.name) value=(self.value) required[self.required]
                         readonly[self.readonly] maxlength=[self.maxlength] min=[self.min.as_deref()]
-                        max=[self.max.as_deref()] step=[self.step] autocomplete=[self.autocomplete]
+                        max=[self.max.as_deref()] step=[self.step] autocomplete=[self.autocomplete] inputmode=[self.inputmode]
                         placeholder=[self.placeholder] aria-describedby=[describe] aria-invalid=[invalid];
                 }
                 (help_and_error(&id, self.help, self.error))

@@ -1,5 +1,6 @@
 //! API keys for external systems (IAM-12 basics): shown once, stored as digests, scoped to a
-//! role, optionally expiring, revocable.
+//! role, optionally expiring, revocable. A key belongs to the user who created it (a key created
+//! with a key belongs to that key's owner): deleting or disabling the user revokes it.
 
 use super::ensure_within;
 use crate::auth::{TenantPrincipal, api_key_token};
@@ -12,12 +13,14 @@ use serde::Deserialize;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "nightly CRM sync", "role": "viewer", "expires_in_days": 90}))]
 pub struct NewApiKey {
     /// What the key is for, e.g. `nightly CRM sync`.
     pub name: String,
     /// The role the key acts with; it cannot exceed your own.
     pub role: String,
     /// Days until the key stops working (1–730); absent means no expiry.
+    #[schema(minimum = 1, maximum = 730)]
     pub expires_in_days: Option<u32>,
 }
 
@@ -30,7 +33,10 @@ pub async fn list(state: &AppState, p: &TenantPrincipal) -> AppResult<Vec<ApiKey
 pub async fn create(state: &AppState, p: &TenantPrincipal, input: NewApiKey) -> AppResult<(String, ApiKey)> {
     let g = p.require(Permission::ApiKeysManage)?;
     let name = input.name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+    if name.is_empty()
+        || name.chars().count() > 100
+        || name.chars().any(|c| c.is_control() || kura_domain::is_invisible_control(c))
+    {
         return Err(AppError::BadRequest("the key name must be 1–100 characters".into()));
     }
     let key = Key::parse(&input.role).map_err(|_| AppError::BadRequest(format!("{:?} is not a role", input.role)))?;
@@ -46,7 +52,7 @@ pub async fn create(state: &AppState, p: &TenantPrincipal, input: NewApiKey) -> 
         Some(_) => return Err(AppError::BadRequest("expires_in_days must be between 1 and 730".into())),
     };
     let mut w = g.begin(&state.store).await?;
-    let (secret, api_key) = w.insert_api_key(g.tenant_id(), name, role.id, expires_at).await?;
+    let (secret, api_key) = w.insert_api_key(g.tenant_id(), name, role.id, expires_at, p.owner()).await?;
     w.commit(
         AuditRecord::success(Operation::ApiKeyCreate, format!("apikey:{}", api_key.id))
             .with_detail(format!("name={name} role={}", role.key)),

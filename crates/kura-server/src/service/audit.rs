@@ -10,27 +10,56 @@ use kura_store::AuditFilter;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditParams {
     /// Entries at or after this instant (RFC 3339, e.g. `2026-11-01T00:00:00+09:00`).
+    #[param(format = DateTime, example = "2026-11-01T00:00:00+09:00")]
     pub from: Option<String>,
     /// Entries before this instant (RFC 3339).
+    #[param(format = DateTime, example = "2026-12-01T00:00:00+09:00")]
     pub to: Option<String>,
     /// Part of the actor's email address or API key name.
+    #[param(example = "sato@")]
     pub actor: Option<String>,
     /// An operation such as `record.create`.
+    #[param(inline, value_type = Option<OperationName>, example = "record.create")]
     pub operation: Option<String>,
     /// Entries with a sequence number below this (paging backwards).
+    #[param(example = 200)]
     pub before: Option<i64>,
     /// At most this many entries (1–1000, default 100).
+    #[param(minimum = 1, maximum = 1000, example = 100)]
     pub limit: Option<u32>,
 }
 
+/// The name of an audited operation, for the API document: one of [`Operation::ALL`].
+#[derive(Debug)]
+pub struct OperationName;
+
+impl utoipa::PartialSchema for OperationName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .enum_values(Some(Operation::ALL.iter().map(|o| o.as_str())))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for OperationName {}
+
 /// An audit entry as clients see it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"seq": 42, "at": "2026-11-22T01:30:00Z", "at_local": "2026-11-22 10:30:00 JST",
+    "actor_kind": "user", "actor": "sato@acme.example.jp", "actor_role": "editor", "source_ip": "203.0.113.7",
+    "operation": "record.update", "target": "record:customers/0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a01",
+    "outcome": "success", "detail": "changed=points",
+    "hash": "9f2b6c1e0a4d8f7e3b5a6c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f"}))]
 pub struct AuditEntryView {
     pub seq: i64,
     /// UTC instant.
+    #[schema(format = DateTime)]
     pub at: String,
     /// The same instant in the tenant's time zone.
     pub at_local: String,
@@ -68,12 +97,19 @@ pub fn to_filter(params: &AuditParams) -> AppResult<AuditFilter> {
         operation,
         before_seq: params.before,
         limit,
+        ..AuditFilter::default()
     })
 }
 
 pub async fn list(state: &AppState, p: &TenantPrincipal, filter: &AuditFilter) -> AppResult<Vec<AuditEntry>> {
     let g = p.require(Permission::AuditRead)?;
     Ok(state.store.audit_entries(AuditScope::Tenant(g.tenant_id()), filter).await?)
+}
+
+/// How many entries of the tenant's log match `filter` (its paging aside).
+pub async fn count(state: &AppState, p: &TenantPrincipal, filter: &AuditFilter) -> AppResult<u64> {
+    let g = p.require(Permission::AuditRead)?;
+    Ok(state.store.audit_count(AuditScope::Tenant(g.tenant_id()), filter).await?)
 }
 
 pub fn view(e: &AuditEntry, zone: &kura_domain::TimeZoneName) -> AuditEntryView {

@@ -18,6 +18,14 @@ pub async fn get(state: &AppState, p: &TenantPrincipal, name: &str) -> AppResult
     find(state, g.tenant_id(), name).await
 }
 
+/// A collection by name with where its records stand, for a request that then reads or writes
+/// several times in it (the console's record pages): looked up once, handed to the `*_in`
+/// functions of [`super::records`].
+pub async fn at(state: &AppState, p: &TenantPrincipal, name: &str) -> AppResult<CollectionAt> {
+    let g = p.require(Permission::RecordsRead)?;
+    find_at(state, &g, name).await
+}
+
 pub(crate) async fn find(state: &AppState, tenant: kura_domain::TenantId, name: &str) -> AppResult<Collection> {
     Ok(Arc::unwrap_or_clone(find_by_name(state, tenant, name).await?.collection))
 }
@@ -55,23 +63,112 @@ pub async fn create(state: &AppState, p: &TenantPrincipal, spec: CollectionSpec)
 }
 
 /// Replaces a collection's label, memo and fields. The name in the spec must match.
+///
+/// Whether a field holds personal information decides who sees its values (IAM-3), so changing
+/// it needs `pii.read` besides `collections.manage`: marking or unmarking a field, removing a
+/// marked field, or adding an unmarked field under a name whose values are still stored (a
+/// removed field's values stay in the records and would be shown again).
 pub async fn update(state: &AppState, p: &TenantPrincipal, name: &str, spec: CollectionSpec) -> AppResult<Collection> {
     let g = p.require(Permission::CollectionsManage)?;
-    let existing = find(state, g.tenant_id(), name).await?;
+    let at = find_by_name(state, g.tenant_id(), name).await?;
+    let existing = &at.collection;
     if spec.name != existing.name {
         return Err(AppError::BadRequest(
             "a collection cannot be renamed; its name is used in URLs and filters".into(),
         ));
     }
     spec.check()?;
+    let mut changes = pii_changes(existing, &spec);
+    changes.extend(revived_fields(state, &at, &spec).await?);
+    if !changes.is_empty() && !p.can(Permission::PiiRead) {
+        let names = changes.iter().map(|c| c.name).collect::<Vec<_>>().join(", ");
+        return Err(AppError::ForbiddenOther(format!(
+            "changing which fields hold personal information requires pii.read (fields: {names})"
+        )));
+    }
+    let mut detail = format!("fields={}", field_names(&spec));
+    for kind in [PiiChange::Marked, PiiChange::Unmarked, PiiChange::Removed, PiiChange::Revived] {
+        let names: Vec<&str> = changes.iter().filter(|c| c.kind == kind).map(|c| c.name).collect();
+        if !names.is_empty() {
+            detail.push_str(&format!(" pii_{}={}", kind.as_str(), names.join(",")));
+        }
+    }
     let mut w = g.begin(&state.store).await?;
     let c = w.update_collection(g.tenant_id(), existing.id, &spec).await?;
     w.commit(
-        AuditRecord::success(Operation::CollectionUpdate, format!("collection:{}", spec.name))
-            .with_detail(format!("fields={}", field_names(&spec))),
+        AuditRecord::success(Operation::CollectionUpdate, format!("collection:{}", spec.name)).with_detail(detail),
     )
     .await?;
     Ok(c)
+}
+
+/// How a collection update changes what is personal information.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PiiChange {
+    /// An existing field becomes personal information.
+    Marked,
+    /// An existing field stops being personal information.
+    Unmarked,
+    /// A field holding personal information is removed.
+    Removed,
+    /// A field is added, unmarked, under a name whose values are still stored.
+    Revived,
+}
+
+impl PiiChange {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Marked => "marked",
+            Self::Unmarked => "unmarked",
+            Self::Removed => "removed",
+            Self::Revived => "revived",
+        }
+    }
+}
+
+#[derive(Debug)]
+struct FieldPiiChange<'a> {
+    name: &'a str,
+    kind: PiiChange,
+}
+
+/// The personal-information changes between a collection and its new definition, except
+/// revivals (which need the records).
+fn pii_changes<'a>(old: &'a Collection, new: &'a CollectionSpec) -> Vec<FieldPiiChange<'a>> {
+    let mut out = Vec::new();
+    for f in &old.fields {
+        match new.fields.iter().find(|n| n.name == f.name) {
+            Some(n) if n.pii && !f.pii => out.push(FieldPiiChange { name: n.name.as_str(), kind: PiiChange::Marked }),
+            Some(n) if !n.pii && f.pii => out.push(FieldPiiChange { name: n.name.as_str(), kind: PiiChange::Unmarked }),
+            Some(_) => {}
+            None if f.pii => out.push(FieldPiiChange { name: f.name.as_str(), kind: PiiChange::Removed }),
+            None => {}
+        }
+    }
+    out
+}
+
+/// New unmarked fields whose name still holds values in some record.
+async fn revived_fields<'a>(
+    state: &AppState,
+    at: &CollectionAt,
+    new: &'a CollectionSpec,
+) -> AppResult<Vec<FieldPiiChange<'a>>> {
+    let added: Vec<&str> = new
+        .fields
+        .iter()
+        .filter(|f| !f.pii && at.collection.field(f.name.as_str()).is_none())
+        .map(|f| f.name.as_str())
+        .collect();
+    if added.is_empty() {
+        return Ok(Vec::new());
+    }
+    let records = state.store.records_at(at).await?;
+    Ok(added
+        .into_iter()
+        .filter(|name| records.iter().any(|r| r.data.contains_key(name)))
+        .map(|name| FieldPiiChange { name, kind: PiiChange::Revived })
+        .collect())
 }
 
 /// Deletes a collection with all its records.

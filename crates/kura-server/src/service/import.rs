@@ -55,6 +55,8 @@ pub struct ImportReport {
 
 /// One data row of the file.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"line": 3, "email": "taro@", "action": null,
+    "problems": [{"column": "email", "problem": "not an email address"}]}))]
 pub struct ImportRow {
     /// The row's line in the file (the header is line 1).
     pub line: u64,
@@ -66,6 +68,7 @@ pub struct ImportRow {
 
 /// A problem of one cell.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"column": "role", "problem": "\"nosuch\" is not a role of this tenant"}))]
 pub struct RowProblem {
     pub column: String,
     pub problem: String,

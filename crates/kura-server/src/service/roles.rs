@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"key": "sales_staff", "label": "営業担当", "permissions": ["records.read", "records.write"]}))]
 pub struct NewRole {
     /// Machine name, e.g. `sales_staff`.
     pub key: String,
@@ -18,6 +19,7 @@ pub struct NewRole {
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"label": "営業担当", "permissions": ["records.read"]}))]
 pub struct RoleChanges {
     pub label: Option<String>,
     pub permissions: Option<Vec<String>>,
@@ -30,6 +32,19 @@ fn parse_permissions(p: &TenantPrincipal, names: &[String]) -> AppResult<Permiss
         return Err(AppError::ForbiddenOther(format!("you cannot grant {missing}, which you do not have")));
     }
     Ok(set)
+}
+
+/// A role manager may change or delete a role only if they hold every permission it holds:
+/// otherwise `roles.manage` would let them weaken a role stronger than their own, and its
+/// holders would lose what the manager could never grant.
+fn ensure_holds_all(p: &TenantPrincipal, role: &Role) -> AppResult<()> {
+    match role.permissions.iter().find(|perm| !p.can(*perm)) {
+        None => Ok(()),
+        Some(missing) => Err(AppError::ForbiddenOther(format!(
+            "changing a role requires every permission it holds; the role {} holds {missing}, which you do not have",
+            role.key
+        ))),
+    }
 }
 
 pub async fn list(state: &AppState, p: &TenantPrincipal) -> AppResult<Vec<Role>> {
@@ -63,6 +78,7 @@ pub async fn update(state: &AppState, p: &TenantPrincipal, id: RoleId, changes: 
     if role.builtin {
         return Err(AppError::Conflict("built-in roles cannot be changed; create a custom role instead".into()));
     }
+    ensure_holds_all(p, &role)?;
     let label = match &changes.label {
         Some(l) => DisplayName::parse(l)?,
         None => role.label.clone(),
@@ -73,10 +89,11 @@ pub async fn update(state: &AppState, p: &TenantPrincipal, id: RoleId, changes: 
     };
     let mut w = g.begin(&state.store).await?;
     let updated = w.update_role(g.tenant_id(), id, &label, permissions).await?;
-    w.commit(
-        AuditRecord::success(Operation::RoleUpdate, format!("role:{}", role.key))
-            .with_detail(format!("permissions={}", permissions.to_list())),
-    )
+    w.commit(AuditRecord::success(Operation::RoleUpdate, format!("role:{}", role.key)).with_detail(format!(
+        "permissions={} previous={}",
+        permissions.to_list(),
+        role.permissions.to_list()
+    )))
     .await?;
     Ok(updated)
 }
@@ -87,6 +104,7 @@ pub async fn delete(state: &AppState, p: &TenantPrincipal, id: RoleId) -> AppRes
     if role.builtin {
         return Err(AppError::Conflict("built-in roles cannot be deleted".into()));
     }
+    ensure_holds_all(p, &role)?;
     let mut w = g.begin(&state.store).await?;
     w.delete_role(g.tenant_id(), id).await?;
     w.commit(AuditRecord::success(Operation::RoleDelete, format!("role:{}", role.key))).await?;

@@ -4,6 +4,7 @@
 
 use super::security;
 use crate::auth::{ClientInfo, OperatorPrincipal, TenantPrincipal, Via, session_token};
+use crate::denials::Denial;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use jiff::{SignedDuration, Timestamp};
@@ -189,6 +190,18 @@ async fn succeed(
         role: Some(role.key.to_string()),
         source_ip: client.ip.clone(),
     };
+    // Only someone who proved their password learns why the tenant cannot be used (TEN-1).
+    if let Err(refusal) = super::tenant_access::check(state, tenant) {
+        state.metrics.login(false);
+        let record = AuditRecord {
+            operation: Operation::UserLoginFailed,
+            target: Some(format!("user:{}", user.email)),
+            outcome: Outcome::Denied,
+            detail: Some(refusal.to_string()),
+        };
+        state.store.audit_only(AuditScope::Tenant(tenant.id), anonymous(user.email.as_str(), client), record).await?;
+        return Err(refusal);
+    }
     let now = state.clock.now();
     let sessions = &policy.sessions;
     if sessions.concurrent == ConcurrentLogins::Refuse
@@ -268,10 +281,15 @@ fn truncate(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
 }
 
-/// Ends the principal's session (no-op for API keys).
+/// Ends the principal's session. An API key has no session to end: that is refused, so that a
+/// client does not believe a key stopped working (revoke keys with `DELETE /api/v1/api-keys/{id}`).
 pub async fn logout_user(state: &AppState, p: &TenantPrincipal) -> AppResult<()> {
     let Via::Session { scope, digest, .. } = p.via() else {
-        return Ok(());
+        return Err(AppError::BadRequest(
+            "this request is authenticated with an API key, which is not a session: nothing was ended; \
+             revoke the key with DELETE /api/v1/api-keys/{id} instead"
+                .into(),
+        ));
     };
     let mut w = state.store.begin(AuditScope::Tenant(p.tenant().id), p.actor().clone()).await?;
     w.delete_session(*scope, digest).await?;
@@ -294,13 +312,16 @@ pub async fn login_operator(
     let ok = state.hashing.verify(stored, password.to_owned()).await.map_err(AppError::internal)?;
     state.metrics.login(ok);
     let Some((operator, _)) = account.filter(|_| ok) else {
-        let record = AuditRecord {
+        // Refused, and throttled per address and name tried, so that guessing cannot flood the
+        // platform's log (LOG-1).
+        let denial = Denial {
+            scope: AuditScope::Platform,
+            actor: anonymous(email, client),
             operation: Operation::OperatorLoginFailed,
-            target: Some(format!("operator:{}", truncate(email, 254))),
-            outcome: Outcome::Failure,
-            detail: None,
+            target: format!("operator:{}", truncate(email, 254)),
+            reason: "wrong email address or password".into(),
         };
-        state.store.audit_only(AuditScope::Platform, anonymous(email, client), record).await?;
+        state.denials.record(state, denial).await;
         return Err(AppError::BadCredentials);
     };
     let actor = Actor {

@@ -27,7 +27,7 @@ pub struct NewTenant {
     pub admin_language: Option<kura_domain::Language>,
 }
 
-fn parse_date(name: &str, s: Option<&str>) -> AppResult<Option<jiff::civil::Date>> {
+pub(crate) fn parse_date(name: &str, s: Option<&str>) -> AppResult<Option<jiff::civil::Date>> {
     match s.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => {

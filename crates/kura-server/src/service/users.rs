@@ -40,7 +40,8 @@ pub struct NewUser {
 pub struct UserChanges {
     pub display_name: Option<String>,
     pub role: Option<String>,
-    /// `active` or `disabled`. Disabling signs the user out everywhere.
+    /// `active` or `disabled`. Disabling signs the user out everywhere and revokes the API keys
+    /// they created (enabling the user again does not bring those back).
     pub status: Option<String>,
     /// A new password set by the administrator: the user's sessions end, and when the tenant's
     /// policy says so, the user must change it at the next sign-in.
@@ -136,7 +137,9 @@ pub async fn issue_one_time_password(state: &AppState, p: &TenantPrincipal, id: 
 pub async fn update(state: &AppState, p: &TenantPrincipal, id: UserId, changes: UserChanges) -> AppResult<User> {
     let g = p.require(Permission::UsersManage)?;
     let user = state.store.user(g.tenant_id(), id).await?.ok_or(AppError::NotFound("user"))?;
-    let is_self = p.user_id() == Some(id);
+    // Through one of their API keys a user is still themselves (and disabling themselves would
+    // revoke the very key).
+    let is_self = p.owner() == Some(id);
     let name = match &changes.display_name {
         Some(n) => DisplayName::parse(n)?,
         None => user.display_name.clone(),
@@ -206,6 +209,10 @@ pub async fn update(state: &AppState, p: &TenantPrincipal, id: UserId, changes: 
         changed.push("password");
     }
     let mut detail = format!("changed={}", changed.join(","));
+    if status == UserStatus::Disabled && user.status != UserStatus::Disabled {
+        let revoked = w.revoke_api_keys_of(g.tenant_id(), id).await?;
+        detail.push_str(&format!(" api_keys_revoked={revoked}"));
+    }
     if ended > 0 {
         detail.push_str(&format!("; ended {ended} session(s)"));
     }
@@ -213,10 +220,11 @@ pub async fn update(state: &AppState, p: &TenantPrincipal, id: UserId, changes: 
     Ok(updated)
 }
 
-/// Deletes a user; their audit entries remain (IAM-1).
+/// Deletes a user; their audit entries remain (IAM-1), the API keys they created are revoked
+/// (IAM-12).
 pub async fn delete(state: &AppState, p: &TenantPrincipal, id: UserId) -> AppResult<()> {
     let g = p.require(Permission::UsersManage)?;
-    if p.user_id() == Some(id) {
+    if p.owner() == Some(id) {
         return Err(AppError::ForbiddenOther("you cannot delete your own account".into()));
     }
     let user = state.store.user(g.tenant_id(), id).await?.ok_or(AppError::NotFound("user"))?;
@@ -224,6 +232,11 @@ pub async fn delete(state: &AppState, p: &TenantPrincipal, id: UserId) -> AppRes
     ensure_within(p.role(), &role)?;
     let mut w = g.begin(&state.store).await?;
     w.delete_user(g.tenant_id(), id).await?;
-    w.commit(AuditRecord::success(Operation::UserDelete, format!("user:{}", user.email))).await?;
+    let revoked = w.revoke_api_keys_of(g.tenant_id(), id).await?;
+    w.commit(
+        AuditRecord::success(Operation::UserDelete, format!("user:{}", user.email))
+            .with_detail(format!("api_keys_revoked={revoked}")),
+    )
+    .await?;
     Ok(())
 }

@@ -1,12 +1,15 @@
-//! Sign-in, sessions, users, roles and API keys through the API, and the permission matrix
-//! (IAM-2): every endpoint against every built-in role and a role with no permissions.
+//! Sign-in, sessions, users, roles and API keys through the API, and the permission matrices
+//! (IAM-2): every declared route of the API and the consoles, enumerated from Kura's own route
+//! table, against every built-in role, a role with no permissions and a role manager.
 
+use crate::console_client::{Console, csrf_of};
 use crate::helpers::*;
 use jiff::SignedDuration;
+use kura_server::routes::{Access, Route, Verb};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-async fn user_with_role(app: &TestApp, t: &TenantFixture, email: &str, role: &str) -> String {
+pub(crate) async fn user_with_role(app: &TestApp, t: &TenantFixture, email: &str, role: &str) -> String {
     let (s, body) = app
         .post(
             "/api/v1/users",
@@ -18,78 +21,105 @@ async fn user_with_role(app: &TestApp, t: &TenantFixture, email: &str, role: &st
     app.login(&t.slug, email, PASSWORD).await
 }
 
+/// A missing id: routes that take one answer 404 to those allowed, 403 to the others.
+const MISSING: &str = "01900000-0000-7000-8000-000000000000";
+
+/// A concrete path for a declared route: `{name}` is the customers collection and `{field}` its
+/// `name` field, except where the route would delete or replace them (there: names that do not
+/// exist); every `{id}` is an id that does not exist.
+fn concrete(verb: Verb, path: &str) -> String {
+    let destructive = matches!(verb, Verb::Delete | Verb::Put) || path.ends_with("/delete");
+    let (name, field) = if destructive { ("nosuch", "nosuch") } else { ("customers", "name") };
+    path.replace("{name}", name).replace("{field}", field).replace("{id}", MISSING)
+}
+
+/// A body of the right shape for each API route that takes one, so that the request reaches
+/// the permission check (a malformed body is refused before it). A new route that takes a body
+/// needs one here.
+fn sample_body(verb: Verb, path: &str) -> Option<Value> {
+    let body = match (verb, path) {
+        (Verb::Get | Verb::Delete, _) => return None,
+        (Verb::Post, "/api/v1/sessions") => json!({"tenant": "acme", "email": "x@acme.example.jp", "password": "x"}),
+        (Verb::Post, "/api/v1/collections") => json!({"name": "notes", "label": "メモ"}),
+        (Verb::Put, "/api/v1/collections/{name}") => json!({"name": "customers", "label": "顧客"}),
+        (Verb::Post, "/api/v1/collections/{name}/records") => json!({"points": 1}),
+        (Verb::Patch, "/api/v1/collections/{name}/records/{id}") => json!({"points": 2}),
+        (Verb::Post, "/api/v1/users") => json!({"email": "x@acme.example.jp", "display_name": "x", "role": "viewer"}),
+        (Verb::Patch, "/api/v1/users/{id}") => json!({"display_name": "y"}),
+        (Verb::Post, "/api/v1/roles") => json!({"key": "r2", "label": "r2", "permissions": []}),
+        (Verb::Patch, "/api/v1/roles/{id}") => json!({"label": "z"}),
+        (Verb::Post, "/api/v1/api-keys") => json!({"name": "k", "role": "viewer"}),
+        (Verb::Post, "/api/v1/password-resets") => json!({"tenant": "acme", "email": "x@acme.example.jp"}),
+        (Verb::Post, "/api/v1/password-links") => json!({"kind": "reset", "token": "x", "new_password": "y"}),
+        // A wrong current password: allowed principals get 422, and nothing changes.
+        (Verb::Put, "/api/v1/me/password") => json!({"current_password": "wrong", "new_password": "y"}),
+        (Verb::Put, "/api/v1/settings/security") => {
+            let defaults = kura_domain::SecurityPolicy::defaults(180, 60);
+            let mut body = serde_json::to_value(defaults).unwrap();
+            body["revision"] = 0.into();
+            body
+        }
+        (Verb::Post, "/api/v1/users/import") => json!({"csv": "email,display_name,role\n", "dry_run": true}),
+        (
+            Verb::Post,
+            "/api/v1/users/{id}/unlock" | "/api/v1/users/{id}/setup-link" | "/api/v1/users/{id}/one-time-password",
+        ) => {
+            return None;
+        }
+        _ => panic!("no sample body for {} {path}: add one", verb.as_str()),
+    };
+    Some(body)
+}
+
+/// The principals of the matrix: the three built-in roles, a role without permissions, and a
+/// role manager with nothing else.
+async fn matrix_principals(app: &TestApp, t: &TenantFixture) -> Vec<(&'static str, String, Vec<String>, String)> {
+    for (key, permissions) in [("nothing", json!([])), ("rolemgr", json!(["roles.manage", "records.read"]))] {
+        let (s, body) = app
+            .post("/api/v1/roles", &t.admin_token, json!({"key": key, "label": key, "permissions": permissions}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+    }
+    let mut out = vec![("tenant_admin", t.admin_token.clone(), t.admin_email.clone())];
+    for role in ["editor", "viewer", "nothing", "rolemgr"] {
+        let email = format!("{role}@acme.example.jp");
+        out.push((role, user_with_role(app, t, &email, role).await, email));
+    }
+    let mut principals = Vec::new();
+    for (role, token, email) in out {
+        let (_, me) = app.get("/api/v1/me", &token).await;
+        let perms: Vec<String> = serde_json::from_value(me["permissions"].clone()).unwrap();
+        principals.push((role, token, perms, email));
+    }
+    principals
+}
+
+fn allowed(access: Access, perms: &[String]) -> bool {
+    match access {
+        Access::Public | Access::Tenant => true,
+        Access::Permission(p) => perms.iter().any(|x| x == p.as_str()),
+        Access::Operator => false,
+    }
+}
+
 #[tokio::test]
-async fn iam_2_permission_matrix_covers_every_endpoint_and_role() {
-    let app = spawn_app().await;
+async fn iam_2_permission_matrix_covers_every_api_route_and_role() {
+    let app = spawn_app_with(|s| s.limits.records_per_minute_without_export = 1).await;
     let t = app.tenant("acme").await;
     app.post("/api/v1/collections", &t.admin_token, customers_spec()).await;
-    let (s, body) = app
-        .post("/api/v1/roles", &t.admin_token, json!({"key": "nothing", "label": "権限なし", "permissions": []}))
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{body}");
-    let tokens = [
-        ("tenant_admin", t.admin_token.clone()),
-        ("editor", user_with_role(&app, &t, "e@acme.example.jp", "editor").await),
-        ("viewer", user_with_role(&app, &t, "v@acme.example.jp", "viewer").await),
-        ("nothing", user_with_role(&app, &t, "n@acme.example.jp", "nothing").await),
-    ];
-    let missing = "01900000-0000-7000-8000-000000000000";
-    let rec = format!("/api/v1/collections/customers/records/{missing}");
-    // (method, path, body, required permission or None for any authenticated principal)
-    let matrix: Vec<(&str, String, Option<Value>, Option<&str>)> = vec![
-        ("GET", "/api/v1/me".into(), None, None),
-        ("GET", "/api/v1/collections".into(), None, Some("records.read")),
-        (
-            "POST",
-            "/api/v1/collections".into(),
-            Some(json!({"name": "notes", "label": "メモ"})),
-            Some("collections.manage"),
-        ),
-        ("GET", "/api/v1/collections/customers".into(), None, Some("records.read")),
-        (
-            "PUT",
-            "/api/v1/collections/nosuch".into(),
-            Some(json!({"name": "nosuch", "label": "x"})),
-            Some("collections.manage"),
-        ),
-        ("DELETE", "/api/v1/collections/nosuch".into(), None, Some("collections.manage")),
-        ("GET", "/api/v1/collections/customers/records".into(), None, Some("records.read")),
-        ("POST", "/api/v1/collections/customers/records".into(), Some(json!({"points": 1})), Some("records.write")),
-        ("GET", rec.clone(), None, Some("records.read")),
-        ("PATCH", rec.clone(), Some(json!({"points": 2})), Some("records.write")),
-        ("DELETE", rec.clone(), None, Some("records.delete")),
-        ("GET", "/api/v1/users".into(), None, Some("users.manage")),
-        (
-            "POST",
-            "/api/v1/users".into(),
-            Some(json!({"email": "x@acme.example.jp", "display_name": "x", "role": "viewer"})),
-            Some("users.manage"),
-        ),
-        ("GET", format!("/api/v1/users/{missing}"), None, Some("users.manage")),
-        ("PATCH", format!("/api/v1/users/{missing}"), Some(json!({"display_name": "y"})), Some("users.manage")),
-        ("DELETE", format!("/api/v1/users/{missing}"), None, Some("users.manage")),
-        ("GET", "/api/v1/roles".into(), None, Some("roles.manage")),
-        (
-            "POST",
-            "/api/v1/roles".into(),
-            Some(json!({"key": "r2", "label": "r2", "permissions": []})),
-            Some("roles.manage"),
-        ),
-        ("GET", format!("/api/v1/roles/{missing}"), None, Some("roles.manage")),
-        ("PATCH", format!("/api/v1/roles/{missing}"), Some(json!({"label": "z"})), Some("roles.manage")),
-        ("DELETE", format!("/api/v1/roles/{missing}"), None, Some("roles.manage")),
-        ("GET", "/api/v1/api-keys".into(), None, Some("apikeys.manage")),
-        ("POST", "/api/v1/api-keys".into(), Some(json!({"name": "k", "role": "viewer"})), Some("apikeys.manage")),
-        ("DELETE", format!("/api/v1/api-keys/{missing}"), None, Some("apikeys.manage")),
-        ("GET", "/api/v1/audit".into(), None, Some("audit.read")),
-    ];
-    for (role, token) in &tokens {
-        let (_, me) = app.get("/api/v1/me", token).await;
-        let perms: Vec<String> = serde_json::from_value(me["permissions"].clone()).unwrap();
-        for (method, path, body, needed) in &matrix {
-            let (s, resp) = app.send(method, path, Some(token), body.clone()).await;
-            let allowed = needed.is_none_or(|p| perms.iter().any(|x| x == p));
-            if allowed {
+    let principals = matrix_principals(&app, &t).await;
+    let routes: Vec<Route> = kura_server::routes().into_iter().filter(|r| r.path.starts_with("/api/v1/")).collect();
+    assert!(routes.len() >= 28, "the API's routes are enumerated: {routes:?}");
+    for (role, token, perms, _) in &principals {
+        for r in &routes {
+            // Signing out would end the session the rest of the matrix uses (the iam_9 tests
+            // cover it).
+            if r.access == Access::Public || r.path == "/api/v1/sessions/current" {
+                continue;
+            }
+            let (method, path) = (r.verb.as_str(), concrete(r.verb, r.path));
+            let (s, resp) = app.send(method, &path, Some(token), sample_body(r.verb, r.path)).await;
+            if allowed(r.access, perms) {
                 assert!(
                     s != StatusCode::FORBIDDEN && s != StatusCode::UNAUTHORIZED,
                     "{role} {method} {path}: {s} {resp}"
@@ -99,11 +129,100 @@ async fn iam_2_permission_matrix_covers_every_endpoint_and_role() {
                 assert_eq!(resp["code"], "forbidden");
             }
         }
-        // No token at all is always 401.
-        for (method, path, body, _) in &matrix {
-            let (s, _) = app.send(method, path, None, body.clone()).await;
-            assert_eq!(s, StatusCode::UNAUTHORIZED, "anonymous {method} {path}");
+    }
+    // Without a credential every route but the public ones is 401.
+    for r in &routes {
+        let (s, _) = app.send(r.verb.as_str(), &concrete(r.verb, r.path), None, sample_body(r.verb, r.path)).await;
+        let expected = if r.access == Access::Public { s } else { StatusCode::UNAUTHORIZED };
+        assert_eq!(s, expected, "anonymous {} {}", r.verb.as_str(), r.path);
+        assert_ne!(s, StatusCode::FORBIDDEN);
+    }
+    // Every route is in the API document, and the document has no route that is not routed.
+    let doc: Value = serde_json::from_str(&kura_server::api::openapi::document()).unwrap();
+    let mut documented: Vec<String> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.push(format!("{} {path}", method.to_uppercase()));
         }
+    }
+    let mut routed: Vec<String> = routes
+        .iter()
+        .filter(|r| r.path != "/api/v1/openapi.json")
+        .map(|r| format!("{} {}", r.verb.as_str(), r.path))
+        .collect();
+    documented.sort();
+    routed.sort();
+    assert_eq!(documented, routed);
+
+    // records.export: bulk listing (here: more than one record a minute) needs it.
+    app.post("/api/v1/collections/customers/records", &t.admin_token, json!({"name": "a"})).await;
+    let list = "/api/v1/collections/customers/records";
+    for (role, token, perms, _) in &principals {
+        if !perms.iter().any(|p| p == "records.read") {
+            continue;
+        }
+        let first = app.get(list, token).await.0;
+        let second = app.get(list, token).await;
+        assert_eq!(first, StatusCode::OK, "{role}");
+        if perms.iter().any(|p| p == "records.export") {
+            assert_eq!(second.0, StatusCode::OK, "{role}: {}", second.1);
+        } else {
+            assert_eq!(second.0, StatusCode::FORBIDDEN, "{role}: {}", second.1);
+        }
+    }
+
+    // roles.manage alone does not reach a role stronger than the manager's own.
+    let (_, roles) = app.get("/api/v1/roles", &t.admin_token).await;
+    let nothing = roles.as_array().unwrap().iter().find(|r| r["key"] == "nothing").unwrap()["id"].clone();
+    let (s, body) = app
+        .post("/api/v1/roles", &t.admin_token, json!({"key": "strong", "label": "s", "permissions": ["records.write"]}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let mgr = &principals.iter().find(|p| p.0 == "rolemgr").unwrap().1;
+    let weaken = json!({"permissions": []});
+    let (s, _) = app.patch(&format!("/api/v1/roles/{}", body["id"].as_str().unwrap()), mgr, weaken.clone()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "weakening a stronger role");
+    let (s, _) = app.patch(&format!("/api/v1/roles/{}", nothing.as_str().unwrap()), mgr, weaken).await;
+    assert_eq!(s, StatusCode::OK, "a role within the manager's own");
+}
+
+#[tokio::test]
+async fn iam_2_permission_matrix_covers_every_console_route_and_role() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    app.post("/api/v1/collections", &t.admin_token, customers_spec()).await;
+    let principals = matrix_principals(&app, &t).await;
+    let routes: Vec<Route> = kura_server::routes().into_iter().filter(|r| r.path.starts_with("/console")).collect();
+    assert!(routes.len() >= 40, "the console's routes are enumerated: {routes:?}");
+    for (role, _, perms, email) in &principals {
+        let console = Console::new(&app);
+        console.login("acme", email, PASSWORD).await;
+        let csrf = csrf_of(&console.get("/console").await.body);
+        for r in &routes {
+            // Signing out would end the session the rest of the matrix uses.
+            if r.access == Access::Public || r.path == "/console/logout" {
+                continue;
+            }
+            let path = concrete(r.verb, r.path);
+            let page = match r.verb {
+                Verb::Get => console.get(&path).await,
+                _ => console.post(&path, &[("_csrf", &csrf)]).await,
+            };
+            let verb = r.verb.as_str();
+            if allowed(r.access, perms) {
+                assert!(page.status != StatusCode::FORBIDDEN, "{role} {verb} {path}: {}", page.status);
+                assert_ne!(page.location.as_deref(), Some("/console/login"), "{role} {verb} {path}");
+            } else {
+                assert_eq!(page.status, StatusCode::FORBIDDEN, "{role} {verb} {path} should be forbidden");
+            }
+        }
+    }
+    // The operator console's routes need an operator: tenant users are sent to its sign-in.
+    let console = Console::new(&app);
+    console.login("acme", &t.admin_email, PASSWORD).await;
+    for r in kura_server::routes().iter().filter(|r| r.access == Access::Operator && r.verb == Verb::Get) {
+        let page = console.get(r.path).await;
+        assert_eq!(page.location.as_deref(), Some("/operator/login"), "{}", r.path);
     }
 }
 

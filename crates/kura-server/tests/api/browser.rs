@@ -252,6 +252,17 @@ impl Browser {
         panic!("no {css:?} with text {needle:?} after {WAIT_TIMEOUT:?} on {url}; saw {seen:?}")
     }
 
+    /// Runs `script` (a function body; `arguments` holds `args`) in the page and returns its
+    /// result. WebDriver runs it outside the page's content security policy.
+    pub async fn execute(&self, script: &str, args: Value) -> Value {
+        self.ok(self.wd.post("/execute/sync", json!({ "script": script, "args": args })).await)
+    }
+
+    /// Resizes the window (the viewport is a little smaller than the window).
+    pub async fn set_window_size(&self, width: u32, height: u32) {
+        self.ok(self.wd.post("/window/rect", json!({ "width": width, "height": height })).await);
+    }
+
     /// Saves a PNG screenshot of the viewport to `path`.
     pub async fn screenshot_png(&self, path: impl AsRef<Path>) {
         let data = string(self.ok(self.wd.get("/screenshot").await));

@@ -3,79 +3,11 @@
 //! tenant hand-over — and one real headless browser run through the main flow.
 
 use crate::browser::Browser;
+use crate::console_client::*;
 use crate::helpers::*;
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT_LANGUAGE, CACHE_CONTROL, LOCATION, ORIGIN, SET_COOKIE};
+use reqwest::header::{ACCEPT_LANGUAGE, CACHE_CONTROL, ORIGIN, SET_COOKIE};
 use serde_json::{Value, json};
-
-/// One browser-like visitor: its own cookie jar, redirects not followed.
-pub(crate) struct Console {
-    client: reqwest::Client,
-    base: String,
-}
-
-/// A response: status, `Location` and body.
-pub(crate) struct Page {
-    pub(crate) status: StatusCode,
-    pub(crate) location: Option<String>,
-    pub(crate) body: String,
-}
-
-impl Console {
-    pub(crate) fn new(app: &TestApp) -> Self {
-        let client =
-            reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
-        Self { client, base: app.address.clone() }
-    }
-
-    async fn read(resp: reqwest::Response) -> Page {
-        let status = resp.status();
-        let location = resp.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_owned());
-        Page { status, location, body: resp.text().await.unwrap() }
-    }
-
-    pub(crate) async fn get(&self, path: &str) -> Page {
-        Self::read(self.client.get(format!("{}{path}", self.base)).send().await.unwrap()).await
-    }
-
-    pub(crate) async fn get_in(&self, path: &str, accept_language: &str) -> Page {
-        let req = self.client.get(format!("{}{path}", self.base)).header(ACCEPT_LANGUAGE, accept_language);
-        Self::read(req.send().await.unwrap()).await
-    }
-
-    pub(crate) async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
-        Self::read(self.client.post(format!("{}{path}", self.base)).form(form).send().await.unwrap()).await
-    }
-
-    pub(crate) async fn login(&self, slug: &str, email: &str, password: &str) {
-        let page = self.post("/console/login", &[("tenant", slug), ("email", email), ("password", password)]).await;
-        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
-        assert_eq!(page.location.as_deref(), Some("/console"));
-    }
-
-    /// Opens `page`, then posts `fields` plus the page's CSRF token to `action`.
-    pub(crate) async fn submit(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
-        let token = csrf_of(&self.get(page).await.body);
-        let mut form = fields.to_vec();
-        form.push(("_csrf", &token));
-        self.post(action, &form).await
-    }
-}
-
-/// The value of attribute `attr` in the first tag containing `marker`.
-fn attr_in_tag(html: &str, marker: &str, attr: &str) -> String {
-    let at = html.find(marker).unwrap_or_else(|| panic!("{marker} not in page"));
-    let start = html[..at].rfind('<').unwrap();
-    let end = at + html[at..].find('>').unwrap();
-    let tag = &html[start..end];
-    let needle = format!("{attr}=\"");
-    let v = tag.find(&needle).unwrap_or_else(|| panic!("no {attr} in {tag}")) + needle.len();
-    tag[v..v + tag[v..].find('"').unwrap()].to_owned()
-}
-
-fn csrf_of(html: &str) -> String {
-    attr_in_tag(html, "name=\"_csrf\"", "value")
-}
 
 async fn api_collection_with_record(app: &TestApp, t: &TenantFixture, record: Value) -> String {
     let (s, body) = app.post("/api/v1/collections", &t.admin_token, customers_spec()).await;
@@ -319,8 +251,10 @@ async fn pub_2_console_record_form_shows_field_errors_in_the_users_language() {
             &[("name", "山田花子"), ("kana", "ヤマダ ハナコ"), ("points", "5"), ("plan", "free")],
         )
         .await;
-    assert_eq!(ok.location.as_deref(), Some("/console/collections/customers?done=created"));
-    assert!(c.get("/console/collections/customers?done=created").await.body.contains("作成しました。"));
+    // Saving leads to the new record, which the confirmation names.
+    let at = ok.location.expect("a redirect");
+    assert!(at.starts_with("/console/collections/customers/records/") && at.ends_with("?done=created"), "{at}");
+    assert!(c.get(&at).await.body.contains("「山田花子」を登録しました。"));
 }
 
 #[tokio::test]
@@ -435,7 +369,7 @@ async fn ten_1_operator_console_creates_tenant_whose_administrator_sets_a_passwo
         ("display_name", "ひまわり保育園"),
         ("slug", "himawari"),
         ("time_zone", "Asia/Tokyo"),
-        ("contract_start", "2026-12-01"),
+        ("contract_start", "2026-11-01"),
         ("contract_end", ""),
         ("admin_name", "園長"),
         ("admin_email", "encho@himawari.example.jp"),
@@ -501,8 +435,15 @@ async fn log_1_browser_console_creates_collection_and_record_and_sees_audit() {
     b.goto(&url("/console/collections/customers/records/new")).await;
     b.find("#f-full_name").await.send_keys("Yamada Taro").await;
     b.find("main form button.btn-primary").await.click().await;
+    b.wait_for_text("main h1", "Yamada Taro").await;
+    b.goto(&url("/console/collections/customers")).await;
     b.wait_for_text("table.data", "Yamada Taro").await;
-    let shot = std::env::temp_dir().join("kura-console-records.png");
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+        .join("browser-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let shot = dir.join("first-records-en-1280.png");
     b.screenshot_png(&shot).await;
     eprintln!("records list screenshot: {}", shot.display());
 

@@ -2,7 +2,7 @@
 //! languages, the own password and sessions pages, and the administrator's view of a locked
 //! account (IAM-4, IAM-5, IAM-9).
 
-use crate::console::Console;
+use crate::console_client::Console;
 use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::json;

@@ -203,7 +203,7 @@ async fn ten_1_mail_that_cannot_be_delivered_is_retried_then_given_up_visibly() 
     assert!(entries[0]["detail"].as_str().unwrap().starts_with("setup_link to u@acme.example.jp after 3 attempts"));
 
     app.operator("ops@kura.example.jp").await;
-    let op = crate::console::Console::new(&app);
+    let op = crate::console_client::Console::new(&app);
     op.post("/operator/login", &[("email", "ops@kura.example.jp"), ("password", PASSWORD)]).await;
     let page = op.get("/operator/mail").await.body;
     assert!(page.contains("u@acme.example.jp") && page.contains("status-locked"), "{page}");

@@ -6,12 +6,12 @@ use crate::error::StoreError;
 use crate::rows::ApiKey;
 use jiff::Timestamp;
 use kura_crypto::TokenDigest;
-use kura_domain::{ApiKeyId, RoleId, TenantId};
+use kura_domain::{ApiKeyId, RoleId, TenantId, UserId};
 use uuid::Uuid;
 
 macro_rules! cols {
     () => {
-        "tenant_id, id, name, role_id, created_at, expires_at, revoked_at, last_used_at"
+        "tenant_id, id, name, role_id, created_at, expires_at, revoked_at, last_used_at, created_by"
     };
 }
 
@@ -25,6 +25,7 @@ pub(super) struct ApiKeyRow {
     pub(super) expires_at: Option<i64>,
     pub(super) revoked_at: Option<i64>,
     pub(super) last_used_at: Option<i64>,
+    pub(super) created_by: Option<Uuid>,
 }
 
 impl TryFrom<ApiKeyRow> for ApiKey {
@@ -35,6 +36,7 @@ impl TryFrom<ApiKeyRow> for ApiKey {
             tenant_id: TenantId::from_uuid(r.tenant_id),
             name: r.name,
             role_id: RoleId::from_uuid(r.role_id),
+            created_by: r.created_by.map(UserId::from_uuid),
             created_at: timestamp(r.created_at)?,
             expires_at: opt_timestamp(r.expires_at)?,
             revoked_at: opt_timestamp(r.revoked_at)?,
@@ -74,7 +76,7 @@ pub(crate) async fn use_by_digest(
 
 pub(crate) async fn insert(e: &mut Exec<'_>, key: &ApiKey, digest: &TokenDigest) -> Result<(), StoreError> {
     const SQL: &str =
-        concat!("INSERT INTO api_keys (", cols!(), ", token_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)");
+        concat!("INSERT INTO api_keys (", cols!(), ", token_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
     run!(e, |c| sqlx::query(SQL)
         .bind(key.tenant_id.as_uuid())
         .bind(key.id.as_uuid())
@@ -84,6 +86,7 @@ pub(crate) async fn insert(e: &mut Exec<'_>, key: &ApiKey, digest: &TokenDigest)
         .bind(key.expires_at.map(micros))
         .bind(key.revoked_at.map(micros))
         .bind(key.last_used_at.map(micros))
+        .bind(key.created_by.map(|u| u.as_uuid()))
         .bind(digest.0.as_slice())
         .execute(c)
         .await
@@ -103,4 +106,22 @@ pub(crate) async fn revoke(e: &mut Exec<'_>, tenant: TenantId, id: ApiKeyId, now
         .await
         .map(|r| r.rows_affected()))?;
     found(n)
+}
+
+/// Revokes every key `user` created that is not revoked yet; returns how many.
+pub(crate) async fn revoke_created_by(
+    e: &mut Exec<'_>,
+    tenant: TenantId,
+    user: UserId,
+    now: Timestamp,
+) -> Result<u64, StoreError> {
+    const SQL: &str =
+        "UPDATE api_keys SET revoked_at = $3 WHERE tenant_id = $1 AND created_by = $2 AND revoked_at IS NULL";
+    Ok(run!(e, |c| sqlx::query(SQL)
+        .bind(tenant.as_uuid())
+        .bind(user.as_uuid())
+        .bind(micros(now))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?)
 }

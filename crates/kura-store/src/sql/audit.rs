@@ -217,7 +217,44 @@ pub(crate) struct ListParams<'a> {
     pub before_seq: Option<i64>,
     /// A `LIKE` pattern over the lower-cased actor label, with `\` as escape character.
     pub actor_like: Option<&'a str>,
+    pub outcome: Option<Outcome>,
+    /// The source address, exactly.
+    pub source_ip: Option<&'a str>,
+    /// The target, exactly (`record:customers/…`: one record's history).
+    pub target: Option<&'a str>,
     pub limit: i64,
+}
+
+/// The conditions of a listing, `$1` to `$8`, each disabled by binding NULL (in the order of
+/// [`bind_conditions`]).
+macro_rules! conditions_sql {
+    () => {
+        concat!(
+            " FROM audit_log WHERE scope_id = $1",
+            " AND ($2 IS NULL OR at >= $2)",
+            " AND ($3 IS NULL OR at < $3)",
+            " AND ($4 IS NULL OR operation = $4)",
+            " AND ($5 IS NULL OR LOWER(actor_label) LIKE $5 ESCAPE '\\')",
+            " AND ($6 IS NULL OR outcome = $6)",
+            " AND ($7 IS NULL OR source_ip = $7)",
+            " AND ($8 IS NULL OR target = $8)"
+        )
+    };
+}
+
+/// Binds `$1` to `$8` of [`conditions_sql`] onto query `$q`.
+macro_rules! bind_conditions {
+    ($q:expr, $scope:expr, $p:expr) => {{
+        let p: &ListParams<'_> = $p;
+        $q.bind($scope.storage_id())
+            .bind(p.from.map(micros))
+            .bind(p.to.map(micros))
+            .bind(p.operation.map(Operation::as_str))
+            .bind(p.actor_like)
+            .bind(p.outcome.map(Outcome::as_str))
+            .bind(p.source_ip)
+            .bind(p.target)
+    }};
 }
 
 /// Entries newest first. One static text: each condition is disabled by binding NULL.
@@ -226,28 +263,21 @@ pub(crate) async fn list(
     scope: AuditScope,
     p: &ListParams<'_>,
 ) -> Result<Vec<AuditEntry>, StoreError> {
-    const SQL: &str = concat!(
-        "SELECT ",
-        cols!(),
-        " FROM audit_log WHERE scope_id = $1",
-        " AND ($2 IS NULL OR at >= $2)",
-        " AND ($3 IS NULL OR at < $3)",
-        " AND ($4 IS NULL OR operation = $4)",
-        " AND ($5 IS NULL OR seq < $5)",
-        " AND ($6 IS NULL OR LOWER(actor_label) LIKE $6 ESCAPE '\\')",
-        " ORDER BY seq DESC LIMIT $7"
-    );
-    let rows: Vec<AuditRow> = run!(e, |c| sqlx::query_as(SQL)
-        .bind(scope.storage_id())
-        .bind(p.from.map(micros))
-        .bind(p.to.map(micros))
-        .bind(p.operation.map(Operation::as_str))
+    const SQL: &str =
+        concat!("SELECT ", cols!(), conditions_sql!(), " AND ($9 IS NULL OR seq < $9) ORDER BY seq DESC LIMIT $10");
+    let rows: Vec<AuditRow> = run!(e, |c| bind_conditions!(sqlx::query_as(SQL), scope, p)
         .bind(p.before_seq)
-        .bind(p.actor_like)
         .bind(p.limit)
         .fetch_all(c)
         .await)?;
     rows.into_iter().map(AuditEntry::try_from).collect()
+}
+
+/// How many entries match a listing's conditions (its paging and limit aside).
+pub(crate) async fn count(e: &mut Exec<'_>, scope: AuditScope, p: &ListParams<'_>) -> Result<u64, StoreError> {
+    const SQL: &str = concat!("SELECT COUNT(*)", conditions_sql!());
+    let n: i64 = run!(e, |c| bind_conditions!(sqlx::query_scalar(SQL), scope, p).fetch_one(c).await)?;
+    Ok(super::count(n))
 }
 
 /// Every scope with a head or an entry (a head without entries, or entries without a head, are

@@ -22,6 +22,7 @@ pub(crate) mod signin;
 pub(crate) mod tenants;
 pub(crate) mod tokens;
 pub(crate) mod users;
+pub(crate) mod views;
 
 use crate::error::StoreError;
 use jiff::Timestamp;

@@ -25,7 +25,7 @@ macro_rules! tenant_role_cols {
     () => {
         "t.slug AS t_slug, t.display_name AS t_display_name, t.time_zone AS t_time_zone, \
          t.contract_start AS t_contract_start, t.contract_end AS t_contract_end, \
-         t.created_at AS t_created_at, \
+         t.created_at AS t_created_at, t.status AS t_status, \
          r.id AS r_id, r.role_key AS r_role_key, r.label AS r_label, r.permissions AS r_permissions, \
          r.builtin AS r_builtin, \
          c.id AS c_id, c.revision AS c_revision, c.change_seq AS c_change_seq, c.delete_seq AS c_delete_seq"
@@ -47,6 +47,7 @@ struct TenantRoleCols {
     t_contract_start: Option<String>,
     t_contract_end: Option<String>,
     t_created_at: i64,
+    t_status: String,
     r_id: Uuid,
     r_role_key: String,
     r_label: String,
@@ -77,6 +78,7 @@ impl TenantRoleCols {
             contract_start: self.t_contract_start,
             contract_end: self.t_contract_end,
             created_at: self.t_created_at,
+            status: self.t_status,
         };
         let r = RoleRow {
             tenant_id: tenant,
@@ -199,6 +201,7 @@ struct ApiKeyContextRow {
     expires_at: Option<i64>,
     revoked_at: Option<i64>,
     last_used_at: Option<i64>,
+    created_by: Option<Uuid>,
     #[sqlx(flatten)]
     rest: TenantRoleCols,
 }
@@ -213,7 +216,7 @@ pub(crate) async fn api_key(
     collection: Option<&Key>,
 ) -> Result<Option<ApiKeyContext>, StoreError> {
     const SQL: &str = concat!(
-        "SELECT k.id, k.name, k.role_id, k.created_at, k.expires_at, k.revoked_at, k.last_used_at, ",
+        "SELECT k.id, k.name, k.role_id, k.created_at, k.expires_at, k.revoked_at, k.last_used_at, k.created_by, ",
         tenant_role_cols!(),
         " FROM api_keys k",
         " JOIN tenants t ON t.id = k.tenant_id",
@@ -235,6 +238,7 @@ pub(crate) async fn api_key(
         expires_at: row.expires_at,
         revoked_at: row.revoked_at,
         last_used_at: row.last_used_at,
+        created_by: row.created_by,
     };
     let head = row.rest.collection();
     let (tenant_row, role) = row.rest.split(t);

@@ -119,6 +119,16 @@ pub(crate) async fn count_in(e: &mut Exec<'_>, tenant: TenantId, collection: Col
     Ok(count(n))
 }
 
+/// The number of records of each of the tenant's collections that has any, in one statement.
+pub(crate) async fn counts_by_collection(
+    e: &mut Exec<'_>,
+    tenant: TenantId,
+) -> Result<Vec<(CollectionId, u64)>, StoreError> {
+    const SQL: &str = "SELECT collection_id, COUNT(*) FROM records WHERE tenant_id = $1 GROUP BY collection_id";
+    let rows: Vec<(uuid::Uuid, i64)> = run!(e, |c| sqlx::query_as(SQL).bind(tenant.as_uuid()).fetch_all(c).await)?;
+    Ok(rows.into_iter().map(|(id, n)| (CollectionId::from_uuid(id), count(n))).collect())
+}
+
 /// The insert of new records up to its `VALUES`, whose tuples bind as [`Insert::bind`] does.
 macro_rules! insert_head_sql {
     () => {

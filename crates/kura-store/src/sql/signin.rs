@@ -73,7 +73,7 @@ pub(crate) async fn context(
     address: Option<&str>,
 ) -> Result<Option<SigninContext>, StoreError> {
     const SQL: &str = "SELECT t.id, t.slug, t.display_name, t.time_zone, t.contract_start, t.contract_end, \
-        t.created_at, ts.revision AS ts_revision, ts.policy AS ts_policy, \
+        t.created_at, t.status, ts.revision AS ts_revision, ts.policy AS ts_policy, \
         u.id AS u_id, u.email AS u_email, u.display_name AS u_display_name, u.role_id AS u_role_id, \
         u.status AS u_status, u.created_at AS u_created_at, u.updated_at AS u_updated_at, u.lang AS u_lang, \
         u.password_hash AS u_password_hash, u.must_change_password AS u_must_change_password, \

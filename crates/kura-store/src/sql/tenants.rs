@@ -4,12 +4,12 @@ use super::{constraint, corrupt, micros, timestamp};
 use crate::db::{Exec, run};
 use crate::error::StoreError;
 use jiff::civil::Date;
-use kura_domain::{DisplayName, Slug, Tenant, TenantId, TimeZoneName};
+use kura_domain::{DisplayName, Slug, Tenant, TenantId, TenantStatus, TimeZoneName};
 use uuid::Uuid;
 
 macro_rules! cols {
     () => {
-        "id, slug, display_name, time_zone, contract_start, contract_end, created_at"
+        "id, slug, display_name, time_zone, contract_start, contract_end, created_at, status"
     };
 }
 
@@ -22,6 +22,7 @@ pub(super) struct TenantRow {
     pub(super) contract_start: Option<String>,
     pub(super) contract_end: Option<String>,
     pub(super) created_at: i64,
+    pub(super) status: String,
 }
 
 fn date(s: Option<String>) -> Result<Option<Date>, StoreError> {
@@ -38,6 +39,7 @@ impl TryFrom<TenantRow> for Tenant {
             time_zone: TimeZoneName::parse(&r.time_zone).map_err(|e| corrupt("tenant time zone", e))?,
             contract_start: date(r.contract_start)?,
             contract_end: date(r.contract_end)?,
+            status: TenantStatus::parse(&r.status).ok_or_else(|| corrupt("tenant status", &r.status))?,
             created_at: timestamp(r.created_at)?,
         })
     }
@@ -62,7 +64,7 @@ pub(crate) async fn by_slug(e: &mut Exec<'_>, slug: &Slug) -> Result<Option<Tena
 }
 
 pub(crate) async fn insert(e: &mut Exec<'_>, t: &Tenant) -> Result<(), StoreError> {
-    const SQL: &str = concat!("INSERT INTO tenants (", cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7)");
+    const SQL: &str = concat!("INSERT INTO tenants (", cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
     // ISO 8601 civil dates (YYYY-MM-DD) sort and compare as text.
     let start = t.contract_start.map(|d| d.to_string());
     let end = t.contract_end.map(|d| d.to_string());
@@ -74,9 +76,30 @@ pub(crate) async fn insert(e: &mut Exec<'_>, t: &Tenant) -> Result<(), StoreErro
         .bind(start.as_deref())
         .bind(end.as_deref())
         .bind(micros(t.created_at))
+        .bind(t.status.as_str())
         .execute(c)
         .await
         .map(|r| r.rows_affected()))
     .map_err(constraint("a tenant with this slug already exists"))?;
     Ok(())
+}
+
+/// Writes a tenant's changeable settings: name, time zone, contract dates and status (its slug
+/// and creation time never change).
+pub(crate) async fn update(e: &mut Exec<'_>, t: &Tenant) -> Result<(), StoreError> {
+    const SQL: &str = "UPDATE tenants SET display_name = $2, time_zone = $3, contract_start = $4, contract_end = $5, \
+                       status = $6 WHERE id = $1";
+    let start = t.contract_start.map(|d| d.to_string());
+    let end = t.contract_end.map(|d| d.to_string());
+    let n = run!(e, |c| sqlx::query(SQL)
+        .bind(t.id.as_uuid())
+        .bind(t.display_name.as_str())
+        .bind(t.time_zone.as_str())
+        .bind(start.as_deref())
+        .bind(end.as_deref())
+        .bind(t.status.as_str())
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    super::found(n)
 }

@@ -7,7 +7,7 @@ use crate::rows::{ApiKey, Session, SessionOwner};
 use crate::sql;
 use jiff::Timestamp;
 use kura_crypto::{SecretToken, TokenDigest};
-use kura_domain::{ApiKeyId, AuditScope, RoleId, TenantId};
+use kura_domain::{ApiKeyId, AuditScope, RoleId, TenantId, UserId};
 use uuid::Uuid;
 
 impl Write {
@@ -52,13 +52,15 @@ impl Write {
         sql::sessions::delete(&mut self.exec().await?, scope, digest).await
     }
 
-    /// A role that does not exist in the tenant is [`StoreError::NotFound`].
+    /// A role that does not exist in the tenant is [`StoreError::NotFound`]. `owner` is the user
+    /// the key is revoked with (see [`Write::revoke_api_keys_of`]).
     pub async fn insert_api_key(
         &mut self,
         tenant: TenantId,
         name: &str,
         role: RoleId,
         expires_at: Option<Timestamp>,
+        owner: Option<UserId>,
     ) -> Result<(SecretToken, ApiKey), StoreError> {
         self.in_scope(tenant)?;
         let now = self.now();
@@ -73,6 +75,7 @@ impl Write {
             tenant_id: tenant,
             name: name.to_owned(),
             role_id: role,
+            created_by: owner,
             created_at: now,
             expires_at: expires_at.map(micros_precision),
             revoked_at: None,
@@ -87,5 +90,13 @@ impl Write {
         self.in_scope(tenant)?;
         let now = self.now();
         sql::api_keys::revoke(&mut self.exec().await?, tenant, id, now).await
+    }
+
+    /// Revokes every key `user` created that is still live, so that no credential outlives its
+    /// owner's account (IAM-12); returns how many.
+    pub async fn revoke_api_keys_of(&mut self, tenant: TenantId, user: UserId) -> Result<u64, StoreError> {
+        self.in_scope(tenant)?;
+        let now = self.now();
+        sql::api_keys::revoke_created_by(&mut self.exec().await?, tenant, user, now).await
     }
 }

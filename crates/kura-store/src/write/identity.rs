@@ -5,7 +5,7 @@ use crate::error::StoreError;
 use crate::sql;
 use kura_domain::{
     BuiltinRole, DisplayName, Email, Key, Language, Operator, OperatorId, PermissionSet, Role, RoleId, Tenant,
-    TenantId, TenantSpec, User, UserId, UserStatus,
+    TenantId, TenantSpec, TenantStatus, User, UserId, UserStatus,
 };
 
 /// A user account to create.
@@ -70,6 +70,7 @@ impl Write {
             time_zone: spec.time_zone.clone(),
             contract_start: spec.contract_start,
             contract_end: spec.contract_end,
+            status: TenantStatus::Active,
             created_at: now,
         };
         let mut e = self.exec().await?;

@@ -6,7 +6,8 @@
 //! writes share and one `COMMIT` makes durable (group commit, see [`crate::writer`]).
 //!
 //! The methods are split by subject: `identity` (operators, tenants, users, roles), `data`
-//! (collections, records) and `access` (sessions, API keys).
+//! (collections, records), `access` (sessions, API keys) and `settings` (a tenant's settings, a
+//! user's views).
 
 mod access;
 mod account;
@@ -14,6 +15,7 @@ mod data;
 mod identity;
 mod links;
 mod mail;
+mod settings;
 
 pub use identity::NewAccount;
 

@@ -152,13 +152,13 @@ async fn api_keys_stop_working_when_revoked_or_expired() {
     let t = make_tenant(store, "acme").await;
     let editor = role(store, &t, BuiltinRole::Editor).await;
     let mut w = store.begin(scope(&t), cli()).await.unwrap();
-    let (forever, k1) = w.insert_api_key(t.id, "sync", editor.id, None).await.unwrap();
+    let (forever, k1) = w.insert_api_key(t.id, "sync", editor.id, None, None).await.unwrap();
     let expires = env.clock.now().checked_add(SignedDuration::from_hours(1)).unwrap();
-    let (hourly, k2) = w.insert_api_key(t.id, "hourly", editor.id, Some(expires)).await.unwrap();
+    let (hourly, k2) = w.insert_api_key(t.id, "hourly", editor.id, Some(expires), None).await.unwrap();
     let bogus_role = kura_domain::RoleId::from_uuid(Uuid::now_v7());
     w.commit(AuditRecord::success(Operation::ApiKeyCreate, "apikey")).await.unwrap();
     let mut w = store.begin(scope(&t), cli()).await.unwrap();
-    assert!(matches!(w.insert_api_key(t.id, "bad", bogus_role, None).await, Err(StoreError::NotFound)));
+    assert!(matches!(w.insert_api_key(t.id, "bad", bogus_role, None, None).await, Err(StoreError::NotFound)));
     drop(w);
 
     env.clock.advance(SignedDuration::from_mins(1));

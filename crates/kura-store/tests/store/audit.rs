@@ -197,3 +197,42 @@ async fn log_1_concurrent_writes_keep_one_unbroken_chain() {
     let report = env.store.verify_audit(fresh).await.unwrap().unwrap();
     assert_eq!((report.entries, report.head_seq), (10, 10));
 }
+
+// LOG-3: what verification proves ------------------------------------------------------------------
+
+#[tokio::test]
+async fn log_3_verify_all_starts_from_the_tenants_so_a_deleted_chain_is_found() {
+    let env = env().await;
+    let t = tenant_with_three_entries(&env).await;
+    let other = tenant_with_one_record(&env, "beta").await;
+    let all = env.store.verify_all().await.unwrap();
+    let scopes: Vec<AuditScope> = all.iter().map(|c| c.scope).collect();
+    assert_eq!(scopes[0], AuditScope::Platform, "the platform first");
+    assert!(scopes.contains(&scope(&t)) && scopes.contains(&scope(&other)));
+    assert!(all.iter().all(|c| c.result.is_ok()), "{all:?}");
+
+    // Removing a tenant's entries and its head leaves no trace in the audit tables: the tenant
+    // itself is what says a chain must be there.
+    let raw = Raw::connect(&env.db.url).await;
+    raw.exec("DELETE FROM audit_log WHERE scope_id = $1 AND seq >= $2", t.id.as_uuid(), 1).await;
+    raw.exec("DELETE FROM audit_heads WHERE scope_id = $1 AND 0 < $2", t.id.as_uuid(), 1).await;
+    assert!(env.store.verify_audit(scope(&t)).await.unwrap().is_ok(), "an empty chain is consistent by itself");
+    let all = env.store.verify_all().await.unwrap();
+    let gone = all.iter().find(|c| c.scope == scope(&t)).unwrap().result.clone().unwrap_err();
+    assert_eq!(gone.seq, 1);
+    assert!(gone.reason.contains("the chain is missing"), "{gone}");
+    assert!(all.iter().find(|c| c.scope == scope(&other)).unwrap().result.is_ok());
+
+    // The platform's chain must be there once a tenant exists.
+    raw.exec("DELETE FROM audit_log WHERE scope_id = $1 AND seq >= $2", Uuid::nil(), 1).await;
+    raw.exec("DELETE FROM audit_heads WHERE scope_id = $1 AND 0 < $2", Uuid::nil(), 1).await;
+    let all = env.store.verify_all().await.unwrap();
+    assert!(all[0].scope == AuditScope::Platform && all[0].result.is_err(), "{all:?}");
+}
+
+async fn tenant_with_one_record(env: &Env, slug: &str) -> Tenant {
+    let t = make_tenant(&env.store, slug).await;
+    let c = make_collection(&env.store, &t, "customers").await;
+    add_record(&env.store, &t, &c, "a").await;
+    t
+}

@@ -269,7 +269,7 @@ async fn bookkeeping_is_durable_and_api_key_use_is_recorded_to_the_minute() {
     let editor = role(store, &t, BuiltinRole::Editor).await;
     let user = make_user(store, &t, "taro@example.jp").await;
     let mut w = store.begin(scope(&t), cli()).await.unwrap();
-    let (key, _) = w.insert_api_key(t.id, "sync", editor.id, None).await.unwrap();
+    let (key, _) = w.insert_api_key(t.id, "sync", editor.id, None, None).await.unwrap();
     let owner = SessionOwner::User { tenant_id: t.id, user_id: user.id };
     let (session, _) = w.insert_session(owner, far_future(&env), None, None).await.unwrap();
     w.commit(AuditRecord::success(Operation::ApiKeyCreate, "apikey:sync")).await.unwrap();

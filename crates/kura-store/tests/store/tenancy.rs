@@ -65,7 +65,7 @@ async fn ten_2_tenant_scoped_reads_never_cross_tenants() {
 
     // Credentials are scoped too: B's key and session do not work in A.
     let mut w = store.begin(scope(&b), cli()).await.unwrap();
-    let (key_b, _) = w.insert_api_key(b.id, "sync", ub.role_id, None).await.unwrap();
+    let (key_b, _) = w.insert_api_key(b.id, "sync", ub.role_id, None, None).await.unwrap();
     let owner = SessionOwner::User { tenant_id: b.id, user_id: ub.id };
     let (session_b, _) = w.insert_session(owner, far_future(&env), None, None).await.unwrap();
     w.commit(AuditRecord::success(Operation::ApiKeyCreate, "apikey:sync")).await.unwrap();

@@ -2,9 +2,9 @@
 //! customers collection of Japanese sample records, prints where to sign in with fresh one-time
 //! passwords, and serves on the configured address (127.0.0.1:8080 by default).
 
-use super::cli_actor;
 use crate::demo_data;
 use anyhow::Context as _;
+use kura_domain::{Actor, ActorKind};
 use kura_domain::{AuditRecord, AuditScope, CollectionSpec, Email, Operation, Slug};
 use kura_server::service::tenants::{self, NewTenant};
 use kura_server::{AppState, Application, Settings, SystemClock};
@@ -48,11 +48,11 @@ pub async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
 async fn ensure_operator(state: &AppState) -> anyhow::Result<String> {
     let email = Email::parse(OPERATOR)?;
     match state.store.operator_credentials(&email).await? {
-        None => Ok(tenants::create_operator_one_time(state, cli_actor(), OPERATOR, "デモ運用者").await?.1),
+        None => Ok(tenants::create_operator_one_time(state, demo_actor(), OPERATOR, "デモ運用者").await?.1),
         Some((operator, _)) => {
             let password = tenants::generate_password();
             let hash = state.hashing.hash(password.clone()).await?;
-            let mut w = state.store.begin(AuditScope::Platform, cli_actor()).await?;
+            let mut w = state.store.begin(AuditScope::Platform, demo_actor()).await?;
             w.set_operator_password(operator.id, &hash).await?;
             w.require_operator_password_change(operator.id).await?;
             w.commit(
@@ -79,7 +79,7 @@ async fn ensure_tenant(state: &AppState) -> anyhow::Result<String> {
         let password = tenants::generate_password();
         let hash = state.hashing.hash(password.clone()).await?;
         // A one-time password: the administrator must choose their own at the first sign-in.
-        let mut w = state.store.begin(AuditScope::Tenant(tenant.id), cli_actor()).await?;
+        let mut w = state.store.begin(AuditScope::Tenant(tenant.id), demo_actor()).await?;
         w.change_user_password(tenant.id, user.id, &hash, true, 0).await?;
         w.commit(
             AuditRecord::success(Operation::PasswordReset, format!("user:{ADMIN}"))
@@ -98,44 +98,94 @@ async fn ensure_tenant(state: &AppState) -> anyhow::Result<String> {
         admin_name: "デモ管理者".into(),
         admin_language: None,
     };
-    let (tenant, _, password) = tenants::create_tenant(state, cli_actor(), input, None).await?;
+    let (tenant, _, password) = tenants::create_tenant(state, demo_actor(), input, None).await?;
     let spec: CollectionSpec = serde_json::from_value(customers_spec())?;
     spec.check()?;
-    let mut w = state.store.begin(AuditScope::Tenant(tenant.id), cli_actor()).await?;
+    let mut w = state.store.begin(AuditScope::Tenant(tenant.id), demo_actor()).await?;
     let collection = w.insert_collection(tenant.id, &spec).await?;
-    w.commit(AuditRecord::success(Operation::CollectionCreate, "collection:customers").with_detail("kura demo"))
-        .await?;
+    w.commit(
+        AuditRecord::success(Operation::CollectionCreate, "collection:customers").with_detail(format!(
+            "fields={}",
+            spec.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(",")
+        )),
+    )
+    .await?;
     // Sample records are loaded as one bulk operation with one audit entry stating the count.
-    let mut w = state.store.begin(AuditScope::Tenant(tenant.id), cli_actor()).await?;
+    let mut w = state.store.begin(AuditScope::Tenant(tenant.id), demo_actor()).await?;
     for customer in demo_data::sample_customers(SAMPLE_RECORDS) {
         let data = collection.validate(&demo_data::to_json(&customer), kura_domain::WriteMode::Create, None)?;
         w.insert_record(tenant.id, collection.id, &data).await?;
     }
     w.commit(
         AuditRecord::success(Operation::RecordCreate, "collection:customers")
-            .with_detail(format!("kura demo: {SAMPLE_RECORDS} sample records")),
+            .with_detail(format!("sample_records={SAMPLE_RECORDS}")),
     )
     .await?;
     Ok(password.unwrap_or_default())
 }
 
-fn customers_spec() -> serde_json::Value {
+/// Who the demo's own set-up is credited to in the operation log: the `kura demo` command, not
+/// whichever local account happened to run it.
+fn demo_actor() -> Actor {
+    Actor { kind: ActorKind::Cli, id: None, label: "kura demo".into(), role: None, source_ip: None }
+}
+
+/// The demo's customers. The reading (フリガナ) is personal information like the name it spells:
+/// it identifies the person as well.
+pub(crate) fn customers_spec() -> serde_json::Value {
+    let prefectures: Vec<&str> = demo_data::prefectures().collect();
     serde_json::json!({
         "name": "customers",
         "label": "顧客",
-        "memo": "デモ用の顧客名簿です。氏名・メール・電話番号は個人情報として扱います。",
+        "memo": "デモ用の顧客名簿です。氏名・フリガナ・メールアドレス・電話番号は個人情報として扱います。",
         "fields": [
             {"name": "name", "label": "氏名", "type": "text", "required": true, "pii": true,
              "memo": "姓と名の間に全角または半角スペース", "rules": {"max_length": 50}},
-            {"name": "kana", "label": "フリガナ", "type": "text", "rules": {"charset": "katakana", "max_length": 100}},
-            {"name": "email", "label": "メールアドレス", "type": "email", "pii": true},
+            {"name": "kana", "label": "フリガナ", "type": "text", "pii": true,
+             "memo": "全角カタカナ（半角カナで入力しても全角に変換されます）", "rules": {"charset": "katakana", "max_length": 100}},
+            {"name": "email", "label": "メールアドレス", "type": "email", "pii": true, "warn_duplicates": true},
             {"name": "phone", "label": "電話番号", "type": "phone", "pii": true},
-            {"name": "prefecture", "label": "都道府県", "type": "text", "rules": {"max_length": 10}},
-            {"name": "plan", "label": "プラン", "type": "choice", "choices": ["free", "standard", "premium"]},
+            {"name": "prefecture", "label": "都道府県", "type": "choice", "choices": prefectures},
+            {"name": "plan", "label": "プラン", "type": "choice", "choices": ["free", "standard", "premium"],
+             "choice_labels": {"free": "フリー", "standard": "スタンダード", "premium": "プレミアム"}},
             {"name": "points", "label": "ポイント", "type": "number", "rules": {"min": 0}},
             {"name": "joined", "label": "入会日", "type": "date"},
             {"name": "newsletter", "label": "メルマガ購読", "type": "boolean"},
             {"name": "note", "label": "備考", "type": "long_text", "memo": "対応履歴や連絡の希望など", "rules": {"max_length": 1000}}
         ]
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iam_3_the_demo_reading_is_personal_information_and_prefectures_are_a_choice() {
+        let spec: CollectionSpec = serde_json::from_value(customers_spec()).unwrap();
+        spec.check().unwrap();
+        let field = |n: &str| spec.fields.iter().find(|f| f.name.as_str() == n).unwrap();
+        assert!(field("name").pii && field("kana").pii, "the reading identifies the person as the name does");
+        let prefecture = field("prefecture");
+        assert_eq!(prefecture.field_type, kura_domain::FieldType::Choice);
+        assert_eq!(prefecture.choices.len(), 47);
+        assert_eq!((prefecture.choices[0].as_str(), prefecture.choices[46].as_str()), ("北海道", "沖縄県"));
+        assert_eq!(field("plan").choice_label("premium"), "プレミアム");
+        // Every sample customer fits the collection.
+        // Ids do not matter to validation; the kura crate does not depend on uuid for them.
+        let nil = "00000000-0000-0000-0000-000000000000";
+        let c = kura_domain::Collection {
+            id: nil.parse().unwrap(),
+            tenant_id: nil.parse().unwrap(),
+            name: spec.name.clone(),
+            label: spec.label.clone(),
+            memo: spec.memo.clone(),
+            fields: spec.fields.clone(),
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+            updated_at: jiff::Timestamp::UNIX_EPOCH,
+        };
+        for customer in demo_data::sample_customers(300) {
+            c.validate(&demo_data::to_json(&customer), kura_domain::WriteMode::Create, None).unwrap();
+        }
+    }
 }

@@ -1,22 +1,33 @@
-//! The operator console (`/operator`): the company running Kura signs in here to open tenants.
+//! The operator console (`/operator`): the company running Kura signs in here to open tenants,
+//! change their settings and contracts, and suspend or resume them.
 //! Operators are not members of any tenant and see no tenant data here (IAM-13).
 
 mod account;
 mod mail;
 mod session;
+mod tenant_page;
 mod tenants;
 
+use crate::routes::{Access, Routes, Verb};
 use crate::state::AppState;
-use axum::Router;
-use axum::routing::{get, post};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/operator", get(tenants::list))
-        .route("/operator/login", get(session::login_form).post(session::login))
-        .route("/operator/logout", post(session::logout))
-        .route("/operator/account/password", get(account::password_form).post(account::change_password))
-        .route("/operator/tenants/new", get(tenants::new_form).post(tenants::create))
-        .route("/operator/mail", get(mail::list))
-        .route("/operator/{*rest}", axum::routing::any(super::not_found))
+/// The operator console's pages and forms with the access they need.
+pub fn table() -> Routes<AppState> {
+    use Access::{Operator, Public};
+    use Verb::{Get, Post};
+    Routes::default()
+        .add(Get, "/operator", Operator, tenants::list)
+        .add(Get, "/operator/login", Public, session::login_form)
+        .add(Post, "/operator/login", Public, session::login)
+        .add(Post, "/operator/logout", Operator, session::logout)
+        .add(Get, "/operator/account/password", Operator, account::password_form)
+        .add(Post, "/operator/account/password", Operator, account::change_password)
+        .add(Get, "/operator/mail", Operator, mail::list)
+        .add(Get, "/operator/tenants/new", Operator, tenants::new_form)
+        .add(Post, "/operator/tenants/new", Operator, tenants::create)
+        .add(Get, "/operator/tenants/{id}", Operator, tenant_page::show)
+        .add(Post, "/operator/tenants/{id}", Operator, tenant_page::update)
+        .add(Get, "/operator/tenants/{id}/suspend", Operator, tenant_page::confirm_suspend)
+        .add(Post, "/operator/tenants/{id}/suspend", Operator, tenant_page::suspend)
+        .add(Post, "/operator/tenants/{id}/resume", Operator, tenant_page::resume)
 }

@@ -1,6 +1,7 @@
 //! Tenants (TEN-1): the list, and opening a tenant with its first administrator, who is mailed a
 //! single-use link to choose a password: the operator never sees or hands over a password.
 
+use super::tenant_page::{console_url, status_label, time_zone_select};
 use crate::console::extract::{OpCtx, OpPosted};
 use crate::console::forms::Errors;
 use crate::console::labels;
@@ -11,6 +12,7 @@ use crate::error::AppResult;
 use crate::service::tenants::{self, AdminAccess, NewTenant};
 use crate::state::AppState;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use kura_domain::{DisplayName, Email, FieldErrorKind, Language, Slug, Tenant, TimeZoneName, format_in_zone};
 use maud::html;
@@ -26,14 +28,16 @@ pub async fn list(State(state): State<AppState>, ctx: OpCtx) -> AppResult<Respon
             div.table-wrap { table.data {
                 caption.visually-hidden { (t(Msg::NavTenants)) }
                 thead { tr {
-                    th scope="col" { (t(Msg::TenantId)) } th scope="col" { (t(Msg::TenantName)) }
+                    th scope="col" { (t(Msg::TenantName)) } th scope="col" { (t(Msg::TenantId)) }
+                    th scope="col" { (t(Msg::Status)) }
                     th scope="col" { (t(Msg::TimeZone)) } th scope="col" { (t(Msg::ContractStart)) }
                     th scope="col" { (t(Msg::ContractEnd)) } th scope="col" { (t(Msg::CreatedAt)) }
                 } }
                 tbody { @for tn in &list { tr {
-                    th.mono scope="row" { (tn.slug.as_str()) }
-                    td { (tn.display_name.as_str()) }
-                    td { (tn.time_zone.as_str()) }
+                    th scope="row" { a href={ "/operator/tenants/" (tn.id) } { (tn.display_name.as_str()) } }
+                    td.mono { (tn.slug.as_str()) }
+                    td { (status_label(tn.status, &ctx)) }
+                    td.nowrap { (labels::time_zone_label(tn.time_zone.as_str(), ctx.lang)) }
                     td.nowrap { (date(tn.contract_start)) }
                     td.nowrap { (date(tn.contract_end)) }
                     td.nowrap { (format_in_zone(tn.created_at, &tn.time_zone)) }
@@ -60,8 +64,7 @@ fn form_page(ctx: &OpCtx, v: &NewTenant, errors: &Errors) -> Response {
                     maxlength: Some(200), error: e("display_name"), ..Input::default() }.render(lang))
                 (Input { name: "slug", label: t(Msg::TenantId), kind: "text", value: &v.slug, required: true, maxlength: Some(40),
                     help: Some(t(Msg::SlugHelp)), error: e("slug"), ..Input::default() }.render(lang))
-                (Input { name: "time_zone", label: t(Msg::TimeZone), kind: "text", value: v.time_zone.as_deref().unwrap_or("Asia/Tokyo"),
-                    help: Some(t(Msg::TimeZoneHelp)), error: e("time_zone"), ..Input::default() }.render(lang))
+                (time_zone_select(v.time_zone.as_deref().unwrap_or("Asia/Tokyo"), e("time_zone"), ctx))
                 div.grid-2 {
                     (Input { name: "contract_start", label: t(Msg::ContractStart), kind: "date",
                         value: v.contract_start.as_deref().unwrap_or(""), error: e("contract_start"), ..Input::default() }.render(lang))
@@ -129,7 +132,11 @@ fn precheck(v: &NewTenant, ctx: &OpCtx, errors: &mut Errors) {
     }
 }
 
-pub async fn create(State(state): State<AppState>, OpPosted { ctx, form }: OpPosted) -> AppResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    OpPosted { ctx, form }: OpPosted,
+) -> AppResult<Response> {
     let opt = |n: &str| form.opt(n).map(str::to_owned);
     let input = || NewTenant {
         slug: form.get("slug").trim().to_owned(),
@@ -145,7 +152,7 @@ pub async fn create(State(state): State<AppState>, OpPosted { ctx, form }: OpPos
     precheck(&input(), &ctx, &mut errors);
     if errors.is_empty() {
         match tenants::create_tenant_with(&state, ctx.p.actor.clone(), input(), AdminAccess::SetupLink).await {
-            Ok((tenant, admin, _)) => return Ok(created_page(&state, &ctx, &tenant, admin.email.as_str())),
+            Ok((tenant, admin, _)) => return Ok(created_page(&state, &ctx, &headers, &tenant, admin.email.as_str())),
             Err(e) => errors.absorb(e, ctx.lang, Some("slug"))?,
         }
     }
@@ -154,9 +161,9 @@ pub async fn create(State(state): State<AppState>, OpPosted { ctx, form }: OpPos
 
 /// What the operator tells the new tenant: where to sign in, and that the administrator has a
 /// setup link in their mail.
-fn created_page(state: &AppState, ctx: &OpCtx, tenant: &Tenant, email: &str) -> Response {
+fn created_page(state: &AppState, ctx: &OpCtx, headers: &HeaderMap, tenant: &Tenant, email: &str) -> Response {
     let t = |m: Msg| ctx.t(m);
-    let url = format!("{}/console/login?tenant={}", state.settings.base_url(), tenant.slug);
+    let (url, _) = console_url(state, headers, tenant);
     let sent = t(Msg::SetupLinkSent)
         .replace("{email}", email)
         .replace("{hours}", &state.settings.links.setup_hours.to_string());

@@ -1,23 +1,29 @@
 //! The operation log (LOG-1): who did what, when and from where, with times in the tenant's time
-//! zone (LOG-4). Filter times are entered as local date-times of that zone.
+//! zone (LOG-4). Filters by time (local date-times of that zone), actor, operation (only those a
+//! tenant's log can hold), outcome and address; shows how many entries match; details read as
+//! lines, changes as `before → after`.
 
+use super::audit_detail::{self, Line};
 use crate::console::extract::Ctx;
+use crate::console::i18n::Lang;
 use crate::console::labels;
 use crate::console::layout::{Head, Nav, page};
 use crate::console::msg::Msg;
 use crate::console::widgets::{Input, empty_state, query, select};
 use crate::error::AppResult;
-use crate::service::audit::{self, AuditParams};
+use crate::service::{audit, collections};
 use crate::state::AppState;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use jiff::civil::DateTime;
-use kura_domain::{ActorKind, AuditEntry, BuiltinRole, Operation, TimeZoneName};
+use kura_domain::{ActorKind, AuditEntry, BuiltinRole, Collection, Operation, Outcome, Permission, TimeZoneName};
+use kura_store::AuditFilter;
 use maud::{Markup, html};
 use serde::Deserialize;
 
 const PAGE: u32 = 50;
+const OUTCOMES: [Outcome; 3] = [Outcome::Success, Outcome::Failure, Outcome::Denied];
 
 #[derive(Debug, Default, Deserialize)]
 pub struct Filters {
@@ -25,6 +31,8 @@ pub struct Filters {
     to: Option<String>,
     actor: Option<String>,
     operation: Option<String>,
+    outcome: Option<String>,
+    ip: Option<String>,
     before: Option<String>,
 }
 
@@ -41,56 +49,90 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx, Query(f): Query<Filte
     let zone = ctx.p.tenant().time_zone.clone();
     let from = local_to_instant(f.from.as_deref(), &zone);
     let to = local_to_instant(f.to.as_deref(), &zone);
-    let operation = f.operation.as_deref().and_then(Operation::parse);
-    let before = f.before.as_deref().and_then(|b| b.parse::<i64>().ok());
-    let params = AuditParams {
-        from: from.ok().flatten().map(|ts| ts.to_string()),
-        to: to.ok().flatten().map(|ts| ts.to_string()),
+    // A range that ends before it starts is refused with a message, and not applied.
+    let reversed = matches!((from, to), (Ok(Some(a)), Ok(Some(b))) if a >= b);
+    let operation = f.operation.as_deref().and_then(Operation::parse).filter(|o| o.in_tenant_log());
+    let outcome = f.outcome.as_deref().and_then(Outcome::parse);
+    let ip = f.ip.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let filter = AuditFilter {
+        from: from.ok().flatten().filter(|_| !reversed),
+        to: to.ok().flatten().filter(|_| !reversed),
         actor: f.actor.clone().filter(|a| !a.trim().is_empty()),
-        operation: operation.map(|o| o.as_str().to_owned()),
-        before,
-        limit: Some(PAGE),
+        operation,
+        outcome,
+        source_ip: ip.map(str::to_owned),
+        target: None,
+        before_seq: f.before.as_deref().and_then(|b| b.parse::<i64>().ok()),
+        limit: PAGE,
     };
-    let entries = audit::list(&state, &ctx.p, &audit::to_filter(&params)?).await?;
+    let entries = audit::list(&state, &ctx.p, &filter).await?;
+    let total = audit::count(&state, &ctx.p, &filter).await?;
+    // Field names in details are shown by their labels, for those who may read the collections.
+    let known = if ctx.p.can(Permission::RecordsRead) { collections::list(&state, &ctx.p).await? } else { Vec::new() };
+
     let bad_time = Some(t(Msg::InvalidDateTime));
     let mut ops = vec![(String::new(), t(Msg::AllOperations).to_owned())];
     ops.extend(
         Operation::ALL
             .iter()
-            .map(|o| (o.as_str().to_owned(), format!("{} ({})", labels::operation_label(*o, ctx.lang), o.as_str()))),
+            .filter(|o| o.in_tenant_log())
+            .map(|o| (o.as_str().to_owned(), labels::operation_label(*o, ctx.lang).to_owned())),
     );
+    let mut outcomes = vec![(String::new(), t(Msg::AllOutcomes).to_owned())];
+    outcomes.extend(OUTCOMES.iter().map(|o| (o.as_str().to_owned(), labels::outcome_label(*o, ctx.lang).to_owned())));
     let keep = |before: &str| {
         query(&[
             ("from", f.from.as_deref().unwrap_or("")),
             ("to", f.to.as_deref().unwrap_or("")),
             ("actor", f.actor.as_deref().unwrap_or("")),
             ("operation", operation.map_or("", Operation::as_str)),
+            ("outcome", outcome.map_or("", Outcome::as_str)),
+            ("ip", ip.unwrap_or("")),
             ("before", before),
         ])
     };
     let older = (entries.len() == PAGE as usize).then(|| entries.last().map(|e| e.seq)).flatten();
+    let to_error = if reversed {
+        Some(t(Msg::RangeReversed))
+    } else if to.is_err() {
+        bad_time
+    } else {
+        None
+    };
+    let filtered = f.from.is_some()
+        || f.to.is_some()
+        || filter.actor.is_some()
+        || operation.is_some()
+        || outcome.is_some()
+        || ip.is_some();
     let body = html! {
-        form.filters method="get" action="/console/audit" {
+        form.filters.log-filters method="get" action="/console/audit" {
             (Input { name: "from", label: t(Msg::From), kind: "datetime-local", value: f.from.as_deref().unwrap_or(""),
                 error: if from.is_err() { bad_time } else { None }, ..Input::default() }.render(ctx.lang))
             (Input { name: "to", label: t(Msg::To), kind: "datetime-local", value: f.to.as_deref().unwrap_or(""),
-                error: if to.is_err() { bad_time } else { None }, ..Input::default() }.render(ctx.lang))
+                error: to_error, ..Input::default() }.render(ctx.lang))
             (Input { name: "actor", label: t(Msg::Actor), kind: "search", value: f.actor.as_deref().unwrap_or(""),
                 ..Input::default() }.render(ctx.lang))
             (select("operation", t(Msg::Operation), &ops, operation.map_or("", Operation::as_str), None, None, ctx.lang))
+            (select("outcome", t(Msg::Outcome), &outcomes, outcome.map_or("", Outcome::as_str), None, None, ctx.lang))
+            (Input { name: "ip", label: t(Msg::IpAddress), kind: "text", value: ip.unwrap_or(""),
+                placeholder: Some("192.0.2.10"), ..Input::default() }.render(ctx.lang))
             div.filter-actions {
                 button.btn.btn-primary type="submit" { (t(Msg::Search)) }
-                a.btn.btn-ghost href="/console/audit" { (t(Msg::ClearFilters)) }
+                @if filtered { a.btn.btn-ghost href="/console/audit" { (t(Msg::ClearFilters)) } }
             }
         }
-        p.muted { (t(Msg::TimesShownIn)) " " (zone.as_str()) }
+        div.log-summary {
+            p { strong { (t(Msg::EntriesFound).replace("{n}", &total.to_string())) } }
+            p.muted { (t(Msg::TimesShownIn)) " " (labels::time_zone_label(zone.as_str(), ctx.lang)) }
+        }
         @if entries.is_empty() {
             (empty_state(t(Msg::NoMatchingData), None))
         } @else {
-            (entries_table(&ctx, &entries, false))
+            (entries_table(&ctx, &entries, false, &known))
         }
         nav.pager aria-label=(t(Msg::Pagination)) {
-            @if before.is_some() { a.btn.btn-ghost href={ "/console/audit" (keep("")) } { (t(Msg::Newest)) } }
+            @if filter.before_seq.is_some() { a.btn.btn-ghost href={ "/console/audit" (keep("")) } { (t(Msg::Newest)) } }
             @if let Some(seq) = older {
                 a.btn.btn-ghost href={ "/console/audit" (keep(&seq.to_string())) } { (t(Msg::Older)) " →" }
             }
@@ -99,11 +141,11 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx, Query(f): Query<Filte
     Ok(page(&ctx, Head::new(Nav::Audit, t(Msg::NavAudit)), body).into_response())
 }
 
-fn actor_role(role: Option<&str>, ctx: &Ctx) -> String {
+fn actor_role(role: Option<&str>, lang: Lang) -> String {
     match role {
         None => String::new(),
         Some(key) => match BuiltinRole::from_key(key) {
-            Some(b) if ctx.lang == crate::console::i18n::Lang::Ja => b.labels().1.to_owned(),
+            Some(b) if lang == Lang::Ja => b.labels().1.to_owned(),
             Some(b) => b.labels().0.to_owned(),
             None => key.to_owned(),
         },
@@ -120,9 +162,68 @@ fn actor_kind(kind: ActorKind, ctx: &Ctx) -> Option<&'static str> {
     }
 }
 
+/// The collection an entry is about, from its target (`record:customers/…`, `collection:customers`).
+fn collection_of<'c>(e: &AuditEntry, known: &'c [Collection]) -> Option<&'c Collection> {
+    let target = e.target.as_deref()?;
+    let rest = target.strip_prefix("record:").or_else(|| target.strip_prefix("collection:"))?;
+    let name = rest.split('/').next()?;
+    known.iter().find(|c| c.name.as_str() == name)
+}
+
+/// An entry's target as people read it: a collection by its label, a record as "label / id".
+fn target_text(e: &AuditEntry, known: &[Collection]) -> String {
+    let target = e.target.as_deref().unwrap_or("");
+    match collection_of(e, known) {
+        Some(c) if target.starts_with("record:") => {
+            let id = target.rsplit('/').next().unwrap_or("");
+            format!("{} / {}", c.label, id.get(..8).unwrap_or(id))
+        }
+        Some(c) => c.label.to_string(),
+        // Users, roles and keys are named by what people know them by (`user:taro@…` → the address).
+        None => ["user:", "role:", "apikey:", "tenant:", "operator:"]
+            .iter()
+            .find_map(|p| target.strip_prefix(p))
+            .unwrap_or(target)
+            .to_owned(),
+    }
+}
+
+/// A detail's key in the reader's words; one not known here as it is written.
+fn key_name(name: &str, lang: Lang) -> Markup {
+    match audit_detail::key_label(name, lang) {
+        Some(label) => html! { span.k { (label) } },
+        None => html! { code.k { (name) } },
+    }
+}
+
+fn detail(ctx: &Ctx, e: &AuditEntry, known: &[Collection]) -> Markup {
+    let Some(text) = e.detail.as_deref() else { return html! {} };
+    let collection = collection_of(e, known);
+    html! {
+        ul.detail-lines {
+            @let lines = if e.outcome == Outcome::Denied { audit_detail::parse_refusal(text) } else { audit_detail::parse(text) };
+            @for (key, line) in lines {
+                li { @match line {
+                    Line::Value { name, value } => {
+                        (key_name(&name, ctx.lang)) ": "
+                        (audit_detail::value_label(&key, &value, collection, ctx.lang))
+                    },
+                    Line::Change { name, before, after } => {
+                        (key_name(&name, ctx.lang)) ": "
+                        span.before { (audit_detail::value_label(&key, &before, collection, ctx.lang)) }
+                        " → "
+                        span.after { (audit_detail::value_label(&key, &after, collection, ctx.lang)) }
+                    },
+                    Line::Note(note) => (audit_detail::note_label(&note, ctx.lang)),
+                } }
+            }
+        }
+    }
+}
+
 /// The table of entries, shared with the dashboard, which shows a `compact` one without the
-/// role, address and detail columns.
-pub fn entries_table(ctx: &Ctx, entries: &[AuditEntry], compact: bool) -> Markup {
+/// role, address and detail columns. `known` are the collections whose fields details name.
+pub fn entries_table(ctx: &Ctx, entries: &[AuditEntry], compact: bool, known: &[Collection]) -> Markup {
     let t = |m: Msg| ctx.t(m);
     html! {
         div.table-wrap {
@@ -140,22 +241,22 @@ pub fn entries_table(ctx: &Ctx, entries: &[AuditEntry], compact: bool) -> Markup
                 tbody {
                     @for e in entries {
                         tr {
-                            td.when { time datetime=(e.at.to_string()) { (ctx.time(e.at)) } }
-                            td.actor {
+                            td.when data-label=(t(Msg::Time)) { time datetime=(e.at.to_string()) { (ctx.time(e.at)) } }
+                            td.actor data-label=(t(Msg::Actor)) { span {
                                 (e.actor.label)
                                 @if let Some(k) = actor_kind(e.actor.kind, ctx) { " " span.badge.badge-muted { (k) } }
-                            }
+                            } }
                             @if !compact {
-                                td.role { (actor_role(e.actor.role.as_deref(), ctx)) }
-                                td.mono { (e.actor.source_ip.as_deref().unwrap_or("")) }
+                                td.role data-label=(t(Msg::Role)) { (actor_role(e.actor.role.as_deref(), ctx.lang)) }
+                                td.mono.nowrap data-label=(t(Msg::IpAddress)) { (e.actor.source_ip.as_deref().unwrap_or("")) }
                             }
-                            td.nowrap {
+                            td.nowrap data-label=(t(Msg::Operation)) { span {
                                 (labels::operation_label(e.operation, ctx.lang))
                                 br; code.op { (e.operation.as_str()) }
-                            }
-                            td.wrap { (e.target.as_deref().unwrap_or("")) }
-                            td { span class={ "badge outcome-" (e.outcome.as_str()) } { (labels::outcome_label(e.outcome, ctx.lang)) } }
-                            @if !compact { td.wrap { (e.detail.as_deref().unwrap_or("")) } }
+                            } }
+                            td.wrap data-label=(t(Msg::Target)) { (target_text(e, known)) }
+                            td data-label=(t(Msg::Outcome)) { span class={ "badge outcome-" (e.outcome.as_str()) } { (labels::outcome_label(e.outcome, ctx.lang)) } }
+                @if !compact { td.wrap data-label=(t(Msg::Detail)) { (detail(ctx, e, known)) } }
                         }
                     }
                 }

@@ -8,6 +8,7 @@ use crate::console::i18n::Lang;
 use crate::console::labels;
 use crate::console::msg::Msg;
 use kura_domain::{Charset, DisplayName, FieldDef, FieldErrorKind, FieldType, FieldValue, Key, Rules};
+use std::collections::BTreeMap;
 
 const RESERVED: [&str; 4] = ["id", "created_at", "updated_at", "version"];
 
@@ -19,6 +20,7 @@ pub struct FieldForm {
     pub field_type: String,
     pub required: bool,
     pub pii: bool,
+    pub warn_duplicates: bool,
     pub memo: String,
     pub min_length: String,
     pub max_length: String,
@@ -42,6 +44,7 @@ impl FieldForm {
             field_type: f.field_type.as_str().to_owned(),
             required: f.required,
             pii: f.pii,
+            warn_duplicates: f.warn_duplicates,
             memo: f.memo.clone(),
             min_length: r.min_length.map(|n| n.to_string()).unwrap_or_default(),
             max_length: r.max_length.map(|n| n.to_string()).unwrap_or_default(),
@@ -49,19 +52,32 @@ impl FieldForm {
             pattern: r.pattern.clone().unwrap_or_default(),
             min: num(r.min),
             max: num(r.max),
-            choices: f.choices.join("\n"),
+            choices: f
+                .choices
+                .iter()
+                .map(|c| match f.choice_labels.get(c) {
+                    Some(label) => format!("{c}={label}"),
+                    None => c.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
         }
     }
 
-    /// The submitted values; an existing field keeps its name and type (they cannot change).
-    pub fn from_form(form: &FormData, existing: Option<&FieldDef>) -> Self {
+    /// The submitted values; an existing field keeps its name and type (they cannot change), and
+    /// its personal-information flag unless `pii_editable` (the reader holds `pii.read`).
+    pub fn from_form(form: &FormData, existing: Option<&FieldDef>, pii_editable: bool) -> Self {
         let s = |n: &str| form.get(n).trim().to_owned();
         Self {
             name: existing.map_or_else(|| s("name"), |f| f.name.to_string()),
             label: s("label"),
             field_type: existing.map_or_else(|| s("type"), |f| f.field_type.as_str().to_owned()),
             required: form.has("required"),
-            pii: form.has("pii"),
+            pii: match existing {
+                Some(f) if !pii_editable => f.pii,
+                _ => form.has("pii"),
+            },
+            warn_duplicates: form.has("warn_duplicates"),
             memo: s("memo"),
             min_length: s("min_length"),
             max_length: s("max_length"),
@@ -102,6 +118,10 @@ impl FieldForm {
         let min_ok = fits("min", self.min.is_empty() || ty == FieldType::Number);
         let max_ok = fits("max", self.max.is_empty() || ty == FieldType::Number);
         let choices_ok = fits("choices", self.choices.trim().is_empty() || ty == FieldType::Choice);
+        let dedupe_ok = fits(
+            "warn_duplicates",
+            !self.warn_duplicates || matches!(ty, FieldType::Text | FieldType::Email | FieldType::Phone),
+        );
         let rules = Rules {
             min_length: min_length.then(|| whole(&self.min_length, 0, "min_length", lang, errors)).flatten(),
             max_length: max_length.then(|| whole(&self.max_length, 1, "max_length", lang, errors)).flatten(),
@@ -123,11 +143,15 @@ impl FieldForm {
         if rules.pattern.as_ref().is_some_and(|p| p.len() > 500) {
             errors.add("pattern", labels::field_error(&FieldErrorKind::TooLong { max: 500 }, lang));
         }
-        let choices: Vec<String> =
-            self.choices.lines().map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned).collect();
+        let (choices, choice_labels) = parse_choices(&self.choices);
         if choices_ok && ty == FieldType::Choice {
             let distinct = choices.iter().enumerate().all(|(i, c)| !choices[..i].contains(c));
-            if choices.is_empty() || choices.len() > 200 || !distinct || choices.iter().any(|c| c.chars().count() > 200)
+            let long = |s: &String| s.chars().count() > 200;
+            if choices.is_empty()
+                || choices.len() > 200
+                || !distinct
+                || choices.iter().any(long)
+                || choice_labels.values().any(long)
             {
                 errors.add("choices", t(Msg::ChoicesRule));
             }
@@ -147,8 +171,31 @@ impl FieldForm {
             memo: self.memo.clone(),
             rules,
             choices: if ty == FieldType::Choice { choices } else { Vec::new() },
+            choice_labels: if ty == FieldType::Choice { choice_labels } else { BTreeMap::new() },
+            warn_duplicates: self.warn_duplicates && dedupe_ok,
         })
     }
+}
+
+/// The choices box: one per line, `value` or `value=label` (the value is stored, the label is
+/// what people read). Blank lines are skipped; a label equal to its value is no label.
+fn parse_choices(text: &str) -> (Vec<String>, BTreeMap<String, String>) {
+    let mut choices = Vec::new();
+    let mut labels = BTreeMap::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (value, label) = match line.split_once('=') {
+            Some((v, l)) => (v.trim(), l.trim()),
+            None => (line, ""),
+        };
+        if value.is_empty() {
+            continue;
+        }
+        if !label.is_empty() && label != value {
+            labels.insert(value.to_owned(), label.to_owned());
+        }
+        choices.push(value.to_owned());
+    }
+    (choices, labels)
 }
 
 /// A whole number of at least `least`, or `None` when blank (an error when not a number).
@@ -205,13 +252,15 @@ mod tests {
             name: "plan".into(),
             label: "プラン".into(),
             field_type: "choice".into(),
-            choices: "free\r\n pro \n\n".into(),
+            choices: "free\r\n pro \n\npremium = プレミアム\n".into(),
             pii: true,
             ..FieldForm::default()
         };
         let mut errors = Errors::default();
         let f = form.parse(Lang::En, &["name"], &mut errors).expect("parses");
-        assert_eq!(f.choices, vec!["free", "pro"]);
+        assert_eq!(f.choices, vec!["free", "pro", "premium"]);
+        assert_eq!(f.choice_label("premium"), "プレミアム");
         assert!(f.pii && f.check().is_ok());
+        assert_eq!(FieldForm::from_def(&f).choices, "free\npro\npremium=プレミアム");
     }
 }

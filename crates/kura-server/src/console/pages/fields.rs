@@ -7,7 +7,7 @@ use crate::console::forms::{Confirm, Errors, confirm_page};
 use crate::console::labels::{self, charset_label, field_type_label};
 use crate::console::layout::{Head, Nav, page};
 use crate::console::msg::Msg;
-use crate::console::widgets::{Input, checkbox, csrf, select};
+use crate::console::widgets::{Input, checkbox, csrf, help_and_error, input_id, select};
 use crate::error::{AppError, AppResult};
 use crate::service::collections;
 use crate::state::AppState;
@@ -57,7 +57,13 @@ fn form_page(ctx: &Ctx, c: &Collection, existing: Option<&FieldDef>, v: &FieldFo
                 (select("type", t(Msg::FieldType), &types, &v.field_type, None, e("type"), lang))
             }
             (checkbox("required", "on", t(Msg::RequiredField), v.required, false, Some(t(Msg::RequiredFieldHelp))))
-            (checkbox("pii", "on", t(Msg::PiiField), v.pii, false, Some(t(Msg::PiiFieldHelp))))
+            @if existing.is_some() && !ctx.p.can(Permission::PiiRead) {
+                (checkbox("pii", "on", t(Msg::PiiField), v.pii, true, Some(t(Msg::PiiFieldLocked))))
+            } @else {
+                (checkbox("pii", "on", t(Msg::PiiField), v.pii, false, Some(t(Msg::PiiFieldHelp))))
+            }
+            (checkbox("warn_duplicates", "on", t(Msg::WarnDuplicatesField), v.warn_duplicates, false, Some(t(Msg::WarnDuplicatesHelp))))
+            (help_and_error(&input_id("warn_duplicates"), None, e("warn_duplicates")))
             (Input { name: "memo", label: t(Msg::Memo), kind: "textarea", value: &v.memo, maxlength: Some(2000),
                 help: Some(t(Msg::FieldMemoHelp)), error: e("memo"), ..Input::default() }.render(lang))
             fieldset.rules {
@@ -142,7 +148,7 @@ pub async fn create(
     Posted { ctx, form }: Posted,
 ) -> AppResult<Response> {
     let c = managed(&state, &ctx, &name).await?;
-    let v = FieldForm::from_form(&form, None);
+    let v = FieldForm::from_form(&form, None, true);
     let taken: Vec<&str> = c.fields.iter().map(|f| f.name.as_str()).collect();
     let mut errors = Errors::default();
     if let Some(def) = v.parse(ctx.lang, &taken, &mut errors) {
@@ -162,7 +168,7 @@ pub async fn update(
 ) -> AppResult<Response> {
     let c = managed(&state, &ctx, &name).await?;
     let existing = field(&c, &field_name)?;
-    let v = FieldForm::from_form(&form, Some(existing));
+    let v = FieldForm::from_form(&form, Some(existing), ctx.p.can(Permission::PiiRead));
     let mut errors = Errors::default();
     if let Some(def) = v.parse(ctx.lang, &[], &mut errors) {
         let fields = c.fields.iter().map(|f| if f.name == existing.name { def.clone() } else { f.clone() }).collect();

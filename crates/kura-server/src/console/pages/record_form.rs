@@ -1,29 +1,31 @@
-//! One record: the create and edit forms generated from the field definitions (an input of the
-//! right type per field), a read-only view for readers, and deletion. Values are validated by the
-//! domain; its refusals are shown beside their fields in the reader's language (PUB-2).
+//! Creating and editing a record: a form generated from the field definitions (an input of the
+//! right kind per field, choices by their labels), a warning before saving a value that another
+//! record already holds where the field asks for one, and deletion that names the record.
+//! Values are validated by the domain, after full-width input is made half-width where the type
+//! calls for it; refusals are shown beside their fields in the reader's language (PUB-2), with
+//! everything typed kept.
 
-use super::records::{MASK, show_value};
+use super::record_view::{named, parse_id};
+use super::values::{MASK, record_title};
 use crate::console::extract::{Ctx, FormData, Posted};
 use crate::console::forms::{Confirm, Errors, confirm_page};
 use crate::console::layout::{Head, Nav, page};
 use crate::console::msg::Msg;
-use crate::console::widgets::{Input, checkbox, csrf, help_and_error, input_id, label};
-use crate::error::{AppError, AppResult};
+use crate::console::widgets::{Icon, Input, checkbox, csrf, help_and_error, icon, input_id, label};
+use crate::error::AppResult;
 use crate::service::collections;
+use crate::service::duplicates::{self, Duplicate};
 use crate::service::records::{self, RecordView};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use kura_domain::{Collection, FieldDef, FieldType, Permission, RecordId};
+use kura_domain::{Collection, FieldDef, FieldType, Permission, RecordData, RecordId};
+use kura_store::CollectionAt;
 use maud::{Markup, html};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 type Values = BTreeMap<String, String>;
-
-fn parse_id(id: &str) -> AppResult<RecordId> {
-    id.parse().map_err(|_| AppError::NotFound("record"))
-}
 
 /// A stored value as the text an input holds.
 fn as_input(v: &Value) -> String {
@@ -39,7 +41,9 @@ fn as_input(v: &Value) -> String {
 }
 
 /// The input for one field. Personal information the user may not see is shown masked and
-/// cannot be changed.
+/// cannot be changed. Numbers and email addresses are plain text inputs (with the matching
+/// keyboard on phones): a browser's number or email input would refuse, or silently empty,
+/// full-width input that Kura accepts.
 fn field_input(ctx: &Ctx, f: &FieldDef, value: &str, error: Option<&str>) -> Markup {
     let lang = ctx.lang;
     let name = f.name.as_str();
@@ -54,7 +58,6 @@ fn field_input(ctx: &Ctx, f: &FieldDef, value: &str, error: Option<&str>) -> Mar
             }
         };
     }
-    let r = &f.rules;
     let mut input =
         Input { name, label: f.label.as_str(), value, required: f.required, help: memo, error, ..Input::default() };
     match f.field_type {
@@ -74,7 +77,7 @@ fn field_input(ctx: &Ctx, f: &FieldDef, value: &str, error: Option<&str>) -> Mar
                     select id=(id) name=(name) required[f.required] aria-invalid=[error.map(|_| "true")]
                         aria-describedby=[error.map(|_| format!("{id}-error"))] {
                         option value="" { (ctx.t(Msg::ChooseOne)) }
-                        @for c in &f.choices { option value=(c) selected[c == value] { (c) } }
+                        @for c in &f.choices { option value=(c) selected[c == value] { (f.choice_label(c)) } }
                     }
                     (help_and_error(&id, memo, error))
                 }
@@ -82,85 +85,104 @@ fn field_input(ctx: &Ctx, f: &FieldDef, value: &str, error: Option<&str>) -> Mar
         }
         FieldType::LongText => input.kind = "textarea",
         FieldType::Number => {
-            input.kind = "number";
-            input.step = Some("any");
-            input.min = r.min.map(|n| n.to_string());
-            input.max = r.max.map(|n| n.to_string());
+            input.kind = "text";
+            input.inputmode = Some("decimal");
         }
         FieldType::Date => input.kind = "date",
-        FieldType::Email => input.kind = "email",
+        FieldType::Email => {
+            input.kind = "text";
+            input.inputmode = Some("email");
+            input.autocomplete = Some("off");
+        }
         FieldType::Phone => input.kind = "tel",
         FieldType::Text => input.kind = "text",
     }
     if f.field_type.is_textual() {
-        input.maxlength = r.max_length;
+        input.maxlength = f.rules.max_length;
     }
     input.render(lang)
 }
 
-fn form_page(ctx: &Ctx, c: &Collection, rec: Option<&RecordView>, values: &Values, errors: &Errors) -> Response {
-    let t = |m: Msg| ctx.t(m);
-    let base = format!("/console/collections/{}", c.name);
-    let action = rec.map_or_else(|| format!("{base}/records/new"), |r| format!("{base}/records/{}", r.id));
-    let body = html! {
-        (errors.summary(ctx.lang))
-        form.card.stack method="post" action=(action) {
-            (csrf(ctx.csrf()))
-            @if let Some(r) = rec { input type="hidden" name="_version" value=(r.version); }
-            @if c.fields.is_empty() { p { (t(Msg::NoFieldsYet)) } }
-            @for f in &c.fields {
-                (field_input(ctx, f, values.get(f.name.as_str()).map_or("", String::as_str), errors.get(f.name.as_str())))
-            }
-            div.actions {
-                button.btn.btn-primary type="submit" { (t(if rec.is_some() { Msg::Save } else { Msg::Create })) }
-                a.btn.btn-ghost href=(base) { (t(Msg::Cancel)) }
-                @if let Some(r) = rec.filter(|_| ctx.p.can(Permission::RecordsDelete)) {
-                    a.btn.btn-danger-outline href={ (base) "/records/" (r.id) "/delete" } { (t(Msg::Delete)) }
-                }
-            }
-        }
-        @if let Some(r) = rec { (meta(ctx, r)) }
-    };
-    let title = t(if rec.is_some() { Msg::EditRecord } else { Msg::NewRecord });
-    let head = Head::new(Nav::Collections, title)
-        .crumb(t(Msg::NavCollections), "/console/collections")
-        .crumb(c.label.as_str(), base);
-    (errors.status(), page(ctx, head, body)).into_response()
+/// What a form page shows besides the values.
+struct FormPage<'a> {
+    rec: Option<&'a RecordView>,
+    values: &'a Values,
+    errors: &'a Errors,
+    duplicates: &'a [Duplicate],
 }
 
-fn meta(ctx: &Ctx, r: &RecordView) -> Markup {
+fn form_page(ctx: &Ctx, c: &Collection, p: FormPage<'_>) -> Response {
+    let t = |m: Msg| ctx.t(m);
+    let base = format!("/console/collections/{}", c.name);
+    let action = p.rec.map_or_else(|| format!("{base}/records/new"), |r| format!("{base}/records/{}", r.id));
+    let cancel = p.rec.map_or_else(|| base.clone(), |r| format!("{base}/records/{}", r.id));
+    let body = html! {
+        (p.errors.summary(ctx.lang))
+        form.card.stack method="post" action=(action) {
+            (csrf(ctx.csrf()))
+            @if let Some(r) = p.rec { input type="hidden" name="_version" value=(r.version); }
+            @if !p.duplicates.is_empty() { (duplicate_warning(ctx, c, p.duplicates)) }
+            @if c.fields.is_empty() { p { (t(Msg::NoFieldsYet)) } }
+            @for f in &c.fields {
+                (field_input(ctx, f, p.values.get(f.name.as_str()).map_or("", String::as_str), p.errors.get(f.name.as_str())))
+            }
+            div.actions {
+                @if p.duplicates.is_empty() {
+                    button.btn.btn-primary type="submit" { (t(if p.rec.is_some() { Msg::Save } else { Msg::Create })) }
+                } @else {
+                    button.btn.btn-primary type="submit" name="_duplicates_ok" value="1" { (t(Msg::SaveAnyway)) }
+                }
+                a.btn.btn-ghost href=(cancel) { (t(Msg::Cancel)) }
+            }
+        }
+    };
+    let title = match p.rec {
+        Some(r) => match record_title(c, r, ctx.lang) {
+            Some(name) => t(Msg::EditRecordNamed).replace("{name}", &name),
+            None => t(Msg::EditRecord).to_owned(),
+        },
+        None => t(Msg::NewRecord).to_owned(),
+    };
+    let mut head = Head::new(Nav::Collections, &title)
+        .crumb(t(Msg::NavCollections), "/console/collections")
+        .crumb(c.label.as_str(), base.clone());
+    let crumb;
+    if let Some(r) = p.rec {
+        crumb = named(ctx, c, r);
+        head = head.crumb(&crumb, format!("{base}/records/{}", r.id));
+    }
+    (p.errors.status(), page(ctx, head, body)).into_response()
+}
+
+fn duplicate_warning(ctx: &Ctx, c: &Collection, found: &[Duplicate]) -> Markup {
+    let t = |m: Msg| ctx.t(m);
+    let base = format!("/console/collections/{}", c.name);
     html! {
-        dl.meta {
-            dt { (ctx.t(Msg::CreatedAt)) } dd { (ctx.time(r.created_at)) }
-            dt { (ctx.t(Msg::UpdatedAt)) } dd { (ctx.time(r.updated_at)) }
-            dt { (ctx.t(Msg::Version)) } dd { (r.version) }
-            dt { "ID" } dd.mono { (r.id) }
+        div.notice.notice-warn.duplicates role="alert" {
+            (icon(Icon::Alert))
+            div {
+                p { strong { (t(Msg::PossibleDuplicate)) } }
+                ul {
+                    @for d in found {
+                        @let label = c.field(&d.field).map_or(d.field.as_str(), |f| f.label.as_str());
+                        li {
+                            (t(Msg::SameValueIn).replace("{field}", label).replace("{n}", &d.count.to_string()))
+                            " "
+                            @for (i, r) in d.records.iter().enumerate() {
+                                @if i > 0 { (if ctx.lang == crate::console::i18n::Lang::Ja { "、" } else { ", " }) }
+                                a href={ (base) "/records/" (r.id) } { (named(ctx, c, r)) }
+                            }
+                        }
+                    }
+                }
+                p { (t(Msg::SaveAnywayHelp)) }
+            }
         }
     }
 }
 
-/// The read-only view for users who may read but not write.
-fn view_page(ctx: &Ctx, c: &Collection, r: &RecordView) -> Response {
-    let t = |m: Msg| ctx.t(m);
-    let base = format!("/console/collections/{}", c.name);
-    let body = html! {
-        dl.card.record-view {
-            @for f in &c.fields {
-                dt { (f.label.as_str()) @if f.pii { " " span.badge.badge-pii { (t(Msg::PiiShort)) } } }
-                dd { (show_value(f, r.data.get(f.name.as_str()), ctx.lang, None)) }
-            }
-        }
-        (meta(ctx, r))
-        p { a.btn.btn-ghost href=(base) { "← " (t(Msg::Back)) } }
-    };
-    let head = Head::new(Nav::Collections, t(Msg::RecordDetail))
-        .crumb(t(Msg::NavCollections), "/console/collections")
-        .crumb(c.label.as_str(), base);
-    page(ctx, head, body).into_response()
-}
-
 /// The submitted values as the service's input: blank clears, an unticked box is false, and
-/// hidden personal information is left out.
+/// hidden personal information is left out. Also the values as typed, to show them again.
 fn to_input(ctx: &Ctx, c: &Collection, form: &FormData) -> (Map<String, Value>, Values) {
     let pii = ctx.p.can(Permission::PiiRead);
     let mut input = Map::new();
@@ -181,10 +203,34 @@ fn to_input(ctx: &Ctx, c: &Collection, form: &FormData) -> (Map<String, Value>, 
     (input, shown)
 }
 
+/// The records that already hold a value being set, where the field asks for a warning; none
+/// when the user confirmed, or when a value is invalid anyway (its error comes first).
+async fn duplicates_of(
+    state: &AppState,
+    ctx: &Ctx,
+    at: &CollectionAt,
+    input: &Map<String, Value>,
+    current: Option<&RecordView>,
+    form: &FormData,
+) -> AppResult<Vec<Duplicate>> {
+    let c = &at.collection;
+    if form.has("_duplicates_ok") || !c.fields.iter().any(|f| f.warn_duplicates) {
+        return Ok(Vec::new());
+    }
+    let mut data = RecordData::new();
+    for f in c.fields.iter().filter(|f| f.warn_duplicates) {
+        let Some(v) = input.get(f.name.as_str()).filter(|v| !v.is_null()) else { continue };
+        let Ok(value) = f.parse_value(v) else { return Ok(Vec::new()) };
+        data.insert(f.name.to_string(), value);
+    }
+    duplicates::find(state, &ctx.p, at, &data, current).await
+}
+
 pub async fn new_form(State(state): State<AppState>, ctx: Ctx, Path(name): Path<String>) -> AppResult<Response> {
     ctx.p.require(Permission::RecordsWrite)?;
     let c = collections::get(&state, &ctx.p, &name).await?;
-    Ok(form_page(&ctx, &c, None, &Values::new(), &Errors::default()))
+    let p = FormPage { rec: None, values: &Values::new(), errors: &Errors::default(), duplicates: &[] };
+    Ok(form_page(&ctx, &c, p))
 }
 
 pub async fn create(
@@ -192,28 +238,35 @@ pub async fn create(
     Path(name): Path<String>,
     Posted { ctx, form }: Posted,
 ) -> AppResult<Response> {
-    let c = collections::get(&state, &ctx.p, &name).await?;
-    let (input, shown) = to_input(&ctx, &c, &form);
+    ctx.p.require(Permission::RecordsWrite)?;
+    let at = collections::at(&state, &ctx.p, &name).await?;
+    let c = &*at.collection;
+    let (input, shown) = to_input(&ctx, c, &form);
+    let found = duplicates_of(&state, &ctx, &at, &input, None, &form).await?;
     let mut errors = Errors::default();
-    match records::create(&state, &ctx.p, c.name.as_str(), &input).await {
-        Ok(_) => return Ok(Redirect::to(&format!("/console/collections/{}?done=created", c.name)).into_response()),
-        Err(e) => errors.absorb(e, ctx.lang, None)?,
+    if found.is_empty() {
+        match records::create_in(&state, &ctx.p, &at, &input).await {
+            Ok(r) => {
+                return Ok(Redirect::to(&format!("/console/collections/{}/records/{}?done=created", c.name, r.id))
+                    .into_response());
+            }
+            Err(e) => errors.absorb(e, ctx.lang, None)?,
+        }
     }
-    Ok(form_page(&ctx, &c, None, &shown, &errors))
+    Ok(form_page(&ctx, c, FormPage { rec: None, values: &shown, errors: &errors, duplicates: &found }))
 }
 
-pub async fn show(
+pub async fn edit_form(
     State(state): State<AppState>,
     ctx: Ctx,
     Path((name, id)): Path<(String, String)>,
 ) -> AppResult<Response> {
-    let c = collections::get(&state, &ctx.p, &name).await?;
-    let r = records::get(&state, &ctx.p, c.name.as_str(), parse_id(&id)?).await?;
-    if !ctx.p.can(Permission::RecordsWrite) {
-        return Ok(view_page(&ctx, &c, &r));
-    }
+    ctx.p.require(Permission::RecordsWrite)?;
+    let at = collections::at(&state, &ctx.p, &name).await?;
+    let r = records::get_in(&state, &ctx.p, &at, parse_id(&id)?).await?;
     let values = r.data.iter().map(|(k, v)| (k.clone(), as_input(v))).collect();
-    Ok(form_page(&ctx, &c, Some(&r), &values, &Errors::default()))
+    let p = FormPage { rec: Some(&r), values: &values, errors: &Errors::default(), duplicates: &[] };
+    Ok(form_page(&ctx, &at.collection, p))
 }
 
 pub async fn update(
@@ -221,17 +274,28 @@ pub async fn update(
     Path((name, id)): Path<(String, String)>,
     Posted { ctx, form }: Posted,
 ) -> AppResult<Response> {
-    let c = collections::get(&state, &ctx.p, &name).await?;
-    let id = parse_id(&id)?;
-    let r = records::get(&state, &ctx.p, c.name.as_str(), id).await?;
-    let (input, shown) = to_input(&ctx, &c, &form);
+    // The permission the route declares comes first: a reader must not learn more from a
+    // refused change than from a read.
+    ctx.p.require(Permission::RecordsWrite)?;
+    let at = collections::at(&state, &ctx.p, &name).await?;
+    let c = &*at.collection;
+    let id: RecordId = parse_id(&id)?;
+    let r = records::get_in(&state, &ctx.p, &at, id).await?;
+    let (input, shown) = to_input(&ctx, c, &form);
+    let found = duplicates_of(&state, &ctx, &at, &input, Some(&r), &form).await?;
     let expected = form.get("_version").parse::<i64>().ok();
     let mut errors = Errors::default();
-    match records::update(&state, &ctx.p, c.name.as_str(), id, &input, expected).await {
-        Ok(_) => return Ok(Redirect::to(&format!("/console/collections/{}?done=saved", c.name)).into_response()),
-        Err(e) => errors.absorb(e, ctx.lang, None)?,
+    if found.is_empty() {
+        match records::update_in(&state, &ctx.p, &at, id, &input, expected).await {
+            Ok(_) => {
+                return Ok(
+                    Redirect::to(&format!("/console/collections/{}/records/{id}?done=saved", c.name)).into_response()
+                );
+            }
+            Err(e) => errors.absorb(e, ctx.lang, None)?,
+        }
     }
-    Ok(form_page(&ctx, &c, Some(&r), &shown, &errors))
+    Ok(form_page(&ctx, c, FormPage { rec: Some(&r), values: &shown, errors: &errors, duplicates: &found }))
 }
 
 pub async fn confirm_delete(
@@ -240,18 +304,21 @@ pub async fn confirm_delete(
     Path((name, id)): Path<(String, String)>,
 ) -> AppResult<Response> {
     ctx.p.require(Permission::RecordsDelete)?;
-    let c = collections::get(&state, &ctx.p, &name).await?;
-    let r = records::get(&state, &ctx.p, c.name.as_str(), parse_id(&id)?).await?;
+    let at = collections::at(&state, &ctx.p, &name).await?;
+    let c = &*at.collection;
+    let r = records::get_in(&state, &ctx.p, &at, parse_id(&id)?).await?;
     let t = |m: Msg| ctx.t(m);
     let base = format!("/console/collections/{}", c.name);
+    let who = named(&ctx, c, &r);
     let head = Head::new(Nav::Collections, t(Msg::DeleteRecord))
         .crumb(t(Msg::NavCollections), "/console/collections")
-        .crumb(c.label.as_str(), base.clone());
+        .crumb(c.label.as_str(), base.clone())
+        .crumb(&who, format!("{base}/records/{}", r.id));
     let confirm = Confirm {
-        question: t(Msg::ConfirmDeleteRecord).to_owned(),
-        warning: Some(t(Msg::CannotUndo)),
+        question: t(Msg::ConfirmDeleteRecord).replace("{name}", &who),
+        warning: Some(t(Msg::DeleteRecordNote)),
         action: format!("{base}/records/{}/delete", r.id),
-        button: t(Msg::Delete),
+        button: t(Msg::DeleteThisRecord),
         cancel: format!("{base}/records/{}", r.id),
     };
     Ok(confirm_page(&ctx, head, confirm))
@@ -262,7 +329,8 @@ pub async fn delete(
     Path((name, id)): Path<(String, String)>,
     Posted { ctx, .. }: Posted,
 ) -> AppResult<Response> {
-    let c = collections::get(&state, &ctx.p, &name).await?;
-    records::delete(&state, &ctx.p, c.name.as_str(), parse_id(&id)?).await?;
-    Ok(Redirect::to(&format!("/console/collections/{}?done=deleted", c.name)).into_response())
+    ctx.p.require(Permission::RecordsDelete)?;
+    let at = collections::at(&state, &ctx.p, &name).await?;
+    records::delete_in(&state, &ctx.p, &at, parse_id(&id)?).await?;
+    Ok(Redirect::to(&format!("/console/collections/{}?done=deleted", at.collection.name)).into_response())
 }

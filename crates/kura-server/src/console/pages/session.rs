@@ -5,6 +5,7 @@ use crate::auth::SESSION_COOKIE;
 use crate::console::cookies;
 use crate::console::extract::{LoginPost, PageLang, Posted};
 use crate::console::i18n::Lang;
+use crate::console::labels;
 use crate::console::layout::bare;
 use crate::console::msg::Msg;
 use crate::console::widgets::{Input, notice_error, notice_ok};
@@ -54,6 +55,11 @@ pub async fn login(State(state): State<AppState>, post: LoginPost) -> AppResult<
         Err(AppError::AlreadySignedIn) => {
             let notice = notice_error(Msg::AlreadySignedIn.text(lang));
             Ok(render(lang, tenant, email, Some(notice), StatusCode::CONFLICT))
+        }
+        // The tenant is suspended or outside its contract: the page says why (TEN-1).
+        Err(AppError::ForbiddenOther(why)) => {
+            let notice = notice_error(&labels::detail(&why, lang));
+            Ok(render(lang, tenant, email, Some(notice), StatusCode::FORBIDDEN))
         }
         Err(e) => Err(e),
     }

@@ -1,0 +1,323 @@
+//! The explanations that services, the store and domain rules give in English (problem details
+//! of the API), as the consoles show them: in the reader's language, in the consoles' words
+//! ("tenant ID", never "slug").
+//!
+//! Each entry is the message's template as written in the source, `{}` standing for each
+//! formatted part, with its English and Japanese wording. A wording may repeat a `{}` to show
+//! the part of the message it stands for, in order. A test reads the sources and fails when a
+//! message has no entry here, so no explanation reaches a page in raw English.
+
+use super::i18n::Lang;
+
+macro_rules! explanations {
+    ($($template:literal => $en:literal, $ja:literal;)*) => {
+        /// (template, English, Japanese)
+        pub const EXPLANATIONS: &[(&str, &str, &str)] = &[$(($template, $en, $ja),)*];
+    };
+}
+
+explanations! {
+    // Names and other values parsed by the domain.
+    "invalid contract: {}" => "The contract end date is before its start date.", "契約終了日が契約開始日より前になっています。";
+    "invalid email: {}" => "Enter an email address such as taro@example.jp.", "メールアドレスの形式が正しくありません（例：taro@example.jp）。";
+    "invalid name: {}" => "Use 1–63 lowercase letters, digits and underscores, starting with a letter.", "半角英小文字・数字・アンダースコア（_）の1〜63文字で、英字から始めてください。";
+    "invalid permission: {}" => "One of the permissions does not exist.", "存在しない権限が指定されています。";
+    "invalid slug: {}" => "Use 2–40 lowercase letters, digits and single hyphens for the tenant ID, starting with a letter.", "テナントIDは半角英小文字・数字・ハイフンの2〜40文字で、英字から始めてください。";
+    "invalid time zone: {}" => "Choose a time zone from the list.", "タイムゾーンを一覧から選んでください。";
+    // Why a field definition was refused (shown beside the field).
+    "a choice field needs between 1 and 200 choices" => "Enter 1 to 200 choices.", "選択肢は1〜200個で入力してください。";
+    "a choice label names a value that is not a choice" => "A display name is given for a value that is not one of the choices.", "選択肢にない値に表示名が指定されています。";
+    "at most {} fields" => "A collection can have at most {} fields.", "1つのコレクションに作成できる項目は{}個までです。";
+    "choice labels must be non-empty and at most 200 characters" => "Display names of choices must be 1 to 200 characters.", "選択肢の表示名は1〜200文字で入力してください。";
+    "choices must be distinct, non-empty and at most 200 characters" => "Choices must be different from each other and 1 to 200 characters each.", "選択肢は重複なしで、それぞれ1〜200文字で入力してください。";
+    "control characters are not allowed" => "The value contains characters that cannot be used.", "使用できない文字が含まれています。";
+    "duplicate warnings apply only to one-line text, email and phone fields" => "Duplicate warnings can be used with one-line text, email and phone fields only.", "重複の警告は、1行テキスト・メールアドレス・電話番号の項目でのみ使えます。";
+    "length, character and pattern rules apply only to text fields" => "Length, character and pattern rules can be used with text fields only.", "文字数・文字種・形式のルールは、テキスト系の項目でのみ使えます。";
+    "minimum and maximum apply only to number fields" => "A minimum and maximum can be used with number fields only.", "最小値・最大値は、数値の項目でのみ使えます。";
+    "only choice fields have choices" => "Only choice fields have choices.", "選択肢を設定できるのは「選択肢」の項目だけです。";
+    "the contract end is before its start" => "The contract end date is before its start date.", "契約終了日が契約開始日より前になっています。";
+    "the maximum length must be between 1 and 10000" => "Enter a maximum length from 1 to 10000.", "最大文字数は1〜10000で入力してください。";
+    "the memo is longer than 2000 characters" => "Enter a memo of at most 2000 characters.", "メモは2000文字以内で入力してください。";
+    "the minimum and maximum must be finite numbers" => "Enter the minimum and maximum as numbers.", "最小値と最大値は数値で入力してください。";
+    "the minimum is above the maximum" => "The minimum is larger than the maximum.", "最小値が最大値を上回っています。";
+    "the minimum length is above the maximum length" => "The minimum length is larger than the maximum length.", "最小文字数が最大文字数を上回っています。";
+    "this name is reserved" => "This ID is reserved. Choose another.", "このIDは予約されているため使用できません。";
+    // Duplicates and conflicts found by the store.
+    "a collection with this name already exists" => "This collection ID is already in use.", "このコレクションIDはすでに使われています。";
+    "a record with this id already exists" => "A record with this ID already exists.", "同じIDのレコードがすでに存在します。";
+    "a role with this key already exists" => "This role ID is already in use.", "このロールIDはすでに使われています。";
+    "a tenant with this slug already exists" => "This tenant ID is already in use.", "このテナントIDはすでに使われています。";
+    "a user with this email already exists" => "A user with this email address already exists.", "このメールアドレスのユーザーはすでに登録されています。";
+    "an API key with this secret already exists" => "The key could not be issued. Please try again.", "APIキーを発行できませんでした。もう一度お試しください。";
+    "an operator with this email already exists" => "An operator with this email address already exists.", "このメールアドレスの運用者はすでに登録されています。";
+    "built-in roles cannot be changed" => "Built-in roles cannot be changed.", "標準ロールは変更できません。";
+    "built-in roles cannot be changed; create a custom role instead" => "Built-in roles cannot be changed. Create a custom role instead.", "標準ロールは変更できません。必要な場合はロールを新しく作成してください。";
+    "built-in roles cannot be deleted" => "Built-in roles cannot be deleted.", "標準ロールは削除できません。";
+    "the record was changed by someone else; reload and try again" => "Someone else changed this record in the meantime. Reload it and try again.", "他のユーザーがこのレコードを変更しました。再読み込みしてからもう一度お試しください。";
+    "this role is still assigned to users" => "This role is assigned to users and cannot be deleted.", "このロールは使用中のユーザーがいるため削除できません。";
+    "this role is still assigned to {} user(s)" => "This role is assigned to {} user(s) and cannot be deleted.", "このロールは{}人のユーザーに割り当てられているため削除できません。";
+    "this role is still used by {} API key(s)" => "This role is used by {} active API key(s) and cannot be deleted.", "このロールは{}件の有効なAPIキーで使われているため削除できません。";
+    // Refusals of the services.
+    "invalid query: {}" => "The search could not be done with these conditions. Check them and try again.", "この条件では検索できませんでした。条件をご確認のうえ、もう一度お試しください。";
+    "a collection cannot be renamed; its name is used in URLs and filters" => "A collection ID cannot be changed: it is used in URLs and filters.", "コレクションIDはURLや絞り込み条件で使われるため変更できません。";
+    "expires_in_days must be between 1 and 730" => "Enter a validity of 1 to 730 days.", "有効期間は1〜730日で入力してください。";
+    "limit must be between 1 and 1000" => "Show between 1 and 1000 entries at a time.", "一度に表示できるのは1〜1000件です。";
+    "status must be active or disabled" => "Choose a status from the list.", "状態を一覧から選んでください。";
+    "the form could not be read: {}" => "The form could not be read. Reload the page and try again.", "フォームの内容を読み取れませんでした。ページを再読み込みしてから、もう一度お試しください。";
+    "the key name must be 1–100 characters" => "Enter a key name of 1 to 100 characters.", "キーの名前は1〜100文字で入力してください。";
+    "the role {} has permissions you do not have yourself" => "You cannot assign a role with permissions that you do not have yourself.", "ご自身が持たない権限を含むロールは割り当てられません。";
+    "you cannot change your own role or status" => "You cannot change your own role or status.", "自分自身のロールや状態は変更できません。";
+    "you cannot delete your own account" => "You cannot delete your own account.", "自分自身のアカウントは削除できません。";
+    "changing a role requires every permission it holds; the role {} holds {}, which you do not have" => "The role {} includes permissions that you do not have yourself, so you cannot change or delete it.", "ロール「{}」にはご自身が持たない権限が含まれているため、変更・削除できません。";
+    "changing which fields hold personal information requires pii.read (fields: {})" => "Changing which fields hold personal information requires the “See personal information” permission (fields: {}).", "個人情報として扱う項目を変更・削除するには「個人情報の閲覧」権限が必要です（対象の項目：{}）。";
+    "listing more than {} records a minute requires the records.export permission; wait a minute or ask an administrator for it" => "Without the “Export records” permission you can list at most {} records a minute. Wait a minute, or ask an administrator for the permission.", "「レコードのエクスポート」権限がない場合、一覧で表示できるのは1分間に{}件までです。1分ほど待ってから開き直すか、管理者に権限の付与を依頼してください。";
+    "this request is authenticated with an API key, which is not a session: nothing was ended; revoke the key with DELETE /api/v1/api-keys/{} instead" => "This request was made with an API key, which has no session to sign out of. To stop the key from working, revoke it on the API keys page.", "APIキーによるリクエストのため、終了するセッションはありません。キーを使えなくするには、APIキーの画面で失効させてください。";
+    "you cannot grant {}, which you do not have" => "You cannot grant permissions that you do not have yourself.", "ご自身が持たない権限は付与できません。";
+    "{} holds personal information; changing it requires pii.read" => "This field holds personal information. Changing it requires the “See personal information” permission.", "この項目は個人情報のため、変更には「個人情報の閲覧」権限が必要です。";
+    "{} is not a role" => "Choose a role from the list.", "ロールを一覧から選んでください。";
+    "{} is not a role of this tenant" => "Choose a role from the list.", "ロールを一覧から選んでください。";
+    "{} is not an operation" => "Choose an operation from the list.", "操作を一覧から選んでください。";
+    // Account security (IAM-1, IAM-4, IAM-7, IAM-9).
+    "an API key has no password; sign in as a user to change yours" => "An API key has no password. Sign in as a user to change yours.", "APIキーにはパスワードがありません。ご自身のパスワードはユーザーとしてログインして変更してください。";
+    "an API key has no sessions; sign in as a user" => "An API key has no sessions. Sign in as a user to see yours.", "APIキーにはセッションがありません。ユーザーとしてログインしてご確認ください。";
+    "at most {} rows can be imported at once" => "At most {} rows can be imported at once. Split the file.", "一度に登録できるのは{}行までです。ファイルを分けてください。";
+    "revision must be 0 or more" => "The form is out of date. Reload the page and try again.", "フォームの情報が古くなっています。ページを再読み込みしてから、もう一度お試しください。";
+    "the current password is not correct" => "The current password is not correct.", "現在のパスワードが正しくありません。";
+    "the file has no rows to import" => "The file has no rows to import.", "登録する行がありません。";
+    "the form is incomplete; reload the page" => "The form is incomplete. Reload the page and try again.", "フォームの内容が不足しています。ページを再読み込みしてから、もう一度お試しください。";
+    "the header row cannot be read: {}" => "The first row (the column names) cannot be read. Check that the file is CSV.", "1行目（列名）を読み取れません。CSV形式かどうかご確認ください。";
+    "the header row lacks the column {}" => "The first row lacks the column {}.", "1行目に列 {} がありません。";
+    "the security settings were changed by someone else meanwhile" => "Another administrator changed the security settings meanwhile. Reload the page and make your change again.", "他の管理者がセキュリティ設定を変更しました。ページを再読み込みしてから、もう一度変更してください。";
+    "this user has already set a password" => "This user has already set a password.", "このユーザーはすでにパスワードを設定しています。";
+    "unknown column {}; the columns are {}" => "The column {} is unknown. The columns are {}.", "列 {} は使えません。使える列は {} です。";
+    "you cannot issue a one-time password to yourself" => "You cannot issue a one-time password to yourself. Change your password under My account.", "自分自身にワンタイムパスワードは発行できません。パスワードは「アカウント」から変更してください。";
+    "{} must be a date such as 2026-04-01" => "Enter a date such as 2026-04-01.", "日付を正しく入力してください（例：2026-04-01）。";
+    "{} must be an RFC 3339 instant such as 2026-11-01T00:00:00+09:00" => "Enter a date and time.", "日時を正しく入力してください。";
+    "choose at least one column" => "Choose at least one column to show.", "表示する列を1つ以上選んでください。";
+    "only a signed-in user has views" => "Only a signed-in user can save a view.", "表示設定を保存できるのは、ログインしているユーザーだけです。";
+    // Sign-in and the audit log.
+    "the form's origin or token did not match" => "The form was not accepted: it did not come from this console's page, or the page had expired.", "フォームを受け付けませんでした。この管理画面のページから送信されていないか、ページの有効期限が切れています。";
+    "wrong email address or password" => "The email address or password is wrong.", "メールアドレスまたはパスワードが正しくありません。";
+    "the chain is missing: no entries and no head, where at least one entry must be" => "Part of the operation log is missing: there are no entries where at least one must be.", "操作ログの一部が失われています。少なくとも1件あるはずの記録がありません。";
+    // Access to the tenant.
+    "this tenant is suspended" => "This tenant's use of the service is suspended. Please contact your service provider.", "このテナントは現在ご利用を停止しています。詳しくはサービス提供元にお問い合わせください。";
+    "this tenant's contract starts on {}" => "This tenant's contract starts on {}. You can sign in from that day.", "このテナントのご契約は{}に開始します。開始日以降にログインしてください。";
+    "this tenant's contract ended on {}" => "This tenant's contract ended on {}. Please contact your service provider.", "このテナントのご契約は{}に終了しました。詳しくはサービス提供元にお問い合わせください。";
+}
+
+/// The parts of `text` that the `{}` of `template` stand for, when `text` is that message.
+fn matches<'t>(template: &str, text: &'t str) -> Option<Vec<&'t str>> {
+    let mut pieces = template.split("{}");
+    let first = pieces.next().unwrap_or("");
+    let mut rest = text.strip_prefix(first)?;
+    let mut parts = Vec::new();
+    let pieces: Vec<&str> = pieces.collect();
+    for (i, piece) in pieces.iter().enumerate() {
+        let last = i + 1 == pieces.len();
+        // The last piece must end the text; the others are found at their first occurrence.
+        let at = if last {
+            rest.strip_suffix(piece).map(str::len)?
+        } else if piece.is_empty() {
+            return None;
+        } else {
+            rest.find(piece)?
+        };
+        parts.push(&rest[..at]);
+        rest = &rest[at + piece.len()..];
+    }
+    (rest.is_empty()).then_some(parts)
+}
+
+/// The wording of a known message in `lang`; `None` for a message this catalogue lacks.
+pub fn explain(text: &str, lang: Lang) -> Option<String> {
+    EXPLANATIONS.iter().find_map(|(template, en, ja)| {
+        let parts = matches(template, text)?;
+        let mut out = match lang {
+            Lang::En => (*en).to_owned(),
+            Lang::Ja => (*ja).to_owned(),
+        };
+        for part in parts {
+            if !out.contains("{}") {
+                break;
+            }
+            out = out.replacen("{}", part.trim_matches('"'), 1);
+        }
+        Some(out)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    #[test]
+    fn messages_are_matched_with_their_parts() {
+        assert_eq!(
+            explain("this role is still assigned to 3 user(s)", Lang::Ja).as_deref(),
+            Some("このロールは3人のユーザーに割り当てられているため削除できません。")
+        );
+        assert_eq!(
+            explain("a tenant with this slug already exists", Lang::En).as_deref(),
+            Some("This tenant ID is already in use.")
+        );
+        assert_eq!(explain("\"x\" is not a role", Lang::Ja).as_deref(), Some("ロールを一覧から選んでください。"));
+        assert_eq!(
+            explain("this tenant's contract starts on 2026-12-01", Lang::Ja).as_deref(),
+            Some("このテナントのご契約は2026-12-01に開始します。開始日以降にログインしてください。")
+        );
+        assert_eq!(
+            explain(
+                "listing more than 500 records a minute requires the records.export permission; wait a minute or ask an administrator for it",
+                Lang::Ja
+            )
+            .as_deref(),
+            Some("「レコードのエクスポート」権限がない場合、一覧で表示できるのは1分間に500件までです。1分ほど待ってから開き直すか、管理者に権限の付与を依頼してください。")
+        );
+        assert_eq!(
+            explain(
+                "changing a role requires every permission it holds; the role sales holds records.write, which you do not have",
+                Lang::En
+            )
+            .as_deref(),
+            Some("The role sales includes permissions that you do not have yourself, so you cannot change or delete it.")
+        );
+        assert!(explain("something nobody wrote", Lang::Ja).is_none());
+        assert!(explain("a tenant with this slug already exists!", Lang::Ja).is_none());
+        assert_eq!(matches("{} is not a role", "\"x\" is not a role of this tenant"), None);
+        assert_eq!(
+            matches("{} is not a role of this tenant", "\"x\" is not a role of this tenant"),
+            Some(vec!["\"x\""])
+        );
+    }
+
+    #[test]
+    fn ten_1_every_reason_a_tenant_cannot_be_used_is_explained() {
+        use kura_domain::TenantBlock;
+        let day = jiff::civil::date(2026, 12, 1);
+        for block in [TenantBlock::Suspended, TenantBlock::NotStarted(day), TenantBlock::Ended(day)] {
+            for lang in [Lang::Ja, Lang::En] {
+                assert!(explain(&block.message(), lang).is_some(), "{}", block.message());
+            }
+        }
+    }
+
+    #[test]
+    fn every_wording_fills_what_its_template_leaves_open() {
+        for (template, en, ja) in EXPLANATIONS {
+            let open = template.matches("{}").count();
+            assert!(en.matches("{}").count() <= open && ja.matches("{}").count() <= open, "{template}");
+            assert!(!ja.is_empty() && !en.is_empty() && ja.ends_with('。') && en.ends_with('.'), "{template}");
+        }
+        let templates: BTreeSet<&str> = EXPLANATIONS.iter().map(|(t, _, _)| *t).collect();
+        assert_eq!(templates.len(), EXPLANATIONS.len(), "a template is listed twice");
+    }
+
+    /// The message templates of the sources whose messages can reach a console page: the
+    /// services, the consoles, authentication, the store and the domain rules (not the JSON
+    /// API's own request parsing, which the consoles never show).
+    fn templates_in_sources() -> BTreeSet<String> {
+        let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let roots = [
+            "kura-server/src/service",
+            "kura-server/src/console",
+            "kura-server/src/auth",
+            "kura-store/src",
+            "kura-domain/src",
+        ];
+        let mut found = BTreeSet::new();
+        for root in roots {
+            visit(&crates.join(root), &mut |text| scan(text, &mut found));
+        }
+        found
+    }
+
+    fn visit(dir: &Path, f: &mut dyn FnMut(&str)) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir).expect("read a source folder").flatten().collect();
+        entries.sort_by_key(std::fs::DirEntry::path);
+        for entry in entries {
+            let path = entry.path();
+            if path.is_dir() {
+                visit(&path, f);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).expect("read a source file");
+                // Tests build messages of their own.
+                let code = text.split("#[cfg(test)]").next().unwrap_or("");
+                f(code);
+            }
+        }
+    }
+
+    /// The string literal that `body` starts (just after its opening quote), unescaped, with
+    /// each format argument as `{}`; `None` when it does not end.
+    fn literal(body: &str) -> Option<String> {
+        let mut out = String::new();
+        let mut it = body.chars().peekable();
+        while let Some(c) = it.next() {
+            match c {
+                '"' => return Some(out),
+                '\\' => match it.next()? {
+                    // A line continuation: the line break and the next line's indent vanish.
+                    '\n' => while it.next_if(|c| c.is_whitespace()).is_some() {},
+                    'n' => out.push('\n'),
+                    other => out.push(other),
+                },
+                '{' if it.next_if_eq(&'{').is_some() => out.push('{'),
+                '{' => {
+                    for d in it.by_ref() {
+                        if d == '}' {
+                            break;
+                        }
+                    }
+                    out.push_str("{}");
+                }
+                '}' => {
+                    it.next_if_eq(&'}');
+                    out.push('}');
+                }
+                other => out.push(other),
+            }
+        }
+        None
+    }
+
+    fn scan(code: &str, found: &mut BTreeSet<String>) {
+        // Messages handed to the error types, the store's constraint mapper and the field
+        // error kinds, written as a literal or as a `format!` of one.
+        let calls =
+            ["BadRequest(", "ForbiddenOther(", "Conflict(", "constraint(", "bad(", "reason: ", "UNIQUE: &str = "];
+        for call in calls {
+            for (at, _) in code.match_indices(call) {
+                let after = code[at + call.len()..].trim_start();
+                let after = after.strip_prefix("format!(").unwrap_or(after).trim_start();
+                if let Some(t) = after.strip_prefix('"').and_then(literal) {
+                    found.insert(t);
+                }
+            }
+        }
+        // `DomainError::invalid("what", …)` and `DomainError::Invalid { what: "what", … }` read
+        // "invalid what: …".
+        for call in ["DomainError::invalid(", "DomainError::Invalid { what: "] {
+            for (at, _) in code.match_indices(call) {
+                let after = code[at + call.len()..].trim_start();
+                if let Some(body) = after.strip_prefix('"') {
+                    let what: String = body.chars().take_while(|c| *c != '"').collect();
+                    found.insert(format!("invalid {what}: {{}}"));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_explanation_in_the_sources_has_its_wording_in_both_languages() {
+        let found = templates_in_sources();
+        assert!(found.len() > 30, "the scan found too few messages to be reading the sources: {found:?}");
+        let known: BTreeSet<&str> = EXPLANATIONS.iter().map(|(t, _, _)| *t).collect();
+        let missing: Vec<&String> = found.iter().filter(|t| !known.contains(t.as_str())).collect();
+        assert!(
+            missing.is_empty(),
+            "these messages can reach a console page but have no wording in console/explain.rs: {missing:#?}"
+        );
+    }
+}

@@ -1,0 +1,199 @@
+//! Refused requests in the audit log (LOG-1): permission refusals (403), CSRF refusals and
+//! refused operator sign-ins are entries with outcome `denied`, in the tenant's chain when the
+//! refused principal belongs to a tenant, else in the platform's.
+//!
+//! A flood of refusals must not fill the log, so entries are throttled per scope, actor, address
+//! and operation: the first refusal of a minute is written at once; further ones in that minute
+//! are only counted, and when the minute is over one more entry says how many there were. That
+//! entry is written by the next refusal of the same kind, or by [`DenialLog::flush_due`], which
+//! the server runs every few seconds and once more at shutdown. The counts are kept per Kura
+//! node: with several nodes, each writes its own.
+
+use crate::auth::ClientInfo;
+use crate::error::{AppError, ErrorMarker};
+use crate::state::AppState;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::Response;
+use jiff::{SignedDuration, Timestamp};
+use kura_domain::{Actor, ActorKind, AuditRecord, AuditScope, Operation, Outcome};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// How long refusals of one kind are counted before the count is written.
+pub const WINDOW: SignedDuration = SignedDuration::from_secs(60);
+
+/// Who made a request, filled in by whichever extractor authenticated it, so that a refusal
+/// further down can be attributed. Inserted into every request by [`audit_denials`].
+#[derive(Clone, Debug, Default)]
+pub struct Who(Arc<OnceLock<(AuditScope, Actor)>>);
+
+impl Who {
+    pub fn set(&self, scope: AuditScope, actor: &Actor) {
+        let _ = self.0.set((scope, actor.clone()));
+    }
+    fn get(&self) -> Option<&(AuditScope, Actor)> {
+        self.0.get()
+    }
+}
+
+/// One refusal to record.
+#[derive(Clone, Debug)]
+pub struct Denial {
+    pub scope: AuditScope,
+    pub actor: Actor,
+    pub operation: Operation,
+    /// What was refused, such as `DELETE /api/v1/users/…`.
+    pub target: String,
+    /// Why, without secrets: the missing permission, or the refusal's message.
+    pub reason: String,
+}
+
+/// The identity refusals are counted under.
+type Key = (AuditScope, String, Option<String>, Operation);
+
+#[derive(Debug)]
+struct Window {
+    started: Timestamp,
+    /// Refusals after the first, not written yet.
+    more: u64,
+    last: Denial,
+}
+
+/// The throttled writer of refusals.
+#[derive(Debug, Default)]
+pub struct DenialLog {
+    windows: Mutex<HashMap<Key, Window>>,
+}
+
+fn key(d: &Denial) -> Key {
+    let who = d.actor.id.map_or_else(|| format!("{}:{}", d.actor.kind.as_str(), d.actor.label), |id| id.to_string());
+    (d.scope, who, d.actor.source_ip.clone(), d.operation)
+}
+
+fn ended(w: &Window, now: Timestamp) -> bool {
+    now >= w.started.saturating_add(WINDOW).unwrap_or(w.started)
+}
+
+fn first_entry(d: &Denial) -> AuditRecord {
+    AuditRecord {
+        operation: d.operation,
+        target: Some(d.target.clone()),
+        outcome: Outcome::Denied,
+        detail: Some(d.reason.clone()),
+    }
+}
+
+fn summary_entry(w: &Window) -> AuditRecord {
+    AuditRecord {
+        operation: w.last.operation,
+        target: Some(w.last.target.clone()),
+        outcome: Outcome::Denied,
+        detail: Some(format!(
+            "repeated={} in the {} s after {}; last: {}",
+            w.more,
+            WINDOW.as_secs(),
+            w.started,
+            w.last.reason
+        )),
+    }
+}
+
+impl DenialLog {
+    /// Records a refusal: writes it at once if it is the first of its kind this minute (and
+    /// the count of the minute before, if there was one), else counts it.
+    pub async fn record(&self, state: &AppState, denial: Denial) {
+        let now = state.clock.now();
+        let mut due = Vec::new();
+        {
+            let mut windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let k = key(&denial);
+            match windows.get_mut(&k) {
+                Some(w) if !ended(w, now) => {
+                    w.more += 1;
+                    w.last = denial;
+                    return;
+                }
+                Some(w) if w.more > 0 => due.push((w.last.scope, w.last.actor.clone(), summary_entry(w))),
+                _ => {}
+            }
+            due.push((denial.scope, denial.actor.clone(), first_entry(&denial)));
+            windows.insert(k, Window { started: now, more: 0, last: denial });
+        }
+        write(state, due).await;
+    }
+
+    /// Writes the counts of the minutes that are over and forgets them.
+    pub async fn flush_due(&self, state: &AppState) {
+        self.flush(state, false).await;
+    }
+
+    /// Writes every count, over or not (at shutdown).
+    pub async fn flush_all(&self, state: &AppState) {
+        self.flush(state, true).await;
+    }
+
+    async fn flush(&self, state: &AppState, all: bool) {
+        let now = state.clock.now();
+        let due: Vec<_> = {
+            let mut windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let over: Vec<Key> = windows.iter().filter(|(_, w)| all || ended(w, now)).map(|(k, _)| k.clone()).collect();
+            over.iter()
+                .filter_map(|k| windows.remove(k))
+                .filter(|w| w.more > 0)
+                .map(|w| (w.last.scope, w.last.actor.clone(), summary_entry(&w)))
+                .collect()
+        };
+        write(state, due).await;
+    }
+}
+
+async fn write(state: &AppState, entries: Vec<(AuditScope, Actor, AuditRecord)>) {
+    for (scope, actor, record) in entries {
+        if let Err(e) = state.store.audit_only(scope, actor, record).await {
+            tracing::warn!(error = %e, "could not record a refused request in the audit log");
+        }
+    }
+}
+
+/// The layer that records every refused request: a 403 answer carrying a permission refusal
+/// or a CSRF refusal, attributed to the principal the request authenticated as (anonymous on
+/// the platform's log when it did not get that far).
+pub async fn audit_denials(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let who = Who::default();
+    request.extensions_mut().insert(who.clone());
+    // Cheap copies: the entry is built only if the request is refused.
+    let (method, uri) = (request.method().clone(), request.uri().clone());
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_canonical());
+    let response = next.run(request).await;
+    if response.status() != StatusCode::FORBIDDEN {
+        return response;
+    }
+    let Some(ErrorMarker(error)) = response.extensions().get::<ErrorMarker>() else {
+        return response;
+    };
+    let (operation, reason) = match error.as_ref() {
+        AppError::Forbidden(p) => (Operation::AccessDenied, format!("missing permission {p}")),
+        AppError::ForbiddenOther(m) => (Operation::AccessDenied, truncate(m, 300)),
+        AppError::Csrf => (Operation::CsrfRefused, "the form's origin or token did not match".to_owned()),
+        _ => return response,
+    };
+    let (scope, actor) = match who.get() {
+        Some((scope, actor)) => (*scope, actor.clone()),
+        None => (AuditScope::Platform, anonymous(&ClientInfo { ip: peer.map(|ip| ip.to_string()), user_agent: None })),
+    };
+    let target = format!("{method} {}", truncate(uri.path(), 200));
+    state.denials.record(&state, Denial { scope, actor, operation, target, reason }).await;
+    response
+}
+
+/// Someone not (yet) authenticated, known by their address.
+pub fn anonymous(client: &ClientInfo) -> Actor {
+    Actor { kind: ActorKind::Anonymous, id: None, label: "anonymous".into(), role: None, source_ip: client.ip.clone() }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}

@@ -1,0 +1,166 @@
+//! The console in a real headless Chromium, in Japanese and English, at 1366 and 390 pixels wide:
+//! the records list, the filter builder, a record page and the operation log. What the eye would
+//! check is measured in the page (short values on one line, cards on a phone, the first column
+//! kept in view, no untranslated message, paging clamped, history shown), and each screen is kept
+//! as a screenshot under `target/browser-screenshots/` (CI keeps them as artefacts).
+
+use crate::browser::Browser;
+use crate::console_client::english_sentences;
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::json;
+use std::path::PathBuf;
+
+/// Where the screenshots go: the build's `target/` folder.
+fn screenshot_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let dir = target.join("browser-screenshots");
+    std::fs::create_dir_all(&dir).expect("create the screenshot folder");
+    dir
+}
+
+/// A screenshot of the whole page: the window is made as tall as the page, then restored.
+async fn shot(b: &Browser, width: u32, name: &str) {
+    let height = b.execute("return document.documentElement.scrollHeight;", json!([])).await;
+    let height = height.as_u64().unwrap_or(900).clamp(600, 6000) as u32;
+    b.set_window_size(width, height + 120).await;
+    let path = screenshot_dir().join(format!("{name}.png"));
+    b.screenshot_png(&path).await;
+    b.set_window_size(width, 900).await;
+    eprintln!("screenshot: {}", path.display());
+}
+
+/// The cells of short values (phone numbers, dates, numbers) that take more than one line.
+const WRAPPED_CELLS: &str = r#"
+    const cells = [...document.querySelectorAll(
+        'table.records .c-phone .v, table.records .c-date .v, table.records .c-num .v')];
+    const wrapped = cells.filter(el => {
+        const range = document.createRange();
+        range.selectNodeContents(el);
+        const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+        return lines.size > 1;
+    }).map(el => el.textContent);
+    return { cells: cells.length, wrapped };
+"#;
+
+async fn seed(app: &TestApp, t: &TenantFixture) -> String {
+    let spec = json!({
+        "name": "customers", "label": "顧客",
+        "fields": [
+            {"name": "name", "label": "氏名", "type": "text", "required": true, "pii": true},
+            {"name": "kana", "label": "フリガナ", "type": "text", "pii": true},
+            {"name": "email", "label": "メールアドレス", "type": "email", "pii": true},
+            {"name": "phone", "label": "電話番号", "type": "phone", "pii": true},
+            {"name": "plan", "label": "プラン", "type": "choice", "choices": ["free", "premium"],
+             "choice_labels": {"free": "フリー", "premium": "プレミアム"}},
+            {"name": "points", "label": "ポイント", "type": "number"},
+            {"name": "joined", "label": "入会日", "type": "date"},
+            {"name": "note", "label": "備考", "type": "long_text"}
+        ]
+    });
+    assert_eq!(app.post("/api/v1/collections", &t.admin_token, spec).await.0, StatusCode::CREATED);
+    let mut last = String::new();
+    for i in 0..45 {
+        let record = json!({
+            "name": format!("山田 太郎{i}"), "kana": "ヤマダ タロウ", "email": format!("taro.yamada.{i}@example.co.jp"),
+            "phone": "070-5055-5921", "plan": if i % 3 == 0 { "premium" } else { "free" },
+            "points": 1000 + i * 137, "joined": "2025-07-09",
+            "note": "土日は連絡がつきにくいため、平日の午前中にご連絡ください。請求書は郵送を希望。"
+        });
+        let (s, body) = app.post("/api/v1/collections/customers/records", &t.admin_token, record).await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+        last = body["id"].as_str().unwrap().to_owned();
+    }
+    let path = format!("/api/v1/collections/customers/records/{last}");
+    assert_eq!(app.patch(&path, &t.admin_token, json!({"points": 99, "plan": "free"})).await.0, StatusCode::OK);
+    last
+}
+
+#[tokio::test]
+async fn pub_2_browser_console_reads_at_a_glance_in_both_languages_and_widths() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let record = seed(&app, &t).await;
+    let Some(b) = Browser::launch().await else { return };
+    let url = |p: &str| format!("{}{p}", app.address);
+    b.goto(&url("/console/login")).await;
+    b.find("#f-tenant").await.send_keys("acme").await;
+    b.find("#f-email").await.send_keys(&t.admin_email).await;
+    b.find("#f-password").await.send_keys(PASSWORD).await;
+    b.find("main form button[type=submit]").await.click().await;
+    b.wait_for_text("main h1", "Dashboard").await;
+
+    for lang in ["ja", "en"] {
+        b.goto(&url(&format!("/console/lang?to={lang}&back=/console"))).await;
+        for width in [1366, 390] {
+            b.set_window_size(width, 900).await;
+            let tag = format!("{lang}-{width}");
+
+            // The records list, asked for a page past the end: the last page (3 of 20 each).
+            b.goto(&url("/console/collections/customers?per_page=20&page=99")).await;
+            assert_eq!(b.find(".page.current").await.text().await, "3", "{tag}: paging is clamped");
+            let cells = b.execute(WRAPPED_CELLS, json!([])).await;
+            assert!(cells["cells"].as_u64().unwrap_or(0) >= 15, "{tag}: {cells}");
+            assert_eq!(cells["wrapped"], json!([]), "{tag}: short values wrap");
+            let layout = b
+                .execute(
+                    "const row = document.querySelector('table.records tbody tr');
+                     const first = document.querySelector('table.records tbody th[scope=row]');
+                     return { row: getComputedStyle(row).display, first: getComputedStyle(first).position,
+                              overflow: document.documentElement.scrollWidth - window.innerWidth };",
+                    json!([]),
+                )
+                .await;
+            if width == 390 {
+                assert_eq!(layout["row"], "block", "{tag}: records are cards on a phone");
+                assert!(layout["overflow"].as_i64().unwrap_or(1) <= 0, "{tag}: the page scrolls sideways: {layout}");
+            } else {
+                assert_eq!(layout["first"], "sticky", "{tag}: the first column stays in view");
+            }
+            untranslated(&b, lang, &tag, "records").await;
+            shot(&b, width, &format!("records-{tag}")).await;
+
+            // The filter builder, at its second step for a number field.
+            b.goto(&url("/console/collections/customers?filter=plan%20%3D%20%27premium%27&bf=points")).await;
+            let ops = b.find_all("#f-bo option").await.len();
+            assert_eq!(ops, 8, "{tag}: number operators and the two tests for a value");
+            untranslated(&b, lang, &tag, "filter builder").await;
+            shot(&b, width, &format!("filter-builder-{tag}")).await;
+
+            // A record page with its history.
+            b.goto(&url(&format!("/console/collections/customers/records/{record}"))).await;
+            let history = b.find_all("ol.timeline li").await;
+            assert_eq!(history.len(), 2, "{tag}: created and changed");
+            let changed = if lang == "ja" { "レコード変更" } else { "Record changed" };
+            b.wait_for_text("ol.timeline", changed).await;
+            untranslated(&b, lang, &tag, "record").await;
+            shot(&b, width, &format!("record-{tag}")).await;
+
+            // The operation log.
+            b.goto(&url("/console/audit")).await;
+            b.wait_for_text("table.log", "record.update").await;
+            untranslated(&b, lang, &tag, "operation log").await;
+            shot(&b, width, &format!("audit-{tag}")).await;
+        }
+    }
+    // The console works without scripts: none of these pages has one, and the policy allows none.
+    let page = app.client.get(url("/console/login")).send().await.unwrap();
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+        "{csp}"
+    );
+    let source = b.page_source().await;
+    assert!(!source.contains("<script") && !source.contains("style=\""));
+}
+
+/// On a Japanese page, no message in English.
+async fn untranslated(b: &Browser, lang: &str, tag: &str, what: &str) {
+    if lang != "ja" {
+        return;
+    }
+    let found = english_sentences(&b.page_source().await);
+    assert!(found.is_empty(), "{tag} {what}: untranslated: {found:?}");
+}

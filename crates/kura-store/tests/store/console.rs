@@ -1,0 +1,149 @@
+//! What the store keeps for the consoles: tenants' status and settings, users' views of
+//! collections, record counts, and audit searches by outcome, address and target.
+
+use super::*;
+use kura_domain::{Outcome, TenantStatus};
+
+#[tokio::test]
+async fn ten_1_a_tenant_is_suspended_and_changed_only_in_the_platform_scope() {
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    assert_eq!(t.status, TenantStatus::Active);
+    let mut changed = t.clone();
+    changed.status = TenantStatus::Suspended;
+    changed.display_name = name("Acme 株式会社");
+    changed.time_zone = TimeZoneName::parse("Europe/Paris").unwrap();
+    changed.contract_end = Some("2027-03-31".parse().unwrap());
+
+    // A tenant's own write cannot change it.
+    let mut w = store.begin(scope(&t), cli()).await.unwrap();
+    assert!(matches!(w.update_tenant(&changed).await, Err(StoreError::OutOfScope { .. })));
+    drop(w);
+
+    let mut w = store.begin(AuditScope::Platform, cli()).await.unwrap();
+    w.update_tenant(&changed).await.unwrap();
+    w.commit(AuditRecord::success(Operation::TenantUpdate, "tenant:acme")).await.unwrap();
+    let read = store.tenant(t.id).await.unwrap().unwrap();
+    assert_eq!(read, changed);
+    assert_eq!(store.tenant_by_slug(&t.slug).await.unwrap().unwrap().status, TenantStatus::Suspended);
+    assert_eq!(store.tenants().await.unwrap()[0].contract_end, changed.contract_end);
+
+    // Every request resolves its tenant with the credential: the status comes with it.
+    let user = make_user(store, &t, "taro@example.jp").await;
+    let mut w = store.begin(scope(&t), cli()).await.unwrap();
+    let far = far_future(&env);
+    let (secret, _) =
+        w.insert_session(SessionOwner::User { tenant_id: t.id, user_id: user.id }, far, None, None).await.unwrap();
+    w.commit(AuditRecord::success(Operation::UserLogin, "user:taro@example.jp")).await.unwrap();
+    let context = store.user_session_context(t.id, &secret.digest(), None).await.unwrap().unwrap();
+    assert_eq!(context.tenant.status, TenantStatus::Suspended);
+}
+
+#[tokio::test]
+async fn views_are_kept_per_user_and_collection_and_go_with_them() {
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    let other = make_tenant(store, "bravo").await;
+    let c = make_collection(store, &t, "customers").await;
+    let d = make_collection(store, &t, "orders").await;
+    let taro = make_user(store, &t, "taro@example.jp").await;
+    let hanako = make_user(store, &t, "hanako@example.jp").await;
+    assert_eq!(store.view_columns(t.id, taro.id, c.id).await.unwrap(), None);
+
+    let tenant = t.id;
+    let save = |user: UserId, collection: CollectionId, columns: &'static [&'static str]| async move {
+        let mut w = store.begin(AuditScope::Tenant(tenant), cli()).await.unwrap();
+        w.save_view_columns(tenant, user, collection, columns).await.unwrap();
+        w.commit(AuditRecord::success(Operation::ViewUpdate, "collection:x")).await.unwrap();
+    };
+    save(taro.id, c.id, &["name", "email"]).await;
+    save(taro.id, c.id, &["email", "phone", "name"]).await;
+    save(hanako.id, c.id, &["phone"]).await;
+    save(taro.id, d.id, &["total"]).await;
+    assert_eq!(store.view_columns(t.id, taro.id, c.id).await.unwrap().unwrap(), ["email", "phone", "name"]);
+    assert_eq!(store.view_columns(t.id, hanako.id, c.id).await.unwrap().unwrap(), ["phone"]);
+    assert_eq!(store.view_columns(t.id, taro.id, d.id).await.unwrap().unwrap(), ["total"]);
+    // Another tenant's id finds nothing, and a write for another tenant is refused (TEN-2).
+    assert_eq!(store.view_columns(other.id, taro.id, c.id).await.unwrap(), None);
+    let mut w = store.begin(scope(&other), cli()).await.unwrap();
+    assert!(matches!(w.save_view_columns(t.id, taro.id, c.id, &["x"]).await, Err(StoreError::OutOfScope { .. })));
+    assert!(matches!(w.save_view_columns(other.id, taro.id, c.id, &["x"]).await, Err(StoreError::NotFound)));
+    drop(w);
+
+    // Deleting the collection or the user takes their views along.
+    let mut w = store.begin(scope(&t), cli()).await.unwrap();
+    w.delete_collection(t.id, d.id).await.unwrap();
+    w.delete_user(t.id, hanako.id).await.unwrap();
+    w.commit(AuditRecord::success(Operation::CollectionDelete, "collection:orders")).await.unwrap();
+    assert_eq!(store.view_columns(t.id, taro.id, d.id).await.unwrap(), None);
+    assert_eq!(store.view_columns(t.id, hanako.id, c.id).await.unwrap(), None);
+    assert!(store.view_columns(t.id, taro.id, c.id).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn record_counts_of_all_collections_come_in_one_read() {
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    let other = make_tenant(store, "bravo").await;
+    let a = make_collection(store, &t, "a").await;
+    let b = make_collection(store, &t, "b").await;
+    let _empty = make_collection(store, &t, "c").await;
+    let theirs = make_collection(store, &other, "a").await;
+    for v in ["1", "2", "3"] {
+        add_record(store, &t, &a, v).await;
+    }
+    add_record(store, &t, &b, "1").await;
+    add_record(store, &other, &theirs, "1").await;
+    let before = store.reads();
+    let mut counts = store.record_counts(t.id).await.unwrap();
+    assert_eq!(store.reads() - before, 1);
+    counts.sort_by_key(|(_, n)| *n);
+    assert_eq!(counts, [(b.id, 1), (a.id, 3)]);
+}
+
+#[tokio::test]
+async fn log_1_audit_entries_filter_by_outcome_address_and_target_and_are_counted() {
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    let entries = [
+        ("192.0.2.1", Outcome::Success, "record:customers/1"),
+        ("192.0.2.7", Outcome::Failure, "record:customers/2"),
+        ("192.0.2.1", Outcome::Denied, "record:customers/1"),
+        ("198.51.100.3", Outcome::Success, "record:customers/1"),
+    ];
+    for (ip, outcome, target) in entries {
+        let mut who = actor(ActorKind::User, "taro@example.jp");
+        who.source_ip = Some(ip.into());
+        let record =
+            AuditRecord { operation: Operation::RecordUpdate, target: Some(target.into()), outcome, detail: None };
+        store.audit_only(scope(&t), who, record).await.unwrap();
+    }
+    let s = scope(&t);
+    let list = |f: AuditFilter| async move {
+        let seqs = store.audit_entries(s, &f).await.unwrap().iter().map(|e| e.seq).collect::<Vec<_>>();
+        let n = store.audit_count(s, &f).await.unwrap();
+        (seqs, n)
+    };
+    let f = |outcome: Option<Outcome>, ip: Option<&str>, target: Option<&str>| AuditFilter {
+        outcome,
+        source_ip: ip.map(str::to_owned),
+        target: target.map(str::to_owned),
+        ..Default::default()
+    };
+    assert_eq!(list(f(Some(Outcome::Success), None, None)).await, (vec![4, 1], 2));
+    assert_eq!(list(f(None, Some("192.0.2.1"), None)).await, (vec![3, 1], 2));
+    assert_eq!(list(f(None, Some(" 192.0.2.7 "), None)).await, (vec![2], 1), "the address is trimmed");
+    assert_eq!(list(f(None, None, Some("record:customers/1"))).await, (vec![4, 3, 1], 3));
+    assert_eq!(list(f(Some(Outcome::Denied), Some("192.0.2.1"), Some("record:customers/1"))).await, (vec![3], 1));
+    assert_eq!(list(f(None, None, Some("record:customers"))).await, (vec![], 0), "targets match exactly");
+    // The count ignores paging: it is the size of the whole result.
+    let paged = AuditFilter { limit: 1, before_seq: Some(4), ..Default::default() };
+    assert_eq!(list(paged).await, (vec![3], 4));
+    // Another tenant sees none of them.
+    let other = make_tenant(store, "bravo").await;
+    assert_eq!(store.audit_count(scope(&other), &AuditFilter::default()).await.unwrap(), 0);
+}
