@@ -167,12 +167,25 @@ impl PasswordHasher {
     }
 
     /// Whether `stored` is a hash this hasher can verify, for importing accounts from a previous
-    /// system: bcrypt (`$2a$`, `$2b$`, `$2y$`, cost 4–31) or an Argon2id PHC string.
+    /// system: bcrypt (`$2a$`, `$2b$`, `$2y$`, cost 4–[`MAX_IMPORT_BCRYPT_COST`]) or an Argon2id
+    /// PHC string with its salt and hash, at a cost no greater than [`MAX_IMPORT_ARGON2`]. The
+    /// caps matter: a sign-in verifies at the hash's own cost, so an absurd one would let one
+    /// imported row stall every sign-in.
     pub fn is_importable(stored: &str) -> bool {
         if is_bcrypt(stored) {
-            return bcrypt_shape_ok(stored);
+            return bcrypt_shape_ok(stored)
+                && stored.parse::<bcrypt::HashParts>().is_ok_and(|p| p.get_cost() <= MAX_IMPORT_BCRYPT_COST);
         }
-        PasswordHash::new(stored).is_ok_and(|p| p.algorithm.as_str() == "argon2id" && Params::try_from(&p).is_ok())
+        let Ok(parsed) = PasswordHash::new(stored) else { return false };
+        let Ok(params) = Params::try_from(&parsed) else { return false };
+        let version_ok = parsed.version.is_none_or(|v| Version::try_from(v).is_ok());
+        parsed.algorithm.as_str() == "argon2id"
+            && version_ok
+            && parsed.salt.is_some()
+            && parsed.hash.as_ref().is_some_and(|h| h.len() >= 16)
+            && params.m_cost() <= MAX_IMPORT_ARGON2.memory_kib
+            && params.t_cost() <= MAX_IMPORT_ARGON2.iterations
+            && params.p_cost() <= MAX_IMPORT_ARGON2.parallelism
     }
 
     /// Frees the working memory kept for verifications (call it when none is waiting): 19 MiB per
@@ -191,6 +204,13 @@ impl PasswordHasher {
         self.buffers.kept.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
+
+/// The highest bcrypt cost accepted on import (about 2.5 s per sign-in at 15 on these CPUs,
+/// before the hash is replaced by Argon2id at the first sign-in).
+pub const MAX_IMPORT_BCRYPT_COST: u32 = 15;
+
+/// The highest Argon2id cost accepted on import.
+pub const MAX_IMPORT_ARGON2: Argon2Params = Argon2Params { memory_kib: 262_144, iterations: 10, parallelism: 8 };
 
 fn is_bcrypt(hash: &str) -> bool {
     ["$2a$", "$2b$", "$2y$"].iter().any(|prefix| hash.starts_with(prefix))

@@ -61,6 +61,19 @@ impl Hashing {
         self.run(move |h| h.verify(stored.as_deref(), &password)).await
     }
 
+    /// [`Hashing::verify`] for a sign-in or a password check: a stored hash that cannot be read
+    /// (edited outside Kura) refuses the password after taking as long as a real check, and is
+    /// logged, instead of failing the request.
+    pub async fn check(&self, stored: Option<String>, password: String) -> Result<bool, HashingError> {
+        match self.verify(stored, password.clone()).await {
+            Err(HashingError::Password(PasswordError::Malformed)) => {
+                tracing::error!("a stored password hash cannot be read; the password is refused");
+                self.verify(None, password).await
+            }
+            other => other,
+        }
+    }
+
     /// Whether a stored hash should be replaced once its password is known (IAM-8): see
     /// [`PasswordHasher::needs_rehash`].
     pub fn needs_rehash(&self, stored: &str) -> bool {

@@ -72,7 +72,7 @@ pub async fn change_own(state: &AppState, p: &TenantPrincipal, change: PasswordC
     let tenant = p.tenant();
     let user = state.store.user(tenant.id, user_id).await?.ok_or(AppError::Unauthenticated)?;
     let stored = state.store.password_hash(tenant.id, user_id).await?.flatten();
-    let current_ok = state.hashing.verify(stored, change.current_password.clone()).await.map_err(AppError::internal)?;
+    let current_ok = state.hashing.check(stored, change.current_password.clone()).await.map_err(AppError::internal)?;
     if !current_ok {
         let record = AuditRecord::success(Operation::PasswordChange, format!("user:{}", user.email))
             .with_outcome(Outcome::Failure)

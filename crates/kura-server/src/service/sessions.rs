@@ -84,7 +84,7 @@ pub async fn login_user(
     let locked = account.as_ref().is_some_and(|a| a.user.is_locked(now));
     let stored = account.as_ref().and_then(|a| a.password_hash.clone());
     // Without a stored hash this verifies against the dummy, so it takes as long and says no.
-    let password_ok = state.hashing.verify(stored, password.to_owned()).await.map_err(AppError::internal)?;
+    let password_ok = state.hashing.check(stored, password.to_owned()).await.map_err(AppError::internal)?;
     match account {
         Some(a) if password_ok && !locked && a.user.status == UserStatus::Active => {
             succeed(state, &tenant, &policy, a, password, client).await
@@ -309,7 +309,7 @@ pub async fn login_operator(
         Err(_) => None,
     };
     let stored = account.as_ref().map(|(_, h)| h.clone());
-    let ok = state.hashing.verify(stored, password.to_owned()).await.map_err(AppError::internal)?;
+    let ok = state.hashing.check(stored, password.to_owned()).await.map_err(AppError::internal)?;
     state.metrics.login(ok);
     let Some((operator, _)) = account.filter(|_| ok) else {
         // Refused, and throttled per address and name tried, so that guessing cannot flood the

@@ -157,7 +157,7 @@ pub async fn change_operator_password(
     new: &str,
 ) -> AppResult<()> {
     let stored = state.store.operator_credentials(&p.operator.email).await?.map(|(_, hash)| hash);
-    if !state.hashing.verify(stored, current.to_owned()).await.map_err(AppError::internal)? {
+    if !state.hashing.check(stored, current.to_owned()).await.map_err(AppError::internal)? {
         return Err(AppError::Validation(vec![kura_domain::FieldError::new(
             "current_password",
             kura_domain::FieldErrorKind::Invalid { reason: "the current password is not correct".into() },

@@ -478,6 +478,12 @@ async fn iam_8_an_imported_bcrypt_hash_is_replaced_by_argon2id_at_the_next_sign_
     // Once is enough: the next sign-in finds nothing to upgrade.
     let _ = app.login("acme", "legacy@acme.example.jp", "legacy-system-secret").await;
     assert_eq!(audit_ops(&app, &t.admin_token, "password.rehash").await.len(), 1);
+    // A stored hash edited into something unreadable refuses the sign-in; it does not fail it.
+    let mut w = app.state.store.begin(kura_domain::AuditScope::Tenant(tenant.id), cli_actor()).await.unwrap();
+    w.set_user_password(tenant.id, user_id, "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ").await.unwrap();
+    w.commit(kura_domain::AuditRecord::success(kura_domain::Operation::UserUpdate, "user:legacy")).await.unwrap();
+    let (s, body) = attempt(&app, "acme", "legacy@acme.example.jp", "legacy-system-secret").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{body}");
 }
 
 #[tokio::test]
@@ -499,12 +505,14 @@ async fn iam_1_iam_8_a_csv_import_is_previewed_row_by_row_then_imported_all_or_n
          kana@acme.example.jp,Again,viewer,ja,\n\
          existing@acme.example.jp,Y,viewer,ja,\n\
          z@acme.example.jp,Z,nosuch,ja,\n\
-         p@acme.example.jp,P,viewer,fr,plaintext-password\n"
+         p@acme.example.jp,P,viewer,fr,plaintext-password\n\
+         slow@acme.example.jp,S,viewer,ja,$2b$31${}\n",
+        &a[7..]
     );
     let users_before = app.get("/api/v1/users", &t.admin_token).await.1.as_array().unwrap().len();
     let (s, report) = app.post("/api/v1/users/import", &t.admin_token, json!({"csv": bad, "dry_run": true})).await;
     assert_eq!(s, StatusCode::OK, "{report}");
-    assert_eq!((report["valid"].as_u64(), report["invalid"].as_u64()), (Some(3), Some(5)), "{report}");
+    assert_eq!((report["valid"].as_u64(), report["invalid"].as_u64()), (Some(3), Some(6)), "{report}");
     let rows = report["rows"].as_array().unwrap();
     assert_eq!(rows[0]["action"], "keep_password_hash");
     assert_eq!(rows[2]["action"], "invite");
@@ -521,6 +529,7 @@ async fn iam_1_iam_8_a_csv_import_is_previewed_row_by_row_then_imported_all_or_n
     assert_eq!(problem(7), ["email: a user with this address already exists"]);
     assert_eq!(problem(8), ["role: \"nosuch\" is not a role of this tenant"]);
     assert_eq!(problem(9).len(), 2, "language and a plain password: {:?}", problem(9));
+    assert_eq!(problem(10).len(), 1, "a cost that would stall every sign-in: {:?}", problem(10));
     // Without dry_run, a file with problems imports nothing and names each one.
     let (s, body) = app.post("/api/v1/users/import", &t.admin_token, json!({"csv": bad})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
