@@ -7,7 +7,7 @@ use crate::rows::{ApiKey, ApiKeyContext, Session, UserSessionContext};
 use crate::sql;
 use crate::sql::collections::CollectionHead;
 use crate::store::Store;
-use crate::write::now;
+use crate::time::now;
 use kura_crypto::TokenDigest;
 use kura_domain::{
     Collection, CollectionId, Email, Key, Operator, OperatorId, Record, RecordId, Role, RoleId, Slug, Tenant, TenantId,
@@ -138,7 +138,7 @@ impl Store {
     /// The collection at `head` with its definition read from the database (and kept).
     async fn definition_at(
         &self,
-        e: &mut crate::db::Exec<'_>,
+        e: &mut crate::conn::Exec<'_>,
         tenant: TenantId,
         head: CollectionHead,
     ) -> Result<Option<CollectionAt>, StoreError> {
@@ -207,7 +207,7 @@ impl Store {
     /// The snapshot at (at least) `change_seq`: kept, merged with what changed, or read whole.
     async fn snapshot(
         &self,
-        e: &mut crate::db::Exec<'_>,
+        e: &mut crate::conn::Exec<'_>,
         key: (TenantId, CollectionId),
         change_seq: i64,
         delete_seq: i64,
@@ -222,7 +222,7 @@ impl Store {
     /// [`Store::snapshot`] for a caller that holds the collection's refresh lock.
     async fn refresh(
         &self,
-        e: &mut crate::db::Exec<'_>,
+        e: &mut crate::conn::Exec<'_>,
         key: (TenantId, CollectionId),
         change_seq: i64,
         delete_seq: i64,

@@ -1,19 +1,13 @@
 //! The [`Store`] handle: the read pool and the writer slot of one engine, the clock, and the
 //! entry points for reads and writes.
 
+use crate::conn::Engine;
 use crate::db::Db;
 use crate::error::StoreError;
 use crate::write::Write;
 use crate::writer::{CommitStats, Writer};
 use kura_domain::{Actor, AuditRecord, AuditScope, Clock};
 use std::sync::Arc;
-
-/// Which database engine a store runs on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Engine {
-    Sqlite,
-    Postgres,
-}
 
 /// Tuning knobs for opening a store.
 #[derive(Clone, Debug)]
@@ -51,7 +45,7 @@ impl Store {
     /// runtime: use the store within that runtime.
     #[tracing::instrument(skip_all)]
     pub async fn open(url: &str, clock: Arc<dyn Clock>, options: StoreOptions) -> Result<Self, StoreError> {
-        let (db, conn, connector) = Db::open(url, &options).await?;
+        let (db, conn, connector) = Db::open(url, options.max_connections).await?;
         let cache = Arc::new(crate::cache::RecordCache::new(options.record_cache_records));
         let writer = Writer::open(conn, connector, Arc::clone(&cache));
         tracing::info!(engine = ?db.engine(), "store opened");

@@ -35,9 +35,8 @@
 //! refused. On SQLite the flusher runs on a thread of its own ([`spawn_dedicated`]).
 //!
 //! The audit chain heads are part of this. The first append to a scope in a batch runs the
-//! head upsert (on SQLite, for the batch's first write as data, in the same call as its
-//! `BEGIN IMMEDIATE`, [`Slot::begin_numbered`]), which locks the head (its row on PostgreSQL;
-//! SQLite's write lock covers everything) until the batch commits. Later appends to that scope
+//! head upsert, which locks the head (its row on PostgreSQL; SQLite's write lock covers
+//! everything) until the batch commits. Later appends to that scope
 //! in the same batch take the sequence number and previous hash from the slot's memory, and the
 //! flusher writes each head back once, just before `COMMIT`. An append that is rolled back
 //! restores the head it advanced.
@@ -55,14 +54,12 @@
 //! ran: the task finishes, and an abandoned write is cleaned up like any dropped one.
 
 use crate::cache::RecordCache;
-use crate::db::Exec;
+use crate::conn::{Connector, Engine, Exec, WriterConn};
+use crate::dialect;
 use crate::error::StoreError;
 use crate::sql;
-use crate::write::now;
+use crate::time::now;
 use kura_domain::{Actor, AuditEntry, AuditRecord, AuditScope, Clock, CollectionId, Record, TenantId};
-use sqlx::postgres::PgConnectOptions;
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{Connection as _, PgConnection, SqliteConnection};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -75,69 +72,6 @@ pub(crate) const MAX_BATCH: u64 = 512;
 
 /// How a batch ended, as its waiters see it: `None` until its `COMMIT` has completed.
 type Outcome = Option<Result<(), Arc<str>>>;
-
-/// How to open the writer connection (again, after it was lost).
-#[derive(Clone, Debug)]
-pub(crate) enum Connector {
-    Sqlite(SqliteConnectOptions),
-    Pg(PgConnectOptions),
-}
-
-impl Connector {
-    pub(crate) async fn connect(&self) -> Result<WriterConn, sqlx::Error> {
-        Ok(match self {
-            Self::Sqlite(options) => WriterConn::Sqlite(SqliteConnection::connect_with(options).await?),
-            Self::Pg(options) => WriterConn::Pg(PgConnection::connect_with(options).await?),
-        })
-    }
-
-    fn engine(&self) -> crate::store::Engine {
-        match self {
-            Self::Sqlite(_) => crate::store::Engine::Sqlite,
-            Self::Pg(_) => crate::store::Engine::Postgres,
-        }
-    }
-
-    /// Opens the outer transaction and the first savepoint in one round trip. `BEGIN IMMEDIATE`
-    /// takes SQLite's write lock up front, so that a write that reads before it writes cannot
-    /// fail half-way because another process (the CLI) wrote meanwhile.
-    fn begin_sql(&self) -> &'static str {
-        match self {
-            Self::Sqlite(_) => sql::sqlite_begin_sql!(),
-            Self::Pg(_) => "BEGIN; SAVEPOINT w",
-        }
-    }
-}
-
-/// The writer connection of either engine.
-pub(crate) enum WriterConn {
-    Sqlite(SqliteConnection),
-    Pg(PgConnection),
-}
-
-impl WriterConn {
-    fn exec(&mut self) -> Exec<'_> {
-        match self {
-            Self::Sqlite(c) => Exec::Sqlite(c, None),
-            Self::Pg(c) => Exec::Pg(c, None),
-        }
-    }
-
-    /// Runs statements without parameters (transaction control) as plain text.
-    async fn run(&mut self, sql: &'static str) -> Result<(), sqlx::Error> {
-        match self {
-            Self::Sqlite(c) => sqlx::raw_sql(sql).execute(c).await.map(drop),
-            Self::Pg(c) => sqlx::raw_sql(sql).execute(c).await.map(drop),
-        }
-    }
-
-    async fn close(self) {
-        let _ = match self {
-            Self::Sqlite(c) => c.close().await,
-            Self::Pg(c) => c.close().await,
-        };
-    }
-}
 
 /// Counters of the group commit, for tests and metrics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -225,12 +159,6 @@ struct Queue {
 impl Queue {
     fn is_empty(&self) -> bool {
         self.inserts.is_empty() && self.updates.is_empty()
-    }
-
-    /// The collection and chain of the write the flusher takes first ([`Kind`]'s order).
-    fn first(&self) -> Option<((TenantId, CollectionId), AuditScope)> {
-        let insert = self.inserts.first().map(|q| (q.write.insert.target.key(), q.write.append.scope));
-        insert.or_else(|| self.updates.first().map(|q| (q.write.update.target.key(), q.write.append.scope)))
     }
 }
 
@@ -352,11 +280,11 @@ impl Slot {
             self.conn = Some(self.connector.connect().await?);
         }
         if self.savepoint == Savepoint::None {
-            let begin = self.connector.begin_sql();
+            let begin = dialect::begin_writer(self.connector.engine());
             match self.run(begin).await {
                 Ok(()) => {}
                 // A connection that died while idle (a database restart) is replaced once.
-                Err(e) if crate::db::connection_lost(self.connector.engine(), &e) => {
+                Err(e) if crate::conn::connection_lost(self.connector.engine(), &e) => {
                     tracing::warn!(error = %e, "writer connection lost; reconnecting");
                     self.conn = Some(self.connector.connect().await?);
                     self.run(begin).await?;
@@ -428,8 +356,11 @@ impl Slot {
         let Some(conn) = self.conn.as_mut() else {
             return Err(StoreError::Database(sqlx::Error::PoolClosed));
         };
-        // The usual batch (one tenant's writes, into at most one collection): one call.
-        if let (WriterConn::Sqlite(c), [(scope, head)], [] | [_]) = (&mut *conn, heads.as_slice(), seqs.as_slice()) {
+        // The usual batch (one tenant's writes, into at most one collection): one call where the
+        // engine fuses calls.
+        if let (WriterConn::Sqlite(c), [(scope, head)], [] | [_]) = (&mut *conn, heads.as_slice(), seqs.as_slice())
+            && dialect::fuses(Engine::Sqlite)
+        {
             let collection = seqs.first().map(|((tenant, id), s)| (*tenant, *id, s.change, s.delete));
             sql::audit::set_head_and_commit(c, *scope, (head.seq, &head.hash), collection).await?;
             return Ok(seqs);
@@ -590,7 +521,7 @@ impl Slot {
 
     /// Keeps the holding write in the outer transaction and joins the current batch.
     async fn release(&mut self) -> Result<watch::Receiver<Outcome>, sqlx::Error> {
-        self.run("RELEASE SAVEPOINT w; SAVEPOINT w").await?;
+        self.run(dialect::RELEASE).await?;
         Ok(self.released())
     }
 
@@ -611,7 +542,7 @@ impl Slot {
     /// whether it also released `w`): releases `w` if it did not, and they join the batch.
     async fn release_together(&mut self, written: Result<bool, StoreError>, n: usize) -> Result<(), StoreError> {
         if !written? {
-            self.run("RELEASE SAVEPOINT w; SAVEPOINT w").await?;
+            self.run(dialect::RELEASE).await?;
         }
         self.joined(n);
         Ok(())
@@ -624,7 +555,6 @@ impl Slot {
     /// every client into one batch that alternates with their requests instead of overlapping
     /// them. The next batch is as large as the writes queued while this one commits.
     async fn drain(&mut self) {
-        self.begin_numbered().await;
         for kind in [Kind::Inserts, Kind::Updates] {
             if self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner).is_empty() {
                 return;
@@ -647,38 +577,6 @@ impl Slot {
                 Taken::Inserts(inserts) if !inserts.is_empty() => self.insert_queued(inserts).await,
                 Taken::Updates(updates) if !updates.is_empty() => self.update_queued(updates).await,
                 Taken::Inserts(_) | Taken::Updates(_) => {}
-            }
-        }
-    }
-
-    /// On SQLite, when no outer transaction is open: opens it and `w`, and takes the change
-    /// number and chain head of the write [`Slot::drain`] will write first, in one call instead
-    /// of three (the usual batch writes into one collection of one tenant). The numbers go into
-    /// the slot's memory one short of what the call took, as if counted on from the number
-    /// before the batch, so that the first write takes exactly those; with `w`'s undo, so that
-    /// they are given back if nothing is released. The head and the collection's row are locked
-    /// from here on, as when the first write advances them. If the call fails, it rolls back and
-    /// the batch begins the usual way, which reports what is wrong.
-    async fn begin_numbered(&mut self) {
-        if self.closed || self.savepoint != Savepoint::None || self.pending != 0 {
-            return;
-        }
-        let Some(WriterConn::Sqlite(c)) = self.conn.as_mut() else { return };
-        let first = self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner).first();
-        let Some((key, scope)) = first else { return };
-        match sql::audit::begin_and_advance(c, key, scope).await {
-            Ok((seqs, (seq, hash))) => {
-                self.savepoint = Savepoint::Fresh;
-                if let Some((change, delete)) = seqs {
-                    self.keep_seqs(key, Seqs::before(change, delete));
-                }
-                self.keep_head(scope, Head::before(seq, hash));
-            }
-            Err(e) => {
-                tracing::debug!(error = %e, "beginning a batch with its numbers failed; beginning it the usual way");
-                // Fails with "no transaction" if BEGIN did not run; anything worse shows at the
-                // next begin, which reconnects if the connection is lost.
-                let _ = self.run("ROLLBACK").await;
             }
         }
     }

@@ -12,7 +12,7 @@ use super::roles::RoleRow;
 use super::sessions::SessionRow;
 use super::tenants::TenantRow;
 use super::users::UserRow;
-use crate::db::{Exec, run};
+use crate::conn::{Exec, run};
 use crate::error::StoreError;
 use crate::rows::{ApiKeyContext, UserSessionContext};
 use jiff::Timestamp;

@@ -2,12 +2,13 @@
 //! user sessions under the tenant's policy (IAM-9), and password changes with their history
 //! (IAM-4, IAM-8).
 
-use super::{Write, micros_precision};
+use super::Write;
 use crate::error::StoreError;
 use crate::rows::{Session, SessionOwner};
 use crate::sql;
 use crate::sql::account::session_handle;
 use crate::sql::lockout::{FailureCount, Throttle};
+use crate::time::micros_precision;
 use jiff::Timestamp;
 use kura_crypto::{SecretToken, TokenDigest};
 use kura_domain::{AuditScope, SecurityPolicy, TenantId, UserId};

@@ -1,9 +1,10 @@
 //! Writes of tenant data: collections and their records.
 
-use super::{Write, new_id, now};
+use super::{Write, new_id};
 use crate::error::StoreError;
 use crate::sql;
 use crate::store::Store;
+use crate::time::now;
 use crate::writer::{Append, NewRecord, RecordChange};
 use jiff::Timestamp;
 use kura_domain::{

@@ -19,7 +19,7 @@ mod settings;
 
 pub use identity::NewAccount;
 
-use crate::db::Exec;
+use crate::conn::Exec;
 use crate::error::StoreError;
 use crate::sql;
 use crate::writer::{Append, Held};
@@ -95,18 +95,8 @@ impl Write {
 
     /// The current time at the precision stored.
     fn now(&self) -> Timestamp {
-        now(&*self.clock)
+        crate::time::now(&*self.clock)
     }
-}
-
-/// `clock.now()` truncated to microseconds, the stored precision, so that what a write returns
-/// equals what a later read returns.
-pub(crate) fn now(clock: &dyn Clock) -> Timestamp {
-    micros_precision(clock.now())
-}
-
-pub(crate) fn micros_precision(ts: Timestamp) -> Timestamp {
-    Timestamp::from_microsecond(ts.as_microsecond()).unwrap_or(ts)
 }
 
 /// A fresh time-ordered identifier.
