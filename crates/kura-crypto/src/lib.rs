@@ -8,4 +8,4 @@ mod password;
 mod token;
 
 pub use password::{Argon2Params, MAX_IMPORT_ARGON2, MAX_IMPORT_BCRYPT_COST, PasswordError, PasswordHasher};
-pub use token::{SecretToken, TokenDigest, chain_hash, ct_eq, random_bytes, sha256};
+pub use token::{SecretToken, TokenDigest, ct_eq, random_bytes, sha256};

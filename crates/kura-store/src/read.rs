@@ -3,9 +3,9 @@
 
 use crate::cache::{CacheStats, ForOne, Freshness, RecordSnapshot};
 use crate::error::StoreError;
+use crate::rows::CollectionHead;
 use crate::rows::{ApiKey, ApiKeyContext, Session, UserSessionContext};
 use crate::sql;
-use crate::sql::collections::CollectionHead;
 use crate::store::Store;
 use crate::time::now;
 use kura_crypto::TokenDigest;

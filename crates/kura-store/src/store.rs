@@ -4,9 +4,8 @@
 use crate::conn::Engine;
 use crate::db::Db;
 use crate::error::StoreError;
-use crate::write::Write;
 use crate::writer::{CommitStats, Writer};
-use kura_domain::{Actor, AuditRecord, AuditScope, Clock};
+use kura_domain::Clock;
 use std::sync::Arc;
 
 /// Tuning knobs for opening a store.
@@ -72,18 +71,6 @@ impl Store {
         self.db.close().await;
     }
 
-    /// Starts an audited write in `scope` on behalf of `actor`.
-    ///
-    /// There is one writer connection per store, on both engines: this waits while another
-    /// `Write` is open, so a task must not hold one `Write` while beginning another (or calling
-    /// [`Store::touch_session`] / [`Store::api_key_context`], which use the writer too).
-    /// Concurrent writes share durable commits (group commit): see [`Write::commit`].
-    #[tracing::instrument(skip_all, fields(scope = ?scope, actor_kind = actor.kind.as_str()))]
-    pub async fn begin(&self, scope: AuditScope, actor: Actor) -> Result<Write, StoreError> {
-        let held = self.writer.hold().await?;
-        Ok(Write::new(held, Arc::clone(&self.clock), scope, actor))
-    }
-
     /// How many read operations took a connection from the read pool (for tests and metrics).
     pub fn reads(&self) -> u64 {
         self.db.reads()
@@ -92,10 +79,5 @@ impl Store {
     /// How many writes were made durable, by how many commits (for tests and metrics).
     pub fn commit_stats(&self) -> CommitStats {
         self.writer.stats()
-    }
-
-    /// Records an event that changes nothing else, such as a failed sign-in.
-    pub async fn audit_only(&self, scope: AuditScope, actor: Actor, record: AuditRecord) -> Result<(), StoreError> {
-        self.begin(scope, actor).await?.commit(record).await.map(|_| ())
     }
 }

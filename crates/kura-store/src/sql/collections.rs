@@ -3,6 +3,7 @@
 use super::{constraint, corrupt, found, micros, timestamp};
 use crate::conn::{Exec, run};
 use crate::error::StoreError;
+use crate::rows::CollectionHead;
 use jiff::Timestamp;
 use kura_domain::{Collection, CollectionId, CollectionSpec, DisplayName, FieldDef, Key, TenantId};
 use uuid::Uuid;
@@ -183,17 +184,6 @@ pub(crate) async fn change_seqs(
 ) -> Result<Option<(i64, i64)>, StoreError> {
     const SQL: &str = "SELECT change_seq, delete_seq FROM collections WHERE tenant_id = $1 AND id = $2";
     Ok(run!(e, |c| sqlx::query_as(SQL).bind(tenant.as_uuid()).bind(collection.as_uuid()).fetch_optional(c).await)?)
-}
-
-/// What a reader checks before using what it keeps in memory about a collection: the definition
-/// revision and the change sequence numbers of its records. Turn it into a [`crate::CollectionAt`]
-/// with [`crate::Store::collection_at_head`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::FromRow)]
-pub struct CollectionHead {
-    pub(crate) id: Uuid,
-    pub(crate) revision: i64,
-    pub(crate) change_seq: i64,
-    pub(crate) delete_seq: i64,
 }
 
 /// The head of the collection named `name`, if it exists.

@@ -6,7 +6,6 @@
 //! it, and gets the collection's head (see `Store::collection_at`) from the same statement.
 
 use super::api_keys::ApiKeyRow;
-use super::collections::CollectionHead;
 use super::micros;
 use super::roles::RoleRow;
 use super::sessions::SessionRow;
@@ -14,6 +13,7 @@ use super::tenants::TenantRow;
 use super::users::UserRow;
 use crate::conn::{Exec, run};
 use crate::error::StoreError;
+use crate::rows::CollectionHead;
 use crate::rows::{ApiKeyContext, UserSessionContext};
 use jiff::Timestamp;
 use kura_crypto::TokenDigest;

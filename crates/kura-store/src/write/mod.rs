@@ -22,10 +22,30 @@ pub use identity::NewAccount;
 use crate::conn::Exec;
 use crate::error::StoreError;
 use crate::sql;
+use crate::store::Store;
 use crate::writer::{Append, Held};
 use jiff::Timestamp;
 use kura_domain::{Actor, AuditEntry, AuditRecord, AuditScope, Clock};
 use std::sync::Arc;
+
+impl Store {
+    /// Starts an audited write in `scope` on behalf of `actor`.
+    ///
+    /// There is one writer connection per store, on both engines: this waits while another
+    /// `Write` is open, so a task must not hold one `Write` while beginning another (or calling
+    /// [`Store::touch_session`] / [`Store::api_key_context`], which use the writer too).
+    /// Concurrent writes share durable commits (group commit): see [`Write::commit`].
+    #[tracing::instrument(skip_all, fields(scope = ?scope, actor_kind = actor.kind.as_str()))]
+    pub async fn begin(&self, scope: AuditScope, actor: Actor) -> Result<Write, StoreError> {
+        let held = self.writer.hold().await?;
+        Ok(Write::new(held, Arc::clone(&self.clock), scope, actor))
+    }
+
+    /// Records an event that changes nothing else, such as a failed sign-in.
+    pub async fn audit_only(&self, scope: AuditScope, actor: Actor, record: AuditRecord) -> Result<(), StoreError> {
+        self.begin(scope, actor).await?.commit(record).await.map(|_| ())
+    }
+}
 
 /// An open, audited write. It holds the store's writer slot until it is committed or dropped.
 #[derive(Debug)]
