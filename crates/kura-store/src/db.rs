@@ -24,7 +24,7 @@ pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Each SQLite read connection's page cache (`PRAGMA cache_size`, negative: KiB), against
-/// SQLite's default of 2,000 KiB. Records are read from the snapshots in memory (`cache.rs`),
+/// SQLite's default of 2,000 KiB. Records are read from the snapshots in memory (`cache/`),
 /// so a reader mostly reads the few pages of a credential, and any other page comes from the
 /// operating system's cache of the file, which every connection shares. At the default, eight
 /// readers kept up to 16 MiB of copies of the same pages.

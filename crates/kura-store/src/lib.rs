@@ -7,7 +7,7 @@
 //!   `tenant_id` as the first column of their primary key.
 //! - Every state change goes through [`Write`], whose only way to commit is
 //!   [`Write::commit`], which appends the audit entry in the same transaction and returns only
-//!   once that transaction is durable (concurrent writes share commits: `writer.rs`).
+//!   once that transaction is durable (concurrent writes share commits: `writer/`).
 //!   The documented exceptions are bookkeeping that changes no business state: session activity
 //!   times and API-key last-used times.
 

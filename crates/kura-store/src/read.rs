@@ -152,7 +152,7 @@ impl Store {
     }
 
     /// All records of a collection, as a shared snapshot no older than the last committed write
-    /// (see `cache.rs`). Filtering, sorting and paging happen in the domain (`ListQuery::apply`),
+    /// (see `cache/`). Filtering, sorting and paging happen in the domain (`ListQuery::apply`),
     /// because values will be encrypted at rest. A missing collection has no records.
     pub async fn records(&self, tenant: TenantId, collection: CollectionId) -> Result<Arc<RecordSnapshot>, StoreError> {
         let key = (tenant, collection);
@@ -180,7 +180,7 @@ impl Store {
 
     /// One record of `at`'s collection, no older than when `at` was read: from the snapshot if
     /// it is fresh, else from the database, or from the snapshot brought up to date once enough
-    /// reads have gone past it (see `cache.rs`). It does not wait for another reader's refresh.
+    /// reads have gone past it (see `cache/`). It does not wait for another reader's refresh.
     pub async fn record_at(&self, at: &CollectionAt, id: RecordId) -> Result<Option<Record>, StoreError> {
         let c = &at.collection;
         let key = (c.tenant_id, c.id);

@@ -14,7 +14,7 @@ pub struct StoreOptions {
     /// Connections for reads. Writes use one more connection of their own (see
     /// [`Store::begin`]).
     pub max_connections: u32,
-    /// Records kept decoded in memory across all collections (see `cache.rs`); 0 disables the
+    /// Records kept decoded in memory across all collections (see `cache/`); 0 disables the
     /// cache.
     pub record_cache_records: usize,
 }

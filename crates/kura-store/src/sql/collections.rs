@@ -156,7 +156,7 @@ pub(crate) async fn next_change(
 pub(crate) const SET_SEQS: &str =
     "UPDATE collections SET change_seq = $3, delete_seq = $4 WHERE tenant_id = $1 AND id = $2";
 
-/// Writes back change numbers counted on in memory (see `writer.rs`); the row is already locked
+/// Writes back change numbers counted on in memory (see `writer/`); the row is already locked
 /// by the transaction's first `next_change`. A collection deleted meanwhile is no error.
 pub(crate) async fn set_seqs(
     e: &mut Exec<'_>,

@@ -145,8 +145,8 @@ macro_rules! insert_sql {
     };
 }
 
-/// Where a record write goes, and the collection's change number it takes (see `cache.rs`),
-/// which the writer gives it when it writes as data (`writer.rs`).
+/// Where a record write goes, and the collection's change number it takes (see `cache/`),
+/// which the writer gives it when it writes as data (`writer/`).
 #[derive(Debug)]
 pub(crate) struct Target {
     tenant: Uuid,
@@ -170,7 +170,7 @@ impl Target {
 }
 
 /// Version 1 of a record, encoded and numbered, ready to insert: now, or with the write's audit
-/// entry (`writer.rs`).
+/// entry (`writer/`).
 #[derive(Debug)]
 pub(crate) struct Insert {
     pub(crate) target: Target,
@@ -215,7 +215,7 @@ impl Insert {
     }
 }
 
-/// A change to a record at a known version, encoded and ready for the writer (`writer.rs`):
+/// A change to a record at a known version, encoded and ready for the writer (`writer/`):
 /// applied only if the record is still at that version.
 #[derive(Debug)]
 pub(crate) struct Update {
