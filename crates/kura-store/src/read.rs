@@ -17,7 +17,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 /// How stale an API key's recorded last use may get before a use records it again.
-pub(crate) const KEY_USE_RESOLUTION: jiff::SignedDuration = jiff::SignedDuration::from_mins(1);
+const KEY_USE_RESOLUTION: jiff::SignedDuration = jiff::SignedDuration::from_mins(1);
 
 /// A collection as one read saw it: its definition, and the change numbers of its records then.
 /// Records read through it ([`Store::records_at`], [`Store::record_at`]) are at least that fresh.
@@ -267,16 +267,6 @@ impl Store {
         let now = now(&*self.clock);
         sql::sessions::live(&mut self.db.read().await?.exec(), scope, digest, now).await
     }
-    /// Records activity on a session (bookkeeping outside the audit path).
-    ///
-    /// It goes through the writer slot like every write and returns once durable: do not call it
-    /// while holding a [`crate::Write`].
-    pub async fn touch_session(&self, scope: Uuid, digest: &TokenDigest) -> Result<(), StoreError> {
-        let now = now(&*self.clock);
-        let mut held = self.writer.hold().await?;
-        sql::sessions::touch(&mut held.exec()?, scope, digest, now).await?;
-        held.commit_unaudited().await
-    }
     /// A live user session of `tenant` with its user, tenant and role, in one statement.
     /// Expired sessions are not returned; the idle timeout and the user's status are the
     /// caller's to check.
@@ -312,10 +302,7 @@ impl Store {
         if context.key.last_used_at.is_some_and(|used| now.duration_since(used) < KEY_USE_RESOLUTION) {
             return Ok(Some(context));
         }
-        let mut held = self.writer.hold().await?;
-        // The same conditions again: the key may have been revoked since it was read.
-        let used = sql::api_keys::use_by_digest(&mut held.exec()?, tenant, digest, now).await?;
-        held.commit_unaudited().await?;
+        let used = self.record_key_use(tenant, digest, now).await?;
         Ok(used.map(|key| {
             context.key = key;
             context

@@ -152,9 +152,7 @@ impl Write {
         operator: kura_domain::OperatorId,
         keep: &TokenDigest,
     ) -> Result<u64, StoreError> {
-        if self.scope != AuditScope::Platform {
-            return Err(StoreError::OutOfScope { scope: self.scope, target: format!("operator {operator}") });
-        }
+        self.in_platform(format!("operator {operator}"))?;
         sql::account::delete_operator_sessions_except(&mut self.exec().await?, operator, keep).await
     }
 

@@ -32,6 +32,7 @@ impl Write {
         display_name: &DisplayName,
         password_hash: &str,
     ) -> Result<Operator, StoreError> {
+        self.in_platform(format!("operator {email}"))?;
         let operator = Operator {
             id: OperatorId::from_uuid(new_id()),
             email: email.clone(),
@@ -45,23 +46,20 @@ impl Write {
 
     /// Replaces an operator's password hash. Operators belong to the platform's audit scope.
     pub async fn set_operator_password(&mut self, id: OperatorId, password_hash: &str) -> Result<(), StoreError> {
-        if self.scope != kura_domain::AuditScope::Platform {
-            return Err(StoreError::OutOfScope { scope: self.scope, target: format!("operator {id}") });
-        }
+        self.in_platform(format!("operator {id}"))?;
         sql::operators::set_password(&mut self.exec().await?, id, password_hash).await
     }
 
     /// Requires the operator to replace their password at the next sign-in: it was issued to
     /// them (a one-time password).
     pub async fn require_operator_password_change(&mut self, id: OperatorId) -> Result<(), StoreError> {
-        if self.scope != kura_domain::AuditScope::Platform {
-            return Err(StoreError::OutOfScope { scope: self.scope, target: format!("operator {id}") });
-        }
+        self.in_platform(format!("operator {id}"))?;
         sql::operators::require_password_change(&mut self.exec().await?, id).await
     }
 
     /// Creates a tenant with its three built-in roles.
     pub async fn insert_tenant(&mut self, spec: &TenantSpec) -> Result<Tenant, StoreError> {
+        self.in_platform(format!("tenant {}", spec.slug))?;
         let now = self.now();
         let tenant = Tenant {
             id: TenantId::from_uuid(new_id()),

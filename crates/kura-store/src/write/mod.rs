@@ -11,6 +11,7 @@
 
 mod access;
 mod account;
+mod bookkeeping;
 mod data;
 mod identity;
 mod links;
@@ -75,6 +76,16 @@ impl Write {
             Ok(())
         } else {
             Err(StoreError::OutOfScope { scope: self.scope, target: format!("tenant {tenant}") })
+        }
+    }
+
+    /// Refuses what only the platform's scope may change (operators, opening tenants) in a
+    /// tenant's write, the counterpart of [`Write::in_scope`].
+    pub(crate) fn in_platform(&self, target: String) -> Result<(), StoreError> {
+        if self.scope == AuditScope::Platform {
+            Ok(())
+        } else {
+            Err(StoreError::OutOfScope { scope: self.scope, target })
         }
     }
 
