@@ -57,7 +57,10 @@ impl Write {
         sql::operators::require_password_change(&mut self.exec().await?, id).await
     }
 
-    /// Creates a tenant with its three built-in roles.
+    /// Opens a tenant with its three built-in roles. Only the platform's write may; from here on
+    /// it may also fill in the tenant's rows (its first administrator, a setup link), which the
+    /// tenant's own chain records ([`Write::audit_opened`]) while the platform's records the
+    /// opening: opening a tenant is one atomic write.
     pub async fn insert_tenant(&mut self, spec: &TenantSpec) -> Result<Tenant, StoreError> {
         self.in_platform(format!("tenant {}", spec.slug))?;
         let now = self.now();
@@ -84,7 +87,17 @@ impl Write {
             };
             sql::roles::insert(&mut e, &role, now).await?;
         }
+        self.opened.push(super::Opened { tenant: tenant.id, record: None, filled: Default::default() });
         Ok(tenant)
+    }
+
+    /// A role of the tenant by its key, as this write sees it (a tenant it opened has its
+    /// built-in roles here before they are committed).
+    pub async fn role_by_key(&mut self, tenant: TenantId, key: &Key) -> Result<Option<Role>, StoreError> {
+        if !self.opened(tenant) {
+            self.in_scope(tenant)?;
+        }
+        sql::roles::by_key(&mut self.exec().await?, tenant, key).await
     }
 
     // Users -------------------------------------------------------------------------------------

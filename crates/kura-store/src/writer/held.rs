@@ -56,17 +56,17 @@ impl Held {
         }
     }
 
-    /// Appends the audit entry (after `insert`, a new record the write deferred, in the same
-    /// call), keeps the write in the outer transaction, lets go of the slot, and waits until the
+    /// Appends the audit entries, one per chain in `appends` (after `insert`, a new record the
+    /// write deferred, in the same call), keeps the write in the outer transaction, lets go of the slot, and waits until the
     /// transaction has committed. `Ok` means durable; an error means the write is not in the
     /// database (or, if the connection died during `COMMIT`, that its fate is unknown — it was
-    /// not acknowledged either way).
+    /// not acknowledged either way). Returns the first entry.
     pub(crate) async fn commit(
         self,
-        append: Append,
+        appends: Vec<Append>,
         insert: Option<sql::records::Insert>,
     ) -> Result<AuditEntry, StoreError> {
-        let entry = self.finish(Some((append, insert))).await?;
+        let entry = self.finish(Some((appends, insert))).await?;
         entry.ok_or_else(|| StoreError::Corrupt("no audit entry was appended".to_owned()))
     }
 
@@ -77,7 +77,7 @@ impl Held {
 
     async fn finish(
         mut self,
-        append: Option<(Append, Option<sql::records::Insert>)>,
+        append: Option<(Vec<Append>, Option<sql::records::Insert>)>,
     ) -> Result<Option<AuditEntry>, StoreError> {
         let Some(mut slot) = self.guard.take() else {
             return Err(StoreError::Database(sqlx::Error::PoolClosed));
@@ -87,10 +87,13 @@ impl Held {
         let (entry, outcome, _alive) = tokio::spawn(async move {
             let released = async {
                 let (entry, outcome) = match append {
-                    Some((append, insert)) => {
-                        let entry = slot.next_entry(&append).await?;
-                        let outcome = slot.append_entry(&entry, insert.as_ref()).await?;
-                        (Some(entry), outcome)
+                    Some((appends, insert)) => {
+                        let mut entries = Vec::with_capacity(appends.len());
+                        for append in &appends {
+                            entries.push(slot.next_entry(append).await?);
+                        }
+                        let outcome = slot.append_entries(&entries, insert.as_ref()).await?;
+                        (entries.into_iter().next(), outcome)
                     }
                     None => (None, slot.release().await?),
                 };

@@ -125,7 +125,22 @@ impl Slot {
         entry: &AuditEntry,
         insert: Option<&sql::records::Insert>,
     ) -> Result<watch::Receiver<Outcome>, StoreError> {
-        let entries = std::slice::from_ref(entry);
+        self.append_entries(std::slice::from_ref(entry), insert).await
+    }
+
+    /// [`Slot::append_entry`] for a write with entries in several chains: the new record, if
+    /// any, goes with the first.
+    pub(super) async fn append_entries(
+        &mut self,
+        entries: &[AuditEntry],
+        insert: Option<&sql::records::Insert>,
+    ) -> Result<watch::Receiver<Outcome>, StoreError> {
+        let mut insert = insert;
+        if entries.len() > 1
+            && let Some(record) = insert.take()
+        {
+            sql::records::insert(&mut self.conn()?.exec(), record).await?;
+        }
         if sql::audit::insert_many(&mut self.conn()?.exec(), entries, insert.as_slice()).await? {
             Ok(self.released())
         } else {
