@@ -4,12 +4,14 @@
 //! - Only this crate knows SQL. Every statement is one text that runs on both engines, except
 //!   those of `dialect.rs`, which holds each one that differs with both texts side by side.
 //! - Every tenant-owned query takes a `TenantId` and filters on it; tenant-owned tables have
-//!   `tenant_id` as the first column of their primary key.
+//!   `tenant_id` as the first column of their primary key. A [`Write`] checks its scope on every
+//!   call that names what it changes, and the writes as data check the tenant they are given.
 //! - Every state change goes through [`Write`], whose only way to commit is
 //!   [`Write::commit`], which appends the audit entry in the same transaction and returns only
 //!   once that transaction is durable (concurrent writes share commits: `writer/`).
 //!   The documented exceptions are bookkeeping that changes no business state: session activity
-//!   times and API-key last-used times.
+//!   times and API-key last-used times (`write/bookkeeping.rs`).
+//! - The modules import each other bottom-up only, in the order ARCHITECTURE.md gives.
 
 mod account;
 mod audit;

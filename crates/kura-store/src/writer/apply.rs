@@ -1,5 +1,6 @@
-//! Writing what is queued as data: record creates and optimistic updates queued with their audit records
-//! instead of holding the slot ([`super::Writer::insert`], [`super::Writer::update`]).
+//! Writing what is queued as data: record creates and optimistic updates queued with their
+//! audit records instead of holding the slot ([`super::Writer::insert`],
+//! [`super::Writer::update`]).
 //!
 //! The flusher, once it holds the slot, takes what is queued (one group of inserts, one of
 //! updates; later ones go into the next batch, which it starts at once) and writes it inside
