@@ -9,3 +9,4 @@ mod token;
 
 pub use password::{Argon2Params, MAX_IMPORT_ARGON2, MAX_IMPORT_BCRYPT_COST, PasswordError, PasswordHasher};
 pub use token::{SecretToken, TokenDigest, ct_eq, random_bytes, sha256};
+pub mod merkle;
