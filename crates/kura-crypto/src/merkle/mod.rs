@@ -22,7 +22,7 @@ pub use proof::{
     verify_inclusion,
 };
 pub use range::{CompactRange, CompactRangeError};
-pub use store::{HashStore, MemoryStore, Node};
+pub use store::{HashStore, MemoryStore, MissingNode, Node};
 
 #[cfg(test)]
 mod tests;

@@ -4,7 +4,6 @@
 
 use super::hash::Hash;
 use super::range::CompactRange;
-use std::convert::Infallible;
 
 /// A perfect subtree: the `2^level` leaves `index * 2^level ..(index + 1) * 2^level`.
 /// Level 0 nodes are the leaves themselves.
@@ -68,10 +67,15 @@ impl MemoryStore {
     }
 }
 
-/// Asking for a node the store does not hold is a caller's bug; it panics in tests.
+/// A node past the end of the log: a proof was asked for a tree larger than the log.
+#[derive(thiserror::Error, Debug, PartialEq, Eq)]
+#[error("the log holds no hash for {0:?}")]
+pub struct MissingNode(pub Node);
+
 impl HashStore for MemoryStore {
-    type Error = Infallible;
-    fn node(&self, node: Node) -> Result<Hash, Infallible> {
-        Ok(self.levels[usize::from(node.level)][node.index as usize])
+    type Error = MissingNode;
+    fn node(&self, node: Node) -> Result<Hash, MissingNode> {
+        let index = usize::try_from(node.index).map_err(|_| MissingNode(node))?;
+        self.levels.get(usize::from(node.level)).and_then(|l| l.get(index)).copied().ok_or(MissingNode(node))
     }
 }

@@ -2,8 +2,8 @@
 //! honest proof verifies; any flipped bit, wrong index, wrong size or wrong head is refused.
 
 use super::super::{
-    CompactRange, CompactRangeError, Hash, VerifyError, consistency_proof, inclusion_proof, leaf_hash, tree_head,
-    verify_consistency, verify_inclusion,
+    CompactRange, CompactRangeError, Hash, MissingNode, ProofError, VerifyError, consistency_proof, inclusion_proof,
+    leaf_hash, tree_head, verify_consistency, verify_inclusion,
 };
 use super::{Rng, flip, reference_mth, store_of};
 
@@ -151,4 +151,16 @@ fn log_3_proof_requests_outside_the_tree_are_refused() {
     assert!(consistency_proof(&store, 5, 4).is_err());
     let root = tree_head(&store, 10).expect("in memory");
     assert_eq!(verify_consistency(5, 4, &root, &root, &[]), Err(VerifyError::OutOfRange));
+    // A tree larger than the log: the store says which hash it lacks, nothing panics.
+    assert!(matches!(inclusion_proof(&store, 3, 11), Err(ProofError::Store(MissingNode(_)))));
+    assert!(matches!(consistency_proof(&store, 3, 12), Err(ProofError::Store(MissingNode(_)))));
+    assert!(tree_head(&store, 11).is_err());
+}
+
+#[test]
+fn log_3_a_full_log_refuses_another_append() {
+    let roots = vec![Hash::default(); 64];
+    let mut full = CompactRange::from_parts(u64::MAX, roots).expect("64 roots for 64 set bits");
+    assert_eq!(full.try_append(Hash::default(), |_, _| {}), Err(CompactRangeError::Full));
+    assert_eq!(full.size(), u64::MAX);
 }
