@@ -288,6 +288,10 @@ pub fn open_note<'a>(note: &'a str, verifier: &NoteVerifier) -> Result<&'a str, 
         if name != verifier.name || u32::from_be_bytes(*id) != verifier.id {
             continue;
         }
+        if verified {
+            // Two signatures by one key: a note means one thing, so this one is refused.
+            return Err(SignedNoteError::Malformed);
+        }
         let sig: [u8; 64] = sig.try_into().map_err(|_| SignedNoteError::BadSignature)?;
         verifier
             .key

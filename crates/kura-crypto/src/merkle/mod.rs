@@ -1,6 +1,7 @@
 //! The audit log's Merkle tree (LOG-3): RFC 6962 / RFC 9162 hashing, an incremental appender
 //! whose state is O(log n) hashes, inclusion and consistency proofs, and checkpoints in the C2SP
-//! `tlog-checkpoint` format signed as C2SP `signed-note`s with Ed25519.
+//! `tlog-checkpoint` format signed as C2SP `signed-note`s with Ed25519, and inclusion proofs
+//! packaged with their checkpoint in the C2SP `tlog-proof` format.
 //!
 //! A leaf is the stored bytes of one audit entry, whatever they are (plain or sealed under a
 //! tenant key): hashing what is stored means a destroyed key never breaks verification. This
@@ -12,6 +13,7 @@ mod hash;
 mod proof;
 mod range;
 mod store;
+mod tlog_proof;
 
 pub use checkpoint::{
     Checkpoint, CheckpointError, NoteSigner, NoteVerifier, SignedNoteError, key_id, open_note, sign_note,
@@ -23,6 +25,7 @@ pub use proof::{
 };
 pub use range::{CompactRange, CompactRangeError};
 pub use store::{HashStore, MemoryStore, MissingNode, Node};
+pub use tlog_proof::{TlogProof, TlogProofError};
 
 #[cfg(test)]
 mod tests;

@@ -153,6 +153,10 @@ fn log_3_a_checkpoint_signed_by_another_key_is_refused() {
     let cosigned =
         format!("{}{}", sign_note(&body, &ours).expect("valid"), forged.lines().last().expect("line")) + "\n";
     assert_eq!(open_note(&cosigned, &ours.verifier()), Ok(body.as_str()));
+    // Our signature twice is refused.
+    let ours_line = sign_note(&body, &ours).expect("valid");
+    let twice = format!("{ours_line}{}\n", ours_line.lines().last().expect("line"));
+    assert_eq!(open_note(&twice, &ours.verifier()), Err(SignedNoteError::Malformed));
 }
 
 #[test]

@@ -5,6 +5,7 @@ mod checkpoints;
 mod cross_check;
 mod properties;
 mod throughput;
+mod tlog_proofs;
 mod vectors;
 
 use super::{Hash, MemoryStore, leaf_hash, node_hash};
