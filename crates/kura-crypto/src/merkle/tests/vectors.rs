@@ -286,3 +286,17 @@ fn log_3_trivial_consistency_cases_follow_the_published_rules() {
     assert_eq!(verify_inclusion(0, 1, &a, &[], &a), Ok(()));
     assert!(verify_inclusion(0, 1, &a, &[], &b).is_err());
 }
+
+#[test]
+fn log_3_the_stored_appender_state_has_a_fixed_byte_layout() {
+    // The store keeps these bytes beside the chain head: their layout is a stored contract.
+    // Size 3 of the vectors: the size big-endian, then NodeHashes[1][0] and NodeHashes[0][2].
+    let mut range = CompactRange::new();
+    for leaf in &LEAVES[..3] {
+        range.append(leaf_hash(leaf), |_, _| {});
+    }
+    let expected: Vec<u8> = [&[0, 0, 0, 0, 0, 0, 0, 3][..], &hx(NODES[1][0]).0, &hx(NODES[0][2]).0].concat();
+    assert_eq!(range.to_bytes(), expected);
+    assert_eq!(CompactRange::from_bytes(&expected).map(|r| r.root()), Ok(hx(ROOTS[3])));
+    assert_eq!(CompactRange::new().to_bytes(), [0; 8]);
+}
