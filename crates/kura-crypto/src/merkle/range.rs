@@ -23,6 +23,8 @@ pub enum CompactRangeError {
     Length(usize),
     #[error("the log is full")]
     Full,
+    #[error("a subtree of 2^{level} leaves cannot start at leaf {size}")]
+    Misaligned { size: u64, level: u8 },
 }
 
 impl CompactRange {
@@ -55,29 +57,50 @@ impl CompactRange {
 
     /// Appends the leaf hash of the next entry. `completed` sees every perfect subtree the
     /// append completes, the leaf itself first, so a store can persist them for proofs.
-    pub fn append(&mut self, leaf: Hash, mut completed: impl FnMut(Node, &Hash)) {
-        let index = self.size;
-        completed(Node { level: 0, index }, &leaf);
-        let mut hash = leaf;
-        let mut level = 0u8;
-        while index >> level & 1 == 1 {
-            // A set bit means a root of this level waits on the left: carry.
-            let Some(left) = self.roots.pop() else { break };
-            hash = node_hash(&left, &hash);
-            level += 1;
-            completed(Node { level, index: index >> level }, &hash);
-        }
-        self.roots.push(hash);
-        self.size += 1;
+    pub fn append(&mut self, leaf: Hash, completed: impl FnMut(Node, &Hash)) {
+        self.push(Node { level: 0, index: self.size }, leaf, completed);
     }
 
     /// Like [`CompactRange::append`], refusing instead of wrapping when the log holds 2^64 - 1 leaves.
     pub fn try_append(&mut self, leaf: Hash, completed: impl FnMut(Node, &Hash)) -> Result<(), CompactRangeError> {
-        if self.size == u64::MAX {
+        self.append_subtree(0, leaf, completed)
+    }
+
+    /// Appends `2^level` leaves at once, given the hash of the perfect subtree they form (worked
+    /// out elsewhere: on another thread, or read from a store). The log's size must be a
+    /// multiple of `2^level`. `completed` sees the subtree and every larger one it completes.
+    pub fn append_subtree(
+        &mut self,
+        level: u8,
+        hash: Hash,
+        completed: impl FnMut(Node, &Hash),
+    ) -> Result<(), CompactRangeError> {
+        let width = 1u64.checked_shl(u32::from(level)).ok_or(CompactRangeError::Full)?;
+        if !self.size.is_multiple_of(width) {
+            return Err(CompactRangeError::Misaligned { size: self.size, level });
+        }
+        if self.size.checked_add(width).is_none() {
             return Err(CompactRangeError::Full);
         }
-        self.append(leaf, completed);
+        self.push(Node { level, index: self.size >> level }, hash, completed);
         Ok(())
+    }
+
+    /// Adds a perfect subtree that starts at `size`, merging equal-sized roots as a binary
+    /// counter carries. The roots at the end of the list are the lowest levels; since `size`
+    /// is a multiple of the subtree's width, none is below its level.
+    fn push(&mut self, mut node: Node, mut hash: Hash, mut completed: impl FnMut(Node, &Hash)) {
+        completed(node, &hash);
+        let width = node.width();
+        while node.index & 1 == 1 {
+            // An odd index means a sibling of the same level waits on the left: carry.
+            let Some(left) = self.roots.pop() else { break };
+            hash = node_hash(&left, &hash);
+            node = Node { level: node.level + 1, index: node.index >> 1 };
+            completed(node, &hash);
+        }
+        self.roots.push(hash);
+        self.size += width;
     }
 
     /// The tree head of leaves `0..size` (RFC 9162 §2.1.1).

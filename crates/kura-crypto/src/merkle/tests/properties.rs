@@ -164,3 +164,57 @@ fn log_3_a_full_log_refuses_another_append() {
     assert_eq!(full.try_append(Hash::default(), |_, _| {}), Err(CompactRangeError::Full));
     assert_eq!(full.size(), u64::MAX);
 }
+
+#[test]
+fn log_3_appending_whole_subtrees_gives_the_same_tree_as_appending_leaves() {
+    let leaves: Vec<Hash> = (0..300u64).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+    for level in 0..6u8 {
+        let width = 1usize << level;
+        for n in [0, 1, width, 2 * width + 1, 100, 300] {
+            let n = n.min(leaves.len());
+            let mut sequential = CompactRange::new();
+            let mut seq_nodes = Vec::new();
+            for l in &leaves[..n] {
+                sequential.append(*l, |node, h| seq_nodes.push((node, *h)));
+            }
+            // Whole chunks hashed on their own (as another thread would), then the rest leaf by leaf.
+            let mut chunked = CompactRange::new();
+            let mut chunk_nodes = Vec::new();
+            let full = n / width * width;
+            for (c, chunk) in leaves[..full].chunks(width).enumerate() {
+                let mut sub = CompactRange::new();
+                for l in chunk {
+                    sub.append(*l, |node, h| {
+                        // Shift the chunk's nodes to their place in the whole tree.
+                        let offset = (c as u64 * width as u64) >> node.level;
+                        if node.level < level {
+                            chunk_nodes
+                                .push((super::super::Node { level: node.level, index: node.index + offset }, *h));
+                        }
+                    });
+                }
+                chunked.append_subtree(level, sub.root(), |node, h| chunk_nodes.push((node, *h))).expect("aligned");
+            }
+            for l in &leaves[full..n] {
+                chunked.append(*l, |node, h| chunk_nodes.push((node, *h)));
+            }
+            assert_eq!(chunked, sequential, "level {level}, {n} leaves");
+            seq_nodes.sort_by_key(|(n, _)| (n.level, n.index));
+            chunk_nodes.sort_by_key(|(n, _)| (n.level, n.index));
+            assert_eq!(chunk_nodes, seq_nodes, "the same subtrees are reported for storage");
+        }
+    }
+}
+
+#[test]
+fn log_3_a_misaligned_subtree_is_refused() {
+    let mut range = CompactRange::new();
+    range.append(leaf_hash(b"0"), |_, _| {});
+    let before = range.clone();
+    assert_eq!(
+        range.append_subtree(1, Hash::default(), |_, _| {}),
+        Err(CompactRangeError::Misaligned { size: 1, level: 1 })
+    );
+    assert_eq!(range, before, "nothing changed");
+    assert_eq!(range.append_subtree(64, Hash::default(), |_, _| {}), Err(CompactRangeError::Full));
+}
