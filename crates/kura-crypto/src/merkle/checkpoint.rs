@@ -137,21 +137,22 @@ fn check_name(name: &str) -> Result<(), SignedNoteError> {
     Ok(())
 }
 
-/// Splits `name+hexid+base64(0x01 || key)` and checks the id against the key.
-fn parse_key_text(text: &str) -> Result<(&str, [u8; 32]), SignedNoteError> {
+/// Splits `name+hexid+base64(0x01 || key)` into its name, id and key.
+fn parse_key_text(text: &str) -> Result<(&str, u32, [u8; 32]), SignedNoteError> {
     // The key's base64 may itself contain '+'.
     let mut parts = text.splitn(3, '+');
     let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(SignedNoteError::KeyFormat);
     };
     check_name(name)?;
+    if id.len() != 8 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(SignedNoteError::KeyFormat);
+    }
+    let id = u32::from_str_radix(id, 16).map_err(|_| SignedNoteError::KeyFormat)?;
     let key = STANDARD.decode(key).map_err(|_| SignedNoteError::KeyFormat)?;
     let Some((&ALG_ED25519, key)) = key.split_first() else { return Err(SignedNoteError::KeyFormat) };
     let key: [u8; 32] = key.try_into().map_err(|_| SignedNoteError::KeyFormat)?;
-    if id.len() != 8 || u32::from_str_radix(id, 16).ok().is_none() {
-        return Err(SignedNoteError::KeyFormat);
-    }
-    Ok((name, key))
+    Ok((name, id, key))
 }
 
 /// A checkpoint signing key with its signed-note name. `Debug` shows only the name and id; the
@@ -186,10 +187,10 @@ impl NoteSigner {
     /// Parses the signed-note private key encoding, `PRIVATE+KEY+name+hexid+base64(0x01 || seed)`.
     pub fn parse(text: &str) -> Result<Self, SignedNoteError> {
         let rest = text.trim_end().strip_prefix("PRIVATE+KEY+").ok_or(SignedNoteError::KeyFormat)?;
-        let (name, seed) = parse_key_text(rest)?;
+        let (name, id, seed) = parse_key_text(rest)?;
         let signer = Self::from_seed(name, &seed)?;
         // The id in the text must be the one the key derives.
-        if !rest.contains(&format!("+{:08x}+", signer.id)) {
+        if id != signer.id {
             return Err(SignedNoteError::KeyFormat);
         }
         Ok(signer)
@@ -224,9 +225,8 @@ pub struct NoteVerifier {
 impl NoteVerifier {
     /// Parses the signed-note verifier key encoding, `name+hexid+base64(0x01 || public key)`.
     pub fn parse(text: &str) -> Result<Self, SignedNoteError> {
-        let (name, key) = parse_key_text(text.trim_end())?;
-        let id = key_id(name, &key);
-        if !text.contains(&format!("+{id:08x}+")) {
+        let (name, id, key) = parse_key_text(text.trim_end())?;
+        if id != key_id(name, &key) {
             return Err(SignedNoteError::KeyFormat);
         }
         let key = VerifyingKey::from_bytes(&key).map_err(|_| SignedNoteError::KeyFormat)?;
