@@ -7,6 +7,7 @@
 //! (`name+hexid+base64(0x01 || key)`, with a `PRIVATE+KEY+` prefix for the signing key).
 
 use super::hash::Hash;
+use super::proof::{VerifyError, verify_consistency};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
@@ -69,6 +70,16 @@ impl Checkpoint {
     }
     pub fn extensions(&self) -> &[String] {
         &self.extensions
+    }
+
+    /// Checks that this checkpoint's tree extends `older`'s: the same log, and a consistency
+    /// proof from the older size to this one. A log rewritten or rolled back after `older` was
+    /// published fails here.
+    pub fn verify_extends(&self, older: &Checkpoint, proof: &[Hash]) -> Result<(), VerifyError> {
+        if self.origin != older.origin {
+            return Err(VerifyError::OtherLog);
+        }
+        verify_consistency(older.size, self.size, &older.root, &self.root, proof)
     }
 
     /// The note text: every line ends with a newline, the last one included.

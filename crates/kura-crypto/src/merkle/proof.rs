@@ -25,6 +25,8 @@ pub enum VerifyError {
     WrongLength,
     #[error("the proof does not lead to the tree head")]
     RootMismatch,
+    #[error("the checkpoints are of different logs")]
+    OtherLog,
 }
 
 /// The largest power of two strictly smaller than `n` (n ≥ 2): RFC 9162's split point.

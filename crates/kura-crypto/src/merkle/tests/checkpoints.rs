@@ -169,3 +169,26 @@ fn log_3_note_text_and_key_names_are_checked() {
         assert_eq!(NoteSigner::from_seed(name, &[1; 32]).map(|_| ()), Err(SignedNoteError::KeyName), "{name:?}");
     }
 }
+
+#[test]
+fn log_3_a_newer_checkpoint_must_extend_the_older_one() {
+    use super::super::{VerifyError, consistency_proof, leaf_hash};
+    let store = store_of(9);
+    let old = Checkpoint::new("kura.example/audit/tenant", 5, super::super::tree_head(&store, 5).expect("in memory"))
+        .expect("valid");
+    let new = Checkpoint::new("kura.example/audit/tenant", 9, store.root()).expect("valid");
+    let proof = consistency_proof(&store, 5, 9).expect("in order");
+    assert_eq!(new.verify_extends(&old, &proof), Ok(()));
+    // The log rewritten after the old checkpoint: entry 3 changed, then grown to 9 again.
+    let mut rewritten = super::super::MemoryStore::new();
+    for i in 0..9u64 {
+        rewritten.append(leaf_hash(&(if i == 3 { 33 } else { i }).to_be_bytes()));
+    }
+    let forged = Checkpoint::new("kura.example/audit/tenant", 9, rewritten.root()).expect("valid");
+    let forged_proof = consistency_proof(&rewritten, 5, 9).expect("in order");
+    assert_eq!(forged.verify_extends(&old, &forged_proof), Err(VerifyError::RootMismatch));
+    // A smaller tree never extends a larger one, and checkpoints of another log do not count.
+    assert!(old.verify_extends(&new, &proof).is_err());
+    let other = Checkpoint::new("kura.example/audit/other", 9, store.root()).expect("valid");
+    assert_eq!(other.verify_extends(&old, &proof), Err(VerifyError::OtherLog));
+}
