@@ -8,12 +8,15 @@
 //! * [`keyfile`]: the master key file, created 0600 and refused when others can read it.
 //! * [`seal`]: one value under a tenant data key, bound to tenant, table, row, field and
 //!   key version ([`SealContext`]); [`KeyRing`] opens old versions while sealing with the newest.
+//! * [`tenant`]: one tenant's keys together ([`TenantKeys`]), to and from the keystore's wrapped
+//!   form, and [`rewrap`] for rotating the master key.
 //! * [`blind`]: keyed HMAC-SHA-256 indexes over [`normalise`]d values for exact lookups.
 
 pub mod blind;
 pub mod keyfile;
 pub mod keys;
 pub mod seal;
+pub mod tenant;
 
 pub use blind::{BlindIndex, blind_index, normalise};
 pub use keyfile::{MASTER_KEY_ENV, load_master_key};
@@ -21,6 +24,7 @@ pub use keys::{
     BlindKey, DataKey, KEY_LEN, KeyProvider, KeyPurpose, KeyVersion, MasterKey, MasterKeyId, TenantKey, WrappedKey,
 };
 pub use seal::{KeyRing, SealContext, open, seal, sealed_version};
+pub use tenant::{TenantKeys, rewrap};
 
 use std::path::PathBuf;
 
@@ -34,6 +38,8 @@ pub enum KeyError {
     UnwrapRefused,
     #[error("the key was wrapped by master key {0}, which is not loaded")]
     UnknownMasterKey(MasterKeyId),
+    #[error("the keystore holds no data key or no blind-index key for this tenant")]
+    Incomplete,
     #[error("the master key must be 32 bytes, given as base64")]
     BadMasterKey,
     #[error("the master key file {path} must be exactly 32 bytes")]

@@ -125,6 +125,11 @@ impl KeyRing {
         self.keys.keys().copied()
     }
 
+    /// Every loaded key, oldest first (to wrap them for the keystore).
+    pub fn keys(&self) -> impl Iterator<Item = &DataKey> + '_ {
+        self.keys.values()
+    }
+
     pub fn seal(&self, ctx: &SealContext<'_>, plaintext: &[u8]) -> Vec<u8> {
         seal(self.current(), ctx, plaintext)
     }
