@@ -28,13 +28,27 @@ impl MasterKey {
             options.mode(0o600);
         }
         let mut file = options.open(path).map_err(io_error(path))?;
-        file.write_all(bytes.expose()).map_err(io_error(path))?;
-        file.sync_all().map_err(io_error(path))?;
+        let written = file.write_all(bytes.expose()).and_then(|()| file.sync_all());
+        if let Err(source) = written {
+            // A partly written key must not be found and refused as malformed at the next start.
+            drop(file);
+            let _ = std::fs::remove_file(path);
+            return Err(KeyError::KeyFileIo { path: path.to_owned(), source });
+        }
+        // The directory entry too must survive a crash: a lost master key loses every tenant's data.
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            File::open(parent).and_then(|dir| dir.sync_all()).map_err(io_error(parent))?;
+        }
         Ok(Self::from_key_bytes(&bytes))
     }
 
-    /// Reads a key file, refusing one that group or others can read or write.
+    /// Reads a key file, refusing one that group or others can read or write, and anything but
+    /// a regular file (a symbolic link could point the key at a file someone else controls).
     pub fn from_file(path: &Path) -> Result<Self, KeyError> {
+        let meta = std::fs::symlink_metadata(path).map_err(io_error(path))?;
+        if !meta.file_type().is_file() {
+            return Err(KeyError::NotAKeyFile { path: path.to_owned() });
+        }
         let mut file = File::open(path).map_err(io_error(path))?;
         #[cfg(unix)]
         {
@@ -122,6 +136,19 @@ mod tests {
         }
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
         MasterKey::from_file(&path).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn dat_2_master_key_path_that_is_a_link_or_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("master.key");
+        MasterKey::create_file(&real).unwrap();
+        let link = dir.path().join("link.key");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert!(matches!(MasterKey::from_file(&link), Err(KeyError::NotAKeyFile { .. })));
+        assert!(matches!(MasterKey::from_file(dir.path()), Err(KeyError::NotAKeyFile { .. })));
+        assert!(matches!(MasterKey::from_file(&dir.path().join("absent")), Err(KeyError::KeyFileIo { .. })));
     }
 
     #[test]

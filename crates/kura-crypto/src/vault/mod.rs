@@ -42,6 +42,8 @@ pub enum KeyError {
     Incomplete,
     #[error("the master key must be 32 bytes, given as base64")]
     BadMasterKey,
+    #[error("the master key path {path} is not a regular file")]
+    NotAKeyFile { path: PathBuf },
     #[error("the master key file {path} must be exactly 32 bytes")]
     BadKeyFile { path: PathBuf },
     #[error("the master key file {path} can be read by group or others (mode {mode:o}); make it 0600")]
