@@ -230,6 +230,32 @@ mod tests {
     }
 
     #[test]
+    fn dat_2_every_split_of_the_same_bytes_is_a_different_context() {
+        // All ways of cutting "abcdef" into tenant, table, row and field give distinct
+        // associated data: no context can impersonate another by moving bytes across parts.
+        let text = "abcdef";
+        let mut seen = std::collections::HashSet::new();
+        let mut count = 0;
+        for i in 0..=text.len() {
+            for j in i..=text.len() {
+                for k in j..=text.len() {
+                    let ctx = SealContext {
+                        tenant: &text.as_bytes()[..i],
+                        table: &text[i..j],
+                        row: &text.as_bytes()[j..k],
+                        field: &text[k..],
+                    };
+                    for v in [KeyVersion::FIRST, KeyVersion::new(2).unwrap()] {
+                        count += 1;
+                        assert!(seen.insert(ctx.with_aad(v, <[u8]>::to_vec)), "{ctx:?} {v}");
+                    }
+                }
+            }
+        }
+        assert_eq!(count, 168);
+    }
+
+    #[test]
     fn dat_2_key_version_is_bound_into_the_seal() {
         let key = DataKey::generate(KeyVersion::FIRST);
         let mut sealed = seal(&key, &ctx(), b"secret");
