@@ -6,8 +6,9 @@ use super::super::{
 };
 use super::{hx, store_of};
 
-/// The example key and note of the signed-note format (C2SP signed-note, originally
-/// golang.org/x/mod/sumdb/note's documentation; also in the `signed_note` crate's).
+/// The example key and note of golang.org/x/mod/sumdb/note (its package documentation and
+/// `note_test.go`), the reference implementation of C2SP signed-note; the `signed_note` crate's
+/// documentation repeats them.
 const PETER_SKEY: &str = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
 const PETER_VKEY: &str = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
 const PETER_TEXT: &str =
