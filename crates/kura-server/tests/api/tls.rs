@@ -193,10 +193,9 @@ async fn dat_1_a_certificate_rotated_on_disk_is_served_without_restart() {
 
 #[tokio::test]
 async fn dat_1_plain_http_is_refused_off_loopback_unless_a_proxy_terminates_tls() {
-    let mut settings = Settings::default();
-    settings.listen = "0.0.0.0:0".parse().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    settings.data_dir = dir.path().to_owned();
+    let settings =
+        Settings { listen: "0.0.0.0:0".parse().unwrap(), data_dir: dir.path().to_owned(), ..Settings::default() };
     let refused = Application::build(settings, std::sync::Arc::new(SystemClock)).await.unwrap_err();
     assert!(refused.to_string().contains("plain HTTP is allowed only on a loopback address"), "{refused}");
     assert!(!dir.path().join("kura.db").exists(), "nothing was opened");
