@@ -119,9 +119,10 @@ async fn spawn_node(
     tokio::spawn(app.run_with_shutdown(async move {
         let _ = rx.await;
     }));
+    // Every client of the tests (reqwest has no TLS provider of its own) needs ring installed.
+    install_ring();
     let mut client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true);
     if let Some(pem) = tls_cert {
-        install_ring();
         client = client.tls_certs_only([reqwest::Certificate::from_pem(&pem).expect("certificate")]);
     }
     let client = client.build().expect("client");
