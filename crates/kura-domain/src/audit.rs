@@ -108,6 +108,10 @@ pub enum Operation {
     SessionEnd,
     SessionsRevoke,
     UserImport,
+    /// A collection's records written out to a file (DAT-5).
+    RecordExport,
+    /// Records read in from a file into a collection, in one operation (DAT-6).
+    RecordImport,
     MailFailed,
     PasswordExpiryNotice,
     /// A user's own view settings, such as the columns of a collection's records table.
@@ -119,7 +123,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 40] = [
+    pub const ALL: [Operation; 42] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -155,6 +159,8 @@ impl Operation {
         Self::SessionEnd,
         Self::SessionsRevoke,
         Self::UserImport,
+        Self::RecordExport,
+        Self::RecordImport,
         Self::MailFailed,
         Self::PasswordExpiryNotice,
         Self::ViewUpdate,
@@ -199,6 +205,8 @@ impl Operation {
             Self::SessionEnd => "session.end",
             Self::SessionsRevoke => "session.revoke_all",
             Self::UserImport => "user.import",
+            Self::RecordExport => "record.export",
+            Self::RecordImport => "record.import",
             Self::MailFailed => "mail.failed",
             Self::PasswordExpiryNotice => "password.expiry_notice",
             Self::ViewUpdate => "view.update",

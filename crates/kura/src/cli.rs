@@ -54,6 +54,30 @@ pub enum Command {
     Audit(AuditCommand),
     /// Print the OpenAPI document of the JSON API.
     Openapi,
+    /// Export a collection's records to a file (CSV for Excel by default), with a progress bar.
+    /// Audited in the tenant's log; personal information is written unmasked.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The tenant's slug, e.g. acme
+    #[arg(long)]
+    pub tenant: String,
+    /// The collection's key, e.g. customers
+    #[arg(long)]
+    pub collection: String,
+    /// csv (UTF-8 with BOM, for Excel), csv-utf8, csv-sjis (Shift_JIS) or jsonl
+    #[arg(long, default_value = "csv")]
+    pub format: String,
+    /// Name the CSV columns by field label or by key
+    #[arg(long, default_value = "label", value_parser = ["label", "key"])]
+    pub header: String,
+    /// The file to write
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -25,6 +25,7 @@ explanations! {
     "invalid slug: {}" => "Use 2–40 lowercase letters, digits and single hyphens for the tenant ID, starting with a letter.", "テナントIDは半角英小文字・数字・ハイフンの2〜40文字で、英字から始めてください。";
     "invalid time zone: {}" => "Choose a time zone from the list.", "タイムゾーンを一覧から選んでください。";
     // Why a field definition was refused (shown beside the field).
+    "cannot be written in Shift_JIS: {} (U+{})" => "The character {} cannot be written in Shift_JIS. Export in UTF-8 instead, or change the value.", "文字「{}」はShift_JISで書き出せません。UTF-8で書き出すか、値を修正してください。";
     "a choice field needs between 1 and 200 choices" => "Enter 1 to 200 choices.", "選択肢は1〜200個で入力してください。";
     "a choice label names a value that is not a choice" => "A display name is given for a value that is not one of the choices.", "選択肢にない値に表示名が指定されています。";
     "at most {} fields" => "A collection can have at most {} fields.", "1つのコレクションに作成できる項目は{}個までです。";

@@ -353,6 +353,23 @@ catalogue! {
     MailLanguage => "Language of mail", "メールの言語";
     // Users: import (IAM-1, IAM-8)
     ImportUsers => "Import users", "ユーザーの一括登録";
+    ExportRecords => "Export", "エクスポート";
+    ExportTitle => "Export {name}", "{name}のエクスポート";
+    ExportIntro => "Download every record of this collection as a file, for Excel, another system or a backup. The file holds the records as they are at this moment.", "このコレクションの全レコードをファイルとしてダウンロードします。Excelでの集計、他システムへの移行、バックアップにお使いください。ファイルには、この時点のレコードが書き出されます。";
+    ExportFormat => "Format", "形式";
+    ExportFormatHelp => "Excel in Japan opens the first format without garbled characters. Choose Shift_JIS only for older tools that need it.", "日本語版Excelでは、1つ目の形式なら文字化けせずに開けます。Shift_JISは、それしか読めない古いツール向けです。";
+    FormatCsvBom => "CSV for Excel (UTF-8 with BOM)", "CSV・Excel向け（UTF-8 BOM付き）";
+    FormatCsvUtf8 => "CSV (UTF-8)", "CSV（UTF-8）";
+    FormatCsvSjis => "CSV (Shift_JIS)", "CSV（Shift_JIS）";
+    FormatJsonl => "JSON Lines", "JSON Lines";
+    ExportHeader => "Column names", "列名";
+    HeaderByLabel => "Field names as shown (氏名)", "表示名（氏名など）";
+    HeaderByKey => "Field keys (name)", "キー（nameなど）";
+    ExportFormulaRule => "Text starting with =, +, -, @ or an apostrophe gets a leading apostrophe in CSV, so that spreadsheets do not run it as a formula. Importing the file removes it again.", "CSVでは、=・+・-・@・アポストロフィで始まる文字列の先頭にアポストロフィを付け、表計算ソフトが数式として実行しないようにします。このファイルをインポートすると元に戻ります。";
+    ExportMasked => "You do not have the permission to read personal information: those fields are written masked.", "個人情報の閲覧権限がないため、個人情報の項目は伏せ字で書き出されます。";
+    ExportDownload => "Download", "ダウンロード";
+    ExportHelpLink => "About export: formats, masking and the operation log", "エクスポートについて（形式・伏せ字・操作ログ）";
+    HelpData => "Help: exporting records", "ヘルプ：レコードのエクスポート";
     ImportIntro => "Paste the CSV exported from your previous system. The first row names the columns, for example:", "以前のシステムから書き出したCSVを貼り付けてください。1行目には次のように列名を記載します。";
     ImportColumns => "Columns: email, display_name, role (a role ID such as editor) — required; language (ja or en) and password_hash — optional. A bcrypt ($2a$, $2b$, $2y$) or Argon2id hash lets the user keep their password (it is upgraded at their next sign-in); without one, the user is invited by mail. Plain passwords are not accepted. At most {max} rows.", "列：email、display_name、role（editor などのロールID）は必須、language（ja または en）と password_hash は任意です。bcrypt（$2a$、$2b$、$2y$）または Argon2id のハッシュがあれば、利用者はこれまでのパスワードでログインできます（次回ログイン時により強いハッシュに更新されます）。ない場合は招待メールを送ります。平文のパスワードは受け付けません。最大{max}行。";
     ImportCsv => "CSV", "CSV";

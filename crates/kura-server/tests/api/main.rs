@@ -20,3 +20,4 @@ mod privileges;
 mod records;
 mod security;
 mod smtp;
+mod transfer;

@@ -3,6 +3,7 @@
 
 mod admin;
 mod demo;
+mod export;
 mod serve;
 
 use crate::cli::{AuditCommand, Cli, Command, OperatorCommand, ServeArgs, TenantCommand};
@@ -52,6 +53,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tenant(TenantCommand::List { data }) => {
             let state = open(settings(cli.config, &data.into())?).await?;
             admin::list_tenants(&state).await
+        }
+        Command::Export(args) => {
+            let state = open(settings(cli.config, &args.data.clone().into())?).await?;
+            export::run(&state, cli_actor(), &args).await
         }
         Command::Audit(AuditCommand::Verify { data }) => {
             let state = open(settings(cli.config, &data.into())?).await?;

@@ -6,6 +6,7 @@ pub mod audit;
 mod audit_detail;
 pub mod collections;
 pub mod dashboard;
+pub mod export;
 mod field_input;
 pub mod fields;
 mod filter_builder;

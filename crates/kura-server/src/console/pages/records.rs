@@ -149,6 +149,9 @@ pub async fn list(
     if ctx.p.can(Permission::CollectionsManage) {
         actions = html! { (actions) a.btn.btn-ghost href={ (base) "/settings" } { (ctx.t(Msg::EditDefinition)) } };
     }
+    if ctx.p.can(Permission::RecordsExport) {
+        actions = html! { (actions) a.btn.btn-ghost href={ (base) "/export" } { (ctx.t(Msg::ExportRecords)) } };
+    }
     if ctx.p.can(Permission::RecordsWrite) {
         actions = html! { (actions) (new_button(&format!("{base}/records/new"), ctx.t(Msg::NewRecord))) };
     }
