@@ -10,6 +10,7 @@ use crate::error::{PROBLEM_JSON, Problem};
 use crate::service::audit::AuditEntryView;
 use crate::service::records::{RecordPage, RecordView};
 use crate::service::transfer::format::{Format, HeaderNames};
+use crate::service::transfer::import::{ImportOptions, ImportReport};
 use kura_domain::{
     Charset, Collection, CollectionId, CollectionSpec, DisplayName, FieldDef, FieldType, Key, Rules, TenantId,
 };
@@ -33,10 +34,11 @@ use utoipa::{Modify, OpenApi};
         data::list_collections, data::create_collection, data::get_collection, data::update_collection,
         data::delete_collection, data::list_records, data::create_record, data::get_record, data::update_record,
         data::delete_record, data::list_audit, transfer::export_records,
+        transfer::preview_import, transfer::import_records,
     ),
     components(schemas(Problem, SessionCreated, Me, UserView, RoleView, ApiKeyView, ApiKeyCreated, RecordValues,
         RecordView, RecordPage, AuditEntryView, Collection, CollectionSpec, FieldDef, FieldType, Rules, Charset, Key,
-        DisplayName, CollectionId, TenantId, Format, HeaderNames, views::OwnSessionView, views::SessionsEnded)),
+        DisplayName, CollectionId, TenantId, Format, HeaderNames, ImportOptions, ImportReport, views::OwnSessionView, views::SessionsEnded)),
     modifiers(&BearerAuth, &ErrorResponses),
 )]
 pub struct ApiDoc;

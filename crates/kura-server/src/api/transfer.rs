@@ -2,12 +2,14 @@
 //! (DAT-5, DAT-6).
 
 use super::extract::{ApiAuth, ApiPath, ApiQuery};
-use crate::error::{AppResult, Problem};
+use crate::error::{AppError, AppResult, Problem};
 use crate::service::transfer::export::{self, ExportParams, Exporter};
+use crate::service::transfer::import::{self, ImportOptions, ImportReport};
 use crate::state::AppState;
+use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use std::convert::Infallible;
 
@@ -51,4 +53,59 @@ pub(crate) fn download(exporter: Exporter) -> Response {
         Some((Ok::<_, Infallible>(Bytes::from(chunk)), e))
     });
     (headers, Body::from_stream(chunks)).into_response()
+}
+
+/// Check a file before importing it into a collection: how its columns map to fields, the first
+/// rows as they will be stored, and every problem of every row. Writes nothing. Requires
+/// `records.write` (and `pii.read` for a collection with personal information).
+#[utoipa::path(post, path = "/api/v1/collections/{name}/import/preview", tag = "records", security(("bearer" = [])),
+    params(("name" = String, Path, pattern = "^[a-z][a-z0-9_]{0,62}$", example = "customers")),
+    request_body = ImportOptions, responses((status = 200, body = ImportReport)))]
+pub async fn preview_import(
+    State(state): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiPath(name): ApiPath<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> AppResult<Json<ImportReport>> {
+    // The permission first: a refusal must not depend on what was sent.
+    p.require(kura_domain::Permission::RecordsWrite)?;
+    let options = read_options(&state, &headers, body).await?;
+    Ok(Json(import::preview(&state, &p, &name, &options).await?))
+}
+
+/// Import a file into a collection: CSV (UTF-8 with or without a byte order mark, or
+/// Shift_JIS) or JSON Lines, inserting every row or upserting by a key field. All rows are
+/// written in one transaction with one audit entry (counts and the file's SHA-256), or none:
+/// a file with a bad row is refused (422, every problem listed) unless `valid_only` is set.
+/// Requires `records.write` (and `pii.read` for a collection with personal information).
+#[utoipa::path(post, path = "/api/v1/collections/{name}/import", tag = "records", security(("bearer" = [])),
+    params(("name" = String, Path, pattern = "^[a-z][a-z0-9_]{0,62}$", example = "customers")),
+    request_body = ImportOptions, responses((status = 200, body = ImportReport)))]
+pub async fn import_records(
+    State(state): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiPath(name): ApiPath<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> AppResult<Json<ImportReport>> {
+    // The permission first: a refusal must not depend on what was sent.
+    p.require(kura_domain::Permission::RecordsWrite)?;
+    let options = read_options(&state, &headers, body).await?;
+    Ok(Json(import::import(&state, &p, &name, &options).await?))
+}
+
+/// The import's JSON body, within the import limit (the file is base64: a third larger)
+/// instead of the API's usual body limit.
+async fn read_options(state: &AppState, headers: &HeaderMap, body: Body) -> AppResult<ImportOptions> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+    if !json {
+        return Err(AppError::UnsupportedMedia("send the body as application/json".into()));
+    }
+    let limit = state.settings.limits.import_max_bytes / 3 * 4 + 64 * 1024;
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| AppError::TooLarge(limit))?;
+    serde_json::from_slice(&bytes).map_err(|e| AppError::BadRequest(format!("invalid JSON: {e}")))
 }

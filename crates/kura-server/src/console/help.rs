@@ -25,7 +25,7 @@ pub async fn security(ctx: Ctx) -> Response {
     page(&ctx, head, html! { article.guide { (body) } }).into_response()
 }
 
-/// The guide's section on exporting records, linked from the export page.
+/// The guide's section on exporting and importing records, linked from those pages.
 pub async fn data(ctx: Ctx) -> Response {
     let (text, heading) = match ctx.lang {
         Lang::Ja => (GUIDE_JA, DATA_JA),
@@ -39,8 +39,8 @@ pub async fn data(ctx: Ctx) -> Response {
 }
 
 /// The headings of the guide's export section, in each language.
-const DATA_EN: &str = "## Exporting records";
-const DATA_JA: &str = "## レコードのエクスポート";
+const DATA_EN: &str = "## Exporting and importing records";
+const DATA_JA: &str = "## レコードのエクスポートとインポート";
 
 /// The lines from `heading` up to the next heading of its level.
 fn section(text: &str, heading: &str) -> String {

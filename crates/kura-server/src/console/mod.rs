@@ -30,8 +30,8 @@ use axum::response::Response;
 use axum::routing::any;
 use kura_domain::Permission;
 use pages::{
-    account, api_keys, audit, collections, dashboard, export, fields, import, links, record_form, record_view, records,
-    roles, security, session, users,
+    account, api_keys, audit, collections, dashboard, export, fields, import, links, record_form, record_import,
+    record_view, records, roles, security, session, users,
 };
 
 /// Every console page and form with the access it needs; the router is built from this table.
@@ -98,6 +98,8 @@ fn table() -> Routes<AppState> {
         .add(Post, "/console/collections/{name}/columns", Needs(RecordsRead), records::save_columns)
         .add(Get, "/console/collections/{name}/export", Needs(RecordsExport), export::form)
         .add(Get, "/console/collections/{name}/export/file", Needs(RecordsExport), export::file)
+        .add(Get, "/console/collections/{name}/import", Needs(RecordsWrite), record_import::form)
+        .add(Post, "/console/collections/{name}/import", Needs(RecordsWrite), record_import::submit)
         .add(Get, "/console/collections/{name}/records/new", Needs(RecordsWrite), record_form::new_form)
         .add(Post, "/console/collections/{name}/records/new", Needs(RecordsWrite), record_form::create)
         .add(Get, "/console/collections/{name}/records/{id}", Needs(RecordsRead), record_view::show)

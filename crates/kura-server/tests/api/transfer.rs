@@ -262,6 +262,306 @@ async fn dat_5_console_exports_from_the_collection_page_and_explains_a_refusal_i
     assert_eq!(viewer.get("/console/collections/notes/export").await.status, StatusCode::FORBIDDEN);
 }
 
+fn b64(bytes: &[u8]) -> String {
+    base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes)
+}
+
+async fn records_of(app: &TestApp, t: &TenantFixture, name: &str) -> Vec<Value> {
+    let (s, page) = app.get(&format!("/api/v1/collections/{name}/records?per_page=500"), &t.admin_token).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    page["items"].as_array().unwrap().iter().map(|r| r["data"].clone()).collect()
+}
+
+async fn create_notes(app: &TestApp, t: &TenantFixture, name: &str) {
+    let (s, body) = app.post("/api/v1/collections", &t.admin_token, notes_spec(name)).await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+}
+
+#[tokio::test]
+async fn dat_6_round_trip_export_then_import_into_a_new_collection_gives_identical_records() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    notes(&app, &t, "notes").await;
+    let original = records_of(&app, &t, "notes").await;
+    assert_eq!(original.len(), 5);
+    for (format, header, import_format) in
+        [("csv", "label", "csv"), ("csv-utf8", "key", "csv"), ("csv-sjis", "label", "csv"), ("jsonl", "label", "jsonl")]
+    {
+        let (s, _, bytes) = download(
+            &app,
+            &format!("/api/v1/collections/notes/export?format={format}&header={header}"),
+            &t.admin_token,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        let target = format!("copy_{}", format.replace('-', "_"));
+        create_notes(&app, &t, &target).await;
+        let body = json!({"file": b64(&bytes), "format": import_format});
+        let (s, preview) =
+            app.post(&format!("/api/v1/collections/{target}/import/preview"), &t.admin_token, body.clone()).await;
+        assert_eq!(s, StatusCode::OK, "{preview}");
+        assert_eq!((preview["valid"].as_u64(), preview["invalid"].as_u64()), (Some(5), Some(0)), "{format}: {preview}");
+        assert_eq!(preview["written"], false);
+        assert!(records_of(&app, &t, &target).await.is_empty(), "a preview writes nothing");
+        let (s, report) = app.post(&format!("/api/v1/collections/{target}/import"), &t.admin_token, body).await;
+        assert_eq!(s, StatusCode::OK, "{report}");
+        assert_eq!((report["inserted"].as_u64(), report["written"].as_bool()), (Some(5), Some(true)));
+        assert_eq!(records_of(&app, &t, &target).await, original, "{format}: the same records");
+    }
+    let imports = audit(&app, &t, "record.import").await;
+    assert_eq!(imports.len(), 4, "one entry per import");
+    let sjis = imports.iter().find(|e| e["target"] == "collection:copy_csv_sjis").unwrap();
+    let detail = sjis["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("format=csv encoding=Shift_JIS mode=insert inserted=5 updated=0 skipped=0 sha256="),
+        "{detail}"
+    );
+    app.verify_audit().await;
+}
+
+#[tokio::test]
+async fn dat_6_a_shift_jis_file_with_half_width_kana_imports_with_its_encoding_detected() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    create_notes(&app, &t, "notes").await;
+    let text = "件名,本文,点数\r\nﾔﾏﾀﾞ ﾀﾛｳ,ｶﾌﾞｼｷｶﾞｲｼｬ ﾃｽﾄ,１２０\r\n";
+    let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode(text);
+    let (s, report) = app.post("/api/v1/collections/notes/import", &t.admin_token, json!({"file": b64(&bytes)})).await;
+    assert_eq!(s, StatusCode::OK, "{report}");
+    assert_eq!(report["encoding"], "Shift_JIS");
+    let sha = format!("{:x}", sha2_digest(&bytes));
+    assert_eq!(report["sha256"], sha);
+    let records = records_of(&app, &t, "notes").await;
+    assert_eq!(records, [json!({"title": "ﾔﾏﾀﾞ ﾀﾛｳ", "body": "ｶﾌﾞｼｷｶﾞｲｼｬ ﾃｽﾄ", "points": 120.0})]);
+    // Read as UTF-8 on purpose, the same file is refused, and nothing changes.
+    let (s, body) = app
+        .post("/api/v1/collections/notes/import", &t.admin_token, json!({"file": b64(&bytes), "encoding": "utf8"}))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("not valid UTF-8"), "{body}");
+    assert_eq!(records_of(&app, &t, "notes").await.len(), 1);
+}
+
+fn sha2_digest(bytes: &[u8]) -> HexDigest {
+    HexDigest(kura_crypto::sha256(bytes))
+}
+
+struct HexDigest([u8; 32]);
+impl std::fmt::LowerHex for HexDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+#[tokio::test]
+async fn dat_6_a_file_with_errors_changes_nothing_and_reports_every_bad_row() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    create_notes(&app, &t, "notes").await;
+    let text = "件名,点数,期限,プラン,備考\n正しい行,1,2026-01-01,free,x\n,2,,,\n数字でない,abc,,,\n日付,3,2026-13-45,gold,\n=cmd|' /C calc'!A0,4,,,\n";
+    let body = json!({"file": b64(text.as_bytes()), "format": "csv"});
+    let (s, preview) = app.post("/api/v1/collections/notes/import/preview", &t.admin_token, body.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{preview}");
+    assert_eq!((preview["valid"].as_u64(), preview["invalid"].as_u64()), (Some(2), Some(3)), "{preview}");
+    assert_eq!(preview["columns"][4], json!({"column": "備考", "field": null}), "an unknown column is ignored");
+    let problems = preview["problems"].as_array().unwrap();
+    let at = |line: u64| problems.iter().filter(|p| p["line"] == line).map(|p| p["column"].clone()).collect::<Vec<_>>();
+    assert_eq!(at(3), [json!("件名")], "the required title is missing");
+    assert_eq!(at(4), [json!("点数")]);
+    assert_eq!(at(5), [json!("期限"), json!("プラン")], "every problem of the row");
+    assert_eq!(
+        preview["preview"][0]["values"],
+        json!({"title": "正しい行", "points": 1.0, "due": "2026-01-01", "plan": "free"})
+    );
+
+    let (s, refused) = app.post("/api/v1/collections/notes/import", &t.admin_token, body.clone()).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["errors"].as_array().unwrap().len(), 4, "{refused}");
+    assert!(records_of(&app, &t, "notes").await.is_empty(), "nothing was written");
+    assert!(audit(&app, &t, "record.import").await.is_empty());
+
+    // Only the valid rows, on request; the would-be formula is stored as the text it is.
+    let mut only_valid = body;
+    only_valid["valid_only"] = json!(true);
+    let (s, report) = app.post("/api/v1/collections/notes/import", &t.admin_token, only_valid).await;
+    assert_eq!(s, StatusCode::OK, "{report}");
+    let titles: Vec<Value> = records_of(&app, &t, "notes").await.iter().map(|r| r["title"].clone()).collect();
+    assert_eq!(titles, [json!("=cmd|' /C calc'!A0"), json!("正しい行")], "newest first");
+    let entry = &audit(&app, &t, "record.import").await[0];
+    assert!(entry["detail"].as_str().unwrap().contains("inserted=2 updated=0 skipped=3"), "{entry}");
+    let (_, _, bytes) = download(&app, "/api/v1/collections/notes/export?format=csv-utf8", &t.admin_token).await;
+    assert!(String::from_utf8(bytes).unwrap().contains("'=cmd|' /C calc'!A0"), "neutralised on the way out");
+}
+
+#[tokio::test]
+async fn dat_6_upsert_by_key_updates_matching_records_and_inserts_the_others() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    create_notes(&app, &t, "notes").await;
+    for (title, points) in [("A-001", 1), ("A-002", 2)] {
+        let (s, _) = app
+            .post(
+                "/api/v1/collections/notes/records",
+                &t.admin_token,
+                json!({"title": title, "points": points, "body": "残す"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let text = "title,points\nA-002,20\nA-003,30\n";
+    let body = json!({"file": b64(text.as_bytes()), "mode": "upsert", "key": "title"});
+    let (s, report) = app.post("/api/v1/collections/notes/import", &t.admin_token, body).await;
+    assert_eq!(s, StatusCode::OK, "{report}");
+    assert_eq!((report["inserted"].as_u64(), report["updated"].as_u64()), (Some(1), Some(1)));
+    let records = records_of(&app, &t, "notes").await;
+    assert_eq!(
+        records,
+        [
+            json!({"title": "A-003", "points": 30.0}),
+            json!({"title": "A-002", "points": 20.0, "body": "残す"}),
+            json!({"title": "A-001", "points": 1.0, "body": "残す"}),
+        ],
+        "columns not in the file keep their values"
+    );
+    let entry = &audit(&app, &t, "record.import").await[0];
+    assert!(entry["detail"].as_str().unwrap().contains("mode=upsert:title inserted=1 updated=1"), "{entry}");
+    // A key twice in one file is a problem of the second row.
+    let text = "title,points\nA-009,1\nA-009,2\n";
+    let body = json!({"file": b64(text.as_bytes()), "mode": "upsert", "key": "title"});
+    let (s, refused) = app.post("/api/v1/collections/notes/import", &t.admin_token, body).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert!(refused["detail"].as_str().unwrap().contains("line 2"), "{refused}");
+}
+
+#[tokio::test]
+async fn dat_6_bad_files_get_a_clear_4xx_and_change_nothing() {
+    let app = crate::helpers::spawn_app_with(|s| s.limits.import_max_bytes = 4096).await;
+    let t = app.tenant("acme").await;
+    create_notes(&app, &t, "notes").await;
+    let post = |body: Value| {
+        let app = &app;
+        let token = t.admin_token.clone();
+        async move { app.post("/api/v1/collections/notes/import", &token, body).await }
+    };
+    let cases = [
+        (json!({"file": b64(b"PK\x03\x04\x14\x00\x06\x00binary")}), "not a text file"),
+        (json!({"file": b64("本文\nだけ\n".as_bytes())}), "no column for the required field 件名 (title)"),
+        (json!({"file": b64(&vec![b'a'; 5000])}), "larger than the limit of 4096 bytes"),
+        (json!({"file": "###"}), "base64"),
+        (json!({"file": b64(b"title\nx\n"), "mode": "upsert"}), "key field"),
+        (json!({"file": b64(b"title\nx\n"), "columns": {"nosuch": "title"}}), "column the file does not have"),
+    ];
+    for (body, expected) in cases {
+        let (s, problem) = post(body).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{problem}");
+        assert!(problem["detail"].as_str().unwrap().contains(expected), "{expected}: {problem}");
+    }
+    let (s, _) = app.send("POST", "/api/v1/collections/notes/import", Some(&t.admin_token), None).await;
+    assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(records_of(&app, &t, "notes").await.is_empty());
+    assert!(audit(&app, &t, "record.import").await.is_empty());
+    // Without records.write, or without pii.read on a collection with personal information.
+    let reader = api_key(&app, &t, "reader", &["records.read", "records.export"]).await;
+    let (s, _) = app.post("/api/v1/collections/notes/import", &reader, json!({"file": b64(b"title\nx\n")})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let writer = api_key(&app, &t, "writer", &["records.read", "records.write"]).await;
+    let (s, body) = app.post("/api/v1/collections/notes/import", &writer, json!({"file": b64(b"title\nx\n")})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("pii.read"), "{body}");
+}
+
+/// A `multipart/form-data` body: text fields, then the file (if any).
+fn multipart(fields: &[(&str, &str)], file: Option<&[u8]>) -> (String, Vec<u8>) {
+    let boundary = "kura-test-boundary-7d3f";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+        );
+    }
+    if let Some(bytes) = file {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.csv\"\r\nContent-Type: text/csv\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn dat_6_console_previews_a_shift_jis_file_lets_the_mapping_be_corrected_and_imports_it() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    create_notes(&app, &t, "notes").await;
+    let console = Console::new(&app);
+    console.login("acme", &t.admin_email, PASSWORD).await;
+    console.get("/console/lang?to=ja&back=/console").await;
+    let list = console.get("/console/collections/notes").await;
+    assert!(list.body.contains("href=\"/console/collections/notes/import\""));
+    let form = console.get("/console/collections/notes/import").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains("メモ帳へのインポート") && form.body.contains("enctype=\"multipart/form-data\""));
+    let token = crate::console_client::csrf_of(&form.body);
+    // 「タイトル」 is no field's label: the preview says so, and the mapping corrects it.
+    let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode("タイトル,点数\r\nﾃｽﾄ,abc\r\n山田,5\r\n");
+    let post = |fields: Vec<(&'static str, String)>, file: Option<Vec<u8>>| {
+        let console = &console;
+        let base = app.address.clone();
+        async move {
+            let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (kind, body) = multipart(&f, file.as_deref());
+            let resp = console
+                .client
+                .post(format!("{base}/console/collections/notes/import"))
+                .header("content-type", kind)
+                .header("origin", base.clone())
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            Console::read(resp).await
+        }
+    };
+    let first = post(vec![("_csrf", token.clone()), ("step", "preview".into())], Some(bytes.to_vec())).await;
+    assert_eq!(first.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", first.body);
+    assert!(first.body.contains("必須項目「件名」（title）の列がありません"), "{}", first.body);
+    assert!(records_of(&app, &t, "notes").await.is_empty());
+
+    let file_b64 = b64(&bytes);
+    let mapped = vec![
+        ("_csrf", token.clone()),
+        ("file_b64", file_b64.clone()),
+        ("map:タイトル", "title".into()),
+        ("map:点数", "points".into()),
+        ("step", "preview".into()),
+    ];
+    let preview = post(mapped.clone(), None).await;
+    assert_eq!(preview.status, StatusCode::UNPROCESSABLE_ENTITY, "a row has a problem: {}", preview.body);
+    assert!(preview.body.contains("2行中、正しい行は1行"), "{}", preview.body);
+    assert!(preview.body.contains("ﾃｽﾄ") || preview.body.contains("山田"), "the rows as they will be stored");
+    assert!(!preview.body.contains("value=\"import\""), "no import while a row is wrong");
+    let mut skip = mapped.clone();
+    skip.push(("valid_only", "on".into()));
+    let preview = post(skip.clone(), None).await;
+    assert_eq!(preview.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(preview.body.contains("1行をインポート"), "{}", preview.body);
+    assert!(records_of(&app, &t, "notes").await.is_empty(), "previews write nothing");
+    let mut import = skip;
+    import.retain(|(k, _)| *k != "step");
+    import.push(("step", "import".into()));
+    let done = post(import, None).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert!(done.body.contains("インポートしました（追加1件・更新0件）"), "{}", done.body);
+    assert_eq!(records_of(&app, &t, "notes").await, [json!({"title": "山田", "points": 5.0})]);
+    // Without the form token, nothing happens.
+    let refused = post(vec![("file_b64", file_b64), ("step", "import".into())], None).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(audit(&app, &t, "record.import").await.len(), 1);
+}
+
 /// Peak resident memory of this process since the last reset, in KiB (Linux).
 fn peak_rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -301,6 +601,7 @@ async fn dat_5_measure_export_rate_and_memory_for_100000_records() {
     // Load the snapshot (what listings share), then measure the export's own peak.
     let (s, _) = app.get("/api/v1/collections/notes/records?per_page=1", &t.admin_token).await;
     assert_eq!(s, StatusCode::OK);
+    let mut csv_file = Vec::new();
     for format in ["csv", "csv-sjis", "jsonl"] {
         let _ = std::fs::write("/proc/self/clear_refs", "5");
         let before = peak_rss_kib();
@@ -316,6 +617,9 @@ async fn dat_5_measure_export_rate_and_memory_for_100000_records() {
         let mut bytes = 0usize;
         while let Some(chunk) = resp.chunk().await.unwrap() {
             bytes += chunk.len();
+            if format == "csv" {
+                csv_file.extend_from_slice(&chunk);
+            }
         }
         let secs = started.elapsed().as_secs_f64();
         let peak = peak_rss_kib();
@@ -323,6 +627,27 @@ async fn dat_5_measure_export_rate_and_memory_for_100000_records() {
             "export {format}: {N} records, {:.1} MiB in {secs:.2} s = {:.0} records/s; process peak {:.1} MiB \
              (at start {:.1} MiB, +{:.1} MiB)",
             bytes as f64 / 1048576.0,
+            N as f64 / secs,
+            peak as f64 / 1024.0,
+            before as f64 / 1024.0,
+            peak.saturating_sub(before) as f64 / 1024.0
+        );
+    }
+    // Import the CSV export into a new collection, through the API (preview, then import).
+    create_notes(&app, &t, "copy").await;
+    let body = json!({"file": b64(&csv_file)});
+    drop(csv_file);
+    for step in ["import/preview", "import"] {
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+        let before = peak_rss_kib();
+        let started = std::time::Instant::now();
+        let (s, report) = app.post(&format!("/api/v1/collections/copy/{step}"), &t.admin_token, body.clone()).await;
+        let secs = started.elapsed().as_secs_f64();
+        assert_eq!(s, StatusCode::OK, "{report}");
+        assert_eq!(report["valid"], N + 5, "the seeded records and the five of `notes`");
+        let peak = peak_rss_kib();
+        eprintln!(
+            "{step}: {N} records in {secs:.2} s = {:.0} records/s; process peak {:.1} MiB (at start {:.1} MiB, +{:.1} MiB)",
             N as f64 / secs,
             peak as f64 / 1024.0,
             before as f64 / 1024.0,

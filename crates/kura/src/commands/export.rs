@@ -7,8 +7,11 @@ use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use kura_domain::Actor;
 use kura_server::AppState;
-use kura_server::service::transfer::export::{self, ExportParams};
 use kura_server::service::transfer::format::{Format, HeaderNames};
+use kura_server::service::transfer::{
+    self,
+    export::{self, ExportParams},
+};
 use std::io::Write as _;
 use std::process::ExitCode;
 
@@ -18,9 +21,9 @@ pub async fn run(state: &AppState, actor: Actor, args: &ExportArgs) -> anyhow::R
     };
     let header = if args.header == "key" { HeaderNames::Key } else { HeaderNames::Label };
     let params = ExportParams { format: Some(format), header: Some(header) };
-    let mut exporter = export::start_from_command_line(state, actor, &args.tenant, &args.collection, &params)
-        .await
-        .map_err(|e| anyhow::anyhow!("{}", e.problem().detail))?;
+    let fail = |e: kura_server::error::AppError| anyhow::anyhow!("{}", e.problem().detail);
+    let p = transfer::command_line_principal(state, actor, &args.tenant).await.map_err(fail)?;
+    let mut exporter = export::start(state, &p, &args.collection, &params).await.map_err(fail)?;
     let file = std::fs::File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let mut out = std::io::BufWriter::new(file);
     let bar = ProgressBar::new(exporter.rows() as u64);

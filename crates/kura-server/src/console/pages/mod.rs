@@ -14,6 +14,7 @@ mod filter_panel;
 pub mod import;
 pub mod links;
 pub mod record_form;
+pub mod record_import;
 pub mod record_view;
 pub mod records;
 mod records_table;

@@ -153,6 +153,7 @@ pub async fn list(
         actions = html! { (actions) a.btn.btn-ghost href={ (base) "/export" } { (ctx.t(Msg::ExportRecords)) } };
     }
     if ctx.p.can(Permission::RecordsWrite) {
+        actions = html! { (actions) a.btn.btn-ghost href={ (base) "/import" } { (ctx.t(Msg::ImportRecords)) } };
         actions = html! { (actions) (new_button(&format!("{base}/records/new"), ctx.t(Msg::NewRecord))) };
     }
     let head = Head::new(Nav::Collections, c.label.as_str())

@@ -19,8 +19,8 @@ use crate::service::collections::find_at;
 use crate::service::records::view;
 use crate::state::AppState;
 use kura_domain::{
-    Actor, AuditRecord, AuditScope, BuiltinRole, Collection, FieldError, FieldErrorKind, FieldType, FieldValue, Key,
-    MASK, Operation, Permission, Record, Slug,
+    AuditRecord, AuditScope, Collection, FieldError, FieldErrorKind, FieldType, FieldValue, MASK, Operation,
+    Permission, Record,
 };
 use kura_store::RecordSnapshot;
 use serde::Deserialize;
@@ -93,24 +93,6 @@ pub async fn start(
         .with_detail(detail);
     state.store.audit_only(AuditScope::Tenant(g.tenant_id()), p.actor().clone(), entry).await?;
     Ok(exporter)
-}
-
-/// [`start`] from the command line (`kura export`): whoever can run the binary against the data
-/// can read it all, so the export runs with the tenant administrator's role (personal
-/// information shown), audited in the tenant's log under the command line's `actor`.
-pub async fn start_from_command_line(
-    state: &AppState,
-    actor: Actor,
-    tenant: &str,
-    collection: &str,
-    params: &ExportParams,
-) -> AppResult<Exporter> {
-    let slug = Slug::parse(tenant).map_err(|_| AppError::NotFound("tenant"))?;
-    let tenant = state.store.tenant_by_slug(&slug).await?.ok_or(AppError::NotFound("tenant"))?;
-    let key = Key::parse(BuiltinRole::TenantAdmin.key()).map_err(|_| AppError::NotFound("role"))?;
-    let role = state.store.role_by_key(tenant.id, &key).await?.ok_or(AppError::NotFound("role"))?;
-    let p = TenantPrincipal::command_line(tenant, role, actor);
-    start(state, &p, collection, params).await
 }
 
 impl Exporter {
