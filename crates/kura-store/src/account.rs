@@ -47,16 +47,6 @@ impl Store {
             .collect())
     }
 
-    /// The last activity of the user's unexpired sessions, if any.
-    pub async fn latest_session_activity(
-        &self,
-        tenant: TenantId,
-        user: UserId,
-    ) -> Result<Option<Timestamp>, StoreError> {
-        let now = now(&*self.clock);
-        sql::account::latest_activity(&mut self.db.read().await?.exec(), tenant, user, now).await
-    }
-
     /// The user's password hash: `Some(None)` while none is set, `None` if there is no such user.
     pub async fn password_hash(&self, tenant: TenantId, user: UserId) -> Result<Option<Option<String>>, StoreError> {
         sql::account::password_hash_of(&mut self.db.read().await?.exec(), tenant, user).await

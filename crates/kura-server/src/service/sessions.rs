@@ -12,7 +12,7 @@ use kura_domain::{
     Actor, ActorKind, AuditRecord, AuditScope, ConcurrentLogins, Email, Operation, Outcome, SecurityPolicy, Slug,
     Tenant, UserStatus, format_in_zone,
 };
-use kura_store::{FailureCount, SessionOwner, SigninAccount, SigninContext};
+use kura_store::{FailureCount, NewUserSession, SessionOwner, SigninAccount, SigninContext};
 
 /// A new session: the token to hand to the client, when it expires, and whether the user must
 /// choose a new password before anything else.
@@ -204,15 +204,6 @@ async fn succeed(
     }
     let now = state.clock.now();
     let sessions = &policy.sessions;
-    if sessions.concurrent == ConcurrentLogins::Refuse
-        && let Some(latest) = state.store.latest_session_activity(tenant.id, user.id).await?
-        && latest.checked_add(SignedDuration::from_mins(i64::from(sessions.idle_minutes))).is_ok_and(|end| end > now)
-    {
-        state.metrics.login(false);
-        let record = failure_record(tenant.slug.as_str(), user.email.as_str(), Some("signed in elsewhere".into()));
-        state.store.audit_only(AuditScope::Tenant(tenant.id), actor, record).await?;
-        return Err(AppError::AlreadySignedIn);
-    }
     let expired = user.password_expires_at(&policy.password).is_some_and(|at| at <= now);
     let must_change = user.must_change_password || expired;
     let expires_at = expiry(state, sessions.absolute_minutes);
@@ -232,15 +223,31 @@ async fn succeed(
         detail.push("password expired".to_owned());
     }
     let ip = client.ip.as_deref();
-    let Some((secret, _)) =
-        w.insert_user_session(tenant.id, user.id, expires_at, ip, client.user_agent.as_deref()).await?
-    else {
-        // Locked or disabled by another request since the account was read.
-        drop(w);
-        state.metrics.login(false);
-        let record = failure_record(tenant.slug.as_str(), user.email.as_str(), Some("account locked".into()));
-        state.store.audit_only(AuditScope::Tenant(tenant.id), anonymous(user.email.as_str(), client), record).await?;
-        return Err(AppError::BadCredentials);
+    // Under the refuse policy the store decides whether a session is live in the same write
+    // that inserts the new one, so two nodes cannot both let a second sign-in through (IAM-9).
+    let exclusive = (sessions.concurrent == ConcurrentLogins::Refuse)
+        .then(|| SignedDuration::from_mins(i64::from(sessions.idle_minutes)));
+    let secret = match w
+        .insert_user_session(tenant.id, user.id, expires_at, exclusive, ip, client.user_agent.as_deref())
+        .await?
+    {
+        NewUserSession::Created(secret, _) => secret,
+        NewUserSession::SignedInElsewhere => {
+            drop(w);
+            state.metrics.login(false);
+            let record = failure_record(tenant.slug.as_str(), user.email.as_str(), Some("signed in elsewhere".into()));
+            state.store.audit_only(AuditScope::Tenant(tenant.id), actor, record).await?;
+            return Err(AppError::AlreadySignedIn);
+        }
+        NewUserSession::Closed => {
+            // Locked or disabled by another request since the account was read.
+            drop(w);
+            state.metrics.login(false);
+            let record = failure_record(tenant.slug.as_str(), user.email.as_str(), Some("account locked".into()));
+            let actor = anonymous(user.email.as_str(), client);
+            state.store.audit_only(AuditScope::Tenant(tenant.id), actor, record).await?;
+            return Err(AppError::BadCredentials);
+        }
     };
     let mut record = AuditRecord::success(Operation::UserLogin, format!("user:{}", user.email));
     if !detail.is_empty() {

@@ -417,6 +417,43 @@ async fn iam_9_concurrent_sign_ins_are_allowed_replaced_or_refused_and_admins_fo
     let _ = app.login("acme", "u@acme.example.jp", PASSWORD).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn iam_9_refuse_policy_race_leaves_one_session_across_two_nodes() {
+    let app = spawn_app().await;
+    let other = app.another_node().await;
+    let t = app.tenant("acme").await;
+    let id = add_user(&app, &t, "u@acme.example.jp", "viewer").await;
+    policy(&app, &t.admin_token, |p| p["sessions"]["concurrent"] = "refuse".into()).await;
+    // 16 right passwords at once, half through each node (two stores on one database): the check
+    // and the insert are one decision, so exactly one sign-in wins.
+    let attempts: Vec<_> = (0..16)
+        .map(|i| {
+            let node = if i % 2 == 0 { &app } else { &other };
+            let (client, url) = (node.client.clone(), format!("{}/api/v1/sessions", node.address));
+            tokio::spawn(async move {
+                let body = json!({"tenant": "acme", "email": "u@acme.example.jp", "password": PASSWORD});
+                let resp = client.post(url).json(&body).send().await.unwrap();
+                (resp.status(), resp.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for a in attempts {
+        let (s, body) = a.await.unwrap();
+        match s {
+            StatusCode::CREATED => created += 1,
+            StatusCode::CONFLICT => assert_eq!(body["code"], "already_signed_in", "{body}"),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(created, 1, "one session under the refuse policy");
+    let (s, body) = app.delete(&format!("/api/v1/users/{id}/sessions"), &t.admin_token).await;
+    assert_eq!((s, &body["ended"]), (StatusCode::OK, &json!(1)), "exactly one session stored: {body}");
+    let refused = audit_ops(&app, &t.admin_token, "user.login_failed").await;
+    assert_eq!(refused.len(), 15, "every refused sign-in audited");
+    app.verify_audit().await;
+}
+
 #[tokio::test]
 async fn iam_9_users_see_and_end_their_own_sessions_and_policy_timeouts_apply_at_once() {
     let app = spawn_app().await;

@@ -56,22 +56,39 @@ pub(crate) async fn sessions_of(
         .collect()
 }
 
-/// The last activity of the user's unexpired sessions, if they have any (the refuse policy
-/// compares it with the idle timeout).
-pub(crate) async fn latest_activity(
+/// Takes the user's row lock for the rest of the write's transaction (PostgreSQL: the row; SQLite:
+/// the file's write lock is already held). Two nodes deciding on the same account's sessions then
+/// decide one after the other, and the second sees what the first committed (IAM-9). Returns
+/// whether the user exists.
+pub(crate) async fn lock_user(e: &mut Exec<'_>, tenant: TenantId, user: UserId) -> Result<bool, StoreError> {
+    const SQL: &str = "UPDATE users SET status = status WHERE tenant_id = $1 AND id = $2";
+    let n = run!(e, |c| sqlx::query(SQL)
+        .bind(tenant.as_uuid())
+        .bind(user.as_uuid())
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// How many of the user's sessions are live at `now`: unexpired and used after `active_since`
+/// (the refuse policy counts them; an idled-out session does not count).
+pub(crate) async fn live_sessions(
     e: &mut Exec<'_>,
     tenant: TenantId,
     user: UserId,
     now: Timestamp,
-) -> Result<Option<Timestamp>, StoreError> {
-    const SQL: &str = "SELECT MAX(last_seen_at) FROM sessions WHERE scope_id = $1 AND user_id = $2 AND expires_at > $3";
-    let latest: Option<i64> = run!(e, |c| sqlx::query_scalar(SQL)
+    active_since: Timestamp,
+) -> Result<i64, StoreError> {
+    const SQL: &str = "SELECT COUNT(*) FROM sessions WHERE scope_id = $1 AND user_id = $2 AND expires_at > $3 \
+                       AND last_seen_at > $4";
+    Ok(run!(e, |c| sqlx::query_scalar(SQL)
         .bind(tenant.as_uuid())
         .bind(user.as_uuid())
         .bind(micros(now))
+        .bind(micros(active_since))
         .fetch_one(c)
-        .await)?;
-    latest.map(super::timestamp).transpose()
+        .await)?)
 }
 
 /// Ends the user's sessions except the one with `keep`; returns how many ended.

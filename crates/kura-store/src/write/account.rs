@@ -12,6 +12,17 @@ use jiff::Timestamp;
 use kura_crypto::{SecretToken, TokenDigest};
 use kura_domain::{AuditScope, SecurityPolicy, TenantId, UserId};
 
+/// What [`Write::insert_user_session`] did.
+#[derive(Debug)]
+pub enum NewUserSession {
+    /// The session, with the secret of its token.
+    Created(SecretToken, Session),
+    /// The user was disabled or locked meanwhile, or is gone.
+    Closed,
+    /// The refuse policy: the user has a live session.
+    SignedInElsewhere,
+}
+
 impl Write {
     /// Stores the tenant's policy if its revision is still `expected` (0: never saved); returns
     /// the new revision and the policy it replaced (`None`: the defaults). A save in between is
@@ -71,17 +82,34 @@ impl Write {
         sql::lockout::count_address(&mut self.exec().await?, scope, address, now, floor).await
     }
 
-    /// Creates a user session, unless the user is by now disabled or locked (`None`).
+    /// Creates a user session, unless the user is by now disabled or locked, or — with
+    /// `exclusive_idle` (the refuse policy's idle timeout) — has a session used within that time.
+    ///
+    /// Under the refuse policy the check and the insert are one decision: the user's row is
+    /// locked first, so that sign-ins through several nodes sharing one database (or several
+    /// writers on one SQLite file, which serialise on its write lock) decide one after the other,
+    /// and at most one session results (IAM-9).
     pub async fn insert_user_session(
         &mut self,
         tenant: TenantId,
         user: UserId,
         expires_at: Timestamp,
+        exclusive_idle: Option<jiff::SignedDuration>,
         source_ip: Option<&str>,
         user_agent: Option<&str>,
-    ) -> Result<Option<(SecretToken, Session)>, StoreError> {
+    ) -> Result<NewUserSession, StoreError> {
         self.in_scope(tenant)?;
         let now = self.now();
+        let mut e = self.exec().await?;
+        if let Some(idle) = exclusive_idle {
+            if !sql::account::lock_user(&mut e, tenant, user).await? {
+                return Ok(NewUserSession::Closed);
+            }
+            let since = now.checked_sub(idle).unwrap_or(now);
+            if sql::account::live_sessions(&mut e, tenant, user, now, since).await? > 0 {
+                return Ok(NewUserSession::SignedInElsewhere);
+            }
+        }
         let token = SecretToken::generate();
         let session = Session {
             owner: SessionOwner::User { tenant_id: tenant, user_id: user },
@@ -92,10 +120,8 @@ impl Write {
             source_ip: source_ip.map(str::to_owned),
             user_agent: user_agent.map(str::to_owned),
         };
-        let created =
-            sql::account::insert_session_if_open(&mut self.exec().await?, &token.digest(), &session, tenant, user)
-                .await?;
-        Ok(created.then_some((token, session)))
+        let created = sql::account::insert_session_if_open(&mut e, &token.digest(), &session, tenant, user).await?;
+        Ok(if created { NewUserSession::Created(token, session) } else { NewUserSession::Closed })
     }
 
     /// Ends all of the user's sessions but `keep`; returns how many ended.

@@ -17,6 +17,7 @@ mod links;
 mod mail;
 mod settings;
 
+pub use account::NewUserSession;
 pub use identity::NewAccount;
 
 use crate::db::Exec;
