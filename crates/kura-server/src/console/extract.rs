@@ -258,13 +258,18 @@ impl FromRequest<AppState> for Uploaded {
         let ctx = Ctx::from_request_parts(&mut parts, state).await?;
         check_origin(&parts.headers, state.settings.public_url.as_deref()).map_err(IntoResponse::into_response)?;
         let max = state.settings.limits.import_max_bytes;
-        let unsupported = || AppError::UnsupportedMedia("send the form as multipart/form-data".into()).into_response();
         let boundary = parts
             .headers
             .get(axum::http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| multer::parse_boundary(v).ok())
-            .ok_or_else(unsupported)?;
+            .and_then(|v| multer::parse_boundary(v).ok());
+        let Some(boundary) = boundary else {
+            // A plain form (no file): read as any other, so that the handler decides, starting
+            // with the permission, and says that the file is missing.
+            let form = read_form(Request::from_parts(parts, body), state).await.map_err(IntoResponse::into_response)?;
+            check_token(ctx.csrf(), &form).map_err(IntoResponse::into_response)?;
+            return Ok(Self { ctx, form, file: Vec::new() });
+        };
         // The whole form may hold the file and a few small fields; the global body limit does not
         // apply to an upload (it is read here, not by an extractor), this one does.
         let limits =

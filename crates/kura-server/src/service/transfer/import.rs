@@ -69,7 +69,6 @@ pub struct ImportOptions {
     /// Corrections to the column mapping: a CSV header → a field's key, or `""` to ignore the
     /// column. Columns not named here are matched to a field's key, then to its label.
     #[serde(default)]
-    #[schema(value_type = Object)]
     pub columns: BTreeMap<String, String>,
     /// Import the valid rows and skip the others, instead of refusing the whole file.
     #[serde(default)]
