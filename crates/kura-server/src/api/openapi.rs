@@ -10,7 +10,7 @@ use crate::error::{PROBLEM_JSON, Problem};
 use crate::service::audit::AuditEntryView;
 use crate::service::records::{RecordPage, RecordView};
 use crate::service::transfer::format::{Format, HeaderNames};
-use crate::service::transfer::import::{ImportOptions, ImportReport};
+use crate::service::transfer::import::{RecordImportOptions, RecordImportReport};
 use kura_domain::{
     Charset, Collection, CollectionId, CollectionSpec, DisplayName, FieldDef, FieldType, Key, Rules, TenantId,
 };
@@ -38,7 +38,7 @@ use utoipa::{Modify, OpenApi};
     ),
     components(schemas(Problem, SessionCreated, Me, UserView, RoleView, ApiKeyView, ApiKeyCreated, RecordValues,
         RecordView, RecordPage, AuditEntryView, Collection, CollectionSpec, FieldDef, FieldType, Rules, Charset, Key,
-        DisplayName, CollectionId, TenantId, Format, HeaderNames, ImportOptions, ImportReport, views::OwnSessionView, views::SessionsEnded)),
+        DisplayName, CollectionId, TenantId, Format, HeaderNames, RecordImportOptions, RecordImportReport, views::OwnSessionView, views::SessionsEnded)),
     modifiers(&BearerAuth, &ErrorResponses),
 )]
 pub struct ApiDoc;

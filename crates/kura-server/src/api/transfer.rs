@@ -4,7 +4,7 @@
 use super::extract::{ApiAuth, ApiPath, ApiQuery};
 use crate::error::{AppError, AppResult, Problem};
 use crate::service::transfer::export::{self, ExportParams, Exporter};
-use crate::service::transfer::import::{self, ImportOptions, ImportReport};
+use crate::service::transfer::import::{self, RecordImportOptions, RecordImportReport};
 use crate::state::AppState;
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -60,14 +60,14 @@ pub(crate) fn download(exporter: Exporter) -> Response {
 /// `records.write` (and `pii.read` for a collection with personal information).
 #[utoipa::path(post, path = "/api/v1/collections/{name}/import/preview", tag = "records", security(("bearer" = [])),
     params(("name" = String, Path, pattern = "^[a-z][a-z0-9_]{0,62}$", example = "customers")),
-    request_body = ImportOptions, responses((status = 200, body = ImportReport)))]
+    request_body = RecordImportOptions, responses((status = 200, body = RecordImportReport)))]
 pub async fn preview_import(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
     ApiPath(name): ApiPath<String>,
     headers: HeaderMap,
     body: Body,
-) -> AppResult<Json<ImportReport>> {
+) -> AppResult<Json<RecordImportReport>> {
     // The permission first: a refusal must not depend on what was sent.
     p.require(kura_domain::Permission::RecordsWrite)?;
     let options = read_options(&state, &headers, body).await?;
@@ -81,14 +81,14 @@ pub async fn preview_import(
 /// Requires `records.write` (and `pii.read` for a collection with personal information).
 #[utoipa::path(post, path = "/api/v1/collections/{name}/import", tag = "records", security(("bearer" = [])),
     params(("name" = String, Path, pattern = "^[a-z][a-z0-9_]{0,62}$", example = "customers")),
-    request_body = ImportOptions, responses((status = 200, body = ImportReport)))]
+    request_body = RecordImportOptions, responses((status = 200, body = RecordImportReport)))]
 pub async fn import_records(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
     ApiPath(name): ApiPath<String>,
     headers: HeaderMap,
     body: Body,
-) -> AppResult<Json<ImportReport>> {
+) -> AppResult<Json<RecordImportReport>> {
     // The permission first: a refusal must not depend on what was sent.
     p.require(kura_domain::Permission::RecordsWrite)?;
     let options = read_options(&state, &headers, body).await?;
@@ -97,7 +97,7 @@ pub async fn import_records(
 
 /// The import's JSON body, within the import limit (the file is base64: a third larger)
 /// instead of the API's usual body limit.
-async fn read_options(state: &AppState, headers: &HeaderMap, body: Body) -> AppResult<ImportOptions> {
+async fn read_options(state: &AppState, headers: &HeaderMap, body: Body) -> AppResult<RecordImportOptions> {
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

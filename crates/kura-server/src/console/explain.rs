@@ -37,6 +37,9 @@ explanations! {
     "the mapping names a field that does not exist: {}" => "The field {} does not exist.", "項目「{}」は存在しません。";
     "two columns map to the field {}: {} and {}; correct the mapping" => "Two columns fill the field {}: {} and {}. Correct the mapping.", "2つの列が同じ項目「{}」に対応しています（{}と{}）。対応づけを修正してください。";
     "the file has no column for the required field {} ({})" => "The file has no column for the required field {} ({}).", "ファイルに必須項目「{}」（{}）の列がありません。";
+    "the row cannot be read: {}" => "The row cannot be read as CSV.", "この行はCSVとして読み取れません。";
+    "the line is not a JSON object" => "The line is not a JSON object ({ … }).", "この行はJSONのオブジェクト（{ … }）ではありません。";
+    "the line is not valid JSON: {}" => "The line is not valid JSON.", "この行はJSONとして正しくありません。";
     "the file has no valid rows to import" => "The file has no valid rows to import.", "インポートできる正しい行がありません。";
     "the record of line {} changed while the file was imported; import it again" => "The record of line {} was changed by someone else during the import. Import the file again.", "{}行目のレコードがインポート中に他の人に変更されました。もう一度インポートしてください。";
     "{} holds personal information; importing into this collection requires pii.read" => "This collection holds personal information ({}): importing into it requires the permission to read personal information.", "このコレクションには個人情報（{}）があるため、インポートには個人情報の閲覧権限が必要です。";

@@ -6,13 +6,13 @@ use anyhow::Context as _;
 use kura_domain::Actor;
 use kura_server::AppState;
 use kura_server::service::transfer::format::Encoding;
-use kura_server::service::transfer::import::{self, ImportFormat, ImportMode, ImportOptions};
+use kura_server::service::transfer::import::{self, ImportFormat, ImportMode, RecordImportOptions};
 use kura_server::service::transfer::{self};
 use std::process::ExitCode;
 
 pub async fn run(state: &AppState, actor: Actor, args: &ImportArgs) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
-    let options = ImportOptions {
+    let options = RecordImportOptions {
         file: base64_encode(&bytes),
         format: if args.format == "jsonl" { ImportFormat::Jsonl } else { ImportFormat::Csv },
         encoding: match args.encoding.as_str() {

@@ -12,7 +12,7 @@ use crate::console::widgets::{checkbox, csrf, notice_error, notice_ok, select};
 use crate::error::{AppError, AppResult};
 use crate::service::collections;
 use crate::service::transfer::format::Encoding;
-use crate::service::transfer::import::{self, ImportFormat, ImportMode, ImportOptions, ImportReport};
+use crate::service::transfer::import::{self, ImportFormat, ImportMode, RecordImportOptions, RecordImportReport};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -58,7 +58,7 @@ pub async fn submit(
     }
     let columns: BTreeMap<String, String> =
         form.pairs().filter_map(|(k, v)| k.strip_prefix("map:").map(|col| (col.to_owned(), v.to_owned()))).collect();
-    let options = ImportOptions {
+    let options = RecordImportOptions {
         file: STANDARD.encode(&file),
         format: choices.format,
         encoding: choices.encoding,
@@ -168,7 +168,7 @@ fn preview_page(
     c: &Collection,
     choices: &Choices,
     file_b64: &str,
-    report: &ImportReport,
+    report: &RecordImportReport,
     importable: bool,
 ) -> Markup {
     let t = |m: Msg| ctx.t(m);

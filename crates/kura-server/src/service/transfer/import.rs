@@ -53,7 +53,7 @@ pub enum ImportMode {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"file": "5rCP5ZCNLOODneOCpOODs+ODiA0K5bGx55SwIOWkqumDjiwxMjANCg==", "format": "csv",
     "encoding": "auto", "mode": "insert", "columns": {"ポイント": "points"}, "valid_only": false}))]
-pub struct ImportOptions {
+pub struct RecordImportOptions {
     /// The file, base64-encoded (standard alphabet).
     pub file: String,
     #[serde(default)]
@@ -82,7 +82,7 @@ pub struct ImportOptions {
     "columns": [{"column": "氏名", "field": "name"}, {"column": "備考", "field": null}],
     "preview": [{"line": 2, "values": {"name": "山田 太郎", "points": 120}}],
     "problems": [{"line": 3, "column": "ポイント", "field": "points", "message": "points: expected a number"}]}))]
-pub struct ImportReport {
+pub struct RecordImportReport {
     /// Whether the records were written (false for a preview, or when refused).
     pub written: bool,
     /// The encoding the file was read in.
@@ -102,7 +102,7 @@ pub struct ImportReport {
     /// The first valid rows as they will be stored.
     pub preview: Vec<PreviewRow>,
     /// Every problem of every row.
-    pub problems: Vec<RowProblem>,
+    pub problems: Vec<RecordImportProblem>,
 }
 
 /// One column of the file and the field it fills.
@@ -125,7 +125,7 @@ pub struct PreviewRow {
 /// A problem of one row.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[schema(example = json!({"line": 3, "column": "ポイント", "field": "points", "message": "points: expected a number"}))]
-pub struct RowProblem {
+pub struct RecordImportProblem {
     /// The row's line in the file (the CSV header is line 1).
     pub line: u64,
     /// The file's column, when the problem is one cell's.
@@ -149,8 +149,8 @@ pub async fn preview(
     state: &AppState,
     p: &TenantPrincipal,
     collection: &str,
-    options: &ImportOptions,
-) -> AppResult<ImportReport> {
+    options: &RecordImportOptions,
+) -> AppResult<RecordImportReport> {
     let (report, _) = check(state, p, collection, options).await?;
     Ok(report)
 }
@@ -160,8 +160,8 @@ pub async fn import(
     state: &AppState,
     p: &TenantPrincipal,
     collection: &str,
-    options: &ImportOptions,
-) -> AppResult<ImportReport> {
+    options: &RecordImportOptions,
+) -> AppResult<RecordImportReport> {
     let (mut report, ready) = check(state, p, collection, options).await?;
     if report.invalid > 0 && !options.valid_only {
         let errors = report
@@ -228,8 +228,8 @@ async fn check(
     state: &AppState,
     p: &TenantPrincipal,
     collection: &str,
-    options: &ImportOptions,
-) -> AppResult<(ImportReport, Vec<Ready>)> {
+    options: &RecordImportOptions,
+) -> AppResult<(RecordImportReport, Vec<Ready>)> {
     let g = p.require(Permission::RecordsWrite)?;
     let at = find_at(state, &g, collection).await?;
     let c = &*at.collection;
@@ -286,7 +286,7 @@ async fn check(
         Some(k) => snapshot.iter().filter_map(|r| r.data.get(k.name.as_str()).map(|v| (v.display(), r))).collect(),
         None => HashMap::new(),
     };
-    let mut report = ImportReport {
+    let mut report = RecordImportReport {
         written: false,
         encoding: encoding_name.to_owned(),
         sha256,
@@ -314,7 +314,7 @@ async fn check(
         let input = match input {
             Ok(input) => input,
             Err(message) => {
-                problems.push(RowProblem { line, column: None, field: None, message, kind: None });
+                problems.push(RecordImportProblem { line, column: None, field: None, message, kind: None });
                 report.invalid += 1;
                 report.problems.extend(problems);
                 continue;
@@ -328,7 +328,7 @@ async fn check(
                     None => {
                         let kind = FieldErrorKind::Required;
                         let e = FieldError::new(k.name.as_str(), kind.clone());
-                        problems.push(RowProblem {
+                        problems.push(RecordImportProblem {
                             line,
                             column: column_of(k.name.as_str()),
                             field: Some(k.name.to_string()),
@@ -342,7 +342,7 @@ async fn check(
                             let kind =
                                 FieldErrorKind::Invalid { reason: format!("the key value is also on line {first}") };
                             let e = FieldError::new(k.name.as_str(), kind.clone());
-                            problems.push(RowProblem {
+                            problems.push(RecordImportProblem {
                                 line,
                                 column: column_of(k.name.as_str()),
                                 field: Some(k.name.to_string()),
@@ -383,7 +383,7 @@ async fn check(
                     other => vec![FieldError::new("row", FieldErrorKind::Invalid { reason: other.to_string() })],
                 };
                 for fe in errors {
-                    problems.push(RowProblem {
+                    problems.push(RecordImportProblem {
                         line,
                         column: column_of(&fe.field),
                         field: Some(fe.field.clone()),
