@@ -63,7 +63,7 @@ pub async fn send_due_notices(state: &AppState) -> AppResult<usize> {
                     subject: &subject,
                     body: &body,
                 };
-                w.enqueue_mail(mail).await?;
+                w.enqueue_mail(w.scope(), mail).await?;
                 w.commit(
                     AuditRecord::success(Operation::PasswordExpiryNotice, format!("user:{}", user.email))
                         .with_detail(format!("{stage}-day warning; expires {expires_text}")),
