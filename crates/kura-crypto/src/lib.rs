@@ -2,9 +2,11 @@
 //! password hashing (IAM-8), secret tokens stored only as digests (sessions, API keys, setup
 //! links), the audit chain digest (LOG-1) and constant-time comparison.
 //! [`vault`] holds encryption at rest: the master and per-tenant keys, sealed values and blind indexes.
+//! [`merkle`] is the audit log's Merkle tree (LOG-3): proofs, and checkpoints signed with Ed25519.
 //!
 //! This crate knows nothing of tenants or storage; callers pass bytes in and get bytes out.
 
+pub mod merkle;
 mod password;
 mod token;
 pub mod vault;
