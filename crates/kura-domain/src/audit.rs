@@ -110,6 +110,10 @@ pub enum Operation {
     SessionEnd,
     SessionsRevoke,
     UserImport,
+    /// A collection's records written out to a file (DAT-5).
+    RecordExport,
+    /// Records read in from a file into a collection, in one operation (DAT-6).
+    RecordImport,
     MailFailed,
     PasswordExpiryNotice,
     /// A user's own view settings, such as the columns of a collection's records table.
@@ -121,7 +125,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 40] = [
+    pub const ALL: [Operation; 42] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -157,6 +161,8 @@ impl Operation {
         Self::SessionEnd,
         Self::SessionsRevoke,
         Self::UserImport,
+        Self::RecordExport,
+        Self::RecordImport,
         Self::MailFailed,
         Self::PasswordExpiryNotice,
         Self::ViewUpdate,
@@ -201,6 +207,8 @@ impl Operation {
             Self::SessionEnd => "session.end",
             Self::SessionsRevoke => "session.revoke_all",
             Self::UserImport => "user.import",
+            Self::RecordExport => "record.export",
+            Self::RecordImport => "record.import",
             Self::MailFailed => "mail.failed",
             Self::PasswordExpiryNotice => "password.expiry_notice",
             Self::ViewUpdate => "view.update",

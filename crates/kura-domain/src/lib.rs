@@ -33,7 +33,7 @@ pub use permission::{Permission, PermissionSet};
 pub use query::{
     CompareOp, Condition, Filter, Found, ListQuery, Literal, MAX_PER_PAGE, Page, QueryError, RecordIndex, SortKey,
 };
-pub use record::{FieldValue, Record, RecordData, WriteMode};
+pub use record::{FieldValue, MASK, Record, RecordData, WriteMode};
 pub use role::{BuiltinRole, Role};
 pub use security::{ConcurrentLogins, LockoutPolicy, PasswordPolicy, SecurityPolicy, SessionPolicy, bounds};
 pub use tenant::{Tenant, TenantBlock, TenantSpec, TenantStatus};

@@ -183,6 +183,8 @@ pub struct LimitSettings {
     pub max_body_bytes: usize,
     /// Records a principal without `records.export` may list per minute (IAM-2).
     pub records_per_minute_without_export: u64,
+    /// Largest file a record import accepts, in bytes (DAT-6).
+    pub import_max_bytes: usize,
 }
 
 /// Who may read `/metrics` (MON-2): it reveals sign-in failure counts and load, so it is served
@@ -279,7 +281,7 @@ impl Default for SessionSettings {
 
 impl Default for LimitSettings {
     fn default() -> Self {
-        Self { max_body_bytes: 1024 * 1024, records_per_minute_without_export: 500 }
+        Self { max_body_bytes: 1024 * 1024, records_per_minute_without_export: 500, import_max_bytes: 16 * 1024 * 1024 }
     }
 }
 
@@ -327,6 +329,7 @@ impl Settings {
             "KURA_SESSION_ABSOLUTE_MINUTES" => self.session.absolute_minutes = parse(name, value)?,
             "KURA_SESSION_IDLE_MINUTES" => self.session.idle_minutes = parse(name, value)?,
             "KURA_MAX_BODY_BYTES" => self.limits.max_body_bytes = parse(name, value)?,
+            "KURA_IMPORT_MAX_BYTES" => self.limits.import_max_bytes = parse(name, value)?,
             "KURA_SMTP_HOST" => self.mail.smtp_host = value.trim().to_owned(),
             "KURA_SMTP_PORT" => self.mail.smtp_port = parse(name, value)?,
             "KURA_SMTP_SECURITY" => self.mail.smtp_security = parse(name, value)?,

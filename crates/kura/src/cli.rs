@@ -63,6 +63,63 @@ pub enum Command {
     Audit(AuditCommand),
     /// Print the OpenAPI document of the JSON API.
     Openapi,
+    /// Export a collection's records to a file (CSV for Excel by default), with a progress bar.
+    /// Audited in the tenant's log; personal information is written unmasked.
+    Export(ExportArgs),
+    /// Import a file into a collection: every row in one audited transaction, or none. Prints
+    /// each bad row's problems; --dry-run only checks.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The tenant's slug, e.g. acme
+    #[arg(long)]
+    pub tenant: String,
+    /// The collection's key, e.g. customers
+    #[arg(long)]
+    pub collection: String,
+    /// The file to read
+    #[arg(long)]
+    pub file: PathBuf,
+    /// csv or jsonl
+    #[arg(long, default_value = "csv", value_parser = ["csv", "jsonl"])]
+    pub format: String,
+    /// A CSV file's encoding: auto (UTF-8, else Shift_JIS), utf8 or shift_jis
+    #[arg(long, default_value = "auto", value_parser = ["auto", "utf8", "shift_jis"])]
+    pub encoding: String,
+    /// Update the record whose FIELD matches instead of inserting
+    #[arg(long, value_name = "FIELD")]
+    pub upsert_by: Option<String>,
+    /// Import the valid rows and skip the others
+    #[arg(long)]
+    pub valid_only: bool,
+    /// Only check the file and print what would happen
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The tenant's slug, e.g. acme
+    #[arg(long)]
+    pub tenant: String,
+    /// The collection's key, e.g. customers
+    #[arg(long)]
+    pub collection: String,
+    /// csv (UTF-8 with BOM, for Excel), csv-utf8, csv-sjis (Shift_JIS) or jsonl
+    #[arg(long, default_value = "csv")]
+    pub format: String,
+    /// Name the CSV columns by field label or by key
+    #[arg(long, default_value = "label", value_parser = ["label", "key"])]
+    pub header: String,
+    /// The file to write
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
 }
 
 #[derive(Debug, Subcommand)]

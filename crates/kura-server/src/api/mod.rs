@@ -8,6 +8,7 @@ mod data;
 mod extract;
 mod links;
 pub mod openapi;
+pub(crate) mod transfer;
 mod views;
 
 pub use extract::BodyLimit;
@@ -40,6 +41,9 @@ fn table() -> Routes<AppState> {
         .add(Get, "/api/v1/collections/{name}", Needs(RecordsRead), data::get_collection)
         .add(Put, "/api/v1/collections/{name}", Needs(CollectionsManage), data::update_collection)
         .add(Delete, "/api/v1/collections/{name}", Needs(CollectionsManage), data::delete_collection)
+        .add(Get, "/api/v1/collections/{name}/export", Needs(RecordsExport), transfer::export_records)
+        .add(Post, "/api/v1/collections/{name}/import/preview", Needs(RecordsWrite), transfer::preview_import)
+        .add(Post, "/api/v1/collections/{name}/import", Needs(RecordsWrite), transfer::import_records)
         .add(Get, "/api/v1/collections/{name}/records", Needs(RecordsRead), data::list_records)
         .add(Post, "/api/v1/collections/{name}/records", Needs(RecordsWrite), data::create_record)
         .add(Get, "/api/v1/collections/{name}/records/{id}", Needs(RecordsRead), data::get_record)

@@ -5,10 +5,12 @@
 //! `application/problem+json` bodies of the `Problem` schema.
 
 use super::views::{ApiKeyCreated, ApiKeyView, Me, RecordValues, RoleView, SessionCreated, UserView};
-use super::{access, account, data, links, views};
+use super::{access, account, data, links, transfer, views};
 use crate::error::{PROBLEM_JSON, Problem};
 use crate::service::audit::AuditEntryView;
 use crate::service::records::{RecordPage, RecordView};
+use crate::service::transfer::format::{Format, HeaderNames};
+use crate::service::transfer::import::{RecordImportOptions, RecordImportReport};
 use kura_domain::{
     Charset, Collection, CollectionId, CollectionSpec, DisplayName, FieldDef, FieldType, Key, Rules, TenantId,
 };
@@ -31,11 +33,12 @@ use utoipa::{Modify, OpenApi};
         links::issue_one_time_password,
         data::list_collections, data::create_collection, data::get_collection, data::update_collection,
         data::delete_collection, data::list_records, data::create_record, data::get_record, data::update_record,
-        data::delete_record, data::list_audit,
+        data::delete_record, data::list_audit, transfer::export_records,
+        transfer::preview_import, transfer::import_records,
     ),
     components(schemas(Problem, SessionCreated, Me, UserView, RoleView, ApiKeyView, ApiKeyCreated, RecordValues,
         RecordView, RecordPage, AuditEntryView, Collection, CollectionSpec, FieldDef, FieldType, Rules, Charset, Key,
-        DisplayName, CollectionId, TenantId, views::OwnSessionView, views::SessionsEnded)),
+        DisplayName, CollectionId, TenantId, Format, HeaderNames, RecordImportOptions, RecordImportReport, views::OwnSessionView, views::SessionsEnded)),
     modifiers(&BearerAuth, &ErrorResponses),
 )]
 pub struct ApiDoc;
@@ -159,7 +162,21 @@ mod tests {
     #[test]
     fn query_parameters_are_declared_in_the_query() {
         let doc = doc();
-        let query = ["from", "to", "actor", "operation", "before", "limit", "filter", "q", "sort", "page", "per_page"];
+        let query = [
+            "from",
+            "to",
+            "actor",
+            "operation",
+            "before",
+            "limit",
+            "filter",
+            "q",
+            "sort",
+            "page",
+            "per_page",
+            "format",
+            "header",
+        ];
         let mut seen = 0;
         for (method, path, op) in operations(&doc) {
             for p in op["parameters"].as_array().into_iter().flatten() {

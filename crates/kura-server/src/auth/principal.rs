@@ -18,6 +18,8 @@ pub enum Via {
         /// The user who created the key, if known.
         owner: Option<UserId>,
     },
+    /// The `kura` command, run by whoever can read the data directory.
+    CommandLine,
 }
 
 /// An authenticated member of a tenant (a user, or an API key acting with a role).
@@ -36,6 +38,18 @@ pub struct TenantPrincipal {
 }
 
 impl TenantPrincipal {
+    /// The command line acting in `tenant` with `role` (`kura export`): no session, no key.
+    pub(crate) fn command_line(tenant: Tenant, role: Role, actor: Actor) -> Self {
+        Self {
+            tenant,
+            role,
+            actor,
+            user_id: None,
+            via: Via::CommandLine,
+            collection: None,
+            password_change_required: false,
+        }
+    }
     /// Proves the principal holds `permission`; the only way to obtain a [`Granted`].
     pub fn require(&self, permission: Permission) -> AppResult<Granted<'_>> {
         if self.password_change_required {
@@ -72,6 +86,7 @@ impl TenantPrincipal {
         match &self.via {
             Via::Session { .. } => self.user_id,
             Via::ApiKey { owner, .. } => *owner,
+            Via::CommandLine => None,
         }
     }
     pub fn via(&self) -> &Via {
@@ -80,7 +95,7 @@ impl TenantPrincipal {
     pub fn csrf_token(&self) -> Option<&str> {
         match &self.via {
             Via::Session { csrf_token, .. } => Some(csrf_token),
-            Via::ApiKey { .. } => None,
+            Via::ApiKey { .. } | Via::CommandLine => None,
         }
     }
 }

@@ -25,6 +25,25 @@ explanations! {
     "invalid slug: {}" => "Use 2–40 lowercase letters, digits and single hyphens for the tenant ID, starting with a letter.", "テナントIDは半角英小文字・数字・ハイフンの2〜40文字で、英字から始めてください。";
     "invalid time zone: {}" => "Choose a time zone from the list.", "タイムゾーンを一覧から選んでください。";
     // Why a field definition was refused (shown beside the field).
+    "file must be the file's bytes in base64" => "The file could not be read. Choose it again.", "ファイルを読み取れませんでした。もう一度選んでください。";
+    "the file is larger than the limit of {} bytes" => "The file is larger than the limit of {} bytes. Split it into smaller files.", "ファイルが上限（{}バイト）を超えています。複数のファイルに分けてください。";
+    "the file is not a text file (an Excel workbook or archive?); save it as CSV first" => "This is not a text file (an Excel workbook or a ZIP archive?). Save it as CSV in Excel first.", "テキストファイルではありません（Excelのブックや圧縮ファイルではありませんか）。Excelで「CSV」形式で保存してから選んでください。";
+    "the file is not valid {} text" => "The file is not valid {} text. Choose the file's encoding, or save it again as CSV UTF-8.", "ファイルが{}の文字コードとして正しくありません。文字コードを選び直すか、「CSV UTF-8」で保存し直してください。";
+    "the key field {} is not a field of this collection" => "The key field {} is not a field of this collection.", "キー項目「{}」はこのコレクションにありません。";
+    "upsert needs a key field" => "Choose the key field that identifies a record for updating.", "更新に使うキー項目を選んでください。";
+    "the file has no column for the key field {}" => "The file has no column for the key field {}.", "ファイルにキー項目「{}」の列がありません。";
+    "the key value is also on line {}" => "The same key value is also on line {}.", "同じキーの値が{}行目にもあります。";
+    "the mapping names a column the file does not have: {}" => "The file has no column {}.", "ファイルに列「{}」がありません。";
+    "the mapping names a field that does not exist: {}" => "The field {} does not exist.", "項目「{}」は存在しません。";
+    "two columns map to the field {}: {} and {}; correct the mapping" => "Two columns fill the field {}: {} and {}. Correct the mapping.", "2つの列が同じ項目「{}」に対応しています（{}と{}）。対応づけを修正してください。";
+    "the file has no column for the required field {} ({})" => "The file has no column for the required field {} ({}).", "ファイルに必須項目「{}」（{}）の列がありません。";
+    "the row cannot be read: {}" => "The row cannot be read as CSV.", "この行はCSVとして読み取れません。";
+    "the line is not a JSON object" => "The line is not a JSON object ({ … }).", "この行はJSONのオブジェクト（{ … }）ではありません。";
+    "the line is not valid JSON: {}" => "The line is not valid JSON.", "この行はJSONとして正しくありません。";
+    "the file has no valid rows to import" => "The file has no valid rows to import.", "インポートできる正しい行がありません。";
+    "the record of line {} changed while the file was imported; import it again" => "The record of line {} was changed by someone else during the import. Import the file again.", "{}行目のレコードがインポート中に他の人に変更されました。もう一度インポートしてください。";
+    "{} holds personal information; importing into this collection requires pii.read" => "This collection holds personal information ({}): importing into it requires the permission to read personal information.", "このコレクションには個人情報（{}）があるため、インポートには個人情報の閲覧権限が必要です。";
+    "cannot be written in Shift_JIS: {} (U+{})" => "The character {} cannot be written in Shift_JIS. Export in UTF-8 instead, or change the value.", "文字「{}」はShift_JISで書き出せません。UTF-8で書き出すか、値を修正してください。";
     "a choice field needs between 1 and 200 choices" => "Enter 1 to 200 choices.", "選択肢は1〜200個で入力してください。";
     "a choice label names a value that is not a choice" => "A display name is given for a value that is not one of the choices.", "選択肢にない値に表示名が指定されています。";
     "at most {} fields" => "A collection can have at most {} fields.", "1つのコレクションに作成できる項目は{}個までです。";
@@ -63,6 +82,7 @@ explanations! {
     "expires_in_days must be between 1 and 730" => "Enter a validity of 1 to 730 days.", "有効期間は1〜730日で入力してください。";
     "limit must be between 1 and 1000" => "Show between 1 and 1000 entries at a time.", "一度に表示できるのは1〜1000件です。";
     "status must be active or disabled" => "Choose a status from the list.", "状態を一覧から選んでください。";
+    "the form could not be read" => "The form could not be read. Reload the page and try again.", "フォームの内容を読み取れませんでした。ページを再読み込みしてから、もう一度お試しください。";
     "the form could not be read: {}" => "The form could not be read. Reload the page and try again.", "フォームの内容を読み取れませんでした。ページを再読み込みしてから、もう一度お試しください。";
     "the key name must be 1–100 characters" => "Enter a key name of 1 to 100 characters.", "キーの名前は1〜100文字で入力してください。";
     "the role {} has permissions you do not have yourself" => "You cannot assign a role with permissions that you do not have yourself.", "ご自身が持たない権限を含むロールは割り当てられません。";

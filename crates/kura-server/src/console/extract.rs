@@ -169,6 +169,10 @@ impl FormData {
     pub fn opt(&self, name: &str) -> Option<&str> {
         Some(self.get(name).trim()).filter(|s| !s.is_empty())
     }
+    /// Every name and value, in the order sent.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
     pub fn all(&self, name: &str) -> Vec<&str> {
         self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
     }
@@ -234,6 +238,73 @@ impl FromRequest<AppState> for Posted {
         let form = read_form(Request::from_parts(parts, body), state).await.map_err(IntoResponse::into_response)?;
         check_token(ctx.csrf(), &form).map_err(IntoResponse::into_response)?;
         Ok(Self { ctx, form })
+    }
+}
+
+/// A file upload (`multipart/form-data`) from a page of the tenant console: the same session,
+/// origin and CSRF checks as [`Posted`], the form's text fields, and the file's bytes (at most
+/// `limits.import_max_bytes`).
+#[derive(Debug)]
+pub struct Uploaded {
+    pub ctx: Ctx,
+    pub form: FormData,
+    pub file: Vec<u8>,
+}
+
+impl FromRequest<AppState> for Uploaded {
+    type Rejection = Response;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let ctx = Ctx::from_request_parts(&mut parts, state).await?;
+        check_origin(&parts.headers, state.settings.public_url.as_deref()).map_err(IntoResponse::into_response)?;
+        let max = state.settings.limits.import_max_bytes;
+        let boundary = parts
+            .headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| multer::parse_boundary(v).ok());
+        let Some(boundary) = boundary else {
+            // A plain form (no file): read as any other, so that the handler decides, starting
+            // with the permission, and says that the file is missing.
+            let form = read_form(Request::from_parts(parts, body), state).await.map_err(IntoResponse::into_response)?;
+            check_token(ctx.csrf(), &form).map_err(IntoResponse::into_response)?;
+            return Ok(Self { ctx, form, file: Vec::new() });
+        };
+        // The whole form may hold the file and a few small fields; the global body limit does not
+        // apply to an upload (it is read here, not by an extractor), this one does.
+        let limits =
+            multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream((max + 64 * 1024) as u64));
+        let mut multipart = multer::Multipart::with_constraints(body.into_data_stream(), boundary, limits);
+        let mut pairs = Vec::new();
+        let mut file = Vec::new();
+        loop {
+            let mut field = match multipart.next_field().await {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(multer::Error::StreamSizeExceeded { .. }) => return Err(AppError::TooLarge(max).into_response()),
+                Err(_) => return Err(AppError::BadRequest("the form could not be read".into()).into_response()),
+            };
+            let name = field.name().unwrap_or("").to_owned();
+            let mut bytes = Vec::new();
+            loop {
+                match field.chunk().await {
+                    Ok(Some(c)) => bytes.extend_from_slice(&c),
+                    Ok(None) => break,
+                    Err(multer::Error::StreamSizeExceeded { .. }) => {
+                        return Err(AppError::TooLarge(max).into_response());
+                    }
+                    Err(_) => return Err(AppError::BadRequest("the form could not be read".into()).into_response()),
+                }
+            }
+            if name == "file" {
+                file = bytes;
+            } else {
+                pairs.push((name, String::from_utf8_lossy(&bytes).into_owned()));
+            }
+        }
+        let form = FormData(pairs);
+        check_token(ctx.csrf(), &form).map_err(IntoResponse::into_response)?;
+        Ok(Self { ctx, form, file })
     }
 }
 

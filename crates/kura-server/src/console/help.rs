@@ -25,6 +25,39 @@ pub async fn security(ctx: Ctx) -> Response {
     page(&ctx, head, html! { article.guide { (body) } }).into_response()
 }
 
+/// The guide's section on exporting and importing records, linked from those pages.
+pub async fn data(ctx: Ctx) -> Response {
+    let (text, heading) = match ctx.lang {
+        Lang::Ja => (GUIDE_JA, DATA_JA),
+        Lang::En => (GUIDE_EN, DATA_EN),
+    };
+    let section = section(text, heading);
+    let (_, body) = render(&section);
+    let head =
+        Head::new(Nav::Collections, ctx.t(Msg::HelpData)).crumb(ctx.t(Msg::NavCollections), "/console/collections");
+    page(&ctx, head, html! { article.guide { (body) } }).into_response()
+}
+
+/// The headings of the guide's export section, in each language.
+const DATA_EN: &str = "## Exporting and importing records";
+const DATA_JA: &str = "## レコードのエクスポートとインポート";
+
+/// The lines from `heading` up to the next heading of its level.
+fn section(text: &str, heading: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if line.starts_with("## ") {
+            inside = line == heading;
+        }
+        if inside {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// The document's title (its first heading) and the rest as HTML.
 fn render(text: &str) -> (String, Markup) {
     let mut title = String::new();

@@ -30,8 +30,8 @@ use axum::response::Response;
 use axum::routing::any;
 use kura_domain::Permission;
 use pages::{
-    account, api_keys, audit, collections, dashboard, fields, import, links, record_form, record_view, records, roles,
-    security, session, users,
+    account, api_keys, audit, collections, dashboard, export, fields, import, links, record_form, record_import,
+    record_view, records, roles, security, session, users,
 };
 
 /// Every console page and form with the access it needs; the router is built from this table.
@@ -57,6 +57,7 @@ fn table() -> Routes<AppState> {
         .add(Post, "/console/account/sessions/end-others", Tenant, account::end_other_sessions)
         .add(Post, "/console/account/sessions/{handle}/end", Tenant, account::end_session)
         .add(Get, "/console/help/security", Tenant, help::security)
+        .add(Get, "/console/help/data", Tenant, help::data)
         .add(Get, "/console/settings/security", Needs(SettingsManage), security::show)
         .add(Post, "/console/settings/security", Needs(SettingsManage), security::save)
         .add(Get, "/console/users", Needs(UsersManage), users::list)
@@ -95,6 +96,10 @@ fn table() -> Routes<AppState> {
         .add(Get, "/console/collections/{name}/fields/{field}/delete", Needs(CollectionsManage), fields::confirm_delete)
         .add(Post, "/console/collections/{name}/fields/{field}/delete", Needs(CollectionsManage), fields::delete)
         .add(Post, "/console/collections/{name}/columns", Needs(RecordsRead), records::save_columns)
+        .add(Get, "/console/collections/{name}/export", Needs(RecordsExport), export::form)
+        .add(Get, "/console/collections/{name}/export/file", Needs(RecordsExport), export::file)
+        .add(Get, "/console/collections/{name}/import", Needs(RecordsWrite), record_import::form)
+        .add(Post, "/console/collections/{name}/import", Needs(RecordsWrite), record_import::submit)
         .add(Get, "/console/collections/{name}/records/new", Needs(RecordsWrite), record_form::new_form)
         .add(Post, "/console/collections/{name}/records/new", Needs(RecordsWrite), record_form::create)
         .add(Get, "/console/collections/{name}/records/{id}", Needs(RecordsRead), record_view::show)

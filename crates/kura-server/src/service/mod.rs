@@ -20,6 +20,7 @@ pub mod sessions;
 pub mod tenant_access;
 pub mod tenant_admin;
 pub mod tenants;
+pub mod transfer;
 pub mod users;
 pub mod views;
 

@@ -59,6 +59,10 @@ fn sample_body(verb: Verb, path: &str) -> Option<Value> {
             body["revision"] = 0.into();
             body
         }
+        // A header without rows: checked, and nothing to write.
+        (Verb::Post, "/api/v1/collections/{name}/import/preview" | "/api/v1/collections/{name}/import") => {
+            json!({"file": "5rCP5ZCNDQo="})
+        }
         (Verb::Post, "/api/v1/users/import") => json!({"csv": "email,display_name,role\n", "dry_run": true}),
         (
             Verb::Post,

@@ -21,3 +21,4 @@ mod records;
 mod security;
 mod smtp;
 mod tls;
+mod transfer;

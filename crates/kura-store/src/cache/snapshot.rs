@@ -24,6 +24,11 @@ impl RecordSnapshot {
     pub fn iter(&self) -> impl Iterator<Item = &Record> {
         self.records.iter().map(|r| &**r)
     }
+    /// The records from position `from` on, in creation order: exports read a snapshot in
+    /// chunks without copying it.
+    pub fn iter_from(&self, from: usize) -> impl Iterator<Item = &Record> {
+        self.records.get(from..).unwrap_or_default().iter().map(|r| &**r)
+    }
     /// The record with this id, if the snapshot holds it (the records are in id order).
     pub fn get(&self, id: RecordId) -> Option<&Record> {
         self.records.binary_search_by_key(&id, |r| r.id).ok().map(|i| &*self.records[i])

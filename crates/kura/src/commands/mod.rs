@@ -3,6 +3,8 @@
 
 mod admin;
 mod demo;
+mod export;
+mod import;
 mod serve;
 
 use crate::cli::{AuditCommand, Cli, Command, OperatorCommand, ServeArgs, TenantCommand};
@@ -52,6 +54,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tenant(TenantCommand::List { data }) => {
             let state = open(settings(cli.config, &data.into())?).await?;
             admin::list_tenants(&state).await
+        }
+        Command::Export(args) => {
+            let state = open(settings(cli.config, &args.data.clone().into())?).await?;
+            export::run(&state, cli_actor(), &args).await
+        }
+        Command::Import(args) => {
+            let state = open(settings(cli.config, &args.data.clone().into())?).await?;
+            import::run(&state, cli_actor(), &args).await
         }
         Command::Audit(AuditCommand::Verify { data }) => {
             let state = open(settings(cli.config, &data.into())?).await?;

@@ -149,7 +149,11 @@ pub async fn list(
     if ctx.p.can(Permission::CollectionsManage) {
         actions = html! { (actions) a.btn.btn-ghost href={ (base) "/settings" } { (ctx.t(Msg::EditDefinition)) } };
     }
+    if ctx.p.can(Permission::RecordsExport) {
+        actions = html! { (actions) a.btn.btn-ghost href={ (base) "/export" } { (ctx.t(Msg::ExportRecords)) } };
+    }
     if ctx.p.can(Permission::RecordsWrite) {
+        actions = html! { (actions) a.btn.btn-ghost href={ (base) "/import" } { (ctx.t(Msg::ImportRecords)) } };
         actions = html! { (actions) (new_button(&format!("{base}/records/new"), ctx.t(Msg::NewRecord))) };
     }
     let head = Head::new(Nav::Collections, c.label.as_str())

@@ -1,0 +1,42 @@
+//! `kura export`: a collection's records to a file, through the same export as the API and the
+//! console (one snapshot, written in chunks, audited once), with a progress bar on standard
+//! error.
+
+use crate::cli::ExportArgs;
+use anyhow::{Context as _, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use kura_domain::Actor;
+use kura_server::AppState;
+use kura_server::service::transfer::format::{Format, HeaderNames};
+use kura_server::service::transfer::{
+    self,
+    export::{self, ExportParams},
+};
+use std::io::Write as _;
+use std::process::ExitCode;
+
+pub async fn run(state: &AppState, actor: Actor, args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    let Some(format) = Format::parse(&args.format) else {
+        bail!("unknown format {:?}: use csv, csv-utf8, csv-sjis or jsonl", args.format);
+    };
+    let header = if args.header == "key" { HeaderNames::Key } else { HeaderNames::Label };
+    let params = ExportParams { format: Some(format), header: Some(header) };
+    let fail = |e: kura_server::error::AppError| anyhow::anyhow!("{}", e.problem().detail);
+    let p = transfer::command_line_principal(state, actor, &args.tenant).await.map_err(fail)?;
+    let mut exporter = export::start(state, &p, &args.collection, &params).await.map_err(fail)?;
+    let file = std::fs::File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    let bar = ProgressBar::new(exporter.rows() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} records ({per_sec}, {eta} left)")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    while let Some(chunk) = exporter.next_chunk() {
+        out.write_all(&chunk).with_context(|| format!("cannot write {}", args.out.display()))?;
+        bar.set_position(exporter.written() as u64);
+    }
+    out.flush().with_context(|| format!("cannot write {}", args.out.display()))?;
+    bar.finish_and_clear();
+    println!("Exported {} records of {} to {}.", exporter.rows(), args.collection, args.out.display());
+    Ok(ExitCode::SUCCESS)
+}
