@@ -116,10 +116,14 @@ pub enum Operation {
     AccessDenied,
     /// A form post refused by the CSRF defences (wrong origin or missing token).
     CsrfRefused,
+    /// A request refused because of its address (IAM-10).
+    AddressRefused,
+    /// An operator emptied a tenant's address lists to let it back in (IAM-10).
+    AddressListsReset,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 40] = [
+    pub const ALL: [Operation; 42] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -160,6 +164,8 @@ impl Operation {
         Self::ViewUpdate,
         Self::AccessDenied,
         Self::CsrfRefused,
+        Self::AddressRefused,
+        Self::AddressListsReset,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -204,6 +210,8 @@ impl Operation {
             Self::ViewUpdate => "view.update",
             Self::AccessDenied => "access.denied",
             Self::CsrfRefused => "access.csrf_refused",
+            Self::AddressRefused => "access.address_refused",
+            Self::AddressListsReset => "settings.address_lists_reset",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {

@@ -64,4 +64,6 @@ pub struct ApiKeyContext {
     pub role: kura_domain::Role,
     /// The head of the collection the request named, if it exists.
     pub collection: Option<crate::CollectionHead>,
+    /// The tenant's stored security policy (`None`: the defaults), for its API address list.
+    pub policy: Option<kura_domain::SecurityPolicy>,
 }

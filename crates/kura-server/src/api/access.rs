@@ -33,7 +33,8 @@ pub async fn login(
     Client(client): Client,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> AppResult<(StatusCode, Json<SessionCreated>)> {
-    let s = sessions::login_user(&state, &req.tenant, &req.email, &req.password, &client).await?;
+    let s = sessions::login_user(&state, &req.tenant, &req.email, &req.password, &client, kura_domain::Surface::Api)
+        .await?;
     let created = SessionCreated {
         token: s.token,
         expires_at: s.expires_at.to_string(),

@@ -101,6 +101,10 @@ fn add_errors(path: &str, method: &HttpMethod, op: &mut Operation) {
         statuses.push(("403", "The credential lacks the permission this needs, or a rule refuses it."));
     } else if path == "/api/v1/sessions" {
         statuses.push(("401", "The tenant, email address or password is wrong."));
+        statuses.push((
+            "403",
+            "The tenant does not accept sign-ins from this address (`address_not_allowed`), or cannot be used now.",
+        ));
     }
     if path.contains('{') {
         statuses.push(("404", "What the path names does not exist in your tenant."));

@@ -77,6 +77,10 @@ explanations! {
     "{} is not a role" => "Choose a role from the list.", "ロールを一覧から選んでください。";
     "{} is not a role of this tenant" => "Choose a role from the list.", "ロールを一覧から選んでください。";
     "{} is not an operation" => "Choose an operation from the list.", "操作を一覧から選んでください。";
+    // Allowed addresses (IAM-10).
+    "sign-in to the {} from an address not in its list" => "Sign-in to the {} from an address that is not in its list of allowed addresses.", "許可されていないアドレスからの{}へのログインです。";
+    "state the reason in 5 to 500 characters" => "State the reason in 5 to 500 characters.", "理由を5〜500文字で入力してください。";
+    "write IPv4 ranges in IPv4 form, such as 192.0.2.0/24" => "Write IPv4 ranges in IPv4 form, such as 192.0.2.0/24.", "IPv4 の範囲は 192.0.2.0/24 のように IPv4 の形式で入力してください。";
     // Account security (IAM-1, IAM-4, IAM-7, IAM-9).
     "an API key has no password; sign in as a user to change yours" => "An API key has no password. Sign in as a user to change yours.", "APIキーにはパスワードがありません。ご自身のパスワードはユーザーとしてログインして変更してください。";
     "an API key has no sessions; sign in as a user" => "An API key has no sessions. Sign in as a user to see yours.", "APIキーにはセッションがありません。ユーザーとしてログインしてご確認ください。";

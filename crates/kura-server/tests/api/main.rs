@@ -13,6 +13,7 @@ mod console_timing;
 mod contract;
 mod denials;
 mod helpers;
+mod ip_rules;
 mod isolation;
 mod mail;
 mod platform;

@@ -202,6 +202,7 @@ struct ApiKeyContextRow {
     revoked_at: Option<i64>,
     last_used_at: Option<i64>,
     created_by: Option<Uuid>,
+    ts_policy: Option<String>,
     #[sqlx(flatten)]
     rest: TenantRoleCols,
 }
@@ -217,9 +218,12 @@ pub(crate) async fn api_key(
 ) -> Result<Option<ApiKeyContext>, StoreError> {
     const SQL: &str = concat!(
         "SELECT k.id, k.name, k.role_id, k.created_at, k.expires_at, k.revoked_at, k.last_used_at, k.created_by, ",
+        "ts.policy AS ts_policy, ",
         tenant_role_cols!(),
         " FROM api_keys k",
         " JOIN tenants t ON t.id = k.tenant_id",
+        // The tenant's API address list (IAM-10) applies to every request, on every node.
+        " LEFT JOIN tenant_security ts ON ts.tenant_id = k.tenant_id",
         " JOIN roles r ON r.tenant_id = k.tenant_id AND r.id = k.role_id",
         collection_join!("k.tenant_id"),
         " WHERE k.tenant_id = $1 AND k.token_hash = $2 AND k.revoked_at IS NULL",
@@ -240,9 +244,11 @@ pub(crate) async fn api_key(
         last_used_at: row.last_used_at,
         created_by: row.created_by,
     };
+    let policy = row.ts_policy.as_deref().map(super::security::parse).transpose()?;
     let head = row.rest.collection();
     let (tenant_row, role) = row.rest.split(t);
     Ok(Some(ApiKeyContext {
+        policy,
         key: key.try_into()?,
         tenant: tenant_row.try_into()?,
         role: role.try_into()?,
