@@ -37,7 +37,7 @@ pub use record::{FieldValue, Record, RecordData, WriteMode};
 pub use role::{BuiltinRole, Role};
 pub use security::{
     AddressPolicy, ConcurrentLogins, LockoutPolicy, PasswordPolicy, SecurityPolicy, SessionPolicy, Surface, bounds,
-    parse_range,
+    check_ranges, parse_range,
 };
 pub use tenant::{Tenant, TenantBlock, TenantSpec, TenantStatus};
 pub use time::{Clock, ManualClock, TimeZoneName, format_in_zone};

@@ -182,6 +182,9 @@ pub async fn audit_denials(State(state): State<AppState>, mut request: Request, 
         AppError::AddressRefused { surface, ip } if who.get().is_some() => {
             (Operation::AddressRefused, format!("{ip} is not in the {} address list", surface.as_str()))
         }
+        AppError::KeyAddressRefused { ip } => {
+            (Operation::AddressRefused, format!("{ip} is not in the API key's address ranges"))
+        }
         _ => return response,
     };
     let (scope, actor) = match who.get() {

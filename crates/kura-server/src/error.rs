@@ -36,6 +36,9 @@ pub enum AppError {
     /// (IAM-10).
     #[error("requests from {ip} are not accepted by this tenant's {}; ask an administrator of the tenant to allow the address", surface.as_str())]
     AddressRefused { surface: kura_domain::Surface, ip: String },
+    /// A request with an API key from outside the key's own address ranges (IAM-12).
+    #[error("this API key may not be used from {ip}; its address ranges do not include it")]
+    KeyAddressRefused { ip: String },
     /// Address lists that would shut out the administrator saving them, sent without
     /// `confirm_lockout` (IAM-10).
     #[error("{0}")]
@@ -98,6 +101,7 @@ impl AppError {
             Self::Forbidden(_)
             | Self::ForbiddenOther(_)
             | Self::AddressRefused { .. }
+            | Self::KeyAddressRefused { .. }
             | Self::Csrf
             | Self::PasswordChangeRequired => StatusCode::FORBIDDEN,
             Self::AlreadySignedIn | Self::LockoutUnconfirmed(_) => StatusCode::CONFLICT,
@@ -121,7 +125,7 @@ impl AppError {
             Self::Forbidden(_) | Self::ForbiddenOther(_) => "forbidden",
             Self::PasswordChangeRequired => "password_change_required",
             Self::AlreadySignedIn => "already_signed_in",
-            Self::AddressRefused { .. } => "address_not_allowed",
+            Self::AddressRefused { .. } | Self::KeyAddressRefused { .. } => "address_not_allowed",
             Self::LockoutUnconfirmed(_) => "lockout_unconfirmed",
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",

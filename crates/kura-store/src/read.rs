@@ -302,6 +302,7 @@ impl Store {
         tenant: TenantId,
         digest: &TokenDigest,
         collection: Option<&Key>,
+        ip: Option<&str>,
     ) -> Result<Option<ApiKeyContext>, StoreError> {
         let now = now(&*self.clock);
         let Some(mut context) =
@@ -314,7 +315,7 @@ impl Store {
         }
         let mut held = self.writer.hold().await?;
         // The same conditions again: the key may have been revoked since it was read.
-        let used = sql::api_keys::use_by_digest(&mut held.exec()?, tenant, digest, now).await?;
+        let used = sql::api_keys::use_by_digest(&mut held.exec()?, tenant, digest, now, ip).await?;
         held.commit_unaudited().await?;
         Ok(used.map(|key| {
             context.key = key;

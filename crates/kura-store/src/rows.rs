@@ -39,6 +39,13 @@ pub struct ApiKey {
     pub expires_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
     pub last_used_at: Option<Timestamp>,
+    /// The client address of the last recorded use.
+    pub last_used_ip: Option<String>,
+    /// The permissions the key may use, a subset of its role's; `None`: all of the role's.
+    pub scopes: Option<kura_domain::PermissionSet>,
+    /// The address ranges the key may be used from (within the tenant's API list); empty: any
+    /// the tenant's API list allows.
+    pub allowed_ranges: Vec<ipnet::IpNet>,
 }
 
 /// A live user session with everything needed to authorise its requests, read together.

@@ -64,9 +64,9 @@ pub async fn resolve_api_request(state: &AppState, parts: &Parts) -> AppResult<T
         let (tenant, secret) = parse_api_key_token(token).ok_or(AppError::Unauthenticated)?;
         let tenant_id = TenantId::from_uuid(tenant);
         let named = records_collection(parts);
-        let ApiKeyContext { key, tenant, role, collection, policy } = state
+        let ApiKeyContext { key, tenant, mut role, collection, policy } = state
             .store
-            .api_key_context(tenant_id, &secret.digest(), named.as_ref())
+            .api_key_context(tenant_id, &secret.digest(), named.as_ref(), info.ip.as_deref())
             .await?
             .ok_or(AppError::Unauthenticated)?;
         let actor = Actor {
@@ -80,6 +80,16 @@ pub async fn resolve_api_request(state: &AppState, parts: &Parts) -> AppResult<T
         // After the attribution, so that the refusal is in the tenant's log under the key.
         tenant_access::check(state, &tenant)?;
         check_address(parts, &crate::service::security::effective(state, policy).addresses, Surface::Api)?;
+        // The key's own, narrower limits (IAM-12): its address ranges, and its scopes, which
+        // leave the principal only those of its role's permissions.
+        let ip = client_ip(parts);
+        if !key.allowed_ranges.is_empty() && !ip.is_some_and(|ip| key.allowed_ranges.iter().any(|n| n.contains(&ip))) {
+            let ip = ip.map_or_else(|| "an unknown address".into(), |ip| ip.to_string());
+            return Err(AppError::KeyAddressRefused { ip });
+        }
+        if let Some(scopes) = key.scopes {
+            role.permissions = role.permissions.iter().filter(|p| scopes.contains(*p)).collect();
+        }
         return Ok(TenantPrincipal {
             tenant,
             role,

@@ -62,7 +62,9 @@ fn words(error: &AppError, lang: Lang) -> (&'static str, &'static str) {
         AppError::Unauthenticated | AppError::BadCredentials => (t(Msg::ErrSignInTitle), t(Msg::ErrSignInBody)),
         AppError::PasswordChangeRequired => (t(Msg::MustChangePasswordTitle), t(Msg::MustChangePassword)),
         AppError::AlreadySignedIn => (t(Msg::ErrSignInTitle), t(Msg::AlreadySignedIn)),
-        AppError::AddressRefused { .. } => (t(Msg::ErrAddressTitle), t(Msg::ErrAddressBody)),
+        AppError::AddressRefused { .. } | AppError::KeyAddressRefused { .. } => {
+            (t(Msg::ErrAddressTitle), t(Msg::ErrAddressBody))
+        }
         AppError::LockoutUnconfirmed(_) => (t(Msg::ErrConflictTitle), t(Msg::ErrConflictBody)),
         AppError::MethodNotAllowed => (t(Msg::ErrMethodTitle), t(Msg::ErrMethodBody)),
         AppError::UriTooLong(_) => (t(Msg::ErrUriTitle), t(Msg::ErrUriBody)),
@@ -75,7 +77,9 @@ fn error_page(error: &AppError, status: StatusCode, lang: Lang, operator: bool) 
     // Details the reader can act on; internal causes are never shown.
     let detail = match error {
         AppError::ForbiddenOther(d) | AppError::Conflict(d) | AppError::BadRequest(d) => Some(labels::detail(d, lang)),
-        AppError::AddressRefused { ip, .. } => Some(Msg::YourAddress.text(lang).replace("{ip}", ip)),
+        AppError::AddressRefused { ip, .. } | AppError::KeyAddressRefused { ip } => {
+            Some(Msg::YourAddress.text(lang).replace("{ip}", ip))
+        }
         _ => None,
     };
     let field_errors: Vec<String> = match error {

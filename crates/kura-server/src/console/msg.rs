@@ -518,4 +518,9 @@ catalogue! {
     ResetAddressesButton => "Empty the address lists", "接続元制限を解除する";
     ResetAddressesDone => "The tenant's address lists were emptied.", "テナントの接続元制限を解除しました。";
     ResetAddressesNone => "The tenant has no address lists to empty.", "このテナントには解除する接続元制限がありません。";
+    // API keys narrowed (IAM-12)
+    KeyScopes => "Scopes", "利用できる権限";
+    KeyScopesHelp => "Tick the permissions the key may use, each one its role has. Tick none to give the key all of its role's permissions.", "このキーで利用できる権限を選びます（ロールが持つ権限のみ）。何も選ばない場合は、ロールのすべての権限を利用できます。";
+    KeyRanges => "Allowed addresses", "接続を許可するアドレス";
+    KeyRangesHelp => "One IPv4 or IPv6 range (CIDR) or address per line, within the tenant's API address list. Empty: wherever the tenant's list allows.", "1 行に 1 つ、IPv4 または IPv6 の範囲（CIDR）かアドレスを、テナントの API 用リストの範囲内で入力します。空欄の場合は、テナントのリストが許可する範囲で利用できます。";
 }

@@ -1,19 +1,22 @@
-//! API keys for external systems (IAM-12 basics): shown once, stored as digests, scoped to a
-//! role, optionally expiring, revocable. A key belongs to the user who created it (a key created
-//! with a key belongs to that key's owner): deleting or disabling the user revokes it.
+//! API keys for external systems (IAM-12): shown once, stored as digests, with a prefix
+//! (`kura_`) secret scanners recognise, acting with a role narrowed further by optional scopes
+//! (a subset of the role's permissions) and address ranges (within the tenant's API list),
+//! optionally expiring, revocable. A key belongs to the user who created it (a key created with a
+//! key belongs to that key's owner): deleting or disabling the user revokes it.
 
 use super::ensure_within;
 use crate::auth::{TenantPrincipal, api_key_token};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use jiff::SignedDuration;
-use kura_domain::{ApiKeyId, AuditRecord, Key, Operation, Permission};
+use kura_domain::{ApiKeyId, AuditRecord, FieldError, FieldErrorKind, Key, Operation, Permission};
 use kura_store::ApiKey;
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"name": "nightly CRM sync", "role": "viewer", "expires_in_days": 90}))]
+#[schema(example = json!({"name": "nightly CRM sync", "role": "viewer", "expires_in_days": 90,
+    "scopes": ["records.read"], "allowed_ranges": ["198.51.100.0/24"]}))]
 pub struct NewApiKey {
     /// What the key is for, e.g. `nightly CRM sync`.
     pub name: String,
@@ -22,6 +25,69 @@ pub struct NewApiKey {
     /// Days until the key stops working (1–730); absent means no expiry.
     #[schema(minimum = 1, maximum = 730)]
     pub expires_in_days: Option<u32>,
+    /// The permissions the key may use, each one its role has (e.g. `["records.read"]`);
+    /// absent: all of the role's.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    /// Address ranges (CIDR, or single addresses) the key may be used from; each must lie
+    /// within the tenant's API address list when it has one. Absent or empty: wherever the
+    /// tenant's API list allows.
+    #[serde(default)]
+    pub allowed_ranges: Option<Vec<String>>,
+}
+
+/// Checks the key's scopes against its role and its ranges against the tenant's API list;
+/// every problem at once, by field.
+fn limits(
+    role: &kura_domain::Role,
+    input: &NewApiKey,
+    tenant_api: &[ipnet::IpNet],
+) -> AppResult<kura_store::ApiKeyLimits> {
+    let mut errors = Vec::new();
+    let scopes = input.scopes.as_ref().map(|names| {
+        let mut set = kura_domain::PermissionSet::empty();
+        for (i, name) in names.iter().enumerate() {
+            let field = format!("scopes[{i}]");
+            match Permission::parse(name) {
+                Err(_) => errors.push(FieldError::new(field, FieldErrorKind::NotAChoice)),
+                Ok(p) if !role.allows(p) => errors.push(FieldError::new(
+                    field,
+                    FieldErrorKind::Invalid { reason: "the key's role does not have this permission".into() },
+                )),
+                Ok(p) => set.insert(p),
+            }
+        }
+        set
+    });
+    if scopes.is_some_and(|s| s.is_empty()) && errors.is_empty() {
+        errors.push(FieldError::new(
+            "scopes",
+            FieldErrorKind::Invalid { reason: "name at least one permission, or leave scopes out".into() },
+        ));
+    }
+    let mut ranges = Vec::new();
+    for (i, text) in input.allowed_ranges.iter().flatten().enumerate() {
+        let field = format!("allowed_ranges[{i}]");
+        match kura_domain::parse_range(text) {
+            None => errors.push(FieldError::new(
+                field,
+                FieldErrorKind::Invalid { reason: "not an IP address or a CIDR range".into() },
+            )),
+            Some(net) if !tenant_api.is_empty() && !tenant_api.iter().any(|t| t.contains(&net)) => {
+                errors.push(FieldError::new(
+                    field,
+                    FieldErrorKind::Invalid { reason: "outside the tenant's API address list".into() },
+                ));
+            }
+            Some(net) => ranges.push(net),
+        }
+    }
+    kura_domain::check_ranges(&mut errors, "allowed_ranges", &ranges);
+    if errors.is_empty() {
+        Ok(kura_store::ApiKeyLimits { scopes, allowed_ranges: ranges })
+    } else {
+        Err(AppError::Validation(errors))
+    }
 }
 
 pub async fn list(state: &AppState, p: &TenantPrincipal) -> AppResult<Vec<ApiKey>> {
@@ -46,18 +112,25 @@ pub async fn create(state: &AppState, p: &TenantPrincipal, input: NewApiKey) -> 
         .await?
         .ok_or_else(|| AppError::BadRequest(format!("{key} is not a role of this tenant")))?;
     ensure_within(p.role(), &role)?;
+    let tenant_api = super::security::policy_of(state, g.tenant_id()).await?.addresses.api;
+    let limits = limits(&role, &input, &tenant_api)?;
     let expires_at = match input.expires_in_days {
         None => None,
         Some(d @ 1..=730) => state.clock.now().checked_add(SignedDuration::from_hours(24 * i64::from(d))).ok(),
         Some(_) => return Err(AppError::BadRequest("expires_in_days must be between 1 and 730".into())),
     };
     let mut w = g.begin(&state.store).await?;
-    let (secret, api_key) = w.insert_api_key(g.tenant_id(), name, role.id, expires_at, p.owner()).await?;
-    w.commit(
-        AuditRecord::success(Operation::ApiKeyCreate, format!("apikey:{}", api_key.id))
-            .with_detail(format!("name={name} role={}", role.key)),
-    )
-    .await?;
+    let mut detail = format!("name={name} role={}", role.key);
+    if let Some(scopes) = limits.scopes {
+        detail.push_str(&format!(" scopes={}", scopes.to_list()));
+    }
+    if !limits.allowed_ranges.is_empty() {
+        let ranges: Vec<String> = limits.allowed_ranges.iter().map(ToString::to_string).collect();
+        detail.push_str(&format!(" ranges={}", ranges.join(",")));
+    }
+    let (secret, api_key) = w.insert_api_key(g.tenant_id(), name, role.id, expires_at, p.owner(), limits).await?;
+    w.commit(AuditRecord::success(Operation::ApiKeyCreate, format!("apikey:{}", api_key.id)).with_detail(detail))
+        .await?;
     Ok((api_key_token(g.tenant_id().as_uuid(), &secret), api_key))
 }
 

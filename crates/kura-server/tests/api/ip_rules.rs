@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use std::net::IpAddr;
 
 /// A client whose requests leave from `from` (all of 127/8 and ::1 are this machine).
-fn client_from(from: &str) -> reqwest::Client {
+pub fn client_from(from: &str) -> reqwest::Client {
     reqwest::Client::builder()
         .local_address(from.parse::<IpAddr>().unwrap())
         .redirect(reqwest::redirect::Policy::none())
@@ -19,13 +19,13 @@ fn client_from(from: &str) -> reqwest::Client {
 }
 
 /// The node's base URL reached from `from` (IPv6 clients reach it at `[::1]`).
-fn base(app: &TestApp, from: &str) -> String {
+pub fn base(app: &TestApp, from: &str) -> String {
     let port = app.address.rsplit(':').next().unwrap();
     if from.contains(':') { format!("http://[::1]:{port}") } else { format!("http://127.0.0.1:{port}") }
 }
 
 /// A request from `from`, with extra headers; returns status and body.
-async fn call(
+pub async fn call(
     app: &TestApp,
     from: &str,
     method: &str,

@@ -11,7 +11,8 @@ use uuid::Uuid;
 
 macro_rules! cols {
     () => {
-        "tenant_id, id, name, role_id, created_at, expires_at, revoked_at, last_used_at, created_by"
+        "tenant_id, id, name, role_id, created_at, expires_at, revoked_at, last_used_at, created_by, last_used_ip, \
+         scopes, allowed_ranges"
     };
 }
 
@@ -26,6 +27,14 @@ pub(super) struct ApiKeyRow {
     pub(super) revoked_at: Option<i64>,
     pub(super) last_used_at: Option<i64>,
     pub(super) created_by: Option<Uuid>,
+    pub(super) last_used_ip: Option<String>,
+    pub(super) scopes: Option<String>,
+    pub(super) allowed_ranges: Option<String>,
+}
+
+/// The stored form of a key's address ranges (`None` when there are none).
+pub(crate) fn ranges_text(ranges: &[ipnet::IpNet]) -> Option<String> {
+    (!ranges.is_empty()).then(|| ranges.iter().map(ToString::to_string).collect::<Vec<_>>().join(","))
 }
 
 impl TryFrom<ApiKeyRow> for ApiKey {
@@ -41,6 +50,21 @@ impl TryFrom<ApiKeyRow> for ApiKey {
             expires_at: opt_timestamp(r.expires_at)?,
             revoked_at: opt_timestamp(r.revoked_at)?,
             last_used_at: opt_timestamp(r.last_used_at)?,
+            last_used_ip: r.last_used_ip,
+            scopes: r
+                .scopes
+                .as_deref()
+                .map(kura_domain::PermissionSet::parse_list)
+                .transpose()
+                .map_err(|e| super::corrupt("API key scopes", e))?,
+            allowed_ranges: r
+                .allowed_ranges
+                .as_deref()
+                .unwrap_or("")
+                .split(',')
+                .filter(|n| !n.is_empty())
+                .map(|n| n.parse::<ipnet::IpNet>().map_err(|e| super::corrupt("API key ranges", e)))
+                .collect::<Result<_, _>>()?,
         })
     }
 }
@@ -51,16 +75,17 @@ pub(crate) async fn all(e: &mut Exec<'_>, tenant: TenantId) -> Result<Vec<ApiKey
     rows.into_iter().map(ApiKey::try_from).collect()
 }
 
-/// Finds a usable key (not revoked, not expired at `now`) by digest and records its use, in one
-/// statement.
+/// Finds a usable key (not revoked, not expired at `now`) by digest and records its use (time
+/// and client address), in one statement.
 pub(crate) async fn use_by_digest(
     e: &mut Exec<'_>,
     tenant: TenantId,
     digest: &TokenDigest,
     now: Timestamp,
+    ip: Option<&str>,
 ) -> Result<Option<ApiKey>, StoreError> {
     const SQL: &str = concat!(
-        "UPDATE api_keys SET last_used_at = $3 ",
+        "UPDATE api_keys SET last_used_at = $3, last_used_ip = $4 ",
         "WHERE tenant_id = $1 AND token_hash = $2 AND revoked_at IS NULL ",
         "AND (expires_at IS NULL OR expires_at > $3) RETURNING ",
         cols!()
@@ -69,14 +94,18 @@ pub(crate) async fn use_by_digest(
         .bind(tenant.as_uuid())
         .bind(digest.0.as_slice())
         .bind(micros(now))
+        .bind(ip)
         .fetch_optional(c)
         .await)?;
     row.map(ApiKey::try_from).transpose()
 }
 
 pub(crate) async fn insert(e: &mut Exec<'_>, key: &ApiKey, digest: &TokenDigest) -> Result<(), StoreError> {
-    const SQL: &str =
-        concat!("INSERT INTO api_keys (", cols!(), ", token_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
+    const SQL: &str = concat!(
+        "INSERT INTO api_keys (",
+        cols!(),
+        ", token_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+    );
     run!(e, |c| sqlx::query(SQL)
         .bind(key.tenant_id.as_uuid())
         .bind(key.id.as_uuid())
@@ -87,6 +116,9 @@ pub(crate) async fn insert(e: &mut Exec<'_>, key: &ApiKey, digest: &TokenDigest)
         .bind(key.revoked_at.map(micros))
         .bind(key.last_used_at.map(micros))
         .bind(key.created_by.map(|u| u.as_uuid()))
+        .bind(key.last_used_ip.as_deref())
+        .bind(key.scopes.map(kura_domain::PermissionSet::to_list))
+        .bind(ranges_text(&key.allowed_ranges))
         .bind(digest.0.as_slice())
         .execute(c)
         .await

@@ -202,6 +202,9 @@ struct ApiKeyContextRow {
     revoked_at: Option<i64>,
     last_used_at: Option<i64>,
     created_by: Option<Uuid>,
+    last_used_ip: Option<String>,
+    scopes: Option<String>,
+    allowed_ranges: Option<String>,
     ts_policy: Option<String>,
     #[sqlx(flatten)]
     rest: TenantRoleCols,
@@ -218,6 +221,7 @@ pub(crate) async fn api_key(
 ) -> Result<Option<ApiKeyContext>, StoreError> {
     const SQL: &str = concat!(
         "SELECT k.id, k.name, k.role_id, k.created_at, k.expires_at, k.revoked_at, k.last_used_at, k.created_by, ",
+        "k.last_used_ip, k.scopes, k.allowed_ranges, ",
         "ts.policy AS ts_policy, ",
         tenant_role_cols!(),
         " FROM api_keys k",
@@ -243,6 +247,9 @@ pub(crate) async fn api_key(
         revoked_at: row.revoked_at,
         last_used_at: row.last_used_at,
         created_by: row.created_by,
+        last_used_ip: row.last_used_ip,
+        scopes: row.scopes,
+        allowed_ranges: row.allowed_ranges,
     };
     let policy = row.ts_policy.as_deref().map(super::security::parse).transpose()?;
     let head = row.rest.collection();

@@ -10,6 +10,15 @@ use kura_crypto::{SecretToken, TokenDigest};
 use kura_domain::{ApiKeyId, AuditScope, RoleId, TenantId, UserId};
 use uuid::Uuid;
 
+/// What narrows a new API key beyond its role (IAM-12).
+#[derive(Clone, Debug, Default)]
+pub struct ApiKeyLimits {
+    /// The permissions it may use (`None`: all of its role's).
+    pub scopes: Option<kura_domain::PermissionSet>,
+    /// The ranges it may be used from (empty: wherever the tenant's API list allows).
+    pub allowed_ranges: Vec<ipnet::IpNet>,
+}
+
 impl Write {
     /// Creates a session that expires at `expires_at`; returns the secret token (to set as a
     /// cookie or return once) and the stored session.
@@ -61,6 +70,7 @@ impl Write {
         role: RoleId,
         expires_at: Option<Timestamp>,
         owner: Option<UserId>,
+        limits: ApiKeyLimits,
     ) -> Result<(SecretToken, ApiKey), StoreError> {
         self.in_scope(tenant)?;
         let now = self.now();
@@ -80,6 +90,9 @@ impl Write {
             expires_at: expires_at.map(micros_precision),
             revoked_at: None,
             last_used_at: None,
+            last_used_ip: None,
+            scopes: limits.scopes,
+            allowed_ranges: limits.allowed_ranges,
         };
         sql::api_keys::insert(&mut e, &key, &token.digest()).await?;
         Ok((token, key))

@@ -1,0 +1,157 @@
+//! Hardened API keys (IAM-12): a prefix secret scanners recognise, scopes narrower than the
+//! role and enforced, per-key address ranges within the tenant's API list, and the last use's
+//! time and address shown.
+
+use crate::console_client::{Console, csrf_of};
+use crate::helpers::*;
+use crate::ip_rules::{base, call, client_from};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn new_key(app: &TestApp, token: &str, body: Value) -> (StatusCode, Value) {
+    app.post("/api/v1/api-keys", token, body).await
+}
+
+async fn key_count(app: &TestApp, token: &str) -> usize {
+    app.get("/api/v1/api-keys", token).await.1.as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn iam_12_keys_are_recognisable_and_scopes_narrow_the_role_and_are_enforced() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let (s, _) = app.post("/api/v1/collections", &t.admin_token, customers_spec()).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, created) =
+        new_key(&app, &t.admin_token, json!({"name": "reader", "role": "editor", "scopes": ["records.read"]})).await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let token = created["token"].as_str().unwrap().to_owned();
+    // kura_<tenant, 32 hex>_<secret>: a pattern a secret scanner can match.
+    let (prefix, rest) = token.split_at(5);
+    assert_eq!(prefix, "kura_");
+    assert!(rest[..32].chars().all(|c| c.is_ascii_hexdigit()) && &rest[32..33] == "_", "{token}");
+    assert_eq!(created["key"]["scopes"], json!(["records.read"]));
+
+    let (s, me) = app.get("/api/v1/me", &token).await;
+    assert_eq!((s, &me["permissions"]), (StatusCode::OK, &json!(["records.read"])), "{me}");
+    let records = "/api/v1/collections/customers/records";
+    assert_eq!(app.get(records, &token).await.0, StatusCode::OK);
+    let (s, body) = app.post(records, &token, json!({"name": "山田"})).await;
+    assert_eq!((s, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "the role could, the key not");
+    // A key without scopes keeps all of its role's permissions.
+    let (_, plain) = new_key(&app, &t.admin_token, json!({"name": "writer", "role": "editor"})).await;
+    assert!(plain["key"]["scopes"].is_null());
+    assert_eq!(
+        app.post(records, plain["token"].as_str().unwrap(), json!({"name": "山田"})).await.0,
+        StatusCode::CREATED
+    );
+
+    // Scopes beyond the role, unknown permissions and an empty list are refused; nothing is made.
+    let before = key_count(&app, &t.admin_token).await;
+    for (scopes, field) in [
+        (json!(["records.read", "records.write"]), "scopes[1]"),
+        (json!(["records.fly"]), "scopes[0]"),
+        (json!([]), "scopes"),
+    ] {
+        let (s, body) = new_key(&app, &t.admin_token, json!({"name": "k", "role": "viewer", "scopes": scopes})).await;
+        assert_eq!((s, body["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)), "{body}");
+    }
+    assert_eq!(key_count(&app, &t.admin_token).await, before);
+    let (_, entries) = app.get("/api/v1/audit?operation=apikey.create", &t.admin_token).await;
+    assert!(entries.as_array().unwrap().iter().any(|e| e["detail"] == "name=reader role=editor scopes=records.read"));
+    app.verify_audit().await;
+}
+
+#[tokio::test]
+async fn iam_12_a_keys_address_ranges_lie_within_the_tenants_list_and_refuse_other_addresses() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let (s, created) =
+        new_key(&app, &t.admin_token, json!({"name": "sync", "role": "viewer", "allowed_ranges": ["127.0.0.2"]})).await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    assert_eq!(created["key"]["allowed_ranges"], json!(["127.0.0.2/32"]));
+    let key = created["token"].as_str().unwrap().to_owned();
+    let me = |from: &'static str| {
+        let (app, key) = (&app, key.clone());
+        async move { call(app, from, "GET", "/api/v1/me", Some(&key), None, &[]).await }
+    };
+    assert_eq!(me("127.0.0.2").await.0, StatusCode::OK);
+    let (s, body) = me("127.0.0.3").await;
+    assert_eq!((s, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("address_not_allowed")), "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("127.0.0.3"));
+    let spoofed = call(&app, "127.0.0.3", "GET", "/api/v1/me", Some(&key), None, &[("x-forwarded-for", "127.0.0.2")]);
+    assert_eq!(spoofed.await.0, StatusCode::FORBIDDEN);
+
+    // The last use is shown with its address; the refusal is audited with its own.
+    let (_, keys) = app.get("/api/v1/api-keys", &t.admin_token).await;
+    let listed = keys.as_array().unwrap().iter().find(|k| k["name"] == "sync").unwrap().clone();
+    assert_eq!((listed["last_used_ip"].as_str(), listed["last_used_at"].is_string()), (Some("127.0.0.2"), true));
+    let (_, refused) = app.get("/api/v1/audit?operation=access.address_refused", &t.admin_token).await;
+    let refused = refused.as_array().unwrap();
+    assert!(refused.iter().any(|e| e["source_ip"] == "127.0.0.3" && e["actor"] == "sync"), "{refused:?}");
+    let console = Console::new(&app);
+    console.login("acme", &t.admin_email, PASSWORD).await;
+    let page = console.get("/console/api-keys").await;
+    assert!(page.body.contains("127.0.0.2") && page.body.contains("127.0.0.2/32"), "{}", page.body);
+
+    // With a tenant API list, a key's ranges must lie inside it.
+    let (_, mut settings) = app.get("/api/v1/settings/security", &t.admin_token).await;
+    settings.as_object_mut().unwrap().remove("against_nist");
+    settings["addresses"]["api"] = json!(["127.0.0.0/29"]);
+    assert_eq!(
+        app.send("PUT", "/api/v1/settings/security", Some(&t.admin_token), Some(settings)).await.0,
+        StatusCode::OK
+    );
+    let before = key_count(&app, &t.admin_token).await;
+    for (ranges, why) in [
+        (json!(["10.0.0.0/8"]), "outside"),
+        (json!(["127.0.0.0/24"]), "wider than the tenant's list"),
+        (json!(["not-an-address"]), "malformed"),
+        (json!(["127.0.0.2", "127.0.0.2/32"]), "repeated"),
+    ] {
+        let (s, body) =
+            new_key(&app, &t.admin_token, json!({"name": "k", "role": "viewer", "allowed_ranges": ranges})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{why}: {body}");
+    }
+    assert_eq!(key_count(&app, &t.admin_token).await, before, "nothing made");
+    let (s, body) =
+        new_key(&app, &t.admin_token, json!({"name": "k", "role": "viewer", "allowed_ranges": ["127.0.0.4/30"]})).await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    app.verify_audit().await;
+}
+
+#[tokio::test]
+async fn iam_12_the_console_issues_a_scoped_key_with_ranges_and_names_a_bad_line() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let console = Console { client: client_from("127.0.0.1"), base: base(&app, "127.0.0.1") };
+    console.login("acme", &t.admin_email, PASSWORD).await;
+    let form = console.get("/console/api-keys/new").await;
+    let csrf = csrf_of(&form.body);
+    let post = |ranges: &'static str| {
+        let console = &console;
+        let csrf = csrf.clone();
+        async move {
+            let fields = [
+                ("name", "集計"),
+                ("role", "viewer"),
+                ("expires_in_days", "30"),
+                ("scopes", "records.read"),
+                ("allowed_ranges", ranges),
+                ("_csrf", csrf.as_str()),
+            ];
+            console.post("/console/api-keys/new", &fields).await
+        }
+    };
+    let bad = post("192.0.2.0/24\n192.0.2.300").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(bad.body.contains("192.0.2.300"), "the bad line is named");
+    let made = post("192.0.2.0/24\n2001:db8::/32").await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let (_, keys) = app.get("/api/v1/api-keys", &t.admin_token).await;
+    let key = &keys[0];
+    assert_eq!(
+        (&key["scopes"], &key["allowed_ranges"]),
+        (&json!(["records.read"]), &json!(["192.0.2.0/24", "2001:db8::/32"]))
+    );
+}
