@@ -120,10 +120,12 @@ pub enum Operation {
     AddressRefused,
     /// An operator emptied a tenant's address lists to let it back in (IAM-10).
     AddressListsReset,
+    /// An API key got a new secret, the old one accepted for a grace period (IAM-12).
+    ApiKeyRotate,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 42] = [
+    pub const ALL: [Operation; 43] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -166,6 +168,7 @@ impl Operation {
         Self::CsrfRefused,
         Self::AddressRefused,
         Self::AddressListsReset,
+        Self::ApiKeyRotate,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -212,6 +215,7 @@ impl Operation {
             Self::CsrfRefused => "access.csrf_refused",
             Self::AddressRefused => "access.address_refused",
             Self::AddressListsReset => "settings.address_lists_reset",
+            Self::ApiKeyRotate => "apikey.rotate",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {

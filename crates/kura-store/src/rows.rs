@@ -46,6 +46,8 @@ pub struct ApiKey {
     /// The address ranges the key may be used from (within the tenant's API list); empty: any
     /// the tenant's API list allows.
     pub allowed_ranges: Vec<ipnet::IpNet>,
+    /// After a rotation, until when the previous secret is still accepted.
+    pub previous_valid_until: Option<Timestamp>,
 }
 
 /// A live user session with everything needed to authorise its requests, read together.

@@ -24,7 +24,7 @@ use utoipa::{Modify, OpenApi};
         access::login, access::logout, access::me,
         access::list_users, access::create_user, access::get_user, access::update_user, access::delete_user,
         access::list_roles, access::create_role, access::get_role, access::update_role, access::delete_role,
-        access::list_api_keys, access::create_api_key, access::revoke_api_key,
+        access::list_api_keys, access::create_api_key, access::revoke_api_key, access::rotate_api_key,
         account::get_security, account::put_security, account::change_password, account::list_sessions,
         account::end_session, account::end_user_sessions, account::unlock_user,
         links::request_reset, links::use_link, links::resend_setup_link, links::import_users,

@@ -523,4 +523,14 @@ catalogue! {
     KeyScopesHelp => "Tick the permissions the key may use, each one its role has. Tick none to give the key all of its role's permissions.", "このキーで利用できる権限を選びます（ロールが持つ権限のみ）。何も選ばない場合は、ロールのすべての権限を利用できます。";
     KeyRanges => "Allowed addresses", "接続を許可するアドレス";
     KeyRangesHelp => "One IPv4 or IPv6 range (CIDR) or address per line, within the tenant's API address list. Empty: wherever the tenant's list allows.", "1 行に 1 つ、IPv4 または IPv6 の範囲（CIDR）かアドレスを、テナントの API 用リストの範囲内で入力します。空欄の場合は、テナントのリストが許可する範囲で利用できます。";
+    RotateKey => "Rotate", "キーを更新";
+    RotateIntro => "Issue a new secret for “{name}”. Its scopes, addresses and expiry stay as they are. Choose how long the current secret keeps working, so that the systems using it can switch.", "「{name}」に新しいシークレットを発行します。権限・接続元・有効期限は変わりません。利用中のシステムが切り替えられるよう、現在のシークレットを使える期間を選んでください。";
+    GraceLabel => "The current secret keeps working for", "現在のシークレットを使える期間";
+    GraceHelp => "After this, only the new secret works. Rotating again ends the earlier secret at once.", "この期間が過ぎると、新しいシークレットだけが使えます。再度更新すると、以前のシークレットは直ちに使えなくなります。";
+    GraceNone => "Stop it now", "直ちに停止";
+    GraceHour => "1 hour", "1 時間";
+    GraceDay => "1 day", "1 日";
+    GraceWeek => "7 days", "7 日";
+    GraceMonth => "30 days", "30 日";
+    PreviousSecretUntil => "Previous secret accepted until {time}", "以前のシークレットは {time} まで有効";
 }

@@ -134,6 +134,60 @@ pub async fn create(state: &AppState, p: &TenantPrincipal, input: NewApiKey) -> 
     Ok((api_key_token(g.tenant_id().as_uuid(), &secret), api_key))
 }
 
+/// A rotation: how long the current secret stays accepted beside the new one.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"grace_minutes": 1440}))]
+pub struct RotateApiKey {
+    /// Minutes the current secret keeps working (0–43200, that is up to 30 days; 0: it stops at
+    /// once).
+    #[schema(minimum = 0, maximum = 43200)]
+    pub grace_minutes: u32,
+}
+
+/// The longest grace period of a rotation, in minutes (30 days).
+pub const MAX_GRACE_MINUTES: u32 = 43_200;
+
+/// Gives a live key a new secret, returned once; the current secret keeps working for the grace
+/// period, then is refused. Only someone holding every permission of the key's role may rotate
+/// it (they would learn a secret acting with that role).
+pub async fn rotate(
+    state: &AppState,
+    p: &TenantPrincipal,
+    id: ApiKeyId,
+    change: RotateApiKey,
+) -> AppResult<(String, ApiKey)> {
+    let g = p.require(Permission::ApiKeysManage)?;
+    if change.grace_minutes > MAX_GRACE_MINUTES {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "grace_minutes",
+            FieldErrorKind::AboveMaximum { max: f64::from(MAX_GRACE_MINUTES) },
+        )]));
+    }
+    let key = state
+        .store
+        .api_keys(g.tenant_id())
+        .await?
+        .into_iter()
+        .find(|k| k.id == id)
+        .ok_or(AppError::NotFound("api key"))?;
+    if let Some(role) = state.store.role(g.tenant_id(), key.role_id).await? {
+        ensure_within(p.role(), &role)?;
+    }
+    let grace = SignedDuration::from_mins(i64::from(change.grace_minutes));
+    let mut w = g.begin(&state.store).await?;
+    let (secret, key) = w.rotate_api_key(g.tenant_id(), id, grace).await?;
+    let zone = &p.tenant().time_zone;
+    let detail = match key.previous_valid_until {
+        Some(until) if change.grace_minutes > 0 => {
+            format!("new secret; the previous one is accepted until {}", kura_domain::format_in_zone(until, zone))
+        }
+        _ => "new secret; the previous one was refused at once".to_owned(),
+    };
+    w.commit(AuditRecord::success(Operation::ApiKeyRotate, format!("apikey:{id}")).with_detail(detail)).await?;
+    Ok((api_key_token(g.tenant_id().as_uuid(), &secret), key))
+}
+
 pub async fn revoke(state: &AppState, p: &TenantPrincipal, id: ApiKeyId) -> AppResult<()> {
     let g = p.require(Permission::ApiKeysManage)?;
     let mut w = g.begin(&state.store).await?;

@@ -155,3 +155,100 @@ async fn iam_12_the_console_issues_a_scoped_key_with_ranges_and_names_a_bad_line
         (&json!(["records.read"]), &json!(["192.0.2.0/24", "2001:db8::/32"]))
     );
 }
+
+#[tokio::test]
+async fn iam_12_a_rotated_keys_old_secret_works_for_the_chosen_grace_then_is_refused() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let (_, created) =
+        new_key(&app, &t.admin_token, json!({"name": "sync", "role": "viewer", "scopes": ["records.read"]})).await;
+    let (old, id) = (created["token"].as_str().unwrap().to_owned(), created["key"]["id"].as_str().unwrap().to_owned());
+    let rotate = format!("/api/v1/api-keys/{id}/rotate");
+
+    // Bad input changes nothing: the old secret is still the only one.
+    for bad in [json!({"grace_minutes": 43_201}), json!({"grace_minutes": -1}), json!({})] {
+        let (s, body) = app.post(&rotate, &t.admin_token, bad.clone()).await;
+        assert!(s == StatusCode::BAD_REQUEST || s == StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {s} {body}");
+    }
+    assert_eq!(app.get("/api/v1/me", &old).await.0, StatusCode::OK);
+
+    let (s, rotated) = app.post(&rotate, &t.admin_token, json!({"grace_minutes": 60})).await;
+    assert_eq!(s, StatusCode::OK, "{rotated}");
+    let new = rotated["token"].as_str().unwrap().to_owned();
+    assert!(new.starts_with("kura_") && new != old);
+    assert_eq!(rotated["key"]["scopes"], json!(["records.read"]), "the key keeps its limits");
+    assert!(rotated["key"]["previous_valid_until"].is_string());
+    assert_eq!(app.get("/api/v1/me", &new).await.0, StatusCode::OK);
+    assert_eq!(app.get("/api/v1/me", &old).await.0, StatusCode::OK, "within the grace period");
+    app.clock.advance(jiff::SignedDuration::from_mins(61));
+    assert_eq!(app.get("/api/v1/me", &old).await.0, StatusCode::UNAUTHORIZED, "after the grace period");
+    assert_eq!(app.get("/api/v1/me", &new).await.0, StatusCode::OK);
+    // The administrator's session idled out meanwhile.
+    let admin = app.login("acme", &t.admin_email, PASSWORD).await;
+    let t = TenantFixture { admin_token: admin, ..t };
+
+    // With no grace the old secret stops at once; rotating again drops the earlier one too.
+    let (_, second) = app.post(&rotate, &t.admin_token, json!({"grace_minutes": 1440})).await;
+    let (_, third) = app.post(&rotate, &t.admin_token, json!({"grace_minutes": 0})).await;
+    let (second, third) = (second["token"].as_str().unwrap(), third["token"].as_str().unwrap());
+    assert_eq!(app.get("/api/v1/me", &new).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get("/api/v1/me", second).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get("/api/v1/me", third).await.0, StatusCode::OK);
+    let (_, entries) = app.get("/api/v1/audit?operation=apikey.rotate", &t.admin_token).await;
+    let details: Vec<&str> = entries.as_array().unwrap().iter().filter_map(|e| e["detail"].as_str()).collect();
+    assert_eq!(details.len(), 3, "{details:?}");
+    assert!(
+        details.iter().any(|d| d.contains("refused at once")) && details.iter().any(|d| d.contains("accepted until"))
+    );
+
+    // A revoked key cannot be rotated back to life, and a weaker administrator cannot rotate a
+    // stronger key (they would learn its secret).
+    assert_eq!(app.delete(&format!("/api/v1/api-keys/{id}"), &t.admin_token).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(app.post(&rotate, &t.admin_token, json!({"grace_minutes": 0})).await.0, StatusCode::NOT_FOUND);
+    let (_, strong) = new_key(&app, &t.admin_token, json!({"name": "admin-key", "role": "tenant_admin"})).await;
+    let (s, body) = app
+        .post(
+            "/api/v1/roles",
+            &t.admin_token,
+            json!({"key": "key_keeper", "label": "鍵係", "permissions": ["apikeys.manage"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let (s, body) = app
+        .post(
+            "/api/v1/users",
+            &t.admin_token,
+            json!({"email": "keys@acme.example.jp", "display_name": "鍵係", "role": "key_keeper", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let keeper = app.login("acme", "keys@acme.example.jp", PASSWORD).await;
+    let strong_rotate = format!("/api/v1/api-keys/{}/rotate", strong["key"]["id"].as_str().unwrap());
+    assert_eq!(app.post(&strong_rotate, &keeper, json!({"grace_minutes": 0})).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(app.get("/api/v1/me", strong["token"].as_str().unwrap()).await.0, StatusCode::OK, "unchanged");
+    app.verify_audit().await;
+}
+
+#[tokio::test]
+async fn iam_12_the_console_rotates_a_key_and_shows_the_new_secret_once() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let (_, created) = new_key(&app, &t.admin_token, json!({"name": "sync", "role": "viewer"})).await;
+    let (old, id) = (created["token"].as_str().unwrap().to_owned(), created["key"]["id"].as_str().unwrap().to_owned());
+    let console = Console::new(&app);
+    console.login("acme", &t.admin_email, PASSWORD).await;
+    let form = format!("/console/api-keys/{id}/rotate");
+    let done = console.submit(&form, &form, &[("grace_minutes", "60")]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let shown = console.get(done.location.as_deref().unwrap()).await;
+    let new = crate::console_client::attr_in_tag(&shown.body, "id=\"token\"", "id");
+    assert_eq!(new, "token");
+    let token_start = shown.body.find("kura_").expect("the new secret is shown");
+    let token: String = shown.body[token_start..].chars().take_while(|c| *c != '<').collect();
+    assert_ne!(token, old);
+    assert_eq!(app.get("/api/v1/me", &token).await.0, StatusCode::OK);
+    assert_eq!(app.get("/api/v1/me", &old).await.0, StatusCode::OK, "within the grace period");
+    assert!(!console.get(done.location.as_deref().unwrap()).await.body.contains(&token), "shown once");
+    let list = console.get("/console/api-keys").await;
+    assert!(list.body.contains("/rotate"), "{}", list.body);
+}

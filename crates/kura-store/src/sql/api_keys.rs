@@ -12,7 +12,7 @@ use uuid::Uuid;
 macro_rules! cols {
     () => {
         "tenant_id, id, name, role_id, created_at, expires_at, revoked_at, last_used_at, created_by, last_used_ip, \
-         scopes, allowed_ranges"
+         scopes, allowed_ranges, previous_valid_until"
     };
 }
 
@@ -30,6 +30,7 @@ pub(super) struct ApiKeyRow {
     pub(super) last_used_ip: Option<String>,
     pub(super) scopes: Option<String>,
     pub(super) allowed_ranges: Option<String>,
+    pub(super) previous_valid_until: Option<i64>,
 }
 
 /// The stored form of a key's address ranges (`None` when there are none).
@@ -65,6 +66,7 @@ impl TryFrom<ApiKeyRow> for ApiKey {
                 .filter(|n| !n.is_empty())
                 .map(|n| n.parse::<ipnet::IpNet>().map_err(|e| super::corrupt("API key ranges", e)))
                 .collect::<Result<_, _>>()?,
+            previous_valid_until: opt_timestamp(r.previous_valid_until)?,
         })
     }
 }
@@ -86,7 +88,8 @@ pub(crate) async fn use_by_digest(
 ) -> Result<Option<ApiKey>, StoreError> {
     const SQL: &str = concat!(
         "UPDATE api_keys SET last_used_at = $3, last_used_ip = $4 ",
-        "WHERE tenant_id = $1 AND token_hash = $2 AND revoked_at IS NULL ",
+        "WHERE tenant_id = $1 AND (token_hash = $2 OR (previous_token_hash = $2 AND previous_valid_until > $3)) ",
+        "AND revoked_at IS NULL ",
         "AND (expires_at IS NULL OR expires_at > $3) RETURNING ",
         cols!()
     );
@@ -104,7 +107,7 @@ pub(crate) async fn insert(e: &mut Exec<'_>, key: &ApiKey, digest: &TokenDigest)
     const SQL: &str = concat!(
         "INSERT INTO api_keys (",
         cols!(),
-        ", token_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        ", token_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
     );
     run!(e, |c| sqlx::query(SQL)
         .bind(key.tenant_id.as_uuid())
@@ -119,12 +122,41 @@ pub(crate) async fn insert(e: &mut Exec<'_>, key: &ApiKey, digest: &TokenDigest)
         .bind(key.last_used_ip.as_deref())
         .bind(key.scopes.map(kura_domain::PermissionSet::to_list))
         .bind(ranges_text(&key.allowed_ranges))
+        .bind(key.previous_valid_until.map(micros))
         .bind(digest.0.as_slice())
         .execute(c)
         .await
         .map(|r| r.rows_affected()))
     .map_err(constraint("an API key with this secret already exists"))?;
     Ok(())
+}
+
+/// Gives a live key a new secret (`digest`); the current one stays accepted until `grace_until`
+/// (the previous one of an earlier rotation is dropped). Returns the key, or `None` when there
+/// is no such live key.
+pub(crate) async fn rotate(
+    e: &mut Exec<'_>,
+    tenant: TenantId,
+    id: ApiKeyId,
+    digest: &TokenDigest,
+    grace_until: Timestamp,
+    now: Timestamp,
+) -> Result<Option<ApiKey>, StoreError> {
+    const SQL: &str = concat!(
+        "UPDATE api_keys SET previous_token_hash = token_hash, previous_valid_until = $4, token_hash = $3 ",
+        "WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $5) ",
+        "RETURNING ",
+        cols!()
+    );
+    let row: Option<ApiKeyRow> = run!(e, |c| sqlx::query_as(SQL)
+        .bind(tenant.as_uuid())
+        .bind(id.as_uuid())
+        .bind(digest.0.as_slice())
+        .bind(micros(grace_until))
+        .bind(micros(now))
+        .fetch_optional(c)
+        .await)?;
+    row.map(ApiKey::try_from).transpose()
 }
 
 /// Revokes a key; revoking a revoked key keeps its first revocation time.

@@ -93,8 +93,27 @@ impl Write {
             last_used_ip: None,
             scopes: limits.scopes,
             allowed_ranges: limits.allowed_ranges,
+            previous_valid_until: None,
         };
         sql::api_keys::insert(&mut e, &key, &token.digest()).await?;
+        Ok((token, key))
+    }
+
+    /// Gives a live key a new secret; the current one stays accepted for `grace` (zero: refused
+    /// at once). [`StoreError::NotFound`] when there is no such live key.
+    pub async fn rotate_api_key(
+        &mut self,
+        tenant: TenantId,
+        id: ApiKeyId,
+        grace: jiff::SignedDuration,
+    ) -> Result<(SecretToken, ApiKey), StoreError> {
+        self.in_scope(tenant)?;
+        let now = self.now();
+        let until = micros_precision(now.checked_add(grace).unwrap_or(now));
+        let token = SecretToken::generate();
+        let key = sql::api_keys::rotate(&mut self.exec().await?, tenant, id, &token.digest(), until, now)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         Ok((token, key))
     }
 

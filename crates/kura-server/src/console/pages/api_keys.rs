@@ -63,7 +63,11 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response
                             }
                         }
                         td { @if k.revoked_at.is_none() {
+                            a href={ "/console/api-keys/" (k.id) "/rotate" } { (t(Msg::RotateKey)) } " "
                             a.danger-link href={ "/console/api-keys/" (k.id) "/revoke" } { (t(Msg::Revoke)) }
+                            @if let Some(until) = k.previous_valid_until.filter(|u| *u > now) {
+                                br; span.muted { (t(Msg::PreviousSecretUntil).replace("{time}", &ctx.time(until))) }
+                            }
                         } }
                     }
                 } }
@@ -276,4 +280,58 @@ pub async fn revoke(
     let id: ApiKeyId = id.parse().map_err(|_| AppError::NotFound("api key"))?;
     api_keys::revoke(&state, &ctx.p, id).await?;
     Ok(Redirect::to("/console/api-keys?done=revoked").into_response())
+}
+
+/// The grace periods offered when rotating, in minutes.
+const GRACE_CHOICES: [(u32, Msg); 5] = [
+    (0, Msg::GraceNone),
+    (60, Msg::GraceHour),
+    (1_440, Msg::GraceDay),
+    (10_080, Msg::GraceWeek),
+    (43_200, Msg::GraceMonth),
+];
+
+/// The rotation form: a new secret, and how long the current one keeps working.
+pub async fn rotate_form(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+    let keys = api_keys::list(&state, &ctx.p).await?;
+    let key =
+        keys.iter().find(|k| k.id.to_string() == id && k.revoked_at.is_none()).ok_or(AppError::NotFound("api key"))?;
+    let t = |m: Msg| ctx.t(m);
+    let options: Vec<(String, String)> =
+        GRACE_CHOICES.iter().map(|(m, msg)| (m.to_string(), t(*msg).to_owned())).collect();
+    let body = html! {
+        form.card.stack method="post" action={ "/console/api-keys/" (key.id) "/rotate" } {
+            (csrf(ctx.csrf()))
+            p.lead { (t(Msg::RotateIntro).replace("{name}", &key.name)) }
+            (select("grace_minutes", t(Msg::GraceLabel), &options, "1440", Some(t(Msg::GraceHelp)), None, ctx.lang))
+            div.actions {
+                button.btn.btn-primary type="submit" { (t(Msg::RotateKey)) }
+                a.btn.btn-ghost href="/console/api-keys" { (t(Msg::Cancel)) }
+            }
+        }
+    };
+    let head = Head::new(Nav::ApiKeys, t(Msg::RotateKey)).crumb(t(Msg::NavApiKeys), "/console/api-keys");
+    Ok(page(&ctx, head, body).into_response())
+}
+
+/// Rotates, then shows the new secret once, like a new key (post-redirect-get).
+pub async fn rotate(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { ctx, form }: Posted,
+) -> AppResult<Response> {
+    // Checked before anything else, so that the refusal does not depend on the form.
+    ctx.p.require(Permission::ApiKeysManage)?;
+    let id: ApiKeyId = id.parse().map_err(|_| AppError::NotFound("api key"))?;
+    let grace_minutes = form
+        .get("grace_minutes")
+        .parse::<u32>()
+        .map_err(|e| AppError::BadRequest(format!("the form could not be read: {e}")))?;
+    let (token, key) = api_keys::rotate(&state, &ctx.p, id, api_keys::RotateApiKey { grace_minutes }).await?;
+    let path = format!("/console/api-keys/{}/created", key.id);
+    let mut response = Redirect::to(&path).into_response();
+    if let Some(cookie) = cookies::once(&state, &path, &token) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
 }
