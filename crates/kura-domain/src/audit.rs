@@ -122,10 +122,12 @@ pub enum Operation {
     AddressListsReset,
     /// An API key got a new secret, the old one accepted for a grace period (IAM-12).
     ApiKeyRotate,
+    /// An API key's owner was reminded by mail that it expires soon (IAM-12).
+    ApiKeyExpiryNotice,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 43] = [
+    pub const ALL: [Operation; 44] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -169,6 +171,7 @@ impl Operation {
         Self::AddressRefused,
         Self::AddressListsReset,
         Self::ApiKeyRotate,
+        Self::ApiKeyExpiryNotice,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -216,6 +219,7 @@ impl Operation {
             Self::AddressRefused => "access.address_refused",
             Self::AddressListsReset => "settings.address_lists_reset",
             Self::ApiKeyRotate => "apikey.rotate",
+            Self::ApiKeyExpiryNotice => "apikey.expiry_notice",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {

@@ -322,6 +322,17 @@ impl Store {
             context
         }))
     }
+    /// The tenant's live keys expiring within (`now`, `before`] that have not had the `stage`
+    /// reminder (or a nearer one) yet.
+    pub async fn api_keys_expiring(
+        &self,
+        tenant: TenantId,
+        before: jiff::Timestamp,
+        stage: u32,
+    ) -> Result<Vec<ApiKey>, StoreError> {
+        let now = now(&*self.clock);
+        sql::api_keys::expiring(&mut self.db.read().await?.exec(), tenant, now, before, stage).await
+    }
     pub async fn api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>, StoreError> {
         sql::api_keys::all(&mut self.db.read().await?.exec(), tenant).await
     }

@@ -252,3 +252,43 @@ async fn iam_12_the_console_rotates_a_key_and_shows_the_new_secret_once() {
     let list = console.get("/console/api-keys").await;
     assert!(list.body.contains("/rotate"), "{}", list.body);
 }
+
+#[tokio::test]
+async fn iam_12_the_owner_of_an_expiring_key_is_reminded_14_and_3_days_before_once_each() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let (s, created) =
+        new_key(&app, &t.admin_token, json!({"name": "会計連携", "role": "viewer", "expires_in_days": 20})).await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let (_, revoked) =
+        new_key(&app, &t.admin_token, json!({"name": "old", "role": "viewer", "expires_in_days": 10})).await;
+    let revoked_id = revoked["key"]["id"].as_str().unwrap();
+    assert_eq!(app.delete(&format!("/api/v1/api-keys/{revoked_id}"), &t.admin_token).await.0, StatusCode::NO_CONTENT);
+    let run = || async { kura_server::service::expiry::send_due_notices(&app.state).await.unwrap() };
+    let reminders = || async {
+        let admin = app.login("acme", &t.admin_email, PASSWORD).await;
+        let (_, entries) = app.get("/api/v1/audit?operation=apikey.expiry_notice", &admin).await;
+        entries.as_array().unwrap().iter().filter_map(|e| e["detail"].as_str().map(str::to_owned)).collect::<Vec<_>>()
+    };
+    run().await;
+    assert!(reminders().await.is_empty(), "20 days left: nothing yet");
+
+    app.clock.advance(jiff::SignedDuration::from_hours(24 * 7));
+    run().await;
+    run().await;
+    let sent = reminders().await;
+    assert_eq!(sent.len(), 1, "once, and never for the revoked key: {sent:?}");
+    assert!(sent[0].starts_with("14-day reminder to admin@acme.example.jp"), "{sent:?}");
+    let mails = app.mail_files(1).await;
+    let mail = mails.iter().find(|m| m.subject.contains("会計連携")).expect("the reminder names the key");
+    assert_eq!(mail.to, "admin@acme.example.jp");
+    assert!(mail.body.contains("/console/api-keys"), "{}", mail.body);
+
+    app.clock.advance(jiff::SignedDuration::from_hours(24 * 11));
+    run().await;
+    run().await;
+    let sent = reminders().await;
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(sent.iter().any(|d| d.starts_with("3-day reminder")), "{sent:?}");
+    app.verify_audit().await;
+}

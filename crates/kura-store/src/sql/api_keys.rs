@@ -131,6 +131,51 @@ pub(crate) async fn insert(e: &mut Exec<'_>, key: &ApiKey, digest: &TokenDigest)
     Ok(())
 }
 
+/// The tenant's live keys expiring after `now` and at or before `before` whose last reminder is
+/// not yet `stage` or nearer (the candidates for a reminder).
+pub(crate) async fn expiring(
+    e: &mut Exec<'_>,
+    tenant: TenantId,
+    now: Timestamp,
+    before: Timestamp,
+    stage: u32,
+) -> Result<Vec<ApiKey>, StoreError> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        cols!(),
+        " FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND expires_at <= $3 ",
+        "AND (expiry_notice = 0 OR expiry_notice > $4) ORDER BY id"
+    );
+    let rows: Vec<ApiKeyRow> = run!(e, |c| sqlx::query_as(SQL)
+        .bind(tenant.as_uuid())
+        .bind(micros(now))
+        .bind(micros(before))
+        .bind(i64::from(stage))
+        .fetch_all(c)
+        .await)?;
+    rows.into_iter().map(ApiKey::try_from).collect()
+}
+
+/// Records that the `stage`-days reminder goes out for the key, unless it (or a nearer one)
+/// already did; returns whether this write is the one to send it (of two nodes, one is).
+pub(crate) async fn claim_expiry_notice(
+    e: &mut Exec<'_>,
+    tenant: TenantId,
+    id: ApiKeyId,
+    stage: u32,
+) -> Result<bool, StoreError> {
+    const SQL: &str = "UPDATE api_keys SET expiry_notice = $3 WHERE tenant_id = $1 AND id = $2 \
+                       AND revoked_at IS NULL AND (expiry_notice = 0 OR expiry_notice > $3)";
+    let n = run!(e, |c| sqlx::query(SQL)
+        .bind(tenant.as_uuid())
+        .bind(id.as_uuid())
+        .bind(i64::from(stage))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
 /// Gives a live key a new secret (`digest`); the current one stays accepted until `grace_until`
 /// (the previous one of an earlier rotation is dropped). Returns the key, or `None` when there
 /// is no such live key.

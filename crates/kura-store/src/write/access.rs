@@ -117,6 +117,17 @@ impl Write {
         Ok((token, key))
     }
 
+    /// Claims the `stage`-days expiry reminder of a key (see `sql::api_keys::claim_expiry_notice`).
+    pub async fn claim_api_key_expiry_notice(
+        &mut self,
+        tenant: TenantId,
+        id: ApiKeyId,
+        stage: u32,
+    ) -> Result<bool, StoreError> {
+        self.in_scope(tenant)?;
+        sql::api_keys::claim_expiry_notice(&mut self.exec().await?, tenant, id, stage).await
+    }
+
     /// Revokes a key at once; revoking it again keeps the first revocation time.
     pub async fn revoke_api_key(&mut self, tenant: TenantId, id: ApiKeyId) -> Result<(), StoreError> {
         self.in_scope(tenant)?;
