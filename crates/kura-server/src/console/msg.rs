@@ -107,6 +107,8 @@ catalogue! {
     StepCollectionHelp => "Define what you keep, such as a customer list, and its fields.", "顧客名簿など、管理するデータとその項目を定義します。";
     StepInvite => "Invite a user", "ユーザーを招待する";
     StepInviteHelp => "Add the people who work with the data, each with a role that fits their work.", "データを扱うメンバーを追加し、業務に合ったロールを割り当てます。";
+    StepSecurity => "Review the security policy", "セキュリティポリシーを確認する";
+    StepSecurityHelp => "Check the password, lockout and session rules and save them, changed or not.", "パスワード・ロックアウト・セッションの設定を確認し、変更がなくても一度保存してください。";
     // Users
     NewUser => "New user", "ユーザーを追加";
     NoUsersYet => "There are no users yet.", "まだユーザーがいません。";

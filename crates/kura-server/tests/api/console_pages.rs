@@ -329,7 +329,14 @@ async fn console_dashboard_names_the_zone_and_counts_records_in_one_read() {
     let c = customers(&app, &t, 2).await;
     let dash = c.get("/console").await.body;
     assert!(dash.contains("日本時間 (Asia/Tokyo)") && dash.contains("はじめに設定しましょう"));
-    assert!(dash.contains("ユーザーを招待する") && dash.contains("2件中1件完了"));
+    assert!(dash.contains("ユーザーを招待する") && dash.contains("3件中1件完了"));
+    assert!(dash.contains("セキュリティポリシーを確認する") && dash.contains("/console/settings/security"));
+    // Saving the policy once, even unchanged, marks the review done.
+    let (_, mut settings) = app.get("/api/v1/settings/security", &t.admin_token).await;
+    settings.as_object_mut().unwrap().remove("against_nist");
+    let (s, body) = app.send("PUT", "/api/v1/settings/security", Some(&t.admin_token), Some(settings)).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(c.get("/console").await.body.contains("3件中2件完了"));
     let reads = |app: &TestApp| app.state.store.reads();
     let before = reads(&app);
     c.get("/console").await;

@@ -52,6 +52,17 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response
         cards.push(card(Icon::Users, t(Msg::NavUsers), n, "/console/users"));
         steps.push(Step { text: Msg::StepInvite, help: Msg::StepInviteHelp, href: "/console/users/new", done: n > 1 });
     }
+    if p.can(Permission::SettingsManage) {
+        // A policy saved once, even unchanged, means an administrator has reviewed the defaults.
+        let g = p.require(Permission::SettingsManage)?;
+        let reviewed = state.store.security_policy(g.tenant_id()).await?.is_some();
+        steps.push(Step {
+            text: Msg::StepSecurity,
+            help: Msg::StepSecurityHelp,
+            href: "/console/settings/security",
+            done: reviewed,
+        });
+    }
     let recent = if p.can(Permission::AuditRead) {
         let filter = audit::to_filter(&AuditParams { limit: Some(10), ..AuditParams::default() })?;
         Some(audit::list(&state, p, &filter).await?)
