@@ -197,6 +197,11 @@ async fn iam_10_malformed_or_mapped_ranges_are_refused_and_change_nothing() {
     let change = settings_change(&app, "127.0.0.1", &t.admin_token, |p| p["addresses"]["api"] = json!(too_many)).await;
     let (s, body) = app.send("PUT", "/api/v1/settings/security", Some(&t.admin_token), Some(change)).await;
     assert_eq!((s, body["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("addresses.api")));
+    // A revision no save ever reaches is a conflict on a tenant that never saved (the store
+    // once overflowed on it).
+    let change = settings_change(&app, "127.0.0.1", &t.admin_token, |p| p["revision"] = i64::MAX.into()).await;
+    let (s, body) = app.send("PUT", "/api/v1/settings/security", Some(&t.admin_token), Some(change)).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
     let (_, after) = app.get("/api/v1/settings/security", &t.admin_token).await;
     assert_eq!(after, before, "nothing changed");
 }
