@@ -1,11 +1,13 @@
 //! Audit entries (LOG-1). Every state change and every sign-in attempt produces one, written in
 //! the same transaction as the change. Entries form a hash chain per scope (a tenant, or the
-//! platform itself); this module defines the entry and its canonical byte form, the store
-//! computes and checks the chain.
+//! platform itself); this module defines the entry, its canonical byte form and the chain's one
+//! rule ([`AuditEntry::seal`]: how an entry is numbered and hashed onto the one before), which the
+//! store's writer and its verification both use. A Merkle log replaces that rule here.
 
 use crate::ids::TenantId;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
 /// Which chain an entry belongs to.
@@ -367,6 +369,59 @@ impl AuditEntry {
     }
 }
 
+impl AuditEntry {
+    /// The entry that follows the one numbered `prev_seq` with hash `prev_hash` in `scope`'s
+    /// chain (0 and all zeros before the first): numbered `prev_seq + 1`, dated `at`, and sealed
+    /// with the hash of `prev_hash` and its canonical bytes. Pure: the store locks the chain's
+    /// head and reads the clock, this decides the entry.
+    pub fn seal(
+        scope: AuditScope,
+        prev_seq: i64,
+        prev_hash: [u8; 32],
+        at: Timestamp,
+        actor: &Actor,
+        record: &AuditRecord,
+    ) -> Self {
+        let seq = prev_seq + 1;
+        let canonical = Self::canonical_bytes(
+            scope,
+            seq,
+            at,
+            actor,
+            record.operation,
+            record.target.as_deref(),
+            record.outcome,
+            record.detail.as_deref(),
+        );
+        Self {
+            scope,
+            seq,
+            at,
+            actor: actor.clone(),
+            operation: record.operation,
+            target: record.target.clone(),
+            outcome: record.outcome,
+            detail: record.detail.clone(),
+            prev_hash,
+            hash: link(&prev_hash, &canonical),
+        }
+    }
+
+    /// Whether this entry is sealed onto `prev_hash` as [`AuditEntry::seal`] seals: it names
+    /// that hash as its previous one, and its own hash covers it and every field.
+    pub fn is_sealed_onto(&self, prev_hash: &[u8; 32]) -> bool {
+        self.prev_hash == *prev_hash && self.hash == link(prev_hash, &self.own_canonical_bytes())
+    }
+}
+
+/// The chain's link: SHA-256 over the previous entry's hash and this entry's canonical bytes.
+fn link(prev: &[u8; 32], canonical: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(prev);
+    h.update(canonical);
+    h.finalize().into()
+}
+
 fn put(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
     out.extend_from_slice(bytes);
@@ -385,6 +440,25 @@ fn put_opt(out: &mut Vec<u8>, bytes: Option<&[u8]>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_1_seal_chains_onto_the_previous_hash() {
+        let actor = Actor { kind: ActorKind::Cli, id: None, label: "x".into(), role: None, source_ip: None };
+        let record = AuditRecord::success(Operation::TenantCreate, "t");
+        let at = Timestamp::UNIX_EPOCH;
+        let first = AuditEntry::seal(AuditScope::Platform, 0, [0; 32], at, &actor, &record);
+        assert_eq!(first.seq, 1);
+        assert!(first.is_sealed_onto(&[0; 32]));
+        assert!(!first.is_sealed_onto(&[1; 32]));
+        let other = AuditEntry::seal(AuditScope::Platform, 0, [1; 32], at, &actor, &record);
+        assert_ne!(first.hash, other.hash);
+        let second = AuditEntry::seal(AuditScope::Platform, first.seq, first.hash, at, &actor, &record);
+        assert_eq!(second.seq, 2);
+        assert!(second.is_sealed_onto(&first.hash));
+        let mut altered = second.clone();
+        altered.detail = Some("changed".into());
+        assert!(!altered.is_sealed_onto(&first.hash));
+    }
 
     fn actor(label: &str) -> Actor {
         Actor { kind: ActorKind::User, id: None, label: label.into(), role: None, source_ip: None }

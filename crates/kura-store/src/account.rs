@@ -6,7 +6,7 @@ use crate::sql;
 use crate::sql::account::{OwnSession, session_handle};
 use crate::sql::signin::SigninContext;
 use crate::store::Store;
-use crate::write::now;
+use crate::time::now;
 use jiff::Timestamp;
 use kura_crypto::TokenDigest;
 use kura_domain::{Email, SecurityPolicy, Slug, TenantId, UserId};

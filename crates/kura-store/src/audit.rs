@@ -158,8 +158,7 @@ impl Store {
                     Ok(entry) => entry,
                     Err(err) => return brk(seq, format!("entry {seq} was altered ({err})")),
                 };
-                let hash = kura_crypto::chain_hash(&prev, &entry.own_canonical_bytes());
-                if entry.prev_hash != prev || entry.hash != hash {
+                if !entry.is_sealed_onto(&prev) {
                     return brk(seq, format!("entry {seq} was altered"));
                 }
                 prev = entry.hash;

@@ -1,14 +1,12 @@
-//! The two engines behind one type, and the only place that knows their differences.
+//! Opening a store's database, and its read pool.
 //!
-//! Everything above this module sees an [`Exec`] (a connection of either engine) and runs SQL
-//! through the [`run!`] macro, which expands the same body once per engine. The differences that
-//! remain are connection set-up. Both engines get one writer connection (the slot of
-//! [`crate::writer`]) beside a pool of readers ([`Readers`]); on SQLite the readers open
-//! read-only.
+//! Both engines get one writer connection (the slot of `writer/`) beside a pool of readers
+//! ([`Readers`]); on SQLite the readers open read-only. A leased reader is an [`Exec`] like the
+//! writer's connection, so the same SQL functions serve both.
 
+use crate::conn::{Connector, Engine, Exec, WriterConn, run};
+use crate::dialect;
 use crate::error::StoreError;
-use crate::store::{Engine, StoreOptions};
-use crate::writer::{Connector, WriterConn};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions as _, Connection, PgConnection, SqliteConnection};
@@ -26,7 +24,7 @@ pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Each SQLite read connection's page cache (`PRAGMA cache_size`, negative: KiB), against
-/// SQLite's default of 2,000 KiB. Records are read from the snapshots in memory (`cache.rs`),
+/// SQLite's default of 2,000 KiB. Records are read from the snapshots in memory (`cache/`),
 /// so a reader mostly reads the few pages of a credential, and any other page comes from the
 /// operating system's cache of the file, which every connection shares. At the default, eight
 /// readers kept up to 16 MiB of copies of the same pages.
@@ -39,83 +37,12 @@ pub(crate) const PG_WRITER_NAME: &str = "kura-writer";
 /// How long a read waits for a free connection before failing (as sqlx's pool does by default).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The read pool of one engine (the writer connection lives in [`crate::writer`]).
+/// The read pool of one engine (the writer connection lives in the writer's slot).
 #[derive(Clone, Debug)]
 pub(crate) enum Db {
     Sqlite(Arc<Readers<SqliteConnection>>),
     Postgres(Arc<Readers<PgConnection>>),
 }
-
-/// A borrowed connection of either engine: what every SQL function takes. A pooled reader comes
-/// with its lease's flag, which [`run!`] raises when a statement fails in a way that may mean
-/// the connection is broken (the writer's connection has none: the slot handles its own).
-pub(crate) enum Exec<'c> {
-    Sqlite(&'c mut SqliteConnection, Option<&'c AtomicBool>),
-    Pg(&'c mut PgConnection, Option<&'c AtomicBool>),
-}
-
-impl Exec<'_> {
-    pub(crate) fn engine(&self) -> Engine {
-        match self {
-            Self::Sqlite(..) => Engine::Sqlite,
-            Self::Pg(..) => Engine::Postgres,
-        }
-    }
-
-    /// Notes a failed statement: a pooled connection that may be broken is not pooled again.
-    pub(crate) fn failed(&self, e: &sqlx::Error) {
-        if let Self::Sqlite(_, Some(broken)) | Self::Pg(_, Some(broken)) = self
-            && connection_lost(self.engine(), e)
-        {
-            broken.store(true, Ordering::Relaxed);
-        }
-    }
-}
-
-/// Whether an error may mean the connection is gone, rather than one statement being refused
-/// (for the read pool, which then closes the connection, and the writer, which reconnects).
-pub(crate) fn connection_lost(engine: Engine, e: &sqlx::Error) -> bool {
-    match e {
-        // PostgreSQL says when it is closing the connection: class 08 (connection exception) or
-        // 57 (operator intervention: shutdown, terminated backend). SQLite's refusals leave the
-        // connection usable.
-        sqlx::Error::Database(db) => {
-            engine == Engine::Postgres && db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57"))
-        }
-        sqlx::Error::RowNotFound
-        | sqlx::Error::TypeNotFound { .. }
-        | sqlx::Error::ColumnIndexOutOfBounds { .. }
-        | sqlx::Error::ColumnNotFound(_)
-        | sqlx::Error::ColumnDecode { .. }
-        | sqlx::Error::Encode(_)
-        | sqlx::Error::Decode(_) => false,
-        _ => true,
-    }
-}
-
-/// Runs the same body on whichever engine `$exec` (a `&mut Exec`) holds, with `$conn` bound to
-/// the concrete `&mut …Connection`. The body is written once; the compiler checks it for both.
-/// It yields the body's `Result<_, sqlx::Error>`, after noting an error with [`Exec::failed`].
-macro_rules! run {
-    ($exec:expr, |$conn:ident| $body:expr) => {{
-        let exec: &mut $crate::db::Exec<'_> = &mut *$exec;
-        let result = match exec {
-            $crate::db::Exec::Sqlite(c, _) => {
-                let $conn = &mut **c;
-                $body
-            }
-            $crate::db::Exec::Pg(c, _) => {
-                let $conn = &mut **c;
-                $body
-            }
-        };
-        if let Err(e) = &result {
-            exec.failed(e);
-        }
-        result
-    }};
-}
-pub(crate) use run;
 
 /// The read connections of one engine: at most `max` open, reused in turn.
 ///
@@ -257,8 +184,8 @@ impl Tx {
 impl Db {
     /// Connects to `url`, applies pending migrations, and returns the read pool with the writer
     /// connection and how to open it again.
-    pub(crate) async fn open(url: &str, options: &StoreOptions) -> Result<(Self, WriterConn, Connector), StoreError> {
-        let max = options.max_connections.max(1);
+    pub(crate) async fn open(url: &str, max_connections: u32) -> Result<(Self, WriterConn, Connector), StoreError> {
+        let max = max_connections.max(1);
         let opened = if url.starts_with("sqlite:") {
             let connect = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -320,11 +247,7 @@ impl Db {
         // happens to this transaction, it ends with the connection.
         conn.discard();
         let mut tx = Tx(conn);
-        // In WAL mode a read transaction sees the database as of its first read.
-        let begin = match self {
-            Self::Sqlite(_) => "BEGIN",
-            Self::Postgres(_) => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-        };
+        let begin = dialect::begin_snapshot(self.engine());
         run!(&mut tx.exec(), |c| sqlx::raw_sql(begin).execute(c).await.map(drop))?;
         Ok(tx)
     }

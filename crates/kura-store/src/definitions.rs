@@ -1,7 +1,7 @@
 //! Parsed collection definitions kept in memory, so that a request on a collection does not
 //! read and parse its field definitions every time.
 //!
-//! Like the record snapshots (`cache.rs`), freshness comes from the database: a reader first
+//! Like the record snapshots (`cache/`), freshness comes from the database: a reader first
 //! reads the collection's head (id, definition revision, change numbers) in one statement, and
 //! uses a kept definition only if it was read at that same revision. Every change of a
 //! definition increments the revision in the same transaction, so no node uses a definition older

@@ -9,7 +9,7 @@ use crate::error::StoreError;
 use crate::sql;
 use crate::sql::mail::{MailStatus, OutboxMail};
 use crate::store::Store;
-use crate::write::now;
+use crate::time::now;
 use jiff::{SignedDuration, Timestamp};
 use uuid::Uuid;
 
@@ -35,7 +35,7 @@ impl Store {
     /// Records a failed attempt; the mail is due again at `next`.
     pub async fn mail_retry(&self, id: Uuid, next: Timestamp, error: &str) -> Result<(), StoreError> {
         let mut held = self.writer.hold().await?;
-        sql::mail::retry(&mut held.exec()?, id, crate::write::micros_precision(next), error).await?;
+        sql::mail::retry(&mut held.exec()?, id, crate::time::micros_precision(next), error).await?;
         held.commit_unaudited().await
     }
 

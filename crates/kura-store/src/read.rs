@@ -3,11 +3,11 @@
 
 use crate::cache::{CacheStats, ForOne, Freshness, RecordSnapshot};
 use crate::error::StoreError;
+use crate::rows::CollectionHead;
 use crate::rows::{ApiKey, ApiKeyContext, Session, UserSessionContext};
 use crate::sql;
-use crate::sql::collections::CollectionHead;
 use crate::store::Store;
-use crate::write::now;
+use crate::time::now;
 use kura_crypto::TokenDigest;
 use kura_domain::{
     Collection, CollectionId, Email, Key, Operator, OperatorId, Record, RecordId, Role, RoleId, Slug, Tenant, TenantId,
@@ -17,7 +17,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 /// How stale an API key's recorded last use may get before a use records it again.
-pub(crate) const KEY_USE_RESOLUTION: jiff::SignedDuration = jiff::SignedDuration::from_mins(1);
+const KEY_USE_RESOLUTION: jiff::SignedDuration = jiff::SignedDuration::from_mins(1);
 
 /// A collection as one read saw it: its definition, and the change numbers of its records then.
 /// Records read through it ([`Store::records_at`], [`Store::record_at`]) are at least that fresh.
@@ -138,7 +138,7 @@ impl Store {
     /// The collection at `head` with its definition read from the database (and kept).
     async fn definition_at(
         &self,
-        e: &mut crate::db::Exec<'_>,
+        e: &mut crate::conn::Exec<'_>,
         tenant: TenantId,
         head: CollectionHead,
     ) -> Result<Option<CollectionAt>, StoreError> {
@@ -152,7 +152,7 @@ impl Store {
     }
 
     /// All records of a collection, as a shared snapshot no older than the last committed write
-    /// (see `cache.rs`). Filtering, sorting and paging happen in the domain (`ListQuery::apply`),
+    /// (see `cache/`). Filtering, sorting and paging happen in the domain (`ListQuery::apply`),
     /// because values will be encrypted at rest. A missing collection has no records.
     pub async fn records(&self, tenant: TenantId, collection: CollectionId) -> Result<Arc<RecordSnapshot>, StoreError> {
         let key = (tenant, collection);
@@ -180,7 +180,7 @@ impl Store {
 
     /// One record of `at`'s collection, no older than when `at` was read: from the snapshot if
     /// it is fresh, else from the database, or from the snapshot brought up to date once enough
-    /// reads have gone past it (see `cache.rs`). It does not wait for another reader's refresh.
+    /// reads have gone past it (see `cache/`). It does not wait for another reader's refresh.
     pub async fn record_at(&self, at: &CollectionAt, id: RecordId) -> Result<Option<Record>, StoreError> {
         let c = &at.collection;
         let key = (c.tenant_id, c.id);
@@ -207,7 +207,7 @@ impl Store {
     /// The snapshot at (at least) `change_seq`: kept, merged with what changed, or read whole.
     async fn snapshot(
         &self,
-        e: &mut crate::db::Exec<'_>,
+        e: &mut crate::conn::Exec<'_>,
         key: (TenantId, CollectionId),
         change_seq: i64,
         delete_seq: i64,
@@ -222,7 +222,7 @@ impl Store {
     /// [`Store::snapshot`] for a caller that holds the collection's refresh lock.
     async fn refresh(
         &self,
-        e: &mut crate::db::Exec<'_>,
+        e: &mut crate::conn::Exec<'_>,
         key: (TenantId, CollectionId),
         change_seq: i64,
         delete_seq: i64,
@@ -267,16 +267,6 @@ impl Store {
         let now = now(&*self.clock);
         sql::sessions::live(&mut self.db.read().await?.exec(), scope, digest, now).await
     }
-    /// Records activity on a session (bookkeeping outside the audit path).
-    ///
-    /// It goes through the writer slot like every write and returns once durable: do not call it
-    /// while holding a [`crate::Write`].
-    pub async fn touch_session(&self, scope: Uuid, digest: &TokenDigest) -> Result<(), StoreError> {
-        let now = now(&*self.clock);
-        let mut held = self.writer.hold().await?;
-        sql::sessions::touch(&mut held.exec()?, scope, digest, now).await?;
-        held.commit_unaudited().await
-    }
     /// A live user session of `tenant` with its user, tenant and role, in one statement.
     /// Expired sessions are not returned; the idle timeout and the user's status are the
     /// caller's to check.
@@ -313,10 +303,7 @@ impl Store {
         if context.key.last_used_at.is_some_and(|used| now.duration_since(used) < KEY_USE_RESOLUTION) {
             return Ok(Some(context));
         }
-        let mut held = self.writer.hold().await?;
-        // The same conditions again: the key may have been revoked since it was read.
-        let used = sql::api_keys::use_by_digest(&mut held.exec()?, tenant, digest, now, ip).await?;
-        held.commit_unaudited().await?;
+        let used = self.record_key_use(tenant, digest, now, ip).await?;
         Ok(used.map(|key| {
             context.key = key;
             context

@@ -1,8 +1,9 @@
-//! Stored things that are not domain concepts: sessions and API keys.
+//! Stored things that are not domain concepts: sessions, API keys, and a collection's head.
 
 use jiff::Timestamp;
 use kura_domain::{ApiKeyId, OperatorId, RoleId, TenantId, UserId};
 use serde::Serialize;
+use uuid::Uuid;
 
 /// Whose session it is. Operator sessions belong to no tenant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,7 +62,7 @@ pub struct UserSessionContext {
     /// The tenant's stored security policy; `None` while it uses the defaults.
     pub policy: Option<kura_domain::SecurityPolicy>,
     /// The head of the collection the request named, if it exists.
-    pub collection: Option<crate::CollectionHead>,
+    pub collection: Option<CollectionHead>,
 }
 
 /// A usable API key with everything needed to authorise its requests, read together.
@@ -72,7 +73,18 @@ pub struct ApiKeyContext {
     /// The key's role.
     pub role: kura_domain::Role,
     /// The head of the collection the request named, if it exists.
-    pub collection: Option<crate::CollectionHead>,
+    pub collection: Option<CollectionHead>,
     /// The tenant's stored security policy (`None`: the defaults), for its API address list.
     pub policy: Option<kura_domain::SecurityPolicy>,
+}
+
+/// What a reader checks before using what it keeps in memory about a collection: the definition
+/// revision and the change sequence numbers of its records. Turn it into a [`crate::CollectionAt`]
+/// with [`crate::Store::collection_at_head`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct CollectionHead {
+    pub(crate) id: Uuid,
+    pub(crate) revision: i64,
+    pub(crate) change_seq: i64,
+    pub(crate) delete_seq: i64,
 }

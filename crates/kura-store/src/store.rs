@@ -1,19 +1,12 @@
 //! The [`Store`] handle: the read pool and the writer slot of one engine, the clock, and the
 //! entry points for reads and writes.
 
+use crate::conn::Engine;
 use crate::db::Db;
 use crate::error::StoreError;
-use crate::write::Write;
 use crate::writer::{CommitStats, Writer};
-use kura_domain::{Actor, AuditRecord, AuditScope, Clock};
+use kura_domain::Clock;
 use std::sync::Arc;
-
-/// Which database engine a store runs on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Engine {
-    Sqlite,
-    Postgres,
-}
 
 /// Tuning knobs for opening a store.
 #[derive(Clone, Debug)]
@@ -21,7 +14,7 @@ pub struct StoreOptions {
     /// Connections for reads. Writes use one more connection of their own (see
     /// [`Store::begin`]).
     pub max_connections: u32,
-    /// Records kept decoded in memory across all collections (see `cache.rs`); 0 disables the
+    /// Records kept decoded in memory across all collections (see `cache/`); 0 disables the
     /// cache.
     pub record_cache_records: usize,
 }
@@ -51,7 +44,7 @@ impl Store {
     /// runtime: use the store within that runtime.
     #[tracing::instrument(skip_all)]
     pub async fn open(url: &str, clock: Arc<dyn Clock>, options: StoreOptions) -> Result<Self, StoreError> {
-        let (db, conn, connector) = Db::open(url, &options).await?;
+        let (db, conn, connector) = Db::open(url, options.max_connections).await?;
         let cache = Arc::new(crate::cache::RecordCache::new(options.record_cache_records));
         let writer = Writer::open(conn, connector, Arc::clone(&cache));
         tracing::info!(engine = ?db.engine(), "store opened");
@@ -78,18 +71,6 @@ impl Store {
         self.db.close().await;
     }
 
-    /// Starts an audited write in `scope` on behalf of `actor`.
-    ///
-    /// There is one writer connection per store, on both engines: this waits while another
-    /// `Write` is open, so a task must not hold one `Write` while beginning another (or calling
-    /// [`Store::touch_session`] / [`Store::api_key_context`], which use the writer too).
-    /// Concurrent writes share durable commits (group commit): see [`Write::commit`].
-    #[tracing::instrument(skip_all, fields(scope = ?scope, actor_kind = actor.kind.as_str()))]
-    pub async fn begin(&self, scope: AuditScope, actor: Actor) -> Result<Write, StoreError> {
-        let held = self.writer.hold().await?;
-        Ok(Write::new(held, Arc::clone(&self.clock), scope, actor))
-    }
-
     /// How many read operations took a connection from the read pool (for tests and metrics).
     pub fn reads(&self) -> u64 {
         self.db.reads()
@@ -98,10 +79,5 @@ impl Store {
     /// How many writes were made durable, by how many commits (for tests and metrics).
     pub fn commit_stats(&self) -> CommitStats {
         self.writer.stats()
-    }
-
-    /// Records an event that changes nothing else, such as a failed sign-in.
-    pub async fn audit_only(&self, scope: AuditScope, actor: Actor, record: AuditRecord) -> Result<(), StoreError> {
-        self.begin(scope, actor).await?.commit(record).await.map(|_| ())
     }
 }

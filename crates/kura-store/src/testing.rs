@@ -5,7 +5,7 @@
 //! is a new database on that server instead, dropped again when the `TestDb` is. Tests never
 //! share a database, so they may run in parallel.
 
-use crate::db::Exec;
+use crate::conn::{Engine, Exec};
 use crate::{Store, StoreError, Write};
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
@@ -48,16 +48,12 @@ pub async fn create_record_with_id(
 /// violation in the outer transaction (a foreign key on SQLite, a unique key on PostgreSQL, both
 /// on temporary tables), which each engine checks only at `COMMIT`.
 pub async fn poison_batch(w: &mut Write) -> Result<(), StoreError> {
-    const SQLITE: &str = "CREATE TEMP TABLE IF NOT EXISTS kura_poison_parent (id INTEGER PRIMARY KEY); \
-                          CREATE TEMP TABLE IF NOT EXISTS kura_poison (parent INTEGER \
-                              REFERENCES kura_poison_parent (id) DEFERRABLE INITIALLY DEFERRED); \
-                          INSERT INTO kura_poison (parent) VALUES (1)";
-    const PG: &str = "CREATE TEMP TABLE IF NOT EXISTS kura_poison (x INT UNIQUE DEFERRABLE INITIALLY DEFERRED); \
-                      INSERT INTO kura_poison (x) VALUES (1), (1)";
     let mut e = w.exec().await?;
     match &mut e {
-        Exec::Sqlite(c, _) => sqlx::raw_sql(SQLITE).execute(&mut **c).await.map(drop)?,
-        Exec::Pg(c, _) => sqlx::raw_sql(PG).execute(&mut **c).await.map(drop)?,
+        Exec::Sqlite(c, _) => {
+            sqlx::raw_sql(crate::dialect::poison(Engine::Sqlite)).execute(&mut **c).await.map(drop)?
+        }
+        Exec::Pg(c, _) => sqlx::raw_sql(crate::dialect::poison(Engine::Postgres)).execute(&mut **c).await.map(drop)?,
     }
     Ok(())
 }

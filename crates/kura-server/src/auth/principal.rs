@@ -134,7 +134,7 @@ impl<'a> Granted<'a> {
         data: &RecordData,
         audit: impl FnOnce(&Record) -> AuditRecord,
     ) -> Result<(Record, AuditEntry), StoreError> {
-        store.update_record(self.principal.actor.clone(), current, data, audit).await
+        store.update_record(self.tenant_id(), self.principal.actor.clone(), current, data, audit).await
     }
 }
 

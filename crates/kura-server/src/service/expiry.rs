@@ -65,7 +65,7 @@ pub async fn send_due_notices(state: &AppState) -> AppResult<usize> {
                     subject: &subject,
                     body: &body,
                 };
-                w.enqueue_mail(mail).await?;
+                w.enqueue_mail(w.scope(), mail).await?;
                 w.commit(
                     AuditRecord::success(Operation::PasswordExpiryNotice, format!("user:{}", user.email))
                         .with_detail(format!("{stage}-day warning; expires {expires_text}")),
@@ -127,7 +127,7 @@ async fn send_key_notices(state: &AppState) -> AppResult<usize> {
                     subject: &subject,
                     body: &body,
                 };
-                w.enqueue_mail(mail).await?;
+                w.enqueue_mail(AuditScope::Tenant(tenant.id), mail).await?;
                 w.commit(
                     AuditRecord::success(Operation::ApiKeyExpiryNotice, format!("apikey:{}", key.id))
                         .with_detail(format!("{stage}-day reminder to {}; expires {expires_text}", user.email)),

@@ -62,7 +62,7 @@ async fn queue(w: &mut Write, user: &User, notice: &Notice<'_>) -> AppResult<()>
         subject: &subject,
         body: &body,
     };
-    w.enqueue_mail(mail).await?;
+    w.enqueue_mail(AuditScope::Tenant(user.tenant_id), mail).await?;
     Ok(())
 }
 

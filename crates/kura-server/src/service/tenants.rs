@@ -99,12 +99,13 @@ pub async fn create_tenant_with(
         None => None,
     };
 
-    let mut w = state.store.begin(AuditScope::Platform, actor.clone()).await?;
+    // One write: the tenant, its built-in roles, its first administrator and their setup link
+    // are committed together or not at all; the platform's chain records the opening, the
+    // tenant's own chain its administrator.
+    let mut w = state.store.begin(AuditScope::Platform, actor).await?;
     let tenant = w.insert_tenant(&spec).await?;
-    w.commit(AuditRecord::success(Operation::TenantCreate, format!("tenant:{}", spec.slug))).await?;
-
     let admin_key = Key::parse(BuiltinRole::TenantAdmin.key())?;
-    let role = state.store.role_by_key(tenant.id, &admin_key).await?.ok_or(AppError::NotFound("role"))?;
+    let role = w.role_by_key(tenant.id, &admin_key).await?.ok_or(AppError::NotFound("role"))?;
     let account = kura_store::NewAccount {
         email: &email,
         display_name: &name,
@@ -113,14 +114,17 @@ pub async fn create_tenant_with(
         language: input.admin_language.unwrap_or_default(),
         must_change_password: generated.is_some(),
     };
-    let mut w = state.store.begin(AuditScope::Tenant(tenant.id), actor).await?;
     let user = w.insert_account(tenant.id, account).await?;
     let mut detail = "role=tenant_admin; tenant opened".to_owned();
     if hash.is_none() {
         super::links::queue_setup_link(state, &mut w, &tenant, &user).await?;
         detail.push_str("; setup link sent");
     }
-    w.commit(AuditRecord::success(Operation::UserCreate, format!("user:{email}")).with_detail(detail)).await?;
+    w.audit_opened(
+        tenant.id,
+        AuditRecord::success(Operation::UserCreate, format!("user:{email}")).with_detail(detail),
+    )?;
+    w.commit(AuditRecord::success(Operation::TenantCreate, format!("tenant:{}", spec.slug))).await?;
     if hash.is_none() {
         state.mail.kick();
     }

@@ -3,7 +3,7 @@
 
 use super::micros;
 use super::sessions::SessionRow;
-use crate::db::{Exec, run};
+use crate::conn::{Exec, run};
 use crate::error::StoreError;
 use crate::rows::Session;
 use jiff::Timestamp;

@@ -1,7 +1,7 @@
 //! The `api_keys` table. Only the key's digest is stored; the secret is shown once.
 
 use super::{constraint, found, micros, opt_timestamp, timestamp};
-use crate::db::{Exec, run};
+use crate::conn::{Exec, run};
 use crate::error::StoreError;
 use crate::rows::ApiKey;
 use jiff::Timestamp;

@@ -2,9 +2,10 @@
 
 use super::records::{self, Insert};
 use super::{CHUNK, corrupt, hash32, micros, timestamp};
-use crate::db::{Exec, run};
+use crate::conn::Engine;
+use crate::conn::{Exec, run};
+use crate::dialect;
 use crate::error::StoreError;
-use crate::store::Engine;
 use jiff::Timestamp;
 use kura_domain::{Actor, ActorKind, AuditEntry, AuditScope, Operation, Outcome};
 use std::sync::OnceLock;
@@ -60,34 +61,23 @@ impl TryFrom<AuditRow> for AuditEntry {
     }
 }
 
-/// The statement of [`advance_head`], with the scope's id and the all-zero hash bound as the
-/// parameters named.
-macro_rules! advance_head_sql {
-    ($scope:literal, $zero_hash:literal) => {
-        concat!(
-            "INSERT INTO audit_heads (scope_id, seq, hash) VALUES (",
-            $scope,
-            ", 1, ",
-            $zero_hash,
-            ") ON CONFLICT (scope_id) DO UPDATE SET seq = audit_heads.seq + 1 RETURNING seq, hash"
-        )
-    };
-}
-
 /// Claims the next sequence number and returns it with the previous entry's hash, creating the
 /// scope's head at the first append (its previous hash is all zeros). On PostgreSQL the row lock
 /// this takes serialises appends to the scope until the transaction commits.
 pub(crate) async fn advance_head(e: &mut Exec<'_>, scope: AuditScope) -> Result<(i64, [u8; 32]), StoreError> {
-    const SQL: &str = advance_head_sql!("$1", "$2");
+    const SQL: &str = "INSERT INTO audit_heads (scope_id, seq, hash) VALUES ($1, 1, $2) \
+                       ON CONFLICT (scope_id) DO UPDATE SET seq = audit_heads.seq + 1 RETURNING seq, hash";
     let (seq, hash): (i64, Vec<u8>) =
         run!(e, |c| sqlx::query_as(SQL).bind(scope.storage_id()).bind([0u8; 32].as_slice()).fetch_one(c).await)?;
     Ok((seq, hash32("audit head hash", &hash)?))
 }
 
+/// [`set_head`]'s statement: `$1` scope, `$2` sequence number, `$3` hash.
+const SET_HEAD: &str = "UPDATE audit_heads SET seq = $2, hash = $3 WHERE scope_id = $1";
+
 /// Writes a head advanced in memory back (the transaction already holds its lock).
 pub(crate) async fn set_head(e: &mut Exec<'_>, scope: AuditScope, seq: i64, hash: &[u8; 32]) -> Result<(), StoreError> {
-    const SQL: &str = "UPDATE audit_heads SET seq = $2, hash = $3 WHERE scope_id = $1";
-    let n = run!(e, |c| sqlx::query(SQL)
+    let n = run!(e, |c| sqlx::query(SET_HEAD)
         .bind(scope.storage_id())
         .bind(seq)
         .bind(hash.as_slice())
@@ -97,70 +87,33 @@ pub(crate) async fn set_head(e: &mut Exec<'_>, scope: AuditScope, seq: i64, hash
     super::found(n)
 }
 
-/// SQLite only: writes back one chain head and at most one collection's change numbers, both
-/// advanced in memory (see `writer.rs`), and commits, all in one call (a hand-off to SQLite's
-/// worker thread instead of three). The rows exist and are locked: the batch's first append
-/// and record write made them so under SQLite's write lock, which the batch still holds.
+/// Where an engine that fuses calls ([`dialect::fuses`]) can write a batch's numbers back in
+/// the call that commits it: one chain head and at most one collection's change numbers, both
+/// advanced in memory (see `writer/numbering.rs`), with `COMMIT`, as one [`dialect::fused`] call
+/// (a hand-off to SQLite's worker thread instead of three). The rows exist and are locked: the
+/// batch's first append and record write made them so under SQLite's write lock, which the
+/// batch still holds.
 pub(crate) async fn set_head_and_commit(
     c: &mut sqlx::SqliteConnection,
     scope: AuditScope,
     head: (i64, &[u8; 32]),
     collection: Option<(kura_domain::TenantId, kura_domain::CollectionId, i64, i64)>,
 ) -> Result<(), StoreError> {
-    const HEAD: &str = "UPDATE audit_heads SET seq = $2, hash = $3 WHERE scope_id = $1; COMMIT";
-    const HEAD_SEQS: &str = "UPDATE audit_heads SET seq = $2, hash = $3 WHERE scope_id = $1; \
-                             UPDATE collections SET change_seq = $6, delete_seq = $7 WHERE tenant_id = $4 AND id = $5; \
-                             COMMIT";
-    let q = sqlx::query(if collection.is_some() { HEAD_SEQS } else { HEAD })
-        .bind(scope.storage_id())
-        .bind(head.0)
-        .bind(head.1.as_slice());
+    static HEAD: OnceLock<String> = OnceLock::new();
+    static HEAD_SEQS: OnceLock<String> = OnceLock::new();
+    let sql = match collection {
+        None => HEAD.get_or_init(|| dialect::fuse(&[(SET_HEAD, 3), ("COMMIT", 0)])),
+        Some(_) => {
+            HEAD_SEQS.get_or_init(|| dialect::fuse(&[(SET_HEAD, 3), (super::collections::SET_SEQS, 4), ("COMMIT", 0)]))
+        }
+    };
+    let q = sqlx::query(sql.as_str()).bind(scope.storage_id()).bind(head.0).bind(head.1.as_slice());
     let q = match collection {
         Some((tenant, id, change, delete)) => q.bind(tenant.as_uuid()).bind(id.as_uuid()).bind(change).bind(delete),
         None => q,
     };
-    q.execute(c).await?;
+    dialect::fused(c, q).await?;
     Ok(())
-}
-
-/// SQLite only, at the start of a batch: opens the writer's outer transaction and its savepoint
-/// `w` (see `writer.rs`) and, inside `w`, takes `collection`'s next change number and `scope`'s
-/// next chain sequence number, all in one call (a hand-off to SQLite's worker thread instead of
-/// three). Returns the collection's numbers as [`super::collections::next_change`] does (`None`
-/// if the collection is gone) and the head as [`advance_head`] does. A failure leaves an unknown
-/// part done: the caller rolls back.
-pub(crate) async fn begin_and_advance(
-    c: &mut sqlx::SqliteConnection,
-    collection: (kura_domain::TenantId, kura_domain::CollectionId),
-    scope: AuditScope,
-) -> Result<(Option<(i64, i64)>, (i64, [u8; 32])), StoreError> {
-    use sqlx::Row as _;
-    const SQL: &str = concat!(
-        super::sqlite_begin_sql!(),
-        "; ",
-        super::collections::next_change_sql!(),
-        "; ",
-        advance_head_sql!("$3", "$4")
-    );
-    let rows = sqlx::query(SQL)
-        .bind(collection.0.as_uuid())
-        .bind(collection.1.as_uuid())
-        .bind(scope.storage_id())
-        .bind([0u8; 32].as_slice())
-        .fetch_all(c)
-        .await?;
-    let mut seqs = None;
-    let mut head = None;
-    for row in &rows {
-        if row.try_column("change_seq").is_ok() {
-            seqs = Some((row.try_get("change_seq")?, row.try_get("delete_seq")?));
-        } else {
-            let hash: Vec<u8> = row.try_get("hash")?;
-            head = Some((row.try_get("seq")?, hash32("audit head hash", &hash)?));
-        }
-    }
-    let head = head.ok_or_else(|| corrupt("audit head", "the upsert returned no row"))?;
-    Ok((seqs, head))
 }
 
 /// The head's sequence number and hash, as stored (not checked).
@@ -188,13 +141,6 @@ macro_rules! bind_entry {
             .bind(a.prev_hash.as_slice())
             .bind(a.hash.as_slice())
     }};
-}
-
-/// Releases the writer's savepoint `w` and opens it again (see `writer.rs`).
-macro_rules! release_sql {
-    () => {
-        "; RELEASE SAVEPOINT w; SAVEPOINT w"
-    };
 }
 
 /// Up to `limit` raw entries after `after_seq`, in sequence order (for verification in pages).
@@ -309,14 +255,12 @@ fn values(first: usize, rows: usize, width: usize) -> String {
 }
 
 /// The statement that inserts `rows` records (parameters from `$1`; none if `with_records` is
-/// false) and their entries (after the records' parameters), made once per shape and kept.
-/// SQLite: two statements in one call, with `release` also releasing and re-opening the
-/// writer's savepoint `w`. PostgreSQL: one statement, the records' insert in a data-modifying
-/// `WITH` (it takes no release: one statement per call).
+/// false) and their entries (after the records' parameters), made once per shape and kept, in
+/// the engine's form ([`dialect::records_and_entries`]). With `release` (only where the engine
+/// fuses calls) it also releases and re-opens the writer's savepoint `w`.
 fn many_sql(engine: Engine, rows: usize, with_records: bool, release: bool) -> &'static str {
     type Shapes = [[[OnceLock<String>; 2]; 2]; 2];
     static SQL: OnceLock<Vec<Shapes>> = OnceLock::new();
-    let release = release && engine == Engine::Sqlite;
     let shapes = SQL.get_or_init(|| (0..CHUNK).map(|_| Shapes::default()).collect());
     let shape = &shapes[rows - 1][usize::from(engine == Engine::Postgres)][usize::from(with_records)];
     shape[usize::from(release)].get_or_init(|| {
@@ -324,54 +268,55 @@ fn many_sql(engine: Engine, rows: usize, with_records: bool, release: bool) -> &
         let records = format!("{} VALUES {}", records::insert_head_sql!(), values(1, rows, RECORD_WIDTH));
         let entries =
             format!("INSERT INTO audit_log ({}) VALUES {}", cols!(), values(1 + record_params, rows, ENTRY_WIDTH));
-        let statement = match (engine, with_records) {
-            (_, false) => entries,
-            (Engine::Sqlite, true) => format!("{records}; {entries}"),
-            (Engine::Postgres, true) => format!("WITH inserted AS ({records}) {entries}"),
-        };
-        if release { format!("{statement}{}", release_sql!()) } else { statement }
+        let statement = if with_records { dialect::records_and_entries(engine, &records, &entries) } else { entries };
+        if release { format!("{statement}; {}", dialect::RELEASE) } else { statement }
     })
 }
 
 /// Appends entries, after inserting the new records they go with (`records[i]` with
 /// `entries[i]`; no records: only the entries), up to [`CHUNK`] of each per call, cut by
-/// [`super::chunks`]. On SQLite the last call also releases and re-opens the writer's savepoint
-/// `w` (see `writer.rs`): SQLite runs several statements with numbered parameters in one call,
-/// which saves the writer a hand-off to SQLite's worker thread per statement, where
-/// PostgreSQL's extended protocol takes one statement per call. Returns whether `w` was
-/// released. A failure leaves an unknown part inserted: the caller rolls back to its savepoint.
-///
-/// sqlx marks several statements in one prepared query as deprecated behaviour (launchbadge/sqlx
-/// issue 3108) that only its SQLite driver supports; `Cargo.lock` pins the version checked, and
-/// every test that writes goes through this call, so a version that drops it fails them all
-/// rather than silently. The fallback is the PostgreSQL form: one statement per call.
+/// [`super::chunks`]. Where the engine fuses calls ([`dialect::fuses`]), the last call also
+/// releases and re-opens the writer's savepoint `w` (see `writer/`), which saves a hand-off to
+/// SQLite's worker thread. Returns whether `w` was released. A failure leaves an unknown part
+/// inserted: the caller rolls back to its savepoint.
 pub(crate) async fn insert_many(
     e: &mut Exec<'_>,
     entries: &[AuditEntry],
     records: &[&Insert],
 ) -> Result<bool, StoreError> {
     debug_assert!(records.is_empty() || entries.len() == records.len());
-    let engine = e.engine();
+    let fuses = dialect::fuses(e.engine());
     let mut released = false;
     let (mut cuts, mut at) = (super::chunk_sizes(entries.len()).peekable(), 0);
     while let Some(k) = cuts.next() {
         let (entries, records) = (&entries[at..at + k], records.get(at..at + k).unwrap_or_default());
         at += k;
-        let last = cuts.peek().is_none();
-        let sql = many_sql(engine, entries.len(), !records.is_empty(), last);
-        released = last && engine == Engine::Sqlite;
-        run!(e, |c| {
-            let mut q = sqlx::query(sql);
-            for r in records {
-                q = r.bind(q);
+        released = fuses && cuts.peek().is_none();
+        let sql = many_sql(e.engine(), entries.len(), !records.is_empty(), released);
+        let result = match e {
+            Exec::Sqlite(c, _) => {
+                let mut q = sqlx::query(sql);
+                for r in records {
+                    q = r.bind(q);
+                }
+                for a in entries {
+                    q = bind_entry!(q, a);
+                }
+                dialect::fused(c, q).await.map(drop)
             }
-            for a in entries {
-                q = bind_entry!(q, a);
-            }
-            q.execute(c).await.map(drop)
-        })
+            Exec::Pg(..) => run!(e, |c| {
+                let mut q = sqlx::query(sql);
+                for r in records {
+                    q = r.bind(q);
+                }
+                for a in entries {
+                    q = bind_entry!(q, a);
+                }
+                q.execute(c).await.map(drop)
+            }),
+        };
         // A taken id or a missing collection is the record's; an entry's failure is the writer's.
-        .map_err(|e| if records.is_empty() { e.into() } else { records::insert_error(e) })?;
+        result.map_err(|e| if records.is_empty() { e.into() } else { records::insert_error(e) })?;
     }
     Ok(released)
 }

@@ -1,8 +1,9 @@
 //! The `collections` table: tenant-defined record types; field definitions are stored as JSON.
 
 use super::{constraint, corrupt, found, micros, timestamp};
-use crate::db::{Exec, run};
+use crate::conn::{Exec, run};
 use crate::error::StoreError;
+use crate::rows::CollectionHead;
 use jiff::Timestamp;
 use kura_domain::{Collection, CollectionId, CollectionSpec, DisplayName, FieldDef, Key, TenantId};
 use uuid::Uuid;
@@ -130,17 +131,6 @@ pub(crate) async fn delete(e: &mut Exec<'_>, tenant: TenantId, id: CollectionId)
     found(n)
 }
 
-/// Takes a collection's next change number (`$1` tenant, `$2` collection), returning it with the
-/// delete number: [`next_change`], and the writer's begin on SQLite
-/// ([`super::audit::begin_and_advance`]).
-macro_rules! next_change_sql {
-    () => {
-        "UPDATE collections SET change_seq = change_seq + 1 \
-         WHERE tenant_id = $1 AND id = $2 RETURNING change_seq, delete_seq"
-    };
-}
-pub(crate) use next_change_sql;
-
 /// Takes the collection's next change sequence number for a record write (and, for a delete,
 /// records it as the latest delete); returns the new change and delete numbers. A missing
 /// collection is [`StoreError::NotFound`].
@@ -152,7 +142,8 @@ pub(crate) async fn next_change(
 ) -> Result<(i64, i64), StoreError> {
     // On both engines the right-hand sides see the row as it was, so delete_seq becomes the new
     // change_seq.
-    const CHANGE: &str = next_change_sql!();
+    const CHANGE: &str = "UPDATE collections SET change_seq = change_seq + 1 \
+         WHERE tenant_id = $1 AND id = $2 RETURNING change_seq, delete_seq";
     const DELETE: &str = "UPDATE collections SET change_seq = change_seq + 1, delete_seq = change_seq + 1 \
          WHERE tenant_id = $1 AND id = $2 RETURNING change_seq, delete_seq";
     let sql = if deleting { DELETE } else { CHANGE };
@@ -161,7 +152,11 @@ pub(crate) async fn next_change(
     seqs.ok_or(StoreError::NotFound)
 }
 
-/// Writes back change numbers counted on in memory (see `writer.rs`); the row is already locked
+/// [`set_seqs`]'s statement: `$1` tenant, `$2` collection, `$3` change and `$4` delete number.
+pub(crate) const SET_SEQS: &str =
+    "UPDATE collections SET change_seq = $3, delete_seq = $4 WHERE tenant_id = $1 AND id = $2";
+
+/// Writes back change numbers counted on in memory (see `writer/`); the row is already locked
 /// by the transaction's first `next_change`. A collection deleted meanwhile is no error.
 pub(crate) async fn set_seqs(
     e: &mut Exec<'_>,
@@ -170,8 +165,7 @@ pub(crate) async fn set_seqs(
     change_seq: i64,
     delete_seq: i64,
 ) -> Result<(), StoreError> {
-    const SQL: &str = "UPDATE collections SET change_seq = $3, delete_seq = $4 WHERE tenant_id = $1 AND id = $2";
-    run!(e, |c| sqlx::query(SQL)
+    run!(e, |c| sqlx::query(SET_SEQS)
         .bind(tenant.as_uuid())
         .bind(collection.as_uuid())
         .bind(change_seq)
@@ -190,17 +184,6 @@ pub(crate) async fn change_seqs(
 ) -> Result<Option<(i64, i64)>, StoreError> {
     const SQL: &str = "SELECT change_seq, delete_seq FROM collections WHERE tenant_id = $1 AND id = $2";
     Ok(run!(e, |c| sqlx::query_as(SQL).bind(tenant.as_uuid()).bind(collection.as_uuid()).fetch_optional(c).await)?)
-}
-
-/// What a reader checks before using what it keeps in memory about a collection: the definition
-/// revision and the change sequence numbers of its records. Turn it into a [`crate::CollectionAt`]
-/// with [`crate::Store::collection_at_head`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::FromRow)]
-pub struct CollectionHead {
-    pub(crate) id: Uuid,
-    pub(crate) revision: i64,
-    pub(crate) change_seq: i64,
-    pub(crate) delete_seq: i64,
 }
 
 /// The head of the collection named `name`, if it exists.

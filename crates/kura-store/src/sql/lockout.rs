@@ -3,7 +3,7 @@
 //! on one database never lose a failure: N parallel wrong passwords lock an account at exactly N.
 
 use super::micros;
-use crate::db::{Exec, run};
+use crate::conn::{Exec, run};
 use crate::error::StoreError;
 use jiff::Timestamp;
 use kura_domain::{TenantId, UserId};

@@ -2,7 +2,7 @@
 //! retried or given up by a sender on any node.
 
 use super::{corrupt, micros, opt_timestamp, timestamp};
-use crate::db::{Exec, run};
+use crate::conn::{Exec, run};
 use crate::error::StoreError;
 use jiff::Timestamp;
 use kura_domain::{AuditScope, Language};

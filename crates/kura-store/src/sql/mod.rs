@@ -1,5 +1,5 @@
 //! Every SQL statement Kura runs, each written once as a `&'static str` and executed on either
-//! engine through [`Exec`](crate::db::Exec). Grouped by table; the read methods of
+//! engine through [`Exec`](crate::conn::Exec). Grouped by table; the read methods of
 //! [`Store`](crate::Store) and the methods of [`Write`](crate::Write) call the same functions.
 //!
 //! Rows decode into private `FromRow` structs of portable types (UUID, i64, String, bool,
@@ -27,18 +27,10 @@ pub(crate) mod views;
 use crate::error::StoreError;
 use jiff::Timestamp;
 
-/// How the writer opens its outer transaction and first savepoint `w` on SQLite (see
-/// `writer.rs`): `BEGIN IMMEDIATE` takes the write lock up front.
-macro_rules! sqlite_begin_sql {
-    () => {
-        "BEGIN IMMEDIATE; SAVEPOINT w"
-    };
-}
-pub(crate) use sqlite_begin_sql;
 use std::fmt::Display;
 
 /// The most rows one of the writer's multi-row statements carries (`audit::insert_many`), and
-/// the most statements one of its multi-statement calls runs (`records::update_at_versions`).
+/// the most updates one of its calls carries (`records::update_at_versions`).
 pub(crate) const CHUNK: usize = 64;
 
 /// Chunk sizes below this are used as they are; above it, only its multiples are.
@@ -108,9 +100,9 @@ pub(crate) fn count(n: i64) -> u64 {
 }
 
 /// The cheapest statement that proves the database answers.
-pub(crate) async fn ping(e: &mut crate::db::Exec<'_>) -> Result<(), StoreError> {
+pub(crate) async fn ping(e: &mut crate::conn::Exec<'_>) -> Result<(), StoreError> {
     const SQL: &str = "SELECT 1";
-    crate::db::run!(e, |c| sqlx::query(SQL).execute(c).await.map(|r| r.rows_affected()))?;
+    crate::conn::run!(e, |c| sqlx::query(SQL).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 

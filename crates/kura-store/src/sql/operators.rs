@@ -1,7 +1,7 @@
 //! The `operators` table: accounts of the company running Kura (no tenant).
 
 use super::{constraint, count, micros, timestamp};
-use crate::db::{Exec, run};
+use crate::conn::{Exec, run};
 use crate::error::StoreError;
 use kura_domain::{DisplayName, Email, Operator, OperatorId};
 use uuid::Uuid;

@@ -6,14 +6,14 @@
 //! it, and gets the collection's head (see `Store::collection_at`) from the same statement.
 
 use super::api_keys::ApiKeyRow;
-use super::collections::CollectionHead;
 use super::micros;
 use super::roles::RoleRow;
 use super::sessions::SessionRow;
 use super::tenants::TenantRow;
 use super::users::UserRow;
-use crate::db::{Exec, run};
+use crate::conn::{Exec, run};
 use crate::error::StoreError;
+use crate::rows::CollectionHead;
 use crate::rows::{ApiKeyContext, UserSessionContext};
 use jiff::Timestamp;
 use kura_crypto::TokenDigest;

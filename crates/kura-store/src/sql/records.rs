@@ -2,7 +2,8 @@
 //! encryption at rest lands), which is why filtering and sorting happen in the domain.
 
 use super::{constraint, corrupt, count, found, micros, timestamp};
-use crate::db::{Exec, run};
+use crate::conn::{Exec, run};
+use crate::dialect;
 use crate::error::StoreError;
 use jiff::Timestamp;
 use kura_domain::{CollectionId, Record, RecordData, RecordId, TenantId};
@@ -144,8 +145,8 @@ macro_rules! insert_sql {
     };
 }
 
-/// Where a record write goes, and the collection's change number it takes (see `cache.rs`),
-/// which the writer gives it when it writes as data (`writer.rs`).
+/// Where a record write goes, and the collection's change number it takes (see `cache/`),
+/// which the writer gives it when it writes as data (`writer/`).
 #[derive(Debug)]
 pub(crate) struct Target {
     tenant: Uuid,
@@ -169,7 +170,7 @@ impl Target {
 }
 
 /// Version 1 of a record, encoded and numbered, ready to insert: now, or with the write's audit
-/// entry (`writer.rs`).
+/// entry (`writer/`).
 #[derive(Debug)]
 pub(crate) struct Insert {
     pub(crate) target: Target,
@@ -214,7 +215,7 @@ impl Insert {
     }
 }
 
-/// A change to a record at a known version, encoded and ready for the writer (`writer.rs`):
+/// A change to a record at a known version, encoded and ready for the writer (`writer/`):
 /// applied only if the record is still at that version.
 #[derive(Debug)]
 pub(crate) struct Update {
@@ -253,8 +254,8 @@ impl Update {
     /// Binds the seven parameters of [`update_at_version_sql`], in their order.
     pub(crate) fn bind<'q, DB>(
         &'q self,
-        q: sqlx::query::QueryAs<'q, DB, (Uuid, i64), <DB as sqlx::Database>::Arguments>,
-    ) -> sqlx::query::QueryAs<'q, DB, (Uuid, i64), <DB as sqlx::Database>::Arguments>
+        q: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>,
+    ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
     where
         DB: sqlx::Database,
         Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
@@ -272,55 +273,42 @@ impl Update {
 }
 
 /// Applies each update whose record is still at its version and returns `(id, new version)` of
-/// those that were: on SQLite up to `CHUNK` statements per call (cut by `chunks`), on
-/// PostgreSQL one per call.
+/// those that were: where the engine fuses calls ([`dialect::fuses`]), up to `CHUNK` statements
+/// per call (cut by `chunks`), otherwise one per call.
 /// A failure leaves an unknown part applied: the caller rolls back to its savepoint.
 pub(crate) async fn update_at_versions(e: &mut Exec<'_>, updates: &[&Update]) -> Result<Vec<(Uuid, i64)>, StoreError> {
+    use sqlx::Row as _;
     use std::sync::OnceLock;
     const ONE: &str = update_at_version_sql!();
     static MANY: OnceLock<Vec<OnceLock<String>>> = OnceLock::new();
     let mut applied = Vec::new();
+    let fuses = dialect::fuses(e.engine());
     match e {
-        Exec::Sqlite(..) => {
+        Exec::Sqlite(c, _) if fuses => {
             let many = MANY.get_or_init(|| (0..super::CHUNK).map(|_| OnceLock::new()).collect());
             for chunk in super::chunks(updates) {
-                let sql = many[chunk.len() - 1].get_or_init(|| {
-                    (0..chunk.len()).map(|i| renumber(ONE, i * UPDATE_WIDTH)).collect::<Vec<_>>().join("; ")
-                });
-                let rows: Vec<(Uuid, i64)> = run!(e, |c| {
-                    let mut q = sqlx::query_as(sql.as_str());
-                    for u in chunk {
-                        q = u.bind(q);
-                    }
-                    q.fetch_all(c).await
-                })?;
-                applied.extend(rows);
+                let sql = many[chunk.len() - 1].get_or_init(|| dialect::fuse(&vec![(ONE, UPDATE_WIDTH); chunk.len()]));
+                let mut q = sqlx::query(sql.as_str());
+                for u in chunk {
+                    q = u.bind(q);
+                }
+                for row in dialect::fused(c, q).await? {
+                    applied.push((row.try_get(0)?, row.try_get(1)?));
+                }
             }
         }
-        Exec::Pg(..) => {
+        _ => {
             for u in updates {
-                let row: Option<(Uuid, i64)> = run!(e, |c| u.bind(sqlx::query_as(ONE)).fetch_optional(c).await)?;
+                let row: Option<(Uuid, i64)> = run!(e, |c| match u.bind(sqlx::query(ONE)).fetch_optional(c).await {
+                    Ok(Some(row)) => Ok(Some((row.try_get(0)?, row.try_get(1)?))),
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(e),
+                })?;
                 applied.extend(row);
             }
         }
     }
     Ok(applied)
-}
-
-/// `sql` with every parameter `$n` renumbered to `$(n + by)`.
-fn renumber(sql: &str, by: usize) -> String {
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut rest = sql;
-    while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..=at]);
-        rest = &rest[at + 1..];
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        let n: usize = rest[..digits].parse().unwrap_or(0);
-        out.push_str(&(n + by).to_string());
-        rest = &rest[digits..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// What a failed record insert means: a taken id is a conflict, a missing collection (foreign
@@ -400,13 +388,4 @@ pub(crate) async fn delete_all_in(
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn renumber_shifts_every_parameter() {
-        assert_eq!(super::renumber("a = $1 AND b = $12, $3", 7), "a = $8 AND b = $19, $10");
-        assert_eq!(super::renumber("no parameters", 7), "no parameters");
-    }
 }

@@ -1,7 +1,7 @@
 //! The `roles` table: a tenant's permission groups (IAM-2).
 
 use super::{constraint, corrupt, count, found, micros};
-use crate::db::{Exec, run};
+use crate::conn::{Exec, run};
 use crate::error::StoreError;
 use jiff::Timestamp;
 use kura_domain::{DisplayName, Key, PermissionSet, Role, RoleId, TenantId};

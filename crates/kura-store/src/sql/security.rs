@@ -2,7 +2,7 @@
 //! with a revision that counts saves.
 
 use super::{corrupt, micros};
-use crate::db::{Exec, run};
+use crate::conn::{Exec, run};
 use crate::error::StoreError;
 use jiff::Timestamp;
 use kura_domain::{SecurityPolicy, TenantId};

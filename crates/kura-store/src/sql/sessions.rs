@@ -2,7 +2,7 @@
 //! sessions and the nil UUID for operator sessions, so a token only works in its own scope.
 
 use super::{corrupt, found, micros, timestamp};
-use crate::db::{Exec, run};
+use crate::conn::{Exec, run};
 use crate::error::StoreError;
 use crate::rows::{Session, SessionOwner};
 use jiff::Timestamp;

@@ -9,7 +9,7 @@ use super::roles::RoleRow;
 use super::tenants::TenantRow;
 use super::users::UserRow;
 use super::{corrupt, security, timestamp};
-use crate::db::{Exec, run};
+use crate::conn::{Exec, run};
 use crate::error::StoreError;
 use kura_domain::{Email, Role, SecurityPolicy, Slug, Tenant, User};
 use uuid::Uuid;

@@ -1,7 +1,7 @@
 //! The `tenants` table: the operator's contracting customers.
 
 use super::{constraint, corrupt, micros, timestamp};
-use crate::db::{Exec, run};
+use crate::conn::{Exec, run};
 use crate::error::StoreError;
 use jiff::civil::Date;
 use kura_domain::{DisplayName, Slug, Tenant, TenantId, TenantStatus, TimeZoneName};

@@ -1,7 +1,7 @@
 //! The `user_tokens` table: single-use links to set a password (TEN-1, IAM-7), stored as digests.
 
 use super::{micros, timestamp};
-use crate::db::{Exec, run};
+use crate::conn::{Exec, run};
 use crate::error::StoreError;
 use jiff::Timestamp;
 use kura_crypto::TokenDigest;

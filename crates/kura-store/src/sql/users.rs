@@ -1,7 +1,7 @@
 //! The `users` table: a tenant's staff.
 
 use super::{constraint, corrupt, found, micros, opt_timestamp, timestamp};
-use crate::db::{Exec, run};
+use crate::conn::{Exec, run};
 use crate::error::StoreError;
 use jiff::Timestamp;
 use kura_domain::{DisplayName, Email, Language, RoleId, TenantId, User, UserId, UserStatus};

@@ -2,7 +2,7 @@
 //! records table in the console).
 
 use super::micros;
-use crate::db::{Exec, run};
+use crate::conn::{Exec, run};
 use crate::error::StoreError;
 use jiff::Timestamp;
 use kura_domain::{CollectionId, TenantId, UserId};

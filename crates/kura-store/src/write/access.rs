@@ -1,10 +1,11 @@
 //! Writes of access credentials: sessions and API keys. Their secrets are returned once and
 //! stored only as digests.
 
-use super::{Write, micros_precision, new_id};
+use super::{Write, new_id};
 use crate::error::StoreError;
 use crate::rows::{ApiKey, Session, SessionOwner};
 use crate::sql;
+use crate::time::micros_precision;
 use jiff::Timestamp;
 use kura_crypto::{SecretToken, TokenDigest};
 use kura_domain::{ApiKeyId, AuditScope, RoleId, TenantId, UserId};

@@ -2,12 +2,13 @@
 //! user sessions under the tenant's policy (IAM-9), and password changes with their history
 //! (IAM-4, IAM-8).
 
-use super::{Write, micros_precision};
+use super::Write;
 use crate::error::StoreError;
 use crate::rows::{Session, SessionOwner};
 use crate::sql;
 use crate::sql::account::session_handle;
 use crate::sql::lockout::{FailureCount, Throttle};
+use crate::time::micros_precision;
 use jiff::Timestamp;
 use kura_crypto::{SecretToken, TokenDigest};
 use kura_domain::{AuditScope, SecurityPolicy, TenantId, UserId};
@@ -177,9 +178,7 @@ impl Write {
         operator: kura_domain::OperatorId,
         keep: &TokenDigest,
     ) -> Result<u64, StoreError> {
-        if self.scope != AuditScope::Platform {
-            return Err(StoreError::OutOfScope { scope: self.scope, target: format!("operator {operator}") });
-        }
+        self.in_platform(format!("operator {operator}"))?;
         sql::account::delete_operator_sessions_except(&mut self.exec().await?, operator, keep).await
     }
 

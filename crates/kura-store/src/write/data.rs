@@ -1,9 +1,10 @@
 //! Writes of tenant data: collections and their records.
 
-use super::{Write, new_id, now};
+use super::{Write, new_id};
 use crate::error::StoreError;
 use crate::sql;
 use crate::store::Store;
+use crate::time::now;
 use crate::writer::{Append, NewRecord, RecordChange};
 use jiff::Timestamp;
 use kura_domain::{
@@ -41,17 +42,25 @@ impl Store {
     ///
     /// If the record changed since it was read, or is gone, this is [`StoreError::Conflict`] and
     /// nothing was written: read it again inside a [`Write`] to tell which, or to apply the
-    /// change to the current version.
+    /// change to the current version. A record of another tenant than `tenant` is
+    /// [`StoreError::OutOfScope`].
     pub async fn update_record(
         &self,
+        tenant: TenantId,
         actor: Actor,
         current: &Record,
         data: &RecordData,
         audit: impl FnOnce(&Record) -> AuditRecord,
     ) -> Result<(Record, AuditEntry), StoreError> {
+        if current.tenant_id != tenant {
+            return Err(StoreError::OutOfScope {
+                scope: AuditScope::Tenant(tenant),
+                target: format!("a record of tenant {}", current.tenant_id),
+            });
+        }
         let now = now(&*self.clock);
         let changed = Record { version: current.version + 1, data: data.clone(), updated_at: now, ..current.clone() };
-        let append = self.append(current.tenant_id, actor, audit(&changed));
+        let append = self.append(tenant, actor, audit(&changed));
         let update = sql::records::Update::new(&changed)?;
         let entry = self.writer.update(RecordChange { append, update, record: changed.clone() }).await?;
         tracing::debug!(seq = entry.seq, "record updated");

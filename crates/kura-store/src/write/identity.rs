@@ -32,6 +32,7 @@ impl Write {
         display_name: &DisplayName,
         password_hash: &str,
     ) -> Result<Operator, StoreError> {
+        self.in_platform(format!("operator {email}"))?;
         let operator = Operator {
             id: OperatorId::from_uuid(new_id()),
             email: email.clone(),
@@ -45,23 +46,23 @@ impl Write {
 
     /// Replaces an operator's password hash. Operators belong to the platform's audit scope.
     pub async fn set_operator_password(&mut self, id: OperatorId, password_hash: &str) -> Result<(), StoreError> {
-        if self.scope != kura_domain::AuditScope::Platform {
-            return Err(StoreError::OutOfScope { scope: self.scope, target: format!("operator {id}") });
-        }
+        self.in_platform(format!("operator {id}"))?;
         sql::operators::set_password(&mut self.exec().await?, id, password_hash).await
     }
 
     /// Requires the operator to replace their password at the next sign-in: it was issued to
     /// them (a one-time password).
     pub async fn require_operator_password_change(&mut self, id: OperatorId) -> Result<(), StoreError> {
-        if self.scope != kura_domain::AuditScope::Platform {
-            return Err(StoreError::OutOfScope { scope: self.scope, target: format!("operator {id}") });
-        }
+        self.in_platform(format!("operator {id}"))?;
         sql::operators::require_password_change(&mut self.exec().await?, id).await
     }
 
-    /// Creates a tenant with its three built-in roles.
+    /// Opens a tenant with its three built-in roles. Only the platform's write may; from here on
+    /// it may also fill in the tenant's rows (its first administrator, a setup link), which the
+    /// tenant's own chain records ([`Write::audit_opened`]) while the platform's records the
+    /// opening: opening a tenant is one atomic write.
     pub async fn insert_tenant(&mut self, spec: &TenantSpec) -> Result<Tenant, StoreError> {
+        self.in_platform(format!("tenant {}", spec.slug))?;
         let now = self.now();
         let tenant = Tenant {
             id: TenantId::from_uuid(new_id()),
@@ -86,7 +87,17 @@ impl Write {
             };
             sql::roles::insert(&mut e, &role, now).await?;
         }
+        self.opened.push(super::Opened { tenant: tenant.id, record: None, filled: Default::default() });
         Ok(tenant)
+    }
+
+    /// A role of the tenant by its key, as this write sees it (a tenant it opened has its
+    /// built-in roles here before they are committed).
+    pub async fn role_by_key(&mut self, tenant: TenantId, key: &Key) -> Result<Option<Role>, StoreError> {
+        if !self.opened(tenant) {
+            self.in_scope(tenant)?;
+        }
+        sql::roles::by_key(&mut self.exec().await?, tenant, key).await
     }
 
     // Users -------------------------------------------------------------------------------------

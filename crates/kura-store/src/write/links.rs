@@ -1,10 +1,11 @@
 //! Writes of single-use password links (TEN-1, IAM-7): issuing one (the secret is returned once,
 //! only its digest stored) and burning one.
 
-use super::{Write, micros_precision};
+use super::Write;
 use crate::error::StoreError;
 use crate::sql;
 use crate::sql::tokens::LinkPurpose;
+use crate::time::micros_precision;
 use jiff::Timestamp;
 use kura_crypto::{SecretToken, TokenDigest};
 use kura_domain::{TenantId, UserId};

@@ -5,14 +5,20 @@ use super::{Write, new_id};
 use crate::error::StoreError;
 use crate::sql;
 use crate::sql::mail::NewMail;
+use kura_domain::AuditScope;
 use uuid::Uuid;
 
 impl Write {
-    /// Queues a mail in this write's scope; it is sent once the write commits.
-    pub async fn enqueue_mail(&mut self, mail: NewMail<'_>) -> Result<Uuid, StoreError> {
+    /// Queues a mail of `scope` (this write's, or a tenant it opened); it is sent once the write
+    /// commits.
+    pub async fn enqueue_mail(&mut self, scope: AuditScope, mail: NewMail<'_>) -> Result<Uuid, StoreError> {
+        if let AuditScope::Tenant(tenant) = scope {
+            self.in_scope(tenant)?;
+        } else {
+            self.in_platform("a mail of the platform".to_owned())?;
+        }
         let id = new_id();
         let now = self.now();
-        let scope = self.scope;
         sql::mail::insert(&mut self.exec().await?, id, scope, mail, now).await?;
         Ok(id)
     }

@@ -11,6 +11,7 @@
 
 mod access;
 mod account;
+mod bookkeeping;
 mod data;
 mod identity;
 mod links;
@@ -21,13 +22,43 @@ pub use access::ApiKeyLimits;
 pub use account::NewUserSession;
 pub use identity::NewAccount;
 
-use crate::db::Exec;
+use crate::conn::Exec;
 use crate::error::StoreError;
 use crate::sql;
+use crate::store::Store;
 use crate::writer::{Append, Held};
 use jiff::Timestamp;
-use kura_domain::{Actor, AuditEntry, AuditRecord, AuditScope, Clock};
+use kura_domain::{Actor, AuditEntry, AuditRecord, AuditScope, Clock, TenantId};
 use std::sync::Arc;
+
+impl Store {
+    /// Starts an audited write in `scope` on behalf of `actor`.
+    ///
+    /// There is one writer connection per store, on both engines: this waits while another
+    /// `Write` is open, so a task must not hold one `Write` while beginning another (or calling
+    /// [`Store::touch_session`] / [`Store::api_key_context`], which use the writer too).
+    /// Concurrent writes share durable commits (group commit): see [`Write::commit`].
+    #[tracing::instrument(skip_all, fields(scope = ?scope, actor_kind = actor.kind.as_str()))]
+    pub async fn begin(&self, scope: AuditScope, actor: Actor) -> Result<Write, StoreError> {
+        let held = self.writer.hold().await?;
+        Ok(Write::new(held, Arc::clone(&self.clock), scope, actor))
+    }
+
+    /// Records an event that changes nothing else, such as a failed sign-in.
+    pub async fn audit_only(&self, scope: AuditScope, actor: Actor, record: AuditRecord) -> Result<(), StoreError> {
+        self.begin(scope, actor).await?.commit(record).await.map(|_| ())
+    }
+}
+
+/// A tenant a platform write opened.
+#[derive(Debug)]
+struct Opened {
+    tenant: TenantId,
+    /// The entry of the tenant's own chain ([`Write::audit_opened`]).
+    record: Option<AuditRecord>,
+    /// Whether the write filled in any of the tenant's rows beyond its built-in roles.
+    filled: std::sync::atomic::AtomicBool,
+}
 
 /// An open, audited write. It holds the store's writer slot until it is committed or dropped.
 #[derive(Debug)]
@@ -39,24 +70,58 @@ pub struct Write {
     /// A new record not inserted yet: it goes in with the audit entry at commit (one call to the
     /// database instead of two), or before this write's next statement, whichever comes first.
     deferred: Option<sql::records::Insert>,
+    /// Tenants this platform write opened ([`Write::insert_tenant`]): it may fill in their rows,
+    /// which each one's own chain records ([`Write::audit_opened`]).
+    opened: Vec<Opened>,
 }
 
 impl Write {
     pub(crate) fn new(held: Held, clock: Arc<dyn Clock>, scope: AuditScope, actor: Actor) -> Self {
-        Self { scope, actor, held, clock, deferred: None }
+        Self { scope, actor, held, clock, deferred: None, opened: Vec::new() }
     }
 
     pub fn scope(&self) -> AuditScope {
         self.scope
     }
 
-    /// Refuses to touch a tenant other than the one whose audit chain this write appends to, so
-    /// that a change can never land in one tenant while its entry lands in another's log.
-    pub(crate) fn in_scope(&self, tenant: kura_domain::TenantId) -> Result<(), StoreError> {
-        if self.scope == AuditScope::Tenant(tenant) {
+    /// Refuses to touch a tenant other than the one whose audit chain this write appends to (or
+    /// one this write opened, whose chain gets the entry too), so that a change can never land
+    /// in one tenant while its entry lands in another's log.
+    fn opened(&self, tenant: TenantId) -> bool {
+        self.opened.iter().any(|o| o.tenant == tenant)
+    }
+
+    pub(crate) fn in_scope(&self, tenant: TenantId) -> Result<(), StoreError> {
+        if let Some(opened) = self.opened.iter().find(|o| o.tenant == tenant) {
+            opened.filled.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        if self.scope == AuditScope::Tenant(tenant) || self.opened(tenant) {
             Ok(())
         } else {
             Err(StoreError::OutOfScope { scope: self.scope, target: format!("tenant {tenant}") })
+        }
+    }
+
+    /// Refuses what only the platform's scope may change (operators, opening tenants) in a
+    /// tenant's write, the counterpart of [`Write::in_scope`].
+    pub(crate) fn in_platform(&self, target: String) -> Result<(), StoreError> {
+        if self.scope == AuditScope::Platform {
+            Ok(())
+        } else {
+            Err(StoreError::OutOfScope { scope: self.scope, target })
+        }
+    }
+
+    /// What the chain of `tenant`, a tenant this write opened, records at commit: the rows this
+    /// write filled in for it, such as its first administrator. A write that filled some in
+    /// without it is refused at commit.
+    pub fn audit_opened(&mut self, tenant: TenantId, record: AuditRecord) -> Result<(), StoreError> {
+        match self.opened.iter_mut().find(|o| o.tenant == tenant) {
+            Some(opened) => {
+                opened.record = Some(record);
+                Ok(())
+            }
+            None => Err(StoreError::OutOfScope { scope: self.scope, target: format!("tenant {tenant}") }),
         }
     }
 
@@ -69,12 +134,32 @@ impl Write {
     /// change without its entry, no entry without its change, and no effect on the other writes
     /// of the batch.
     ///
+    /// A platform write that opened tenants appends, in the same transaction, each one's own
+    /// entry ([`Write::audit_opened`]) to its chain.
+    ///
     /// The chain head is locked by the batch's first append to this scope and stays locked
     /// until the batch commits (on PostgreSQL its row, which other nodes then wait for).
     #[tracing::instrument(skip_all, fields(scope = ?self.scope, operation = record.operation.as_str()))]
-    pub async fn commit(self, record: AuditRecord) -> Result<AuditEntry, StoreError> {
-        let Self { scope, actor, held, clock, deferred } = self;
-        let entry = held.commit(Append { scope, actor, record, clock }, deferred).await?;
+    pub async fn commit(mut self, record: AuditRecord) -> Result<AuditEntry, StoreError> {
+        let mut appends =
+            vec![Append { scope: self.scope, actor: self.actor.clone(), record, clock: Arc::clone(&self.clock) }];
+        for opened in std::mem::take(&mut self.opened) {
+            let scope = AuditScope::Tenant(opened.tenant);
+            match opened.record {
+                Some(record) => {
+                    let (actor, clock) = (self.actor.clone(), Arc::clone(&self.clock));
+                    appends.push(Append { scope, actor, record, clock });
+                }
+                // Rows of the tenant without an entry in its own chain: refused (rolled back).
+                None if opened.filled.into_inner() => {
+                    let target = format!("tenant {}: its rows need an entry in its own chain", opened.tenant);
+                    return Err(StoreError::OutOfScope { scope: self.scope, target });
+                }
+                None => {}
+            }
+        }
+        let Self { held, deferred, .. } = self;
+        let entry = held.commit(appends, deferred).await?;
         tracing::debug!(seq = entry.seq, "committed");
         Ok(entry)
     }
@@ -97,18 +182,8 @@ impl Write {
 
     /// The current time at the precision stored.
     fn now(&self) -> Timestamp {
-        now(&*self.clock)
+        crate::time::now(&*self.clock)
     }
-}
-
-/// `clock.now()` truncated to microseconds, the stored precision, so that what a write returns
-/// equals what a later read returns.
-pub(crate) fn now(clock: &dyn Clock) -> Timestamp {
-    micros_precision(clock.now())
-}
-
-pub(crate) fn micros_precision(ts: Timestamp) -> Timestamp {
-    Timestamp::from_microsecond(ts.as_microsecond()).unwrap_or(ts)
 }
 
 /// A fresh time-ordered identifier.

@@ -4,15 +4,13 @@
 use super::Write;
 use crate::error::StoreError;
 use crate::sql;
-use kura_domain::{AuditScope, CollectionId, Tenant, TenantId, UserId};
+use kura_domain::{CollectionId, Tenant, TenantId, UserId};
 
 impl Write {
     /// Replaces a tenant's changeable settings with those of `tenant` (its slug and creation time
     /// are kept). Tenants belong to the platform's audit scope.
     pub async fn update_tenant(&mut self, tenant: &Tenant) -> Result<(), StoreError> {
-        if self.scope != AuditScope::Platform {
-            return Err(StoreError::OutOfScope { scope: self.scope, target: format!("tenant {}", tenant.id) });
-        }
+        self.in_platform(format!("tenant {}", tenant.id))?;
         sql::tenants::update(&mut self.exec().await?, tenant).await
     }
 

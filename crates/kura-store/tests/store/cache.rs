@@ -223,8 +223,8 @@ async fn the_writer_keeps_a_snapshot_fresh_with_its_own_writes_as_data() {
     // fresh, with what another node reads from the database.
     let before = a.cache_stats();
     let (created, _) = a.create_record(t.id, cli(), c.id, &data("queued"), audit).await.unwrap();
-    a.update_record(cli(), &first, &data("HELD"), audit).await.unwrap();
-    a.update_record(cli(), &created, &data("QUEUED"), audit).await.unwrap();
+    a.update_record(first.tenant_id, cli(), &first, &data("HELD"), audit).await.unwrap();
+    a.update_record(created.tenant_id, cli(), &created, &data("QUEUED"), audit).await.unwrap();
     let after = a.cache_stats();
     assert_eq!(after.advanced - before.advanced, 3);
     let snapshot = a.records(t.id, c.id).await.unwrap();
@@ -235,7 +235,7 @@ async fn the_writer_keeps_a_snapshot_fresh_with_its_own_writes_as_data() {
     // An update refused for a stale version, alone in its batch, leaves nothing to commit; a
     // write through the slot is not one of the writes as data: neither advances the snapshot,
     // and reads catch up from the database.
-    let stale = a.update_record(cli(), &first, &data("stale"), audit).await;
+    let stale = a.update_record(first.tenant_id, cli(), &first, &data("stale"), audit).await;
     assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
     add_record(a, &t, &c, "held again").await;
     assert_eq!(a.cache_stats().advanced, after.advanced);
@@ -282,7 +282,7 @@ async fn an_update_refused_in_a_batch_does_not_stop_the_writer_from_advancing_th
     let one = add_record(a, &t, &c, "one").await;
     let two = add_record(a, &t, &c, "two").await;
     let audit = |r: &kura_domain::Record| AuditRecord::success(Operation::RecordUpdate, format!("record:{}", r.id));
-    a.update_record(cli(), &one, &data("ONE"), audit).await.unwrap();
+    a.update_record(one.tenant_id, cli(), &one, &data("ONE"), audit).await.unwrap();
     a.records(t.id, c.id).await.unwrap();
     let before = a.cache_stats();
 
@@ -291,7 +291,7 @@ async fn an_update_refused_in_a_batch_does_not_stop_the_writer_from_advancing_th
     let w = a.begin(scope(&t), cli()).await.unwrap();
     let update = |record: &kura_domain::Record, value: &str| {
         let (a, record, value) = (a.clone(), record.clone(), data(value));
-        tokio::spawn(async move { a.update_record(cli(), &record, &value, audit).await })
+        tokio::spawn(async move { a.update_record(record.tenant_id, cli(), &record, &value, audit).await })
     };
     let stale = update(&one, "stale");
     let fresh = update(&two, "TWO");

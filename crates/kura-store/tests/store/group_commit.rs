@@ -590,7 +590,7 @@ async fn log_1_queued_updates_apply_only_at_the_version_read_with_one_entry_each
             let audit = |r: &kura_domain::Record| {
                 AuditRecord::success(Operation::RecordUpdate, format!("record:{}/{}", r.id, r.version))
             };
-            let result = store.update_record(cli(), &current, &data(&value), audit).await;
+            let result = store.update_record(current.tenant_id, cli(), &current, &data(&value), audit).await;
             (name, result)
         });
     };
@@ -662,7 +662,7 @@ async fn log_1_a_batch_whose_writes_are_all_refused_gives_its_numbers_back() {
     // into a collection that does not exist.
     let audit = |r: &kura_domain::Record| AuditRecord::success(Operation::RecordUpdate, format!("record:{}", r.id));
     let stale = kura_domain::Record { version: 0, ..r.clone() };
-    let refused = store.update_record(cli(), &stale, &data("stale"), audit).await;
+    let refused = store.update_record(stale.tenant_id, cli(), &stale, &data("stale"), audit).await;
     assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
     assert_writer_idle(&env).await;
     let missing = CollectionId::from_uuid(Uuid::now_v7());

@@ -24,139 +24,17 @@
 //! The cache holds decrypted values in memory only; it is bounded by a total number of records and
 //! evicts the least recently used collections first.
 
-use kura_domain::{Collection, CollectionId, ListQuery, Page, Record, RecordId, RecordIndex, TenantId};
-use std::collections::{HashMap, VecDeque};
+mod recent;
+mod snapshot;
+
+pub use snapshot::RecordSnapshot;
+
+use kura_domain::{CollectionId, Record, TenantId};
+use recent::{Batch, Recent};
+use snapshot::shared;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-
-/// An immutable view of a collection's records in creation (id) order, shared by concurrent
-/// readers.
-#[derive(Debug, Default)]
-pub struct RecordSnapshot {
-    records: Vec<Arc<Record>>,
-    /// Filter and sort indexes over `records`, built by the first list that needs each field.
-    /// The records never change, so the indexes never go stale; a new snapshot starts without.
-    index: RecordIndex,
-}
-
-impl RecordSnapshot {
-    pub fn len(&self) -> usize {
-        self.records.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
-    }
-    pub fn iter(&self) -> impl Iterator<Item = &Record> {
-        self.records.iter().map(|r| &**r)
-    }
-    /// The record with this id, if the snapshot holds it (the records are in id order).
-    pub fn get(&self, id: RecordId) -> Option<&Record> {
-        self.records.binary_search_by_key(&id, |r| r.id).ok().map(|i| &*self.records[i])
-    }
-    /// One page of `query` over these records, using (and extending) the snapshot's indexes:
-    /// the same page as [`ListQuery::apply`], usually much faster.
-    pub fn list(&self, c: &Collection, query: &ListQuery, pii_visible: bool) -> Page<&Record> {
-        query.apply_indexed(c, &self.records, &self.index, pii_visible)
-    }
-    /// Copies the records out, in creation order.
-    pub fn to_vec(&self) -> Vec<Record> {
-        self.iter().cloned().collect()
-    }
-
-    pub(crate) fn from_records(records: Vec<Record>) -> Self {
-        let mut records: Vec<Arc<Record>> = records.into_iter().map(Arc::new).collect();
-        records.sort_by_key(|r| r.id);
-        Self { records, index: RecordIndex::default() }
-    }
-
-    /// A new snapshot with `changed` records inserted or replaced. Sharing the unchanged records
-    /// makes this a copy of pointers, not of data.
-    pub(crate) fn merged(&self, changed: Vec<Record>) -> Self {
-        self.merged_shared(changed.into_iter().map(shared).collect())
-    }
-
-    /// [`RecordSnapshot::merged`] with records already shared: `changed` holds each record once.
-    fn merged_shared(&self, changed: Vec<Arc<Record>>) -> Self {
-        let mut records = self.records.clone();
-        let known = records.len();
-        for r in changed {
-            // Only the records known before the merge are in order, so only they are searched:
-            // `changed` holds each record once.
-            match records[..known].binary_search_by_key(&r.id, |k| k.id) {
-                Ok(i) => records[i] = r,
-                Err(_) => records.push(r),
-            }
-        }
-        if records.len() > known {
-            // New records usually come after all others (ids grow with time): a sort of two runs.
-            records.sort_by_key(|r| r.id);
-        }
-        Self { records, index: RecordIndex::default() }
-    }
-}
-
-/// A record as a snapshot keeps it. Written records (validated, then kept here) may hold spare
-/// room; decoded ones do not.
-fn shared(mut r: Record) -> Arc<Record> {
-    r.data.shrink_to_fit();
-    Arc::new(r)
-}
-
-/// The writer's last batches into one collection, back to back: batch `i` took every change
-/// number from `batches[i].before` (exclusive) to `batches[i].after`, and wrote `records`.
-#[derive(Debug, Default)]
-struct Recent {
-    batches: VecDeque<Batch>,
-    records: usize,
-}
-
-#[derive(Debug)]
-struct Batch {
-    before: i64,
-    after: i64,
-    records: Vec<Arc<Record>>,
-}
-
-impl Recent {
-    /// Appends a batch; one that does not start where the last ended means numbers this
-    /// process did not see (another node, a write through the slot, a delete) went in between,
-    /// so the earlier batches no longer lead up to it and are dropped.
-    fn push(&mut self, batch: Batch) {
-        if self.batches.back().is_some_and(|b| b.after != batch.before) {
-            self.batches.clear();
-            self.records = 0;
-        }
-        self.records += batch.records.len();
-        self.batches.push_back(batch);
-        while self.batches.len() > RECENT_BATCHES || (self.records > RECENT_RECORDS && self.batches.len() > 1) {
-            if let Some(dropped) = self.batches.pop_front() {
-                self.records -= dropped.records.len();
-            }
-        }
-    }
-
-    /// What changed after `since`, if `since` is where one of the batches starts: each record
-    /// once, as the last batch that wrote it left it.
-    fn since(&self, since: i64) -> Option<Vec<Arc<Record>>> {
-        let first = self.batches.iter().position(|b| b.before == since)?;
-        let mut batches = self.batches.range(first..);
-        if self.batches.len() - first == 1 {
-            return batches.next().map(|b| b.records.clone());
-        }
-        let mut changed: Vec<Arc<Record>> = Vec::new();
-        let mut at: HashMap<RecordId, usize> = HashMap::new();
-        for r in batches.flat_map(|b| &b.records) {
-            match at.get(&r.id) {
-                Some(&i) => changed[i] = Arc::clone(r),
-                None => {
-                    at.insert(r.id, changed.len());
-                    changed.push(Arc::clone(r));
-                }
-            }
-        }
-        Some(changed)
-    }
-}
 
 #[derive(Debug)]
 struct Entry {
@@ -197,10 +75,6 @@ const MERGED_PER_READ: u64 = 1024;
 /// A read by id costs about as much as reading and decoding this many records of a whole
 /// collection.
 const LOADED_PER_READ: u64 = 16;
-
-/// The most batches, and records in them, the cache remembers per collection (see [`Recent`]).
-const RECENT_BATCHES: usize = 16;
-const RECENT_RECORDS: usize = 4096;
 
 /// The most [`Entry::patience`] grows to.
 const MAX_PATIENCE: u64 = 64;
@@ -387,7 +261,7 @@ impl RecordCache {
 
     /// Brings the snapshot kept at `before` to `after` by merging `changed`: the records written
     /// by the `writes` that took every change number in between, in one committed batch (see
-    /// `writer.rs`). A snapshot kept at the start of an earlier batch remembered in [`Recent`]
+    /// `writer/`). A snapshot kept at the start of an earlier batch remembered in [`Recent`]
     /// is brought to `after` with those batches' records too. Done only if the merge costs
     /// less than the reads it is likely to save (see [`MERGED_PER_READ`]): one per write (its
     /// writer tends to read again), and as many as the snapshot answered since it was kept.
@@ -466,8 +340,10 @@ impl RecordCache {
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
 
+    use super::recent::RECENT_BATCHES;
     use super::*;
     use jiff::Timestamp;
+    use kura_domain::RecordId;
     use kura_domain::{FieldValue, RecordData};
     use uuid::Uuid;
 
