@@ -40,6 +40,10 @@ pub enum BuildError {
     Hasher(#[from] kura_crypto::PasswordError),
     #[error("cannot set up mail: {0}")]
     Mail(#[from] crate::mail::MailError),
+    #[error(transparent)]
+    Settings(#[from] crate::settings::SettingsError),
+    #[error("TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
 }
@@ -48,20 +52,41 @@ pub enum BuildError {
 #[derive(Debug)]
 pub struct Application {
     listener: TcpListener,
+    /// The plain-HTTP listener that only redirects to HTTPS (`tls.redirect_listen`).
+    redirect: Option<TcpListener>,
     state: AppState,
 }
 
 impl Application {
-    /// Opens the store (migrating it), prepares the state and binds the listener.
+    /// Opens the store (migrating it), prepares the state, loads the TLS certificate and binds
+    /// the listeners. Plain HTTP off loopback without a declared proxy is refused here (DAT-1),
+    /// however the settings were made.
     pub async fn build(mut settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, BuildError> {
-        let addr = settings.listen;
-        let listener = TcpListener::bind(addr).await.map_err(|source| BuildError::Listen { addr, source })?;
+        settings.check_transport()?;
+        let certs = match (&settings.tls.cert_file, &settings.tls.key_file) {
+            (Some(cert), Some(key)) => Some(Arc::new(crate::tls::CertStore::load(cert, key)?)),
+            _ => None,
+        };
+        let bind = |addr: SocketAddr| async move {
+            TcpListener::bind(addr).await.map_err(|source| BuildError::Listen { addr, source })
+        };
+        let listener = bind(settings.listen).await?;
         // Links in mail point to the address actually bound (port 0 becomes a real port).
         if let Ok(bound) = listener.local_addr() {
             settings.listen = bound;
         }
-        let state = build_state(settings, clock).await?;
-        Ok(Self { listener, state })
+        let redirect = match settings.tls.redirect_listen {
+            Some(addr) => Some(bind(addr).await?),
+            None => None,
+        };
+        let mut state = build_state(settings, clock).await?;
+        state.tls = certs;
+        Ok(Self { listener, redirect, state })
+    }
+
+    /// The port of the redirecting listener, if there is one.
+    pub fn redirect_port(&self) -> Option<u16> {
+        self.redirect.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port())
     }
 
     pub fn port(&self) -> u16 {
@@ -91,8 +116,43 @@ impl Application {
             let mut stopped = stopped;
             let _ = stopped.wait_for(|s| *s).await;
         });
-        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(self.listener, app).with_graceful_shutdown(signal).await;
+        // Every listener stops on the one signal.
+        let (quit, quitting) = tokio::sync::watch::channel(false);
+        let stopping = move || {
+            let mut quitting = quitting.clone();
+            async move {
+                let _ = quitting.wait_for(|q| *q).await;
+            }
+        };
+        tokio::spawn(async move {
+            signal.await;
+            let _ = quit.send(true);
+        });
+        let redirect = self.redirect.map(|listener| {
+            let app = crate::tls::redirect_router(state.settings.public_url.clone(), state.settings.listen.port());
+            let stop = stopping();
+            tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stop).await })
+        });
+        let watcher = state.tls.clone().map(|certs| {
+            let every = std::time::Duration::from_secs(u64::from(state.settings.tls.reload_seconds));
+            tokio::spawn(certs.watch(every))
+        });
+        let result = match &state.tls {
+            Some(certs) => match certs.server_config() {
+                Ok(config) => crate::tls::serve_tls(self.listener, config, router(self.state), stopping()).await,
+                Err(e) => Err(std::io::Error::other(e.to_string())),
+            },
+            None => {
+                let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+                axum::serve(self.listener, app).with_graceful_shutdown(stopping()).await
+            }
+        };
+        if let Some(redirect) = redirect {
+            let _ = redirect.await;
+        }
+        if let Some(watcher) = watcher {
+            watcher.abort();
+        }
         sweeper.abort();
         let _ = stop.send(true);
         let _ = sender.await;
@@ -130,6 +190,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ap
         read_budget: Arc::default(),
         denials: Arc::default(),
         mail,
+        tls: None,
     })
 }
 

@@ -16,16 +16,21 @@ pub async fn healthz() -> Response {
     Json(json!({"status": "ok"})).into_response()
 }
 
-/// The process can serve: the database answers.
+/// The process can serve: the database answers. When Kura terminates TLS, the answer also gives
+/// the whole days left before the served certificate expires (DAT-1), so that monitoring can
+/// warn before it does.
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
-        Ok(()) => Json(json!({"status": "ready", "database": "ok"})).into_response(),
+    let (status, mut body) = match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, json!({"status": "ready", "database": "ok"})),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable", "database": "unreachable"})))
-                .into_response()
+            (StatusCode::SERVICE_UNAVAILABLE, json!({"status": "unavailable", "database": "unreachable"}))
         }
+    };
+    if let Some(certs) = &state.tls {
+        body["certificate_days_left"] = json!(certs.days_left(state.clock.now()));
     }
+    (status, Json(body)).into_response()
 }
 
 /// The metrics, to the configured networks or the holder of the metrics token only.
@@ -39,7 +44,11 @@ pub async fn metrics(State(state): State<AppState>, parts: axum::http::request::
     let up = if state.store.ping().await.is_ok() { 1.0 } else { 0.0 };
     let commits = state.store.commit_stats();
     let cache = state.store.cache_stats();
-    let body = state.metrics.render(&[
+    let days_left = state.tls.as_ref().map(|certs| certs.days_left(state.clock.now()) as f64);
+    let tls = days_left.map(|days| {
+        ("kura_tls_certificate_days_left", "Whole days before the served TLS certificate expires.", Kind::Gauge, days)
+    });
+    let mut extra = vec![
         ("kura_database_up", "Whether the database answers.", Kind::Gauge, up),
         ("kura_store_reads_total", "Read operations on the database.", Kind::Counter, state.store.reads() as f64),
         ("kura_store_writes_total", "Writes made durable.", Kind::Counter, commits.writes as f64),
@@ -75,7 +84,9 @@ pub async fn metrics(State(state): State<AppState>, parts: axum::http::request::
             Kind::Counter,
             cache.passed as f64,
         ),
-    ]);
+    ];
+    extra.extend(tls);
+    let body = state.metrics.render(&extra);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 

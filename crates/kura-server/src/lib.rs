@@ -21,6 +21,7 @@ pub mod routes;
 pub mod service;
 pub mod settings;
 mod state;
+pub mod tls;
 
 pub use application::{Application, BuildError, SystemClock, build_state, router, routes};
 pub use settings::Settings;

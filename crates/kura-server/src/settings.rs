@@ -73,6 +73,7 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     /// Reverse proxies whose forwarding header is believed (IAM-10).
     pub proxies: ProxySettings,
+    pub tls: TlsSettings,
     /// Log filter, e.g. `info` or `kura_server=debug,info`.
     pub log: String,
 }
@@ -237,6 +238,38 @@ impl Default for MetricsSettings {
     }
 }
 
+/// How connections are protected (DAT-1). With a certificate and key, Kura serves HTTPS only
+/// (TLS 1.2 and 1.3). Without them it serves plain HTTP, which it allows only on a loopback
+/// address or behind a declared TLS-terminating proxy.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSettings {
+    /// PEM file with the server certificate, followed by any intermediate certificates.
+    pub cert_file: Option<PathBuf>,
+    /// PEM file with the certificate's private key (PKCS#8, SEC1 or PKCS#1).
+    pub key_file: Option<PathBuf>,
+    /// Seconds between checks of the two files for a renewed certificate; SIGHUP reloads at once.
+    pub reload_seconds: u32,
+    /// A proxy in front of Kura terminates TLS: plain HTTP is then allowed on any address.
+    /// Cookies stay `Secure` and HSTS is still sent.
+    pub behind_proxy: bool,
+    /// A second address (usually port 80) that only redirects to HTTPS; needs a certificate.
+    pub redirect_listen: Option<SocketAddr>,
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        Self { cert_file: None, key_file: None, reload_seconds: 60, behind_proxy: false, redirect_listen: None }
+    }
+}
+
+impl TlsSettings {
+    /// Whether Kura terminates TLS itself.
+    pub fn enabled(&self) -> bool {
+        self.cert_file.is_some() && self.key_file.is_some()
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -255,6 +288,7 @@ impl Default for Settings {
             limits: LimitSettings::default(),
             metrics: MetricsSettings::default(),
             proxies: ProxySettings::default(),
+            tls: TlsSettings::default(),
             log: "info".into(),
         }
     }
@@ -353,6 +387,15 @@ impl Settings {
                     .map(|n| parse(name, n))
                     .collect::<Result<_, _>>()?;
             }
+            "KURA_TLS_CERT_FILE" => {
+                self.tls.cert_file = Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty())
+            }
+            "KURA_TLS_KEY_FILE" => self.tls.key_file = Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty()),
+            "KURA_TLS_RELOAD_SECONDS" => self.tls.reload_seconds = parse(name, value)?,
+            "KURA_TLS_BEHIND_PROXY" => self.tls.behind_proxy = parse(name, value)?,
+            "KURA_TLS_REDIRECT_LISTEN" => {
+                self.tls.redirect_listen = if value.trim().is_empty() { None } else { Some(parse(name, value)?) };
+            }
             "KURA_METRICS_TOKEN" => self.metrics.token = Secret::new(value),
             "KURA_TRUSTED_PROXIES" => {
                 self.proxies.trusted = value
@@ -409,10 +452,41 @@ impl Settings {
         if !token.is_empty() && (token.len() < 16 || !token.bytes().all(|b| b.is_ascii_graphic())) {
             return bad("metrics.token", "use at least 16 printable characters without spaces");
         }
+        self.check_transport()?;
         let url = self.database_url.expose();
         let known = ["postgres://", "postgresql://", "sqlite://"];
         if !url.is_empty() && !known.iter().any(|k| url.starts_with(k)) {
             return bad("database_url", "must be a postgres:// or sqlite:// URL, or empty for SQLite in data_dir");
+        }
+        Ok(())
+    }
+
+    /// The transport rules (DAT-1): a certificate comes with its key; plain HTTP only on a
+    /// loopback address or behind a declared TLS-terminating proxy; the redirecting listener only
+    /// beside HTTPS. `Application::build` checks them too, whatever built the settings.
+    pub fn check_transport(&self) -> Result<(), SettingsError> {
+        let bad = |name, message: &str| Err(SettingsError::Invalid { name, message: message.into() });
+        let tls = &self.tls;
+        if tls.cert_file.is_some() != tls.key_file.is_some() {
+            return bad("tls.cert_file", "a certificate needs its key file, and a key file its certificate");
+        }
+        if !(1..=86_400).contains(&tls.reload_seconds) {
+            return bad("tls.reload_seconds", "must be between 1 and 86400");
+        }
+        if !tls.enabled() && !tls.behind_proxy && !self.listen.ip().to_canonical().is_loopback() {
+            return bad(
+                "tls",
+                "plain HTTP is allowed only on a loopback address: configure tls.cert_file and tls.key_file, \
+                 or declare a TLS-terminating proxy with tls.behind_proxy = true",
+            );
+        }
+        if let Some(redirect) = tls.redirect_listen {
+            if !tls.enabled() {
+                return bad("tls.redirect_listen", "redirects to HTTPS need tls.cert_file and tls.key_file");
+            }
+            if redirect == self.listen && redirect.port() != 0 {
+                return bad("tls.redirect_listen", "must differ from listen");
+            }
         }
         Ok(())
     }
@@ -429,6 +503,7 @@ impl Settings {
     pub fn base_url(&self) -> String {
         match &self.public_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
+            None if self.tls.enabled() => format!("https://{}", self.listen),
             None => format!("http://{}", self.listen),
         }
     }
@@ -493,6 +568,22 @@ mod tests {
         assert!(Settings::load(None, env(&[("KURA_SMTP_SECURITY", "ssl")])).is_err());
         assert!(Settings::load(None, env(&[("KURA_MAIL_FROM", "not an address")])).is_err());
         assert!(Settings::load(None, env(&[("KURA_MAIL_MAX_ATTEMPTS", "0")])).is_err());
+    }
+
+    #[test]
+    fn dat_1_plain_http_is_refused_off_loopback_unless_a_proxy_is_declared() {
+        let refused = Settings::load(None, env(&[("KURA_LISTEN", "0.0.0.0:8080")])).unwrap_err();
+        assert!(matches!(refused, SettingsError::Invalid { name: "tls", .. }), "{refused}");
+        assert!(Settings::load(None, env(&[("KURA_LISTEN", "[::]:8080")])).is_err());
+        let proxied = [("KURA_LISTEN", "0.0.0.0:8080"), ("KURA_TLS_BEHIND_PROXY", "true")];
+        assert!(Settings::load(None, env(&proxied)).is_ok());
+        let tls = [("KURA_LISTEN", "0.0.0.0:8443"), ("KURA_TLS_CERT_FILE", "c.pem"), ("KURA_TLS_KEY_FILE", "k.pem")];
+        let s = Settings::load(None, env(&tls)).unwrap();
+        assert_eq!(s.base_url(), "https://0.0.0.0:8443");
+        assert!(Settings::load(None, env(&[("KURA_LISTEN", "[::1]:8080")])).is_ok());
+        // Half a certificate, or a redirect to an HTTPS that does not exist, are refused too.
+        assert!(Settings::load(None, env(&[("KURA_TLS_CERT_FILE", "c.pem")])).is_err());
+        assert!(Settings::load(None, env(&[("KURA_TLS_REDIRECT_LISTEN", "127.0.0.1:80")])).is_err());
     }
 
     #[test]

@@ -22,4 +22,6 @@ pub struct AppState {
     pub read_budget: Arc<crate::service::export::ReadBudget>,
     /// Refused requests waiting to be counted into the audit log (LOG-1).
     pub denials: Arc<crate::denials::DenialLog>,
+    /// The server certificate when Kura terminates TLS itself (DAT-1).
+    pub tls: Option<Arc<crate::tls::CertStore>>,
 }

@@ -30,6 +30,15 @@ pub struct ServeArgs {
 }
 
 #[derive(Debug, Args, Clone, Default)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// Serve plain HTTP instead of HTTPS with the demo's self-signed certificate.
+    #[arg(long)]
+    pub plain_http: bool,
+}
+
+#[derive(Debug, Args, Clone, Default)]
 pub struct DataArgs {
     /// Data directory for the SQLite database [env: KURA_DATA_DIR]
     #[arg(long)]
@@ -41,8 +50,8 @@ pub enum Command {
     /// Serve the console and API.
     Serve(ServeArgs),
     /// Create (or reuse) a demo tenant with sample customers, print one-time credentials and serve
-    /// on 127.0.0.1.
-    Demo(ServeArgs),
+    /// on 127.0.0.1 over HTTPS with a self-signed certificate made on first run.
+    Demo(DemoArgs),
     /// Manage operator accounts.
     #[command(subcommand)]
     Operator(OperatorCommand),

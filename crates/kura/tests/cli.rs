@@ -108,21 +108,42 @@ fn openapi_command_prints_the_document() {
 }
 
 #[tokio::test]
-async fn demo_twice_reuses_data_and_issues_new_passwords() {
+async fn dat_1_demo_serves_https_with_the_certificate_it_prints_and_reuses_data() {
     let cli = Cli::new().await;
-    let first = demo_credentials(&cli).await;
-    let second = demo_credentials(&cli).await;
+    let (first, fingerprint) = demo_credentials(&cli).await;
+    let (second, again) = demo_credentials(&cli).await;
     assert_ne!(first, second, "new one-time passwords");
+    assert_eq!(fingerprint, again, "the certificate is made once and reused");
     let out = cli.run(&["tenant", "list"]);
     assert_eq!(stdout(&out).lines().filter(|l| l.starts_with("demo\t")).count(), 1, "the tenant is reused");
     let out = cli.run(&["audit", "verify"]);
     assert!(out.status.success(), "{}", stdout(&out));
 }
 
+/// A client that trusts only the certificate in `pem_file` and reports the peer's certificate.
+fn https_client(pem_file: &std::path::Path) -> reqwest::Client {
+    let _ = (*kura_server::tls::provider()).clone().install_default();
+    let cert = reqwest::Certificate::from_pem(&std::fs::read(pem_file).unwrap()).unwrap();
+    reqwest::Client::builder()
+        .tls_certs_only([cert])
+        .tls_info(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap()
+}
+
+/// The SHA-256 fingerprint of the certificate a response came over.
+fn peer_fingerprint(resp: &reqwest::Response) -> String {
+    let der = resp.extensions().get::<reqwest::tls::TlsInfo>().unwrap().peer_certificate().unwrap();
+    kura_crypto::x509::fingerprint_sha256(der)
+}
+
 /// Runs `kura demo` until it prints its banner, checks that both printed passwords are one-time
-/// passwords (each sign-in leads to a required change), then stops it; returns the two
-/// passwords.
-async fn demo_credentials(cli: &Cli) -> Vec<String> {
+/// passwords (each sign-in leads to a required change) over HTTPS with the self-signed
+/// certificate whose fingerprint it printed, then stops it; returns the two passwords and the
+/// fingerprint.
+async fn demo_credentials(cli: &Cli) -> (Vec<String>, String) {
     use std::io::{BufRead as _, BufReader};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -138,6 +159,7 @@ async fn demo_credentials(cli: &Cli) -> Vec<String> {
         .spawn()
         .unwrap();
     let mut passwords = Vec::new();
+    let mut fingerprint = None;
     // Kept open until the child is stopped: it prints after its banner, and a closed pipe would
     // make that fail.
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -146,15 +168,20 @@ async fn demo_credentials(cli: &Cli) -> Vec<String> {
         if let Some(pw) = line.split("password / パスワード").nth(1) {
             passwords.push(pw.trim().to_owned());
         }
+        if line.trim().len() == 95 && line.trim().split(':').count() == 32 {
+            fingerprint = Some(line.trim().to_owned());
+        }
         if line.contains("Press Ctrl-C") {
             break;
         }
     }
     assert_eq!(passwords.len(), 2, "{passwords:?}");
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let fingerprint = fingerprint.expect("the demo prints its certificate's fingerprint");
+    let base = format!("https://127.0.0.1:{port}");
+    let http = https_client(&cli.dir.path().join("tls/demo-cert.pem"));
     let admin = serde_json::json!({"tenant": "demo", "email": "admin@demo.example.jp", "password": passwords[0]});
     let resp = http.post(format!("{base}/api/v1/sessions")).json(&admin).send().await.unwrap();
+    assert_eq!(peer_fingerprint(&resp), fingerprint, "the served certificate is the printed one");
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["password_change_required"], true, "{body}");
     let operator = [("email", "operator@example.jp"), ("password", passwords[1].as_str())];
@@ -163,7 +190,67 @@ async fn demo_credentials(cli: &Cli) -> Vec<String> {
     child.kill().unwrap();
     child.wait().unwrap();
     drop(lines);
-    passwords
+    (passwords, fingerprint)
+}
+
+#[tokio::test]
+async fn dat_1_sighup_makes_kura_serve_a_renewed_certificate_at_once() {
+    let cli = Cli::new().await;
+    let tls = cli.dir.path().join("certs");
+    std::fs::create_dir_all(&tls).unwrap();
+    let (cert, key) = (tls.join("cert.pem"), tls.join("key.pem"));
+    let write = |name: &str| {
+        // Valid from an hour ago by the real clock, which the client checks it against.
+        let start = kura_domain::Clock::now(&kura_server::SystemClock).as_second() - 3_600;
+        let pair = kura_crypto::x509::self_signed_server(&["localhost", "127.0.0.1"], start, 30).unwrap();
+        std::fs::write(tls.join(format!("{name}-key.pem")), &pair.key_pem).unwrap();
+        std::fs::write(tls.join(format!("{name}-cert.pem")), &pair.cert_pem).unwrap();
+        kura_crypto::x509::fingerprint_sha256(&pair.cert_der)
+    };
+    let first = write("first");
+    std::fs::copy(tls.join("first-key.pem"), &key).unwrap();
+    std::fs::copy(tls.join("first-cert.pem"), &cert).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_kura"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("KURA_DATABASE_URL", &cli.db.url)
+        .env("KURA_DATA_DIR", cli.dir.path())
+        .env("KURA_TLS_CERT_FILE", &cert)
+        .env("KURA_TLS_KEY_FILE", &key)
+        // Only the signal can make it look again within this test.
+        .env("KURA_TLS_RELOAD_SECONDS", "86400")
+        .env("KURA_LOG", "warn")
+        .spawn()
+        .unwrap();
+    let url = format!("https://127.0.0.1:{port}/healthz");
+    let served = |trust: &str| {
+        let client = https_client(&tls.join(format!("{trust}-cert.pem")));
+        let url = url.clone();
+        async move { client.get(url).send().await.ok().map(|r| peer_fingerprint(&r)) }
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while served("first").await.is_none() {
+        assert!(std::time::Instant::now() < deadline, "kura serve did not start");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(served("first").await, Some(first));
+    let second = write("second");
+    std::fs::copy(tls.join("second-key.pem"), &key).unwrap();
+    std::fs::copy(tls.join("second-cert.pem"), &cert).unwrap();
+    let hup = Command::new("kill").args(["-HUP", &server.id().to_string()]).status().unwrap();
+    assert!(hup.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(fp) = served("second").await {
+            assert_eq!(fp, second);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the renewed certificate was not served after SIGHUP");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(server.try_wait().unwrap().is_none(), "SIGHUP reloads; it does not stop Kura");
+    server.kill().unwrap();
+    server.wait().unwrap();
 }
 
 #[tokio::test]

@@ -122,6 +122,8 @@ async fn ops_group_commit_acknowledged_writes_survive_kill() {
         .trim()
         .to_owned();
 
+    // reqwest has no TLS provider of its own in these tests (the demo's test speaks HTTPS).
+    let _ = (*kura_server::tls::provider()).clone().install_default();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
     let server = site.serve(&http).await;
     let base = server.base.clone();

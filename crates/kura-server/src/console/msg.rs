@@ -440,6 +440,10 @@ catalogue! {
     ActorAnonymous => "Not signed in", "未ログイン";
     // Operator console
     NewTenant => "New tenant", "テナントを作成";
+    CertificateExpiresSoon => "The server's TLS certificate expires in {days} days ({date}). Renew it: Kura picks up the new files without a restart.",
+        "サーバーのTLS証明書の有効期限まであと{days}日です（{date}）。更新してください。新しいファイルは再起動なしで読み込まれます。";
+    CertificateExpired => "The server's TLS certificate has expired ({date}). Browsers refuse to connect until it is renewed.",
+        "サーバーのTLS証明書の有効期限が切れています（{date}）。更新するまでブラウザーは接続できません。";
     NoTenantsYet => "There are no tenants yet.", "まだテナントがありません。";
     Tenant => "Tenant", "テナント";
     TenantName => "Tenant name", "テナント名";

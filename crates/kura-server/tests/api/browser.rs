@@ -138,6 +138,7 @@ impl Browser {
             .spawn()
             .unwrap_or_else(|e| panic!("start {}: {e}", chromedriver.display()));
         let mut driver = Driver(child);
+        crate::helpers::install_ring();
         let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(60)).build();
         let server = Endpoint { http: http.expect("WebDriver HTTP client"), url: format!("http://127.0.0.1:{port}") };
 

@@ -16,8 +16,10 @@ pub const PASSWORD: &str = "correct-horse-battery";
 
 /// A running application and what a test needs to drive it.
 pub struct TestApp {
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT`, or `https://…` when the settings configure a certificate.
     pub address: String,
+    /// The port of the listener that only redirects to HTTPS, if configured.
+    pub redirect_port: Option<u16>,
     pub state: AppState,
     pub clock: Arc<ManualClock>,
     pub client: reqwest::Client,
@@ -54,6 +56,11 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 }
 
 impl TestApp {
+    /// The port the application listens on.
+    pub fn port(&self) -> u16 {
+        self.address.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port")
+    }
+
     /// The node's data directory (where mail goes without an SMTP relay).
     pub fn data_dir(&self) -> &std::path::Path {
         self._dir.path()
@@ -101,19 +108,31 @@ async fn spawn_node(
     settings.password.argon2_parallelism = cheap.parallelism;
     settings.limits.max_body_bytes = 64 * 1024;
     configure(&mut settings);
+    let tls_cert =
+        settings.tls.cert_file.as_ref().filter(|_| settings.tls.enabled()).map(|f| std::fs::read(f).unwrap());
     let app = Application::build(settings, clock.clone()).await.expect("build application");
-    let address = format!("http://127.0.0.1:{}", app.port());
+    let scheme = if tls_cert.is_some() { "https" } else { "http" };
+    let address = format!("{scheme}://127.0.0.1:{}", app.port());
+    let redirect_port = app.redirect_port();
     let state = app.state().clone();
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(app.run_with_shutdown(async move {
         let _ = rx.await;
     }));
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .expect("client");
-    TestApp { address, state, clock, client, db_url, _db: db, _dir: dir, _shutdown: tx }
+    // Every client of the tests (reqwest has no TLS provider of its own) needs ring installed.
+    install_ring();
+    let mut client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true);
+    if let Some(pem) = tls_cert {
+        client = client.tls_certs_only([reqwest::Certificate::from_pem(&pem).expect("certificate")]);
+    }
+    let client = client.build().expect("client");
+    TestApp { address, redirect_port, state, clock, client, db_url, _db: db, _dir: dir, _shutdown: tx }
+}
+
+/// Makes ring rustls's process-wide provider, which the test clients need (reqwest is built
+/// without one of its own).
+pub fn install_ring() {
+    let _ = (*kura_server::tls::provider()).clone().install_default();
 }
 
 impl TestApp {

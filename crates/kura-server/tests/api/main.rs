@@ -22,3 +22,4 @@ mod privileges;
 mod records;
 mod security;
 mod smtp;
+mod tls;

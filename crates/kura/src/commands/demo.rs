@@ -1,6 +1,8 @@
 //! `kura demo`: the first command a newcomer runs. Creates (or reuses) a demo tenant with a
 //! customers collection of Japanese sample records, prints where to sign in with fresh one-time
-//! passwords, and serves on the configured address (127.0.0.1:8080 by default).
+//! passwords, and serves on the configured address (127.0.0.1:8080 by default): over HTTPS with a
+//! self-signed certificate for `localhost` and `127.0.0.1` that it makes on first run (DAT-1),
+//! unless told `--plain-http` or given a certificate in the configuration.
 
 use crate::demo_data;
 use anyhow::Context as _;
@@ -8,6 +10,7 @@ use kura_domain::{Actor, ActorKind};
 use kura_domain::{AuditRecord, AuditScope, CollectionSpec, Email, Operation, Slug};
 use kura_server::service::tenants::{self, NewTenant};
 use kura_server::{AppState, Application, Settings, SystemClock};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -16,13 +19,25 @@ const ADMIN: &str = "admin@demo.example.jp";
 const OPERATOR: &str = "operator@example.jp";
 const SAMPLE_RECORDS: usize = 300;
 
-pub async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
+/// The demo certificate is made for this long, and made again when less than a day is left.
+const CERT_DAYS: u32 = 397;
+
+pub async fn run(mut settings: Settings, plain_http: bool) -> anyhow::Result<ExitCode> {
     let data_dir = settings.data_dir.clone();
+    let fingerprint = if plain_http || settings.tls.enabled() {
+        None
+    } else {
+        let (cert, key, fingerprint) = ensure_certificate(&data_dir)?;
+        settings.tls.cert_file = Some(cert);
+        settings.tls.key_file = Some(key);
+        Some(fingerprint)
+    };
     let app = Application::build(settings, Arc::new(SystemClock)).await.context("cannot start Kura")?;
     let state = app.state().clone();
     let operator_password = ensure_operator(&state).await?;
     let admin_password = ensure_tenant(&state).await?;
-    let base = state.settings.public_url.clone().unwrap_or_else(|| format!("http://{}", app.local_addr()));
+    let scheme = if state.settings.tls.enabled() { "https" } else { "http" };
+    let base = state.settings.public_url.clone().unwrap_or_else(|| format!("{scheme}://{}", app.local_addr()));
     println!();
     println!("  Kura demo / Kura デモ");
     println!("  ─────────────────────────────────────────────");
@@ -34,6 +49,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
     println!("    email / メール         {OPERATOR}");
     println!("    password / パスワード  {operator_password}");
     println!("  Data / データ            {}", data_dir.display());
+    if let Some(fingerprint) = &fingerprint {
+        println!("  Certificate / 証明書     self-signed / 自己署名 (SHA-256)");
+        println!("    {fingerprint}");
+        println!("  Your browser will warn about it: compare this fingerprint before you continue.");
+        println!("  ブラウザーが警告を表示します。続行する前にこのフィンガープリントを照合してください。");
+    }
     println!();
     println!("  These are one-time passwords: each must be changed at its first sign-in.");
     println!("  They are shown only now; running `kura demo` again issues new ones.");
@@ -41,6 +62,46 @@ pub async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
     println!();
     app.run_until_stopped().await.context("server error")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The demo's self-signed certificate in `data_dir/tls`: made on first run (or when it is about
+/// to expire), reused after. Returns the certificate and key files and the fingerprint.
+fn ensure_certificate(data_dir: &Path) -> anyhow::Result<(PathBuf, PathBuf, String)> {
+    use kura_domain::Clock as _;
+    let dir = data_dir.join("tls");
+    let (cert_file, key_file) = (dir.join("demo-cert.pem"), dir.join("demo-key.pem"));
+    let now = SystemClock.now().as_second();
+    let existing = std::fs::read_to_string(&cert_file).ok().and_then(|pem| {
+        let der = pem_der(&pem)?;
+        let info = kura_crypto::x509::inspect(&der).ok()?;
+        (info.not_after - now > 86_400 && key_file.exists()).then(|| kura_crypto::x509::fingerprint_sha256(&der))
+    });
+    if let Some(fingerprint) = existing {
+        return Ok((cert_file, key_file, fingerprint));
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let pair = kura_crypto::x509::self_signed_server(&["localhost", "127.0.0.1", "::1"], now - 300, CERT_DAYS)?;
+    write_private(&key_file, &pair.key_pem)?;
+    std::fs::write(&cert_file, &pair.cert_pem).with_context(|| format!("cannot write {}", cert_file.display()))?;
+    Ok((cert_file, key_file, kura_crypto::x509::fingerprint_sha256(&pair.cert_der)))
+}
+
+/// The DER bytes of the first certificate in a PEM text.
+fn pem_der(pem: &str) -> Option<Vec<u8>> {
+    use kura_server::tls::pem_certificates;
+    pem_certificates(pem.as_bytes()).ok()?.into_iter().next()
+}
+
+/// Writes a private key readable by its owner only.
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(text.as_bytes())?;
+    Ok(())
 }
 
 /// Creates the demo operator on first run, or issues it a new one-time password (audited) on

@@ -20,7 +20,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(args) => serve::run(settings(cli.config, &args)?).await,
-        Command::Demo(args) => demo::run(settings(cli.config, &args)?).await,
+        Command::Demo(args) => demo::run(settings(cli.config, &args.serve)?, args.plain_http).await,
         Command::Operator(OperatorCommand::Create { email, name, password_stdin, data }) => {
             let state = open(settings(cli.config, &data.into())?).await?;
             admin::create_operator(&state, &email, &name, password_stdin).await

@@ -7,7 +7,7 @@ use crate::console::forms::Errors;
 use crate::console::labels;
 use crate::console::layout::{Head, Nav, op_page};
 use crate::console::msg::Msg;
-use crate::console::widgets::{Input, csrf, empty_state, new_button, notice_ok};
+use crate::console::widgets::{Input, csrf, empty_state, new_button, notice_ok, notice_warn};
 use crate::error::AppResult;
 use crate::service::tenants::{self, AdminAccess, NewTenant};
 use crate::state::AppState;
@@ -22,6 +22,7 @@ pub async fn list(State(state): State<AppState>, ctx: OpCtx) -> AppResult<Respon
     let list = state.store.tenants().await?;
     let date = |d: Option<jiff::civil::Date>| d.map(|d| d.to_string()).unwrap_or_else(|| "—".to_owned());
     let body = html! {
+        @if let Some(warning) = certificate_warning(&state, &ctx) { (notice_warn(&warning)) }
         @if list.is_empty() {
             (empty_state(t(Msg::NoTenantsYet), Some(("/operator/tenants/new", t(Msg::NewTenant)))))
         } @else {
@@ -48,6 +49,21 @@ pub async fn list(State(state): State<AppState>, ctx: OpCtx) -> AppResult<Respon
     let head =
         Head::new(Nav::Tenants, t(Msg::NavTenants)).actions(new_button("/operator/tenants/new", t(Msg::NewTenant)));
     Ok(op_page(&ctx, head, body).into_response())
+}
+
+/// Days before a certificate's expiry from which the operators are warned (DAT-1).
+const CERTIFICATE_WARNING_DAYS: i64 = 30;
+
+/// A warning when the served TLS certificate expires within 30 days, or has expired.
+fn certificate_warning(state: &AppState, ctx: &OpCtx) -> Option<String> {
+    let certs = state.tls.as_ref()?;
+    let days = certs.days_left(state.clock.now());
+    if days > CERTIFICATE_WARNING_DAYS {
+        return None;
+    }
+    let date = certs.current().not_after.strftime("%Y-%m-%d %H:%M UTC").to_string();
+    let msg = if days < 0 { Msg::CertificateExpired } else { Msg::CertificateExpiresSoon };
+    Some(ctx.t(msg).replace("{days}", &days.to_string()).replace("{date}", &date))
 }
 
 fn form_page(ctx: &OpCtx, v: &NewTenant, errors: &Errors) -> Response {
