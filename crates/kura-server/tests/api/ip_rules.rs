@@ -71,6 +71,8 @@ async fn settings_change(app: &TestApp, from: &str, token: &str, change: impl Fn
 async fn dual_stack(configure: impl FnOnce(&mut kura_server::Settings)) -> TestApp {
     spawn_app_with(|s| {
         s.listen = "[::]:0".parse().unwrap();
+        // Plain HTTP on every address is allowed only behind a TLS-terminating proxy.
+        s.tls.behind_proxy = true;
         configure(s);
     })
     .await
