@@ -122,10 +122,18 @@ pub enum Operation {
     AccessDenied,
     /// A form post refused by the CSRF defences (wrong origin or missing token).
     CsrfRefused,
+    /// A request refused because of its address (IAM-10).
+    AddressRefused,
+    /// An operator emptied a tenant's address lists to let it back in (IAM-10).
+    AddressListsReset,
+    /// An API key got a new secret, the old one accepted for a grace period (IAM-12).
+    ApiKeyRotate,
+    /// An API key's owner was reminded by mail that it expires soon (IAM-12).
+    ApiKeyExpiryNotice,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 42] = [
+    pub const ALL: [Operation; 46] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -168,6 +176,10 @@ impl Operation {
         Self::ViewUpdate,
         Self::AccessDenied,
         Self::CsrfRefused,
+        Self::AddressRefused,
+        Self::AddressListsReset,
+        Self::ApiKeyRotate,
+        Self::ApiKeyExpiryNotice,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -214,6 +226,10 @@ impl Operation {
             Self::ViewUpdate => "view.update",
             Self::AccessDenied => "access.denied",
             Self::CsrfRefused => "access.csrf_refused",
+            Self::AddressRefused => "access.address_refused",
+            Self::AddressListsReset => "settings.address_lists_reset",
+            Self::ApiKeyRotate => "apikey.rotate",
+            Self::ApiKeyExpiryNotice => "apikey.expiry_notice",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {

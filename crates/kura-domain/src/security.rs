@@ -1,5 +1,6 @@
-//! A tenant's security policy: passwords (IAM-4), lockout and throttling (IAM-5) and sessions
-//! (IAM-9), one typed document per tenant that is checked as a whole before it is stored.
+//! A tenant's security policy: passwords (IAM-4), lockout and throttling (IAM-5), sessions
+//! (IAM-9) and the addresses the console and the API accept (IAM-10), one typed document per
+//! tenant that is checked as a whole before it is stored.
 //!
 //! The defaults follow NIST SP 800-63B: at least 8 characters, no composition rules, no forced
 //! expiry, common passwords refused. The bounds are wide enough for the seeds' values (length
@@ -22,6 +23,8 @@ pub mod bounds {
     pub const THROTTLE_WINDOW_MINUTES: RangeInclusive<u32> = 1..=1_440;
     pub const ABSOLUTE_MINUTES: RangeInclusive<u32> = 5..=10_080;
     pub const IDLE_MINUTES: RangeInclusive<u32> = 5..=10_080;
+    /// Most ranges in one address list.
+    pub const ADDRESS_RANGES: usize = 100;
 }
 
 /// Everything a tenant administrator decides about accounts.
@@ -32,6 +35,92 @@ pub struct SecurityPolicy {
     pub password: PasswordPolicy,
     pub lockout: LockoutPolicy,
     pub sessions: SessionPolicy,
+    /// Where requests may come from (IAM-10); absent in policies saved before it existed.
+    #[serde(default)]
+    pub addresses: AddressPolicy,
+}
+
+/// The address ranges a tenant's console and API accept requests from (IAM-10). An empty list
+/// accepts every address.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"console": ["203.0.113.0/24", "2001:db8::/32"], "api": []})))]
+#[serde(deny_unknown_fields)]
+pub struct AddressPolicy {
+    /// IPv4 and IPv6 ranges in CIDR notation (`203.0.113.0/24`, `2001:db8::/32`; a single
+    /// address is `/32` or `/128`) the console accepts, at most 100; empty: any address.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>, example = json!(["203.0.113.0/24"])))]
+    pub console: Vec<ipnet::IpNet>,
+    /// The ranges the API accepts (sign-in, sessions and API keys), at most 100; empty: any.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>, example = json!([])))]
+    pub api: Vec<ipnet::IpNet>,
+}
+
+/// Which of a tenant's doors a request comes through (each has its own address list).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Surface {
+    Console,
+    Api,
+}
+
+impl Surface {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Console => "console",
+            Self::Api => "API",
+        }
+    }
+}
+
+impl AddressPolicy {
+    /// The list of `surface`.
+    pub fn list(&self, surface: Surface) -> &[ipnet::IpNet] {
+        match surface {
+            Surface::Console => &self.console,
+            Surface::Api => &self.api,
+        }
+    }
+
+    /// Whether `surface` accepts a request from `ip` (an IPv4-mapped IPv6 address counts as the
+    /// IPv4 address it carries).
+    pub fn allows(&self, surface: Surface, ip: std::net::IpAddr) -> bool {
+        allows(self.list(surface), ip)
+    }
+}
+
+/// Whether `ip` is in one of `nets`; an empty list allows every address.
+pub fn allows(nets: &[ipnet::IpNet], ip: std::net::IpAddr) -> bool {
+    let ip = ip.to_canonical();
+    nets.is_empty() || nets.iter().any(|n| n.contains(&ip))
+}
+
+/// Checks one address list: at most [`bounds::ADDRESS_RANGES`] ranges, no repeats, and IPv4
+/// ranges written as IPv4 (an IPv4-mapped IPv6 range would never match: clients' addresses are
+/// compared in their IPv4 form).
+pub fn check_ranges(errors: &mut Vec<FieldError>, path: &str, nets: &[ipnet::IpNet]) {
+    if nets.len() > bounds::ADDRESS_RANGES {
+        errors.push(FieldError::new(path, FieldErrorKind::TooLong { max: bounds::ADDRESS_RANGES as u32 }));
+    }
+    for (i, net) in nets.iter().enumerate() {
+        let at = format!("{path}[{i}]");
+        if let ipnet::IpNet::V6(v6) = net
+            && v6.addr().to_ipv4_mapped().is_some()
+        {
+            errors.push(FieldError::new(
+                at,
+                FieldErrorKind::Invalid { reason: "write IPv4 ranges in IPv4 form, such as 192.0.2.0/24".into() },
+            ));
+        } else if nets[..i].contains(net) {
+            errors.push(FieldError::new(at, FieldErrorKind::Duplicate));
+        }
+    }
+}
+
+/// Parses a range as an administrator types it: CIDR notation, or a single address (as `/32` or
+/// `/128`).
+pub fn parse_range(text: &str) -> Option<ipnet::IpNet> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>().ok().or_else(|| text.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
 /// What a new password must be (IAM-4).
@@ -175,6 +264,7 @@ impl SecurityPolicy {
             password: PasswordPolicy::default(),
             lockout: LockoutPolicy::default(),
             sessions: SessionPolicy { absolute_minutes, idle_minutes, concurrent: ConcurrentLogins::Allow },
+            addresses: AddressPolicy::default(),
         }
     }
 
@@ -216,6 +306,8 @@ impl SecurityPolicy {
                 FieldErrorKind::AboveMaximum { max: f64::from(s.absolute_minutes) },
             ));
         }
+        check_ranges(&mut errors, "addresses.console", &self.addresses.console);
+        check_ranges(&mut errors, "addresses.api", &self.addresses.api);
         if errors.is_empty() { Ok(()) } else { Err(DomainError::Fields(errors)) }
     }
 
@@ -237,6 +329,13 @@ impl SecurityPolicy {
         let p = &self.password;
         let l = &self.lockout;
         let s = &self.sessions;
+        let nets = |v: &[ipnet::IpNet]| {
+            if v.is_empty() {
+                "any".to_owned()
+            } else {
+                v.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            }
+        };
         vec![
             ("password.min_length", p.min_length.to_string()),
             ("password.max_length", p.max_length.to_string()),
@@ -256,6 +355,8 @@ impl SecurityPolicy {
             ("sessions.absolute_minutes", s.absolute_minutes.to_string()),
             ("sessions.idle_minutes", s.idle_minutes.to_string()),
             ("sessions.concurrent", s.concurrent.as_str().to_owned()),
+            ("addresses.console", nets(&self.addresses.console)),
+            ("addresses.api", nets(&self.addresses.api)),
         ]
     }
 
@@ -387,5 +488,39 @@ mod tests {
         let mut v = serde_json::to_value(policy()).unwrap();
         v["password"]["min_lenght"] = 9.into();
         assert!(serde_json::from_value::<SecurityPolicy>(v).is_err());
+    }
+
+    #[test]
+    fn iam_10_address_lists_match_ipv4_ipv6_and_mapped_addresses_and_are_checked() {
+        let mut p = policy();
+        let any: std::net::IpAddr = "198.51.100.7".parse().unwrap();
+        assert!(p.addresses.allows(Surface::Console, any), "an empty list allows every address");
+        p.addresses.console = vec!["127.0.0.2/32".parse().unwrap(), "2001:db8::/32".parse().unwrap()];
+        let ok = ["127.0.0.2", "::ffff:127.0.0.2", "2001:db8::1"];
+        for ip in ok {
+            assert!(p.addresses.allows(Surface::Console, ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["127.0.0.3", "::1", "::ffff:127.0.0.3", "2001:db9::1"] {
+            assert!(!p.addresses.allows(Surface::Console, ip.parse().unwrap()), "{ip}");
+        }
+        assert!(p.addresses.allows(Surface::Api, any), "the API's list is separate");
+        assert!(p.check().is_ok());
+        assert_eq!(p.changes_from(&policy()), ["addresses.console: any → 127.0.0.2/32, 2001:db8::/32"]);
+
+        p.addresses.api = vec!["::ffff:10.0.0.0/104".parse().unwrap(), "10.0.0.0/8".parse().unwrap()];
+        p.addresses.api.push("10.0.0.0/8".parse().unwrap());
+        assert_eq!(paths(&p), ["addresses.api[0]", "addresses.api[2]"]);
+        p.addresses.api = (0..=100u8).map(|i| format!("10.0.{i}.0/24").parse().unwrap()).collect();
+        assert_eq!(paths(&p), ["addresses.api"]);
+
+        assert_eq!(parse_range(" 192.0.2.1 "), Some("192.0.2.1/32".parse().unwrap()));
+        assert_eq!(parse_range("2001:db8::/32"), Some("2001:db8::/32".parse().unwrap()));
+        for bad in ["192.0.2.0/33", "192.0.2", "example.jp", ""] {
+            assert_eq!(parse_range(bad), None, "{bad}");
+        }
+        // A policy saved before address lists existed still reads, with empty lists.
+        let mut v = serde_json::to_value(policy()).unwrap();
+        v.as_object_mut().unwrap().remove("addresses");
+        assert_eq!(serde_json::from_value::<SecurityPolicy>(v).unwrap(), policy());
     }
 }

@@ -239,6 +239,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::denials::audit_denials))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::middleware::record_metrics))
         .layer(axum::middleware::from_fn(crate::middleware::security_headers))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::client_address::remember))
         .with_state(state)
 }
 

@@ -12,14 +12,13 @@
 use crate::auth::ClientInfo;
 use crate::error::{AppError, ErrorMarker};
 use crate::state::AppState;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
 use jiff::{SignedDuration, Timestamp};
 use kura_domain::{Actor, ActorKind, AuditRecord, AuditScope, Operation, Outcome};
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// How long refusals of one kind are counted before the count is written.
@@ -166,7 +165,7 @@ pub async fn audit_denials(State(state): State<AppState>, mut request: Request, 
     request.extensions_mut().insert(who.clone());
     // Cheap copies: the entry is built only if the request is refused.
     let (method, uri) = (request.method().clone(), request.uri().clone());
-    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_canonical());
+    let peer = request.extensions().get::<crate::client_address::ClientAddress>().map(|c| c.0);
     let response = next.run(request).await;
     if response.status() != StatusCode::FORBIDDEN {
         return response;
@@ -178,6 +177,14 @@ pub async fn audit_denials(State(state): State<AppState>, mut request: Request, 
         AppError::Forbidden(p) => (Operation::AccessDenied, format!("missing permission {p}")),
         AppError::ForbiddenOther(m) => (Operation::AccessDenied, truncate(m, 300)),
         AppError::Csrf => (Operation::CsrfRefused, "the form's origin or token did not match".to_owned()),
+        // Refused by a tenant's address list after the credential named the tenant; a refused
+        // sign-in (no credential yet) is audited by the sign-in itself.
+        AppError::AddressRefused { surface, ip } if who.get().is_some() => {
+            (Operation::AddressRefused, format!("{ip} is not in the {} address list", surface.as_str()))
+        }
+        AppError::KeyAddressRefused { ip } => {
+            (Operation::AddressRefused, format!("{ip} is not in the API key's address ranges"))
+        }
         _ => return response,
     };
     let (scope, actor) = match who.get() {

@@ -32,6 +32,17 @@ pub enum AppError {
     AlreadySignedIn,
     #[error("{0}")]
     ForbiddenOther(String),
+    /// A request from an address outside the tenant's allow-list for the console or the API
+    /// (IAM-10).
+    #[error("requests from {ip} are not accepted by this tenant's {}; ask an administrator of the tenant to allow the address", surface.as_str())]
+    AddressRefused { surface: kura_domain::Surface, ip: String },
+    /// A request with an API key from outside the key's own address ranges (IAM-12).
+    #[error("this API key may not be used from {ip}; its address ranges do not include it")]
+    KeyAddressRefused { ip: String },
+    /// Address lists that would shut out the administrator saving them, sent without
+    /// `confirm_lockout` (IAM-10).
+    #[error("{0}")]
+    LockoutUnconfirmed(String),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -87,10 +98,13 @@ impl AppError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthenticated | Self::BadCredentials => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) | Self::ForbiddenOther(_) | Self::Csrf | Self::PasswordChangeRequired => {
-                StatusCode::FORBIDDEN
-            }
-            Self::AlreadySignedIn => StatusCode::CONFLICT,
+            Self::Forbidden(_)
+            | Self::ForbiddenOther(_)
+            | Self::AddressRefused { .. }
+            | Self::KeyAddressRefused { .. }
+            | Self::Csrf
+            | Self::PasswordChangeRequired => StatusCode::FORBIDDEN,
+            Self::AlreadySignedIn | Self::LockoutUnconfirmed(_) => StatusCode::CONFLICT,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -111,6 +125,8 @@ impl AppError {
             Self::Forbidden(_) | Self::ForbiddenOther(_) => "forbidden",
             Self::PasswordChangeRequired => "password_change_required",
             Self::AlreadySignedIn => "already_signed_in",
+            Self::AddressRefused { .. } | Self::KeyAddressRefused { .. } => "address_not_allowed",
+            Self::LockoutUnconfirmed(_) => "lockout_unconfirmed",
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
             Self::TooLarge(_) => "too_large",

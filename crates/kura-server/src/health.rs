@@ -92,8 +92,7 @@ pub async fn metrics(State(state): State<AppState>, parts: axum::http::request::
 
 fn metrics_allowed(state: &AppState, parts: &axum::http::request::Parts) -> bool {
     let m = &state.settings.metrics;
-    let peer =
-        parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_canonical());
+    let peer = crate::auth::client_ip(parts);
     if peer.is_some_and(|ip| m.allow_from.iter().any(|net| net.contains(&ip))) {
         return true;
     }

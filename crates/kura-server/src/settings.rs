@@ -71,6 +71,8 @@ pub struct Settings {
     pub links: LinkSettings,
     pub limits: LimitSettings,
     pub metrics: MetricsSettings,
+    /// Reverse proxies whose forwarding header is believed (IAM-10).
+    pub proxies: ProxySettings,
     pub tls: TlsSettings,
     /// Log filter, e.g. `info` or `kura_server=debug,info`.
     pub log: String,
@@ -187,6 +189,39 @@ pub struct LimitSettings {
     pub import_max_bytes: usize,
 }
 
+/// The reverse proxies in front of Kura (IAM-10). A request whose peer is in `trusted` has its
+/// client's address taken from `header`; from any other peer the header is ignored, so a client
+/// cannot choose the address it is judged and recorded by.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProxySettings {
+    /// The proxies' own addresses or networks, e.g. `["10.0.0.5/32"]`; empty: no proxy.
+    pub trusted: Vec<ipnet::IpNet>,
+    /// `x-forwarded-for` (the default) or `forwarded` (RFC 7239): the one header the proxies
+    /// set; the other is never read.
+    pub header: ForwardedHeader,
+}
+
+/// The forwarding header the trusted proxies set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardedHeader {
+    #[default]
+    XForwardedFor,
+    Forwarded,
+}
+
+impl std::str::FromStr for ForwardedHeader {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => Ok(Self::XForwardedFor),
+            "forwarded" => Ok(Self::Forwarded),
+            other => Err(format!("`{other}` is neither x-forwarded-for nor forwarded")),
+        }
+    }
+}
+
 /// Who may read `/metrics` (MON-2): it reveals sign-in failure counts and load, so it is served
 /// only to the listed networks, or to a request carrying the token as `Authorization: Bearer`.
 #[derive(Clone, Debug, Deserialize)]
@@ -254,6 +289,7 @@ impl Default for Settings {
             links: LinkSettings::default(),
             limits: LimitSettings::default(),
             metrics: MetricsSettings::default(),
+            proxies: ProxySettings::default(),
             tls: TlsSettings::default(),
             log: "info".into(),
         }
@@ -364,6 +400,15 @@ impl Settings {
                 self.tls.redirect_listen = if value.trim().is_empty() { None } else { Some(parse(name, value)?) };
             }
             "KURA_METRICS_TOKEN" => self.metrics.token = Secret::new(value),
+            "KURA_TRUSTED_PROXIES" => {
+                self.proxies.trusted = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(|n| parse(name, n))
+                    .collect::<Result<_, _>>()?;
+            }
+            "KURA_FORWARDED_HEADER" => self.proxies.header = parse(name, value)?,
             // Variables read elsewhere (tests, CI) or by future versions are not errors.
             _ => {}
         }

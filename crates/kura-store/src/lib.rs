@@ -43,7 +43,7 @@ pub use sql::mail::{MailStatus, NewMail, OutboxMail};
 pub use sql::signin::{SigninAccount, SigninContext};
 pub use sql::tokens::LinkPurpose;
 pub use store::{Store, StoreOptions};
-pub use write::{NewAccount, NewUserSession, Write};
+pub use write::{ApiKeyLimits, NewAccount, NewUserSession, Write};
 pub use writer::CommitStats;
 
 /// Helpers for tests of this crate and of the crates above it.

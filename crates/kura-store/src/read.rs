@@ -292,6 +292,7 @@ impl Store {
         tenant: TenantId,
         digest: &TokenDigest,
         collection: Option<&Key>,
+        ip: Option<&str>,
     ) -> Result<Option<ApiKeyContext>, StoreError> {
         let now = now(&*self.clock);
         let Some(mut context) =
@@ -302,11 +303,22 @@ impl Store {
         if context.key.last_used_at.is_some_and(|used| now.duration_since(used) < KEY_USE_RESOLUTION) {
             return Ok(Some(context));
         }
-        let used = self.record_key_use(tenant, digest, now).await?;
+        let used = self.record_key_use(tenant, digest, now, ip).await?;
         Ok(used.map(|key| {
             context.key = key;
             context
         }))
+    }
+    /// The tenant's live keys expiring within (`now`, `before`] that have not had the `stage`
+    /// reminder (or a nearer one) yet.
+    pub async fn api_keys_expiring(
+        &self,
+        tenant: TenantId,
+        before: jiff::Timestamp,
+        stage: u32,
+    ) -> Result<Vec<ApiKey>, StoreError> {
+        let now = now(&*self.clock);
+        sql::api_keys::expiring(&mut self.db.read().await?.exec(), tenant, now, before, stage).await
     }
     pub async fn api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>, StoreError> {
         sql::api_keys::all(&mut self.db.read().await?.exec(), tenant).await

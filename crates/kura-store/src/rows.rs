@@ -40,6 +40,15 @@ pub struct ApiKey {
     pub expires_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
     pub last_used_at: Option<Timestamp>,
+    /// The client address of the last recorded use.
+    pub last_used_ip: Option<String>,
+    /// The permissions the key may use, a subset of its role's; `None`: all of the role's.
+    pub scopes: Option<kura_domain::PermissionSet>,
+    /// The address ranges the key may be used from (within the tenant's API list); empty: any
+    /// the tenant's API list allows.
+    pub allowed_ranges: Vec<ipnet::IpNet>,
+    /// After a rotation, until when the previous secret is still accepted.
+    pub previous_valid_until: Option<Timestamp>,
 }
 
 /// A live user session with everything needed to authorise its requests, read together.
@@ -65,6 +74,8 @@ pub struct ApiKeyContext {
     pub role: kura_domain::Role,
     /// The head of the collection the request named, if it exists.
     pub collection: Option<CollectionHead>,
+    /// The tenant's stored security policy (`None`: the defaults), for its API address list.
+    pub policy: Option<kura_domain::SecurityPolicy>,
 }
 
 /// What a reader checks before using what it keeps in memory about a collection: the definition

@@ -33,7 +33,8 @@ pub async fn login(
     Client(client): Client,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> AppResult<(StatusCode, Json<SessionCreated>)> {
-    let s = sessions::login_user(&state, &req.tenant, &req.email, &req.password, &client).await?;
+    let s = sessions::login_user(&state, &req.tenant, &req.email, &req.password, &client, kura_domain::Surface::Api)
+        .await?;
     let created = SessionCreated {
         token: s.token,
         expires_at: s.expires_at.to_string(),
@@ -189,6 +190,22 @@ pub async fn create_api_key(
 ) -> AppResult<(StatusCode, Json<ApiKeyCreated>)> {
     let (token, key) = api_keys::create(&state, &p, input).await?;
     Ok((StatusCode::CREATED, Json(ApiKeyCreated { token, key: key.into() })))
+}
+
+/// Rotate an API key: a new secret, returned once; the current secret keeps working for
+/// `grace_minutes`, then is refused. Rotating again drops the earlier secret at once. Requires
+/// `apikeys.manage` and every permission of the key's role.
+#[utoipa::path(post, path = "/api/v1/api-keys/{id}/rotate", tag = "api-keys", security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid, example = "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b")),
+    request_body = api_keys::RotateApiKey, responses((status = 200, body = ApiKeyCreated)))]
+pub async fn rotate_api_key(
+    State(state): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiPath(id): ApiPath<ApiKeyId>,
+    ApiJson(change): ApiJson<api_keys::RotateApiKey>,
+) -> AppResult<Json<ApiKeyCreated>> {
+    let (token, key) = api_keys::rotate(&state, &p, id, change).await?;
+    Ok(Json(ApiKeyCreated { token, key: key.into() }))
 }
 
 /// Revoke an API key. Requires `apikeys.manage`.

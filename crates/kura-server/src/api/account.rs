@@ -13,8 +13,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use kura_domain::UserId;
 
-/// The tenant's security settings: password policy, lockout and throttling, sessions. Requires
-/// `settings.manage`.
+/// The tenant's security settings: password policy, lockout and throttling, sessions, and the
+/// address lists of the console and the API. Requires `settings.manage`.
 #[utoipa::path(get, path = "/api/v1/settings/security", tag = "settings", security(("bearer" = [])),
     responses((status = 200, body = SecuritySettings)))]
 pub async fn get_security(State(state): State<AppState>, ApiAuth(p): ApiAuth) -> AppResult<Json<SecuritySettings>> {
@@ -23,7 +23,9 @@ pub async fn get_security(State(state): State<AppState>, ApiAuth(p): ApiAuth) ->
 
 /// Replace the tenant's security settings as a whole. Every knob is checked against its bounds
 /// first (422 naming each one out of bounds, nothing stored); a save by someone else since
-/// `revision` is a 409. Takes effect at once on every node. Requires `settings.manage`.
+/// `revision` is a 409. Address lists that leave out the address this request comes from are a
+/// 409 `lockout_unconfirmed` (nothing stored) unless `confirm_lockout` is true. Takes effect at
+/// once on every node. Requires `settings.manage`.
 #[utoipa::path(put, path = "/api/v1/settings/security", tag = "settings", security(("bearer" = [])),
     request_body = SecuritySettingsChange,
     responses((status = 200, body = SecuritySettings)))]

@@ -67,6 +67,7 @@ fn table() -> Routes<AppState> {
         .add(Get, "/api/v1/api-keys", Needs(ApiKeysManage), access::list_api_keys)
         .add(Post, "/api/v1/api-keys", Needs(ApiKeysManage), access::create_api_key)
         .add(Delete, "/api/v1/api-keys/{id}", Needs(ApiKeysManage), access::revoke_api_key)
+        .add(Post, "/api/v1/api-keys/{id}/rotate", Needs(ApiKeysManage), access::rotate_api_key)
         .add(Get, "/api/v1/audit", Needs(AuditRead), data::list_audit)
 }
 

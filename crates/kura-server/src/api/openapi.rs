@@ -26,7 +26,7 @@ use utoipa::{Modify, OpenApi};
         access::login, access::logout, access::me,
         access::list_users, access::create_user, access::get_user, access::update_user, access::delete_user,
         access::list_roles, access::create_role, access::get_role, access::update_role, access::delete_role,
-        access::list_api_keys, access::create_api_key, access::revoke_api_key,
+        access::list_api_keys, access::create_api_key, access::revoke_api_key, access::rotate_api_key,
         account::get_security, account::put_security, account::change_password, account::list_sessions,
         account::end_session, account::end_user_sessions, account::unlock_user,
         links::request_reset, links::use_link, links::resend_setup_link, links::import_users,
@@ -104,6 +104,10 @@ fn add_errors(path: &str, method: &HttpMethod, op: &mut Operation) {
         statuses.push(("403", "The credential lacks the permission this needs, or a rule refuses it."));
     } else if path == "/api/v1/sessions" {
         statuses.push(("401", "The tenant, email address or password is wrong."));
+        statuses.push((
+            "403",
+            "The tenant does not accept sign-ins from this address (`address_not_allowed`), or cannot be used now.",
+        ));
     }
     if path.contains('{') {
         statuses.push(("404", "What the path names does not exist in your tenant."));

@@ -163,7 +163,9 @@ impl From<Role> for RoleView {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"id": "0190a4c2-e5b8-7d3f-9a1c-00000000000a", "name": "nightly CRM sync",
     "role_id": "0190a4c2-e5b8-7d3f-9a1c-000000000003", "created_by": "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b",
-    "created_at": "2026-11-22T00:00:00Z", "expires_at": null, "revoked_at": null, "last_used_at": null}))]
+    "created_at": "2026-11-22T00:00:00Z", "expires_at": null, "revoked_at": null,
+    "last_used_at": "2026-11-23T09:15:00Z", "last_used_ip": "198.51.100.7", "scopes": ["records.read"],
+    "allowed_ranges": ["198.51.100.0/24"], "previous_valid_until": null}))]
 pub struct ApiKeyView {
     #[schema(format = Uuid)]
     pub id: String,
@@ -181,6 +183,15 @@ pub struct ApiKeyView {
     pub revoked_at: Option<String>,
     #[schema(format = DateTime)]
     pub last_used_at: Option<String>,
+    /// The client address of the last recorded use (recorded at most once a minute).
+    pub last_used_ip: Option<String>,
+    /// The permissions the key may use; `null`: all of its role's.
+    pub scopes: Option<Vec<String>>,
+    /// The address ranges the key may be used from; empty: wherever the tenant's API list allows.
+    pub allowed_ranges: Vec<String>,
+    /// After a rotation: until when the previous secret is still accepted.
+    #[schema(format = DateTime)]
+    pub previous_valid_until: Option<String>,
 }
 
 impl From<kura_store::ApiKey> for ApiKeyView {
@@ -194,6 +205,10 @@ impl From<kura_store::ApiKey> for ApiKeyView {
             expires_at: k.expires_at.map(|t| t.to_string()),
             revoked_at: k.revoked_at.map(|t| t.to_string()),
             last_used_at: k.last_used_at.map(|t| t.to_string()),
+            last_used_ip: k.last_used_ip,
+            scopes: k.scopes.map(|s| s.iter().map(|p| p.as_str().to_owned()).collect()),
+            allowed_ranges: k.allowed_ranges.iter().map(ToString::to_string).collect(),
+            previous_valid_until: k.previous_valid_until.map(|t| t.to_string()),
         }
     }
 }
@@ -202,7 +217,9 @@ impl From<kura_store::ApiKey> for ApiKeyView {
 #[schema(example = json!({"token": "kura_0190a4c2e5b87d3f9a1c2b3d4e5f6a7b_kS3cr3tT0k3nValueShownOnce",
     "key": {"id": "0190a4c2-e5b8-7d3f-9a1c-00000000000a", "name": "nightly CRM sync",
     "role_id": "0190a4c2-e5b8-7d3f-9a1c-000000000003", "created_by": "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b",
-    "created_at": "2026-11-22T00:00:00Z", "expires_at": null, "revoked_at": null, "last_used_at": null}}))]
+    "created_at": "2026-11-22T00:00:00Z", "expires_at": null, "revoked_at": null, "last_used_at": null,
+    "last_used_ip": null, "scopes": ["records.read"], "allowed_ranges": ["198.51.100.0/24"],
+    "previous_valid_until": null}}))]
 pub struct ApiKeyCreated {
     /// The secret token. Store it now: it is never shown again.
     pub token: String,

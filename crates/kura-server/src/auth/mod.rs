@@ -12,7 +12,7 @@ mod tokens;
 pub use hashing::Hashing;
 pub use principal::{Granted, OperatorPrincipal, TenantPrincipal, Via};
 pub use resolve::{
-    ClientInfo, OPERATOR_COOKIE, SESSION_COOKIE, client_info, cookie, resolve_api_request, resolve_operator_cookie,
-    resolve_tenant_cookie,
+    ClientInfo, OPERATOR_COOKIE, SESSION_COOKIE, client_info, client_ip, cookie, resolve_api_request,
+    resolve_operator_cookie, resolve_tenant_cookie,
 };
 pub use tokens::{api_key_token, parse_api_key_token, parse_session_token, session_token};

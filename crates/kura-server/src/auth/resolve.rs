@@ -10,9 +10,9 @@ use axum::extract::OriginalUri;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use jiff::SignedDuration;
-use kura_domain::{Actor, ActorKind, AuditScope, Key, TenantId, UserStatus};
+use kura_domain::{Actor, ActorKind, AddressPolicy, AuditScope, Key, Surface, TenantId, UserStatus};
 use kura_store::{ApiKeyContext, SessionOwner, UserSessionContext};
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use uuid::Uuid;
 
 pub const SESSION_COOKIE: &str = "kura_session";
@@ -25,16 +25,17 @@ pub struct ClientInfo {
     pub user_agent: Option<String>,
 }
 
-/// The peer address (IPv4-mapped IPv6 normalised) and user agent of a request.
+/// The client's address (see `client_address`) and user agent of a request.
 pub fn client_info(parts: &Parts) -> ClientInfo {
-    let ip = parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_canonical())
-        .map(|ip: IpAddr| ip.to_string());
+    let ip = client_ip(parts).map(|ip| ip.to_string());
     let user_agent =
         parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(300).collect());
     ClientInfo { ip, user_agent }
+}
+
+/// The client's address, as the `client_address` layer decided it.
+pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
+    parts.extensions.get::<crate::client_address::ClientAddress>().map(|c| c.0)
 }
 
 /// The value of cookie `name`, if the request carries it (the first, if several do).
@@ -63,9 +64,9 @@ pub async fn resolve_api_request(state: &AppState, parts: &Parts) -> AppResult<T
         let (tenant, secret) = parse_api_key_token(token).ok_or(AppError::Unauthenticated)?;
         let tenant_id = TenantId::from_uuid(tenant);
         let named = records_collection(parts);
-        let ApiKeyContext { key, tenant, role, collection } = state
+        let ApiKeyContext { key, tenant, mut role, collection, policy } = state
             .store
-            .api_key_context(tenant_id, &secret.digest(), named.as_ref())
+            .api_key_context(tenant_id, &secret.digest(), named.as_ref(), info.ip.as_deref())
             .await?
             .ok_or(AppError::Unauthenticated)?;
         let actor = Actor {
@@ -78,6 +79,17 @@ pub async fn resolve_api_request(state: &AppState, parts: &Parts) -> AppResult<T
         attribute(parts, AuditScope::Tenant(tenant.id), &actor);
         // After the attribution, so that the refusal is in the tenant's log under the key.
         tenant_access::check(state, &tenant)?;
+        check_address(parts, &crate::service::security::effective(state, policy).addresses, Surface::Api)?;
+        // The key's own, narrower limits (IAM-12): its address ranges, and its scopes, which
+        // leave the principal only those of its role's permissions.
+        let ip = client_ip(parts);
+        if !key.allowed_ranges.is_empty() && !ip.is_some_and(|ip| key.allowed_ranges.iter().any(|n| n.contains(&ip))) {
+            let ip = ip.map_or_else(|| "an unknown address".into(), |ip| ip.to_string());
+            return Err(AppError::KeyAddressRefused { ip });
+        }
+        if let Some(scopes) = key.scopes {
+            role.permissions = role.permissions.iter().filter(|p| scopes.contains(*p)).collect();
+        }
         return Ok(TenantPrincipal {
             tenant,
             role,
@@ -88,7 +100,22 @@ pub async fn resolve_api_request(state: &AppState, parts: &Parts) -> AppResult<T
             password_change_required: false,
         });
     }
-    resolve_tenant_session(state, parts, token, info, records_collection(parts)).await
+    resolve_tenant_session(state, parts, token, info, records_collection(parts), Surface::Api).await
+}
+
+/// Refuses a request whose client address is not in the tenant's list for `surface` (IAM-10).
+/// An empty list accepts any address; a request whose address is unknown is refused by a list.
+pub fn check_address(parts: &Parts, addresses: &AddressPolicy, surface: Surface) -> AppResult<()> {
+    if addresses.list(surface).is_empty() {
+        return Ok(());
+    }
+    match client_ip(parts) {
+        Some(ip) if addresses.allows(surface, ip) => Ok(()),
+        ip => Err(AppError::AddressRefused {
+            surface,
+            ip: ip.map_or_else(|| "an unknown address".into(), |ip| ip.to_string()),
+        }),
+    }
 }
 
 /// The collection named by an API path on its records (`/api/v1/collections/{name}/records…`),
@@ -107,7 +134,7 @@ fn records_collection(parts: &Parts) -> Option<Key> {
 /// Resolves the console session cookie of a tenant user.
 pub async fn resolve_tenant_cookie(state: &AppState, parts: &Parts) -> AppResult<TenantPrincipal> {
     let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(AppError::Unauthenticated)?;
-    resolve_tenant_session(state, parts, token, client_info(parts), None).await
+    resolve_tenant_session(state, parts, token, client_info(parts), None, Surface::Console).await
 }
 
 /// Tells the audit of refused requests who this request is (see `denials::Who`).
@@ -125,6 +152,7 @@ async fn resolve_tenant_session(
     token: &str,
     info: ClientInfo,
     named: Option<Key>,
+    surface: Surface,
 ) -> AppResult<TenantPrincipal> {
     let (scope, secret) = parse_session_token(token).ok_or(AppError::Unauthenticated)?;
     // The token's scope names the tenant; the store looks the session up in that tenant only.
@@ -139,7 +167,8 @@ async fn resolve_tenant_session(
         .ok_or(AppError::Unauthenticated)?;
     // The tenant's session policy as it is now (IAM-9): a shortened timeout applies at once to
     // sessions already open, on every node.
-    let sessions = crate::service::security::effective(state, policy).sessions;
+    let policy = crate::service::security::effective(state, policy);
+    let sessions = &policy.sessions;
     let absolute = SignedDuration::from_mins(i64::from(sessions.absolute_minutes));
     let past_absolute = session.created_at.checked_add(absolute).is_ok_and(|end| state.clock.now() >= end);
     if past_absolute
@@ -157,6 +186,7 @@ async fn resolve_tenant_session(
     };
     attribute(parts, AuditScope::Tenant(tenant.id), &actor);
     tenant_access::check(state, &tenant)?;
+    check_address(parts, &policy.addresses, surface)?;
     touch(state, scope, &digest, session.last_seen_at).await;
     Ok(TenantPrincipal {
         tenant,

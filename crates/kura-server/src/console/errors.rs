@@ -62,6 +62,10 @@ fn words(error: &AppError, lang: Lang) -> (&'static str, &'static str) {
         AppError::Unauthenticated | AppError::BadCredentials => (t(Msg::ErrSignInTitle), t(Msg::ErrSignInBody)),
         AppError::PasswordChangeRequired => (t(Msg::MustChangePasswordTitle), t(Msg::MustChangePassword)),
         AppError::AlreadySignedIn => (t(Msg::ErrSignInTitle), t(Msg::AlreadySignedIn)),
+        AppError::AddressRefused { .. } | AppError::KeyAddressRefused { .. } => {
+            (t(Msg::ErrAddressTitle), t(Msg::ErrAddressBody))
+        }
+        AppError::LockoutUnconfirmed(_) => (t(Msg::ErrConflictTitle), t(Msg::ErrConflictBody)),
         AppError::MethodNotAllowed => (t(Msg::ErrMethodTitle), t(Msg::ErrMethodBody)),
         AppError::UriTooLong(_) => (t(Msg::ErrUriTitle), t(Msg::ErrUriBody)),
         AppError::UnsupportedMedia(_) | AppError::Internal(_) => (t(Msg::ErrInternalTitle), t(Msg::ErrInternalBody)),
@@ -73,6 +77,9 @@ fn error_page(error: &AppError, status: StatusCode, lang: Lang, operator: bool) 
     // Details the reader can act on; internal causes are never shown.
     let detail = match error {
         AppError::ForbiddenOther(d) | AppError::Conflict(d) | AppError::BadRequest(d) => Some(labels::detail(d, lang)),
+        AppError::AddressRefused { ip, .. } | AppError::KeyAddressRefused { ip } => {
+            Some(Msg::YourAddress.text(lang).replace("{ip}", ip))
+        }
         _ => None,
     };
     let field_errors: Vec<String> = match error {

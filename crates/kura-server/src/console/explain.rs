@@ -97,6 +97,15 @@ explanations! {
     "{} is not a role" => "Choose a role from the list.", "ロールを一覧から選んでください。";
     "{} is not a role of this tenant" => "Choose a role from the list.", "ロールを一覧から選んでください。";
     "{} is not an operation" => "Choose an operation from the list.", "操作を一覧から選んでください。";
+    // API keys narrowed (IAM-12).
+    "the key's role does not have this permission" => "The key's role does not have this permission.", "キーのロールにはこの権限がありません。";
+    "name at least one permission, or leave scopes out" => "Choose at least one permission, or none to use all of the role's.", "権限を1つ以上選ぶか、ロールのすべての権限を使う場合は何も選ばないでください。";
+    "not an IP address or a CIDR range" => "This is not an IP address or a CIDR range.", "IP アドレスまたは CIDR 表記の範囲ではありません。";
+    "outside the tenant's API address list" => "This range is outside the tenant's API address list.", "この範囲はテナントの API 用の許可リストの外にあります。";
+    // Allowed addresses (IAM-10).
+    "sign-in to the {} from an address not in its list" => "Sign-in to the {} from an address that is not in its list of allowed addresses.", "許可されていないアドレスからの{}へのログインです。";
+    "state the reason in 5 to 500 characters" => "State the reason in 5 to 500 characters.", "理由を5〜500文字で入力してください。";
+    "write IPv4 ranges in IPv4 form, such as 192.0.2.0/24" => "Write IPv4 ranges in IPv4 form, such as 192.0.2.0/24.", "IPv4 の範囲は 192.0.2.0/24 のように IPv4 の形式で入力してください。";
     // Account security (IAM-1, IAM-4, IAM-7, IAM-9).
     "an API key has no password; sign in as a user to change yours" => "An API key has no password. Sign in as a user to change yours.", "APIキーにはパスワードがありません。ご自身のパスワードはユーザーとしてログインして変更してください。";
     "an API key has no sessions; sign in as a user" => "An API key has no sessions. Sign in as a user to see yours.", "APIキーにはセッションがありません。ユーザーとしてログインしてご確認ください。";

@@ -32,6 +32,8 @@ pub enum Done {
     LinkSent,
     Suspended,
     Resumed,
+    AddressesReset,
+    NoAddresses,
 }
 
 impl Done {
@@ -50,6 +52,8 @@ impl Done {
             "done=linksent" => Some(Self::LinkSent),
             "done=suspended" => Some(Self::Suspended),
             "done=resumed" => Some(Self::Resumed),
+            "done=addresses" => Some(Self::AddressesReset),
+            "done=noaddresses" => Some(Self::NoAddresses),
             _ => None,
         })
     }
@@ -68,6 +72,8 @@ impl Done {
             Self::LinkSent => Msg::SetupLinkResent,
             Self::Suspended => Msg::DoneSuspended,
             Self::Resumed => Msg::DoneResumed,
+            Self::AddressesReset => Msg::ResetAddressesDone,
+            Self::NoAddresses => Msg::ResetAddressesNone,
         }
     }
 }

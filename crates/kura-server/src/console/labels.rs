@@ -156,6 +156,10 @@ pub fn operation_label(op: Operation, lang: Lang) -> &'static str {
         O::ViewUpdate => pick(lang, "View settings changed", "表示設定の変更"),
         O::AccessDenied => pick(lang, "Access denied", "アクセス拒否"),
         O::CsrfRefused => pick(lang, "Form refused (CSRF)", "フォーム拒否（CSRF）"),
+        O::AddressRefused => pick(lang, "Address refused", "接続元アドレスによる拒否"),
+        O::ApiKeyExpiryNotice => pick(lang, "API key expiry reminder", "APIキー期限の通知"),
+        O::ApiKeyRotate => pick(lang, "API key rotated", "APIキーの更新"),
+        O::AddressListsReset => pick(lang, "Address lists reset by the operator", "運用者による許可アドレスの解除"),
     }
 }
 

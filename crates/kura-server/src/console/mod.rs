@@ -112,6 +112,8 @@ fn table() -> Routes<AppState> {
         .add(Post, "/console/api-keys/new", Needs(ApiKeysManage), api_keys::create)
         .add(Get, "/console/api-keys/{id}/created", Needs(ApiKeysManage), api_keys::created)
         .add(Get, "/console/api-keys/{id}/revoke", Needs(ApiKeysManage), api_keys::confirm_revoke)
+        .add(Get, "/console/api-keys/{id}/rotate", Needs(ApiKeysManage), api_keys::rotate_form)
+        .add(Post, "/console/api-keys/{id}/rotate", Needs(ApiKeysManage), api_keys::rotate)
         .add(Post, "/console/api-keys/{id}/revoke", Needs(ApiKeysManage), api_keys::revoke)
         .add(Get, "/console/audit", Needs(AuditRead), audit::list)
         .merge(operator::table())

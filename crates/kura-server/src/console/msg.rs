@@ -549,4 +549,37 @@ catalogue! {
     UnexplainedRefusal => "The request could not be accepted. Check your input and try again.", "この内容では処理できませんでした。入力内容をご確認のうえ、もう一度お試しください。";
     ErrInternalTitle => "Something went wrong", "エラーが発生しました";
     ErrInternalBody => "The request could not be processed. Please try again later. If it keeps happening, contact support.", "処理中にエラーが発生しました。時間をおいて再度お試しください。解決しない場合はサポートにお問い合わせください。";
+    // IP allow-lists (IAM-10)
+    AddressesSection => "Allowed addresses", "接続を許可する IP アドレス";
+    AddressesIntro => "Limit where the console and the API can be used from. One IPv4 or IPv6 range per line in CIDR notation (203.0.113.0/24, 2001:db8::/32) or a single address; at most 100 per list. An empty list allows any address.", "管理コンソールと API を利用できる接続元を制限します。1 行に 1 つ、IPv4 または IPv6 の範囲を CIDR 表記（203.0.113.0/24、2001:db8::/32）か単一のアドレスで入力します（各リスト 100 件まで）。空欄の場合はすべてのアドレスから利用できます。";
+    AddressesConsole => "Console", "管理コンソール";
+    AddressesApi => "API (sign-in, sessions and API keys)", "API（ログイン・セッション・API キー）";
+    YourAddress => "Your current address, as Kura sees it: {ip}", "Kura から見た現在の接続元アドレス：{ip}";
+    LockoutWarning => "The new list leaves out the address you are using now ({ip}). After saving you could no longer use this door from here. Nothing was saved yet.", "新しいリストには現在の接続元アドレス（{ip}）が含まれていません。保存すると、ここからは利用できなくなります。まだ保存されていません。";
+    LockoutConfirm => "I understand that I may lock myself out; save anyway", "接続できなくなる可能性を理解したうえで保存する";
+    AddressLineError => "Line {n}: “{text}” is not an IP address or a CIDR range.", "{n} 行目：「{text}」は IP アドレスまたは CIDR 表記の範囲ではありません。";
+    ErrAddressTitle => "Not available from this address", "この接続元からは利用できません";
+    ErrAddressBody => "Your organisation allows this service only from certain network addresses, and the one you are using is not among them. Connect from an allowed network (for example the office or its VPN), or ask your administrator.", "ご利用の組織では、特定のネットワークからのみこのサービスを利用できるよう設定されており、現在の接続元は含まれていません。許可されたネットワーク（社内ネットワークや VPN など）から接続するか、管理者にお問い合わせください。";
+    AddressRefusedSignIn => "Sign-in from your address ({ip}) is not allowed for this tenant. Connect from an allowed network, or ask your administrator.", "このテナントでは、現在の接続元アドレス（{ip}）からのログインは許可されていません。許可されたネットワークから接続するか、管理者にお問い合わせください。";
+    ResetAddressesTitle => "Reset the tenant's address lists", "テナントの接続元制限を解除";
+    ResetAddressesHelp => "If the tenant has locked itself out with its allowed addresses, empty both lists. The reset is written to the tenant's own operation log with your name and the reason.", "テナントが接続元制限によって自ら利用できなくなった場合に、両方のリストを空にします。解除は、運用者名と理由とともにテナント自身の操作ログに記録されます。";
+    ResetAddressesReason => "Reason (shown to the tenant)", "理由（テナントに表示されます）";
+    ResetAddressesButton => "Empty the address lists", "接続元制限を解除する";
+    ResetAddressesDone => "The tenant's address lists were emptied.", "テナントの接続元制限を解除しました。";
+    ResetAddressesNone => "The tenant has no address lists to empty.", "このテナントには解除する接続元制限がありません。";
+    // API keys narrowed (IAM-12)
+    KeyScopes => "Scopes", "利用できる権限";
+    KeyScopesHelp => "Tick the permissions the key may use, each one its role has. Tick none to give the key all of its role's permissions.", "このキーで利用できる権限を選びます（ロールが持つ権限のみ）。何も選ばない場合は、ロールのすべての権限を利用できます。";
+    KeyRanges => "Allowed addresses", "接続を許可するアドレス";
+    KeyRangesHelp => "One IPv4 or IPv6 range (CIDR) or address per line, within the tenant's API address list. Empty: wherever the tenant's list allows.", "1 行に 1 つ、IPv4 または IPv6 の範囲（CIDR）かアドレスを、テナントの API 用リストの範囲内で入力します。空欄の場合は、テナントのリストが許可する範囲で利用できます。";
+    RotateKey => "Rotate", "キーを更新";
+    RotateIntro => "Issue a new secret for “{name}”. Its scopes, addresses and expiry stay as they are. Choose how long the current secret keeps working, so that the systems using it can switch.", "「{name}」に新しいシークレットを発行します。権限・接続元・有効期限は変わりません。利用中のシステムが切り替えられるよう、現在のシークレットを使える期間を選んでください。";
+    GraceLabel => "The current secret keeps working for", "現在のシークレットを使える期間";
+    GraceHelp => "After this, only the new secret works. Rotating again ends the earlier secret at once.", "この期間が過ぎると、新しいシークレットだけが使えます。再度更新すると、以前のシークレットは直ちに使えなくなります。";
+    GraceNone => "Stop it now", "直ちに停止";
+    GraceHour => "1 hour", "1 時間";
+    GraceDay => "1 day", "1 日";
+    GraceWeek => "7 days", "7 日";
+    GraceMonth => "30 days", "30 日";
+    PreviousSecretUntil => "Previous secret accepted until {time}", "以前のシークレットは {time} まで有効";
 }

@@ -28,17 +28,22 @@ pub fn spawn(state: AppState, shutdown: impl Future<Output = ()> + Send + 'stati
         // The first tick is at once.
         let mut scan = tokio::time::interval(EXPIRY_SCAN);
         scan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut deliver = true;
         loop {
-            if let Err(e) = deliver_due(&state).await {
+            if deliver && let Err(e) = deliver_due(&state).await {
                 tracing::warn!(error = %e, "mail delivery pass failed; trying again later");
             }
+            deliver = true;
             tokio::select! {
                 () = &mut shutdown => break,
                 () = state.mail.wake_wait() => {}
                 () = tokio::time::sleep(poll) => {}
                 _ = scan.tick() => {
-                    if let Err(e) = crate::service::expiry::send_due_notices(&state).await {
-                        tracing::warn!(error = %e, "password expiry warnings could not be sent; trying again later");
+                    match crate::service::expiry::send_due_notices(&state).await {
+                        // A scan that queued nothing leaves nothing new to deliver.
+                        Ok(0) => deliver = false,
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "expiry warnings could not be sent; trying again later"),
                     }
                 }
             }

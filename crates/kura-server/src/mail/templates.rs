@@ -13,6 +13,8 @@ pub enum Notice<'a> {
     ResetLink { tenant: &'a str, name: &'a str, url: &'a str, expires: &'a str },
     /// The password expires soon (IAM-4): 14 and 3 days before.
     PasswordExpiry { tenant: &'a str, name: &'a str, days: i64, expires: &'a str, url: &'a str },
+    /// An API key the recipient created expires soon (IAM-12): 14 and 3 days before.
+    ApiKeyExpiry { tenant: &'a str, name: &'a str, key: &'a str, days: i64, expires: &'a str, url: &'a str },
 }
 
 impl Notice<'_> {
@@ -22,6 +24,7 @@ impl Notice<'_> {
             Self::SetupLink { .. } => "setup_link",
             Self::ResetLink { .. } => "reset_link",
             Self::PasswordExpiry { .. } => "password_expiry",
+            Self::ApiKeyExpiry { .. } => "api_key_expiry",
         }
     }
 
@@ -100,6 +103,27 @@ impl Notice<'_> {
                      Replies to this address are not read.\n"
                 ),
             ),
+            (Self::ApiKeyExpiry { tenant, name, key, days, expires, url }, Language::Ja) => (
+                format!("【Kura】API キー「{key}」の有効期限まであと{days}日です"),
+                format!(
+                    "{name} 様\n\n\
+                     {tenant} の Kura で作成された API キー「{key}」は {expires} に有効期限を迎え、\n\
+                     その後は使えなくなります。\n\
+                     引き続き必要な場合は、期限までに新しいキーを発行し、利用しているシステムに設定してください。\n\n\
+                     {url}\n\n\
+                     このメールは送信専用です。\n"
+                ),
+            ),
+            (Self::ApiKeyExpiry { tenant, name, key, days, expires, url }, Language::En) => (
+                format!("[Kura] API key “{key}” expires in {days} days"),
+                format!(
+                    "Dear {name},\n\n\
+                     The API key “{key}” of {tenant}'s Kura expires on {expires} and stops working then.\n\
+                     If it is still needed, issue a new key before then and put it into the system that uses it.\n\n\
+                     {url}\n\n\
+                     Replies to this address are not read.\n"
+                ),
+            ),
         }
     }
 }
@@ -116,6 +140,14 @@ mod tests {
             Notice::ResetLink { tenant: "ひまわり保育園", name: "園長", url, expires: "2026-11-22 10:00 JST" },
             Notice::PasswordExpiry {
                 tenant: "ひまわり保育園", name: "園長", days: 3, expires: "2026-12-01", url
+            },
+            Notice::ApiKeyExpiry {
+                tenant: "ひまわり保育園",
+                name: "園長",
+                key: "会計連携",
+                days: 14,
+                expires: "2026-12-01",
+                url,
             },
         ];
         for n in &notices {

@@ -1,6 +1,8 @@
-//! Password expiry warnings (IAM-4): where a tenant's policy makes passwords expire, each user
-//! is mailed 14 and 3 days before (in their language), once per password. Run by every node's
-//! sender task; the claim on the user's row makes sure only one node mails each warning.
+//! Expiry warnings. Passwords (IAM-4): where a tenant's policy makes passwords expire, each user
+//! is mailed 14 and 3 days before (in their language), once per password. API keys (IAM-12): the
+//! user who created a key that expires is mailed 14 and 3 days before, once per key. Run by every
+//! node's sender task; the claim on the user's or the key's row makes sure only one node mails
+//! each warning.
 
 use super::security;
 use crate::error::AppResult;
@@ -73,8 +75,67 @@ pub async fn send_due_notices(state: &AppState) -> AppResult<usize> {
             }
         }
     }
+    queued += send_key_notices(state).await?;
     if queued > 0 {
         state.mail.kick();
+    }
+    Ok(queued)
+}
+
+/// Reminds the owners of API keys that expire within 14 and 3 days; returns how many were queued.
+/// A key without an owner (created before owners were recorded) or whose owner is gone or
+/// disabled gets no reminder.
+async fn send_key_notices(state: &AppState) -> AppResult<usize> {
+    let now = state.clock.now();
+    let mut queued = 0;
+    for tenant in state.store.tenants().await? {
+        for stage in STAGES.iter().rev().copied() {
+            let Ok(before) = now.checked_add(SignedDuration::from_hours(24 * i64::from(stage))) else { continue };
+            for key in state.store.api_keys_expiring(tenant.id, before, stage).await? {
+                let (Some(owner), Some(expires)) = (key.created_by, key.expires_at) else { continue };
+                let Some(user) = state.store.user(tenant.id, owner).await? else { continue };
+                if user.status != kura_domain::UserStatus::Active {
+                    continue;
+                }
+                let actor = Actor {
+                    kind: ActorKind::Cli,
+                    id: None,
+                    label: "api key expiry".into(),
+                    role: None,
+                    source_ip: None,
+                };
+                let mut w = state.store.begin(AuditScope::Tenant(tenant.id), actor).await?;
+                if !w.claim_api_key_expiry_notice(tenant.id, key.id, stage).await? {
+                    continue;
+                }
+                let left = expires.duration_since(now).as_hours().div_euclid(24) + 1;
+                let expires_text = format_in_zone(expires, &tenant.time_zone);
+                let url = format!("{}/console/api-keys", state.settings.base_url());
+                let notice = Notice::ApiKeyExpiry {
+                    tenant: tenant.display_name.as_str(),
+                    name: user.display_name.as_str(),
+                    key: &key.name,
+                    days: left,
+                    expires: &expires_text,
+                    url: &url,
+                };
+                let (subject, body) = notice.render(user.language);
+                let mail = NewMail {
+                    recipient: user.email.as_str(),
+                    language: user.language,
+                    kind: notice.kind(),
+                    subject: &subject,
+                    body: &body,
+                };
+                w.enqueue_mail(AuditScope::Tenant(tenant.id), mail).await?;
+                w.commit(
+                    AuditRecord::success(Operation::ApiKeyExpiryNotice, format!("apikey:{}", key.id))
+                        .with_detail(format!("{stage}-day reminder to {}; expires {expires_text}", user.email)),
+                )
+                .await?;
+                queued += 1;
+            }
+        }
     }
     Ok(queued)
 }

@@ -1,4 +1,4 @@
-//! The tenant's security policy (IAM-4, IAM-5, IAM-9): read and changed as a whole by holders of
+//! The tenant's security policy (IAM-4, IAM-5, IAM-9, IAM-10): read and changed as a whole by holders of
 //! `settings.manage`, checked before anything is stored, audited with what changed, and read
 //! from the database by every node (never a copy kept in one process).
 
@@ -6,7 +6,8 @@ use crate::auth::TenantPrincipal;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use kura_domain::{
-    AuditRecord, LockoutPolicy, Operation, PasswordPolicy, Permission, SecurityPolicy, SessionPolicy, TenantId,
+    AddressPolicy, AuditRecord, LockoutPolicy, Operation, PasswordPolicy, Permission, SecurityPolicy, SessionPolicy,
+    Surface, TenantId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
     "lockout": {"enabled": true, "threshold": 5, "lock_minutes": 30, "throttle_failures": 30,
         "throttle_window_minutes": 15},
     "sessions": {"absolute_minutes": 180, "idle_minutes": 60, "concurrent": "refuse"},
+    "addresses": {"console": ["203.0.113.0/24"], "api": []},
     "against_nist": []
 }))]
 pub struct SecuritySettings {
@@ -28,6 +30,7 @@ pub struct SecuritySettings {
     pub password: PasswordPolicy,
     pub lockout: LockoutPolicy,
     pub sessions: SessionPolicy,
+    pub addresses: AddressPolicy,
     /// The knobs set against the advice of NIST SP 800-63B (`password.composition`,
     /// `password.expiry_days`, `password.max_length`, `password.blocklist`, `lockout.enabled`).
     pub against_nist: Vec<String>,
@@ -43,7 +46,9 @@ pub struct SecuritySettings {
         "change_after_admin_set": true},
     "lockout": {"enabled": true, "threshold": 5, "lock_minutes": null, "throttle_failures": 30,
         "throttle_window_minutes": 15},
-    "sessions": {"absolute_minutes": 180, "idle_minutes": 30, "concurrent": "refuse"}
+    "sessions": {"absolute_minutes": 180, "idle_minutes": 30, "concurrent": "refuse"},
+    "addresses": {"console": ["203.0.113.0/24", "2001:db8::/32"], "api": ["198.51.100.0/24"]},
+    "confirm_lockout": false
 }))]
 pub struct SecuritySettingsChange {
     /// The revision the change was made from; a save by someone else since is a 409.
@@ -51,6 +56,13 @@ pub struct SecuritySettingsChange {
     pub password: PasswordPolicy,
     pub lockout: LockoutPolicy,
     pub sessions: SessionPolicy,
+    /// The console's and the API's address lists (IAM-10), replaced as a whole like the rest.
+    pub addresses: AddressPolicy,
+    /// Save even though a list leaves out the address this request comes from (the author would
+    /// lose access to that door). Without it, such a change is refused with 409
+    /// `lockout_unconfirmed` and nothing is stored.
+    #[serde(default)]
+    pub confirm_lockout: bool,
 }
 
 /// The policy in force: the stored one, or the defaults (the session timeouts of the process
@@ -68,8 +80,8 @@ pub async fn policy_of(state: &AppState, tenant: TenantId) -> AppResult<Security
 
 fn view(revision: i64, policy: SecurityPolicy) -> SecuritySettings {
     let against_nist = policy.against_nist().into_iter().map(str::to_owned).collect();
-    let SecurityPolicy { password, lockout, sessions } = policy;
-    SecuritySettings { revision, password, lockout, sessions, against_nist }
+    let SecurityPolicy { password, lockout, sessions, addresses } = policy;
+    SecuritySettings { revision, password, lockout, sessions, addresses, against_nist }
 }
 
 pub async fn get(state: &AppState, p: &TenantPrincipal) -> AppResult<SecuritySettings> {
@@ -79,11 +91,13 @@ pub async fn get(state: &AppState, p: &TenantPrincipal) -> AppResult<SecuritySet
     Ok(view(revision, effective(state, stored.map(|(_, p)| p))))
 }
 
-/// Replaces the policy as a whole. Nothing is stored unless every knob is within its bounds.
+/// Replaces the policy as a whole. Nothing is stored unless every knob is within its bounds, and
+/// unless the author either stays inside every address list that changed or confirmed that they
+/// may lock themselves out (IAM-10).
 pub async fn put(state: &AppState, p: &TenantPrincipal, change: SecuritySettingsChange) -> AppResult<SecuritySettings> {
     let g = p.require(Permission::SettingsManage)?;
-    let SecuritySettingsChange { revision, password, lockout, sessions } = change;
-    let policy = SecurityPolicy { password, lockout, sessions };
+    let SecuritySettingsChange { revision, password, lockout, sessions, addresses, confirm_lockout } = change;
+    let policy = SecurityPolicy { password, lockout, sessions, addresses };
     policy.check()?;
     if revision < 0 {
         return Err(AppError::BadRequest("revision must be 0 or more".into()));
@@ -91,12 +105,69 @@ pub async fn put(state: &AppState, p: &TenantPrincipal, change: SecuritySettings
     let mut w = g.begin(&state.store).await?;
     let (new_revision, old) = w.put_security_policy(g.tenant_id(), revision, &policy).await?;
     let old = effective(state, old);
+    let author = p.actor().source_ip.as_deref();
+    let shut_out = shut_out(&old.addresses, &policy.addresses, author);
+    if !shut_out.is_empty() && !confirm_lockout {
+        // Dropping the write leaves the stored policy as it was.
+        drop(w);
+        let doors = shut_out.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" and ");
+        return Err(AppError::LockoutUnconfirmed(format!(
+            "the new address list of the {doors} leaves out the address you are saving from ({}); you would \
+             lose access. Nothing was saved: include your address, or send confirm_lockout: true to save anyway",
+            author.unwrap_or("unknown")
+        )));
+    }
     let changes = policy.changes_from(&old);
-    let detail = if changes.is_empty() { "no change".to_owned() } else { changes.join("; ") };
+    let mut detail = if changes.is_empty() { "no change".to_owned() } else { changes.join("; ") };
+    if !shut_out.is_empty() {
+        let doors = shut_out.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" and ");
+        detail.push_str(&format!("; saved from {} outside the {doors} list, confirmed", author.unwrap_or("unknown")));
+    }
     w.commit(
         AuditRecord::success(Operation::SecurityPolicyUpdate, "settings:security")
             .with_detail(format!("revision {new_revision}: {detail}")),
     )
     .await?;
     Ok(view(new_revision, policy))
+}
+
+/// The doors whose list changed and no longer admits `author` (an unknown author is outside any
+/// non-empty list).
+pub fn shut_out(old: &AddressPolicy, new: &AddressPolicy, author: Option<&str>) -> Vec<Surface> {
+    let ip = author.and_then(|a| a.parse::<std::net::IpAddr>().ok());
+    [Surface::Console, Surface::Api]
+        .into_iter()
+        .filter(|s| old.list(*s) != new.list(*s) && !ip.is_some_and(|ip| new.allows(*s, ip)))
+        .collect()
+}
+
+/// Empties a tenant's address lists for an operator, so that a tenant that locked itself out
+/// can get back in (IAM-10). Written to the tenant's own log, with the operator and the reason.
+/// Returns whether there was anything to empty.
+pub async fn reset_address_lists(
+    state: &AppState,
+    operator: &crate::auth::OperatorPrincipal,
+    tenant: TenantId,
+    reason: &str,
+) -> AppResult<bool> {
+    let reason = reason.trim();
+    if reason.chars().count() < 5 || reason.chars().count() > 500 {
+        return Err(AppError::Validation(vec![kura_domain::FieldError::new(
+            "reason",
+            kura_domain::FieldErrorKind::Invalid { reason: "state the reason in 5 to 500 characters".into() },
+        )]));
+    }
+    let Some((revision, old)) = state.store.security_policy(tenant).await? else {
+        return Ok(false);
+    };
+    if old.addresses == AddressPolicy::default() {
+        return Ok(false);
+    }
+    let mut new = old.clone();
+    new.addresses = AddressPolicy::default();
+    let mut w = operator.begin(&state.store, kura_domain::AuditScope::Tenant(tenant)).await?;
+    let (new_revision, _) = w.put_security_policy(tenant, revision, &new).await?;
+    let detail = format!("revision {new_revision}: {}; reason: {reason}", new.changes_from(&old).join("; "));
+    w.commit(AuditRecord::success(Operation::AddressListsReset, "settings:security").with_detail(detail)).await?;
+    Ok(true)
 }

@@ -10,7 +10,7 @@ use crate::state::AppState;
 use jiff::{SignedDuration, Timestamp};
 use kura_domain::{
     Actor, ActorKind, AuditRecord, AuditScope, ConcurrentLogins, Email, Operation, Outcome, SecurityPolicy, Slug,
-    Tenant, UserStatus, format_in_zone,
+    Surface, Tenant, UserStatus, format_in_zone,
 };
 use kura_store::{FailureCount, NewUserSession, SessionOwner, SigninAccount, SigninContext};
 
@@ -53,6 +53,7 @@ pub async fn login_user(
     email: &str,
     password: &str,
     client: &ClientInfo,
+    surface: Surface,
 ) -> AppResult<NewSession> {
     let email_parsed = Email::parse(email).ok();
     let context = match Slug::parse(tenant_slug) {
@@ -68,6 +69,23 @@ pub async fn login_user(
         return Err(AppError::BadCredentials);
     };
     let policy = security::effective(state, policy.map(|(_, p)| p));
+    // The tenant's address list for this door (IAM-10), before any password is looked at: an
+    // address the tenant does not accept may not guess passwords, nor lock accounts.
+    let ip = client.ip.as_deref().and_then(|ip| ip.parse::<std::net::IpAddr>().ok());
+    if !policy.addresses.list(surface).is_empty() && !ip.is_some_and(|ip| policy.addresses.allows(surface, ip)) {
+        state.metrics.login(false);
+        let refusal =
+            AppError::AddressRefused { surface, ip: client.ip.clone().unwrap_or_else(|| "an unknown address".into()) };
+        let denial = Denial {
+            scope: AuditScope::Tenant(tenant.id),
+            actor: anonymous(email, client),
+            operation: Operation::AddressRefused,
+            target: format!("tenant:{} user:{}", truncate(tenant_slug, 40), truncate(email, 254)),
+            reason: format!("sign-in to the {} from an address not in its list", surface.as_str()),
+        };
+        state.denials.record(state, denial).await;
+        return Err(refusal);
+    }
     let now = state.clock.now();
     let window = SignedDuration::from_mins(i64::from(policy.lockout.throttle_window_minutes));
     let throttled = throttle.is_some_and(|t| {

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr, reason = "tests")]
 
 mod access;
+mod api_keys;
 mod browser;
 mod console;
 mod console_browser;
@@ -13,6 +14,7 @@ mod console_timing;
 mod contract;
 mod denials;
 mod helpers;
+mod ip_rules;
 mod isolation;
 mod mail;
 mod platform;

@@ -202,6 +202,11 @@ struct ApiKeyContextRow {
     revoked_at: Option<i64>,
     last_used_at: Option<i64>,
     created_by: Option<Uuid>,
+    last_used_ip: Option<String>,
+    scopes: Option<String>,
+    allowed_ranges: Option<String>,
+    previous_valid_until: Option<i64>,
+    ts_policy: Option<String>,
     #[sqlx(flatten)]
     rest: TenantRoleCols,
 }
@@ -217,12 +222,18 @@ pub(crate) async fn api_key(
 ) -> Result<Option<ApiKeyContext>, StoreError> {
     const SQL: &str = concat!(
         "SELECT k.id, k.name, k.role_id, k.created_at, k.expires_at, k.revoked_at, k.last_used_at, k.created_by, ",
+        "k.last_used_ip, k.scopes, k.allowed_ranges, k.previous_valid_until, ",
+        "ts.policy AS ts_policy, ",
         tenant_role_cols!(),
         " FROM api_keys k",
         " JOIN tenants t ON t.id = k.tenant_id",
+        // The tenant's API address list (IAM-10) applies to every request, on every node.
+        " LEFT JOIN tenant_security ts ON ts.tenant_id = k.tenant_id",
         " JOIN roles r ON r.tenant_id = k.tenant_id AND r.id = k.role_id",
         collection_join!("k.tenant_id"),
-        " WHERE k.tenant_id = $1 AND k.token_hash = $2 AND k.revoked_at IS NULL",
+        // The current secret, or the previous one within its grace period after a rotation.
+        " WHERE k.tenant_id = $1 AND (k.token_hash = $2 OR (k.previous_token_hash = $2 AND k.previous_valid_until > $3))",
+        " AND k.revoked_at IS NULL",
         " AND (k.expires_at IS NULL OR k.expires_at > $3)"
     );
     let Some(row) = fetch::<ApiKeyContextRow>(e, SQL, tenant, digest, now, collection).await? else {
@@ -239,10 +250,16 @@ pub(crate) async fn api_key(
         revoked_at: row.revoked_at,
         last_used_at: row.last_used_at,
         created_by: row.created_by,
+        last_used_ip: row.last_used_ip,
+        scopes: row.scopes,
+        allowed_ranges: row.allowed_ranges,
+        previous_valid_until: row.previous_valid_until,
     };
+    let policy = row.ts_policy.as_deref().map(super::security::parse).transpose()?;
     let head = row.rest.collection();
     let (tenant_row, role) = row.rest.split(t);
     Ok(Some(ApiKeyContext {
+        policy,
         key: key.try_into()?,
         tenant: tenant_row.try_into()?,
         role: role.try_into()?,

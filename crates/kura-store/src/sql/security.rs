@@ -47,8 +47,10 @@ pub(crate) async fn put(
         .bind(expected)
         .fetch_optional(c)
         .await)?;
-    // A first save (expected 0) that met a row saved meanwhile updates nothing either.
-    Ok(revision.filter(|&r| r == expected + 1))
+    // A first save (expected 0) that met a row saved meanwhile updates nothing either; a first
+    // insert (revision 1) answers only a save from revision 0. No overflow on a hostile
+    // `expected` such as i64::MAX.
+    Ok(revision.filter(|&r| expected.checked_add(1) == Some(r)))
 }
 
 #[derive(sqlx::FromRow)]

@@ -11,6 +11,15 @@ use kura_crypto::{SecretToken, TokenDigest};
 use kura_domain::{ApiKeyId, AuditScope, RoleId, TenantId, UserId};
 use uuid::Uuid;
 
+/// What narrows a new API key beyond its role (IAM-12).
+#[derive(Clone, Debug, Default)]
+pub struct ApiKeyLimits {
+    /// The permissions it may use (`None`: all of its role's).
+    pub scopes: Option<kura_domain::PermissionSet>,
+    /// The ranges it may be used from (empty: wherever the tenant's API list allows).
+    pub allowed_ranges: Vec<ipnet::IpNet>,
+}
+
 impl Write {
     /// Creates a session that expires at `expires_at`; returns the secret token (to set as a
     /// cookie or return once) and the stored session.
@@ -62,6 +71,7 @@ impl Write {
         role: RoleId,
         expires_at: Option<Timestamp>,
         owner: Option<UserId>,
+        limits: ApiKeyLimits,
     ) -> Result<(SecretToken, ApiKey), StoreError> {
         self.in_scope(tenant)?;
         let now = self.now();
@@ -81,9 +91,42 @@ impl Write {
             expires_at: expires_at.map(micros_precision),
             revoked_at: None,
             last_used_at: None,
+            last_used_ip: None,
+            scopes: limits.scopes,
+            allowed_ranges: limits.allowed_ranges,
+            previous_valid_until: None,
         };
         sql::api_keys::insert(&mut e, &key, &token.digest()).await?;
         Ok((token, key))
+    }
+
+    /// Gives a live key a new secret; the current one stays accepted for `grace` (zero: refused
+    /// at once). [`StoreError::NotFound`] when there is no such live key.
+    pub async fn rotate_api_key(
+        &mut self,
+        tenant: TenantId,
+        id: ApiKeyId,
+        grace: jiff::SignedDuration,
+    ) -> Result<(SecretToken, ApiKey), StoreError> {
+        self.in_scope(tenant)?;
+        let now = self.now();
+        let until = micros_precision(now.checked_add(grace).unwrap_or(now));
+        let token = SecretToken::generate();
+        let key = sql::api_keys::rotate(&mut self.exec().await?, tenant, id, &token.digest(), until, now)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok((token, key))
+    }
+
+    /// Claims the `stage`-days expiry reminder of a key (see `sql::api_keys::claim_expiry_notice`).
+    pub async fn claim_api_key_expiry_notice(
+        &mut self,
+        tenant: TenantId,
+        id: ApiKeyId,
+        stage: u32,
+    ) -> Result<bool, StoreError> {
+        self.in_scope(tenant)?;
+        sql::api_keys::claim_expiry_notice(&mut self.exec().await?, tenant, id, stage).await
     }
 
     /// Revokes a key at once; revoking it again keeps the first revocation time.

@@ -34,9 +34,10 @@ impl Store {
         tenant: TenantId,
         digest: &TokenDigest,
         now: Timestamp,
+        ip: Option<&str>,
     ) -> Result<Option<ApiKey>, StoreError> {
         let mut held = self.writer.hold().await?;
-        let used = sql::api_keys::use_by_digest(&mut held.exec()?, tenant, digest, now).await?;
+        let used = sql::api_keys::use_by_digest(&mut held.exec()?, tenant, digest, now, ip).await?;
         held.commit_unaudited().await?;
         Ok(used)
     }

@@ -18,6 +18,7 @@ mod links;
 mod mail;
 mod settings;
 
+pub use access::ApiKeyLimits;
 pub use account::NewUserSession;
 pub use identity::NewAccount;
 

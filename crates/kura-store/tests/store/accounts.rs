@@ -152,27 +152,40 @@ async fn api_keys_stop_working_when_revoked_or_expired() {
     let t = make_tenant(store, "acme").await;
     let editor = role(store, &t, BuiltinRole::Editor).await;
     let mut w = store.begin(scope(&t), cli()).await.unwrap();
-    let (forever, k1) = w.insert_api_key(t.id, "sync", editor.id, None, None).await.unwrap();
+    let (forever, k1) = w.insert_api_key(t.id, "sync", editor.id, None, None, Default::default()).await.unwrap();
     let expires = env.clock.now().checked_add(SignedDuration::from_hours(1)).unwrap();
-    let (hourly, k2) = w.insert_api_key(t.id, "hourly", editor.id, Some(expires), None).await.unwrap();
+    let (hourly, k2) =
+        w.insert_api_key(t.id, "hourly", editor.id, Some(expires), None, Default::default()).await.unwrap();
     let bogus_role = kura_domain::RoleId::from_uuid(Uuid::now_v7());
     w.commit(AuditRecord::success(Operation::ApiKeyCreate, "apikey")).await.unwrap();
     let mut w = store.begin(scope(&t), cli()).await.unwrap();
-    assert!(matches!(w.insert_api_key(t.id, "bad", bogus_role, None, None).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        w.insert_api_key(t.id, "bad", bogus_role, None, None, Default::default()).await,
+        Err(StoreError::NotFound)
+    ));
     drop(w);
 
     env.clock.advance(SignedDuration::from_mins(1));
-    let used = store.api_key_context(t.id, &forever.digest(), None).await.unwrap().map(|c| c.key).unwrap();
+    let used = store.api_key_context(t.id, &forever.digest(), None, None).await.unwrap().map(|c| c.key).unwrap();
     assert_eq!((used.id, used.last_used_at), (k1.id, Some(env.clock.now())));
-    assert_eq!(store.api_key_context(t.id, &hourly.digest(), None).await.unwrap().map(|c| c.key).unwrap().id, k2.id);
+    assert_eq!(
+        store.api_key_context(t.id, &hourly.digest(), None, None).await.unwrap().map(|c| c.key).unwrap().id,
+        k2.id
+    );
 
     let mut w = store.begin(scope(&t), cli()).await.unwrap();
     w.revoke_api_key(t.id, k1.id).await.unwrap();
     w.commit(AuditRecord::success(Operation::ApiKeyRevoke, "apikey:sync")).await.unwrap();
-    assert!(store.api_key_context(t.id, &forever.digest(), None).await.unwrap().map(|c| c.key).is_none(), "revoked");
+    assert!(
+        store.api_key_context(t.id, &forever.digest(), None, None).await.unwrap().map(|c| c.key).is_none(),
+        "revoked"
+    );
 
     env.clock.advance(SignedDuration::from_hours(1));
-    assert!(store.api_key_context(t.id, &hourly.digest(), None).await.unwrap().map(|c| c.key).is_none(), "expired");
+    assert!(
+        store.api_key_context(t.id, &hourly.digest(), None, None).await.unwrap().map(|c| c.key).is_none(),
+        "expired"
+    );
 
     let keys = store.api_keys(t.id).await.unwrap();
     assert_eq!(keys.len(), 2);

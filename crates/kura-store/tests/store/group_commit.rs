@@ -269,7 +269,7 @@ async fn bookkeeping_is_durable_and_api_key_use_is_recorded_to_the_minute() {
     let editor = role(store, &t, BuiltinRole::Editor).await;
     let user = make_user(store, &t, "taro@example.jp").await;
     let mut w = store.begin(scope(&t), cli()).await.unwrap();
-    let (key, _) = w.insert_api_key(t.id, "sync", editor.id, None, None).await.unwrap();
+    let (key, _) = w.insert_api_key(t.id, "sync", editor.id, None, None, Default::default()).await.unwrap();
     let owner = SessionOwner::User { tenant_id: t.id, user_id: user.id };
     let (session, _) = w.insert_session(owner, far_future(&env), None, None).await.unwrap();
     w.commit(AuditRecord::success(Operation::ApiKeyCreate, "apikey:sync")).await.unwrap();
@@ -279,14 +279,14 @@ async fn bookkeeping_is_durable_and_api_key_use_is_recorded_to_the_minute() {
     store.touch_session(t.id.as_uuid(), &session.digest()).await.unwrap();
     assert_eq!(writes(), n + 1, "a session touch is a durable write");
 
-    let first = store.api_key_context(t.id, &key.digest(), None).await.unwrap().map(|c| c.key).unwrap();
+    let first = store.api_key_context(t.id, &key.digest(), None, None).await.unwrap().map(|c| c.key).unwrap();
     assert_eq!(first.last_used_at, Some(env.clock.now()));
     assert_eq!(writes(), n + 2);
     env.clock.advance(SignedDuration::from_secs(59));
-    let again = store.api_key_context(t.id, &key.digest(), None).await.unwrap().map(|c| c.key).unwrap();
+    let again = store.api_key_context(t.id, &key.digest(), None, None).await.unwrap().map(|c| c.key).unwrap();
     assert_eq!((again.last_used_at, writes()), (first.last_used_at, n + 2), "no write within the minute");
     env.clock.advance(SignedDuration::from_secs(1));
-    let later = store.api_key_context(t.id, &key.digest(), None).await.unwrap().map(|c| c.key).unwrap();
+    let later = store.api_key_context(t.id, &key.digest(), None, None).await.unwrap().map(|c| c.key).unwrap();
     assert_eq!((later.last_used_at, writes()), (Some(env.clock.now()), n + 3));
     assert_eq!(store.api_keys(t.id).await.unwrap()[0].last_used_at, later.last_used_at, "readers see it");
     // None of this touched the audit chain.

@@ -65,12 +65,12 @@ async fn ten_2_tenant_scoped_reads_never_cross_tenants() {
 
     // Credentials are scoped too: B's key and session do not work in A.
     let mut w = store.begin(scope(&b), cli()).await.unwrap();
-    let (key_b, _) = w.insert_api_key(b.id, "sync", ub.role_id, None, None).await.unwrap();
+    let (key_b, _) = w.insert_api_key(b.id, "sync", ub.role_id, None, None, Default::default()).await.unwrap();
     let owner = SessionOwner::User { tenant_id: b.id, user_id: ub.id };
     let (session_b, _) = w.insert_session(owner, far_future(&env), None, None).await.unwrap();
     w.commit(AuditRecord::success(Operation::ApiKeyCreate, "apikey:sync")).await.unwrap();
-    assert!(store.api_key_context(a.id, &key_b.digest(), None).await.unwrap().map(|c| c.key).is_none());
-    assert!(store.api_key_context(b.id, &key_b.digest(), None).await.unwrap().map(|c| c.key).is_some());
+    assert!(store.api_key_context(a.id, &key_b.digest(), None, None).await.unwrap().map(|c| c.key).is_none());
+    assert!(store.api_key_context(b.id, &key_b.digest(), None, None).await.unwrap().map(|c| c.key).is_some());
     assert!(store.session(a.id.as_uuid(), &session_b.digest()).await.unwrap().is_none());
     assert!(store.session(Uuid::nil(), &session_b.digest()).await.unwrap().is_none());
     assert!(store.session(b.id.as_uuid(), &session_b.digest()).await.unwrap().is_some());
@@ -85,7 +85,7 @@ async fn ten_2_tenant_scoped_reads_never_cross_tenants() {
     assert_eq!((at.collection.id, at.collection.tenant_id), (cb.id, b.id));
     assert_eq!(store.record_at(&at, rb.id).await.unwrap().unwrap(), rb);
     assert!(store.record_at(&at, ra.id).await.unwrap().is_none());
-    let via_key = store.api_key_context(b.id, &key_b.digest(), Some(&customers)).await.unwrap().unwrap();
+    let via_key = store.api_key_context(b.id, &key_b.digest(), Some(&customers), None).await.unwrap().unwrap();
     assert_eq!(store.collection_at_head(b.id, head(via_key.collection)).await.unwrap().unwrap().collection.id, cb.id);
     let missing = key("suppliers");
     assert!(

@@ -30,4 +30,5 @@ pub fn table() -> Routes<AppState> {
         .add(Get, "/operator/tenants/{id}/suspend", Operator, tenant_page::confirm_suspend)
         .add(Post, "/operator/tenants/{id}/suspend", Operator, tenant_page::suspend)
         .add(Post, "/operator/tenants/{id}/resume", Operator, tenant_page::resume)
+        .add(Post, "/operator/tenants/{id}/address-lists/reset", Operator, tenant_page::reset_address_lists)
 }

@@ -113,6 +113,16 @@ fn render(
                 }
             }
         }
+        section.section {
+            h2 { (t(Msg::ResetAddressesTitle)) }
+            p.help { (t(Msg::ResetAddressesHelp)) }
+            form.card.stack method="post" action={ (here) "/address-lists/reset" } {
+                (csrf(&ctx.p.csrf_token))
+                (Input { name: "reason", label: t(Msg::ResetAddressesReason), kind: "text", value: "", required: true,
+                    maxlength: Some(500), error: e("reason"), ..Input::default() }.render(lang))
+                div.actions { button.btn.btn-danger-outline type="submit" { (t(Msg::ResetAddressesButton)) } }
+            }
+        }
         section.section.danger-zone {
             @match tn.status {
                 TenantStatus::Active => {
@@ -231,4 +241,24 @@ pub async fn resume(
     OpPosted { ctx, .. }: OpPosted,
 ) -> AppResult<Response> {
     set_status(&state, &ctx, &id, TenantStatus::Active, "resumed").await
+}
+
+/// Empties the tenant's address lists (IAM-10), for a tenant that locked itself out; written to
+/// the tenant's own log with the operator and the reason.
+pub async fn reset_address_lists(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    OpPosted { ctx, form }: OpPosted,
+) -> AppResult<Response> {
+    let tn = tenant(&state, &id).await?;
+    match crate::service::security::reset_address_lists(&state, &ctx.p, tn.id, form.get("reason")).await {
+        Ok(true) => Ok(Redirect::to(&format!("/operator/tenants/{}?done=addresses", tn.id)).into_response()),
+        Ok(false) => Ok(Redirect::to(&format!("/operator/tenants/{}?done=noaddresses", tn.id)).into_response()),
+        Err(e) => {
+            let mut errors = Errors::default();
+            errors.absorb(e, ctx.lang, None)?;
+            Ok(render(&state, &ctx, &headers, &tn, &TenantChange::of(&tn), &errors))
+        }
+    }
 }

@@ -8,7 +8,7 @@ use crate::console::forms::{Confirm, Errors, confirm_page};
 use crate::console::labels::role_label;
 use crate::console::layout::{Head, Nav, page};
 use crate::console::msg::Msg;
-use crate::console::widgets::{Input, csrf, empty_state, new_button, notice_warn, select};
+use crate::console::widgets::{Input, checkbox, csrf, empty_state, new_button, notice_warn, select};
 use crate::error::{AppError, AppResult};
 use crate::service::api_keys::{self, NewApiKey};
 use crate::state::AppState;
@@ -55,9 +55,19 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response
                         td { span class={ "badge " (class) } { (t(status)) } }
                         td.nowrap { (ctx.time(k.created_at)) }
                         td.nowrap { (k.expires_at.map(|e| ctx.time(e)).unwrap_or_else(|| t(Msg::NoExpiry).to_owned())) }
-                        td.nowrap { (k.last_used_at.map(|e| ctx.time(e)).unwrap_or_else(|| t(Msg::NeverUsed).to_owned())) }
+                        td.nowrap {
+                            (k.last_used_at.map(|e| ctx.time(e)).unwrap_or_else(|| t(Msg::NeverUsed).to_owned()))
+                            @if let Some(ip) = &k.last_used_ip { br; span.muted.mono { (ip) } }
+                            @if k.scopes.is_some() || !k.allowed_ranges.is_empty() {
+                                br; span.muted { (limits_text(k, &ctx)) }
+                            }
+                        }
                         td { @if k.revoked_at.is_none() {
+                            a href={ "/console/api-keys/" (k.id) "/rotate" } { (t(Msg::RotateKey)) } " "
                             a.danger-link href={ "/console/api-keys/" (k.id) "/revoke" } { (t(Msg::Revoke)) }
+                            @if let Some(until) = k.previous_valid_until.filter(|u| *u > now) {
+                                br; span.muted { (t(Msg::PreviousSecretUntil).replace("{time}", &ctx.time(until))) }
+                            }
                         } }
                     }
                 } }
@@ -69,9 +79,33 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response
     Ok(page(&ctx, head, body).into_response())
 }
 
-fn form_page(ctx: &Ctx, roles: &[Role], name: &str, role: &str, days: &str, errors: &Errors) -> Response {
+/// A key's narrowing beyond its role, in a line: its scopes and its address ranges.
+fn limits_text(k: &ApiKey, ctx: &Ctx) -> String {
+    let mut parts = Vec::new();
+    if let Some(scopes) = k.scopes {
+        let names: Vec<&str> = scopes.iter().map(|p| crate::console::labels::permission_label(p, ctx.lang)).collect();
+        parts.push(format!("{}: {}", ctx.t(Msg::KeyScopes), names.join("、")));
+    }
+    if !k.allowed_ranges.is_empty() {
+        let ranges: Vec<String> = k.allowed_ranges.iter().map(ToString::to_string).collect();
+        parts.push(format!("{}: {}", ctx.t(Msg::KeyRanges), ranges.join(", ")));
+    }
+    parts.join(" / ")
+}
+
+/// What the form was filled with.
+struct KeyForm<'a> {
+    name: &'a str,
+    role: &'a str,
+    days: &'a str,
+    scopes: Vec<Permission>,
+    ranges: &'a str,
+}
+
+fn form_page(ctx: &Ctx, roles: &[Role], f: &KeyForm<'_>, errors: &Errors) -> Response {
     let t = |m: Msg| ctx.t(m);
     let lang = ctx.lang;
+    let (name, role, days) = (f.name, f.role, f.days);
     let options: Vec<(String, String)> = roles.iter().map(|r| (r.key.to_string(), role_label(r, lang))).collect();
     let body = html! {
         (errors.summary(lang))
@@ -83,6 +117,17 @@ fn form_page(ctx: &Ctx, roles: &[Role], name: &str, role: &str, days: &str, erro
             (Input { name: "expires_in_days", label: t(Msg::ExpiresInDays), kind: "number", value: days,
                 min: Some("1".into()), max: Some("730".into()), help: Some(t(Msg::ExpiresInDaysHelp)),
                 error: errors.get("expires_in_days"), ..Input::default() }.render(lang))
+            fieldset.stack {
+                legend { (t(Msg::KeyScopes)) }
+                p.help { (t(Msg::KeyScopesHelp)) }
+                @if let Some(e) = errors.get("scopes") { p.field-error { (e) } }
+                div.grid-2 { @for p in Permission::ALL {
+                    (checkbox("scopes", p.as_str(), crate::console::labels::permission_label(p, lang),
+                        f.scopes.contains(&p), false, None))
+                } }
+            }
+            (Input { name: "allowed_ranges", label: t(Msg::KeyRanges), kind: "textarea", value: f.ranges,
+                help: Some(t(Msg::KeyRangesHelp)), error: errors.get("allowed_ranges"), ..Input::default() }.render(lang))
             div.actions {
                 button.btn.btn-primary type="submit" { (t(Msg::IssueKey)) }
                 a.btn.btn-ghost href="/console/api-keys" { (t(Msg::Cancel)) }
@@ -97,7 +142,8 @@ pub async fn new_form(State(state): State<AppState>, ctx: Ctx) -> AppResult<Resp
     let (_, grantable) = roles_for(&state, &ctx.p, Permission::ApiKeysManage).await?;
     let role = grantable.iter().find(|r| r.key.as_str() == "viewer").or(grantable.first());
     let role = role.map(|r| r.key.to_string()).unwrap_or_default();
-    Ok(form_page(&ctx, &grantable, "", &role, "90", &Errors::default()))
+    let f = KeyForm { name: "", role: &role, days: "90", scopes: Vec::new(), ranges: "" };
+    Ok(form_page(&ctx, &grantable, &f, &Errors::default()))
 }
 
 pub async fn create(State(state): State<AppState>, Posted { ctx, form }: Posted) -> AppResult<Response> {
@@ -118,8 +164,18 @@ pub async fn create(State(state): State<AppState>, Posted { ctx, form }: Posted)
             }
         },
     };
+    let scope_names: Vec<String> = form.all("scopes").into_iter().map(str::to_owned).collect();
+    let scopes: Vec<Permission> = scope_names.iter().filter_map(|n| Permission::parse(n).ok()).collect();
+    let ranges: Vec<String> =
+        form.get("allowed_ranges").lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect();
     if errors.is_empty() {
-        let input = NewApiKey { name: name.to_owned(), role: form.get("role").to_owned(), expires_in_days: days };
+        let input = NewApiKey {
+            name: name.to_owned(),
+            role: form.get("role").to_owned(),
+            expires_in_days: days,
+            scopes: (!scope_names.is_empty()).then(|| scope_names.clone()),
+            allowed_ranges: Some(ranges.clone()),
+        };
         match api_keys::create(&state, &ctx.p, input).await {
             Ok((token, key)) => {
                 // Post-redirect-get: reloading the page that shows the key, or going back,
@@ -131,10 +187,30 @@ pub async fn create(State(state): State<AppState>, Posted { ctx, form }: Posted)
                 }
                 return Ok(response);
             }
+            Err(AppError::Validation(list)) => {
+                // A list's problems (`allowed_ranges[2]`) show at the list, naming the entry.
+                for fe in list {
+                    let (base, at) = fe.field.split_once('[').unwrap_or((fe.field.as_str(), ""));
+                    let entry = at.trim_end_matches(']').parse::<usize>().ok();
+                    let what = match (base, entry) {
+                        ("allowed_ranges", Some(i)) => format!("{}: ", ranges.get(i).map_or("", String::as_str)),
+                        ("scopes", Some(i)) => format!("{}: ", scope_names.get(i).map_or("", String::as_str)),
+                        _ => String::new(),
+                    };
+                    errors.add(base, format!("{what}{}", crate::console::labels::field_error(&fe.kind, ctx.lang)));
+                }
+            }
             Err(e) => errors.absorb(e, ctx.lang, None)?,
         }
     }
-    Ok(form_page(&ctx, &grantable, form.get("name"), form.get("role"), form.get("expires_in_days"), &errors))
+    let f = KeyForm {
+        name: form.get("name"),
+        role: form.get("role"),
+        days: form.get("expires_in_days"),
+        scopes,
+        ranges: form.get("allowed_ranges"),
+    };
+    Ok(form_page(&ctx, &grantable, &f, &errors))
 }
 
 /// The only time the token is ever shown: read from the one-time cookie, which this page clears.
@@ -204,4 +280,58 @@ pub async fn revoke(
     let id: ApiKeyId = id.parse().map_err(|_| AppError::NotFound("api key"))?;
     api_keys::revoke(&state, &ctx.p, id).await?;
     Ok(Redirect::to("/console/api-keys?done=revoked").into_response())
+}
+
+/// The grace periods offered when rotating, in minutes.
+const GRACE_CHOICES: [(u32, Msg); 5] = [
+    (0, Msg::GraceNone),
+    (60, Msg::GraceHour),
+    (1_440, Msg::GraceDay),
+    (10_080, Msg::GraceWeek),
+    (43_200, Msg::GraceMonth),
+];
+
+/// The rotation form: a new secret, and how long the current one keeps working.
+pub async fn rotate_form(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+    let keys = api_keys::list(&state, &ctx.p).await?;
+    let key =
+        keys.iter().find(|k| k.id.to_string() == id && k.revoked_at.is_none()).ok_or(AppError::NotFound("api key"))?;
+    let t = |m: Msg| ctx.t(m);
+    let options: Vec<(String, String)> =
+        GRACE_CHOICES.iter().map(|(m, msg)| (m.to_string(), t(*msg).to_owned())).collect();
+    let body = html! {
+        form.card.stack method="post" action={ "/console/api-keys/" (key.id) "/rotate" } {
+            (csrf(ctx.csrf()))
+            p.lead { (t(Msg::RotateIntro).replace("{name}", &key.name)) }
+            (select("grace_minutes", t(Msg::GraceLabel), &options, "1440", Some(t(Msg::GraceHelp)), None, ctx.lang))
+            div.actions {
+                button.btn.btn-primary type="submit" { (t(Msg::RotateKey)) }
+                a.btn.btn-ghost href="/console/api-keys" { (t(Msg::Cancel)) }
+            }
+        }
+    };
+    let head = Head::new(Nav::ApiKeys, t(Msg::RotateKey)).crumb(t(Msg::NavApiKeys), "/console/api-keys");
+    Ok(page(&ctx, head, body).into_response())
+}
+
+/// Rotates, then shows the new secret once, like a new key (post-redirect-get).
+pub async fn rotate(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { ctx, form }: Posted,
+) -> AppResult<Response> {
+    // Checked before anything else, so that the refusal does not depend on the form.
+    ctx.p.require(Permission::ApiKeysManage)?;
+    let id: ApiKeyId = id.parse().map_err(|_| AppError::NotFound("api key"))?;
+    let grace_minutes = form
+        .get("grace_minutes")
+        .parse::<u32>()
+        .map_err(|e| AppError::BadRequest(format!("the form could not be read: {e}")))?;
+    let (token, key) = api_keys::rotate(&state, &ctx.p, id, api_keys::RotateApiKey { grace_minutes }).await?;
+    let path = format!("/console/api-keys/{}/created", key.id);
+    let mut response = Redirect::to(&path).into_response();
+    if let Some(cookie) = cookies::once(&state, &path, &token) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
 }

@@ -1,6 +1,7 @@
-//! The tenant's security settings (IAM-4, IAM-5, IAM-9) on one page: every knob with its bounds
-//! and meaning beside it, and a warning in both languages beside each value NIST SP 800-63B
-//! advises against. Saved as a whole; a save by someone else in between is refused.
+//! The tenant's security settings (IAM-4, IAM-5, IAM-9, IAM-10) on one page: every knob with its
+//! bounds and meaning beside it, and a warning in both languages beside each value NIST SP 800-63B
+//! advises against. Saved as a whole; a save by someone else in between is refused. Address lists
+//! that would shut out the administrator saving them take a second, confirmed save.
 
 use crate::console::extract::{Ctx, FormData, Posted};
 use crate::console::forms::Errors;
@@ -13,7 +14,10 @@ use crate::service::security::{self, SecuritySettingsChange};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use kura_domain::{ConcurrentLogins, FieldErrorKind, LockoutPolicy, Operation, PasswordPolicy, SessionPolicy};
+use kura_domain::{
+    AddressPolicy, ConcurrentLogins, FieldErrorKind, LockoutPolicy, Operation, PasswordPolicy, SessionPolicy,
+    parse_range,
+};
 use maud::{Markup, html};
 
 /// The form's values: what is stored, or what was just submitted (as typed).
@@ -70,6 +74,8 @@ fn stored_values(s: &security::SecuritySettings) -> Values {
         ("sessions.absolute_minutes", x.absolute_minutes.to_string()),
         ("sessions.idle_minutes", x.idle_minutes.to_string()),
         ("sessions.concurrent", x.concurrent.as_str().to_owned()),
+        ("addresses.console", lines(&s.addresses.console)),
+        ("addresses.api", lines(&s.addresses.api)),
     ];
     let checks = [
         (p.require_lowercase, "password.require_lowercase"),
@@ -86,10 +92,19 @@ fn stored_values(s: &security::SecuritySettings) -> Values {
     Values { revision: s.revision.to_string(), fields, checks }
 }
 
+fn lines(nets: &[ipnet::IpNet]) -> String {
+    nets.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+}
+
 fn posted_values(form: &FormData) -> Values {
     let mut fields: Vec<(&'static str, String)> = NUMBERS.iter().map(|n| (*n, form.get(n).trim().to_owned())).collect();
     fields.push(("sessions.concurrent", form.get("sessions.concurrent").to_owned()));
-    let checks = CHECKS.into_iter().filter(|c| form.has(c)).collect();
+    fields.push(("addresses.console", form.get("addresses.console").to_owned()));
+    fields.push(("addresses.api", form.get("addresses.api").to_owned()));
+    let mut checks: Vec<&'static str> = CHECKS.into_iter().filter(|c| form.has(c)).collect();
+    if form.has("confirm_lockout") {
+        checks.push("confirm_lockout");
+    }
     Values { revision: form.get("revision").to_owned(), fields, checks }
 }
 
@@ -122,6 +137,25 @@ fn parse(v: &Values, errors: &mut Errors, ctx: &Ctx) -> Option<SecuritySettingsC
     if concurrent.is_none() {
         errors.add("sessions.concurrent", labels::field_error(&FieldErrorKind::NotAChoice, ctx.lang));
     }
+    let mut ranges = |name: &'static str| -> Option<Vec<ipnet::IpNet>> {
+        let mut nets = Vec::new();
+        let mut ok = true;
+        for (i, line) in v.get(name).lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            match parse_range(line) {
+                Some(net) => nets.push(net),
+                None => {
+                    let text: String = line.trim().chars().take(60).collect();
+                    let message =
+                        ctx.t(Msg::AddressLineError).replace("{n}", &(i + 1).to_string()).replace("{text}", &text);
+                    errors.add(name, message);
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(nets)
+    };
+    let console = ranges("addresses.console");
+    let api = ranges("addresses.api");
     let revision = v.revision.parse::<i64>().ok();
     Some(SecuritySettingsChange {
         revision: revision?,
@@ -145,6 +179,8 @@ fn parse(v: &Values, errors: &mut Errors, ctx: &Ctx) -> Option<SecuritySettingsC
             throttle_window_minutes: throttle_window??,
         },
         sessions: SessionPolicy { absolute_minutes: absolute??, idle_minutes: idle??, concurrent: concurrent? },
+        addresses: AddressPolicy { console: console?, api: api? },
+        confirm_lockout: v.on("confirm_lockout"),
     })
 }
 
@@ -173,7 +209,33 @@ fn number(
     .render(lang)
 }
 
-fn form_page(ctx: &Ctx, v: &Values, against_nist: &[&str], errors: &Errors) -> Response {
+/// The address-list section; `lockout` is set when the last save would have shut its author out
+/// and asks for the confirmation.
+fn addresses_section(ctx: &Ctx, v: &Values, errors: &Errors, lockout: bool) -> Markup {
+    let t = |m: Msg| ctx.t(m);
+    let ip = ctx.p.actor().source_ip.clone().unwrap_or_else(|| "?".into());
+    let list = |name: &'static str, label: &'static str| {
+        Input { name, label, kind: "textarea", value: v.get(name), error: errors.get(name), ..Input::default() }
+            .render(ctx.lang)
+    };
+    html! {
+        fieldset.card.stack {
+            legend { (t(Msg::AddressesSection)) }
+            p.muted { (t(Msg::AddressesIntro)) }
+            p { (t(Msg::YourAddress).replace("{ip}", &ip)) }
+            div.grid-2 {
+                (list("addresses.console", t(Msg::AddressesConsole)))
+                (list("addresses.api", t(Msg::AddressesApi)))
+            }
+            @if lockout {
+                (notice_warn(&t(Msg::LockoutWarning).replace("{ip}", &ip)))
+                (checkbox("confirm_lockout", "on", t(Msg::LockoutConfirm), false, false, None))
+            }
+        }
+    }
+}
+
+fn form_page(ctx: &Ctx, v: &Values, against_nist: &[&str], errors: &Errors, lockout: bool) -> Response {
     let t = |m: Msg| ctx.t(m);
     let lang = ctx.lang;
     let nist = |path: &str| against_nist.contains(&path);
@@ -249,6 +311,7 @@ fn form_page(ctx: &Ctx, v: &Values, against_nist: &[&str], errors: &Errors) -> R
                 (select("sessions.concurrent", t(Msg::ConcurrentLabel), &options, v.get("sessions.concurrent"),
                     Some(t(Msg::ConcurrentHelp)), errors.get("sessions.concurrent"), lang))
             }
+            (addresses_section(ctx, v, errors, lockout))
             div.actions { button.btn.btn-primary type="submit" { (t(Msg::Save)) } }
         }
         section.section {
@@ -266,7 +329,7 @@ fn form_page(ctx: &Ctx, v: &Values, against_nist: &[&str], errors: &Errors) -> R
 pub async fn show(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
     let settings = security::get(&state, &ctx.p).await?;
     let nist: Vec<&str> = settings.against_nist.iter().map(String::as_str).collect();
-    Ok(form_page(&ctx, &stored_values(&settings), &nist, &Errors::default()))
+    Ok(form_page(&ctx, &stored_values(&settings), &nist, &Errors::default(), false))
 }
 
 pub async fn save(State(state): State<AppState>, Posted { ctx, form }: Posted) -> AppResult<Response> {
@@ -274,16 +337,35 @@ pub async fn save(State(state): State<AppState>, Posted { ctx, form }: Posted) -
     security::get(&state, &ctx.p).await?;
     let v = posted_values(&form);
     let mut errors = Errors::default();
+    let mut lockout = false;
     if let Some(change) = parse(&v, &mut errors, &ctx).filter(|_| errors.is_empty()) {
         match security::put(&state, &ctx.p, change).await {
             Ok(_) => return Ok(Redirect::to("/console/settings/security?done=saved").into_response()),
-            Err(e @ AppError::Validation(_)) | Err(e @ AppError::Conflict(_)) | Err(e @ AppError::BadRequest(_)) => {
+            Err(AppError::Validation(list)) => {
+                // A list's problems (`addresses.api[3]`) show at the list.
+                let list = list
+                    .into_iter()
+                    .map(|mut fe| {
+                        if let Some((base, _)) = fe.field.split_once('[') {
+                            fe.field = base.to_owned();
+                        }
+                        fe
+                    })
+                    .collect();
+                errors.absorb(AppError::Validation(list), ctx.lang, None)?;
+            }
+            Err(e @ AppError::Conflict(_)) | Err(e @ AppError::BadRequest(_)) => {
                 errors.absorb(e, ctx.lang, None)?;
             }
+            // The confirmation step: the form comes back as typed, with the warning and the box.
+            Err(AppError::LockoutUnconfirmed(_)) => lockout = true,
             Err(e) => return Err(e),
         }
     } else if errors.is_empty() {
         return Err(AppError::BadRequest("the form is incomplete; reload the page".into()));
     }
-    Ok(form_page(&ctx, &v, &[], &errors))
+    let status = if lockout { axum::http::StatusCode::CONFLICT } else { errors.status() };
+    let mut response = form_page(&ctx, &v, &[], &errors, lockout);
+    *response.status_mut() = status;
+    Ok(response)
 }

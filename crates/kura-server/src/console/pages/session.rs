@@ -39,7 +39,9 @@ pub async fn login_form(PageLang(lang): PageLang, Query(params): Query<LoginPara
 pub async fn login(State(state): State<AppState>, post: LoginPost) -> AppResult<Response> {
     let LoginPost { lang, client, form } = post;
     let (tenant, email) = (form.get("tenant").trim(), form.get("email").trim());
-    match sessions::login_user(&state, tenant, email, form.get("password"), &client).await {
+    match sessions::login_user(&state, tenant, email, form.get("password"), &client, kura_domain::Surface::Console)
+        .await
+    {
         Ok(session) => {
             let next = if session.password_change_required { "/console/account/password" } else { "/console" };
             let mut response = Redirect::to(next).into_response();
@@ -51,6 +53,10 @@ pub async fn login(State(state): State<AppState>, post: LoginPost) -> AppResult<
         Err(AppError::BadCredentials) => {
             let notice = notice_error(Msg::LoginFailed.text(lang));
             Ok(render(lang, tenant, email, Some(notice), StatusCode::UNAUTHORIZED))
+        }
+        Err(AppError::AddressRefused { ip, .. }) => {
+            let notice = notice_error(&Msg::AddressRefusedSignIn.text(lang).replace("{ip}", &ip));
+            Ok(render(lang, tenant, email, Some(notice), StatusCode::FORBIDDEN))
         }
         Err(AppError::AlreadySignedIn) => {
             let notice = notice_error(Msg::AlreadySignedIn.text(lang));
