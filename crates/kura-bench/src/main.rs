@@ -63,6 +63,10 @@ struct Args {
     /// The kura binary (build it with `cargo build --release -p kura`) [default: target/release/kura]
     #[arg(long)]
     kura_bin: Option<PathBuf>,
+    /// Run Kura with encryption at rest: a master key file is made beside its data directory
+    /// before the tenant is opened, so record values are sealed under the tenant's key
+    #[arg(long)]
+    kura_encrypted: bool,
     /// The PocketBase binary [default: .bench-venv/bin/pocketbase from scripts/bench-setup.sh, else
     /// `pocketbase` on PATH]
     #[arg(long)]
@@ -227,6 +231,7 @@ async fn bench(args: Args) -> anyhow::Result<()> {
             .context("no PocketBase binary: run scripts/bench-setup.sh or pass --pocketbase-bin")?,
         work_dir: work_dir.clone(),
         starts: args.rounds,
+        kura_encrypted: args.kura_encrypted,
     };
 
     // Start and set up each system (one at a time, so that start-up times are not disturbed).

@@ -94,6 +94,8 @@ pub struct Launch {
     pub work_dir: PathBuf,
     /// How many times each server is started to measure start-up (the last one stays up).
     pub starts: usize,
+    /// Kura with encryption at rest (a master key file beside its data directory).
+    pub kura_encrypted: bool,
 }
 
 /// A `kura` command with a clean environment: every `KURA_*` variable of the caller removed, so
@@ -135,6 +137,11 @@ pub async fn start_kura(launch: &Launch, pg: Option<PgDatabase>) -> anyhow::Resu
         .map(|s| s.trim().to_owned())
         .unwrap_or_else(|e| format!("unknown ({e})"));
 
+    if launch.kura_encrypted {
+        // Kura turns encryption on when it finds its master key file beside the data directory.
+        kura_crypto::vault::MasterKey::create_file(&dir.path().join("data-master.key"))?;
+        notes.push("encryption at rest: on".to_owned());
+    }
     // The tenant and its administrator, through the CLI, before the server runs.
     let mut create = kura_command(&launch.kura_bin, &data, &db_url);
     create.args([

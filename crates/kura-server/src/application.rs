@@ -44,6 +44,9 @@ pub enum BuildError {
     Settings(#[from] crate::settings::SettingsError),
     #[error("TLS: {0}")]
     Tls(#[from] crate::tls::TlsError),
+    /// Encryption at rest is configured, and its master key or keystore cannot be used.
+    #[error("encryption at rest: {0}")]
+    Encryption(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
 }
@@ -169,12 +172,14 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ap
         create_private_dir(&settings.data_dir)
             .map_err(|source| BuildError::DataDir { path: settings.data_dir.clone(), source })?;
     }
+    let vault = if settings.encryption_on() { Some(open_vault(&settings).await?) } else { None };
     let store = Store::open(
         &settings.database_url(),
         clock.clone(),
         StoreOptions {
             max_connections: settings.database_max_connections,
             record_cache_records: settings.record_cache_records,
+            vault,
         },
     )
     .await?;
@@ -192,6 +197,36 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ap
         mail,
         tls: None,
     })
+}
+
+/// The master key (from `KURA_MASTER_KEY`, else the key file, which must exist: only `kura demo`
+/// creates one) and the keystore (a SQLite keystore's directory is created, owner-only).
+async fn open_vault(settings: &Settings) -> Result<Arc<kura_store::Vault>, BuildError> {
+    use kura_crypto::vault::MasterKey;
+    let env = settings.encryption.master_key.expose();
+    let master = if env.is_empty() {
+        let path = settings.master_key_file();
+        if !path.exists() {
+            return Err(BuildError::Encryption(format!(
+                "encryption.enabled is true and there is no master key: set KURA_MASTER_KEY (base64 of 32 \
+                 random bytes) or create the key file {} (32 random bytes, mode 0600)",
+                path.display()
+            )));
+        }
+        MasterKey::from_file(&path).map_err(|e| BuildError::Encryption(e.to_string()))?
+    } else {
+        MasterKey::from_base64(env).map_err(|e| BuildError::Encryption(format!("KURA_MASTER_KEY: {e}")))?
+    };
+    let url = settings.keystore_url();
+    if settings.encryption.keystore_url.expose().is_empty() && url.starts_with("sqlite:") {
+        let dir = settings.keystore_dir();
+        create_private_dir(&dir).map_err(|source| BuildError::DataDir { path: dir, source })?;
+    }
+    let vault = kura_store::Vault::open(&url, Arc::new(master), settings.encryption.create_keystore)
+        .await
+        .map_err(|e| BuildError::Encryption(format!("cannot open the keystore: {e}")))?;
+    tracing::info!(master_key_id = %vault.master_key_id(), "encryption at rest is on");
+    Ok(Arc::new(vault))
 }
 
 /// Creates the data directory readable by its owner only.

@@ -57,6 +57,10 @@ pub enum AppError {
     MethodNotAllowed,
     #[error("the request URI is longer than {0} bytes")]
     UriTooLong(usize),
+    /// Stored data did not decrypt for its tenant and place (DAT-2, TEN-2): never answered with
+    /// another value. The cause (which record of which tenant) is logged, not sent.
+    #[error("stored data could not be decrypted")]
+    Undecryptable(String),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -111,7 +115,7 @@ impl AppError {
             Self::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::UriTooLong(_) => StatusCode::URI_TOO_LONG,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Internal(_) | Self::Undecryptable(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -135,6 +139,7 @@ impl AppError {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::UriTooLong(_) => "uri_too_long",
             Self::Internal(_) => "internal",
+            Self::Undecryptable(_) => "undecryptable",
         }
     }
 
@@ -150,6 +155,9 @@ impl AppError {
         let detail = match self {
             Self::Validation(errors) => errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
             Self::Internal(_) => "an internal error occurred; it has been logged".to_owned(),
+            Self::Undecryptable(_) => "stored data of this tenant could not be decrypted with its key, so none was \
+                                       returned; the event has been logged for the operator"
+                .to_owned(),
             other => other.to_string(),
         };
         Problem {
@@ -175,6 +183,9 @@ impl IntoResponse for AppError {
                 source = s.source();
             }
             tracing::error!(error = %chain, "internal error");
+        }
+        if let Self::Undecryptable(cause) = &self {
+            tracing::error!(error = %cause, "stored data could not be decrypted");
         }
         let status = self.status();
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
@@ -208,6 +219,7 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::Conflict(m) => Self::Conflict(m),
             StoreError::NotFound => Self::NotFound("resource"),
+            StoreError::Unreadable(cause) => Self::Undecryptable(cause),
             other => Self::internal(other),
         }
     }

@@ -74,6 +74,8 @@ pub struct Settings {
     /// Reverse proxies whose forwarding header is believed (IAM-10).
     pub proxies: ProxySettings,
     pub tls: TlsSettings,
+    /// Encryption at rest (DAT-2): the master key and the keystore of tenant keys.
+    pub encryption: EncryptionSettings,
     /// Log filter, e.g. `info` or `kura_server=debug,info`.
     pub log: String,
 }
@@ -259,6 +261,32 @@ pub struct TlsSettings {
     pub redirect_listen: Option<SocketAddr>,
 }
 
+/// Encryption at rest (DAT-2, DAT-3): tenant values are sealed under per-tenant keys, which the
+/// keystore holds wrapped by the master key. The keystore and the master key are kept apart from
+/// the data (and from each other in backups): see docs/operations.md.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EncryptionSettings {
+    /// Seal tenant values: `true` requires a master key (`kura serve` refuses to start without
+    /// one), `false` stores values as they are; unset, encryption is on exactly when a master
+    /// key is given (`KURA_MASTER_KEY`, or the key file exists).
+    pub enabled: Option<bool>,
+    /// The keystore: `sqlite://PATH` or `postgres://…`. Empty: with SQLite data, `keystore.db`
+    /// in the directory `<data_dir>-keystore` beside (not inside) the data directory; with
+    /// PostgreSQL, the database `<name>_keys` on the same server, which must exist.
+    pub keystore_url: Secret,
+    /// The master key file: 32 random bytes, mode 0600. Empty: `<data_dir>-master.key` beside
+    /// the data directory. `KURA_MASTER_KEY` (base64) is used instead when set.
+    pub master_key_file: Option<PathBuf>,
+    /// The master key itself, base64, from `KURA_MASTER_KEY` only (never from the file).
+    #[serde(skip)]
+    pub master_key: Secret,
+    /// Create a missing PostgreSQL keystore database (`kura demo` only; in production it is
+    /// made by the operator, with its own backups).
+    #[serde(skip)]
+    pub create_keystore: bool,
+}
+
 impl Default for TlsSettings {
     fn default() -> Self {
         Self { cert_file: None, key_file: None, reload_seconds: 60, behind_proxy: false, redirect_listen: None }
@@ -291,6 +319,7 @@ impl Default for Settings {
             metrics: MetricsSettings::default(),
             proxies: ProxySettings::default(),
             tls: TlsSettings::default(),
+            encryption: EncryptionSettings::default(),
             log: "info".into(),
         }
     }
@@ -390,6 +419,12 @@ impl Settings {
                     .map(|n| parse(name, n))
                     .collect::<Result<_, _>>()?;
             }
+            "KURA_ENCRYPTION_ENABLED" => self.encryption.enabled = Some(parse(name, value)?),
+            "KURA_KEYSTORE_URL" => self.encryption.keystore_url = Secret::new(value),
+            "KURA_MASTER_KEY_FILE" => {
+                self.encryption.master_key_file = Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty())
+            }
+            "KURA_MASTER_KEY" => self.encryption.master_key = Secret::new(value),
             "KURA_TLS_CERT_FILE" => {
                 self.tls.cert_file = Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty())
             }
@@ -511,6 +546,47 @@ impl Settings {
         }
     }
 
+    /// Whether values are sealed: as configured, or (unset) when a master key is given.
+    pub fn encryption_on(&self) -> bool {
+        self.encryption
+            .enabled
+            .unwrap_or_else(|| !self.encryption.master_key.expose().is_empty() || self.master_key_file().exists())
+    }
+
+    /// The keystore to open: the configured URL; or SQLite in `<data_dir>-keystore/`, beside the
+    /// data directory; or, for PostgreSQL data, the database of the same name with `_keys`.
+    pub fn keystore_url(&self) -> String {
+        let configured = self.encryption.keystore_url.expose();
+        if !configured.is_empty() {
+            return configured.to_owned();
+        }
+        let data = self.database_url.expose();
+        if data.starts_with("postgres://") || data.starts_with("postgresql://") {
+            let (base, _) = data.split_once('?').unwrap_or((data, ""));
+            let name = base.rsplit_once('/').map_or("kura", |(_, n)| n);
+            return with_database(data, &format!("{name}_keys"));
+        }
+        format!("sqlite://{}", self.keystore_dir().join("keystore.db").display())
+    }
+
+    /// The directory of the default SQLite keystore: `<data_dir>-keystore`, a sibling of the
+    /// data directory, so that a copy of the data directory never holds it.
+    pub fn keystore_dir(&self) -> PathBuf {
+        self.beside_data_dir("-keystore")
+    }
+
+    /// The master key file: configured, or `<data_dir>-master.key` beside the data directory.
+    pub fn master_key_file(&self) -> PathBuf {
+        self.encryption.master_key_file.clone().unwrap_or_else(|| self.beside_data_dir("-master.key"))
+    }
+
+    /// `<data_dir><suffix>` in the data directory's parent.
+    fn beside_data_dir(&self, suffix: &str) -> PathBuf {
+        let dir = std::path::absolute(&self.data_dir).unwrap_or_else(|_| self.data_dir.clone());
+        let name = dir.file_name().map_or_else(|| "kura-data".into(), |n| n.to_string_lossy().into_owned());
+        dir.parent().unwrap_or(&dir).join(format!("{name}{suffix}"))
+    }
+
     /// The database to open: the configured PostgreSQL URL, or SQLite in the data directory.
     pub fn database_url(&self) -> String {
         if self.database_url.expose().is_empty() {
@@ -519,6 +595,22 @@ impl Settings {
             self.database_url.expose().to_owned()
         }
     }
+}
+
+/// `url` with its database name replaced by `database`, the query string kept.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[authority_start..].find('/').map_or(base.len(), |i| authority_start + i);
+    let mut out = format!("{}/{database}", &base[..path_start]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -587,6 +679,26 @@ mod tests {
         // Half a certificate, or a redirect to an HTTPS that does not exist, are refused too.
         assert!(Settings::load(None, env(&[("KURA_TLS_CERT_FILE", "c.pem")])).is_err());
         assert!(Settings::load(None, env(&[("KURA_TLS_REDIRECT_LISTEN", "127.0.0.1:80")])).is_err());
+    }
+
+    #[test]
+    fn dat_2_the_keystore_and_master_key_live_beside_the_data_directory_never_inside() {
+        let s = Settings::load(None, env(&[("KURA_DATA_DIR", "/srv/kura/data")])).unwrap();
+        assert_eq!(s.keystore_url(), "sqlite:///srv/kura/data-keystore/keystore.db");
+        assert_eq!(s.master_key_file(), Path::new("/srv/kura/data-master.key"));
+        assert!(!s.keystore_dir().starts_with(&s.data_dir) && !s.master_key_file().starts_with(&s.data_dir));
+        // With PostgreSQL data, the keystore is a database of its own on the same server.
+        let pg = env(&[("KURA_DATABASE_URL", "postgres://kura:pw@db:5432/kura?sslmode=require")]);
+        let s = Settings::load(None, pg).unwrap();
+        assert_eq!(s.keystore_url(), "postgres://kura:pw@db:5432/kura_keys?sslmode=require");
+        // Unset, encryption is on exactly when a master key is given; the key is never printed.
+        assert!(!s.encryption_on());
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let s = Settings::load(None, env(&[("KURA_MASTER_KEY", key)])).unwrap();
+        assert!(s.encryption_on());
+        assert!(!format!("{s:?}").contains(key));
+        let s = Settings::load(None, env(&[("KURA_MASTER_KEY", key), ("KURA_ENCRYPTION_ENABLED", "false")])).unwrap();
+        assert!(!s.encryption_on());
     }
 
     #[test]

@@ -16,6 +16,11 @@ pub enum StoreError {
     /// Data read back does not decode: a row was edited outside Kura or is corrupt.
     #[error("corrupt data: {0}")]
     Corrupt(String),
+    /// A stored value did not open for its tenant and place (DAT-2, TEN-2): a ciphertext moved
+    /// from another row or tenant, altered, or whose key is gone; or the tenant's keys did not
+    /// unwrap. Never answered with a wrong value.
+    #[error("a stored value could not be decrypted: {0}")]
+    Unreadable(String),
     /// The commit that was to make this write durable failed (disk full, connection lost), so
     /// the write was not acknowledged. Every write of the same batch gets this error.
     #[error("the write was not committed: {0}")]

@@ -27,6 +27,7 @@ mod rows;
 mod sql;
 mod store;
 mod time;
+mod vault;
 mod views;
 mod write;
 mod writer;
@@ -43,6 +44,7 @@ pub use sql::mail::{MailStatus, NewMail, OutboxMail};
 pub use sql::signin::{SigninAccount, SigninContext};
 pub use sql::tokens::LinkPurpose;
 pub use store::{Store, StoreOptions};
+pub use vault::{CreatedKeys, Vault};
 pub use write::{ApiKeyLimits, NewAccount, NewUserSession, Write};
 pub use writer::CommitStats;
 

@@ -232,12 +232,14 @@ impl Store {
             // Brought up to date by the reader this one waited for.
             Freshness::Fresh(snapshot) => return Ok(snapshot),
             Freshness::Stale { base, since } => {
-                let changed = sql::records::changed_since(e, tenant, collection, since).await?;
+                let sealer = self.sealer(tenant).await?;
+                let changed = sql::records::changed_since(e, tenant, collection, since, &sealer).await?;
                 self.cache.refreshed(true);
                 Arc::new(base.merged(changed))
             }
             Freshness::Missing => {
-                let all = sql::records::all(e, tenant, collection).await?;
+                let sealer = self.sealer(tenant).await?;
+                let all = sql::records::all(e, tenant, collection, &sealer).await?;
                 self.cache.refreshed(false);
                 Arc::new(RecordSnapshot::from_records(all))
             }
@@ -253,7 +255,8 @@ impl Store {
         collection: CollectionId,
         id: RecordId,
     ) -> Result<Option<Record>, StoreError> {
-        sql::records::by_id(&mut self.db.read().await?.exec(), tenant, collection, id).await
+        let sealer = self.sealer(tenant).await?;
+        sql::records::by_id(&mut self.db.read().await?.exec(), tenant, collection, id, &sealer).await
     }
     pub async fn record_count(&self, tenant: TenantId, collection: CollectionId) -> Result<u64, StoreError> {
         sql::records::count_in(&mut self.db.read().await?.exec(), tenant, collection).await

@@ -4,6 +4,7 @@
 use crate::conn::Engine;
 use crate::db::Db;
 use crate::error::StoreError;
+use crate::vault::{Sealer, Vault};
 use crate::writer::{CommitStats, Writer};
 use kura_domain::Clock;
 use std::sync::Arc;
@@ -17,11 +18,14 @@ pub struct StoreOptions {
     /// Records kept decoded in memory across all collections (see `cache/`); 0 disables the
     /// cache.
     pub record_cache_records: usize,
+    /// Encryption at rest: the master key and keystore that seal tenant values (`vault/`).
+    /// `None` stores values as they are.
+    pub vault: Option<Arc<Vault>>,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { max_connections: 8, record_cache_records: 1_000_000 }
+        Self { max_connections: 8, record_cache_records: 1_000_000, vault: None }
     }
 }
 
@@ -33,6 +37,7 @@ pub struct Store {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) cache: Arc<crate::cache::RecordCache>,
     pub(crate) definitions: Arc<crate::definitions::Definitions>,
+    pub(crate) vault: Option<Arc<Vault>>,
 }
 
 impl Store {
@@ -47,8 +52,22 @@ impl Store {
         let (db, conn, connector) = Db::open(url, options.max_connections).await?;
         let cache = Arc::new(crate::cache::RecordCache::new(options.record_cache_records));
         let writer = Writer::open(conn, connector, Arc::clone(&cache));
-        tracing::info!(engine = ?db.engine(), "store opened");
-        Ok(Self { db, writer, clock, cache, definitions: Arc::default() })
+        tracing::info!(engine = ?db.engine(), encrypted = options.vault.is_some(), "store opened");
+        Ok(Self { db, writer, clock, cache, definitions: Arc::default(), vault: options.vault })
+    }
+
+    /// The vault sealing tenant values, when encryption at rest is configured.
+    pub fn vault(&self) -> Option<&Arc<Vault>> {
+        self.vault.as_ref()
+    }
+
+    /// How `tenant`'s values are sealed and opened: its keys (read from the keystore once), or
+    /// plain when there is no vault.
+    pub(crate) async fn sealer(&self, tenant: kura_domain::TenantId) -> Result<Sealer, StoreError> {
+        match &self.vault {
+            Some(vault) => vault.sealer(tenant).await,
+            None => Ok(Sealer::plain(tenant)),
+        }
     }
 
     pub fn engine(&self) -> Engine {
@@ -69,6 +88,9 @@ impl Store {
     pub async fn close(&self) {
         self.writer.close().await;
         self.db.close().await;
+        if let Some(vault) = &self.vault {
+            vault.close().await;
+        }
     }
 
     /// How many read operations took a connection from the read pool (for tests and metrics).

@@ -82,6 +82,38 @@ pub async fn test_db() -> TestDb {
     }
 }
 
+/// A keystore for one test, apart from its data: a SQLite file in a directory of its own, or
+/// on PostgreSQL a database named after the test's with `_keys` appended.
+#[derive(Debug)]
+pub struct TestKeystore {
+    pub url: String,
+    /// The keystore's directory on SQLite (for tests that read its files).
+    pub dir: Option<tempfile::TempDir>,
+    _pg: Option<PgScratch>,
+}
+
+/// Creates the keystore that goes with `db`.
+pub async fn test_keystore(db: &TestDb) -> TestKeystore {
+    match &db._pg {
+        Some(pg) => {
+            let ks =
+                PgScratch::create(&pg.server, &format!("{}_keys", pg.name)).await.expect("create a keystore database");
+            TestKeystore { url: ks.url.clone(), dir: None, _pg: Some(ks) }
+        }
+        None => {
+            let dir = tempfile::tempdir().expect("create a temporary directory");
+            let url = format!("sqlite://{}", dir.path().join("keystore.db").display());
+            TestKeystore { url, dir: Some(dir), _pg: None }
+        }
+    }
+}
+
+/// A vault over `keystore` with a fresh random master key.
+pub async fn test_vault(keystore: &TestKeystore) -> std::sync::Arc<crate::Vault> {
+    let master = std::sync::Arc::new(kura_crypto::vault::MasterKey::generate());
+    std::sync::Arc::new(crate::Vault::open(&keystore.url, master, false).await.expect("open the keystore"))
+}
+
 /// A new, empty PostgreSQL database, dropped again (best effort, `WITH (FORCE)`) when this is.
 /// Used by the tests and by the benchmark harness.
 #[derive(Debug)]

@@ -189,6 +189,8 @@ mod cache;
 mod console;
 #[path = "store/data.rs"]
 mod data;
+#[path = "store/encryption.rs"]
+mod encryption;
 #[path = "store/group_commit.rs"]
 mod group_commit;
 #[path = "store/opening.rs"]

@@ -3,24 +3,36 @@
 //! SQLite, and on PostgreSQL when `KURA_TEST_POSTGRES_URL` is set.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
-use kura_store::testing::{TestDb, test_db};
+use kura_store::testing::{TestDb, TestKeystore, test_db, test_keystore};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 struct Cli {
     db: TestDb,
     dir: tempfile::TempDir,
+    /// On PostgreSQL, the database the keystore defaults to (`<name>_keys`), made here so that
+    /// it is dropped with the test's database.
+    _keystore: Option<TestKeystore>,
 }
 
 impl Cli {
     async fn new() -> Self {
-        Self { db: test_db().await, dir: tempfile::tempdir().unwrap() }
+        let db = test_db().await;
+        let keystore = if db.url.starts_with("sqlite:") { None } else { Some(test_keystore(&db).await) };
+        Self { db, dir: tempfile::tempdir().unwrap(), _keystore: keystore }
+    }
+
+    /// The data directory, inside the test's directory so that the keystore and master key file
+    /// made beside it (`data-keystore/`, `data-master.key`) are removed with it.
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
     }
 
     fn run(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_kura"))
             .args(args)
             .env("KURA_DATABASE_URL", &self.db.url)
-            .env("KURA_DATA_DIR", self.dir.path())
+            .env("KURA_DATA_DIR", self.data())
             // Cheap hashing: these tests are about the CLI, not Argon2's cost.
             .env("KURA_ARGON2_MEMORY_KIB", "64")
             .env("KURA_ARGON2_ITERATIONS", "1")
@@ -151,7 +163,7 @@ async fn demo_credentials(cli: &Cli) -> (Vec<String>, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kura"))
         .args(["demo", "--listen", &format!("127.0.0.1:{port}")])
         .env("KURA_DATABASE_URL", &cli.db.url)
-        .env("KURA_DATA_DIR", cli.dir.path())
+        .env("KURA_DATA_DIR", cli.data())
         .env("KURA_ARGON2_MEMORY_KIB", "64")
         .env("KURA_ARGON2_ITERATIONS", "1")
         .env("KURA_LOG", "warn")
@@ -163,8 +175,11 @@ async fn demo_credentials(cli: &Cli) -> (Vec<String>, String) {
     // Kept open until the child is stopped: it prints after its banner, and a closed pipe would
     // make that fail.
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut banner = String::new();
     for line in &mut lines {
         let line = line.unwrap();
+        banner.push_str(&line);
+        banner.push('\n');
         if let Some(pw) = line.split("password / パスワード").nth(1) {
             passwords.push(pw.trim().to_owned());
         }
@@ -176,9 +191,13 @@ async fn demo_credentials(cli: &Cli) -> (Vec<String>, String) {
         }
     }
     assert_eq!(passwords.len(), 2, "{passwords:?}");
+    // The demo says where the master key and the keystore are (DAT-2).
+    let master_key = cli.dir.path().join("data-master.key");
+    assert!(banner.contains(&format!("master key / マスター鍵 {}", master_key.display())), "{banner}");
+    assert!(banner.contains("keystore / 鍵ストア"), "{banner}");
     let fingerprint = fingerprint.expect("the demo prints its certificate's fingerprint");
     let base = format!("https://127.0.0.1:{port}");
-    let http = https_client(&cli.dir.path().join("tls/demo-cert.pem"));
+    let http = https_client(&cli.data().join("tls/demo-cert.pem"));
     let admin = serde_json::json!({"tenant": "demo", "email": "admin@demo.example.jp", "password": passwords[0]});
     let resp = http.post(format!("{base}/api/v1/sessions")).json(&admin).send().await.unwrap();
     assert_eq!(peer_fingerprint(&resp), fingerprint, "the served certificate is the printed one");
@@ -214,7 +233,7 @@ async fn dat_1_sighup_makes_kura_serve_a_renewed_certificate_at_once() {
     let mut server = Command::new(env!("CARGO_BIN_EXE_kura"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("KURA_DATABASE_URL", &cli.db.url)
-        .env("KURA_DATA_DIR", cli.dir.path())
+        .env("KURA_DATA_DIR", cli.data())
         .env("KURA_TLS_CERT_FILE", &cert)
         .env("KURA_TLS_KEY_FILE", &key)
         // Only the signal can make it look again within this test.
@@ -274,11 +293,11 @@ async fn ten_1_tenant_create_queues_a_setup_link_that_a_running_server_sends() {
     let mut server = Command::new(env!("CARGO_BIN_EXE_kura"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("KURA_DATABASE_URL", &cli.db.url)
-        .env("KURA_DATA_DIR", cli.dir.path())
+        .env("KURA_DATA_DIR", cli.data())
         .env("KURA_LOG", "warn")
         .spawn()
         .unwrap();
-    let mail_dir = cli.dir.path().join("mail");
+    let mail_dir = cli.data().join("mail");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let mail = loop {
         let found = std::fs::read_dir(&mail_dir)
@@ -382,4 +401,183 @@ async fn dat_5_dat_6_export_and_import_commands_write_and_read_a_collection_and_
     assert!(String::from_utf8_lossy(&out.stderr).contains("collection not found"));
     let out = cli.run(&["audit", "verify"]);
     assert!(out.status.success(), "{}", stdout(&out));
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn occurrences(haystack: &[u8], needle: &str) -> usize {
+    haystack.windows(needle.len()).filter(|w| *w == needle.as_bytes()).count()
+}
+
+#[tokio::test]
+async fn dat_2_demo_keeps_the_master_key_and_keystore_beside_the_data_and_serve_needs_the_key() {
+    let cli = Cli::new().await;
+    demo_credentials(&cli).await;
+    let master_key = cli.dir.path().join("data-master.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(std::fs::metadata(&master_key).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    assert_eq!(std::fs::read(&master_key).unwrap().len(), 32);
+    if cli.db.url.starts_with("sqlite:") {
+        assert!(cli.dir.path().join("data-keystore/keystore.db").is_file(), "the keystore beside the data");
+    }
+    let inside: Vec<PathBuf> = files_under(&cli.data());
+    assert!(
+        !inside.iter().any(|p| p.to_string_lossy().contains("keystore") || p.ends_with("master.key")),
+        "{inside:?}"
+    );
+    // Other commands find the key beside the data: encryption is on for them too.
+    let out = cli.run(&["tenant", "list"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // With encryption required and no master key, `kura serve` refuses to start and says why.
+    let out = Command::new(env!("CARGO_BIN_EXE_kura"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("KURA_DATABASE_URL", &cli.db.url)
+        .env("KURA_DATA_DIR", cli.dir.path().join("elsewhere"))
+        .env("KURA_ENCRYPTION_ENABLED", "true")
+        .env("KURA_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no master key") && err.contains("KURA_MASTER_KEY"), "{err}");
+    // A master key that does not unwrap the tenants' keys opens nothing: a clear error, no value.
+    let wrong = Command::new(env!("CARGO_BIN_EXE_kura"))
+        .args(["export", "--tenant", "demo", "--collection", "customers", "--format", "jsonl", "--out"])
+        .arg(cli.dir.path().join("wrong.jsonl"))
+        .env("KURA_DATABASE_URL", &cli.db.url)
+        .env("KURA_DATA_DIR", cli.data())
+        .env("KURA_MASTER_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+        .env("KURA_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+    let err = String::from_utf8_lossy(&wrong.stderr);
+    assert!(err.contains("decrypt"), "{err}");
+}
+
+#[tokio::test]
+async fn dat_2_dat_3_plaintext_canary_sweep_finds_no_record_value_in_any_byte_kura_wrote() {
+    let cli = Cli::new().await;
+    demo_credentials(&cli).await;
+    // Canaries: ASCII, Japanese UTF-8, and forms that only show after normalising (full-width
+    // letters, half-width kana): the raw and the normalised form are both searched for.
+    let ascii = "KuraCanaryAscii7q";
+    let japanese = "金庫番カナリア試験";
+    let (full_width, full_width_normalised) = ("ＫＵＲＡＣＡＮＡＲＹ９８", "kuracanary98");
+    let (half_kana, half_kana_normalised) = ("ｶﾅﾘｱﾃｽﾄ", "カナリアテスト");
+    let csv = format!(
+        "name,kana,email,note\n{full_width} {japanese},{half_kana},kuracanary7q@example.jp,{ascii} {japanese}\n"
+    );
+    let file = cli.dir.path().join("canaries.csv");
+    std::fs::write(&file, csv).unwrap();
+    let log = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_kura"))
+            .args(args)
+            .env("KURA_DATABASE_URL", &cli.db.url)
+            .env("KURA_DATA_DIR", cli.data())
+            .env("KURA_LOG", "trace")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        out
+    };
+    let import = log(&["import", "--tenant", "demo", "--collection", "customers", "--file", file.to_str().unwrap()]);
+    let exported = cli.dir.path().join("exported.jsonl");
+    let export = log(&[
+        "export",
+        "--tenant",
+        "demo",
+        "--collection",
+        "customers",
+        "--format",
+        "jsonl",
+        "--out",
+        exported.to_str().unwrap(),
+    ]);
+    // The values are there, decrypted, for whoever may read them.
+    let text = std::fs::read_to_string(&exported).unwrap();
+    assert!(text.contains(ascii) && text.contains(japanese) && text.contains(half_kana_normalised), "{text}");
+
+    // Every byte Kura wrote: the data directory, the keystore and master key beside it, the
+    // database (file, WAL and shm on SQLite; the raw rows on PostgreSQL), and the logs.
+    let mut written: Vec<(String, Vec<u8>)> = Vec::new();
+    for path in files_under(&cli.data()).into_iter().chain(files_under(&cli.dir.path().join("data-keystore"))) {
+        written.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+    }
+    written.push(("master key".into(), std::fs::read(cli.dir.path().join("data-master.key")).unwrap()));
+    if let Some(path) = cli.db.url.strip_prefix("sqlite://") {
+        let db_dir = std::path::Path::new(path).parent().unwrap();
+        // The database file, and its WAL and shm when a process left them (the last one to
+        // close checkpoints the WAL into the file and removes it).
+        for path in files_under(db_dir) {
+            written.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+        }
+    } else {
+        for url in [cli.db.url.clone(), cli._keystore.as_ref().unwrap().url.clone()] {
+            written.push((format!("rows of {url}"), pg_rows(&url).await));
+        }
+    }
+    for (name, out) in [("import", &import), ("export", &export)] {
+        written.push((format!("{name} log"), out.stderr.clone()));
+    }
+    let canaries = [
+        ascii,
+        japanese,
+        full_width,
+        full_width_normalised,
+        half_kana,
+        half_kana_normalised,
+        "kuracanary7q@example.jp",
+    ];
+    let mut found = Vec::new();
+    for (name, bytes) in &written {
+        for canary in canaries {
+            let n = occurrences(bytes, canary);
+            if n > 0 {
+                found.push(format!("{canary} ×{n} in {name}"));
+            }
+        }
+    }
+    assert!(found.is_empty(), "plaintext found: {found:?}");
+    assert!(written.len() > 4, "{:?}", written.iter().map(|w| &w.0).collect::<Vec<_>>());
+}
+
+/// Every row of every table of the PostgreSQL database at `url`, as text, and the records'
+/// stored bytes as they are.
+async fn pg_rows(url: &str) -> Vec<u8> {
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let tables: Vec<String> = sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for table in tables {
+        let sql = format!("SELECT t::text FROM {table} t");
+        let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&pool).await.unwrap();
+        for row in rows {
+            out.extend_from_slice(row.as_bytes());
+        }
+        if table == "records" {
+            let data: Vec<Vec<u8>> = sqlx::query_scalar("SELECT data FROM records").fetch_all(&pool).await.unwrap();
+            data.iter().for_each(|d| out.extend_from_slice(d));
+        }
+    }
+    pool.close().await;
+    out
 }

@@ -9,7 +9,7 @@ use crate::token::ct_eq;
 use hmac::{Hmac, KeyInit as _, Mac as _};
 use sha2::Sha256;
 use std::fmt;
-use unicode_normalization::UnicodeNormalization as _;
+use unicode_normalization::{IsNormalized, UnicodeNormalization as _, is_nfkc_quick};
 
 /// The form in which values are compared, indexed and searched: Unicode NFKC (full-width
 /// `ＡＢＣ１２３` becomes `ABC123`, half-width `ﾔﾏﾀﾞ` becomes `ヤマダ`, the ideographic space a
@@ -20,6 +20,22 @@ use unicode_normalization::UnicodeNormalization as _;
 pub fn normalise(value: &str) -> String {
     let folded: String = value.nfkc().collect::<String>().to_lowercase();
     folded.nfkc().collect()
+}
+
+/// Whether [`normalise`] would leave `value` as it is, decided without allocating for most text:
+/// ASCII without capitals, and text whose every character is its own lower case and which
+/// Unicode's quick check calls NFKC (kana, kanji, digits). A `false` may be wrong the other way
+/// (a rare "maybe" of the quick check); callers then normalise, which is always right.
+pub fn is_normalised(value: &str) -> bool {
+    if value.is_ascii() {
+        return !value.bytes().any(|b| b.is_ascii_uppercase());
+    }
+    value.chars().all(is_own_lower_case) && is_nfkc_quick(value.chars()) == IsNormalized::Yes
+}
+
+fn is_own_lower_case(c: char) -> bool {
+    let mut lower = c.to_lowercase();
+    lower.next() == Some(c) && lower.next().is_none()
 }
 
 /// A blind index: 32 bytes, stored beside the sealed value and compared by the database.
@@ -84,6 +100,18 @@ mod tests {
         assert_ne!(normalise("やまだ"), normalise("ヤマダ"));
         // A decomposed voiced mark composes as well.
         assert_eq!(normalise("タ\u{3099}"), "ダ");
+    }
+
+    #[test]
+    fn dat_3_the_quick_check_agrees_with_normalise() {
+        for s in ["abc", "東京都千代田区", "やまだ", "ヤマダ", "山田 太郎", "", "a-b_c@d.e"] {
+            assert!(is_normalised(s), "{s}");
+            assert_eq!(normalise(s), s);
+        }
+        for s in ["ABC", "ＡＢＣ１２３", "ﾔﾏﾀﾞ", "山田\u{3000}太郎", "Ä", "Ⅻ", "ﬁ"] {
+            assert!(!is_normalised(s), "{s}");
+            assert_ne!(normalise(s), s);
+        }
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub mod keys;
 pub mod seal;
 pub mod tenant;
 
-pub use blind::{BlindIndex, blind_index, normalise};
+pub use blind::{BlindIndex, blind_index, is_normalised, normalise};
 pub use keyfile::{MASTER_KEY_ENV, load_master_key};
 pub use keys::{
     BlindKey, DataKey, KEY_LEN, KeyProvider, KeyPurpose, KeyVersion, MasterKey, MasterKeyId, TenantKey, WrappedKey,

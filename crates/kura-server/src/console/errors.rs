@@ -69,6 +69,7 @@ fn words(error: &AppError, lang: Lang) -> (&'static str, &'static str) {
         AppError::MethodNotAllowed => (t(Msg::ErrMethodTitle), t(Msg::ErrMethodBody)),
         AppError::UriTooLong(_) => (t(Msg::ErrUriTitle), t(Msg::ErrUriBody)),
         AppError::UnsupportedMedia(_) | AppError::Internal(_) => (t(Msg::ErrInternalTitle), t(Msg::ErrInternalBody)),
+        AppError::Undecryptable(_) => (t(Msg::ErrUndecryptableTitle), t(Msg::ErrUndecryptableBody)),
     }
 }
 

@@ -549,6 +549,8 @@ catalogue! {
     UnexplainedRefusal => "The request could not be accepted. Check your input and try again.", "この内容では処理できませんでした。入力内容をご確認のうえ、もう一度お試しください。";
     ErrInternalTitle => "Something went wrong", "エラーが発生しました";
     ErrInternalBody => "The request could not be processed. Please try again later. If it keeps happening, contact support.", "処理中にエラーが発生しました。時間をおいて再度お試しください。解決しない場合はサポートにお問い合わせください。";
+    ErrUndecryptableTitle => "Data could not be decrypted", "データを復号できませんでした";
+    ErrUndecryptableBody => "Some of this organisation's stored data did not decrypt with its key, so nothing was shown. The event has been logged; please ask your operator to check the encryption keys.", "この組織の保存データの一部が鍵で復号できなかったため、何も表示していません。この事象は記録されています。運用担当者に暗号鍵の確認を依頼してください。";
     // IP allow-lists (IAM-10)
     AddressesSection => "Allowed addresses", "接続を許可する IP アドレス";
     AddressesIntro => "Limit where the console and the API can be used from. One IPv4 or IPv6 range per line in CIDR notation (203.0.113.0/24, 2001:db8::/32) or a single address; at most 100 per list. An empty list allows any address.", "管理コンソールと API を利用できる接続元を制限します。1 行に 1 つ、IPv4 または IPv6 の範囲を CIDR 表記（203.0.113.0/24、2001:db8::/32）か単一のアドレスで入力します（各リスト 100 件まで）。空欄の場合はすべてのアドレスから利用できます。";

@@ -124,7 +124,13 @@ pub async fn create_tenant_with(
         tenant.id,
         AuditRecord::success(Operation::UserCreate, format!("user:{email}")).with_detail(detail),
     )?;
-    w.commit(AuditRecord::success(Operation::TenantCreate, format!("tenant:{}", spec.slug))).await?;
+    // Key creation is audited with the opening it belongs to (the keys went into the keystore
+    // first, in `insert_tenant`).
+    let mut opening = AuditRecord::success(Operation::TenantCreate, format!("tenant:{}", spec.slug));
+    if let Some(keys) = w.created_keys(tenant.id) {
+        opening = opening.with_detail(keys.to_string());
+    }
+    w.commit(opening).await?;
     if hash.is_none() {
         state.mail.kick();
     }

@@ -6,7 +6,7 @@ use kura_crypto::Argon2Params;
 use kura_domain::{Actor, ActorKind, ManualClock};
 use kura_server::service::tenants::{self, NewTenant};
 use kura_server::{AppState, Application, Settings};
-use kura_store::testing::{TestDb, test_db};
+use kura_store::testing::{TestDb, TestKeystore, test_db, test_keystore};
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::sync::Arc;
@@ -27,6 +27,8 @@ pub struct TestApp {
     pub db_url: String,
     /// `None` for another node of an application: the first one owns (and drops) the database.
     _db: Option<TestDb>,
+    /// With encryption at rest: the keystore and the directory of the master key file.
+    pub keys: Option<Arc<TestKeys>>,
     _dir: tempfile::TempDir,
     _shutdown: oneshot::Sender<()>,
 }
@@ -41,6 +43,36 @@ pub struct TenantFixture {
 
 pub fn cli_actor() -> Actor {
     Actor { kind: ActorKind::Cli, id: None, label: "test".into(), role: None, source_ip: None }
+}
+
+/// The keystore and master key file of an application with encryption at rest.
+pub struct TestKeys {
+    pub keystore: TestKeystore,
+    pub master_key_file: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// An application with encryption at rest on: its keystore apart from the data (a SQLite file
+/// in a directory of its own, or its own PostgreSQL database) and a master key file (0600).
+pub async fn spawn_encrypted_app() -> TestApp {
+    let db = test_db().await;
+    let keystore = test_keystore(&db).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let master_key_file = dir.path().join("master.key");
+    kura_crypto::vault::MasterKey::create_file(&master_key_file).expect("master key file");
+    let keys = Arc::new(TestKeys { keystore, master_key_file, _dir: dir });
+    let start: Timestamp = "2026-11-22T00:00:00Z".parse().expect("time");
+    let clock = Arc::new(ManualClock::new(start));
+    let url = db.url.clone();
+    let mut app = spawn_node(url, Some(db), clock, |s| encrypted(s, &keys)).await;
+    app.keys = Some(keys);
+    app
+}
+
+fn encrypted(settings: &mut Settings, keys: &TestKeys) {
+    settings.encryption.enabled = Some(true);
+    settings.encryption.keystore_url = kura_server::settings::Secret::new(keys.keystore.url.clone());
+    settings.encryption.master_key_file = Some(keys.master_key_file.clone());
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -87,7 +119,15 @@ impl TestApp {
     /// A second Kura node on this application's database and clock (several stateless nodes
     /// sharing one database).
     pub async fn another_node(&self) -> TestApp {
-        spawn_node(self.db_url.clone(), None, self.clock.clone(), |_| {}).await
+        let keys = self.keys.clone();
+        let mut node = spawn_node(self.db_url.clone(), None, self.clock.clone(), |s| {
+            if let Some(keys) = &keys {
+                encrypted(s, keys);
+            }
+        })
+        .await;
+        node.keys = keys;
+        node
     }
 }
 
@@ -126,7 +166,7 @@ async fn spawn_node(
         client = client.tls_certs_only([reqwest::Certificate::from_pem(&pem).expect("certificate")]);
     }
     let client = client.build().expect("client");
-    TestApp { address, redirect_port, state, clock, client, db_url, _db: db, _dir: dir, _shutdown: tx }
+    TestApp { address, redirect_port, state, clock, client, db_url, _db: db, keys: None, _dir: dir, _shutdown: tx }
 }
 
 /// Makes ring rustls's process-wide provider, which the test clients need (reqwest is built

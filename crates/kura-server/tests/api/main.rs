@@ -13,6 +13,7 @@ mod console_security;
 mod console_timing;
 mod contract;
 mod denials;
+mod encryption;
 mod helpers;
 mod ip_rules;
 mod isolation;

@@ -1,10 +1,12 @@
-//! The `records` table. `data` is opaque bytes to the database (JSON today, ciphertext once
-//! encryption at rest lands), which is why filtering and sorting happen in the domain.
+//! The `records` table. `data` is opaque bytes to the database: sealed by the tenant's
+//! [`Sealer`] (`vault/`) before it is bound, opened by it when read back, which is why filtering
+//! and sorting happen in the domain.
 
-use super::{constraint, corrupt, count, found, micros, timestamp};
+use super::{constraint, count, found, micros, timestamp};
 use crate::conn::{Exec, run};
 use crate::dialect;
 use crate::error::StoreError;
+use crate::vault::Sealer;
 use jiff::Timestamp;
 use kura_domain::{CollectionId, Record, RecordData, RecordId, TenantId};
 use uuid::Uuid;
@@ -26,36 +28,34 @@ struct RecordRow {
     updated_at: i64,
 }
 
-impl TryFrom<RecordRow> for Record {
-    type Error = StoreError;
-    fn try_from(r: RecordRow) -> Result<Self, StoreError> {
+impl RecordRow {
+    /// The record, its data opened by `sealer` (the sealer of the tenant the query named).
+    fn open(self, sealer: &Sealer) -> Result<Record, StoreError> {
+        let (id, collection) = (RecordId::from_uuid(self.id), CollectionId::from_uuid(self.collection_id));
         Ok(Record {
-            id: RecordId::from_uuid(r.id),
-            tenant_id: TenantId::from_uuid(r.tenant_id),
-            collection_id: CollectionId::from_uuid(r.collection_id),
-            version: r.version,
-            data: serde_json::from_slice::<RecordData>(&r.data).map_err(|e| corrupt("record data", e))?,
-            created_at: timestamp(r.created_at)?,
-            updated_at: timestamp(r.updated_at)?,
+            id,
+            tenant_id: TenantId::from_uuid(self.tenant_id),
+            collection_id: collection,
+            version: self.version,
+            data: sealer.open_record(collection, id, &self.data)?,
+            created_at: timestamp(self.created_at)?,
+            updated_at: timestamp(self.updated_at)?,
         })
     }
-}
-
-fn encode(data: &RecordData) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(data).map_err(|e| corrupt("record data", e))
 }
 
 pub(crate) async fn all(
     e: &mut Exec<'_>,
     tenant: TenantId,
     collection: CollectionId,
+    sealer: &Sealer,
 ) -> Result<Vec<Record>, StoreError> {
     // UUIDv7 ids sort by creation time on both engines (bytewise).
     const SQL: &str =
         concat!("SELECT ", cols!(), " FROM records WHERE tenant_id = $1 AND collection_id = $2 ORDER BY id");
     let rows: Vec<RecordRow> =
         run!(e, |c| sqlx::query_as(SQL).bind(tenant.as_uuid()).bind(collection.as_uuid()).fetch_all(c).await)?;
-    rows.into_iter().map(Record::try_from).collect()
+    rows.into_iter().map(|r| r.open(sealer)).collect()
 }
 
 /// Records written after change sequence number `after` (inserts and updates; deletes are
@@ -65,6 +65,7 @@ pub(crate) async fn changed_since(
     tenant: TenantId,
     collection: CollectionId,
     after: i64,
+    sealer: &Sealer,
 ) -> Result<Vec<Record>, StoreError> {
     const SQL: &str = concat!(
         "SELECT ",
@@ -77,7 +78,7 @@ pub(crate) async fn changed_since(
         .bind(after)
         .fetch_all(c)
         .await)?;
-    rows.into_iter().map(Record::try_from).collect()
+    rows.into_iter().map(|r| r.open(sealer)).collect()
 }
 
 pub(crate) async fn by_id(
@@ -85,6 +86,7 @@ pub(crate) async fn by_id(
     tenant: TenantId,
     collection: CollectionId,
     id: RecordId,
+    sealer: &Sealer,
 ) -> Result<Option<Record>, StoreError> {
     const SQL: &str =
         concat!("SELECT ", cols!(), " FROM records WHERE tenant_id = $1 AND collection_id = $2 AND id = $3");
@@ -94,7 +96,7 @@ pub(crate) async fn by_id(
         .bind(id.as_uuid())
         .fetch_optional(c)
         .await)?;
-    row.map(Record::try_from).transpose()
+    row.map(|r| r.open(sealer)).transpose()
 }
 
 /// The current version of a record, if it exists.
@@ -182,12 +184,13 @@ pub(crate) struct Insert {
 }
 
 impl Insert {
-    pub(crate) fn new(r: &Record, change_seq: i64) -> Result<Self, StoreError> {
+    /// `r` sealed by `sealer`, its tenant's.
+    pub(crate) fn new(r: &Record, change_seq: i64, sealer: &Sealer) -> Result<Self, StoreError> {
         Ok(Self {
             target: Target::of(r, change_seq),
             id: r.id.as_uuid(),
             version: r.version,
-            data: encode(&r.data)?,
+            data: sealer.seal_record(r.collection_id, r.id, &r.data)?,
             created_at: micros(r.created_at),
             updated_at: micros(r.updated_at),
         })
@@ -241,12 +244,13 @@ pub(crate) const UPDATE_WIDTH: usize = 7;
 
 impl Update {
     /// The change that makes `changed`, a record's next version, of the version before it.
-    pub(crate) fn new(changed: &Record) -> Result<Self, StoreError> {
+    /// Sealed by `sealer`, the tenant's.
+    pub(crate) fn new(changed: &Record, sealer: &Sealer) -> Result<Self, StoreError> {
         Ok(Self {
             target: Target::of(changed, 0),
             id: changed.id.as_uuid(),
             version: changed.version - 1,
-            data: encode(&changed.data)?,
+            data: sealer.seal_record(changed.collection_id, changed.id, &changed.data)?,
             updated_at: micros(changed.updated_at),
         })
     }
@@ -337,6 +341,7 @@ pub(crate) async fn update(
     data: &RecordData,
     now: Timestamp,
     change_seq: i64,
+    sealer: &Sealer,
 ) -> Result<Option<Record>, StoreError> {
     const SQL: &str = concat!(
         "UPDATE records SET data = $4, version = version + 1, updated_at = $5, change_seq = $7 ",
@@ -344,7 +349,7 @@ pub(crate) async fn update(
         "RETURNING ",
         cols!()
     );
-    let data = encode(data)?;
+    let data = sealer.seal_record(collection, id, data)?;
     let row: Option<RecordRow> = run!(e, |c| sqlx::query_as(SQL)
         .bind(tenant.as_uuid())
         .bind(collection.as_uuid())
@@ -355,7 +360,7 @@ pub(crate) async fn update(
         .bind(change_seq)
         .fetch_optional(c)
         .await)?;
-    row.map(Record::try_from).transpose()
+    row.map(|r| r.open(sealer)).transpose()
 }
 
 pub(crate) async fn delete(

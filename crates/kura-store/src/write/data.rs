@@ -61,7 +61,8 @@ impl Store {
         let now = now(&*self.clock);
         let changed = Record { version: current.version + 1, data: data.clone(), updated_at: now, ..current.clone() };
         let append = self.append(tenant, actor, audit(&changed));
-        let update = sql::records::Update::new(&changed)?;
+        // Sealed here, in the caller's task: the writer's batch carries ciphertext only.
+        let update = sql::records::Update::new(&changed, &self.sealer(tenant).await?)?;
         let entry = self.writer.update(RecordChange { append, update, record: changed.clone() }).await?;
         tracing::debug!(seq = entry.seq, "record updated");
         Ok((changed, entry))
@@ -79,7 +80,7 @@ impl Store {
     ) -> Result<(Record, AuditEntry), StoreError> {
         let record = first_version(id, tenant, collection, data, now(&*self.clock));
         let append = self.append(tenant, actor, audit(&record));
-        let insert = sql::records::Insert::new(&record, 0)?;
+        let insert = sql::records::Insert::new(&record, 0, &self.sealer(tenant).await?)?;
         let entry = self.writer.insert(NewRecord { append, insert, record: record.clone() }).await?;
         tracing::debug!(seq = entry.seq, "record created");
         Ok((record, entry))
@@ -165,9 +166,10 @@ impl Write {
         data: &RecordData,
     ) -> Result<Record, StoreError> {
         self.in_scope(tenant)?;
+        let sealer = self.sealer(tenant).await?;
         let record = first_version(RecordId::from_uuid(new_id()), tenant, collection, data, self.now());
         let seq = self.held.next_change(tenant, collection, false).await?;
-        self.defer(sql::records::Insert::new(&record, seq)?).await?;
+        self.defer(sql::records::Insert::new(&record, seq, &sealer)?).await?;
         Ok(record)
     }
 
@@ -179,7 +181,8 @@ impl Write {
         id: RecordId,
     ) -> Result<Option<Record>, StoreError> {
         self.in_scope(tenant)?;
-        sql::records::by_id(&mut self.exec().await?, tenant, collection, id).await
+        let sealer = self.sealer(tenant).await?;
+        sql::records::by_id(&mut self.exec().await?, tenant, collection, id, &sealer).await
     }
 
     /// Replaces a record's data. With `expected_version`, refuses (Conflict) if the record changed
@@ -193,11 +196,12 @@ impl Write {
         data: &RecordData,
     ) -> Result<Record, StoreError> {
         self.in_scope(tenant)?;
+        let sealer = self.sealer(tenant).await?;
         let now = self.now();
         let seq = self.held.next_change(tenant, collection, false).await?;
         let mut e = self.exec().await?;
         if let Some(record) =
-            sql::records::update(&mut e, tenant, collection, id, expected_version, data, now, seq).await?
+            sql::records::update(&mut e, tenant, collection, id, expected_version, data, now, seq, &sealer).await?
         {
             return Ok(record);
         }

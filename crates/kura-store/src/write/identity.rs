@@ -74,6 +74,12 @@ impl Write {
             status: TenantStatus::Active,
             created_at: now,
         };
+        // The keys first, durably, in the keystore: a key whose tenant then fails to open is
+        // harmless, a tenant without keys would store its values in the clear.
+        let keys = match &self.vault {
+            Some(vault) => Some(vault.create_tenant_keys(tenant.id, crate::sql::micros(now)).await?),
+            None => None,
+        };
         let mut e = self.exec().await?;
         sql::tenants::insert(&mut e, &tenant).await?;
         for builtin in BuiltinRole::ALL {
@@ -87,7 +93,7 @@ impl Write {
             };
             sql::roles::insert(&mut e, &role, now).await?;
         }
-        self.opened.push(super::Opened { tenant: tenant.id, record: None, filled: Default::default() });
+        self.opened.push(super::Opened { tenant: tenant.id, record: None, filled: Default::default(), keys });
         Ok(tenant)
     }
 

@@ -26,6 +26,7 @@ use crate::conn::Exec;
 use crate::error::StoreError;
 use crate::sql;
 use crate::store::Store;
+use crate::vault::{Sealer, Vault};
 use crate::writer::{Append, Held};
 use jiff::Timestamp;
 use kura_domain::{Actor, AuditEntry, AuditRecord, AuditScope, Clock, TenantId};
@@ -41,7 +42,7 @@ impl Store {
     #[tracing::instrument(skip_all, fields(scope = ?scope, actor_kind = actor.kind.as_str()))]
     pub async fn begin(&self, scope: AuditScope, actor: Actor) -> Result<Write, StoreError> {
         let held = self.writer.hold().await?;
-        Ok(Write::new(held, Arc::clone(&self.clock), scope, actor))
+        Ok(Write::new(held, Arc::clone(&self.clock), self.vault.clone(), scope, actor))
     }
 
     /// Records an event that changes nothing else, such as a failed sign-in.
@@ -58,6 +59,8 @@ struct Opened {
     record: Option<AuditRecord>,
     /// Whether the write filled in any of the tenant's rows beyond its built-in roles.
     filled: std::sync::atomic::AtomicBool,
+    /// The keys created for it in the keystore, when encryption is configured.
+    keys: Option<crate::vault::CreatedKeys>,
 }
 
 /// An open, audited write. It holds the store's writer slot until it is committed or dropped.
@@ -67,6 +70,8 @@ pub struct Write {
     pub(crate) actor: Actor,
     held: Held,
     clock: Arc<dyn Clock>,
+    /// Seals what this write stores of a tenant (`vault/`); `None` without encryption.
+    vault: Option<Arc<Vault>>,
     /// A new record not inserted yet: it goes in with the audit entry at commit (one call to the
     /// database instead of two), or before this write's next statement, whichever comes first.
     deferred: Option<sql::records::Insert>,
@@ -76,8 +81,22 @@ pub struct Write {
 }
 
 impl Write {
-    pub(crate) fn new(held: Held, clock: Arc<dyn Clock>, scope: AuditScope, actor: Actor) -> Self {
-        Self { scope, actor, held, clock, deferred: None, opened: Vec::new() }
+    pub(crate) fn new(
+        held: Held,
+        clock: Arc<dyn Clock>,
+        vault: Option<Arc<Vault>>,
+        scope: AuditScope,
+        actor: Actor,
+    ) -> Self {
+        Self { scope, actor, held, clock, vault, deferred: None, opened: Vec::new() }
+    }
+
+    /// How `tenant`'s values are sealed (see [`Store::sealer`]).
+    async fn sealer(&self, tenant: TenantId) -> Result<Sealer, StoreError> {
+        match &self.vault {
+            Some(vault) => vault.sealer(tenant).await,
+            None => Ok(Sealer::plain(tenant)),
+        }
     }
 
     pub fn scope(&self) -> AuditScope {
@@ -89,6 +108,11 @@ impl Write {
     /// in one tenant while its entry lands in another's log.
     fn opened(&self, tenant: TenantId) -> bool {
         self.opened.iter().any(|o| o.tenant == tenant)
+    }
+
+    /// The keys [`Write::insert_tenant`] created for `tenant` (for the opening's audit entry).
+    pub fn created_keys(&self, tenant: TenantId) -> Option<&crate::vault::CreatedKeys> {
+        self.opened.iter().find(|o| o.tenant == tenant).and_then(|o| o.keys.as_ref())
     }
 
     pub(crate) fn in_scope(&self, tenant: TenantId) -> Result<(), StoreError> {

@@ -32,6 +32,8 @@ pub async fn run(mut settings: Settings, plain_http: bool) -> anyhow::Result<Exi
         settings.tls.key_file = Some(key);
         Some(fingerprint)
     };
+    let master_key = ensure_encryption(&mut settings)?;
+    let keystore = redacted(&settings.keystore_url());
     let app = Application::build(settings, Arc::new(SystemClock)).await.context("cannot start Kura")?;
     let state = app.state().clone();
     let operator_password = ensure_operator(&state).await?;
@@ -49,6 +51,11 @@ pub async fn run(mut settings: Settings, plain_http: bool) -> anyhow::Result<Exi
     println!("    email / メール         {OPERATOR}");
     println!("    password / パスワード  {operator_password}");
     println!("  Data / データ            {}", data_dir.display());
+    println!("  Encryption / 暗号化      on / 有効 (DAT-2)");
+    println!("    master key / マスター鍵 {master_key}");
+    println!("    keystore / 鍵ストア     {keystore}");
+    println!("  Back up the master key and the keystore apart from the data: without both, the data cannot be read.");
+    println!("  マスター鍵と鍵ストアはデータとは別に保管してください。両方がなければデータは読めません。");
     if let Some(fingerprint) = &fingerprint {
         println!("  Certificate / 証明書     self-signed / 自己署名 (SHA-256)");
         println!("    {fingerprint}");
@@ -62,6 +69,29 @@ pub async fn run(mut settings: Settings, plain_http: bool) -> anyhow::Result<Exi
     println!();
     app.run_until_stopped().await.context("server error")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Turns encryption at rest on: the master key from `KURA_MASTER_KEY`, or its key file beside
+/// the data directory, created on first run (0600); the keystore is created with the tenant
+/// keys (on PostgreSQL as its own database). Returns where the master key is, for the banner.
+fn ensure_encryption(settings: &mut Settings) -> anyhow::Result<String> {
+    settings.encryption.enabled = Some(true);
+    settings.encryption.create_keystore = true;
+    if !settings.encryption.master_key.expose().is_empty() {
+        return Ok("KURA_MASTER_KEY".to_owned());
+    }
+    let path = settings.master_key_file();
+    kura_crypto::vault::MasterKey::load_or_create_file(&path)
+        .with_context(|| format!("cannot create or read the master key file {}", path.display()))?;
+    Ok(path.display().to_string())
+}
+
+/// A database URL without its password, for printing.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => format!("{}://…{}", &url[..scheme_end], &url[at..]),
+        _ => url.to_owned(),
+    }
 }
 
 /// The demo's self-signed certificate in `data_dir/tls`: made on first run (or when it is about
