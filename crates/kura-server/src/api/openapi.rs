@@ -5,9 +5,9 @@
 //! `application/problem+json` bodies of the `Problem` schema.
 
 use super::views::{ApiKeyCreated, ApiKeyView, Me, RecordValues, RoleView, SessionCreated, UserView};
-use super::{access, account, data, links, transfer, views};
+use super::{access, account, audit_log, data, links, transfer, views};
 use crate::error::{PROBLEM_JSON, Problem};
-use crate::service::audit::AuditEntryView;
+use crate::service::audit::{AuditEntryView, CheckpointView};
 use crate::service::records::{RecordPage, RecordView};
 use crate::service::transfer::format::{Format, HeaderNames};
 use crate::service::transfer::import::{RecordImportOptions, RecordImportReport};
@@ -34,9 +34,11 @@ use utoipa::{Modify, OpenApi};
         data::list_collections, data::create_collection, data::get_collection, data::update_collection,
         data::delete_collection, data::list_records, data::create_record, data::get_record, data::update_record,
         data::delete_record, data::list_audit, transfer::export_records,
+        audit_log::latest_checkpoint, audit_log::make_checkpoint,
+        audit_log::inclusion_proof, audit_log::consistency_proof,
         transfer::preview_import, transfer::import_records,
     ),
-    components(schemas(Problem, SessionCreated, Me, UserView, RoleView, ApiKeyView, ApiKeyCreated, RecordValues,
+    components(schemas(Problem, CheckpointView, SessionCreated, Me, UserView, RoleView, ApiKeyView, ApiKeyCreated, RecordValues,
         RecordView, RecordPage, AuditEntryView, Collection, CollectionSpec, FieldDef, FieldType, Rules, Charset, Key,
         DisplayName, CollectionId, TenantId, Format, HeaderNames, RecordImportOptions, RecordImportReport, views::OwnSessionView, views::SessionsEnded)),
     modifiers(&BearerAuth, &ErrorResponses),
