@@ -36,6 +36,8 @@ pub async fn run(mut settings: Settings, plain_http: bool) -> anyhow::Result<Exi
     let state = app.state().clone();
     let operator_password = ensure_operator(&state).await?;
     let admin_password = ensure_tenant(&state).await?;
+    // The audit checkpoint signing key, created now if this is the first run (LOG-3).
+    let public_key = state.checkpoints.public_key()?;
     let scheme = if state.settings.tls.enabled() { "https" } else { "http" };
     let base = state.settings.public_url.clone().unwrap_or_else(|| format!("{scheme}://{}", app.local_addr()));
     println!();
@@ -49,6 +51,9 @@ pub async fn run(mut settings: Settings, plain_http: bool) -> anyhow::Result<Exi
     println!("    email / メール         {OPERATOR}");
     println!("    password / パスワード  {operator_password}");
     println!("  Data / データ            {}", data_dir.display());
+    println!("  Audit checkpoints / 監査チェックポイント  {}", state.checkpoints.dir().display());
+    println!("    signing key / 署名鍵   {}", state.checkpoints.key_file().display());
+    println!("    public key / 公開鍵    {public_key}");
     if let Some(fingerprint) = &fingerprint {
         println!("  Certificate / 証明書     self-signed / 自己署名 (SHA-256)");
         println!("    {fingerprint}");
