@@ -189,6 +189,10 @@ pub async fn inclusion_proof(state: &AppState, p: &TenantPrincipal, seq: i64) ->
         return Err(AppError::BadRequest("seq must be 1 or more".into()));
     }
     let index = u64::try_from(seq - 1).unwrap_or(0);
+    // An entry that does not exist gets no checkpoint made for it.
+    if index >= state.store.audit_tree_head(scope).await?.size {
+        return Err(AppError::NotFound("audit entry"));
+    }
     let mut note = state.checkpoints.latest(scope).map_err(checkpoint_error)?;
     let mut size = match &note {
         Some(n) => opened(state, n)?,
