@@ -54,13 +54,13 @@ pub async fn inclusion_proof(
 pub struct ConsistencyParams {
     /// The older checkpoint's size.
     #[param(minimum = 0, example = 40)]
-    pub from: u64,
+    pub first: u64,
     /// The newer checkpoint's size.
     #[param(minimum = 0, example = 42)]
-    pub to: u64,
+    pub second: u64,
 }
 
-/// Proof that the tenant's log of `to` entries extends that of `from` entries: one base64
+/// Proof that the tenant's log of `second` entries extends that of `first` entries: one base64
 /// hash a line (`text/plain`), as in RFC 9162 and C2SP tlog-proof. Requires `audit.read`.
 #[utoipa::path(get, path = "/api/v1/audit/proofs/consistency", tag = "audit", security(("bearer" = [])),
     params(ConsistencyParams), responses((status = 200, body = String, content_type = "text/plain")))]
@@ -69,6 +69,6 @@ pub async fn consistency_proof(
     ApiAuth(p): ApiAuth,
     ApiQuery(params): ApiQuery<ConsistencyParams>,
 ) -> AppResult<impl IntoResponse> {
-    let text = audit::consistency_proof(&state, &p, params.from, params.to).await?;
+    let text = audit::consistency_proof(&state, &p, params.first, params.second).await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text))
 }

@@ -209,14 +209,14 @@ pub async fn inclusion_proof(state: &AppState, p: &TenantPrincipal, seq: i64) ->
     Ok(kura_crypto::merkle::TlogProof { extra: None, index, hashes, checkpoint: note }.to_text())
 }
 
-/// The consistency proof from the tenant's tree of `from` entries to that of `to`: one
+/// The consistency proof from the tenant's tree of `first` entries to that of `second`: one
 /// base64 hash a line, as in C2SP tlog-proof.
-pub async fn consistency_proof(state: &AppState, p: &TenantPrincipal, from: u64, to: u64) -> AppResult<String> {
+pub async fn consistency_proof(state: &AppState, p: &TenantPrincipal, first: u64, second: u64) -> AppResult<String> {
     let g = p.require(Permission::AuditRead)?;
-    if from > to {
-        return Err(AppError::BadRequest("from must not be larger than to".into()));
+    if first > second {
+        return Err(AppError::BadRequest("first must not be larger than second".into()));
     }
-    let hashes = state.store.audit_consistency_proof(AuditScope::Tenant(g.tenant_id()), from, to).await?;
+    let hashes = state.store.audit_consistency_proof(AuditScope::Tenant(g.tenant_id()), first, second).await?;
     Ok(proof_lines(&hashes))
 }
 

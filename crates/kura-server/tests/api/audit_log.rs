@@ -54,7 +54,7 @@ async fn log_3_tenant_admin_gets_checkpoints_and_proofs_that_verify() {
         assert!(proof.verify(newer.origin(), &leaf_hash(b"forged"), &verifier).is_err());
     }
     // Consistency: the newer checkpoint extends the older.
-    let path = format!("/api/v1/audit/proofs/consistency?from={}&to={}", older.size(), newer.size());
+    let path = format!("/api/v1/audit/proofs/consistency?first={}&second={}", older.size(), newer.size());
     let (s, text) = app.get(&path, &t.admin_token).await;
     assert_eq!(s, StatusCode::OK);
     let proof = hashes(text.as_str().unwrap_or(""));
@@ -65,12 +65,12 @@ async fn log_3_tenant_admin_gets_checkpoints_and_proofs_that_verify() {
     for path in [
         "/api/v1/audit/proofs/inclusion?seq=0",
         "/api/v1/audit/proofs/inclusion?seq=abc",
-        "/api/v1/audit/proofs/consistency?from=3&to=1",
+        "/api/v1/audit/proofs/consistency?first=3&second=1",
     ] {
         let (s, body) = app.get(path, &t.admin_token).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{path}: {body}");
     }
-    let (s, _) = app.get("/api/v1/audit/proofs/consistency?from=1&to=9999", &t.admin_token).await;
+    let (s, _) = app.get("/api/v1/audit/proofs/consistency?first=1&second=9999", &t.admin_token).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = app.send("GET", "/api/v1/audit/checkpoint", None, None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);

@@ -316,3 +316,38 @@ async fn log_3_chains_written_before_the_merkle_log_get_their_tree_when_the_stor
     let proof = node.audit_consistency_proof(scope(&t), 3, 5).await.unwrap();
     verify_consistency(3, 5, &before.root, &after.root, &proof).unwrap();
 }
+
+/// Verification speed of a long log (LOG-3), in GB/s of entry bytes hashed and checked; run with
+/// `cargo test -p kura-store --test store log_3_measure -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore = "a measurement, not a check"]
+async fn log_3_measure_verification_speed() {
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    let detail = "x".repeat(700);
+    let writers = 32;
+    let per_writer = 2_000;
+    let tasks = (0..writers)
+        .map(|w| {
+            let (store, s, detail) = (store.clone(), scope(&t), detail.clone());
+            tokio::spawn(async move {
+                for i in 0..per_writer {
+                    let record =
+                        AuditRecord::success(Operation::UserLogin, format!("user:{w}/{i}")).with_detail(&detail);
+                    store.audit_only(s, actor(ActorKind::User, "taro@example.jp"), record).await.unwrap();
+                }
+            })
+        })
+        .collect::<Vec<_>>();
+    finished(tasks).await;
+    let started = std::time::Instant::now();
+    let report = store.verify_audit(scope(&t)).await.unwrap().unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "verified {} entries, {} bytes in {secs:.3} s: {:.3} GB/s",
+        report.entries,
+        report.bytes,
+        report.bytes as f64 / secs / 1e9
+    );
+}

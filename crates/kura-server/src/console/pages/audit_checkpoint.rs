@@ -26,7 +26,7 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response
         ul.muted {
             li { code { "GET /api/v1/audit/checkpoint" } }
             li { code { "GET /api/v1/audit/proofs/inclusion?seq=…" } }
-            li { code { "GET /api/v1/audit/proofs/consistency?from=…&to=…" } }
+            li { code { "GET /api/v1/audit/proofs/consistency?first=…&second=…" } }
         }
         p { a.btn.btn-ghost href="/console/audit" { "← " (t(Msg::NavAudit)) } }
     };
