@@ -321,6 +321,7 @@ async fn log_3_chains_written_before_the_merkle_log_get_their_tree_when_the_stor
 /// `cargo test -p kura-store --test store log_3_measure -- --ignored --nocapture`.
 #[tokio::test]
 #[ignore = "a measurement, not a check"]
+#[allow(clippy::print_stdout, reason = "a measurement prints its figure")]
 async fn log_3_measure_verification_speed() {
     let env = env().await;
     let store = &env.store;
