@@ -2,7 +2,8 @@
 //! the same transaction as the change. Entries form a hash chain per scope (a tenant, or the
 //! platform itself); this module defines the entry, its canonical byte form and the chain's one
 //! rule ([`AuditEntry::seal`]: how an entry is numbered and hashed onto the one before), which the
-//! store's writer and its verification both use. A Merkle log replaces that rule here.
+//! store's writer and its verification both use. The same canonical bytes are the leaves of the
+//! scope's Merkle log (LOG-3, built in the store with `kura_crypto::merkle`).
 
 use crate::ids::TenantId;
 use jiff::Timestamp;
@@ -328,6 +329,23 @@ pub struct AuditEntry {
     pub hash: [u8; 32],
 }
 
+/// An entry's fields as stored, unparsed: the input of [`AuditEntry::stored_bytes`].
+#[derive(Clone, Copy, Debug)]
+pub struct StoredFields<'a> {
+    pub scope_id: Uuid,
+    pub seq: i64,
+    pub at_micros: i64,
+    pub actor_kind: &'a str,
+    pub actor_id: Option<Uuid>,
+    pub actor_label: &'a str,
+    pub actor_role: Option<&'a str>,
+    pub source_ip: Option<&'a str>,
+    pub operation: &'a str,
+    pub target: Option<&'a str>,
+    pub outcome: &'a str,
+    pub detail: Option<&'a str>,
+}
+
 /// The version tag of the canonical encoding; a change of layout gets a new tag.
 const CANONICAL_V1: &[u8] = b"kura-audit-v1";
 
@@ -345,20 +363,40 @@ impl AuditEntry {
         outcome: Outcome,
         detail: Option<&str>,
     ) -> Vec<u8> {
+        Self::stored_bytes(&StoredFields {
+            scope_id: scope.storage_id(),
+            seq,
+            at_micros: at.as_microsecond(),
+            actor_kind: actor.kind.as_str(),
+            actor_id: actor.id,
+            actor_label: &actor.label,
+            actor_role: actor.role.as_deref(),
+            source_ip: actor.source_ip.as_deref(),
+            operation: operation.as_str(),
+            target,
+            outcome: outcome.as_str(),
+            detail,
+        })
+    }
+
+    /// The canonical bytes from the fields as the store keeps them, without parsing them: what
+    /// the Merkle log's leaf hashes (LOG-3), so that a row that no longer parses, or a field
+    /// sealed under a key that was destroyed, still has its leaf.
+    pub fn stored_bytes(f: &StoredFields<'_>) -> Vec<u8> {
         let mut out = Vec::with_capacity(256);
         put(&mut out, CANONICAL_V1);
-        put(&mut out, scope.storage_id().as_bytes());
-        put(&mut out, &seq.to_be_bytes());
-        put(&mut out, &at.as_microsecond().to_be_bytes());
-        put(&mut out, actor.kind.as_str().as_bytes());
-        put_opt(&mut out, actor.id.as_ref().map(|u| u.as_bytes().as_slice()));
-        put(&mut out, actor.label.as_bytes());
-        put_opt(&mut out, actor.role.as_deref().map(str::as_bytes));
-        put_opt(&mut out, actor.source_ip.as_deref().map(str::as_bytes));
-        put(&mut out, operation.as_str().as_bytes());
-        put_opt(&mut out, target.map(str::as_bytes));
-        put(&mut out, outcome.as_str().as_bytes());
-        put_opt(&mut out, detail.map(str::as_bytes));
+        put(&mut out, f.scope_id.as_bytes());
+        put(&mut out, &f.seq.to_be_bytes());
+        put(&mut out, &f.at_micros.to_be_bytes());
+        put(&mut out, f.actor_kind.as_bytes());
+        put_opt(&mut out, f.actor_id.as_ref().map(|u| u.as_bytes().as_slice()));
+        put(&mut out, f.actor_label.as_bytes());
+        put_opt(&mut out, f.actor_role.map(str::as_bytes));
+        put_opt(&mut out, f.source_ip.map(str::as_bytes));
+        put(&mut out, f.operation.as_bytes());
+        put_opt(&mut out, f.target.map(str::as_bytes));
+        put(&mut out, f.outcome.as_bytes());
+        put_opt(&mut out, f.detail.map(str::as_bytes));
         out
     }
 
@@ -419,6 +457,14 @@ impl AuditEntry {
     /// that hash as its previous one, and its own hash covers it and every field.
     pub fn is_sealed_onto(&self, prev_hash: &[u8; 32]) -> bool {
         self.prev_hash == *prev_hash && self.hash == link(prev_hash, &self.own_canonical_bytes())
+    }
+}
+
+impl AuditEntry {
+    /// The chain's link over canonical bytes already encoded (verification reads them from the
+    /// stored columns with [`AuditEntry::stored_bytes`]).
+    pub fn link_hash(prev: &[u8; 32], canonical: &[u8]) -> [u8; 32] {
+        link(prev, canonical)
     }
 }
 

@@ -21,7 +21,7 @@ mod tenant;
 mod time;
 mod user;
 
-pub use audit::{Actor, ActorKind, AuditEntry, AuditRecord, AuditScope, Operation, Outcome};
+pub use audit::{Actor, ActorKind, AuditEntry, AuditRecord, AuditScope, Operation, Outcome, StoredFields};
 pub use collection::{Charset, Collection, CollectionSpec, FieldDef, FieldType, Rules};
 pub use error::{DomainError, FieldError, FieldErrorKind};
 pub use ids::{ApiKeyId, CollectionId, OperatorId, RecordId, RoleId, TenantId, UserId};

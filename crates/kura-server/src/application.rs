@@ -114,6 +114,13 @@ impl Application {
     pub async fn run_with_shutdown(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let state = self.state.clone();
         let sweeper = tokio::spawn(sweep_denials(state.clone()));
+        // Signed checkpoints of every audit log, also when nothing happened (LOG-3).
+        let checkpointer = tokio::spawn(crate::checkpoints::run_schedule(
+            state.checkpoints.clone(),
+            state.store.clone(),
+            state.clock.clone(),
+            std::time::Duration::from_secs(u64::from(state.settings.audit.checkpoint_seconds)),
+        ));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let sender = crate::mail::spawn(state.clone(), async move {
             let mut stopped = stopped;
@@ -157,6 +164,7 @@ impl Application {
             watcher.abort();
         }
         sweeper.abort();
+        checkpointer.abort();
         let _ = stop.send(true);
         let _ = sender.await;
         state.denials.flush_all(&state).await;
@@ -186,6 +194,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ap
     let hasher = PasswordHasher::new(settings.argon2_params())?;
     let hashing = Hashing::new(hasher, settings.password.hashing_threads);
     let mail = crate::mail::Mailer::new(&settings)?;
+    let checkpoints = crate::checkpoints::Checkpoints::new(&settings);
     Ok(AppState {
         store,
         hashing,
@@ -196,6 +205,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ap
         denials: Arc::default(),
         mail,
         tls: None,
+        checkpoints,
     })
 }
 

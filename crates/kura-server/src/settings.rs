@@ -76,6 +76,8 @@ pub struct Settings {
     pub tls: TlsSettings,
     /// Encryption at rest (DAT-2): the master key and the keystore of tenant keys.
     pub encryption: EncryptionSettings,
+    /// Signed checkpoints of the audit logs (LOG-3).
+    pub audit: AuditSettings,
     /// Log filter, e.g. `info` or `kura_server=debug,info`.
     pub log: String,
 }
@@ -242,6 +244,45 @@ impl Default for MetricsSettings {
     }
 }
 
+/// Signed checkpoints of the audit logs (LOG-3): where they are appended, which key signs them,
+/// and how often they are made.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditSettings {
+    /// The directory checkpoints are appended to (one file per log). Default: a directory
+    /// beside `data_dir` named `<data_dir>-checkpoints`, so that it can be another mount with
+    /// its own permissions; a share on another machine is better still.
+    pub checkpoint_dir: Option<PathBuf>,
+    /// The Ed25519 signing key, in the signed-note private key format; created (mode 0600) at
+    /// first need. Default: `audit-signing.key` in `data_dir`. Never in the database.
+    pub signing_key_file: Option<PathBuf>,
+    /// Seconds between scheduled checkpoints of every log, also when nothing happened.
+    pub checkpoint_seconds: u32,
+    /// The name that starts every log's origin (`<name>/audit/<tenant id>`) and names the key.
+    pub log_name: String,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self { checkpoint_dir: None, signing_key_file: None, checkpoint_seconds: 60, log_name: "kura".into() }
+    }
+}
+
+impl Settings {
+    /// Where checkpoints are appended (see [`AuditSettings::checkpoint_dir`]).
+    pub fn checkpoint_dir(&self) -> PathBuf {
+        self.audit.checkpoint_dir.clone().unwrap_or_else(|| {
+            let mut name = self.data_dir.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "kura-data".into());
+            name.push("-checkpoints");
+            self.data_dir.with_file_name(name)
+        })
+    }
+    /// Where the checkpoint signing key is kept (see [`AuditSettings::signing_key_file`]).
+    pub fn signing_key_file(&self) -> PathBuf {
+        self.audit.signing_key_file.clone().unwrap_or_else(|| self.data_dir.join("audit-signing.key"))
+    }
+}
+
 /// How connections are protected (DAT-1). With a certificate and key, Kura serves HTTPS only
 /// (TLS 1.2 and 1.3). Without them it serves plain HTTP, which it allows only on a loopback
 /// address or behind a declared TLS-terminating proxy.
@@ -320,6 +361,7 @@ impl Default for Settings {
             proxies: ProxySettings::default(),
             tls: TlsSettings::default(),
             encryption: EncryptionSettings::default(),
+            audit: AuditSettings::default(),
             log: "info".into(),
         }
     }
@@ -434,6 +476,14 @@ impl Settings {
             "KURA_TLS_REDIRECT_LISTEN" => {
                 self.tls.redirect_listen = if value.trim().is_empty() { None } else { Some(parse(name, value)?) };
             }
+            "KURA_AUDIT_CHECKPOINT_DIR" => {
+                self.audit.checkpoint_dir = Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty());
+            }
+            "KURA_AUDIT_SIGNING_KEY_FILE" => {
+                self.audit.signing_key_file = Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty());
+            }
+            "KURA_AUDIT_CHECKPOINT_SECONDS" => self.audit.checkpoint_seconds = parse(name, value)?,
+            "KURA_AUDIT_LOG_NAME" => self.audit.log_name = value.to_owned(),
             "KURA_METRICS_TOKEN" => self.metrics.token = Secret::new(value),
             "KURA_TRUSTED_PROXIES" => {
                 self.proxies.trusted = value
@@ -485,6 +535,13 @@ impl Settings {
         }
         if self.database_max_connections == 0 {
             return bad("database_max_connections", "must be at least 1");
+        }
+        if self.audit.checkpoint_seconds == 0 {
+            return bad("audit.checkpoint_seconds", "must be at least 1");
+        }
+        let name = &self.audit.log_name;
+        if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c == '+' || c.is_control()) {
+            return bad("audit.log_name", "must be non-empty, without spaces or plus signs");
         }
         let token = self.metrics.token.expose();
         if !token.is_empty() && (token.len() < 16 || !token.bytes().all(|b| b.is_ascii_graphic())) {

@@ -24,4 +24,6 @@ pub struct AppState {
     pub denials: Arc<crate::denials::DenialLog>,
     /// The server certificate when Kura terminates TLS itself (DAT-1).
     pub tls: Option<Arc<crate::tls::CertStore>>,
+    /// Signed checkpoints of the audit logs and their sink (LOG-3).
+    pub checkpoints: crate::checkpoints::Checkpoints,
 }

@@ -5,7 +5,13 @@ use crate::sql;
 use crate::sql::audit::ListParams;
 use crate::store::Store;
 use jiff::Timestamp;
+use kura_crypto::merkle::{Checkpoint, CompactRange, Hash, leaf_hash};
 use kura_domain::{AuditEntry, AuditScope, Operation, Outcome};
+use std::collections::HashMap;
+
+mod forensics;
+pub(crate) mod tree;
+pub use tree::TreeHead;
 
 /// Which entries to list, newest first.
 #[derive(Clone, Debug, Default)]
@@ -25,12 +31,47 @@ pub struct AuditFilter {
     pub limit: u32,
 }
 
+/// The ways a log can have been tampered with, as verification names them (LOG-3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TamperKind {
+    /// An entry's content differs from what was sealed.
+    EditedEntry,
+    /// An entry is gone (a gap, or later entries renumbered to close it).
+    DeletedEntry,
+    /// An entry was added that was never written by Kura.
+    InsertedEntry,
+    /// Two entries exchanged places.
+    SwappedEntries,
+    /// Entries at the end are gone while the head still counts them.
+    TruncatedTail,
+    /// A checkpoint in the sink does not carry a valid signature by the log's key.
+    ForgedCheckpoint,
+    /// The database is behind, or other than, a checkpoint signed earlier: restored from an
+    /// older copy (perhaps written again since), or rewritten with fresh hashes.
+    RolledBack,
+}
+
+impl TamperKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::EditedEntry => "edited entry",
+            Self::DeletedEntry => "deleted entry",
+            Self::InsertedEntry => "inserted entry",
+            Self::SwappedEntries => "swapped entries",
+            Self::TruncatedTail => "truncated tail",
+            Self::ForgedCheckpoint => "forged checkpoint",
+            Self::RolledBack => "database rolled back",
+        }
+    }
+}
+
 /// Where and why a chain failed verification.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("audit chain {scope:?} broken at entry {seq}: {reason}")]
+#[error("audit chain {scope:?} broken at entry {seq} ({}): {reason}", kind.as_str())]
 pub struct ChainBreak {
     pub scope: AuditScope,
     pub seq: i64,
+    pub kind: TamperKind,
     pub reason: String,
 }
 
@@ -40,6 +81,12 @@ pub struct VerifyReport {
     pub scope: AuditScope,
     pub entries: u64,
     pub head_seq: i64,
+    /// The Merkle tree head over every entry.
+    pub root: Hash,
+    /// How many checkpoints the tree was checked against.
+    pub checkpoints: usize,
+    /// The bytes of log hashed (the entries' canonical bytes).
+    pub bytes: u64,
 }
 
 /// One chain's outcome in [`Store::verify_all`].
@@ -98,13 +145,22 @@ impl Store {
     /// must exist but has neither entries nor a head is reported broken at entry 1: every tenant
     /// is opened with an entry in its own chain, and every tenant's opening is an entry in the
     /// platform's. Scopes come in order: the platform, then tenants by id.
+    pub async fn verify_all(&self) -> Result<Vec<ChainVerification>, StoreError> {
+        self.verify_all_against(&HashMap::new()).await
+    }
+
+    /// [`Store::verify_all`], also checking each chain's Merkle tree against the checkpoints
+    /// given for its scope (already opened: their signatures checked by the caller), and
+    /// covering scopes that have checkpoints but nothing in the database.
     ///
     /// What this proves, and what it does not: each entry matches its hash and follows the one
-    /// before, none is missing between the first and the head, and no chain is missing or cut
-    /// short of its head. Someone able to write the database can still rewrite a chain with
-    /// freshly computed hashes together with its head; that needs a record of the heads kept
-    /// outside the database, which does not exist yet.
-    pub async fn verify_all(&self) -> Result<Vec<ChainVerification>, StoreError> {
+    /// before, none is missing between the first and the head, no chain is missing or cut short
+    /// of its head, and the log as stored contains every checkpointed tree unchanged. Someone
+    /// able to write the database can still rewrite entries written after the last checkpoint.
+    pub async fn verify_all_against(
+        &self,
+        checkpoints: &HashMap<AuditScope, Vec<Checkpoint>>,
+    ) -> Result<Vec<ChainVerification>, StoreError> {
         let tenants = self.tenants().await?;
         let mut scopes = self.audit_scopes().await?;
         let mut expected: Vec<AuditScope> = tenants.iter().map(|t| AuditScope::Tenant(t.id)).collect();
@@ -112,14 +168,17 @@ impl Store {
             expected.push(AuditScope::Platform);
         }
         scopes.extend(expected.iter().copied());
+        scopes.extend(checkpoints.keys().copied());
         scopes.sort_by_key(|s| s.storage_id());
         scopes.dedup();
         let mut out = Vec::with_capacity(scopes.len());
         for scope in scopes {
-            let result = match self.verify_audit(scope).await? {
+            let known = checkpoints.get(&scope).map(Vec::as_slice).unwrap_or_default();
+            let result = match self.verify_audit_against(scope, known).await? {
                 Ok(report) if report.head_seq == 0 && expected.contains(&scope) => Err(ChainBreak {
                     scope,
                     seq: 1,
+                    kind: TamperKind::TruncatedTail,
                     reason: "the chain is missing: no entries and no head, where at least one entry must be".into(),
                 }),
                 other => other,
@@ -129,17 +188,36 @@ impl Store {
         Ok(out)
     }
 
-    /// Re-computes every hash of a chain and checks sequence continuity and the stored head.
-    /// `Ok(Err(_))` names the first broken entry.
+    /// Re-computes every hash of a chain and its Merkle tree, and checks sequence continuity
+    /// and the stored head. `Ok(Err(_))` names the first break and its kind.
     pub async fn verify_audit(&self, scope: AuditScope) -> Result<Result<VerifyReport, ChainBreak>, StoreError> {
+        self.verify_audit_against(scope, &[]).await
+    }
+
+    /// [`Store::verify_audit`], also checking that the tree at each checkpoint's size has the
+    /// checkpoint's root, and that the log reaches every checkpoint's size.
+    pub async fn verify_audit_against(
+        &self,
+        scope: AuditScope,
+        checkpoints: &[Checkpoint],
+    ) -> Result<Result<VerifyReport, ChainBreak>, StoreError> {
         // One snapshot for entries and head, so that appends during verification are not
         // mistaken for a broken tail.
         let mut tx = self.db.snapshot().await?;
         let mut e = tx.exec();
-        let brk = |seq: i64, reason: String| Ok(Err(ChainBreak { scope, seq, reason }));
+        let brk = |seq: i64, kind: TamperKind, reason: String| Ok(Err(ChainBreak { scope, seq, kind, reason }));
 
+        let mut pending: Vec<&Checkpoint> = checkpoints.iter().collect();
+        pending.sort_by_key(|c| std::cmp::Reverse(c.size()));
+        // The first checkpoint whose tree differs from the log's, reported only if the chain
+        // itself shows nothing more specific.
+        let mut differs: Option<&Checkpoint> = None;
+
+        let mut tree = CompactRange::new();
+        check(&tree, &mut pending, &mut differs);
         let mut expected: i64 = 1;
         let mut prev = [0u8; 32];
+        let mut bytes = 0u64;
         // Start below any sequence number so that stray entries at 0 or below are seen too.
         let mut after = i64::MIN;
         loop {
@@ -149,19 +227,21 @@ impl Store {
                 let seq = row.seq;
                 after = seq;
                 if seq < expected {
-                    return brk(seq, format!("entry {seq} is out of sequence"));
+                    return brk(seq, TamperKind::InsertedEntry, format!("entry {seq} is out of sequence"));
                 }
                 if seq > expected {
-                    return brk(expected, format!("entry {expected} is missing"));
+                    return brk(expected, TamperKind::DeletedEntry, format!("entry {expected} is missing"));
                 }
-                let entry = match AuditEntry::try_from(row) {
-                    Ok(entry) => entry,
-                    Err(err) => return brk(seq, format!("entry {seq} was altered ({err})")),
-                };
-                if !entry.is_sealed_onto(&prev) {
-                    return brk(seq, format!("entry {seq} was altered"));
+                let canonical = row.stored_bytes();
+                let (row_prev, row_hash) = row.hashes();
+                if row_prev != prev.as_slice() || row_hash != AuditEntry::link_hash(&prev, &canonical).as_slice() {
+                    let (kind, reason) = forensics::name_break(&mut e, scope, &row, &prev).await?;
+                    return brk(seq, kind, reason);
                 }
-                prev = entry.hash;
+                bytes += canonical.len() as u64;
+                tree.append(leaf_hash(&canonical), |_, _| {});
+                check(&tree, &mut pending, &mut differs);
+                prev = hash32_or_zero(row_hash);
                 expected += 1;
             }
             if !full {
@@ -171,21 +251,95 @@ impl Store {
 
         let last = expected - 1;
         let entries = u64::try_from(last).unwrap_or(0);
+        let report = || VerifyReport {
+            scope,
+            entries,
+            head_seq: last,
+            root: tree.root(),
+            checkpoints: checkpoints.len(),
+            bytes,
+        };
         match sql::audit::head(&mut e, scope).await? {
-            None if last == 0 => Ok(Ok(VerifyReport { scope, entries: 0, head_seq: 0 })),
-            None => brk(last, format!("the chain head is missing but {last} entries are present")),
-            Some((head_seq, _)) if head_seq > last => {
-                brk(last + 1, format!("the chain head says {head_seq} entries but only {last} are present"))
+            None if last == 0 => {}
+            None => {
+                return brk(
+                    last,
+                    TamperKind::EditedEntry,
+                    format!("the chain head is missing but {last} entries are present"),
+                );
             }
-            Some((head_seq, _)) if head_seq < last => {
-                brk(head_seq + 1, format!("entry {} is beyond the chain head ({head_seq})", head_seq + 1))
+            Some(head) if head.seq > last => {
+                return brk(
+                    last + 1,
+                    TamperKind::TruncatedTail,
+                    format!("the chain head says {} entries but only {last} are present", head.seq),
+                );
             }
-            Some((_, head_hash)) if head_hash.as_slice() != prev.as_slice() => {
-                brk(last, format!("the chain head does not match entry {last}"))
+            Some(head) if head.seq < last => {
+                return brk(
+                    head.seq + 1,
+                    TamperKind::InsertedEntry,
+                    format!("entry {} is beyond the chain head ({})", head.seq + 1, head.seq),
+                );
             }
-            Some((head_seq, _)) => Ok(Ok(VerifyReport { scope, entries, head_seq })),
+            Some(head) if head.hash != prev => {
+                return brk(last, TamperKind::EditedEntry, format!("the chain head does not match entry {last}"));
+            }
+            Some(head) => match head.tree {
+                Some(stored) if stored == tree => {}
+                Some(_) => {
+                    return brk(
+                        last,
+                        TamperKind::EditedEntry,
+                        "the Merkle tree kept beside the head does not match the entries".into(),
+                    );
+                }
+                None => {
+                    return brk(last, TamperKind::EditedEntry, "the Merkle tree of this chain was never built".into());
+                }
+            },
+        }
+        if let Some(c) = pending.first().filter(|c| c.size() > entries) {
+            return brk(
+                last + 1,
+                TamperKind::RolledBack,
+                format!(
+                    "a signed checkpoint covers {} entries but the database holds {entries}: it was rolled back \
+                     to an older copy or its tail was cut with its head",
+                    c.size()
+                ),
+            );
+        }
+        if let Some(c) = differs {
+            let size = i64::try_from(c.size()).unwrap_or(i64::MAX);
+            return brk(
+                size,
+                TamperKind::RolledBack,
+                format!(
+                    "the first {} entries differ from the signed checkpoint of that size: the database was \
+                     rolled back to an older copy and written again, or rewritten",
+                    c.size()
+                ),
+            );
+        }
+        Ok(Ok(report()))
+    }
+}
+
+/// Compares the tree with the checkpoints of its size (`pending` is sorted by size, largest
+/// first), remembering the first that differs.
+fn check<'a>(tree: &CompactRange, pending: &mut Vec<&'a Checkpoint>, differs: &mut Option<&'a Checkpoint>) {
+    while let Some(c) = pending.last().copied().filter(|c| c.size() == tree.size()) {
+        pending.pop();
+        if differs.is_none() && !c.root().ct_eq(&tree.root()) {
+            *differs = Some(c);
         }
     }
+}
+
+/// A stored hash that already matched a recomputed one is 32 bytes.
+fn hash32_or_zero(bytes: &[u8]) -> [u8; 32] {
+    bytes.try_into().unwrap_or_default()
 }
 
 /// A `LIKE` pattern matching `needle` anywhere, case-insensitively (the column side is

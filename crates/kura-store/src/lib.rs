@@ -32,7 +32,7 @@ mod views;
 mod write;
 mod writer;
 
-pub use audit::{AuditFilter, ChainBreak, ChainVerification, VerifyReport};
+pub use audit::{AuditFilter, ChainBreak, ChainVerification, TamperKind, TreeHead, VerifyReport};
 pub use cache::{CacheStats, RecordSnapshot};
 pub use conn::Engine;
 pub use error::StoreError;

@@ -49,7 +49,9 @@ impl Store {
     /// runtime: use the store within that runtime.
     #[tracing::instrument(skip_all)]
     pub async fn open(url: &str, clock: Arc<dyn Clock>, options: StoreOptions) -> Result<Self, StoreError> {
-        let (db, conn, connector) = Db::open(url, options.max_connections).await?;
+        let (db, mut conn, connector) = Db::open(url, options.max_connections).await?;
+        // Chains written before the Merkle log get their trees before any write (LOG-3).
+        crate::audit::tree::build_missing(&mut conn).await?;
         let cache = Arc::new(crate::cache::RecordCache::new(options.record_cache_records));
         let writer = Writer::open(conn, connector, Arc::clone(&cache));
         tracing::info!(engine = ?db.engine(), encrypted = options.vault.is_some(), "store opened");

@@ -178,8 +178,45 @@ pub enum TenantCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Verify every audit hash chain; exits non-zero and names the first broken entry.
+    /// Verify every audit log: its hash chain, its Merkle tree, and every signed checkpoint in
+    /// the checkpoint directory. Exits non-zero, naming the kind of tampering and the entry.
+    /// Prints how many bytes of log it hashed and how fast.
     Verify {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Make a signed checkpoint of every audit log now and append it to the checkpoint directory.
+    Checkpoint {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Print the public key that checks the checkpoints (signed-note verifier format).
+    PublicKey {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Print a C2SP tlog-proof that an entry is in a tenant's log, against a checkpoint made now.
+    Prove {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The entry's sequence number.
+        #[arg(long)]
+        seq: i64,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Print the consistency proof (one base64 hash a line) between two sizes of a tenant's log.
+    Consistency {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The older checkpoint's size.
+        #[arg(long)]
+        from: u64,
+        /// The newer checkpoint's size.
+        #[arg(long)]
+        to: u64,
         #[command(flatten)]
         data: DataArgs,
     },

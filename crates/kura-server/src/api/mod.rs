@@ -4,6 +4,7 @@
 
 mod access;
 mod account;
+mod audit_log;
 mod data;
 mod extract;
 mod links;
@@ -69,6 +70,10 @@ fn table() -> Routes<AppState> {
         .add(Delete, "/api/v1/api-keys/{id}", Needs(ApiKeysManage), access::revoke_api_key)
         .add(Post, "/api/v1/api-keys/{id}/rotate", Needs(ApiKeysManage), access::rotate_api_key)
         .add(Get, "/api/v1/audit", Needs(AuditRead), data::list_audit)
+        .add(Get, "/api/v1/audit/checkpoint", Needs(AuditRead), audit_log::latest_checkpoint)
+        .add(Post, "/api/v1/audit/checkpoint", Needs(AuditRead), audit_log::make_checkpoint)
+        .add(Get, "/api/v1/audit/proofs/inclusion", Needs(AuditRead), audit_log::inclusion_proof)
+        .add(Get, "/api/v1/audit/proofs/consistency", Needs(AuditRead), audit_log::consistency_proof)
 }
 
 /// The API's routes.

@@ -5,9 +5,9 @@
 //! `application/problem+json` bodies of the `Problem` schema.
 
 use super::views::{ApiKeyCreated, ApiKeyView, Me, RecordValues, RoleView, SessionCreated, UserView};
-use super::{access, account, data, links, transfer, views};
+use super::{access, account, audit_log, data, links, transfer, views};
 use crate::error::{PROBLEM_JSON, Problem};
-use crate::service::audit::AuditEntryView;
+use crate::service::audit::{AuditEntryView, CheckpointView};
 use crate::service::records::{RecordPage, RecordView};
 use crate::service::transfer::format::{Format, HeaderNames};
 use crate::service::transfer::import::{RecordImportOptions, RecordImportReport};
@@ -34,9 +34,11 @@ use utoipa::{Modify, OpenApi};
         data::list_collections, data::create_collection, data::get_collection, data::update_collection,
         data::delete_collection, data::list_records, data::create_record, data::get_record, data::update_record,
         data::delete_record, data::list_audit, transfer::export_records,
+        audit_log::latest_checkpoint, audit_log::make_checkpoint,
+        audit_log::inclusion_proof, audit_log::consistency_proof,
         transfer::preview_import, transfer::import_records,
     ),
-    components(schemas(Problem, SessionCreated, Me, UserView, RoleView, ApiKeyView, ApiKeyCreated, RecordValues,
+    components(schemas(Problem, CheckpointView, SessionCreated, Me, UserView, RoleView, ApiKeyView, ApiKeyCreated, RecordValues,
         RecordView, RecordPage, AuditEntryView, Collection, CollectionSpec, FieldDef, FieldType, Rules, Charset, Key,
         DisplayName, CollectionId, TenantId, Format, HeaderNames, RecordImportOptions, RecordImportReport, views::OwnSessionView, views::SessionsEnded)),
     modifiers(&BearerAuth, &ErrorResponses),
@@ -180,6 +182,9 @@ mod tests {
             "per_page",
             "format",
             "header",
+            "seq",
+            "first",
+            "second",
         ];
         let mut seen = 0;
         for (method, path, op) in operations(&doc) {
@@ -205,7 +210,8 @@ mod tests {
         let doc = doc();
         for (method, path, op) in operations(&doc) {
             // Actions on a user that need nothing more than the path take no body.
-            let bodiless = ["/unlock", "/setup-link", "/one-time-password"].iter().any(|a| path.ends_with(a));
+            let bodiless =
+                ["/unlock", "/setup-link", "/one-time-password", "/audit/checkpoint"].iter().any(|a| path.ends_with(a));
             if ["post", "put", "patch"].contains(&method.as_str()) && path != "/api/v1/sessions/current" && !bodiless {
                 let schema = &op["requestBody"]["content"]["application/json"]["schema"];
                 assert!(schema.get("$ref").is_some(), "{method} {path}: request body {schema}");

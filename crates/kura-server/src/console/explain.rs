@@ -81,6 +81,8 @@ explanations! {
     "invalid query: {}" => "The search could not be done with these conditions. Check them and try again.", "この条件では検索できませんでした。条件をご確認のうえ、もう一度お試しください。";
     "a collection cannot be renamed; its name is used in URLs and filters" => "A collection ID cannot be changed: it is used in URLs and filters.", "コレクションIDはURLや絞り込み条件で使われるため変更できません。";
     "expires_in_days must be between 1 and 730" => "Enter a validity of 1 to 730 days.", "有効期間は1〜730日で入力してください。";
+    "seq must be 1 or more" => "Entries are numbered from 1.", "記録の番号は1から始まります。";
+    "first must not be larger than second" => "The older size must not be larger than the newer one.", "古い件数は新しい件数以下にしてください。";
     "limit must be between 1 and 1000" => "Show between 1 and 1000 entries at a time.", "一度に表示できるのは1〜1000件です。";
     "status must be active or disabled" => "Choose a status from the list.", "状態を一覧から選んでください。";
     "the form could not be read" => "The form could not be read. Reload the page and try again.", "フォームの内容を読み取れませんでした。ページを再読み込みしてから、もう一度お試しください。";

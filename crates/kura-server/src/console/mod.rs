@@ -30,8 +30,8 @@ use axum::response::Response;
 use axum::routing::any;
 use kura_domain::Permission;
 use pages::{
-    account, api_keys, audit, collections, dashboard, export, fields, import, links, record_form, record_import,
-    record_view, records, roles, security, session, users,
+    account, api_keys, audit, audit_checkpoint, collections, dashboard, export, fields, import, links, record_form,
+    record_import, record_view, records, roles, security, session, users,
 };
 
 /// Every console page and form with the access it needs; the router is built from this table.
@@ -116,6 +116,7 @@ fn table() -> Routes<AppState> {
         .add(Post, "/console/api-keys/{id}/rotate", Needs(ApiKeysManage), api_keys::rotate)
         .add(Post, "/console/api-keys/{id}/revoke", Needs(ApiKeysManage), api_keys::revoke)
         .add(Get, "/console/audit", Needs(AuditRead), audit::list)
+        .add(Get, "/console/audit/checkpoint", Needs(AuditRead), audit_checkpoint::show)
         .merge(operator::table())
 }
 

@@ -470,6 +470,14 @@ catalogue! {
     From => "From", "開始日時";
     To => "Until", "終了日時";
     AllOperations => "All operations", "すべての操作";
+    CheckpointTitle => "Signed checkpoint", "署名付きチェックポイント";
+    CheckpointLink => "Signed checkpoint and public key", "署名付きチェックポイントと公開鍵";
+    CheckpointIntro => "Kura signs the state of this log every minute (also when nothing happened) and keeps each signature outside its database. Keep copies of checkpoints and the public key: with them you can check, with Kura's CLI or other transparency-log tools, that entries recorded up to a checkpoint were never altered, removed, reordered or rolled back.", "Kuraはこのログの状態を毎分（記録がないときも）署名し、その署名をデータベースの外に保管しています。チェックポイントと公開鍵の写しをお手元に保存してください。KuraのCLIや他の透明性ログ用ツールで、チェックポイントまでに記録された内容が改ざん・削除・並べ替え・巻き戻しされていないことを確認できます。";
+    CheckpointLimits => "What this cannot prove: an event that was never recorded, and entries written after the latest checkpoint until the next one is made.", "確認できないこと：記録されなかった出来事、および最新のチェックポイント以降、次のチェックポイントまでに書かれた記録。";
+    CheckpointSize => "Entries covered: {n}", "対象の記録件数：{n}件";
+    CheckpointNote => "Checkpoint (C2SP tlog-checkpoint, signed note)", "チェックポイント（C2SP tlog-checkpoint、署名付きノート）";
+    PublicKey => "Public key (Ed25519, signed-note format)", "公開鍵（Ed25519、署名付きノート形式）";
+    CheckpointApi => "The API serves the same, and proofs that an entry is in the log or that one checkpoint extends another:", "同じ内容と、記録がログに含まれることやチェックポイント同士の一貫性の証明は、APIからも取得できます：";
     AllOutcomes => "All results", "すべての結果";
     RangeReversed => "The end is before the start. The time range is not applied.", "終了日時が開始日時より前になっています。期間の指定は適用していません。";
     EntriesFound => "{n} entries", "該当 {n}件";

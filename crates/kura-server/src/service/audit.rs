@@ -128,3 +128,100 @@ pub fn view(e: &AuditEntry, zone: &kura_domain::TimeZoneName) -> AuditEntryView 
         hash: e.hash.iter().map(|b| format!("{b:02x}")).collect(),
     }
 }
+
+/// The latest signed checkpoint of the tenant's log and the key that signed it (LOG-3).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"checkpoint": "kura/audit/0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a01\n42\nn3Kx…=\ntime 2026-11-22T01:30:00Z\n\n\u{2014} kura Ab3x…==\n",
+    "public_key": "kura+1a2b3c4d+AXk…=", "size": 42}))]
+pub struct CheckpointView {
+    /// A C2SP tlog-checkpoint inside a C2SP signed-note, verbatim.
+    pub checkpoint: String,
+    /// The signed-note verifier key (Ed25519) that checks it.
+    pub public_key: String,
+    /// The number of entries the checkpoint covers.
+    pub size: u64,
+}
+
+fn checkpoint_error(e: crate::checkpoints::CheckpointError) -> AppError {
+    match e {
+        crate::checkpoints::CheckpointError::Store(e) => e.into(),
+        other => AppError::internal(other),
+    }
+}
+
+/// Opens one of this node's own checkpoints (from its sink) for its size.
+fn opened(state: &AppState, note: &str) -> AppResult<u64> {
+    let verifier = state.checkpoints.verifier().map_err(checkpoint_error)?;
+    let verifier = verifier.ok_or_else(|| AppError::Internal("the checkpoint signing key is missing".into()))?;
+    let body = kura_crypto::merkle::open_note(note, &verifier).map_err(AppError::internal)?;
+    let c = kura_crypto::merkle::Checkpoint::parse(body).map_err(AppError::internal)?;
+    Ok(c.size())
+}
+
+/// The latest checkpoint of the tenant's log, made now if there is none yet.
+pub async fn latest_checkpoint(state: &AppState, p: &TenantPrincipal) -> AppResult<CheckpointView> {
+    let g = p.require(Permission::AuditRead)?;
+    let scope = AuditScope::Tenant(g.tenant_id());
+    let note = match state.checkpoints.latest(scope).map_err(checkpoint_error)? {
+        Some(note) => note,
+        None => state.checkpoints.checkpoint(&state.store, scope, &*state.clock).await.map_err(checkpoint_error)?.note,
+    };
+    let size = opened(state, &note)?;
+    let public_key = state.checkpoints.public_key().map_err(checkpoint_error)?;
+    Ok(CheckpointView { checkpoint: note, public_key, size })
+}
+
+/// Makes a checkpoint of the tenant's log now (on demand) and returns it.
+pub async fn make_checkpoint(state: &AppState, p: &TenantPrincipal) -> AppResult<CheckpointView> {
+    let g = p.require(Permission::AuditRead)?;
+    let scope = AuditScope::Tenant(g.tenant_id());
+    let made = state.checkpoints.checkpoint(&state.store, scope, &*state.clock).await.map_err(checkpoint_error)?;
+    let public_key = state.checkpoints.public_key().map_err(checkpoint_error)?;
+    Ok(CheckpointView { checkpoint: made.note, public_key, size: made.size })
+}
+
+/// The C2SP tlog-proof that entry `seq` is in the tenant's log, against the latest checkpoint
+/// (a new one is made if the latest does not cover the entry yet).
+pub async fn inclusion_proof(state: &AppState, p: &TenantPrincipal, seq: i64) -> AppResult<String> {
+    let g = p.require(Permission::AuditRead)?;
+    let scope = AuditScope::Tenant(g.tenant_id());
+    if seq < 1 {
+        return Err(AppError::BadRequest("seq must be 1 or more".into()));
+    }
+    let index = u64::try_from(seq - 1).unwrap_or(0);
+    // An entry that does not exist gets no checkpoint made for it.
+    if index >= state.store.audit_tree_head(scope).await?.size {
+        return Err(AppError::NotFound("audit entry"));
+    }
+    let mut note = state.checkpoints.latest(scope).map_err(checkpoint_error)?;
+    let mut size = match &note {
+        Some(n) => opened(state, n)?,
+        None => 0,
+    };
+    if size <= index {
+        let made = state.checkpoints.checkpoint(&state.store, scope, &*state.clock).await.map_err(checkpoint_error)?;
+        (note, size) = (Some(made.note), made.size);
+    }
+    let Some(note) = note.filter(|_| size > index) else {
+        return Err(AppError::NotFound("audit entry"));
+    };
+    let hashes = state.store.audit_inclusion_proof(scope, index, size).await?;
+    Ok(kura_crypto::merkle::TlogProof { extra: None, index, hashes, checkpoint: note }.to_text())
+}
+
+/// The consistency proof from the tenant's tree of `first` entries to that of `second`: one
+/// base64 hash a line, as in C2SP tlog-proof.
+pub async fn consistency_proof(state: &AppState, p: &TenantPrincipal, first: u64, second: u64) -> AppResult<String> {
+    let g = p.require(Permission::AuditRead)?;
+    if first > second {
+        return Err(AppError::BadRequest("first must not be larger than second".into()));
+    }
+    let hashes = state.store.audit_consistency_proof(AuditScope::Tenant(g.tenant_id()), first, second).await?;
+    Ok(proof_lines(&hashes))
+}
+
+/// Hashes one base64 line each.
+pub fn proof_lines(hashes: &[kura_crypto::merkle::Hash]) -> String {
+    use base64::Engine as _;
+    hashes.iter().map(|h| format!("{}\n", base64::engine::general_purpose::STANDARD.encode(h.0))).collect()
+}

@@ -143,6 +143,8 @@ async fn spawn_node(
     settings.data_dir = dir.path().to_owned();
     settings.database_url = kura_server::settings::Secret::new(db_url.clone());
     let cheap = Argon2Params::insecure_for_tests();
+    // The checkpoint sink inside the test's own directory, so that nothing outlives it.
+    settings.audit.checkpoint_dir = Some(dir.path().join("checkpoints"));
     settings.password.argon2_memory_kib = cheap.memory_kib;
     settings.password.argon2_iterations = cheap.iterations;
     settings.password.argon2_parallelism = cheap.parallelism;

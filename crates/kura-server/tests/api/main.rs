@@ -4,6 +4,7 @@
 
 mod access;
 mod api_keys;
+mod audit_log;
 mod browser;
 mod console;
 mod console_browser;

@@ -1,4 +1,6 @@
-//! The `audit_log` and `audit_heads` tables (LOG-1): one hash chain per scope, and its head.
+//! The `audit_log`, `audit_heads` and `audit_tree_nodes` tables (LOG-1, LOG-3): one hash chain
+//! per scope, which is also the leaf sequence of the scope's Merkle log; its head with the tree's
+//! compact range; and the hashes of the tree's completed subtrees, for proofs.
 
 use super::records::{self, Insert};
 use super::{CHUNK, corrupt, hash32, micros, timestamp};
@@ -7,6 +9,7 @@ use crate::conn::{Exec, run};
 use crate::dialect;
 use crate::error::StoreError;
 use jiff::Timestamp;
+use kura_crypto::merkle::{CompactRange, Hash, Node};
 use kura_domain::{Actor, ActorKind, AuditEntry, AuditScope, Operation, Outcome};
 use std::sync::OnceLock;
 use uuid::Uuid;
@@ -37,6 +40,35 @@ pub(crate) struct AuditRow {
     hash: Vec<u8>,
 }
 
+impl AuditRow {
+    /// The entry's canonical bytes from its stored columns, unparsed: the Merkle leaf's data.
+    pub(crate) fn stored_bytes(&self) -> Vec<u8> {
+        self.stored_bytes_as(self.seq)
+    }
+    /// [`AuditRow::stored_bytes`] as if the entry were numbered `seq` (to tell where a moved
+    /// entry came from).
+    pub(crate) fn stored_bytes_as(&self, seq: i64) -> Vec<u8> {
+        AuditEntry::stored_bytes(&kura_domain::StoredFields {
+            scope_id: self.scope_id,
+            seq,
+            at_micros: self.at,
+            actor_kind: &self.actor_kind,
+            actor_id: self.actor_id,
+            actor_label: &self.actor_label,
+            actor_role: self.actor_role.as_deref(),
+            source_ip: self.source_ip.as_deref(),
+            operation: &self.operation,
+            target: self.target.as_deref(),
+            outcome: &self.outcome,
+            detail: self.detail.as_deref(),
+        })
+    }
+    /// The previous hash and hash columns as stored (any length).
+    pub(crate) fn hashes(&self) -> (&[u8], &[u8]) {
+        (&self.prev_hash, &self.hash)
+    }
+}
+
 impl TryFrom<AuditRow> for AuditEntry {
     type Error = StoreError;
     fn try_from(r: AuditRow) -> Result<Self, StoreError> {
@@ -61,26 +93,52 @@ impl TryFrom<AuditRow> for AuditEntry {
     }
 }
 
-/// Claims the next sequence number and returns it with the previous entry's hash, creating the
-/// scope's head at the first append (its previous hash is all zeros). On PostgreSQL the row lock
-/// this takes serialises appends to the scope until the transaction commits.
-pub(crate) async fn advance_head(e: &mut Exec<'_>, scope: AuditScope) -> Result<(i64, [u8; 32]), StoreError> {
-    const SQL: &str = "INSERT INTO audit_heads (scope_id, seq, hash) VALUES ($1, 1, $2) \
-                       ON CONFLICT (scope_id) DO UPDATE SET seq = audit_heads.seq + 1 RETURNING seq, hash";
-    let (seq, hash): (i64, Vec<u8>) =
-        run!(e, |c| sqlx::query_as(SQL).bind(scope.storage_id()).bind([0u8; 32].as_slice()).fetch_one(c).await)?;
-    Ok((seq, hash32("audit head hash", &hash)?))
+/// A chain head as stored: the last sequence number and hash, and the Merkle tree's compact
+/// range over the entries so far (`None` until the tree is built, see `audit_tree.rs`).
+pub(crate) struct StoredHead {
+    pub(crate) seq: i64,
+    pub(crate) hash: [u8; 32],
+    pub(crate) tree: Option<CompactRange>,
 }
 
-/// [`set_head`]'s statement: `$1` scope, `$2` sequence number, `$3` hash.
-const SET_HEAD: &str = "UPDATE audit_heads SET seq = $2, hash = $3 WHERE scope_id = $1";
+fn tree_of(bytes: Option<Vec<u8>>) -> Result<Option<CompactRange>, StoreError> {
+    bytes.map(|b| CompactRange::from_bytes(&b).map_err(|e| corrupt("audit tree state", e))).transpose()
+}
+
+/// Claims the next sequence number and returns it with the previous entry's hash and the tree
+/// over the entries before it, creating the scope's head at the first append (its previous hash
+/// is all zeros, its tree empty). On PostgreSQL the row lock this takes serialises appends to the
+/// scope until the transaction commits.
+pub(crate) async fn advance_head(e: &mut Exec<'_>, scope: AuditScope) -> Result<StoredHead, StoreError> {
+    const SQL: &str = "INSERT INTO audit_heads (scope_id, seq, hash, tree) VALUES ($1, 1, $2, $3) \
+                       ON CONFLICT (scope_id) DO UPDATE SET seq = audit_heads.seq + 1 RETURNING seq, hash, tree";
+    let empty = CompactRange::new().to_bytes();
+    let (seq, hash, tree): (i64, Vec<u8>, Option<Vec<u8>>) = run!(e, |c| sqlx::query_as(SQL)
+        .bind(scope.storage_id())
+        .bind([0u8; 32].as_slice())
+        .bind(empty.as_slice())
+        .fetch_one(c)
+        .await)?;
+    Ok(StoredHead { seq, hash: hash32("audit head hash", &hash)?, tree: tree_of(tree)? })
+}
+
+/// [`set_head`]'s statement: `$1` scope, `$2` sequence number, `$3` hash, `$4` tree.
+const SET_HEAD: &str = "UPDATE audit_heads SET seq = $2, hash = $3, tree = $4 WHERE scope_id = $1";
 
 /// Writes a head advanced in memory back (the transaction already holds its lock).
-pub(crate) async fn set_head(e: &mut Exec<'_>, scope: AuditScope, seq: i64, hash: &[u8; 32]) -> Result<(), StoreError> {
+pub(crate) async fn set_head(
+    e: &mut Exec<'_>,
+    scope: AuditScope,
+    seq: i64,
+    hash: &[u8; 32],
+    tree: &CompactRange,
+) -> Result<(), StoreError> {
+    let tree = tree.to_bytes();
     let n = run!(e, |c| sqlx::query(SET_HEAD)
         .bind(scope.storage_id())
         .bind(seq)
         .bind(hash.as_slice())
+        .bind(tree.as_slice())
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?;
@@ -96,18 +154,19 @@ pub(crate) async fn set_head(e: &mut Exec<'_>, scope: AuditScope, seq: i64, hash
 pub(crate) async fn set_head_and_commit(
     c: &mut sqlx::SqliteConnection,
     scope: AuditScope,
-    head: (i64, &[u8; 32]),
+    head: (i64, &[u8; 32], &CompactRange),
     collection: Option<(kura_domain::TenantId, kura_domain::CollectionId, i64, i64)>,
 ) -> Result<(), StoreError> {
     static HEAD: OnceLock<String> = OnceLock::new();
     static HEAD_SEQS: OnceLock<String> = OnceLock::new();
     let sql = match collection {
-        None => HEAD.get_or_init(|| dialect::fuse(&[(SET_HEAD, 3), ("COMMIT", 0)])),
+        None => HEAD.get_or_init(|| dialect::fuse(&[(SET_HEAD, 4), ("COMMIT", 0)])),
         Some(_) => {
-            HEAD_SEQS.get_or_init(|| dialect::fuse(&[(SET_HEAD, 3), (super::collections::SET_SEQS, 4), ("COMMIT", 0)]))
+            HEAD_SEQS.get_or_init(|| dialect::fuse(&[(SET_HEAD, 4), (super::collections::SET_SEQS, 4), ("COMMIT", 0)]))
         }
     };
-    let q = sqlx::query(sql.as_str()).bind(scope.storage_id()).bind(head.0).bind(head.1.as_slice());
+    let tree = head.2.to_bytes();
+    let q = sqlx::query(sql.as_str()).bind(scope.storage_id()).bind(head.0).bind(head.1.as_slice()).bind(tree);
     let q = match collection {
         Some((tenant, id, change, delete)) => q.bind(tenant.as_uuid()).bind(id.as_uuid()).bind(change).bind(delete),
         None => q,
@@ -116,10 +175,107 @@ pub(crate) async fn set_head_and_commit(
     Ok(())
 }
 
-/// The head's sequence number and hash, as stored (not checked).
-pub(crate) async fn head(e: &mut Exec<'_>, scope: AuditScope) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
-    const SQL: &str = "SELECT seq, hash FROM audit_heads WHERE scope_id = $1";
-    Ok(run!(e, |c| sqlx::query_as(SQL).bind(scope.storage_id()).fetch_optional(c).await)?)
+/// The head's sequence number, hash and tree, as stored (not checked).
+pub(crate) async fn head(e: &mut Exec<'_>, scope: AuditScope) -> Result<Option<StoredHead>, StoreError> {
+    const SQL: &str = "SELECT seq, hash, tree FROM audit_heads WHERE scope_id = $1";
+    let row: Option<(i64, Vec<u8>, Option<Vec<u8>>)> =
+        run!(e, |c| sqlx::query_as(SQL).bind(scope.storage_id()).fetch_optional(c).await)?;
+    row.map(|(seq, hash, tree)| Ok(StoredHead { seq, hash: hash32("audit head hash", &hash)?, tree: tree_of(tree)? }))
+        .transpose()
+}
+
+/// The scopes whose head has no tree yet: chains written before the Merkle log existed.
+pub(crate) async fn heads_without_tree(e: &mut Exec<'_>) -> Result<Vec<Uuid>, StoreError> {
+    const SQL: &str = "SELECT scope_id FROM audit_heads WHERE tree IS NULL ORDER BY scope_id";
+    Ok(run!(e, |c| sqlx::query_scalar(SQL).fetch_all(c).await)?)
+}
+
+/// Locks a head that still has no tree (PostgreSQL: its row, until the transaction ends) and
+/// returns its sequence number; `None` if another node built the tree meanwhile.
+pub(crate) async fn lock_head_without_tree(e: &mut Exec<'_>, scope: AuditScope) -> Result<Option<i64>, StoreError> {
+    const SQL: &str = "UPDATE audit_heads SET tree = NULL WHERE scope_id = $1 AND tree IS NULL RETURNING seq";
+    Ok(run!(e, |c| sqlx::query_scalar(SQL).bind(scope.storage_id()).fetch_optional(c).await)?)
+}
+
+/// Stores a tree built from a chain's entries beside its head.
+pub(crate) async fn set_tree(e: &mut Exec<'_>, scope: AuditScope, tree: &CompactRange) -> Result<(), StoreError> {
+    const SQL: &str = "UPDATE audit_heads SET tree = $2 WHERE scope_id = $1";
+    let tree = tree.to_bytes();
+    let n = run!(e, |c| sqlx::query(SQL)
+        .bind(scope.storage_id())
+        .bind(tree.as_slice())
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    super::found(n)
+}
+
+/// The hash of one stored subtree (level 1 and up).
+pub(crate) async fn node(e: &mut Exec<'_>, scope: AuditScope, node: Node) -> Result<Option<Hash>, StoreError> {
+    const SQL: &str = "SELECT hash FROM audit_tree_nodes WHERE scope_id = $1 AND level = $2 AND idx = $3";
+    let idx = i64::try_from(node.index).map_err(|_| corrupt("audit tree node", "index out of range"))?;
+    let hash: Option<Vec<u8>> = run!(e, |c| sqlx::query_scalar(SQL)
+        .bind(scope.storage_id())
+        .bind(i32::from(node.level))
+        .bind(idx)
+        .fetch_optional(c)
+        .await)?;
+    hash.map(|h| hash32("audit tree node", &h).map(Hash)).transpose()
+}
+
+/// Inserts completed subtrees, up to [`CHUNK`] per call.
+pub(crate) async fn insert_nodes(e: &mut Exec<'_>, nodes: &[(AuditScope, Node, Hash)]) -> Result<(), StoreError> {
+    const WIDTH: usize = 4;
+    static SQL: OnceLock<Vec<String>> = OnceLock::new();
+    let shapes = SQL.get_or_init(|| {
+        (1..=CHUNK)
+            .map(|rows| {
+                format!("INSERT INTO audit_tree_nodes (scope_id, level, idx, hash) VALUES {}", values(1, rows, WIDTH))
+            })
+            .collect()
+    });
+    for chunk in super::chunks(nodes) {
+        let sql = shapes[chunk.len() - 1].as_str();
+        run!(e, |c| {
+            let mut q = sqlx::query(sql);
+            for (scope, node, hash) in chunk {
+                q = q
+                    .bind(scope.storage_id())
+                    .bind(i32::from(node.level))
+                    .bind(i64::try_from(node.index).unwrap_or(i64::MAX))
+                    .bind(hash.0.as_slice());
+            }
+            q.execute(c).await.map(drop)
+        })?;
+    }
+    Ok(())
+}
+
+/// The entry at `seq`, raw, if there is one (for naming what a break is).
+pub(crate) async fn row_at(e: &mut Exec<'_>, scope: AuditScope, seq: i64) -> Result<Option<AuditRow>, StoreError> {
+    const SQL: &str = concat!("SELECT ", cols!(), " FROM audit_log WHERE scope_id = $1 AND seq = $2");
+    Ok(run!(e, |c| sqlx::query_as(SQL).bind(scope.storage_id()).bind(seq).fetch_optional(c).await)?)
+}
+
+/// The entries other than `seq` that name `prev_hash` as their previous hash (for naming what
+/// a break is: an entry moved elsewhere still names its original predecessor).
+pub(crate) async fn rows_after_hash(
+    e: &mut Exec<'_>,
+    scope: AuditScope,
+    prev_hash: &[u8; 32],
+    seq: i64,
+) -> Result<Vec<AuditRow>, StoreError> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        cols!(),
+        " FROM audit_log WHERE scope_id = $1 AND prev_hash = $2 AND seq <> $3 ORDER BY seq LIMIT 10"
+    );
+    Ok(run!(e, |c| sqlx::query_as(SQL)
+        .bind(scope.storage_id())
+        .bind(prev_hash.as_slice())
+        .bind(seq)
+        .fetch_all(c)
+        .await)?)
 }
 
 /// Binds an entry's fourteen columns, in the order of [`cols`], onto query `$q`.

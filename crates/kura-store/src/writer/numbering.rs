@@ -8,13 +8,17 @@
 //! before `COMMIT`, [`Numbers::write_back_and_commit`] stores what was counted. Every change a write makes
 //! here is undone with its savepoint ([`Numbers::undo_write`]).
 //!
-//! The entry itself is decided by the chain's rule in the domain, [`AuditEntry::seal`].
+//! The entry itself is decided by the chain's rule in the domain, [`AuditEntry::seal`]. Each
+//! entry is also the next leaf of its scope's Merkle log (LOG-3): the head carries the tree's
+//! compact range, an append costs O(log n) hashes, and the subtrees it completes are kept in
+//! memory and written with the heads, once per batch, so that proofs can be built from them.
 
 use crate::conn::{Exec, WriterConn};
 use crate::dialect;
 use crate::error::StoreError;
 use crate::sql;
 use crate::time::now;
+use kura_crypto::merkle::{CompactRange, Hash, Node, leaf_hash};
 use kura_domain::{Actor, AuditEntry, AuditRecord, AuditScope, Clock, CollectionId, TenantId};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,11 +32,12 @@ pub(crate) struct Append {
     pub clock: Arc<dyn Clock>,
 }
 
-/// A chain head as advanced inside the open outer transaction.
-#[derive(Clone, Copy, Debug)]
+/// A chain head as advanced inside the open outer transaction, with the tree over its entries.
+#[derive(Clone, Debug)]
 struct Head {
     seq: i64,
     hash: [u8; 32],
+    tree: CompactRange,
 }
 
 /// A collection's change numbers as advanced inside the open outer transaction.
@@ -53,10 +58,12 @@ impl Seqs {
 }
 
 /// What a write changed in memory, restored if the write is rolled back.
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 enum Undo {
     Head(AuditScope, Option<Head>),
     Seqs((TenantId, CollectionId), Option<Seqs>),
+    /// The number of completed subtrees before the write.
+    Nodes(usize),
 }
 
 /// The numbers counted in the open outer transaction.
@@ -66,7 +73,10 @@ pub(super) struct Numbers {
     heads: HashMap<AuditScope, Head>,
     /// The change numbers of the collections written to, whose locks the transaction holds.
     seqs: HashMap<(TenantId, CollectionId), Seqs>,
-    /// What the holding write changed in `heads` and `seqs`, in order, with the values before.
+    /// The Merkle subtrees (level 1 and up) the batch's appends completed, to be stored.
+    nodes: Vec<(AuditScope, Node, Hash)>,
+    /// What the holding write changed in `heads`, `seqs` and `nodes`, in order, with the values
+    /// before.
     undo: Vec<Undo>,
 }
 
@@ -76,17 +86,35 @@ impl Numbers {
     pub(super) async fn next_entry(&mut self, e: &mut Exec<'_>, append: &Append) -> Result<AuditEntry, StoreError> {
         let Append { scope, actor, record, clock } = append;
         let scope = *scope;
-        let (prev_seq, prev_hash) = match self.heads.get(&scope).copied() {
-            Some(head) => (head.seq, head.hash),
+        let (prev_seq, prev_hash, mut tree) = match self.heads.get(&scope) {
+            Some(head) => (head.seq, head.hash, head.tree.clone()),
             None => {
-                let (seq, hash) = sql::audit::advance_head(e, scope).await?;
-                (seq - 1, hash)
+                let head = sql::audit::advance_head(e, scope).await?;
+                let tree = head.tree.ok_or_else(|| {
+                    StoreError::Corrupt(format!("the audit tree of {scope:?} was not built before a write"))
+                })?;
+                (head.seq - 1, head.hash, tree)
             }
         };
+        if u64::try_from(prev_seq).ok() != Some(tree.size()) {
+            return Err(StoreError::Corrupt(format!(
+                "the audit tree of {scope:?} holds {} leaves but its chain {prev_seq} entries",
+                tree.size()
+            )));
+        }
         // Read the time only once the head is locked, so that times never go backwards along
         // the chain while writers queue for it.
         let entry = AuditEntry::seal(scope, prev_seq, prev_hash, now(&**clock), actor, record);
-        let known = self.heads.insert(scope, Head { seq: entry.seq, hash: entry.hash });
+        // The leaf is the entry's stored bytes, so that sealing a field later never breaks it.
+        let leaf = leaf_hash(&entry.own_canonical_bytes());
+        self.undo.push(Undo::Nodes(self.nodes.len()));
+        let nodes = &mut self.nodes;
+        tree.append(leaf, |node, hash| {
+            if node.level > 0 {
+                nodes.push((scope, node, *hash));
+            }
+        });
+        let known = self.heads.insert(scope, Head { seq: entry.seq, hash: entry.hash, tree });
         self.undo.push(Undo::Head(scope, known));
         Ok(entry)
     }
@@ -132,6 +160,7 @@ impl Numbers {
                 Undo::Head(scope, None) => drop(self.heads.remove(&scope)),
                 Undo::Seqs(key, Some(seqs)) => drop(self.seqs.insert(key, seqs)),
                 Undo::Seqs(key, None) => drop(self.seqs.remove(&key)),
+                Undo::Nodes(len) => self.nodes.truncate(len),
             }
         }
     }
@@ -145,27 +174,33 @@ impl Numbers {
     pub(super) fn clear(&mut self) {
         self.heads.clear();
         self.seqs.clear();
+        self.nodes.clear();
         self.undo.clear();
     }
 
-    /// Writes the advanced heads and change numbers back and commits; returns the change numbers
-    /// committed. The usual batch (one tenant's writes, into at most one collection) does it in
-    /// one call where the engine fuses calls.
+    /// Writes the completed subtrees, the advanced heads and change numbers back and commits;
+    /// returns the change numbers committed. The subtrees go in multi-row inserts (about one row
+    /// per entry); the usual batch (one tenant's writes, into at most one collection) writes the
+    /// rest in one call where the engine fuses calls.
     pub(super) async fn write_back_and_commit(
         &mut self,
         conn: &mut WriterConn,
     ) -> Result<Vec<((TenantId, CollectionId), Seqs)>, StoreError> {
         let heads: Vec<_> = self.heads.drain().collect();
         let seqs: Vec<_> = self.seqs.drain().collect();
+        if !self.nodes.is_empty() {
+            sql::audit::insert_nodes(&mut conn.exec(), &self.nodes).await?;
+            self.nodes.clear();
+        }
         if let (WriterConn::Sqlite(c), [(scope, head)], [] | [_]) = (&mut *conn, heads.as_slice(), seqs.as_slice())
             && dialect::fuses(crate::conn::Engine::Sqlite)
         {
             let collection = seqs.first().map(|((tenant, id), s)| (*tenant, *id, s.change, s.delete));
-            sql::audit::set_head_and_commit(c, *scope, (head.seq, &head.hash), collection).await?;
+            sql::audit::set_head_and_commit(c, *scope, (head.seq, &head.hash, &head.tree), collection).await?;
             return Ok(seqs);
         }
         for (scope, head) in heads {
-            sql::audit::set_head(&mut conn.exec(), scope, head.seq, &head.hash).await?;
+            sql::audit::set_head(&mut conn.exec(), scope, head.seq, &head.hash, &head.tree).await?;
         }
         for &((tenant, collection), s) in &seqs {
             sql::collections::set_seqs(&mut conn.exec(), tenant, collection, s.change, s.delete).await?;

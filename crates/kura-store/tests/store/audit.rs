@@ -236,3 +236,119 @@ async fn tenant_with_one_record(env: &Env, slug: &str) -> Tenant {
     add_record(&env.store, &t, &c, "a").await;
     t
 }
+
+// LOG-3: the Merkle log ----------------------------------------------------------------------
+
+use kura_crypto::merkle::{MemoryStore, verify_consistency, verify_inclusion};
+
+/// The reference tree of a scope's log, from the leaves the store reports.
+async fn reference_tree(store: &Store, s: AuditScope, n: i64) -> MemoryStore {
+    let mut reference = MemoryStore::new();
+    for seq in 1..=n {
+        reference.append(store.audit_leaf(s, seq).await.unwrap().unwrap());
+    }
+    reference
+}
+
+#[tokio::test]
+async fn log_3_batches_keep_the_merkle_tree_and_prove_from_it() {
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    let initial = store.audit_tree_head(scope(&t)).await.unwrap().size;
+    // Concurrent appends so that batches of several entries complete subtrees together.
+    let tasks = (0..36)
+        .map(|i| {
+            let store = store.clone();
+            let s = scope(&t);
+            tokio::spawn(async move {
+                let record = AuditRecord::success(Operation::UserLogin, format!("user:{i}"));
+                store.audit_only(s, actor(ActorKind::User, "taro@example.jp"), record).await.unwrap();
+            })
+        })
+        .collect::<Vec<_>>();
+    finished(tasks).await;
+    let head = store.audit_tree_head(scope(&t)).await.unwrap();
+    assert_eq!(head.size, initial + 36);
+    let n = head.size as i64;
+    let reference = reference_tree(store, scope(&t), n).await;
+    assert_eq!(head.root, reference.root(), "the tree kept by the write path is RFC 6962's");
+    let report = store.verify_audit(scope(&t)).await.unwrap().unwrap();
+    assert_eq!(report.root, head.root);
+
+    for size in [1u64, 2, 5, 16, n as u64] {
+        let root = kura_crypto::merkle::tree_head(&reference, size).unwrap();
+        for index in 0..size {
+            let proof = store.audit_inclusion_proof(scope(&t), index, size).await.unwrap();
+            let leaf = store.audit_leaf(scope(&t), index as i64 + 1).await.unwrap().unwrap();
+            verify_inclusion(index, size, &leaf, &proof, &root).unwrap();
+        }
+        let proof = store.audit_consistency_proof(scope(&t), size, n as u64).await.unwrap();
+        verify_consistency(size, n as u64, &root, &head.root, &proof).unwrap();
+    }
+    // Beyond the log, or sizes the wrong way round: not found, not a failure.
+    let size = n as u64;
+    assert!(matches!(store.audit_inclusion_proof(scope(&t), size, size).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.audit_inclusion_proof(scope(&t), 0, size + 1).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.audit_consistency_proof(scope(&t), 5, 4).await, Err(StoreError::NotFound)));
+}
+
+#[tokio::test]
+async fn log_3_chains_written_before_the_merkle_log_get_their_tree_when_the_store_opens() {
+    let env = env().await;
+    let t = tenant_with_three_entries(&env).await;
+    let before = env.store.audit_tree_head(scope(&t)).await.unwrap();
+    assert_eq!(before.size, 3);
+    // As a database from before migration 0025 looks: heads without trees, no subtrees.
+    let raw = Raw::connect(&env.db.url).await;
+    raw.exec("UPDATE audit_heads SET tree = NULL WHERE scope_id <> $1 OR seq >= $2", Uuid::nil(), 0).await;
+    raw.exec("DELETE FROM audit_tree_nodes WHERE scope_id <> $1 OR idx >= $2", Uuid::nil(), 0).await;
+    assert!(env.store.verify_audit(scope(&t)).await.unwrap().is_err(), "no tree: not verified");
+
+    let node = env.node().await;
+    assert_eq!(node.audit_tree_head(scope(&t)).await.unwrap(), before, "rebuilt as it was");
+    assert!(node.verify_audit(scope(&t)).await.unwrap().is_ok());
+    assert!(node.verify_audit(AuditScope::Platform).await.unwrap().is_ok());
+    let c = make_collection(&node, &t, "more").await;
+    add_record(&node, &t, &c, "c").await;
+    let after = node.audit_tree_head(scope(&t)).await.unwrap();
+    assert_eq!(after.size, 5);
+    let proof = node.audit_consistency_proof(scope(&t), 3, 5).await.unwrap();
+    verify_consistency(3, 5, &before.root, &after.root, &proof).unwrap();
+}
+
+/// Verification speed of a long log (LOG-3), in GB/s of entry bytes hashed and checked; run with
+/// `cargo test -p kura-store --test store log_3_measure -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore = "a measurement, not a check"]
+#[allow(clippy::print_stdout, reason = "a measurement prints its figure")]
+async fn log_3_measure_verification_speed() {
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    let detail = "x".repeat(700);
+    let writers = 32;
+    let per_writer = 2_000;
+    let tasks = (0..writers)
+        .map(|w| {
+            let (store, s, detail) = (store.clone(), scope(&t), detail.clone());
+            tokio::spawn(async move {
+                for i in 0..per_writer {
+                    let record =
+                        AuditRecord::success(Operation::UserLogin, format!("user:{w}/{i}")).with_detail(&detail);
+                    store.audit_only(s, actor(ActorKind::User, "taro@example.jp"), record).await.unwrap();
+                }
+            })
+        })
+        .collect::<Vec<_>>();
+    finished(tasks).await;
+    let started = std::time::Instant::now();
+    let report = store.verify_audit(scope(&t)).await.unwrap().unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "verified {} entries, {} bytes in {secs:.3} s: {:.3} GB/s",
+        report.entries,
+        report.bytes,
+        report.bytes as f64 / secs / 1e9
+    );
+}

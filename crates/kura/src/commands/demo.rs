@@ -38,6 +38,8 @@ pub async fn run(mut settings: Settings, plain_http: bool) -> anyhow::Result<Exi
     let state = app.state().clone();
     let operator_password = ensure_operator(&state).await?;
     let admin_password = ensure_tenant(&state).await?;
+    // The audit checkpoint signing key, created now if this is the first run (LOG-3).
+    let public_key = state.checkpoints.public_key()?;
     let scheme = if state.settings.tls.enabled() { "https" } else { "http" };
     let base = state.settings.public_url.clone().unwrap_or_else(|| format!("{scheme}://{}", app.local_addr()));
     println!();
@@ -56,6 +58,9 @@ pub async fn run(mut settings: Settings, plain_http: bool) -> anyhow::Result<Exi
     println!("    keystore / 鍵ストア     {keystore}");
     println!("  Back up the master key and the keystore apart from the data: without both, the data cannot be read.");
     println!("  マスター鍵と鍵ストアはデータとは別に保管してください。両方がなければデータは読めません。");
+    println!("  Audit checkpoints / 監査チェックポイント  {}", state.checkpoints.dir().display());
+    println!("    signing key / 署名鍵   {}", state.checkpoints.key_file().display());
+    println!("    public key / 公開鍵    {public_key}");
     if let Some(fingerprint) = &fingerprint {
         println!("  Certificate / 証明書     self-signed / 自己署名 (SHA-256)");
         println!("    {fingerprint}");

@@ -2,6 +2,7 @@
 #![allow(clippy::print_stdout, reason = "printing results is the job of a CLI")]
 
 mod admin;
+mod audit;
 mod demo;
 mod export;
 mod import;
@@ -65,7 +66,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Audit(AuditCommand::Verify { data }) => {
             let state = open(settings(cli.config, &data.into())?).await?;
-            admin::verify_audit(&state).await
+            audit::verify(&state).await
+        }
+        Command::Audit(AuditCommand::Checkpoint { data }) => {
+            let state = open(settings(cli.config, &data.into())?).await?;
+            audit::checkpoint(&state).await
+        }
+        Command::Audit(AuditCommand::PublicKey { data }) => {
+            let state = open(settings(cli.config, &data.into())?).await?;
+            audit::public_key(&state)
+        }
+        Command::Audit(AuditCommand::Prove { tenant, seq, data }) => {
+            let state = open(settings(cli.config, &data.into())?).await?;
+            audit::prove(&state, &tenant, seq).await
+        }
+        Command::Audit(AuditCommand::Consistency { tenant, from, to, data }) => {
+            let state = open(settings(cli.config, &data.into())?).await?;
+            audit::consistency(&state, &tenant, from, to).await
         }
     }
 }

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod api_keys;
 pub mod audit;
+pub mod audit_checkpoint;
 mod audit_detail;
 pub mod collections;
 pub mod dashboard;

@@ -1,0 +1,74 @@
+//! The tenant's Merkle log (LOG-3) over the API: the latest signed checkpoint with the public
+//! key, a checkpoint on demand, and inclusion and consistency proofs in C2SP encodings.
+
+use super::extract::{ApiAuth, ApiQuery};
+use crate::error::AppResult;
+use crate::service::audit::{self, CheckpointView};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use serde::Deserialize;
+
+/// The latest signed checkpoint of the tenant's operation log and the public key that checks
+/// it. Requires `audit.read`.
+#[utoipa::path(get, path = "/api/v1/audit/checkpoint", tag = "audit", security(("bearer" = [])),
+    responses((status = 200, body = CheckpointView)))]
+pub async fn latest_checkpoint(State(state): State<AppState>, ApiAuth(p): ApiAuth) -> AppResult<Json<CheckpointView>> {
+    Ok(Json(audit::latest_checkpoint(&state, &p).await?))
+}
+
+/// Makes a signed checkpoint of the tenant's operation log now. Requires `audit.read`.
+#[utoipa::path(post, path = "/api/v1/audit/checkpoint", tag = "audit", security(("bearer" = [])),
+    responses((status = 200, body = CheckpointView)))]
+pub async fn make_checkpoint(State(state): State<AppState>, ApiAuth(p): ApiAuth) -> AppResult<Json<CheckpointView>> {
+    Ok(Json(audit::make_checkpoint(&state, &p).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct InclusionParams {
+    /// The entry's sequence number (its leaf is at index `seq - 1`).
+    #[param(minimum = 1, example = 42)]
+    pub seq: i64,
+}
+
+/// Proof that an entry is in the tenant's log, as a C2SP tlog-proof (`text/plain`) against the
+/// latest checkpoint. Requires `audit.read`.
+#[utoipa::path(get, path = "/api/v1/audit/proofs/inclusion", tag = "audit", security(("bearer" = [])),
+    params(InclusionParams), responses((status = 200, body = String, content_type = "text/plain")))]
+pub async fn inclusion_proof(
+    State(state): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiQuery(params): ApiQuery<InclusionParams>,
+) -> AppResult<impl IntoResponse> {
+    let text = audit::inclusion_proof(&state, &p, params.seq).await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyParams {
+    /// The older checkpoint's size.
+    #[param(minimum = 0, example = 40)]
+    pub first: u64,
+    /// The newer checkpoint's size.
+    #[param(minimum = 0, example = 42)]
+    pub second: u64,
+}
+
+/// Proof that the tenant's log of `second` entries extends that of `first` entries: one base64
+/// hash a line (`text/plain`), as in RFC 9162 and C2SP tlog-proof. Requires `audit.read`.
+#[utoipa::path(get, path = "/api/v1/audit/proofs/consistency", tag = "audit", security(("bearer" = [])),
+    params(ConsistencyParams), responses((status = 200, body = String, content_type = "text/plain")))]
+pub async fn consistency_proof(
+    State(state): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiQuery(params): ApiQuery<ConsistencyParams>,
+) -> AppResult<impl IntoResponse> {
+    let text = audit::consistency_proof(&state, &p, params.first, params.second).await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text))
+}

@@ -1,0 +1,213 @@
+//! The Merkle log of each audit scope (LOG-3), read side and upkeep: tree heads, inclusion and
+//! consistency proofs built from the stored subtrees, and building the tree of chains written
+//! before the Merkle log existed. The write path keeps the tree (see `writer/numbering.rs`).
+
+use crate::conn::{Exec, WriterConn};
+use crate::dialect;
+use crate::error::StoreError;
+use crate::sql;
+use crate::store::Store;
+use kura_crypto::merkle::{
+    CompactRange, EMPTY_ROOT, Hash, HashStore, MissingNode, Node, ProofError, consistency_proof, inclusion_proof,
+    leaf_hash,
+};
+use kura_domain::AuditScope;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::convert::Infallible;
+
+/// A scope's tree head: its size (entries) and root hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TreeHead {
+    pub size: u64,
+    pub root: Hash,
+}
+
+/// Entries read per round trip while building a tree.
+const BUILD_PAGE: i64 = 1000;
+
+/// Builds the tree of every chain whose head has none (chains written before the Merkle log),
+/// from its entries as stored, each in a transaction of its own. Runs when the store opens,
+/// before the writer starts. A chain whose entries are not numbered 1, 2, 3… without gaps is
+/// left without a tree and logged: its tree cannot be built honestly, writes to it are refused
+/// and `kura audit verify` names the break.
+pub(crate) async fn build_missing(conn: &mut WriterConn) -> Result<(), StoreError> {
+    let scopes = sql::audit::heads_without_tree(&mut conn.exec()).await?;
+    for id in scopes {
+        let scope = AuditScope::from_storage_id(id);
+        let begin = dialect::begin_writer(conn.exec().engine());
+        conn.run(begin).await?;
+        match build_one(&mut conn.exec(), scope).await {
+            Ok(true) => conn.run("COMMIT").await?,
+            Ok(false) => conn.run("ROLLBACK").await?,
+            Err(e) => {
+                let _ = conn.run("ROLLBACK").await;
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Builds one scope's tree; `false` if there is nothing to do or it cannot be built.
+async fn build_one(e: &mut Exec<'_>, scope: AuditScope) -> Result<bool, StoreError> {
+    let Some(head_seq) = sql::audit::lock_head_without_tree(e, scope).await? else { return Ok(false) };
+    let mut tree = CompactRange::new();
+    let mut nodes = Vec::new();
+    let mut after = 0;
+    loop {
+        let rows = sql::audit::page(e, scope, after, BUILD_PAGE).await?;
+        let full = rows.len() as i64 == BUILD_PAGE;
+        for row in rows {
+            if row.seq != after + 1 {
+                tracing::error!(?scope, missing = after + 1, "audit chain has a gap; its Merkle tree was not built");
+                return Ok(false);
+            }
+            after = row.seq;
+            tree.append(leaf_hash(&row.stored_bytes()), |node, hash| {
+                if node.level > 0 {
+                    nodes.push((scope, node, *hash));
+                }
+            });
+        }
+        if nodes.len() >= BUILD_PAGE as usize {
+            sql::audit::insert_nodes(e, &nodes).await?;
+            nodes.clear();
+        }
+        if !full {
+            break;
+        }
+    }
+    if after != head_seq {
+        tracing::error!(
+            ?scope,
+            head_seq,
+            entries = after,
+            "audit chain and head disagree; its Merkle tree was not built"
+        );
+        return Ok(false);
+    }
+    sql::audit::insert_nodes(e, &nodes).await?;
+    sql::audit::set_tree(e, scope, &tree).await?;
+    tracing::info!(?scope, size = tree.size(), "audit Merkle tree built from the existing chain");
+    Ok(true)
+}
+
+/// A [`HashStore`] that answers anything and notes what was asked: the nodes a proof needs
+/// depend only on the sizes and index, so one dry run lists them for one round of reads.
+#[derive(Default)]
+struct Recorder(RefCell<Vec<Node>>);
+
+impl HashStore for Recorder {
+    type Error = Infallible;
+    fn node(&self, node: Node) -> Result<Hash, Infallible> {
+        self.0.borrow_mut().push(node);
+        Ok(EMPTY_ROOT)
+    }
+}
+
+/// The nodes a proof needs, read from the database.
+struct Fetched(HashMap<Node, Hash>);
+
+impl HashStore for Fetched {
+    type Error = MissingNode;
+    fn node(&self, node: Node) -> Result<Hash, MissingNode> {
+        self.0.get(&node).copied().ok_or(MissingNode(node))
+    }
+}
+
+/// Reads `nodes` of `scope`'s tree: leaves from the entries, larger subtrees from their table.
+async fn fetch(e: &mut Exec<'_>, scope: AuditScope, nodes: Vec<Node>) -> Result<Fetched, StoreError> {
+    let mut out = HashMap::with_capacity(nodes.len());
+    for node in nodes {
+        let hash = if node.level == 0 {
+            let seq = i64::try_from(node.index).ok().and_then(|i| i.checked_add(1)).ok_or(StoreError::NotFound)?;
+            sql::audit::row_at(e, scope, seq).await?.map(|row| leaf_hash(&row.stored_bytes()))
+        } else {
+            sql::audit::node(e, scope, node).await?
+        };
+        let hash = hash.ok_or_else(|| StoreError::Corrupt(format!("the audit tree of {scope:?} lacks {node:?}")))?;
+        out.insert(node, hash);
+    }
+    Ok(Fetched(out))
+}
+
+fn proof_error<E: std::error::Error>(e: ProofError<E>) -> StoreError {
+    match e {
+        ProofError::LeafOutOfRange { .. } | ProofError::SizesOutOfOrder { .. } => StoreError::NotFound,
+        ProofError::Store(e) => StoreError::Corrupt(e.to_string()),
+    }
+}
+
+impl Store {
+    /// The tree head of `scope`'s log as of the last commit (size 0 and the empty root if the
+    /// scope has no entries).
+    pub async fn audit_tree_head(&self, scope: AuditScope) -> Result<TreeHead, StoreError> {
+        let head = sql::audit::head(&mut self.db.read().await?.exec(), scope).await?;
+        head_of(scope, head)
+    }
+
+    /// The tree head of every scope that has a chain (for checkpoints).
+    pub async fn audit_tree_heads(&self) -> Result<Vec<(AuditScope, TreeHead)>, StoreError> {
+        let mut out = Vec::new();
+        for scope in self.audit_scopes().await? {
+            out.push((scope, self.audit_tree_head(scope).await?));
+        }
+        Ok(out)
+    }
+
+    /// The leaf hash of entry `seq` (the leaf at index `seq - 1`), if it exists.
+    pub async fn audit_leaf(&self, scope: AuditScope, seq: i64) -> Result<Option<Hash>, StoreError> {
+        let row = sql::audit::row_at(&mut self.db.read().await?.exec(), scope, seq).await?;
+        Ok(row.map(|row| leaf_hash(&row.stored_bytes())))
+    }
+
+    /// The inclusion proof of leaf `index` in the tree of the first `size` entries.
+    /// [`StoreError::NotFound`] if the leaf or the tree size is beyond the log.
+    pub async fn audit_inclusion_proof(
+        &self,
+        scope: AuditScope,
+        index: u64,
+        size: u64,
+    ) -> Result<Vec<Hash>, StoreError> {
+        let mut tx = self.db.snapshot().await?;
+        let mut e = tx.exec();
+        if size > head_of(scope, sql::audit::head(&mut e, scope).await?)?.size {
+            return Err(StoreError::NotFound);
+        }
+        let recorder = Recorder::default();
+        inclusion_proof(&recorder, index, size).map_err(proof_error)?;
+        let fetched = fetch(&mut e, scope, recorder.0.into_inner()).await?;
+        inclusion_proof(&fetched, index, size).map_err(proof_error)
+    }
+
+    /// The consistency proof from the tree of `first` entries to that of `second`.
+    /// [`StoreError::NotFound`] if a size is beyond the log or `first > second`.
+    pub async fn audit_consistency_proof(
+        &self,
+        scope: AuditScope,
+        first: u64,
+        second: u64,
+    ) -> Result<Vec<Hash>, StoreError> {
+        let mut tx = self.db.snapshot().await?;
+        let mut e = tx.exec();
+        if second > head_of(scope, sql::audit::head(&mut e, scope).await?)?.size {
+            return Err(StoreError::NotFound);
+        }
+        let recorder = Recorder::default();
+        consistency_proof(&recorder, first, second).map_err(proof_error)?;
+        let fetched = fetch(&mut e, scope, recorder.0.into_inner()).await?;
+        consistency_proof(&fetched, first, second).map_err(proof_error)
+    }
+}
+
+fn head_of(scope: AuditScope, head: Option<sql::audit::StoredHead>) -> Result<TreeHead, StoreError> {
+    match head {
+        None => Ok(TreeHead { size: 0, root: EMPTY_ROOT }),
+        Some(h) => {
+            let tree =
+                h.tree.ok_or_else(|| StoreError::Corrupt(format!("the audit tree of {scope:?} was never built")))?;
+            Ok(TreeHead { size: tree.size(), root: tree.root() })
+        }
+    }
+}
