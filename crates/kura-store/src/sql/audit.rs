@@ -105,15 +105,17 @@ fn tree_of(bytes: Option<Vec<u8>>) -> Result<Option<CompactRange>, StoreError> {
     bytes.map(|b| CompactRange::from_bytes(&b).map_err(|e| corrupt("audit tree state", e))).transpose()
 }
 
+/// [`advance_head`]'s statement: `$1` scope, `$2` the all-zero hash, `$3` the empty tree.
+const ADVANCE_HEAD: &str = "INSERT INTO audit_heads (scope_id, seq, hash, tree) VALUES ($1, 1, $2, $3) \
+                            ON CONFLICT (scope_id) DO UPDATE SET seq = audit_heads.seq + 1 RETURNING seq, hash, tree";
+
 /// Claims the next sequence number and returns it with the previous entry's hash and the tree
 /// over the entries before it, creating the scope's head at the first append (its previous hash
 /// is all zeros, its tree empty). On PostgreSQL the row lock this takes serialises appends to the
 /// scope until the transaction commits.
 pub(crate) async fn advance_head(e: &mut Exec<'_>, scope: AuditScope) -> Result<StoredHead, StoreError> {
-    const SQL: &str = "INSERT INTO audit_heads (scope_id, seq, hash, tree) VALUES ($1, 1, $2, $3) \
-                       ON CONFLICT (scope_id) DO UPDATE SET seq = audit_heads.seq + 1 RETURNING seq, hash, tree";
     let empty = CompactRange::new().to_bytes();
-    let (seq, hash, tree): (i64, Vec<u8>, Option<Vec<u8>>) = run!(e, |c| sqlx::query_as(SQL)
+    let (seq, hash, tree): (i64, Vec<u8>, Option<Vec<u8>>) = run!(e, |c| sqlx::query_as(ADVANCE_HEAD)
         .bind(scope.storage_id())
         .bind([0u8; 32].as_slice())
         .bind(empty.as_slice())
@@ -173,6 +175,50 @@ pub(crate) async fn set_head_and_commit(
     };
     dialect::fused(c, q).await?;
     Ok(())
+}
+
+/// Where the engine fuses calls ([`dialect::fuses`]), when no outer transaction is open: opens
+/// it and the writer's savepoint `w`, and inside `w` takes `collection`'s next change number
+/// and `scope`'s head as [`advance_head`] does, in one call instead of three. Returns the
+/// collection's numbers as [`super::collections::next_change`] does (`None` if the collection
+/// is gone) and the head. A failure leaves an unknown part done: the caller rolls back.
+pub(crate) async fn begin_and_advance(
+    c: &mut sqlx::SqliteConnection,
+    collection: (kura_domain::TenantId, kura_domain::CollectionId),
+    scope: AuditScope,
+) -> Result<(Option<(i64, i64)>, StoredHead), StoreError> {
+    use sqlx::Row as _;
+    static SQL: OnceLock<String> = OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        dialect::fuse(&[
+            (dialect::begin_writer(Engine::Sqlite), 0),
+            (super::collections::NEXT_CHANGE, 2),
+            (ADVANCE_HEAD, 3),
+        ])
+    });
+    let empty = CompactRange::new().to_bytes();
+    let q = sqlx::query(sql.as_str())
+        .bind(collection.0.as_uuid())
+        .bind(collection.1.as_uuid())
+        .bind(scope.storage_id())
+        .bind([0u8; 32].as_slice())
+        .bind(empty.as_slice());
+    let (mut seqs, mut head) = (None, None);
+    for row in dialect::fused(c, q).await? {
+        if row.try_column("change_seq").is_ok() {
+            seqs = Some((row.try_get("change_seq")?, row.try_get("delete_seq")?));
+        } else {
+            let hash: Vec<u8> = row.try_get("hash")?;
+            let tree: Option<Vec<u8>> = row.try_get("tree")?;
+            head = Some(StoredHead {
+                seq: row.try_get("seq")?,
+                hash: hash32("audit head hash", &hash)?,
+                tree: tree_of(tree)?,
+            });
+        }
+    }
+    let head = head.ok_or_else(|| corrupt("audit head", "the upsert returned no row"))?;
+    Ok((seqs, head))
 }
 
 /// The head's sequence number, hash and tree, as stored (not checked).

@@ -131,6 +131,10 @@ pub(crate) async fn delete(e: &mut Exec<'_>, tenant: TenantId, id: CollectionId)
     found(n)
 }
 
+/// [`next_change`]'s statement for a write that deletes nothing: `$1` tenant, `$2` collection.
+pub(crate) const NEXT_CHANGE: &str = "UPDATE collections SET change_seq = change_seq + 1 \
+     WHERE tenant_id = $1 AND id = $2 RETURNING change_seq, delete_seq";
+
 /// Takes the collection's next change sequence number for a record write (and, for a delete,
 /// records it as the latest delete); returns the new change and delete numbers. A missing
 /// collection is [`StoreError::NotFound`].
@@ -142,8 +146,7 @@ pub(crate) async fn next_change(
 ) -> Result<(i64, i64), StoreError> {
     // On both engines the right-hand sides see the row as it was, so delete_seq becomes the new
     // change_seq.
-    const CHANGE: &str = "UPDATE collections SET change_seq = change_seq + 1 \
-         WHERE tenant_id = $1 AND id = $2 RETURNING change_seq, delete_seq";
+    const CHANGE: &str = NEXT_CHANGE;
     const DELETE: &str = "UPDATE collections SET change_seq = change_seq + 1, delete_seq = change_seq + 1 \
          WHERE tenant_id = $1 AND id = $2 RETURNING change_seq, delete_seq";
     let sql = if deleting { DELETE } else { CHANGE };

@@ -12,6 +12,8 @@
 
 use super::queue::{Handed, MAX_BATCH, NewRecord, Placed, Queue, RecordChange};
 use super::slot::{Savepoint, Slot};
+use crate::conn::{Engine, WriterConn};
+use crate::dialect;
 use crate::error::StoreError;
 use crate::sql;
 use kura_domain::{AuditEntry, Record};
@@ -78,6 +80,7 @@ impl Slot {
     /// every client into one batch that alternates with their requests instead of overlapping
     /// them. The next batch is as large as the writes queued while this one commits.
     pub(super) async fn drain(&mut self) {
+        self.begin_numbered().await;
         for kind in [Kind::Inserts, Kind::Updates] {
             if self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner).is_empty() {
                 return;
@@ -100,6 +103,35 @@ impl Slot {
                 Taken::Inserts(inserts) if !inserts.is_empty() => self.insert_queued(inserts).await,
                 Taken::Updates(updates) if !updates.is_empty() => self.update_queued(updates).await,
                 Taken::Inserts(_) | Taken::Updates(_) => {}
+            }
+        }
+    }
+
+    /// Where the engine fuses calls, when no outer transaction is open: opens it and `w`, and
+    /// takes the change number and chain head of the write [`Slot::drain`] writes first, in one
+    /// call instead of three (the usual batch writes into one collection of one tenant; measured
+    /// at +8 % creates and +12 % updates, docs/PERFORMANCE.md "Fast paths"). The head and the
+    /// collection's row are locked from here on, as when the first write advances them. If the
+    /// call fails, it rolls back and the batch begins the usual way, which reports what is wrong.
+    async fn begin_numbered(&mut self) {
+        if self.closed || self.savepoint != Savepoint::None || self.pending != 0 || !dialect::fuses(Engine::Sqlite) {
+            return;
+        }
+        let Some(WriterConn::Sqlite(c)) = self.conn.as_mut() else { return };
+        let first = self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner).first();
+        let Some((key, scope)) = first else { return };
+        let begun = match sql::audit::begin_and_advance(c, key, scope).await {
+            Ok((seqs, head)) => self.numbers.begin_with(key, seqs, scope, head),
+            Err(e) => Err(e),
+        };
+        match begun {
+            Ok(()) => self.savepoint = Savepoint::Fresh,
+            Err(e) => {
+                tracing::debug!(error = %e, "beginning a batch with its numbers failed; beginning it the usual way");
+                self.numbers.clear();
+                // Fails with "no transaction" if BEGIN did not run; anything worse shows at the
+                // next begin, which reconnects if the connection is lost.
+                let _ = self.run("ROLLBACK").await;
             }
         }
     }

@@ -143,6 +143,29 @@ impl Numbers {
         Ok(change)
     }
 
+    /// Counts on from the numbers a batch's first call took for its first write
+    /// (`sql::audit::begin_and_advance`): as if the stored numbers stood one short, so that the
+    /// first write takes exactly these, with the undo of `w`, so that they are given back with
+    /// it. A head without its tree is refused, as [`Numbers::next_entry`] refuses it.
+    pub(super) fn begin_with(
+        &mut self,
+        key: (TenantId, CollectionId),
+        seqs: Option<(i64, i64)>,
+        scope: AuditScope,
+        head: sql::audit::StoredHead,
+    ) -> Result<(), StoreError> {
+        let tree = head
+            .tree
+            .ok_or_else(|| StoreError::Corrupt(format!("the audit tree of {scope:?} was not built before a write")))?;
+        if let Some((change, delete)) = seqs {
+            let known = self.seqs.insert(key, Seqs::before(change, delete));
+            self.undo.push(Undo::Seqs(key, known));
+        }
+        let known = self.heads.insert(scope, Head { seq: head.seq - 1, hash: head.hash, tree });
+        self.undo.push(Undo::Head(scope, known));
+        Ok(())
+    }
+
     /// Stops counting a collection's numbers in memory (it is being deleted), so that a later
     /// write in the batch finds out from the database that it is gone.
     pub(super) fn forget_seqs(&mut self, key: (TenantId, CollectionId)) {

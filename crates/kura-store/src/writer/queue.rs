@@ -5,7 +5,7 @@
 use super::numbering::Append;
 use crate::error::StoreError;
 use crate::sql;
-use kura_domain::{AuditEntry, Record};
+use kura_domain::{AuditEntry, AuditScope, CollectionId, Record, TenantId};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use tokio::sync::{Notify, oneshot, watch};
@@ -79,6 +79,12 @@ pub(super) struct Queue {
 }
 
 impl Queue {
+    /// The collection and chain of the write the flusher takes first (inserts, then updates).
+    pub(super) fn first(&self) -> Option<((TenantId, CollectionId), AuditScope)> {
+        let insert = self.inserts.first().map(|q| (q.write.insert.target.key(), q.write.append.scope));
+        insert.or_else(|| self.updates.first().map(|q| (q.write.update.target.key(), q.write.append.scope)))
+    }
+
     pub(super) fn is_empty(&self) -> bool {
         self.inserts.is_empty() && self.updates.is_empty()
     }
