@@ -24,4 +24,6 @@ pub struct AppState {
     pub denials: Arc<crate::denials::DenialLog>,
     /// The server certificate when Kura terminates TLS itself (DAT-1).
     pub tls: Option<Arc<crate::tls::CertStore>>,
+    /// The client-certificate CA (IAM-11), read or made on first need.
+    pub client_ca: Arc<crate::service::client_certs::CaSlot>,
 }

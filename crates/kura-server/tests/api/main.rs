@@ -5,6 +5,7 @@
 mod access;
 mod api_keys;
 mod browser;
+mod client_certs;
 mod console;
 mod console_browser;
 mod console_client;
