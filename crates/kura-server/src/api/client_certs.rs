@@ -29,9 +29,9 @@ pub async fn issue(
     Ok((StatusCode::CREATED, Json(client_certs::issue(&state, &p, input).await?)))
 }
 
-/// Revoke a client certificate: refused from the next request on, on every node. Revoking it
-/// again changes nothing. Requires `settings.manage`.
-#[utoipa::path(post, path = "/api/v1/client-certificates/{serial}/revoke", tag = "client-certificates",
+/// Revoke a client certificate: refused from the next request on, on every node. Its record
+/// stays, marked revoked; revoking it again changes nothing. Requires `settings.manage`.
+#[utoipa::path(delete, path = "/api/v1/client-certificates/{serial}", tag = "client-certificates",
     security(("bearer" = [])),
     params(("serial" = String, Path, example = "5f0c2a9e41d3b6c78e9f0a1b2c3d4e5f")),
     responses((status = 200, body = ClientCertView)))]

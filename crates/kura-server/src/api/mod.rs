@@ -71,7 +71,7 @@ fn table() -> Routes<AppState> {
         .add(Post, "/api/v1/api-keys/{id}/rotate", Needs(ApiKeysManage), access::rotate_api_key)
         .add(Get, "/api/v1/client-certificates", Needs(SettingsManage), client_certs::list)
         .add(Post, "/api/v1/client-certificates", Needs(SettingsManage), client_certs::issue)
-        .add(Post, "/api/v1/client-certificates/{serial}/revoke", Needs(SettingsManage), client_certs::revoke)
+        .add(Delete, "/api/v1/client-certificates/{serial}", Needs(SettingsManage), client_certs::revoke)
         .add(Get, "/api/v1/audit", Needs(AuditRead), data::list_audit)
 }
 

@@ -195,6 +195,11 @@ pub struct NewClientCert {
 
 /// A certificate just issued, with its key: shown once, never again.
 #[derive(Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"certificate": {"serial": "5f0c2a9e41d3b6c78e9f0a1b2c3d4e5f", "holder": "Hanako Sato (laptop)",
+    "fingerprint": "AB:CD:…", "not_before": "2026-11-22T00:00:00Z", "not_after": "2027-11-22T00:00:00Z",
+    "created_at": "2026-11-22T00:00:00Z", "revoked_at": null, "last_used_at": null, "last_used_ip": null,
+    "status": "valid"}, "password": "abcde-fghij-kmnpq-rstuv", "pkcs12_base64": "MIIK…",
+    "pem": "-----BEGIN CERTIFICATE-----\n…"}))]
 pub struct IssuedClientCert {
     pub certificate: ClientCertView,
     /// The password of the PKCS#12 file. Shown only in this answer.

@@ -158,8 +158,8 @@ async fn iam_11_the_api_requires_a_valid_certificate_of_the_tenant_and_audits_ev
     app.clock.advance(minute);
     let serial = doomed["certificate"]["serial"].as_str().unwrap();
     assert_eq!(call(&app, &doomed_c, "GET", "/api/v1/me", Some(&key), None).await.0, StatusCode::OK);
-    let path = format!("/api/v1/client-certificates/{serial}/revoke");
-    let (status, revoked) = call(&app, &good_c, "POST", &path, Some(&acme.admin_token), None).await;
+    let path = format!("/api/v1/client-certificates/{serial}");
+    let (status, revoked) = call(&app, &good_c, "DELETE", &path, Some(&acme.admin_token), None).await;
     assert_eq!((status, revoked["status"].as_str()), (StatusCode::OK, Some("revoked")), "{revoked}");
     // The same connection (kept alive) is refused from the next request on.
     assert_refused(&call(&app, &doomed_c, "GET", "/api/v1/me", Some(&key), None).await, "revoked");
