@@ -1,7 +1,9 @@
 //! X.509 certificates: the self-signed server certificate `kura demo` makes for itself (DAT-1),
 //! and reading what Kura reports about a certificate it serves: validity, serial and SHA-256
 //! fingerprint. Keys are ECDSA P-256, generated and used with ring through `rcgen`; certificates
-//! are read with `x509-parser`.
+//! are read with `x509-parser`. The client-certificate authority (IAM-11) is in [`client`].
+
+pub mod client;
 
 use crate::token::sha256;
 
@@ -13,6 +15,8 @@ pub enum CertError {
     Parse(String),
     #[error("the validity period is out of range")]
     Validity,
+    #[error("cannot write the PKCS#12 file: {0}")]
+    Pkcs12(String),
 }
 
 /// A certificate and its private key, both PEM-encoded. The key is secret: write it to a file

@@ -131,10 +131,16 @@ pub enum Operation {
     ApiKeyRotate,
     /// An API key's owner was reminded by mail that it expires soon (IAM-12).
     ApiKeyExpiryNotice,
+    /// A client certificate was issued to a user or device of the tenant (IAM-11).
+    ClientCertIssue,
+    /// A client certificate was revoked (IAM-11).
+    ClientCertRevoke,
+    /// A request refused for want of a valid client certificate of the tenant (IAM-11).
+    ClientCertRefused,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 46] = [
+    pub const ALL: [Operation; 49] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -181,6 +187,9 @@ impl Operation {
         Self::AddressListsReset,
         Self::ApiKeyRotate,
         Self::ApiKeyExpiryNotice,
+        Self::ClientCertIssue,
+        Self::ClientCertRevoke,
+        Self::ClientCertRefused,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -231,6 +240,9 @@ impl Operation {
             Self::AddressListsReset => "settings.address_lists_reset",
             Self::ApiKeyRotate => "apikey.rotate",
             Self::ApiKeyExpiryNotice => "apikey.expiry_notice",
+            Self::ClientCertIssue => "clientcert.issue",
+            Self::ClientCertRevoke => "clientcert.revoke",
+            Self::ClientCertRefused => "access.client_cert_refused",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {

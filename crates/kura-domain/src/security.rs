@@ -1,5 +1,6 @@
 //! A tenant's security policy: passwords (IAM-4), lockout and throttling (IAM-5), sessions
-//! (IAM-9) and the addresses the console and the API accept (IAM-10), one typed document per
+//! (IAM-9), the addresses the console and the API accept (IAM-10) and whether they require a
+//! client certificate of the tenant (IAM-11), one typed document per
 //! tenant that is checked as a whole before it is stored.
 //!
 //! The defaults follow NIST SP 800-63B: at least 8 characters, no composition rules, no forced
@@ -38,6 +39,33 @@ pub struct SecurityPolicy {
     /// Where requests may come from (IAM-10); absent in policies saved before it existed.
     #[serde(default)]
     pub addresses: AddressPolicy,
+    /// Whether a client certificate of the tenant is required (IAM-11); absent in policies saved
+    /// before it existed.
+    #[serde(default)]
+    pub client_certificates: CertificateRequirement,
+}
+
+/// Which of a tenant's doors require a valid client certificate that Kura issued to the tenant
+/// (IAM-11). The certificate is asked for in the TLS handshake, so this needs Kura to terminate
+/// TLS itself: behind a proxy, or on plain HTTP, no certificate ever arrives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"console": true, "api": false})))]
+#[serde(deny_unknown_fields)]
+pub struct CertificateRequirement {
+    /// The console (and console sign-in) requires one.
+    pub console: bool,
+    /// The API (sign-in, sessions and API keys) requires one.
+    pub api: bool,
+}
+
+impl CertificateRequirement {
+    pub fn requires(self, surface: Surface) -> bool {
+        match surface {
+            Surface::Console => self.console,
+            Surface::Api => self.api,
+        }
+    }
 }
 
 /// The address ranges a tenant's console and API accept requests from (IAM-10). An empty list
@@ -265,6 +293,7 @@ impl SecurityPolicy {
             lockout: LockoutPolicy::default(),
             sessions: SessionPolicy { absolute_minutes, idle_minutes, concurrent: ConcurrentLogins::Allow },
             addresses: AddressPolicy::default(),
+            client_certificates: CertificateRequirement::default(),
         }
     }
 
@@ -357,6 +386,8 @@ impl SecurityPolicy {
             ("sessions.concurrent", s.concurrent.as_str().to_owned()),
             ("addresses.console", nets(&self.addresses.console)),
             ("addresses.api", nets(&self.addresses.api)),
+            ("client_certificates.console", self.client_certificates.console.to_string()),
+            ("client_certificates.api", self.client_certificates.api.to_string()),
         ]
     }
 

@@ -47,6 +47,8 @@ pub enum BuildError {
     /// Encryption at rest is configured, and its master key or keystore cannot be used.
     #[error("encryption at rest: {0}")]
     Encryption(String),
+    #[error("the client-certificate CA: {0}")]
+    ClientCa(kura_crypto::x509::client::CaError),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
 }
@@ -82,7 +84,11 @@ impl Application {
             Some(addr) => Some(bind(addr).await?),
             None => None,
         };
-        let mut state = build_state(settings, clock).await?;
+        let mut state = build_state(settings, clock.clone()).await?;
+        // Serving TLS needs the client CA at once: the handshake asks for its certificates.
+        if certs.is_some() {
+            state.client_ca.get(clock.now()).map_err(BuildError::ClientCa)?;
+        }
         state.tls = certs;
         Ok(Self { listener, redirect, state })
     }
@@ -148,7 +154,12 @@ impl Application {
             tokio::spawn(certs.watch(every))
         });
         let result = match &state.tls {
-            Some(certs) => match certs.server_config() {
+            Some(certs) => match state
+                .client_ca
+                .get(state.clock.now())
+                .map_err(|e| crate::tls::TlsError::Config(tokio_rustls::rustls::Error::General(e.to_string())))
+                .and_then(|ca| certs.server_config(Some(ca.cert_der())))
+            {
                 Ok(config) => crate::tls::serve_tls(self.listener, config, router(self.state), stopping()).await,
                 Err(e) => Err(std::io::Error::other(e.to_string())),
             },
@@ -195,7 +206,9 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ap
     let hashing = Hashing::new(hasher, settings.password.hashing_threads);
     let mail = crate::mail::Mailer::new(&settings)?;
     let checkpoints = crate::checkpoints::Checkpoints::new(&settings);
+    let ca_dir = settings.tls.client_ca_dir.clone().unwrap_or_else(|| settings.data_dir.join("tls"));
     Ok(AppState {
+        client_ca: Arc::new(crate::service::client_certs::CaSlot::new(ca_dir)),
         store,
         hashing,
         settings: Arc::new(settings),

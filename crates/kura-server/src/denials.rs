@@ -185,11 +185,20 @@ pub async fn audit_denials(State(state): State<AppState>, mut request: Request, 
         AppError::KeyAddressRefused { ip } => {
             (Operation::AddressRefused, format!("{ip} is not in the API key's address ranges"))
         }
+        // Refused for want of a valid client certificate of the tenant (IAM-11); a refused
+        // sign-in is audited by the sign-in itself.
+        AppError::CertificateRefused { surface, refusal, serial, .. } if who.get().is_some() => (
+            Operation::ClientCertRefused,
+            format!("{} ({}); serial {}", refusal.as_str(), surface.as_str(), serial.as_deref().unwrap_or("none")),
+        ),
         _ => return response,
     };
     let (scope, actor) = match who.get() {
         Some((scope, actor)) => (*scope, actor.clone()),
-        None => (AuditScope::Platform, anonymous(&ClientInfo { ip: peer.map(|ip| ip.to_string()), user_agent: None })),
+        None => (
+            AuditScope::Platform,
+            anonymous(&ClientInfo { ip: peer.map(|ip| ip.to_string()), ..ClientInfo::default() }),
+        ),
     };
     let target = format!("{method} {}", truncate(uri.path(), 200));
     state.denials.record(&state, Denial { scope, actor, operation, target, reason }).await;

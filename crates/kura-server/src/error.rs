@@ -36,6 +36,16 @@ pub enum AppError {
     /// (IAM-10).
     #[error("requests from {ip} are not accepted by this tenant's {}; ask an administrator of the tenant to allow the address", surface.as_str())]
     AddressRefused { surface: kura_domain::Surface, ip: String },
+    /// A request of a tenant that requires a client certificate for this door, without a valid
+    /// one of the tenant's (IAM-11).
+    #[error("{}: this tenant ({tenant}) requires a client certificate it issued for its {}; ask an administrator of the tenant for one", refusal.as_str(), surface.as_str())]
+    CertificateRefused {
+        surface: kura_domain::Surface,
+        refusal: crate::service::client_certs::CertRefusal,
+        tenant: String,
+        /// The presented certificate's serial, if there was one.
+        serial: Option<String>,
+    },
     /// A request with an API key from outside the key's own address ranges (IAM-12).
     #[error("this API key may not be used from {ip}; its address ranges do not include it")]
     KeyAddressRefused { ip: String },
@@ -106,6 +116,7 @@ impl AppError {
             | Self::ForbiddenOther(_)
             | Self::AddressRefused { .. }
             | Self::KeyAddressRefused { .. }
+            | Self::CertificateRefused { .. }
             | Self::Csrf
             | Self::PasswordChangeRequired => StatusCode::FORBIDDEN,
             Self::AlreadySignedIn | Self::LockoutUnconfirmed(_) => StatusCode::CONFLICT,
@@ -130,6 +141,7 @@ impl AppError {
             Self::PasswordChangeRequired => "password_change_required",
             Self::AlreadySignedIn => "already_signed_in",
             Self::AddressRefused { .. } | Self::KeyAddressRefused { .. } => "address_not_allowed",
+            Self::CertificateRefused { .. } => "client_certificate_required",
             Self::LockoutUnconfirmed(_) => "lockout_unconfirmed",
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",

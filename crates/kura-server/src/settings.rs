@@ -300,6 +300,10 @@ pub struct TlsSettings {
     pub behind_proxy: bool,
     /// A second address (usually port 80) that only redirects to HTTPS; needs a certificate.
     pub redirect_listen: Option<SocketAddr>,
+    /// The folder of the client-certificate CA (IAM-11: `client-ca.pem` and the 0600
+    /// `client-ca.key`), made there on first need. Every node must see the same two files.
+    /// Default: `tls` in `data_dir`.
+    pub client_ca_dir: Option<PathBuf>,
 }
 
 /// Encryption at rest (DAT-2, DAT-3): tenant values are sealed under per-tenant keys, which the
@@ -330,7 +334,14 @@ pub struct EncryptionSettings {
 
 impl Default for TlsSettings {
     fn default() -> Self {
-        Self { cert_file: None, key_file: None, reload_seconds: 60, behind_proxy: false, redirect_listen: None }
+        Self {
+            cert_file: None,
+            key_file: None,
+            reload_seconds: 60,
+            behind_proxy: false,
+            redirect_listen: None,
+            client_ca_dir: None,
+        }
     }
 }
 
@@ -473,6 +484,9 @@ impl Settings {
             "KURA_TLS_KEY_FILE" => self.tls.key_file = Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty()),
             "KURA_TLS_RELOAD_SECONDS" => self.tls.reload_seconds = parse(name, value)?,
             "KURA_TLS_BEHIND_PROXY" => self.tls.behind_proxy = parse(name, value)?,
+            "KURA_TLS_CLIENT_CA_DIR" => {
+                self.tls.client_ca_dir = Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty())
+            }
             "KURA_TLS_REDIRECT_LISTEN" => {
                 self.tls.redirect_listen = if value.trim().is_empty() { None } else { Some(parse(name, value)?) };
             }

@@ -26,4 +26,6 @@ pub struct AppState {
     pub tls: Option<Arc<crate::tls::CertStore>>,
     /// Signed checkpoints of the audit logs and their sink (LOG-3).
     pub checkpoints: crate::checkpoints::Checkpoints,
+    /// The client-certificate CA (IAM-11), read or made on first need.
+    pub client_ca: Arc<crate::service::client_certs::CaSlot>,
 }

@@ -37,7 +37,7 @@ pub use cache::{CacheStats, RecordSnapshot};
 pub use conn::Engine;
 pub use error::StoreError;
 pub use read::CollectionAt;
-pub use rows::{ApiKey, ApiKeyContext, CollectionHead, Session, SessionOwner, UserSessionContext};
+pub use rows::{ApiKey, ApiKeyContext, ClientCertificate, CollectionHead, Session, SessionOwner, UserSessionContext};
 pub use sql::account::{OwnSession, session_handle};
 pub use sql::lockout::{FailureCount, Throttle};
 pub use sql::mail::{MailStatus, NewMail, OutboxMail};

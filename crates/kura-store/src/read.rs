@@ -4,7 +4,7 @@
 use crate::cache::{CacheStats, ForOne, Freshness, RecordSnapshot};
 use crate::error::StoreError;
 use crate::rows::CollectionHead;
-use crate::rows::{ApiKey, ApiKeyContext, Session, UserSessionContext};
+use crate::rows::{ApiKey, ApiKeyContext, ClientCertificate, Session, UserSessionContext};
 use crate::sql;
 use crate::store::Store;
 use crate::time::now;
@@ -325,5 +325,21 @@ impl Store {
     }
     pub async fn api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>, StoreError> {
         sql::api_keys::all(&mut self.db.read().await?.exec(), tenant).await
+    }
+
+    // Client certificates (IAM-11) ------------------------------------------------------------
+
+    /// The tenant's client certificates, newest first, revoked ones included.
+    pub async fn client_certificates(&self, tenant: TenantId) -> Result<Vec<ClientCertificate>, StoreError> {
+        sql::client_certs::all(&mut self.db.read().await?.exec(), tenant).await
+    }
+    /// One of the tenant's client certificates by serial, read from the database on every call
+    /// (no cache), so that a revocation on one node is seen by the next request on every node.
+    pub async fn client_certificate(
+        &self,
+        tenant: TenantId,
+        serial: &str,
+    ) -> Result<Option<ClientCertificate>, StoreError> {
+        sql::client_certs::by_serial(&mut self.db.read().await?.exec(), tenant, serial).await
     }
 }

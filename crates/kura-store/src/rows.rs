@@ -26,6 +26,27 @@ pub struct Session {
     pub user_agent: Option<String>,
 }
 
+/// A client certificate issued to one of a tenant's users or devices (IAM-11). Its key was
+/// handed out once and is not kept.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClientCertificate {
+    pub tenant_id: TenantId,
+    /// Lower-case hexadecimal.
+    pub serial: String,
+    pub holder: String,
+    /// SHA-256 of the certificate, as browsers show it.
+    pub fingerprint: String,
+    pub not_before: Timestamp,
+    pub not_after: Timestamp,
+    pub created_at: Timestamp,
+    /// The administrator who issued it.
+    pub created_by: Option<UserId>,
+    pub revoked_at: Option<Timestamp>,
+    /// The last recorded use (to the minute) and its client address.
+    pub last_used_at: Option<Timestamp>,
+    pub last_used_ip: Option<String>,
+}
+
 /// A tenant's API key (the secret is shown once at creation and stored as a digest).
 #[derive(Clone, Debug, Serialize)]
 pub struct ApiKey {

@@ -5,6 +5,7 @@
 mod access;
 mod account;
 mod audit_log;
+mod client_certs;
 mod data;
 mod extract;
 mod links;
@@ -69,6 +70,9 @@ fn table() -> Routes<AppState> {
         .add(Post, "/api/v1/api-keys", Needs(ApiKeysManage), access::create_api_key)
         .add(Delete, "/api/v1/api-keys/{id}", Needs(ApiKeysManage), access::revoke_api_key)
         .add(Post, "/api/v1/api-keys/{id}/rotate", Needs(ApiKeysManage), access::rotate_api_key)
+        .add(Get, "/api/v1/client-certificates", Needs(SettingsManage), client_certs::list)
+        .add(Post, "/api/v1/client-certificates", Needs(SettingsManage), client_certs::issue)
+        .add(Delete, "/api/v1/client-certificates/{serial}", Needs(SettingsManage), client_certs::revoke)
         .add(Get, "/api/v1/audit", Needs(AuditRead), data::list_audit)
         .add(Get, "/api/v1/audit/checkpoint", Needs(AuditRead), audit_log::latest_checkpoint)
         .add(Post, "/api/v1/audit/checkpoint", Needs(AuditRead), audit_log::make_checkpoint)

@@ -5,7 +5,7 @@
 //! `application/problem+json` bodies of the `Problem` schema.
 
 use super::views::{ApiKeyCreated, ApiKeyView, Me, RecordValues, RoleView, SessionCreated, UserView};
-use super::{access, account, audit_log, data, links, transfer, views};
+use super::{access, account, audit_log, client_certs, data, links, transfer, views};
 use crate::error::{PROBLEM_JSON, Problem};
 use crate::service::audit::{AuditEntryView, CheckpointView};
 use crate::service::records::{RecordPage, RecordView};
@@ -21,12 +21,13 @@ use utoipa::{Modify, OpenApi};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
-    info(title = "Kura API", description = "Tenant data, users, roles, API keys, security settings and the audit log of a Kura tenant."),
+    info(title = "Kura API", description = "Tenant data, users, roles, API keys, client certificates, security settings and the audit log of a Kura tenant."),
     paths(
         access::login, access::logout, access::me,
         access::list_users, access::create_user, access::get_user, access::update_user, access::delete_user,
         access::list_roles, access::create_role, access::get_role, access::update_role, access::delete_role,
         access::list_api_keys, access::create_api_key, access::revoke_api_key, access::rotate_api_key,
+        client_certs::list, client_certs::issue, client_certs::revoke,
         account::get_security, account::put_security, account::change_password, account::list_sessions,
         account::end_session, account::end_user_sessions, account::unlock_user,
         links::request_reset, links::use_link, links::resend_setup_link, links::import_users,

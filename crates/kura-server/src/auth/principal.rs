@@ -35,6 +35,8 @@ pub struct TenantPrincipal {
     pub(crate) collection: Option<(Key, Option<CollectionHead>)>,
     /// The user must choose a new password first: every permission is refused until then.
     pub(crate) password_change_required: bool,
+    /// The client certificate the request's connection presented (IAM-11), if any.
+    pub(crate) client_cert: Option<crate::tls::PeerCertificate>,
 }
 
 impl TenantPrincipal {
@@ -48,6 +50,7 @@ impl TenantPrincipal {
             via: Via::CommandLine,
             collection: None,
             password_change_required: false,
+            client_cert: None,
         }
     }
     /// Proves the principal holds `permission`; the only way to obtain a [`Granted`].
@@ -76,6 +79,10 @@ impl TenantPrincipal {
     }
     pub fn actor(&self) -> &Actor {
         &self.actor
+    }
+    /// The client certificate the request's connection presented (IAM-11).
+    pub fn client_cert(&self) -> Option<&crate::tls::PeerCertificate> {
+        self.client_cert.as_ref()
     }
     pub fn user_id(&self) -> Option<UserId> {
         self.user_id

@@ -23,6 +23,9 @@ pub const OPERATOR_COOKIE: &str = "kura_operator";
 pub struct ClientInfo {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The client certificate the connection presented (IAM-11), verified against Kura's CA
+    /// except for its dates.
+    pub client_cert: Option<crate::tls::PeerCertificate>,
 }
 
 /// The client's address (see `client_address`) and user agent of a request.
@@ -30,7 +33,8 @@ pub fn client_info(parts: &Parts) -> ClientInfo {
     let ip = client_ip(parts).map(|ip| ip.to_string());
     let user_agent =
         parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(300).collect());
-    ClientInfo { ip, user_agent }
+    let client_cert = parts.extensions.get::<crate::tls::PeerCertificate>().cloned();
+    ClientInfo { ip, user_agent, client_cert }
 }
 
 /// The client's address, as the `client_address` layer decided it.
@@ -74,12 +78,22 @@ pub async fn resolve_api_request(state: &AppState, parts: &Parts) -> AppResult<T
             id: Some(key.id.as_uuid()),
             label: key.name.clone(),
             role: Some(role.key.to_string()),
-            source_ip: info.ip,
+            source_ip: info.ip.clone(),
         };
         attribute(parts, AuditScope::Tenant(tenant.id), &actor);
         // After the attribution, so that the refusal is in the tenant's log under the key.
         tenant_access::check(state, &tenant)?;
-        check_address(parts, &crate::service::security::effective(state, policy).addresses, Surface::Api)?;
+        let policy = crate::service::security::effective(state, policy);
+        check_address(parts, &policy.addresses, Surface::Api)?;
+        crate::service::client_certs::check(
+            state,
+            &tenant,
+            policy.client_certificates,
+            Surface::Api,
+            info.client_cert.as_ref(),
+            info.ip.as_deref(),
+        )
+        .await?;
         // The key's own, narrower limits (IAM-12): its address ranges, and its scopes, which
         // leave the principal only those of its role's permissions.
         let ip = client_ip(parts);
@@ -98,6 +112,7 @@ pub async fn resolve_api_request(state: &AppState, parts: &Parts) -> AppResult<T
             via: Via::ApiKey { id: key.id, owner: key.created_by },
             collection: named.map(|name| (name, collection)),
             password_change_required: false,
+            client_cert: info.client_cert,
         });
     }
     resolve_tenant_session(state, parts, token, info, records_collection(parts), Surface::Api).await
@@ -182,11 +197,20 @@ async fn resolve_tenant_session(
         id: Some(user.id.as_uuid()),
         label: user.email.to_string(),
         role: Some(role.key.to_string()),
-        source_ip: info.ip,
+        source_ip: info.ip.clone(),
     };
     attribute(parts, AuditScope::Tenant(tenant.id), &actor);
     tenant_access::check(state, &tenant)?;
     check_address(parts, &policy.addresses, surface)?;
+    crate::service::client_certs::check(
+        state,
+        &tenant,
+        policy.client_certificates,
+        surface,
+        info.client_cert.as_ref(),
+        info.ip.as_deref(),
+    )
+    .await?;
     touch(state, scope, &digest, session.last_seen_at).await;
     Ok(TenantPrincipal {
         tenant,
@@ -196,6 +220,7 @@ async fn resolve_tenant_session(
         via: Via::Session { scope, digest, csrf_token: session.csrf_token },
         collection: named.map(|name| (name, collection)),
         password_change_required: user.must_change_password,
+        client_cert: info.client_cert,
     })
 }
 

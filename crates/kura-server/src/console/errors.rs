@@ -65,6 +65,7 @@ fn words(error: &AppError, lang: Lang) -> (&'static str, &'static str) {
         AppError::AddressRefused { .. } | AppError::KeyAddressRefused { .. } => {
             (t(Msg::ErrAddressTitle), t(Msg::ErrAddressBody))
         }
+        AppError::CertificateRefused { .. } => (t(Msg::ErrCertTitle), t(Msg::ErrCertBody)),
         AppError::LockoutUnconfirmed(_) => (t(Msg::ErrConflictTitle), t(Msg::ErrConflictBody)),
         AppError::MethodNotAllowed => (t(Msg::ErrMethodTitle), t(Msg::ErrMethodBody)),
         AppError::UriTooLong(_) => (t(Msg::ErrUriTitle), t(Msg::ErrUriBody)),
@@ -75,12 +76,18 @@ fn words(error: &AppError, lang: Lang) -> (&'static str, &'static str) {
 
 fn error_page(error: &AppError, status: StatusCode, lang: Lang, operator: bool) -> impl IntoResponse {
     let (title, body) = words(error, lang);
+    // The client-certificate page names the tenant whose certificate is needed (IAM-11).
+    let body = match error {
+        AppError::CertificateRefused { tenant, .. } => body.replace("{tenant}", tenant),
+        _ => body.to_owned(),
+    };
     // Details the reader can act on; internal causes are never shown.
     let detail = match error {
         AppError::ForbiddenOther(d) | AppError::Conflict(d) | AppError::BadRequest(d) => Some(labels::detail(d, lang)),
         AppError::AddressRefused { ip, .. } | AppError::KeyAddressRefused { ip } => {
             Some(Msg::YourAddress.text(lang).replace("{ip}", ip))
         }
+        AppError::CertificateRefused { refusal, tenant, .. } => Some(cert_refusal(*refusal, tenant, lang)),
         _ => None,
     };
     let field_errors: Vec<String> = match error {
@@ -102,4 +109,19 @@ fn error_page(error: &AppError, status: StatusCode, lang: Lang, operator: bool) 
         }
     };
     bare(lang, here, None, title, markup)
+}
+
+/// Why the presented client certificate was not accepted, for the refusal page and the sign-in
+/// form (IAM-11).
+pub fn cert_refusal(refusal: crate::service::client_certs::CertRefusal, tenant: &str, lang: Lang) -> String {
+    use crate::service::client_certs::CertRefusal as R;
+    let msg = match refusal {
+        R::Missing => Msg::CertMissing,
+        R::OtherTenant => Msg::CertOtherTenant,
+        R::Unknown => Msg::CertUnknown,
+        R::Expired => Msg::CertExpired,
+        R::NotYetValid => Msg::CertNotYetValid,
+        R::Revoked => Msg::CertRevoked,
+    };
+    msg.text(lang).replace("{tenant}", tenant)
 }

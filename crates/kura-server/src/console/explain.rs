@@ -30,6 +30,10 @@ explanations! {
     "the file is not a text file (an Excel workbook or archive?); save it as CSV first" => "This is not a text file (an Excel workbook or a ZIP archive?). Save it as CSV in Excel first.", "テキストファイルではありません（Excelのブックや圧縮ファイルではありませんか）。Excelで「CSV」形式で保存してから選んでください。";
     "the file is not valid {} text" => "The file is not valid {} text. Choose the file's encoding, or save it again as CSV UTF-8.", "ファイルが{}の文字コードとして正しくありません。文字コードを選び直すか、「CSV UTF-8」で保存し直してください。";
     "the key field {} is not a field of this collection" => "The key field {} is not a field of this collection.", "キー項目「{}」はこのコレクションにありません。";
+    "a certificate with this serial or fingerprint already exists" => "A certificate with this serial number already exists. Issue it again.", "同じシリアル番号の証明書がすでにあります。もう一度発行してください。";
+    "between 1 and {} days (two years)" => "Choose a validity between 1 and {} days (two years).", "有効期間は1〜{}日（2年）の範囲で指定してください。";
+    "name the user or device in 1 to 100 characters" => "Name the user or device in 1 to 100 characters.", "利用者または端末の名前を1〜100文字で入力してください。";
+    "sign-in to the {}: {}; serial {}" => "Sign-in to the {} was refused: {} (serial {}).", "{}へのログインを拒否しました：{}（シリアル番号 {}）。";
     "upsert needs a key field" => "Choose the key field that identifies a record for updating.", "更新に使うキー項目を選んでください。";
     "the file has no column for the key field {}" => "The file has no column for the key field {}.", "ファイルにキー項目「{}」の列がありません。";
     "the key value is also on line {}" => "The same key value is also on line {}.", "同じキーの値が{}行目にもあります。";

@@ -158,6 +158,9 @@ pub fn operation_label(op: Operation, lang: Lang) -> &'static str {
         O::CsrfRefused => pick(lang, "Form refused (CSRF)", "フォーム拒否（CSRF）"),
         O::AddressRefused => pick(lang, "Address refused", "接続元アドレスによる拒否"),
         O::ApiKeyExpiryNotice => pick(lang, "API key expiry reminder", "APIキー期限の通知"),
+        O::ClientCertIssue => pick(lang, "Client certificate issued", "クライアント証明書の発行"),
+        O::ClientCertRevoke => pick(lang, "Client certificate revoked", "クライアント証明書の失効"),
+        O::ClientCertRefused => pick(lang, "Refused: client certificate", "拒否: クライアント証明書"),
         O::ApiKeyRotate => pick(lang, "API key rotated", "APIキーの更新"),
         O::AddressListsReset => pick(lang, "Address lists reset by the operator", "運用者による許可アドレスの解除"),
     }

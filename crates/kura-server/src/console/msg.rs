@@ -568,6 +568,14 @@ catalogue! {
     LockoutWarning => "The new list leaves out the address you are using now ({ip}). After saving you could no longer use this door from here. Nothing was saved yet.", "新しいリストには現在の接続元アドレス（{ip}）が含まれていません。保存すると、ここからは利用できなくなります。まだ保存されていません。";
     LockoutConfirm => "I understand that I may lock myself out; save anyway", "接続できなくなる可能性を理解したうえで保存する";
     AddressLineError => "Line {n}: “{text}” is not an IP address or a CIDR range.", "{n} 行目：「{text}」は IP アドレスまたは CIDR 表記の範囲ではありません。";
+    ErrCertTitle => "A client certificate is required", "クライアント証明書が必要です";
+    ErrCertBody => "{tenant} accepts this service only from computers that have a client certificate Kura issued for {tenant}. Install the certificate your administrator gave you, choose it when the browser asks for one, and try again. If you have none, or it no longer works, ask an administrator of {tenant} to issue a new one.", "{tenant} では、Kura が {tenant} 向けに発行したクライアント証明書を入れたパソコンからのみ、このサービスを利用できます。管理者から受け取った証明書をインストールし、ブラウザーに証明書の選択を求められたらその証明書を選んで、もう一度お試しください。証明書がない場合や使えなくなった場合は、{tenant} の管理者に新しい証明書の発行を依頼してください。";
+    CertMissing => "Your browser sent no client certificate.", "ブラウザーからクライアント証明書が送られていません。";
+    CertOtherTenant => "The certificate your browser sent was issued for another organisation.", "ブラウザーが送った証明書は、別の組織向けに発行されたものです。";
+    CertUnknown => "The certificate your browser sent is not one {tenant} issued.", "ブラウザーが送った証明書は、{tenant} が発行したものではありません。";
+    CertExpired => "The certificate your browser sent has expired.", "ブラウザーが送った証明書は有効期限が切れています。";
+    CertNotYetValid => "The certificate your browser sent is not valid yet.", "ブラウザーが送った証明書は、まだ有効期間が始まっていません。";
+    CertRevoked => "The certificate your browser sent has been revoked by an administrator.", "ブラウザーが送った証明書は、管理者によって失効されています。";
     ErrAddressTitle => "Not available from this address", "この接続元からは利用できません";
     ErrAddressBody => "Your organisation allows this service only from certain network addresses, and the one you are using is not among them. Connect from an allowed network (for example the office or its VPN), or ask your administrator.", "ご利用の組織では、特定のネットワークからのみこのサービスを利用できるよう設定されており、現在の接続元は含まれていません。許可されたネットワーク（社内ネットワークや VPN など）から接続するか、管理者にお問い合わせください。";
     AddressRefusedSignIn => "Sign-in from your address ({ip}) is not allowed for this tenant. Connect from an allowed network, or ask your administrator.", "このテナントでは、現在の接続元アドレス（{ip}）からのログインは許可されていません。許可されたネットワークから接続するか、管理者にお問い合わせください。";

@@ -6,8 +6,8 @@ use crate::auth::TenantPrincipal;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use kura_domain::{
-    AddressPolicy, AuditRecord, LockoutPolicy, Operation, PasswordPolicy, Permission, SecurityPolicy, SessionPolicy,
-    Surface, TenantId,
+    AddressPolicy, AuditRecord, CertificateRequirement, LockoutPolicy, Operation, PasswordPolicy, Permission,
+    SecurityPolicy, SessionPolicy, Surface, TenantId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
         "throttle_window_minutes": 15},
     "sessions": {"absolute_minutes": 180, "idle_minutes": 60, "concurrent": "refuse"},
     "addresses": {"console": ["203.0.113.0/24"], "api": []},
+    "client_certificates": {"console": false, "api": false},
     "against_nist": []
 }))]
 pub struct SecuritySettings {
@@ -31,6 +32,8 @@ pub struct SecuritySettings {
     pub lockout: LockoutPolicy,
     pub sessions: SessionPolicy,
     pub addresses: AddressPolicy,
+    /// Whether the console and the API require a client certificate of the tenant (IAM-11).
+    pub client_certificates: CertificateRequirement,
     /// The knobs set against the advice of NIST SP 800-63B (`password.composition`,
     /// `password.expiry_days`, `password.max_length`, `password.blocklist`, `lockout.enabled`).
     pub against_nist: Vec<String>,
@@ -58,6 +61,10 @@ pub struct SecuritySettingsChange {
     pub sessions: SessionPolicy,
     /// The console's and the API's address lists (IAM-10), replaced as a whole like the rest.
     pub addresses: AddressPolicy,
+    /// Whether the console and the API require a client certificate of the tenant (IAM-11);
+    /// absent: unchanged.
+    #[serde(default)]
+    pub client_certificates: Option<CertificateRequirement>,
     /// Save even though a list leaves out the address this request comes from (the author would
     /// lose access to that door). Without it, such a change is refused with 409
     /// `lockout_unconfirmed` and nothing is stored.
@@ -80,8 +87,8 @@ pub async fn policy_of(state: &AppState, tenant: TenantId) -> AppResult<Security
 
 fn view(revision: i64, policy: SecurityPolicy) -> SecuritySettings {
     let against_nist = policy.against_nist().into_iter().map(str::to_owned).collect();
-    let SecurityPolicy { password, lockout, sessions, addresses } = policy;
-    SecuritySettings { revision, password, lockout, sessions, addresses, against_nist }
+    let SecurityPolicy { password, lockout, sessions, addresses, client_certificates } = policy;
+    SecuritySettings { revision, password, lockout, sessions, addresses, client_certificates, against_nist }
 }
 
 pub async fn get(state: &AppState, p: &TenantPrincipal) -> AppResult<SecuritySettings> {
@@ -96,8 +103,28 @@ pub async fn get(state: &AppState, p: &TenantPrincipal) -> AppResult<SecuritySet
 /// may lock themselves out (IAM-10).
 pub async fn put(state: &AppState, p: &TenantPrincipal, change: SecuritySettingsChange) -> AppResult<SecuritySettings> {
     let g = p.require(Permission::SettingsManage)?;
-    let SecuritySettingsChange { revision, password, lockout, sessions, addresses, confirm_lockout } = change;
-    let policy = SecurityPolicy { password, lockout, sessions, addresses };
+    let SecuritySettingsChange {
+        revision,
+        password,
+        lockout,
+        sessions,
+        addresses,
+        client_certificates,
+        confirm_lockout,
+    } = change;
+    // Whether the author's own connection carries a valid certificate of the tenant, for the
+    // lock-out check below (read before the write: judging reads the store).
+    let author_cert = match client_certificates {
+        Some(c) if c.console || c.api => {
+            crate::service::client_certs::judge(state, g.tenant(), p.client_cert(), p.actor().source_ip.as_deref())
+                .await?
+                .is_ok()
+        }
+        _ => true,
+    };
+    let current = state.store.security_policy(g.tenant_id()).await?.map(|(_, p)| p);
+    let client_certificates = client_certificates.unwrap_or_else(|| effective(state, current).client_certificates);
+    let policy = SecurityPolicy { password, lockout, sessions, addresses, client_certificates };
     policy.check()?;
     if revision < 0 {
         return Err(AppError::BadRequest("revision must be 0 or more".into()));
@@ -106,14 +133,24 @@ pub async fn put(state: &AppState, p: &TenantPrincipal, change: SecuritySettings
     let (new_revision, old) = w.put_security_policy(g.tenant_id(), revision, &policy).await?;
     let old = effective(state, old);
     let author = p.actor().source_ip.as_deref();
-    let shut_out = shut_out(&old.addresses, &policy.addresses, author);
+    let mut shut_out = shut_out(&old.addresses, &policy.addresses, author);
+    // A door that newly requires a client certificate the author's connection does not carry
+    // would shut the author out too (IAM-11).
+    for surface in [Surface::Console, Surface::Api] {
+        let newly = policy.client_certificates.requires(surface) && !old.client_certificates.requires(surface);
+        if newly && !author_cert && !shut_out.contains(&surface) {
+            shut_out.push(surface);
+        }
+    }
     if !shut_out.is_empty() && !confirm_lockout {
         // Dropping the write leaves the stored policy as it was.
         drop(w);
         let doors = shut_out.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" and ");
         return Err(AppError::LockoutUnconfirmed(format!(
-            "the new address list of the {doors} leaves out the address you are saving from ({}); you would \
-             lose access. Nothing was saved: include your address, or send confirm_lockout: true to save anyway",
+            "the new address list or client-certificate requirement of the {doors} leaves out the address you \
+             are saving from ({}) or the connection you are saving over (no valid client certificate of this \
+             tenant); you would lose access. Nothing was saved: include your address and connect with a \
+             certificate, or send confirm_lockout: true to save anyway",
             author.unwrap_or("unknown")
         )));
     }

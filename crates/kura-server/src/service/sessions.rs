@@ -86,6 +86,36 @@ pub async fn login_user(
         state.denials.record(state, denial).await;
         return Err(refusal);
     }
+    // The tenant's client-certificate requirement for this door (IAM-11), also before any
+    // password is looked at.
+    if let Err(refusal) = super::client_certs::check(
+        state,
+        &tenant,
+        policy.client_certificates,
+        surface,
+        client.client_cert.as_ref(),
+        client.ip.as_deref(),
+    )
+    .await
+    {
+        state.metrics.login(false);
+        if let AppError::CertificateRefused { refusal: why, serial, .. } = &refusal {
+            let denial = Denial {
+                scope: AuditScope::Tenant(tenant.id),
+                actor: anonymous(email, client),
+                operation: Operation::ClientCertRefused,
+                target: format!("tenant:{} user:{}", truncate(tenant_slug, 40), truncate(email, 254)),
+                reason: format!(
+                    "sign-in to the {}: {}; serial {}",
+                    surface.as_str(),
+                    why.as_str(),
+                    serial.as_deref().unwrap_or("none")
+                ),
+            };
+            state.denials.record(state, denial).await;
+        }
+        return Err(refusal);
+    }
     let now = state.clock.now();
     let window = SignedDuration::from_mins(i64::from(policy.lockout.throttle_window_minutes));
     let throttled = throttle.is_some_and(|t| {

@@ -1,13 +1,16 @@
 //! TLS termination (DAT-1): the server certificate read from PEM files and swapped in place when
 //! they change, the rustls configuration (ring only; TLS 1.2 and 1.3; AEAD suites with forward
 //! secrecy; ALPN `h2` and `http/1.1`), the connection loop that serves the router over it, and
-//! the listener that only redirects to HTTPS.
+//! the listener that only redirects to HTTPS; and the optional client certificate (IAM-11,
+//! `client_auth`), handed to each request of the connection.
 //!
 //! The cryptography is rustls's; this module only chooses its settings.
 
+mod client_auth;
 mod redirect;
 mod serve;
 
+pub use client_auth::{OptionalClientCert, PeerCertificate};
 pub use redirect::redirect_router;
 pub use serve::serve_tls;
 
@@ -160,13 +163,19 @@ impl CertStore {
         }
     }
 
-    /// The rustls configuration serving this store's certificate.
-    pub fn server_config(self: &Arc<Self>) -> Result<Arc<rustls::ServerConfig>, TlsError> {
-        let mut config = rustls::ServerConfig::builder_with_provider(provider())
+    /// The rustls configuration serving this store's certificate; with `client_ca` (DER), it
+    /// asks clients for a certificate of that CA without requiring one (IAM-11).
+    pub fn server_config(self: &Arc<Self>, client_ca: Option<&[u8]>) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+        let builder = rustls::ServerConfig::builder_with_provider(provider())
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-            .map_err(TlsError::Config)?
-            .with_no_client_auth()
-            .with_cert_resolver(self.clone());
+            .map_err(TlsError::Config)?;
+        let builder = match client_ca {
+            Some(ca) => {
+                builder.with_client_cert_verifier(Arc::new(OptionalClientCert::new(ca).map_err(TlsError::Config)?))
+            }
+            None => builder.with_no_client_auth(),
+        };
+        let mut config = builder.with_cert_resolver(self.clone());
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         config.ignore_client_order = true;
         Ok(Arc::new(config))

@@ -1,6 +1,7 @@
 //! The connection loop over TLS: what `axum::serve` does for plain TCP, with a handshake first.
 //! Each connection is handshaken on its own task (a slow client holds up no one), then served
-//! as HTTP/2 or HTTP/1.1 as ALPN chose, with the peer's address in the request as `ConnectInfo`.
+//! as HTTP/2 or HTTP/1.1 as ALPN chose, with the peer's address in the request as `ConnectInfo`
+//! and the client certificate it presented, if any, as a [`PeerCertificate`] (IAM-11).
 
 use axum::Router;
 use axum::extract::ConnectInfo;
@@ -15,6 +16,8 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
 use tower::ServiceExt as _;
+
+use super::PeerCertificate;
 
 /// A client that has not finished its handshake by then is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -58,8 +61,19 @@ pub async fn serve_tls(
                 }
                 Err(_) => return,
             };
+            // Read once per connection: every request on it carries the same certificate.
+            let presented = stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .and_then(|der| kura_crypto::x509::client::client_identity(der).ok())
+                .map(|identity| PeerCertificate(Arc::new(identity)));
             let service = tower::service_fn(move |mut request: axum::http::Request<hyper::body::Incoming>| {
                 request.extensions_mut().insert(ConnectInfo(peer));
+                if let Some(presented) = &presented {
+                    request.extensions_mut().insert(presented.clone());
+                }
                 router.clone().oneshot(request.map(axum::body::Body::new))
             });
             let connection =

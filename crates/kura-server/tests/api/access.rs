@@ -50,6 +50,7 @@ fn sample_body(verb: Verb, path: &str) -> Option<Value> {
         (Verb::Patch, "/api/v1/roles/{id}") => json!({"label": "z"}),
         (Verb::Post, "/api/v1/api-keys") => json!({"name": "k", "role": "viewer"}),
         (Verb::Post, "/api/v1/api-keys/{id}/rotate") => json!({"grace_minutes": 0}),
+        (Verb::Post, "/api/v1/client-certificates") => json!({"holder": "matrix", "days": 1}),
         (Verb::Post, "/api/v1/password-resets") => json!({"tenant": "acme", "email": "x@acme.example.jp"}),
         (Verb::Post, "/api/v1/password-links") => json!({"kind": "reset", "token": "x", "new_password": "y"}),
         // A wrong current password: allowed principals get 422, and nothing changes.

@@ -210,6 +210,16 @@ impl TestApp {
         body["token"].as_str().expect("token").to_owned()
     }
 
+    /// Signs `email` in over `client` (a client presenting a certificate, say) with the test
+    /// password; returns the session token.
+    pub async fn login_over(&self, client: &reqwest::Client, slug: &str, email: &str) -> String {
+        let body = serde_json::json!({"tenant": slug, "email": email, "password": PASSWORD});
+        let resp = client.post(format!("{}/api/v1/sessions", self.address)).json(&body).send().await.expect("login");
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        let body: Value = resp.json().await.expect("json");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
     /// Sends a JSON request and returns the status and the parsed body (Null if empty).
     pub async fn send(
         &self,

@@ -6,6 +6,7 @@ mod access;
 mod api_keys;
 mod audit_log;
 mod browser;
+mod client_certs;
 mod console;
 mod console_browser;
 mod console_client;

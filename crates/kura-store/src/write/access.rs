@@ -1,9 +1,9 @@
-//! Writes of access credentials: sessions and API keys. Their secrets are returned once and
+//! Writes of access credentials: sessions, API keys and client certificates. Their secrets are returned once and
 //! stored only as digests.
 
 use super::{Write, new_id};
 use crate::error::StoreError;
-use crate::rows::{ApiKey, Session, SessionOwner};
+use crate::rows::{ApiKey, ClientCertificate, Session, SessionOwner};
 use crate::sql;
 use crate::time::micros_precision;
 use jiff::Timestamp;
@@ -127,6 +127,20 @@ impl Write {
     ) -> Result<bool, StoreError> {
         self.in_scope(tenant)?;
         sql::api_keys::claim_expiry_notice(&mut self.exec().await?, tenant, id, stage).await
+    }
+
+    /// Records a client certificate just issued (IAM-11).
+    pub async fn insert_client_certificate(&mut self, cert: &ClientCertificate) -> Result<(), StoreError> {
+        self.in_scope(cert.tenant_id)?;
+        sql::client_certs::insert(&mut self.exec().await?, cert).await
+    }
+
+    /// Revokes a client certificate at once; revoking it again keeps the first time.
+    /// [`StoreError::NotFound`] when the tenant has no certificate with that serial.
+    pub async fn revoke_client_certificate(&mut self, tenant: TenantId, serial: &str) -> Result<(), StoreError> {
+        self.in_scope(tenant)?;
+        let now = self.now();
+        sql::client_certs::revoke(&mut self.exec().await?, tenant, serial, now).await
     }
 
     /// Revokes a key at once; revoking it again keeps the first revocation time.

@@ -1,5 +1,6 @@
-//! The two writes without an audit entry, the documented exceptions to "every state change goes
-//! through [`crate::Write`]": a session's last activity and an API key's last use. Bookkeeping
+//! The writes without an audit entry, the documented exceptions to "every state change goes
+//! through [`crate::Write`]": a session's last activity, an API key's and a client
+//! certificate's last use. Bookkeeping
 //! that changes no business state, through the writer slot like every write, durable before
 //! they return. A task holding a `Write` must not call them: it would wait for itself.
 
@@ -22,6 +23,20 @@ impl Store {
         let now = now(&*self.clock);
         let mut held = self.writer.hold().await?;
         sql::sessions::touch(&mut held.exec()?, scope, digest, now).await?;
+        held.commit_unaudited().await
+    }
+
+    /// Records a use of `tenant`'s client certificate `serial` (bookkeeping outside the audit
+    /// path, like [`Store::touch_session`]; callers record it at most once a minute).
+    pub async fn record_client_certificate_use(
+        &self,
+        tenant: TenantId,
+        serial: &str,
+        ip: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let now = now(&*self.clock);
+        let mut held = self.writer.hold().await?;
+        sql::client_certs::record_use(&mut held.exec()?, tenant, serial, now, ip).await?;
         held.commit_unaudited().await
     }
 

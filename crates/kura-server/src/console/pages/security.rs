@@ -180,6 +180,8 @@ fn parse(v: &Values, errors: &mut Errors, ctx: &Ctx) -> Option<SecuritySettingsC
         },
         sessions: SessionPolicy { absolute_minutes: absolute??, idle_minutes: idle??, concurrent: concurrent? },
         addresses: AddressPolicy { console: console?, api: api? },
+        // Set on the Client certificates page, not here.
+        client_certificates: None,
         confirm_lockout: v.on("confirm_lockout"),
     })
 }

@@ -58,6 +58,14 @@ pub async fn login(State(state): State<AppState>, post: LoginPost) -> AppResult<
             let notice = notice_error(&Msg::AddressRefusedSignIn.text(lang).replace("{ip}", &ip));
             Ok(render(lang, tenant, email, Some(notice), StatusCode::FORBIDDEN))
         }
+        Err(AppError::CertificateRefused { refusal, tenant: name, .. }) => {
+            let text = format!(
+                "{} {}",
+                crate::console::errors::cert_refusal(refusal, &name, lang),
+                Msg::ErrCertBody.text(lang).replace("{tenant}", &name)
+            );
+            Ok(render(lang, tenant, email, Some(notice_error(&text)), StatusCode::FORBIDDEN))
+        }
         Err(AppError::AlreadySignedIn) => {
             let notice = notice_error(Msg::AlreadySignedIn.text(lang));
             Ok(render(lang, tenant, email, Some(notice), StatusCode::CONFLICT))

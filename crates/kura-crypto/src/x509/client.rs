@@ -1,0 +1,413 @@
+//! The client-certificate authority of a deployment (IAM-11) and the certificates it issues to a
+//! tenant's users and devices.
+//!
+//! The CA is an ECDSA P-256 key and a self-signed certificate kept as two files in one folder
+//! (`client-ca.pem`, and `client-ca.key` created 0600 and refused when others can read it),
+//! made the first time they are needed. Every node of a deployment must hold the same two files:
+//! the CA certificate is what TLS verifies clients against, and the key signs new certificates.
+//!
+//! An issued certificate names its holder (common name), the tenant (organisational unit, and a
+//! URI subject alternative name `urn:kura:tenant:<id>` that is what Kura reads back), carries a
+//! random 128-bit serial and is for client authentication only. Its key is made here and leaves
+//! only inside the PEM or PKCS#12 download; Kura keeps the certificate's fingerprint, never the key.
+
+use super::{CertError, fingerprint_sha256, inspect, validity};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The longest validity of an issued client certificate: two years.
+pub const MAX_CLIENT_DAYS: u32 = 731;
+/// How long the CA itself is valid: twenty years, so that it outlives every certificate it signs.
+const CA_DAYS: u32 = 20 * 365;
+const CA_CERT_FILE: &str = "client-ca.pem";
+const CA_KEY_FILE: &str = "client-ca.key";
+/// The prefix of the URI that names a certificate's tenant.
+pub const TENANT_URI_PREFIX: &str = "urn:kura:tenant:";
+
+/// Why the CA's files could not be read or made.
+#[derive(Debug, thiserror::Error)]
+pub enum CaError {
+    #[error("cannot use {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path} can be read by group or others (mode {mode:o}); make it 0600")]
+    KeyTooOpen { path: PathBuf, mode: u32 },
+    #[error("{0} exists without its certificate {CA_CERT_FILE}; restore both files from the backup")]
+    Incomplete(PathBuf),
+    #[error("the client CA in {path} cannot be used: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error(transparent)]
+    Cert(#[from] CertError),
+}
+
+/// The deployment's client-certificate authority.
+pub struct ClientCa {
+    cert_pem: String,
+    cert_der: Vec<u8>,
+    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
+}
+
+impl std::fmt::Debug for ClientCa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientCa").field("fingerprint", &fingerprint_sha256(&self.cert_der)).finish_non_exhaustive()
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CaError + '_ {
+    move |source| CaError::Io { path: path.to_owned(), source }
+}
+
+/// The CA's fixed parameters; only its common name differs between deployments.
+fn ca_params(common_name: &str) -> rcgen::CertificateParams {
+    let mut params = rcgen::CertificateParams::default();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params.distinguished_name.push(rcgen::DnType::CommonName, common_name);
+    params.distinguished_name.push(rcgen::DnType::OrganizationName, "Kura");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
+    params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign, rcgen::KeyUsagePurpose::CrlSign];
+    params
+}
+
+impl ClientCa {
+    /// Reads the CA from `dir`, or makes it there when neither file exists yet (`now` in Unix
+    /// seconds starts its validity).
+    pub fn load_or_create(dir: &Path, now: i64) -> Result<Self, CaError> {
+        let cert_path = dir.join(CA_CERT_FILE);
+        let key_path = dir.join(CA_KEY_FILE);
+        match (cert_path.exists(), key_path.exists()) {
+            (true, true) => Self::load(&cert_path, &key_path),
+            (false, true) => Err(CaError::Incomplete(key_path)),
+            (true, false) => Err(CaError::Invalid { path: cert_path, message: format!("{CA_KEY_FILE} is missing") }),
+            (false, false) => Self::create(dir, &cert_path, &key_path, now),
+        }
+    }
+
+    fn create(dir: &Path, cert_path: &Path, key_path: &Path, now: i64) -> Result<Self, CaError> {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let tag: [u8; 4] = crate::token::random_bytes();
+        let common_name = format!("Kura client CA {}", hex(&tag));
+        let mut params = ca_params(&common_name);
+        let (start, end) = validity(now - 3600, CA_DAYS)?;
+        params.not_before = start;
+        params.not_after = end;
+        let key = rcgen::KeyPair::generate().map_err(CertError::from)?;
+        let cert = params.self_signed(&key).map_err(CertError::from)?;
+        // The key first, created exclusively: two nodes starting at once cannot both make a CA.
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        let mut file = options.open(key_path).map_err(io(key_path))?;
+        file.write_all(key.serialize_pem().as_bytes()).and_then(|()| file.sync_all()).map_err(io(key_path))?;
+        let tmp = dir.join(format!("{CA_CERT_FILE}.tmp"));
+        std::fs::write(&tmp, cert.pem()).map_err(io(&tmp))?;
+        std::fs::rename(&tmp, cert_path).map_err(io(cert_path))?;
+        Ok(Self { cert_pem: cert.pem(), cert_der: cert.der().to_vec(), issuer: rcgen::Issuer::new(params, key) })
+    }
+
+    fn load(cert_path: &Path, key_path: &Path) -> Result<Self, CaError> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(key_path).map_err(io(key_path))?.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(CaError::KeyTooOpen { path: key_path.to_owned(), mode });
+            }
+        }
+        let invalid = |path: &Path, message: String| CaError::Invalid { path: path.to_owned(), message };
+        let cert_pem = std::fs::read_to_string(cert_path).map_err(io(cert_path))?;
+        let key_pem = std::fs::read_to_string(key_path).map_err(io(key_path))?;
+        let cert_der = pem_der(&cert_pem).ok_or_else(|| invalid(cert_path, "no CERTIFICATE block".into()))?;
+        let info = inspect(&cert_der)?;
+        let common_name = info.common_name.ok_or_else(|| invalid(cert_path, "the certificate has no name".into()))?;
+        let key = rcgen::KeyPair::from_pem(&key_pem).map_err(|e| invalid(key_path, e.to_string()))?;
+        let (_, parsed) =
+            x509_parser::parse_x509_certificate(&cert_der).map_err(|e| invalid(cert_path, e.to_string()))?;
+        if parsed.public_key().subject_public_key.data.as_ref() != key.public_key_raw() {
+            return Err(invalid(key_path, "the key does not belong to the certificate".into()));
+        }
+        // The issuer is rebuilt from the same fixed parameters and the certificate's name: the
+        // authority key identifier of what it signs is derived from the key, as it was.
+        Ok(Self { cert_pem, cert_der, issuer: rcgen::Issuer::new(ca_params(&common_name), key) })
+    }
+
+    /// The CA certificate, PEM.
+    pub fn cert_pem(&self) -> &str {
+        &self.cert_pem
+    }
+
+    /// The CA certificate, DER.
+    pub fn cert_der(&self) -> &[u8] {
+        &self.cert_der
+    }
+
+    /// Issues a client certificate. `days` is 1 to [`MAX_CLIENT_DAYS`].
+    pub fn issue(&self, request: &ClientCertRequest<'_>) -> Result<IssuedCert, CertError> {
+        if !(1..=MAX_CLIENT_DAYS).contains(&request.days) {
+            return Err(CertError::Validity);
+        }
+        let uri = format!("{TENANT_URI_PREFIX}{}", request.tenant_id);
+        let mut params = rcgen::CertificateParams::default();
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params.distinguished_name.push(rcgen::DnType::CommonName, request.holder);
+        params.distinguished_name.push(rcgen::DnType::OrganizationalUnitName, request.tenant_name);
+        params.distinguished_name.push(rcgen::DnType::OrganizationName, "Kura");
+        params.subject_alt_names =
+            vec![rcgen::SanType::URI(rcgen::string::Ia5String::try_from(uri).map_err(CertError::from)?)];
+        // A random positive 128-bit serial (RFC 5280 allows up to 20 octets).
+        let mut serial: [u8; 16] = crate::token::random_bytes();
+        serial[0] &= 0x7f;
+        serial[0] |= 0x01;
+        params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
+        let (start, end) = validity(request.not_before, request.days)?;
+        params.not_before = start;
+        params.not_after = end;
+        params.is_ca = rcgen::IsCa::ExplicitNoCa;
+        params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        params.use_authority_key_identifier_extension = true;
+        let key = rcgen::KeyPair::generate()?;
+        let cert = params.signed_by(&key, &self.issuer)?;
+        let der = cert.der().to_vec();
+        Ok(IssuedCert {
+            serial_hex: hex(&serial),
+            fingerprint: fingerprint_sha256(&der),
+            not_before: request.not_before,
+            not_after: end.unix_timestamp(),
+            cert_pem: cert.pem(),
+            key_der: zeroize::Zeroizing::new(key.serialize_der()),
+            key_pem: zeroize::Zeroizing::new(key.serialize_pem()),
+            cert_der: der,
+            ca_der: self.cert_der.clone(),
+        })
+    }
+}
+
+/// What to issue.
+#[derive(Debug)]
+pub struct ClientCertRequest<'a> {
+    /// The user or device, as its common name.
+    pub holder: &'a str,
+    /// The tenant's id (a UUID) and display name.
+    pub tenant_id: &'a str,
+    pub tenant_name: &'a str,
+    /// Start of validity, Unix seconds.
+    pub not_before: i64,
+    pub days: u32,
+}
+
+/// A newly issued certificate with its private key. The key exists only here, until the
+/// download is made from it.
+pub struct IssuedCert {
+    pub serial_hex: String,
+    /// SHA-256, as browsers show it.
+    pub fingerprint: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub cert_pem: String,
+    pub cert_der: Vec<u8>,
+    ca_der: Vec<u8>,
+    key_der: zeroize::Zeroizing<Vec<u8>>,
+    key_pem: zeroize::Zeroizing<String>,
+}
+
+impl std::fmt::Debug for IssuedCert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedCert")
+            .field("serial", &self.serial_hex)
+            .field("fingerprint", &self.fingerprint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IssuedCert {
+    /// The certificate and its key as one PEM text (certificate first, then the CA's, then the
+    /// PKCS#8 key), as curl's `--cert` and most tools take it.
+    pub fn pem_bundle(&self) -> zeroize::Zeroizing<String> {
+        let ca_pem = der_to_pem(&self.ca_der);
+        zeroize::Zeroizing::new(format!("{}{}{}", self.cert_pem, ca_pem, self.key_pem.as_str()))
+    }
+
+    /// The certificate, the CA's and the key as a PKCS#12 file under `password` (PBES2 with
+    /// AES-256-CBC and PBKDF2-HMAC-SHA-256, HMAC-SHA-256 integrity), for Windows, macOS and
+    /// browsers. `friendly_name` is what certificate pickers show.
+    pub fn pkcs12(&self, friendly_name: &str, password: &str) -> Result<Vec<u8>, CertError> {
+        let p12 = |e: p12_keystore::error::Error| CertError::Pkcs12(e.to_string());
+        let key = p12_keystore::PrivateKey::from_der(&self.key_der).map_err(p12)?;
+        let leaf = p12_keystore::Certificate::from_der(&self.cert_der).map_err(p12)?;
+        let ca = p12_keystore::Certificate::from_der(&self.ca_der).map_err(p12)?;
+        let local_key_id = crate::token::sha256(&self.cert_der)[..20].to_vec();
+        let chain = p12_keystore::PrivateKeyChain::new(local_key_id, key, [leaf, ca]);
+        let mut store = p12_keystore::KeyStore::new();
+        store.add_entry(friendly_name, p12_keystore::KeyStoreEntry::PrivateKeyChain(chain));
+        store.writer(password).write().map_err(p12)
+    }
+}
+
+/// What Kura reads from a client certificate that TLS verified against its CA.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientIdentity {
+    /// The tenant named in the certificate (the text after [`TENANT_URI_PREFIX`]), if any.
+    pub tenant: Option<String>,
+    pub serial_hex: String,
+    pub fingerprint: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub holder: Option<String>,
+}
+
+/// Reads a client certificate (DER).
+pub fn client_identity(der: &[u8]) -> Result<ClientIdentity, CertError> {
+    let info = inspect(der)?;
+    let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| CertError::Parse(e.to_string()))?;
+    let tenant = cert.subject_alternative_name().ok().flatten().and_then(|san| {
+        san.value.general_names.iter().find_map(|name| match name {
+            x509_parser::extensions::GeneralName::URI(uri) => uri.strip_prefix(TENANT_URI_PREFIX).map(str::to_owned),
+            _ => None,
+        })
+    });
+    Ok(ClientIdentity {
+        tenant,
+        serial_hex: info.serial_hex,
+        fingerprint: fingerprint_sha256(der),
+        not_before: info.not_before,
+        not_after: info.not_after,
+        holder: info.common_name,
+    })
+}
+
+/// A password for a PKCS#12 download: 20 characters from an alphabet without look-alikes
+/// (about 100 bits), in groups of five so that it can be read out and typed.
+pub fn download_password() -> zeroize::Zeroizing<String> {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY3479";
+    let mut out = String::with_capacity(23);
+    let mut i = 0;
+    while i < 20 {
+        let [b]: [u8; 1] = crate::token::random_bytes();
+        // Rejection sampling keeps every character equally likely.
+        let limit = (256 / ALPHABET.len() * ALPHABET.len()) as u8;
+        if b >= limit {
+            continue;
+        }
+        if i > 0 && i % 5 == 0 {
+            out.push('-');
+        }
+        out.push(char::from(ALPHABET[usize::from(b) % ALPHABET.len()]));
+        i += 1;
+    }
+    zeroize::Zeroizing::new(out)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn pem_der(pem: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let start = pem.find("-----BEGIN CERTIFICATE-----")? + "-----BEGIN CERTIFICATE-----".len();
+    let end = pem[start..].find("-----END CERTIFICATE-----")? + start;
+    let body: String = pem[start..end].chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD.decode(body).ok()
+}
+
+fn der_to_pem(der: &[u8]) -> String {
+    use base64::Engine as _;
+    let body = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in body.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str("-----END CERTIFICATE-----\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_795_000_000;
+
+    fn request<'a>(tenant: &'a str, days: u32) -> ClientCertRequest<'a> {
+        ClientCertRequest { holder: "Hanako's laptop", tenant_id: tenant, tenant_name: "Acme", not_before: T0, days }
+    }
+
+    #[test]
+    fn iam_11_the_ca_is_made_once_with_a_private_key_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = ClientCa::load_or_create(dir.path(), T0).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(dir.path().join(CA_KEY_FILE)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        let again = ClientCa::load_or_create(dir.path(), T0 + 10).unwrap();
+        assert_eq!(ca.cert_der(), again.cert_der());
+        // A certificate signed after the reload names the same issuer, with the same key id.
+        let a = ca.issue(&request("t1", 30)).unwrap();
+        let b = again.issue(&request("t1", 30)).unwrap();
+        let issuer = |der: &[u8]| {
+            let (_, c) = x509_parser::parse_x509_certificate(der).unwrap();
+            (
+                c.issuer().to_string(),
+                format!(
+                    "{:?}",
+                    c.get_extension_unique(&x509_parser::oid_registry::OID_X509_EXT_AUTHORITY_KEY_IDENTIFIER)
+                        .unwrap()
+                        .unwrap()
+                        .value
+                ),
+            )
+        };
+        assert_eq!(issuer(&a.cert_der), issuer(&b.cert_der));
+        // (That the CA's signature verifies is proven by the TLS tests, which present them.)
+        // A key others can read is refused.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(dir.path().join(CA_KEY_FILE), std::fs::Permissions::from_mode(0o644)).unwrap();
+            assert!(matches!(ClientCa::load_or_create(dir.path(), T0), Err(CaError::KeyTooOpen { .. })));
+        }
+    }
+
+    #[test]
+    fn iam_11_an_issued_certificate_names_its_tenant_and_holder_with_a_random_serial() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = ClientCa::load_or_create(dir.path(), T0).unwrap();
+        let issued = ca.issue(&request("0190f3c2-0000-7000-8000-000000000001", 365)).unwrap();
+        let id = client_identity(&issued.cert_der).unwrap();
+        assert_eq!(id.tenant.as_deref(), Some("0190f3c2-0000-7000-8000-000000000001"));
+        assert_eq!(id.holder.as_deref(), Some("Hanako's laptop"));
+        assert_eq!((id.not_before, id.not_after), (T0, T0 + 365 * 86_400));
+        assert_eq!(id.serial_hex, issued.serial_hex);
+        assert_eq!(id.fingerprint, issued.fingerprint);
+        assert_ne!(ca.issue(&request("t", 1)).unwrap().serial_hex, issued.serial_hex);
+        assert!(matches!(ca.issue(&request("t", MAX_CLIENT_DAYS + 1)), Err(CertError::Validity)));
+        assert!(matches!(ca.issue(&request("t", 0)), Err(CertError::Validity)));
+        assert!(format!("{issued:?}").contains(&issued.serial_hex));
+        assert!(!format!("{issued:?}").contains("PRIVATE"));
+        let bundle = issued.pem_bundle();
+        assert_eq!(bundle.matches("BEGIN CERTIFICATE").count(), 2);
+        assert!(bundle.contains("BEGIN PRIVATE KEY"));
+    }
+
+    #[test]
+    fn iam_11_the_pkcs12_download_opens_only_with_its_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = ClientCa::load_or_create(dir.path(), T0).unwrap();
+        let issued = ca.issue(&request("t1", 30)).unwrap();
+        let password = download_password();
+        assert_eq!(password.len(), 23);
+        assert_ne!(*password, *download_password());
+        let p12 = issued.pkcs12("Hanako's laptop", &password).unwrap();
+        let opened =
+            p12_keystore::KeyStore::from_pkcs12(&p12, &password, p12_keystore::Pkcs12ImportPolicy::Strict).unwrap();
+        let (_, chain) = opened.private_key_chain().unwrap();
+        assert_eq!(chain.certs()[0].as_der(), issued.cert_der.as_slice());
+        assert_eq!(chain.certs()[1].as_der(), ca.cert_der());
+        assert!(p12_keystore::KeyStore::from_pkcs12(&p12, "wrong", p12_keystore::Pkcs12ImportPolicy::Strict).is_err());
+    }
+}
