@@ -130,10 +130,22 @@ pub enum Operation {
     ApiKeyRotate,
     /// An API key's owner was reminded by mail that it expires soon (IAM-12).
     ApiKeyExpiryNotice,
+    /// A password was right and the sign-in waits for a second factor (IAM-6).
+    SecondFactorChallenge,
+    /// A second factor was enrolled (IAM-6).
+    SecondFactorEnrol,
+    /// Someone removed one of their own second factors (IAM-6).
+    SecondFactorRemove,
+    /// An administrator removed all of a user's second factors (IAM-6).
+    SecondFactorReset,
+    /// A recovery code was used in place of a second factor (IAM-6).
+    RecoveryCodeUse,
+    /// A wrong or replayed second-factor code (IAM-6); it counts toward the lockout.
+    SecondFactorFailed,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 46] = [
+    pub const ALL: [Operation; 52] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -180,6 +192,12 @@ impl Operation {
         Self::AddressListsReset,
         Self::ApiKeyRotate,
         Self::ApiKeyExpiryNotice,
+        Self::SecondFactorChallenge,
+        Self::SecondFactorEnrol,
+        Self::SecondFactorRemove,
+        Self::SecondFactorReset,
+        Self::RecoveryCodeUse,
+        Self::SecondFactorFailed,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -230,6 +248,12 @@ impl Operation {
             Self::AddressListsReset => "settings.address_lists_reset",
             Self::ApiKeyRotate => "apikey.rotate",
             Self::ApiKeyExpiryNotice => "apikey.expiry_notice",
+            Self::SecondFactorChallenge => "mfa.challenge",
+            Self::SecondFactorEnrol => "mfa.enrol",
+            Self::SecondFactorRemove => "mfa.remove",
+            Self::SecondFactorReset => "mfa.reset",
+            Self::RecoveryCodeUse => "mfa.recovery_code_use",
+            Self::SecondFactorFailed => "mfa.failed",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {

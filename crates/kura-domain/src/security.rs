@@ -38,6 +38,50 @@ pub struct SecurityPolicy {
     /// Where requests may come from (IAM-10); absent in policies saved before it existed.
     #[serde(default)]
     pub addresses: AddressPolicy,
+    /// Who must sign in with a second factor (IAM-6); absent in policies saved before it existed.
+    #[serde(default)]
+    pub second_factor: SecondFactorRule,
+}
+
+/// Who must sign in with a second factor (IAM-6). Whoever must and has none is led through
+/// enrolling one at their next sign-in, before anything else.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SecondFactorRule {
+    /// Each user decides; whoever has a factor is asked for it.
+    #[default]
+    Optional,
+    /// Required of administrators: users whose role may manage users, roles, security
+    /// settings or API keys.
+    Administrators,
+    /// Required of every user.
+    Everyone,
+}
+
+impl SecondFactorRule {
+    pub const ALL: [Self; 3] = [Self::Optional, Self::Administrators, Self::Everyone];
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Optional => "optional",
+            Self::Administrators => "administrators",
+            Self::Everyone => "everyone",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+    /// Whether a user whose role holds `permissions` must have a second factor.
+    pub fn requires(self, permissions: &crate::PermissionSet) -> bool {
+        use crate::Permission::{ApiKeysManage, RolesManage, SettingsManage, UsersManage};
+        match self {
+            Self::Optional => false,
+            Self::Administrators => {
+                [UsersManage, RolesManage, SettingsManage, ApiKeysManage].into_iter().any(|p| permissions.contains(p))
+            }
+            Self::Everyone => true,
+        }
+    }
 }
 
 /// The address ranges a tenant's console and API accept requests from (IAM-10). An empty list
@@ -265,6 +309,7 @@ impl SecurityPolicy {
             lockout: LockoutPolicy::default(),
             sessions: SessionPolicy { absolute_minutes, idle_minutes, concurrent: ConcurrentLogins::Allow },
             addresses: AddressPolicy::default(),
+            second_factor: SecondFactorRule::Optional,
         }
     }
 
@@ -357,6 +402,7 @@ impl SecurityPolicy {
             ("sessions.concurrent", s.concurrent.as_str().to_owned()),
             ("addresses.console", nets(&self.addresses.console)),
             ("addresses.api", nets(&self.addresses.api)),
+            ("second_factor", self.second_factor.as_str().to_owned()),
         ]
     }
 

@@ -158,6 +158,12 @@ pub fn operation_label(op: Operation, lang: Lang) -> &'static str {
         O::CsrfRefused => pick(lang, "Form refused (CSRF)", "フォーム拒否（CSRF）"),
         O::AddressRefused => pick(lang, "Address refused", "接続元アドレスによる拒否"),
         O::ApiKeyExpiryNotice => pick(lang, "API key expiry reminder", "APIキー期限の通知"),
+        O::SecondFactorChallenge => pick(lang, "Sign-in awaiting second factor", "二段階目の確認待ち"),
+        O::SecondFactorEnrol => pick(lang, "Second factor enrolled", "二要素認証の登録"),
+        O::SecondFactorRemove => pick(lang, "Second factor removed", "二要素認証の削除"),
+        O::SecondFactorReset => pick(lang, "Second factors reset", "二要素認証のリセット"),
+        O::RecoveryCodeUse => pick(lang, "Recovery code used", "リカバリーコードの使用"),
+        O::SecondFactorFailed => pick(lang, "Second factor failed", "二段階目の確認に失敗"),
         O::ApiKeyRotate => pick(lang, "API key rotated", "APIキーの更新"),
         O::AddressListsReset => pick(lang, "Address lists reset by the operator", "運用者による許可アドレスの解除"),
     }
