@@ -9,8 +9,8 @@ use crate::error::AppResult;
 use crate::mail::templates::Notice;
 use crate::state::AppState;
 use jiff::SignedDuration;
-use kura_domain::{Actor, ActorKind, AuditRecord, AuditScope, Operation, format_in_zone};
-use kura_store::NewMail;
+use kura_domain::{Actor, ActorKind, AuditRecord, AuditScope, Operation, User, UserStatus, format_in_zone};
+use kura_store::{NewMail, Write};
 
 /// The warnings, in days before expiry, farthest first.
 const STAGES: [u32; 2] = [14, 3];
@@ -36,14 +36,7 @@ pub async fn send_due_notices(state: &AppState) -> AppResult<usize> {
                 if expires <= now {
                     continue;
                 }
-                let actor = Actor {
-                    kind: ActorKind::Cli,
-                    id: None,
-                    label: "password expiry".into(),
-                    role: None,
-                    source_ip: None,
-                };
-                let mut w = state.store.begin(AuditScope::Tenant(tenant_id), actor).await?;
+                let mut w = state.store.begin(AuditScope::Tenant(tenant_id), job("password expiry")).await?;
                 if !w.claim_expiry_notice(tenant_id, user.id, changed_at, stage).await? {
                     continue;
                 }
@@ -57,15 +50,7 @@ pub async fn send_due_notices(state: &AppState) -> AppResult<usize> {
                     expires: &expires_text,
                     url: &url,
                 };
-                let (subject, body) = notice.render(user.language);
-                let mail = NewMail {
-                    recipient: user.email.as_str(),
-                    language: user.language,
-                    kind: notice.kind(),
-                    subject: &subject,
-                    body: &body,
-                };
-                w.enqueue_mail(w.scope(), mail).await?;
+                enqueue_notice(&mut w, &user, &notice).await?;
                 w.commit(
                     AuditRecord::success(Operation::PasswordExpiryNotice, format!("user:{}", user.email))
                         .with_detail(format!("{stage}-day warning; expires {expires_text}")),
@@ -82,6 +67,25 @@ pub async fn send_due_notices(state: &AppState) -> AppResult<usize> {
     Ok(queued)
 }
 
+/// The actor of a scheduled job's entries.
+fn job(label: &str) -> Actor {
+    Actor { kind: ActorKind::Cli, id: None, label: label.into(), role: None, source_ip: None }
+}
+
+/// Queues `notice` to `user`, in their language, in the write that records it.
+async fn enqueue_notice(w: &mut Write, user: &User, notice: &Notice<'_>) -> AppResult<()> {
+    let (subject, body) = notice.render(user.language);
+    let mail = NewMail {
+        recipient: user.email.as_str(),
+        language: user.language,
+        kind: notice.kind(),
+        subject: &subject,
+        body: &body,
+    };
+    w.enqueue_mail(w.scope(), mail).await?;
+    Ok(())
+}
+
 /// Reminds the owners of API keys that expire within 14 and 3 days; returns how many were queued.
 /// A key without an owner (created before owners were recorded) or whose owner is gone or
 /// disabled gets no reminder.
@@ -94,17 +98,10 @@ async fn send_key_notices(state: &AppState) -> AppResult<usize> {
             for key in state.store.api_keys_expiring(tenant.id, before, stage).await? {
                 let (Some(owner), Some(expires)) = (key.created_by, key.expires_at) else { continue };
                 let Some(user) = state.store.user(tenant.id, owner).await? else { continue };
-                if user.status != kura_domain::UserStatus::Active {
+                if user.status != UserStatus::Active {
                     continue;
                 }
-                let actor = Actor {
-                    kind: ActorKind::Cli,
-                    id: None,
-                    label: "api key expiry".into(),
-                    role: None,
-                    source_ip: None,
-                };
-                let mut w = state.store.begin(AuditScope::Tenant(tenant.id), actor).await?;
+                let mut w = state.store.begin(AuditScope::Tenant(tenant.id), job("api key expiry")).await?;
                 if !w.claim_api_key_expiry_notice(tenant.id, key.id, stage).await? {
                     continue;
                 }
@@ -119,15 +116,7 @@ async fn send_key_notices(state: &AppState) -> AppResult<usize> {
                     expires: &expires_text,
                     url: &url,
                 };
-                let (subject, body) = notice.render(user.language);
-                let mail = NewMail {
-                    recipient: user.email.as_str(),
-                    language: user.language,
-                    kind: notice.kind(),
-                    subject: &subject,
-                    body: &body,
-                };
-                w.enqueue_mail(AuditScope::Tenant(tenant.id), mail).await?;
+                enqueue_notice(&mut w, &user, &notice).await?;
                 w.commit(
                     AuditRecord::success(Operation::ApiKeyExpiryNotice, format!("apikey:{}", key.id))
                         .with_detail(format!("{stage}-day reminder to {}; expires {expires_text}", user.email)),
