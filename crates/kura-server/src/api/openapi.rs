@@ -42,7 +42,7 @@ use utoipa::{Modify, OpenApi};
         RecordView, RecordPage, AuditEntryView, Collection, CollectionSpec, FieldDef, FieldType, Rules, Charset, Key,
         DisplayName, CollectionId, TenantId, Format, HeaderNames, RecordImportOptions, RecordImportReport, views::OwnSessionView, views::SessionsEnded,
         second_factor::SecondFactorRequired, second_factor::OwnFactors, second_factor::EnrolmentView,
-        second_factor::RecoveryCodes, second_factor::CompleteRequest, second_factor::ConfirmRequest)),
+        second_factor::IssuedRecoveryCodes, second_factor::CompleteRequest, second_factor::ConfirmRequest)),
     modifiers(&BearerAuth, &ErrorResponses),
 )]
 pub struct ApiDoc;

@@ -141,7 +141,7 @@ pub struct ConfirmRequest {
 /// Recovery codes, shown once.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[schema(example = json!({"recovery_codes": ["abcd-efgh-ijkl-mnop"]}))]
-pub struct RecoveryCodes {
+pub struct IssuedRecoveryCodes {
     /// Each works once in place of a code. Empty when your earlier codes are kept.
     pub recovery_codes: Vec<String>,
 }
@@ -149,20 +149,20 @@ pub struct RecoveryCodes {
 /// Confirm the enrolment with the app's first code. With your first factor come ten recovery
 /// codes, in this answer only. A wrong code is a 422 and the enrolment stays waiting.
 #[utoipa::path(post, path = "/api/v1/me/second-factors/confirm", tag = "sessions", security(("bearer" = [])),
-    request_body = ConfirmRequest, responses((status = 200, body = RecoveryCodes)))]
+    request_body = ConfirmRequest, responses((status = 200, body = IssuedRecoveryCodes)))]
 pub async fn confirm(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
     ApiJson(req): ApiJson<ConfirmRequest>,
-) -> AppResult<Json<RecoveryCodes>> {
-    Ok(Json(RecoveryCodes { recovery_codes: service::confirm(&state, &p, &req.code).await? }))
+) -> AppResult<Json<IssuedRecoveryCodes>> {
+    Ok(Json(IssuedRecoveryCodes { recovery_codes: service::confirm(&state, &p, &req.code).await? }))
 }
 
 /// Replace your recovery codes by ten new ones (in this answer only); the old ones stop working.
 #[utoipa::path(post, path = "/api/v1/me/recovery-codes", tag = "sessions", security(("bearer" = [])),
-    responses((status = 200, body = RecoveryCodes)))]
-pub async fn renew_codes(State(state): State<AppState>, ApiAuth(p): ApiAuth) -> AppResult<Json<RecoveryCodes>> {
-    Ok(Json(RecoveryCodes { recovery_codes: service::renew_codes(&state, &p).await? }))
+    responses((status = 200, body = IssuedRecoveryCodes)))]
+pub async fn renew_codes(State(state): State<AppState>, ApiAuth(p): ApiAuth) -> AppResult<Json<IssuedRecoveryCodes>> {
+    Ok(Json(IssuedRecoveryCodes { recovery_codes: service::renew_codes(&state, &p).await? }))
 }
 
 /// Remove one of your second factors. The last one cannot go while your tenant requires you to
