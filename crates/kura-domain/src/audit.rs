@@ -137,10 +137,22 @@ pub enum Operation {
     ClientCertRevoke,
     /// A request refused for want of a valid client certificate of the tenant (IAM-11).
     ClientCertRefused,
+    /// A password was right and the sign-in waits for a second factor (IAM-6).
+    SecondFactorChallenge,
+    /// A second factor was enrolled (IAM-6).
+    SecondFactorEnrol,
+    /// Someone removed one of their own second factors (IAM-6).
+    SecondFactorRemove,
+    /// An administrator removed all of a user's second factors (IAM-6).
+    SecondFactorReset,
+    /// A recovery code was used in place of a second factor (IAM-6).
+    RecoveryCodeUse,
+    /// A wrong or replayed second-factor code (IAM-6); it counts toward the lockout.
+    SecondFactorFailed,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 49] = [
+    pub const ALL: [Operation; 55] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -190,6 +202,12 @@ impl Operation {
         Self::ClientCertIssue,
         Self::ClientCertRevoke,
         Self::ClientCertRefused,
+        Self::SecondFactorChallenge,
+        Self::SecondFactorEnrol,
+        Self::SecondFactorRemove,
+        Self::SecondFactorReset,
+        Self::RecoveryCodeUse,
+        Self::SecondFactorFailed,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -243,6 +261,12 @@ impl Operation {
             Self::ClientCertIssue => "clientcert.issue",
             Self::ClientCertRevoke => "clientcert.revoke",
             Self::ClientCertRefused => "access.client_cert_refused",
+            Self::SecondFactorChallenge => "mfa.challenge",
+            Self::SecondFactorEnrol => "mfa.enrol",
+            Self::SecondFactorRemove => "mfa.remove",
+            Self::SecondFactorReset => "mfa.reset",
+            Self::RecoveryCodeUse => "mfa.recovery_code_use",
+            Self::SecondFactorFailed => "mfa.failed",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {

@@ -43,6 +43,9 @@ pub struct SecurityPolicy {
     /// before it existed.
     #[serde(default)]
     pub client_certificates: CertificateRequirement,
+    /// Who must sign in with a second factor (IAM-6); absent in policies saved before it existed.
+    #[serde(default)]
+    pub second_factor: SecondFactorRule,
 }
 
 /// Which of a tenant's doors require a valid client certificate that Kura issued to the tenant
@@ -64,6 +67,47 @@ impl CertificateRequirement {
         match surface {
             Surface::Console => self.console,
             Surface::Api => self.api,
+        }
+    }
+}
+
+/// Who must sign in with a second factor (IAM-6). Whoever must and has none is led through
+/// enrolling one at their next sign-in, before anything else.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SecondFactorRule {
+    /// Each user decides; whoever has a factor is asked for it.
+    #[default]
+    Optional,
+    /// Required of administrators: users whose role may manage users, roles, security
+    /// settings or API keys.
+    Administrators,
+    /// Required of every user.
+    Everyone,
+}
+
+impl SecondFactorRule {
+    pub const ALL: [Self; 3] = [Self::Optional, Self::Administrators, Self::Everyone];
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Optional => "optional",
+            Self::Administrators => "administrators",
+            Self::Everyone => "everyone",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+    /// Whether a user whose role holds `permissions` must have a second factor.
+    pub fn requires(self, permissions: &crate::PermissionSet) -> bool {
+        use crate::Permission::{ApiKeysManage, RolesManage, SettingsManage, UsersManage};
+        match self {
+            Self::Optional => false,
+            Self::Administrators => {
+                [UsersManage, RolesManage, SettingsManage, ApiKeysManage].into_iter().any(|p| permissions.contains(p))
+            }
+            Self::Everyone => true,
         }
     }
 }
@@ -294,6 +338,7 @@ impl SecurityPolicy {
             sessions: SessionPolicy { absolute_minutes, idle_minutes, concurrent: ConcurrentLogins::Allow },
             addresses: AddressPolicy::default(),
             client_certificates: CertificateRequirement::default(),
+            second_factor: SecondFactorRule::Optional,
         }
     }
 
@@ -388,6 +433,7 @@ impl SecurityPolicy {
             ("addresses.api", nets(&self.addresses.api)),
             ("client_certificates.console", self.client_certificates.console.to_string()),
             ("client_certificates.api", self.client_certificates.api.to_string()),
+            ("second_factor", self.second_factor.as_str().to_owned()),
         ]
     }
 

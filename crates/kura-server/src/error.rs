@@ -71,6 +71,18 @@ pub enum AppError {
     /// another value. The cause (which record of which tenant) is logged, not sent.
     #[error("stored data could not be decrypted")]
     Undecryptable(String),
+    /// A second-factor code that matches nothing, or was already used (IAM-6).
+    #[error(
+        "the code is wrong or was already used; enter the current code of your authenticator app, or an unused recovery code"
+    )]
+    SecondFactorRefused,
+    /// A sign-in challenge that is unknown, already finished, or given up after too many wrong
+    /// codes (IAM-6).
+    #[error("this sign-in is unknown or already finished; sign in again with your password")]
+    ChallengeUnknown,
+    /// A sign-in challenge past its time (IAM-6).
+    #[error("this sign-in expired before its second factor arrived; sign in again with your password")]
+    ChallengeExpired,
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -111,7 +123,11 @@ impl AppError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Unauthenticated | Self::BadCredentials => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated
+            | Self::BadCredentials
+            | Self::SecondFactorRefused
+            | Self::ChallengeUnknown
+            | Self::ChallengeExpired => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_)
             | Self::ForbiddenOther(_)
             | Self::AddressRefused { .. }
@@ -150,6 +166,9 @@ impl AppError {
             Self::Csrf => "csrf",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::UriTooLong(_) => "uri_too_long",
+            Self::SecondFactorRefused => "second_factor_refused",
+            Self::ChallengeUnknown => "challenge_unknown",
+            Self::ChallengeExpired => "challenge_expired",
             Self::Internal(_) => "internal",
             Self::Undecryptable(_) => "undecryptable",
         }

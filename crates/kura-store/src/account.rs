@@ -2,8 +2,10 @@
 //! own sessions and password history.
 
 use crate::error::StoreError;
+use crate::rows::SessionOwner;
 use crate::sql;
 use crate::sql::account::{OwnSession, session_handle};
+use crate::sql::factors::{Challenge, SecondFactor};
 use crate::sql::signin::SigninContext;
 use crate::store::Store;
 use crate::time::now;
@@ -99,5 +101,21 @@ impl Store {
         n: u32,
     ) -> Result<Vec<String>, StoreError> {
         sql::account::recent_passwords(&mut self.db.read().await?.exec(), tenant, user, n).await
+    }
+
+    /// The owner's second factors (IAM-6), confirmed and pending, oldest first.
+    pub async fn second_factors(&self, owner: SessionOwner) -> Result<Vec<SecondFactor>, StoreError> {
+        sql::factors::of_owner(&mut self.db.read().await?.exec(), owner).await
+    }
+
+    /// How many of the owner's recovery codes are unused.
+    pub async fn recovery_codes_left(&self, owner: SessionOwner) -> Result<i64, StoreError> {
+        sql::factors::codes_left(&mut self.db.read().await?.exec(), owner).await
+    }
+
+    /// A sign-in challenge by its token in `scope` (a tenant's id, or nil for operators),
+    /// expired or not.
+    pub async fn challenge(&self, scope: uuid::Uuid, digest: &TokenDigest) -> Result<Option<Challenge>, StoreError> {
+        sql::factors::challenge(&mut self.db.read().await?.exec(), scope, digest).await
     }
 }

@@ -209,7 +209,8 @@ async fn demo_credentials(cli: &Cli) -> (Vec<String>, String) {
     assert_eq!(body["password_change_required"], true, "{body}");
     let operator = [("email", "operator@example.jp"), ("password", passwords[1].as_str())];
     let resp = http.post(format!("{base}/operator/login")).form(&operator).send().await.unwrap();
-    assert_eq!(resp.headers()["location"], "/operator/account/password");
+    // Operators always have a second factor (IAM-6): the password leads to enrolling one first.
+    assert_eq!(resp.headers()["location"], "/operator/login/second-factor");
     child.kill().unwrap();
     child.wait().unwrap();
     drop(lines);

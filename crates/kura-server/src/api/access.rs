@@ -1,6 +1,7 @@
 //! API handlers for sessions, the caller's identity, users, roles and API keys.
 
 use super::extract::{ApiAuth, ApiJson, ApiPath, Client};
+use super::second_factor::SecondFactorRequired;
 use super::views::{ApiKeyCreated, ApiKeyView, Me, RoleView, SessionCreated, UserView};
 use crate::error::{AppResult, Problem};
 use crate::service::{api_keys, roles, sessions, users};
@@ -8,6 +9,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use kura_domain::{ApiKeyId, RoleId, UserId};
 use serde::Deserialize;
 
@@ -24,23 +26,29 @@ pub struct LoginRequest {
 /// Sign in and get a bearer session token. Every refusal — wrong password, unknown account,
 /// locked or disabled account, throttled address — is the same 401. A 409
 /// `already_signed_in` answers a right password when the tenant refuses concurrent sign-ins.
+///
+/// When the account has a second factor, or the tenant requires one of it (IAM-6), a right
+/// password answers 202 with a short-lived `challenge`; finish with
+/// `POST /api/v1/sessions/second-factor`. If the account must enrol a factor first, the answer
+/// carries the secret to enrol (`enrolment`), and the first valid code finishes both.
+/// API keys never need a second factor.
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", request_body = LoginRequest,
     responses((status = 201, body = SessionCreated),
+        (status = 202, description = "The password is right; a second factor is needed.", body = SecondFactorRequired),
         (status = 409, description = "The password is right, but the account is signed in elsewhere and the tenant refuses concurrent sign-ins (`already_signed_in`).",
             body = Problem, content_type = "application/problem+json")))]
 pub async fn login(
     State(state): State<AppState>,
     Client(client): Client,
     ApiJson(req): ApiJson<LoginRequest>,
-) -> AppResult<(StatusCode, Json<SessionCreated>)> {
-    let s = sessions::login_user(&state, &req.tenant, &req.email, &req.password, &client, kura_domain::Surface::Api)
-        .await?;
-    let created = SessionCreated {
-        token: s.token,
-        expires_at: s.expires_at.to_string(),
-        password_change_required: s.password_change_required,
-    };
-    Ok((StatusCode::CREATED, Json(created)))
+) -> AppResult<Response> {
+    let signed_in =
+        sessions::login_user(&state, &req.tenant, &req.email, &req.password, &client, kura_domain::Surface::Api)
+            .await?;
+    Ok(match signed_in {
+        sessions::SignIn::Done(s) => (StatusCode::CREATED, Json(SessionCreated::new(s, Vec::new()))).into_response(),
+        sessions::SignIn::Pending(p) => (StatusCode::ACCEPTED, Json(SecondFactorRequired::from(p))).into_response(),
+    })
 }
 
 /// End the current session.

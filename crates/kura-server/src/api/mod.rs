@@ -10,6 +10,7 @@ mod data;
 mod extract;
 mod links;
 pub mod openapi;
+mod second_factor;
 pub(crate) mod transfer;
 mod views;
 
@@ -29,6 +30,7 @@ fn table() -> Routes<AppState> {
     Routes::default()
         .add(Get, "/api/v1/openapi.json", Public, openapi::serve)
         .add(Post, "/api/v1/sessions", Public, access::login)
+        .add(Post, "/api/v1/sessions/second-factor", Public, second_factor::complete)
         .add(Delete, "/api/v1/sessions/current", Tenant, access::logout)
         .add(Post, "/api/v1/password-resets", Public, links::request_reset)
         .add(Post, "/api/v1/password-links", Public, links::use_link)
@@ -36,6 +38,11 @@ fn table() -> Routes<AppState> {
         .add(Put, "/api/v1/me/password", Tenant, account::change_password)
         .add(Get, "/api/v1/me/sessions", Tenant, account::list_sessions)
         .add(Delete, "/api/v1/me/sessions/{id}", Tenant, account::end_session)
+        .add(Get, "/api/v1/me/second-factors", Tenant, second_factor::list_own)
+        .add(Post, "/api/v1/me/second-factors", Tenant, second_factor::start)
+        .add(Post, "/api/v1/me/second-factors/confirm", Tenant, second_factor::confirm)
+        .add(Post, "/api/v1/me/recovery-codes", Tenant, second_factor::renew_codes)
+        .add(Delete, "/api/v1/me/second-factors/{id}", Tenant, second_factor::remove_own)
         .add(Get, "/api/v1/settings/security", Needs(SettingsManage), account::get_security)
         .add(Put, "/api/v1/settings/security", Needs(SettingsManage), account::put_security)
         .add(Get, "/api/v1/collections", Needs(RecordsRead), data::list_collections)
@@ -59,6 +66,7 @@ fn table() -> Routes<AppState> {
         .add(Post, "/api/v1/users/import", Needs(UsersManage), links::import_users)
         .add(Delete, "/api/v1/users/{id}/sessions", Needs(UsersManage), account::end_user_sessions)
         .add(Post, "/api/v1/users/{id}/unlock", Needs(UsersManage), account::unlock_user)
+        .add(Delete, "/api/v1/users/{id}/second-factors", Needs(UsersManage), second_factor::reset_user)
         .add(Post, "/api/v1/users/{id}/setup-link", Needs(UsersManage), links::resend_setup_link)
         .add(Post, "/api/v1/users/{id}/one-time-password", Needs(UsersManage), links::issue_one_time_password)
         .add(Get, "/api/v1/roles", Needs(RolesManage), access::list_roles)

@@ -5,7 +5,7 @@
 //! `application/problem+json` bodies of the `Problem` schema.
 
 use super::views::{ApiKeyCreated, ApiKeyView, Me, RecordValues, RoleView, SessionCreated, UserView};
-use super::{access, account, audit_log, client_certs, data, links, transfer, views};
+use super::{access, account, audit_log, client_certs, data, links, second_factor, transfer, views};
 use crate::error::{PROBLEM_JSON, Problem};
 use crate::service::audit::{AuditEntryView, CheckpointView};
 use crate::service::records::{RecordPage, RecordView};
@@ -32,6 +32,8 @@ use utoipa::{Modify, OpenApi};
         account::end_session, account::end_user_sessions, account::unlock_user,
         links::request_reset, links::use_link, links::resend_setup_link, links::import_users,
         links::issue_one_time_password,
+        second_factor::complete, second_factor::list_own, second_factor::start, second_factor::confirm,
+        second_factor::renew_codes, second_factor::remove_own, second_factor::reset_user,
         data::list_collections, data::create_collection, data::get_collection, data::update_collection,
         data::delete_collection, data::list_records, data::create_record, data::get_record, data::update_record,
         data::delete_record, data::list_audit, transfer::export_records,
@@ -41,7 +43,9 @@ use utoipa::{Modify, OpenApi};
     ),
     components(schemas(Problem, CheckpointView, SessionCreated, Me, UserView, RoleView, ApiKeyView, ApiKeyCreated, RecordValues,
         RecordView, RecordPage, AuditEntryView, Collection, CollectionSpec, FieldDef, FieldType, Rules, Charset, Key,
-        DisplayName, CollectionId, TenantId, Format, HeaderNames, RecordImportOptions, RecordImportReport, views::OwnSessionView, views::SessionsEnded)),
+        DisplayName, CollectionId, TenantId, Format, HeaderNames, RecordImportOptions, RecordImportReport, views::OwnSessionView, views::SessionsEnded,
+        second_factor::SecondFactorRequired, second_factor::OwnFactors, second_factor::EnrolmentView,
+        second_factor::IssuedRecoveryCodes, second_factor::CompleteRequest, second_factor::ConfirmRequest)),
     modifiers(&BearerAuth, &ErrorResponses),
 )]
 pub struct ApiDoc;
@@ -105,6 +109,16 @@ fn add_errors(path: &str, method: &HttpMethod, op: &mut Operation) {
     if secured {
         statuses.push(("401", "No credential, or one that is unknown, expired or revoked."));
         statuses.push(("403", "The credential lacks the permission this needs, or a rule refuses it."));
+    } else if path == "/api/v1/sessions/second-factor" {
+        statuses.push((
+            "401",
+            "The code is wrong or was used (`second_factor_refused`), or the challenge is unknown or finished \
+             (`challenge_unknown`) or expired (`challenge_expired`).",
+        ));
+        statuses.push((
+            "403",
+            "The tenant does not accept sign-ins from this address (`address_not_allowed`), or cannot be used now.",
+        ));
     } else if path == "/api/v1/sessions" {
         statuses.push(("401", "The tenant, email address or password is wrong."));
         statuses.push((
@@ -210,9 +224,17 @@ mod tests {
     fn every_operation_has_typed_bodies_examples_and_problem_answers() {
         let doc = doc();
         for (method, path, op) in operations(&doc) {
-            // Actions on a user that need nothing more than the path take no body.
-            let bodiless =
-                ["/unlock", "/setup-link", "/one-time-password", "/audit/checkpoint"].iter().any(|a| path.ends_with(a));
+            // Actions that need nothing more than the path take no body.
+            let bodiless = [
+                "/unlock",
+                "/setup-link",
+                "/one-time-password",
+                "/audit/checkpoint",
+                "/recovery-codes",
+                "/second-factors",
+            ]
+            .iter()
+            .any(|a| path.ends_with(a));
             if ["post", "put", "patch"].contains(&method.as_str()) && path != "/api/v1/sessions/current" && !bodiless {
                 let schema = &op["requestBody"]["content"]["application/json"]["schema"];
                 assert!(schema.get("$ref").is_some(), "{method} {path}: request body {schema}");

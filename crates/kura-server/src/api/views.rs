@@ -10,7 +10,7 @@ use utoipa::openapi::{RefOr, schema::AdditionalProperties};
 
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"token": "0190a4c2e5b87d3f9a1c2b3d4e5f6a7b.kS3cr3tT0k3nValueShownOnce", "expires_at": "2026-11-22T03:00:00Z",
-    "password_change_required": false}))]
+    "password_change_required": false, "recovery_codes": []}))]
 pub struct SessionCreated {
     /// Bearer token for `Authorization: Bearer …`. Shown once.
     pub token: String,
@@ -19,6 +19,20 @@ pub struct SessionCreated {
     /// The user must change their password (`PUT /api/v1/me/password`) before anything else;
     /// every other call answers 403 `password_change_required` until then.
     pub password_change_required: bool,
+    /// Recovery codes, when a second factor was enrolled while signing in (IAM-6): each works
+    /// once in place of a code. Shown this once; empty otherwise.
+    pub recovery_codes: Vec<String>,
+}
+
+impl SessionCreated {
+    pub fn new(s: crate::service::sessions::NewSession, recovery_codes: Vec<String>) -> Self {
+        Self {
+            token: s.token,
+            expires_at: s.expires_at.to_string(),
+            password_change_required: s.password_change_required,
+            recovery_codes,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

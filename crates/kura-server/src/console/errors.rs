@@ -62,6 +62,8 @@ fn words(error: &AppError, lang: Lang) -> (&'static str, &'static str) {
         AppError::Unauthenticated | AppError::BadCredentials => (t(Msg::ErrSignInTitle), t(Msg::ErrSignInBody)),
         AppError::PasswordChangeRequired => (t(Msg::MustChangePasswordTitle), t(Msg::MustChangePassword)),
         AppError::AlreadySignedIn => (t(Msg::ErrSignInTitle), t(Msg::AlreadySignedIn)),
+        AppError::SecondFactorRefused => (t(Msg::ErrSignInTitle), t(Msg::SecondFactorWrong)),
+        AppError::ChallengeUnknown | AppError::ChallengeExpired => (t(Msg::ErrSignInTitle), t(Msg::SignInAgain)),
         AppError::AddressRefused { .. } | AppError::KeyAddressRefused { .. } => {
             (t(Msg::ErrAddressTitle), t(Msg::ErrAddressBody))
         }

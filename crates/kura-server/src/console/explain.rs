@@ -111,6 +111,14 @@ explanations! {
     "outside the tenant's API address list" => "This range is outside the tenant's API address list.", "この範囲はテナントの API 用の許可リストの外にあります。";
     // Allowed addresses (IAM-10).
     "sign-in to the {} from an address not in its list" => "Sign-in to the {} from an address that is not in its list of allowed addresses.", "許可されていないアドレスからの{}へのログインです。";
+    "second sign-in step to the {} from an address not in its list" => "Second sign-in step to the {} from an address that is not in its list of allowed addresses.", "許可されていないアドレスからの{}へのログイン（二段階目）です。";
+    // Second factors (IAM-6).
+    "enter the 6-digit code of your authenticator app, or a 16-character recovery code" => "Enter the 6-digit code of your authenticator app, or a 16-character recovery code.", "認証アプリの 6 桁のコード、または 16 文字のリカバリーコードを入力してください。";
+    "no enrolment is waiting; start again" => "No authenticator app is waiting to be confirmed. Start adding it again.", "確認待ちの認証アプリはありません。もう一度追加からやり直してください。";
+    "recovery codes come with a second factor; enrol one first" => "Recovery codes come with a second factor. Add an authenticator app first.", "リカバリーコードは二要素認証とともに発行されます。先に認証アプリを登録してください。";
+    "second factors belong to people signed in with a password; an API key has none" => "Second factors belong to people who sign in with a password; an API key has none.", "二要素認証はパスワードでログインする利用者のものです。API キーにはありません。";
+    "time step out of range" => "The device's clock is far off. Set it to the right time and try again.", "端末の時計が大きくずれています。正しい時刻に合わせてから、もう一度お試しください。";
+    "your tenant requires you to have a second factor: enrol another before removing this one" => "Your organisation requires you to have a second factor. Add another authenticator app before removing this one.", "所属組織の設定で二要素認証が必須です。この認証アプリを削除する前に、別の認証アプリを登録してください。";
     "state the reason in 5 to 500 characters" => "State the reason in 5 to 500 characters.", "理由を5〜500文字で入力してください。";
     "write IPv4 ranges in IPv4 form, such as 192.0.2.0/24" => "Write IPv4 ranges in IPv4 form, such as 192.0.2.0/24.", "IPv4 の範囲は 192.0.2.0/24 のように IPv4 の形式で入力してください。";
     // Account security (IAM-1, IAM-4, IAM-7, IAM-9).

@@ -34,6 +34,8 @@ pub enum Done {
     Resumed,
     AddressesReset,
     NoAddresses,
+    FactorRemoved,
+    FactorsReset,
 }
 
 impl Done {
@@ -54,6 +56,8 @@ impl Done {
             "done=resumed" => Some(Self::Resumed),
             "done=addresses" => Some(Self::AddressesReset),
             "done=noaddresses" => Some(Self::NoAddresses),
+            "done=factorremoved" => Some(Self::FactorRemoved),
+            "done=factorsreset" => Some(Self::FactorsReset),
             _ => None,
         })
     }
@@ -74,6 +78,8 @@ impl Done {
             Self::Resumed => Msg::DoneResumed,
             Self::AddressesReset => Msg::ResetAddressesDone,
             Self::NoAddresses => Msg::ResetAddressesNone,
+            Self::FactorRemoved => Msg::FactorRemoved,
+            Self::FactorsReset => Msg::FactorsResetDone,
         }
     }
 }

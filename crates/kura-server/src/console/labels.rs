@@ -161,6 +161,12 @@ pub fn operation_label(op: Operation, lang: Lang) -> &'static str {
         O::ClientCertIssue => pick(lang, "Client certificate issued", "クライアント証明書の発行"),
         O::ClientCertRevoke => pick(lang, "Client certificate revoked", "クライアント証明書の失効"),
         O::ClientCertRefused => pick(lang, "Refused: client certificate", "拒否: クライアント証明書"),
+        O::SecondFactorChallenge => pick(lang, "Sign-in awaiting second factor", "二段階目の確認待ち"),
+        O::SecondFactorEnrol => pick(lang, "Second factor enrolled", "二要素認証の登録"),
+        O::SecondFactorRemove => pick(lang, "Second factor removed", "二要素認証の削除"),
+        O::SecondFactorReset => pick(lang, "Second factors reset", "二要素認証のリセット"),
+        O::RecoveryCodeUse => pick(lang, "Recovery code used", "リカバリーコードの使用"),
+        O::SecondFactorFailed => pick(lang, "Second factor failed", "二段階目の確認に失敗"),
         O::ApiKeyRotate => pick(lang, "API key rotated", "APIキーの更新"),
         O::AddressListsReset => pick(lang, "Address lists reset by the operator", "運用者による許可アドレスの解除"),
     }

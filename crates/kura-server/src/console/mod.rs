@@ -19,6 +19,7 @@ mod layout;
 mod msg;
 mod operator;
 mod pages;
+pub(crate) mod second_step;
 mod widgets;
 
 use crate::error::AppError;
@@ -30,8 +31,8 @@ use axum::response::Response;
 use axum::routing::any;
 use kura_domain::Permission;
 use pages::{
-    account, api_keys, audit, audit_checkpoint, collections, dashboard, export, fields, import, links, record_form,
-    record_import, record_view, records, roles, security, session, users,
+    account, api_keys, audit, audit_checkpoint, collections, dashboard, export, factors, fields, import, links,
+    record_form, record_import, record_view, records, roles, security, session, users,
 };
 
 /// Every console page and form with the access it needs; the router is built from this table.
@@ -43,6 +44,8 @@ fn table() -> Routes<AppState> {
         .add(Get, "/console", Tenant, dashboard::show)
         .add(Get, "/console/login", Public, session::login_form)
         .add(Post, "/console/login", Public, session::login)
+        .add(Get, "/console/login/second-factor", Public, second_step::tenant_form)
+        .add(Post, "/console/login/second-factor", Public, second_step::tenant_submit)
         .add(Post, "/console/logout", Tenant, session::logout)
         .add(Get, "/console/lang", Public, i18n::switch)
         .add(Get, "/console/forgot", Public, links::forgot_form)
@@ -54,6 +57,12 @@ fn table() -> Routes<AppState> {
         .add(Get, "/console/account/password", Tenant, account::password_form)
         .add(Post, "/console/account/password", Tenant, account::change_password)
         .add(Get, "/console/account/sessions", Tenant, account::sessions)
+        .add(Get, "/console/account/second-factors", Tenant, factors::list)
+        .add(Post, "/console/account/second-factors", Tenant, factors::start)
+        .add(Post, "/console/account/second-factors/confirm", Tenant, factors::confirm)
+        .add(Post, "/console/account/recovery-codes", Tenant, factors::renew_codes)
+        .add(Get, "/console/account/second-factors/{id}/remove", Tenant, factors::confirm_remove)
+        .add(Post, "/console/account/second-factors/{id}/remove", Tenant, factors::remove)
         .add(Post, "/console/account/sessions/end-others", Tenant, account::end_other_sessions)
         .add(Post, "/console/account/sessions/{handle}/end", Tenant, account::end_session)
         .add(Get, "/console/help/security", Tenant, help::security)
@@ -70,6 +79,8 @@ fn table() -> Routes<AppState> {
         .add(Get, "/console/users/import", Needs(UsersManage), import::form)
         .add(Post, "/console/users/import", Needs(UsersManage), import::submit)
         .add(Post, "/console/users/{id}/unlock", Needs(UsersManage), users::unlock)
+        .add(Get, "/console/users/{id}/second-factors/reset", Needs(UsersManage), factors::confirm_reset)
+        .add(Post, "/console/users/{id}/second-factors/reset", Needs(UsersManage), factors::reset)
         .add(Post, "/console/users/{id}/signout", Needs(UsersManage), users::sign_out)
         .add(Post, "/console/users/{id}/setup-link", Needs(UsersManage), users::resend_setup_link)
         .add(Get, "/console/users/{id}/one-time-password", Needs(UsersManage), users::one_time_password)

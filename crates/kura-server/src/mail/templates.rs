@@ -15,6 +15,8 @@ pub enum Notice<'a> {
     PasswordExpiry { tenant: &'a str, name: &'a str, days: i64, expires: &'a str, url: &'a str },
     /// An API key the recipient created expires soon (IAM-12): 14 and 3 days before.
     ApiKeyExpiry { tenant: &'a str, name: &'a str, key: &'a str, days: i64, expires: &'a str, url: &'a str },
+    /// An administrator removed the recipient's second factors (IAM-6).
+    SecondFactorsReset { tenant: &'a str, name: &'a str, by: &'a str, at: &'a str, url: &'a str },
 }
 
 impl Notice<'_> {
@@ -25,12 +27,37 @@ impl Notice<'_> {
             Self::ResetLink { .. } => "reset_link",
             Self::PasswordExpiry { .. } => "password_expiry",
             Self::ApiKeyExpiry { .. } => "api_key_expiry",
+            Self::SecondFactorsReset { .. } => "second_factors_reset",
         }
     }
 
     /// Subject and body in `lang`.
     pub fn render(&self, lang: Language) -> (String, String) {
         match (self, lang) {
+            (Self::SecondFactorsReset { tenant, name, by, at, url }, Language::Ja) => (
+                "【Kura】二要素認証がリセットされました".to_owned(),
+                format!(
+                    "{name} 様\n\n\
+                     {tenant} の Kura 管理コンソールで、{at} に管理者（{by}）があなたの二要素認証をリセットしました。\n\
+                     登録済みの認証アプリとリカバリーコードは使用できなくなりました。\n\
+                     テナントの設定で二要素認証が必須の場合は、次回のログイン時にあらためて登録していただきます。\n\n\
+                     {url}\n\n\
+                     お心当たりがない場合は、すぐに管理者へご連絡ください。\n\
+                     このメールは送信専用です。\n"
+                ),
+            ),
+            (Self::SecondFactorsReset { tenant, name, by, at, url }, Language::En) => (
+                "[Kura] Your second factors were reset".to_owned(),
+                format!(
+                    "Dear {name},\n\n\
+                     An administrator ({by}) reset your second factors in the Kura console of {tenant} at {at}.\n\
+                     Your authenticator app and recovery codes no longer work.\n\
+                     If your tenant requires a second factor, you will enrol one again at your next sign-in.\n\n\
+                     {url}\n\n\
+                     If you did not expect this, tell your administrator at once.\n\
+                     Replies to this address are not read.\n"
+                ),
+            ),
             (Self::SetupLink { tenant, name, url, expires }, Language::Ja) => (
                 format!("【Kura】{tenant} のアカウント設定のご案内"),
                 format!(

@@ -16,6 +16,7 @@ pub mod links;
 pub mod passwords;
 pub mod records;
 pub mod roles;
+pub mod second_factor;
 pub mod security;
 pub mod sessions;
 pub mod tenant_access;

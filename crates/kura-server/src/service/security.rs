@@ -7,7 +7,7 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use kura_domain::{
     AddressPolicy, AuditRecord, CertificateRequirement, LockoutPolicy, Operation, PasswordPolicy, Permission,
-    SecurityPolicy, SessionPolicy, Surface, TenantId,
+    SecondFactorRule, SecurityPolicy, SessionPolicy, Surface, TenantId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
     "sessions": {"absolute_minutes": 180, "idle_minutes": 60, "concurrent": "refuse"},
     "addresses": {"console": ["203.0.113.0/24"], "api": []},
     "client_certificates": {"console": false, "api": false},
+    "second_factor": "administrators",
     "against_nist": []
 }))]
 pub struct SecuritySettings {
@@ -34,6 +35,9 @@ pub struct SecuritySettings {
     pub addresses: AddressPolicy,
     /// Whether the console and the API require a client certificate of the tenant (IAM-11).
     pub client_certificates: CertificateRequirement,
+    /// Who must sign in with a second factor (IAM-6): `optional`, `administrators` (roles that
+    /// may manage users, roles, security settings or API keys) or `everyone`.
+    pub second_factor: SecondFactorRule,
     /// The knobs set against the advice of NIST SP 800-63B (`password.composition`,
     /// `password.expiry_days`, `password.max_length`, `password.blocklist`, `lockout.enabled`).
     pub against_nist: Vec<String>,
@@ -51,6 +55,7 @@ pub struct SecuritySettings {
         "throttle_window_minutes": 15},
     "sessions": {"absolute_minutes": 180, "idle_minutes": 30, "concurrent": "refuse"},
     "addresses": {"console": ["203.0.113.0/24", "2001:db8::/32"], "api": ["198.51.100.0/24"]},
+    "second_factor": "everyone",
     "confirm_lockout": false
 }))]
 pub struct SecuritySettingsChange {
@@ -65,6 +70,9 @@ pub struct SecuritySettingsChange {
     /// absent: unchanged.
     #[serde(default)]
     pub client_certificates: Option<CertificateRequirement>,
+    /// Who must sign in with a second factor (IAM-6); absent: unchanged.
+    #[serde(default)]
+    pub second_factor: Option<SecondFactorRule>,
     /// Save even though a list leaves out the address this request comes from (the author would
     /// lose access to that door). Without it, such a change is refused with 409
     /// `lockout_unconfirmed` and nothing is stored.
@@ -87,8 +95,17 @@ pub async fn policy_of(state: &AppState, tenant: TenantId) -> AppResult<Security
 
 fn view(revision: i64, policy: SecurityPolicy) -> SecuritySettings {
     let against_nist = policy.against_nist().into_iter().map(str::to_owned).collect();
-    let SecurityPolicy { password, lockout, sessions, addresses, client_certificates } = policy;
-    SecuritySettings { revision, password, lockout, sessions, addresses, client_certificates, against_nist }
+    let SecurityPolicy { password, lockout, sessions, addresses, client_certificates, second_factor } = policy;
+    SecuritySettings {
+        revision,
+        password,
+        lockout,
+        sessions,
+        addresses,
+        client_certificates,
+        second_factor,
+        against_nist,
+    }
 }
 
 pub async fn get(state: &AppState, p: &TenantPrincipal) -> AppResult<SecuritySettings> {
@@ -110,6 +127,7 @@ pub async fn put(state: &AppState, p: &TenantPrincipal, change: SecuritySettings
         sessions,
         addresses,
         client_certificates,
+        second_factor,
         confirm_lockout,
     } = change;
     // Whether the author's own connection carries a valid certificate of the tenant, for the
@@ -122,13 +140,21 @@ pub async fn put(state: &AppState, p: &TenantPrincipal, change: SecuritySettings
         }
         _ => true,
     };
-    let current = state.store.security_policy(g.tenant_id()).await?.map(|(_, p)| p);
-    let client_certificates = client_certificates.unwrap_or_else(|| effective(state, current).client_certificates);
-    let policy = SecurityPolicy { password, lockout, sessions, addresses, client_certificates };
-    policy.check()?;
     if revision < 0 {
         return Err(AppError::BadRequest("revision must be 0 or more".into()));
     }
+    // An absent `client_certificates` or `second_factor` keeps the stored setting; the write
+    // below refuses the save if the policy changed since this read (the revision).
+    let current = policy_of(state, g.tenant_id()).await?;
+    let policy = SecurityPolicy {
+        password,
+        lockout,
+        sessions,
+        addresses,
+        client_certificates: client_certificates.unwrap_or(current.client_certificates),
+        second_factor: second_factor.unwrap_or(current.second_factor),
+    };
+    policy.check()?;
     let mut w = g.begin(&state.store).await?;
     let (new_revision, old) = w.put_security_policy(g.tenant_id(), revision, &policy).await?;
     let old = effective(state, old);

@@ -2,6 +2,7 @@
 //! the source address under the tenant's lockout policy (IAM-5), and an unknown or locked
 //! account takes as long to refuse as a wrong password, so timing reveals neither.
 
+use super::second_factor::{self, Account, Pending};
 use super::security;
 use crate::auth::{ClientInfo, OperatorPrincipal, TenantPrincipal, Via, session_token};
 use crate::denials::Denial;
@@ -10,9 +11,16 @@ use crate::state::AppState;
 use jiff::{SignedDuration, Timestamp};
 use kura_domain::{
     Actor, ActorKind, AuditRecord, AuditScope, ConcurrentLogins, Email, Operation, Outcome, SecurityPolicy, Slug,
-    Surface, Tenant, UserStatus, format_in_zone,
+    Surface, Tenant, User, UserStatus, format_in_zone,
 };
-use kura_store::{FailureCount, NewUserSession, SessionOwner, SigninAccount, SigninContext};
+use kura_store::{FailureCount, NewUserSession, SessionOwner, SigninAccount, SigninContext, Write};
+
+/// What a right password leads to: a session, or a challenge for the second factor (IAM-6).
+#[derive(Debug)]
+pub enum SignIn {
+    Done(NewSession),
+    Pending(Pending),
+}
 
 /// A new session: the token to hand to the client, when it expires, and whether the user must
 /// choose a new password before anything else.
@@ -23,12 +31,12 @@ pub struct NewSession {
     pub password_change_required: bool,
 }
 
-fn expiry(state: &AppState, minutes: u32) -> Timestamp {
+pub(super) fn expiry(state: &AppState, minutes: u32) -> Timestamp {
     let now = state.clock.now();
     now.checked_add(SignedDuration::from_mins(i64::from(minutes))).unwrap_or(now)
 }
 
-fn anonymous(label: &str, client: &ClientInfo) -> Actor {
+pub(super) fn anonymous(label: &str, client: &ClientInfo) -> Actor {
     Actor {
         kind: ActorKind::Anonymous,
         id: None,
@@ -54,7 +62,7 @@ pub async fn login_user(
     password: &str,
     client: &ClientInfo,
     surface: Surface,
-) -> AppResult<NewSession> {
+) -> AppResult<SignIn> {
     let email_parsed = Email::parse(email).ok();
     let context = match Slug::parse(tenant_slug) {
         Ok(slug) => state.store.signin_context(&slug, email_parsed.as_ref(), client.ip.as_deref()).await?,
@@ -135,16 +143,16 @@ pub async fn login_user(
     let password_ok = state.hashing.check(stored, password.to_owned()).await.map_err(AppError::internal)?;
     match account {
         Some(a) if password_ok && !locked && a.user.status == UserStatus::Active => {
-            succeed(state, &tenant, &policy, a, password, client).await
+            succeed(state, &tenant, &policy, a, password, client, surface).await
         }
         account => {
             state.metrics.login(false);
-            fail(state, &tenant, &policy, account, password_ok, locked, tenant_slug, email, client).await
+            Err(fail(state, &tenant, &policy, account, password_ok, locked, tenant_slug, email, client).await?)
         }
     }
 }
 
-fn failure_record(tenant_slug: &str, email: &str, detail: Option<String>) -> AuditRecord {
+pub(super) fn failure_record(tenant_slug: &str, email: &str, detail: Option<String>) -> AuditRecord {
     AuditRecord {
         operation: Operation::UserLoginFailed,
         target: Some(format!("tenant:{} user:{}", truncate(tenant_slug, 40), truncate(email, 254))),
@@ -167,7 +175,7 @@ async fn fail(
     tenant_slug: &str,
     email: &str,
     client: &ClientInfo,
-) -> AppResult<NewSession> {
+) -> AppResult<AppError> {
     let lockout = &policy.lockout;
     let actor = anonymous(email, client);
     let mut w = state.store.begin(AuditScope::Tenant(tenant.id), actor.clone()).await?;
@@ -218,10 +226,11 @@ async fn fail(
         let record = AuditRecord::success(Operation::LoginThrottled, format!("address:{ip}")).with_detail(detail);
         state.store.audit_only(AuditScope::Tenant(tenant.id), actor, record).await?;
     }
-    Err(AppError::BadCredentials)
+    Ok(AppError::BadCredentials)
 }
 
-/// A sign-in with the right password to an open account, under the tenant's session policy.
+/// A sign-in with the right password to an open account: a session under the tenant's session
+/// policy, or a challenge for the second factor.
 async fn succeed(
     state: &AppState,
     tenant: &Tenant,
@@ -229,7 +238,8 @@ async fn succeed(
     account: SigninAccount,
     password: &str,
     client: &ClientInfo,
-) -> AppResult<NewSession> {
+    surface: Surface,
+) -> AppResult<SignIn> {
     let SigninAccount { user, password_hash, role } = account;
     let actor = Actor {
         kind: ActorKind::User,
@@ -250,13 +260,54 @@ async fn succeed(
         state.store.audit_only(AuditScope::Tenant(tenant.id), anonymous(user.email.as_str(), client), record).await?;
         return Err(refusal);
     }
+    // A second factor (IAM-6): whoever has one, or must have one under the tenant's rule, gets a
+    // challenge instead of a session, and finishes with `second_factor::complete_user`.
+    let owner = SessionOwner::User { tenant_id: tenant.id, user_id: user.id };
+    let enrolled = state.store.second_factors(owner).await?.iter().any(|f| f.confirmed_at.is_some());
+    if enrolled || policy.second_factor.requires(&role.permissions) {
+        let account = Account { issuer: format!("Kura ({})", tenant.slug), name: user.email.to_string() };
+        let pending = second_factor::challenge(
+            state,
+            AuditScope::Tenant(tenant.id),
+            actor.clone(),
+            owner,
+            surface,
+            !enrolled,
+            account,
+        )
+        .await?;
+        if let Some(old) = password_hash.filter(|h| state.hashing.needs_rehash(h)) {
+            rehash(state, tenant, &user, actor, &old, password).await?;
+        }
+        return Ok(SignIn::Pending(pending));
+    }
+    let w = state.store.begin(AuditScope::Tenant(tenant.id), actor.clone()).await?;
+    let session = open_user_session(state, w, tenant, policy, &user, actor.clone(), client, Vec::new()).await?;
+    if let Some(old) = password_hash.filter(|h| state.hashing.needs_rehash(h)) {
+        rehash(state, tenant, &user, actor, &old, password).await?;
+    }
+    Ok(SignIn::Done(session))
+}
+
+/// Opens a session for a user who proved who they are, in `w` (which may already hold the
+/// second factor's writes: a used code and the session commit together), under the tenant's
+/// session policy. `detail` adds to the entry.
+#[allow(clippy::too_many_arguments, reason = "the sign-in's facts, passed on as they are")]
+pub(super) async fn open_user_session(
+    state: &AppState,
+    mut w: Write,
+    tenant: &Tenant,
+    policy: &SecurityPolicy,
+    user: &User,
+    actor: Actor,
+    client: &ClientInfo,
+    mut detail: Vec<String>,
+) -> AppResult<NewSession> {
     let now = state.clock.now();
     let sessions = &policy.sessions;
     let expired = user.password_expires_at(&policy.password).is_some_and(|at| at <= now);
     let must_change = user.must_change_password || expired;
     let expires_at = expiry(state, sessions.absolute_minutes);
-    let mut w = state.store.begin(AuditScope::Tenant(tenant.id), actor.clone()).await?;
-    let mut detail = Vec::new();
     if sessions.concurrent == ConcurrentLogins::Replace {
         let ended = w.end_user_sessions(tenant.id, user.id, None).await?;
         if ended > 0 {
@@ -303,9 +354,6 @@ async fn succeed(
     }
     w.commit(record).await?;
     state.metrics.login(true);
-    if let Some(old) = password_hash.filter(|h| state.hashing.needs_rehash(h)) {
-        rehash(state, tenant, &user, actor, &old, password).await?;
-    }
     let token = session_token(tenant.id.as_uuid(), &secret);
     Ok(NewSession { token, expires_at, password_change_required: must_change })
 }
@@ -352,21 +400,17 @@ pub async fn logout_user(state: &AppState, p: &TenantPrincipal) -> AppResult<()>
     Ok(())
 }
 
-/// Signs an operator in.
-pub async fn login_operator(
-    state: &AppState,
-    email: &str,
-    password: &str,
-    client: &ClientInfo,
-) -> AppResult<NewSession> {
+/// Signs an operator in: after the password, always a second factor (IAM-6), enrolled at the
+/// first sign-in.
+pub async fn login_operator(state: &AppState, email: &str, password: &str, client: &ClientInfo) -> AppResult<Pending> {
     let account = match Email::parse(email) {
         Ok(e) => state.store.operator_credentials(&e).await?,
         Err(_) => None,
     };
     let stored = account.as_ref().map(|(_, h)| h.clone());
     let ok = state.hashing.check(stored, password.to_owned()).await.map_err(AppError::internal)?;
-    state.metrics.login(ok);
     let Some((operator, _)) = account.filter(|_| ok) else {
+        state.metrics.login(false);
         // Refused, and throttled per address and name tried, so that guessing cannot flood the
         // platform's log (LOG-1).
         let denial = Denial {
@@ -379,15 +423,40 @@ pub async fn login_operator(
         state.denials.record(state, denial).await;
         return Err(AppError::BadCredentials);
     };
-    let actor = Actor {
+    let owner = SessionOwner::Operator(operator.id);
+    let enrolled = state.store.second_factors(owner).await?.iter().any(|f| f.confirmed_at.is_some());
+    let account = Account { issuer: "Kura operators".into(), name: operator.email.to_string() };
+    second_factor::challenge(
+        state,
+        AuditScope::Platform,
+        operator_actor(&operator, client),
+        owner,
+        Surface::Console,
+        !enrolled,
+        account,
+    )
+    .await
+}
+
+pub(super) fn operator_actor(operator: &kura_domain::Operator, client: &ClientInfo) -> Actor {
+    Actor {
         kind: ActorKind::Operator,
         id: Some(operator.id.as_uuid()),
         label: operator.email.to_string(),
         role: Some("operator".into()),
         source_ip: client.ip.clone(),
-    };
+    }
+}
+
+/// Opens an operator's session in `w`, which holds the second factor's writes.
+pub(super) async fn open_operator_session(
+    state: &AppState,
+    mut w: Write,
+    operator: &kura_domain::Operator,
+    client: &ClientInfo,
+    detail: Vec<String>,
+) -> AppResult<NewSession> {
     let expires_at = expiry(state, state.settings.session.absolute_minutes);
-    let mut w = state.store.begin(AuditScope::Platform, actor).await?;
     let (secret, _) = w
         .insert_session(
             SessionOwner::Operator(operator.id),
@@ -396,7 +465,12 @@ pub async fn login_operator(
             client.user_agent.as_deref(),
         )
         .await?;
-    w.commit(AuditRecord::success(Operation::OperatorLogin, format!("operator:{}", operator.email))).await?;
+    let mut record = AuditRecord::success(Operation::OperatorLogin, format!("operator:{}", operator.email));
+    if !detail.is_empty() {
+        record = record.with_detail(detail.join("; "));
+    }
+    w.commit(record).await?;
+    state.metrics.login(true);
     let password_change_required = operator.must_change_password;
     Ok(NewSession { token: session_token(uuid::Uuid::nil(), &secret), expires_at, password_change_required })
 }

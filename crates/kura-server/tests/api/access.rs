@@ -65,6 +65,9 @@ fn sample_body(verb: Verb, path: &str) -> Option<Value> {
         (Verb::Post, "/api/v1/collections/{name}/import/preview" | "/api/v1/collections/{name}/import") => {
             json!({"file": "5rCP5ZCNDQo="})
         }
+        (Verb::Post, "/api/v1/sessions/second-factor") => json!({"challenge": "x", "code": "123456"}),
+        (Verb::Post, "/api/v1/me/second-factors/confirm") => json!({"code": "000000"}),
+        (Verb::Post, "/api/v1/me/second-factors" | "/api/v1/me/recovery-codes") => return None,
         (Verb::Post, "/api/v1/users/import") => json!({"csv": "email,display_name,role\n", "dry_run": true}),
         (
             Verb::Post,

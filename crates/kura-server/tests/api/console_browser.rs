@@ -164,3 +164,47 @@ async fn untranslated(b: &Browser, lang: &str, tag: &str, what: &str) {
     let found = english_sentences(&b.page_source().await);
     assert!(found.is_empty(), "{tag} {what}: untranslated: {found:?}");
 }
+
+/// IAM-6 in a real browser: sign in, add an authenticator app by reading its secret from the
+/// page, keep the recovery codes, sign out, and sign in again with a code computed from that
+/// secret.
+#[tokio::test]
+async fn iam_6_browser_enrols_totp_from_the_page_then_signs_in_again_with_a_code() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let Some(b) = Browser::launch().await else { return };
+    let url = |p: &str| format!("{}{p}", app.address);
+    let sign_in = async |b: &Browser| {
+        b.goto(&url("/console/login")).await;
+        b.find("#f-tenant").await.send_keys("acme").await;
+        b.find("#f-email").await.send_keys(&t.admin_email).await;
+        b.find("#f-password").await.send_keys(PASSWORD).await;
+        b.find("main form button[type=submit]").await.click().await;
+    };
+    sign_in(&b).await;
+    b.wait_for_text("main h1", "Dashboard").await;
+    b.goto(&url("/console/account/second-factors")).await;
+    b.wait_for_text("main", "You have no second factor yet.").await;
+    b.find("main form[action='/console/account/second-factors'] button").await.click().await;
+    let secret = b.find("#totp-secret").await.text().await;
+    assert_eq!(secret.len(), 32, "{secret}");
+    assert!(!b.find_all("main .qr svg").await.is_empty(), "the QR code is on the page");
+    b.find("#f-code").await.send_keys(&crate::console_client::totp_now(&app, &secret)).await;
+    b.find("main form button[type=submit]").await.click().await;
+    b.wait_for_text("main h1", "Your recovery codes").await;
+    assert_eq!(b.find_all("#recovery-codes li").await.len(), 10);
+    b.find("main a.btn-primary").await.click().await;
+    b.wait_for_text("main", "Unused recovery codes: 10").await;
+
+    b.find("form[action='/console/logout'] button").await.click().await;
+    b.wait_for_text("main h1", "Sign in").await;
+    sign_in(&b).await;
+    b.wait_for_text("main h1", "Enter your verification code").await;
+    // The next 30-second step: the enrolment's code is spent.
+    app.clock.advance(jiff::SignedDuration::from_secs(30));
+    b.find("#f-code").await.send_keys(&crate::console_client::totp_now(&app, &secret)).await;
+    b.find("main form button[type=submit]").await.click().await;
+    b.wait_for_text("main h1", "Dashboard").await;
+    let (_, entries) = app.get("/api/v1/audit?operation=mfa.enrol", &t.admin_token).await;
+    assert_eq!(entries.as_array().unwrap().len(), 2, "offered, then confirmed");
+}

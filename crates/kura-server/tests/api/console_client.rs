@@ -50,6 +50,46 @@ impl Console {
         assert_eq!(page.location.as_deref(), Some("/console"));
     }
 
+    /// Signs an operator in (operators always have a second factor): the password, then the
+    /// second step, enrolling the authenticator app on the first sign-in (its secret read from
+    /// the page and returned). With `secret`, a code of it is computed a step later than the
+    /// last (no replay). Returns where the console sends the operator next, and the secret.
+    pub async fn operator_login(
+        &self,
+        app: &TestApp,
+        email: &str,
+        password: &str,
+        secret: Option<&str>,
+    ) -> (String, String) {
+        let page = self.post("/operator/login", &[("email", email), ("password", password)]).await;
+        assert_eq!(page.location.as_deref(), Some("/operator/login/second-factor"), "{}", page.body);
+        self.second_step(app, "/operator/login/second-factor", secret).await
+    }
+
+    /// The second step of a sign-in on `path` (after the password), as [`Console::operator_login`].
+    pub async fn second_step(&self, app: &TestApp, path: &str, secret: Option<&str>) -> (String, String) {
+        let form = self.get(path).await;
+        assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+        let secret = match secret {
+            Some(s) => {
+                app.clock.advance(jiff::SignedDuration::from_secs(30));
+                s.to_owned()
+            }
+            None => totp_secret_of(&form.body),
+        };
+        let code = totp_now(app, &secret);
+        let done = self.post(path, &[("code", &code)]).await;
+        let next = match done.location {
+            Some(l) => l,
+            None => {
+                assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+                assert!(done.body.contains("id=\"recovery-codes\""), "{}", done.body);
+                attr_in_tag(&done.body, "btn btn-primary", "href")
+            }
+        };
+        (next, secret)
+    }
+
     /// Opens `page`, then posts `fields` plus the page's CSRF token to `action`.
     pub async fn submit(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
         let token = csrf_of(&self.get(page).await.body);
@@ -68,6 +108,19 @@ pub fn attr_in_tag(html: &str, marker: &str, attr: &str) -> String {
     let needle = format!("{attr}=\"");
     let v = tag.find(&needle).unwrap_or_else(|| panic!("no {attr} in {tag}")) + needle.len();
     tag[v..v + tag[v..].find('"').unwrap()].to_owned()
+}
+
+/// The TOTP secret an enrolment page shows.
+pub fn totp_secret_of(html: &str) -> String {
+    let at = html.find("id=\"totp-secret\"").expect("an enrolment page");
+    let start = at + html[at..].find('>').unwrap() + 1;
+    html[start..start + html[start..].find('<').unwrap()].to_owned()
+}
+
+/// The code an authenticator app shows now (the application's clock) for `secret`.
+pub fn totp_now(app: &TestApp, secret: &str) -> String {
+    let secret = kura_crypto::TotpSecret::from_base32(secret).expect("base32 secret");
+    secret.code_at(u64::try_from(kura_domain::Clock::now(&*app.clock).as_second()).unwrap())
 }
 
 pub fn csrf_of(html: &str) -> String {

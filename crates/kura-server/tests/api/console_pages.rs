@@ -279,7 +279,7 @@ async fn console_messages_of_the_services_reach_pages_translated() {
     no_english(&user, "duplicate user");
     app.operator("ops@kura.example.jp").await;
     let op = Console::new(&app);
-    op.post("/operator/login", &[("email", "ops@kura.example.jp"), ("password", PASSWORD)]).await;
+    op.operator_login(&app, "ops@kura.example.jp", PASSWORD, None).await;
     op.get("/console/lang?to=ja&back=/operator").await;
     let form = [
         ("display_name", "別会社"),
@@ -357,8 +357,8 @@ async fn console_dashboard_names_the_zone_and_counts_records_in_one_read() {
 async fn operator_console(app: &TestApp) -> Console {
     app.operator("ops@kura.example.jp").await;
     let op = Console::new(app);
-    let ok = op.post("/operator/login", &[("email", "ops@kura.example.jp"), ("password", PASSWORD)]).await;
-    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let (next, _) = op.operator_login(app, "ops@kura.example.jp", PASSWORD, None).await;
+    assert_eq!(next, "/operator");
     op.get("/console/lang?to=ja&back=/operator").await;
     op
 }

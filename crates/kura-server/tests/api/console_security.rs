@@ -199,8 +199,8 @@ async fn iam_13_an_operators_one_time_password_must_be_changed_before_anything_e
     .await
     .unwrap();
     let op = Console::new(&app);
-    let signed_in = op.post("/operator/login", &[("email", "ops@kura.example.jp"), ("password", &one_time)]).await;
-    assert_eq!(signed_in.location.as_deref(), Some("/operator/account/password"));
+    let (next, _) = op.operator_login(&app, "ops@kura.example.jp", &one_time, None).await;
+    assert_eq!(next, "/operator/account/password");
     assert_eq!(op.get("/operator").await.location.as_deref(), Some("/operator/account/password"));
     let weak = op
         .submit(

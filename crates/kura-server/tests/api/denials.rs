@@ -128,7 +128,7 @@ async fn log_1_refused_operator_sign_ins_are_audited_as_denied_and_throttled() {
     assert!(failed[0].detail.as_deref().unwrap().starts_with("repeated=2"), "{:?}", failed[0]);
     // A correct sign-in still works and is no refusal.
     let page = console.post("/operator/login", &[("email", "ops@example.jp"), ("password", PASSWORD)]).await;
-    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location.as_deref(), Some("/operator/login/second-factor"));
     app.verify_audit().await;
 }
 

@@ -336,8 +336,8 @@ async fn iam_10_console_list_refuses_with_a_page_asks_to_confirm_and_the_operato
     // The operator empties the lists; the reset is in the tenant's own log with the reason.
     app.operator("ops@kura.example.jp").await;
     let op = Console::new(&app);
-    let ok = op.post("/operator/login", &[("email", "ops@kura.example.jp"), ("password", PASSWORD)]).await;
-    assert_eq!(ok.location.as_deref(), Some("/operator"));
+    let (next, _) = op.operator_login(&app, "ops@kura.example.jp", PASSWORD, None).await;
+    assert_eq!(next, "/operator");
     let tenant_id =
         app.state.store.tenant_by_slug(&kura_domain::Slug::parse("acme").unwrap()).await.unwrap().unwrap().id;
     let page = format!("/operator/tenants/{tenant_id}");

@@ -204,7 +204,7 @@ async fn ten_1_mail_that_cannot_be_delivered_is_retried_then_given_up_visibly() 
 
     app.operator("ops@kura.example.jp").await;
     let op = crate::console_client::Console::new(&app);
-    op.post("/operator/login", &[("email", "ops@kura.example.jp"), ("password", PASSWORD)]).await;
+    op.operator_login(&app, "ops@kura.example.jp", PASSWORD, None).await;
     let page = op.get("/operator/mail").await.body;
     assert!(page.contains("u@acme.example.jp") && page.contains("status-locked"), "{page}");
     assert!(page.contains("could not be delivered after every attempt"));

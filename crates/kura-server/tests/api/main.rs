@@ -23,6 +23,7 @@ mod mail;
 mod platform;
 mod privileges;
 mod records;
+mod second_factors;
 mod security;
 mod smtp;
 mod tls;

@@ -250,11 +250,17 @@ async fn dat_1_readyz_metrics_and_the_operator_console_report_days_to_expiry() {
     assert!(metrics.lines().any(|l| l == "kura_tls_certificate_days_left 88"), "{metrics}");
     app.operator("ops@kura.example.jp").await;
     // Signed in afresh each time: the clock moves by weeks, far past any session.
+    // The operator's authenticator app, enrolled at the first sign-in.
+    let secret = std::sync::Mutex::new(None::<String>);
+    let app_ref = &app;
     let operator_page = |lang: &'static str| {
         let op = Console { client: app.client.clone(), base: app.address.clone() };
+        let secret = &secret;
         async move {
-            let ok = op.post("/operator/login", &[("email", "ops@kura.example.jp"), ("password", PASSWORD)]).await;
-            assert_eq!(ok.status, StatusCode::SEE_OTHER);
+            let known = secret.lock().unwrap().clone();
+            let (next, enrolled) = op.operator_login(app_ref, "ops@kura.example.jp", PASSWORD, known.as_deref()).await;
+            assert_eq!(next, "/operator");
+            *secret.lock().unwrap() = Some(enrolled);
             let page = op.get_in("/operator", lang).await;
             assert_eq!(page.status, StatusCode::OK);
             page.body

@@ -19,6 +19,8 @@ pub fn table() -> Routes<AppState> {
         .add(Get, "/operator", Operator, tenants::list)
         .add(Get, "/operator/login", Public, session::login_form)
         .add(Post, "/operator/login", Public, session::login)
+        .add(Get, "/operator/login/second-factor", Public, crate::console::second_step::operator_form)
+        .add(Post, "/operator/login/second-factor", Public, crate::console::second_step::operator_submit)
         .add(Post, "/operator/logout", Operator, session::logout)
         .add(Get, "/operator/account/password", Operator, account::password_form)
         .add(Post, "/operator/account/password", Operator, account::change_password)

@@ -10,27 +10,28 @@ use crate::console::widgets::{Input, notice_error};
 use crate::error::{AppError, AppResult};
 use crate::service::sessions;
 use crate::state::AppState;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 
-pub async fn login_form(PageLang(lang): PageLang) -> Response {
-    render(lang, "", None, StatusCode::OK)
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct LoginParams {
+    /// Back from a second step that expired or ended.
+    again: Option<String>,
+}
+
+pub async fn login_form(PageLang(lang): PageLang, Query(params): Query<LoginParams>) -> Response {
+    let notice = params.again.is_some().then(|| notice_error(Msg::SignInAgain.text(lang)));
+    render(lang, "", notice, StatusCode::OK)
 }
 
 pub async fn login(State(state): State<AppState>, post: LoginPost) -> AppResult<Response> {
     let LoginPost { lang, client, form } = post;
     let email = form.get("email").trim();
     match sessions::login_operator(&state, email, form.get("password"), &client).await {
-        Ok(session) => {
-            let next = if session.password_change_required { "/operator/account/password" } else { "/operator" };
-            let mut response = Redirect::to(next).into_response();
-            if let Some(cookie) = cookies::session(&state, OPERATOR_COOKIE, &session.token) {
-                response.headers_mut().insert(header::SET_COOKIE, cookie);
-            }
-            Ok(response)
-        }
+        // Operators always have a second factor (IAM-6): on to it, or to enrolling one.
+        Ok(pending) => Ok(crate::console::second_step::operator_pending(&state, &pending)),
         Err(AppError::BadCredentials) => {
             Ok(render(lang, email, Some(notice_error(Msg::OperatorLoginFailed.text(lang))), StatusCode::UNAUTHORIZED))
         }

@@ -120,7 +120,8 @@ pub async fn sessions(State(state): State<AppState>, ctx: Ctx) -> AppResult<Resp
         @if others > 0 {
             p { (post_button("/console/account/sessions/end-others", ctx.csrf(), t(Msg::EndOtherSessions), "btn btn-danger-outline")) }
         }
-        p { a href="/console/account/password" { (t(Msg::AccountPassword)) } }
+        p { a href="/console/account/password" { (t(Msg::AccountPassword)) } " · "
+            a href="/console/account/second-factors" { (t(Msg::FactorsTitle)) } }
     };
     let head = Head::new(Nav::Account, t(Msg::AccountSessions));
     Ok(page(&ctx, head, body).into_response())

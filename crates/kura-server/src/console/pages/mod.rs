@@ -8,6 +8,7 @@ mod audit_detail;
 pub mod collections;
 pub mod dashboard;
 pub mod export;
+pub mod factors;
 mod field_input;
 pub mod fields;
 mod filter_builder;

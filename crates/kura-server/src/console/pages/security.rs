@@ -1,4 +1,4 @@
-//! The tenant's security settings (IAM-4, IAM-5, IAM-9, IAM-10) on one page: every knob with its
+//! The tenant's security settings (IAM-4, IAM-5, IAM-6, IAM-9, IAM-10) on one page: every knob with its
 //! bounds and meaning beside it, and a warning in both languages beside each value NIST SP 800-63B
 //! advises against. Saved as a whole; a save by someone else in between is refused. Address lists
 //! that would shut out the administrator saving them take a second, confirmed save.
@@ -15,8 +15,8 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use kura_domain::{
-    AddressPolicy, ConcurrentLogins, FieldErrorKind, LockoutPolicy, Operation, PasswordPolicy, SessionPolicy,
-    parse_range,
+    AddressPolicy, ConcurrentLogins, FieldErrorKind, LockoutPolicy, Operation, PasswordPolicy, SecondFactorRule,
+    SessionPolicy, parse_range,
 };
 use maud::{Markup, html};
 
@@ -76,6 +76,7 @@ fn stored_values(s: &security::SecuritySettings) -> Values {
         ("sessions.concurrent", x.concurrent.as_str().to_owned()),
         ("addresses.console", lines(&s.addresses.console)),
         ("addresses.api", lines(&s.addresses.api)),
+        ("second_factor", s.second_factor.as_str().to_owned()),
     ];
     let checks = [
         (p.require_lowercase, "password.require_lowercase"),
@@ -101,6 +102,7 @@ fn posted_values(form: &FormData) -> Values {
     fields.push(("sessions.concurrent", form.get("sessions.concurrent").to_owned()));
     fields.push(("addresses.console", form.get("addresses.console").to_owned()));
     fields.push(("addresses.api", form.get("addresses.api").to_owned()));
+    fields.push(("second_factor", form.get("second_factor").to_owned()));
     let mut checks: Vec<&'static str> = CHECKS.into_iter().filter(|c| form.has(c)).collect();
     if form.has("confirm_lockout") {
         checks.push("confirm_lockout");
@@ -157,6 +159,14 @@ fn parse(v: &Values, errors: &mut Errors, ctx: &Ctx) -> Option<SecuritySettingsC
     let console = ranges("addresses.console");
     let api = ranges("addresses.api");
     let revision = v.revision.parse::<i64>().ok();
+    // Absent (a form from before the setting existed): the stored rule stays.
+    let second_factor = match v.get("second_factor") {
+        "" => Some(None),
+        rule => SecondFactorRule::parse(rule).map(Some),
+    };
+    if second_factor.is_none() {
+        errors.add("second_factor", ctx.t(Msg::BuilderNotAChoice).to_owned());
+    }
     Some(SecuritySettingsChange {
         revision: revision?,
         password: PasswordPolicy {
@@ -182,6 +192,7 @@ fn parse(v: &Values, errors: &mut Errors, ctx: &Ctx) -> Option<SecuritySettingsC
         addresses: AddressPolicy { console: console?, api: api? },
         // Set on the Client certificates page, not here.
         client_certificates: None,
+        second_factor: second_factor?,
         confirm_lockout: v.on("confirm_lockout"),
     })
 }
@@ -249,9 +260,24 @@ fn form_page(ctx: &Ctx, v: &Values, against_nist: &[&str], errors: &Errors, lock
     .iter()
     .map(|(c, m)| (c.as_str().to_owned(), t(*m).to_owned()))
     .collect();
+    let rules: Vec<(String, String)> = [
+        (SecondFactorRule::Optional, Msg::SecondFactorOptional),
+        (SecondFactorRule::Administrators, Msg::SecondFactorAdministrators),
+        (SecondFactorRule::Everyone, Msg::SecondFactorEveryone),
+    ]
+    .iter()
+    .map(|(r, m)| (r.as_str().to_owned(), t(*m).to_owned()))
+    .collect();
     use kura_domain::bounds as b;
     let r = |range: std::ops::RangeInclusive<u32>| (*range.start(), *range.end());
-    let events = [Operation::UserLock, Operation::UserUnlock, Operation::LoginThrottled, Operation::UserLoginFailed];
+    let events = [
+        Operation::UserLock,
+        Operation::UserUnlock,
+        Operation::LoginThrottled,
+        Operation::UserLoginFailed,
+        Operation::SecondFactorFailed,
+        Operation::SecondFactorReset,
+    ];
     let body = html! {
         p.muted { (t(Msg::SecurityIntro)) " " a href="/console/help/security" { (t(Msg::GuideLink)) } }
         (errors.summary(lang))
@@ -312,6 +338,11 @@ fn form_page(ctx: &Ctx, v: &Values, against_nist: &[&str], errors: &Errors, lock
                 }
                 (select("sessions.concurrent", t(Msg::ConcurrentLabel), &options, v.get("sessions.concurrent"),
                     Some(t(Msg::ConcurrentHelp)), errors.get("sessions.concurrent"), lang))
+            }
+            fieldset.card.stack {
+                legend { (t(Msg::SecondFactorSection)) }
+                (select("second_factor", t(Msg::SecondFactorRuleLabel), &rules, v.get("second_factor"),
+                    Some(t(Msg::SecondFactorRuleHelp)), errors.get("second_factor"), lang))
             }
             (addresses_section(ctx, v, errors, lockout))
             div.actions { button.btn.btn-primary type="submit" { (t(Msg::Save)) } }

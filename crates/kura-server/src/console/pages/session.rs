@@ -24,11 +24,15 @@ pub struct LoginParams {
     out: Option<String>,
     /// Arrived from a setup or reset link, whose password is now set.
     set: Option<String>,
+    /// Back from a second step that expired or ended.
+    again: Option<String>,
 }
 
 pub async fn login_form(PageLang(lang): PageLang, Query(params): Query<LoginParams>) -> Response {
     let tenant = params.tenant.unwrap_or_default();
-    let notice = if params.set.is_some() {
+    let notice = if params.again.is_some() {
+        Some(notice_error(Msg::SignInAgain.text(lang)))
+    } else if params.set.is_some() {
         Some(notice_ok(Msg::PasswordSetSignIn.text(lang)))
     } else {
         params.out.is_some().then(|| notice_ok(Msg::SignedOut.text(lang)))
@@ -42,7 +46,8 @@ pub async fn login(State(state): State<AppState>, post: LoginPost) -> AppResult<
     match sessions::login_user(&state, tenant, email, form.get("password"), &client, kura_domain::Surface::Console)
         .await
     {
-        Ok(session) => {
+        Ok(sessions::SignIn::Pending(pending)) => Ok(crate::console::second_step::tenant_pending(&state, &pending)),
+        Ok(sessions::SignIn::Done(session)) => {
             let next = if session.password_change_required { "/console/account/password" } else { "/console" };
             let mut response = Redirect::to(next).into_response();
             if let Some(cookie) = cookies::session(&state, SESSION_COOKIE, &session.token) {

@@ -109,6 +109,8 @@ fn sign_in_card(ctx: &Ctx, user: &User, now: jiff::Timestamp) -> Markup {
                 p.muted { (t(Msg::NotSetUpHelp)) }
                 (post_button(&format!("/console/users/{}/setup-link", user.id), ctx.csrf(), t(Msg::ResendSetupLink), "btn btn-ghost"))
             }
+            p.help { (t(Msg::FactorsResetHelp)) }
+            p { a.btn.btn-danger-outline href={ "/console/users/" (user.id) "/second-factors/reset" } { (t(Msg::FactorsReset)) } }
             p.help { (t(Msg::ForceLogoutHelp)) }
             (post_button(&format!("/console/users/{}/signout", user.id), ctx.csrf(), t(Msg::ForceLogout), "btn btn-danger-outline"))
             @if ctx.p.user_id() != Some(user.id) {

@@ -1,0 +1,332 @@
+//! The `second_factors`, `recovery_codes` and `signin_challenges` tables (IAM-6). Every statement
+//! names the scope (the tenant, or the nil UUID for operators) and the owner.
+
+use super::{corrupt, micros, timestamp};
+use crate::conn::{Exec, run};
+use crate::error::StoreError;
+use crate::rows::SessionOwner;
+use crate::sql::sessions::scope_of;
+use jiff::Timestamp;
+use kura_crypto::TokenDigest;
+use kura_domain::{OperatorId, TenantId, UserId};
+use uuid::Uuid;
+
+/// A second factor as stored. The secret is not `Debug`-printed.
+#[derive(Clone)]
+pub struct SecondFactor {
+    pub id: Uuid,
+    pub owner: SessionOwner,
+    /// `totp` (the only kind so far).
+    pub kind: String,
+    pub label: String,
+    /// The TOTP secret in base32.
+    pub secret: String,
+    pub last_step: i64,
+    pub created_at: Timestamp,
+    /// `None` while the enrolment waits for its first valid code.
+    pub confirmed_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+}
+
+impl std::fmt::Debug for SecondFactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecondFactor")
+            .field("id", &self.id)
+            .field("owner", &self.owner)
+            .field("kind", &self.kind)
+            .field("confirmed_at", &self.confirmed_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A sign-in waiting for its second factor.
+#[derive(Clone)]
+pub struct Challenge {
+    pub owner: SessionOwner,
+    /// `console` or `api`.
+    pub surface: String,
+    /// The secret offered for enrolment, when the owner must enrol first.
+    pub pending_secret: Option<String>,
+    pub attempts: i64,
+    pub expires_at: Timestamp,
+}
+
+impl std::fmt::Debug for Challenge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Challenge")
+            .field("owner", &self.owner)
+            .field("surface", &self.surface)
+            .field("enrolment", &self.pending_secret.is_some())
+            .field("attempts", &self.attempts)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+pub(crate) fn owner_id(owner: SessionOwner) -> Uuid {
+    match owner {
+        SessionOwner::User { user_id, .. } => user_id.as_uuid(),
+        SessionOwner::Operator(op) => op.as_uuid(),
+    }
+}
+
+fn owner_of(scope: Uuid, owner: Uuid) -> SessionOwner {
+    if scope.is_nil() {
+        SessionOwner::Operator(OperatorId::from_uuid(owner))
+    } else {
+        SessionOwner::User { tenant_id: TenantId::from_uuid(scope), user_id: UserId::from_uuid(owner) }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct FactorRow {
+    scope_id: Uuid,
+    id: Uuid,
+    owner_id: Uuid,
+    kind: String,
+    label: String,
+    secret: String,
+    last_step: i64,
+    created_at: i64,
+    confirmed_at: Option<i64>,
+    last_used_at: Option<i64>,
+}
+
+impl TryFrom<FactorRow> for SecondFactor {
+    type Error = StoreError;
+    fn try_from(r: FactorRow) -> Result<Self, StoreError> {
+        Ok(SecondFactor {
+            id: r.id,
+            owner: owner_of(r.scope_id, r.owner_id),
+            kind: r.kind,
+            label: r.label,
+            secret: r.secret,
+            last_step: r.last_step,
+            created_at: timestamp(r.created_at)?,
+            confirmed_at: r.confirmed_at.map(timestamp).transpose()?,
+            last_used_at: r.last_used_at.map(timestamp).transpose()?,
+        })
+    }
+}
+
+/// The owner's factors, confirmed and pending, oldest first.
+pub(crate) async fn of_owner(e: &mut Exec<'_>, owner: SessionOwner) -> Result<Vec<SecondFactor>, StoreError> {
+    const SQL: &str = "SELECT scope_id, id, owner_id, kind, label, secret, last_step, created_at, confirmed_at, \
+                       last_used_at FROM second_factors WHERE scope_id = $1 AND owner_id = $2 ORDER BY created_at, id";
+    let rows: Vec<FactorRow> =
+        run!(e, |c| sqlx::query_as(SQL).bind(scope_of(owner)).bind(owner_id(owner)).fetch_all(c).await)?;
+    rows.into_iter().map(SecondFactor::try_from).collect()
+}
+
+pub(crate) async fn insert(e: &mut Exec<'_>, f: &SecondFactor) -> Result<(), StoreError> {
+    const SQL: &str = "INSERT INTO second_factors (scope_id, id, owner_id, kind, label, secret, last_step, \
+                       created_at, confirmed_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    run!(e, |c| sqlx::query(SQL)
+        .bind(scope_of(f.owner))
+        .bind(f.id)
+        .bind(owner_id(f.owner))
+        .bind(&f.kind)
+        .bind(&f.label)
+        .bind(&f.secret)
+        .bind(f.last_step)
+        .bind(micros(f.created_at))
+        .bind(f.confirmed_at.map(micros))
+        .bind(f.last_used_at.map(micros))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Accepts time step `step` of a factor in one statement, only if it is later than the last
+/// step accepted (and confirms a pending enrolment): of two requests with the same code, through
+/// any nodes, exactly one gets `true`.
+pub(crate) async fn accept_step(
+    e: &mut Exec<'_>,
+    owner: SessionOwner,
+    id: Uuid,
+    step: i64,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    const SQL: &str = "UPDATE second_factors SET last_step = $4, last_used_at = $5, \
+                       confirmed_at = COALESCE(confirmed_at, $5) \
+                       WHERE scope_id = $1 AND owner_id = $2 AND id = $3 AND last_step < $4";
+    let n = run!(e, |c| sqlx::query(SQL)
+        .bind(scope_of(owner))
+        .bind(owner_id(owner))
+        .bind(id)
+        .bind(step)
+        .bind(micros(now))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// Deletes one factor (`Some`) or all of the owner's (`None`); returns how many went.
+pub(crate) async fn delete(e: &mut Exec<'_>, owner: SessionOwner, id: Option<Uuid>) -> Result<u64, StoreError> {
+    const ONE: &str = "DELETE FROM second_factors WHERE scope_id = $1 AND owner_id = $2 AND id = $3";
+    const ALL: &str = "DELETE FROM second_factors WHERE scope_id = $1 AND owner_id = $2";
+    let (scope, who) = (scope_of(owner), owner_id(owner));
+    Ok(match id {
+        Some(id) => {
+            run!(e, |c| sqlx::query(ONE).bind(scope).bind(who).bind(id).execute(c).await.map(|r| r.rows_affected()))?
+        }
+        None => run!(e, |c| sqlx::query(ALL).bind(scope).bind(who).execute(c).await.map(|r| r.rows_affected()))?,
+    })
+}
+
+/// Deletes the owner's unconfirmed enrolments (a new one replaces them).
+pub(crate) async fn delete_pending(e: &mut Exec<'_>, owner: SessionOwner) -> Result<u64, StoreError> {
+    const SQL: &str = "DELETE FROM second_factors WHERE scope_id = $1 AND owner_id = $2 AND confirmed_at IS NULL";
+    Ok(run!(e, |c| sqlx::query(SQL)
+        .bind(scope_of(owner))
+        .bind(owner_id(owner))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?)
+}
+
+/// Replaces the owner's recovery codes by `digests` (empty: just forgets them).
+pub(crate) async fn replace_codes(
+    e: &mut Exec<'_>,
+    owner: SessionOwner,
+    digests: &[TokenDigest],
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    const DELETE: &str = "DELETE FROM recovery_codes WHERE scope_id = $1 AND owner_id = $2";
+    const INSERT: &str =
+        "INSERT INTO recovery_codes (scope_id, owner_id, code_hash, created_at) VALUES ($1, $2, $3, $4)";
+    let (scope, who) = (scope_of(owner), owner_id(owner));
+    run!(e, |c| sqlx::query(DELETE).bind(scope).bind(who).execute(c).await.map(|r| r.rows_affected()))?;
+    for d in digests {
+        run!(e, |c| sqlx::query(INSERT)
+            .bind(scope)
+            .bind(who)
+            .bind(d.0.as_slice())
+            .bind(micros(now))
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}
+
+/// Burns an unused recovery code in one statement; of two requests with the same code exactly
+/// one gets `true`.
+pub(crate) async fn burn_code(
+    e: &mut Exec<'_>,
+    owner: SessionOwner,
+    digest: &TokenDigest,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    const SQL: &str = "UPDATE recovery_codes SET used_at = $4 WHERE scope_id = $1 AND owner_id = $2 \
+                       AND code_hash = $3 AND used_at IS NULL";
+    let n = run!(e, |c| sqlx::query(SQL)
+        .bind(scope_of(owner))
+        .bind(owner_id(owner))
+        .bind(digest.0.as_slice())
+        .bind(micros(now))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// How many of the owner's recovery codes are unused.
+pub(crate) async fn codes_left(e: &mut Exec<'_>, owner: SessionOwner) -> Result<i64, StoreError> {
+    const SQL: &str = "SELECT COUNT(*) FROM recovery_codes WHERE scope_id = $1 AND owner_id = $2 AND used_at IS NULL";
+    Ok(run!(e, |c| sqlx::query_scalar(SQL).bind(scope_of(owner)).bind(owner_id(owner)).fetch_one(c).await)?)
+}
+
+pub(crate) async fn insert_challenge(
+    e: &mut Exec<'_>,
+    digest: &TokenDigest,
+    c: &Challenge,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    const SQL: &str = "INSERT INTO signin_challenges (scope_id, token_hash, owner_id, surface, pending_secret, \
+                       attempts, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    run!(e, |conn| sqlx::query(SQL)
+        .bind(scope_of(c.owner))
+        .bind(digest.0.as_slice())
+        .bind(owner_id(c.owner))
+        .bind(&c.surface)
+        .bind(c.pending_secret.as_deref())
+        .bind(c.attempts)
+        .bind(micros(now))
+        .bind(micros(c.expires_at))
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct ChallengeRow {
+    owner_id: Uuid,
+    surface: String,
+    pending_secret: Option<String>,
+    attempts: i64,
+    expires_at: i64,
+}
+
+/// A challenge by its token, expired or not (the caller says which).
+pub(crate) async fn challenge(
+    e: &mut Exec<'_>,
+    scope: Uuid,
+    digest: &TokenDigest,
+) -> Result<Option<Challenge>, StoreError> {
+    const SQL: &str = "SELECT owner_id, surface, pending_secret, attempts, expires_at FROM signin_challenges \
+                       WHERE scope_id = $1 AND token_hash = $2";
+    let row: Option<ChallengeRow> =
+        run!(e, |c| sqlx::query_as(SQL).bind(scope).bind(digest.0.as_slice()).fetch_optional(c).await)?;
+    row.map(|r| {
+        if r.attempts < 0 {
+            return Err(corrupt("signin_challenges", "negative attempts"));
+        }
+        Ok(Challenge {
+            owner: owner_of(scope, r.owner_id),
+            surface: r.surface,
+            pending_secret: r.pending_secret,
+            attempts: r.attempts,
+            expires_at: timestamp(r.expires_at)?,
+        })
+    })
+    .transpose()
+}
+
+/// Counts a wrong code against a challenge; returns the attempts so far (0: it is gone).
+pub(crate) async fn count_attempt(e: &mut Exec<'_>, scope: Uuid, digest: &TokenDigest) -> Result<i64, StoreError> {
+    const SQL: &str = "UPDATE signin_challenges SET attempts = attempts + 1 WHERE scope_id = $1 AND token_hash = $2 \
+                       RETURNING attempts";
+    let n: Option<i64> =
+        run!(e, |c| sqlx::query_scalar(SQL).bind(scope).bind(digest.0.as_slice()).fetch_optional(c).await)?;
+    Ok(n.unwrap_or(0))
+}
+
+/// Deletes a challenge (finished or given up); returns whether it was there, so that of two
+/// requests finishing one challenge exactly one goes on.
+pub(crate) async fn delete_challenge(e: &mut Exec<'_>, scope: Uuid, digest: &TokenDigest) -> Result<bool, StoreError> {
+    const SQL: &str = "DELETE FROM signin_challenges WHERE scope_id = $1 AND token_hash = $2";
+    let n = run!(e, |c| sqlx::query(SQL)
+        .bind(scope)
+        .bind(digest.0.as_slice())
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// Deletes the owner's challenges, and any of the scope that expired before `now`.
+pub(crate) async fn forget_challenges(e: &mut Exec<'_>, owner: SessionOwner, now: Timestamp) -> Result<(), StoreError> {
+    const SQL: &str = "DELETE FROM signin_challenges WHERE scope_id = $1 AND (owner_id = $2 OR expires_at < $3)";
+    run!(e, |c| sqlx::query(SQL)
+        .bind(scope_of(owner))
+        .bind(owner_id(owner))
+        .bind(micros(now))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
