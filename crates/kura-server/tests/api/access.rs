@@ -30,7 +30,14 @@ const MISSING: &str = "01900000-0000-7000-8000-000000000000";
 fn concrete(verb: Verb, path: &str) -> String {
     let destructive = matches!(verb, Verb::Delete | Verb::Put) || path.ends_with("/delete");
     let (name, field) = if destructive { ("nosuch", "nosuch") } else { ("customers", "name") };
-    path.replace("{name}", name).replace("{field}", field).replace("{id}", MISSING)
+    // Routes with required query parameters get them, so that the request reaches the
+    // permission check (a malformed query is refused before it, like a malformed body).
+    let query = match path {
+        "/api/v1/audit/proofs/inclusion" => "?seq=1",
+        "/api/v1/audit/proofs/consistency" => "?first=1&second=1",
+        _ => "",
+    };
+    path.replace("{name}", name).replace("{field}", field).replace("{id}", MISSING) + query
 }
 
 /// A body of the right shape for each API route that takes one, so that the request reaches
@@ -68,6 +75,7 @@ fn sample_body(verb: Verb, path: &str) -> Option<Value> {
         (Verb::Post, "/api/v1/sessions/second-factor") => json!({"challenge": "x", "code": "123456"}),
         (Verb::Post, "/api/v1/me/second-factors/confirm") => json!({"code": "000000"}),
         (Verb::Post, "/api/v1/me/second-factors" | "/api/v1/me/recovery-codes") => return None,
+        (Verb::Post, "/api/v1/audit/checkpoint") => return None,
         (Verb::Post, "/api/v1/users/import") => json!({"csv": "email,display_name,role\n", "dry_run": true}),
         (
             Verb::Post,
