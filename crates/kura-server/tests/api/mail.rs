@@ -187,8 +187,14 @@ async fn ten_1_mail_that_cannot_be_delivered_is_retried_then_given_up_visibly() 
     )
     .await;
     let pending = || async { app.state.store.mails(None, 10).await.unwrap() };
-    // The first attempt (at once), then one after 60 s, one after 120 s more.
-    wait_until(|| async move { pending().await[0].attempts == 1 }).await;
+    // The first attempt (at once), then one after 60 s, one after 120 s more. An attempt counts
+    // when the mail is claimed; wait for its failure too, so the clock moves only after the
+    // retry is scheduled.
+    wait_until(|| async move {
+        let mail = &pending().await[0];
+        mail.attempts == 1 && mail.last_error.is_some()
+    })
+    .await;
     assert_eq!(pending().await[0].status, "pending");
     for (advance, attempts) in [(60, 2), (120, 3)] {
         app.clock.advance(SignedDuration::from_secs(advance));
