@@ -2,7 +2,7 @@
 //! key, a checkpoint on demand, and inclusion and consistency proofs in C2SP encodings.
 
 use super::extract::{ApiAuth, ApiQuery};
-use crate::error::AppResult;
+use crate::error::{AppResult, Problem};
 use crate::service::audit::{self, CheckpointView};
 use crate::state::AppState;
 use axum::Json;
@@ -38,7 +38,9 @@ pub struct InclusionParams {
 /// Proof that an entry is in the tenant's log, as a C2SP tlog-proof (`text/plain`) against the
 /// latest checkpoint. Requires `audit.read`.
 #[utoipa::path(get, path = "/api/v1/audit/proofs/inclusion", tag = "audit", security(("bearer" = [])),
-    params(InclusionParams), responses((status = 200, body = String, content_type = "text/plain")))]
+    params(InclusionParams), responses((status = 200, body = String, content_type = "text/plain"),
+        (status = 404, description = "There is no entry with that number in the log.", body = Problem,
+            content_type = "application/problem+json")))]
 pub async fn inclusion_proof(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
@@ -63,7 +65,9 @@ pub struct ConsistencyParams {
 /// Proof that the tenant's log of `second` entries extends that of `first` entries: one base64
 /// hash a line (`text/plain`), as in RFC 9162 and C2SP tlog-proof. Requires `audit.read`.
 #[utoipa::path(get, path = "/api/v1/audit/proofs/consistency", tag = "audit", security(("bearer" = [])),
-    params(ConsistencyParams), responses((status = 200, body = String, content_type = "text/plain")))]
+    params(ConsistencyParams), responses((status = 200, body = String, content_type = "text/plain"),
+        (status = 404, description = "The log has not reached the larger size yet.", body = Problem,
+            content_type = "application/problem+json")))]
 pub async fn consistency_proof(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
