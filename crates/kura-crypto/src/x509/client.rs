@@ -241,9 +241,17 @@ impl IssuedCert {
         let local_key_id = crate::token::sha256(&self.cert_der)[..20].to_vec();
         let chain = p12_keystore::PrivateKeyChain::new(local_key_id, key, [leaf, ca]);
         let mut store = p12_keystore::KeyStore::new();
-        store.add_entry(friendly_name, p12_keystore::KeyStoreEntry::PrivateKeyChain(chain));
+        store.add_entry(&bmp_label(friendly_name), p12_keystore::KeyStoreEntry::PrivateKeyChain(chain));
         store.writer(password).write().map_err(p12)
     }
+}
+
+/// `name` as a PKCS#12 friendly name, which is a BMPString: a character beyond the Basic
+/// Multilingual Plane (some kanji such as 𠮷, emoji) becomes 〓, the mark Japanese text uses for
+/// a character that cannot be shown. Only the label a certificate store shows changes; the
+/// certificate itself names the holder in full.
+fn bmp_label(name: &str) -> String {
+    name.chars().map(|c| if u32::from(c) > 0xFFFF { '〓' } else { c }).collect()
 }
 
 /// What Kura reads from a client certificate that TLS verified against its CA.
@@ -409,5 +417,21 @@ mod tests {
         assert_eq!(chain.certs()[0].as_der(), issued.cert_der.as_slice());
         assert_eq!(chain.certs()[1].as_der(), ca.cert_der());
         assert!(p12_keystore::KeyStore::from_pkcs12(&p12, "wrong", p12_keystore::Pkcs12ImportPolicy::Strict).is_err());
+    }
+
+    /// A holder named with characters beyond the BMP (a kanji such as 𠮷, an emoji) still gets
+    /// its download: the PKCS#12 label, a BMPString, shows 〓 for them.
+    #[test]
+    fn iam_11_a_holder_beyond_the_bmp_still_gets_a_pkcs12_download() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = ClientCa::load_or_create(dir.path(), T0).unwrap();
+        let issued = ca.issue(&request("t1", 30)).unwrap();
+        let password = download_password();
+        let p12 = issued.pkcs12("𠮷田さんの端末 🔑", &password).unwrap();
+        let opened =
+            p12_keystore::KeyStore::from_pkcs12(&p12, &password, p12_keystore::Pkcs12ImportPolicy::Strict).unwrap();
+        let (alias, chain) = opened.private_key_chain().unwrap();
+        assert_eq!(alias, "〓田さんの端末 〓");
+        assert_eq!(chain.certs()[0].as_der(), issued.cert_der.as_slice());
     }
 }
