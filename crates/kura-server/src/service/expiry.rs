@@ -9,8 +9,7 @@ use crate::error::AppResult;
 use crate::mail::templates::Notice;
 use crate::state::AppState;
 use jiff::SignedDuration;
-use kura_domain::{Actor, ActorKind, AuditRecord, AuditScope, Operation, User, UserStatus, format_in_zone};
-use kura_store::{NewMail, Write};
+use kura_domain::{Actor, ActorKind, AuditRecord, AuditScope, Operation, UserStatus, format_in_zone};
 
 /// The warnings, in days before expiry, farthest first.
 const STAGES: [u32; 2] = [14, 3];
@@ -50,7 +49,7 @@ pub async fn send_due_notices(state: &AppState) -> AppResult<usize> {
                     expires: &expires_text,
                     url: &url,
                 };
-                enqueue_notice(&mut w, &user, &notice).await?;
+                super::links::queue(&mut w, &user, &notice).await?;
                 w.commit(
                     AuditRecord::success(Operation::PasswordExpiryNotice, format!("user:{}", user.email))
                         .with_detail(format!("{stage}-day warning; expires {expires_text}")),
@@ -70,20 +69,6 @@ pub async fn send_due_notices(state: &AppState) -> AppResult<usize> {
 /// The actor of a scheduled job's entries.
 fn job(label: &str) -> Actor {
     Actor { kind: ActorKind::Cli, id: None, label: label.into(), role: None, source_ip: None }
-}
-
-/// Queues `notice` to `user`, in their language, in the write that records it.
-async fn enqueue_notice(w: &mut Write, user: &User, notice: &Notice<'_>) -> AppResult<()> {
-    let (subject, body) = notice.render(user.language);
-    let mail = NewMail {
-        recipient: user.email.as_str(),
-        language: user.language,
-        kind: notice.kind(),
-        subject: &subject,
-        body: &body,
-    };
-    w.enqueue_mail(w.scope(), mail).await?;
-    Ok(())
 }
 
 /// Reminds the owners of API keys that expire within 14 and 3 days; returns how many were queued.
@@ -116,7 +101,7 @@ async fn send_key_notices(state: &AppState) -> AppResult<usize> {
                     expires: &expires_text,
                     url: &url,
                 };
-                enqueue_notice(&mut w, &user, &notice).await?;
+                super::links::queue(&mut w, &user, &notice).await?;
                 w.commit(
                     AuditRecord::success(Operation::ApiKeyExpiryNotice, format!("apikey:{}", key.id))
                         .with_detail(format!("{stage}-day reminder to {}; expires {expires_text}", user.email)),

@@ -53,7 +53,8 @@ pub(crate) async fn queue_setup_link(state: &AppState, w: &mut Write, tenant: &T
     queue(w, user, &notice).await
 }
 
-async fn queue(w: &mut Write, user: &User, notice: &Notice<'_>) -> AppResult<()> {
+/// Queues `notice` to `user`, in their language, in the write that records it.
+pub(crate) async fn queue(w: &mut Write, user: &User, notice: &Notice<'_>) -> AppResult<()> {
     let (subject, body) = notice.render(user.language);
     let mail = NewMail {
         recipient: user.email.as_str(),

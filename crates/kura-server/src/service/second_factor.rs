@@ -21,7 +21,7 @@ use kura_domain::{
     Actor, ActorKind, AuditRecord, AuditScope, FieldError, FieldErrorKind, Operation, Outcome, Permission,
     SecurityPolicy, Surface, Tenant, User, UserId, UserStatus, format_in_zone,
 };
-use kura_store::{Challenge, FailureCount, NewMail, SecondFactor, SessionOwner, Write};
+use kura_store::{Challenge, FailureCount, SecondFactor, SessionOwner, Write};
 use uuid::Uuid;
 
 /// Minutes a challenge waits for its code.
@@ -629,15 +629,7 @@ pub async fn reset_user(state: &AppState, p: &TenantPrincipal, user_id: UserId) 
         at: &at,
         url: &url,
     };
-    let (subject, body) = notice.render(user.language);
-    let mail = NewMail {
-        recipient: user.email.as_str(),
-        language: user.language,
-        kind: notice.kind(),
-        subject: &subject,
-        body: &body,
-    };
-    w.enqueue_mail(AuditScope::Tenant(tenant.id), mail).await?;
+    super::links::queue(&mut w, &user, &notice).await?;
     let record = AuditRecord::success(Operation::SecondFactorReset, format!("user:{}", user.email))
         .with_detail(format!("{n} second factor(s) and the recovery codes removed; the user was told by mail"));
     w.commit(record).await?;
