@@ -23,6 +23,7 @@ pub enum Nav {
     ApiKeys,
     Audit,
     Settings,
+    ClientCerts,
     Account,
     Tenants,
     Mail,
@@ -168,6 +169,7 @@ pub fn page(ctx: &Ctx, head: Head<'_>, body: Markup) -> Html<String> {
                     }
                     @if p.can(Permission::SettingsManage) {
                         (nav_item(n, Nav::Settings, "/console/settings/security", Icon::Shield, t(Msg::NavSettings)))
+                        (nav_item(n, Nav::ClientCerts, "/console/settings/client-certificates", Icon::Key, t(Msg::NavClientCerts)))
                     }
                     (nav_item(n, Nav::Account, "/console/account/sessions", Icon::Users, t(Msg::MyAccount)))
                 }

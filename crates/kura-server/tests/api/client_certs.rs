@@ -13,7 +13,12 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
 /// A Kura serving HTTPS; returns it with the folder of the server certificate `server.pem`.
-async fn tls_app() -> (TestApp, tempfile::TempDir) {
+pub async fn tls_app() -> (TestApp, tempfile::TempDir) {
+    tls_app_with(|_| {}).await
+}
+
+/// [`tls_app`] with more settings.
+pub async fn tls_app_with(configure: impl FnOnce(&mut kura_server::Settings)) -> (TestApp, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let start = SystemClock.now().as_second() - 86_400;
     let pair = kura_crypto::x509::self_signed_server(&["localhost", "127.0.0.1"], start, 30).unwrap();
@@ -23,6 +28,7 @@ async fn tls_app() -> (TestApp, tempfile::TempDir) {
     let app = spawn_app_with(|s| {
         s.tls.cert_file = Some(cert);
         s.tls.key_file = Some(key);
+        configure(s);
     })
     .await;
     (app, dir)
@@ -30,7 +36,7 @@ async fn tls_app() -> (TestApp, tempfile::TempDir) {
 
 /// A client that trusts the test's server certificate and presents `identity` (a PEM bundle of
 /// certificate and key), or no certificate.
-fn client(server_dir: &Path, identity: Option<&str>) -> reqwest::Client {
+pub fn client(server_dir: &Path, identity: Option<&str>) -> reqwest::Client {
     install_ring();
     let root = reqwest::Certificate::from_pem(&std::fs::read(server_dir.join("server.pem")).unwrap()).unwrap();
     let mut builder = reqwest::Client::builder()
@@ -43,7 +49,7 @@ fn client(server_dir: &Path, identity: Option<&str>) -> reqwest::Client {
     builder.build().unwrap()
 }
 
-async fn call(
+pub async fn call(
     app: &TestApp,
     client: &reqwest::Client,
     method: &str,
@@ -82,7 +88,7 @@ async fn api_key(app: &TestApp, t: &TenantFixture) -> String {
 }
 
 /// Sets the tenant's client-certificate requirement over `client`.
-async fn require(
+pub async fn require(
     app: &TestApp,
     client: &reqwest::Client,
     token: &str,
@@ -103,7 +109,7 @@ async fn refusals(app: &TestApp, t: &TenantFixture) -> Vec<Value> {
 }
 
 /// The refusal's problem document names the door, the reason and who to ask.
-fn assert_refused(answer: &(StatusCode, Value), reason: &str) {
+pub fn assert_refused(answer: &(StatusCode, Value), reason: &str) {
     assert_eq!(answer.0, StatusCode::FORBIDDEN, "{}", answer.1);
     assert_eq!(answer.1["code"], "client_certificate_required", "{}", answer.1);
     let detail = answer.1["detail"].as_str().unwrap();

@@ -208,3 +208,53 @@ async fn iam_6_browser_enrols_totp_from_the_page_then_signs_in_again_with_a_code
     let (_, entries) = app.get("/api/v1/audit?operation=mfa.enrol", &t.admin_token).await;
     assert_eq!(entries.as_array().unwrap().len(), 2, "offered, then confirmed");
 }
+
+/// IAM-11 in a real browser: from the navigation to the client-certificate page, issue one from
+/// its form, see the password and the download links once, and find it in the list, in both
+/// languages (no message left in English on the Japanese pages).
+#[tokio::test]
+async fn iam_11_browser_issues_a_client_certificate_from_the_page() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let Some(b) = Browser::launch().await else { return };
+    let url = |p: &str| format!("{}{p}", app.address);
+    b.goto(&url("/console/login")).await;
+    b.find("#f-tenant").await.send_keys("acme").await;
+    b.find("#f-email").await.send_keys(&t.admin_email).await;
+    b.find("#f-password").await.send_keys(PASSWORD).await;
+    b.find("main form button[type=submit]").await.click().await;
+    b.wait_for_text("main h1", "Dashboard").await;
+
+    for (lang, holder, title, issued) in [
+        ("en", "Hanako's laptop", "Issue a client certificate", "Client certificate issued"),
+        ("ja", "佐藤花子（ノートPC）", "クライアント証明書の発行", "クライアント証明書を発行しました"),
+    ] {
+        b.goto(&url(&format!("/console/lang?to={lang}&back=/console"))).await;
+        b.find("nav.sidenav a[href='/console/settings/client-certificates']").await.click().await;
+        b.find("main .page-actions a.btn-primary").await.click().await;
+        b.wait_for_text("main h1", title).await;
+        untranslated(&b, lang, lang, "certificate form").await;
+        b.find("#f-holder").await.send_keys(holder).await;
+        b.find("#f-days").await.clear().await;
+        b.find("#f-days").await.send_keys("90").await;
+        b.find("main form button[type=submit]").await.click().await;
+        b.wait_for_text("main h1", issued).await;
+        let password = b.find("#p12-password").await.text().await;
+        assert_eq!(password.len(), 23, "{password}");
+        let p12 = b.find("#download-p12").await;
+        assert!(p12.attr("href").await.unwrap_or_default().starts_with("data:application/x-pkcs12;base64,MII"));
+        assert!(p12.attr("download").await.unwrap_or_default().ends_with(".p12"));
+        untranslated(&b, lang, lang, "issued certificate").await;
+        shot(&b, 1366, &format!("client-certificate-issued-{lang}")).await;
+
+        // Done: the list has it, valid and never used, and no longer any key or password.
+        b.find("#issued a.btn-primary[href*='done=created']").await.click().await;
+        b.wait_for_text("#client-certificates", holder).await;
+        let source = b.page_source().await;
+        assert!(!source.contains(&password) && !source.contains("data:application"));
+        untranslated(&b, lang, lang, "certificate list").await;
+        shot(&b, 1366, &format!("client-certificates-{lang}")).await;
+    }
+    let (_, list) = app.get("/api/v1/client-certificates", &t.admin_token).await;
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+}

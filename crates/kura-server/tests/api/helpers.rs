@@ -119,11 +119,17 @@ impl TestApp {
     /// A second Kura node on this application's database and clock (several stateless nodes
     /// sharing one database).
     pub async fn another_node(&self) -> TestApp {
+        self.another_node_with(|_| {}).await
+    }
+
+    /// [`TestApp::another_node`] with more settings (a TLS certificate, a shared client CA).
+    pub async fn another_node_with(&self, configure: impl FnOnce(&mut Settings)) -> TestApp {
         let keys = self.keys.clone();
         let mut node = spawn_node(self.db_url.clone(), None, self.clock.clone(), |s| {
             if let Some(keys) = &keys {
                 encrypted(s, keys);
             }
+            configure(s);
         })
         .await;
         node.keys = keys;

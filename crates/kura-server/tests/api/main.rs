@@ -9,6 +9,7 @@ mod browser;
 mod client_certs;
 mod console;
 mod console_browser;
+mod console_certs;
 mod console_client;
 mod console_pages;
 mod console_security;

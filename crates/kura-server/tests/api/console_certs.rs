@@ -1,0 +1,275 @@
+//! IAM-11 in the tenant console: the client-certificate page (issue with the key shown once,
+//! list, revoke after a confirmation), who may use it, what bad input does, and a certificate
+//! issued on one node accepted and revoked on another that shares the CA folder.
+
+use crate::client_certs::{client, require, tls_app_with};
+use crate::console_client::{Console, Page, attr_in_tag, csrf_of, english_sentences};
+use crate::helpers::{PASSWORD, TenantFixture, TestApp, spawn_app};
+use base64::Engine as _;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const LIST: &str = "/console/settings/client-certificates";
+const NEW: &str = "/console/settings/client-certificates/new";
+
+/// The text of the element with `id`.
+fn text_of(html: &str, id: &str) -> String {
+    let at = html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no #{id} in {html}"));
+    let start = at + html[at..].find('>').unwrap() + 1;
+    html[start..start + html[start..].find('<').unwrap()].to_owned()
+}
+
+/// The bytes of a `data:…;base64,` link.
+fn data_link(html: &str, id: &str, mime: &str) -> Vec<u8> {
+    let href = attr_in_tag(html, &format!("id=\"{id}\""), "href");
+    let b64 = href.strip_prefix(&format!("data:{mime};base64,")).unwrap_or_else(|| panic!("{href}"));
+    base64::engine::general_purpose::STANDARD.decode(b64).unwrap()
+}
+
+/// Opens the issuing form and posts it with `holder` and `days`; returns the answer and the
+/// form as posted (to post it again).
+async fn issue_form(c: &Console, holder: &str, days: &str) -> (Page, Vec<(String, String)>) {
+    let form = c.get(NEW).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    let fields = vec![
+        ("holder".to_owned(), holder.to_owned()),
+        ("days".to_owned(), days.to_owned()),
+        ("issue_token".to_owned(), attr_in_tag(&form.body, "name=\"issue_token\"", "value")),
+        ("_csrf".to_owned(), csrf_of(&form.body)),
+    ];
+    (post(c, NEW, &fields).await, fields)
+}
+
+async fn post(c: &Console, path: &str, fields: &[(String, String)]) -> Page {
+    let form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    c.post(path, &form).await
+}
+
+async fn api_list(app: &TestApp, t: &TenantFixture) -> Vec<Value> {
+    let (s, list) = app.get("/api/v1/client-certificates", &t.admin_token).await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    list.as_array().unwrap().clone()
+}
+
+async fn admin_console(app: &TestApp, t: &TenantFixture) -> Console {
+    let c = Console::new(app);
+    c.login(&t.slug, &t.admin_email, PASSWORD).await;
+    c
+}
+
+#[tokio::test]
+async fn iam_11_console_issues_a_certificate_shown_once_lists_it_and_revokes_it() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let c = admin_console(&app, &t).await;
+
+    // The navigation leads to the page beside the security settings; nothing issued yet.
+    assert!(c.get("/console").await.body.contains(&format!("href=\"{LIST}\"")));
+    let empty = c.get(LIST).await;
+    assert_eq!(empty.status, StatusCode::OK, "{}", empty.body);
+    assert!(empty.body.contains("No client certificates have been issued yet"), "{}", empty.body);
+    assert!(empty.body.contains("Certificates are not required yet"));
+
+    // Issued: the page shows the password and offers the PKCS#12 file and the PEM, once.
+    let (issued, fields) = issue_form(&c, "佐藤花子（ノートPC）", "365").await;
+    assert_eq!(issued.status, StatusCode::OK, "{}", issued.body);
+    let password = text_of(&issued.body, "p12-password");
+    assert_eq!(password.len(), 23, "{password}");
+    let p12 = data_link(&issued.body, "download-p12", "application/x-pkcs12");
+    assert!(p12.len() > 500 && p12[0] == 0x30, "a DER PKCS#12 file");
+    let pem = String::from_utf8(data_link(&issued.body, "download-pem", "application/x-pem-file")).unwrap();
+    assert!(pem.contains("-----BEGIN CERTIFICATE-----") && pem.contains("PRIVATE KEY-----"), "{pem}");
+    for name in ["download=\"kura-acme-", ".p12\"", ".pem\"", "Windows", "macOS", "Firefox"] {
+        assert!(issued.body.contains(name), "{name} missing: {}", issued.body);
+    }
+    let serial = text_of(&issued.body, "cert-serial");
+    let list = api_list(&app, &t).await;
+    assert_eq!(list.len(), 1);
+    assert_eq!(
+        (list[0]["serial"].as_str(), list[0]["holder"].as_str()),
+        (Some(serial.as_str()), Some("佐藤花子（ノートPC）"))
+    );
+
+    // Sent again (a reload of the answer): refused with an explanation, nothing more issued.
+    let again = post(&c, NEW, &fields).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    assert!(again.body.contains("This form was already sent"), "{}", again.body);
+    assert!(!again.body.contains("p12-password") && !again.body.contains("data:application"));
+    assert_eq!(api_list(&app, &t).await.len(), 1);
+
+    // The list: serial, holder, expiry in the tenant's time zone, last use, state; no key.
+    let not_after: jiff::Timestamp = list[0]["not_after"].as_str().unwrap().parse().unwrap();
+    let expiry = kura_domain::format_in_zone(not_after, &kura_domain::TimeZoneName::tokyo());
+    assert!(expiry.ends_with("JST"), "{expiry}");
+    let listed = c.get(&format!("{LIST}?done=created")).await;
+    for needle in [serial.as_str(), "佐藤花子（ノートPC）", expiry.as_str(), "Never", "Valid", "Created."] {
+        assert!(listed.body.contains(needle), "{needle} missing: {}", listed.body);
+    }
+    assert!(!listed.body.contains(&password) && !listed.body.contains("data:application"));
+    // In Japanese, with nothing left in English.
+    let ja = c.get_in(LIST, "ja").await;
+    assert!(ja.body.contains("クライアント証明書") && ja.body.contains("証明書のインストール方法"), "{}", ja.body);
+    assert_eq!(english_sentences(&ja.body), Vec::<String>::new());
+    let ja_form = c.get_in(NEW, "ja").await;
+    assert_eq!(english_sentences(&ja_form.body), Vec::<String>::new());
+
+    // Revoked after a confirmation page; the list then says so and offers no revoke link.
+    let confirm_path = format!("{LIST}/{serial}/revoke");
+    let confirm = c.get(&confirm_path).await;
+    assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.body);
+    assert!(confirm.body.contains(&serial) && confirm.body.contains("佐藤花子"), "{}", confirm.body);
+    assert_eq!(api_list(&app, &t).await[0]["status"], "valid", "the confirmation page changes nothing");
+    let done = c.post(&confirm_path, &[("_csrf", &csrf_of(&confirm.body))]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(done.location.as_deref(), Some(&*format!("{LIST}?done=revoked")));
+    assert_eq!(api_list(&app, &t).await[0]["status"], "revoked");
+    let listed = c.get(LIST).await;
+    assert!(listed.body.contains("Revoked") && !listed.body.contains(&confirm_path), "{}", listed.body);
+
+    // Both steps are in the operation log.
+    for op in ["clientcert.issue", "clientcert.revoke"] {
+        let (_, entries) = app.get(&format!("/api/v1/audit?operation={op}"), &t.admin_token).await;
+        let entries = entries.as_array().unwrap();
+        assert_eq!(entries.len(), 1, "{op}: {entries:?}");
+        assert!(entries[0]["target"].as_str().unwrap().contains(&serial));
+    }
+    app.verify_audit().await;
+}
+
+#[tokio::test]
+async fn iam_11_console_certificate_pages_refuse_users_without_settings_manage() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let (s, issued) =
+        app.post("/api/v1/client-certificates", &t.admin_token, json!({"holder": "受付PC", "days": 30})).await;
+    assert_eq!(s, StatusCode::CREATED, "{issued}");
+    let serial = issued["certificate"]["serial"].as_str().unwrap().to_owned();
+    let user = json!({"email": "e@acme.example.jp", "display_name": "編集者", "role": "editor", "password": PASSWORD});
+    assert_eq!(app.post("/api/v1/users", &t.admin_token, user).await.0, StatusCode::CREATED);
+    let editor = Console::new(&app);
+    editor.login("acme", "e@acme.example.jp", PASSWORD).await;
+    let home = editor.get("/console").await;
+    assert!(!home.body.contains(LIST), "the navigation offers no certificate page");
+    let csrf = csrf_of(&home.body);
+
+    let revoke = format!("{LIST}/{serial}/revoke");
+    for path in [LIST, NEW, revoke.as_str()] {
+        assert_eq!(editor.get(path).await.status, StatusCode::FORBIDDEN, "GET {path}");
+    }
+    let posted =
+        editor.post(NEW, &[("_csrf", &csrf), ("holder", "盗み見"), ("days", "30"), ("issue_token", "x")]).await;
+    assert_eq!(posted.status, StatusCode::FORBIDDEN, "{}", posted.body);
+    assert_eq!(editor.post(&revoke, &[("_csrf", &csrf)]).await.status, StatusCode::FORBIDDEN);
+
+    // Nothing changed.
+    let list = api_list(&app, &t).await;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["status"], "valid");
+}
+
+#[tokio::test]
+async fn iam_11_console_refuses_bad_certificate_input_clearly_and_issues_nothing() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let c = admin_console(&app, &t).await;
+    let form = c.get(NEW).await;
+    let token = attr_in_tag(&form.body, "name=\"issue_token\"", "value");
+    let csrf = csrf_of(&form.body);
+    let long = "長".repeat(101);
+    let cases: [(&str, &str, &str, &str); 6] = [
+        ("", "365", "holder", "Name the user or device in 1 to 100 characters."),
+        (&long, "365", "holder", "Name the user or device in 1 to 100 characters."),
+        ("bell\u{7}", "365", "holder", "Name the user or device in 1 to 100 characters."),
+        ("ノートPC", "0", "days", "Choose a validity between 1 and 731 days (two years)."),
+        ("ノートPC", "732", "days", "Choose a validity between 1 and 731 days (two years)."),
+        ("ノートPC", "一年", "days", "Enter a whole number of days from 1 to 731."),
+    ];
+    for (holder, days, input, message) in cases {
+        let page = c.post(NEW, &[("_csrf", &csrf), ("holder", holder), ("days", days), ("issue_token", &token)]).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{holder} {days}: {}", page.body);
+        assert!(page.body.contains(message), "{holder} {days}: {message} missing: {}", page.body);
+        assert!(page.body.contains(&format!("id=\"f-{input}-error\"")), "shown beside {input}");
+        assert!(!page.body.contains("p12-password"));
+    }
+    // The same in Japanese.
+    let ja = c
+        .client
+        .post(format!("{}{NEW}", c.base))
+        .header("accept-language", "ja")
+        .form(&[("_csrf", csrf.as_str()), ("holder", ""), ("days", "800"), ("issue_token", &token)])
+        .send()
+        .await
+        .unwrap();
+    let ja = Console::read(ja).await;
+    assert_eq!(ja.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(ja.body.contains("有効期間は1〜731日（2年）の範囲で指定してください。"), "{}", ja.body);
+    assert!(ja.body.contains("利用者または端末の名前を1〜100文字で入力してください。"), "{}", ja.body);
+    // A form without its token, or with another, issues nothing either.
+    for bad in ["", "forged"] {
+        let page = c.post(NEW, &[("_csrf", &csrf), ("holder", "ノートPC"), ("days", "30"), ("issue_token", bad)]).await;
+        assert_eq!(page.status, StatusCode::CONFLICT, "{}", page.body);
+    }
+    // An unknown serial is not found, on the confirmation and on the revoke itself.
+    let missing = format!("{LIST}/0123456789abcdef/revoke");
+    assert_eq!(c.get(&missing).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(c.post(&missing, &[("_csrf", &csrf)]).await.status, StatusCode::NOT_FOUND);
+    assert!(api_list(&app, &t).await.is_empty(), "nothing was issued");
+    let (_, entries) = app.get("/api/v1/audit?operation=clientcert.issue", &t.admin_token).await;
+    assert_eq!(entries, json!([]));
+}
+
+#[tokio::test]
+async fn iam_11_two_nodes_sharing_the_ca_accept_and_revoke_each_others_certificates() {
+    let shared = tempfile::tempdir().unwrap();
+    let ca_dir = shared.path().join("client-ca");
+    let ca = ca_dir.clone();
+    let (a, dir) = tls_app_with(move |s| s.tls.client_ca_dir = Some(ca)).await;
+    let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
+    let ca = ca_dir.clone();
+    let b = a
+        .another_node_with(move |s| {
+            s.tls.cert_file = Some(cert);
+            s.tls.key_file = Some(key);
+            s.tls.client_ca_dir = Some(ca);
+        })
+        .await;
+    assert!(b.address.starts_with("https://") && b.address != a.address);
+    let t = a.tenant("acme").await;
+
+    // One certificate issued in each node's console.
+    let on_a = Console { client: client(dir.path(), None), base: a.address.clone() };
+    on_a.login("acme", &t.admin_email, PASSWORD).await;
+    let on_b = Console { client: client(dir.path(), None), base: b.address.clone() };
+    on_b.login("acme", &t.admin_email, PASSWORD).await;
+    let pem_of =
+        |page: &Page| String::from_utf8(data_link(&page.body, "download-pem", "application/x-pem-file")).unwrap();
+    let (from_a, _) = issue_form(&on_a, "A で発行", "30").await;
+    let (from_b, _) = issue_form(&on_b, "B で発行", "30").await;
+    let (cert_a, cert_b) = (client(dir.path(), Some(&pem_of(&from_a))), client(dir.path(), Some(&pem_of(&from_b))));
+    assert_eq!(require(&a, &cert_a, &t.admin_token, false, true).await.0, StatusCode::OK);
+
+    // Each node accepts the other's certificate, and refuses a connection without one.
+    let me = |node: &TestApp, c: &reqwest::Client| {
+        let (node, c, token) = (node.address.clone(), c.clone(), t.admin_token.clone());
+        async move { c.get(format!("{node}/api/v1/me")).bearer_auth(token).send().await.unwrap().status() }
+    };
+    for (node, c) in [(&a, &cert_b), (&b, &cert_a), (&a, &cert_a), (&b, &cert_b)] {
+        assert_eq!(me(node, c).await, StatusCode::OK, "{}", node.address);
+    }
+    assert_eq!(me(&b, &client(dir.path(), None)).await, StatusCode::FORBIDDEN);
+
+    // Revoked in A's console: B refuses it from the next request on, on the same connection.
+    let serial = text_of(&from_b.body, "cert-serial");
+    let confirm = format!("{LIST}/{serial}/revoke");
+    let csrf = csrf_of(&on_a.get(&confirm).await.body);
+    assert_eq!(on_a.post(&confirm, &[("_csrf", &csrf)]).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(me(&b, &cert_b).await, StatusCode::FORBIDDEN);
+    assert_eq!(me(&a, &cert_b).await, StatusCode::FORBIDDEN);
+    assert_eq!(me(&b, &cert_a).await, StatusCode::OK);
+    // B's list shows what A did.
+    let listed = on_b.get(LIST).await;
+    assert!(listed.body.contains("Revoked") && listed.body.contains("A で発行"), "{}", listed.body);
+    let files: Vec<String> =
+        std::fs::read_dir(&ca_dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert_eq!(files.len(), 2, "one CA in the shared folder: {files:?}");
+}
