@@ -678,4 +678,16 @@ catalogue! {
     CertInstallMac => "macOS (Safari, Chrome): double-click the .p12 file and enter the password; the certificate goes into the login keychain.", "macOS（Safari・Chrome）：.p12 ファイルをダブルクリックしてパスワードを入力すると、証明書がログインキーチェーンに追加されます。";
     CertInstallFirefox => "Firefox keeps its own store: Settings → Privacy & Security → Certificates → View Certificates → Your Certificates → Import, then choose the file and enter the password.", "Firefox は独自の証明書ストアを使います：設定 →「プライバシーとセキュリティ」→「証明書」→「証明書を表示」→「あなたの証明書」→「インポート」でファイルを選び、パスワードを入力します。";
     CertInstallUse => "Then restart the browser and open Kura. When the browser asks which certificate to use, choose the one named after the holder.", "その後、ブラウザーを再起動して Kura を開きます。証明書の選択を求められたら、利用者名の証明書を選んでください。";
+    // Client certificates in the security settings (IAM-11)
+    CertSection => "Client certificates", "クライアント証明書";
+    CertSectionIntro => "Require, besides the password or API key, a valid certificate of this tenant issued on the client certificates page.", "パスワードや API キーに加えて、「クライアント証明書」のページで発行した、このテナントの有効な証明書を必須にします。";
+    CertRiskNote => "A setting with a large effect: whoever has no valid certificate is refused at once, you included. Certificates reach Kura only over its own HTTPS: behind a proxy that ends TLS, everyone would be refused.", "影響の大きい設定です。有効な証明書がない場合は、ご自身も含めて直ちに拒否されます。証明書は Kura 自身の HTTPS に接続したときにしか届かないため、TLS を終端するプロキシーを経由する構成では全員が拒否されます。";
+    CertRequireConsole => "Require a certificate for the console", "管理コンソールで証明書を必須にする";
+    CertRequireConsoleHelp => "Everyone who signs in to the console needs a certificate installed in their browser. Issue and install one for every user first.", "管理コンソールにログインするすべての利用者が、ブラウザーに証明書をインストールしている必要があります。先に全員分の証明書を発行・インストールしてください。";
+    CertRequireApi => "Require a certificate for the API", "API で証明書を必須にする";
+    CertRequireApiHelp => "Every program using the API (sign-in, sessions and API keys) must present a certificate. Set one up in each program before turning this on.", "API を使うすべてのプログラム（ログイン・セッション・API キー）が証明書を提示する必要があります。有効にする前に、各プログラムに証明書を設定してください。";
+    CertYoursValid => "The connection you are using now presents a valid certificate of this tenant.", "現在の接続は、このテナントの有効な証明書を提示しています。";
+    CertYoursNone => "The connection you are using now presents no valid certificate of this tenant.", "現在の接続は、このテナントの有効な証明書を提示していません。";
+    CertLockoutWarning => "You are connected without a valid client certificate of this tenant. After saving, {doors} would refuse you here. Nothing was saved yet.", "現在の接続には、このテナントの有効なクライアント証明書がありません。保存すると、ここからは{doors}を利用できなくなります。まだ保存されていません。";
+    LockoutConfirmTitle => "Confirm before saving", "保存前の確認";
 }

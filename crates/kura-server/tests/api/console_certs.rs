@@ -1,8 +1,9 @@
 //! IAM-11 in the tenant console: the client-certificate page (issue with the key shown once,
-//! list, revoke after a confirmation), who may use it, what bad input does, and a certificate
-//! issued on one node accepted and revoked on another that shares the CA folder.
+//! list, revoke after a confirmation), who may use it, what bad input does, the requirement on
+//! the security settings page with its lock-out confirmation, and a certificate issued on one
+//! node accepted and revoked on another that shares the CA folder.
 
-use crate::client_certs::{client, require, tls_app_with};
+use crate::client_certs::{assert_refused, call, client, require, tls_app, tls_app_with};
 use crate::console_client::{Console, Page, attr_in_tag, csrf_of, english_sentences};
 use crate::helpers::{PASSWORD, TenantFixture, TestApp, spawn_app};
 use base64::Engine as _;
@@ -216,6 +217,94 @@ async fn iam_11_console_refuses_bad_certificate_input_clearly_and_issues_nothing
     assert!(api_list(&app, &t).await.is_empty(), "nothing was issued");
     let (_, entries) = app.get("/api/v1/audit?operation=clientcert.issue", &t.admin_token).await;
     assert_eq!(entries, json!([]));
+}
+
+/// The security page's form as stored, plus `extra` (the certificate boxes, the confirmation).
+fn security_form(page: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for name in [
+        "revision",
+        "password.min_length",
+        "password.max_length",
+        "password.expiry_days",
+        "password.history",
+        "lockout.threshold",
+        "lockout.lock_minutes",
+        "lockout.throttle_failures",
+        "lockout.throttle_window_minutes",
+        "sessions.absolute_minutes",
+        "sessions.idle_minutes",
+        "client_certificates",
+    ] {
+        out.push((name.to_owned(), attr_in_tag(page, &format!("name=\"{name}\""), "value")));
+    }
+    for on in ["password.blocklist", "lockout.enabled"] {
+        out.push((on.to_owned(), "on".to_owned()));
+    }
+    out.push(("sessions.concurrent".to_owned(), "allow".to_owned()));
+    out.push(("_csrf".to_owned(), csrf_of(page)));
+    out.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    out
+}
+
+#[tokio::test]
+async fn iam_11_security_page_requires_certificates_after_a_lockout_confirmation() {
+    let (app, dir) = tls_app().await;
+    let t = app.tenant("acme").await;
+    let bare = Console { client: client(dir.path(), None), base: app.address.clone() };
+    bare.login("acme", &t.admin_email, PASSWORD).await;
+    let settings = "/console/settings/security";
+
+    // Issued in the console over HTTPS; its PEM is what a client presents.
+    let (issued, _) = issue_form(&bare, "管理者のノートPC", "90").await;
+    assert_eq!(issued.status, StatusCode::OK, "{}", issued.body);
+    let pem = String::from_utf8(data_link(&issued.body, "download-pem", "application/x-pem-file")).unwrap();
+
+    // Over a connection without a certificate, the page says so; ticking the API box asks for a
+    // confirmation that names the door, and saves nothing.
+    let page = bare.get(settings).await;
+    assert!(page.body.contains("presents no valid certificate of this tenant"), "{}", page.body);
+    assert!(
+        page.body.contains("name=\"client_certificates.api\"") && page.body.contains("A setting with a large effect")
+    );
+    let warned = post(&bare, settings, &security_form(&page.body, &[("client_certificates.api", "on")])).await;
+    assert_eq!(warned.status, StatusCode::CONFLICT, "{}", warned.body);
+    assert!(warned.body.contains("name=\"confirm_lockout\""), "{}", warned.body);
+    assert!(warned.body.contains("After saving, the API would refuse you here."), "{}", warned.body);
+    assert!(!warned.body.contains("leaves out the address"), "the address lists are not the cause");
+    let (_, stored) = app.get("/api/v1/settings/security", &t.admin_token).await;
+    assert_eq!(stored["client_certificates"], json!({"console": false, "api": false}));
+
+    // Confirmed: saved, and the API refuses a connection without a certificate at once.
+    let confirmed = security_form(&warned.body, &[("client_certificates.api", "on"), ("confirm_lockout", "on")]);
+    let saved = post(&bare, settings, &confirmed).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let without = client(dir.path(), None);
+    assert_refused(
+        &call(&app, &without, "GET", "/api/v1/me", Some(&t.admin_token), None).await,
+        "no client certificate",
+    );
+    let with = client(dir.path(), Some(&pem));
+    assert_eq!(call(&app, &with, "GET", "/api/v1/me", Some(&t.admin_token), None).await.0, StatusCode::OK);
+
+    // Over the certificate's connection the console box needs no confirmation; then the console
+    // without a certificate is refused, and with it works.
+    let holder = Console { client: with.clone(), base: app.address.clone() };
+    holder.login("acme", &t.admin_email, PASSWORD).await;
+    let page = holder.get(settings).await;
+    assert!(page.body.contains("presents a valid certificate of this tenant"), "{}", page.body);
+    let both = [("client_certificates.api", "on"), ("client_certificates.console", "on")];
+    let saved = post(&holder, settings, &security_form(&page.body, &both)).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert_eq!(bare.get("/console").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(holder.get(LIST).await.status, StatusCode::OK);
+    let (_, stored) = call(&app, &with, "GET", "/api/v1/settings/security", Some(&t.admin_token), None).await;
+    assert_eq!(stored["client_certificates"], json!({"console": true, "api": true}));
+
+    // Unticking both (from the certificate's connection) turns the requirement off.
+    let page = holder.get(settings).await;
+    assert_eq!(post(&holder, settings, &security_form(&page.body, &[])).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(bare.get("/console").await.status, StatusCode::OK);
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
-//! The tenant's security settings (IAM-4, IAM-5, IAM-6, IAM-9, IAM-10) on one page: every knob with its
-//! bounds and meaning beside it, and a warning in both languages beside each value NIST SP 800-63B
-//! advises against. Saved as a whole; a save by someone else in between is refused. Address lists
-//! that would shut out the administrator saving them take a second, confirmed save.
+//! The tenant's security settings (IAM-4, IAM-5, IAM-6, IAM-9, IAM-10, IAM-11) on one page: every
+//! knob with its bounds and meaning beside it, and a warning in both languages beside each value
+//! NIST SP 800-63B advises against. Saved as a whole; a save by someone else in between is
+//! refused. Address lists or a client-certificate requirement that would shut out the
+//! administrator saving them take a second, confirmed save.
 
 use crate::console::extract::{Ctx, FormData, Posted};
 use crate::console::forms::Errors;
@@ -10,13 +11,14 @@ use crate::console::layout::{Head, Nav, page};
 use crate::console::msg::Msg;
 use crate::console::widgets::{Input, checkbox, csrf, notice_warn, select};
 use crate::error::{AppError, AppResult};
+use crate::service::client_certs;
 use crate::service::security::{self, SecuritySettingsChange};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use kura_domain::{
-    AddressPolicy, ConcurrentLogins, FieldErrorKind, LockoutPolicy, Operation, PasswordPolicy, SecondFactorRule,
-    SessionPolicy, parse_range,
+    AddressPolicy, CertificateRequirement, ConcurrentLogins, FieldErrorKind, LockoutPolicy, Operation, PasswordPolicy,
+    SecondFactorRule, SessionPolicy, parse_range,
 };
 use maud::{Markup, html};
 
@@ -59,6 +61,26 @@ const CHECKS: [&str; 7] = [
     "lockout.enabled",
 ];
 
+/// The inputs of the client-certificate requirement (IAM-11), and the hidden one that says the
+/// form had them (a form from before the setting existed leaves the stored requirement as it is).
+const CERT_CHECKS: [&str; 2] = ["client_certificates.console", "client_certificates.api"];
+const CERT_SHOWN: &str = "client_certificates";
+
+/// Why the last save would have shut its author out, and asks for the confirmation.
+#[derive(Debug, Default)]
+struct Lockout {
+    /// An address list leaves out the author's address.
+    addresses: bool,
+    /// The doors, in words, that would newly require a certificate the author's connection lacks.
+    certificate: Option<&'static str>,
+}
+
+impl Lockout {
+    fn any(&self) -> bool {
+        self.addresses || self.certificate.is_some()
+    }
+}
+
 fn stored_values(s: &security::SecuritySettings) -> Values {
     let opt = |v: Option<u32>| v.map(|n| n.to_string()).unwrap_or_default();
     let (p, l, x) = (&s.password, &s.lockout, &s.sessions);
@@ -86,6 +108,9 @@ fn stored_values(s: &security::SecuritySettings) -> Values {
         (p.blocklist, "password.blocklist"),
         (p.change_after_admin_set, "password.change_after_admin_set"),
         (l.enabled, "lockout.enabled"),
+        (s.client_certificates.console, CERT_CHECKS[0]),
+        (s.client_certificates.api, CERT_CHECKS[1]),
+        (true, CERT_SHOWN),
     ]
     .into_iter()
     .filter_map(|(on, name)| on.then_some(name))
@@ -103,7 +128,8 @@ fn posted_values(form: &FormData) -> Values {
     fields.push(("addresses.console", form.get("addresses.console").to_owned()));
     fields.push(("addresses.api", form.get("addresses.api").to_owned()));
     fields.push(("second_factor", form.get("second_factor").to_owned()));
-    let mut checks: Vec<&'static str> = CHECKS.into_iter().filter(|c| form.has(c)).collect();
+    let mut checks: Vec<&'static str> =
+        CHECKS.into_iter().chain(CERT_CHECKS).chain([CERT_SHOWN]).filter(|c| form.has(c)).collect();
     if form.has("confirm_lockout") {
         checks.push("confirm_lockout");
     }
@@ -190,8 +216,9 @@ fn parse(v: &Values, errors: &mut Errors, ctx: &Ctx) -> Option<SecuritySettingsC
         },
         sessions: SessionPolicy { absolute_minutes: absolute??, idle_minutes: idle??, concurrent: concurrent? },
         addresses: AddressPolicy { console: console?, api: api? },
-        // Set on the Client certificates page, not here.
-        client_certificates: None,
+        client_certificates: v
+            .on(CERT_SHOWN)
+            .then(|| CertificateRequirement { console: v.on(CERT_CHECKS[0]), api: v.on(CERT_CHECKS[1]) }),
         second_factor: second_factor?,
         confirm_lockout: v.on("confirm_lockout"),
     })
@@ -223,7 +250,7 @@ fn number(
 }
 
 /// The address-list section; `lockout` is set when the last save would have shut its author out
-/// and asks for the confirmation.
+/// through these lists.
 fn addresses_section(ctx: &Ctx, v: &Values, errors: &Errors, lockout: bool) -> Markup {
     let t = |m: Msg| ctx.t(m);
     let ip = ctx.p.actor().source_ip.clone().unwrap_or_else(|| "?".into());
@@ -240,15 +267,44 @@ fn addresses_section(ctx: &Ctx, v: &Values, errors: &Errors, lockout: bool) -> M
                 (list("addresses.console", t(Msg::AddressesConsole)))
                 (list("addresses.api", t(Msg::AddressesApi)))
             }
-            @if lockout {
-                (notice_warn(&t(Msg::LockoutWarning).replace("{ip}", &ip)))
-                (checkbox("confirm_lockout", "on", t(Msg::LockoutConfirm), false, false, None))
+            @if lockout { (notice_warn(&t(Msg::LockoutWarning).replace("{ip}", &ip))) }
+        }
+    }
+}
+
+/// The client-certificate requirement (IAM-11): two boxes with what each one means, the risk,
+/// and whether the author's own connection carries a valid certificate of the tenant.
+fn certificates_section(ctx: &Ctx, v: &Values, cert_ok: bool, lockout: Option<&str>) -> Markup {
+    let t = |m: Msg| ctx.t(m);
+    html! {
+        fieldset.card.stack #client-certificates {
+            legend { (t(Msg::CertSection)) }
+            input type="hidden" name=(CERT_SHOWN) value="on";
+            p.muted {
+                (t(Msg::CertSectionIntro)) " "
+                a href="/console/settings/client-certificates" { (t(Msg::NavClientCerts)) }
+            }
+            (notice_warn(t(Msg::CertRiskNote)))
+            p { (t(if cert_ok { Msg::CertYoursValid } else { Msg::CertYoursNone })) }
+            (checkbox(CERT_CHECKS[0], "on", t(Msg::CertRequireConsole), v.on(CERT_CHECKS[0]), false,
+                Some(t(Msg::CertRequireConsoleHelp))))
+            (checkbox(CERT_CHECKS[1], "on", t(Msg::CertRequireApi), v.on(CERT_CHECKS[1]), false,
+                Some(t(Msg::CertRequireApiHelp))))
+            @if let Some(doors) = lockout {
+                (notice_warn(&t(Msg::CertLockoutWarning).replace("{doors}", doors)))
             }
         }
     }
 }
 
-fn form_page(ctx: &Ctx, v: &Values, against_nist: &[&str], errors: &Errors, lockout: bool) -> Response {
+fn form_page(
+    ctx: &Ctx,
+    v: &Values,
+    against_nist: &[&str],
+    errors: &Errors,
+    cert_ok: bool,
+    lockout: &Lockout,
+) -> Response {
     let t = |m: Msg| ctx.t(m);
     let lang = ctx.lang;
     let nist = |path: &str| against_nist.contains(&path);
@@ -344,7 +400,14 @@ fn form_page(ctx: &Ctx, v: &Values, against_nist: &[&str], errors: &Errors, lock
                 (select("second_factor", t(Msg::SecondFactorRuleLabel), &rules, v.get("second_factor"),
                     Some(t(Msg::SecondFactorRuleHelp)), errors.get("second_factor"), lang))
             }
-            (addresses_section(ctx, v, errors, lockout))
+            (addresses_section(ctx, v, errors, lockout.addresses))
+            (certificates_section(ctx, v, cert_ok, lockout.certificate))
+            @if lockout.any() {
+                fieldset.card.stack #confirm-lockout {
+                    legend { (t(Msg::LockoutConfirmTitle)) }
+                    (checkbox("confirm_lockout", "on", t(Msg::LockoutConfirm), false, false, None))
+                }
+            }
             div.actions { button.btn.btn-primary type="submit" { (t(Msg::Save)) } }
         }
         section.section {
@@ -359,19 +422,35 @@ fn form_page(ctx: &Ctx, v: &Values, against_nist: &[&str], errors: &Errors, lock
     (errors.status(), page(ctx, head, body)).into_response()
 }
 
+/// Whether the connection of this request presents a valid client certificate of the tenant.
+async fn author_has_certificate(state: &AppState, ctx: &Ctx) -> AppResult<bool> {
+    let ip = ctx.p.actor().source_ip.clone();
+    Ok(client_certs::judge(state, ctx.p.tenant(), ctx.p.client_cert(), ip.as_deref()).await?.is_ok())
+}
+
 pub async fn show(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
     let settings = security::get(&state, &ctx.p).await?;
     let nist: Vec<&str> = settings.against_nist.iter().map(String::as_str).collect();
-    Ok(form_page(&ctx, &stored_values(&settings), &nist, &Errors::default(), false))
+    let cert_ok = author_has_certificate(&state, &ctx).await?;
+    Ok(form_page(&ctx, &stored_values(&settings), &nist, &Errors::default(), cert_ok, &Lockout::default()))
 }
 
 pub async fn save(State(state): State<AppState>, Posted { ctx, form }: Posted) -> AppResult<Response> {
     // Checked before anything else, so that a viewer never sees the form's echo.
-    security::get(&state, &ctx.p).await?;
+    let current = security::get(&state, &ctx.p).await?;
     let v = posted_values(&form);
     let mut errors = Errors::default();
-    let mut lockout = false;
+    let mut lockout = Lockout::default();
+    let cert_ok = author_has_certificate(&state, &ctx).await?;
     if let Some(change) = parse(&v, &mut errors, &ctx).filter(|_| errors.is_empty()) {
+        // What the confirmation below would have to name, should the service ask for one.
+        let ip = ctx.p.actor().source_ip.clone();
+        let addresses = !security::shut_out(&current.addresses, &change.addresses, ip.as_deref()).is_empty();
+        let old = current.client_certificates;
+        let newly = change.client_certificates.map_or(CertificateRequirement::default(), |new| {
+            CertificateRequirement { console: new.console && !old.console, api: new.api && !old.api }
+        });
+        let certificate = if cert_ok { None } else { super::client_certs::doors(newly, &ctx) };
         match security::put(&state, &ctx.p, change).await {
             Ok(_) => return Ok(Redirect::to("/console/settings/security?done=saved").into_response()),
             Err(AppError::Validation(list)) => {
@@ -390,15 +469,19 @@ pub async fn save(State(state): State<AppState>, Posted { ctx, form }: Posted) -
             Err(e @ AppError::Conflict(_)) | Err(e @ AppError::BadRequest(_)) => {
                 errors.absorb(e, ctx.lang, None)?;
             }
-            // The confirmation step: the form comes back as typed, with the warning and the box.
-            Err(AppError::LockoutUnconfirmed(_)) => lockout = true,
+            // The confirmation step: the form comes back as typed, with the warnings and the box.
+            // (Should the settings have changed in between so that neither cause shows, the
+            // address warning stands for both, as before certificates existed.)
+            Err(AppError::LockoutUnconfirmed(_)) => {
+                lockout = Lockout { addresses: addresses || certificate.is_none(), certificate };
+            }
             Err(e) => return Err(e),
         }
     } else if errors.is_empty() {
         return Err(AppError::BadRequest("the form is incomplete; reload the page".into()));
     }
-    let status = if lockout { axum::http::StatusCode::CONFLICT } else { errors.status() };
-    let mut response = form_page(&ctx, &v, &[], &errors, lockout);
+    let status = if lockout.any() { axum::http::StatusCode::CONFLICT } else { errors.status() };
+    let mut response = form_page(&ctx, &v, &[], &errors, cert_ok, &lockout);
     *response.status_mut() = status;
     Ok(response)
 }
