@@ -49,6 +49,9 @@ pub enum TamperKind {
     /// The database is behind, or other than, a checkpoint signed earlier: restored from an
     /// older copy (perhaps written again since), or rewritten with fresh hashes.
     RolledBack,
+    /// A stored subtree hash, which proofs are built from, is missing or differs from the
+    /// entries: proofs served from it would not verify.
+    AlteredTree,
 }
 
 impl TamperKind {
@@ -61,6 +64,7 @@ impl TamperKind {
             Self::TruncatedTail => "truncated tail",
             Self::ForgedCheckpoint => "forged checkpoint",
             Self::RolledBack => "database rolled back",
+            Self::AlteredTree => "altered tree node",
         }
     }
 }
@@ -220,6 +224,8 @@ impl Store {
         let mut bytes = 0u64;
         // Start below any sequence number so that stray entries at 0 or below are seen too.
         let mut after = i64::MIN;
+        // The subtrees the stored tree should hold, completed by this page's entries.
+        let mut completed = Vec::new();
         loop {
             let rows = sql::audit::page(&mut e, scope, after, VERIFY_PAGE).await?;
             let full = rows.len() as i64 == VERIFY_PAGE;
@@ -239,11 +245,20 @@ impl Store {
                     return brk(seq, kind, reason);
                 }
                 bytes += canonical.len() as u64;
-                tree.append(leaf_hash(&canonical), |_, _| {});
+                tree.append(leaf_hash(&canonical), |node, hash| {
+                    if tree::is_stored(node) {
+                        completed.push((node, *hash));
+                    }
+                });
                 check(&tree, &mut pending, &mut differs);
                 prev = hash32_or_zero(row_hash);
                 expected += 1;
             }
+            if let Some((node, reason)) = tree::first_stored_mismatch(&mut e, scope, &completed).await? {
+                let seq = i64::try_from((node.index + 1) << node.level).unwrap_or(i64::MAX);
+                return brk(seq, TamperKind::AlteredTree, reason);
+            }
+            completed.clear();
             if !full {
                 break;
             }

@@ -43,7 +43,7 @@ fn concrete(verb: Verb, path: &str) -> String {
 /// A body of the right shape for each API route that takes one, so that the request reaches
 /// the permission check (a malformed body is refused before it). A new route that takes a body
 /// needs one here.
-fn sample_body(verb: Verb, path: &str) -> Option<Value> {
+pub(crate) fn sample_body(verb: Verb, path: &str) -> Option<Value> {
     let body = match (verb, path) {
         (Verb::Get | Verb::Delete, _) => return None,
         (Verb::Post, "/api/v1/sessions") => json!({"tenant": "acme", "email": "x@acme.example.jp", "password": "x"}),

@@ -4,6 +4,7 @@
 
 mod access;
 mod api_keys;
+mod attack;
 mod audit_log;
 mod browser;
 mod client_certs;

@@ -42,7 +42,7 @@ async fn set_rule(app: &TestApp, token: &str, rule: &str) {
 
 /// Enrols an authenticator app for the session's user through the API; returns its secret and
 /// the recovery codes.
-async fn enrol(app: &TestApp, token: &str) -> (String, Vec<String>) {
+pub(crate) async fn enrol(app: &TestApp, token: &str) -> (String, Vec<String>) {
     let (s, offered) = app.post("/api/v1/me/second-factors", token, json!(null)).await;
     assert_eq!(s, StatusCode::CREATED, "{offered}");
     let secret = offered["secret"].as_str().unwrap().to_owned();

@@ -256,17 +256,32 @@ pub(crate) async fn set_tree(e: &mut Exec<'_>, scope: AuditScope, tree: &Compact
     super::found(n)
 }
 
-/// The hash of one stored subtree (level 1 and up).
-pub(crate) async fn node(e: &mut Exec<'_>, scope: AuditScope, node: Node) -> Result<Option<Hash>, StoreError> {
-    const SQL: &str = "SELECT hash FROM audit_tree_nodes WHERE scope_id = $1 AND level = $2 AND idx = $3";
-    let idx = i64::try_from(node.index).map_err(|_| corrupt("audit tree node", "index out of range"))?;
-    let hash: Option<Vec<u8>> = run!(e, |c| sqlx::query_scalar(SQL)
+/// The stored subtrees of one level with an index from `first` to `first + count`, as
+/// (index, hash) in index order; those missing are not there.
+pub(crate) async fn nodes(
+    e: &mut Exec<'_>,
+    scope: AuditScope,
+    level: u8,
+    first: u64,
+    count: u64,
+) -> Result<Vec<(u64, Hash)>, StoreError> {
+    const SQL: &str = "SELECT idx, hash FROM audit_tree_nodes WHERE scope_id = $1 AND level = $2 AND idx >= $3 \
+                       AND idx < $4 ORDER BY idx";
+    let range = |i: u64| i64::try_from(i).map_err(|_| corrupt("audit tree node", "index out of range"));
+    let (from, to) = (range(first)?, range(first.saturating_add(count))?);
+    let rows: Vec<(i64, Vec<u8>)> = run!(e, |c| sqlx::query_as(SQL)
         .bind(scope.storage_id())
-        .bind(i32::from(node.level))
-        .bind(idx)
-        .fetch_optional(c)
+        .bind(i32::from(level))
+        .bind(from)
+        .bind(to)
+        .fetch_all(c)
         .await)?;
-    hash.map(|h| hash32("audit tree node", &h).map(Hash)).transpose()
+    rows.iter()
+        .map(|(idx, h)| {
+            let idx = u64::try_from(*idx).map_err(|_| corrupt("audit tree node", "negative index"))?;
+            Ok((idx, Hash(hash32("audit tree node", h)?)))
+        })
+        .collect()
 }
 
 /// Inserts completed subtrees, up to [`CHUNK`] per call.

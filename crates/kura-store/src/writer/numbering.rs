@@ -110,7 +110,7 @@ impl Numbers {
         self.undo.push(Undo::Nodes(self.nodes.len()));
         let nodes = &mut self.nodes;
         tree.append(leaf, |node, hash| {
-            if node.level > 0 {
+            if crate::audit::tree::is_stored(node) {
                 nodes.push((scope, node, *hash));
             }
         });

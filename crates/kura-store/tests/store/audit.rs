@@ -240,6 +240,7 @@ async fn tenant_with_one_record(env: &Env, slug: &str) -> Tenant {
 // LOG-3: the Merkle log ----------------------------------------------------------------------
 
 use kura_crypto::merkle::{MemoryStore, verify_consistency, verify_inclusion};
+use kura_store::TamperKind;
 
 /// The reference tree of a scope's log, from the leaves the store reports.
 async fn reference_tree(store: &Store, s: AuditScope, n: i64) -> MemoryStore {
@@ -256,8 +257,10 @@ async fn log_3_batches_keep_the_merkle_tree_and_prove_from_it() {
     let store = &env.store;
     let t = make_tenant(store, "acme").await;
     let initial = store.audit_tree_head(scope(&t)).await.unwrap().size;
-    // Concurrent appends so that batches of several entries complete subtrees together.
-    let tasks = (0..36)
+    // Concurrent appends so that batches of several entries complete subtrees together; past
+    // 256 entries so that proofs use stored subtrees of two levels (4 and 8) and the levels
+    // between, hashed up from them and from the entries.
+    let tasks = (0..270)
         .map(|i| {
             let store = store.clone();
             let s = scope(&t);
@@ -269,14 +272,14 @@ async fn log_3_batches_keep_the_merkle_tree_and_prove_from_it() {
         .collect::<Vec<_>>();
     finished(tasks).await;
     let head = store.audit_tree_head(scope(&t)).await.unwrap();
-    assert_eq!(head.size, initial + 36);
+    assert_eq!(head.size, initial + 270);
     let n = head.size as i64;
     let reference = reference_tree(store, scope(&t), n).await;
     assert_eq!(head.root, reference.root(), "the tree kept by the write path is RFC 6962's");
     let report = store.verify_audit(scope(&t)).await.unwrap().unwrap();
     assert_eq!(report.root, head.root);
 
-    for size in [1u64, 2, 5, 16, n as u64] {
+    for size in [1u64, 2, 5, 16, 17, 100, 256, n as u64] {
         let root = kura_crypto::merkle::tree_head(&reference, size).unwrap();
         for index in 0..size {
             let proof = store.audit_inclusion_proof(scope(&t), index, size).await.unwrap();
@@ -291,6 +294,46 @@ async fn log_3_batches_keep_the_merkle_tree_and_prove_from_it() {
     assert!(matches!(store.audit_inclusion_proof(scope(&t), size, size).await, Err(StoreError::NotFound)));
     assert!(matches!(store.audit_inclusion_proof(scope(&t), 0, size + 1).await, Err(StoreError::NotFound)));
     assert!(matches!(store.audit_consistency_proof(scope(&t), 5, 4).await, Err(StoreError::NotFound)));
+}
+
+#[tokio::test]
+async fn log_3_verify_names_a_stored_subtree_that_was_altered_or_removed() {
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    for i in 0..40 {
+        let record = AuditRecord::success(Operation::UserLogin, format!("user:{i}"));
+        store.audit_only(scope(&t), actor(ActorKind::User, "taro@example.jp"), record).await.unwrap();
+    }
+    assert!(store.verify_audit(scope(&t)).await.unwrap().is_ok());
+    let raw = Raw::connect(&env.db.url).await;
+    let s = scope(&t).storage_id();
+
+    // The second subtree of 16 entries (17–32) is given another subtree's hash.
+    let altered = raw
+        .exec(
+            "UPDATE audit_tree_nodes SET hash = (SELECT hash FROM audit_tree_nodes n WHERE n.scope_id = $1 \
+             AND n.level = 4 AND n.idx = 0) WHERE scope_id = $1 AND level = 4 AND idx = $2",
+            s,
+            1,
+        )
+        .await;
+    assert_eq!(altered, 1);
+    let brk = store.verify_audit(scope(&t)).await.unwrap().unwrap_err();
+    assert_eq!((brk.kind, brk.seq), (TamperKind::AlteredTree, 32), "{brk}");
+    assert!(brk.reason.contains("entries 17–32") && brk.reason.contains("does not match"), "{brk}");
+    // Proofs through it no longer verify against the head, which is why verify names it.
+    let head = store.audit_tree_head(scope(&t)).await.unwrap();
+    let proof = store.audit_inclusion_proof(scope(&t), 4, head.size).await.unwrap();
+    let leaf = store.audit_leaf(scope(&t), 5).await.unwrap().unwrap();
+    assert!(verify_inclusion(4, head.size, &leaf, &proof, &head.root).is_err());
+
+    // Removed instead: named as missing.
+    raw.exec("DELETE FROM audit_tree_nodes WHERE scope_id = $1 AND level = 4 AND idx = $2", s, 1).await;
+    let brk = store.verify_audit(scope(&t)).await.unwrap().unwrap_err();
+    assert_eq!((brk.kind, brk.seq), (TamperKind::AlteredTree, 32), "{brk}");
+    assert!(brk.reason.contains("is missing"), "{brk}");
+    assert!(store.audit_inclusion_proof(scope(&t), 4, head.size).await.is_err());
 }
 
 #[tokio::test]

@@ -121,8 +121,13 @@ fn parse_uuid(id: &str) -> AppResult<uuid::Uuid> {
     uuid::Uuid::try_parse(id).map_err(|_| AppError::NotFound("second factor"))
 }
 
-pub async fn confirm_remove(ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+pub async fn confirm_remove(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
     let id = parse_uuid(&id)?;
+    // Only one of the user's own factors has a page; any other id is not found.
+    let (factors, _) = second_factor::own(&state, &ctx.p).await?;
+    if !factors.iter().any(|f| f.id == id) {
+        return Err(AppError::NotFound("second factor"));
+    }
     let t = |m: Msg| ctx.t(m);
     let head = Head::new(Nav::Account, t(Msg::Remove)).crumb(t(Msg::FactorsTitle), "/console/account/second-factors");
     let confirm = Confirm {
