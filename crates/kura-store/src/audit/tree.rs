@@ -124,7 +124,7 @@ pub(crate) const STORED_EVERY: u8 = 4;
 
 /// Whether the write path stores `node` (see [`STORED_EVERY`]).
 pub(crate) fn is_stored(node: Node) -> bool {
-    node.level > 0 && node.level % STORED_EVERY == 0
+    node.level > 0 && node.level.is_multiple_of(STORED_EVERY)
 }
 
 /// Reads `nodes` of `scope`'s tree: each from the stored level at or below it, hashing up what
