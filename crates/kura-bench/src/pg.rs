@@ -11,6 +11,8 @@ use std::time::Duration;
 pub struct PgDatabase {
     /// Drops the database when the run ends.
     _scratch: PgScratch,
+    /// The keystore Kura opens beside it (`<name>_keys`) when encryption at rest is on.
+    _keystore: PgScratch,
     pub url: String,
 }
 
@@ -25,7 +27,10 @@ impl PgDatabase {
             .await
             .context("timed out connecting to PostgreSQL")?
             .context("cannot create the benchmark database")?;
-        Ok(Self { url: scratch.url.clone(), _scratch: scratch })
+        let keystore = PgScratch::create(server_url, &format!("{name}_keys"))
+            .await
+            .context("cannot create the benchmark keystore database")?;
+        Ok(Self { url: scratch.url.clone(), _scratch: scratch, _keystore: keystore })
     }
 
     /// Refreshes the planner's statistics of every table, as autovacuum does within a minute of
