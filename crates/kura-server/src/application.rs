@@ -18,6 +18,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
+/// The embedded database's file in the data directory, when no `database_url` is configured.
+pub(crate) const EMBEDDED_DATABASE: &str = "kura.db";
+
 /// The wall clock. The only place that reads the system time; everything else receives a
 /// [`Clock`].
 #[derive(Debug, Default, Clone, Copy)]
@@ -191,7 +194,14 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ap
         create_private_dir(&settings.data_dir)
             .map_err(|source| BuildError::DataDir { path: settings.data_dir.clone(), source })?;
     }
+    create_key_for_new_deployment(&settings)?;
     let vault = if settings.encryption_on() { Some(open_vault(&settings).await?) } else { None };
+    if vault.is_none() {
+        tracing::warn!(
+            "encryption at rest is off: tenant values are stored as they are (docs/operations.md, \
+             \"Encryption at rest\", says how to turn it on)"
+        );
+    }
     let store = Store::open(
         &settings.database_url(),
         clock.clone(),
@@ -222,8 +232,32 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ap
     })
 }
 
-/// The master key (from `KURA_MASTER_KEY`, else the key file, which must exist: only `kura demo`
-/// creates one) and the keystore (a SQLite keystore's directory is created, owner-only).
+/// The safe default: a new embedded deployment (no database URL configured, no database file
+/// yet) with `encryption.enabled` unset and no master key gets a master key file of its own
+/// (0600, beside the data directory), so encryption at rest is on from its first tenant. An
+/// existing deployment is never switched over silently, and a PostgreSQL deployment is
+/// configured by its operator (its keystore is a database they create).
+fn create_key_for_new_deployment(settings: &Settings) -> Result<(), BuildError> {
+    let configured = settings.encryption.enabled.is_some()
+        || !settings.database_url.expose().is_empty()
+        || !settings.encryption.master_key.expose().is_empty();
+    let key = settings.master_key_file();
+    if configured || key.exists() || settings.data_dir.join(EMBEDDED_DATABASE).exists() {
+        return Ok(());
+    }
+    kura_crypto::vault::MasterKey::load_or_create_file(&key).map_err(|e| {
+        BuildError::Encryption(format!("cannot create the master key file {} for a new deployment: {e}", key.display()))
+    })?;
+    tracing::warn!(
+        path = %key.display(),
+        "a new deployment: its master key was created; back it up apart from the data, without it no tenant's \
+         values can be read (docs/operations.md)"
+    );
+    Ok(())
+}
+
+/// The master key (from `KURA_MASTER_KEY`, else the key file, which must exist: only a new
+/// embedded deployment and `kura demo` create one) and the keystore (a SQLite keystore's directory is created, owner-only).
 async fn open_vault(settings: &Settings) -> Result<Arc<kura_store::Vault>, BuildError> {
     use kura_crypto::vault::MasterKey;
     let env = settings.encryption.master_key.expose();

@@ -314,7 +314,8 @@ pub struct TlsSettings {
 pub struct EncryptionSettings {
     /// Seal tenant values: `true` requires a master key (`kura serve` refuses to start without
     /// one), `false` stores values as they are; unset, encryption is on exactly when a master
-    /// key is given (`KURA_MASTER_KEY`, or the key file exists).
+    /// key is given (`KURA_MASTER_KEY`, or the key file exists), and a new embedded deployment
+    /// (no `database_url`, no database file yet) creates its key file on first start.
     pub enabled: Option<bool>,
     /// The keystore: `sqlite://PATH` or `postgres://…`. Empty: with SQLite data, `keystore.db`
     /// in the directory `<data_dir>-keystore` beside (not inside) the data directory; with
@@ -661,7 +662,7 @@ impl Settings {
     /// The database to open: the configured PostgreSQL URL, or SQLite in the data directory.
     pub fn database_url(&self) -> String {
         if self.database_url.expose().is_empty() {
-            format!("sqlite://{}", self.data_dir.join("kura.db").display())
+            format!("sqlite://{}", self.data_dir.join(crate::application::EMBEDDED_DATABASE).display())
         } else {
             self.database_url.expose().to_owned()
         }

@@ -478,6 +478,67 @@ async fn dat_2_demo_keeps_the_master_key_and_keystore_beside_the_data_and_serve_
     assert!(err.contains("decrypt"), "{err}");
 }
 
+/// `kura` on the embedded database only (no `KURA_DATABASE_URL`), with `dir/data` as its data
+/// directory and nothing said about encryption.
+fn embedded(dir: &std::path::Path, args: &[&str], extra: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kura"));
+    cmd.args(args)
+        .env_remove("KURA_DATABASE_URL")
+        .env_remove("KURA_ENCRYPTION_ENABLED")
+        .env_remove("KURA_MASTER_KEY")
+        .env("KURA_DATA_DIR", dir.join("data"))
+        .env("KURA_AUDIT_CHECKPOINT_DIR", dir.join("sink"))
+        .env("KURA_ARGON2_MEMORY_KIB", "64")
+        .env("KURA_ARGON2_ITERATIONS", "1")
+        .env("KURA_LOG", "warn");
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run kura")
+}
+
+/// The tenants whose keys the embedded keystore beside `dir/data` holds.
+async fn keystore_tenants(dir: &std::path::Path) -> i64 {
+    let url = format!("sqlite://{}", dir.join("data-keystore/keystore.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let n = sqlx::query_scalar("SELECT COUNT(DISTINCT tenant_id) FROM tenant_keys").fetch_one(&pool).await.unwrap();
+    pool.close().await;
+    n
+}
+
+#[tokio::test]
+async fn dat_2_a_new_embedded_deployment_creates_its_master_key_and_encrypts_from_its_first_tenant() {
+    let create = ["tenant", "create", "--slug", "acme", "--name", "Acme", "--admin-email", "admin@acme.example.jp"];
+    // A new deployment: no database yet, nothing configured. Its first command makes the key.
+    let new = tempfile::tempdir().unwrap();
+    let out = embedded(new.path(), &create, &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("master key was created") && err.contains("data-master.key"), "told where: {err}");
+    let key = new.path().join("data-master.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    assert_eq!(keystore_tenants(new.path()).await, 1, "the first tenant was opened with keys");
+    // Later commands find the key: not made again, the same tenant readable.
+    let before = std::fs::read(&key).unwrap();
+    let out = embedded(new.path(), &["tenant", "list"], &[]);
+    assert!(out.status.success() && stdout(&out).contains("acme"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read(&key).unwrap(), before);
+
+    // An existing deployment that stores values as they are is never switched over silently:
+    // unset, it stays off (and says so); no key file appears.
+    let old = tempfile::tempdir().unwrap();
+    let out = embedded(old.path(), &create, &[("KURA_ENCRYPTION_ENABLED", "false")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = embedded(old.path(), &["tenant", "list"], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("encryption at rest is off"));
+    assert!(!old.path().join("data-master.key").exists());
+}
+
 #[tokio::test]
 async fn dat_2_dat_3_plaintext_canary_sweep_finds_no_record_value_in_any_byte_kura_wrote() {
     let cli = Cli::new().await;
