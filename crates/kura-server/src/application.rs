@@ -87,12 +87,12 @@ impl Application {
             Some(addr) => Some(bind(addr).await?),
             None => None,
         };
-        let mut state = build_state(settings, clock.clone()).await?;
+        let state = build_state(settings, clock.clone()).await?;
         // Serving TLS needs the client CA at once: the handshake asks for its certificates.
         if certs.is_some() {
             state.client_ca.get(clock.now()).map_err(BuildError::ClientCa)?;
         }
-        state.tls = certs;
+        let state = state.with_tls(certs);
         Ok(Self { listener, redirect, state })
     }
 
@@ -217,7 +217,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ap
     let mail = crate::mail::Mailer::new(&settings)?;
     let checkpoints = crate::checkpoints::Checkpoints::new(&settings);
     let ca_dir = settings.tls.client_ca_dir.clone().unwrap_or_else(|| settings.data_dir.join("tls"));
-    Ok(AppState {
+    Ok(AppState::new(crate::state::Shared {
         client_ca: Arc::new(crate::service::client_certs::CaSlot::new(ca_dir)),
         store,
         hashing,
@@ -229,7 +229,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ap
         mail,
         tls: None,
         checkpoints,
-    })
+    }))
 }
 
 /// The safe default: a new embedded deployment (no database URL configured, no database file
