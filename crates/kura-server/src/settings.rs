@@ -293,6 +293,9 @@ pub struct BackupSettings {
     /// The backup directory. Default: `<data_dir>-backups` beside (not inside) the data
     /// directory; better another disk or machine.
     pub dir: Option<PathBuf>,
+    /// A second directory every backup is copied to once made (another disk, or a share of
+    /// another machine or region), with the same retention. Unset: no copy.
+    pub copy_dir: Option<PathBuf>,
     /// How many backups (generations) are kept: after each successful backup the oldest beyond
     /// this number are deleted. 1 to 1000.
     pub generations: u32,
@@ -313,6 +316,7 @@ impl Default for BackupSettings {
     fn default() -> Self {
         Self {
             dir: None,
+            copy_dir: None,
             generations: 7,
             pg_dump: None,
             pg_restore: None,
@@ -547,6 +551,9 @@ impl Settings {
             "KURA_AUDIT_CHECKPOINT_SECONDS" => self.audit.checkpoint_seconds = parse(name, value)?,
             "KURA_AUDIT_LOG_NAME" => self.audit.log_name = value.to_owned(),
             "KURA_BACKUP_DIR" => self.backup.dir = Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty()),
+            "KURA_BACKUP_COPY_DIR" => {
+                self.backup.copy_dir = Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty());
+            }
             "KURA_BACKUP_GENERATIONS" => self.backup.generations = parse(name, value)?,
             "KURA_BACKUP_TIMES" => {
                 self.backup.times =

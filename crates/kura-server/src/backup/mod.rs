@@ -5,7 +5,8 @@
 //! with the audit signing key (`manifest.rs`). Each backup is a directory of its own in the
 //! backup directory, named by its time, written under a hidden name and renamed into place once
 //! whole, so a listed backup is never half written. After each backup the oldest beyond the
-//! configured number of generations are deleted.
+//! configured number of generations are deleted. With a copy directory configured, each backup
+//! is then copied there whole (hidden until complete) under the same retention rule.
 //!
 //! Verifying checks the signature, then every file's digest (naming the file that differs),
 //! then that the backup key opens and decompresses every byte. Restoring does the same checks
@@ -84,6 +85,8 @@ pub async fn open_vault(settings: &Settings) -> Result<Arc<Vault>, BackupError> 
 #[derive(Clone, Debug)]
 pub struct Backups {
     dir: PathBuf,
+    /// The second directory every backup is copied to (another disk or a mounted share).
+    copy_dir: Option<PathBuf>,
     generations: u32,
     database_url: String,
     tools: Tools,
@@ -102,6 +105,8 @@ pub struct Made {
     pub seconds: f64,
     /// Older backups deleted by the retention rule.
     pub deleted: Vec<String>,
+    /// The copy in the copy directory, or why it failed (the backup itself stands).
+    pub copy: Option<Result<PathBuf, String>>,
 }
 
 /// Whether a listed backup's manifest carries a valid signature.
@@ -146,6 +151,7 @@ impl Backups {
         let which = |configured: &Option<PathBuf>, name: &str| configured.clone().unwrap_or_else(|| find_on_path(name));
         Self {
             dir: settings.backup_dir(),
+            copy_dir: settings.backup.copy_dir.clone(),
             generations: settings.backup.generations,
             database_url: settings.database_url(),
             tools: Tools {
@@ -158,6 +164,9 @@ impl Backups {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+    pub fn copy_dir(&self) -> Option<&Path> {
+        self.copy_dir.as_deref()
     }
     pub fn generations(&self) -> u32 {
         self.generations
@@ -193,7 +202,13 @@ impl Backups {
         sync_dir(&self.dir).map_err(io_at(&self.dir))?;
         tracing::info!(backup = %id, database_bytes, stored_bytes, "backup made");
         let deleted = self.apply_retention()?;
-        Ok(Made { id, path, database_bytes, stored_bytes, seconds: started.elapsed().as_secs_f64(), deleted })
+        let copy = self.copy_dir.as_ref().map(|to| {
+            self.copy(&id, to).map_err(|e| {
+                tracing::error!(backup = %id, error = %e, "the backup could not be copied");
+                e.to_string()
+            })
+        });
+        Ok(Made { id, path, database_bytes, stored_bytes, seconds: started.elapsed().as_secs_f64(), deleted, copy })
     }
 
     async fn write(
@@ -233,35 +248,38 @@ impl Backups {
 
     /// Deletes the oldest complete backups beyond the configured generations; returns their ids.
     pub fn apply_retention(&self) -> Result<Vec<String>, BackupError> {
-        let ids = self.complete_ids()?;
-        let excess = ids.len().saturating_sub(self.generations as usize);
-        let mut deleted = Vec::new();
-        for id in ids.into_iter().take(excess) {
-            let path = self.dir.join(&id);
-            std::fs::remove_dir_all(&path).map_err(io_at(&path))?;
-            tracing::info!(backup = %id, "backup deleted by the retention rule");
-            deleted.push(id);
-        }
-        if !deleted.is_empty() {
-            sync_dir(&self.dir).map_err(io_at(&self.dir))?;
-        }
-        Ok(deleted)
+        retain(&self.dir, self.generations)
     }
 
     /// The ids of the complete backups in the directory, oldest first.
     fn complete_ids(&self) -> Result<Vec<String>, BackupError> {
-        let entries = match std::fs::read_dir(&self.dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => return Err(BackupError::Io { path: self.dir.clone(), source }),
-        };
-        let mut ids: Vec<String> = entries
-            .flatten()
-            .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-            .filter(|name| is_backup_id(name) && self.dir.join(name).join(MANIFEST_FILE).is_file())
-            .collect();
-        ids.sort();
-        Ok(ids)
+        complete_ids_in(&self.dir)
+    }
+
+    /// Copies the complete backup `id` into the copy directory (under a hidden name, synced,
+    /// then renamed into place), and applies the retention rule there too.
+    fn copy(&self, id: &str, to: &Path) -> Result<PathBuf, BackupError> {
+        crate::application::create_private_dir(to).map_err(io_at(to))?;
+        let staging = to.join(format!("{INCOMPLETE_PREFIX}{id}"));
+        let copied = (|| -> Result<PathBuf, BackupError> {
+            private_dir(&staging).map_err(io_at(&staging))?;
+            let from = self.dir.join(id);
+            for entry in std::fs::read_dir(&from).map_err(io_at(&from))?.flatten() {
+                let target = staging.join(entry.file_name());
+                copy_synced(&entry.path(), &target).map_err(io_at(&target))?;
+            }
+            sync_dir(&staging).map_err(io_at(&staging))?;
+            let path = to.join(id);
+            std::fs::rename(&staging, &path).map_err(io_at(&path))?;
+            sync_dir(to).map_err(io_at(to))?;
+            Ok(path)
+        })();
+        if copied.is_err() {
+            let _ = std::fs::remove_dir_all(&staging);
+        }
+        let path = copied?;
+        retain(to, self.generations)?;
+        Ok(path)
     }
 
     /// Every complete backup, oldest first, with its manifest and whether its signature checks.
@@ -387,6 +405,40 @@ async fn backup_key_for(manifest: &Manifest, vault: &Vault) -> Result<BackupKey,
     }
 }
 
+/// Deletes the oldest complete backups in `dir` beyond `generations`; returns their ids.
+fn retain(dir: &Path, generations: u32) -> Result<Vec<String>, BackupError> {
+    let ids = complete_ids_in(dir)?;
+    let excess = ids.len().saturating_sub(generations as usize);
+    let mut deleted = Vec::new();
+    for id in ids.into_iter().take(excess) {
+        let path = dir.join(&id);
+        std::fs::remove_dir_all(&path).map_err(io_at(&path))?;
+        tracing::info!(backup = %id, dir = %dir.display(), "backup deleted by the retention rule");
+        deleted.push(id);
+    }
+    if !deleted.is_empty() {
+        sync_dir(dir).map_err(io_at(dir))?;
+    }
+    Ok(deleted)
+}
+
+/// The ids of the complete backups in `dir` (a directory named by a backup id, with its
+/// manifest), oldest first.
+fn complete_ids_in(dir: &Path) -> Result<Vec<String>, BackupError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(BackupError::Io { path: dir.to_owned(), source }),
+    };
+    let mut ids: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+        .filter(|name| is_backup_id(name) && dir.join(name).join(MANIFEST_FILE).is_file())
+        .collect();
+    ids.sort();
+    Ok(ids)
+}
+
 /// What is bound into every chunk of a backup's file: the backup's id and the file's name.
 fn file_context(id: &str, file: &str) -> Vec<u8> {
     format!("{id}/{file}").into_bytes()
@@ -510,6 +562,14 @@ fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     f.write_all(bytes)?;
     f.sync_all()
+}
+
+fn copy_synced(from: &Path, to: &Path) -> io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut input = std::fs::File::open(from)?;
+    let mut out = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(to)?;
+    io::copy(&mut input, &mut out)?;
+    out.sync_all()
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {

@@ -95,6 +95,9 @@ pub async fn run_schedule(backups: Backups, vault: Arc<Vault>, clock: Arc<dyn Cl
         match backups.make(&vault, &*clock).await {
             Ok(made) => {
                 tracing::info!(backup = %made.id, bytes = made.stored_bytes, deleted = made.deleted.len(), "scheduled backup made");
+                if let Some(Err(e)) = &made.copy {
+                    tracing::error!(backup = %made.id, error = %e, "the scheduled backup's copy failed");
+                }
             }
             Err(e) => tracing::error!(error = %e, "the scheduled backup failed"),
         }
@@ -120,5 +123,48 @@ mod tests {
         assert_eq!(parse_time("3:00"), None);
         assert_eq!(parse_time("24:00"), None);
         assert_eq!(id_time("20261206T201912.000123Z"), Some(ts("2026-12-06T20:19:12.000123Z")));
+    }
+
+    /// Waits (real time, briefly) until `dir` holds `n` complete backups.
+    async fn wait_for(backups: &Backups, n: usize) {
+        for _ in 0..500 {
+            if backups.complete_ids().unwrap().len() >= n {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("no backup {n} came");
+    }
+
+    #[tokio::test]
+    async fn ops_1_the_scheduled_job_takes_a_backup_when_the_injected_clock_passes_a_time() {
+        use kura_store::testing::{test_db, test_keystore, test_vault};
+        let db = test_db().await;
+        let keystore = test_keystore(&db).await;
+        let vault = test_vault(&keystore).await;
+        // 02:00 in Tokyo: the day's 03:00 backup is an hour away.
+        let clock = Arc::new(kura_domain::ManualClock::new(ts("2026-12-06T17:00:00Z")));
+        let store = kura_store::Store::open(&db.url, clock.clone(), kura_store::StoreOptions::default()).await.unwrap();
+        store.close().await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = crate::Settings::default();
+        settings.database_url = crate::settings::Secret::new(db.url.clone());
+        settings.data_dir = dir.path().join("data");
+        settings.backup.dir = Some(dir.path().join("backups"));
+        settings.audit.signing_key_file = Some(dir.path().join("signing.key"));
+        let backups = Backups::new(&settings);
+        let schedule =
+            Schedule { every: std::time::Duration::from_millis(20), ..Schedule::from_settings(&settings).unwrap() };
+        let job = tokio::spawn(run_schedule(backups.clone(), vault, clock.clone(), schedule));
+
+        // No backup yet: yesterday's 03:00 was missed, so one is taken at once.
+        wait_for(&backups, 1).await;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert_eq!(backups.complete_ids().unwrap(), ["20261206T170000.000000Z"], "nothing more until 03:00");
+        clock.set(ts("2026-12-06T18:00:01Z"));
+        wait_for(&backups, 2).await;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert_eq!(backups.complete_ids().unwrap().len(), 2, "one backup per scheduled time");
+        job.abort();
     }
 }

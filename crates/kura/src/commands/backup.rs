@@ -26,6 +26,14 @@ pub async fn make(settings: Settings) -> anyhow::Result<ExitCode> {
     for id in &made.deleted {
         println!("Deleted backup {id}: {} generations are kept.", backups.generations());
     }
+    match &made.copy {
+        Some(Ok(path)) => println!("Copied to {}.", path.display()),
+        Some(Err(e)) => {
+            println!("The backup is made, but copying it failed: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+        None => {}
+    }
     Ok(ExitCode::SUCCESS)
 }
 

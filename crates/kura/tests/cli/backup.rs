@@ -316,3 +316,24 @@ async fn ops_1_retention_keeps_the_configured_number_of_generations() {
         assert!(kura(&cli, &["backup", "verify", id], &keep).status.success());
     }
 }
+
+#[tokio::test]
+async fn ops_1_a_copy_in_a_second_directory_survives_losing_the_backups_and_restores() {
+    let cli = small_installation().await;
+    let copies = cli.dir.path().join("offsite");
+    let env = [("KURA_BACKUP_COPY_DIR", copies.to_str().unwrap()), ("KURA_BACKUP_GENERATIONS", "2")];
+    let ids: Vec<String> = (0..3).map(|_| backup(&cli, &env)).collect();
+    let mut copied: Vec<String> =
+        std::fs::read_dir(&copies).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    copied.sort();
+    assert_eq!(copied, ids[1..], "the copy keeps the same generations");
+
+    std::fs::remove_dir_all(backup_dir(&cli)).unwrap();
+    let copy = copies.join(&ids[2]);
+    let out = kura(&cli, &["backup", "verify", copy.to_str().unwrap()], &env);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let (into, _guard) = restore_target(&cli, "from_copy").await;
+    let out = kura(&cli, &["restore", copy.to_str().unwrap(), "--into", &into], &env);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("All 1 audit chains of the restored data verified"), "{}", stdout(&out));
+}
