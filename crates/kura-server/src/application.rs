@@ -257,8 +257,9 @@ fn create_key_for_new_deployment(settings: &Settings) -> Result<(), BuildError> 
 }
 
 /// The master key (from `KURA_MASTER_KEY`, else the key file, which must exist: only a new
-/// embedded deployment and `kura demo` create one) and the keystore (a SQLite keystore's directory is created, owner-only).
-async fn open_vault(settings: &Settings) -> Result<Arc<kura_store::Vault>, BuildError> {
+/// embedded deployment and `kura demo` create one) and the keystore (a SQLite keystore's
+/// directory is created, owner-only).
+pub(crate) async fn open_vault(settings: &Settings) -> Result<Arc<kura_store::Vault>, BuildError> {
     use kura_crypto::vault::MasterKey;
     let env = settings.encryption.master_key.expose();
     let master = if env.is_empty() {
@@ -287,7 +288,7 @@ async fn open_vault(settings: &Settings) -> Result<Arc<kura_store::Vault>, Build
 }
 
 /// Creates the data directory readable by its owner only.
-fn create_private_dir(path: &std::path::Path) -> std::io::Result<()> {
+pub(crate) fn create_private_dir(path: &std::path::Path) -> std::io::Result<()> {
     std::fs::create_dir_all(path)?;
     #[cfg(unix)]
     {

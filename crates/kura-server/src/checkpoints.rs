@@ -78,8 +78,9 @@ impl Checkpoints {
         self.dir.join(format!("{}.checkpoints", scope.storage_id()))
     }
 
-    /// The signing key, loaded from its file or created there (0600) if there is none.
-    fn signer(&self) -> Result<NoteSigner, CheckpointError> {
+    /// The signing key, loaded from its file or created there (0600) if there is none. Backup
+    /// manifests (OPS-1) are signed with it too.
+    pub(crate) fn signer(&self) -> Result<NoteSigner, CheckpointError> {
         let mut slot = self.signer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(s) = slot.as_ref() {
             return Ok(s.clone());

@@ -9,6 +9,7 @@
 pub mod api;
 mod application;
 pub mod auth;
+pub mod backup;
 pub mod checkpoints;
 pub mod client_address;
 mod console;

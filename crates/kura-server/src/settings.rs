@@ -78,6 +78,8 @@ pub struct Settings {
     pub encryption: EncryptionSettings,
     /// Signed checkpoints of the audit logs (LOG-3).
     pub audit: AuditSettings,
+    /// Backups (OPS-1): where they go, how many are kept, the PostgreSQL tools.
+    pub backup: BackupSettings,
     /// Log filter, e.g. `info` or `kura_server=debug,info`.
     pub log: String,
 }
@@ -283,6 +285,55 @@ impl Settings {
     }
 }
 
+/// Backups (OPS-1): each one a directory of its own in `dir`, compressed, encrypted with the
+/// backup key from the keystore and described by a signed manifest.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupSettings {
+    /// The backup directory. Default: `<data_dir>-backups` beside (not inside) the data
+    /// directory; better another disk or machine.
+    pub dir: Option<PathBuf>,
+    /// A second directory every backup is copied to once made (another disk, or a share of
+    /// another machine or region), with the same retention. Unset: no copy.
+    pub copy_dir: Option<PathBuf>,
+    /// How many backups (generations) are kept: after each successful backup the oldest beyond
+    /// this number are deleted. 1 to 1000.
+    pub generations: u32,
+    /// `pg_dump` for PostgreSQL data. Default: found on `PATH`.
+    pub pg_dump: Option<PathBuf>,
+    /// `pg_restore` for restoring PostgreSQL data. Default: found on `PATH`.
+    pub pg_restore: Option<PathBuf>,
+    /// When `kura serve` takes a backup each day, `HH:MM` in `time_zone`; empty: never (run
+    /// `kura backup` from cron instead).
+    pub times: Vec<String>,
+    /// The IANA time zone of `times`.
+    pub time_zone: String,
+    /// Seconds between the scheduler's checks of whether a backup is due.
+    pub check_seconds: u32,
+}
+
+impl Default for BackupSettings {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            copy_dir: None,
+            generations: 7,
+            pg_dump: None,
+            pg_restore: None,
+            times: vec!["03:00".into()],
+            time_zone: "Asia/Tokyo".into(),
+            check_seconds: 60,
+        }
+    }
+}
+
+impl Settings {
+    /// Where backups are kept (see [`BackupSettings::dir`]).
+    pub fn backup_dir(&self) -> PathBuf {
+        self.backup.dir.clone().unwrap_or_else(|| self.beside_data_dir("-backups"))
+    }
+}
+
 /// How connections are protected (DAT-1). With a certificate and key, Kura serves HTTPS only
 /// (TLS 1.2 and 1.3). Without them it serves plain HTTP, which it allows only on a loopback
 /// address or behind a declared TLS-terminating proxy.
@@ -374,6 +425,7 @@ impl Default for Settings {
             tls: TlsSettings::default(),
             encryption: EncryptionSettings::default(),
             audit: AuditSettings::default(),
+            backup: BackupSettings::default(),
             log: "info".into(),
         }
     }
@@ -499,6 +551,23 @@ impl Settings {
             }
             "KURA_AUDIT_CHECKPOINT_SECONDS" => self.audit.checkpoint_seconds = parse(name, value)?,
             "KURA_AUDIT_LOG_NAME" => self.audit.log_name = value.to_owned(),
+            "KURA_BACKUP_DIR" => self.backup.dir = Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty()),
+            "KURA_BACKUP_COPY_DIR" => {
+                self.backup.copy_dir = Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty());
+            }
+            "KURA_BACKUP_GENERATIONS" => self.backup.generations = parse(name, value)?,
+            "KURA_BACKUP_TIMES" => {
+                self.backup.times =
+                    value.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect();
+            }
+            "KURA_BACKUP_TIME_ZONE" => self.backup.time_zone = value.trim().to_owned(),
+            "KURA_BACKUP_CHECK_SECONDS" => self.backup.check_seconds = parse(name, value)?,
+            "KURA_BACKUP_PG_DUMP" => {
+                self.backup.pg_dump = Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty());
+            }
+            "KURA_BACKUP_PG_RESTORE" => {
+                self.backup.pg_restore = Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty());
+            }
             "KURA_METRICS_TOKEN" => self.metrics.token = Secret::new(value),
             "KURA_TRUSTED_PROXIES" => {
                 self.proxies.trusted = value
@@ -553,6 +622,18 @@ impl Settings {
         }
         if self.audit.checkpoint_seconds == 0 {
             return bad("audit.checkpoint_seconds", "must be at least 1");
+        }
+        if !(1..=1000).contains(&self.backup.generations) {
+            return bad("backup.generations", "must be between 1 and 1000");
+        }
+        if self.backup.times.iter().any(|t| crate::backup::parse_time(t).is_none()) {
+            return bad("backup.times", "each time must be HH:MM, 00:00 to 23:59");
+        }
+        if jiff::tz::TimeZone::get(&self.backup.time_zone).is_err() {
+            return bad("backup.time_zone", "must be an IANA time zone such as Asia/Tokyo or UTC");
+        }
+        if self.backup.check_seconds == 0 {
+            return bad("backup.check_seconds", "must be at least 1");
         }
         let name = &self.audit.log_name;
         if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c == '+' || c.is_control()) {

@@ -15,6 +15,7 @@
 
 mod account;
 mod audit;
+pub mod backup;
 mod cache;
 mod conn;
 mod db;

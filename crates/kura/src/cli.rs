@@ -69,6 +69,52 @@ pub enum Command {
     /// Import a file into a collection: every row in one audited transaction, or none. Prints
     /// each bad row's problems; --dry-run only checks.
     Import(ImportArgs),
+    /// Take a backup now (consistent while writes go on; compressed, encrypted with the backup
+    /// key from the keystore, described by a signed manifest), then delete the oldest beyond
+    /// backup.generations. `list` and `verify` inspect backups.
+    Backup(BackupArgs),
+    /// Restore a backup into a new data directory or an empty database, then verify every
+    /// audit chain of the result. The backup is verified first; a target that holds anything
+    /// is refused.
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BackupArgs {
+    #[command(subcommand)]
+    pub command: Option<BackupCommand>,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// List the backups in the backup directory, oldest first, with their signature's state.
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Verify a backup: the manifest's signature, every file's SHA-256, and that the backup key
+    /// decrypts and decompresses all of it. Names the file that is corrupted.
+    Verify {
+        /// The backup's id (as listed) or the path of its directory.
+        backup: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup's id (as listed) or the path of its directory.
+    pub backup: String,
+    /// A new (absent or empty) data directory, a sqlite://PATH that does not exist, or the
+    /// postgres://… URL of an empty or absent database.
+    #[arg(long)]
+    pub into: String,
+    #[command(flatten)]
+    pub data: DataArgs,
 }
 
 #[derive(Debug, Args)]

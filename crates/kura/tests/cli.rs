@@ -3,6 +3,9 @@
 //! SQLite, and on PostgreSQL when `KURA_TEST_POSTGRES_URL` is set.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
+#[path = "cli/backup.rs"]
+mod backup;
+
 use kura_store::testing::{TestDb, TestKeystore, test_db, test_keystore};
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -49,6 +49,8 @@ pub enum KeyPurpose {
     Data,
     /// Keys the blind indexes used for exact lookups (DAT-3).
     BlindIndex,
+    /// Encrypts backups (OPS-1); the installation's, not a tenant's.
+    Backup,
 }
 
 impl KeyPurpose {
@@ -56,18 +58,21 @@ impl KeyPurpose {
         match self {
             Self::Data => b"data",
             Self::BlindIndex => b"blind-index",
+            Self::Backup => b"backup",
         }
     }
     fn byte(self) -> u8 {
         match self {
             Self::Data => 1,
             Self::BlindIndex => 2,
+            Self::Backup => 3,
         }
     }
     fn from_byte(b: u8) -> Option<Self> {
         match b {
             1 => Some(Self::Data),
             2 => Some(Self::BlindIndex),
+            3 => Some(Self::Backup),
             _ => None,
         }
     }
@@ -162,6 +167,9 @@ impl TenantKey {
     }
     pub fn version(&self) -> KeyVersion {
         self.version
+    }
+    pub(crate) fn key_bytes(&self) -> &[u8; KEY_LEN] {
+        self.bytes.expose()
     }
 }
 

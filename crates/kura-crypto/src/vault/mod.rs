@@ -10,14 +10,18 @@
 //!   key version ([`SealContext`]); [`KeyRing`] opens old versions while sealing with the newest.
 //! * [`tenant`]: one tenant's keys together ([`TenantKeys`]), to and from the keystore's wrapped
 //!   form, and [`rewrap`] for rotating the master key.
+//! * [`backup`]: the installation's backup key and the encrypted, chunked format of backup
+//!   files (OPS-1).
 //! * [`blind`]: keyed HMAC-SHA-256 indexes over [`normalise`]d values for exact lookups.
 
+pub mod backup;
 pub mod blind;
 pub mod keyfile;
 pub mod keys;
 pub mod seal;
 pub mod tenant;
 
+pub use backup::{BACKUP_KEY_OWNER, BackupFileError, BackupKey, OpenReader, SealWriter};
 pub use blind::{BlindIndex, blind_index, is_normalised, normalise};
 pub use keyfile::{MASTER_KEY_ENV, load_master_key};
 pub use keys::{

@@ -68,6 +68,8 @@ impl TenantKeys {
                         blind = Some(key);
                     }
                 }
+                // A backup key is never a tenant's.
+                KeyPurpose::Backup => return Err(KeyError::Malformed),
             }
         }
         let data = KeyRing::new(data).ok_or(KeyError::Incomplete)?;

@@ -34,6 +34,7 @@ fn purpose_name(p: KeyPurpose) -> &'static str {
     match p {
         KeyPurpose::Data => "data",
         KeyPurpose::BlindIndex => "blind-index",
+        KeyPurpose::Backup => "backup",
     }
 }
 

@@ -11,6 +11,7 @@
 //! (plain JSON) until they are re-encrypted. A tenant with keys never accepts a plain value back:
 //! a row that does not open is an error, never read as something else.
 
+mod backup_keys;
 mod keystore;
 
 use crate::error::StoreError;

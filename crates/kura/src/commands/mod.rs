@@ -3,12 +3,13 @@
 
 mod admin;
 mod audit;
+mod backup;
 mod demo;
 mod export;
 mod import;
 mod serve;
 
-use crate::cli::{AuditCommand, Cli, Command, OperatorCommand, ServeArgs, TenantCommand};
+use crate::cli::{AuditCommand, BackupCommand, Cli, Command, OperatorCommand, ServeArgs, TenantCommand};
 use anyhow::Context as _;
 use kura_domain::{Actor, ActorKind};
 use kura_server::{AppState, Settings, SystemClock};
@@ -63,6 +64,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => {
             let state = open(settings(cli.config, &args.data.clone().into())?).await?;
             import::run(&state, cli_actor(), &args).await
+        }
+        Command::Backup(args) => match args.command {
+            None => backup::make(settings(cli.config, &args.data.into())?).await,
+            Some(BackupCommand::List { data }) => backup::list(settings(cli.config, &data.into())?),
+            Some(BackupCommand::Verify { backup, data }) => {
+                backup::verify(settings(cli.config, &data.into())?, &backup).await
+            }
+        },
+        Command::Restore(args) => {
+            backup::restore(settings(cli.config, &args.data.clone().into())?, &args.backup, &args.into).await
         }
         Command::Audit(AuditCommand::Verify { data }) => {
             let state = open(settings(cli.config, &data.into())?).await?;
