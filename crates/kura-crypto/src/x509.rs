@@ -83,6 +83,14 @@ pub fn fingerprint_sha256(der: &[u8]) -> String {
     out
 }
 
+/// The certificate's public-key pin: SHA-256 of its SubjectPublicKeyInfo, base64, the form
+/// Chromium's `--ignore-certificate-errors-spki-list` and other pinning tools take.
+pub fn spki_pin_sha256(der: &[u8]) -> Result<String, CertError> {
+    use base64::Engine as _;
+    let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| CertError::Parse(e.to_string()))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(sha256(cert.public_key().raw)))
+}
+
 /// Reads the validity, serial and common name of a DER certificate.
 pub fn inspect(der: &[u8]) -> Result<CertInfo, CertError> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| CertError::Parse(e.to_string()))?;

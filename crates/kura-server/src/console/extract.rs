@@ -195,10 +195,12 @@ impl FormData {
 
 /// Refuses a POST whose `Origin` is present and is neither this request's host nor the
 /// configured public URL (behind a proxy that rewrites `Host`, the latter is what browsers send).
-pub fn check_origin(headers: &HeaderMap, public_url: Option<&str>) -> AppResult<()> {
+/// The host is the `Host` header, or over HTTP/2, which has none, the `:authority` that the
+/// request's URI carries.
+pub fn check_origin(headers: &HeaderMap, uri: &axum::http::Uri, public_url: Option<&str>) -> AppResult<()> {
     let Some(origin) = headers.get(header::ORIGIN) else { return Ok(()) };
     let origin = origin.to_str().map_err(|_| AppError::Csrf)?;
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).or_else(|| uri.authority().map(|a| a.as_str()));
     let same_host = host.is_some_and(|h| origin == format!("http://{h}") || origin == format!("https://{h}"));
     let public = public_url.and_then(origin_of).is_some_and(|p| p.eq_ignore_ascii_case(origin));
     if same_host || public { Ok(()) } else { Err(AppError::Csrf) }
@@ -246,7 +248,8 @@ impl FromRequest<AppState> for Posted {
         // The session first, so that a refused post is attributed to whoever it was sent as.
         let (mut parts, body) = req.into_parts();
         let ctx = Ctx::from_request_parts(&mut parts, state).await?;
-        check_origin(&parts.headers, state.settings.public_url.as_deref()).map_err(IntoResponse::into_response)?;
+        check_origin(&parts.headers, &parts.uri, state.settings.public_url.as_deref())
+            .map_err(IntoResponse::into_response)?;
         let form = read_form(Request::from_parts(parts, body), state).await.map_err(IntoResponse::into_response)?;
         check_token(ctx.csrf(), &form).map_err(IntoResponse::into_response)?;
         Ok(Self { ctx, form })
@@ -268,7 +271,8 @@ impl FromRequest<AppState> for Uploaded {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
         let ctx = Ctx::from_request_parts(&mut parts, state).await?;
-        check_origin(&parts.headers, state.settings.public_url.as_deref()).map_err(IntoResponse::into_response)?;
+        check_origin(&parts.headers, &parts.uri, state.settings.public_url.as_deref())
+            .map_err(IntoResponse::into_response)?;
         let max = state.settings.limits.import_max_bytes;
         let boundary = parts
             .headers
@@ -332,7 +336,8 @@ impl FromRequest<AppState> for OpPosted {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
         let ctx = OpCtx::from_request_parts(&mut parts, state).await?;
-        check_origin(&parts.headers, state.settings.public_url.as_deref()).map_err(IntoResponse::into_response)?;
+        check_origin(&parts.headers, &parts.uri, state.settings.public_url.as_deref())
+            .map_err(IntoResponse::into_response)?;
         let form = read_form(Request::from_parts(parts, body), state).await.map_err(IntoResponse::into_response)?;
         check_token(&ctx.p.csrf_token, &form).map_err(IntoResponse::into_response)?;
         Ok(Self { ctx, form })
@@ -350,7 +355,7 @@ pub struct LoginPost {
 impl FromRequest<AppState> for LoginPost {
     type Rejection = AppError;
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        check_origin(req.headers(), state.settings.public_url.as_deref())?;
+        check_origin(req.headers(), req.uri(), state.settings.public_url.as_deref())?;
         let (parts, body) = req.into_parts();
         let lang = Lang::from_headers(&parts.headers);
         let client = client_info(&parts);
@@ -377,21 +382,31 @@ mod tests {
 
     #[test]
     fn origin_must_match_host_when_present() {
+        let path = axum::http::Uri::from_static("/console/login");
         let mut h = HeaderMap::new();
         h.insert(header::HOST, HeaderValue::from_static("kura.example.jp"));
-        assert!(check_origin(&h, None).is_ok(), "no Origin: allowed (older browsers)");
+        assert!(check_origin(&h, &path, None).is_ok(), "no Origin: allowed (older browsers)");
         h.insert(header::ORIGIN, HeaderValue::from_static("https://kura.example.jp"));
-        assert!(check_origin(&h, None).is_ok());
+        assert!(check_origin(&h, &path, None).is_ok());
         h.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
-        assert!(check_origin(&h, None).is_err());
-        assert!(check_origin(&h, Some("https://kura.example.jp/")).is_err());
+        assert!(check_origin(&h, &path, None).is_err());
+        assert!(check_origin(&h, &path, Some("https://kura.example.jp/")).is_err());
         h.insert(header::ORIGIN, HeaderValue::from_static("null"));
-        assert!(check_origin(&h, None).is_err());
+        assert!(check_origin(&h, &path, None).is_err());
         // Behind a proxy that rewrites Host, the configured public URL is this site.
         h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
         h.insert(header::ORIGIN, HeaderValue::from_static("https://kura.example.jp"));
-        assert!(check_origin(&h, None).is_err());
-        assert!(check_origin(&h, Some("https://kura.example.jp/")).is_ok());
+        assert!(check_origin(&h, &path, None).is_err());
+        assert!(check_origin(&h, &path, Some("https://kura.example.jp/")).is_ok());
+
+        // HTTP/2 has no Host header: the host is the request's `:authority`, in its URI.
+        let mut h = HeaderMap::new();
+        h.insert(header::ORIGIN, HeaderValue::from_static("https://kura.example.jp"));
+        assert!(check_origin(&h, &path, None).is_err(), "no host at all: refused");
+        let h2 = axum::http::Uri::from_static("https://kura.example.jp/console/login");
+        assert!(check_origin(&h, &h2, None).is_ok());
+        let other = axum::http::Uri::from_static("https://127.0.0.1:8443/console/login");
+        assert!(check_origin(&h, &other, None).is_err());
     }
 
     #[test]

@@ -117,6 +117,16 @@ fn string(value: Value) -> String {
 impl Browser {
     /// Starts chromedriver and a headless Chromium session; `None` when the browser test should skip.
     pub async fn launch() -> Option<Browser> {
+        Self::launch_with(&[]).await
+    }
+
+    /// [`Browser::launch`] with Chromium trusting the server certificate whose public key has
+    /// `pin` ([`kura_crypto::x509::spki_pin_sha256`]) and no other that its own store lacks.
+    pub async fn launch_trusting(pin: &str) -> Option<Browser> {
+        Self::launch_with(&[format!("--ignore-certificate-errors-spki-list={pin}")]).await
+    }
+
+    async fn launch_with(extra: &[String]) -> Option<Browser> {
         let Some(chromedriver) = find_chromedriver() else {
             if std::env::var_os("KURA_REQUIRE_BROWSER").is_some() {
                 panic!(
@@ -158,6 +168,7 @@ impl Browser {
         let profile = tempfile::tempdir().expect("create a Chromium profile directory");
         let mut args: Vec<String> = CHROME_ARGS.split_whitespace().map(String::from).collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
+        args.extend(extra.iter().cloned());
         let mut options = json!({ "args": args });
         if Path::new("/usr/bin/chromium").is_file() {
             options["binary"] = json!("/usr/bin/chromium");

@@ -214,9 +214,15 @@ async fn iam_6_browser_enrols_totp_from_the_page_then_signs_in_again_with_a_code
 /// languages (no message left in English on the Japanese pages).
 #[tokio::test]
 async fn iam_11_browser_issues_a_client_certificate_from_the_page() {
-    let app = spawn_app().await;
+    // Over HTTPS (DAT-1), with a self-signed certificate made as `kura demo` makes its own: the
+    // browser trusts exactly that certificate's key, so a page that loads proves the TLS path.
+    let (app, certs) = crate::client_certs::tls_app_with(|_| {}).await;
+    assert!(app.address.starts_with("https://"), "{}", app.address);
     let t = app.tenant("acme").await;
-    let Some(b) = Browser::launch().await else { return };
+    let pem = std::fs::read_to_string(certs.path().join("server.pem")).unwrap();
+    let der = pem_body(&pem);
+    let pin = kura_crypto::x509::spki_pin_sha256(&der).unwrap();
+    let Some(b) = Browser::launch_trusting(&pin).await else { return };
     let url = |p: &str| format!("{}{p}", app.address);
     b.goto(&url("/console/login")).await;
     b.find("#f-tenant").await.send_keys("acme").await;
@@ -257,4 +263,11 @@ async fn iam_11_browser_issues_a_client_certificate_from_the_page() {
     }
     let (_, list) = app.get("/api/v1/client-certificates", &t.admin_token).await;
     assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+}
+
+/// The DER bytes of a PEM certificate.
+fn pem_body(pem: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    base64::engine::general_purpose::STANDARD.decode(body).unwrap()
 }
