@@ -26,14 +26,19 @@ async fn tenant(state: &AppState, id: &str) -> AppResult<Tenant> {
 }
 
 /// The address where the tenant's people sign in: from the configured public URL, else from the
-/// address this request came to (which a proxy in front may have changed).
+/// address this request came to (which a proxy in front may have changed): its `Host`, or this
+/// node's listening address where there is none (HTTP/2), over HTTPS when Kura serves TLS.
 pub fn console_url(state: &AppState, headers: &HeaderMap, t: &Tenant) -> (String, bool) {
     let path = format!("/console/login?tenant={}", t.slug);
     match state.settings.public_url.as_deref() {
         Some(base) => (format!("{}{path}", base.trim_end_matches('/')), true),
         None => {
-            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
-            (format!("http://{host}{path}"), false)
+            let scheme = if state.tls.is_some() { "https" } else { "http" };
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map_or_else(|| state.settings.listen.to_string(), str::to_owned);
+            (format!("{scheme}://{host}{path}"), false)
         }
     }
 }
