@@ -66,6 +66,13 @@ ensure_chromium() {
             chromium chromium-driver fonts-liberation >/dev/null
     fi
     [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]] || die "chromium or chromedriver missing after install"
+    # Japanese glyphs for the screenshots people look at (the tests read text, not pixels), so
+    # best effort: without them Japanese pages are drawn as boxes.
+    if ! fc-list :lang=ja 2>/dev/null | grep -q .; then
+        info "installing fonts-noto-cjk (Japanese in the browser screenshots)"
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-noto-cjk \
+            >/dev/null || info "fonts-noto-cjk could not be installed; Japanese shows as boxes in screenshots"
+    fi
     /usr/bin/chromium --version 2>/dev/null || true
     /usr/bin/chromedriver --version 2>/dev/null || true
 }

@@ -33,6 +33,15 @@ impl Lang {
         }
     }
 
+    /// What goes between two sentences of running text: a space in English, nothing in Japanese
+    /// (a sentence ends with 。).
+    pub const fn sentence_gap(self) -> &'static str {
+        match self {
+            Self::Ja => "",
+            Self::En => " ",
+        }
+    }
+
     /// The other language, offered by the switch in the header.
     pub const fn other(self) -> Self {
         match self {

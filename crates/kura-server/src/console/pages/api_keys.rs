@@ -238,7 +238,7 @@ pub async fn created(
                 div.field {
                     p.label-like #token-label { (t(Msg::ApiToken)) " — " (key.name) }
                     code #token.secret aria-labelledby="token-label" { (token) }
-                    p.help { (t(Msg::ClickToSelect)) " " (t(Msg::TokenUsage)) }
+                    p.help { (t(Msg::ClickToSelect)) (ctx.lang.sentence_gap()) (t(Msg::TokenUsage)) }
                 }
             } @else {
                 (notice_warn(t(Msg::SecretAlreadyShown)))

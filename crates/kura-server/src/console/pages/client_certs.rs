@@ -235,7 +235,7 @@ fn issued_page(ctx: &Ctx, issued: &IssuedClientCert) -> Response {
             div.field {
                 p.label-like #password-label { (t(Msg::CertPassword)) }
                 code #p12-password.secret aria-labelledby="password-label" { (issued.password) }
-                p.help { (t(Msg::ClickToSelect)) " " (t(Msg::CertHandover)) }
+                p.help { (t(Msg::ClickToSelect)) (ctx.lang.sentence_gap()) (t(Msg::CertHandover)) }
             }
             div.field {
                 p { a.btn.btn-ghost #download-pem href=(pem) download={ (name) ".pem" } { (t(Msg::CertDownloadPem)) } }

@@ -409,7 +409,7 @@ pub async fn one_time_password(
                     dt #password-label { (t(Msg::OneTimePassword)) }
                     dd { code #password.secret aria-labelledby="password-label" { (password) } }
                 }
-                p.help { (t(Msg::ClickToSelect)) " " (t(Msg::OneTimeHandover)) }
+                p.help { (t(Msg::ClickToSelect)) (ctx.lang.sentence_gap()) (t(Msg::OneTimeHandover)) }
             } @else {
                 (notice_warn(t(Msg::SecretAlreadyShown)))
                 p { (t(Msg::OneTimeGone)) }
