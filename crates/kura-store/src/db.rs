@@ -273,6 +273,22 @@ async fn warn_without_autovacuum(writer: &mut PgConnection) {
     }
 }
 
+/// `url` with its path (the database name) replaced by `database`, query string kept.
+pub fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[authority_start..].find('/').map_or(base.len(), |i| authority_start + i);
+    let mut out = format!("{}/{database}", &base[..path_start]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
 /// The URL without credentials, for error messages.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

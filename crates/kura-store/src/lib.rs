@@ -36,6 +36,7 @@ mod writer;
 pub use audit::{AuditFilter, ChainBreak, ChainVerification, TamperKind, TreeHead, VerifyReport};
 pub use cache::{CacheStats, RecordSnapshot};
 pub use conn::Engine;
+pub use db::with_database;
 pub use error::StoreError;
 pub use read::CollectionAt;
 pub use rows::{ApiKey, ApiKeyContext, ClientCertificate, CollectionHead, Session, SessionOwner, UserSessionContext};

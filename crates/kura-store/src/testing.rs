@@ -6,7 +6,7 @@
 //! share a database, so they may run in parallel.
 
 use crate::conn::{Engine, Exec};
-use crate::{Store, StoreError, Write};
+use crate::{Store, StoreError, Write, with_database};
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 
@@ -140,22 +140,6 @@ impl PgScratch {
         let _ = conn.close().await;
         Ok(Self { url: with_database(server, name), server: server.to_owned(), name: name.to_owned() })
     }
-}
-
-/// `url` with its path (the database name) replaced by `database`, query string kept.
-pub fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[authority_start..].find('/').map_or(base.len(), |i| authority_start + i);
-    let mut out = format!("{}/{database}", &base[..path_start]);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
 }
 
 impl Drop for PgScratch {
