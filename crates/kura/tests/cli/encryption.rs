@@ -1,0 +1,240 @@
+//! DAT-2 and DAT-3 through the binary: where the master key and the keystore live, the safe
+//! default of a new deployment, and the plaintext canary sweep over every byte Kura wrote.
+
+use super::{Cli, demo_credentials, kura, stdout};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn occurrences(haystack: &[u8], needle: &str) -> usize {
+    haystack.windows(needle.len()).filter(|w| *w == needle.as_bytes()).count()
+}
+
+#[tokio::test]
+async fn dat_2_demo_keeps_the_master_key_and_keystore_beside_the_data_and_serve_needs_the_key() {
+    let cli = Cli::new().await;
+    demo_credentials(&cli).await;
+    let master_key = cli.dir.path().join("data-master.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(std::fs::metadata(&master_key).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    assert_eq!(std::fs::read(&master_key).unwrap().len(), 32);
+    if cli.db.url.starts_with("sqlite:") {
+        assert!(cli.dir.path().join("data-keystore/keystore.db").is_file(), "the keystore beside the data");
+    }
+    let inside: Vec<PathBuf> = files_under(&cli.data());
+    assert!(
+        !inside.iter().any(|p| p.to_string_lossy().contains("keystore") || p.ends_with("master.key")),
+        "{inside:?}"
+    );
+    // Other commands find the key beside the data: encryption is on for them too.
+    let out = cli.run(&["tenant", "list"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // With encryption required and no master key, `kura serve` refuses to start and says why.
+    let out = Command::new(env!("CARGO_BIN_EXE_kura"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("KURA_DATABASE_URL", &cli.db.url)
+        .env("KURA_DATA_DIR", cli.dir.path().join("elsewhere"))
+        .env("KURA_ENCRYPTION_ENABLED", "true")
+        .env("KURA_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no master key") && err.contains("KURA_MASTER_KEY"), "{err}");
+    // A master key that does not unwrap the tenants' keys opens nothing: a clear error, no value.
+    let wrong = Command::new(env!("CARGO_BIN_EXE_kura"))
+        .args(["export", "--tenant", "demo", "--collection", "customers", "--format", "jsonl", "--out"])
+        .arg(cli.dir.path().join("wrong.jsonl"))
+        .env("KURA_DATABASE_URL", &cli.db.url)
+        .env("KURA_DATA_DIR", cli.data())
+        .env("KURA_MASTER_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+        .env("KURA_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+    let err = String::from_utf8_lossy(&wrong.stderr);
+    assert!(err.contains("decrypt"), "{err}");
+}
+
+/// `kura` on the embedded database only (no `KURA_DATABASE_URL`), with `dir/data` as its data
+/// directory and nothing said about encryption.
+fn embedded(dir: &Path, args: &[&str], extra: &[(&str, &str)]) -> Output {
+    let mut cmd = kura(&dir.join("data"), &dir.join("sink"));
+    cmd.args(args).env_remove("KURA_DATABASE_URL").env_remove("KURA_ENCRYPTION_ENABLED").env_remove("KURA_MASTER_KEY");
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run kura")
+}
+
+/// The tenants whose keys the embedded keystore beside `dir/data` holds.
+async fn keystore_tenants(dir: &Path) -> i64 {
+    let url = format!("sqlite://{}", dir.join("data-keystore/keystore.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let n = sqlx::query_scalar("SELECT COUNT(DISTINCT tenant_id) FROM tenant_keys").fetch_one(&pool).await.unwrap();
+    pool.close().await;
+    n
+}
+
+#[tokio::test]
+async fn dat_2_a_new_embedded_deployment_creates_its_master_key_and_encrypts_from_its_first_tenant() {
+    let create = ["tenant", "create", "--slug", "acme", "--name", "Acme", "--admin-email", "admin@acme.example.jp"];
+    // A new deployment: no database yet, nothing configured. Its first command makes the key.
+    let new = tempfile::tempdir().unwrap();
+    let out = embedded(new.path(), &create, &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("master key was created") && err.contains("data-master.key"), "told where: {err}");
+    let key = new.path().join("data-master.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    assert_eq!(keystore_tenants(new.path()).await, 1, "the first tenant was opened with keys");
+    // Later commands find the key: not made again, the same tenant readable.
+    let before = std::fs::read(&key).unwrap();
+    let out = embedded(new.path(), &["tenant", "list"], &[]);
+    assert!(out.status.success() && stdout(&out).contains("acme"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read(&key).unwrap(), before);
+
+    // An existing deployment that stores values as they are is never switched over silently:
+    // unset, it stays off (and says so); no key file appears.
+    let old = tempfile::tempdir().unwrap();
+    let out = embedded(old.path(), &create, &[("KURA_ENCRYPTION_ENABLED", "false")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = embedded(old.path(), &["tenant", "list"], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("encryption at rest is off"));
+    assert!(!old.path().join("data-master.key").exists());
+}
+
+#[tokio::test]
+async fn dat_2_dat_3_plaintext_canary_sweep_finds_no_record_value_in_any_byte_kura_wrote() {
+    let cli = Cli::new().await;
+    demo_credentials(&cli).await;
+    // Canaries: ASCII, Japanese UTF-8, and forms that only show after normalising (full-width
+    // letters, half-width kana): the raw and the normalised form are both searched for.
+    let ascii = "KuraCanaryAscii7q";
+    let japanese = "金庫番カナリア試験";
+    let (full_width, full_width_normalised) = ("ＫＵＲＡＣＡＮＡＲＹ９８", "kuracanary98");
+    let (half_kana, half_kana_normalised) = ("ｶﾅﾘｱﾃｽﾄ", "カナリアテスト");
+    let csv = format!(
+        "name,kana,email,note\n{full_width} {japanese},{half_kana},kuracanary7q@example.jp,{ascii} {japanese}\n"
+    );
+    let file = cli.dir.path().join("canaries.csv");
+    std::fs::write(&file, csv).unwrap();
+    let log = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_kura"))
+            .args(args)
+            .env("KURA_DATABASE_URL", &cli.db.url)
+            .env("KURA_DATA_DIR", cli.data())
+            .env("KURA_LOG", "trace")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        out
+    };
+    let import = log(&["import", "--tenant", "demo", "--collection", "customers", "--file", file.to_str().unwrap()]);
+    let exported = cli.dir.path().join("exported.jsonl");
+    let export = log(&[
+        "export",
+        "--tenant",
+        "demo",
+        "--collection",
+        "customers",
+        "--format",
+        "jsonl",
+        "--out",
+        exported.to_str().unwrap(),
+    ]);
+    // The values are there, decrypted, for whoever may read them.
+    let text = std::fs::read_to_string(&exported).unwrap();
+    assert!(text.contains(ascii) && text.contains(japanese) && text.contains(half_kana_normalised), "{text}");
+
+    // Every byte Kura wrote: the data directory, the keystore and master key beside it, the
+    // database (file, WAL and shm on SQLite; the raw rows on PostgreSQL), and the logs.
+    let mut written: Vec<(String, Vec<u8>)> = Vec::new();
+    for path in files_under(&cli.data()).into_iter().chain(files_under(&cli.dir.path().join("data-keystore"))) {
+        written.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+    }
+    written.push(("master key".into(), std::fs::read(cli.dir.path().join("data-master.key")).unwrap()));
+    if let Some(path) = cli.db.url.strip_prefix("sqlite://") {
+        let db_dir = std::path::Path::new(path).parent().unwrap();
+        // The database file, and its WAL and shm when a process left them (the last one to
+        // close checkpoints the WAL into the file and removes it).
+        for path in files_under(db_dir) {
+            written.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+        }
+    } else {
+        for url in [cli.db.url.clone(), cli._keystore.as_ref().unwrap().url.clone()] {
+            written.push((format!("rows of {url}"), pg_rows(&url).await));
+        }
+    }
+    for (name, out) in [("import", &import), ("export", &export)] {
+        written.push((format!("{name} log"), out.stderr.clone()));
+    }
+    let canaries = [
+        ascii,
+        japanese,
+        full_width,
+        full_width_normalised,
+        half_kana,
+        half_kana_normalised,
+        "kuracanary7q@example.jp",
+    ];
+    let mut found = Vec::new();
+    for (name, bytes) in &written {
+        for canary in canaries {
+            let n = occurrences(bytes, canary);
+            if n > 0 {
+                found.push(format!("{canary} ×{n} in {name}"));
+            }
+        }
+    }
+    assert!(found.is_empty(), "plaintext found: {found:?}");
+    assert!(written.len() > 4, "{:?}", written.iter().map(|w| &w.0).collect::<Vec<_>>());
+}
+
+/// Every row of every table of the PostgreSQL database at `url`, as text, and the records'
+/// stored bytes as they are.
+async fn pg_rows(url: &str) -> Vec<u8> {
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let tables: Vec<String> = sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for table in tables {
+        let sql = format!("SELECT t::text FROM {table} t");
+        let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&pool).await.unwrap();
+        for row in rows {
+            out.extend_from_slice(row.as_bytes());
+        }
+        if table == "records" {
+            let data: Vec<Vec<u8>> = sqlx::query_scalar("SELECT data FROM records").fetch_all(&pool).await.unwrap();
+            data.iter().for_each(|d| out.extend_from_slice(d));
+        }
+    }
+    pool.close().await;
+    out
+}
+
+// LOG-3: `kura audit verify` names each of the seven kinds of tampering --------------------
