@@ -186,61 +186,63 @@ fn render(ctx: &Ctx, at: &CollectionAt, preview: &Preview, form: &Form<'_>) -> R
     let n = preview.total.to_string();
     let too_many = preview.total > MAX_RECORDS;
     let body = html! {
-        div.card {
-            (selection_summary(ctx, filter, q))
-            @if preview.total == 0 {
-                p.lead { (t(Msg::BulkNone)) }
-            } @else {
-                p.lead { (t(Msg::BulkHolds).replace("{n}", &n)) }
-                p { (t(Msg::BulkSample).replace("{k}", &preview.sample.len().to_string())) }
-                ul.bulk-sample {
-                    @for r in &preview.sample {
-                        li { a href={ (base) "/records/" (r.id) } {
-                            (record_title(c, r, ctx.lang).unwrap_or_else(|| r.id.to_string()))
-                        } }
-                    }
-                }
-            }
-            @if too_many {
-                (notice_warn(&t(Msg::BulkTooMany).replace("{max}", &MAX_RECORDS.to_string())))
-            }
-        }
-        @if preview.total > 0 && !too_many {
+        div.stack {
             div.card {
-                (form.errors.summary(ctx.lang))
-                (notice_warn(t(warning)))
-                @if form.kind == Kind::Update && form.field.is_none() {
-                    (field_picker(ctx, c, filter, q, form.errors))
+                (selection_summary(ctx, filter, q))
+                @if preview.total == 0 {
+                    p.lead { (t(Msg::BulkNone)) }
                 } @else {
-                    form method="post" action={ (base) "/" (action) } {
-                        (csrf(ctx.csrf()))
-                        input type="hidden" name="filter" value=(filter);
-                        input type="hidden" name="q" value=(q);
-                        @if let Some(f) = form.field {
-                            input type="hidden" name="field" value=(f.name.as_str());
-                            (field_input(ctx, f, form.value, form.errors.get(f.name.as_str())))
-                            @if f.field_type != FieldType::Boolean { p.help { (t(Msg::BulkClearsHelp)) } }
+                    p.lead { (t(Msg::BulkHolds).replace("{n}", &n)) }
+                    p { (t(Msg::BulkSample).replace("{k}", &preview.sample.len().to_string())) }
+                    ul.bulk-sample {
+                        @for r in &preview.sample {
+                            li { a href={ (base) "/records/" (r.id) } {
+                                (record_title(c, r, ctx.lang).unwrap_or_else(|| r.id.to_string()))
+                            } }
                         }
-                        (Input {
-                            name: "confirm_count",
-                            label: &t(Msg::BulkConfirmCount).replace("{n}", &n),
-                            value: "",
-                            required: true,
-                            error: form.errors.get("confirm_count"),
-                            kind: "text",
-                            inputmode: Some("numeric"),
-                            autocomplete: Some("off"),
-                            ..Input::default()
-                        }.render(ctx.lang))
-                        div.actions {
-                            button.btn.btn-danger type="submit" { (t(button).replace("{n}", &n)) }
-                            a.btn.btn-ghost href=(listing) { (t(Msg::Cancel)) }
+                    }
+                }
+                @if too_many {
+                    (notice_warn(&t(Msg::BulkTooMany).replace("{max}", &MAX_RECORDS.to_string())))
+                }
+            }
+            @if preview.total > 0 && !too_many {
+                div.card {
+                    (form.errors.summary(ctx.lang))
+                    (notice_warn(t(warning)))
+                    @if form.kind == Kind::Update && form.field.is_none() {
+                        (field_picker(ctx, c, filter, q, form.errors))
+                    } @else {
+                        form.stack method="post" action={ (base) "/" (action) } {
+                            (csrf(ctx.csrf()))
+                            input type="hidden" name="filter" value=(filter);
+                            input type="hidden" name="q" value=(q);
+                            @if let Some(f) = form.field {
+                                input type="hidden" name="field" value=(f.name.as_str());
+                                (field_input(ctx, f, form.value, form.errors.get(f.name.as_str())))
+                                @if f.field_type != FieldType::Boolean { p.help { (t(Msg::BulkClearsHelp)) } }
+                            }
+                            (Input {
+                                name: "confirm_count",
+                                label: &t(Msg::BulkConfirmCount).replace("{n}", &n),
+                                value: "",
+                                required: true,
+                                error: form.errors.get("confirm_count"),
+                                kind: "text",
+                                inputmode: Some("numeric"),
+                                autocomplete: Some("off"),
+                                ..Input::default()
+                            }.render(ctx.lang))
+                            div.actions {
+                                button.btn.btn-danger type="submit" { (t(button).replace("{n}", &n)) }
+                                a.btn.btn-ghost href=(listing) { (t(Msg::Cancel)) }
+                            }
                         }
                     }
                 }
             }
+            p { a href="/console/help/data" { (t(Msg::BulkReadHelp)) } }
         }
-        p { a href="/console/help/data" { (t(Msg::BulkReadHelp)) } }
     };
     let head = Head::new(Nav::Collections, t(title))
         .crumb(t(Msg::NavCollections), "/console/collections")
