@@ -383,6 +383,7 @@ catalogue! {
     BulkSelectionKeyword => "Keyword", "キーワード";
     BulkHolds => "The selection holds {n} records.", "対象のレコードは{n}件です。";
     BulkSample => "The newest {k} of them:", "うち新しい{k}件：";
+    BulkSampleAll => "They are:", "対象のレコード：";
     BulkNone => "No records match this selection, so there is nothing to change.", "条件に一致するレコードがないため、変更するものはありません。";
     BulkTooMany => "A bulk operation changes at most {max} records at a time. Narrow the filter and repeat.", "一括操作で一度に変更できるのは{max}件までです。条件を絞り込んで、複数回に分けて実行してください。";
     BulkDeleteWarning => "Deleted records cannot be restored. If you may need them later, export them first.", "削除したレコードは元に戻せません。後で必要になる可能性がある場合は、先にエクスポートしてください。";

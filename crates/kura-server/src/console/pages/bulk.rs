@@ -193,7 +193,11 @@ fn render(ctx: &Ctx, at: &CollectionAt, preview: &Preview, form: &Form<'_>) -> R
                     p.lead { (t(Msg::BulkNone)) }
                 } @else {
                     p.lead { (t(Msg::BulkHolds).replace("{n}", &n)) }
-                    p { (t(Msg::BulkSample).replace("{k}", &preview.sample.len().to_string())) }
+                    @if preview.total > preview.sample.len() as u64 {
+                        p { (t(Msg::BulkSample).replace("{k}", &preview.sample.len().to_string())) }
+                    } @else {
+                        p { (t(Msg::BulkSampleAll)) }
+                    }
                     ul.bulk-sample {
                         @for r in &preview.sample {
                             li { a href={ (base) "/records/" (r.id) } {
