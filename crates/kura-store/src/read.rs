@@ -60,18 +60,22 @@ impl Store {
     // Users -------------------------------------------------------------------------------------
 
     pub async fn users(&self, tenant: TenantId) -> Result<Vec<User>, StoreError> {
-        sql::users::all(&mut self.db.read().await?.exec(), tenant).await
+        let sealer = self.sealer(tenant).await?;
+        sql::users::all(&mut self.db.read().await?.exec(), tenant, &sealer).await
     }
     pub async fn user(&self, tenant: TenantId, id: UserId) -> Result<Option<User>, StoreError> {
-        sql::users::by_id(&mut self.db.read().await?.exec(), tenant, id).await
+        let sealer = self.sealer(tenant).await?;
+        sql::users::by_id(&mut self.db.read().await?.exec(), tenant, id, &sealer).await
     }
-    /// The user and their password hash (none until a password is set), for sign-in.
+    /// The user and their password hash (none until a password is set), for sign-in. The email
+    /// matches in its normalised form, by its blind index.
     pub async fn user_credentials(
         &self,
         tenant: TenantId,
         email: &Email,
     ) -> Result<Option<(User, Option<String>)>, StoreError> {
-        sql::users::credentials(&mut self.db.read().await?.exec(), tenant, email).await
+        let sealer = self.sealer(tenant).await?;
+        sql::users::credentials(&mut self.db.read().await?.exec(), tenant, email, &sealer).await
     }
 
     // Roles -------------------------------------------------------------------------------------
@@ -281,7 +285,8 @@ impl Store {
         collection: Option<&Key>,
     ) -> Result<Option<UserSessionContext>, StoreError> {
         let now = now(&*self.clock);
-        sql::principals::user_session(&mut self.db.read().await?.exec(), tenant, digest, now, collection).await
+        let sealer = self.sealer(tenant).await?;
+        sql::principals::user_session(&mut self.db.read().await?.exec(), tenant, digest, now, collection, &sealer).await
     }
     /// A usable API key with its tenant and role, in one statement; records its use. With
     /// `collection`, also that collection's head (see [`Store::collection_at_head`]).

@@ -128,6 +128,7 @@ pub(crate) async fn user_session(
     digest: &TokenDigest,
     now: Timestamp,
     collection: Option<&Key>,
+    sealer: &crate::vault::Sealer,
 ) -> Result<Option<UserSessionContext>, StoreError> {
     const SQL: &str = concat!(
         "SELECT s.user_id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at, s.source_ip, ",
@@ -186,7 +187,7 @@ pub(crate) async fn user_session(
         policy,
         collection: head,
         session: session.try_into()?,
-        user: user.try_into()?,
+        user: user.open(sealer)?,
         tenant: tenant_row.try_into()?,
         role: role.try_into()?,
     }))

@@ -152,7 +152,8 @@ impl Write {
             locked_at: None,
             locked_until: None,
         };
-        sql::users::insert(&mut self.exec().await?, &user, account.password_hash).await?;
+        let sealer = self.sealer(tenant).await?;
+        sql::users::insert(&mut self.exec().await?, &user, account.password_hash, &sealer).await?;
         Ok(user)
     }
 
@@ -167,8 +168,9 @@ impl Write {
     ) -> Result<User, StoreError> {
         self.in_scope(tenant)?;
         let now = self.now();
+        let sealer = self.sealer(tenant).await?;
         let mut e = self.exec().await?;
-        let user = sql::users::update(&mut e, tenant, id, display_name, role, status, now)
+        let user = sql::users::update(&mut e, tenant, id, display_name, role, status, now, &sealer)
             .await?
             .ok_or(StoreError::NotFound)?;
         if status == UserStatus::Disabled {

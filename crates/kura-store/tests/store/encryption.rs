@@ -200,3 +200,194 @@ async fn dat_2_opening_a_tenant_creates_its_keys_first_and_reports_them_for_the_
     };
     assert_eq!(n, 0);
 }
+
+// Users' emails and names (DAT-2) and the email's blind index (DAT-3) ----------------------------
+
+/// A user's email, display name and email index as stored.
+async fn stored_user(raw: &Raw, id: UserId) -> (String, String, Option<Vec<u8>>) {
+    const SQL: &str = "SELECT email, display_name, email_index FROM users WHERE id = $1";
+    match raw {
+        Raw::Sqlite(p) => sqlx::query_as(SQL).bind(id.as_uuid()).fetch_one(p).await.unwrap(),
+        Raw::Pg(p) => sqlx::query_as(SQL).bind(id.as_uuid()).fetch_one(p).await.unwrap(),
+    }
+}
+
+/// Puts a user's row back as a release before sealing wrote it: plain values, no index.
+async fn set_stored_user(raw: &Raw, id: UserId, email: &str, display_name: &str, index: Option<Vec<u8>>) {
+    const SQL: &str = "UPDATE users SET email = $2, display_name = $3, email_index = $4 WHERE id = $1";
+    let n = match raw {
+        Raw::Sqlite(p) => sqlx::query(SQL)
+            .bind(id.as_uuid())
+            .bind(email)
+            .bind(display_name)
+            .bind(index)
+            .execute(p)
+            .await
+            .unwrap()
+            .rows_affected(),
+        Raw::Pg(p) => sqlx::query(SQL)
+            .bind(id.as_uuid())
+            .bind(email)
+            .bind(display_name)
+            .bind(index)
+            .execute(p)
+            .await
+            .unwrap()
+            .rows_affected(),
+    };
+    assert_eq!(n, 1);
+}
+
+async fn add_user(store: &Store, tenant: &Tenant, address: &str, display: &str) -> Result<User, StoreError> {
+    let editor = role(store, tenant, BuiltinRole::Editor).await;
+    let mut w = store.begin(scope(tenant), cli()).await.unwrap();
+    let user = w.insert_user(tenant.id, &email(address), &name(display), editor.id, Some("$argon2id$hash")).await?;
+    // The entry names the user by id: audit details are not sealed yet (see ARCHITECTURE.md).
+    w.commit(AuditRecord::success(Operation::UserCreate, format!("user:{}", user.id))).await.unwrap();
+    Ok(user)
+}
+
+async fn signin_account(store: &Store, slug: &str, address: &str) -> Option<User> {
+    let ctx = store.signin_context(&Slug::parse(slug).unwrap(), Some(&email(address)), None).await.unwrap().unwrap();
+    ctx.account.map(|a| a.user)
+}
+
+#[tokio::test]
+async fn dat_2_user_emails_and_names_are_ciphertext_in_the_database_and_plain_when_read() {
+    let s = sealed_env().await;
+    let store = &s.env.store;
+    let t = make_tenant(store, "acme").await;
+    let user = add_user(store, &t, "ｙａｍａｄａ.canary@example.jp", "山田カナリア").await.unwrap();
+    assert_eq!(user.email.as_str(), "ｙａｍａｄａ.canary@example.jp", "kept as typed");
+    let mut w = store.begin(scope(&t), cli()).await.unwrap();
+    let editor = role(store, &t, BuiltinRole::Editor).await;
+    w.update_user(t.id, user.id, &name("山田花子カナリア"), editor.id, UserStatus::Active).await.unwrap();
+    w.commit(AuditRecord::success(Operation::UserUpdate, format!("user:{}", user.id))).await.unwrap();
+
+    let raw = Raw::connect(&s.env.db.url).await;
+    let (stored_email, stored_name, index) = stored_user(&raw, user.id).await;
+    for stored in [&stored_email, &stored_name] {
+        assert!(stored.starts_with('\u{1}'), "sealed: {stored:?}");
+        for canary in ["canary", "ｙａｍａｄａ", "yamada", "山田", "カナリア", "example"] {
+            assert!(!stored.contains(canary), "{canary} in {stored:?}");
+        }
+    }
+    assert_eq!(index.map(|i| i.len()), Some(32), "the blind index");
+    // Read back in plain through every read, on this node and on another with the same keys.
+    for node in [store.clone(), s.node().await] {
+        let listed = node.users(t.id).await.unwrap();
+        let mine: Vec<_> = listed.iter().filter(|u| u.id == user.id).collect();
+        assert_eq!(mine.len(), 1);
+        assert_eq!(mine[0].display_name.as_str(), "山田花子カナリア");
+        assert_eq!(node.user(t.id, user.id).await.unwrap().unwrap().email.as_str(), "ｙａｍａｄａ.canary@example.jp");
+        let (found, hash) = node.user_credentials(t.id, &email("YAMADA.Canary@example.jp")).await.unwrap().unwrap();
+        assert_eq!((found.id, hash.as_deref()), (user.id, Some("$argon2id$hash")));
+        assert_eq!(signin_account(&node, "acme", "yamada.canary@EXAMPLE.JP").await.unwrap().id, user.id);
+        assert!(signin_account(&node, "acme", "yamada.other@example.jp").await.is_none());
+    }
+    // The same email in another tenant is another account, with an unrelated index.
+    let other = make_tenant(store, "other").await;
+    let theirs = add_user(store, &other, "yamada.canary@example.jp", "Yamada").await.unwrap();
+    assert_ne!(stored_user(&raw, theirs.id).await.2, stored_user(&raw, user.id).await.2);
+    assert_eq!(signin_account(store, "other", "ｙａｍａｄａ.canary@example.jp").await.unwrap().id, theirs.id);
+}
+
+#[tokio::test]
+async fn dat_3_full_width_and_ascii_emails_are_one_user_with_and_without_encryption() {
+    let s = sealed_env().await;
+    let sealed_tenant = make_tenant(&s.env.store, "sealed").await;
+    // A tenant opened before encryption was configured: no keys, plain values, the keyless index.
+    let plain_store = s.env.node().await;
+    let plain_tenant = make_tenant(&plain_store, "plain").await;
+    for (store, t) in [(&s.env.store, &sealed_tenant), (&s.env.store, &plain_tenant), (&plain_store, &plain_tenant)] {
+        let slug = t.slug.as_str();
+        let first = add_user(store, t, "ＹＡＭＡＤＡ@example.jp", "山田").await;
+        let first = match first {
+            Ok(user) => user,
+            // The plain tenant's user was made through the first store already.
+            Err(StoreError::Conflict(_)) => signin_account(store, slug, "yamada@example.jp").await.unwrap(),
+            Err(e) => panic!("{e:?}"),
+        };
+        let again = add_user(store, t, "yamada@example.jp", "Yamada").await;
+        assert!(matches!(&again, Err(StoreError::Conflict(m)) if m.contains("already exists")), "{again:?}");
+        let again = add_user(store, t, "Yamada@Example.jp", "Yamada").await;
+        assert!(matches!(again, Err(StoreError::Conflict(_))));
+        for typed in ["yamada@example.jp", "ＹＡＭＡＤＡ@example.jp", "ｙａｍａｄａ@ＥＸＡＭＰＬＥ.jp"]
+        {
+            assert_eq!(signin_account(store, slug, typed).await.unwrap().id, first.id, "{typed}");
+            assert_eq!(store.user_credentials(t.id, &email(typed)).await.unwrap().unwrap().0.id, first.id);
+        }
+        assert_eq!(store.users(t.id).await.unwrap().len(), 1);
+    }
+    let raw = Raw::connect(&s.env.db.url).await;
+    let plain_user = signin_account(&plain_store, "plain", "yamada@example.jp").await.unwrap();
+    let (stored_email, stored_name, index) = stored_user(&raw, plain_user.id).await;
+    assert_eq!((stored_email.as_str(), stored_name.as_str()), ("ＹＡＭＡＤＡ@example.jp", "山田"), "stays plain");
+    assert!(index.is_some());
+}
+
+#[tokio::test]
+async fn dat_2_users_written_before_sealing_are_sealed_and_indexed_when_the_store_opens() {
+    let s = sealed_env().await;
+    let store = &s.env.store;
+    let t = make_tenant(store, "acme").await;
+    let a = add_user(store, &t, "placeholder-a@example.jp", "A").await.unwrap();
+    let b = add_user(store, &t, "placeholder-b@example.jp", "B").await.unwrap();
+    let c = add_user(store, &t, "placeholder-c@example.jp", "C").await.unwrap();
+    // As an earlier release left them: plain, without index; b and c differ only in width and
+    // case, which was allowed then.
+    let raw = Raw::connect(&s.env.db.url).await;
+    set_stored_user(&raw, a.id, "legacy.a@example.jp", "旧山田", None).await;
+    set_stored_user(&raw, b.id, "ＤＵＰ@example.jp", "Dup wide", None).await;
+    set_stored_user(&raw, c.id, "dup@example.jp", "Dup narrow", None).await;
+
+    let node = s.node().await;
+    let (stored_email, stored_name, index_a) = stored_user(&raw, a.id).await;
+    assert!(stored_email.starts_with('\u{1}') && stored_name.starts_with('\u{1}') && index_a.is_some());
+    assert_eq!(signin_account(&node, "acme", "LEGACY.A@example.jp").await.unwrap().display_name.as_str(), "旧山田");
+    // Of the two equal emails the first keeps the address; the second is sealed without an
+    // index, still listed (an administrator can delete it), never signed in to by email.
+    assert_eq!(signin_account(&node, "acme", "dup@example.jp").await.unwrap().id, b.id);
+    let (c_email, _, c_index) = stored_user(&raw, c.id).await;
+    assert!(c_email.starts_with('\u{1}') && c_index.is_none());
+    let listed = node.users(t.id).await.unwrap();
+    assert!(listed.iter().any(|u| u.id == c.id && u.display_name.as_str() == "Dup narrow"));
+    // Opening again leaves what is done as it is.
+    let again = s.node().await;
+    assert_eq!(signin_account(&again, "acme", "legacy.a@example.jp").await.unwrap().id, a.id);
+    assert_eq!(stored_user(&raw, a.id).await, (stored_email, stored_name, index_a));
+
+    // A store without a vault indexes its plain tenants the same way, and leaves them plain.
+    let plain = make_tenant(&s.env.node().await, "plain").await;
+    let p = add_user(store, &plain, "placeholder@example.jp", "P").await.unwrap();
+    set_stored_user(&raw, p.id, "Plain.User@example.jp", "平文", None).await;
+    let bare = s.env.node().await;
+    assert_eq!(signin_account(&bare, "plain", "plain.user@example.jp").await.unwrap().id, p.id);
+    let (stored_email, stored_name, index) = stored_user(&raw, p.id).await;
+    assert_eq!((stored_email.as_str(), stored_name.as_str()), ("Plain.User@example.jp", "平文"));
+    assert!(index.is_some());
+}
+
+#[tokio::test]
+async fn ten_2_a_sealed_email_moved_to_another_user_or_tenant_is_refused() {
+    let s = sealed_env().await;
+    let store = &s.env.store;
+    let (a, b) = (make_tenant(store, "tenant-a").await, make_tenant(store, "tenant-b").await);
+    let ua = add_user(store, &a, "a@example.jp", "A").await.unwrap();
+    let ua2 = add_user(store, &a, "a2@example.jp", "A2").await.unwrap();
+    let ub = add_user(store, &b, "b@example.jp", "B").await.unwrap();
+    let raw = Raw::connect(&s.env.db.url).await;
+    let (sealed_email, sealed_name, _) = stored_user(&raw, ua.id).await;
+    let (_, _, index_b) = stored_user(&raw, ub.id).await;
+    set_stored_user(&raw, ub.id, &sealed_email, &sealed_name, index_b).await;
+    let node = s.node().await;
+    assert!(matches!(node.user(b.id, ub.id).await, Err(StoreError::Unreadable(_))));
+    assert!(matches!(node.users(b.id).await, Err(StoreError::Unreadable(_))));
+    // Within the tenant, bound to its row; and a plain value planted in a sealed tenant is refused.
+    let (email_a2, _, index_a2) = stored_user(&raw, ua2.id).await;
+    set_stored_user(&raw, ua2.id, &email_a2, &sealed_name, index_a2.clone()).await;
+    assert!(matches!(node.user(a.id, ua2.id).await, Err(StoreError::Unreadable(_))));
+    set_stored_user(&raw, ua2.id, "planted@example.jp", "Planted", index_a2).await;
+    assert!(matches!(node.user(a.id, ua2.id).await, Err(StoreError::Unreadable(_))));
+    assert_eq!(node.user(a.id, ua.id).await.unwrap().unwrap().display_name.as_str(), "A");
+}
