@@ -55,6 +55,9 @@ impl Store {
         // Users written before their email and name were sealed get both sealed, and the
         // email's blind index, before any read or write (DAT-2, DAT-3).
         seal_unsealed(&mut conn, options.vault.as_deref()).await?;
+        if let Some(vault) = options.vault.as_deref() {
+            seal_unsealed_labels(&mut conn, vault).await?;
+        }
         let cache = Arc::new(crate::cache::RecordCache::new(options.record_cache_records));
         let writer = Writer::open(conn, connector, Arc::clone(&cache));
         tracing::info!(engine = ?db.engine(), encrypted = options.vault.is_some(), "store opened");
@@ -159,5 +162,53 @@ async fn seal_unsealed(conn: &mut crate::conn::WriterConn, vault: Option<&Vault>
         sealer = Some(current);
     }
     tracing::info!(sealed, duplicates, "users written before their emails were sealed are sealed and indexed");
+    Ok(())
+}
+
+/// Seals the role labels, API-key names and collection labels, memos and field definitions
+/// written before they were sealed, in every tenant with keys (DAT-2). The rows of tenants
+/// without keys stay plain, and are read again at every start (a few rows per such tenant, and
+/// its keys looked up once). Each `UPDATE` applies only while the value is still as read.
+async fn seal_unsealed_labels(conn: &mut crate::conn::WriterConn, vault: &Vault) -> Result<(), StoreError> {
+    use crate::sql::{api_keys, collections, roles};
+    use kura_domain::TenantId;
+    let mut sealers: std::collections::HashMap<uuid::Uuid, Sealer> = std::collections::HashMap::new();
+    let mut sealed = 0u64;
+    macro_rules! sealer_of {
+        ($tenant:expr) => {{
+            let tenant: uuid::Uuid = $tenant;
+            if !sealers.contains_key(&tenant) {
+                sealers.insert(tenant, vault.sealer(TenantId::from_uuid(tenant)).await?);
+            }
+            &sealers[&tenant]
+        }};
+    }
+    for (tenant, id, label) in roles::unsealed(&mut conn.exec()).await? {
+        let sealer = sealer_of!(tenant);
+        if sealer.has_keys() {
+            roles::seal_unsealed(&mut conn.exec(), sealer, id, &label).await?;
+            sealed += 1;
+        }
+    }
+    for (tenant, id, name) in api_keys::unsealed(&mut conn.exec()).await? {
+        let sealer = sealer_of!(tenant);
+        if sealer.has_keys() {
+            api_keys::seal_unsealed(&mut conn.exec(), sealer, id, &name).await?;
+            sealed += 1;
+        }
+    }
+    for (tenant, id, label, memo, fields) in collections::unsealed(&mut conn.exec()).await? {
+        let sealer = sealer_of!(tenant);
+        if sealer.has_keys() {
+            collections::seal_unsealed(&mut conn.exec(), sealer, id, &label, &memo, &fields).await?;
+            sealed += 1;
+        }
+    }
+    if sealed > 0 {
+        tracing::info!(
+            sealed,
+            "role labels, API-key names and collection definitions written before sealing are sealed"
+        );
+    }
     Ok(())
 }

@@ -189,7 +189,7 @@ pub(crate) async fn user_session(
         session: session.try_into()?,
         user: user.open(sealer)?,
         tenant: tenant_row.try_into()?,
-        role: role.try_into()?,
+        role: role.open(sealer)?,
     }))
 }
 
@@ -220,6 +220,7 @@ pub(crate) async fn api_key(
     digest: &TokenDigest,
     now: Timestamp,
     collection: Option<&Key>,
+    sealer: &crate::vault::Sealer,
 ) -> Result<Option<ApiKeyContext>, StoreError> {
     const SQL: &str = concat!(
         "SELECT k.id, k.name, k.role_id, k.created_at, k.expires_at, k.revoked_at, k.last_used_at, k.created_by, ",
@@ -261,9 +262,9 @@ pub(crate) async fn api_key(
     let (tenant_row, role) = row.rest.split(t);
     Ok(Some(ApiKeyContext {
         policy,
-        key: key.try_into()?,
+        key: key.open(sealer)?,
         tenant: tenant_row.try_into()?,
-        role: role.try_into()?,
+        role: role.open(sealer)?,
         collection: head,
     }))
 }

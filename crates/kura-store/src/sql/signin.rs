@@ -144,7 +144,7 @@ impl SigninRow {
                 Some(SigninAccount {
                     user: user.open(sealer)?,
                     password_hash: self.u_password_hash,
-                    role: Role::try_from(role)?,
+                    role: role.open(sealer)?,
                 })
             }
         };

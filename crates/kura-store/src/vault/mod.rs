@@ -32,10 +32,14 @@ const RECORD_DATA: &str = "data";
 const SEALED_FORMAT: u8 = 1;
 
 /// The first character of a sealed text value (a user's email or name, a label) in its `TEXT`
-/// column, before the sealed bytes in base64. No value Kura accepts starts with it (names,
-/// emails and labels refuse control characters), so a plain value is never taken for a sealed
-/// one.
+/// column, before the sealed bytes in base64. Names, emails, labels and key names refuse
+/// control characters, so none starts with it; a memo might, so a tenant without keys takes a
+/// value for sealed only if the rest is the base64 of a sealed value.
 const SEALED_TEXT: char = '\u{1}';
+
+/// A SQL `LIKE` pattern matching sealed text values, to find those written before their column
+/// was sealed.
+pub(crate) const SEALED_TEXT_PATTERN: &str = "\u{1}%";
 
 /// A user's email, as the blind index names it.
 pub(crate) const USER_EMAIL_INDEX: &str = "users.email";
@@ -241,6 +245,11 @@ impl Sealer {
         self.tenant
     }
 
+    /// Whether the tenant's values are sealed (it has keys).
+    pub(crate) fn has_keys(&self) -> bool {
+        self.keys.is_some()
+    }
+
     /// The stored form of a text value (`table`, `row`, `field` name where it is stored):
     /// sealed under the tenant's newest data key and written as [`SEALED_TEXT`] and base64, or
     /// the value itself for a tenant without keys.
@@ -287,12 +296,17 @@ impl Sealer {
     fn open_text_inner(&self, table: &str, row: &[u8], field: &str, stored: &str) -> Result<Option<String>, String> {
         use base64::Engine as _;
         let Some(encoded) = stored.strip_prefix(SEALED_TEXT) else { return Ok(None) };
+        let decoded = base64::engine::general_purpose::STANDARD_NO_PAD.decode(encoded);
         let Some(keys) = &self.keys else {
-            return Err("the value is encrypted and the tenant has no keys (destroyed or never loaded)".into());
+            return match decoded {
+                Ok(sealed) if sealed.first() == Some(&SEALED_FORMAT) && sealed_version(&sealed).is_ok() => {
+                    Err("the value is encrypted and the tenant has no keys (destroyed or never loaded)".into())
+                }
+                // A plain value that happens to start with the marker (a memo).
+                _ => Ok(None),
+            };
         };
-        let sealed = base64::engine::general_purpose::STANDARD_NO_PAD
-            .decode(encoded)
-            .map_err(|_| "the sealed value is not base64".to_owned())?;
+        let sealed = decoded.map_err(|_| "the sealed value is not base64".to_owned())?;
         let ctx = SealContext { tenant: &self.tenant_bytes, table, row, field };
         let plain = keys.open(&ctx, &sealed).map_err(|e| e.to_string())?;
         String::from_utf8(plain).map(Some).map_err(|_| "the opened value is not UTF-8".to_owned())

@@ -391,3 +391,158 @@ async fn ten_2_a_sealed_email_moved_to_another_user_or_tenant_is_refused() {
     assert!(matches!(node.user(a.id, ua2.id).await, Err(StoreError::Unreadable(_))));
     assert_eq!(node.user(a.id, ua.id).await.unwrap().unwrap().display_name.as_str(), "A");
 }
+
+// Labels, memos and API-key names (DAT-2) -------------------------------------------------------
+
+/// Runs a statement on the raw connection with one id parameter, returning the text columns.
+async fn stored_texts(raw: &Raw, sql: &'static str, id: Uuid) -> Vec<String> {
+    match raw {
+        Raw::Sqlite(p) => {
+            let row: (String,) = sqlx::query_as(sql).bind(id).fetch_one(p).await.unwrap();
+            vec![row.0]
+        }
+        Raw::Pg(p) => {
+            let row: (String,) = sqlx::query_as(sql).bind(id).fetch_one(p).await.unwrap();
+            vec![row.0]
+        }
+    }
+}
+
+async fn raw_exec(raw: &Raw, sql: &'static str, id: Uuid, value: &str) {
+    let n = match raw {
+        Raw::Sqlite(p) => sqlx::query(sql).bind(id).bind(value).execute(p).await.unwrap().rows_affected(),
+        Raw::Pg(p) => sqlx::query(sql).bind(id).bind(value).execute(p).await.unwrap().rows_affected(),
+    };
+    assert_eq!(n, 1);
+}
+
+const LABEL_CANARIES: [&str; 6] =
+    ["顧客カナリア", "氏名カナリア", "memo-canary", "field-memo-canary", "役割カナリア", "キー名カナリア"];
+
+fn canary_spec() -> CollectionSpec {
+    serde_json::from_str(
+        r#"{"name":"customers","label":"顧客カナリア","memo":"memo-canary","fields":[
+            {"name":"name","label":"氏名カナリア","type":"text","memo":"field-memo-canary"}]}"#,
+    )
+    .unwrap()
+}
+
+/// A collection, a role and an API key whose label, memo and name are canaries.
+async fn labelled(store: &Store, t: &Tenant) -> (Collection, Role, kura_store::ApiKey, SecretToken) {
+    let mut w = store.begin(scope(t), cli()).await.unwrap();
+    let c = w.insert_collection(t.id, &canary_spec()).await.unwrap();
+    let role = w.insert_role(t.id, &key("auditors"), &name("役割カナリア"), PermissionSet::empty()).await.unwrap();
+    let (token, api_key) = w
+        .insert_api_key(t.id, "キー名カナリア", role.id, None, None, kura_store::ApiKeyLimits::default())
+        .await
+        .unwrap();
+    w.commit(AuditRecord::success(Operation::CollectionCreate, format!("collection:{}", c.id))).await.unwrap();
+    (c, role, api_key, token)
+}
+
+const COLLECTION_TEXT: &str = "SELECT label || memo || fields FROM collections WHERE id = $1";
+const ROLE_TEXT: &str = "SELECT label FROM roles WHERE id = $1";
+const KEY_TEXT: &str = "SELECT name FROM api_keys WHERE id = $1";
+
+async fn assert_sealed(raw: &Raw, c: &Collection, role: &Role, api_key: &kura_store::ApiKey) {
+    for (sql, id) in
+        [(COLLECTION_TEXT, c.id.as_uuid()), (ROLE_TEXT, role.id.as_uuid()), (KEY_TEXT, api_key.id.as_uuid())]
+    {
+        for stored in stored_texts(raw, sql, id).await {
+            assert!(stored.starts_with('\u{1}'), "sealed: {stored:?}");
+            for canary in LABEL_CANARIES.iter().chain(&["氏名", "name", "text"]) {
+                assert!(!stored.contains(canary), "{canary} in {stored:?}");
+            }
+        }
+    }
+}
+
+async fn assert_read_back(node: &Store, t: &Tenant, role: &Role, token: &SecretToken) {
+    let c = node.collection_by_name(t.id, &key("customers")).await.unwrap().unwrap();
+    assert_eq!((c.label.as_str(), c.memo.as_str()), ("顧客カナリア", "memo-canary"));
+    assert_eq!((c.fields[0].label.as_str(), c.fields[0].memo.as_str()), ("氏名カナリア", "field-memo-canary"));
+    let at = node.collection_at(t.id, &key("customers")).await.unwrap().unwrap();
+    assert_eq!(at.collection.label.as_str(), "顧客カナリア");
+    assert_eq!(node.collections(t.id).await.unwrap()[0].fields[0].label.as_str(), "氏名カナリア");
+    assert_eq!(node.role(t.id, role.id).await.unwrap().unwrap().label.as_str(), "役割カナリア");
+    assert!(node.roles(t.id).await.unwrap().iter().any(|r| r.label.as_str() == "役割カナリア"));
+    assert_eq!(node.api_keys(t.id).await.unwrap()[0].name, "キー名カナリア");
+    let ctx = node.api_key_context(t.id, &token.digest(), None, None).await.unwrap().unwrap();
+    assert_eq!((ctx.key.name.as_str(), ctx.role.label.as_str()), ("キー名カナリア", "役割カナリア"));
+}
+
+#[tokio::test]
+async fn dat_2_labels_memos_and_api_key_names_are_ciphertext_in_the_database_and_plain_when_read() {
+    let s = sealed_env().await;
+    let store = &s.env.store;
+    let t = make_tenant(store, "acme").await;
+    let (c, role, api_key, token) = labelled(store, &t).await;
+    let raw = Raw::connect(&s.env.db.url).await;
+    assert_sealed(&raw, &c, &role, &api_key).await;
+    // The built-in roles' labels are sealed too.
+    let admin = role_of(store, &t, BuiltinRole::TenantAdmin).await;
+    assert!(stored_texts(&raw, ROLE_TEXT, admin.id.as_uuid()).await[0].starts_with('\u{1}'));
+    for node in [store.clone(), s.node().await] {
+        assert_read_back(&node, &t, &role, &token).await;
+    }
+    // A changed definition and role are sealed again.
+    let mut spec = canary_spec();
+    spec.memo = "memo-canary 2".into();
+    let mut w = store.begin(scope(&t), cli()).await.unwrap();
+    w.update_collection(t.id, c.id, &spec).await.unwrap();
+    w.update_role(t.id, role.id, &name("役割カナリア"), PermissionSet::empty()).await.unwrap();
+    w.commit(AuditRecord::success(Operation::CollectionUpdate, format!("collection:{}", c.id))).await.unwrap();
+    assert_sealed(&raw, &c, &role, &api_key).await;
+    assert_eq!(s.node().await.collection(t.id, c.id).await.unwrap().unwrap().memo, "memo-canary 2");
+
+    // Moved to another collection of the same tenant, a sealed definition does not open.
+    let other = make_collection(store, &t, "other").await;
+    let sealed_fields: String = match &raw {
+        Raw::Sqlite(p) => sqlx::query_scalar("SELECT fields FROM collections WHERE id = $1")
+            .bind(c.id.as_uuid())
+            .fetch_one(p)
+            .await
+            .unwrap(),
+        Raw::Pg(p) => sqlx::query_scalar("SELECT fields FROM collections WHERE id = $1")
+            .bind(c.id.as_uuid())
+            .fetch_one(p)
+            .await
+            .unwrap(),
+    };
+    raw_exec(&raw, "UPDATE collections SET fields = $2 WHERE id = $1", other.id.as_uuid(), &sealed_fields).await;
+    assert!(matches!(s.node().await.collection(t.id, other.id).await, Err(StoreError::Unreadable(_))));
+}
+
+async fn role_of(store: &Store, t: &Tenant, builtin: BuiltinRole) -> Role {
+    role(store, t, builtin).await
+}
+
+#[tokio::test]
+async fn dat_2_labels_and_key_names_written_before_sealing_are_sealed_when_the_store_opens() {
+    let s = sealed_env().await;
+    let store = &s.env.store;
+    let t = make_tenant(store, "acme").await;
+    let (c, role, api_key, token) = labelled(store, &t).await;
+    // As an earlier release left them: plain.
+    let raw = Raw::connect(&s.env.db.url).await;
+    let fields = serde_json::to_string(&canary_spec().fields).unwrap();
+    raw_exec(
+        &raw,
+        "UPDATE collections SET label = '顧客カナリア', memo = 'memo-canary', fields = $2 WHERE id = $1",
+        c.id.as_uuid(),
+        &fields,
+    )
+    .await;
+    raw_exec(&raw, "UPDATE roles SET label = $2 WHERE id = $1", role.id.as_uuid(), "役割カナリア").await;
+    raw_exec(&raw, "UPDATE api_keys SET name = $2 WHERE id = $1", api_key.id.as_uuid(), "キー名カナリア").await;
+    // A tenant opened before encryption keeps its labels plain.
+    let plain = make_tenant(&s.env.node().await, "plain").await;
+    let plain_collection = make_collection(store, &plain, "plain_things").await;
+
+    let node = s.node().await;
+    assert_sealed(&raw, &c, &role, &api_key).await;
+    assert_read_back(&node, &t, &role, &token).await;
+    let stored = stored_texts(&raw, COLLECTION_TEXT, plain_collection.id.as_uuid()).await;
+    assert_eq!(stored, ["plain_thingsmemo[]"], "a tenant without keys stays plain");
+    assert_eq!(node.collection(plain.id, plain_collection.id).await.unwrap().unwrap().label.as_str(), "plain_things");
+}
