@@ -546,3 +546,91 @@ async fn dat_2_labels_and_key_names_written_before_sealing_are_sealed_when_the_s
     assert_eq!(stored, ["plain_thingsmemo[]"], "a tenant without keys stays plain");
     assert_eq!(node.collection(plain.id, plain_collection.id).await.unwrap().unwrap().label.as_str(), "plain_things");
 }
+
+// The plaintext canary sweep, for what the store seals beyond records ---------------------------
+
+/// Every file under `dir`, recursively, with its bytes.
+fn files_under(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            out.push((path.display().to_string(), bytes));
+        }
+    }
+    out
+}
+
+/// Every row of every table of a PostgreSQL database as PostgreSQL prints it.
+async fn pg_rows(url: &str) -> Vec<u8> {
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let tables: Vec<String> = sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for table in tables {
+        let sql = format!("SELECT t::text FROM {table} t");
+        let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&pool).await.unwrap();
+        rows.iter().for_each(|r| out.extend_from_slice(r.as_bytes()));
+    }
+    pool.close().await;
+    out
+}
+
+#[tokio::test]
+async fn dat_2_dat_3_canary_sweep_finds_no_user_email_name_label_or_key_name_in_the_database_or_keystore() {
+    let s = sealed_env().await;
+    let store = &s.env.store;
+    let t = make_tenant(store, "acme").await;
+    // Canaries: ASCII, Japanese, full-width (and its normalised form), half-width kana.
+    let user = add_user(store, &t, "ＫＵＲＡＣＡＮＡＲＹ７７@example.jp", "金庫番カナリア試験 ｶﾅﾘｱﾃｽﾄ").await.unwrap();
+    let (c, role, api_key, token) = labelled(store, &t).await;
+    // The same values are there, opened, for whoever may read them.
+    assert_eq!(signin_account(store, "acme", "kuracanary77@example.jp").await.unwrap().id, user.id);
+    assert_read_back(store, &t, &role, &token).await;
+    let canaries: Vec<&str> = [
+        "ＫＵＲＡＣＡＮＡＲＹ７７",
+        "kuracanary77",
+        "KURACANARY77",
+        "金庫番カナリア試験",
+        "ｶﾅﾘｱﾃｽﾄ",
+        "カナリアテスト",
+        "customers\",\"label",
+    ]
+    .into_iter()
+    .chain(LABEL_CANARIES)
+    .collect();
+
+    // Every byte: the database (file, WAL and shm on SQLite; every row on PostgreSQL) and the
+    // keystore, while the store is open (the WAL holds the latest writes) and after it closed.
+    let mut found = Vec::new();
+    for round in ["open", "closed"] {
+        if round == "closed" {
+            store.close().await;
+        }
+        let mut written: Vec<(String, Vec<u8>)> = Vec::new();
+        for url in [&s.env.db.url, &s.keystore.url] {
+            match url.strip_prefix("sqlite://") {
+                Some(path) => written.extend(files_under(std::path::Path::new(path).parent().unwrap())),
+                None => written.push((format!("rows of {url}"), pg_rows(url).await)),
+            }
+        }
+        assert!(written.len() >= 2, "{:?}", written.iter().map(|w| &w.0).collect::<Vec<_>>());
+        // The sweep sees the data: the role's key, an identifier, is stored as it is.
+        let identifier = b"auditors";
+        assert!(written.iter().any(|(_, bytes)| bytes.windows(identifier.len()).any(|w| w == identifier)), "{round}");
+        for (name, bytes) in &written {
+            for canary in &canaries {
+                let n = bytes.windows(canary.len()).filter(|w| *w == canary.as_bytes()).count();
+                if n > 0 {
+                    found.push(format!("{canary} ×{n} in {name} ({round})"));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "plaintext found: {found:?}");
+    let _ = (c, api_key);
+}
