@@ -146,7 +146,12 @@ impl Store {
 
     /// The owner's second factors (IAM-6), confirmed and pending, oldest first.
     pub async fn second_factors(&self, owner: SessionOwner) -> Result<Vec<SecondFactor>, StoreError> {
-        sql::factors::of_owner(&mut self.db.read().await?.exec(), owner).await
+        let tenant = match owner {
+            SessionOwner::User { tenant_id, .. } => Some(self.sealer(tenant_id).await?),
+            SessionOwner::Operator(_) => None,
+        };
+        let sealer = sql::factors::owner_sealer(owner, tenant);
+        sql::factors::of_owner(&mut self.db.read().await?.exec(), owner, &sealer).await
     }
 
     /// How many of the owner's recovery codes are unused.
@@ -157,6 +162,11 @@ impl Store {
     /// A sign-in challenge by its token in `scope` (a tenant's id, or nil for operators),
     /// expired or not.
     pub async fn challenge(&self, scope: uuid::Uuid, digest: &TokenDigest) -> Result<Option<Challenge>, StoreError> {
-        sql::factors::challenge(&mut self.db.read().await?.exec(), scope, digest).await
+        let sealer = if scope.is_nil() {
+            crate::vault::Sealer::plain(TenantId::from_uuid(scope))
+        } else {
+            self.sealer(TenantId::from_uuid(scope)).await?
+        };
+        sql::factors::challenge(&mut self.db.read().await?.exec(), scope, digest, &sealer).await
     }
 }

@@ -165,8 +165,9 @@ async fn seal_unsealed(conn: &mut crate::conn::WriterConn, vault: Option<&Vault>
     Ok(())
 }
 
-/// Seals the role labels, API-key names and collection labels, memos and field definitions
-/// written before they were sealed, in every tenant with keys (DAT-2). The rows of tenants
+/// Seals the role labels, API-key names, collection labels, memos and field definitions, and
+/// users' TOTP secrets, factor labels and enrolment secrets written before they were sealed, in
+/// every tenant with keys (DAT-2). The rows of tenants
 /// without keys stay plain, and are read again at every start (a few rows per such tenant, and
 /// its keys looked up once). Each `UPDATE` applies only while the value is still as read.
 async fn seal_unsealed_labels(conn: &mut crate::conn::WriterConn, vault: &Vault) -> Result<(), StoreError> {
@@ -204,10 +205,24 @@ async fn seal_unsealed_labels(conn: &mut crate::conn::WriterConn, vault: &Vault)
             sealed += 1;
         }
     }
+    for (tenant, id, label, secret) in crate::sql::factors::unsealed(&mut conn.exec()).await? {
+        let sealer = sealer_of!(tenant);
+        if sealer.has_keys() {
+            crate::sql::factors::seal_unsealed(&mut conn.exec(), sealer, id, &label, &secret).await?;
+            sealed += 1;
+        }
+    }
+    for (tenant, digest, secret) in crate::sql::factors::unsealed_challenges(&mut conn.exec()).await? {
+        let sealer = sealer_of!(tenant);
+        if sealer.has_keys() {
+            crate::sql::factors::seal_unsealed_challenge(&mut conn.exec(), sealer, &digest, &secret).await?;
+            sealed += 1;
+        }
+    }
     if sealed > 0 {
         tracing::info!(
             sealed,
-            "role labels, API-key names and collection definitions written before sealing are sealed"
+            "role labels, API-key names, collection definitions and second factors written before sealing are sealed"
         );
     }
     Ok(())

@@ -634,3 +634,84 @@ async fn dat_2_dat_3_canary_sweep_finds_no_user_email_name_label_or_key_name_in_
     assert!(found.is_empty(), "plaintext found: {found:?}");
     let _ = (c, api_key);
 }
+
+// Second factors (DAT-2) -----------------------------------------------------------------------
+
+const TOTP_SECRET: &str = "JBSWY3DPEHPK3PXPKURACANARY234567";
+
+async fn enrol(store: &Store, write_scope: AuditScope, owner: SessionOwner) -> (Uuid, SecretToken) {
+    let mut w = store.begin(write_scope, cli()).await.unwrap();
+    let id = w.begin_factor(owner, "端末カナリア", TOTP_SECRET).await.unwrap();
+    let challenge = kura_store::Challenge {
+        owner,
+        surface: "console".into(),
+        pending_secret: Some(TOTP_SECRET.into()),
+        attempts: 0,
+        expires_at: store.clock().now().checked_add(SignedDuration::from_hours(8)).unwrap(),
+    };
+    let token = w.insert_challenge(&challenge).await.unwrap();
+    w.commit(AuditRecord::success(Operation::UserUpdate, "factor")).await.unwrap();
+    (id, token)
+}
+
+async fn stored_factor(raw: &Raw, id: Uuid) -> (String, String) {
+    const SQL: &str = "SELECT label, secret FROM second_factors WHERE id = $1";
+    match raw {
+        Raw::Sqlite(p) => sqlx::query_as(SQL).bind(id).fetch_one(p).await.unwrap(),
+        Raw::Pg(p) => sqlx::query_as(SQL).bind(id).fetch_one(p).await.unwrap(),
+    }
+}
+
+async fn stored_pending(raw: &Raw, token: &SecretToken) -> String {
+    const SQL: &str = "SELECT pending_secret FROM signin_challenges WHERE token_hash = $1";
+    match raw {
+        Raw::Sqlite(p) => sqlx::query_scalar(SQL).bind(token.digest().0.to_vec()).fetch_one(p).await.unwrap(),
+        Raw::Pg(p) => sqlx::query_scalar(SQL).bind(token.digest().0.to_vec()).fetch_one(p).await.unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn dat_2_totp_secrets_of_tenant_users_are_sealed_and_operators_stay_plain() {
+    let s = sealed_env().await;
+    let store = &s.env.store;
+    let t = make_tenant(store, "acme").await;
+    let user = add_user(store, &t, "totp@example.jp", "TOTP").await.unwrap();
+    let owner = SessionOwner::User { tenant_id: t.id, user_id: user.id };
+    let (factor, token) = enrol(store, scope(&t), owner).await;
+    let raw = Raw::connect(&s.env.db.url).await;
+    let (label, secret) = stored_factor(&raw, factor).await;
+    let pending = stored_pending(&raw, &token).await;
+    for stored in [&label, &secret, &pending] {
+        assert!(
+            stored.starts_with('\u{1}') && !stored.contains("KURACANARY") && !stored.contains("カナリア"),
+            "{stored}"
+        );
+    }
+    for node in [store.clone(), s.node().await] {
+        let factors = node.second_factors(owner).await.unwrap();
+        assert_eq!((factors[0].label.as_str(), factors[0].secret.as_str()), ("端末カナリア", TOTP_SECRET));
+        let challenge = node.challenge(t.id.as_uuid(), &token.digest()).await.unwrap().unwrap();
+        assert_eq!(challenge.pending_secret.as_deref(), Some(TOTP_SECRET));
+    }
+    // A factor's secret moved to another factor's row does not open.
+    let other_user = add_user(store, &t, "totp2@example.jp", "TOTP2").await.unwrap();
+    let other = SessionOwner::User { tenant_id: t.id, user_id: other_user.id };
+    let (other_factor, _) = enrol(store, scope(&t), other).await;
+    raw_exec(&raw, "UPDATE second_factors SET secret = $2 WHERE id = $1", other_factor, &secret).await;
+    assert!(matches!(s.node().await.second_factors(other).await, Err(StoreError::Unreadable(_))));
+
+    // Written before sealing: sealed when the store opens.
+    raw_exec(&raw, "UPDATE second_factors SET label = '端末カナリア', secret = $2 WHERE id = $1", factor, TOTP_SECRET)
+        .await;
+    let node = s.node().await;
+    assert!(stored_factor(&raw, factor).await.1.starts_with('\u{1}'));
+    assert_eq!(node.second_factors(owner).await.unwrap()[0].secret, TOTP_SECRET);
+
+    // An operator's factor is the platform's: no tenant key covers it, and it stays plain.
+    let mut w = store.begin(AuditScope::Platform, cli()).await.unwrap();
+    let op = w.insert_operator(&email("op@example.jp"), &name("Op"), "$argon2id$hash").await.unwrap();
+    w.commit(AuditRecord::success(Operation::OperatorCreate, "operator")).await.unwrap();
+    let (op_factor, _) = enrol(store, AuditScope::Platform, SessionOwner::Operator(op.id)).await;
+    assert_eq!(stored_factor(&raw, op_factor).await.1, TOTP_SECRET);
+    assert_eq!(store.second_factors(SessionOwner::Operator(op.id)).await.unwrap()[0].secret, TOTP_SECRET);
+}
