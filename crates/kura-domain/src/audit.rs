@@ -100,6 +100,9 @@ pub enum Operation {
     ApiKeyCreate,
     ApiKeyRevoke,
     TenantUpdate,
+    /// The tenant's keys were destroyed and its rows deleted after its contract's end and grace
+    /// period (TEN-4); a deletion certificate was issued. In the platform's log only.
+    TenantDelete,
     SecurityPolicyUpdate,
     UserLock,
     UserUnlock,
@@ -152,7 +155,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 55] = [
+    pub const ALL: [Operation; 56] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -160,6 +163,7 @@ impl Operation {
         Self::OperatorLogout,
         Self::TenantCreate,
         Self::TenantUpdate,
+        Self::TenantDelete,
         Self::UserLogin,
         Self::UserLoginFailed,
         Self::UserLogout,
@@ -219,6 +223,7 @@ impl Operation {
             Self::OperatorLogout => "operator.logout",
             Self::TenantCreate => "tenant.create",
             Self::TenantUpdate => "tenant.update",
+            Self::TenantDelete => "tenant.delete",
             Self::UserLogin => "user.login",
             Self::UserLoginFailed => "user.login_failed",
             Self::UserLogout => "user.logout",
@@ -284,6 +289,7 @@ impl Operation {
                 | Self::OperatorLogout
                 | Self::TenantCreate
                 | Self::TenantUpdate
+                | Self::TenantDelete
         )
     }
 }

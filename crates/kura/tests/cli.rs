@@ -7,6 +7,8 @@
 mod audit_log;
 #[path = "cli/backup.rs"]
 mod backup;
+#[path = "cli/contract_end.rs"]
+mod contract_end;
 #[path = "cli/encryption.rs"]
 mod encryption;
 

@@ -13,6 +13,7 @@ mod access;
 mod account;
 mod bookkeeping;
 mod data;
+mod erasure;
 mod factors;
 mod identity;
 mod links;
