@@ -103,6 +103,8 @@ pub enum Operation {
     /// The tenant's keys were destroyed and its rows deleted after its contract's end and grace
     /// period (TEN-4); a deletion certificate was issued. In the platform's log only.
     TenantDelete,
+    /// The tenant's administrators were reminded of the contract's end (TEN-4).
+    ContractEndNotice,
     SecurityPolicyUpdate,
     UserLock,
     UserUnlock,
@@ -155,7 +157,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 56] = [
+    pub const ALL: [Operation; 57] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -164,6 +166,7 @@ impl Operation {
         Self::TenantCreate,
         Self::TenantUpdate,
         Self::TenantDelete,
+        Self::ContractEndNotice,
         Self::UserLogin,
         Self::UserLoginFailed,
         Self::UserLogout,
@@ -224,6 +227,7 @@ impl Operation {
             Self::TenantCreate => "tenant.create",
             Self::TenantUpdate => "tenant.update",
             Self::TenantDelete => "tenant.delete",
+            Self::ContractEndNotice => "contract.end_notice",
             Self::UserLogin => "user.login",
             Self::UserLoginFailed => "user.login_failed",
             Self::UserLogout => "user.logout",

@@ -223,7 +223,8 @@ pub fn verify(state: &AppState, note: &str) -> Result<Certificate, ErasureError>
     Ok(Certificate::open(note, &verifier)?)
 }
 
-async fn administrators(state: &AppState, tenant: &Tenant) -> Result<Vec<kura_domain::User>, StoreError> {
+/// The tenant's active administrators (the built-in administrator role).
+pub(crate) async fn administrators(state: &AppState, tenant: &Tenant) -> Result<Vec<kura_domain::User>, StoreError> {
     let key = Key::parse(BuiltinRole::TenantAdmin.key()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let Some(role) = state.store.role_by_key(tenant.id, &key).await? else { return Ok(Vec::new()) };
     let users = state.store.users(tenant.id).await?;

@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod client_certs;
 pub mod collections;
+pub mod contract_notices;
 pub mod duplicates;
 pub mod expiry;
 pub mod export;

@@ -144,3 +144,80 @@ async fn ten_4_the_operator_downloads_the_deletion_certificate_and_it_verifies()
     assert_ne!(anonymous.status(), StatusCode::OK);
     app.verify_audit().await;
 }
+
+#[tokio::test]
+async fn ten_4_administrators_are_reminded_30_14_and_1_days_before_the_end_once_each_in_their_language() {
+    let app = spawn_app().await;
+    // The clock is 2026-11-22 09:00 in Tokyo; the contract's last day is 31 December.
+    let input = NewTenant {
+        slug: "acme".into(),
+        display_name: "アクメ株式会社".into(),
+        admin_email: "admin@acme.example.jp".into(),
+        admin_name: "管理者".into(),
+        contract_end: Some("2026-12-31".into()),
+        ..NewTenant::default()
+    };
+    create_tenant(&app.state, cli_actor(), input, Some(PASSWORD.into())).await.unwrap();
+    let token = app.login("acme", "admin@acme.example.jp", PASSWORD).await;
+    let users = [
+        json!({"email": "en@acme.example.jp", "display_name": "Ann", "role": "tenant_admin", "password": "a-long-password-42", "language": "en"}),
+        json!({"email": "viewer@acme.example.jp", "display_name": "閲覧", "role": "viewer", "password": "a-long-password-42"}),
+    ];
+    for user in users {
+        assert_eq!(app.post("/api/v1/users", &token, user).await.0, StatusCode::CREATED);
+    }
+    let reminders = || async {
+        let mut all = app.state.store.mails(None, 100).await.unwrap();
+        all.retain(|m| m.kind == "contract_ending");
+        all
+    };
+    let other = app.another_node().await;
+    let send = |state: kura_server::AppState| async move {
+        kura_server::service::contract_notices::send_due(&state).await.unwrap()
+    };
+
+    // 39 days before: nothing yet.
+    assert_eq!(send(app.state.clone()).await, 0);
+    // 30, 14 and 1 day(s) before (09:00 in Tokyo): one reminder each, to each administrator,
+    // however often and on however many nodes the job runs.
+    // (The nodes' own mail senders run the same job meanwhile: whoever comes first sends.)
+    for (day, n) in [("2026-12-01", 2), ("2026-12-17", 4), ("2026-12-30", 6)] {
+        app.clock.set(format!("{day}T00:00:00Z").parse().unwrap());
+        let sent = send(app.state.clone()).await + send(app.state.clone()).await + send(other.state.clone()).await;
+        assert!(sent <= 2, "{day}: {sent}");
+        assert_eq!(reminders().await.len(), n, "{day}: each reminder once, to both administrators");
+    }
+    // The last day, and after it: no more.
+    for day in ["2026-12-31", "2027-01-05"] {
+        app.clock.set(format!("{day}T00:00:00Z").parse().unwrap());
+        send(app.state.clone()).await;
+        assert_eq!(reminders().await.len(), 6, "{day}");
+    }
+
+    let mails = reminders().await;
+    assert!(mails.iter().all(|m| m.recipient != "viewer@acme.example.jp"), "administrators only");
+    let ja: Vec<_> = mails.iter().filter(|m| m.recipient == "admin@acme.example.jp").collect();
+    let en: Vec<_> = mails.iter().filter(|m| m.recipient == "en@acme.example.jp").collect();
+    assert_eq!((ja.len(), en.len()), (3, 3));
+    for days in ["30", "14", "1"] {
+        assert!(ja.iter().any(|m| m.subject.contains(&format!("あと{days}日"))), "{ja:?}");
+        assert!(en.iter().any(|m| m.subject.contains(&format!("({days} days)"))), "{en:?}");
+    }
+    assert!(ja.iter().all(|m| m.subject.contains("2026-12-31")));
+    // The tenant's log records each reminder.
+    let (_, log) = app
+        .get("/api/v1/audit?operation=contract.end_notice", &app.login("acme", "admin@acme.example.jp", PASSWORD).await)
+        .await;
+    assert_eq!(log.as_array().unwrap().len(), 3, "{log}");
+
+    // A later end date starts the reminders again.
+    let mut w = app.state.store.begin(kura_domain::AuditScope::Platform, cli_actor()).await.unwrap();
+    let mut tenant = app.state.store.tenant_by_slug(&kura_domain::Slug::parse("acme").unwrap()).await.unwrap().unwrap();
+    tenant.contract_end = Some(jiff::civil::date(2027, 2, 1));
+    w.update_tenant(&tenant).await.unwrap();
+    w.commit(kura_domain::AuditRecord::success(kura_domain::Operation::TenantUpdate, "tenant:acme")).await.unwrap();
+    app.clock.set("2027-01-05T00:00:00Z".parse().unwrap());
+    send(app.state.clone()).await;
+    send(other.state.clone()).await;
+    assert_eq!(reminders().await.len(), 8, "the 30-day reminder of the new end, once");
+}

@@ -78,6 +78,28 @@ pub(crate) async fn delete_all(e: &mut Exec<'_>, tenant: TenantId) -> Result<Vec
     Ok(out)
 }
 
+/// Claims the reminder `stage` (days before the end) of `tenant`'s contract ending on `end`:
+/// `true` when this call took it (no nearer one was sent for this end date, and the end date is
+/// still `end`), `false` when it was already sent, by this node or another.
+pub(crate) async fn claim_end_notice(
+    e: &mut Exec<'_>,
+    tenant: TenantId,
+    end: jiff::civil::Date,
+    stage: u32,
+) -> Result<bool, StoreError> {
+    const SQL: &str = "UPDATE tenants SET end_notice = $3, end_notice_for = $2 WHERE id = $1 AND contract_end = $2 \
+                       AND (end_notice_for IS NULL OR end_notice_for <> $2 OR end_notice > $3)";
+    let end = end.to_string();
+    let n = run!(e, |c| sqlx::query(SQL)
+        .bind(tenant.as_uuid())
+        .bind(&end)
+        .bind(i64::from(stage))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
 /// A deleted tenant as the platform keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TenantDeletion {

@@ -1,5 +1,6 @@
-//! The contract's end (TEN-4): deleting every row of a tenant, and recording the deletion in the
-//! platform's table. Only the platform's write may: the tenant's own chain is among what goes.
+//! The contract's end (TEN-4): claiming each reminder before the end once, deleting every row of
+//! a tenant, and recording the deletion in the platform's table. Only the platform's write may
+//! delete: the tenant's own chain is among what goes.
 
 use super::Write;
 use crate::error::StoreError;
@@ -25,6 +26,18 @@ impl Write {
             self.held.forget_seqs(tenant, c.id);
         }
         sql::erasure::delete_all(&mut self.exec().await?, tenant).await
+    }
+
+    /// Claims the `stage`-days reminder of `tenant`'s contract end on `end`, in the tenant's write
+    /// that mails it (see `sql::erasure::claim_end_notice`).
+    pub async fn claim_contract_end_notice(
+        &mut self,
+        tenant: TenantId,
+        end: jiff::civil::Date,
+        stage: u32,
+    ) -> Result<bool, StoreError> {
+        self.in_scope(tenant)?;
+        sql::erasure::claim_end_notice(&mut self.exec().await?, tenant, end, stage).await
     }
 
     /// Records a deletion and its certificate in the platform's table.
