@@ -85,6 +85,9 @@ pub async fn delete_tenant(state: &AppState, actor: Actor, slug: &str) -> Result
     check_due(&tenant, grace, state.clock.now())?;
     let end = tenant.contract_end.ok_or_else(|| ErasureError::NoEnd(slug.to_owned()))?;
 
+    // What can fail without a change comes before the keys go.
+    let admins = administrators(state, &tenant).await?;
+    let signer = state.checkpoints.signer()?;
     // The keys first (crypto-shredding): every copy of the sealed values becomes unreadable.
     let keys_destroyed = match state.store.vault() {
         Some(vault) => vault.destroy_tenant_keys(tenant.id).await?,
@@ -93,8 +96,6 @@ pub async fn delete_tenant(state: &AppState, actor: Actor, slug: &str) -> Result
     let keys_destroyed_at = now(state);
     tracing::warn!(tenant = %tenant.slug, keys = keys_destroyed, "tenant keys destroyed at the contract's end");
 
-    let admins = administrators(state, &tenant).await?;
-    let signer = state.checkpoints.signer()?;
     let mut w = state.store.begin(AuditScope::Platform, actor).await?;
     let counts = w.tenant_row_counts(tenant.id).await?;
     let rows_deleted_at = now(state);
