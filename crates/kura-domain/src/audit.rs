@@ -100,6 +100,11 @@ pub enum Operation {
     ApiKeyCreate,
     ApiKeyRevoke,
     TenantUpdate,
+    /// The tenant's keys were destroyed and its rows deleted after its contract's end and grace
+    /// period (TEN-4); a deletion certificate was issued. In the platform's log only.
+    TenantDelete,
+    /// The tenant's administrators were reminded of the contract's end (TEN-4).
+    ContractEndNotice,
     SecurityPolicyUpdate,
     UserLock,
     UserUnlock,
@@ -156,7 +161,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 57] = [
+    pub const ALL: [Operation; 59] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -164,6 +169,8 @@ impl Operation {
         Self::OperatorLogout,
         Self::TenantCreate,
         Self::TenantUpdate,
+        Self::TenantDelete,
+        Self::ContractEndNotice,
         Self::UserLogin,
         Self::UserLoginFailed,
         Self::UserLogout,
@@ -225,6 +232,8 @@ impl Operation {
             Self::OperatorLogout => "operator.logout",
             Self::TenantCreate => "tenant.create",
             Self::TenantUpdate => "tenant.update",
+            Self::TenantDelete => "tenant.delete",
+            Self::ContractEndNotice => "contract.end_notice",
             Self::UserLogin => "user.login",
             Self::UserLoginFailed => "user.login_failed",
             Self::UserLogout => "user.logout",
@@ -292,6 +301,7 @@ impl Operation {
                 | Self::OperatorLogout
                 | Self::TenantCreate
                 | Self::TenantUpdate
+                | Self::TenantDelete
         )
     }
 }

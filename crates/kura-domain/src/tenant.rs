@@ -48,7 +48,7 @@ pub enum TenantBlock {
     Suspended,
     /// The contract starts on this day.
     NotStarted(Date),
-    /// The contract ended on this day (its last day of use).
+    /// The contract ended on this day (its last day of use): the tenant is read-only (TEN-4).
     Ended(Date),
 }
 
@@ -58,21 +58,33 @@ impl TenantBlock {
         match self {
             Self::Suspended => "this tenant is suspended".to_owned(),
             Self::NotStarted(d) => format!("this tenant's contract starts on {d}"),
-            Self::Ended(d) => format!("this tenant's contract ended on {d}"),
+            Self::Ended(d) => {
+                format!("this tenant's contract ended on {d}; its data can be read and exported, not changed")
+            }
         }
     }
 }
 
 impl Tenant {
-    /// Whether the tenant may be used on `today` (a date in the tenant's own time zone): it is
-    /// active, and `today` is within its contract, both ends included.
+    /// Whether the tenant's people may sign in and read on `today` (a date in the tenant's own
+    /// time zone): it is active and its contract has started. After the contract's end they still
+    /// may, to read and export their data until it is deleted (TEN-4); see
+    /// [`Tenant::writable_on`].
     pub fn access_on(&self, today: Date) -> Result<(), TenantBlock> {
         if self.status == TenantStatus::Suspended {
             return Err(TenantBlock::Suspended);
         }
-        match (self.contract_start, self.contract_end) {
-            (Some(start), _) if today < start => Err(TenantBlock::NotStarted(start)),
-            (_, Some(end)) if today > end => Err(TenantBlock::Ended(end)),
+        match self.contract_start {
+            Some(start) if today < start => Err(TenantBlock::NotStarted(start)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the tenant's data may be changed on `today`: not after its contract's last day,
+    /// when it is read-only (TEN-4).
+    pub fn writable_on(&self, today: Date) -> Result<(), TenantBlock> {
+        match self.contract_end {
+            Some(end) if today > end => Err(TenantBlock::Ended(end)),
             _ => Ok(()),
         }
     }
@@ -133,7 +145,10 @@ mod tests {
         assert_eq!(t.access_on(date(2026, 11, 30)), Err(TenantBlock::NotStarted(date(2026, 12, 1))));
         assert_eq!(t.access_on(date(2026, 12, 1)), Ok(()));
         assert_eq!(t.access_on(date(2027, 3, 31)), Ok(()), "the last day is included");
-        assert_eq!(t.access_on(date(2027, 4, 1)), Err(TenantBlock::Ended(date(2027, 3, 31))));
+        assert_eq!(t.writable_on(date(2027, 3, 31)), Ok(()), "the last day is included");
+        // After the end: still readable (TEN-4), no longer writable.
+        assert_eq!(t.access_on(date(2027, 4, 1)), Ok(()));
+        assert_eq!(t.writable_on(date(2027, 4, 1)), Err(TenantBlock::Ended(date(2027, 3, 31))));
         let open = tenant(None, None, TenantStatus::Active);
         assert_eq!(open.access_on(date(1999, 1, 1)), Ok(()));
         let suspended = tenant(None, None, TenantStatus::Suspended);

@@ -78,6 +78,17 @@ impl Checkpoints {
         self.dir.join(format!("{}.checkpoints", scope.storage_id()))
     }
 
+    /// Deletes `scope`'s file from the sink, with the log it checkpointed (a tenant deleted at
+    /// its contract's end, TEN-4). Returns whether there was one.
+    pub(crate) fn remove(&self, scope: AuditScope) -> Result<bool, CheckpointError> {
+        let path = self.file(scope);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(source) => Err(CheckpointError::Sink { path, source }),
+        }
+    }
+
     /// The signing key, loaded from its file or created there (0600) if there is none. Backup
     /// manifests (OPS-1) are signed with it too.
     pub(crate) fn signer(&self) -> Result<NoteSigner, CheckpointError> {

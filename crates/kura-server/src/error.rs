@@ -32,6 +32,10 @@ pub enum AppError {
     AlreadySignedIn,
     #[error("{0}")]
     ForbiddenOther(String),
+    /// A change asked of a tenant whose contract has ended: it is read-only until its data is
+    /// deleted (TEN-4). The message names the end date.
+    #[error("{0}")]
+    ReadOnly(String),
     /// A request from an address outside the tenant's allow-list for the console or the API
     /// (IAM-10).
     #[error("requests from {ip} are not accepted by this tenant's {}; ask an administrator of the tenant to allow the address", surface.as_str())]
@@ -130,6 +134,7 @@ impl AppError {
             | Self::ChallengeExpired => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_)
             | Self::ForbiddenOther(_)
+            | Self::ReadOnly(_)
             | Self::AddressRefused { .. }
             | Self::KeyAddressRefused { .. }
             | Self::CertificateRefused { .. }
@@ -154,6 +159,7 @@ impl AppError {
             Self::Unauthenticated => "unauthenticated",
             Self::BadCredentials => "bad_credentials",
             Self::Forbidden(_) | Self::ForbiddenOther(_) => "forbidden",
+            Self::ReadOnly(_) => "contract_ended",
             Self::PasswordChangeRequired => "password_change_required",
             Self::AlreadySignedIn => "already_signed_in",
             Self::AddressRefused { .. } | Self::KeyAddressRefused { .. } => "address_not_allowed",

@@ -14,6 +14,7 @@ pub mod checkpoints;
 pub mod client_address;
 mod console;
 pub mod denials;
+pub mod erasure;
 pub mod error;
 mod health;
 pub mod mail;

@@ -56,6 +56,10 @@ impl Store {
     pub async fn tenant_by_slug(&self, slug: &Slug) -> Result<Option<Tenant>, StoreError> {
         sql::tenants::by_slug(&mut self.db.read().await?.exec(), slug).await
     }
+    /// The tenants deleted at their contract's end (TEN-4), newest first, with their certificates.
+    pub async fn tenant_deletions(&self) -> Result<Vec<crate::TenantDeletion>, StoreError> {
+        sql::erasure::all(&mut self.db.read().await?.exec()).await
+    }
 
     // Users -------------------------------------------------------------------------------------
 

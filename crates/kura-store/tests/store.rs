@@ -191,6 +191,8 @@ mod console;
 mod data;
 #[path = "store/encryption.rs"]
 mod encryption;
+#[path = "store/erasure.rs"]
+mod erasure;
 #[path = "store/group_commit.rs"]
 mod group_commit;
 #[path = "store/opening.rs"]

@@ -264,6 +264,38 @@ pub enum TenantCommand {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Delete a tenant whose contract ended more than contract.grace_days ago (TEN-4): destroy
+    /// its keys in the keystore, delete all its rows, mail its administrators and print the
+    /// signed deletion certificate. `kura serve` does this on its own; this runs it now.
+    /// Refused while the grace period lasts.
+    Delete {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// Also write the certificate to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Print (or write to --out) the signed deletion certificate of a deleted tenant.
+    Certificate {
+        /// The deleted tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Verify a deletion certificate's signature against this installation's signing key and
+    /// print what it states.
+    VerifyCertificate {
+        /// The certificate file.
+        file: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

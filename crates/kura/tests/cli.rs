@@ -9,6 +9,8 @@ mod audit_log;
 mod backup;
 #[path = "cli/bulk.rs"]
 mod bulk;
+#[path = "cli/contract_end.rs"]
+mod contract_end;
 #[path = "cli/encryption.rs"]
 mod encryption;
 

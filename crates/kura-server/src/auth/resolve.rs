@@ -83,6 +83,7 @@ pub async fn resolve_api_request(state: &AppState, parts: &Parts) -> AppResult<T
         attribute(parts, AuditScope::Tenant(tenant.id), &actor);
         // After the attribution, so that the refusal is in the tenant's log under the key.
         tenant_access::check(state, &tenant)?;
+        tenant_access::check_write(state, &tenant, &parts.method, request_path(parts))?;
         let policy = crate::service::security::effective(state, policy);
         check_address(parts, &policy.addresses, Surface::Api)?;
         crate::service::client_certs::check(
@@ -201,6 +202,7 @@ async fn resolve_tenant_session(
     };
     attribute(parts, AuditScope::Tenant(tenant.id), &actor);
     tenant_access::check(state, &tenant)?;
+    tenant_access::check_write(state, &tenant, &parts.method, request_path(parts))?;
     check_address(parts, &policy.addresses, surface)?;
     crate::service::client_certs::check(
         state,
@@ -251,6 +253,11 @@ pub async fn resolve_operator_cookie(state: &AppState, parts: &Parts) -> AppResu
     attribute(parts, AuditScope::Platform, &actor);
     let password_change_required = operator.must_change_password;
     Ok(OperatorPrincipal { operator, actor, scope, digest, csrf_token: session.csrf_token, password_change_required })
+}
+
+/// The request's path as the client sent it (before any router nesting).
+fn request_path(parts: &Parts) -> &str {
+    parts.extensions.get::<OriginalUri>().map_or(&parts.uri, |original| &original.0).path()
 }
 
 fn idle_expired(state: &AppState, last_seen: jiff::Timestamp, idle_minutes: u32) -> bool {

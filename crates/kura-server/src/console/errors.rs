@@ -54,6 +54,7 @@ fn words(error: &AppError, lang: Lang) -> (&'static str, &'static str) {
     let t = |m: Msg| m.text(lang);
     match error {
         AppError::Forbidden(_) | AppError::ForbiddenOther(_) => (t(Msg::ErrForbiddenTitle), t(Msg::ErrForbiddenBody)),
+        AppError::ReadOnly(_) => (t(Msg::ErrReadOnlyTitle), t(Msg::ErrReadOnlyBody)),
         AppError::NotFound(_) => (t(Msg::ErrNotFoundTitle), t(Msg::ErrNotFoundBody)),
         AppError::Conflict(_) => (t(Msg::ErrConflictTitle), t(Msg::ErrConflictBody)),
         AppError::Validation(_) | AppError::BadRequest(_) => (t(Msg::ErrInvalidTitle), t(Msg::ErrInvalidBody)),
@@ -85,7 +86,9 @@ fn error_page(error: &AppError, status: StatusCode, lang: Lang, operator: bool) 
     };
     // Details the reader can act on; internal causes are never shown.
     let detail = match error {
-        AppError::ForbiddenOther(d) | AppError::Conflict(d) | AppError::BadRequest(d) => Some(labels::detail(d, lang)),
+        AppError::ForbiddenOther(d) | AppError::ReadOnly(d) | AppError::Conflict(d) | AppError::BadRequest(d) => {
+            Some(labels::detail(d, lang))
+        }
         AppError::AddressRefused { ip, .. } | AppError::KeyAddressRefused { ip } => {
             Some(Msg::YourAddress.text(lang).replace("{ip}", ip))
         }

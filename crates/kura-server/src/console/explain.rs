@@ -151,7 +151,8 @@ explanations! {
     // Access to the tenant.
     "this tenant is suspended" => "This tenant's use of the service is suspended. Please contact your service provider.", "このテナントは現在ご利用を停止しています。詳しくはサービス提供元にお問い合わせください。";
     "this tenant's contract starts on {}" => "This tenant's contract starts on {}. You can sign in from that day.", "このテナントのご契約は{}に開始します。開始日以降にログインしてください。";
-    "this tenant's contract ended on {}" => "This tenant's contract ended on {}. Please contact your service provider.", "このテナントのご契約は{}に終了しました。詳しくはサービス提供元にお問い合わせください。";
+    "this tenant was already deleted" => "This tenant's data was already deleted at its contract's end.", "このテナントのデータは契約終了に伴いすでに削除されています。";
+    "this tenant's contract ended on {}; its data can be read and exported, not changed" => "This tenant's contract ended on {}. Its data can still be read and exported until it is deleted, but not changed.", "このテナントのご契約は{}に終了しました。データは削除されるまで閲覧とエクスポートができますが、変更はできません。";
 }
 
 /// The parts of `text` that the `{}` of `template` stand for, when `text` is that message.

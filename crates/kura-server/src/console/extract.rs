@@ -94,6 +94,8 @@ impl Done {
 #[derive(Debug)]
 pub struct Ctx {
     pub p: TenantPrincipal,
+    /// The banner about the contract's end (TEN-4), when there is one for this person.
+    pub contract: Option<crate::service::tenant_access::ContractNotice>,
     pub lang: Lang,
     /// This request's path and query, where the language switch returns to.
     pub here: String,
@@ -143,7 +145,9 @@ impl FromRequestParts<AppState> for Ctx {
         if p.password_change_required() && !WHILE_CHANGING_PASSWORD.contains(&parts.uri.path()) {
             return Err(Redirect::to("/console/account/password").into_response());
         }
-        Ok(Self { p, lang: Lang::from_headers(&parts.headers), here: here(parts), done: done(parts) })
+        let administrator = p.role().key.as_str() == kura_domain::BuiltinRole::TenantAdmin.key();
+        let contract = crate::service::tenant_access::contract_notice(state, p.tenant(), administrator);
+        Ok(Self { p, contract, lang: Lang::from_headers(&parts.headers), here: here(parts), done: done(parts) })
     }
 }
 

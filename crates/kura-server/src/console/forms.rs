@@ -53,7 +53,9 @@ impl Errors {
                 Some(input) => self.add(input, labels::detail(&d, lang)),
                 None => self.general(labels::detail(&d, lang)),
             },
-            AppError::BadRequest(d) | AppError::ForbiddenOther(d) => self.general(labels::detail(&d, lang)),
+            AppError::BadRequest(d) | AppError::ForbiddenOther(d) | AppError::ReadOnly(d) => {
+                self.general(labels::detail(&d, lang))
+            }
             other => return Err(other),
         }
         Ok(())

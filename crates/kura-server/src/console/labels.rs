@@ -121,6 +121,8 @@ pub fn operation_label(op: Operation, lang: Lang) -> &'static str {
         O::OperatorLogout => pick(lang, "Operator signed out", "運用者ログアウト"),
         O::TenantCreate => pick(lang, "Tenant created", "テナント作成"),
         O::TenantUpdate => pick(lang, "Tenant changed", "テナント変更"),
+        O::ContractEndNotice => pick(lang, "Contract end reminder mailed", "契約終了のお知らせを送信"),
+        O::TenantDelete => pick(lang, "Tenant deleted (contract ended)", "テナント削除（契約終了）"),
         O::UserLogin => pick(lang, "Signed in", "ログイン"),
         O::UserLoginFailed => pick(lang, "Sign-in failed", "ログイン失敗"),
         O::UserLogout => pick(lang, "Signed out", "ログアウト"),

@@ -6,6 +6,7 @@ use super::i18n::Lang;
 use super::labels;
 use super::msg::Msg;
 use super::widgets::{Icon, enc, icon, notice_ok, post_button};
+use crate::service::tenant_access::ContractNotice;
 use axum::response::Html;
 use kura_domain::Permission;
 use maud::{DOCTYPE, Markup, html};
@@ -175,6 +176,7 @@ pub fn page(ctx: &Ctx, head: Head<'_>, body: Markup) -> Html<String> {
                 }
             }
             main #main tabindex="-1" {
+                @if let Some(notice) = ctx.contract { (contract_banner(notice, lang)) }
                 (head.render(lang))
                 @if let Some(done) = ctx.done {
                     (notice_ok(head.done.as_deref().unwrap_or(done.msg().text(lang))))
@@ -184,6 +186,21 @@ pub fn page(ctx: &Ctx, head: Head<'_>, body: Markup) -> Html<String> {
         }
     };
     document(lang, head.title, header, main)
+}
+
+/// The banner about the contract's end (TEN-4): before it, to the administrators; after it, to
+/// everyone, with the day the data is deleted.
+fn contract_banner(notice: ContractNotice, lang: Lang) -> Markup {
+    let text = match notice {
+        ContractNotice::EndsSoon { end, days } => {
+            Msg::ContractEndsSoon.text(lang).replace("{end}", &end.to_string()).replace("{days}", &days.to_string())
+        }
+        ContractNotice::Ended { end, deletion } => Msg::ContractEndedReadOnly
+            .text(lang)
+            .replace("{end}", &end.to_string())
+            .replace("{deletion}", &deletion.to_string()),
+    };
+    html! { div.notice.notice-warn.contract-banner role="status" { (icon(Icon::Alert)) " " (text) } }
 }
 
 /// A page of the operator console.

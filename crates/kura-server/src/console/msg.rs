@@ -565,6 +565,16 @@ catalogue! {
     // Error pages
     ErrForbiddenTitle => "Not permitted", "権限がありません";
     ErrForbiddenBody => "You don't have permission to do this.", "この操作を行う権限がありません。";
+    ContractEndsSoon => "This tenant's contract ends on {end} ({days} days from today). After that day its data can be read and exported but not changed, and after the grace period it is deleted for good. Export what you need to keep.", "このテナントのご契約は{end}に終了します（あと{days}日）。終了後はデータの閲覧とエクスポートのみとなり、猶予期間の後に完全に削除されます。必要なデータはエクスポートしてください。";
+    ContractEndedReadOnly => "This tenant's contract ended on {end}. Its data can be read and exported, but not changed; on {deletion} it is deleted for good, backups included.", "このテナントのご契約は{end}に終了しました。データは閲覧とエクスポートのみ可能で、変更はできません。{deletion}にバックアップを含めて完全に削除されます。";
+    DataDeletedOn => "Data deleted on (after the grace period)", "データ削除日（猶予期間の後）";
+    DeletedTenants => "Deleted tenants", "削除済みテナント";
+    DeletedTenantsHelp => "Tenants whose keys were destroyed and data deleted after their contract's end and grace period. Each deletion certificate is signed by Kura; check it with kura tenant verify-certificate.", "契約終了と猶予期間の後に、暗号鍵を破棄しデータを削除したテナントです。データ削除証明書は Kura が署名しています。kura tenant verify-certificate で検証できます。";
+    KeysDestroyedAt => "Keys destroyed", "鍵の破棄日時";
+    DeletionCertificate => "Deletion certificate", "データ削除証明書";
+    Download => "Download", "ダウンロード";
+    ErrReadOnlyTitle => "Read-only after the contract's end", "契約終了後は閲覧のみ";
+    ErrReadOnlyBody => "The contract has ended: you can read and export the data, but not change it.", "ご契約が終了したため、データの閲覧とエクスポートはできますが、変更はできません。";
     ErrNotFoundTitle => "Not found", "ページが見つかりません";
     ErrNotFoundBody => "The page or data you asked for does not exist, or you cannot access it.", "お探しのページまたはデータは存在しないか、アクセスできません。";
     ErrConflictTitle => "Could not complete", "処理できませんでした";

@@ -17,6 +17,18 @@ pub enum Notice<'a> {
     ApiKeyExpiry { tenant: &'a str, name: &'a str, key: &'a str, days: i64, expires: &'a str, url: &'a str },
     /// An administrator removed the recipient's second factors (IAM-6).
     SecondFactorsReset { tenant: &'a str, name: &'a str, by: &'a str, at: &'a str, url: &'a str },
+    /// The contract ends soon (TEN-4): 30, 14 and 1 days before, to the tenant's administrators.
+    ContractEnding { tenant: &'a str, name: &'a str, end: &'a str, days: i64, deletion: &'a str, url: &'a str },
+    /// The tenant's data was deleted after its contract's end (TEN-4): the signed certificate,
+    /// sent to its administrators before their accounts are removed.
+    DeletionCertificate {
+        tenant: &'a str,
+        name: &'a str,
+        end: &'a str,
+        destroyed: &'a str,
+        expired_by: &'a str,
+        certificate: &'a str,
+    },
 }
 
 impl Notice<'_> {
@@ -28,12 +40,71 @@ impl Notice<'_> {
             Self::PasswordExpiry { .. } => "password_expiry",
             Self::ApiKeyExpiry { .. } => "api_key_expiry",
             Self::SecondFactorsReset { .. } => "second_factors_reset",
+            Self::DeletionCertificate { .. } => "deletion_certificate",
+            Self::ContractEnding { .. } => "contract_ending",
         }
     }
 
     /// Subject and body in `lang`.
     pub fn render(&self, lang: Language) -> (String, String) {
         match (self, lang) {
+            (Self::ContractEnding { tenant, name, end, days, deletion, url }, Language::Ja) => (
+                format!("【Kura】{tenant} のご契約は{end}に終了します（あと{days}日）"),
+                format!(
+                    "{name} 様\n\n\
+                     {tenant} の Kura のご契約は {end} に終了します（あと{days}日）。\n\
+                     終了日の翌日からはデータの閲覧とエクスポートのみとなり、変更はできなくなります。\n\
+                     {deletion} には暗号鍵を破棄し、バックアップを含めてすべてのデータを削除します。削除後は元に戻せません。\n\
+                     保管が必要なデータは、それまでにエクスポートしてください。\n\n\
+                     {url}\n\n\
+                     ご契約を継続される場合は、サービス提供元にご連絡ください。\n\
+                     このメールは送信専用です。\n"
+                ),
+            ),
+            (Self::ContractEnding { tenant, name, end, days, deletion, url }, Language::En) => (
+                format!("[Kura] The contract of {tenant} ends on {end} ({days} days)"),
+                format!(
+                    "Dear {name},\n\n\
+                     The Kura contract of {tenant} ends on {end}, in {days} days.\n\
+                     From the next day its data can be read and exported, but not changed.\n\
+                     On {deletion} its encryption keys are destroyed and all its data is deleted, backups \
+                     included; this cannot be undone.\n\
+                     Export what you need to keep before then.\n\n\
+                     {url}\n\n\
+                     To continue the contract, contact your service provider.\n\
+                     Replies to this address are not read.\n"
+                ),
+            ),
+            (Self::DeletionCertificate { tenant, name, end, destroyed, expired_by, certificate }, Language::Ja) => (
+                format!("【Kura】{tenant} のデータ削除証明書"),
+                format!(
+                    "{name} 様\n\n\
+                     {tenant} のご契約は {end} に終了し、猶予期間が過ぎました。\n\
+                     {destroyed} にテナントの暗号鍵を破棄し、記録・ユーザー・ログを含むすべてのデータを削除しました。\n\
+                     鍵を含む最後のバックアップは {expired_by} までに保存期間を終えて削除され、\n\
+                     それ以降はどの複製からも、運営者を含めて誰もデータを読み出せません。\n\n\
+                     以下は Kura が署名したデータ削除証明書です。署名は運営者が公開する Kura の公開鍵で検証できます。\n\
+                     このメールの送信後、管理者アカウントも削除されます。\n\n\
+                     {certificate}\n\
+                     このメールは送信専用です。\n"
+                ),
+            ),
+            (Self::DeletionCertificate { tenant, name, end, destroyed, expired_by, certificate }, Language::En) => (
+                format!("[Kura] Deletion certificate for {tenant}"),
+                format!(
+                    "Dear {name},\n\n\
+                     The contract of {tenant} ended on {end} and its grace period is over.\n\
+                     At {destroyed} the tenant's encryption keys were destroyed and all its data, records, users \
+                     and logs included, was deleted.\n\
+                     The last backup that held the keys is deleted by its retention by {expired_by}; from then on \
+                     no copy of the data can be read by anyone, the operator included.\n\n\
+                     Below is the deletion certificate signed by Kura. Its signature checks with the Kura public \
+                     key your operator publishes.\n\
+                     After this mail your administrator account is deleted too.\n\n\
+                     {certificate}\n\
+                     Replies to this address are not read.\n"
+                ),
+            ),
             (Self::SecondFactorsReset { tenant, name, by, at, url }, Language::Ja) => (
                 "【Kura】二要素認証がリセットされました".to_owned(),
                 format!(

@@ -2,7 +2,7 @@
 //! is mailed 14 and 3 days before (in their language), once per password. API keys (IAM-12): the
 //! user who created a key that expires is mailed 14 and 3 days before, once per key. Run by every
 //! node's sender task; the claim on the user's or the key's row makes sure only one node mails
-//! each warning.
+//! each warning. The contract's end reminders (TEN-4, `contract_notices.rs`) run with them.
 
 use super::security;
 use crate::error::AppResult;
@@ -60,6 +60,7 @@ pub async fn send_due_notices(state: &AppState) -> AppResult<usize> {
         }
     }
     queued += send_key_notices(state).await?;
+    queued += super::contract_notices::send_due(state).await?;
     if queued > 0 {
         state.mail.kick();
     }

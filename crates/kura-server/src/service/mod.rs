@@ -8,6 +8,7 @@ pub mod audit;
 pub mod bulk;
 pub mod client_certs;
 pub mod collections;
+pub mod contract_notices;
 pub mod duplicates;
 pub mod expiry;
 pub mod export;

@@ -96,6 +96,8 @@ impl Settings {
             "KURA_BACKUP_PG_RESTORE" => {
                 self.backup.pg_restore = Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty());
             }
+            "KURA_CONTRACT_GRACE_DAYS" => self.contract.grace_days = parse(name, value)?,
+            "KURA_CONTRACT_CHECK_SECONDS" => self.contract.check_seconds = parse(name, value)?,
             "KURA_METRICS_TOKEN" => self.metrics.token = Secret::new(value),
             "KURA_TRUSTED_PROXIES" => {
                 self.proxies.trusted = value

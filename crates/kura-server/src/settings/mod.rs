@@ -82,6 +82,8 @@ pub struct Settings {
     pub audit: AuditSettings,
     /// Backups (OPS-1): where they go, how many are kept, the PostgreSQL tools.
     pub backup: BackupSettings,
+    /// The contract's end (TEN-4): the grace period before a tenant's data is destroyed.
+    pub contract: ContractSettings,
     /// Log filter, e.g. `info` or `kura_server=debug,info`.
     pub log: String,
 }
@@ -314,6 +316,23 @@ pub struct BackupSettings {
     pub check_seconds: u32,
 }
 
+/// What happens after a tenant's contract ends (TEN-4).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ContractSettings {
+    /// Days after the contract's last day during which the tenant stays readable and can export
+    /// its data; after them its keys are destroyed and its rows deleted. 0 to 90.
+    pub grace_days: u32,
+    /// Seconds between the checks of `kura serve` for tenants whose grace period is over.
+    pub check_seconds: u32,
+}
+
+impl Default for ContractSettings {
+    fn default() -> Self {
+        Self { grace_days: 60, check_seconds: 3600 }
+    }
+}
+
 impl Default for BackupSettings {
     fn default() -> Self {
         Self {
@@ -428,6 +447,7 @@ impl Default for Settings {
             encryption: EncryptionSettings::default(),
             audit: AuditSettings::default(),
             backup: BackupSettings::default(),
+            contract: ContractSettings::default(),
             log: "info".into(),
         }
     }
@@ -529,6 +549,12 @@ impl Settings {
         }
         if self.backup.check_seconds == 0 {
             return bad("backup.check_seconds", "must be at least 1");
+        }
+        if self.contract.grace_days > 90 {
+            return bad("contract.grace_days", "must be between 0 and 90 days");
+        }
+        if self.contract.check_seconds == 0 {
+            return bad("contract.check_seconds", "must be at least 1");
         }
         let name = &self.audit.log_name;
         if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c == '+' || c.is_control()) {

@@ -17,6 +17,7 @@ mod console_pages;
 mod console_security;
 mod console_timing;
 mod contract;
+mod contract_end;
 mod denials;
 mod encryption;
 mod helpers;

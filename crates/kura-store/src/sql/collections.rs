@@ -78,6 +78,14 @@ fn fields_json(spec: &CollectionSpec) -> Result<String, StoreError> {
     serde_json::to_string(&spec.fields).map_err(|e| corrupt("collection fields", e))
 }
 
+/// The ids of a tenant's collections, without opening anything (a tenant being erased may have
+/// no key left to open its labels with).
+pub(crate) async fn ids(e: &mut Exec<'_>, tenant: TenantId) -> Result<Vec<CollectionId>, StoreError> {
+    const SQL: &str = "SELECT id FROM collections WHERE tenant_id = $1";
+    let ids: Vec<Uuid> = run!(e, |c| sqlx::query_scalar(SQL).bind(tenant.as_uuid()).fetch_all(c).await)?;
+    Ok(ids.into_iter().map(CollectionId::from_uuid).collect())
+}
+
 pub(crate) async fn all(e: &mut Exec<'_>, tenant: TenantId, sealer: &Sealer) -> Result<Vec<Collection>, StoreError> {
     const SQL: &str = concat!("SELECT ", cols!(), " FROM collections WHERE tenant_id = $1 ORDER BY name");
     let rows: Vec<CollectionRow> = run!(e, |c| sqlx::query_as(SQL).bind(tenant.as_uuid()).fetch_all(c).await)?;

@@ -11,6 +11,7 @@ pub(crate) mod api_keys;
 pub(crate) mod audit;
 pub(crate) mod client_certs;
 pub(crate) mod collections;
+pub(crate) mod erasure;
 pub(crate) mod factors;
 pub(crate) mod lockout;
 pub(crate) mod mail;

@@ -14,6 +14,7 @@ mod account;
 mod bookkeeping;
 mod bulk;
 mod data;
+mod erasure;
 mod factors;
 mod identity;
 mod links;

@@ -5,6 +5,7 @@ mod admin;
 mod audit;
 mod backup;
 mod bulk;
+mod contract;
 mod demo;
 mod export;
 mod import;
@@ -57,6 +58,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tenant(TenantCommand::List { data }) => {
             let state = open(settings(cli.config, &data.into())?).await?;
             admin::list_tenants(&state).await
+        }
+        Command::Tenant(TenantCommand::Delete { tenant, out, data }) => {
+            let state = open(settings(cli.config, &data.into())?).await?;
+            contract::delete(&state, &tenant, out.as_deref()).await
+        }
+        Command::Tenant(TenantCommand::Certificate { tenant, out, data }) => {
+            let state = open(settings(cli.config, &data.into())?).await?;
+            contract::certificate(&state, &tenant, out.as_deref()).await
+        }
+        Command::Tenant(TenantCommand::VerifyCertificate { file, data }) => {
+            let state = open(settings(cli.config, &data.into())?).await?;
+            contract::verify(&state, &file)
         }
         Command::Export(args) => {
             let state = open(settings(cli.config, &args.data.clone().into())?).await?;

@@ -19,6 +19,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         (Some(_), None) => tracing::warn!("scheduled backups are off: backups need a master key (encryption at rest)"),
         (None, _) => {}
     }
+    // The contract's end (TEN-4): tenants whose grace period is over are deleted.
+    tokio::spawn(kura_server::erasure::run_schedule(app.state().clone()));
     app.run_until_stopped().await.context("server error")?;
     Ok(ExitCode::SUCCESS)
 }

@@ -8,12 +8,12 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-fn stderr(o: &Output) -> String {
+pub(super) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// `kura` with the test's environment and `extra` on top.
-fn kura(cli: &Cli, args: &[&str], extra: &[(&str, &str)]) -> Output {
+pub(super) fn kura(cli: &Cli, args: &[&str], extra: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kura"));
     cmd.args(args)
         .env("KURA_DATABASE_URL", &cli.db.url)
@@ -29,7 +29,7 @@ fn kura(cli: &Cli, args: &[&str], extra: &[(&str, &str)]) -> Output {
 }
 
 /// A master key file beside the data directory, where Kura looks for it by default.
-fn master_key_file(cli: &Cli) -> PathBuf {
+pub(super) fn master_key_file(cli: &Cli) -> PathBuf {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
     let path = cli.dir.path().join("data-master.key");
@@ -39,7 +39,7 @@ fn master_key_file(cli: &Cli) -> PathBuf {
 }
 
 /// The keystore the test's installation uses.
-fn keystore_url(cli: &Cli) -> String {
+pub(super) fn keystore_url(cli: &Cli) -> String {
     match &cli._keystore {
         Some(ks) => ks.url.clone(),
         None => format!("sqlite://{}", cli.dir.path().join("data-keystore").join("keystore.db").display()),
@@ -69,7 +69,7 @@ async fn small_installation() -> Cli {
 
 /// Where a test restores to: a new data directory on SQLite, an empty database on PostgreSQL
 /// (dropped with the returned guard).
-async fn restore_target(cli: &Cli, name: &str) -> (String, Option<kura_store::testing::PgScratch>) {
+pub(super) async fn restore_target(cli: &Cli, name: &str) -> (String, Option<kura_store::testing::PgScratch>) {
     match std::env::var(kura_store::testing::POSTGRES_URL_VAR) {
         Ok(server) if !server.trim().is_empty() && !cli.db.url.starts_with("sqlite:") => {
             let db = format!("kura_restore_{}_{}", name, uuid_like());
@@ -85,11 +85,11 @@ fn uuid_like() -> String {
 }
 
 /// The database URL of a restore target as given to `--into`.
-fn restored_url(into: &str) -> String {
+pub(super) fn restored_url(into: &str) -> String {
     if into.starts_with("postgres") { into.to_owned() } else { format!("sqlite://{into}/kura.db") }
 }
 
-async fn count(url: &str, sql: &'static str) -> i64 {
+pub(super) async fn count(url: &str, sql: &'static str) -> i64 {
     if url.starts_with("sqlite:") {
         let pool = sqlx::SqlitePool::connect(url).await.unwrap();
         let n = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();

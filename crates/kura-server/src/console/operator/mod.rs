@@ -3,6 +3,7 @@
 //! Operators are not members of any tenant and see no tenant data here (IAM-13).
 
 mod account;
+mod deletions;
 mod mail;
 mod session;
 mod tenant_page;
@@ -25,6 +26,7 @@ pub fn table() -> Routes<AppState> {
         .add(Get, "/operator/account/password", Operator, account::password_form)
         .add(Post, "/operator/account/password", Operator, account::change_password)
         .add(Get, "/operator/mail", Operator, mail::list)
+        .add(Get, "/operator/deletions/{id}/certificate", Operator, deletions::certificate)
         .add(Get, "/operator/tenants/new", Operator, tenants::new_form)
         .add(Post, "/operator/tenants/new", Operator, tenants::create)
         .add(Get, "/operator/tenants/{id}", Operator, tenant_page::show)

@@ -83,7 +83,7 @@ fn render(
     let here = format!("/operator/tenants/{}", tn.id);
     let (url, configured) = console_url(state, headers, tn);
     let today = tn.today(state.clock.now());
-    let access = tn.access_on(today);
+    let access = tn.access_on(today).and_then(|()| tn.writable_on(today));
     let body = html! {
         (errors.summary(lang))
         section.card.stack {
@@ -93,6 +93,10 @@ fn render(
                 dt { (t(Msg::ConsoleUrl)) } dd { a.mono href=(url) { (url) }
                     @if !configured { p.help { (t(Msg::PublicUrlHelp)) } } }
                 dt { (t(Msg::CreatedAt)) } dd { (format_in_zone(tn.created_at, &tn.time_zone)) }
+                @if let Some(end) = tn.contract_end {
+                    dt { (t(Msg::DataDeletedOn)) }
+                    dd { (crate::erasure::due_date(end, state.settings.contract.grace_days).to_string()) }
+                }
             }
             @if let Err(block) = access {
                 (notice_warn(&labels::detail(&block.message(), lang)))

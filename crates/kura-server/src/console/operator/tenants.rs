@@ -20,6 +20,7 @@ use maud::html;
 pub async fn list(State(state): State<AppState>, ctx: OpCtx) -> AppResult<Response> {
     let t = |m: Msg| ctx.t(m);
     let list = state.store.tenants().await?;
+    let deletions = state.store.tenant_deletions().await?;
     let date = |d: Option<jiff::civil::Date>| d.map(|d| d.to_string()).unwrap_or_else(|| "—".to_owned());
     let body = html! {
         @if let Some(warning) = certificate_warning(&state, &ctx) { (notice_warn(&warning)) }
@@ -45,6 +46,7 @@ pub async fn list(State(state): State<AppState>, ctx: OpCtx) -> AppResult<Respon
                 } } }
             } }
         }
+        (super::deletions::section(&ctx, &deletions))
     };
     let head =
         Head::new(Nav::Tenants, t(Msg::NavTenants)).actions(new_button("/operator/tenants/new", t(Msg::NewTenant)));

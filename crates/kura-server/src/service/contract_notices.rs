@@ -1,0 +1,54 @@
+//! Reminders of the contract's end (TEN-4): the tenant's administrators are mailed 30, 14 and 1
+//! days before its last day (in the tenant's time zone), each in their language. Run by every
+//! node's mail sender task with the other notices; the claim on the tenant's row, in the same
+//! write that queues the mail, makes sure each reminder is sent once, across nodes and restarts.
+
+use crate::error::AppResult;
+use crate::mail::templates::Notice;
+use crate::state::AppState;
+use kura_domain::{Actor, ActorKind, AuditRecord, AuditScope, Operation};
+
+/// The reminders, in days before the end, farthest first.
+pub const STAGES: [u32; 3] = [30, 14, 1];
+
+/// Mails every reminder now due; returns how many mails were queued.
+pub async fn send_due(state: &AppState) -> AppResult<usize> {
+    let now = state.clock.now();
+    let mut queued = 0;
+    for tenant in state.store.tenants().await? {
+        let Some(end) = tenant.contract_end else { continue };
+        let today = tenant.today(now);
+        if today > end {
+            continue;
+        }
+        let days = i64::from((end - today).get_days());
+        // The nearest reminder due: a tenant already inside 14 days gets that one only.
+        let Some(stage) = STAGES.iter().rev().copied().find(|s| days <= i64::from(*s)) else { continue };
+        let actor = Actor { kind: ActorKind::Cli, id: None, label: "contract end".into(), role: None, source_ip: None };
+        let mut w = state.store.begin(AuditScope::Tenant(tenant.id), actor).await?;
+        if !w.claim_contract_end_notice(tenant.id, end, stage).await? {
+            continue;
+        }
+        let admins = crate::erasure::administrators(state, &tenant).await?;
+        let deletion = crate::erasure::due_date(end, state.settings.contract.grace_days).to_string();
+        let url = format!("{}/console", state.settings.base_url());
+        for admin in &admins {
+            let notice = Notice::ContractEnding {
+                tenant: tenant.display_name.as_str(),
+                name: admin.display_name.as_str(),
+                end: &end.to_string(),
+                days,
+                deletion: &deletion,
+                url: &url,
+            };
+            super::links::queue(&mut w, admin, &notice).await?;
+        }
+        let detail = format!("{stage}-day reminder; ends {end}; mailed to {} administrator(s)", admins.len());
+        w.commit(
+            AuditRecord::success(Operation::ContractEndNotice, format!("tenant:{}", tenant.slug)).with_detail(detail),
+        )
+        .await?;
+        queued += admins.len();
+    }
+    Ok(queued)
+}
