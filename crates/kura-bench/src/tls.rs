@@ -41,7 +41,7 @@ fn ring() -> Arc<rustls::crypto::CryptoProvider> {
 }
 
 /// A rustls client configuration on ring that trusts only `root_pem`, offering HTTP/1.1.
-/// Without `resumption`, every connection makes a full handshake (no session tickets or ids).
+/// Without `resumption`, every connection makes a full handshake (no tickets, no resumed ids).
 fn client_config(root_pem: &[u8], resumption: bool) -> anyhow::Result<rustls::ClientConfig> {
     let provider = ring();
     let mut roots = rustls::RootCertStore::empty();
