@@ -88,8 +88,9 @@ impl Application {
             None => None,
         };
         let state = build_state(settings, clock.clone()).await?;
-        // Serving TLS needs the client CA at once: the handshake asks for its certificates.
-        if certs.is_some() {
+        // Serving TLS needs the client CA at once: the handshake asks for its certificates. With
+        // encryption at rest, an existing CA key is read (and sealed if it is PEM) at start too.
+        if certs.is_some() || state.client_ca.read_at_start() {
             state.client_ca.get(clock.now()).map_err(BuildError::ClientCa)?;
         }
         let state = state.with_tls(certs);

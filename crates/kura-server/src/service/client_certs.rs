@@ -35,6 +35,13 @@ impl CaSlot {
         Self { dir, master, ca: Mutex::new(None) }
     }
 
+    /// Whether the CA must be read at start even without TLS: with a master key and a CA key
+    /// already on disk, so that a PEM key is sealed (and a key sealed under another master key
+    /// refused) when the node starts, not at the first certificate issued.
+    pub fn read_at_start(&self) -> bool {
+        self.master.is_some() && self.dir.join(CA_KEY_FILE).exists()
+    }
+
     /// The CA, made in its folder if neither of its files exists yet. With a master key, a PEM
     /// key left from before encryption was configured is sealed here, once.
     pub fn get(&self, now: Timestamp) -> Result<Arc<ClientCa>, CaError> {

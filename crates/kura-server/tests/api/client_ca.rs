@@ -154,3 +154,25 @@ async fn iam_11_a_plaintext_ca_key_is_sealed_at_the_first_start_with_encryption_
     accepted_on(&again, &plain, tls.path()).await;
     assert_sealed(&ca_dir);
 }
+
+#[tokio::test]
+async fn iam_11_without_tls_an_existing_ca_key_is_sealed_when_the_node_starts() {
+    let shared = tempfile::tempdir().unwrap();
+    let ca_dir = shared.path().join("client-ca");
+    let ca = ca_dir.clone();
+    let plain = crate::helpers::spawn_app_with(move |s| s.tls.client_ca_dir = Some(ca)).await;
+    let t = plain.tenant("acme").await;
+    issue(&plain, &t, "受付PC", 30).await;
+    assert!(std::fs::read_to_string(ca_dir.join(KEY_FILE)).unwrap().contains("PRIVATE KEY"));
+    let keys = tempfile::tempdir().unwrap();
+    let (k, c) = (keys.path().to_owned(), ca_dir.clone());
+    let _sealed = plain
+        .another_node_with(move |s| {
+            own_master_key(s, &k, Path::new("/nonexistent"), &c);
+            s.tls.cert_file = None;
+            s.tls.key_file = None;
+        })
+        .await;
+    // Sealed by the start itself, before any certificate is issued on the new node.
+    assert_sealed(&ca_dir);
+}
