@@ -55,14 +55,15 @@ ensure_rust_components() {
     cargo clippy --version
 }
 
-# Debian's Chromium and ChromeDriver, for the browser tests.
+# Debian's Chromium and ChromeDriver, for the browser tests. apt waits for a lock another
+# install holds instead of failing at once.
 ensure_chromium() {
     if [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]]; then
         info "chromium and chromedriver already installed"
     else
         info "installing chromium and chromium-driver"
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
             chromium chromium-driver fonts-liberation >/dev/null
     fi
     [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]] || die "chromium or chromedriver missing after install"
@@ -70,7 +71,7 @@ ensure_chromium() {
     # best effort: without them Japanese pages are drawn as boxes.
     if ! fc-list :lang=ja 2>/dev/null | grep -q .; then
         info "installing fonts-noto-cjk (Japanese in the browser screenshots)"
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-noto-cjk \
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends fonts-noto-cjk \
             >/dev/null || info "fonts-noto-cjk could not be installed; Japanese shows as boxes in screenshots"
     fi
     /usr/bin/chromium --version 2>/dev/null || true

@@ -115,6 +115,10 @@ pub enum Operation {
     RecordExport,
     /// Records read in from a file into a collection, in one operation (DAT-6).
     RecordImport,
+    /// Records chosen by a filter changed in one operation, all or none (DAT-6).
+    RecordBulkUpdate,
+    /// Records chosen by a filter deleted in one operation, all or none (DAT-6).
+    RecordBulkDelete,
     MailFailed,
     PasswordExpiryNotice,
     /// A user's own view settings, such as the columns of a collection's records table.
@@ -152,7 +156,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 55] = [
+    pub const ALL: [Operation; 57] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -190,6 +194,8 @@ impl Operation {
         Self::UserImport,
         Self::RecordExport,
         Self::RecordImport,
+        Self::RecordBulkUpdate,
+        Self::RecordBulkDelete,
         Self::MailFailed,
         Self::PasswordExpiryNotice,
         Self::ViewUpdate,
@@ -249,6 +255,8 @@ impl Operation {
             Self::UserImport => "user.import",
             Self::RecordExport => "record.export",
             Self::RecordImport => "record.import",
+            Self::RecordBulkUpdate => "record.bulk_update",
+            Self::RecordBulkDelete => "record.bulk_delete",
             Self::MailFailed => "mail.failed",
             Self::PasswordExpiryNotice => "password.expiry_notice",
             Self::ViewUpdate => "view.update",

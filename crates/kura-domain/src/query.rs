@@ -152,6 +152,13 @@ impl ListQuery {
         Ok(Self { filter, search, sort: keys, page, per_page })
     }
 
+    /// Whether `r` is one of the records this query selects (its filter and its search; the
+    /// sort and the page play no part), as a bulk change chooses its records.
+    pub fn matches(&self, c: &Collection, r: &Record, pii_visible: bool) -> bool {
+        self.filter.as_ref().is_none_or(|f| f.matches(r))
+            && self.search.as_ref().is_none_or(|s| search_matches(c, r, s, pii_visible))
+    }
+
     /// Filters, sorts and pages records, borrowing them (the store hands out a shared snapshot).
     /// Without sort keys, newest first. Only the requested window is fully sorted: the records
     /// before it are selected in linear time, so page 1 of a large collection stays cheap.
@@ -161,13 +168,7 @@ impl ListQuery {
         records: impl IntoIterator<Item = &'a Record>,
         pii_visible: bool,
     ) -> Page<&'a Record> {
-        let mut matched: Vec<&Record> = records
-            .into_iter()
-            .filter(|r| {
-                self.filter.as_ref().is_none_or(|f| f.matches(r))
-                    && self.search.as_ref().is_none_or(|s| search_matches(c, r, s, pii_visible))
-            })
-            .collect();
+        let mut matched: Vec<&Record> = records.into_iter().filter(|r| self.matches(c, r, pii_visible)).collect();
         let total = matched.len() as u64;
         let order = |a: &&Record, b: &&Record| {
             for key in &self.sort {

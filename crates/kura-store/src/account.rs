@@ -15,14 +15,54 @@ use kura_domain::{Email, SecurityPolicy, Slug, TenantId, UserId};
 
 impl Store {
     /// Everything a sign-in to tenant `slug` as `email` from `address` decides on, in one
-    /// statement; `None` if there is no such tenant.
+    /// statement; `None` if there is no such tenant. The email matches in its normalised form,
+    /// by its blind index under the tenant's key: the tenant's id comes from memory (the vault
+    /// remembers each slug it has seen), so only the first sign-in to a tenant on a node reads
+    /// it first.
     pub async fn signin_context(
         &self,
         slug: &Slug,
         email: Option<&Email>,
         address: Option<&str>,
     ) -> Result<Option<SigninContext>, StoreError> {
-        sql::signin::context(&mut self.db.read().await?.exec(), slug, email, address).await
+        let mut conn = self.db.read().await?;
+        let Some(vault) = &self.vault else {
+            // Without a vault every tenant's index is the keyless one.
+            let sealer = crate::vault::Sealer::plain(TenantId::from_uuid(uuid::Uuid::nil()));
+            let index = email.map(|email| sql::users::email_index(&sealer, email));
+            let row = sql::signin::fetch(&mut conn.exec(), slug, index.as_deref(), address).await?;
+            return match row {
+                Some(row) => {
+                    let sealer = crate::vault::Sealer::plain(row.tenant_id());
+                    Ok(Some(row.into_context(&sealer)?))
+                }
+                None => Ok(None),
+            };
+        };
+        // At most twice: a remembered slug whose tenant is gone and whose slug went to another.
+        for _ in 0..2 {
+            let tenant = match vault.tenant_of_slug(slug) {
+                Some(tenant) => tenant,
+                None => match sql::tenants::by_slug(&mut conn.exec(), slug).await? {
+                    Some(tenant) => {
+                        vault.remember_slug(slug, tenant.id);
+                        tenant.id
+                    }
+                    None => return Ok(None),
+                },
+            };
+            let sealer = vault.sealer(tenant).await?;
+            let index = email.map(|email| sql::users::email_index(&sealer, email));
+            let Some(row) = sql::signin::fetch(&mut conn.exec(), slug, index.as_deref(), address).await? else {
+                vault.forget_slug(slug);
+                return Ok(None);
+            };
+            if row.tenant_id() == tenant {
+                return Ok(Some(row.into_context(&sealer)?));
+            }
+            vault.forget_slug(slug);
+        }
+        Err(StoreError::Corrupt(format!("the tenant of slug {slug} changed twice during one sign-in")))
     }
 
     /// The tenant's stored security policy and its revision; `None` while it uses the defaults.
@@ -90,7 +130,8 @@ impl Store {
         changed_before: Timestamp,
         stage: u32,
     ) -> Result<Vec<kura_domain::User>, StoreError> {
-        sql::account::expiring(&mut self.db.read().await?.exec(), tenant, changed_before, stage).await
+        let sealer = self.sealer(tenant).await?;
+        sql::account::expiring(&mut self.db.read().await?.exec(), tenant, changed_before, stage, &sealer).await
     }
 
     /// The hashes of the user's last `n` replaced passwords, newest first.
@@ -105,7 +146,12 @@ impl Store {
 
     /// The owner's second factors (IAM-6), confirmed and pending, oldest first.
     pub async fn second_factors(&self, owner: SessionOwner) -> Result<Vec<SecondFactor>, StoreError> {
-        sql::factors::of_owner(&mut self.db.read().await?.exec(), owner).await
+        let tenant = match owner {
+            SessionOwner::User { tenant_id, .. } => Some(self.sealer(tenant_id).await?),
+            SessionOwner::Operator(_) => None,
+        };
+        let sealer = sql::factors::owner_sealer(owner, tenant);
+        sql::factors::of_owner(&mut self.db.read().await?.exec(), owner, &sealer).await
     }
 
     /// How many of the owner's recovery codes are unused.
@@ -116,6 +162,11 @@ impl Store {
     /// A sign-in challenge by its token in `scope` (a tenant's id, or nil for operators),
     /// expired or not.
     pub async fn challenge(&self, scope: uuid::Uuid, digest: &TokenDigest) -> Result<Option<Challenge>, StoreError> {
-        sql::factors::challenge(&mut self.db.read().await?.exec(), scope, digest).await
+        let sealer = if scope.is_nil() {
+            crate::vault::Sealer::plain(TenantId::from_uuid(scope))
+        } else {
+            self.sealer(TenantId::from_uuid(scope)).await?
+        };
+        sql::factors::challenge(&mut self.db.read().await?.exec(), scope, digest, &sealer).await
     }
 }

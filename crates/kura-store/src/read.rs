@@ -60,30 +60,37 @@ impl Store {
     // Users -------------------------------------------------------------------------------------
 
     pub async fn users(&self, tenant: TenantId) -> Result<Vec<User>, StoreError> {
-        sql::users::all(&mut self.db.read().await?.exec(), tenant).await
+        let sealer = self.sealer(tenant).await?;
+        sql::users::all(&mut self.db.read().await?.exec(), tenant, &sealer).await
     }
     pub async fn user(&self, tenant: TenantId, id: UserId) -> Result<Option<User>, StoreError> {
-        sql::users::by_id(&mut self.db.read().await?.exec(), tenant, id).await
+        let sealer = self.sealer(tenant).await?;
+        sql::users::by_id(&mut self.db.read().await?.exec(), tenant, id, &sealer).await
     }
-    /// The user and their password hash (none until a password is set), for sign-in.
+    /// The user and their password hash (none until a password is set), for sign-in. The email
+    /// matches in its normalised form, by its blind index.
     pub async fn user_credentials(
         &self,
         tenant: TenantId,
         email: &Email,
     ) -> Result<Option<(User, Option<String>)>, StoreError> {
-        sql::users::credentials(&mut self.db.read().await?.exec(), tenant, email).await
+        let sealer = self.sealer(tenant).await?;
+        sql::users::credentials(&mut self.db.read().await?.exec(), tenant, email, &sealer).await
     }
 
     // Roles -------------------------------------------------------------------------------------
 
     pub async fn roles(&self, tenant: TenantId) -> Result<Vec<Role>, StoreError> {
-        sql::roles::all(&mut self.db.read().await?.exec(), tenant).await
+        let sealer = self.sealer(tenant).await?;
+        sql::roles::all(&mut self.db.read().await?.exec(), tenant, &sealer).await
     }
     pub async fn role(&self, tenant: TenantId, id: RoleId) -> Result<Option<Role>, StoreError> {
-        sql::roles::by_id(&mut self.db.read().await?.exec(), tenant, id).await
+        let sealer = self.sealer(tenant).await?;
+        sql::roles::by_id(&mut self.db.read().await?.exec(), tenant, id, &sealer).await
     }
     pub async fn role_by_key(&self, tenant: TenantId, key: &Key) -> Result<Option<Role>, StoreError> {
-        sql::roles::by_key(&mut self.db.read().await?.exec(), tenant, key).await
+        let sealer = self.sealer(tenant).await?;
+        sql::roles::by_key(&mut self.db.read().await?.exec(), tenant, key, &sealer).await
     }
     /// How many users hold a role (a role in use cannot be deleted).
     pub async fn role_user_count(&self, tenant: TenantId, id: RoleId) -> Result<u64, StoreError> {
@@ -93,13 +100,16 @@ impl Store {
     // Collections and records ------------------------------------------------------------------
 
     pub async fn collections(&self, tenant: TenantId) -> Result<Vec<Collection>, StoreError> {
-        sql::collections::all(&mut self.db.read().await?.exec(), tenant).await
+        let sealer = self.sealer(tenant).await?;
+        sql::collections::all(&mut self.db.read().await?.exec(), tenant, &sealer).await
     }
     pub async fn collection(&self, tenant: TenantId, id: CollectionId) -> Result<Option<Collection>, StoreError> {
-        sql::collections::by_id(&mut self.db.read().await?.exec(), tenant, id).await
+        let sealer = self.sealer(tenant).await?;
+        sql::collections::by_id(&mut self.db.read().await?.exec(), tenant, id, &sealer).await
     }
     pub async fn collection_by_name(&self, tenant: TenantId, name: &Key) -> Result<Option<Collection>, StoreError> {
-        sql::collections::by_name(&mut self.db.read().await?.exec(), tenant, name).await
+        let sealer = self.sealer(tenant).await?;
+        sql::collections::by_name(&mut self.db.read().await?.exec(), tenant, name, &sealer).await
     }
     /// A collection by name as it is now: its definition and where its records stand. One
     /// statement when the definition is already in memory (see `definitions.rs`), two otherwise.
@@ -143,7 +153,8 @@ impl Store {
         head: CollectionHead,
     ) -> Result<Option<CollectionAt>, StoreError> {
         let id = CollectionId::from_uuid(head.id);
-        let Some((c, revision)) = sql::collections::revised(e, tenant, id).await? else {
+        let sealer = self.sealer(tenant).await?;
+        let Some((c, revision)) = sql::collections::revised(e, tenant, id, &sealer).await? else {
             return Ok(None);
         };
         let collection = Arc::new(c);
@@ -281,7 +292,8 @@ impl Store {
         collection: Option<&Key>,
     ) -> Result<Option<UserSessionContext>, StoreError> {
         let now = now(&*self.clock);
-        sql::principals::user_session(&mut self.db.read().await?.exec(), tenant, digest, now, collection).await
+        let sealer = self.sealer(tenant).await?;
+        sql::principals::user_session(&mut self.db.read().await?.exec(), tenant, digest, now, collection, &sealer).await
     }
     /// A usable API key with its tenant and role, in one statement; records its use. With
     /// `collection`, also that collection's head (see [`Store::collection_at_head`]).
@@ -298,8 +310,10 @@ impl Store {
         ip: Option<&str>,
     ) -> Result<Option<ApiKeyContext>, StoreError> {
         let now = now(&*self.clock);
+        let sealer = self.sealer(tenant).await?;
         let Some(mut context) =
-            sql::principals::api_key(&mut self.db.read().await?.exec(), tenant, digest, now, collection).await?
+            sql::principals::api_key(&mut self.db.read().await?.exec(), tenant, digest, now, collection, &sealer)
+                .await?
         else {
             return Ok(None);
         };
@@ -321,10 +335,12 @@ impl Store {
         stage: u32,
     ) -> Result<Vec<ApiKey>, StoreError> {
         let now = now(&*self.clock);
-        sql::api_keys::expiring(&mut self.db.read().await?.exec(), tenant, now, before, stage).await
+        let sealer = self.sealer(tenant).await?;
+        sql::api_keys::expiring(&mut self.db.read().await?.exec(), tenant, now, before, stage, &sealer).await
     }
     pub async fn api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>, StoreError> {
-        sql::api_keys::all(&mut self.db.read().await?.exec(), tenant).await
+        let sealer = self.sealer(tenant).await?;
+        sql::api_keys::all(&mut self.db.read().await?.exec(), tenant, &sealer).await
     }
 
     // Client certificates (IAM-11) ------------------------------------------------------------

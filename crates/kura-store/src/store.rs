@@ -52,6 +52,12 @@ impl Store {
         let (db, mut conn, connector) = Db::open(url, options.max_connections).await?;
         // Chains written before the Merkle log get their trees before any write (LOG-3).
         crate::audit::tree::build_missing(&mut conn).await?;
+        // Users written before their email and name were sealed get both sealed, and the
+        // email's blind index, before any read or write (DAT-2, DAT-3).
+        seal_unsealed(&mut conn, options.vault.as_deref()).await?;
+        if let Some(vault) = options.vault.as_deref() {
+            seal_unsealed_labels(&mut conn, vault).await?;
+        }
         let cache = Arc::new(crate::cache::RecordCache::new(options.record_cache_records));
         let writer = Writer::open(conn, connector, Arc::clone(&cache));
         tracing::info!(engine = ?db.engine(), encrypted = options.vault.is_some(), "store opened");
@@ -104,4 +110,120 @@ impl Store {
     pub fn commit_stats(&self) -> CommitStats {
         self.writer.stats()
     }
+}
+
+/// Seals the email and name of every user written before migration 0045 and fills in the
+/// email's blind index, tenant by tenant with the tenant's key (or the keyless index and plain
+/// values for a tenant without keys, as for records). Each row is one atomic `UPDATE` that
+/// applies only while the row still has no index, so several nodes opening at once do the work
+/// once. Two emails of a tenant that are equal once normalised (`ＹＡＭＡＤＡ@example.jp` and
+/// `yamada@example.jp`, distinct accounts before) cannot share the index: the later one is
+/// sealed without it, logged, and cannot sign in until an administrator deletes one of the two;
+/// a row that does not open (sealed, and its keys are not at hand) is left as it is.
+async fn seal_unsealed(conn: &mut crate::conn::WriterConn, vault: Option<&Vault>) -> Result<(), StoreError> {
+    use kura_domain::{TenantId, UserId};
+    let rows = crate::sql::users::unindexed(&mut conn.exec()).await?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut sealer: Option<Sealer> = None;
+    let (mut sealed, mut duplicates) = (0u64, 0u64);
+    for row in rows {
+        let tenant = TenantId::from_uuid(row.tenant_id);
+        let current = match sealer.take() {
+            Some(s) if s.tenant() == tenant => s,
+            _ => match vault {
+                Some(vault) => vault.sealer(tenant).await?,
+                None => Sealer::plain(tenant),
+            },
+        };
+        let (email, name) = match row.open_either(&current) {
+            Ok(opened) => opened,
+            // Sealed by an earlier try and now without keys (no vault, or keys destroyed):
+            // nothing to index; reads of it are refused as for records, logged by the sealer.
+            Err(StoreError::Unreadable(_)) => {
+                sealer = Some(current);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let id = UserId::from_uuid(row.id);
+        let identity = crate::sql::users::seal_identity(&current, id, &email, &name);
+        if crate::sql::users::set_sealed(&mut conn.exec(), tenant, id, &identity).await? {
+            sealed += 1;
+        } else {
+            crate::sql::users::seal_without_index(&mut conn.exec(), tenant, id, &identity).await?;
+            duplicates += 1;
+            tracing::error!(
+                %tenant, user = %id,
+                "this user's email equals another user's once normalised (case or width): it cannot sign in until one of the two is deleted"
+            );
+        }
+        sealer = Some(current);
+    }
+    tracing::info!(sealed, duplicates, "users written before their emails were sealed are sealed and indexed");
+    Ok(())
+}
+
+/// Seals the role labels, API-key names, collection labels, memos and field definitions, and
+/// users' TOTP secrets, factor labels and enrolment secrets written before they were sealed, in
+/// every tenant with keys (DAT-2). The rows of tenants
+/// without keys stay plain, and are read again at every start (a few rows per such tenant, and
+/// its keys looked up once). Each `UPDATE` applies only while the value is still as read.
+async fn seal_unsealed_labels(conn: &mut crate::conn::WriterConn, vault: &Vault) -> Result<(), StoreError> {
+    use crate::sql::{api_keys, collections, roles};
+    use kura_domain::TenantId;
+    let mut sealers: std::collections::HashMap<uuid::Uuid, Sealer> = std::collections::HashMap::new();
+    let mut sealed = 0u64;
+    macro_rules! sealer_of {
+        ($tenant:expr) => {{
+            let tenant: uuid::Uuid = $tenant;
+            if !sealers.contains_key(&tenant) {
+                sealers.insert(tenant, vault.sealer(TenantId::from_uuid(tenant)).await?);
+            }
+            &sealers[&tenant]
+        }};
+    }
+    for (tenant, id, label) in roles::unsealed(&mut conn.exec()).await? {
+        let sealer = sealer_of!(tenant);
+        if sealer.has_keys() {
+            roles::seal_unsealed(&mut conn.exec(), sealer, id, &label).await?;
+            sealed += 1;
+        }
+    }
+    for (tenant, id, name) in api_keys::unsealed(&mut conn.exec()).await? {
+        let sealer = sealer_of!(tenant);
+        if sealer.has_keys() {
+            api_keys::seal_unsealed(&mut conn.exec(), sealer, id, &name).await?;
+            sealed += 1;
+        }
+    }
+    for (tenant, id, label, memo, fields) in collections::unsealed(&mut conn.exec()).await? {
+        let sealer = sealer_of!(tenant);
+        if sealer.has_keys() {
+            collections::seal_unsealed(&mut conn.exec(), sealer, id, &label, &memo, &fields).await?;
+            sealed += 1;
+        }
+    }
+    for (tenant, id, label, secret) in crate::sql::factors::unsealed(&mut conn.exec()).await? {
+        let sealer = sealer_of!(tenant);
+        if sealer.has_keys() {
+            crate::sql::factors::seal_unsealed(&mut conn.exec(), sealer, id, &label, &secret).await?;
+            sealed += 1;
+        }
+    }
+    for (tenant, digest, secret) in crate::sql::factors::unsealed_challenges(&mut conn.exec()).await? {
+        let sealer = sealer_of!(tenant);
+        if sealer.has_keys() {
+            crate::sql::factors::seal_unsealed_challenge(&mut conn.exec(), sealer, &digest, &secret).await?;
+            sealed += 1;
+        }
+    }
+    if sealed > 0 {
+        tracing::info!(
+            sealed,
+            "role labels, API-key names, collection definitions and second factors written before sealing are sealed"
+        );
+    }
+    Ok(())
 }

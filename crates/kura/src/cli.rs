@@ -69,6 +69,10 @@ pub enum Command {
     /// Import a file into a collection: every row in one audited transaction, or none. Prints
     /// each bad row's problems; --dry-run only checks.
     Import(ImportArgs),
+    /// Change or delete the records a filter selects, in one audited operation, all or none.
+    /// Without --expected-count, prints how many records the selection holds and changes nothing.
+    #[command(subcommand)]
+    Bulk(BulkCommand),
     /// Take a backup now (consistent while writes go on; compressed, encrypted with the backup
     /// key from the keystore, described by a signed manifest), then delete the oldest beyond
     /// backup.generations. `list` and `verify` inspect backups.
@@ -113,6 +117,46 @@ pub struct RestoreArgs {
     /// postgres://… URL of an empty or absent database.
     #[arg(long)]
     pub into: String,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BulkCommand {
+    /// Set fields on every selected record.
+    Update {
+        #[command(flatten)]
+        selection: BulkSelection,
+        /// FIELD=VALUE, repeatable. VALUE is taken as JSON when it is a number, true, false or a
+        /// quoted string, as text otherwise; an empty VALUE clears the field.
+        #[arg(long = "set", value_name = "FIELD=VALUE", required = true)]
+        set: Vec<String>,
+    },
+    /// Delete every selected record.
+    Delete {
+        #[command(flatten)]
+        selection: BulkSelection,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct BulkSelection {
+    /// The tenant's slug, e.g. acme
+    #[arg(long)]
+    pub tenant: String,
+    /// The collection's key, e.g. customers
+    #[arg(long)]
+    pub collection: String,
+    /// A filter as in the console, e.g. "plan = 'free' && created_at < '2025-04-01'"
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// A keyword matched against every field
+    #[arg(long)]
+    pub q: Option<String>,
+    /// How many records the selection holds, as a run without this option prints: the operation
+    /// runs only if that is still the count
+    #[arg(long)]
+    pub expected_count: Option<u64>,
     #[command(flatten)]
     pub data: DataArgs,
 }

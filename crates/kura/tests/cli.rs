@@ -7,6 +7,8 @@
 mod audit_log;
 #[path = "cli/backup.rs"]
 mod backup;
+#[path = "cli/bulk.rs"]
+mod bulk;
 #[path = "cli/encryption.rs"]
 mod encryption;
 

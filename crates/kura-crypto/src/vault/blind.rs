@@ -71,6 +71,21 @@ pub fn blind_index(key: &BlindKey, field: &str, value: &str) -> BlindIndex {
     BlindIndex(mac.finalize().into_bytes().into())
 }
 
+/// The index of `value` in `field` for a tenant without keys (one opened before encryption was
+/// configured, whose values stay in the clear): SHA-256 over the same [`normalise`]d form, so
+/// that lookups and uniqueness follow one rule for every tenant. It reveals nothing that the
+/// plain value stored beside it does not.
+pub fn plain_index(field: &str, value: &str) -> BlindIndex {
+    use sha2::Digest as _;
+    let mut prefix = Vec::with_capacity(32 + field.len());
+    put_field(&mut prefix, b"kura.plain-index.v1");
+    put_field(&mut prefix, field.as_bytes());
+    let mut hash = Sha256::new();
+    hash.update(&prefix);
+    hash.update(normalise(value).as_bytes());
+    BlindIndex(hash.finalize().into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +146,16 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, blind_index(&key, "users.email", "abc124@example.com"));
         assert_eq!(blind_index(&key, "records.name", "ﾔﾏﾀﾞ"), blind_index(&key, "records.name", "ヤマダ"));
+    }
+
+    #[test]
+    fn dat_3_plain_index_folds_like_the_blind_index_and_differs_from_it() {
+        let key = BlindKey::generate(KeyVersion::FIRST);
+        let a = plain_index("users.email", "ＹＡＭＡＤＡ@example.jp");
+        assert_eq!(a, plain_index("users.email", "yamada@example.jp"));
+        assert_ne!(a, plain_index("users.email", "yamada2@example.jp"));
+        assert_ne!(a, plain_index("api_keys.name", "yamada@example.jp"));
+        assert_ne!(a, blind_index(&key, "users.email", "yamada@example.jp"));
     }
 
     #[test]

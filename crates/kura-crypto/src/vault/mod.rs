@@ -22,7 +22,7 @@ pub mod seal;
 pub mod tenant;
 
 pub use backup::{BACKUP_KEY_OWNER, BackupFileError, BackupKey, OpenReader, SealWriter};
-pub use blind::{BlindIndex, blind_index, is_normalised, normalise};
+pub use blind::{BlindIndex, blind_index, is_normalised, normalise, plain_index};
 pub use keyfile::{MASTER_KEY_ENV, load_master_key};
 pub use keys::{
     BlindKey, DataKey, KEY_LEN, KeyProvider, KeyPurpose, KeyVersion, MasterKey, MasterKeyId, TenantKey, WrappedKey,

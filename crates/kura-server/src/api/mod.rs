@@ -5,6 +5,7 @@
 mod access;
 mod account;
 mod audit_log;
+mod bulk;
 mod client_certs;
 mod data;
 mod extract;
@@ -53,6 +54,8 @@ fn table() -> Routes<AppState> {
         .add(Get, "/api/v1/collections/{name}/export", Needs(RecordsExport), transfer::export_records)
         .add(Post, "/api/v1/collections/{name}/import/preview", Needs(RecordsWrite), transfer::preview_import)
         .add(Post, "/api/v1/collections/{name}/import", Needs(RecordsWrite), transfer::import_records)
+        .add(Post, "/api/v1/collections/{name}/records/bulk-delete", Needs(RecordsDelete), bulk::bulk_delete)
+        .add(Post, "/api/v1/collections/{name}/records/bulk-update", Needs(RecordsWrite), bulk::bulk_update)
         .add(Get, "/api/v1/collections/{name}/records", Needs(RecordsRead), data::list_records)
         .add(Post, "/api/v1/collections/{name}/records", Needs(RecordsWrite), data::create_record)
         .add(Get, "/api/v1/collections/{name}/records/{id}", Needs(RecordsRead), data::get_record)

@@ -5,9 +5,10 @@
 //! `application/problem+json` bodies of the `Problem` schema.
 
 use super::views::{ApiKeyCreated, ApiKeyView, Me, RecordValues, RoleView, SessionCreated, UserView};
-use super::{access, account, audit_log, client_certs, data, links, second_factor, transfer, views};
+use super::{access, account, audit_log, bulk, client_certs, data, links, second_factor, transfer, views};
 use crate::error::{PROBLEM_JSON, Problem};
 use crate::service::audit::{AuditEntryView, CheckpointView};
+use crate::service::bulk::{BulkDelete, BulkOutcome, BulkUpdate};
 use crate::service::records::{RecordPage, RecordView};
 use crate::service::transfer::format::{Format, HeaderNames};
 use crate::service::transfer::import::{RecordImportOptions, RecordImportReport};
@@ -39,11 +40,11 @@ use utoipa::{Modify, OpenApi};
         data::delete_record, data::list_audit, transfer::export_records,
         audit_log::latest_checkpoint, audit_log::make_checkpoint,
         audit_log::inclusion_proof, audit_log::consistency_proof,
-        transfer::preview_import, transfer::import_records,
+        transfer::preview_import, transfer::import_records, bulk::bulk_delete, bulk::bulk_update,
     ),
     components(schemas(Problem, CheckpointView, SessionCreated, Me, UserView, RoleView, ApiKeyView, ApiKeyCreated, RecordValues,
         RecordView, RecordPage, AuditEntryView, Collection, CollectionSpec, FieldDef, FieldType, Rules, Charset, Key,
-        DisplayName, CollectionId, TenantId, Format, HeaderNames, RecordImportOptions, RecordImportReport, views::OwnSessionView, views::SessionsEnded,
+        DisplayName, CollectionId, TenantId, Format, HeaderNames, RecordImportOptions, RecordImportReport, BulkDelete, BulkUpdate, BulkOutcome, views::OwnSessionView, views::SessionsEnded,
         second_factor::SecondFactorRequired, second_factor::OwnFactors, second_factor::EnrolmentView,
         second_factor::IssuedRecoveryCodes, second_factor::CompleteRequest, second_factor::ConfirmRequest)),
     modifiers(&BearerAuth, &ErrorResponses),

@@ -29,6 +29,11 @@ explanations! {
     "the file is larger than the limit of {} bytes" => "The file is larger than the limit of {} bytes. Split it into smaller files.", "ファイルが上限（{}バイト）を超えています。複数のファイルに分けてください。";
     "the file is not a text file (an Excel workbook or archive?); save it as CSV first" => "This is not a text file (an Excel workbook or a ZIP archive?). Save it as CSV in Excel first.", "テキストファイルではありません（Excelのブックや圧縮ファイルではありませんか）。Excelで「CSV」形式で保存してから選んでください。";
     "the file is not valid {} text" => "The file is not valid {} text. Choose the file's encoding, or save it again as CSV UTF-8.", "ファイルが{}の文字コードとして正しくありません。文字コードを選び直すか、「CSV UTF-8」で保存し直してください。";
+    // Bulk changes of records (DAT-6).
+    "the selection now holds {} records, not the {} confirmed; nothing was changed, review it again" => "The selection now holds {} records, not the {} you confirmed. Nothing was changed: check the selection again.", "対象のレコードは現在{}件で、確認した{}件と異なります。何も変更していません。対象を確認し直してください。";
+    "a bulk operation changes at most {} records and this selection holds {}; narrow the filter and repeat" => "A bulk operation changes at most {} records at a time, and this selection holds {}. Narrow the filter and repeat.", "一括操作で一度に変更できるのは{}件までですが、対象は{}件あります。条件を絞り込んで、複数回に分けて実行してください。";
+    "set names no field to change" => "Choose a field to change.", "変更する項目を選んでください。";
+    "records of the selection changed or disappeared after they were chosen; nothing was changed, review the selection again" => "Some of the selected records were changed or deleted by someone else meanwhile. Nothing was changed: check the selection again.", "対象のレコードの一部が、その間に他の人によって変更または削除されました。何も変更していません。対象を確認し直してください。";
     "the key field {} is not a field of this collection" => "The key field {} is not a field of this collection.", "キー項目「{}」はこのコレクションにありません。";
     "a certificate with this serial or fingerprint already exists" => "A certificate with this serial number already exists. Issue it again.", "同じシリアル番号の証明書がすでにあります。もう一度発行してください。";
     "between 1 and {} days (two years)" => "Choose a validity between 1 and {} days (two years).", "有効期間は1〜{}日（2年）の範囲で指定してください。";

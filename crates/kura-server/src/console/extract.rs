@@ -36,6 +36,8 @@ pub enum Done {
     NoAddresses,
     FactorRemoved,
     FactorsReset,
+    BulkUpdated,
+    BulkDeleted,
 }
 
 impl Done {
@@ -58,6 +60,8 @@ impl Done {
             "done=noaddresses" => Some(Self::NoAddresses),
             "done=factorremoved" => Some(Self::FactorRemoved),
             "done=factorsreset" => Some(Self::FactorsReset),
+            "done=bulkupdated" => Some(Self::BulkUpdated),
+            "done=bulkdeleted" => Some(Self::BulkDeleted),
             _ => None,
         })
     }
@@ -80,6 +84,8 @@ impl Done {
             Self::NoAddresses => Msg::ResetAddressesNone,
             Self::FactorRemoved => Msg::FactorRemoved,
             Self::FactorsReset => Msg::FactorsResetDone,
+            Self::BulkUpdated => Msg::DoneBulkUpdated,
+            Self::BulkDeleted => Msg::DoneBulkDeleted,
         }
     }
 }

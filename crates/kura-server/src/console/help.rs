@@ -1,7 +1,7 @@
 //! Built-in help: the tenant-administrator guide of `docs/` (compiled in, so the console and the
 //! repository say the same), in the reader's language, linked from the settings it explains.
 //!
-//! The guide is Markdown of a small, known shape, so a small renderer does: headings,
+//! The guide is Markdown of a small, known shape, so a small renderer does: headings (two levels),
 //! paragraphs, bullet lists, tables, code blocks, and `code`, **bold** and *emphasis* inline.
 //! Every piece of text goes through maud's escaping; links are shown as their text.
 
@@ -68,6 +68,8 @@ fn render(text: &str) -> (String, Markup) {
             title = h.to_owned();
         } else if let Some(h) = line.strip_prefix("## ") {
             out.push_str(&html! { h2 { (inline(h)) } }.0);
+        } else if let Some(h) = line.strip_prefix("### ") {
+            out.push_str(&html! { h3 { (inline(h)) } }.0);
         } else if line.starts_with("```") {
             let mut code = String::new();
             for l in lines.by_ref() {
@@ -178,7 +180,10 @@ mod tests {
             let (title, body) = render(guide);
             assert!(!title.is_empty());
             let html = body.0;
-            assert!(html.contains("<table") && html.contains("<h2>") && html.contains("<pre"), "{html}");
+            assert!(
+                html.contains("<table") && html.contains("<h2>") && html.contains("<h3>") && html.contains("<pre"),
+                "{html}"
+            );
             assert!(html.contains("<code>password.rehash</code>"));
             assert!(!html.contains("](") && !html.contains("**"), "marks are rendered");
         }

@@ -151,6 +151,8 @@ pub fn operation_label(op: Operation, lang: Lang) -> &'static str {
         O::UserImport => pick(lang, "Users imported", "ユーザーの一括登録"),
         O::RecordExport => pick(lang, "Records exported", "レコードのエクスポート"),
         O::RecordImport => pick(lang, "Records imported", "レコードのインポート"),
+        O::RecordBulkUpdate => pick(lang, "Records changed in bulk", "レコードの一括変更"),
+        O::RecordBulkDelete => pick(lang, "Records deleted in bulk", "レコードの一括削除"),
         O::MailFailed => pick(lang, "Mail could not be delivered", "メール送信の失敗"),
         O::PasswordExpiryNotice => pick(lang, "Password expiry notice sent", "パスワード期限の通知"),
         O::ViewUpdate => pick(lang, "View settings changed", "表示設定の変更"),

@@ -31,8 +31,8 @@ use axum::response::Response;
 use axum::routing::any;
 use kura_domain::Permission;
 use pages::{
-    account, api_keys, audit, audit_checkpoint, client_certs, collections, dashboard, export, factors, fields, import,
-    links, record_form, record_import, record_view, records, roles, security, session, users,
+    account, api_keys, audit, audit_checkpoint, bulk, client_certs, collections, dashboard, export, factors, fields,
+    import, links, record_form, record_import, record_view, records, roles, security, session, users,
 };
 
 /// Every console page and form with the access it needs; the router is built from this table.
@@ -121,6 +121,10 @@ fn table() -> Routes<AppState> {
         .add(Get, "/console/collections/{name}/export/file", Needs(RecordsExport), export::file)
         .add(Get, "/console/collections/{name}/import", Needs(RecordsWrite), record_import::form)
         .add(Post, "/console/collections/{name}/import", Needs(RecordsWrite), record_import::submit)
+        .add(Get, "/console/collections/{name}/bulk-update", Needs(RecordsWrite), bulk::update_form)
+        .add(Post, "/console/collections/{name}/bulk-update", Needs(RecordsWrite), bulk::update)
+        .add(Get, "/console/collections/{name}/bulk-delete", Needs(RecordsDelete), bulk::delete_form)
+        .add(Post, "/console/collections/{name}/bulk-delete", Needs(RecordsDelete), bulk::delete)
         .add(Get, "/console/collections/{name}/records/new", Needs(RecordsWrite), record_form::new_form)
         .add(Post, "/console/collections/{name}/records/new", Needs(RecordsWrite), record_form::create)
         .add(Get, "/console/collections/{name}/records/{id}", Needs(RecordsRead), record_view::show)

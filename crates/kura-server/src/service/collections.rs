@@ -30,7 +30,11 @@ pub(crate) async fn find(state: &AppState, tenant: kura_domain::TenantId, name: 
     Ok(Arc::unwrap_or_clone(find_by_name(state, tenant, name).await?.collection))
 }
 
-async fn find_by_name(state: &AppState, tenant: kura_domain::TenantId, name: &str) -> AppResult<CollectionAt> {
+pub(crate) async fn find_by_name(
+    state: &AppState,
+    tenant: kura_domain::TenantId,
+    name: &str,
+) -> AppResult<CollectionAt> {
     let key = Key::parse(name).map_err(|_| AppError::NotFound("collection"))?;
     state.store.collection_at(tenant, &key).await?.ok_or(AppError::NotFound("collection"))
 }

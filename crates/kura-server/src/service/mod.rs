@@ -5,6 +5,7 @@
 pub mod account;
 pub mod api_keys;
 pub mod audit;
+pub mod bulk;
 pub mod client_certs;
 pub mod collections;
 pub mod duplicates;

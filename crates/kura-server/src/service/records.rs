@@ -83,7 +83,7 @@ pub(crate) fn view(c: &Collection, mut r: Record, pii_visible: bool) -> RecordVi
 
 /// Refuses a collection looked up for another tenant (TEN-2): the `*_in` functions take one
 /// from their caller.
-fn own(g: &Granted<'_>, at: &CollectionAt) -> AppResult<()> {
+pub(crate) fn own(g: &Granted<'_>, at: &CollectionAt) -> AppResult<()> {
     if at.collection.tenant_id == g.tenant_id() { Ok(()) } else { Err(AppError::NotFound("collection")) }
 }
 
@@ -239,7 +239,7 @@ pub async fn update_in(
 }
 
 /// The record's data with `input` applied, and the names of the fields that changed.
-fn patch<'c>(
+pub(crate) fn patch<'c>(
     c: &'c Collection,
     input: &Map<String, Value>,
     existing: &RecordData,

@@ -51,6 +51,11 @@ pub(crate) fn sample_body(verb: Verb, path: &str) -> Option<Value> {
         (Verb::Put, "/api/v1/collections/{name}") => json!({"name": "customers", "label": "顧客"}),
         (Verb::Post, "/api/v1/collections/{name}/records") => json!({"points": 1}),
         (Verb::Patch, "/api/v1/collections/{name}/records/{id}") => json!({"points": 2}),
+        // A count no selection holds here: allowed roles get 409, and nothing changes.
+        (Verb::Post, "/api/v1/collections/{name}/records/bulk-delete") => json!({"expected_count": 9999}),
+        (Verb::Post, "/api/v1/collections/{name}/records/bulk-update") => {
+            json!({"set": {"points": 3}, "expected_count": 9999})
+        }
         (Verb::Post, "/api/v1/users") => json!({"email": "x@acme.example.jp", "display_name": "x", "role": "viewer"}),
         (Verb::Patch, "/api/v1/users/{id}") => json!({"display_name": "y"}),
         (Verb::Post, "/api/v1/roles") => json!({"key": "r2", "label": "r2", "permissions": []}),

@@ -117,16 +117,25 @@ fn string(value: Value) -> String {
 impl Browser {
     /// Starts chromedriver and a headless Chromium session; `None` when the browser test should skip.
     pub async fn launch() -> Option<Browser> {
-        Self::launch_with(&[]).await
+        Self::launch_with(&[], None).await
+    }
+
+    /// [`Browser::launch`] with downloads saved in `dir` without asking.
+    pub async fn launch_downloading(dir: &Path) -> Option<Browser> {
+        let prefs = json!({
+            "download.default_directory": dir.display().to_string(),
+            "download.prompt_for_download": false,
+        });
+        Self::launch_with(&[], Some(prefs)).await
     }
 
     /// [`Browser::launch`] with Chromium trusting the server certificate whose public key has
     /// `pin` ([`kura_crypto::x509::spki_pin_sha256`]) and no other that its own store lacks.
     pub async fn launch_trusting(pin: &str) -> Option<Browser> {
-        Self::launch_with(&[format!("--ignore-certificate-errors-spki-list={pin}")]).await
+        Self::launch_with(&[format!("--ignore-certificate-errors-spki-list={pin}")], None).await
     }
 
-    async fn launch_with(extra: &[String]) -> Option<Browser> {
+    async fn launch_with(extra: &[String], prefs: Option<Value>) -> Option<Browser> {
         let Some(chromedriver) = find_chromedriver() else {
             if std::env::var_os("KURA_REQUIRE_BROWSER").is_some() {
                 panic!(
@@ -170,6 +179,9 @@ impl Browser {
         args.push(format!("--user-data-dir={}", profile.path().display()));
         args.extend(extra.iter().cloned());
         let mut options = json!({ "args": args });
+        if let Some(prefs) = prefs {
+            options["prefs"] = prefs;
+        }
         if Path::new("/usr/bin/chromium").is_file() {
             options["binary"] = json!("/usr/bin/chromium");
         }

@@ -271,3 +271,85 @@ fn pem_body(pem: &str) -> Vec<u8> {
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     base64::engine::general_purpose::STANDARD.decode(body).unwrap()
 }
+
+/// A downloaded file in `dir` once Chromium has finished writing it.
+async fn downloaded(dir: &std::path::Path, suffix: &str) -> Vec<u8> {
+    for _ in 0..100 {
+        let done = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| p.to_string_lossy().ends_with(suffix));
+        if let Some(path) = done {
+            return std::fs::read(path).unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no {suffix} file was downloaded into {}", dir.display());
+}
+
+#[tokio::test]
+async fn dat_6_browser_imports_a_csv_through_the_preview_changes_and_deletes_in_bulk_then_exports() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let (s, body) = app.post("/api/v1/collections", &t.admin_token, customers_spec()).await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let files = tempfile::tempdir().unwrap();
+    let csv = files.path().join("会員.csv");
+    let rows = "氏名,フリガナ,ポイント,プラン\n\
+        山田 太郎,ヤマダ タロウ,120,free\n\
+        \"佐藤, 花子\",サトウ ハナコ,80,free\n\
+        鈴木 一郎,スズキ イチロウ,300,premium\n";
+    std::fs::write(&csv, format!("\u{feff}{rows}")).unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let Some(b) = Browser::launch_downloading(downloads.path()).await else { return };
+    let url = |p: &str| format!("{}{p}", app.address);
+    b.goto(&url("/console/login")).await;
+    b.find("#f-tenant").await.send_keys("acme").await;
+    b.find("#f-email").await.send_keys(&t.admin_email).await;
+    b.find("#f-password").await.send_keys(PASSWORD).await;
+    b.find("main form button[type=submit]").await.click().await;
+    b.wait_for_text("main h1", "Dashboard").await;
+    b.goto(&url("/console/lang?to=ja&back=/console/collections/customers/import")).await;
+
+    // Import: the file, its preview, then the import.
+    b.find("#import-file").await.send_keys(&csv.display().to_string()).await;
+    b.find("main button[name=step][value=preview]").await.click().await;
+    b.find("main button[name=step][value=import]").await.click().await;
+    b.wait_for_text("main", "インポートしました（追加3件・更新0件）").await;
+    untranslated(&b, "ja", "ja", "import done").await;
+    let (_, page) = app.get("/api/v1/collections/customers/records", &t.admin_token).await;
+    assert_eq!(page["total"], 3, "{page}");
+
+    // Change in bulk: the free plan's records to standard, from the listing's filter.
+    b.goto(&url("/console/collections/customers?filter=plan%20%3D%20%27free%27")).await;
+    b.find("main .page-actions a[href*='/bulk-update']").await.click().await;
+    b.wait_for_text("main", "対象のレコードは2件です").await;
+    b.select_option("#f-field", "plan").await;
+    b.find("main form[method=get] button[type=submit]").await.click().await;
+    b.select_option("#f-plan", "standard").await;
+    b.find("#f-confirm_count").await.send_keys("2").await;
+    shot(&b, 1366, "bulk-update-ja").await;
+    b.find("main form[method=post] button.btn-danger").await.click().await;
+    b.wait_for_text("main", "レコードを一括変更しました").await;
+
+    // Delete in bulk: the premium record, confirmed by its count.
+    b.goto(&url("/console/collections/customers/bulk-delete?filter=plan%20%3D%20%27premium%27")).await;
+    b.wait_for_text("main", "対象のレコードは1件です").await;
+    untranslated(&b, "ja", "ja", "bulk delete").await;
+    b.find("#f-confirm_count").await.send_keys("1").await;
+    shot(&b, 1366, "bulk-delete-ja").await;
+    b.find("main form[method=post] button.btn-danger").await.click().await;
+    b.wait_for_text("main", "レコードを一括削除しました").await;
+
+    // Export what is left as CSV for Excel (UTF-8 with a byte order mark).
+    b.goto(&url("/console/collections/customers/export")).await;
+    b.find("main form button[type=submit]").await.click().await;
+    let file = downloaded(downloads.path(), ".csv").await;
+    let text = String::from_utf8(file).unwrap();
+    assert!(text.starts_with('\u{feff}'), "{text:?}");
+    assert!(text.contains("\"佐藤, 花子\"") && text.contains("山田 太郎"), "{text}");
+    assert!(!text.contains("鈴木"), "the deleted record is not exported: {text}");
+    assert_eq!(text.matches("standard").count(), 2, "{text}");
+    app.verify_audit().await;
+}

@@ -7,6 +7,7 @@ mod api_keys;
 mod attack;
 mod audit_log;
 mod browser;
+mod bulk;
 mod client_ca;
 mod client_certs;
 mod console;

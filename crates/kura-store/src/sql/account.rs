@@ -270,6 +270,7 @@ pub(crate) async fn expiring(
     tenant: TenantId,
     changed_before: Timestamp,
     stage: u32,
+    sealer: &crate::vault::Sealer,
 ) -> Result<Vec<kura_domain::User>, StoreError> {
     const SQL: &str = concat!(
         "SELECT ",
@@ -284,7 +285,7 @@ pub(crate) async fn expiring(
         .bind(i64::from(stage))
         .fetch_all(c)
         .await)?;
-    rows.into_iter().map(kura_domain::User::try_from).collect()
+    rows.into_iter().map(|r| r.open(sealer)).collect()
 }
 
 /// Records that the `stage`-days warning goes out for the user's current password, unless it

@@ -1,9 +1,11 @@
-//! The `api_keys` table. Only the key's digest is stored; the secret is shown once.
+//! The `api_keys` table. Only the key's digest is stored; the secret is shown once. A key's name
+//! is sealed under the tenant's key (`vault/`, DAT-2).
 
 use super::{constraint, found, micros, opt_timestamp, timestamp};
 use crate::conn::{Exec, run};
 use crate::error::StoreError;
 use crate::rows::ApiKey;
+use crate::vault::Sealer;
 use jiff::Timestamp;
 use kura_crypto::TokenDigest;
 use kura_domain::{ApiKeyId, RoleId, TenantId, UserId};
@@ -38,9 +40,15 @@ pub(crate) fn ranges_text(ranges: &[ipnet::IpNet]) -> Option<String> {
     (!ranges.is_empty()).then(|| ranges.iter().map(ToString::to_string).collect::<Vec<_>>().join(","))
 }
 
-impl TryFrom<ApiKeyRow> for ApiKey {
-    type Error = StoreError;
-    fn try_from(r: ApiKeyRow) -> Result<Self, StoreError> {
+/// The table and field bound into a name's seal; the row is the key's id.
+const API_KEYS: &str = "api_keys";
+const NAME: &str = "name";
+
+impl ApiKeyRow {
+    /// The key, its name opened by the tenant's `sealer`.
+    pub(super) fn open(mut self, sealer: &Sealer) -> Result<ApiKey, StoreError> {
+        self.name = sealer.open_text(API_KEYS, self.id.as_bytes(), NAME, std::mem::take(&mut self.name))?;
+        let r = self;
         Ok(ApiKey {
             id: ApiKeyId::from_uuid(r.id),
             tenant_id: TenantId::from_uuid(r.tenant_id),
@@ -71,10 +79,10 @@ impl TryFrom<ApiKeyRow> for ApiKey {
     }
 }
 
-pub(crate) async fn all(e: &mut Exec<'_>, tenant: TenantId) -> Result<Vec<ApiKey>, StoreError> {
+pub(crate) async fn all(e: &mut Exec<'_>, tenant: TenantId, sealer: &Sealer) -> Result<Vec<ApiKey>, StoreError> {
     const SQL: &str = concat!("SELECT ", cols!(), " FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id");
     let rows: Vec<ApiKeyRow> = run!(e, |c| sqlx::query_as(SQL).bind(tenant.as_uuid()).fetch_all(c).await)?;
-    rows.into_iter().map(ApiKey::try_from).collect()
+    rows.into_iter().map(|r| r.open(sealer)).collect()
 }
 
 /// Finds a usable key (not revoked, not expired at `now`) by digest and records its use (time
@@ -85,6 +93,7 @@ pub(crate) async fn use_by_digest(
     digest: &TokenDigest,
     now: Timestamp,
     ip: Option<&str>,
+    sealer: &Sealer,
 ) -> Result<Option<ApiKey>, StoreError> {
     const SQL: &str = concat!(
         "UPDATE api_keys SET last_used_at = $3, last_used_ip = $4 ",
@@ -100,10 +109,15 @@ pub(crate) async fn use_by_digest(
         .bind(ip)
         .fetch_optional(c)
         .await)?;
-    row.map(ApiKey::try_from).transpose()
+    row.map(|r| r.open(sealer)).transpose()
 }
 
-pub(crate) async fn insert(e: &mut Exec<'_>, key: &ApiKey, digest: &TokenDigest) -> Result<(), StoreError> {
+pub(crate) async fn insert(
+    e: &mut Exec<'_>,
+    key: &ApiKey,
+    digest: &TokenDigest,
+    sealer: &Sealer,
+) -> Result<(), StoreError> {
     const SQL: &str = concat!(
         "INSERT INTO api_keys (",
         cols!(),
@@ -112,7 +126,7 @@ pub(crate) async fn insert(e: &mut Exec<'_>, key: &ApiKey, digest: &TokenDigest)
     run!(e, |c| sqlx::query(SQL)
         .bind(key.tenant_id.as_uuid())
         .bind(key.id.as_uuid())
-        .bind(key.name.as_str())
+        .bind(sealer.seal_text(API_KEYS, key.id.as_uuid().as_bytes(), NAME, &key.name))
         .bind(key.role_id.as_uuid())
         .bind(micros(key.created_at))
         .bind(key.expires_at.map(micros))
@@ -139,6 +153,7 @@ pub(crate) async fn expiring(
     now: Timestamp,
     before: Timestamp,
     stage: u32,
+    sealer: &Sealer,
 ) -> Result<Vec<ApiKey>, StoreError> {
     const SQL: &str = concat!(
         "SELECT ",
@@ -153,7 +168,7 @@ pub(crate) async fn expiring(
         .bind(i64::from(stage))
         .fetch_all(c)
         .await)?;
-    rows.into_iter().map(ApiKey::try_from).collect()
+    rows.into_iter().map(|r| r.open(sealer)).collect()
 }
 
 /// Records that the `stage`-days reminder goes out for the key, unless it (or a nearer one)
@@ -186,6 +201,7 @@ pub(crate) async fn rotate(
     digest: &TokenDigest,
     grace_until: Timestamp,
     now: Timestamp,
+    sealer: &Sealer,
 ) -> Result<Option<ApiKey>, StoreError> {
     const SQL: &str = concat!(
         "UPDATE api_keys SET previous_token_hash = token_hash, previous_valid_until = $4, token_hash = $3 ",
@@ -201,7 +217,7 @@ pub(crate) async fn rotate(
         .bind(micros(now))
         .fetch_optional(c)
         .await)?;
-    row.map(ApiKey::try_from).transpose()
+    row.map(|r| r.open(sealer)).transpose()
 }
 
 /// Revokes a key; revoking a revoked key keeps its first revocation time.
@@ -233,4 +249,25 @@ pub(crate) async fn revoke_created_by(
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?)
+}
+
+/// Keys whose name is not sealed (written before they were sealed), as `(tenant, id, name)`.
+pub(crate) async fn unsealed(e: &mut Exec<'_>) -> Result<Vec<(Uuid, Uuid, String)>, StoreError> {
+    const SQL: &str = "SELECT tenant_id, id, name FROM api_keys WHERE name NOT LIKE $1 ORDER BY tenant_id";
+    Ok(run!(e, |c| sqlx::query_as(SQL).bind(crate::vault::SEALED_TEXT_PATTERN).fetch_all(c).await)?)
+}
+
+/// Seals a key's name written before they were sealed, if it is still as it was read.
+pub(crate) async fn seal_unsealed(e: &mut Exec<'_>, sealer: &Sealer, id: Uuid, name: &str) -> Result<(), StoreError> {
+    const SQL: &str = "UPDATE api_keys SET name = $3 WHERE tenant_id = $1 AND id = $2 AND name = $4";
+    let sealed = sealer.seal_text(API_KEYS, id.as_bytes(), NAME, name);
+    run!(e, |c| sqlx::query(SQL)
+        .bind(sealer.tenant().as_uuid())
+        .bind(id)
+        .bind(&sealed)
+        .bind(name)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
 }

@@ -1,9 +1,13 @@
 //! The `collections` table: tenant-defined record types; field definitions are stored as JSON.
+//! A collection's label, memo and field definitions (the fields' labels, memos, choices and
+//! rules) are sealed under the tenant's key (`vault/`, DAT-2); its name, an identifier in URLs,
+//! is not.
 
 use super::{constraint, corrupt, found, micros, timestamp};
 use crate::conn::{Exec, run};
 use crate::error::StoreError;
 use crate::rows::CollectionHead;
+use crate::vault::Sealer;
 use jiff::Timestamp;
 use kura_domain::{Collection, CollectionId, CollectionSpec, DisplayName, FieldDef, Key, TenantId};
 use uuid::Uuid;
@@ -26,9 +30,37 @@ struct CollectionRow {
     updated_at: i64,
 }
 
-impl TryFrom<CollectionRow> for Collection {
-    type Error = StoreError;
-    fn try_from(r: CollectionRow) -> Result<Self, StoreError> {
+/// The table and fields bound into the seals; the row is the collection's id.
+const COLLECTIONS: &str = "collections";
+const LABEL: &str = "label";
+const MEMO: &str = "memo";
+const FIELDS: &str = "fields";
+
+/// A collection's label, memo and field definitions as stored.
+struct SealedSpec {
+    label: String,
+    memo: String,
+    fields: String,
+}
+
+fn seal_spec(sealer: &Sealer, id: CollectionId, spec: &CollectionSpec) -> Result<SealedSpec, StoreError> {
+    let row = *id.as_uuid().as_bytes();
+    let fields = fields_json(spec)?;
+    Ok(SealedSpec {
+        label: sealer.seal_text(COLLECTIONS, &row, LABEL, spec.label.as_str()),
+        memo: sealer.seal_text(COLLECTIONS, &row, MEMO, &spec.memo),
+        fields: sealer.seal_text(COLLECTIONS, &row, FIELDS, &fields),
+    })
+}
+
+impl CollectionRow {
+    /// The collection, its label, memo and fields opened by the tenant's `sealer`.
+    fn open(mut self, sealer: &Sealer) -> Result<Collection, StoreError> {
+        let row = *self.id.as_bytes();
+        self.label = sealer.open_text(COLLECTIONS, &row, LABEL, std::mem::take(&mut self.label))?;
+        self.memo = sealer.open_text(COLLECTIONS, &row, MEMO, std::mem::take(&mut self.memo))?;
+        self.fields = sealer.open_text(COLLECTIONS, &row, FIELDS, std::mem::take(&mut self.fields))?;
+        let r = self;
         Ok(Collection {
             id: CollectionId::from_uuid(r.id),
             tenant_id: TenantId::from_uuid(r.tenant_id),
@@ -46,28 +78,34 @@ fn fields_json(spec: &CollectionSpec) -> Result<String, StoreError> {
     serde_json::to_string(&spec.fields).map_err(|e| corrupt("collection fields", e))
 }
 
-pub(crate) async fn all(e: &mut Exec<'_>, tenant: TenantId) -> Result<Vec<Collection>, StoreError> {
+pub(crate) async fn all(e: &mut Exec<'_>, tenant: TenantId, sealer: &Sealer) -> Result<Vec<Collection>, StoreError> {
     const SQL: &str = concat!("SELECT ", cols!(), " FROM collections WHERE tenant_id = $1 ORDER BY name");
     let rows: Vec<CollectionRow> = run!(e, |c| sqlx::query_as(SQL).bind(tenant.as_uuid()).fetch_all(c).await)?;
-    rows.into_iter().map(Collection::try_from).collect()
+    rows.into_iter().map(|r| r.open(sealer)).collect()
 }
 
 pub(crate) async fn by_id(
     e: &mut Exec<'_>,
     tenant: TenantId,
     id: CollectionId,
+    sealer: &Sealer,
 ) -> Result<Option<Collection>, StoreError> {
     const SQL: &str = concat!("SELECT ", cols!(), " FROM collections WHERE tenant_id = $1 AND id = $2");
     let row: Option<CollectionRow> =
         run!(e, |c| sqlx::query_as(SQL).bind(tenant.as_uuid()).bind(id.as_uuid()).fetch_optional(c).await)?;
-    row.map(Collection::try_from).transpose()
+    row.map(|r| r.open(sealer)).transpose()
 }
 
-pub(crate) async fn by_name(e: &mut Exec<'_>, tenant: TenantId, name: &Key) -> Result<Option<Collection>, StoreError> {
+pub(crate) async fn by_name(
+    e: &mut Exec<'_>,
+    tenant: TenantId,
+    name: &Key,
+    sealer: &Sealer,
+) -> Result<Option<Collection>, StoreError> {
     const SQL: &str = concat!("SELECT ", cols!(), " FROM collections WHERE tenant_id = $1 AND name = $2");
     let row: Option<CollectionRow> =
         run!(e, |c| sqlx::query_as(SQL).bind(tenant.as_uuid()).bind(name.as_str()).fetch_optional(c).await)?;
-    row.map(Collection::try_from).transpose()
+    row.map(|r| r.open(sealer)).transpose()
 }
 
 pub(crate) async fn insert(
@@ -76,16 +114,17 @@ pub(crate) async fn insert(
     id: CollectionId,
     spec: &CollectionSpec,
     now: Timestamp,
+    sealer: &Sealer,
 ) -> Result<(), StoreError> {
     const SQL: &str = concat!("INSERT INTO collections (", cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $7)");
-    let fields = fields_json(spec)?;
+    let sealed = seal_spec(sealer, id, spec)?;
     run!(e, |c| sqlx::query(SQL)
         .bind(tenant.as_uuid())
         .bind(id.as_uuid())
         .bind(spec.name.as_str())
-        .bind(spec.label.as_str())
-        .bind(spec.memo.as_str())
-        .bind(fields.as_str())
+        .bind(&sealed.label)
+        .bind(&sealed.memo)
+        .bind(&sealed.fields)
         .bind(micros(now))
         .execute(c)
         .await
@@ -101,23 +140,24 @@ pub(crate) async fn update(
     id: CollectionId,
     spec: &CollectionSpec,
     now: Timestamp,
+    sealer: &Sealer,
 ) -> Result<Option<Collection>, StoreError> {
     const SQL: &str = concat!(
         "UPDATE collections SET label = $3, memo = $4, fields = $5, updated_at = $6, revision = revision + 1 ",
         "WHERE tenant_id = $1 AND id = $2 RETURNING ",
         cols!()
     );
-    let fields = fields_json(spec)?;
+    let sealed = seal_spec(sealer, id, spec)?;
     let row: Option<CollectionRow> = run!(e, |c| sqlx::query_as(SQL)
         .bind(tenant.as_uuid())
         .bind(id.as_uuid())
-        .bind(spec.label.as_str())
-        .bind(spec.memo.as_str())
-        .bind(fields.as_str())
+        .bind(&sealed.label)
+        .bind(&sealed.memo)
+        .bind(&sealed.fields)
         .bind(micros(now))
         .fetch_optional(c)
         .await)?;
-    row.map(Collection::try_from).transpose()
+    row.map(|r| r.open(sealer)).transpose()
 }
 
 pub(crate) async fn delete(e: &mut Exec<'_>, tenant: TenantId, id: CollectionId) -> Result<(), StoreError> {
@@ -207,9 +247,48 @@ pub(crate) async fn revised(
     e: &mut Exec<'_>,
     tenant: TenantId,
     id: CollectionId,
+    sealer: &Sealer,
 ) -> Result<Option<(Collection, i64)>, StoreError> {
     const SQL: &str = concat!("SELECT ", cols!(), ", revision FROM collections WHERE tenant_id = $1 AND id = $2");
     let row: Option<RevisedRow> =
         run!(e, |c| sqlx::query_as(SQL).bind(tenant.as_uuid()).bind(id.as_uuid()).fetch_optional(c).await)?;
-    row.map(|r| Ok((Collection::try_from(r.row)?, r.revision))).transpose()
+    row.map(|r| Ok((r.row.open(sealer)?, r.revision))).transpose()
+}
+
+/// Collections whose label, memo or fields are not sealed (written before they were sealed), as
+/// `(tenant, id, label, memo, fields)`. The fields, JSON, always start with `[` when plain.
+#[allow(clippy::type_complexity, reason = "a row of five columns, used once")]
+pub(crate) async fn unsealed(e: &mut Exec<'_>) -> Result<Vec<(Uuid, Uuid, String, String, String)>, StoreError> {
+    const SQL: &str = "SELECT tenant_id, id, label, memo, fields FROM collections WHERE fields NOT LIKE $1 \
+                       ORDER BY tenant_id";
+    Ok(run!(e, |c| sqlx::query_as(SQL).bind(crate::vault::SEALED_TEXT_PATTERN).fetch_all(c).await)?)
+}
+
+/// Seals a collection's label, memo and fields written before they were sealed, if its fields
+/// are still as they were read. Not a definition change: the revision stays.
+pub(crate) async fn seal_unsealed(
+    e: &mut Exec<'_>,
+    sealer: &Sealer,
+    id: Uuid,
+    label: &str,
+    memo: &str,
+    fields: &str,
+) -> Result<(), StoreError> {
+    const SQL: &str = "UPDATE collections SET label = $3, memo = $4, fields = $5 \
+                       WHERE tenant_id = $1 AND id = $2 AND fields = $6";
+    let row = *id.as_bytes();
+    let sealed_label = sealer.seal_text(COLLECTIONS, &row, LABEL, label);
+    let sealed_memo = sealer.seal_text(COLLECTIONS, &row, MEMO, memo);
+    let sealed_fields = sealer.seal_text(COLLECTIONS, &row, FIELDS, fields);
+    run!(e, |c| sqlx::query(SQL)
+        .bind(sealer.tenant().as_uuid())
+        .bind(id)
+        .bind(&sealed_label)
+        .bind(&sealed_memo)
+        .bind(&sealed_fields)
+        .bind(fields)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
 }

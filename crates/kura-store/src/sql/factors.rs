@@ -1,11 +1,15 @@
 //! The `second_factors`, `recovery_codes` and `signin_challenges` tables (IAM-6). Every statement
-//! names the scope (the tenant, or the nil UUID for operators) and the owner.
+//! names the scope (the tenant, or the nil UUID for operators) and the owner. A tenant user's
+//! TOTP secret and factor label, and a secret offered for enrolment, are sealed under the
+//! tenant's key (`vault/`, DAT-2); an operator's, the platform's, are not (no tenant key
+//! covers them).
 
 use super::{corrupt, micros, timestamp};
 use crate::conn::{Exec, run};
 use crate::error::StoreError;
 use crate::rows::SessionOwner;
 use crate::sql::sessions::scope_of;
+use crate::vault::Sealer;
 use jiff::Timestamp;
 use kura_crypto::TokenDigest;
 use kura_domain::{OperatorId, TenantId, UserId};
@@ -92,9 +96,30 @@ struct FactorRow {
     last_used_at: Option<i64>,
 }
 
-impl TryFrom<FactorRow> for SecondFactor {
-    type Error = StoreError;
-    fn try_from(r: FactorRow) -> Result<Self, StoreError> {
+/// The tables and fields bound into the seals: a factor's row is its id, a challenge's the
+/// digest of its token.
+const FACTORS: &str = "second_factors";
+const SECRET: &str = "secret";
+const LABEL: &str = "label";
+const CHALLENGES: &str = "signin_challenges";
+const PENDING_SECRET: &str = "pending_secret";
+
+/// How an owner's values are sealed: with the tenant's `sealer` for a tenant's user, plain for
+/// an operator.
+pub(crate) fn owner_sealer(owner: SessionOwner, tenant_sealer: Option<Sealer>) -> Sealer {
+    match (owner, tenant_sealer) {
+        (SessionOwner::User { .. }, Some(sealer)) => sealer,
+        (SessionOwner::User { tenant_id, .. }, None) => Sealer::plain(tenant_id),
+        (SessionOwner::Operator(_), _) => Sealer::plain(TenantId::from_uuid(Uuid::nil())),
+    }
+}
+
+impl FactorRow {
+    fn open(mut self, sealer: &Sealer) -> Result<SecondFactor, StoreError> {
+        let row = *self.id.as_bytes();
+        self.secret = sealer.open_text(FACTORS, &row, SECRET, std::mem::take(&mut self.secret))?;
+        self.label = sealer.open_text(FACTORS, &row, LABEL, std::mem::take(&mut self.label))?;
+        let r = self;
         Ok(SecondFactor {
             id: r.id,
             owner: owner_of(r.scope_id, r.owner_id),
@@ -110,15 +135,19 @@ impl TryFrom<FactorRow> for SecondFactor {
 }
 
 /// The owner's factors, confirmed and pending, oldest first.
-pub(crate) async fn of_owner(e: &mut Exec<'_>, owner: SessionOwner) -> Result<Vec<SecondFactor>, StoreError> {
+pub(crate) async fn of_owner(
+    e: &mut Exec<'_>,
+    owner: SessionOwner,
+    sealer: &Sealer,
+) -> Result<Vec<SecondFactor>, StoreError> {
     const SQL: &str = "SELECT scope_id, id, owner_id, kind, label, secret, last_step, created_at, confirmed_at, \
                        last_used_at FROM second_factors WHERE scope_id = $1 AND owner_id = $2 ORDER BY created_at, id";
     let rows: Vec<FactorRow> =
         run!(e, |c| sqlx::query_as(SQL).bind(scope_of(owner)).bind(owner_id(owner)).fetch_all(c).await)?;
-    rows.into_iter().map(SecondFactor::try_from).collect()
+    rows.into_iter().map(|r| r.open(sealer)).collect()
 }
 
-pub(crate) async fn insert(e: &mut Exec<'_>, f: &SecondFactor) -> Result<(), StoreError> {
+pub(crate) async fn insert(e: &mut Exec<'_>, f: &SecondFactor, sealer: &Sealer) -> Result<(), StoreError> {
     const SQL: &str = "INSERT INTO second_factors (scope_id, id, owner_id, kind, label, secret, last_step, \
                        created_at, confirmed_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
     run!(e, |c| sqlx::query(SQL)
@@ -126,8 +155,8 @@ pub(crate) async fn insert(e: &mut Exec<'_>, f: &SecondFactor) -> Result<(), Sto
         .bind(f.id)
         .bind(owner_id(f.owner))
         .bind(&f.kind)
-        .bind(&f.label)
-        .bind(&f.secret)
+        .bind(sealer.seal_text(FACTORS, f.id.as_bytes(), LABEL, &f.label))
+        .bind(sealer.seal_text(FACTORS, f.id.as_bytes(), SECRET, &f.secret))
         .bind(f.last_step)
         .bind(micros(f.created_at))
         .bind(f.confirmed_at.map(micros))
@@ -244,6 +273,7 @@ pub(crate) async fn insert_challenge(
     digest: &TokenDigest,
     c: &Challenge,
     now: Timestamp,
+    sealer: &Sealer,
 ) -> Result<(), StoreError> {
     const SQL: &str = "INSERT INTO signin_challenges (scope_id, token_hash, owner_id, surface, pending_secret, \
                        attempts, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
@@ -252,7 +282,7 @@ pub(crate) async fn insert_challenge(
         .bind(digest.0.as_slice())
         .bind(owner_id(c.owner))
         .bind(&c.surface)
-        .bind(c.pending_secret.as_deref())
+        .bind(c.pending_secret.as_deref().map(|s| sealer.seal_text(CHALLENGES, &digest.0, PENDING_SECRET, s)))
         .bind(c.attempts)
         .bind(micros(now))
         .bind(micros(c.expires_at))
@@ -276,6 +306,7 @@ pub(crate) async fn challenge(
     e: &mut Exec<'_>,
     scope: Uuid,
     digest: &TokenDigest,
+    sealer: &Sealer,
 ) -> Result<Option<Challenge>, StoreError> {
     const SQL: &str = "SELECT owner_id, surface, pending_secret, attempts, expires_at FROM signin_challenges \
                        WHERE scope_id = $1 AND token_hash = $2";
@@ -288,7 +319,10 @@ pub(crate) async fn challenge(
         Ok(Challenge {
             owner: owner_of(scope, r.owner_id),
             surface: r.surface,
-            pending_secret: r.pending_secret,
+            pending_secret: r
+                .pending_secret
+                .map(|s| sealer.open_text(CHALLENGES, &digest.0, PENDING_SECRET, s))
+                .transpose()?,
             attempts: r.attempts,
             expires_at: timestamp(r.expires_at)?,
         })
@@ -325,6 +359,68 @@ pub(crate) async fn forget_challenges(e: &mut Exec<'_>, owner: SessionOwner, now
         .bind(scope_of(owner))
         .bind(owner_id(owner))
         .bind(micros(now))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Tenant users' factors whose secret is not sealed (written before it was), as
+/// `(tenant, id, label, secret)`.
+pub(crate) async fn unsealed(e: &mut Exec<'_>) -> Result<Vec<(Uuid, Uuid, String, String)>, StoreError> {
+    const SQL: &str = "SELECT scope_id, id, label, secret FROM second_factors WHERE scope_id <> $2 \
+                       AND secret NOT LIKE $1 ORDER BY scope_id";
+    Ok(run!(e, |c| sqlx::query_as(SQL).bind(crate::vault::SEALED_TEXT_PATTERN).bind(Uuid::nil()).fetch_all(c).await)?)
+}
+
+/// Seals a factor's label and secret written before they were sealed, if still as read.
+pub(crate) async fn seal_unsealed(
+    e: &mut Exec<'_>,
+    sealer: &Sealer,
+    id: Uuid,
+    label: &str,
+    secret: &str,
+) -> Result<(), StoreError> {
+    const SQL: &str = "UPDATE second_factors SET label = $3, secret = $4 \
+                       WHERE scope_id = $1 AND id = $2 AND secret = $5";
+    let row = *id.as_bytes();
+    let sealed_label = sealer.seal_text(FACTORS, &row, LABEL, label);
+    let sealed_secret = sealer.seal_text(FACTORS, &row, SECRET, secret);
+    run!(e, |c| sqlx::query(SQL)
+        .bind(sealer.tenant().as_uuid())
+        .bind(id)
+        .bind(&sealed_label)
+        .bind(&sealed_secret)
+        .bind(secret)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Tenant users' sign-in challenges holding an enrolment secret that is not sealed, as
+/// `(tenant, token digest, secret)`.
+pub(crate) async fn unsealed_challenges(e: &mut Exec<'_>) -> Result<Vec<(Uuid, Vec<u8>, String)>, StoreError> {
+    const SQL: &str = "SELECT scope_id, token_hash, pending_secret FROM signin_challenges WHERE scope_id <> $2 \
+                       AND pending_secret IS NOT NULL AND pending_secret NOT LIKE $1 ORDER BY scope_id";
+    Ok(run!(e, |c| sqlx::query_as(SQL).bind(crate::vault::SEALED_TEXT_PATTERN).bind(Uuid::nil()).fetch_all(c).await)?)
+}
+
+/// Seals a challenge's enrolment secret written before it was sealed, if still as read.
+pub(crate) async fn seal_unsealed_challenge(
+    e: &mut Exec<'_>,
+    sealer: &Sealer,
+    digest: &[u8],
+    secret: &str,
+) -> Result<(), StoreError> {
+    const SQL: &str = "UPDATE signin_challenges SET pending_secret = $3 \
+                       WHERE scope_id = $1 AND token_hash = $2 AND pending_secret = $4";
+    let sealed = sealer.seal_text(CHALLENGES, digest, PENDING_SECRET, secret);
+    run!(e, |c| sqlx::query(SQL)
+        .bind(sealer.tenant().as_uuid())
+        .bind(digest)
+        .bind(&sealed)
+        .bind(secret)
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?;

@@ -128,6 +128,7 @@ pub(crate) async fn user_session(
     digest: &TokenDigest,
     now: Timestamp,
     collection: Option<&Key>,
+    sealer: &crate::vault::Sealer,
 ) -> Result<Option<UserSessionContext>, StoreError> {
     const SQL: &str = concat!(
         "SELECT s.user_id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at, s.source_ip, ",
@@ -186,9 +187,9 @@ pub(crate) async fn user_session(
         policy,
         collection: head,
         session: session.try_into()?,
-        user: user.try_into()?,
+        user: user.open(sealer)?,
         tenant: tenant_row.try_into()?,
-        role: role.try_into()?,
+        role: role.open(sealer)?,
     }))
 }
 
@@ -219,6 +220,7 @@ pub(crate) async fn api_key(
     digest: &TokenDigest,
     now: Timestamp,
     collection: Option<&Key>,
+    sealer: &crate::vault::Sealer,
 ) -> Result<Option<ApiKeyContext>, StoreError> {
     const SQL: &str = concat!(
         "SELECT k.id, k.name, k.role_id, k.created_at, k.expires_at, k.revoked_at, k.last_used_at, k.created_by, ",
@@ -260,9 +262,9 @@ pub(crate) async fn api_key(
     let (tenant_row, role) = row.rest.split(t);
     Ok(Some(ApiKeyContext {
         policy,
-        key: key.try_into()?,
+        key: key.open(sealer)?,
         tenant: tenant_row.try_into()?,
-        role: role.try_into()?,
+        role: role.open(sealer)?,
         collection: head,
     }))
 }

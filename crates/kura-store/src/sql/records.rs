@@ -394,3 +394,24 @@ pub(crate) async fn delete_all_in(
         .await
         .map(|r| r.rows_affected()))?)
 }
+
+/// Deletes a record if it is still at `version`; returns whether it did (a bulk delete refuses
+/// the whole operation when one record moved on or is gone).
+pub(crate) async fn delete_at_version(
+    e: &mut Exec<'_>,
+    tenant: TenantId,
+    collection: CollectionId,
+    id: RecordId,
+    version: i64,
+) -> Result<bool, StoreError> {
+    const SQL: &str = "DELETE FROM records WHERE tenant_id = $1 AND collection_id = $2 AND id = $3 AND version = $4";
+    let n = run!(e, |c| sqlx::query(SQL)
+        .bind(tenant.as_uuid())
+        .bind(collection.as_uuid())
+        .bind(id.as_uuid())
+        .bind(version)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}

@@ -1,8 +1,10 @@
-//! The `roles` table: a tenant's permission groups (IAM-2).
+//! The `roles` table: a tenant's permission groups (IAM-2). A role's label is sealed under the
+//! tenant's key (`vault/`, DAT-2); its key (an identifier) and permissions are not.
 
 use super::{constraint, corrupt, count, found, micros};
 use crate::conn::{Exec, run};
 use crate::error::StoreError;
+use crate::vault::Sealer;
 use jiff::Timestamp;
 use kura_domain::{DisplayName, Key, PermissionSet, Role, RoleId, TenantId};
 use uuid::Uuid;
@@ -23,9 +25,19 @@ pub(super) struct RoleRow {
     pub(super) builtin: bool,
 }
 
-impl TryFrom<RoleRow> for Role {
-    type Error = StoreError;
-    fn try_from(r: RoleRow) -> Result<Self, StoreError> {
+/// The table and field bound into a label's seal; the row is the role's id.
+const ROLES: &str = "roles";
+const LABEL: &str = "label";
+
+fn seal_label(sealer: &Sealer, id: RoleId, label: &DisplayName) -> String {
+    sealer.seal_text(ROLES, id.as_uuid().as_bytes(), LABEL, label.as_str())
+}
+
+impl RoleRow {
+    /// The role, its label opened by the tenant's `sealer`.
+    pub(super) fn open(mut self, sealer: &Sealer) -> Result<Role, StoreError> {
+        self.label = sealer.open_text(ROLES, self.id.as_bytes(), LABEL, std::mem::take(&mut self.label))?;
+        let r = self;
         Ok(Role {
             id: RoleId::from_uuid(r.id),
             tenant_id: TenantId::from_uuid(r.tenant_id),
@@ -39,25 +51,35 @@ impl TryFrom<RoleRow> for Role {
 
 const UNIQUE: &str = "a role with this key already exists";
 
-pub(crate) async fn all(e: &mut Exec<'_>, tenant: TenantId) -> Result<Vec<Role>, StoreError> {
+pub(crate) async fn all(e: &mut Exec<'_>, tenant: TenantId, sealer: &Sealer) -> Result<Vec<Role>, StoreError> {
     // Creation order: the built-in roles first, in the order they are defined.
     const SQL: &str = concat!("SELECT ", cols!(), " FROM roles WHERE tenant_id = $1 ORDER BY created_at, id");
     let rows: Vec<RoleRow> = run!(e, |c| sqlx::query_as(SQL).bind(tenant.as_uuid()).fetch_all(c).await)?;
-    rows.into_iter().map(Role::try_from).collect()
+    rows.into_iter().map(|r| r.open(sealer)).collect()
 }
 
-pub(crate) async fn by_id(e: &mut Exec<'_>, tenant: TenantId, id: RoleId) -> Result<Option<Role>, StoreError> {
+pub(crate) async fn by_id(
+    e: &mut Exec<'_>,
+    tenant: TenantId,
+    id: RoleId,
+    sealer: &Sealer,
+) -> Result<Option<Role>, StoreError> {
     const SQL: &str = concat!("SELECT ", cols!(), " FROM roles WHERE tenant_id = $1 AND id = $2");
     let row: Option<RoleRow> =
         run!(e, |c| sqlx::query_as(SQL).bind(tenant.as_uuid()).bind(id.as_uuid()).fetch_optional(c).await)?;
-    row.map(Role::try_from).transpose()
+    row.map(|r| r.open(sealer)).transpose()
 }
 
-pub(crate) async fn by_key(e: &mut Exec<'_>, tenant: TenantId, key: &Key) -> Result<Option<Role>, StoreError> {
+pub(crate) async fn by_key(
+    e: &mut Exec<'_>,
+    tenant: TenantId,
+    key: &Key,
+    sealer: &Sealer,
+) -> Result<Option<Role>, StoreError> {
     const SQL: &str = concat!("SELECT ", cols!(), " FROM roles WHERE tenant_id = $1 AND role_key = $2");
     let row: Option<RoleRow> =
         run!(e, |c| sqlx::query_as(SQL).bind(tenant.as_uuid()).bind(key.as_str()).fetch_optional(c).await)?;
-    row.map(Role::try_from).transpose()
+    row.map(|r| r.open(sealer)).transpose()
 }
 
 /// Users holding the role.
@@ -74,13 +96,13 @@ pub(crate) async fn live_api_key_count(e: &mut Exec<'_>, tenant: TenantId, id: R
     Ok(count(n))
 }
 
-pub(crate) async fn insert(e: &mut Exec<'_>, role: &Role, now: Timestamp) -> Result<(), StoreError> {
+pub(crate) async fn insert(e: &mut Exec<'_>, role: &Role, now: Timestamp, sealer: &Sealer) -> Result<(), StoreError> {
     const SQL: &str = concat!("INSERT INTO roles (", cols!(), ", created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)");
     run!(e, |c| sqlx::query(SQL)
         .bind(role.tenant_id.as_uuid())
         .bind(role.id.as_uuid())
         .bind(role.key.as_str())
-        .bind(role.label.as_str())
+        .bind(seal_label(sealer, role.id, &role.label))
         .bind(role.permissions.to_list())
         .bind(role.builtin)
         .bind(micros(now))
@@ -97,12 +119,13 @@ pub(crate) async fn update(
     id: RoleId,
     label: &DisplayName,
     permissions: PermissionSet,
+    sealer: &Sealer,
 ) -> Result<(), StoreError> {
     const SQL: &str = "UPDATE roles SET label = $3, permissions = $4 WHERE tenant_id = $1 AND id = $2";
     let n = run!(e, |c| sqlx::query(SQL)
         .bind(tenant.as_uuid())
         .bind(id.as_uuid())
-        .bind(label.as_str())
+        .bind(seal_label(sealer, id, label))
         .bind(permissions.to_list())
         .execute(c)
         .await
@@ -127,4 +150,25 @@ pub(crate) async fn delete(e: &mut Exec<'_>, tenant: TenantId, id: RoleId) -> Re
         _ => StoreError::Database(err),
     })?;
     found(n)
+}
+
+/// Roles whose label is not sealed (written before they were sealed), as `(tenant, id, label)`.
+pub(crate) async fn unsealed(e: &mut Exec<'_>) -> Result<Vec<(Uuid, Uuid, String)>, StoreError> {
+    const SQL: &str = "SELECT tenant_id, id, label FROM roles WHERE label NOT LIKE $1 ORDER BY tenant_id";
+    Ok(run!(e, |c| sqlx::query_as(SQL).bind(crate::vault::SEALED_TEXT_PATTERN).fetch_all(c).await)?)
+}
+
+/// Seals a role's label written before they were sealed, if it is still as it was read.
+pub(crate) async fn seal_unsealed(e: &mut Exec<'_>, sealer: &Sealer, id: Uuid, label: &str) -> Result<(), StoreError> {
+    const SQL: &str = "UPDATE roles SET label = $3 WHERE tenant_id = $1 AND id = $2 AND label = $4";
+    let sealed = sealer.seal_text(ROLES, id.as_bytes(), LABEL, label);
+    run!(e, |c| sqlx::query(SQL)
+        .bind(sealer.tenant().as_uuid())
+        .bind(id)
+        .bind(&sealed)
+        .bind(label)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
 }

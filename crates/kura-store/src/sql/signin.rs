@@ -2,7 +2,8 @@
 //! security policy, the account by address with its password hash, lockout state and role, and
 //! the source address's throttling window. One round trip instead of four, on the path every
 //! sign-in takes (`docs/PERFORMANCE.md`: logins are bound by hashing, and each statement is a
-//! hand-off to the database).
+//! hand-off to the database). The account is found by its email's blind index (DAT-3), which
+//! the caller computes with the tenant's key before the statement.
 
 use super::lockout::Throttle;
 use super::roles::RoleRow;
@@ -11,7 +12,8 @@ use super::users::UserRow;
 use super::{corrupt, security, timestamp};
 use crate::conn::{Exec, run};
 use crate::error::StoreError;
-use kura_domain::{Email, Role, SecurityPolicy, Slug, Tenant, User};
+use crate::vault::Sealer;
+use kura_domain::{Role, SecurityPolicy, Slug, Tenant, TenantId, User};
 use uuid::Uuid;
 
 /// A sign-in's view of the tenant and the account it names.
@@ -36,7 +38,7 @@ pub struct SigninAccount {
 }
 
 #[derive(sqlx::FromRow)]
-struct SigninRow {
+pub(crate) struct SigninRow {
     #[sqlx(flatten)]
     tenant: TenantRow,
     ts_revision: Option<i64>,
@@ -64,14 +66,15 @@ struct SigninRow {
     th_failures: Option<i64>,
 }
 
-/// The sign-in context for `email` in the tenant `slug` from `address`; `None` if there is no
-/// such tenant.
-pub(crate) async fn context(
+/// The sign-in row for the account whose email has the blind index `email_index` in the tenant
+/// `slug`, from `address`; `None` if there is no such tenant. The caller checks
+/// [`SigninRow::tenant_id`] against the tenant whose key made the index, then opens the row.
+pub(crate) async fn fetch(
     e: &mut Exec<'_>,
     slug: &Slug,
-    email: Option<&Email>,
+    email_index: Option<&[u8]>,
     address: Option<&str>,
-) -> Result<Option<SigninContext>, StoreError> {
+) -> Result<Option<SigninRow>, StoreError> {
     const SQL: &str = "SELECT t.id, t.slug, t.display_name, t.time_zone, t.contract_start, t.contract_end, \
         t.created_at, t.status, ts.revision AS ts_revision, ts.policy AS ts_policy, \
         u.id AS u_id, u.email AS u_email, u.display_name AS u_display_name, u.role_id AS u_role_id, \
@@ -83,21 +86,20 @@ pub(crate) async fn context(
         r.builtin AS r_builtin, th.window_start AS th_window_start, th.failures AS th_failures \
         FROM tenants t \
         LEFT JOIN tenant_security ts ON ts.tenant_id = t.id \
-        LEFT JOIN users u ON u.tenant_id = t.id AND u.email = $2 \
+        LEFT JOIN users u ON u.tenant_id = t.id AND u.email_index = $2 \
         LEFT JOIN roles r ON r.tenant_id = t.id AND r.id = u.role_id \
         LEFT JOIN signin_throttle th ON th.scope_id = t.id AND th.address = $3 \
         WHERE t.slug = $1";
-    let row: Option<SigninRow> = run!(e, |c| sqlx::query_as(SQL)
-        .bind(slug.as_str())
-        .bind(email.map(Email::as_str))
-        .bind(address)
-        .fetch_optional(c)
-        .await)?;
-    row.map(SigninRow::into_context).transpose()
+    Ok(run!(e, |c| sqlx::query_as(SQL).bind(slug.as_str()).bind(email_index).bind(address).fetch_optional(c).await)?)
 }
 
 impl SigninRow {
-    fn into_context(self) -> Result<SigninContext, StoreError> {
+    pub(crate) fn tenant_id(&self) -> TenantId {
+        TenantId::from_uuid(self.tenant.id)
+    }
+
+    /// The context, the account's email and name opened by the tenant's `sealer`.
+    pub(crate) fn into_context(self, sealer: &Sealer) -> Result<SigninContext, StoreError> {
         let tenant_id = self.tenant.id;
         let tenant = Tenant::try_from(self.tenant)?;
         let policy = match (self.ts_revision, self.ts_policy) {
@@ -140,9 +142,9 @@ impl SigninRow {
                     builtin: self.r_builtin.ok_or_else(missing)?,
                 };
                 Some(SigninAccount {
-                    user: User::try_from(user)?,
+                    user: user.open(sealer)?,
                     password_hash: self.u_password_hash,
-                    role: Role::try_from(role)?,
+                    role: role.open(sealer)?,
                 })
             }
         };

@@ -31,12 +31,28 @@ const RECORD_DATA: &str = "data";
 /// The first byte of a sealed value (kura-crypto's format 1); plain JSON starts with `{`.
 const SEALED_FORMAT: u8 = 1;
 
+/// The first character of a sealed text value (a user's email or name, a label) in its `TEXT`
+/// column, before the sealed bytes in base64. Names, emails, labels and key names refuse
+/// control characters, so none starts with it; a memo might, so a tenant without keys takes a
+/// value for sealed only if the rest is the base64 of a sealed value.
+const SEALED_TEXT: char = '\u{1}';
+
+/// A SQL `LIKE` pattern matching sealed text values, to find those written before their column
+/// was sealed.
+pub(crate) const SEALED_TEXT_PATTERN: &str = "\u{1}%";
+
+/// A user's email, as the blind index names it.
+pub(crate) const USER_EMAIL_INDEX: &str = "users.email";
+
 /// The master key, the keystore and the tenant keys loaded so far.
 pub struct Vault {
     provider: Arc<dyn KeyProvider>,
     keystore: Keystore,
     /// Per tenant, its keys, or `None` for a tenant that has none (opened before encryption).
     tenants: RwLock<HashMap<TenantId, Option<Arc<TenantKeys>>>>,
+    /// Each tenant slug a sign-in named, with its tenant: the key of a sign-in's blind index is
+    /// the tenant's, so its id is needed before the one statement that finds the account.
+    slugs: RwLock<HashMap<String, TenantId>>,
 }
 
 impl fmt::Debug for Vault {
@@ -68,7 +84,7 @@ impl Vault {
     /// existing database unless `create_database`) with the master key `provider`.
     pub async fn open(url: &str, provider: Arc<dyn KeyProvider>, create_database: bool) -> Result<Self, StoreError> {
         let keystore = Keystore::open(url, create_database).await?;
-        Ok(Self { provider, keystore, tenants: RwLock::default() })
+        Ok(Self { provider, keystore, tenants: RwLock::default(), slugs: RwLock::default() })
     }
 
     pub fn master_key_id(&self) -> &MasterKeyId {
@@ -119,6 +135,19 @@ impl Vault {
             }
         };
         Ok(Sealer::new(tenant, keys))
+    }
+
+    /// The tenant a sign-in to `slug` found last, if any (checked against the row it reads).
+    pub(crate) fn tenant_of_slug(&self, slug: &kura_domain::Slug) -> Option<TenantId> {
+        self.slugs.read().unwrap_or_else(PoisonError::into_inner).get(slug.as_str()).copied()
+    }
+
+    pub(crate) fn remember_slug(&self, slug: &kura_domain::Slug, tenant: TenantId) {
+        self.slugs.write().unwrap_or_else(PoisonError::into_inner).insert(slug.as_str().to_owned(), tenant);
+    }
+
+    pub(crate) fn forget_slug(&self, slug: &kura_domain::Slug) {
+        self.slugs.write().unwrap_or_else(PoisonError::into_inner).remove(slug.as_str());
     }
 
     fn cache(&self, tenant: TenantId, keys: Option<Arc<TenantKeys>>) {
@@ -210,6 +239,92 @@ impl Sealer {
 
     fn context<'a>(&'a self, row: &'a [u8; 32]) -> SealContext<'a> {
         SealContext { tenant: &self.tenant_bytes, table: RECORDS, row, field: RECORD_DATA }
+    }
+
+    pub(crate) fn tenant(&self) -> TenantId {
+        self.tenant
+    }
+
+    /// Whether the tenant's values are sealed (it has keys).
+    pub(crate) fn has_keys(&self) -> bool {
+        self.keys.is_some()
+    }
+
+    /// The stored form of a text value (`table`, `row`, `field` name where it is stored):
+    /// sealed under the tenant's newest data key and written as [`SEALED_TEXT`] and base64, or
+    /// the value itself for a tenant without keys.
+    pub(crate) fn seal_text(&self, table: &str, row: &[u8], field: &str, value: &str) -> String {
+        use base64::Engine as _;
+        let Some(keys) = &self.keys else { return value.to_owned() };
+        let ctx = SealContext { tenant: &self.tenant_bytes, table, row, field };
+        let sealed = keys.seal(&ctx, value.as_bytes());
+        let mut out = String::with_capacity(1 + sealed.len().div_ceil(3) * 4);
+        out.push(SEALED_TEXT);
+        base64::engine::general_purpose::STANDARD_NO_PAD.encode_string(&sealed, &mut out);
+        out
+    }
+
+    /// A text value from its stored form. For a tenant with keys it must open for exactly this
+    /// tenant, table, row and field; a plain value there, or a sealed one in a tenant without
+    /// keys, is [`StoreError::Unreadable`], logged with where it was found (never the value).
+    pub(crate) fn open_text(&self, table: &str, row: &[u8], field: &str, stored: String) -> Result<String, StoreError> {
+        match self.open_text_inner(table, row, field, &stored) {
+            Ok(Some(plain)) => Ok(plain),
+            Ok(None) if self.keys.is_none() => Ok(stored),
+            Ok(None) => Err(self.refused_text(table, field, "the tenant's values are encrypted, and this one is not")),
+            Err(why) => Err(self.refused_text(table, field, &why)),
+        }
+    }
+
+    /// Like [`Sealer::open_text`], but a plain value is taken as it is: only for sealing the
+    /// rows written before their column was sealed (`Store::seal_unsealed`).
+    pub(crate) fn open_text_or_plain(
+        &self,
+        table: &str,
+        row: &[u8],
+        field: &str,
+        stored: String,
+    ) -> Result<String, StoreError> {
+        match self.open_text_inner(table, row, field, &stored) {
+            Ok(Some(plain)) => Ok(plain),
+            Ok(None) => Ok(stored),
+            Err(why) => Err(self.refused_text(table, field, &why)),
+        }
+    }
+
+    /// `Some` with the opened value when `stored` is sealed, `None` when it is plain.
+    fn open_text_inner(&self, table: &str, row: &[u8], field: &str, stored: &str) -> Result<Option<String>, String> {
+        use base64::Engine as _;
+        let Some(encoded) = stored.strip_prefix(SEALED_TEXT) else { return Ok(None) };
+        let decoded = base64::engine::general_purpose::STANDARD_NO_PAD.decode(encoded);
+        let Some(keys) = &self.keys else {
+            return match decoded {
+                Ok(sealed) if sealed.first() == Some(&SEALED_FORMAT) && sealed_version(&sealed).is_ok() => {
+                    Err("the value is encrypted and the tenant has no keys (destroyed or never loaded)".into())
+                }
+                // A plain value that happens to start with the marker (a memo).
+                _ => Ok(None),
+            };
+        };
+        let sealed = decoded.map_err(|_| "the sealed value is not base64".to_owned())?;
+        let ctx = SealContext { tenant: &self.tenant_bytes, table, row, field };
+        let plain = keys.open(&ctx, &sealed).map_err(|e| e.to_string())?;
+        String::from_utf8(plain).map(Some).map_err(|_| "the opened value is not UTF-8".to_owned())
+    }
+
+    fn refused_text(&self, table: &str, field: &str, why: &str) -> StoreError {
+        tracing::error!(tenant = %self.tenant, table, field, why, "a stored value was refused");
+        StoreError::Unreadable(format!("a value of {table}.{field} of tenant {}: {why}", self.tenant))
+    }
+
+    /// The index by which `field` (such as [`USER_EMAIL_INDEX`]) is looked up and kept unique:
+    /// the blind index under the tenant's key, or for a tenant without keys the keyless hash of
+    /// the same normalised form (its values are stored plain beside it anyway).
+    pub(crate) fn index(&self, field: &str, value: &str) -> Vec<u8> {
+        match &self.keys {
+            Some(keys) => keys.blind_index(field, value).0.to_vec(),
+            None => kura_crypto::vault::plain_index(field, value).0.to_vec(),
+        }
     }
 }
 

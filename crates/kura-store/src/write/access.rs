@@ -75,9 +75,10 @@ impl Write {
     ) -> Result<(SecretToken, ApiKey), StoreError> {
         self.in_scope(tenant)?;
         let now = self.now();
+        let sealer = self.sealer(tenant).await?;
         let mut e = self.exec().await?;
         // api_keys.role_id has no foreign key (revoked keys may outlive their role), so check here.
-        if sql::roles::by_id(&mut e, tenant, role).await?.is_none() {
+        if sql::roles::by_id(&mut e, tenant, role, &sealer).await?.is_none() {
             return Err(StoreError::NotFound);
         }
         let token = SecretToken::generate();
@@ -96,7 +97,7 @@ impl Write {
             allowed_ranges: limits.allowed_ranges,
             previous_valid_until: None,
         };
-        sql::api_keys::insert(&mut e, &key, &token.digest()).await?;
+        sql::api_keys::insert(&mut e, &key, &token.digest(), &sealer).await?;
         Ok((token, key))
     }
 
@@ -112,7 +113,8 @@ impl Write {
         let now = self.now();
         let until = micros_precision(now.checked_add(grace).unwrap_or(now));
         let token = SecretToken::generate();
-        let key = sql::api_keys::rotate(&mut self.exec().await?, tenant, id, &token.digest(), until, now)
+        let sealer = self.sealer(tenant).await?;
+        let key = sql::api_keys::rotate(&mut self.exec().await?, tenant, id, &token.digest(), until, now, &sealer)
             .await?
             .ok_or(StoreError::NotFound)?;
         Ok((token, key))

@@ -51,8 +51,10 @@ impl Store {
         now: Timestamp,
         ip: Option<&str>,
     ) -> Result<Option<ApiKey>, StoreError> {
+        // The tenant's keys before the slot: the first read of them goes to the keystore.
+        let sealer = self.sealer(tenant).await?;
         let mut held = self.writer.hold().await?;
-        let used = sql::api_keys::use_by_digest(&mut held.exec()?, tenant, digest, now, ip).await?;
+        let used = sql::api_keys::use_by_digest(&mut held.exec()?, tenant, digest, now, ip, &sealer).await?;
         held.commit_unaudited().await?;
         Ok(used)
     }

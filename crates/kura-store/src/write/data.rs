@@ -120,7 +120,8 @@ impl Write {
         self.in_scope(tenant)?;
         let now = self.now();
         let id = CollectionId::from_uuid(new_id());
-        sql::collections::insert(&mut self.exec().await?, tenant, id, spec, now).await?;
+        let sealer = self.sealer(tenant).await?;
+        sql::collections::insert(&mut self.exec().await?, tenant, id, spec, now, &sealer).await?;
         Ok(Collection {
             id,
             tenant_id: tenant,
@@ -143,7 +144,10 @@ impl Write {
     ) -> Result<Collection, StoreError> {
         self.in_scope(tenant)?;
         let now = self.now();
-        sql::collections::update(&mut self.exec().await?, tenant, id, spec, now).await?.ok_or(StoreError::NotFound)
+        let sealer = self.sealer(tenant).await?;
+        sql::collections::update(&mut self.exec().await?, tenant, id, spec, now, &sealer)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
     /// Deletes the collection and all its records; returns how many records there were.

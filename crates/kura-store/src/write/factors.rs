@@ -11,6 +11,15 @@ use kura_crypto::{SecretToken, TokenDigest};
 use uuid::Uuid;
 
 impl Write {
+    /// How the owner's secrets are sealed: the tenant's keys for a user, plain for an operator.
+    async fn owner_sealer(&self, owner: SessionOwner) -> Result<crate::vault::Sealer, StoreError> {
+        let tenant = match owner {
+            SessionOwner::User { tenant_id, .. } => Some(self.sealer(tenant_id).await?),
+            SessionOwner::Operator(_) => None,
+        };
+        Ok(sql::factors::owner_sealer(owner, tenant))
+    }
+
     /// Refuses an owner outside this write's scope.
     fn owns(&self, owner: SessionOwner) -> Result<(), StoreError> {
         match owner {
@@ -36,9 +45,10 @@ impl Write {
             confirmed_at: None,
             last_used_at: None,
         };
+        let sealer = self.owner_sealer(owner).await?;
         let mut e = self.exec().await?;
         sql::factors::delete_pending(&mut e, owner).await?;
-        sql::factors::insert(&mut e, &factor).await?;
+        sql::factors::insert(&mut e, &factor, &sealer).await?;
         Ok(id)
     }
 
@@ -56,9 +66,10 @@ impl Write {
     pub async fn remove_factor(&mut self, owner: SessionOwner, factor: Uuid) -> Result<bool, StoreError> {
         self.owns(owner)?;
         let now = self.now();
+        let sealer = self.owner_sealer(owner).await?;
         let mut e = self.exec().await?;
         let removed = sql::factors::delete(&mut e, owner, Some(factor)).await? == 1;
-        let left = sql::factors::of_owner(&mut e, owner).await?;
+        let left = sql::factors::of_owner(&mut e, owner, &sealer).await?;
         if removed && !left.iter().any(|f| f.confirmed_at.is_some()) {
             sql::factors::replace_codes(&mut e, owner, &[], now).await?;
         }
@@ -103,9 +114,10 @@ impl Write {
         let token = SecretToken::generate();
         let mut stored = challenge.clone();
         stored.expires_at = micros_precision(stored.expires_at);
+        let sealer = self.owner_sealer(challenge.owner).await?;
         let mut e = self.exec().await?;
         sql::factors::forget_challenges(&mut e, challenge.owner, now).await?;
-        sql::factors::insert_challenge(&mut e, &token.digest(), &stored, now).await?;
+        sql::factors::insert_challenge(&mut e, &token.digest(), &stored, now, &sealer).await?;
         Ok(token)
     }
 

@@ -80,6 +80,7 @@ impl Write {
             Some(vault) => Some(vault.create_tenant_keys(tenant.id, crate::sql::micros(now)).await?),
             None => None,
         };
+        let sealer = self.sealer(tenant.id).await?;
         let mut e = self.exec().await?;
         sql::tenants::insert(&mut e, &tenant).await?;
         for builtin in BuiltinRole::ALL {
@@ -91,7 +92,7 @@ impl Write {
                 permissions: builtin.permissions(),
                 builtin: true,
             };
-            sql::roles::insert(&mut e, &role, now).await?;
+            sql::roles::insert(&mut e, &role, now, &sealer).await?;
         }
         self.opened.push(super::Opened { tenant: tenant.id, record: None, filled: Default::default(), keys });
         Ok(tenant)
@@ -103,7 +104,8 @@ impl Write {
         if !self.opened(tenant) {
             self.in_scope(tenant)?;
         }
-        sql::roles::by_key(&mut self.exec().await?, tenant, key).await
+        let sealer = self.sealer(tenant).await?;
+        sql::roles::by_key(&mut self.exec().await?, tenant, key, &sealer).await
     }
 
     // Users -------------------------------------------------------------------------------------
@@ -152,7 +154,8 @@ impl Write {
             locked_at: None,
             locked_until: None,
         };
-        sql::users::insert(&mut self.exec().await?, &user, account.password_hash).await?;
+        let sealer = self.sealer(tenant).await?;
+        sql::users::insert(&mut self.exec().await?, &user, account.password_hash, &sealer).await?;
         Ok(user)
     }
 
@@ -167,8 +170,9 @@ impl Write {
     ) -> Result<User, StoreError> {
         self.in_scope(tenant)?;
         let now = self.now();
+        let sealer = self.sealer(tenant).await?;
         let mut e = self.exec().await?;
-        let user = sql::users::update(&mut e, tenant, id, display_name, role, status, now)
+        let user = sql::users::update(&mut e, tenant, id, display_name, role, status, now, &sealer)
             .await?
             .ok_or(StoreError::NotFound)?;
         if status == UserStatus::Disabled {
@@ -231,7 +235,8 @@ impl Write {
             permissions,
             builtin: false,
         };
-        sql::roles::insert(&mut self.exec().await?, &role, now).await?;
+        let sealer = self.sealer(tenant).await?;
+        sql::roles::insert(&mut self.exec().await?, &role, now, &sealer).await?;
         Ok(role)
     }
 
@@ -245,12 +250,13 @@ impl Write {
         permissions: PermissionSet,
     ) -> Result<Role, StoreError> {
         self.in_scope(tenant)?;
+        let sealer = self.sealer(tenant).await?;
         let mut e = self.exec().await?;
-        let role = sql::roles::by_id(&mut e, tenant, id).await?.ok_or(StoreError::NotFound)?;
+        let role = sql::roles::by_id(&mut e, tenant, id, &sealer).await?.ok_or(StoreError::NotFound)?;
         if role.builtin {
             return Err(StoreError::Conflict("built-in roles cannot be changed".to_owned()));
         }
-        sql::roles::update(&mut e, tenant, id, label, permissions).await?;
+        sql::roles::update(&mut e, tenant, id, label, permissions, &sealer).await?;
         Ok(Role { label: label.clone(), permissions, ..role })
     }
 
@@ -258,8 +264,9 @@ impl Write {
     /// that are not revoked.
     pub async fn delete_role(&mut self, tenant: TenantId, id: RoleId) -> Result<(), StoreError> {
         self.in_scope(tenant)?;
+        let sealer = self.sealer(tenant).await?;
         let mut e = self.exec().await?;
-        let role = sql::roles::by_id(&mut e, tenant, id).await?.ok_or(StoreError::NotFound)?;
+        let role = sql::roles::by_id(&mut e, tenant, id, &sealer).await?.ok_or(StoreError::NotFound)?;
         if role.builtin {
             return Err(StoreError::Conflict("built-in roles cannot be deleted".to_owned()));
         }

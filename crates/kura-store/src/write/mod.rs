@@ -12,6 +12,7 @@
 mod access;
 mod account;
 mod bookkeeping;
+mod bulk;
 mod data;
 mod factors;
 mod identity;

@@ -154,3 +154,93 @@ async fn a_write_sees_its_own_new_records_and_a_dropped_one_leaves_none() {
     // The collection's entry and the records' entry: the dropped writes left none.
     assert_eq!(store.verify_audit(scope(&t)).await.unwrap().unwrap().head_seq, 2);
 }
+
+// Bulk changes (DAT-6) -------------------------------------------------------------------------
+
+/// What the node's snapshot of `c` holds now, by name value.
+async fn snapshot_names(store: &Store, t: &Tenant, c: &Collection) -> Vec<String> {
+    let at = store.collection_at(t.id, &c.name).await.unwrap().unwrap();
+    let mut names: Vec<String> = store
+        .records_at(&at)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| match r.data.get("name") {
+            Some(FieldValue::Text(s)) => s.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn dat_6_bulk_writes_change_every_record_named_or_none() {
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    let c = make_collection(store, &t, "customers").await;
+    let mut records = Vec::new();
+    for i in 0..5 {
+        records.push(add_record(store, &t, &c, &format!("r{i}")).await);
+    }
+    assert_eq!(snapshot_names(store, &t, &c).await, ["r0", "r1", "r2", "r3", "r4"]);
+
+    // Record r4 moves on after it was chosen: the bulk update refuses, and its earlier changes
+    // go with the dropped write.
+    let r4 = {
+        let mut w = store.begin(scope(&t), cli()).await.unwrap();
+        let r = w.update_record(t.id, c.id, records[4].id, None, &data("r4 changed")).await.unwrap();
+        w.commit(AuditRecord::success(Operation::RecordUpdate, "r4")).await.unwrap();
+        r
+    };
+    let changes: Vec<_> = records.iter().map(|r| (r, data("bulk"))).collect();
+    let mut w = store.begin(scope(&t), cli()).await.unwrap();
+    match w.update_records(t.id, c.id, &changes).await {
+        Err(StoreError::Conflict(msg)) => assert!(msg.contains("nothing was changed"), "{msg}"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    drop(w);
+    assert_eq!(snapshot_names(store, &t, &c).await, ["r0", "r1", "r2", "r3", "r4 changed"]);
+
+    // So does a bulk delete naming the old version of r4.
+    let ids: Vec<_> = records.iter().map(|r| (r.id, r.version)).collect();
+    let mut w = store.begin(scope(&t), cli()).await.unwrap();
+    assert!(matches!(w.delete_records(t.id, c.id, &ids).await, Err(StoreError::Conflict(_))));
+    drop(w);
+    assert_eq!(store.record_count(t.id, c.id).await.unwrap(), 5);
+
+    // At the current versions both go through, and the snapshot follows each.
+    let mut current: Vec<kura_domain::Record> = records[..4].to_vec();
+    current.push(r4);
+    let changes: Vec<_> = current[..3].iter().map(|r| (r, data("bulk"))).collect();
+    let mut w = store.begin(scope(&t), cli()).await.unwrap();
+    let changed = w.update_records(t.id, c.id, &changes).await.unwrap();
+    assert!(changed.iter().all(|r| r.version == 2 && r.updated_at == env.clock.now()), "{changed:?}");
+    w.commit(AuditRecord::success(Operation::RecordBulkUpdate, "collection:customers")).await.unwrap();
+    assert_eq!(snapshot_names(store, &t, &c).await, ["bulk", "bulk", "bulk", "r3", "r4 changed"]);
+
+    let ids: Vec<_> = changed.iter().map(|r| (r.id, r.version)).collect();
+    let mut w = store.begin(scope(&t), cli()).await.unwrap();
+    assert_eq!(w.delete_records(t.id, c.id, &ids).await.unwrap(), 3);
+    w.commit(AuditRecord::success(Operation::RecordBulkDelete, "collection:customers")).await.unwrap();
+    assert_eq!(snapshot_names(store, &t, &c).await, ["r3", "r4 changed"]);
+    assert_eq!(store.record_count(t.id, c.id).await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn dat_6_bulk_writes_refuse_another_tenants_records() {
+    let env = env().await;
+    let store = &env.store;
+    let a = make_tenant(store, "alpha").await;
+    let b = make_tenant(store, "bravo").await;
+    let cb = make_collection(store, &b, "customers").await;
+    let rb = add_record(store, &b, &cb, "B's record").await;
+
+    // A write of tenant A given B's tenant, or B's record under A's tenant: refused.
+    let mut w = store.begin(scope(&a), cli()).await.unwrap();
+    assert!(matches!(w.delete_records(b.id, cb.id, &[(rb.id, 1)]).await, Err(StoreError::OutOfScope { .. })));
+    assert!(matches!(w.update_records(a.id, cb.id, &[(&rb, data("taken"))]).await, Err(StoreError::OutOfScope { .. })));
+    drop(w);
+    assert_eq!(store.record(b.id, cb.id, rb.id).await.unwrap().unwrap(), rb);
+}

@@ -4,12 +4,13 @@
 mod admin;
 mod audit;
 mod backup;
+mod bulk;
 mod demo;
 mod export;
 mod import;
 mod serve;
 
-use crate::cli::{AuditCommand, BackupCommand, Cli, Command, OperatorCommand, ServeArgs, TenantCommand};
+use crate::cli::{AuditCommand, BackupCommand, BulkCommand, Cli, Command, OperatorCommand, ServeArgs, TenantCommand};
 use anyhow::Context as _;
 use kura_domain::{Actor, ActorKind};
 use kura_server::{AppState, Settings, SystemClock};
@@ -60,6 +61,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => {
             let state = open(settings(cli.config, &args.data.clone().into())?).await?;
             export::run(&state, cli_actor(), &args).await
+        }
+        Command::Bulk(command) => {
+            let data = match &command {
+                BulkCommand::Update { selection, .. } | BulkCommand::Delete { selection } => selection.data.clone(),
+            };
+            let state = open(settings(cli.config, &data.into())?).await?;
+            bulk::run(&state, cli_actor(), &command).await
         }
         Command::Import(args) => {
             let state = open(settings(cli.config, &args.data.clone().into())?).await?;

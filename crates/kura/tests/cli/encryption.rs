@@ -127,7 +127,7 @@ async fn dat_2_a_new_embedded_deployment_creates_its_master_key_and_encrypts_fro
 }
 
 #[tokio::test]
-async fn dat_2_dat_3_plaintext_canary_sweep_finds_no_record_value_in_any_byte_kura_wrote() {
+async fn dat_2_dat_3_plaintext_canary_sweep_finds_no_record_value_or_user_name_in_any_byte_kura_wrote() {
     let cli = Cli::new().await;
     demo_credentials(&cli).await;
     // Canaries: ASCII, Japanese UTF-8, and forms that only show after normalising (full-width
@@ -153,6 +153,25 @@ async fn dat_2_dat_3_plaintext_canary_sweep_finds_no_record_value_in_any_byte_ku
         out
     };
     let import = log(&["import", "--tenant", "demo", "--collection", "customers", "--file", file.to_str().unwrap()]);
+    // A user's display name, sealed with the user (Japanese and full-width). Its email is not a
+    // canary: the administrator's audit entry names the account by its address, and audit
+    // details are not sealed yet (ARCHITECTURE.md, "Encryption at rest").
+    let (admin_japanese, admin_wide, admin_normalised) =
+        ("金庫番管理者カナリア", "ＫＵＲＡＡＤＭＩＮ５５", "kuraadmin55");
+    let admin_name = format!("{admin_japanese} {admin_wide}");
+    let tenant = log(&[
+        "tenant",
+        "create",
+        "--slug",
+        "canary",
+        "--name",
+        "Canary",
+        "--admin-email",
+        "admin@canary.example.jp",
+        "--admin-name",
+        &admin_name,
+        "--one-time-password",
+    ]);
     let exported = cli.dir.path().join("exported.jsonl");
     let export = log(&[
         "export",
@@ -188,7 +207,7 @@ async fn dat_2_dat_3_plaintext_canary_sweep_finds_no_record_value_in_any_byte_ku
             written.push((format!("rows of {url}"), pg_rows(&url).await));
         }
     }
-    for (name, out) in [("import", &import), ("export", &export)] {
+    for (name, out) in [("import", &import), ("export", &export), ("tenant create", &tenant)] {
         written.push((format!("{name} log"), out.stderr.clone()));
     }
     let canaries = [
@@ -199,6 +218,9 @@ async fn dat_2_dat_3_plaintext_canary_sweep_finds_no_record_value_in_any_byte_ku
         half_kana,
         half_kana_normalised,
         "kuracanary7q@example.jp",
+        admin_japanese,
+        admin_wide,
+        admin_normalised,
     ];
     let mut found = Vec::new();
     for (name, bytes) in &written {

@@ -44,7 +44,7 @@ fn as_input(v: &Value) -> String {
 /// cannot be changed. Numbers and email addresses are plain text inputs (with the matching
 /// keyboard on phones): a browser's number or email input would refuse, or silently empty,
 /// full-width input that Kura accepts.
-fn field_input(ctx: &Ctx, f: &FieldDef, value: &str, error: Option<&str>) -> Markup {
+pub(super) fn field_input(ctx: &Ctx, f: &FieldDef, value: &str, error: Option<&str>) -> Markup {
     let lang = ctx.lang;
     let name = f.name.as_str();
     let memo = Some(f.memo.as_str()).filter(|m| !m.is_empty());

@@ -10,7 +10,7 @@ use crate::console::i18n::is_local_path;
 use crate::console::labels;
 use crate::console::layout::{Head, Nav, page};
 use crate::console::msg::Msg;
-use crate::console::widgets::{Icon, icon, new_button, notice_warn};
+use crate::console::widgets::{Icon, icon, new_button, notice_warn, query};
 use crate::error::AppResult;
 use crate::service::records::{self, ListParams};
 use crate::service::{collections, views};
@@ -151,6 +151,19 @@ pub async fn list(
     }
     if ctx.p.can(Permission::RecordsExport) {
         actions = html! { (actions) a.btn.btn-ghost href={ (base) "/export" } { (ctx.t(Msg::ExportRecords)) } };
+    }
+    // Bulk changes act on what the listing selects; offered once there is something to select.
+    if result.total > 0 {
+        let selected =
+            query(&[("q", asked.q), ("filter", &filter.as_ref().map(ToString::to_string).unwrap_or_default())]);
+        if ctx.p.can(Permission::RecordsWrite) {
+            let href = format!("{base}/bulk-update{selected}");
+            actions = html! { (actions) a.btn.btn-ghost href=(href) { (ctx.t(Msg::BulkUpdateAction)) } };
+        }
+        if ctx.p.can(Permission::RecordsDelete) {
+            let href = format!("{base}/bulk-delete{selected}");
+            actions = html! { (actions) a.btn.btn-ghost href=(href) { (ctx.t(Msg::BulkDeleteAction)) } };
+        }
     }
     if ctx.p.can(Permission::RecordsWrite) {
         actions = html! { (actions) a.btn.btn-ghost href={ (base) "/import" } { (ctx.t(Msg::ImportRecords)) } };
