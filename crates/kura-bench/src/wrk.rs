@@ -156,6 +156,8 @@ Transfer/sec:      4.00MB
             login_url: String::new(),
             login_body: String::new(),
             metrics_url: None,
+            health_url: String::new(),
+            tls_root: None,
             ids: vec!["a1".into(), "b2".into()],
         };
         let get = script(&t, Workload::Get).unwrap();

@@ -3,6 +3,7 @@
 //! fingerprint. Keys are ECDSA P-256, generated and used with ring through `rcgen`; certificates
 //! are read with `x509-parser`. The client-certificate authority (IAM-11) is in [`client`].
 
+pub mod ca_key;
 pub mod client;
 
 use crate::token::sha256;

@@ -88,8 +88,9 @@ impl Application {
             None => None,
         };
         let state = build_state(settings, clock.clone()).await?;
-        // Serving TLS needs the client CA at once: the handshake asks for its certificates.
-        if certs.is_some() {
+        // Serving TLS needs the client CA at once: the handshake asks for its certificates. With
+        // encryption at rest, an existing CA key is read (and sealed if it is PEM) at start too.
+        if certs.is_some() || state.client_ca.read_at_start() {
             state.client_ca.get(clock.now()).map_err(BuildError::ClientCa)?;
         }
         let state = state.with_tls(certs);
@@ -195,7 +196,11 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ap
             .map_err(|source| BuildError::DataDir { path: settings.data_dir.clone(), source })?;
     }
     create_key_for_new_deployment(&settings)?;
-    let vault = if settings.encryption_on() { Some(open_vault(&settings).await?) } else { None };
+    let master = if settings.encryption_on() { Some(master_key(&settings)?) } else { None };
+    let vault = match &master {
+        Some(master) => Some(open_vault_with(&settings, master.clone()).await?),
+        None => None,
+    };
     if vault.is_none() {
         tracing::warn!(
             "encryption at rest is off: tenant values are stored as they are (docs/operations.md, \
@@ -217,8 +222,10 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ap
     let mail = crate::mail::Mailer::new(&settings)?;
     let checkpoints = crate::checkpoints::Checkpoints::new(&settings);
     let ca_dir = settings.tls.client_ca_dir.clone().unwrap_or_else(|| settings.data_dir.join("tls"));
+    // With encryption at rest, the client CA's key is sealed under the same master key.
+    let ca_sealer = master.map(|m| m as Arc<dyn kura_crypto::vault::KeyProvider>);
     Ok(AppState::new(crate::state::Shared {
-        client_ca: Arc::new(crate::service::client_certs::CaSlot::new(ca_dir)),
+        client_ca: Arc::new(crate::service::client_certs::CaSlot::new(ca_dir, ca_sealer)),
         store,
         hashing,
         settings: Arc::new(settings),
@@ -260,6 +267,11 @@ fn create_key_for_new_deployment(settings: &Settings) -> Result<(), BuildError> 
 /// embedded deployment and `kura demo` create one) and the keystore (a SQLite keystore's
 /// directory is created, owner-only).
 pub(crate) async fn open_vault(settings: &Settings) -> Result<Arc<kura_store::Vault>, BuildError> {
+    open_vault_with(settings, master_key(settings)?).await
+}
+
+/// The master key: from `KURA_MASTER_KEY`, else from the key file, which must exist.
+fn master_key(settings: &Settings) -> Result<Arc<kura_crypto::vault::MasterKey>, BuildError> {
     use kura_crypto::vault::MasterKey;
     let env = settings.encryption.master_key.expose();
     let master = if env.is_empty() {
@@ -275,12 +287,20 @@ pub(crate) async fn open_vault(settings: &Settings) -> Result<Arc<kura_store::Va
     } else {
         MasterKey::from_base64(env).map_err(|e| BuildError::Encryption(format!("KURA_MASTER_KEY: {e}")))?
     };
+    Ok(Arc::new(master))
+}
+
+/// The keystore, opened with `master` (a SQLite keystore's directory is created, owner-only).
+async fn open_vault_with(
+    settings: &Settings,
+    master: Arc<kura_crypto::vault::MasterKey>,
+) -> Result<Arc<kura_store::Vault>, BuildError> {
     let url = settings.keystore_url();
     if settings.encryption.keystore_url.expose().is_empty() && url.starts_with("sqlite:") {
         let dir = settings.keystore_dir();
         create_private_dir(&dir).map_err(|source| BuildError::DataDir { path: dir, source })?;
     }
-    let vault = kura_store::Vault::open(&url, Arc::new(master), settings.encryption.create_keystore)
+    let vault = kura_store::Vault::open(&url, master, settings.encryption.create_keystore)
         .await
         .map_err(|e| BuildError::Encryption(format!("cannot open the keystore: {e}")))?;
     tracing::info!(master_key_id = %vault.master_key_id(), "encryption at rest is on");

@@ -51,6 +51,8 @@ pub enum KeyPurpose {
     BlindIndex,
     /// Encrypts backups (OPS-1); the installation's, not a tenant's.
     Backup,
+    /// Seals the client-certificate CA's private key (IAM-11); the installation's.
+    ClientCa,
 }
 
 impl KeyPurpose {
@@ -59,6 +61,7 @@ impl KeyPurpose {
             Self::Data => b"data",
             Self::BlindIndex => b"blind-index",
             Self::Backup => b"backup",
+            Self::ClientCa => b"client-ca",
         }
     }
     fn byte(self) -> u8 {
@@ -66,6 +69,7 @@ impl KeyPurpose {
             Self::Data => 1,
             Self::BlindIndex => 2,
             Self::Backup => 3,
+            Self::ClientCa => 4,
         }
     }
     fn from_byte(b: u8) -> Option<Self> {
@@ -73,6 +77,7 @@ impl KeyPurpose {
             1 => Some(Self::Data),
             2 => Some(Self::BlindIndex),
             3 => Some(Self::Backup),
+            4 => Some(Self::ClientCa),
             _ => None,
         }
     }

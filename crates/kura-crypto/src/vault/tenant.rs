@@ -69,7 +69,7 @@ impl TenantKeys {
                     }
                 }
                 // A backup key is never a tenant's.
-                KeyPurpose::Backup => return Err(KeyError::Malformed),
+                KeyPurpose::Backup | KeyPurpose::ClientCa => return Err(KeyError::Malformed),
             }
         }
         let data = KeyRing::new(data).ok_or(KeyError::Incomplete)?;

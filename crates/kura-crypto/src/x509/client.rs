@@ -5,22 +5,28 @@
 //! (`client-ca.pem`, and `client-ca.key` created 0600 and refused when others can read it),
 //! made the first time they are needed. Every node of a deployment must hold the same two files:
 //! the CA certificate is what TLS verifies clients against, and the key signs new certificates.
+//! With encryption at rest on, the key file holds the key sealed under the master key
+//! ([`super::ca_key`]), never the key itself; a PEM key found there is sealed in its place.
 //!
 //! An issued certificate names its holder (common name), the tenant (organisational unit, and a
 //! URI subject alternative name `urn:kura:tenant:<id>` that is what Kura reads back), carries a
 //! random 128-bit serial and is for client authentication only. Its key is made here and leaves
 //! only inside the PEM or PKCS#12 download; Kura keeps the certificate's fingerprint, never the key.
 
+use super::ca_key::{self, SealedKeyError};
 use super::{CertError, fingerprint_sha256, inspect, validity};
+use crate::vault::{KeyError, KeyProvider};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
 
 /// The longest validity of an issued client certificate: two years.
 pub const MAX_CLIENT_DAYS: u32 = 731;
 /// How long the CA itself is valid: twenty years, so that it outlives every certificate it signs.
 const CA_DAYS: u32 = 20 * 365;
 const CA_CERT_FILE: &str = "client-ca.pem";
-const CA_KEY_FILE: &str = "client-ca.key";
+/// The CA key's file name in its folder.
+pub const CA_KEY_FILE: &str = "client-ca.key";
 /// The prefix of the URI that names a certificate's tenant.
 pub const TENANT_URI_PREFIX: &str = "urn:kura:tenant:";
 
@@ -35,8 +41,40 @@ pub enum CaError {
     Incomplete(PathBuf),
     #[error("the client CA in {path} cannot be used: {message}")]
     Invalid { path: PathBuf, message: String },
+    #[error(
+        "the CA key {path} is sealed under master key {sealed_by}, and encryption at rest is off here: \
+         configure that master key to use this CA"
+    )]
+    SealedWithoutMasterKey { path: PathBuf, sealed_by: String },
+    #[error(
+        "the CA key {path} does not open with master key {master_key_id}: {source}; every node sharing the CA \
+         must use the master key that sealed it"
+    )]
+    Unseal { path: PathBuf, master_key_id: String, source: SealedKeyError },
+    #[error("cannot seal the CA key under the master key: {0}")]
+    Seal(KeyError),
     #[error(transparent)]
     Cert(#[from] CertError),
+}
+
+/// How the CA's key file is kept.
+#[derive(Clone, Copy, Debug)]
+pub enum KeyProtection<'a> {
+    /// A PEM file, 0600: encryption at rest is off.
+    File,
+    /// Sealed under the master key of this provider: encryption at rest is on.
+    Sealed(&'a dyn KeyProvider),
+}
+
+/// What [`ClientCa::load_or_create`] did, for the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaOpened {
+    /// Read as it was.
+    Loaded,
+    /// Made, as neither file existed.
+    Created,
+    /// A PEM key was found with encryption on: it is now sealed, the PEM file gone.
+    SealedExisting,
 }
 
 /// The deployment's client-certificate authority.
@@ -69,19 +107,26 @@ fn ca_params(common_name: &str) -> rcgen::CertificateParams {
 
 impl ClientCa {
     /// Reads the CA from `dir`, or makes it there when neither file exists yet (`now` in Unix
-    /// seconds starts its validity).
-    pub fn load_or_create(dir: &Path, now: i64) -> Result<Self, CaError> {
+    /// seconds starts its validity). With [`KeyProtection::Sealed`], a PEM key found in `dir`
+    /// is sealed in its place (written, read back and opened before the PEM file is replaced).
+    pub fn load_or_create(dir: &Path, now: i64, protection: KeyProtection<'_>) -> Result<(Self, CaOpened), CaError> {
         let cert_path = dir.join(CA_CERT_FILE);
         let key_path = dir.join(CA_KEY_FILE);
         match (cert_path.exists(), key_path.exists()) {
-            (true, true) => Self::load(&cert_path, &key_path),
+            (true, true) => Self::load(dir, &cert_path, &key_path, protection),
             (false, true) => Err(CaError::Incomplete(key_path)),
             (true, false) => Err(CaError::Invalid { path: cert_path, message: format!("{CA_KEY_FILE} is missing") }),
-            (false, false) => Self::create(dir, &cert_path, &key_path, now),
+            (false, false) => Ok((Self::create(dir, &cert_path, &key_path, now, protection)?, CaOpened::Created)),
         }
     }
 
-    fn create(dir: &Path, cert_path: &Path, key_path: &Path, now: i64) -> Result<Self, CaError> {
+    fn create(
+        dir: &Path,
+        cert_path: &Path,
+        key_path: &Path,
+        now: i64,
+        protection: KeyProtection<'_>,
+    ) -> Result<Self, CaError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let tag: [u8; 4] = crate::token::random_bytes();
         let common_name = format!("Kura client CA {}", hex(&tag));
@@ -91,23 +136,21 @@ impl ClientCa {
         params.not_after = end;
         let key = rcgen::KeyPair::generate().map_err(CertError::from)?;
         let cert = params.self_signed(&key).map_err(CertError::from)?;
+        let stored = key_file(&key, cert.der(), protection)?;
         // The key first, created exclusively: two nodes starting at once cannot both make a CA.
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            options.mode(0o600);
-        }
-        let mut file = options.open(key_path).map_err(io(key_path))?;
-        file.write_all(key.serialize_pem().as_bytes()).and_then(|()| file.sync_all()).map_err(io(key_path))?;
+        write_private(key_path, &stored, true)?;
         let tmp = dir.join(format!("{CA_CERT_FILE}.tmp"));
         std::fs::write(&tmp, cert.pem()).map_err(io(&tmp))?;
         std::fs::rename(&tmp, cert_path).map_err(io(cert_path))?;
         Ok(Self { cert_pem: cert.pem(), cert_der: cert.der().to_vec(), issuer: rcgen::Issuer::new(params, key) })
     }
 
-    fn load(cert_path: &Path, key_path: &Path) -> Result<Self, CaError> {
+    fn load(
+        dir: &Path,
+        cert_path: &Path,
+        key_path: &Path,
+        protection: KeyProtection<'_>,
+    ) -> Result<(Self, CaOpened), CaError> {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
@@ -118,19 +161,42 @@ impl ClientCa {
         }
         let invalid = |path: &Path, message: String| CaError::Invalid { path: path.to_owned(), message };
         let cert_pem = std::fs::read_to_string(cert_path).map_err(io(cert_path))?;
-        let key_pem = std::fs::read_to_string(key_path).map_err(io(key_path))?;
+        let stored = Zeroizing::new(std::fs::read(key_path).map_err(io(key_path))?);
         let cert_der = pem_der(&cert_pem).ok_or_else(|| invalid(cert_path, "no CERTIFICATE block".into()))?;
         let info = inspect(&cert_der)?;
         let common_name = info.common_name.ok_or_else(|| invalid(cert_path, "the certificate has no name".into()))?;
-        let key = rcgen::KeyPair::from_pem(&key_pem).map_err(|e| invalid(key_path, e.to_string()))?;
+        let (key, opened) = if ca_key::is_sealed(&stored) {
+            let KeyProtection::Sealed(provider) = protection else {
+                let sealed_by = ca_key::sealed_by(&stored).unwrap_or_else(|| "(unreadable)".into());
+                return Err(CaError::SealedWithoutMasterKey { path: key_path.to_owned(), sealed_by });
+            };
+            let der = ca_key::open(provider, &cert_der, &stored).map_err(|source| CaError::Unseal {
+                path: key_path.to_owned(),
+                master_key_id: provider.master_key_id().as_str().to_owned(),
+                source,
+            })?;
+            let key = rcgen::KeyPair::try_from(der.as_slice()).map_err(|e| invalid(key_path, e.to_string()))?;
+            (key, CaOpened::Loaded)
+        } else {
+            let pem = std::str::from_utf8(&stored).map_err(|_| invalid(key_path, "neither PEM nor sealed".into()))?;
+            let key = rcgen::KeyPair::from_pem(pem).map_err(|e| invalid(key_path, e.to_string()))?;
+            (key, CaOpened::Loaded)
+        };
         let (_, parsed) =
             x509_parser::parse_x509_certificate(&cert_der).map_err(|e| invalid(cert_path, e.to_string()))?;
         if parsed.public_key().subject_public_key.data.as_ref() != key.public_key_raw() {
             return Err(invalid(key_path, "the key does not belong to the certificate".into()));
         }
+        let opened = match protection {
+            KeyProtection::Sealed(provider) if !ca_key::is_sealed(&stored) => {
+                seal_in_place(dir, key_path, &key, &cert_der, provider)?;
+                CaOpened::SealedExisting
+            }
+            _ => opened,
+        };
         // The issuer is rebuilt from the same fixed parameters and the certificate's name: the
         // authority key identifier of what it signs is derived from the key, as it was.
-        Ok(Self { cert_pem, cert_der, issuer: rcgen::Issuer::new(ca_params(&common_name), key) })
+        Ok((Self { cert_pem, cert_der, issuer: rcgen::Issuer::new(ca_params(&common_name), key) }, opened))
     }
 
     /// The CA certificate, PEM.
@@ -183,6 +249,72 @@ impl ClientCa {
             ca_der: self.cert_der.clone(),
         })
     }
+}
+
+/// What the key file holds: the PEM key, or the key sealed under the master key.
+fn key_file(
+    key: &rcgen::KeyPair,
+    cert_der: &[u8],
+    protection: KeyProtection<'_>,
+) -> Result<Zeroizing<Vec<u8>>, CaError> {
+    Ok(Zeroizing::new(match protection {
+        KeyProtection::File => Zeroizing::new(key.serialize_pem()).as_bytes().to_vec(),
+        KeyProtection::Sealed(provider) => {
+            ca_key::seal(provider, cert_der, &Zeroizing::new(key.serialize_der())).map_err(CaError::Seal)?
+        }
+    }))
+}
+
+/// Writes `bytes` to a file only its owner can read, made anew (`exclusive`: failing if it
+/// exists), and syncs it.
+fn write_private(path: &Path, bytes: &[u8], exclusive: bool) -> Result<(), CaError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    if exclusive {
+        options.create_new(true);
+    } else {
+        options.create(true).truncate(true);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(io(path))?;
+    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(io(path))
+}
+
+/// Replaces the PEM key at `key_path` with the key sealed under `provider`: the sealed copy is
+/// written beside it, read back and opened to the same key, and only then renamed over the PEM
+/// file, so that a failure at any step leaves the working PEM key in place.
+fn seal_in_place(
+    dir: &Path,
+    key_path: &Path,
+    key: &rcgen::KeyPair,
+    cert_der: &[u8],
+    provider: &dyn KeyProvider,
+) -> Result<(), CaError> {
+    let sealed = key_file(key, cert_der, KeyProtection::Sealed(provider))?;
+    let tag: [u8; 4] = crate::token::random_bytes();
+    let tmp = dir.join(format!("{CA_KEY_FILE}.sealing-{}", hex(&tag)));
+    write_private(&tmp, &sealed, true)?;
+    let check = || -> Result<(), CaError> {
+        let back = std::fs::read(&tmp).map_err(io(&tmp))?;
+        let der = ca_key::open(provider, cert_der, &back).map_err(|source| CaError::Unseal {
+            path: tmp.clone(),
+            master_key_id: provider.master_key_id().as_str().to_owned(),
+            source,
+        })?;
+        if !crate::ct_eq(&der, &Zeroizing::new(key.serialize_der())) {
+            return Err(CaError::Invalid { path: tmp.clone(), message: "the sealed copy does not read back".into() });
+        }
+        std::fs::rename(&tmp, key_path).map_err(io(key_path))?;
+        // The rename is durable only once the folder is synced.
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+    };
+    check().inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
 }
 
 /// What to issue.
@@ -345,14 +477,14 @@ mod tests {
     #[test]
     fn iam_11_the_ca_is_made_once_with_a_private_key_and_read_back() {
         let dir = tempfile::tempdir().unwrap();
-        let ca = ClientCa::load_or_create(dir.path(), T0).unwrap();
+        let ca = ClientCa::load_or_create(dir.path(), T0, KeyProtection::File).unwrap().0;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
             let mode = std::fs::metadata(dir.path().join(CA_KEY_FILE)).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600);
         }
-        let again = ClientCa::load_or_create(dir.path(), T0 + 10).unwrap();
+        let again = ClientCa::load_or_create(dir.path(), T0 + 10, KeyProtection::File).unwrap().0;
         assert_eq!(ca.cert_der(), again.cert_der());
         // A certificate signed after the reload names the same issuer, with the same key id.
         let a = ca.issue(&request("t1", 30)).unwrap();
@@ -377,14 +509,61 @@ mod tests {
         {
             use std::os::unix::fs::PermissionsExt as _;
             std::fs::set_permissions(dir.path().join(CA_KEY_FILE), std::fs::Permissions::from_mode(0o644)).unwrap();
-            assert!(matches!(ClientCa::load_or_create(dir.path(), T0), Err(CaError::KeyTooOpen { .. })));
+            assert!(matches!(
+                ClientCa::load_or_create(dir.path(), T0, KeyProtection::File),
+                Err(CaError::KeyTooOpen { .. })
+            ));
         }
+    }
+
+    #[test]
+    fn iam_11_with_a_master_key_the_ca_key_file_holds_only_the_sealed_key() {
+        use crate::vault::MasterKey;
+        let master = MasterKey::generate();
+        let sealed = KeyProtection::Sealed(&master);
+        let dir = tempfile::tempdir().unwrap();
+        let (ca, opened) = ClientCa::load_or_create(dir.path(), T0, sealed).unwrap();
+        assert_eq!(opened, CaOpened::Created);
+        let file = std::fs::read(dir.path().join(CA_KEY_FILE)).unwrap();
+        assert!(ca_key::is_sealed(&file) && !String::from_utf8_lossy(&file).contains("PRIVATE KEY"));
+        let (again, opened) = ClientCa::load_or_create(dir.path(), T0, sealed).unwrap();
+        assert_eq!((again.cert_der(), opened), (ca.cert_der(), CaOpened::Loaded));
+        // Another master key, or none, is refused with an error naming the sealing key.
+        let other = MasterKey::generate();
+        let err = ClientCa::load_or_create(dir.path(), T0, KeyProtection::Sealed(&other)).unwrap_err();
+        assert!(matches!(err, CaError::Unseal { .. }), "{err}");
+        assert!(err.to_string().contains(master.master_key_id().as_str()), "{err}");
+        let err = ClientCa::load_or_create(dir.path(), T0, KeyProtection::File).unwrap_err();
+        assert!(matches!(err, CaError::SealedWithoutMasterKey { .. }), "{err}");
+    }
+
+    #[test]
+    fn iam_11_a_pem_ca_key_is_sealed_once_a_master_key_is_configured() {
+        use crate::vault::MasterKey;
+        let dir = tempfile::tempdir().unwrap();
+        let (ca, _) = ClientCa::load_or_create(dir.path(), T0, KeyProtection::File).unwrap();
+        let master = MasterKey::generate();
+        let (migrated, opened) = ClientCa::load_or_create(dir.path(), T0, KeyProtection::Sealed(&master)).unwrap();
+        assert_eq!((migrated.cert_der(), opened), (ca.cert_der(), CaOpened::SealedExisting));
+        let file = std::fs::read(dir.path().join(CA_KEY_FILE)).unwrap();
+        assert!(ca_key::is_sealed(&file));
+        let mut names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        names.sort();
+        assert_eq!(names, ["client-ca.key", "client-ca.pem"], "no copy left behind");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(dir.path().join(CA_KEY_FILE)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        let (again, opened) = ClientCa::load_or_create(dir.path(), T0, KeyProtection::Sealed(&master)).unwrap();
+        assert_eq!((again.cert_der(), opened), (ca.cert_der(), CaOpened::Loaded));
     }
 
     #[test]
     fn iam_11_an_issued_certificate_names_its_tenant_and_holder_with_a_random_serial() {
         let dir = tempfile::tempdir().unwrap();
-        let ca = ClientCa::load_or_create(dir.path(), T0).unwrap();
+        let ca = ClientCa::load_or_create(dir.path(), T0, KeyProtection::File).unwrap().0;
         let issued = ca.issue(&request("0190f3c2-0000-7000-8000-000000000001", 365)).unwrap();
         let id = client_identity(&issued.cert_der).unwrap();
         assert_eq!(id.tenant.as_deref(), Some("0190f3c2-0000-7000-8000-000000000001"));
@@ -405,7 +584,7 @@ mod tests {
     #[test]
     fn iam_11_the_pkcs12_download_opens_only_with_its_password() {
         let dir = tempfile::tempdir().unwrap();
-        let ca = ClientCa::load_or_create(dir.path(), T0).unwrap();
+        let ca = ClientCa::load_or_create(dir.path(), T0, KeyProtection::File).unwrap().0;
         let issued = ca.issue(&request("t1", 30)).unwrap();
         let password = download_password();
         assert_eq!(password.len(), 23);
@@ -424,7 +603,7 @@ mod tests {
     #[test]
     fn iam_11_a_holder_beyond_the_bmp_still_gets_a_pkcs12_download() {
         let dir = tempfile::tempdir().unwrap();
-        let ca = ClientCa::load_or_create(dir.path(), T0).unwrap();
+        let ca = ClientCa::load_or_create(dir.path(), T0, KeyProtection::File).unwrap().0;
         let issued = ca.issue(&request("t1", 30)).unwrap();
         let password = download_password();
         let p12 = issued.pkcs12("𠮷田さんの端末 🔑", &password).unwrap();

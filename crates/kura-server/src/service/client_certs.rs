@@ -11,7 +11,10 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::tls::PeerCertificate;
 use jiff::{SignedDuration, Timestamp};
-use kura_crypto::x509::client::{CaError, ClientCa, ClientCertRequest, MAX_CLIENT_DAYS, download_password};
+use kura_crypto::vault::KeyProvider;
+use kura_crypto::x509::client::{
+    CA_KEY_FILE, CaError, CaOpened, ClientCa, ClientCertRequest, KeyProtection, MAX_CLIENT_DAYS, download_password,
+};
 use kura_domain::{AuditRecord, FieldError, FieldErrorKind, Operation, Permission, Surface, Tenant};
 use kura_store::ClientCertificate;
 use serde::{Deserialize, Serialize};
@@ -22,21 +25,47 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug)]
 pub struct CaSlot {
     dir: PathBuf,
+    /// The master key, when encryption at rest is on: the CA's key is kept sealed under it.
+    master: Option<Arc<dyn KeyProvider>>,
     ca: Mutex<Option<Arc<ClientCa>>>,
 }
 
 impl CaSlot {
-    pub fn new(dir: PathBuf) -> Self {
-        Self { dir, ca: Mutex::new(None) }
+    pub fn new(dir: PathBuf, master: Option<Arc<dyn KeyProvider>>) -> Self {
+        Self { dir, master, ca: Mutex::new(None) }
     }
 
-    /// The CA, made in its folder if neither of its files exists yet.
+    /// Whether the CA must be read at start even without TLS: with a master key and a CA key
+    /// already on disk, so that a PEM key is sealed (and a key sealed under another master key
+    /// refused) when the node starts, not at the first certificate issued.
+    pub fn read_at_start(&self) -> bool {
+        self.master.is_some() && self.dir.join(CA_KEY_FILE).exists()
+    }
+
+    /// The CA, made in its folder if neither of its files exists yet. With a master key, a PEM
+    /// key left from before encryption was configured is sealed here, once.
     pub fn get(&self, now: Timestamp) -> Result<Arc<ClientCa>, CaError> {
         let mut ca = self.ca.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(ca) = ca.as_ref() {
             return Ok(ca.clone());
         }
-        let loaded = Arc::new(ClientCa::load_or_create(&self.dir, now.as_second())?);
+        let protection = match &self.master {
+            Some(master) => KeyProtection::Sealed(master.as_ref()),
+            None => KeyProtection::File,
+        };
+        let (loaded, opened) = ClientCa::load_or_create(&self.dir, now.as_second(), protection)?;
+        let dir = self.dir.display();
+        match opened {
+            CaOpened::Created => tracing::info!(%dir, sealed = self.master.is_some(), "client CA created"),
+            CaOpened::SealedExisting => tracing::warn!(
+                %dir,
+                file = CA_KEY_FILE,
+                "client CA key sealed under the master key (it was a PEM file from before encryption at rest); \
+                 back up the master key, without it the CA is lost"
+            ),
+            CaOpened::Loaded => {}
+        }
+        let loaded = Arc::new(loaded);
         *ca = Some(loaded.clone());
         Ok(loaded)
     }

@@ -19,12 +19,7 @@ pub async fn tls_app() -> (TestApp, tempfile::TempDir) {
 
 /// [`tls_app`] with more settings.
 pub async fn tls_app_with(configure: impl FnOnce(&mut kura_server::Settings)) -> (TestApp, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let start = SystemClock.now().as_second() - 86_400;
-    let pair = kura_crypto::x509::self_signed_server(&["localhost", "127.0.0.1"], start, 30).unwrap();
-    let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
-    std::fs::write(&key, &pair.key_pem).unwrap();
-    std::fs::write(&cert, &pair.cert_pem).unwrap();
+    let (dir, cert, key) = server_cert();
     let app = spawn_app_with(|s| {
         s.tls.cert_file = Some(cert);
         s.tls.key_file = Some(key);
@@ -32,6 +27,18 @@ pub async fn tls_app_with(configure: impl FnOnce(&mut kura_server::Settings)) ->
     })
     .await;
     (app, dir)
+}
+
+/// A folder with a self-signed server certificate for 127.0.0.1 (`server.pem`, `server.key`),
+/// and the paths of the two files.
+pub fn server_cert() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let start = SystemClock.now().as_second() - 86_400;
+    let pair = kura_crypto::x509::self_signed_server(&["localhost", "127.0.0.1"], start, 30).unwrap();
+    let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
+    std::fs::write(&key, &pair.key_pem).unwrap();
+    std::fs::write(&cert, &pair.cert_pem).unwrap();
+    (dir, cert, key)
 }
 
 /// A client that trusts the test's server certificate and presents `identity` (a PEM bundle of
@@ -72,7 +79,7 @@ pub async fn call(
 }
 
 /// Issues a certificate through the API; returns the answer (serial, PEM, PKCS#12, password).
-async fn issue(app: &TestApp, t: &TenantFixture, holder: &str, days: u32) -> Value {
+pub async fn issue(app: &TestApp, t: &TenantFixture, holder: &str, days: u32) -> Value {
     let (status, issued) =
         app.post("/api/v1/client-certificates", &t.admin_token, json!({"holder": holder, "days": days})).await;
     assert_eq!(status, StatusCode::CREATED, "{issued}");

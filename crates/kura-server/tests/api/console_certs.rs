@@ -362,3 +362,73 @@ async fn iam_11_two_nodes_sharing_the_ca_accept_and_revoke_each_others_certifica
         std::fs::read_dir(&ca_dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     assert_eq!(files.len(), 2, "one CA in the shared folder: {files:?}");
 }
+
+/// Runs a Debian command (a real client of the download) and returns whether it succeeded and
+/// its output.
+async fn run(program: &str, args: Vec<String>) -> (bool, String, String) {
+    let program = program.to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(&program)
+            .args(&args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("{program} must be installed: {e}"))
+    })
+    .await
+    .unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[tokio::test]
+async fn iam_11_the_console_pkcs12_download_opens_with_its_shown_password_in_openssl_and_curl() {
+    let (app, dir) = tls_app().await;
+    let t = app.tenant("acme").await;
+    let c = Console { client: client(dir.path(), None), base: app.address.clone() };
+    c.login("acme", &t.admin_email, PASSWORD).await;
+    let (issued, _) = issue_form(&c, "経理部のPC", "30").await;
+    assert_eq!(issued.status, StatusCode::OK, "{}", issued.body);
+    let password = text_of(&issued.body, "p12-password");
+    let serial = text_of(&issued.body, "cert-serial");
+    let p12 = dir.path().join("download.p12");
+    std::fs::write(&p12, data_link(&issued.body, "download-p12", "application/x-pkcs12")).unwrap();
+    let p12 = p12.display().to_string();
+
+    // OpenSSL opens it with the password the page showed: the certificate, the CA's, the key.
+    let openssl = |password: &str, part: &str| {
+        let args = ["pkcs12", "-in", &p12, "-passin", &format!("pass:{password}"), part, "-noenc"];
+        run("openssl", args.iter().map(|a| (*a).to_owned()).collect())
+    };
+    let (ok, certs, err) = openssl(&password, "-nokeys").await;
+    assert!(ok, "{err}");
+    assert_eq!(certs.matches("-----BEGIN CERTIFICATE-----").count(), 2, "the certificate and the CA's: {certs}");
+    assert!(certs.contains("Kura client CA"), "{certs}");
+    let (ok, key, err) = openssl(&password, "-nocerts").await;
+    assert!(ok && key.contains("-----BEGIN PRIVATE KEY-----"), "{err}");
+    // Any other password is refused.
+    let (ok, _, _) = openssl(&format!("{password}x"), "-nokeys").await;
+    assert!(!ok, "a wrong password must not open the file");
+
+    // curl presents the same file where the tenant requires a certificate for the API.
+    let pem = String::from_utf8(data_link(&issued.body, "download-pem", "application/x-pem-file")).unwrap();
+    let with_pem = client(dir.path(), Some(&pem));
+    assert_eq!(require(&app, &with_pem, &t.admin_token, false, true).await.0, StatusCode::OK);
+    let curl = |with_cert: bool| {
+        let mut args = vec!["-sS".to_owned(), "-o".into(), "/dev/null".into(), "-w".into(), "%{http_code}".into()];
+        args.extend(["--cacert".into(), dir.path().join("server.pem").display().to_string()]);
+        if with_cert {
+            args.extend(["--cert-type".into(), "P12".into(), "--cert".into(), format!("{p12}:{password}")]);
+        }
+        args.extend(["-H".into(), format!("Authorization: Bearer {}", t.admin_token)]);
+        args.push(format!("{}/api/v1/me", app.address));
+        run("curl", args)
+    };
+    let (_, code, err) = curl(true).await;
+    assert_eq!(code, "200", "{err}");
+    let (_, code, err) = curl(false).await;
+    assert_eq!(code, "403", "{err}");
+    // The use is recorded against the certificate the console issued.
+    let (status, list) = call(&app, &with_pem, "GET", "/api/v1/client-certificates", Some(&t.admin_token), None).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let used = list.as_array().unwrap().iter().find(|c| c["serial"] == serial.as_str()).unwrap().clone();
+    assert!(used["last_used_at"].is_string(), "{used}");
+}

@@ -55,6 +55,11 @@ pub struct TestKeys {
 /// An application with encryption at rest on: its keystore apart from the data (a SQLite file
 /// in a directory of its own, or its own PostgreSQL database) and a master key file (0600).
 pub async fn spawn_encrypted_app() -> TestApp {
+    spawn_encrypted_app_with(|_| {}).await
+}
+
+/// [`spawn_encrypted_app`] with more settings (a TLS certificate, the client CA's folder).
+pub async fn spawn_encrypted_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let db = test_db().await;
     let keystore = test_keystore(&db).await;
     let dir = tempfile::tempdir().expect("tempdir");
@@ -64,7 +69,11 @@ pub async fn spawn_encrypted_app() -> TestApp {
     let start: Timestamp = "2026-11-22T00:00:00Z".parse().expect("time");
     let clock = Arc::new(ManualClock::new(start));
     let url = db.url.clone();
-    let mut app = spawn_node(url, Some(db), clock, |s| encrypted(s, &keys)).await;
+    let mut app = spawn_node(url, Some(db), clock, |s| {
+        encrypted(s, &keys);
+        configure(s);
+    })
+    .await;
     app.keys = Some(keys);
     app
 }
@@ -124,16 +133,24 @@ impl TestApp {
 
     /// [`TestApp::another_node`] with more settings (a TLS certificate, a shared client CA).
     pub async fn another_node_with(&self, configure: impl FnOnce(&mut Settings)) -> TestApp {
+        self.try_another_node_with(configure).await.expect("build application")
+    }
+
+    /// [`TestApp::another_node_with`], or why the node could not be built.
+    pub async fn try_another_node_with(
+        &self,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Result<TestApp, kura_server::BuildError> {
         let keys = self.keys.clone();
-        let mut node = spawn_node(self.db_url.clone(), None, self.clock.clone(), |s| {
+        let mut node = try_spawn_node(self.db_url.clone(), None, self.clock.clone(), |s| {
             if let Some(keys) = &keys {
                 encrypted(s, keys);
             }
             configure(s);
         })
-        .await;
+        .await?;
         node.keys = keys;
-        node
+        Ok(node)
     }
 }
 
@@ -143,6 +160,15 @@ async fn spawn_node(
     clock: Arc<ManualClock>,
     configure: impl FnOnce(&mut Settings),
 ) -> TestApp {
+    try_spawn_node(db_url, db, clock, configure).await.expect("build application")
+}
+
+async fn try_spawn_node(
+    db_url: String,
+    db: Option<TestDb>,
+    clock: Arc<ManualClock>,
+    configure: impl FnOnce(&mut Settings),
+) -> Result<TestApp, kura_server::BuildError> {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut settings = Settings::default();
     settings.listen = "127.0.0.1:0".parse().expect("addr");
@@ -158,7 +184,7 @@ async fn spawn_node(
     configure(&mut settings);
     let tls_cert =
         settings.tls.cert_file.as_ref().filter(|_| settings.tls.enabled()).map(|f| std::fs::read(f).unwrap());
-    let app = Application::build(settings, clock.clone()).await.expect("build application");
+    let app = Application::build(settings, clock.clone()).await?;
     let scheme = if tls_cert.is_some() { "https" } else { "http" };
     let address = format!("{scheme}://127.0.0.1:{}", app.port());
     let redirect_port = app.redirect_port();
@@ -174,7 +200,7 @@ async fn spawn_node(
         client = client.tls_certs_only([reqwest::Certificate::from_pem(&pem).expect("certificate")]);
     }
     let client = client.build().expect("client");
-    TestApp { address, redirect_port, state, clock, client, db_url, _db: db, keys: None, _dir: dir, _shutdown: tx }
+    Ok(TestApp { address, redirect_port, state, clock, client, db_url, _db: db, keys: None, _dir: dir, _shutdown: tx })
 }
 
 /// Makes ring rustls's process-wide provider, which the test clients need (reqwest is built

@@ -8,6 +8,7 @@ mod attack;
 mod audit_log;
 mod browser;
 mod bulk;
+mod client_ca;
 mod client_certs;
 mod console;
 mod console_browser;

@@ -35,6 +35,7 @@ fn purpose_name(p: KeyPurpose) -> &'static str {
         KeyPurpose::Data => "data",
         KeyPurpose::BlindIndex => "blind-index",
         KeyPurpose::Backup => "backup",
+        KeyPurpose::ClientCa => "client-ca",
     }
 }
 
