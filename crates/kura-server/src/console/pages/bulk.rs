@@ -52,13 +52,7 @@ pub async fn update_form(
     Path(name): Path<String>,
     Query(asked): Query<Asked>,
 ) -> AppResult<Response> {
-    let at = collections::at(&state, &ctx.p, &name).await?;
-    let selection = selection_of(asked.filter.as_deref().unwrap_or(""), asked.q.as_deref().unwrap_or(""));
-    let preview = bulk::preview(&state, &ctx.p, &at, &selection, Kind::Update).await?;
-    let field = asked.field.as_deref().and_then(|f| editable(&ctx, &at.collection, f));
-    let errors = Errors::default();
-    let form = Form { kind: Kind::Update, selection: &selection, field, value: "", errors: &errors };
-    Ok(render(&ctx, &at, &preview, &form))
+    show(&state, &ctx, &name, &asked, Kind::Update).await
 }
 
 pub async fn delete_form(
@@ -67,12 +61,7 @@ pub async fn delete_form(
     Path(name): Path<String>,
     Query(asked): Query<Asked>,
 ) -> AppResult<Response> {
-    let at = collections::at(&state, &ctx.p, &name).await?;
-    let selection = selection_of(asked.filter.as_deref().unwrap_or(""), asked.q.as_deref().unwrap_or(""));
-    let preview = bulk::preview(&state, &ctx.p, &at, &selection, Kind::Delete).await?;
-    let errors = Errors::default();
-    let form = Form { kind: Kind::Delete, selection: &selection, field: None, value: "", errors: &errors };
-    Ok(render(&ctx, &at, &preview, &form))
+    show(&state, &ctx, &name, &asked, Kind::Delete).await
 }
 
 pub async fn update(
@@ -80,30 +69,7 @@ pub async fn update(
     Path(name): Path<String>,
     Posted { ctx, form }: Posted,
 ) -> AppResult<Response> {
-    let at = collections::at(&state, &ctx.p, &name).await?;
-    let selection = selection_of(form.get("filter"), form.get("q"));
-    let c = &*at.collection;
-    let field = editable(&ctx, c, form.get("field"));
-    let value = form.get(field.map_or("", |f| f.name.as_str()));
-    let mut errors = Errors::default();
-    let Some(f) = field else {
-        errors.add("field", ctx.t(Msg::BulkFieldHelp));
-        let preview = bulk::preview(&state, &ctx.p, &at, &selection, Kind::Update).await?;
-        let shown = Form { kind: Kind::Update, selection: &selection, field: None, value: "", errors: &errors };
-        return Ok(render(&ctx, &at, &preview, &shown));
-    };
-    let set = Map::from_iter([(f.name.to_string(), value_of(f, &form))]);
-    let preview = bulk::preview(&state, &ctx.p, &at, &selection, Kind::Update).await?;
-    if let Some(count) = confirmed(&ctx, &form, preview.total, &mut errors) {
-        match bulk::update(&state, &ctx.p, c.name.as_str(), &selection, &set, count).await {
-            Ok(_) => return Ok(Redirect::to(&back(c, &selection, "bulkupdated")).into_response()),
-            Err(e) => errors.absorb(e, ctx.lang, None)?,
-        }
-    }
-    // Shown again with what the selection holds now.
-    let preview = bulk::preview(&state, &ctx.p, &at, &selection, Kind::Update).await?;
-    let shown = Form { kind: Kind::Update, selection: &selection, field: Some(f), value, errors: &errors };
-    Ok(render(&ctx, &at, &preview, &shown))
+    submit(&state, &ctx, &name, &form, Kind::Update).await
 }
 
 pub async fn delete(
@@ -111,20 +77,53 @@ pub async fn delete(
     Path(name): Path<String>,
     Posted { ctx, form }: Posted,
 ) -> AppResult<Response> {
-    let at = collections::at(&state, &ctx.p, &name).await?;
-    let selection = selection_of(form.get("filter"), form.get("q"));
+    submit(&state, &ctx, &name, &form, Kind::Delete).await
+}
+
+/// The page: the selection the listing passed on, and for an update the field picked.
+async fn show(state: &AppState, ctx: &Ctx, name: &str, asked: &Asked, kind: Kind) -> AppResult<Response> {
+    let at = collections::at(state, &ctx.p, name).await?;
+    let selection = selection_of(asked.filter.as_deref().unwrap_or(""), asked.q.as_deref().unwrap_or(""));
+    let preview = bulk::preview(state, &ctx.p, &at, &selection, kind).await?;
+    let field = match kind {
+        Kind::Update => asked.field.as_deref().and_then(|f| editable(ctx, &at.collection, f)),
+        Kind::Delete => None,
+    };
+    let errors = Errors::default();
+    Ok(render(ctx, &at, &preview, &Form { kind, selection: &selection, field, value: "", errors: &errors }))
+}
+
+/// The confirmed operation: done and back to the listing, or the page again with why not and
+/// what the selection holds now.
+async fn submit(state: &AppState, ctx: &Ctx, name: &str, form: &FormData, kind: Kind) -> AppResult<Response> {
+    let at = collections::at(state, &ctx.p, name).await?;
     let c = &*at.collection;
+    let selection = selection_of(form.get("filter"), form.get("q"));
+    let field = match kind {
+        Kind::Update => editable(ctx, c, form.get("field")),
+        Kind::Delete => None,
+    };
+    let value = field.map_or("", |f| form.get(f.name.as_str()));
     let mut errors = Errors::default();
-    let preview = bulk::preview(&state, &ctx.p, &at, &selection, Kind::Delete).await?;
-    if let Some(count) = confirmed(&ctx, &form, preview.total, &mut errors) {
-        match bulk::delete(&state, &ctx.p, c.name.as_str(), &selection, count).await {
-            Ok(_) => return Ok(Redirect::to(&back(c, &selection, "bulkdeleted")).into_response()),
+    let mut preview = bulk::preview(state, &ctx.p, &at, &selection, kind).await?;
+    if kind == Kind::Update && field.is_none() {
+        errors.add("field", ctx.t(Msg::BulkFieldHelp));
+    } else if let Some(count) = confirmed(ctx, form, preview.total, &mut errors) {
+        let (done, outcome) = match field {
+            Some(f) => {
+                let set = Map::from_iter([(f.name.to_string(), value_of(f, form))]);
+                ("bulkupdated", bulk::update(state, &ctx.p, c.name.as_str(), &selection, &set, count).await)
+            }
+            None => ("bulkdeleted", bulk::delete(state, &ctx.p, c.name.as_str(), &selection, count).await),
+        };
+        match outcome {
+            Ok(_) => return Ok(Redirect::to(&back(c, &selection, done)).into_response()),
             Err(e) => errors.absorb(e, ctx.lang, None)?,
         }
+        // Refused: shown again with what the selection holds now.
+        preview = bulk::preview(state, &ctx.p, &at, &selection, kind).await?;
     }
-    let preview = bulk::preview(&state, &ctx.p, &at, &selection, Kind::Delete).await?;
-    let shown = Form { kind: Kind::Delete, selection: &selection, field: None, value: "", errors: &errors };
-    Ok(render(&ctx, &at, &preview, &shown))
+    Ok(render(ctx, &at, &preview, &Form { kind, selection: &selection, field, value, errors: &errors }))
 }
 
 /// The count typed to confirm, if it is the one the selection holds (digits typed full-width
