@@ -82,8 +82,7 @@ pub async fn resolve_api_request(state: &AppState, parts: &Parts) -> AppResult<T
         };
         attribute(parts, AuditScope::Tenant(tenant.id), &actor);
         // After the attribution, so that the refusal is in the tenant's log under the key.
-        tenant_access::check(state, &tenant)?;
-        tenant_access::check_write(state, &tenant, &parts.method, request_path(parts))?;
+        tenant_access::check_request(state, &tenant, &parts.method, request_path(parts))?;
         let policy = crate::service::security::effective(state, policy);
         check_address(parts, &policy.addresses, Surface::Api)?;
         crate::service::client_certs::check(
@@ -201,8 +200,7 @@ async fn resolve_tenant_session(
         source_ip: info.ip.clone(),
     };
     attribute(parts, AuditScope::Tenant(tenant.id), &actor);
-    tenant_access::check(state, &tenant)?;
-    tenant_access::check_write(state, &tenant, &parts.method, request_path(parts))?;
+    tenant_access::check_request(state, &tenant, &parts.method, request_path(parts))?;
     check_address(parts, &policy.addresses, surface)?;
     crate::service::client_certs::check(
         state,

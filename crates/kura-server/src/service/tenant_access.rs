@@ -5,7 +5,7 @@
 //!
 //! After the contract's last day the tenant is read-only until its data is deleted (TEN-4): its
 //! people can still sign in, read and export, and every request that would change something is
-//! refused ([`check_write`]), naming the end date.
+//! refused ([`check_request`]), naming the end date.
 
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -18,14 +18,15 @@ pub fn check(state: &AppState, tenant: &Tenant) -> AppResult<()> {
     tenant.access_on(today).map_err(|block| AppError::ForbiddenOther(block.message()))
 }
 
-/// `Ok` unless the request (its `method` and `path`) would change something in a tenant whose
-/// contract has ended. Reading (GET, HEAD, which includes exporting) stays allowed, and so does
-/// ending one's own sessions.
-pub fn check_write(state: &AppState, tenant: &Tenant, method: &Method, path: &str) -> AppResult<()> {
+/// [`check`] for a request of a session or an API key: also `Ok` only unless the request (its
+/// `method` and `path`) would change something in a tenant whose contract has ended. Reading
+/// (GET, HEAD, which includes exporting) stays allowed, and so does ending one's own sessions.
+pub fn check_request(state: &AppState, tenant: &Tenant, method: &Method, path: &str) -> AppResult<()> {
+    let today = tenant.today(state.clock.now());
+    tenant.access_on(today).map_err(|block| AppError::ForbiddenOther(block.message()))?;
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) || ends_sessions(method, path) {
         return Ok(());
     }
-    let today = tenant.today(state.clock.now());
     tenant.writable_on(today).map_err(|block| AppError::ReadOnly(block.message()))
 }
 
