@@ -42,10 +42,10 @@ pub async fn take(state: &AppState, actor: Actor) -> Result<Made, BackupError> {
         Ok(m) => {
             let mut copies = vec!["local".to_owned()];
             let mut failed = Vec::new();
-            for (name, result) in [("second directory", m.copy.as_ref().map(|c| c.as_ref().map(|_| ()))), (
-                "bucket",
-                m.remote.as_ref().map(|c| c.as_ref().map(|_| ())),
-            )] {
+            for (name, result) in [
+                ("second directory", m.copy.as_ref().map(|c| c.as_ref().map(|_| ()))),
+                ("bucket", m.remote.as_ref().map(|c| c.as_ref().map(|_| ()))),
+            ] {
                 match result {
                     Some(Ok(())) => copies.push(name.to_owned()),
                     Some(Err(e)) => failed.push(format!("the copy to the {name} failed: {e}")),
@@ -284,7 +284,10 @@ async fn drill_into(
         )));
     }
     let deleted: Vec<_> = state.store.tenant_deletions().await?.into_iter().map(|d| d.tenant_id).collect();
-    let options = StoreOptions { vault: Some(Arc::clone(vault)), record_cache_records: 0, ..StoreOptions::default() };
+    // A keystore connection of its own: closing the restored store closes its vault.
+    let own =
+        crate::application::open_vault(&state.settings).await.map_err(|e| BackupError::Keystore(e.to_string()))?;
+    let options = StoreOptions { vault: Some(own), record_cache_records: 0, ..StoreOptions::default() };
     let store = Store::open(&target.url(), Arc::clone(&state.clock), options).await?;
     let counted = count_records(&store, &deleted).await;
     store.close().await;
@@ -294,10 +297,7 @@ async fn drill_into(
 
 /// Reads and decrypts every record of every tenant not deleted since, checking that as many
 /// come back as the table holds.
-async fn count_records(
-    store: &Store,
-    deleted: &[kura_domain::TenantId],
-) -> Result<(usize, u64, usize), BackupError> {
+async fn count_records(store: &Store, deleted: &[kura_domain::TenantId]) -> Result<(usize, u64, usize), BackupError> {
     let (mut tenants, mut records, mut skipped) = (0, 0u64, 0);
     for tenant in store.tenants().await? {
         if deleted.contains(&tenant.id) {
@@ -323,9 +323,10 @@ async fn count_records(
 /// The drill's PostgreSQL database: `<name>_drill` on the data's server.
 fn drill_database(url: &str) -> Result<String, BackupError> {
     let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
-    let (server, name) = base.rsplit_once('/').filter(|(s, _)| s.contains("://") && !s.ends_with('/')).ok_or_else(
-        || BackupError::Drill("the database URL names no database to put the drill's copy beside".into()),
-    )?;
+    let (server, name) =
+        base.rsplit_once('/').filter(|(s, _)| s.contains("://") && !s.ends_with('/')).ok_or_else(|| {
+            BackupError::Drill("the database URL names no database to put the drill's copy beside".into())
+        })?;
     let drill = format!("{server}/{name}_drill");
     Ok(match query {
         Some(q) => format!("{drill}?{q}"),

@@ -18,8 +18,8 @@ mod manifest;
 mod remote;
 mod schedule;
 
-pub use kura_store::backup::RestoreTarget;
 pub use jobs::{Drilled, Jobs, drill, last_drill, schedule_actor, take, verify};
+pub use kura_store::backup::RestoreTarget;
 pub use manifest::{FileEntry, MANIFEST_FILE, Manifest, ManifestError};
 pub use remote::{Remote, RemoteBackup, RemoteError, check_remote};
 pub use schedule::{Schedule, id_time, parse_time, run_schedule};

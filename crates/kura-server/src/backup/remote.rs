@@ -207,11 +207,8 @@ impl Remote {
         };
         // The S3 client's HTTP stack is rustls without a provider of its own: ring, as for TLS.
         let _ = (*crate::tls::provider()).clone().install_default();
-        let retry = RetryConfig {
-            backoff: BackoffConfig::default(),
-            max_retries: 3,
-            retry_timeout: Duration::from_secs(60),
-        };
+        let retry =
+            RetryConfig { backoff: BackoffConfig::default(), max_retries: 3, retry_timeout: Duration::from_secs(60) };
         // The client options carry `allow_http` too: setting them replaces the builder's.
         let client = ClientOptions::new()
             .with_allow_http(r.allow_http)
@@ -251,10 +248,9 @@ impl Remote {
         let code = text.split("<Code>").nth(1).and_then(|r| r.split("</Code>").next()).map(str::to_owned);
         // Not every call maps a refusal to `PermissionDenied`: listings come back generic, with
         // the service's code in the body.
-        let refused = matches!(
-            e,
-            object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }
-        ) || code.as_deref().is_some_and(|c| CREDENTIAL_CODES.contains(&c));
+        let refused =
+            matches!(e, object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. })
+                || code.as_deref().is_some_and(|c| CREDENTIAL_CODES.contains(&c));
         if refused {
             return RemoteError::Credentials {
                 bucket: self.bucket.clone(),
@@ -286,7 +282,8 @@ impl Remote {
     async fn upload_file(&self, path: &Path, id: &str, name: &str) -> Result<(), RemoteError> {
         let location = self.url(id, name);
         use tokio::io::AsyncReadExt as _;
-        let local = |e: std::io::Error| RemoteError::Failed { location: path.display().to_string(), why: e.to_string() };
+        let local =
+            |e: std::io::Error| RemoteError::Failed { location: path.display().to_string(), why: e.to_string() };
         let mut file = tokio::fs::File::open(path).await.map_err(local)?;
         let size = file.metadata().await.map_err(local)?.len();
         let key = self.key(id, name);
@@ -369,7 +366,8 @@ impl Remote {
             return Err(not_found());
         }
         let backup = self.list().await?.into_iter().find(|b| b.id == id && b.complete()).ok_or_else(not_found)?;
-        let local = |e: std::io::Error| RemoteError::Failed { location: into.display().to_string(), why: e.to_string() };
+        let local =
+            |e: std::io::Error| RemoteError::Failed { location: into.display().to_string(), why: e.to_string() };
         {
             use std::os::unix::fs::DirBuilderExt as _;
             std::fs::DirBuilder::new().mode(0o700).create(into).map_err(local)?;
@@ -379,8 +377,13 @@ impl Remote {
             let location = self.url(id, name);
             let got = self.store.get(&self.key(id, name)).await.map_err(|e| self.fail(location.clone(), e))?;
             let target: PathBuf = into.join(name);
-            let mut out =
-                tokio::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&target).await.map_err(local)?;
+            let mut out = tokio::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&target)
+                .await
+                .map_err(local)?;
             let mut stream = got.into_stream();
             while let Some(chunk) = stream.next().await {
                 let chunk = chunk.map_err(|e| self.fail(location.clone(), e))?;
@@ -440,8 +443,14 @@ mod tests {
         let mut r = remote("http://127.0.0.1:9000", true);
         r.prefix = "site-a/kura".into();
         let remote = Remote::from_settings(&r).unwrap().unwrap();
-        assert_eq!(remote.url("20261206T201912.000123Z", "manifest.note"), "s3://kura-backups/site-a/kura/20261206T201912.000123Z/manifest.note");
-        assert_eq!(remote.key("20261206T201912.000123Z", "manifest.note").as_ref(), "site-a/kura/20261206T201912.000123Z/manifest.note");
+        assert_eq!(
+            remote.url("20261206T201912.000123Z", "manifest.note"),
+            "s3://kura-backups/site-a/kura/20261206T201912.000123Z/manifest.note"
+        );
+        assert_eq!(
+            remote.key("20261206T201912.000123Z", "manifest.note").as_ref(),
+            "site-a/kura/20261206T201912.000123Z/manifest.note"
+        );
         assert_eq!(remote.url("", ""), "s3://kura-backups/site-a/kura");
     }
 }

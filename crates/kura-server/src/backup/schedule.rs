@@ -89,9 +89,12 @@ pub fn id_time(id: &str) -> Option<Timestamp> {
     text.parse().ok()
 }
 
+/// How long the schedule waits before it tries a failed backup again.
+const RETRY_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_mins(15);
+
 /// Takes the scheduled backups and runs the scheduled restore drills until the process ends,
-/// each recorded in the platform's log. A failure is logged and recorded, and tried again at
-/// the next slot (a backup at the next check).
+/// each recorded in the platform's log. A failed backup is logged and recorded, and tried again
+/// after 15 minutes; a failed drill at its next time.
 pub async fn run_schedule(state: AppState, backups: Option<Schedule>, drills: Option<Schedule>) {
     let every = [&backups, &drills].into_iter().flatten().map(|s| s.every).min();
     let Some(every) = every else { return };
@@ -99,16 +102,29 @@ pub async fn run_schedule(state: AppState, backups: Option<Schedule>, drills: Op
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The first tick is immediate: skip it, so that a short-lived server takes no backup.
     tick.tick().await;
+    // A failed backup is tried again, but not at every check: each try is an entry in the
+    // platform's log.
+    let mut failed_at: Option<Timestamp> = None;
     loop {
         tick.tick().await;
         let now = state.clock.now();
+        let resting = failed_at.is_some_and(|at| now < at + RETRY_AFTER);
         if let Some(schedule) = &backups
+            && !resting
             && state.backups.due(schedule, now)
         {
-            match super::take(&state, super::schedule_actor()).await {
+            let made = super::take(&state, super::schedule_actor()).await;
+            failed_at = made.is_err().then_some(now);
+            match made {
                 Ok(made) => {
                     tracing::info!(backup = %made.id, bytes = made.stored_bytes, deleted = made.deleted.len(), "scheduled backup made");
-                    for e in [&made.copy.as_ref().and_then(|c| c.as_ref().err().map(|e| e.to_string())), &made.remote.as_ref().and_then(|c| c.as_ref().err().cloned())].into_iter().flatten() {
+                    for e in [
+                        &made.copy.as_ref().and_then(|c| c.as_ref().err().map(|e| e.to_string())),
+                        &made.remote.as_ref().and_then(|c| c.as_ref().err().cloned()),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    {
                         tracing::error!(backup = %made.id, error = %e, "a copy of the scheduled backup failed");
                     }
                 }

@@ -18,7 +18,8 @@ fn mb_per_s(bytes: u64, seconds: f64) -> f64 {
 fn spinner(what: &str) -> ProgressBar {
     let bar = ProgressBar::new_spinner();
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg} ({elapsed})").unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     bar.set_message(what.to_owned());
     bar.enable_steady_tick(std::time::Duration::from_millis(120));

