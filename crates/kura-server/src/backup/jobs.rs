@@ -169,7 +169,7 @@ pub async fn drill(state: &AppState, actor: Actor) -> Result<Drilled, BackupErro
                 .await
                 .unwrap_or_else(|e| Err(BackupError::Drill(format!("the drill's task ended: {e}"))))
         }
-        Ok(None) => Err(BackupError::NotFound("to restore: there are no backups yet".into())),
+        Ok(None) => Err(BackupError::NoBackups),
         Err(e) => Err(e),
     };
     let drilled = drilled.map(|mut d| {

@@ -70,6 +70,8 @@ pub enum BackupError {
     Busy,
     #[error("the restore drill failed: {0}")]
     Drill(String),
+    #[error("there is no backup yet to restore: take one first")]
+    NoBackups,
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
     #[error(transparent)]

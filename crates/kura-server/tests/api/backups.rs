@@ -113,7 +113,7 @@ async fn ops_1_the_operator_page_lists_backups_with_their_copies_and_takes_and_v
     let done = op.submit("/operator/backups", "/operator/backups/verify", &fields).await;
     assert_eq!(done.location.as_deref(), Some("/operator/backups?done=backupverified"), "{}", done.body);
     let page = op.get("/operator/backups").await;
-    assert!(page.body.contains("成功") && page.body.contains("SHA-256"), "{}", page.body);
+    assert!(page.body.contains("成功") && page.body.contains("2026-11-22 09:00:00 JST"), "{}", page.body);
     assert_eq!(scalar(&app, VERIFIED_BY_OPERATOR).await, 1);
 
     // A corrupted file: verify says which, the page shows the failure, the log records it.

@@ -491,3 +491,28 @@ async fn ops_1_wrong_bucket_credentials_or_settings_give_a_clear_error() {
     let out = kura(&cli, &["backup", "list", "--remote"], &pairs(&from_file));
     assert_eq!(listed_remote(&out).len(), 1, "{}", stdout(&out));
 }
+
+#[tokio::test]
+async fn ops_1_kura_backup_drill_restores_the_newest_backup_checks_it_and_removes_the_copy() {
+    let cli = small_installation().await;
+    let out = kura(&cli, &["backup", "drill"], &[]);
+    assert!(!out.status.success() && stderr(&out).contains("no backup yet to restore"), "{}", stderr(&out));
+    backup(&cli, &[]);
+    let id = backup(&cli, &[]);
+    let out = kura(&cli, &["backup", "drill"], &[]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let said = format!("Restore drill passed for backup {id} (local copy): 1 audit chains verified");
+    assert!(stdout(&out).contains(&said), "{}", stdout(&out));
+    let left: Vec<String> = std::fs::read_dir(backup_dir(&cli))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "the scratch copy is removed: {left:?}");
+    let drills = "SELECT COUNT(*) FROM audit_log WHERE operation = 'backup.drill'";
+    assert_eq!(count(&cli.db.url, drills).await, 2, "the failed drill and the passed one");
+    let passed = "SELECT COUNT(*) FROM backup_checks WHERE kind = 'drill' AND ok";
+    assert_eq!(count(&cli.db.url, passed).await, 1);
+    assert!(kura(&cli, &["audit", "verify"], &[]).status.success());
+}

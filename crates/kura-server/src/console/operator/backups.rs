@@ -78,7 +78,11 @@ async fn page(state: &AppState, ctx: &OpCtx, problem: Option<String>) -> AppResu
             if c.ok { (Msg::BackupPassed, "status-active") } else { (Msg::BackupFailed, "status-locked") };
         html! {
             span class={ "badge " (class) } { (t(label)) } " " span.nowrap { (time(c.checked_at)) }
-            br; span.muted { (location_label(&c.location, ctx)) " · " (c.detail) }
+            br; span.muted {
+                (location_label(&c.location, ctx))
+                // What failed, as recorded (in English, as the platform's log keeps it).
+                @if !c.ok { " · " (c.detail) }
+            }
         }
     };
     let times = |list: &[String]| if list.is_empty() { t(Msg::BackupNever).to_owned() } else { list.join(", ") };
