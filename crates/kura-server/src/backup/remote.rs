@@ -160,6 +160,11 @@ fn read_credentials_file(path: &Path) -> Result<(String, String), RemoteError> {
     }
 }
 
+/// A file name of a backup: not empty, not `.` or `..`, printable ASCII without `/`.
+fn plain_file_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && name.bytes().all(|b| b.is_ascii_graphic() && b != b'/')
+}
+
 /// A backup as the bucket holds it.
 #[derive(Clone, Debug)]
 pub struct RemoteBackup {
@@ -322,9 +327,11 @@ impl Remote {
                 Some(p) => key.strip_prefix(p.as_ref()).and_then(|r| r.strip_prefix('/')).unwrap_or(""),
                 None => key,
             };
+            // Only names a backup's files can have: a key such as `<id>/..` written by someone
+            // else is never listed, so never downloaded outside the scratch directory.
             if let Some((id, file)) = rest.split_once('/')
                 && is_backup_id(id)
-                && !file.contains('/')
+                && plain_file_name(file)
             {
                 found.entry(id.to_owned()).or_default().insert(file.to_owned(), meta.size);
             }
@@ -436,6 +443,12 @@ mod tests {
         assert_eq!(check_remote(&r).unwrap_err().0, "backup.remote.prefix");
         let orphan = RemoteSettings { endpoint: "https://s3.example.jp".into(), ..RemoteSettings::default() };
         assert_eq!(check_remote(&orphan).unwrap_err().0, "backup.remote.bucket");
+    }
+
+    #[test]
+    fn ops_1_only_plain_file_names_are_taken_from_the_bucket() {
+        assert!(plain_file_name("database.zst.kbk") && plain_file_name("manifest.note"));
+        assert!(!plain_file_name("..") && !plain_file_name(".") && !plain_file_name("") && !plain_file_name("a b"));
     }
 
     #[test]
