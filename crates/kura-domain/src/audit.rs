@@ -118,6 +118,9 @@ pub enum Operation {
     UserImport,
     /// A collection's records written out to a file (DAT-5).
     RecordExport,
+    /// The whole tenant written out to one archive: definitions, records, users, roles and the
+    /// operation log (DAT-5).
+    TenantExport,
     /// Records read in from a file into a collection, in one operation (DAT-6).
     RecordImport,
     /// Records chosen by a filter changed in one operation, all or none (DAT-6).
@@ -161,7 +164,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 59] = [
+    pub const ALL: [Operation; 60] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -200,6 +203,7 @@ impl Operation {
         Self::SessionsRevoke,
         Self::UserImport,
         Self::RecordExport,
+        Self::TenantExport,
         Self::RecordImport,
         Self::RecordBulkUpdate,
         Self::RecordBulkDelete,
@@ -263,6 +267,7 @@ impl Operation {
             Self::SessionsRevoke => "session.revoke_all",
             Self::UserImport => "user.import",
             Self::RecordExport => "record.export",
+            Self::TenantExport => "tenant.export",
             Self::RecordImport => "record.import",
             Self::RecordBulkUpdate => "record.bulk_update",
             Self::RecordBulkDelete => "record.bulk_delete",
