@@ -2,7 +2,7 @@
 //! API: encodings, quoting, formula neutralisation, masking, audit entries and permissions.
 
 use crate::console_client::Console;
-use crate::helpers::{PASSWORD, TenantFixture, TestApp, spawn_app};
+use crate::helpers::{PASSWORD, TenantFixture, TestApp, spawn_app, spawn_app_with};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -344,6 +344,36 @@ async fn dat_5_the_tenant_archive_needs_every_administrator_permission_and_masks
     let entries = audit(&app, &t, "tenant.export").await;
     assert_eq!(entries.len(), 1);
     assert!(entries[0]["detail"].as_str().unwrap().contains("pii=masked"));
+}
+
+#[tokio::test]
+async fn dat_5_repeated_large_exports_by_one_principal_are_flagged_in_the_log_for_monitoring() {
+    let app = spawn_app_with(|s| s.limits.export_flag_records = 8).await;
+    let t = app.tenant("acme").await;
+    notes(&app, &t, "notes").await;
+    let exporter = api_key(&app, &t, "exporter", &["records.read", "records.export"]).await;
+    let (s, _, _) = download(&app, "/api/v1/collections/notes/export", &exporter).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(audit(&app, &t, "export.flagged").await.is_empty(), "5 records in a day is under 8");
+    let (s, _, _) = download(&app, "/api/v1/collections/notes/export?format=jsonl", &exporter).await;
+    assert_eq!(s, StatusCode::OK, "a flagged export is still served");
+    let flagged = audit(&app, &t, "export.flagged").await;
+    assert_eq!(flagged.len(), 1, "{flagged:?}");
+    assert_eq!(flagged[0]["target"], "api_key:exporter");
+    assert_eq!(flagged[0]["detail"], "records_24h=10 exports_24h=2 threshold=8");
+    // Each principal has its own total: the administrator's first export is not flagged.
+    let (s, _, _) = download(&app, "/api/v1/export", &t.admin_token).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(audit(&app, &t, "export.flagged").await.len(), 1);
+    // A day later the window is empty again (read with a key: the session has expired by then).
+    let auditor = api_key(&app, &t, "auditor", &["audit.read"]).await;
+    app.clock.advance(jiff::SignedDuration::from_hours(25));
+    let (s, _, _) = download(&app, "/api/v1/collections/notes/export", &exporter).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, flagged) = app.get("/api/v1/audit?operation=export.flagged", &auditor).await;
+    assert_eq!(s, StatusCode::OK, "{flagged}");
+    assert_eq!(flagged.as_array().unwrap().len(), 1);
+    app.verify_audit().await;
 }
 
 #[tokio::test]

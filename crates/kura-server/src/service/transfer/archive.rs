@@ -155,6 +155,7 @@ pub async fn build(state: &AppState, p: &TenantPrincipal) -> AppResult<Archive> 
     );
     let entry = AuditRecord::success(Operation::TenantExport, format!("tenant:{}", tenant.slug)).with_detail(detail);
     state.store.audit_only(AuditScope::Tenant(tenant.id), p.actor().clone(), entry).await?;
+    super::flag::check(state, p).await?;
     let stamp = started.to_zoned(zone.zone()).strftime("%Y%m%d-%H%M%S").to_string();
     Ok(Archive { file, bytes, file_name: format!("kura-{}-{stamp}.zip", tenant.slug), manifest })
 }

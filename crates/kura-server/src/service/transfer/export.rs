@@ -76,6 +76,7 @@ pub async fn start(
     let entry = AuditRecord::success(Operation::RecordExport, format!("collection:{}", exporter.collection.name))
         .with_detail(exporter.describe());
     state.store.audit_only(AuditScope::Tenant(g.tenant_id()), p.actor().clone(), entry).await?;
+    super::flag::check(state, p).await?;
     Ok(exporter)
 }
 

@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod export;
+pub mod flag;
 pub mod format;
 pub mod import;
 
