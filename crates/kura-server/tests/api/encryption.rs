@@ -343,3 +343,38 @@ async fn dat_2_an_edited_ciphertext_is_refused_counted_and_recorded_once_per_req
     assert_eq!(entries.as_array().unwrap().len(), 3, "{entries}");
     node.verify_audit().await;
 }
+
+#[tokio::test]
+async fn dat_3_entries_written_before_targets_were_indexed_are_still_found_by_their_target() {
+    // A tenant's entries as an earlier release wrote them: plain, without a target index (the
+    // index is not part of what the chain hashed, so taking it away leaves the chain intact).
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let ids = log_scenario(&app, &t).await;
+    let tenant = tenant_id(&app, "acme").await;
+    let target = format!("record:customers/{}", ids[0]);
+    let filter = AuditFilter { target: Some(target.clone()), ..AuditFilter::default() };
+    let scope = AuditScope::Tenant(tenant);
+    let before = app.state.store.audit_entries(scope, &filter).await.unwrap();
+    assert_eq!(before.len(), 2);
+    const SQL: &str = "UPDATE audit_log SET target_index = NULL WHERE scope_id = $1";
+    if app.db_url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(&app.db_url).await.unwrap();
+        sqlx::query(SQL).bind(tenant.as_uuid()).execute(&pool).await.unwrap();
+    } else {
+        let pool = sqlx::PgPool::connect(&app.db_url).await.unwrap();
+        sqlx::query(SQL).bind(tenant.as_uuid()).execute(&pool).await.unwrap();
+    }
+    let after = app.state.store.audit_entries(scope, &filter).await.unwrap();
+    assert_eq!(after, before);
+    assert_eq!(app.state.store.audit_count(scope, &filter).await.unwrap(), 2);
+    // A new entry for the same record is indexed, and the history shows both kinds.
+    let (s, _) = app
+        .patch(&format!("/api/v1/collections/customers/records/{}", ids[0]), &t.admin_token, json!({"name": "三度目"}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let mixed = app.state.store.audit_entries(scope, &filter).await.unwrap();
+    assert_eq!(mixed.len(), 3, "{mixed:?}");
+    assert_eq!(&mixed[1..], &before[..]);
+    app.verify_audit().await;
+}
