@@ -171,10 +171,13 @@ pub enum Operation {
     RecoveryCodeUse,
     /// A wrong or replayed second-factor code (IAM-6); it counts toward the lockout.
     SecondFactorFailed,
+    /// A stored value of the tenant did not open under its key (moved, altered, or its key
+    /// destroyed), so a request was answered with an error instead (DAT-2, TEN-2).
+    CryptoOpenRefused,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 64] = [
+    pub const ALL: [Operation; 65] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -239,6 +242,7 @@ impl Operation {
         Self::SecondFactorReset,
         Self::RecoveryCodeUse,
         Self::SecondFactorFailed,
+        Self::CryptoOpenRefused,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -307,6 +311,7 @@ impl Operation {
             Self::SecondFactorReset => "mfa.reset",
             Self::RecoveryCodeUse => "mfa.recovery_code_use",
             Self::SecondFactorFailed => "mfa.failed",
+            Self::CryptoOpenRefused => "crypto.open_refused",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
