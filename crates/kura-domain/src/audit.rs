@@ -105,6 +105,13 @@ pub enum Operation {
     TenantDelete,
     /// The tenant's administrators were reminded of the contract's end (TEN-4).
     ContractEndNotice,
+    /// A backup was taken (OPS-1), or taking one failed. In the platform's log only.
+    BackupCreate,
+    /// A backup was verified: signature, digests, key (OPS-1). In the platform's log only.
+    BackupVerify,
+    /// A backup was restored into a scratch location, checked and removed (OPS-1). In the
+    /// platform's log only.
+    BackupDrill,
     SecurityPolicyUpdate,
     UserLock,
     UserUnlock,
@@ -170,7 +177,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 62] = [
+    pub const ALL: [Operation; 65] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -180,6 +187,9 @@ impl Operation {
         Self::TenantUpdate,
         Self::TenantDelete,
         Self::ContractEndNotice,
+        Self::BackupCreate,
+        Self::BackupVerify,
+        Self::BackupDrill,
         Self::UserLogin,
         Self::UserLoginFailed,
         Self::UserLogout,
@@ -246,6 +256,9 @@ impl Operation {
             Self::TenantUpdate => "tenant.update",
             Self::TenantDelete => "tenant.delete",
             Self::ContractEndNotice => "contract.end_notice",
+            Self::BackupCreate => "backup.create",
+            Self::BackupVerify => "backup.verify",
+            Self::BackupDrill => "backup.drill",
             Self::UserLogin => "user.login",
             Self::UserLoginFailed => "user.login_failed",
             Self::UserLogout => "user.logout",
@@ -317,6 +330,9 @@ impl Operation {
                 | Self::TenantCreate
                 | Self::TenantUpdate
                 | Self::TenantDelete
+                | Self::BackupCreate
+                | Self::BackupVerify
+                | Self::BackupDrill
         )
     }
 }

@@ -28,6 +28,7 @@ pub enum Nav {
     Account,
     Tenants,
     Mail,
+    Backups,
 }
 
 /// A page's heading: its title, the trail of pages above it and actions beside the title.
@@ -223,6 +224,7 @@ pub fn op_page(ctx: &OpCtx, head: Head<'_>, body: Markup) -> Html<String> {
                 ul {
                     (nav_item(head.nav, Nav::Tenants, "/operator", Icon::Building, t(Msg::NavTenants)))
                     (nav_item(head.nav, Nav::Mail, "/operator/mail", Icon::Log, t(Msg::NavMail)))
+                    (nav_item(head.nav, Nav::Backups, "/operator/backups", Icon::Archive, t(Msg::NavBackups)))
                 }
             }
             main #main tabindex="-1" {
