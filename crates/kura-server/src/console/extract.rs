@@ -38,6 +38,11 @@ pub enum Done {
     FactorsReset,
     BulkUpdated,
     BulkDeleted,
+    BreakGlassStarted,
+    BreakGlassRequested,
+    BreakGlassEnded,
+    BreakGlassApproved,
+    BreakGlassRefused,
 }
 
 impl Done {
@@ -62,6 +67,11 @@ impl Done {
             "done=factorsreset" => Some(Self::FactorsReset),
             "done=bulkupdated" => Some(Self::BulkUpdated),
             "done=bulkdeleted" => Some(Self::BulkDeleted),
+            "done=bgstarted" => Some(Self::BreakGlassStarted),
+            "done=bgrequested" => Some(Self::BreakGlassRequested),
+            "done=bgended" => Some(Self::BreakGlassEnded),
+            "done=bgapproved" => Some(Self::BreakGlassApproved),
+            "done=bgrefused" => Some(Self::BreakGlassRefused),
             _ => None,
         })
     }
@@ -86,6 +96,11 @@ impl Done {
             Self::FactorsReset => Msg::FactorsResetDone,
             Self::BulkUpdated => Msg::DoneBulkUpdated,
             Self::BulkDeleted => Msg::DoneBulkDeleted,
+            Self::BreakGlassStarted => Msg::DoneBreakGlassStarted,
+            Self::BreakGlassRequested => Msg::DoneBreakGlassRequested,
+            Self::BreakGlassEnded => Msg::DoneBreakGlassEnded,
+            Self::BreakGlassApproved => Msg::DoneBreakGlassApproved,
+            Self::BreakGlassRefused => Msg::DoneBreakGlassRefused,
         }
     }
 }
@@ -96,6 +111,8 @@ pub struct Ctx {
     pub p: TenantPrincipal,
     /// The banner about the contract's end (TEN-4), when there is one for this person.
     pub contract: Option<crate::service::tenant_access::ContractNotice>,
+    /// Break-glass access in force, and requests waiting for approval (IAM-13).
+    pub break_glass: crate::service::break_glass::Banner,
     pub lang: Lang,
     /// This request's path and query, where the language switch returns to.
     pub here: String,
@@ -147,7 +164,15 @@ impl FromRequestParts<AppState> for Ctx {
         }
         let administrator = p.role().key.as_str() == kura_domain::BuiltinRole::TenantAdmin.key();
         let contract = crate::service::tenant_access::contract_notice(state, p.tenant(), administrator);
-        Ok(Self { p, contract, lang: Lang::from_headers(&parts.headers), here: here(parts), done: done(parts) })
+        let break_glass = crate::service::break_glass::banner(state, p.tenant().id).await;
+        Ok(Self {
+            p,
+            contract,
+            break_glass,
+            lang: Lang::from_headers(&parts.headers),
+            here: here(parts),
+            done: done(parts),
+        })
     }
 }
 

@@ -6,6 +6,7 @@ mod access;
 mod api_keys;
 mod attack;
 mod audit_log;
+mod break_glass;
 mod browser;
 mod bulk;
 mod client_ca;
