@@ -314,7 +314,7 @@ pub async fn open_everywhere(state: &AppState) -> AppResult<Vec<BreakGlass>> {
 
 /// The accesses to one tenant, for the operator's page of that tenant.
 pub async fn of_tenant(state: &AppState, tenant: TenantId) -> AppResult<Vec<BreakGlass>> {
-    Ok(close_due(state, state.store.break_glass_of(tenant).await?).await?)
+    close_due(state, state.store.break_glass_of(tenant).await?).await
 }
 
 /// The operator ends their access early.
@@ -322,7 +322,7 @@ pub async fn end_by_operator(state: &AppState, op: &OperatorPrincipal, tenant: T
     let tenant = tenant_of(state, tenant).await?;
     let g = one(state, tenant.id, id).await?;
     let w = op.begin(&state.store, AuditScope::Tenant(tenant.id)).await?;
-    end(state, w, &tenant, g, &op.operator.email.to_string()).await
+    end(state, w, &tenant, g, op.operator.email.as_str()).await
 }
 
 /// An administrator of the tenant ends an access early (or withdraws a pending request's
@@ -361,7 +361,7 @@ async fn end(state: &AppState, mut w: Write, tenant: &Tenant, mut g: BreakGlass,
 /// The tenant's accesses, newest first, for its administrators.
 pub async fn list(state: &AppState, p: &TenantPrincipal) -> AppResult<Vec<BreakGlass>> {
     let g = p.require(Permission::SettingsManage)?;
-    Ok(close_due(state, state.store.break_glass_of(g.tenant_id()).await?).await?)
+    close_due(state, state.store.break_glass_of(g.tenant_id()).await?).await
 }
 
 /// An administrator approves a pending request: the access starts now, for its duration; the
