@@ -234,6 +234,9 @@ mod tests {
                 "/audit/checkpoint",
                 "/recovery-codes",
                 "/second-factors",
+                "/approve",
+                "/refuse",
+                "/end",
             ]
             .iter()
             .any(|a| path.ends_with(a));

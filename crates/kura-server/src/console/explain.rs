@@ -157,7 +157,6 @@ explanations! {
     "break-glass access is read-only: only GET requests are allowed under it" => "Break-glass access is read-only: nothing can be changed under it.", "緊急アクセスは閲覧のみです。変更はできません。";
     "this break-glass access exists already" => "This break-glass access exists already.", "この緊急アクセスはすでに存在します。";
     "give the duration as a whole number of minutes" => "Give the duration as a whole number of minutes.", "期間は分単位の整数で入力してください。";
-    "control characters are not allowed" => "Control characters are not allowed.", "制御文字は使用できません。";
     // Access to the tenant.
     "this tenant is suspended" => "This tenant's use of the service is suspended. Please contact your service provider.", "このテナントは現在ご利用を停止しています。詳しくはサービス提供元にお問い合わせください。";
     "this tenant's contract starts on {}" => "This tenant's contract starts on {}. You can sign in from that day.", "このテナントのご契約は{}に開始します。開始日以降にログインしてください。";
