@@ -17,7 +17,10 @@ use uuid::Uuid;
 /// Requires `settings.manage`.
 #[utoipa::path(get, path = "/api/v1/break-glass", tag = "break-glass", security(("bearer" = [])),
     responses((status = 200, body = Vec<BreakGlassView>)))]
-pub async fn list(State(state): State<AppState>, ApiAuth(p): ApiAuth) -> AppResult<Json<Vec<BreakGlassView>>> {
+pub async fn list_break_glass(
+    State(state): State<AppState>,
+    ApiAuth(p): ApiAuth,
+) -> AppResult<Json<Vec<BreakGlassView>>> {
     Ok(Json(break_glass::list(&state, &p).await?.into_iter().map(Into::into).collect()))
 }
 
@@ -27,7 +30,7 @@ pub async fn list(State(state): State<AppState>, ApiAuth(p): ApiAuth) -> AppResu
 #[utoipa::path(post, path = "/api/v1/break-glass/{id}/approve", tag = "break-glass", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, example = "01938a6e-8f3c-7d2e-9b1a-5c4d3e2f1a0b")),
     responses((status = 200, body = BreakGlassView)))]
-pub async fn approve(
+pub async fn approve_break_glass(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
     ApiPath(id): ApiPath<Uuid>,
@@ -39,7 +42,7 @@ pub async fn approve(
 #[utoipa::path(post, path = "/api/v1/break-glass/{id}/refuse", tag = "break-glass", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, example = "01938a6e-8f3c-7d2e-9b1a-5c4d3e2f1a0b")),
     responses((status = 200, body = BreakGlassView)))]
-pub async fn refuse(
+pub async fn refuse_break_glass(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
     ApiPath(id): ApiPath<Uuid>,
@@ -52,7 +55,7 @@ pub async fn refuse(
 #[utoipa::path(post, path = "/api/v1/break-glass/{id}/end", tag = "break-glass", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, example = "01938a6e-8f3c-7d2e-9b1a-5c4d3e2f1a0b")),
     responses((status = 204)))]
-pub async fn end(
+pub async fn end_break_glass(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
     ApiPath(id): ApiPath<Uuid>,
