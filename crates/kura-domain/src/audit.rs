@@ -118,6 +118,12 @@ pub enum Operation {
     UserImport,
     /// A collection's records written out to a file (DAT-5).
     RecordExport,
+    /// The whole tenant written out to one archive: definitions, records, users, roles and the
+    /// operation log (DAT-5).
+    TenantExport,
+    /// One principal's exports passed `limits.export_flag_records` within 24 hours: a possible
+    /// leak for the monitoring detectors (MON-1) and the tenant's administrators to look at.
+    ExportFlagged,
     /// Records read in from a file into a collection, in one operation (DAT-6).
     RecordImport,
     /// Records chosen by a filter changed in one operation, all or none (DAT-6).
@@ -175,7 +181,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 66] = [
+    pub const ALL: [Operation; 68] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -214,6 +220,8 @@ impl Operation {
         Self::SessionsRevoke,
         Self::UserImport,
         Self::RecordExport,
+        Self::TenantExport,
+        Self::ExportFlagged,
         Self::RecordImport,
         Self::RecordBulkUpdate,
         Self::RecordBulkDelete,
@@ -284,6 +292,8 @@ impl Operation {
             Self::SessionsRevoke => "session.revoke_all",
             Self::UserImport => "user.import",
             Self::RecordExport => "record.export",
+            Self::TenantExport => "tenant.export",
+            Self::ExportFlagged => "export.flagged",
             Self::RecordImport => "record.import",
             Self::RecordBulkUpdate => "record.bulk_update",
             Self::RecordBulkDelete => "record.bulk_delete",

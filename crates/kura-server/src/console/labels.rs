@@ -152,6 +152,8 @@ pub fn operation_label(op: Operation, lang: Lang) -> &'static str {
         O::SessionsRevoke => pick(lang, "Signed out everywhere", "強制ログアウト"),
         O::UserImport => pick(lang, "Users imported", "ユーザーの一括登録"),
         O::RecordExport => pick(lang, "Records exported", "レコードのエクスポート"),
+        O::TenantExport => pick(lang, "All data exported", "全データのエクスポート"),
+        O::ExportFlagged => pick(lang, "Large exports flagged", "大量エクスポートの検知"),
         O::RecordImport => pick(lang, "Records imported", "レコードのインポート"),
         O::RecordBulkUpdate => pick(lang, "Records changed in bulk", "レコードの一括変更"),
         O::RecordBulkDelete => pick(lang, "Records deleted in bulk", "レコードの一括削除"),

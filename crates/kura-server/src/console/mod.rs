@@ -124,6 +124,8 @@ fn table() -> Routes<AppState> {
         .add(Post, "/console/collections/{name}/columns", Needs(RecordsRead), records::save_columns)
         .add(Get, "/console/collections/{name}/export", Needs(RecordsExport), export::form)
         .add(Get, "/console/collections/{name}/export/file", Needs(RecordsExport), export::file)
+        .add(Get, "/console/export", Needs(RecordsExport), export::tenant_form)
+        .add(Get, "/console/export/file", Needs(RecordsExport), export::tenant_file)
         .add(Get, "/console/collections/{name}/import", Needs(RecordsWrite), record_import::form)
         .add(Post, "/console/collections/{name}/import", Needs(RecordsWrite), record_import::submit)
         .add(Get, "/console/collections/{name}/bulk-update", Needs(RecordsWrite), bulk::update_form)
