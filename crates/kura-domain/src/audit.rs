@@ -164,6 +164,9 @@ pub enum Operation {
     RecoveryCodeUse,
     /// A wrong or replayed second-factor code (IAM-6); it counts toward the lockout.
     SecondFactorFailed,
+    /// A stored value of the tenant did not open under its key (moved, altered, or its key
+    /// destroyed), so a request was answered with an error instead (DAT-2, TEN-2).
+    CryptoOpenRefused,
     /// An operator asked for break-glass access to a tenant that requires approval (IAM-13).
     BreakGlassRequest,
     /// Break-glass access began: at once, or when an administrator approved it (IAM-13).
@@ -181,7 +184,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 68] = [
+    pub const ALL: [Operation; 69] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -243,6 +246,7 @@ impl Operation {
         Self::SecondFactorReset,
         Self::RecoveryCodeUse,
         Self::SecondFactorFailed,
+        Self::CryptoOpenRefused,
         Self::BreakGlassRequest,
         Self::BreakGlassStart,
         Self::BreakGlassApprove,
@@ -315,6 +319,7 @@ impl Operation {
             Self::SecondFactorReset => "mfa.reset",
             Self::RecoveryCodeUse => "mfa.recovery_code_use",
             Self::SecondFactorFailed => "mfa.failed",
+            Self::CryptoOpenRefused => "crypto.open_refused",
             Self::BreakGlassRequest => "break_glass.request",
             Self::BreakGlassStart => "break_glass.start",
             Self::BreakGlassApprove => "break_glass.approve",

@@ -167,6 +167,7 @@ pub fn operation_label(op: Operation, lang: Lang) -> &'static str {
         O::ClientCertIssue => pick(lang, "Client certificate issued", "クライアント証明書の発行"),
         O::ClientCertRevoke => pick(lang, "Client certificate revoked", "クライアント証明書の失効"),
         O::ClientCertRefused => pick(lang, "Refused: client certificate", "拒否: クライアント証明書"),
+        O::CryptoOpenRefused => pick(lang, "Stored data could not be decrypted", "保存データの復号を拒否"),
         O::SecondFactorChallenge => pick(lang, "Sign-in awaiting second factor", "二段階目の確認待ち"),
         O::SecondFactorEnrol => pick(lang, "Second factor enrolled", "二要素認証の登録"),
         O::SecondFactorRemove => pick(lang, "Second factor removed", "二要素認証の削除"),

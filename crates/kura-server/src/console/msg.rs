@@ -570,6 +570,7 @@ catalogue! {
     MailSubject => "Subject", "件名";
     MailAttempts => "Attempts", "試行回数";
     MailLastError => "Last error", "直近のエラー";
+    MailUnopened => "(encrypted; the tenant's key no longer opens it)", "（暗号化済み。テナントの鍵で開けません）";
     MailSent => "Sent", "送信済み";
     MailGivenUp => "Failed", "送信失敗";
     MailPending => "Waiting", "送信待ち";

@@ -31,6 +31,8 @@ pub async fn list(State(state): State<AppState>, ctx: OpCtx) -> AppResult<Respon
         }
     };
     let failed = mails.iter().filter(|m| m.status == "failed").count();
+    // A tenant's value that its key no longer opens (the tenant's keys destroyed) is named so.
+    let shown = |v: &str| if v == kura_store::MAIL_UNOPENED { t(Msg::MailUnopened).to_owned() } else { v.to_owned() };
     let body = html! {
         @if let Some(dir) = state.mail.transport().files_dir() {
             p.muted { (t(Msg::MailToFiles)) " " code { (dir.display()) } }
@@ -49,9 +51,10 @@ pub async fn list(State(state): State<AppState>, ctx: OpCtx) -> AppResult<Respon
                 } }
                 tbody { @for m in &mails {
                     @let tenant_mail = matches!(m.scope, AuditScope::Tenant(_));
-                    @let recipient = if tenant_mail { masked(&m.recipient) } else { m.recipient.clone() };
-                    @let error = m.last_error.as_deref().unwrap_or("");
-                    @let error = if tenant_mail { error.replace(m.recipient.as_str(), &recipient) } else { error.to_owned() };
+                    @let unopened = m.recipient == kura_store::MAIL_UNOPENED;
+                    @let recipient = if tenant_mail && !unopened { masked(&m.recipient) } else { shown(&m.recipient) };
+                    @let error = shown(m.last_error.as_deref().unwrap_or(""));
+                    @let error = if tenant_mail && !unopened { error.replace(m.recipient.as_str(), &recipient) } else { error };
                     @let (label, class) = match m.status.as_str() {
                         "sent" => (Msg::MailSent, "status-active"),
                         "failed" => (Msg::MailGivenUp, "status-locked"),
@@ -61,7 +64,7 @@ pub async fn list(State(state): State<AppState>, ctx: OpCtx) -> AppResult<Respon
                         td.nowrap { (time(m.created_at)) }
                         td.mono { (scope_name(m.scope)) }
                         td.mono { (recipient) }
-                        td { @if tenant_mail { code { (m.kind) } } @else { (m.subject) } }
+                        td { @if tenant_mail { code { (m.kind) } } @else { (shown(&m.subject)) } }
                         td {
                             span class={ "badge " (class) } { (t(label)) }
                             @if let Some(at) = m.sent_at { br; span.muted { (time(at)) } }

@@ -71,6 +71,7 @@ pub async fn file(
 
 /// The whole tenant as one ZIP file (DAT-5): what the file holds, a word of care, the button.
 pub async fn tenant_form(ctx: Ctx) -> AppResult<Response> {
+    ctx.p.require(Permission::RecordsExport)?;
     let t = |m: Msg| ctx.t(m);
     let allowed = archive::NEEDS.iter().all(|&n| ctx.p.can(n));
     let body = html! {
