@@ -212,7 +212,8 @@ impl Write {
         }
         if let Some(record) = self.platform.take() {
             let (actor, clock) = (self.actor.clone(), Arc::clone(&self.clock));
-            appends.push(Append { scope: AuditScope::Platform, actor, record, clock });
+            // The platform's chain is not sealed under any tenant's key.
+            appends.push(Append { scope: AuditScope::Platform, actor, record, clock, sealer: None });
         }
         let Self { held, deferred, .. } = self;
         let entry = held.commit(appends, deferred).await?;
