@@ -174,10 +174,24 @@ pub enum Operation {
     /// A stored value of the tenant did not open under its key (moved, altered, or its key
     /// destroyed), so a request was answered with an error instead (DAT-2, TEN-2).
     CryptoOpenRefused,
+    /// An operator asked for break-glass access to a tenant that requires approval (IAM-13).
+    BreakGlassRequest,
+    /// Break-glass access began: at once, or when an administrator approved it (IAM-13).
+    BreakGlassStart,
+    /// An administrator approved a break-glass request (IAM-13).
+    BreakGlassApprove,
+    /// An administrator refused a break-glass request (IAM-13).
+    BreakGlassRefuse,
+    /// Break-glass access ended: at its end time, or early by the operator or an administrator.
+    BreakGlassEnd,
+    /// A break-glass request was not approved in time and lapsed (IAM-13).
+    BreakGlassExpire,
+    /// A request made under break-glass access, by the operator (IAM-13).
+    BreakGlassAccess,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 65] = [
+    pub const ALL: [Operation; 72] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -243,6 +257,13 @@ impl Operation {
         Self::RecoveryCodeUse,
         Self::SecondFactorFailed,
         Self::CryptoOpenRefused,
+        Self::BreakGlassRequest,
+        Self::BreakGlassStart,
+        Self::BreakGlassApprove,
+        Self::BreakGlassRefuse,
+        Self::BreakGlassEnd,
+        Self::BreakGlassExpire,
+        Self::BreakGlassAccess,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -312,6 +333,13 @@ impl Operation {
             Self::RecoveryCodeUse => "mfa.recovery_code_use",
             Self::SecondFactorFailed => "mfa.failed",
             Self::CryptoOpenRefused => "crypto.open_refused",
+            Self::BreakGlassRequest => "break_glass.request",
+            Self::BreakGlassStart => "break_glass.start",
+            Self::BreakGlassApprove => "break_glass.approve",
+            Self::BreakGlassRefuse => "break_glass.refuse",
+            Self::BreakGlassEnd => "break_glass.end",
+            Self::BreakGlassExpire => "break_glass.expire",
+            Self::BreakGlassAccess => "break_glass.access",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {

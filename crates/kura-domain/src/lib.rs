@@ -5,6 +5,7 @@
 //! store. Everything here is therefore deterministic and unit-testable.
 
 mod audit;
+mod break_glass;
 mod collection;
 mod error;
 mod ids;
@@ -22,6 +23,10 @@ mod time;
 mod user;
 
 pub use audit::{Actor, ActorKind, AuditEntry, AuditRecord, AuditScope, Operation, Outcome, StoredFields};
+pub use break_glass::{
+    APPROVAL_HOURS, BreakGlass, BreakGlassRequest, BreakGlassStatus, MAX_MINUTES as BREAK_GLASS_MAX_MINUTES,
+    SUPPORT_ROLE, support_permissions,
+};
 pub use collection::{Charset, Collection, CollectionSpec, FieldDef, FieldType, Rules};
 pub use error::{DomainError, FieldError, FieldErrorKind};
 pub use ids::{ApiKeyId, CollectionId, OperatorId, RecordId, RoleId, TenantId, UserId};

@@ -46,6 +46,10 @@ pub struct SecurityPolicy {
     /// Who must sign in with a second factor (IAM-6); absent in policies saved before it existed.
     #[serde(default)]
     pub second_factor: SecondFactorRule,
+    /// Whether an operator's break-glass access waits for an administrator's approval
+    /// (IAM-13); absent in policies saved before it existed.
+    #[serde(default)]
+    pub break_glass_approval: bool,
 }
 
 /// Which of a tenant's doors require a valid client certificate that Kura issued to the tenant
@@ -339,6 +343,7 @@ impl SecurityPolicy {
             addresses: AddressPolicy::default(),
             client_certificates: CertificateRequirement::default(),
             second_factor: SecondFactorRule::Optional,
+            break_glass_approval: false,
         }
     }
 
@@ -434,6 +439,7 @@ impl SecurityPolicy {
             ("client_certificates.console", self.client_certificates.console.to_string()),
             ("client_certificates.api", self.client_certificates.api.to_string()),
             ("second_factor", self.second_factor.as_str().to_owned()),
+            ("break_glass_approval", self.break_glass_approval.to_string()),
         ]
     }
 

@@ -366,4 +366,28 @@ impl Store {
     ) -> Result<Option<ClientCertificate>, StoreError> {
         sql::client_certs::by_serial(&mut self.db.read().await?.exec(), tenant, serial).await
     }
+
+    /// One break-glass access of the tenant (IAM-13), with the digest of its support session's
+    /// token if one was opened.
+    pub async fn break_glass(
+        &self,
+        tenant: TenantId,
+        id: uuid::Uuid,
+    ) -> Result<Option<(kura_domain::BreakGlass, Option<[u8; 32]>)>, StoreError> {
+        sql::break_glass::get(&mut self.db.read().await?.exec(), tenant, id).await
+    }
+    /// The tenant's break-glass accesses, newest first.
+    pub async fn break_glass_of(&self, tenant: TenantId) -> Result<Vec<kura_domain::BreakGlass>, StoreError> {
+        sql::break_glass::of_tenant(&mut self.db.read().await?.exec(), tenant).await
+    }
+    /// Every tenant's break-glass accesses still pending or active: the platform's overview of
+    /// its own accesses (no tenant data), and the job that closes those whose time is up.
+    pub async fn open_break_glass(&self) -> Result<Vec<kura_domain::BreakGlass>, StoreError> {
+        sql::break_glass::open(&mut self.db.read().await?.exec()).await
+    }
+    /// The tenant's break-glass accesses still pending or active (one indexed statement, read
+    /// for the console's banner).
+    pub async fn open_break_glass_of(&self, tenant: TenantId) -> Result<Vec<kura_domain::BreakGlass>, StoreError> {
+        sql::break_glass::open_of_tenant(&mut self.db.read().await?.exec(), tenant).await
+    }
 }

@@ -5,6 +5,7 @@
 mod access;
 mod account;
 mod audit_log;
+mod break_glass;
 mod bulk;
 mod client_certs;
 mod data;
@@ -83,6 +84,10 @@ fn table() -> Routes<AppState> {
         .add(Post, "/api/v1/api-keys", Needs(ApiKeysManage), access::create_api_key)
         .add(Delete, "/api/v1/api-keys/{id}", Needs(ApiKeysManage), access::revoke_api_key)
         .add(Post, "/api/v1/api-keys/{id}/rotate", Needs(ApiKeysManage), access::rotate_api_key)
+        .add(Get, "/api/v1/break-glass", Needs(SettingsManage), break_glass::list_break_glass)
+        .add(Post, "/api/v1/break-glass/{id}/approve", Needs(SettingsManage), break_glass::approve_break_glass)
+        .add(Post, "/api/v1/break-glass/{id}/refuse", Needs(SettingsManage), break_glass::refuse_break_glass)
+        .add(Post, "/api/v1/break-glass/{id}/end", Needs(SettingsManage), break_glass::end_break_glass)
         .add(Get, "/api/v1/client-certificates", Needs(SettingsManage), client_certs::list)
         .add(Post, "/api/v1/client-certificates", Needs(SettingsManage), client_certs::issue)
         .add(Delete, "/api/v1/client-certificates/{serial}", Needs(SettingsManage), client_certs::revoke)

@@ -5,7 +5,7 @@
 //! `application/problem+json` bodies of the `Problem` schema.
 
 use super::views::{ApiKeyCreated, ApiKeyView, Me, RecordValues, RoleView, SessionCreated, UserView};
-use super::{access, account, audit_log, bulk, client_certs, data, links, second_factor, transfer, views};
+use super::{access, account, audit_log, break_glass, bulk, client_certs, data, links, second_factor, transfer, views};
 use crate::error::{PROBLEM_JSON, Problem};
 use crate::service::audit::{AuditEntryView, CheckpointView};
 use crate::service::bulk::{BulkDelete, BulkOutcome, BulkUpdate};
@@ -29,6 +29,8 @@ use utoipa::{Modify, OpenApi};
         access::list_roles, access::create_role, access::get_role, access::update_role, access::delete_role,
         access::list_api_keys, access::create_api_key, access::revoke_api_key, access::rotate_api_key,
         client_certs::list, client_certs::issue, client_certs::revoke,
+        break_glass::list_break_glass, break_glass::approve_break_glass, break_glass::refuse_break_glass,
+        break_glass::end_break_glass,
         account::get_security, account::put_security, account::change_password, account::list_sessions,
         account::end_session, account::end_user_sessions, account::unlock_user,
         links::request_reset, links::use_link, links::resend_setup_link, links::import_users,
@@ -233,6 +235,9 @@ mod tests {
                 "/audit/checkpoint",
                 "/recovery-codes",
                 "/second-factors",
+                "/approve",
+                "/refuse",
+                "/end",
             ]
             .iter()
             .any(|a| path.ends_with(a));

@@ -15,4 +15,6 @@ pub use resolve::{
     ClientInfo, OPERATOR_COOKIE, SESSION_COOKIE, client_info, client_ip, cookie, resolve_api_request,
     resolve_operator_cookie, resolve_tenant_cookie,
 };
-pub use tokens::{api_key_token, parse_api_key_token, parse_session_token, session_token};
+pub use tokens::{
+    api_key_token, parse_api_key_token, parse_session_token, parse_support_token, session_token, support_token,
+};

@@ -20,6 +20,14 @@ pub enum Via {
     },
     /// The `kura` command, run by whoever can read the data directory.
     CommandLine,
+    /// An operator's support session under break-glass access (IAM-13): read-only, bounded by
+    /// the access's end.
+    BreakGlass {
+        /// The break-glass access.
+        access: Uuid,
+        /// The operator.
+        operator: Uuid,
+    },
 }
 
 /// An authenticated member of a tenant (a user, or an API key acting with a role).
@@ -93,8 +101,12 @@ impl TenantPrincipal {
         match &self.via {
             Via::Session { .. } => self.user_id,
             Via::ApiKey { owner, .. } => *owner,
-            Via::CommandLine => None,
+            Via::CommandLine | Via::BreakGlass { .. } => None,
         }
+    }
+    /// Whether this is an operator under break-glass access (IAM-13).
+    pub fn is_break_glass(&self) -> bool {
+        matches!(self.via, Via::BreakGlass { .. })
     }
     pub fn via(&self) -> &Via {
         &self.via
@@ -102,7 +114,7 @@ impl TenantPrincipal {
     pub fn csrf_token(&self) -> Option<&str> {
         match &self.via {
             Via::Session { csrf_token, .. } => Some(csrf_token),
-            Via::ApiKey { .. } | Via::CommandLine => None,
+            Via::ApiKey { .. } | Via::CommandLine | Via::BreakGlass { .. } => None,
         }
     }
 }

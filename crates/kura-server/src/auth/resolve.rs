@@ -2,15 +2,18 @@
 //! expiry, idle timeout and account status on every request.
 
 use super::principal::{OperatorPrincipal, TenantPrincipal, Via};
-use super::tokens::{parse_api_key_token, parse_session_token};
+use super::tokens::{parse_api_key_token, parse_session_token, parse_support_token};
 use crate::error::{AppError, AppResult};
 use crate::service::tenant_access;
 use crate::state::AppState;
 use axum::extract::OriginalUri;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, Method, header};
 use jiff::SignedDuration;
-use kura_domain::{Actor, ActorKind, AddressPolicy, AuditScope, Key, Surface, TenantId, UserStatus};
+use kura_domain::{
+    Actor, ActorKind, AddressPolicy, AuditRecord, AuditScope, BreakGlassStatus, DisplayName, Key, Operation, Outcome,
+    Role, RoleId, SUPPORT_ROLE, Surface, TenantId, UserStatus, support_permissions,
+};
 use kura_store::{ApiKeyContext, SessionOwner, UserSessionContext};
 use std::net::IpAddr;
 use uuid::Uuid;
@@ -115,6 +118,9 @@ pub async fn resolve_api_request(state: &AppState, parts: &Parts) -> AppResult<T
             client_cert: info.client_cert,
         });
     }
+    if token.starts_with("kurabg_") {
+        return resolve_support(state, parts, token, info, Surface::Api).await;
+    }
     resolve_tenant_session(state, parts, token, info, records_collection(parts), Surface::Api).await
 }
 
@@ -149,7 +155,86 @@ fn records_collection(parts: &Parts) -> Option<Key> {
 /// Resolves the console session cookie of a tenant user.
 pub async fn resolve_tenant_cookie(state: &AppState, parts: &Parts) -> AppResult<TenantPrincipal> {
     let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(AppError::Unauthenticated)?;
+    if token.starts_with("kurabg_") {
+        return resolve_support(state, parts, token, client_info(parts), Surface::Console).await;
+    }
     resolve_tenant_session(state, parts, token, client_info(parts), None, Surface::Console).await
+}
+
+/// An operator's support session under break-glass access (IAM-13). Good only while the access
+/// is active, for its own token (the last one opened); acts with the fixed, read-only support
+/// permissions; every request is written to the tenant's log under the operator's name before
+/// anything else happens, and any method but `GET` is refused (and logged as refused).
+async fn resolve_support(
+    state: &AppState,
+    parts: &Parts,
+    token: &str,
+    info: ClientInfo,
+    surface: Surface,
+) -> AppResult<TenantPrincipal> {
+    let (tenant_id, access, secret) = parse_support_token(token).ok_or(AppError::Unauthenticated)?;
+    let tenant_id = TenantId::from_uuid(tenant_id);
+    let (grant, stored) = state.store.break_glass(tenant_id, access).await?.ok_or(AppError::Unauthenticated)?;
+    let matches = stored.is_some_and(|d| kura_crypto::ct_eq(&d, &secret.digest().0));
+    if !matches {
+        return Err(AppError::Unauthenticated);
+    }
+    if grant.status_at(state.clock.now()) != BreakGlassStatus::Active {
+        // Its time is up: the end goes into the logs now, if no one wrote it yet.
+        crate::service::break_glass::close_due(state, vec![grant]).await?;
+        return Err(AppError::Unauthenticated);
+    }
+    let tenant = state.store.tenant(tenant_id).await?.ok_or(AppError::Unauthenticated)?;
+    let actor = Actor {
+        kind: ActorKind::Operator,
+        id: Some(grant.operator_id),
+        label: format!("{} (break-glass)", grant.operator),
+        role: Some(SUPPORT_ROLE.into()),
+        source_ip: info.ip.clone(),
+    };
+    attribute(parts, AuditScope::Tenant(tenant.id), &actor);
+    let read = parts.method == Method::GET || parts.method == Method::HEAD;
+    let path = request_path(parts);
+    let query = parts.extensions.get::<OriginalUri>().map_or(&parts.uri, |o| &o.0).query();
+    let what = match query {
+        Some(q) => format!("{} {path}?{}", parts.method, q.chars().take(300).collect::<String>()),
+        None => format!("{} {path}", parts.method),
+    };
+    let record = AuditRecord::success(Operation::BreakGlassAccess, format!("break_glass:{}", grant.id));
+    let record = if read {
+        record.with_detail(what)
+    } else {
+        record.with_outcome(Outcome::Denied).with_detail(format!("{what}: refused, break-glass access is read-only"))
+    };
+    state.store.audit_only(AuditScope::Tenant(tenant.id), actor.clone(), record).await?;
+    if !read {
+        return Err(AppError::ForbiddenOther(
+            "break-glass access is read-only: only GET requests are allowed under it".into(),
+        ));
+    }
+    tenant_access::check_request(state, &tenant, &parts.method, path)?;
+    let policy = crate::service::security::policy_of(state, tenant.id).await?;
+    check_address(parts, &policy.addresses, surface)?;
+    let role = Role {
+        id: RoleId::from_uuid(Uuid::nil()),
+        tenant_id: tenant.id,
+        key: Key::parse(SUPPORT_ROLE).map_err(|e| AppError::Internal(e.into()))?,
+        label: DisplayName::parse("Break-glass support").map_err(|e| AppError::Internal(e.into()))?,
+        permissions: support_permissions(),
+        builtin: false,
+    };
+    Ok(TenantPrincipal {
+        tenant,
+        role,
+        actor,
+        user_id: None,
+        via: Via::BreakGlass { access: grant.id, operator: grant.operator_id },
+        // Looked up by name by the records handlers (a support session is rare enough not to
+        // need the statement that joins the collection with the credential).
+        collection: None,
+        password_change_required: false,
+        client_cert: info.client_cert,
+    })
 }
 
 /// Tells the audit of refused requests who this request is (see `denials::Who`).

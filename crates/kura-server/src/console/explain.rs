@@ -148,6 +148,15 @@ explanations! {
     "the form's origin or token did not match" => "The form was not accepted: it did not come from this console's page, or the page had expired.", "フォームを受け付けませんでした。この管理画面のページから送信されていないか、ページの有効期限が切れています。";
     "wrong email address or password" => "The email address or password is wrong.", "メールアドレスまたはパスワードが正しくありません。";
     "the chain is missing: no entries and no head, where at least one entry must be" => "Part of the operation log is missing: there are no entries where at least one must be.", "操作ログの一部が失われています。少なくとも1件あるはずの記録がありません。";
+    // Break-glass access (IAM-13).
+    "you already have a break-glass access to this tenant that is pending or active; end it first" => "You already have a break-glass access to this tenant that is pending or active. End it first.", "このテナントには、あなたの保留中または有効な緊急アクセスがすでにあります。先にそれを終了してください。";
+    "this break-glass access is not active (it is {})" => "This break-glass access is not active (it is {}).", "この緊急アクセスは有効ではありません（状態：{}）。";
+    "this break-glass access changed meanwhile; reload and try again" => "This break-glass access was changed by someone else meanwhile. Reload the page and try again.", "この緊急アクセスは、その間に他の人によって変更されました。画面を再読み込みしてやり直してください。";
+    "this break-glass request is not waiting for approval (it is {})" => "This request is no longer waiting for approval (it is {}).", "この申請はすでに承認待ちではありません（状態：{}）。";
+    "this break-glass access belongs to another operator" => "This break-glass access belongs to another operator.", "この緊急アクセスは別の運用者のものです。";
+    "break-glass access is read-only: only GET requests are allowed under it" => "Break-glass access is read-only: nothing can be changed under it.", "緊急アクセスは閲覧のみです。変更はできません。";
+    "this break-glass access exists already" => "This break-glass access exists already.", "この緊急アクセスはすでに存在します。";
+    "give the duration as a whole number of minutes" => "Give the duration as a whole number of minutes.", "期間は分単位の整数で入力してください。";
     // Access to the tenant.
     "this tenant is suspended" => "This tenant's use of the service is suspended. Please contact your service provider.", "このテナントは現在ご利用を停止しています。詳しくはサービス提供元にお問い合わせください。";
     "this tenant's contract starts on {}" => "This tenant's contract starts on {}. You can sign in from that day.", "このテナントのご契約は{}に開始します。開始日以降にログインしてください。";

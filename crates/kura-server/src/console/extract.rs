@@ -41,6 +41,11 @@ pub enum Done {
     BackupTaken,
     BackupVerified,
     DrillPassed,
+    BreakGlassStarted,
+    BreakGlassRequested,
+    BreakGlassEnded,
+    BreakGlassApproved,
+    BreakGlassRefused,
 }
 
 impl Done {
@@ -68,6 +73,11 @@ impl Done {
             "done=backuptaken" => Some(Self::BackupTaken),
             "done=backupverified" => Some(Self::BackupVerified),
             "done=drillpassed" => Some(Self::DrillPassed),
+            "done=bgstarted" => Some(Self::BreakGlassStarted),
+            "done=bgrequested" => Some(Self::BreakGlassRequested),
+            "done=bgended" => Some(Self::BreakGlassEnded),
+            "done=bgapproved" => Some(Self::BreakGlassApproved),
+            "done=bgrefused" => Some(Self::BreakGlassRefused),
             _ => None,
         })
     }
@@ -95,6 +105,11 @@ impl Done {
             Self::BackupTaken => Msg::DoneBackupTaken,
             Self::BackupVerified => Msg::DoneBackupVerified,
             Self::DrillPassed => Msg::DoneDrillPassed,
+            Self::BreakGlassStarted => Msg::DoneBreakGlassStarted,
+            Self::BreakGlassRequested => Msg::DoneBreakGlassRequested,
+            Self::BreakGlassEnded => Msg::DoneBreakGlassEnded,
+            Self::BreakGlassApproved => Msg::DoneBreakGlassApproved,
+            Self::BreakGlassRefused => Msg::DoneBreakGlassRefused,
         }
     }
 }
@@ -105,6 +120,8 @@ pub struct Ctx {
     pub p: TenantPrincipal,
     /// The banner about the contract's end (TEN-4), when there is one for this person.
     pub contract: Option<crate::service::tenant_access::ContractNotice>,
+    /// Break-glass access in force, and requests waiting for approval (IAM-13).
+    pub break_glass: crate::service::break_glass::Banner,
     pub lang: Lang,
     /// This request's path and query, where the language switch returns to.
     pub here: String,
@@ -156,7 +173,15 @@ impl FromRequestParts<AppState> for Ctx {
         }
         let administrator = p.role().key.as_str() == kura_domain::BuiltinRole::TenantAdmin.key();
         let contract = crate::service::tenant_access::contract_notice(state, p.tenant(), administrator);
-        Ok(Self { p, contract, lang: Lang::from_headers(&parts.headers), here: here(parts), done: done(parts) })
+        let break_glass = crate::service::break_glass::banner(state, p.tenant().id).await;
+        Ok(Self {
+            p,
+            contract,
+            break_glass,
+            lang: Lang::from_headers(&parts.headers),
+            here: here(parts),
+            done: done(parts),
+        })
     }
 }
 

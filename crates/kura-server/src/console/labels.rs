@@ -177,6 +177,13 @@ pub fn operation_label(op: Operation, lang: Lang) -> &'static str {
         O::SecondFactorReset => pick(lang, "Second factors reset", "二要素認証のリセット"),
         O::RecoveryCodeUse => pick(lang, "Recovery code used", "リカバリーコードの使用"),
         O::SecondFactorFailed => pick(lang, "Second factor failed", "二段階目の確認に失敗"),
+        O::BreakGlassRequest => pick(lang, "Break-glass access requested", "緊急アクセスの申請"),
+        O::BreakGlassStart => pick(lang, "Break-glass access started", "緊急アクセスの開始"),
+        O::BreakGlassApprove => pick(lang, "Break-glass request approved", "緊急アクセスの承認"),
+        O::BreakGlassRefuse => pick(lang, "Break-glass request refused", "緊急アクセスの却下"),
+        O::BreakGlassEnd => pick(lang, "Break-glass access ended", "緊急アクセスの終了"),
+        O::BreakGlassExpire => pick(lang, "Break-glass request lapsed", "緊急アクセス申請の期限切れ"),
+        O::BreakGlassAccess => pick(lang, "Request under break-glass access", "緊急アクセスによる操作"),
         O::ApiKeyRotate => pick(lang, "API key rotated", "APIキーの更新"),
         O::AddressListsReset => pick(lang, "Address lists reset by the operator", "運用者による許可アドレスの解除"),
     }

@@ -29,6 +29,7 @@ pub enum Nav {
     Tenants,
     Mail,
     Backups,
+    BreakGlass,
 }
 
 /// A page's heading: its title, the trail of pages above it and actions beside the title.
@@ -172,12 +173,21 @@ pub fn page(ctx: &Ctx, head: Head<'_>, body: Markup) -> Html<String> {
                     @if p.can(Permission::SettingsManage) {
                         (nav_item(n, Nav::Settings, "/console/settings/security", Icon::Shield, t(Msg::NavSettings)))
                         (nav_item(n, Nav::ClientCerts, "/console/settings/client-certificates", Icon::Key, t(Msg::NavClientCerts)))
+                        (nav_item(n, Nav::BreakGlass, "/console/settings/break-glass", Icon::Alert, t(Msg::NavBreakGlass)))
                     }
                     (nav_item(n, Nav::Account, "/console/account/sessions", Icon::Users, t(Msg::MyAccount)))
                 }
             }
             main #main tabindex="-1" {
                 @if let Some(notice) = ctx.contract { (contract_banner(notice, lang)) }
+                @if let Some(g) = &ctx.break_glass.active { (break_glass_banner(ctx, g)) }
+                @if ctx.break_glass.pending > 0 && p.can(Permission::SettingsManage) {
+                    div.notice.notice-warn.break-glass-pending role="status" {
+                        (icon(Icon::Alert)) " "
+                        (t(Msg::BreakGlassBannerPending).replace("{n}", &ctx.break_glass.pending.to_string())) " "
+                        a href="/console/settings/break-glass" { (t(Msg::BreakGlassReview)) }
+                    }
+                }
                 (head.render(lang))
                 @if let Some(done) = ctx.done {
                     (notice_ok(head.done.as_deref().unwrap_or(done.msg().text(lang))))
@@ -204,6 +214,25 @@ fn contract_banner(notice: ContractNotice, lang: Lang) -> Markup {
     html! { div.notice.notice-warn.contract-banner role="status" { (icon(Icon::Alert)) " " (text) } }
 }
 
+/// The banner of an operator's break-glass access in force (IAM-13), on every page for
+/// everyone of the tenant (and for the operator under it).
+fn break_glass_banner(ctx: &Ctx, g: &kura_domain::BreakGlass) -> Markup {
+    let to = g.ends_at.map(|e| ctx.time(e)).unwrap_or_default();
+    let text = Msg::BreakGlassBanner
+        .text(ctx.lang)
+        .replace("{who}", &g.operator)
+        .replace("{to}", &to)
+        .replace("{reason}", &g.reason);
+    html! {
+        div.notice.notice-warn.break-glass-banner role="alert" {
+            (icon(Icon::Alert)) " " (text)
+            @if ctx.p.can(Permission::SettingsManage) {
+                " " a href="/console/settings/break-glass" { (Msg::BreakGlassReview.text(ctx.lang)) }
+            }
+        }
+    }
+}
+
 /// A page of the operator console.
 pub fn op_page(ctx: &OpCtx, head: Head<'_>, body: Markup) -> Html<String> {
     let lang = ctx.lang;
@@ -225,6 +254,7 @@ pub fn op_page(ctx: &OpCtx, head: Head<'_>, body: Markup) -> Html<String> {
                     (nav_item(head.nav, Nav::Tenants, "/operator", Icon::Building, t(Msg::NavTenants)))
                     (nav_item(head.nav, Nav::Mail, "/operator/mail", Icon::Log, t(Msg::NavMail)))
                     (nav_item(head.nav, Nav::Backups, "/operator/backups", Icon::Archive, t(Msg::NavBackups)))
+                    (nav_item(head.nav, Nav::BreakGlass, "/operator/break-glass", Icon::Alert, t(Msg::NavBreakGlass)))
                 }
             }
             main #main tabindex="-1" {

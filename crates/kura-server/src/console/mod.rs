@@ -32,8 +32,8 @@ use axum::response::Response;
 use axum::routing::any;
 use kura_domain::Permission;
 use pages::{
-    account, api_keys, audit, audit_checkpoint, bulk, client_certs, collections, dashboard, export, factors, fields,
-    import, links, record_form, record_import, record_view, records, roles, security, session, users,
+    account, api_keys, audit, audit_checkpoint, break_glass, bulk, client_certs, collections, dashboard, export,
+    factors, fields, import, links, record_form, record_import, record_view, records, roles, security, session, users,
 };
 
 /// Every console page and form with the access it needs; the router is built from this table.
@@ -70,6 +70,11 @@ fn table() -> Routes<AppState> {
         .add(Get, "/console/help/data", Tenant, help::data)
         .add(Get, "/console/settings/security", Needs(SettingsManage), security::show)
         .add(Post, "/console/settings/security", Needs(SettingsManage), security::save)
+        .add(Get, "/console/settings/break-glass", Needs(SettingsManage), break_glass::show)
+        .add(Post, "/console/settings/break-glass", Needs(SettingsManage), break_glass::save_policy)
+        .add(Post, "/console/settings/break-glass/{id}/approve", Needs(SettingsManage), break_glass::approve)
+        .add(Post, "/console/settings/break-glass/{id}/refuse", Needs(SettingsManage), break_glass::refuse)
+        .add(Post, "/console/settings/break-glass/{id}/end", Needs(SettingsManage), break_glass::end)
         .add(Get, "/console/settings/client-certificates", Needs(SettingsManage), client_certs::list)
         .add(Get, "/console/settings/client-certificates/new", Needs(SettingsManage), client_certs::new_form)
         .add(Post, "/console/settings/client-certificates/new", Needs(SettingsManage), client_certs::issue)

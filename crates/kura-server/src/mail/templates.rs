@@ -19,6 +19,27 @@ pub enum Notice<'a> {
     SecondFactorsReset { tenant: &'a str, name: &'a str, by: &'a str, at: &'a str, url: &'a str },
     /// The contract ends soon (TEN-4): 30, 14 and 1 days before, to the tenant's administrators.
     ContractEnding { tenant: &'a str, name: &'a str, end: &'a str, days: i64, deletion: &'a str, url: &'a str },
+    /// An operator's break-glass access to the tenant began (IAM-13), to its administrators.
+    BreakGlassStarted {
+        tenant: &'a str,
+        name: &'a str,
+        operator: &'a str,
+        reason: &'a str,
+        from: &'a str,
+        to: &'a str,
+        url: &'a str,
+    },
+    /// An operator asks for break-glass access and the tenant's policy needs an administrator's
+    /// approval first (IAM-13).
+    BreakGlassApproval {
+        tenant: &'a str,
+        name: &'a str,
+        operator: &'a str,
+        reason: &'a str,
+        minutes: u32,
+        deadline: &'a str,
+        url: &'a str,
+    },
     /// The tenant's data was deleted after its contract's end (TEN-4): the signed certificate,
     /// sent to its administrators before their accounts are removed.
     DeletionCertificate {
@@ -42,12 +63,73 @@ impl Notice<'_> {
             Self::SecondFactorsReset { .. } => "second_factors_reset",
             Self::DeletionCertificate { .. } => "deletion_certificate",
             Self::ContractEnding { .. } => "contract_ending",
+            Self::BreakGlassStarted { .. } => "break_glass_started",
+            Self::BreakGlassApproval { .. } => "break_glass_approval",
         }
     }
 
     /// Subject and body in `lang`.
     pub fn render(&self, lang: Language) -> (String, String) {
         match (self, lang) {
+            (Self::BreakGlassStarted { tenant, name, operator, reason, from, to, url }, Language::Ja) => (
+                format!("【Kura】運用者が {tenant} に緊急アクセスしています"),
+                format!(
+                    "{name} 様\n\n\
+                     Kura の運用者（{operator}）が、{tenant} のデータへの緊急アクセス（ブレークグラス）を開始しました。\n\n\
+                     理由：{reason}\n\
+                     期間：{from} 〜 {to}\n\n\
+                     アクセスは閲覧のみで、個人情報の項目は伏せ字で表示されます。期間が過ぎると自動的に終了します。\n\
+                     運用者の操作はすべてテナントの操作ログに記録されます。管理コンソールから内容の確認と、\n\
+                     アクセスの即時終了ができます。\n\n\
+                     {url}\n\n\
+                     お心当たりがない場合は、すぐにサービス提供元にご連絡ください。\n\
+                     このメールは送信専用です。\n"
+                ),
+            ),
+            (Self::BreakGlassStarted { tenant, name, operator, reason, from, to, url }, Language::En) => (
+                format!("[Kura] An operator is accessing {tenant} under break-glass"),
+                format!(
+                    "Dear {name},\n\n\
+                     A Kura operator ({operator}) has started break-glass access to the data of {tenant}.\n\n\
+                     Reason: {reason}\n\
+                     From {from} to {to}\n\n\
+                     The access is read-only and shows personal-information fields masked. It ends by itself \
+                     at the time above.\n\
+                     Every request the operator makes is written to the tenant's audit log. In the console you \
+                     can review it and end the access at once.\n\n\
+                     {url}\n\n\
+                     If you did not expect this, contact your service provider at once.\n\
+                     Replies to this address are not read.\n"
+                ),
+            ),
+            (Self::BreakGlassApproval { tenant, name, operator, reason, minutes, deadline, url }, Language::Ja) => (
+                format!("【Kura】{tenant} への緊急アクセスの承認依頼"),
+                format!(
+                    "{name} 様\n\n\
+                     Kura の運用者（{operator}）が、{tenant} のデータへの緊急アクセス（ブレークグラス）を申請しました。\n\
+                     テナントの設定により、管理者の承認があるまでアクセスは始まりません。\n\n\
+                     理由：{reason}\n\
+                     期間：承認から{minutes}分間（閲覧のみ）\n\n\
+                     管理コンソールの「緊急アクセス」画面で承認または却下してください。\n\
+                     {deadline} までに承認されない場合、申請は失効します。\n\n\
+                     {url}\n\n\
+                     このメールは送信専用です。\n"
+                ),
+            ),
+            (Self::BreakGlassApproval { tenant, name, operator, reason, minutes, deadline, url }, Language::En) => (
+                format!("[Kura] Approval asked: break-glass access to {tenant}"),
+                format!(
+                    "Dear {name},\n\n\
+                     A Kura operator ({operator}) asks for break-glass access to the data of {tenant}.\n\
+                     Your tenant's policy requires an administrator's approval before it starts.\n\n\
+                     Reason: {reason}\n\
+                     Duration: {minutes} minutes from the approval (read-only)\n\n\
+                     Approve or refuse it on the console's break-glass page.\n\
+                     Unless approved by {deadline}, the request lapses.\n\n\
+                     {url}\n\n\
+                     Replies to this address are not read.\n"
+                ),
+            ),
             (Self::ContractEnding { tenant, name, end, days, deletion, url }, Language::Ja) => (
                 format!("【Kura】{tenant} のご契約は{end}に終了します（あと{days}日）"),
                 format!(

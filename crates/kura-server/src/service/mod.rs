@@ -5,6 +5,7 @@
 pub mod account;
 pub mod api_keys;
 pub mod audit;
+pub mod break_glass;
 pub mod bulk;
 pub mod client_certs;
 pub mod collections;

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
     "addresses": {"console": ["203.0.113.0/24"], "api": []},
     "client_certificates": {"console": false, "api": false},
     "second_factor": "administrators",
+    "break_glass_approval": true,
     "against_nist": []
 }))]
 pub struct SecuritySettings {
@@ -38,6 +39,8 @@ pub struct SecuritySettings {
     /// Who must sign in with a second factor (IAM-6): `optional`, `administrators` (roles that
     /// may manage users, roles, security settings or API keys) or `everyone`.
     pub second_factor: SecondFactorRule,
+    /// Whether an operator's break-glass access waits for an administrator's approval (IAM-13).
+    pub break_glass_approval: bool,
     /// The knobs set against the advice of NIST SP 800-63B (`password.composition`,
     /// `password.expiry_days`, `password.max_length`, `password.blocklist`, `lockout.enabled`).
     pub against_nist: Vec<String>,
@@ -73,6 +76,10 @@ pub struct SecuritySettingsChange {
     /// Who must sign in with a second factor (IAM-6); absent: unchanged.
     #[serde(default)]
     pub second_factor: Option<SecondFactorRule>,
+    /// Whether an operator's break-glass access waits for an administrator's approval (IAM-13);
+    /// absent: unchanged.
+    #[serde(default)]
+    pub break_glass_approval: Option<bool>,
     /// Save even though a list leaves out the address this request comes from (the author would
     /// lose access to that door). Without it, such a change is refused with 409
     /// `lockout_unconfirmed` and nothing is stored.
@@ -95,7 +102,15 @@ pub async fn policy_of(state: &AppState, tenant: TenantId) -> AppResult<Security
 
 fn view(revision: i64, policy: SecurityPolicy) -> SecuritySettings {
     let against_nist = policy.against_nist().into_iter().map(str::to_owned).collect();
-    let SecurityPolicy { password, lockout, sessions, addresses, client_certificates, second_factor } = policy;
+    let SecurityPolicy {
+        password,
+        lockout,
+        sessions,
+        addresses,
+        client_certificates,
+        second_factor,
+        break_glass_approval,
+    } = policy;
     SecuritySettings {
         revision,
         password,
@@ -104,6 +119,7 @@ fn view(revision: i64, policy: SecurityPolicy) -> SecuritySettings {
         addresses,
         client_certificates,
         second_factor,
+        break_glass_approval,
         against_nist,
     }
 }
@@ -128,6 +144,7 @@ pub async fn put(state: &AppState, p: &TenantPrincipal, change: SecuritySettings
         addresses,
         client_certificates,
         second_factor,
+        break_glass_approval,
         confirm_lockout,
     } = change;
     // Whether the author's own connection carries a valid certificate of the tenant, for the
@@ -153,6 +170,7 @@ pub async fn put(state: &AppState, p: &TenantPrincipal, change: SecuritySettings
         addresses,
         client_certificates: client_certificates.unwrap_or(current.client_certificates),
         second_factor: second_factor.unwrap_or(current.second_factor),
+        break_glass_approval: break_glass_approval.unwrap_or(current.break_glass_approval),
     };
     policy.check()?;
     let mut w = g.begin(&state.store).await?;

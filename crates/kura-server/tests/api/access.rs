@@ -81,6 +81,12 @@ pub(crate) fn sample_body(verb: Verb, path: &str) -> Option<Value> {
         (Verb::Post, "/api/v1/me/second-factors/confirm") => json!({"code": "000000"}),
         (Verb::Post, "/api/v1/me/second-factors" | "/api/v1/me/recovery-codes") => return None,
         (Verb::Post, "/api/v1/audit/checkpoint") => return None,
+        (
+            Verb::Post,
+            "/api/v1/break-glass/{id}/approve" | "/api/v1/break-glass/{id}/refuse" | "/api/v1/break-glass/{id}/end",
+        ) => {
+            return None;
+        }
         (Verb::Post, "/api/v1/users/import") => json!({"csv": "email,display_name,role\n", "dry_run": true}),
         (
             Verb::Post,

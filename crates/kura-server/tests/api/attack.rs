@@ -30,6 +30,8 @@ struct Victim {
     /// The session token of B's administrator, whose session `session` is not.
     admin_token: String,
     factor: String,
+    /// An operator's break-glass access to B (IAM-13).
+    break_glass: String,
     serial: String,
 }
 
@@ -66,6 +68,17 @@ async fn victim(app: &TestApp, b: &TenantFixture) -> Victim {
     let (s, cert) =
         app.post("/api/v1/client-certificates", &b.admin_token, json!({"holder": "B社端末", "days": 30})).await;
     created("client certificate", s, &cert);
+    // An operator's break-glass access to B, started on B's page of the operator console.
+    app.operator("ops@kura.example.jp").await;
+    let op = crate::console_client::Console::new(app);
+    op.operator_login(app, "ops@kura.example.jp", crate::helpers::PASSWORD, None).await;
+    let slug = kura_domain::Slug::parse(&b.slug).unwrap();
+    let page = format!("/operator/tenants/{}", app.state.store.tenant_by_slug(&slug).await.unwrap().unwrap().id);
+    let reason = [("bg_reason", "B社からの問い合わせの調査"), ("bg_minutes", "60")];
+    let started = op.submit(&page, &format!("{page}/break-glass"), &reason).await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+    let (_, accesses) = app.get("/api/v1/break-glass", &b.admin_token).await;
+    let break_glass = accesses[0]["id"].clone();
     let text = |v: &Value, what: &str| v.as_str().unwrap_or_else(|| panic!("B's {what}: {v}")).to_owned();
     Victim {
         collection: "vault",
@@ -79,6 +92,7 @@ async fn victim(app: &TestApp, b: &TenantFixture) -> Victim {
         session: text(&session, "session id"),
         admin_token: b.admin_token.clone(),
         factor: text(&factor, "factor id"),
+        break_glass: text(&break_glass, "break-glass access id"),
         serial: text(&cert["certificate"]["serial"], "certificate serial"),
     }
 }
@@ -96,6 +110,7 @@ fn attacks(v: &Victim, path: &str) -> Vec<String> {
             "api-keys" => v.key.clone(),
             "sessions" => v.session.clone(),
             "second-factors" => v.factor.clone(),
+            "break-glass" => v.break_glass.clone(),
             other => panic!("no identifier of B for /{other}/{{id}} in {path}: add one"),
         }
     };

@@ -12,6 +12,7 @@ pub struct Console {
 }
 
 /// A response: status, `Location` and body.
+#[derive(Debug)]
 pub struct Page {
     pub status: StatusCode,
     pub location: Option<String>,

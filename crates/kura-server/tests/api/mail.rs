@@ -212,7 +212,8 @@ async fn ten_1_mail_that_cannot_be_delivered_is_retried_then_given_up_visibly() 
     let op = crate::console_client::Console::new(&app);
     op.operator_login(&app, "ops@kura.example.jp", PASSWORD, None).await;
     let page = op.get("/operator/mail").await.body;
-    assert!(page.contains("u@acme.example.jp") && page.contains("status-locked"), "{page}");
+    assert!(page.contains("u•••@acme.example.jp") && page.contains("status-locked"), "{page}");
+    assert!(!page.contains("u@acme.example.jp"), "a tenant person's address is masked for the operator");
     assert!(page.contains("could not be delivered after every attempt"));
 }
 

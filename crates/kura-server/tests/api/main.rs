@@ -7,6 +7,7 @@ mod api_keys;
 mod attack;
 mod audit_log;
 mod backups;
+mod break_glass;
 mod browser;
 mod bulk;
 mod client_ca;

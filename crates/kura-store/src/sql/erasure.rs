@@ -44,6 +44,7 @@ pub(crate) const CATEGORIES: &[Category] = &[
     category!("account-links", "user_tokens", "tenant_id"),
     category!("api-keys", "api_keys", "tenant_id"),
     category!("client-certificates", "client_certificates", "tenant_id"),
+    category!("break-glass-accesses", "break_glass", "tenant_id"),
     category!("users", "users", "tenant_id"),
     category!("roles", "roles", "tenant_id"),
     category!("security-policy", "tenant_security", "tenant_id"),

@@ -13,6 +13,7 @@ mod access;
 mod account;
 mod backups;
 mod bookkeeping;
+mod break_glass;
 mod bulk;
 mod data;
 mod erasure;
@@ -82,6 +83,9 @@ pub struct Write {
     /// Tenants this platform write opened ([`Write::insert_tenant`]): it may fill in their rows,
     /// which each one's own chain records ([`Write::audit_opened`]).
     opened: Vec<Opened>,
+    /// An entry for the platform's chain as well, committed with this tenant write's own
+    /// ([`Write::also_in_platform`]).
+    platform: Option<AuditRecord>,
 }
 
 impl Write {
@@ -92,7 +96,7 @@ impl Write {
         scope: AuditScope,
         actor: Actor,
     ) -> Self {
-        Self { scope, actor, held, clock, vault, deferred: None, opened: Vec::new() }
+        Self { scope, actor, held, clock, vault, deferred: None, opened: Vec::new(), platform: None }
     }
 
     /// How `tenant`'s values are sealed (see [`Store::sealer`]).
@@ -153,6 +157,17 @@ impl Write {
         }
     }
 
+    /// What the platform's chain records at commit, beside this tenant write's own entry: an
+    /// operator's break-glass access beginning or ending is in both logs (IAM-13). Refused in
+    /// the platform's own write, which has its entry already.
+    pub fn also_in_platform(&mut self, record: AuditRecord) -> Result<(), StoreError> {
+        if self.scope == AuditScope::Platform {
+            return Err(StoreError::OutOfScope { scope: self.scope, target: "a second platform entry".into() });
+        }
+        self.platform = Some(record);
+        Ok(())
+    }
+
     /// Appends the audit entry for everything this write did and commits, durably.
     ///
     /// The write and its entry become part of the current batch, and this returns `Ok` only once
@@ -195,6 +210,11 @@ impl Write {
                 }
                 None => {}
             }
+        }
+        if let Some(record) = self.platform.take() {
+            let (actor, clock) = (self.actor.clone(), Arc::clone(&self.clock));
+            // The platform's chain is not sealed under any tenant's key.
+            appends.push(Append { scope: AuditScope::Platform, actor, record, clock, sealer: None });
         }
         let Self { held, deferred, .. } = self;
         let entry = held.commit(appends, deferred).await?;

@@ -1,6 +1,11 @@
 //! The operator's view of the mail outbox: every mail Kura queued, delivered, is retrying or
 //! gave up, newest first (never a body: it may hold a one-time link). Without a relay, mail is
 //! written to files, and this page says where.
+//!
+//! A tenant's mail is addressed to the tenant's people, whom the operator does not see
+//! (IAM-13): its recipient shows as its first character and domain (enough to tell a relay's
+//! refusal of a domain), its subject as the kind of notice, and the recipient is masked in the
+//! relay's error too.
 
 use crate::console::extract::OpCtx;
 use crate::console::layout::{Head, Nav, op_page};
@@ -45,6 +50,11 @@ pub async fn list(State(state): State<AppState>, ctx: OpCtx) -> AppResult<Respon
                     th scope="col" { (t(Msg::MailLastError)) }
                 } }
                 tbody { @for m in &mails {
+                    @let tenant_mail = matches!(m.scope, AuditScope::Tenant(_));
+                    @let unopened = m.recipient == kura_store::MAIL_UNOPENED;
+                    @let recipient = if tenant_mail && !unopened { masked(&m.recipient) } else { shown(&m.recipient) };
+                    @let error = shown(m.last_error.as_deref().unwrap_or(""));
+                    @let error = if tenant_mail && !unopened { error.replace(m.recipient.as_str(), &recipient) } else { error };
                     @let (label, class) = match m.status.as_str() {
                         "sent" => (Msg::MailSent, "status-active"),
                         "failed" => (Msg::MailGivenUp, "status-locked"),
@@ -53,19 +63,27 @@ pub async fn list(State(state): State<AppState>, ctx: OpCtx) -> AppResult<Respon
                     tr {
                         td.nowrap { (time(m.created_at)) }
                         td.mono { (scope_name(m.scope)) }
-                        td.mono { (shown(&m.recipient)) }
-                        td { (shown(&m.subject)) }
+                        td.mono { (recipient) }
+                        td { @if tenant_mail { code { (m.kind) } } @else { (shown(&m.subject)) } }
                         td {
                             span class={ "badge " (class) } { (t(label)) }
                             @if let Some(at) = m.sent_at { br; span.muted { (time(at)) } }
                             @if m.status == "pending" && m.attempts > 0 { br; span.muted { (t(Msg::MailNextAttempt)) " " (time(m.next_attempt_at)) } }
                         }
                         td { (m.attempts) }
-                        td { (shown(m.last_error.as_deref().unwrap_or(""))) }
+                        td { (error) }
                     }
                 } }
             } }
         }
     };
     Ok(op_page(&ctx, Head::new(Nav::Mail, t(Msg::NavMail)), body).into_response())
+}
+
+/// A tenant person's address as the operator sees it: the first character and the domain.
+fn masked(address: &str) -> String {
+    match address.rsplit_once('@') {
+        Some((local, domain)) => format!("{}•••@{domain}", local.chars().next().unwrap_or('•')),
+        None => "•••".to_owned(),
+    }
 }

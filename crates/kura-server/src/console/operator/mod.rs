@@ -1,9 +1,12 @@
 //! The operator console (`/operator`): the company running Kura signs in here to open tenants,
 //! change their settings and contracts, suspend or resume them, and look after the backups.
-//! Operators are not members of any tenant and see no tenant data here (IAM-13).
+//! Operators are not members of any tenant and see no tenant data here (IAM-13): their one way
+//! to a tenant's data is a break-glass access (`break_glass.rs`), logged in the tenant's log and
+//! shown to the tenant.
 
 mod account;
 mod backups;
+mod break_glass;
 mod deletions;
 mod mail;
 mod session;
@@ -40,4 +43,8 @@ pub fn table() -> Routes<AppState> {
         .add(Post, "/operator/tenants/{id}/suspend", Operator, tenant_page::suspend)
         .add(Post, "/operator/tenants/{id}/resume", Operator, tenant_page::resume)
         .add(Post, "/operator/tenants/{id}/address-lists/reset", Operator, tenant_page::reset_address_lists)
+        .add(Get, "/operator/break-glass", Operator, break_glass::overview)
+        .add(Post, "/operator/tenants/{id}/break-glass", Operator, break_glass::start)
+        .add(Post, "/operator/tenants/{id}/break-glass/{access}/open", Operator, break_glass::open)
+        .add(Post, "/operator/tenants/{id}/break-glass/{access}/end", Operator, break_glass::end)
 }

@@ -2,6 +2,7 @@
 //! contract dates) to edit, and suspending or resuming it. A suspended tenant, or one outside
 //! its contract, cannot sign in and is told why.
 
+use super::break_glass::Typed;
 use crate::console::extract::{OpCtx, OpPosted};
 use crate::console::forms::Errors;
 use crate::console::labels::{self, time_zone_label};
@@ -76,6 +77,7 @@ fn render(
     tn: &Tenant,
     v: &TenantChange,
     errors: &Errors,
+    break_glass: Markup,
 ) -> Response {
     let t = |m: Msg| ctx.t(m);
     let lang = ctx.lang;
@@ -132,6 +134,7 @@ fn render(
                 div.actions { button.btn.btn-danger-outline type="submit" { (t(Msg::ResetAddressesButton)) } }
             }
         }
+        (break_glass)
         section.section.danger-zone {
             @match tn.status {
                 TenantStatus::Active => {
@@ -158,7 +161,33 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let tn = tenant(&state, &id).await?;
-    Ok(render(&state, &ctx, &headers, &tn, &TenantChange::of(&tn), &Errors::default()))
+    page_with(&state, &ctx, &headers, &tn, &Typed::default(), Errors::default()).await
+}
+
+/// The break-glass section of the page (IAM-13), with what was typed into its form.
+async fn break_glass_section(
+    state: &AppState,
+    ctx: &OpCtx,
+    tn: &Tenant,
+    typed: &Typed<'_>,
+    errors: &Errors,
+) -> AppResult<Markup> {
+    let grants = crate::service::break_glass::of_tenant(state, tn.id).await?;
+    let approval = crate::service::security::policy_of(state, tn.id).await?.break_glass_approval;
+    Ok(super::break_glass::section(ctx, tn, &grants, approval, typed, errors))
+}
+
+/// The page with the tenant's settings as stored, and the break-glass form as typed.
+pub(super) async fn page_with(
+    state: &AppState,
+    ctx: &OpCtx,
+    headers: &HeaderMap,
+    tn: &Tenant,
+    typed: &Typed<'_>,
+    errors: Errors,
+) -> AppResult<Response> {
+    let bg = break_glass_section(state, ctx, tn, typed, &errors).await?;
+    Ok(render(state, ctx, headers, tn, &TenantChange::of(tn), &errors, bg))
 }
 
 pub async fn update(
@@ -182,7 +211,8 @@ pub async fn update(
             Err(e) => errors.absorb(e, ctx.lang, None)?,
         }
     }
-    Ok(render(&state, &ctx, &headers, &tn, &change, &errors))
+    let bg = break_glass_section(&state, &ctx, &tn, &Typed::default(), &errors).await?;
+    Ok(render(&state, &ctx, &headers, &tn, &change, &errors, bg))
 }
 
 /// Explains mistakes beside their inputs before the service is asked.
@@ -267,7 +297,7 @@ pub async fn reset_address_lists(
         Err(e) => {
             let mut errors = Errors::default();
             errors.absorb(e, ctx.lang, None)?;
-            Ok(render(&state, &ctx, &headers, &tn, &TenantChange::of(&tn), &errors))
+            page_with(&state, &ctx, &headers, &tn, &Typed::default(), errors).await
         }
     }
 }

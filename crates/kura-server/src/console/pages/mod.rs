@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod audit_checkpoint;
 mod audit_detail;
+pub mod break_glass;
 pub mod bulk;
 pub mod client_certs;
 pub mod collections;

@@ -220,6 +220,8 @@ fn parse(v: &Values, errors: &mut Errors, ctx: &Ctx) -> Option<SecuritySettingsC
             .on(CERT_SHOWN)
             .then(|| CertificateRequirement { console: v.on(CERT_CHECKS[0]), api: v.on(CERT_CHECKS[1]) }),
         second_factor: second_factor?,
+        // Set on the break-glass page, which has a form of its own: kept as stored here.
+        break_glass_approval: None,
         confirm_lockout: v.on("confirm_lockout"),
     })
 }
