@@ -158,10 +158,12 @@ pub enum Operation {
     RecoveryCodeUse,
     /// A wrong or replayed second-factor code (IAM-6); it counts toward the lockout.
     SecondFactorFailed,
+    /// Access log entries past their retention were deleted (LOG-2); the detail gives the count.
+    AccessLogPurge,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 59] = [
+    pub const ALL: [Operation; 60] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -221,6 +223,7 @@ impl Operation {
         Self::SecondFactorReset,
         Self::RecoveryCodeUse,
         Self::SecondFactorFailed,
+        Self::AccessLogPurge,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -284,6 +287,7 @@ impl Operation {
             Self::SecondFactorReset => "mfa.reset",
             Self::RecoveryCodeUse => "mfa.recovery_code_use",
             Self::SecondFactorFailed => "mfa.failed",
+            Self::AccessLogPurge => "access_log.purge",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {

@@ -86,6 +86,22 @@ pub async fn metrics(State(state): State<AppState>, parts: axum::http::request::
         ),
     ];
     extra.extend(tls);
+    let log = &state.access_log;
+    extra.extend([
+        (
+            "kura_access_log_dropped_total",
+            "Requests not written to the access log because its buffer was full.",
+            Kind::Counter,
+            log.dropped() as f64,
+        ),
+        ("kura_access_log_written_total", "Requests written to the access log.", Kind::Counter, log.written() as f64),
+        (
+            "kura_access_log_failed_total",
+            "Requests whose access log batch could not be written.",
+            Kind::Counter,
+            log.failed() as f64,
+        ),
+    ]);
     let body = state.metrics.render(&extra);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

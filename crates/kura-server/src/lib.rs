@@ -6,6 +6,7 @@
 //! `kura-store` and `kura-crypto`. Handlers are thin: the rules shared by the API, the console and
 //! the CLI live in `service`.
 
+pub mod access_log;
 pub mod api;
 mod application;
 pub mod auth;

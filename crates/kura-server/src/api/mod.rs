@@ -89,6 +89,7 @@ fn table() -> Routes<AppState> {
         .add(Post, "/api/v1/audit/checkpoint", Needs(AuditRead), audit_log::make_checkpoint)
         .add(Get, "/api/v1/audit/proofs/inclusion", Needs(AuditRead), audit_log::inclusion_proof)
         .add(Get, "/api/v1/audit/proofs/consistency", Needs(AuditRead), audit_log::consistency_proof)
+        .add(Get, "/api/v1/access-log", Needs(AuditRead), audit_log::access_log)
 }
 
 /// The API's routes.

@@ -31,8 +31,8 @@ use axum::response::Response;
 use axum::routing::any;
 use kura_domain::Permission;
 use pages::{
-    account, api_keys, audit, audit_checkpoint, bulk, client_certs, collections, dashboard, export, factors, fields,
-    import, links, record_form, record_import, record_view, records, roles, security, session, users,
+    access_log, account, api_keys, audit, audit_checkpoint, bulk, client_certs, collections, dashboard, export,
+    factors, fields, import, links, record_form, record_import, record_view, records, roles, security, session, users,
 };
 
 /// Every console page and form with the access it needs; the router is built from this table.
@@ -142,6 +142,7 @@ fn table() -> Routes<AppState> {
         .add(Post, "/console/api-keys/{id}/revoke", Needs(ApiKeysManage), api_keys::revoke)
         .add(Get, "/console/audit", Needs(AuditRead), audit::list)
         .add(Get, "/console/audit/checkpoint", Needs(AuditRead), audit_checkpoint::show)
+        .add(Get, "/console/access-log", Needs(AuditRead), access_log::list)
         .merge(operator::table())
 }
 

@@ -6,8 +6,8 @@ use crate::auth::TenantPrincipal;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use kura_domain::{
-    AddressPolicy, AuditRecord, CertificateRequirement, LockoutPolicy, Operation, PasswordPolicy, Permission,
-    SecondFactorRule, SecurityPolicy, SessionPolicy, Surface, TenantId,
+    AccessLogPolicy, AddressPolicy, AuditRecord, CertificateRequirement, LockoutPolicy, Operation, PasswordPolicy,
+    Permission, SecondFactorRule, SecurityPolicy, SessionPolicy, Surface, TenantId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
     "addresses": {"console": ["203.0.113.0/24"], "api": []},
     "client_certificates": {"console": false, "api": false},
     "second_factor": "administrators",
+    "access_log": {"retention_days": null},
     "against_nist": []
 }))]
 pub struct SecuritySettings {
@@ -38,6 +39,9 @@ pub struct SecuritySettings {
     /// Who must sign in with a second factor (IAM-6): `optional`, `administrators` (roles that
     /// may manage users, roles, security settings or API keys) or `everyone`.
     pub second_factor: SecondFactorRule,
+    /// How long the tenant's access log is kept (LOG-2); `GET /api/v1/access-log` gives the
+    /// period in force.
+    pub access_log: AccessLogPolicy,
     /// The knobs set against the advice of NIST SP 800-63B (`password.composition`,
     /// `password.expiry_days`, `password.max_length`, `password.blocklist`, `lockout.enabled`).
     pub against_nist: Vec<String>,
@@ -56,6 +60,7 @@ pub struct SecuritySettings {
     "sessions": {"absolute_minutes": 180, "idle_minutes": 30, "concurrent": "refuse"},
     "addresses": {"console": ["203.0.113.0/24", "2001:db8::/32"], "api": ["198.51.100.0/24"]},
     "second_factor": "everyone",
+    "access_log": {"retention_days": 365},
     "confirm_lockout": false
 }))]
 pub struct SecuritySettingsChange {
@@ -73,6 +78,9 @@ pub struct SecuritySettingsChange {
     /// Who must sign in with a second factor (IAM-6); absent: unchanged.
     #[serde(default)]
     pub second_factor: Option<SecondFactorRule>,
+    /// How long the access log is kept (LOG-2); absent: unchanged.
+    #[serde(default)]
+    pub access_log: Option<AccessLogPolicy>,
     /// Save even though a list leaves out the address this request comes from (the author would
     /// lose access to that door). Without it, such a change is refused with 409
     /// `lockout_unconfirmed` and nothing is stored.
@@ -93,9 +101,15 @@ pub async fn policy_of(state: &AppState, tenant: TenantId) -> AppResult<Security
     Ok(effective(state, state.store.security_policy(tenant).await?.map(|(_, p)| p)))
 }
 
+/// The access log's retention in force for `policy`: the tenant's own, else the operator's.
+pub fn access_log_days(state: &AppState, policy: &SecurityPolicy) -> u32 {
+    policy.access_log.retention_days.unwrap_or(state.settings.access_log.retention_days)
+}
+
 fn view(revision: i64, policy: SecurityPolicy) -> SecuritySettings {
     let against_nist = policy.against_nist().into_iter().map(str::to_owned).collect();
-    let SecurityPolicy { password, lockout, sessions, addresses, client_certificates, second_factor } = policy;
+    let SecurityPolicy { password, lockout, sessions, addresses, client_certificates, second_factor, access_log } =
+        policy;
     SecuritySettings {
         revision,
         password,
@@ -104,6 +118,7 @@ fn view(revision: i64, policy: SecurityPolicy) -> SecuritySettings {
         addresses,
         client_certificates,
         second_factor,
+        access_log,
         against_nist,
     }
 }
@@ -128,6 +143,7 @@ pub async fn put(state: &AppState, p: &TenantPrincipal, change: SecuritySettings
         addresses,
         client_certificates,
         second_factor,
+        access_log,
         confirm_lockout,
     } = change;
     // Whether the author's own connection carries a valid certificate of the tenant, for the
@@ -153,6 +169,7 @@ pub async fn put(state: &AppState, p: &TenantPrincipal, change: SecuritySettings
         addresses,
         client_certificates: client_certificates.unwrap_or(current.client_certificates),
         second_factor: second_factor.unwrap_or(current.second_factor),
+        access_log: access_log.unwrap_or(current.access_log),
     };
     policy.check()?;
     let mut w = g.begin(&state.store).await?;

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr, reason = "tests")]
 
 mod access;
+mod access_log;
 mod api_keys;
 mod attack;
 mod audit_log;

@@ -26,6 +26,7 @@ pub fn table() -> Routes<AppState> {
         .add(Get, "/operator/account/password", Operator, account::password_form)
         .add(Post, "/operator/account/password", Operator, account::change_password)
         .add(Get, "/operator/mail", Operator, mail::list)
+        .add(Get, "/operator/access-log", Operator, crate::console::pages::access_log::platform)
         .add(Get, "/operator/deletions/{id}/certificate", Operator, deletions::certificate)
         .add(Get, "/operator/tenants/new", Operator, tenants::new_form)
         .add(Post, "/operator/tenants/new", Operator, tenants::create)
