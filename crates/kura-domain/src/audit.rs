@@ -160,10 +160,12 @@ pub enum Operation {
     SecondFactorFailed,
     /// Access log entries past their retention were deleted (LOG-2); the detail gives the count.
     AccessLogPurge,
+    /// The tenant's administrator changed the tenant's time zone (LOG-4).
+    TimeZoneUpdate,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 60] = [
+    pub const ALL: [Operation; 61] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -224,6 +226,7 @@ impl Operation {
         Self::RecoveryCodeUse,
         Self::SecondFactorFailed,
         Self::AccessLogPurge,
+        Self::TimeZoneUpdate,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -288,6 +291,7 @@ impl Operation {
             Self::RecoveryCodeUse => "mfa.recovery_code_use",
             Self::SecondFactorFailed => "mfa.failed",
             Self::AccessLogPurge => "access_log.purge",
+            Self::TimeZoneUpdate => "settings.time_zone",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {

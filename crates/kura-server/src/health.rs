@@ -18,7 +18,7 @@ pub async fn healthz() -> Response {
 
 /// The process can serve: the database answers. When Kura terminates TLS, the answer also gives
 /// the whole days left before the served certificate expires (DAT-1), so that monitoring can
-/// warn before it does.
+/// warn before it does; and always whether the system clock is synchronised (LOG-4).
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let (status, mut body) = match state.store.ping().await {
         Ok(()) => (StatusCode::OK, json!({"status": "ready", "database": "ok"})),
@@ -30,6 +30,9 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     if let Some(certs) = &state.tls {
         body["certificate_days_left"] = json!(certs.days_left(state.clock.now()));
     }
+    // Reported, never a reason to be unready (LOG-4): `synchronised`, `unsynchronised` or
+    // `unknown`.
+    body["clock"] = json!(crate::clock_sync::read());
     (status, Json(body)).into_response()
 }
 

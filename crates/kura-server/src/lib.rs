@@ -13,6 +13,7 @@ pub mod auth;
 pub mod backup;
 pub mod checkpoints;
 pub mod client_address;
+pub mod clock_sync;
 mod console;
 pub mod denials;
 pub mod erasure;

@@ -171,6 +171,7 @@ pub fn operation_label(op: Operation, lang: Lang) -> &'static str {
         O::SecondFactorReset => pick(lang, "Second factors reset", "二要素認証のリセット"),
         O::RecoveryCodeUse => pick(lang, "Recovery code used", "リカバリーコードの使用"),
         O::SecondFactorFailed => pick(lang, "Second factor failed", "二段階目の確認に失敗"),
+        O::TimeZoneUpdate => pick(lang, "Time zone changed", "タイムゾーンの変更"),
         O::AccessLogPurge => pick(lang, "Expired access log entries deleted", "保存期間を過ぎたアクセスログの削除"),
         O::ApiKeyRotate => pick(lang, "API key rotated", "APIキーの更新"),
         O::AddressListsReset => pick(lang, "Address lists reset by the operator", "運用者による許可アドレスの解除"),

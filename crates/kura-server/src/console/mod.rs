@@ -69,6 +69,7 @@ fn table() -> Routes<AppState> {
         .add(Get, "/console/help/data", Tenant, help::data)
         .add(Get, "/console/settings/security", Needs(SettingsManage), security::show)
         .add(Post, "/console/settings/security", Needs(SettingsManage), security::save)
+        .add(Post, "/console/settings/time-zone", Needs(SettingsManage), security::save_time_zone)
         .add(Get, "/console/settings/client-certificates", Needs(SettingsManage), client_certs::list)
         .add(Get, "/console/settings/client-certificates/new", Needs(SettingsManage), client_certs::new_form)
         .add(Post, "/console/settings/client-certificates/new", Needs(SettingsManage), client_certs::issue)

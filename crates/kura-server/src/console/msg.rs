@@ -532,6 +532,8 @@ catalogue! {
     Principal => "Made as", "実行者";
     NotSignedIn => "Not signed in", "未ログイン";
     ActorUser => "User", "利用者";
+    TenantTimeZoneHelp => "Times in the console, the operation and access logs and exports are shown in this zone. Times are stored in UTC, so changing the zone changes only how they are shown. The change is recorded in the operation log.", "コンソール、操作ログ・アクセスログ、エクスポートの日時は、このタイムゾーンで表示されます。日時は協定世界時（UTC）で保存しているため、変更しても表示が変わるだけです。変更は操作ログに記録されます。";
+    ClockUnsynchronised => "The server's clock is not synchronised: the kernel reports no NTP synchronisation, so times in the logs may drift from the true time. Check chrony or systemd-timesyncd on this server.", "サーバーの時刻が同期されていません。カーネルがNTPによる同期を報告していないため、ログの時刻が実際の時刻からずれるおそれがあります。このサーバーのchronyまたはsystemd-timesyncdを確認してください。";
     AccessLogRetentionLabel => "Access log retention (days)", "アクセスログの保存期間（日）";
     AccessLogRetentionHelp => "How long requests to this tenant are kept, 7 to 3650 days. Leave empty for the service's default ({days} days). Shorter periods delete older entries at the next scheduled purge and cannot be undone; laws and contracts may require a minimum, such as 90 days for access logs.", "このテナントへのリクエストの記録を保存する日数です（7〜3650日）。空欄にするとサービスの既定値（{days}日）になります。短くすると、次回の定期削除で古い記録が削除され、元に戻せません。法令や契約で最低保存期間（アクセスログは90日など）が定められている場合があります。";
     ActorOperator => "Operator", "運用者";

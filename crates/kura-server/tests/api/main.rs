@@ -32,5 +32,6 @@ mod records;
 mod second_factors;
 mod security;
 mod smtp;
+mod time_zone;
 mod tls;
 mod transfer;

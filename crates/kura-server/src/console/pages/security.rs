@@ -431,6 +431,14 @@ fn form_page(
             }
             div.actions { button.btn.btn-primary type="submit" { (t(Msg::Save)) } }
         }
+        section.section #time-zone {
+            h2 { (t(Msg::TimeZone)) }
+            form.stack method="post" action="/console/settings/time-zone" {
+                (csrf(ctx.csrf()))
+                (time_zone_field(ctx))
+                div.actions { button.btn.btn-primary type="submit" { (t(Msg::Save)) } }
+            }
+        }
         section.section {
             h2 { (t(Msg::SecurityEvents)) }
             p.muted { (t(Msg::SecurityEventsHelp)) }
@@ -441,6 +449,30 @@ fn form_page(
     };
     let head = Head::new(Nav::Settings, t(Msg::NavSettings));
     (errors.status(), page(ctx, head, body)).into_response()
+}
+
+/// The tenant's time zone (LOG-4): the named zones, and the current one if it is not among them.
+fn time_zone_field(ctx: &Ctx) -> Markup {
+    let current = ctx.p.tenant().time_zone.as_str();
+    let known = labels::TIME_ZONES.iter().any(|(z, _, _)| *z == current);
+    html! {
+        div.field {
+            label for="f-time_zone" { (ctx.t(Msg::TimeZone)) }
+            select #f-time_zone name="time_zone" aria-describedby="f-time_zone-help" {
+                @if !known { option value=(current) selected { (current) } }
+                @for (zone, _, _) in labels::TIME_ZONES {
+                    option value=(zone) selected[*zone == current] { (labels::time_zone_label(zone, ctx.lang)) }
+                }
+            }
+            p.help #f-time_zone-help { (ctx.t(Msg::TenantTimeZoneHelp)) }
+        }
+    }
+}
+
+/// Saves the tenant's time zone from its own form on the security page.
+pub async fn save_time_zone(State(state): State<AppState>, Posted { ctx, form }: Posted) -> AppResult<Response> {
+    crate::service::tenant_admin::set_own_time_zone(&state, &ctx.p, form.get("time_zone")).await?;
+    Ok(Redirect::to("/console/settings/security?done=saved#time-zone").into_response())
 }
 
 /// Whether the connection of this request presents a valid client certificate of the tenant.
