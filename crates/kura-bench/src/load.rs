@@ -2,9 +2,12 @@
 //! sending the next request as soon as the previous one is answered. Every response is timed;
 //! anything but 2xx is counted as an error and its kind kept for the report.
 
+use crate::conn::{Call, CallError, Conn, Endpoint};
 use crate::stats::Latency;
 use crate::systems::Target;
 use anyhow::Context as _;
+use hyper::Method;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -98,7 +101,7 @@ pub async fn seed(target: &Target, n: usize, connections: usize) -> anyhow::Resu
         let (next, url, auth) = (next.clone(), url.clone(), auth.clone());
         let root = target.tls_root.clone();
         tasks.spawn(async move {
-            let client = load_client(root.as_deref(), false)?;
+            let client = seed_client(root.as_deref())?;
             let mut ids = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -210,29 +213,34 @@ pub async fn run(target: Arc<Target>, workload: crate::load::Workload, spec: Run
         let errors = errors.clone();
         let mut rng = Rng::new(spec.seed ^ ((task as u64 + 1) << 32) ^ (workload as u64) << 56);
         tasks.spawn(async move {
-            let client = load_client(target.tls_root.as_deref(), workload == Workload::Connect)?;
+            // A new connection for every request only in the new-connection workload; otherwise
+            // one per task, opened again only if the server closed it.
+            let fresh = workload == Workload::Connect;
+            let endpoint = Endpoint::new(&target.health_url, target.tls_root.as_deref(), !fresh)?;
+            let mut conn: Option<Conn> = None;
             let mut res = TaskResult::default();
             loop {
                 let start = Instant::now();
                 if start >= deadline {
                     break;
                 }
-                let req = request(&client, &target, workload, &mut rng);
-                let outcome = match req.send().await {
-                    Ok(resp) => {
-                        let status = resp.status();
-                        match resp.bytes().await {
-                            Ok(_) if status.is_success() => Ok(()),
-                            Ok(body) => Err(format!(
-                                "HTTP {}: {}",
-                                status.as_u16(),
-                                String::from_utf8_lossy(&body).chars().take(160).collect::<String>()
-                            )),
-                            Err(e) => Err(format!("reading the body: {e}")),
-                        }
-                    }
+                let call = request(&target, workload, &mut rng);
+                let outcome = match open(&endpoint, &mut conn, fresh).await {
                     Err(e) => Err(format!("transport: {e}")),
+                    Ok(c) => match c.call(&call).await {
+                        Ok((status, _)) if status.is_success() => Ok(()),
+                        Ok((status, body)) => Err(format!(
+                            "HTTP {}: {}",
+                            status.as_u16(),
+                            String::from_utf8_lossy(&body).chars().take(160).collect::<String>()
+                        )),
+                        Err(CallError::Transport(e)) => Err(format!("transport: {e}")),
+                        Err(CallError::Body(e)) => Err(format!("reading the body: {e}")),
+                    },
                 };
+                if fresh || outcome.as_ref().is_err_and(|kind| !kind.starts_with("HTTP")) {
+                    conn = None;
+                }
                 let end = Instant::now();
                 let measured = start >= measure_from;
                 match outcome {
@@ -293,37 +301,39 @@ pub async fn run(target: Arc<Target>, workload: crate::load::Workload, spec: Run
     })
 }
 
-fn request(client: &reqwest::Client, t: &Target, workload: Workload, rng: &mut Rng) -> reqwest::RequestBuilder {
-    use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
-    let json = "application/json";
+/// The request `workload` sends next.
+fn request<'a>(t: &'a Target, workload: Workload, rng: &mut Rng) -> Call<'a> {
+    let call = |method, url, auth: bool, json| Call { method, url, auth: auth.then_some(t.auth.as_str()), json };
     match workload {
-        Workload::Create => client
-            .post(&t.create_url)
-            .header(AUTHORIZATION, &t.auth)
-            .header(CONTENT_TYPE, json)
-            .body(record_body(rng.next_u64())),
+        Workload::Create => {
+            call(Method::POST, Cow::Borrowed(t.create_url.as_str()), true, Some(record_body(rng.next_u64())))
+        }
         Workload::Get => {
             let id = &t.ids[rng.below(t.ids.len())];
-            client.get(format!("{}/{id}", t.records_url)).header(AUTHORIZATION, &t.auth)
+            call(Method::GET, Cow::Owned(format!("{}/{id}", t.records_url)), true, None)
         }
-        Workload::List => client.get(&t.list_url).header(AUTHORIZATION, &t.auth),
+        Workload::List => call(Method::GET, Cow::Borrowed(t.list_url.as_str()), true, None),
         Workload::Update => {
             let id = &t.ids[rng.below(t.ids.len())];
-            client
-                .patch(format!("{}/{id}", t.records_url))
-                .header(AUTHORIZATION, &t.auth)
-                .header(CONTENT_TYPE, json)
-                .body(format!("{{\"points\":{}}}", rng.below(1000)))
+            let body = format!("{{\"points\":{}}}", rng.below(1000));
+            call(Method::PATCH, Cow::Owned(format!("{}/{id}", t.records_url)), true, Some(body))
         }
-        Workload::Login => client.post(&t.login_url).header(CONTENT_TYPE, json).body(t.login_body.clone()),
-        Workload::Connect => client.get(&t.health_url),
+        Workload::Login => call(Method::POST, Cow::Borrowed(t.login_url.as_str()), false, Some(t.login_body.clone())),
+        Workload::Connect => call(Method::GET, Cow::Borrowed(t.health_url.as_str()), false, None),
     }
 }
 
-/// One client per task: one keep-alive connection each, like wrk's connections; or, with
-/// `fresh_connections`, a new connection (and TLS handshake) for every request.
-fn load_client(tls_root: Option<&[u8]>, fresh_connections: bool) -> anyhow::Result<reqwest::Client> {
-    crate::tls::http_client(tls_root, fresh_connections, Duration::from_secs(60))
+/// The task's connection, opened first if it has none or the server closed it.
+async fn open<'c>(endpoint: &Endpoint, conn: &'c mut Option<Conn>, fresh: bool) -> anyhow::Result<&'c mut Conn> {
+    if fresh || conn.as_ref().is_none_or(Conn::is_closed) {
+        *conn = Some(endpoint.connect().await?);
+    }
+    conn.as_mut().context("no connection")
+}
+
+/// A seeding task's client, with its keep-alive connection (seeding is not measured).
+fn seed_client(tls_root: Option<&[u8]>) -> anyhow::Result<reqwest::Client> {
+    crate::tls::http_client(tls_root, false, Duration::from_secs(60))
 }
 
 #[cfg(test)]

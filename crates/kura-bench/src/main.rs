@@ -7,6 +7,7 @@
 //! rate at Kura's parameters. See `docs/PERFORMANCE.md`.
 #![allow(clippy::print_stdout, reason = "a benchmark prints its report")]
 
+mod conn;
 mod load;
 mod pg;
 mod probes;
