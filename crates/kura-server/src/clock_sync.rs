@@ -38,6 +38,7 @@ pub fn judge(state: i32, status: i32, max_error_us: i64) -> ClockSync {
 
 /// Asks the kernel now (a read-only query: the request's `modes` is zero).
 #[cfg(target_os = "linux")]
+#[allow(clippy::useless_conversion, reason = "the kernel's `long` is 32 bits on some targets")]
 pub fn read() -> ClockSync {
     let mut tx = rtime_clock::adjtime::Timex::new();
     match rtime_clock::adjtime::adjtimex(&mut tx) {
