@@ -80,6 +80,11 @@ pub async fn consistency_proof(
 
 /// A page of the tenant's access log (LOG-2).
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"entries": [{"at": "2026-11-22T01:30:00Z", "at_local": "2026-11-22 10:30:00 JST",
+    "method": "GET", "route": "/api/v1/collections/{name}/records/{id}", "status": 200, "latency_ms": 3.2,
+    "actor_kind": "api_key", "actor_id": "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a01", "source_ip": "203.0.113.7",
+    "user_agent": "curl/8.5.0", "cursor": "1795311000000000.0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a02"}],
+    "total": 1, "retention_days": 90}))]
 pub struct AccessLogPage {
     /// Newest first.
     pub entries: Vec<access_log::AccessEntryView>,

@@ -29,6 +29,7 @@ pub struct AccessParams {
     #[param(example = "203.0.113.7")]
     pub ip: Option<String>,
     /// The `cursor` of the last entry of the page before (paging backwards).
+    #[param(example = "1795311000000000.0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a02")]
     pub before: Option<String>,
     /// At most this many entries (1–1000, default 100).
     #[param(minimum = 1, maximum = 1000, example = 100)]
