@@ -104,6 +104,19 @@ pub async fn access_log(
     ApiAuth(p): ApiAuth,
     ApiQuery(params): ApiQuery<AccessParams>,
 ) -> AppResult<Json<AccessLogPage>> {
+    // An API client leaves a condition out; an empty one is not a condition.
+    for (name, value) in [
+        ("from", &params.from),
+        ("to", &params.to),
+        ("status", &params.status),
+        ("route", &params.route),
+        ("ip", &params.ip),
+        ("before", &params.before),
+    ] {
+        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            return Err(crate::error::AppError::BadRequest(format!("{name} must not be empty; leave it out instead")));
+        }
+    }
     let filter = access_log::to_filter(&params)?;
     let entries = access_log::list(&state, &p, &filter).await?;
     let total = access_log::count(&state, &p, &filter).await?;

@@ -89,7 +89,9 @@ async fn log_2_requests_are_logged_with_route_templates_principal_address_and_ag
     assert_eq!(none["total"], 0);
     let (_, later) = app.get("/api/v1/access-log?from=2030-01-01T00:00:00%2B09:00", &t.admin_token).await;
     assert_eq!(later["total"], 0);
-    for bad in ["?status=6xx", "?status=abc", "?ip=not-an-ip", "?from=yesterday", "?limit=0", "?before=x", "?nope=1"] {
+    for bad in
+        ["?status=6xx", "?status=abc", "?ip=not-an-ip", "?from=yesterday", "?to=", "?limit=0", "?before=x", "?nope=1"]
+    {
         let (s, body) = app.get(&format!("/api/v1/access-log{bad}"), &t.admin_token).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {body}");
     }
