@@ -118,6 +118,12 @@ pub enum Operation {
     UserImport,
     /// A collection's records written out to a file (DAT-5).
     RecordExport,
+    /// The whole tenant written out to one archive: definitions, records, users, roles and the
+    /// operation log (DAT-5).
+    TenantExport,
+    /// One principal's exports passed `limits.export_flag_records` within 24 hours: a possible
+    /// leak for the monitoring detectors (MON-1) and the tenant's administrators to look at.
+    ExportFlagged,
     /// Records read in from a file into a collection, in one operation (DAT-6).
     RecordImport,
     /// Records chosen by a filter changed in one operation, all or none (DAT-6).
@@ -158,6 +164,9 @@ pub enum Operation {
     RecoveryCodeUse,
     /// A wrong or replayed second-factor code (IAM-6); it counts toward the lockout.
     SecondFactorFailed,
+    /// A stored value of the tenant did not open under its key (moved, altered, or its key
+    /// destroyed), so a request was answered with an error instead (DAT-2, TEN-2).
+    CryptoOpenRefused,
     /// Access log entries past their retention were deleted (LOG-2); the detail gives the count.
     AccessLogPurge,
     /// The tenant's administrator changed the tenant's time zone (LOG-4).
@@ -165,7 +174,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 61] = [
+    pub const ALL: [Operation; 64] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -204,6 +213,8 @@ impl Operation {
         Self::SessionsRevoke,
         Self::UserImport,
         Self::RecordExport,
+        Self::TenantExport,
+        Self::ExportFlagged,
         Self::RecordImport,
         Self::RecordBulkUpdate,
         Self::RecordBulkDelete,
@@ -225,6 +236,7 @@ impl Operation {
         Self::SecondFactorReset,
         Self::RecoveryCodeUse,
         Self::SecondFactorFailed,
+        Self::CryptoOpenRefused,
         Self::AccessLogPurge,
         Self::TimeZoneUpdate,
     ];
@@ -269,6 +281,8 @@ impl Operation {
             Self::SessionsRevoke => "session.revoke_all",
             Self::UserImport => "user.import",
             Self::RecordExport => "record.export",
+            Self::TenantExport => "tenant.export",
+            Self::ExportFlagged => "export.flagged",
             Self::RecordImport => "record.import",
             Self::RecordBulkUpdate => "record.bulk_update",
             Self::RecordBulkDelete => "record.bulk_delete",
@@ -290,6 +304,7 @@ impl Operation {
             Self::SecondFactorReset => "mfa.reset",
             Self::RecoveryCodeUse => "mfa.recovery_code_use",
             Self::SecondFactorFailed => "mfa.failed",
+            Self::CryptoOpenRefused => "crypto.open_refused",
             Self::AccessLogPurge => "access_log.purge",
             Self::TimeZoneUpdate => "settings.time_zone",
         }

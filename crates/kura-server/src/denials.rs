@@ -1,6 +1,7 @@
 //! Refused requests in the audit log (LOG-1): permission refusals (403), CSRF refusals and
 //! refused operator sign-ins are entries with outcome `denied`, in the tenant's chain when the
-//! refused principal belongs to a tenant, else in the platform's.
+//! refused principal belongs to a tenant, else in the platform's. A request answered with an
+//! error because a stored value did not open (DAT-2) is an entry `crypto.open_refused` too.
 //!
 //! A flood of refusals must not fill the log, so entries are throttled per scope, actor, address
 //! and operation: the first refusal of a minute is written at once; further ones in that minute
@@ -167,6 +168,14 @@ pub async fn audit_denials(State(state): State<AppState>, mut request: Request, 
     let (method, uri) = (request.method().clone(), request.uri().clone());
     let peer = request.extensions().get::<crate::client_address::ClientAddress>().map(|c| c.0);
     let response = next.run(request).await;
+    if response.status() == StatusCode::INTERNAL_SERVER_ERROR {
+        if let Some(ErrorMarker(error)) = response.extensions().get::<ErrorMarker>()
+            && let AppError::Undecryptable(cause) = error.as_ref()
+        {
+            refused_decryption(&state, &who, peer, format!("{method} {}", truncate(uri.path(), 200)), cause).await;
+        }
+        return response;
+    }
     if response.status() != StatusCode::FORBIDDEN {
         return response;
     }
@@ -203,6 +212,31 @@ pub async fn audit_denials(State(state): State<AppState>, mut request: Request, 
     let target = format!("{method} {}", truncate(uri.path(), 200));
     state.denials.record(&state, Denial { scope, actor, operation, target, reason }).await;
     response
+}
+
+/// A request answered with an error because a stored value did not open under its tenant's
+/// key (moved to another row or tenant, altered, or its key destroyed): counted, and written
+/// once to the log of the tenant the request was made in (the platform's when it was not made
+/// in one), with where the value was found and never the value. Not throttled: it never
+/// happens unless the database was changed behind Kura's back, and each one is worth seeing.
+async fn refused_decryption(state: &AppState, who: &Who, peer: Option<std::net::IpAddr>, target: String, cause: &str) {
+    state.metrics.decryption_refused();
+    let (scope, actor) = match who.get() {
+        Some((scope, actor)) => (*scope, actor.clone()),
+        None => (
+            AuditScope::Platform,
+            anonymous(&ClientInfo { ip: peer.map(|ip| ip.to_string()), ..ClientInfo::default() }),
+        ),
+    };
+    let record = AuditRecord {
+        operation: Operation::CryptoOpenRefused,
+        target: Some(target),
+        outcome: Outcome::Failure,
+        detail: Some(truncate(cause, 300)),
+    };
+    if let Err(e) = state.store.audit_only(scope, actor, record).await {
+        tracing::warn!(error = %e, "could not record a refused decryption in the audit log");
+    }
 }
 
 /// Someone not (yet) authenticated, known by their address.

@@ -27,6 +27,7 @@ pub struct Metrics {
     latency: Histogram,
     logins_succeeded: Counter,
     logins_failed: Counter,
+    decryption_refusals: Counter,
 }
 
 impl fmt::Debug for Metrics {
@@ -46,6 +47,10 @@ impl Default for Metrics {
         };
         describe("kura_http_responses_total", "HTTP responses by status class.");
         describe("kura_logins_total", "Sign-in attempts by outcome.");
+        describe(
+            "kura_decryption_refusals_total",
+            "Requests refused because a stored value did not open under its tenant's key (DAT-2).",
+        );
         recorder.describe_histogram(
             "kura_http_request_duration_seconds".into(),
             None,
@@ -62,6 +67,8 @@ impl Default for Metrics {
             latency,
             logins_succeeded: counter("kura_logins_total", "outcome", "success"),
             logins_failed: counter("kura_logins_total", "outcome", "failure"),
+            decryption_refusals: recorder
+                .register_counter(&Key::from_static_name("kura_decryption_refusals_total"), &METADATA),
             recorder,
         }
     }
@@ -77,6 +84,11 @@ impl Metrics {
     pub fn login(&self, ok: bool) {
         let counter = if ok { &self.logins_succeeded } else { &self.logins_failed };
         counter.increment(1);
+    }
+
+    /// A request answered with an error because a stored value did not open.
+    pub fn decryption_refused(&self) {
+        self.decryption_refusals.increment(1);
     }
 
     /// The text exposition format, with `extra` series read at scrape time — (name, help, kind,

@@ -20,6 +20,9 @@ pub enum Access {
     Tenant,
     /// A signed-in member of a tenant holding this permission.
     Permission(Permission),
+    /// A signed-in member of a tenant holding every one of these permissions (the whole
+    /// tenant's export, which holds records, people and the log).
+    AllOf(&'static [Permission]),
     /// A signed-in operator.
     Operator,
 }

@@ -100,39 +100,130 @@ pub struct ChainVerification {
     pub result: Result<VerifyReport, ChainBreak>,
 }
 
-fn list_params<'a>(filter: &'a AuditFilter, actor_like: Option<&'a str>) -> ListParams<'a> {
-    let limit = if filter.limit == 0 { DEFAULT_LIMIT } else { filter.limit.clamp(1, MAX_LIMIT) };
+fn list_params<'a>(filter: &'a AuditFilter, target: Option<(&'a [u8], &'a str)>, limit: i64) -> ListParams<'a> {
     ListParams {
         from: filter.from,
         to: filter.to,
         operation: filter.operation,
         before_seq: filter.before_seq,
-        actor_like,
         outcome: filter.outcome,
         source_ip: filter.source_ip.as_deref().map(str::trim).filter(|s| !s.is_empty()),
-        target: filter.target.as_deref(),
-        limit: i64::from(limit),
+        target,
+        limit,
+    }
+}
+
+/// What a listing matches on opened entries, beyond what SQL can compare on stored ones: the
+/// actor's label (a case-insensitive part of it) and the exact target (the index narrows the
+/// rows, but two targets may share a normal form).
+struct OpenedFilter {
+    actor: Option<String>,
+    target: Option<String>,
+}
+
+impl OpenedFilter {
+    fn new(filter: &AuditFilter) -> Self {
+        let actor = filter.actor.as_deref().map(str::trim).filter(|a| !a.is_empty()).map(str::to_lowercase);
+        Self { actor, target: filter.target.clone() }
+    }
+    /// Whether SQL alone decides the listing (no entry needs to be opened to be matched).
+    fn is_empty(&self) -> bool {
+        self.actor.is_none() && self.target.is_none()
+    }
+    fn matches(&self, e: &AuditEntry) -> bool {
+        self.actor.as_ref().is_none_or(|a| e.actor.label.to_lowercase().contains(a.as_str()))
+            && self.target.as_ref().is_none_or(|t| e.target.as_ref() == Some(t))
     }
 }
 
 /// Listing limits: 0 means the default.
 const DEFAULT_LIMIT: u32 = 100;
 const MAX_LIMIT: u32 = 1000;
+/// Entries read per round trip while matching opened entries (listing or counting by actor).
+const SCAN_PAGE: usize = 500;
 /// Entries read per round trip while verifying, so memory stays flat however long the chain.
 const VERIFY_PAGE: i64 = 1000;
 
 impl Store {
+    /// The entries of `scope`'s chain that match `filter`, newest first, opened: a tenant's
+    /// sealed actor labels, targets and details are opened with its key. Time, operation,
+    /// outcome, address and target (by its index) are matched in SQL; the actor's label, which
+    /// is sealed and matched by a part of it, on the opened entries, page after page until
+    /// `filter.limit` match or the chain is read.
     pub async fn audit_entries(&self, scope: AuditScope, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
-        let actor_like = filter.actor.as_deref().map(str::trim).filter(|a| !a.is_empty()).map(like_pattern);
-        let params = list_params(filter, actor_like.as_deref());
-        sql::audit::list(&mut self.db.read().await?.exec(), scope, &params).await
+        let limit = if filter.limit == 0 { DEFAULT_LIMIT } else { filter.limit.clamp(1, MAX_LIMIT) } as usize;
+        let opened = OpenedFilter::new(filter);
+        let sealer = self.audit_sealer(scope).await?;
+        let index = self.target_index(sealer.as_ref(), filter);
+        let target = filter.target.as_deref().map(|t| (index.as_slice(), t));
+        let page = if opened.is_empty() { limit } else { limit.max(SCAN_PAGE) };
+        let mut params = list_params(filter, target, page as i64);
+        let mut out = Vec::with_capacity(limit.min(page));
+        loop {
+            let rows = sql::audit::list(&mut self.db.read().await?.exec(), scope, &params).await?;
+            let full = rows.len() == page;
+            for mut entry in rows {
+                params.before_seq = Some(entry.seq);
+                if let Some(sealer) = &sealer {
+                    sealer.open_audit(&mut entry)?;
+                }
+                if opened.matches(&entry) {
+                    out.push(entry);
+                    if out.len() == limit {
+                        return Ok(out);
+                    }
+                }
+            }
+            if !full || opened.is_empty() {
+                return Ok(out);
+            }
+        }
     }
 
-    /// How many entries match `filter`, whatever its paging and limit.
+    /// How many entries match `filter`, whatever its paging and limit. Counting by the actor
+    /// (or the exact target) opens every entry the other conditions leave.
     pub async fn audit_count(&self, scope: AuditScope, filter: &AuditFilter) -> Result<u64, StoreError> {
-        let actor_like = filter.actor.as_deref().map(str::trim).filter(|a| !a.is_empty()).map(like_pattern);
-        let params = list_params(filter, actor_like.as_deref());
-        sql::audit::count(&mut self.db.read().await?.exec(), scope, &params).await
+        let opened = OpenedFilter::new(filter);
+        let sealer = self.audit_sealer(scope).await?;
+        let index = self.target_index(sealer.as_ref(), filter);
+        let target = filter.target.as_deref().map(|t| (index.as_slice(), t));
+        if opened.is_empty() {
+            let params = list_params(filter, target, 0);
+            return sql::audit::count(&mut self.db.read().await?.exec(), scope, &params).await;
+        }
+        let mut params = list_params(filter, target, SCAN_PAGE as i64);
+        let mut n = 0u64;
+        loop {
+            let rows = sql::audit::list(&mut self.db.read().await?.exec(), scope, &params).await?;
+            let full = rows.len() == SCAN_PAGE;
+            for mut entry in rows {
+                params.before_seq = Some(entry.seq);
+                if let Some(sealer) = &sealer {
+                    sealer.open_audit(&mut entry)?;
+                }
+                n += u64::from(opened.matches(&entry));
+            }
+            if !full {
+                return Ok(n);
+            }
+        }
+    }
+
+    /// How a chain's entries are opened: a tenant's with its sealer, the platform's as stored.
+    async fn audit_sealer(&self, scope: AuditScope) -> Result<Option<crate::vault::Sealer>, StoreError> {
+        match scope {
+            AuditScope::Tenant(tenant) => Ok(Some(self.sealer(tenant).await?)),
+            AuditScope::Platform => Ok(None),
+        }
+    }
+
+    /// The index a listing looks `filter`'s target up by: the tenant's, or for the platform's
+    /// chain (no index) one that matches nothing, so that its plain targets decide.
+    fn target_index(&self, sealer: Option<&crate::vault::Sealer>, filter: &AuditFilter) -> Vec<u8> {
+        match (sealer, filter.target.as_deref()) {
+            (Some(sealer), Some(target)) => sealer.index(crate::vault::AUDIT_TARGET_INDEX, target),
+            _ => Vec::new(),
+        }
     }
 
     /// Every scope that has a chain: the platform and each tenant, including deleted ones.
@@ -355,30 +446,4 @@ fn check<'a>(tree: &CompactRange, pending: &mut Vec<&'a Checkpoint>, differs: &m
 /// A stored hash that already matched a recomputed one is 32 bytes.
 fn hash32_or_zero(bytes: &[u8]) -> [u8; 32] {
     bytes.try_into().unwrap_or_default()
-}
-
-/// A `LIKE` pattern matching `needle` anywhere, case-insensitively (the column side is
-/// lower-cased in SQL), with the wildcards of user input escaped.
-fn like_pattern(needle: &str) -> String {
-    let mut out = String::with_capacity(needle.len() + 2);
-    out.push('%');
-    for c in needle.to_lowercase().chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::like_pattern;
-
-    #[test]
-    fn like_pattern_escapes_wildcards() {
-        assert_eq!(like_pattern("Taro_%"), "%taro\\_\\%%");
-        assert_eq!(like_pattern("a\\b"), "%a\\\\b%");
-    }
 }

@@ -41,6 +41,7 @@ pub use cache::{CacheStats, RecordSnapshot};
 pub use conn::Engine;
 pub use db::with_database;
 pub use error::StoreError;
+pub use outbox::UNOPENED_TEXT as MAIL_UNOPENED;
 pub use read::CollectionAt;
 pub use rows::{ApiKey, ApiKeyContext, ClientCertificate, CollectionHead, Session, SessionOwner, UserSessionContext};
 pub use sql::account::{OwnSession, session_handle};

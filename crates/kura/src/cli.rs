@@ -197,8 +197,13 @@ pub struct ExportArgs {
     #[arg(long)]
     pub tenant: String,
     /// The collection's key, e.g. customers
+    #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+    pub collection: Option<String>,
+    /// Export the whole tenant as one ZIP file instead: definitions, every collection's records
+    /// (CSV for Excel and JSON Lines), users and roles without secrets, the operation log, and a
+    /// manifest of SHA-256 digests
     #[arg(long)]
-    pub collection: String,
+    pub all: bool,
     /// csv (UTF-8 with BOM, for Excel), csv-utf8, csv-sjis (Shift_JIS) or jsonl
     #[arg(long, default_value = "csv")]
     pub format: String,

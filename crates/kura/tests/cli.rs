@@ -426,3 +426,44 @@ async fn dat_5_dat_6_export_and_import_commands_write_and_read_a_collection_and_
     let out = cli.run(&["audit", "verify"]);
     assert!(out.status.success(), "{}", stdout(&out));
 }
+
+#[tokio::test]
+async fn dat_5_export_all_writes_a_tenant_archive_that_standard_tools_unpack_and_check() {
+    let cli = Cli::new().await;
+    demo_credentials(&cli).await;
+    let file = cli.dir.path().join("demo.zip");
+    let out = cli.run(&["export", "--tenant", "demo", "--all", "--out", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    assert!(stdout(&out).contains("Exported tenant demo"), "{}", stdout(&out));
+    // Python's zipfile unpacks it and coreutils' sha256sum checks every file against the sums.
+    let unpacked = cli.dir.path().join("unpacked");
+    let unzip = Command::new("python3")
+        .args(["-m", "zipfile", "-e", file.to_str().unwrap(), unpacked.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(unzip.status.success(), "{}", String::from_utf8_lossy(&unzip.stderr));
+    let check = Command::new("sha256sum").args(["-c", "SHA256SUMS"]).current_dir(&unpacked).output().unwrap();
+    assert!(check.status.success(), "{}{}", stdout(&check), String::from_utf8_lossy(&check.stderr));
+    let checked = stdout(&check);
+    assert!(checked.contains("records/customers.csv: OK") && checked.contains("audit-log.jsonl: OK"), "{checked}");
+    let csv = std::fs::read(unpacked.join("records/customers.csv")).unwrap();
+    assert_eq!(csv::ReaderBuilder::new().from_reader(&csv[3..]).records().count(), 300);
+    // Changed on the way: the check names the file.
+    std::fs::write(unpacked.join("users.jsonl"), b"{}\n").unwrap();
+    let check = Command::new("sha256sum").args(["-c", "SHA256SUMS"]).current_dir(&unpacked).output().unwrap();
+    assert!(!check.status.success() && stdout(&check).contains("users.jsonl: FAILED"), "{}", stdout(&check));
+
+    let missing = cli.dir.path().join("none.zip");
+    let out = cli.run(&["export", "--tenant", "nosuch", "--all", "--out", missing.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("tenant not found"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!missing.exists(), "a refused export writes no file");
+    let out = cli.run(&["export", "--tenant", "demo", "--out", missing.to_str().unwrap()]);
+    assert!(!out.status.success(), "either --collection or --all");
+    let out = cli.run(&["audit", "verify"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+}

@@ -13,12 +13,13 @@ mod links;
 pub mod openapi;
 mod second_factor;
 pub(crate) mod transfer;
-mod views;
+pub(crate) mod views;
 
 pub use extract::BodyLimit;
 pub use views::RecordValues;
 
 use crate::routes::{Access, Route, Routes, Verb};
+use crate::service::transfer::archive;
 use crate::state::AppState;
 use axum::Router;
 use kura_domain::Permission;
@@ -54,6 +55,7 @@ fn table() -> Routes<AppState> {
         .add(Put, "/api/v1/collections/{name}", Needs(CollectionsManage), data::update_collection)
         .add(Delete, "/api/v1/collections/{name}", Needs(CollectionsManage), data::delete_collection)
         .add(Get, "/api/v1/collections/{name}/export", Needs(RecordsExport), transfer::export_records)
+        .add(Get, "/api/v1/export", Access::AllOf(&archive::NEEDS), transfer::export_tenant)
         .add(Post, "/api/v1/collections/{name}/import/preview", Needs(RecordsWrite), transfer::preview_import)
         .add(Post, "/api/v1/collections/{name}/import", Needs(RecordsWrite), transfer::import_records)
         .add(Post, "/api/v1/collections/{name}/records/bulk-delete", Needs(RecordsDelete), bulk::bulk_delete)

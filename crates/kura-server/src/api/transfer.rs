@@ -3,6 +3,7 @@
 
 use super::extract::{ApiAuth, ApiPath, ApiQuery};
 use crate::error::{AppError, AppResult, Problem};
+use crate::service::transfer::archive::{self, Archive};
 use crate::service::transfer::export::{self, ExportParams, Exporter};
 use crate::service::transfer::import::{self, RecordImportOptions, RecordImportReport};
 use crate::state::AppState;
@@ -53,6 +54,50 @@ pub(crate) fn download(exporter: Exporter) -> Response {
         Some((Ok::<_, Infallible>(Bytes::from(chunk)), e))
     });
     (headers, Body::from_stream(chunks)).into_response()
+}
+
+/// Export the whole tenant as one ZIP file: the collections' definitions (`collections.json`),
+/// every collection's records as CSV (UTF-8 with a byte order mark) and JSON Lines
+/// (`records/NAME.csv`, `records/NAME.jsonl`), the users (`users.jsonl`) and roles
+/// (`roles.json`) without any secret, and the operation log, newest first (`audit-log.jsonl`).
+/// `manifest.json` lists every file with its size, rows and SHA-256; `SHA256SUMS` holds the
+/// same digests for `sha256sum -c`. Personal information is masked without `pii.read`.
+/// Requires `records.export`, `users.manage`, `roles.manage` and `audit.read`; audited once
+/// (`tenant.export`) with its counts.
+#[utoipa::path(get, path = "/api/v1/export", tag = "records", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The archive, as an attachment.", content_type = "application/zip", body = Vec<u8>),
+    ))]
+pub async fn export_tenant(State(state): State<AppState>, ApiAuth(p): ApiAuth) -> AppResult<Response> {
+    let archive = archive::build(&state, &p).await?;
+    Ok(archive_download(archive))
+}
+
+/// A finished archive as a streamed attachment, read from its temporary file in 64 KiB pieces
+/// (the file is deleted when the stream ends).
+pub(crate) fn archive_download(archive: Archive) -> Response {
+    use tokio::io::AsyncReadExt as _;
+    let headers = [
+        (header::CONTENT_TYPE, "application/zip".to_owned()),
+        (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", archive.file_name)),
+        (header::CONTENT_LENGTH, archive.bytes.to_string()),
+        (header::CACHE_CONTROL, "no-store".to_owned()),
+    ];
+    let file = Some(tokio::fs::File::from_std(archive.file));
+    let pieces = futures_util::stream::unfold(file, |file| async move {
+        let mut file = file?;
+        let mut buf = vec![0; 64 * 1024];
+        match file.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(Bytes::from(buf)), Some(file)))
+            }
+            // The error ends the response early, so the client sees a cut download.
+            Err(e) => Some((Err(e), None)),
+        }
+    });
+    (headers, Body::from_stream(pieces)).into_response()
 }
 
 /// Check a file before importing it into a collection: how its columns map to fields, the first

@@ -24,6 +24,7 @@ mod widgets;
 
 use crate::error::AppError;
 use crate::routes::{Access, Route, Routes, Verb};
+use crate::service::transfer::archive;
 use crate::state::AppState;
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -120,6 +121,8 @@ fn table() -> Routes<AppState> {
         .add(Post, "/console/collections/{name}/columns", Needs(RecordsRead), records::save_columns)
         .add(Get, "/console/collections/{name}/export", Needs(RecordsExport), export::form)
         .add(Get, "/console/collections/{name}/export/file", Needs(RecordsExport), export::file)
+        .add(Get, "/console/export", Needs(RecordsExport), export::tenant_form)
+        .add(Get, "/console/export/file", Access::AllOf(&archive::NEEDS), export::tenant_file)
         .add(Get, "/console/collections/{name}/import", Needs(RecordsWrite), record_import::form)
         .add(Post, "/console/collections/{name}/import", Needs(RecordsWrite), record_import::submit)
         .add(Get, "/console/collections/{name}/bulk-update", Needs(RecordsWrite), bulk::update_form)

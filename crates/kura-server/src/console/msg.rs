@@ -371,6 +371,18 @@ catalogue! {
     ExportMasked => "You do not have the permission to read personal information: those fields are written masked.", "個人情報の閲覧権限がないため、個人情報の項目は伏せ字で書き出されます。";
     ExportDownload => "Download", "ダウンロード";
     ExportHelpLink => "About export: formats, masking and the operation log", "エクスポートについて（形式・伏せ字・操作ログ）";
+    TenantExport => "Export all data", "全データのエクスポート";
+    TenantExportTitle => "Export all of the tenant's data", "テナントの全データのエクスポート";
+    TenantExportIntro => "Download everything this tenant holds as one ZIP file: for example before the contract ends, or to move to another system. The file holds the data as it is at this moment.", "このテナントのデータをすべて、1つのZIPファイルとしてダウンロードします。契約終了前のデータ持ち出しや、他システムへの移行にお使いください。ファイルには、この時点のデータが書き出されます。";
+    TenantExportHolds => "The file holds:", "ファイルの内容：";
+    TenantExportCollections => "The definitions of every collection (collections.json)", "全コレクションの定義（collections.json）";
+    TenantExportRecords => "Every collection's records, as CSV for Excel and as JSON Lines (records/)", "全コレクションのレコード。Excel向けCSVとJSON Lines（records/）";
+    TenantExportPeople => "Users and roles, without passwords or any other secret (users.jsonl, roles.json)", "ユーザーとロール。パスワードなどの秘密情報は含みません（users.jsonl、roles.json）";
+    TenantExportLog => "The operation log, newest first (audit-log.jsonl)", "操作ログ。新しい順（audit-log.jsonl）";
+    TenantExportManifest => "A list of every file with its SHA-256 digest (manifest.json, SHA256SUMS), to check that nothing changed on the way", "全ファイルの一覧とSHA-256ダイジェスト（manifest.json、SHA256SUMS）。受け取ったファイルが改変されていないことを確認できます";
+    TenantExportCare => "The file contains your customers' data. Keep it where only the people who need it can read it, and delete it when it is no longer needed. The export is recorded in the operation log.", "このファイルにはお客様のデータが含まれます。必要な人だけが読める場所に保管し、不要になったら削除してください。エクスポートしたことは操作ログに記録されます。";
+    TenantExportNeeds => "Exporting all data needs the permissions to export records, manage users, manage roles and read the operation log.", "全データのエクスポートには、レコードのエクスポート、ユーザー管理、ロール管理、操作ログの閲覧の権限が必要です。";
+    TenantExportDownload => "Download the ZIP file", "ZIPファイルをダウンロード";
     HelpData => "Help: exporting and importing records", "ヘルプ：レコードのエクスポートとインポート";
     ImportRecords => "Import", "インポート";
     // Bulk changes (DAT-6)
@@ -582,6 +594,7 @@ catalogue! {
     MailSubject => "Subject", "件名";
     MailAttempts => "Attempts", "試行回数";
     MailLastError => "Last error", "直近のエラー";
+    MailUnopened => "(encrypted; the tenant's key no longer opens it)", "（暗号化済み。テナントの鍵で開けません）";
     MailSent => "Sent", "送信済み";
     MailGivenUp => "Failed", "送信失敗";
     MailPending => "Waiting", "送信待ち";

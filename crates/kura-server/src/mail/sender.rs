@@ -94,7 +94,7 @@ async fn deliver_one(state: &AppState, mail: &OutboxMail) -> Result<bool, kura_s
         let now = state.clock.now();
         let next = now.checked_add(delay).unwrap_or(now);
         tracing::warn!(mail = %mail.id, attempt = mail.attempts, error = %error, "mail not delivered; will retry");
-        state.store.mail_retry(mail.id, next, &error).await?;
+        state.store.mail_retry(mail.scope, mail.id, next, &error).await?;
     }
     Ok(false)
 }

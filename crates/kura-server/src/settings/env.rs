@@ -41,6 +41,7 @@ impl Settings {
             "KURA_MAIL_POLL_SECONDS" => self.mail.poll_seconds = parse(name, value)?,
             "KURA_SETUP_LINK_HOURS" => self.links.setup_hours = parse(name, value)?,
             "KURA_RESET_LINK_MINUTES" => self.links.reset_minutes = parse(name, value)?,
+            "KURA_EXPORT_FLAG_RECORDS" => self.limits.export_flag_records = parse(name, value)?,
             "KURA_RECORDS_PER_MINUTE_WITHOUT_EXPORT" => {
                 self.limits.records_per_minute_without_export = parse(name, value)?;
             }

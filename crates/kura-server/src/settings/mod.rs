@@ -199,6 +199,9 @@ pub struct LimitSettings {
     pub records_per_minute_without_export: u64,
     /// Largest file a record import accepts, in bytes (DAT-6).
     pub import_max_bytes: usize,
+    /// Records one principal may export within 24 hours before each further export is flagged
+    /// in the tenant's log as `export.flagged` (DAT-5, for MON-1's detectors).
+    pub export_flag_records: u64,
 }
 
 /// The reverse proxies in front of Kura (IAM-10). A request whose peer is in `trusted` has its
@@ -502,7 +505,12 @@ impl Default for SessionSettings {
 
 impl Default for LimitSettings {
     fn default() -> Self {
-        Self { max_body_bytes: 1024 * 1024, records_per_minute_without_export: 500, import_max_bytes: 16 * 1024 * 1024 }
+        Self {
+            max_body_bytes: 1024 * 1024,
+            records_per_minute_without_export: 500,
+            import_max_bytes: 16 * 1024 * 1024,
+            export_flag_records: 100_000,
+        }
     }
 }
 
@@ -559,6 +567,9 @@ impl Settings {
         }
         if self.limits.records_per_minute_without_export == 0 {
             return bad("limits.records_per_minute_without_export", "must be at least 1");
+        }
+        if self.limits.export_flag_records == 0 {
+            return bad("limits.export_flag_records", "must be at least 1");
         }
         if self.database_max_connections == 0 {
             return bad("database_max_connections", "must be at least 1");

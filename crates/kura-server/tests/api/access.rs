@@ -122,6 +122,7 @@ fn allowed(access: Access, perms: &[String]) -> bool {
     match access {
         Access::Public | Access::Tenant => true,
         Access::Permission(p) => perms.iter().any(|x| x == p.as_str()),
+        Access::AllOf(all) => all.iter().all(|p| perms.iter().any(|x| x == p.as_str())),
         Access::Operator => false,
     }
 }

@@ -320,3 +320,94 @@ async fn ten_1_mail_goes_over_starttls_and_implicit_tls_with_the_relays_certific
         assert_eq!(sink.received().len(), 1, "{protection:?}: nothing more arrived");
     }
 }
+
+// A tenant's mail, sealed (DAT-2) ---------------------------------------------------------------
+
+/// The stored recipient, subject, body and last error of every mail, read behind Kura's back.
+async fn raw_mails(db_url: &str) -> Vec<(String, String, String, Option<String>)> {
+    const SQL: &str = "SELECT recipient, subject, body, last_error FROM mail_outbox ORDER BY created_at";
+    if db_url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(db_url).await.unwrap();
+        sqlx::query_as(SQL).fetch_all(&pool).await.unwrap()
+    } else {
+        let pool = sqlx::PgPool::connect(db_url).await.unwrap();
+        sqlx::query_as(SQL).fetch_all(&pool).await.unwrap()
+    }
+}
+
+fn invite_canary() -> Value {
+    json!({"email": "Mail.Canary@acme.example.jp", "display_name": "メール カナリア", "role": "viewer"})
+}
+
+#[tokio::test]
+async fn dat_2_tenant_mail_is_sealed_in_the_outbox_and_unreadable_once_the_tenants_keys_are_destroyed() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let app = spawn_encrypted_app_with(move |s| {
+        s.mail.smtp_host = "127.0.0.1".into();
+        s.mail.smtp_port = closed;
+        s.mail.smtp_security = SmtpSecurity::None;
+        s.mail.max_attempts = 3;
+        s.mail.poll_seconds = 3600;
+    })
+    .await;
+    let t = app.tenant("acme").await;
+    let (s, body) = app.post("/api/v1/users", &t.admin_token, invite_canary()).await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let mails = || async { app.state.store.mails(None, 10).await.unwrap() };
+    wait_until(|| async move { mails().await[0].last_error.is_some() }).await;
+
+    // Stored: the recipient, subject, body and the relay's error, all sealed.
+    let stored = raw_mails(&app.db_url).await;
+    assert_eq!(stored.len(), 1);
+    let (recipient, subject, body, error) = &stored[0];
+    for value in [recipient, subject, body, error.as_ref().unwrap()] {
+        assert!(value.starts_with('\u{1}'), "{value}");
+        for plain in ["canary", "Canary", "カナリア", "acme", "/console/setup/"] {
+            assert!(!value.contains(plain), "{plain} stored in the clear: {value}");
+        }
+    }
+    // Read back opened, for the operator's list.
+    let listed = &mails().await[0];
+    assert_eq!(listed.recipient.to_lowercase(), "mail.canary@acme.example.jp");
+    assert!(listed.subject.contains("acme 株式会社"), "{}", listed.subject);
+
+    // Once the tenant's keys are gone (a copy of the data kept after its deletion), no node can
+    // read the mail: the list says so, and the sender gives it up instead of sending it.
+    let tenant = app.state.store.tenant_by_slug(&kura_domain::Slug::parse("acme").unwrap()).await.unwrap().unwrap();
+    app.state.store.vault().unwrap().destroy_tenant_keys(tenant.id).await.unwrap();
+    let node = app.another_node().await;
+    let listed = node.state.store.mails(None, 10).await.unwrap().remove(0);
+    assert_eq!(
+        (listed.recipient.as_str(), listed.subject.as_str()),
+        (kura_store::MAIL_UNOPENED, kura_store::MAIL_UNOPENED)
+    );
+    app.clock.advance(SignedDuration::from_hours(1));
+    assert_eq!(kura_server::mail::deliver_due(&node.state).await.unwrap(), 0);
+    let listed = node.state.store.mails(None, 10).await.unwrap().remove(0);
+    assert_eq!(listed.status, "failed", "{listed:?}");
+    assert!(listed.last_error.unwrap().contains("could not be decrypted"));
+}
+
+#[tokio::test]
+async fn dat_2_sealed_tenant_mail_is_delivered_in_plain_over_smtp() {
+    let Some(sink) = SmtpSink::start() else { return };
+    let port = sink.port;
+    let app = spawn_encrypted_app_with(move |s| {
+        s.mail.smtp_host = "127.0.0.1".into();
+        s.mail.smtp_port = port;
+        s.mail.smtp_security = SmtpSecurity::None;
+        s.mail.from = "Kura <no-reply@kura.example.jp>".into();
+    })
+    .await;
+    let t = app.tenant("acme").await;
+    let (s, body) = app.post("/api/v1/users", &t.admin_token, invite_canary()).await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let mail = sink.wait_for(1).await.remove(0);
+    assert!(mail.to.to_lowercase().contains("mail.canary@acme.example.jp"), "{}", mail.to);
+    assert_eq!(mail.subject, "【Kura】acme 株式会社 のアカウント設定のご案内");
+    assert!(mail.body.contains("メール カナリア") && mail.body.contains("/console/setup/"), "{}", mail.body);
+    // Delivered: the body is erased, the recipient and subject stay sealed.
+    wait_until(|| async { app.state.store.mails(None, 10).await.unwrap()[0].status == "sent" }).await;
+    let (recipient, subject, body, _) = raw_mails(&app.db_url).await.remove(0);
+    assert!(recipient.starts_with('\u{1}') && subject.starts_with('\u{1}') && body.is_empty(), "{recipient} {subject}");
+}

@@ -21,6 +21,21 @@ macro_rules! cols {
     };
 }
 
+/// The columns an append writes: [`cols`] and the target's index.
+macro_rules! insert_cols {
+    () => {
+        concat!(cols!(), ", target_index")
+    };
+}
+
+/// An entry to append, as it is stored (a tenant's values sealed) and hashed, with the index of
+/// its target (`None` in the platform's chain).
+#[derive(Debug)]
+pub(crate) struct NewEntry {
+    pub entry: AuditEntry,
+    pub target_index: Option<Vec<u8>>,
+}
+
 /// An entry as stored; verification looks at `seq` before trusting the rest.
 #[derive(sqlx::FromRow)]
 pub(crate) struct AuditRow {
@@ -339,10 +354,11 @@ pub(crate) async fn rows_after_hash(
         .await)?)
 }
 
-/// Binds an entry's fourteen columns, in the order of [`cols`], onto query `$q`.
+/// Binds an entry's fifteen columns, in the order of [`insert_cols`], onto query `$q`.
 macro_rules! bind_entry {
-    ($q:expr, $a:expr) => {{
-        let a: &AuditEntry = $a;
+    ($q:expr, $n:expr) => {{
+        let n: &NewEntry = $n;
+        let a = &n.entry;
         $q.bind(a.scope.storage_id())
             .bind(a.seq)
             .bind(micros(a.at))
@@ -357,6 +373,7 @@ macro_rules! bind_entry {
             .bind(a.detail.as_deref())
             .bind(a.prev_hash.as_slice())
             .bind(a.hash.as_slice())
+            .bind(n.target_index.as_deref())
     }};
 }
 
@@ -378,18 +395,19 @@ pub(crate) struct ListParams<'a> {
     pub to: Option<Timestamp>,
     pub operation: Option<Operation>,
     pub before_seq: Option<i64>,
-    /// A `LIKE` pattern over the lower-cased actor label, with `\` as escape character.
-    pub actor_like: Option<&'a str>,
     pub outcome: Option<Outcome>,
     /// The source address, exactly.
     pub source_ip: Option<&'a str>,
-    /// The target, exactly (`record:customers/…`: one record's history).
-    pub target: Option<&'a str>,
+    /// The target, exactly (`record:customers/…`: one record's history), and its index in
+    /// the scope (an index that matches nothing in the platform's chain): entries with an
+    /// index are found by it, entries written before targets were indexed by the plain target.
+    /// The caller compares the opened targets, since two targets may share a normal form.
+    pub target: Option<(&'a [u8], &'a str)>,
     pub limit: i64,
 }
 
 /// The conditions of a listing, `$1` to `$8`, each disabled by binding NULL (in the order of
-/// [`bind_conditions`]).
+/// [`bind_conditions`]). The actor's label is matched by the caller, on opened values.
 macro_rules! conditions_sql {
     () => {
         concat!(
@@ -397,10 +415,9 @@ macro_rules! conditions_sql {
             " AND ($2 IS NULL OR at >= $2)",
             " AND ($3 IS NULL OR at < $3)",
             " AND ($4 IS NULL OR operation = $4)",
-            " AND ($5 IS NULL OR LOWER(actor_label) LIKE $5 ESCAPE '\\')",
-            " AND ($6 IS NULL OR outcome = $6)",
-            " AND ($7 IS NULL OR source_ip = $7)",
-            " AND ($8 IS NULL OR target = $8)"
+            " AND ($5 IS NULL OR outcome = $5)",
+            " AND ($6 IS NULL OR source_ip = $6)",
+            " AND ($8 IS NULL OR target_index = $7 OR (target_index IS NULL AND target = $8))"
         )
     };
 }
@@ -413,10 +430,10 @@ macro_rules! bind_conditions {
             .bind(p.from.map(micros))
             .bind(p.to.map(micros))
             .bind(p.operation.map(Operation::as_str))
-            .bind(p.actor_like)
             .bind(p.outcome.map(Outcome::as_str))
             .bind(p.source_ip)
-            .bind(p.target)
+            .bind(p.target.map(|t| t.0))
+            .bind(p.target.map(|t| t.1))
     }};
 }
 
@@ -452,7 +469,7 @@ pub(crate) async fn scopes(e: &mut Exec<'_>) -> Result<Vec<Uuid>, StoreError> {
 
 /// Columns of a record row and of an entry row: the parameters each takes.
 const RECORD_WIDTH: usize = 8;
-const ENTRY_WIDTH: usize = 14;
+const ENTRY_WIDTH: usize = 15;
 
 /// `($first, …), (…)`: `rows` tuples of `width` numbered parameters.
 fn values(first: usize, rows: usize, width: usize) -> String {
@@ -483,8 +500,11 @@ fn many_sql(engine: Engine, rows: usize, with_records: bool, release: bool) -> &
     shape[usize::from(release)].get_or_init(|| {
         let record_params = if with_records { rows * RECORD_WIDTH } else { 0 };
         let records = format!("{} VALUES {}", records::insert_head_sql!(), values(1, rows, RECORD_WIDTH));
-        let entries =
-            format!("INSERT INTO audit_log ({}) VALUES {}", cols!(), values(1 + record_params, rows, ENTRY_WIDTH));
+        let entries = format!(
+            "INSERT INTO audit_log ({}) VALUES {}",
+            insert_cols!(),
+            values(1 + record_params, rows, ENTRY_WIDTH)
+        );
         let statement = if with_records { dialect::records_and_entries(engine, &records, &entries) } else { entries };
         if release { format!("{statement}; {}", dialect::RELEASE) } else { statement }
     })
@@ -498,7 +518,7 @@ fn many_sql(engine: Engine, rows: usize, with_records: bool, release: bool) -> &
 /// inserted: the caller rolls back to its savepoint.
 pub(crate) async fn insert_many(
     e: &mut Exec<'_>,
-    entries: &[AuditEntry],
+    entries: &[NewEntry],
     records: &[&Insert],
 ) -> Result<bool, StoreError> {
     debug_assert!(records.is_empty() || entries.len() == records.len());

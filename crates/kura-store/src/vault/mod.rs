@@ -11,8 +11,13 @@
 //! (plain JSON) until they are re-encrypted. A tenant with keys never accepts a plain value back:
 //! a row that does not open is an error, never read as something else.
 
+mod audit;
 mod backup_keys;
 mod keystore;
+mod mail;
+
+pub(crate) use audit::AUDIT_TARGET_INDEX;
+pub(crate) use mail::{BODY as MAIL_BODY, ERROR as MAIL_ERROR, RECIPIENT as MAIL_RECIPIENT, SUBJECT as MAIL_SUBJECT};
 
 use crate::error::StoreError;
 use keystore::Keystore;

@@ -5,6 +5,7 @@ use crate::error::StoreError;
 use crate::sql;
 use crate::store::Store;
 use crate::time::now;
+use crate::vault::Sealer;
 use crate::writer::{Append, NewRecord, RecordChange};
 use jiff::Timestamp;
 use kura_domain::{
@@ -60,9 +61,10 @@ impl Store {
         }
         let now = now(&*self.clock);
         let changed = Record { version: current.version + 1, data: data.clone(), updated_at: now, ..current.clone() };
-        let append = self.append(tenant, actor, audit(&changed));
+        let sealer = self.sealer(tenant).await?;
+        let append = self.append(&sealer, actor, audit(&changed));
         // Sealed here, in the caller's task: the writer's batch carries ciphertext only.
-        let update = sql::records::Update::new(&changed, &self.sealer(tenant).await?)?;
+        let update = sql::records::Update::new(&changed, &sealer)?;
         let entry = self.writer.update(RecordChange { append, update, record: changed.clone() }).await?;
         tracing::debug!(seq = entry.seq, "record updated");
         Ok((changed, entry))
@@ -79,16 +81,18 @@ impl Store {
         audit: impl FnOnce(&Record) -> AuditRecord,
     ) -> Result<(Record, AuditEntry), StoreError> {
         let record = first_version(id, tenant, collection, data, now(&*self.clock));
-        let append = self.append(tenant, actor, audit(&record));
-        let insert = sql::records::Insert::new(&record, 0, &self.sealer(tenant).await?)?;
+        let sealer = self.sealer(tenant).await?;
+        let append = self.append(&sealer, actor, audit(&record));
+        let insert = sql::records::Insert::new(&record, 0, &sealer)?;
         let entry = self.writer.insert(NewRecord { append, insert, record: record.clone() }).await?;
         tracing::debug!(seq = entry.seq, "record created");
         Ok((record, entry))
     }
 
     /// An entry for `tenant`'s chain, dated by this store's clock.
-    fn append(&self, tenant: TenantId, actor: Actor, record: AuditRecord) -> Append {
-        Append { scope: AuditScope::Tenant(tenant), actor, record, clock: Arc::clone(&self.clock) }
+    fn append(&self, sealer: &Sealer, actor: Actor, record: AuditRecord) -> Append {
+        let (scope, clock) = (AuditScope::Tenant(sealer.tenant()), Arc::clone(&self.clock));
+        Append { scope, actor, record, clock, sealer: Some(sealer.clone()) }
     }
 }
 

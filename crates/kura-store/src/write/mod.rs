@@ -169,14 +169,24 @@ impl Write {
     /// until the batch commits (on PostgreSQL its row, which other nodes then wait for).
     #[tracing::instrument(skip_all, fields(scope = ?self.scope, operation = record.operation.as_str()))]
     pub async fn commit(mut self, record: AuditRecord) -> Result<AuditEntry, StoreError> {
-        let mut appends =
-            vec![Append { scope: self.scope, actor: self.actor.clone(), record, clock: Arc::clone(&self.clock) }];
+        let sealer = match self.scope {
+            AuditScope::Tenant(tenant) => Some(self.sealer(tenant).await?),
+            AuditScope::Platform => None,
+        };
+        let mut appends = vec![Append {
+            scope: self.scope,
+            actor: self.actor.clone(),
+            record,
+            clock: Arc::clone(&self.clock),
+            sealer,
+        }];
         for opened in std::mem::take(&mut self.opened) {
             let scope = AuditScope::Tenant(opened.tenant);
             match opened.record {
                 Some(record) => {
                     let (actor, clock) = (self.actor.clone(), Arc::clone(&self.clock));
-                    appends.push(Append { scope, actor, record, clock });
+                    let sealer = Some(self.sealer(opened.tenant).await?);
+                    appends.push(Append { scope, actor, record, clock, sealer });
                 }
                 // Rows of the tenant without an entry in its own chain: refused (rolled back).
                 None if opened.filled.into_inner() => {

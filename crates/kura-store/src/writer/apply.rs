@@ -16,7 +16,7 @@ use crate::conn::{Engine, WriterConn};
 use crate::dialect;
 use crate::error::StoreError;
 use crate::sql;
-use kura_domain::{AuditEntry, Record};
+use kura_domain::Record;
 use std::sync::PoisonError;
 
 /// What the writer does with a write as data beyond its group's statements.
@@ -34,7 +34,7 @@ impl AsData for NewRecord {
     async fn write_alone(&mut self, slot: &mut Slot) -> Placed {
         let entry = slot.number(self).await?;
         let batch = slot.append_entry(&entry, Some(&self.insert)).await?;
-        Ok((entry, batch))
+        Ok((entry.entry, batch))
     }
 }
 
@@ -50,7 +50,7 @@ impl AsData for RecordChange {
         }
         let entry = slot.next_entry(&self.append).await?;
         let batch = slot.append_entry(&entry, None).await?;
-        Ok((entry, batch))
+        Ok((entry.entry, batch))
     }
 }
 
@@ -218,7 +218,7 @@ impl Slot {
                 self.refused.extend(refused);
                 for (q, entry) in done.into_iter().zip(entries) {
                     let batch = self.batch.subscribe();
-                    self.place(q, Ok((entry, batch)));
+                    self.place(q, Ok((entry.entry, batch)));
                 }
             }
             Err(e) => {
@@ -289,7 +289,7 @@ impl Slot {
             Ok(()) => {
                 for (q, entry) in placed.into_iter().zip(entries) {
                     let batch = self.batch.subscribe();
-                    self.place(q, Ok((entry, batch)));
+                    self.place(q, Ok((entry.entry, batch)));
                 }
             }
             Err(e) => {
@@ -301,7 +301,7 @@ impl Slot {
 
     /// Numbers a queued insert: the collection's next change number for its record and the
     /// next entry of its scope's chain, both advanced in the slot's memory (undone with `w`).
-    async fn number(&mut self, new: &mut NewRecord) -> Result<AuditEntry, StoreError> {
+    async fn number(&mut self, new: &mut NewRecord) -> Result<sql::audit::NewEntry, StoreError> {
         let seq = self.next_change(new.insert.target.key(), false).await?;
         new.insert.target.set_change_seq(seq);
         self.next_entry(&new.append).await

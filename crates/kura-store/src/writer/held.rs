@@ -93,7 +93,7 @@ impl Held {
                             entries.push(slot.next_entry(append).await?);
                         }
                         let outcome = slot.append_entries(&entries, insert.as_ref()).await?;
-                        (entries.into_iter().next(), outcome)
+                        (entries.into_iter().next().map(|n| n.entry), outcome)
                     }
                     None => (None, slot.release().await?),
                 };

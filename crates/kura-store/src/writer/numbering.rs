@@ -17,19 +17,23 @@ use crate::conn::{Exec, WriterConn};
 use crate::dialect;
 use crate::error::StoreError;
 use crate::sql;
+use crate::sql::audit::NewEntry;
 use crate::time::now;
+use crate::vault::Sealer;
 use kura_crypto::merkle::{CompactRange, Hash, Node, leaf_hash};
 use kura_domain::{Actor, AuditEntry, AuditRecord, AuditScope, Clock, CollectionId, TenantId};
 use std::collections::HashMap;
 use std::sync::Arc;
 
 /// An audit entry to append, before the writer numbers it: what it records, on whose behalf,
-/// in which chain, and the clock that dates it.
+/// in which chain, the clock that dates it, and for a tenant's chain how its values are sealed
+/// (`None` for the platform's chain, which has no tenant key and stays plain).
 pub(crate) struct Append {
     pub scope: AuditScope,
     pub actor: Actor,
     pub record: AuditRecord,
     pub clock: Arc<dyn Clock>,
+    pub sealer: Option<Sealer>,
 }
 
 /// A chain head as advanced inside the open outer transaction, with the tree over its entries.
@@ -83,8 +87,8 @@ pub(super) struct Numbers {
 impl Numbers {
     /// The next entry of `append`'s chain, with its head advanced in memory (the batch's first
     /// append to the scope advances the stored head, which locks it).
-    pub(super) async fn next_entry(&mut self, e: &mut Exec<'_>, append: &Append) -> Result<AuditEntry, StoreError> {
-        let Append { scope, actor, record, clock } = append;
+    pub(super) async fn next_entry(&mut self, e: &mut Exec<'_>, append: &Append) -> Result<NewEntry, StoreError> {
+        let Append { scope, actor, record, clock, sealer } = append;
         let scope = *scope;
         let (prev_seq, prev_hash, mut tree) = match self.heads.get(&scope) {
             Some(head) => (head.seq, head.hash, head.tree.clone()),
@@ -104,7 +108,16 @@ impl Numbers {
         }
         // Read the time only once the head is locked, so that times never go backwards along
         // the chain while writers queue for it.
-        let entry = AuditEntry::seal(scope, prev_seq, prev_hash, now(&**clock), actor, record);
+        // A tenant's values are sealed for this entry's number before it is hashed: the chain and
+        // the tree commit to the stored bytes, which verify without the tenant's key.
+        let (entry, target_index) = match sealer {
+            Some(sealer) => {
+                let stored = sealer.seal_audit(prev_seq + 1, actor, record);
+                let entry = AuditEntry::seal(scope, prev_seq, prev_hash, now(&**clock), &stored.actor, &stored.record);
+                (entry, stored.target_index)
+            }
+            None => (AuditEntry::seal(scope, prev_seq, prev_hash, now(&**clock), actor, record), None),
+        };
         // The leaf is the entry's stored bytes, so that sealing a field later never breaks it.
         let leaf = leaf_hash(&entry.own_canonical_bytes());
         self.undo.push(Undo::Nodes(self.nodes.len()));
@@ -116,7 +129,7 @@ impl Numbers {
         });
         let known = self.heads.insert(scope, Head { seq: entry.seq, hash: entry.hash, tree });
         self.undo.push(Undo::Head(scope, known));
-        Ok(entry)
+        Ok(NewEntry { entry, target_index })
     }
 
     /// Takes a collection's next change sequence number for a record write (for a delete, also

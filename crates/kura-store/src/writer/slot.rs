@@ -14,7 +14,7 @@ use crate::conn::{Connector, WriterConn};
 use crate::dialect;
 use crate::error::StoreError;
 use crate::sql;
-use kura_domain::{AuditEntry, CollectionId, Record, TenantId};
+use kura_domain::{CollectionId, Record, TenantId};
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -122,7 +122,7 @@ impl Slot {
     /// into the batch, in one call where the engine allows it.
     pub(super) async fn append_entry(
         &mut self,
-        entry: &AuditEntry,
+        entry: &sql::audit::NewEntry,
         insert: Option<&sql::records::Insert>,
     ) -> Result<watch::Receiver<Outcome>, StoreError> {
         self.append_entries(std::slice::from_ref(entry), insert).await
@@ -132,7 +132,7 @@ impl Slot {
     /// any, goes with the first.
     pub(super) async fn append_entries(
         &mut self,
-        entries: &[AuditEntry],
+        entries: &[sql::audit::NewEntry],
         insert: Option<&sql::records::Insert>,
     ) -> Result<watch::Receiver<Outcome>, StoreError> {
         let mut insert = insert;
@@ -157,7 +157,7 @@ impl Slot {
 
     /// The next entry of `append`'s chain (see [`Numbers::next_entry`]); undone with `w` if the
     /// write rolls back.
-    pub(super) async fn next_entry(&mut self, append: &Append) -> Result<AuditEntry, StoreError> {
+    pub(super) async fn next_entry(&mut self, append: &Append) -> Result<sql::audit::NewEntry, StoreError> {
         let Some(conn) = self.conn.as_mut() else {
             return Err(StoreError::Database(sqlx::Error::PoolClosed));
         };

@@ -153,12 +153,12 @@ async fn dat_2_dat_3_plaintext_canary_sweep_finds_no_record_value_or_user_name_i
         out
     };
     let import = log(&["import", "--tenant", "demo", "--collection", "customers", "--file", file.to_str().unwrap()]);
-    // A user's display name, sealed with the user (Japanese and full-width). Its email is not a
-    // canary: the administrator's audit entry names the account by its address, and audit
-    // details are not sealed yet (ARCHITECTURE.md, "Encryption at rest").
+    // A user's display name and email, sealed with the user and in the tenant's audit entries
+    // that name the account (Japanese and full-width).
     let (admin_japanese, admin_wide, admin_normalised) =
         ("金庫番管理者カナリア", "ＫＵＲＡＡＤＭＩＮ５５", "kuraadmin55");
     let admin_name = format!("{admin_japanese} {admin_wide}");
+    let admin_email = "KuraMailCanary31@canary.example.jp";
     let tenant = log(&[
         "tenant",
         "create",
@@ -167,10 +167,26 @@ async fn dat_2_dat_3_plaintext_canary_sweep_finds_no_record_value_or_user_name_i
         "--name",
         "Canary",
         "--admin-email",
-        "admin@canary.example.jp",
+        admin_email,
         "--admin-name",
         &admin_name,
         "--one-time-password",
+    ]);
+    // A tenant whose administrator gets a setup link: the mail waits in the outbox, sealed with
+    // its recipient (typed full-width) and its body.
+    let (setup_wide, setup_normalised) = ("ＫＵＲＡＳＥＴＵＰ４４", "kurasetup44");
+    let setup_email = format!("{setup_wide}@canary-mail.example.jp");
+    let mailed = log(&[
+        "tenant",
+        "create",
+        "--slug",
+        "canary-mail",
+        "--name",
+        "Canary Mail",
+        "--admin-email",
+        &setup_email,
+        "--admin-name",
+        "Setup Canary",
     ]);
     let exported = cli.dir.path().join("exported.jsonl");
     let export = log(&[
@@ -207,7 +223,7 @@ async fn dat_2_dat_3_plaintext_canary_sweep_finds_no_record_value_or_user_name_i
             written.push((format!("rows of {url}"), pg_rows(&url).await));
         }
     }
-    for (name, out) in [("import", &import), ("export", &export), ("tenant create", &tenant)] {
+    for (name, out) in [("import", &import), ("export", &export), ("tenant create", &tenant), ("mailed", &mailed)] {
         written.push((format!("{name} log"), out.stderr.clone()));
     }
     let canaries = [
@@ -221,6 +237,13 @@ async fn dat_2_dat_3_plaintext_canary_sweep_finds_no_record_value_or_user_name_i
         admin_japanese,
         admin_wide,
         admin_normalised,
+        admin_email,
+        &admin_email.to_lowercase(),
+        "KuraMailCanary31",
+        "kuramailcanary31",
+        setup_wide,
+        setup_normalised,
+        "Setup Canary",
     ];
     let mut found = Vec::new();
     for (name, bytes) in &written {

@@ -26,6 +26,8 @@ pub async fn list(State(state): State<AppState>, ctx: OpCtx) -> AppResult<Respon
         }
     };
     let failed = mails.iter().filter(|m| m.status == "failed").count();
+    // A tenant's value that its key no longer opens (the tenant's keys destroyed) is named so.
+    let shown = |v: &str| if v == kura_store::MAIL_UNOPENED { t(Msg::MailUnopened).to_owned() } else { v.to_owned() };
     let body = html! {
         @if let Some(dir) = state.mail.transport().files_dir() {
             p.muted { (t(Msg::MailToFiles)) " " code { (dir.display()) } }
@@ -51,15 +53,15 @@ pub async fn list(State(state): State<AppState>, ctx: OpCtx) -> AppResult<Respon
                     tr {
                         td.nowrap { (time(m.created_at)) }
                         td.mono { (scope_name(m.scope)) }
-                        td.mono { (m.recipient) }
-                        td { (m.subject) }
+                        td.mono { (shown(&m.recipient)) }
+                        td { (shown(&m.subject)) }
                         td {
                             span class={ "badge " (class) } { (t(label)) }
                             @if let Some(at) = m.sent_at { br; span.muted { (time(at)) } }
                             @if m.status == "pending" && m.attempts > 0 { br; span.muted { (t(Msg::MailNextAttempt)) " " (time(m.next_attempt_at)) } }
                         }
                         td { (m.attempts) }
-                        td { (m.last_error.as_deref().unwrap_or("")) }
+                        td { (shown(m.last_error.as_deref().unwrap_or(""))) }
                     }
                 } }
             } }

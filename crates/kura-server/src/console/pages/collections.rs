@@ -9,6 +9,7 @@ use crate::console::msg::Msg;
 use crate::console::widgets::{Input, csrf, empty_state, new_button};
 use crate::error::AppResult;
 use crate::service::collections;
+use crate::service::transfer::archive;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -42,8 +43,12 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response
         }
     };
     let mut head = Head::new(Nav::Collections, t(Msg::NavCollections));
-    if manage {
-        head = head.actions(new_button("/console/collections/new", t(Msg::NewCollection)));
+    let export_all = archive::NEEDS.iter().all(|&n| ctx.p.can(n));
+    if manage || export_all {
+        head = head.actions(html! {
+            @if export_all { a.btn.btn-ghost href="/console/export" { (t(Msg::TenantExport)) } }
+            @if manage { (new_button("/console/collections/new", t(Msg::NewCollection))) }
+        });
     }
     Ok(page(&ctx, head, body).into_response())
 }

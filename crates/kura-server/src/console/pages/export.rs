@@ -1,7 +1,7 @@
 //! Exporting a collection's records from the console (DAT-5): choose the format and the header
 //! row's names, then download the file. The download is the API's export, streamed the same way
 //! and audited the same way; a refusal (a value Shift_JIS cannot hold) comes back as a page in
-//! the reader's language.
+//! the reader's language. The whole tenant goes out as one ZIP file from its own page.
 
 use crate::console::extract::Ctx;
 use crate::console::layout::{Head, Nav, page};
@@ -9,6 +9,7 @@ use crate::console::msg::Msg;
 use crate::console::widgets::select;
 use crate::error::AppResult;
 use crate::service::collections;
+use crate::service::transfer::archive;
 use crate::service::transfer::export::{self, ExportParams};
 use crate::service::transfer::format::Format;
 use crate::state::AppState;
@@ -66,4 +67,45 @@ pub async fn file(
 ) -> AppResult<Response> {
     let exporter = export::start(&state, &ctx.p, &name, &params).await?;
     Ok(crate::api::transfer::download(exporter))
+}
+
+/// The whole tenant as one ZIP file (DAT-5): what the file holds, a word of care, the button.
+pub async fn tenant_form(ctx: Ctx) -> AppResult<Response> {
+    ctx.p.require(Permission::RecordsExport)?;
+    let t = |m: Msg| ctx.t(m);
+    let allowed = archive::NEEDS.iter().all(|&n| ctx.p.can(n));
+    let body = html! {
+        div.card.stack {
+            p { (t(Msg::TenantExportIntro)) }
+            p { (t(Msg::TenantExportHolds)) }
+            ul {
+                li { (t(Msg::TenantExportCollections)) }
+                li { (t(Msg::TenantExportRecords)) }
+                li { (t(Msg::TenantExportPeople)) }
+                li { (t(Msg::TenantExportLog)) }
+                li { (t(Msg::TenantExportManifest)) }
+            }
+            p.help { (t(Msg::ExportFormulaRule)) }
+            @if !ctx.p.can(Permission::PiiRead) { p.help { (t(Msg::ExportMasked)) } }
+            p.help { (t(Msg::TenantExportCare)) }
+            @if allowed {
+                div.actions {
+                    a.btn.btn-primary href="/console/export/file" download { (t(Msg::TenantExportDownload)) }
+                    a.btn.btn-ghost href="/console/collections" { (t(Msg::Cancel)) }
+                }
+            } @else {
+                div.notice.notice-warn role="status" { (t(Msg::TenantExportNeeds)) }
+            }
+            p { a href="/console/help/data" { (t(Msg::ExportHelpLink)) } }
+        }
+    };
+    let head =
+        Head::new(Nav::Collections, t(Msg::TenantExportTitle)).crumb(t(Msg::NavCollections), "/console/collections");
+    Ok(page(&ctx, head, body).into_response())
+}
+
+/// The archive itself (a GET: downloading changes nothing but the audit log).
+pub async fn tenant_file(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
+    let archive = archive::build(&state, &ctx.p).await?;
+    Ok(crate::api::transfer::archive_download(archive))
 }

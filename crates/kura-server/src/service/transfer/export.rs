@@ -70,32 +70,70 @@ pub async fn start(
     collection: &str,
     params: &ExportParams,
 ) -> AppResult<Exporter> {
+    let exporter = open(state, p, collection, params).await?;
+    exporter.check_encodable()?;
+    let g = p.require(Permission::RecordsExport)?;
+    let entry = AuditRecord::success(Operation::RecordExport, format!("collection:{}", exporter.collection.name))
+        .with_detail(exporter.describe());
+    state.store.audit_only(AuditScope::Tenant(g.tenant_id()), p.actor().clone(), entry).await?;
+    super::flag::check(state, p).await?;
+    Ok(exporter)
+}
+
+/// An export of `collection` for `p` (which needs `records.export`), neither checked nor
+/// audited: for [`start`] and for the whole-tenant archive, which audits once for all.
+pub(crate) async fn open(
+    state: &AppState,
+    p: &TenantPrincipal,
+    collection: &str,
+    params: &ExportParams,
+) -> AppResult<Exporter> {
     let g = p.require(Permission::RecordsExport)?;
     let at = find_at(state, &g, collection).await?;
     let records = state.store.records_at(&at).await?;
-    let exporter = Exporter {
+    Ok(Exporter {
         collection: at.collection.clone(),
         records,
         format: params.format.unwrap_or_default(),
         header: params.header.unwrap_or_default(),
         pii_visible: g.pii_visible(),
         next: None,
-    };
-    exporter.check_encodable()?;
-    let masked = exporter.collection.fields.iter().any(|f| f.pii) && !exporter.pii_visible;
-    let detail = format!(
-        "format={} rows={} pii={}",
-        exporter.format.as_str(),
-        exporter.rows(),
-        if masked { "masked" } else { "shown" }
-    );
-    let entry = AuditRecord::success(Operation::RecordExport, format!("collection:{}", exporter.collection.name))
-        .with_detail(detail);
-    state.store.audit_only(AuditScope::Tenant(g.tenant_id()), p.actor().clone(), entry).await?;
-    Ok(exporter)
+    })
 }
 
 impl Exporter {
+    /// The same snapshot written again from the start in `format`.
+    pub(crate) fn reformatted(&self, format: Format) -> Self {
+        Self {
+            collection: self.collection.clone(),
+            records: self.records.clone(),
+            format,
+            header: self.header,
+            pii_visible: self.pii_visible,
+            next: None,
+        }
+    }
+
+    /// What the audit entry of the export says: format, rows and whether values were masked.
+    fn describe(&self) -> String {
+        format!(
+            "format={} rows={} pii={}",
+            self.format.as_str(),
+            self.rows(),
+            if self.masks_pii() { "masked" } else { "shown" }
+        )
+    }
+
+    /// Whether personal information in the file is masked (the reader lacks `pii.read`).
+    pub(crate) fn masks_pii(&self) -> bool {
+        self.collection.fields.iter().any(|f| f.pii) && !self.pii_visible
+    }
+
+    /// The collection's key.
+    pub(crate) fn collection_name(&self) -> &str {
+        self.collection.name.as_str()
+    }
+
     /// The number of records in the file.
     pub fn rows(&self) -> usize {
         self.records.len()

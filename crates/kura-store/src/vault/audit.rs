@@ -1,0 +1,65 @@
+//! A tenant's audit entries, sealed (DAT-2): the actor's label (an email or a key name), the
+//! target (`user:<email>`, `record:<collection>/<id>`) and the detail are sealed under the
+//! tenant's data key, bound to the entry's sequence number, before the entry is hashed. The
+//! chain and the Merkle tree therefore commit to the stored bytes, so verification never needs
+//! a key, and still passes once the tenant's keys are destroyed. Everything else of an entry
+//! (scope, number, time, actor kind and id, role key, source address, operation, outcome) stays
+//! plain: identifiers and the operational facts that filters and verification use.
+//!
+//! Entries written before sealing keep their plain values (sealing them would change what the
+//! chain committed to), so opening accepts a plain value here, unlike other sealed columns.
+
+use super::Sealer;
+use crate::error::StoreError;
+use kura_domain::{Actor, AuditEntry, AuditRecord};
+use std::borrow::Cow;
+
+/// The table and fields bound into an entry's seals, and the name of the target's index.
+const AUDIT_LOG: &str = "audit_log";
+const ACTOR_LABEL: &str = "actor_label";
+const TARGET: &str = "target";
+const DETAIL: &str = "detail";
+pub(crate) const AUDIT_TARGET_INDEX: &str = "audit_log.target";
+
+/// An entry's fields as they are stored and hashed, and the index of its target.
+pub(crate) struct StoredAudit<'a> {
+    pub actor: Cow<'a, Actor>,
+    pub record: Cow<'a, AuditRecord>,
+    pub target_index: Option<Vec<u8>>,
+}
+
+impl Sealer {
+    /// The stored form of entry `seq` of this tenant's chain: with keys, its actor's label,
+    /// target and detail sealed; without, as they are. Either way the target gets its index.
+    pub(crate) fn seal_audit<'a>(&self, seq: i64, actor: &'a Actor, record: &'a AuditRecord) -> StoredAudit<'a> {
+        let target_index = record.target.as_deref().map(|t| self.index(AUDIT_TARGET_INDEX, t));
+        if !self.has_keys() {
+            return StoredAudit { actor: Cow::Borrowed(actor), record: Cow::Borrowed(record), target_index };
+        }
+        let row = seq.to_be_bytes();
+        let seal = |field: &str, value: &str| self.seal_text(AUDIT_LOG, &row, field, value);
+        let actor = Actor { label: seal(ACTOR_LABEL, &actor.label), ..actor.clone() };
+        let record = AuditRecord {
+            target: record.target.as_deref().map(|t| seal(TARGET, t)),
+            detail: record.detail.as_deref().map(|d| seal(DETAIL, d)),
+            ..record.clone()
+        };
+        StoredAudit { actor: Cow::Owned(actor), record: Cow::Owned(record), target_index }
+    }
+
+    /// Opens an entry of this tenant's chain read from the database, in place. A sealed value
+    /// that does not open for exactly this tenant, entry and field is refused
+    /// ([`StoreError::Unreadable`]); a plain one was written before sealing and is kept.
+    pub(crate) fn open_audit(&self, entry: &mut AuditEntry) -> Result<(), StoreError> {
+        let row = entry.seq.to_be_bytes();
+        let label = std::mem::take(&mut entry.actor.label);
+        entry.actor.label = self.open_text_or_plain(AUDIT_LOG, &row, ACTOR_LABEL, label)?;
+        if let Some(target) = entry.target.take() {
+            entry.target = Some(self.open_text_or_plain(AUDIT_LOG, &row, TARGET, target)?);
+        }
+        if let Some(detail) = entry.detail.take() {
+            entry.detail = Some(self.open_text_or_plain(AUDIT_LOG, &row, DETAIL, detail)?);
+        }
+        Ok(())
+    }
+}
