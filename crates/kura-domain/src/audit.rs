@@ -105,6 +105,13 @@ pub enum Operation {
     TenantDelete,
     /// The tenant's administrators were reminded of the contract's end (TEN-4).
     ContractEndNotice,
+    /// A backup was taken (OPS-1), or taking one failed. In the platform's log only.
+    BackupCreate,
+    /// A backup was verified: signature, digests, key (OPS-1). In the platform's log only.
+    BackupVerify,
+    /// A backup was restored into a scratch location, checked and removed (OPS-1). In the
+    /// platform's log only.
+    BackupDrill,
     SecurityPolicyUpdate,
     UserLock,
     UserUnlock,
@@ -174,7 +181,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 64] = [
+    pub const ALL: [Operation; 67] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -184,6 +191,9 @@ impl Operation {
         Self::TenantUpdate,
         Self::TenantDelete,
         Self::ContractEndNotice,
+        Self::BackupCreate,
+        Self::BackupVerify,
+        Self::BackupDrill,
         Self::UserLogin,
         Self::UserLoginFailed,
         Self::UserLogout,
@@ -252,6 +262,9 @@ impl Operation {
             Self::TenantUpdate => "tenant.update",
             Self::TenantDelete => "tenant.delete",
             Self::ContractEndNotice => "contract.end_notice",
+            Self::BackupCreate => "backup.create",
+            Self::BackupVerify => "backup.verify",
+            Self::BackupDrill => "backup.drill",
             Self::UserLogin => "user.login",
             Self::UserLoginFailed => "user.login_failed",
             Self::UserLogout => "user.logout",
@@ -325,6 +338,9 @@ impl Operation {
                 | Self::TenantCreate
                 | Self::TenantUpdate
                 | Self::TenantDelete
+                | Self::BackupCreate
+                | Self::BackupVerify
+                | Self::BackupDrill
         )
     }
 }

@@ -52,6 +52,8 @@ pub enum BuildError {
     Encryption(String),
     #[error("the client-certificate CA: {0}")]
     ClientCa(kura_crypto::x509::client::CaError),
+    #[error("backups: {0}")]
+    Backup(Box<crate::backup::BackupError>),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
 }
@@ -236,6 +238,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ap
     let mail = crate::mail::Mailer::new(&settings)?;
     let checkpoints = crate::checkpoints::Checkpoints::new(&settings);
     let settings_access_log = settings.access_log.clone();
+    let backups = crate::backup::Backups::new(&settings).map_err(|e| BuildError::Backup(Box::new(e)))?;
     let ca_dir = settings.tls.client_ca_dir.clone().unwrap_or_else(|| settings.data_dir.join("tls"));
     // With encryption at rest, the client CA's key is sealed under the same master key.
     let ca_sealer = master.map(|m| m as Arc<dyn kura_crypto::vault::KeyProvider>);
@@ -255,6 +258,8 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ap
             settings_access_log.enabled,
             settings_access_log.buffer,
         )),
+        backups,
+        jobs: Arc::default(),
     }))
 }
 

@@ -89,6 +89,30 @@ pub async fn metrics(State(state): State<AppState>, parts: axum::http::request::
         ),
     ];
     extra.extend(tls);
+    // Backups (OPS-1): the newest backup here and the newest restore drill, once there is one.
+    let seconds = |t: jiff::Timestamp| t.as_microsecond() as f64 / 1e6;
+    if let Some(newest) = state.backups.newest_time() {
+        extra.push((
+            "kura_backup_newest_timestamp_seconds",
+            "When the newest backup in the backup directory was taken (Unix time).",
+            Kind::Gauge,
+            seconds(newest),
+        ));
+    }
+    if let Some((at, ok)) = crate::backup::last_drill(&state.store).await {
+        extra.push((
+            "kura_backup_drill_success",
+            "Whether the newest restore drill passed (1) or failed (0).",
+            Kind::Gauge,
+            if ok { 1.0 } else { 0.0 },
+        ));
+        extra.push((
+            "kura_backup_drill_timestamp_seconds",
+            "When the newest restore drill ran (Unix time).",
+            Kind::Gauge,
+            seconds(at),
+        ));
+    }
     let log = &state.access_log;
     extra.extend([
         (

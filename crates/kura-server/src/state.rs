@@ -58,4 +58,8 @@ pub struct Shared {
     pub access_log: Arc<crate::access_log::AccessLog>,
     /// The client-certificate CA (IAM-11), read or made on first need.
     pub client_ca: Arc<crate::service::client_certs::CaSlot>,
+    /// The backups and their copies (OPS-1).
+    pub backups: crate::backup::Backups,
+    /// The backup job running in this process, if any: one at a time.
+    pub jobs: Arc<crate::backup::Jobs>,
 }

@@ -45,6 +45,7 @@ pub use outbox::UNOPENED_TEXT as MAIL_UNOPENED;
 pub use read::CollectionAt;
 pub use rows::{ApiKey, ApiKeyContext, ClientCertificate, CollectionHead, Session, SessionOwner, UserSessionContext};
 pub use sql::account::{OwnSession, session_handle};
+pub use sql::backups::BackupCheck;
 pub use sql::erasure::TenantDeletion;
 pub use sql::factors::{Challenge, SecondFactor};
 pub use sql::lockout::{FailureCount, Throttle};

@@ -60,6 +60,10 @@ impl Store {
     pub async fn tenant_deletions(&self) -> Result<Vec<crate::TenantDeletion>, StoreError> {
         sql::erasure::all(&mut self.db.read().await?.exec()).await
     }
+    /// The newest `limit` backup verifications and restore drills (OPS-1), newest first.
+    pub async fn backup_checks(&self, limit: u32) -> Result<Vec<crate::BackupCheck>, StoreError> {
+        sql::backups::recent(&mut self.db.read().await?.exec(), i64::from(limit)).await
+    }
 
     // Users -------------------------------------------------------------------------------------
 

@@ -74,8 +74,9 @@ pub enum Command {
     #[command(subcommand)]
     Bulk(BulkCommand),
     /// Take a backup now (consistent while writes go on; compressed, encrypted with the backup
-    /// key from the keystore, described by a signed manifest), then delete the oldest beyond
-    /// backup.generations. `list` and `verify` inspect backups.
+    /// key from the keystore, described by a signed manifest), copy it to the second directory
+    /// and the bucket if configured, then delete the oldest beyond backup.generations. `list`
+    /// and `verify` inspect backups, `drill` runs a restore drill. Recorded in the platform's log.
     Backup(BackupArgs),
     /// Restore a backup into a new data directory or an empty database, then verify every
     /// audit chain of the result. The backup is verified first; a target that holds anything
@@ -94,16 +95,30 @@ pub struct BackupArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum BackupCommand {
-    /// List the backups in the backup directory, oldest first, with their signature's state.
+    /// List the backups in the backup directory (or, with --remote, in the bucket), oldest
+    /// first, with their signature's state.
     List {
+        /// List the copies in the bucket (backup.remote) instead.
+        #[arg(long)]
+        remote: bool,
         #[command(flatten)]
         data: DataArgs,
     },
     /// Verify a backup: the manifest's signature, every file's SHA-256, and that the backup key
-    /// decrypts and decompresses all of it. Names the file that is corrupted.
+    /// decrypts and decompresses all of it. Names the file that is corrupted. Recorded in the
+    /// platform's log.
     Verify {
         /// The backup's id (as listed) or the path of its directory.
         backup: String,
+        /// Verify the copy in the bucket (downloaded into a scratch directory first).
+        #[arg(long)]
+        remote: bool,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Restore the newest backup into a scratch location, verify its audit chains and read
+    /// every record with the installation's keys, record the result and remove the copy.
+    Drill {
         #[command(flatten)]
         data: DataArgs,
     },
@@ -113,6 +128,9 @@ pub enum BackupCommand {
 pub struct RestoreArgs {
     /// The backup's id (as listed) or the path of its directory.
     pub backup: String,
+    /// Restore the copy in the bucket (downloaded into a scratch directory first).
+    #[arg(long)]
+    pub remote: bool,
     /// A new (absent or empty) data directory, a sqlite://PATH that does not exist, or the
     /// postgres://… URL of an empty or absent database.
     #[arg(long)]

@@ -13,6 +13,8 @@ mod bulk;
 mod contract_end;
 #[path = "cli/encryption.rs"]
 mod encryption;
+#[path = "cli/s3.rs"]
+mod s3;
 
 use kura_store::testing::{TestDb, TestKeystore, test_db, test_keystore};
 use std::path::{Path, PathBuf};

@@ -13,12 +13,16 @@
 //! first, refuses a target that holds anything, writes the database, and verifies every audit
 //! chain and Merkle tree of the result.
 
+mod jobs;
 mod manifest;
+mod remote;
 mod schedule;
 
+pub use jobs::{Drilled, Jobs, drill, last_drill, schedule_actor, take, verify};
 pub use kura_store::backup::RestoreTarget;
 pub use manifest::{FileEntry, MANIFEST_FILE, Manifest, ManifestError};
-pub use schedule::{Schedule, parse_time, run_schedule};
+pub use remote::{Remote, RemoteBackup, RemoteError, check_remote};
+pub use schedule::{Schedule, id_time, parse_time, run_schedule};
 
 use crate::checkpoints::{CheckpointError, Checkpoints};
 use crate::settings::Settings;
@@ -59,6 +63,16 @@ pub enum BackupError {
     #[error("backup {backup}: wrong backup key: {why}")]
     WrongKey { backup: String, why: String },
     #[error(transparent)]
+    Remote(#[from] RemoteError),
+    #[error("there is no remote copy configured: set backup.remote (docs/operations.md)")]
+    NoRemote,
+    #[error("another backup job (a backup, a verification or a drill) is running: try again when it is done")]
+    Busy,
+    #[error("the restore drill failed: {0}")]
+    Drill(String),
+    #[error("there is no backup yet to restore: take one first")]
+    NoBackups,
+    #[error(transparent)]
     Snapshot(#[from] SnapshotError),
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
@@ -87,6 +101,8 @@ pub struct Backups {
     dir: PathBuf,
     /// The second directory every backup is copied to (another disk or a mounted share).
     copy_dir: Option<PathBuf>,
+    /// The bucket every backup is uploaded to.
+    remote: Option<Remote>,
     generations: u32,
     database_url: String,
     tools: Tools,
@@ -107,6 +123,51 @@ pub struct Made {
     pub deleted: Vec<String>,
     /// The copy in the copy directory, or why it failed (the backup itself stands).
     pub copy: Option<Result<PathBuf, String>>,
+    /// The copy in the bucket (where), or why it failed (the backup itself stands).
+    pub remote: Option<Result<String, String>>,
+    /// Older backups deleted from the bucket by the retention rule.
+    pub remote_deleted: Vec<String>,
+}
+
+/// Where a backup to verify or restore is read from.
+#[derive(Clone, Debug)]
+pub enum Location {
+    /// A backup directory: in the backup directory, the copy directory, or anywhere.
+    Dir(PathBuf),
+    /// A backup in the bucket, by its id.
+    Remote(String),
+}
+
+impl Location {
+    /// `local`, `copy` or `remote`, as the platform's record names where a check read from.
+    pub fn kind(&self, backups: &Backups) -> &'static str {
+        match self {
+            Self::Remote(_) => "remote",
+            Self::Dir(p) if backups.copy_dir().is_some_and(|c| p.starts_with(c)) => "copy",
+            Self::Dir(_) => "local",
+        }
+    }
+}
+
+/// A private scratch directory beside the backups, removed when dropped.
+#[derive(Debug)]
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    /// A new name for a scratch directory in `dir` (not created).
+    fn name(dir: &Path, what: &str) -> Self {
+        let tag: String = kura_crypto::random_bytes::<6>().iter().map(|b| format!("{b:02x}")).collect();
+        Self(dir.join(format!(".{what}-{tag}")))
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Whether a listed backup's manifest carries a valid signature.
@@ -147,11 +208,14 @@ pub struct Restored {
 }
 
 impl Backups {
-    pub fn new(settings: &Settings) -> Self {
+    /// The backups as configured; the remote copy's client is made here, so a bad remote
+    /// configuration (its credentials file) stops every command that uses backups at once.
+    pub fn new(settings: &Settings) -> Result<Self, BackupError> {
         let which = |configured: &Option<PathBuf>, name: &str| configured.clone().unwrap_or_else(|| find_on_path(name));
-        Self {
+        Ok(Self {
             dir: settings.backup_dir(),
             copy_dir: settings.backup.copy_dir.clone(),
+            remote: Remote::from_settings(&settings.backup.remote)?,
             generations: settings.backup.generations,
             database_url: settings.database_url(),
             tools: Tools {
@@ -159,7 +223,7 @@ impl Backups {
                 pg_restore: which(&settings.backup.pg_restore, "pg_restore"),
             },
             checkpoints: Checkpoints::new(settings),
-        }
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -170,6 +234,9 @@ impl Backups {
     }
     pub fn generations(&self) -> u32 {
         self.generations
+    }
+    pub fn remote(&self) -> Option<&Remote> {
+        self.remote.as_ref()
     }
 
     /// A backup named by its id (a directory of the backup directory) or by its path.
@@ -208,7 +275,25 @@ impl Backups {
                 e.to_string()
             })
         });
-        Ok(Made { id, path, database_bytes, stored_bytes, seconds: started.elapsed().as_secs_f64(), deleted, copy })
+        let mut remote_deleted = Vec::new();
+        let remote = match &self.remote {
+            None => None,
+            Some(remote) => Some(match remote.upload(&path, &id).await {
+                Ok(at) => match remote.retain(self.generations).await {
+                    Ok(deleted) => {
+                        remote_deleted = deleted;
+                        Ok(at)
+                    }
+                    Err(e) => Err(format!("uploaded to {at}, but the retention rule failed there: {e}")),
+                },
+                Err(e) => Err(e.to_string()),
+            }),
+        };
+        if let Some(Err(e)) = &remote {
+            tracing::error!(backup = %id, error = %e, "the backup could not be copied to the bucket");
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        Ok(Made { id, path, database_bytes, stored_bytes, seconds, deleted, copy, remote, remote_deleted })
     }
 
     async fn write(
@@ -249,6 +334,11 @@ impl Backups {
     /// Deletes the oldest complete backups beyond the configured generations; returns their ids.
     pub fn apply_retention(&self) -> Result<Vec<String>, BackupError> {
         retain(&self.dir, self.generations)
+    }
+
+    /// The ids of the complete backups in the copy directory, oldest first (none without one).
+    pub fn copy_ids(&self) -> Vec<String> {
+        self.copy_dir.as_deref().and_then(|d| complete_ids_in(d).ok()).unwrap_or_default()
     }
 
     /// The ids of the complete backups in the directory, oldest first.
@@ -302,6 +392,60 @@ impl Backups {
             out.push(Listed { id, path, manifest, signature, stored_bytes });
         }
         Ok(out)
+    }
+
+    /// Every backup in the bucket, complete or not, oldest first, with its manifest read
+    /// unchecked (a listing; `verify` checks).
+    pub async fn list_remote(&self) -> Result<Vec<RemoteBackup>, BackupError> {
+        let remote = self.remote.as_ref().ok_or(BackupError::NoRemote)?;
+        Ok(remote.list().await?)
+    }
+
+    /// The directory of the backup at `at`: a local one as it is, a remote one downloaded into
+    /// a scratch directory beside the backups (removed with the returned guard).
+    async fn materialise(&self, at: &Location) -> Result<(PathBuf, Option<Scratch>), BackupError> {
+        match at {
+            Location::Dir(path) => Ok((path.clone(), None)),
+            Location::Remote(id) => {
+                let remote = self.remote.as_ref().ok_or(BackupError::NoRemote)?;
+                crate::application::create_private_dir(&self.dir).map_err(io_at(&self.dir))?;
+                let scratch = Scratch::name(&self.dir, "remote");
+                remote.download(id, scratch.path()).await?;
+                Ok((scratch.path().to_owned(), Some(scratch)))
+            }
+        }
+    }
+
+    /// A failure found in a downloaded copy, named by the remote object rather than the
+    /// scratch file.
+    fn name_remote(&self, at: &Location, e: BackupError) -> BackupError {
+        let (Location::Remote(id), Some(remote)) = (at, &self.remote) else { return e };
+        match e {
+            BackupError::Corrupt { backup, file, why } => {
+                let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                BackupError::Corrupt { backup, file: PathBuf::from(remote.url(id, &name)), why }
+            }
+            BackupError::Manifest { source, .. } => BackupError::Manifest { backup: remote.url(id, ""), source },
+            other => other,
+        }
+    }
+
+    /// Verifies the backup at `at` (see [`Backups::verify`]), downloading a remote one first.
+    pub async fn verify_at(&self, at: &Location, vault: &Vault) -> Result<Verified, BackupError> {
+        let (path, _scratch) = self.materialise(at).await?;
+        self.verify(&path, vault).await.map_err(|e| self.name_remote(at, e))
+    }
+
+    /// Restores the backup at `at` (see [`Backups::restore`]), downloading a remote one first.
+    pub async fn restore_from(
+        &self,
+        at: &Location,
+        target: &RestoreTarget,
+        vault: &Vault,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Restored, BackupError> {
+        let (path, _scratch) = self.materialise(at).await?;
+        self.restore(&path, target, vault, clock).await.map_err(|e| self.name_remote(at, e))
     }
 
     /// The signed manifest of the backup at `path`, every file checked against its digest, and

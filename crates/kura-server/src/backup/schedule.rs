@@ -4,14 +4,14 @@
 //! backup when the newest backup in the directory is older than the latest scheduled time that
 //! has passed. So a slot missed while no Kura ran is caught up at the next check, and nodes that
 //! share the backup directory do not both take the same slot's backup once one has finished.
+//! The restore drill runs at each of `backup.drill_times` in the same zone, when the newest
+//! recorded drill is older than the latest of those times.
 
 use super::{Backups, is_backup_id};
+use crate::state::AppState;
 use jiff::Timestamp;
 use jiff::civil::Time;
 use jiff::tz::TimeZone;
-use kura_domain::Clock;
-use kura_store::Vault;
-use std::sync::Arc;
 
 /// When backups are due.
 #[derive(Clone, Debug)]
@@ -22,10 +22,19 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    /// The schedule from settings already checked by `Settings::check`; `None` when no time is
-    /// configured.
+    /// The backups' schedule from settings already checked by `Settings::check`; `None` when
+    /// no time is configured.
     pub fn from_settings(settings: &crate::Settings) -> Option<Self> {
-        let times: Vec<Time> = settings.backup.times.iter().filter_map(|t| parse_time(t)).collect();
+        Self::at(settings, &settings.backup.times)
+    }
+
+    /// The restore drill's schedule (`backup.drill_times`), in the backups' zone.
+    pub fn drills(settings: &crate::Settings) -> Option<Self> {
+        Self::at(settings, &settings.backup.drill_times)
+    }
+
+    fn at(settings: &crate::Settings, times: &[String]) -> Option<Self> {
+        let times: Vec<Time> = times.iter().filter_map(|t| parse_time(t)).collect();
         if times.is_empty() {
             return None;
         }
@@ -71,8 +80,8 @@ impl Backups {
     }
 }
 
-/// The time a backup id names (`20261206T201912.123456Z`).
-fn id_time(id: &str) -> Option<Timestamp> {
+/// The time a backup id names (`20261206T201912.123456Z`); `None` for anything else.
+pub fn id_time(id: &str) -> Option<Timestamp> {
     if !is_backup_id(id) {
         return None;
     }
@@ -80,26 +89,54 @@ fn id_time(id: &str) -> Option<Timestamp> {
     text.parse().ok()
 }
 
-/// Takes the scheduled backups until the process ends. A failure is logged and tried again at
-/// the next check.
-pub async fn run_schedule(backups: Backups, vault: Arc<Vault>, clock: Arc<dyn Clock>, schedule: Schedule) {
-    let mut tick = tokio::time::interval(schedule.every);
+/// How long the schedule waits before it tries a failed backup again.
+const RETRY_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_mins(15);
+
+/// Takes the scheduled backups and runs the scheduled restore drills until the process ends,
+/// each recorded in the platform's log. A failed backup is logged and recorded, and tried again
+/// after 15 minutes; a failed drill at its next time.
+pub async fn run_schedule(state: AppState, backups: Option<Schedule>, drills: Option<Schedule>) {
+    let every = [&backups, &drills].into_iter().flatten().map(|s| s.every).min();
+    let Some(every) = every else { return };
+    let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The first tick is immediate: skip it, so that a short-lived server takes no backup.
     tick.tick().await;
+    // A failed backup is tried again, but not at every check: each try is an entry in the
+    // platform's log.
+    let mut failed_at: Option<Timestamp> = None;
     loop {
         tick.tick().await;
-        if !backups.due(&schedule, clock.now()) {
-            continue;
-        }
-        match backups.make(&vault, &*clock).await {
-            Ok(made) => {
-                tracing::info!(backup = %made.id, bytes = made.stored_bytes, deleted = made.deleted.len(), "scheduled backup made");
-                if let Some(Err(e)) = &made.copy {
-                    tracing::error!(backup = %made.id, error = %e, "the scheduled backup's copy failed");
+        let now = state.clock.now();
+        let resting = failed_at.is_some_and(|at| now < at + RETRY_AFTER);
+        if let Some(schedule) = &backups
+            && !resting
+            && state.backups.due(schedule, now)
+        {
+            let made = super::take(&state, super::schedule_actor()).await;
+            failed_at = made.is_err().then_some(now);
+            match made {
+                Ok(made) => {
+                    tracing::info!(backup = %made.id, bytes = made.stored_bytes, deleted = made.deleted.len(), "scheduled backup made");
+                    for e in [
+                        &made.copy.as_ref().and_then(|c| c.as_ref().err().map(|e| e.to_string())),
+                        &made.remote.as_ref().and_then(|c| c.as_ref().err().cloned()),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    {
+                        tracing::error!(backup = %made.id, error = %e, "a copy of the scheduled backup failed");
+                    }
                 }
+                Err(e) => tracing::error!(error = %e, "the scheduled backup failed"),
             }
-            Err(e) => tracing::error!(error = %e, "the scheduled backup failed"),
+        }
+        if let Some(schedule) = &drills
+            && let Some(slot) = schedule.latest_slot(state.clock.now())
+            && super::last_drill(&state.store).await.is_none_or(|(at, _)| at < slot)
+        {
+            // The result, good or bad, is recorded and logged by the drill itself.
+            let _ = super::drill(&state, super::schedule_actor()).await;
         }
     }
 }
@@ -123,48 +160,5 @@ mod tests {
         assert_eq!(parse_time("3:00"), None);
         assert_eq!(parse_time("24:00"), None);
         assert_eq!(id_time("20261206T201912.000123Z"), Some(ts("2026-12-06T20:19:12.000123Z")));
-    }
-
-    /// Waits (real time, briefly) until `dir` holds `n` complete backups.
-    async fn wait_for(backups: &Backups, n: usize) {
-        for _ in 0..500 {
-            if backups.complete_ids().unwrap().len() >= n {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        panic!("no backup {n} came");
-    }
-
-    #[tokio::test]
-    async fn ops_1_the_scheduled_job_takes_a_backup_when_the_injected_clock_passes_a_time() {
-        use kura_store::testing::{test_db, test_keystore, test_vault};
-        let db = test_db().await;
-        let keystore = test_keystore(&db).await;
-        let vault = test_vault(&keystore).await;
-        // 02:00 in Tokyo: the day's 03:00 backup is an hour away.
-        let clock = Arc::new(kura_domain::ManualClock::new(ts("2026-12-06T17:00:00Z")));
-        let store = kura_store::Store::open(&db.url, clock.clone(), kura_store::StoreOptions::default()).await.unwrap();
-        store.close().await;
-        let dir = tempfile::tempdir().unwrap();
-        let mut settings = crate::Settings::default();
-        settings.database_url = crate::settings::Secret::new(db.url.clone());
-        settings.data_dir = dir.path().join("data");
-        settings.backup.dir = Some(dir.path().join("backups"));
-        settings.audit.signing_key_file = Some(dir.path().join("signing.key"));
-        let backups = Backups::new(&settings);
-        let schedule =
-            Schedule { every: std::time::Duration::from_millis(20), ..Schedule::from_settings(&settings).unwrap() };
-        let job = tokio::spawn(run_schedule(backups.clone(), vault, clock.clone(), schedule));
-
-        // No backup yet: yesterday's 03:00 was missed, so one is taken at once.
-        wait_for(&backups, 1).await;
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        assert_eq!(backups.complete_ids().unwrap(), ["20261206T170000.000000Z"], "nothing more until 03:00");
-        clock.set(ts("2026-12-06T18:00:01Z"));
-        wait_for(&backups, 2).await;
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        assert_eq!(backups.complete_ids().unwrap().len(), 2, "one backup per scheduled time");
-        job.abort();
     }
 }

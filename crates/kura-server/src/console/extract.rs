@@ -38,6 +38,9 @@ pub enum Done {
     FactorsReset,
     BulkUpdated,
     BulkDeleted,
+    BackupTaken,
+    BackupVerified,
+    DrillPassed,
 }
 
 impl Done {
@@ -62,6 +65,9 @@ impl Done {
             "done=factorsreset" => Some(Self::FactorsReset),
             "done=bulkupdated" => Some(Self::BulkUpdated),
             "done=bulkdeleted" => Some(Self::BulkDeleted),
+            "done=backuptaken" => Some(Self::BackupTaken),
+            "done=backupverified" => Some(Self::BackupVerified),
+            "done=drillpassed" => Some(Self::DrillPassed),
             _ => None,
         })
     }
@@ -86,6 +92,9 @@ impl Done {
             Self::FactorsReset => Msg::FactorsResetDone,
             Self::BulkUpdated => Msg::DoneBulkUpdated,
             Self::BulkDeleted => Msg::DoneBulkDeleted,
+            Self::BackupTaken => Msg::DoneBackupTaken,
+            Self::BackupVerified => Msg::DoneBackupVerified,
+            Self::DrillPassed => Msg::DoneDrillPassed,
         }
     }
 }

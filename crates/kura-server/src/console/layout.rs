@@ -29,6 +29,7 @@ pub enum Nav {
     Account,
     Tenants,
     Mail,
+    Backups,
 }
 
 /// A page's heading: its title, the trail of pages above it and actions beside the title.
@@ -225,6 +226,7 @@ pub fn op_page(ctx: &OpCtx, head: Head<'_>, body: Markup) -> Html<String> {
                 ul {
                     (nav_item(head.nav, Nav::Tenants, "/operator", Icon::Building, t(Msg::NavTenants)))
                     (nav_item(head.nav, Nav::Mail, "/operator/mail", Icon::Log, t(Msg::NavMail)))
+                    (nav_item(head.nav, Nav::Backups, "/operator/backups", Icon::Archive, t(Msg::NavBackups)))
                     (nav_item(head.nav, Nav::AccessLog, "/operator/access-log", Icon::Log, t(Msg::NavPlatformAccessLog)))
                 }
             }

@@ -174,6 +174,7 @@ pub enum Icon {
     Check,
     Alert,
     Building,
+    Archive,
 }
 
 pub fn icon(which: Icon) -> Markup {
@@ -190,6 +191,7 @@ pub fn icon(which: Icon) -> Markup {
         Icon::Check => "M5 12l5 5 9-10",
         Icon::Alert => "M12 3l10 18H2zM12 10v5M12 18v.5",
         Icon::Building => "M4 21V4h10v17M14 9h6v12M8 8h2M8 12h2M8 16h2M2 21h20",
+        Icon::Archive => "M3 4h18v4H3zM5 8v12h14V8M10 12h4",
     };
     html! {
         svg.icon xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" width="18" height="18" fill="none"

@@ -102,6 +102,20 @@ impl Settings {
             "KURA_BACKUP_PG_RESTORE" => {
                 self.backup.pg_restore = Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty());
             }
+            "KURA_BACKUP_DRILL_TIMES" => {
+                self.backup.drill_times =
+                    value.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect();
+            }
+            "KURA_BACKUP_REMOTE_BUCKET" => self.backup.remote.bucket = value.trim().to_owned(),
+            "KURA_BACKUP_REMOTE_ENDPOINT" => self.backup.remote.endpoint = value.trim().to_owned(),
+            "KURA_BACKUP_REMOTE_REGION" => self.backup.remote.region = value.trim().to_owned(),
+            "KURA_BACKUP_REMOTE_PREFIX" => self.backup.remote.prefix = value.trim().to_owned(),
+            "KURA_BACKUP_REMOTE_ALLOW_HTTP" => self.backup.remote.allow_http = parse(name, value)?,
+            "KURA_BACKUP_REMOTE_ACCESS_KEY_ID" => self.backup.remote.access_key_id = value.trim().to_owned(),
+            "KURA_BACKUP_REMOTE_SECRET_ACCESS_KEY" => self.backup.remote.secret_access_key = Secret::new(value.trim()),
+            "KURA_BACKUP_REMOTE_CREDENTIALS_FILE" => {
+                self.backup.remote.credentials_file = Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty());
+            }
             "KURA_CONTRACT_GRACE_DAYS" => self.contract.grace_days = parse(name, value)?,
             "KURA_CONTRACT_CHECK_SECONDS" => self.contract.check_seconds = parse(name, value)?,
             "KURA_METRICS_TOKEN" => self.metrics.token = Secret::new(value),

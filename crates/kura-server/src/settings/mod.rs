@@ -344,6 +344,63 @@ pub struct BackupSettings {
     pub time_zone: String,
     /// Seconds between the scheduler's checks of whether a backup is due.
     pub check_seconds: u32,
+    /// When `kura serve` runs the restore drill, `HH:MM` in `time_zone`: the newest backup is
+    /// restored into a scratch location, verified, recorded and removed. Empty: never.
+    pub drill_times: Vec<String>,
+    /// The copy of every backup in an S3-compatible bucket (another region or provider).
+    pub remote: RemoteSettings,
+}
+
+/// The remote copy of backups in an S3-compatible bucket (OPS-1). Off while `bucket` is empty.
+/// The secret access key is never read from this file: it comes from
+/// `KURA_BACKUP_REMOTE_SECRET_ACCESS_KEY` or from `credentials_file`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RemoteSettings {
+    /// The bucket. Empty: no remote copy.
+    pub bucket: String,
+    /// The service's URL, e.g. `https://s3.ap-northeast-1.amazonaws.com` or another provider's;
+    /// empty: AWS S3 in `region`.
+    pub endpoint: String,
+    /// The bucket's region.
+    pub region: String,
+    /// The folder in the bucket the backups go under (no leading or trailing `/`); empty: the
+    /// bucket's root.
+    pub prefix: String,
+    /// Allow an `http://` endpoint; only on a loopback address (a test server, or a local
+    /// proxy that speaks TLS onwards).
+    pub allow_http: bool,
+    /// The access key id (not secret); from the file, `KURA_BACKUP_REMOTE_ACCESS_KEY_ID`, or
+    /// `credentials_file`.
+    pub access_key_id: String,
+    /// The secret access key, from `KURA_BACKUP_REMOTE_SECRET_ACCESS_KEY` only.
+    #[serde(skip)]
+    pub secret_access_key: Secret,
+    /// A file in the AWS shared-credentials format (`aws_access_key_id = …`,
+    /// `aws_secret_access_key = …`), mode 0600, holding both keys instead.
+    pub credentials_file: Option<PathBuf>,
+}
+
+impl Default for RemoteSettings {
+    fn default() -> Self {
+        Self {
+            bucket: String::new(),
+            endpoint: String::new(),
+            region: "us-east-1".into(),
+            prefix: String::new(),
+            allow_http: false,
+            access_key_id: String::new(),
+            secret_access_key: Secret::default(),
+            credentials_file: None,
+        }
+    }
+}
+
+impl RemoteSettings {
+    /// Whether a remote copy is configured.
+    pub fn enabled(&self) -> bool {
+        !self.bucket.is_empty()
+    }
 }
 
 /// What happens after a tenant's contract ends (TEN-4).
@@ -374,6 +431,8 @@ impl Default for BackupSettings {
             times: vec!["03:00".into()],
             time_zone: "Asia/Tokyo".into(),
             check_seconds: 60,
+            drill_times: vec!["04:00".into()],
+            remote: RemoteSettings::default(),
         }
     }
 }
@@ -601,6 +660,11 @@ impl Settings {
         if self.backup.check_seconds == 0 {
             return bad("backup.check_seconds", "must be at least 1");
         }
+        if self.backup.drill_times.iter().any(|t| crate::backup::parse_time(t).is_none()) {
+            return bad("backup.drill_times", "each time must be HH:MM, 00:00 to 23:59");
+        }
+        crate::backup::check_remote(&self.backup.remote)
+            .map_err(|(name, message)| SettingsError::Invalid { name, message })?;
         if self.contract.grace_days > 90 {
             return bad("contract.grace_days", "must be between 0 and 90 days");
         }

@@ -7,6 +7,7 @@ mod access_log;
 mod api_keys;
 mod attack;
 mod audit_log;
+mod backups;
 mod browser;
 mod bulk;
 mod client_ca;

@@ -219,6 +219,30 @@ impl RestoreTarget {
         }
     }
 
+    /// Removes the target and everything in it: a data directory or SQLite file, or the
+    /// PostgreSQL database (dropped). For scratch copies that are the caller's own, such as the
+    /// restore drill's; absent is fine.
+    pub async fn discard(&self) -> Result<(), SnapshotError> {
+        match self {
+            Self::Sqlite { file, data_dir } => {
+                let remove = |r: io::Result<()>| match r {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+                    _ => Ok(()),
+                };
+                match data_dir {
+                    Some(dir) => remove(std::fs::remove_dir_all(dir))?,
+                    None => {
+                        for suffix in ["", "-wal", "-shm", ".restoring"] {
+                            remove(std::fs::remove_file(format!("{}{suffix}", file.display())))?;
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Self::Postgres { url } => pg::drop_database(url).await,
+        }
+    }
+
     /// The stream a backup's database is written into; [`RestoreSink::finish`] completes it.
     pub fn sink(&self, tools: &Tools) -> Result<RestoreSink, SnapshotError> {
         match self {

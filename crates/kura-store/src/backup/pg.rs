@@ -151,6 +151,23 @@ impl Restoring {
     }
 }
 
+/// Drops the database of `url` if it exists, ending its connections.
+pub(super) async fn drop_database(url: &str) -> Result<(), SnapshotError> {
+    let connect = PgConnectOptions::from_str(url).map_err(crate::error::StoreError::from)?;
+    let name = connect.get_database().unwrap_or_default().to_owned();
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(SnapshotError::BadName(name));
+    }
+    let mut admin = connect.database("postgres").connect().await?;
+    // Identifiers cannot be bound; `name` was checked above.
+    let dropped = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+        .execute(&mut admin)
+        .await;
+    let _ = admin.close().await;
+    dropped?;
+    Ok(())
+}
+
 /// Creates the target database if it does not exist, and refuses it if it holds any relation
 /// outside the system schemas.
 pub(super) async fn prepare_empty(url: &str) -> Result<(), SnapshotError> {

@@ -11,6 +11,7 @@
 
 mod access;
 mod account;
+mod backups;
 mod bookkeeping;
 mod bulk;
 mod data;

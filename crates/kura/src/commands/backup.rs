@@ -1,7 +1,12 @@
-//! Backups from the command line (OPS-1): take one, list them, verify one, restore one.
+//! Backups from the command line (OPS-1): take one, list them, verify one, restore one, run a
+//! restore drill. Taking, verifying and drilling are recorded in the platform's log, as when
+//! `kura serve` or the operator console does them; a spinner on standard error shows the work
+//! going on.
 
-use kura_server::backup::{Backups, RestoreTarget, Signature, open_vault};
-use kura_server::{Settings, SystemClock};
+use indicatif::{ProgressBar, ProgressStyle};
+use kura_domain::Actor;
+use kura_server::backup::{Backups, Location, RestoreTarget, Signature, open_vault};
+use kura_server::{AppState, Settings, SystemClock};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -9,10 +14,22 @@ fn mb_per_s(bytes: u64, seconds: f64) -> f64 {
     bytes as f64 / 1e6 / seconds.max(1e-9)
 }
 
-pub async fn make(settings: Settings) -> anyhow::Result<ExitCode> {
-    let backups = Backups::new(&settings);
-    let vault = open_vault(&settings).await?;
-    let made = backups.make(&vault, &SystemClock).await;
+/// A spinner with the time spent, drawn only when standard error is a terminal.
+fn spinner(what: &str) -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_message(what.to_owned());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+pub async fn make(state: AppState, actor: Actor) -> anyhow::Result<ExitCode> {
+    let bar = spinner("Taking a backup");
+    let made = kura_server::backup::take(&state, actor).await;
+    bar.finish_and_clear();
     let made = made?;
     println!(
         "Backup {} written to {}: {} bytes of database, {} bytes compressed and encrypted, in {:.2} s ({:.1} MB/s).",
@@ -23,22 +40,38 @@ pub async fn make(settings: Settings) -> anyhow::Result<ExitCode> {
         made.seconds,
         mb_per_s(made.database_bytes, made.seconds)
     );
+    let generations = state.backups.generations();
     for id in &made.deleted {
-        println!("Deleted backup {id}: {} generations are kept.", backups.generations());
+        println!("Deleted backup {id}: {generations} generations are kept.");
     }
+    let mut failed = false;
     match &made.copy {
         Some(Ok(path)) => println!("Copied to {}.", path.display()),
         Some(Err(e)) => {
             println!("The backup is made, but copying it failed: {e}");
-            return Ok(ExitCode::FAILURE);
+            failed = true;
         }
         None => {}
     }
-    Ok(ExitCode::SUCCESS)
+    match &made.remote {
+        Some(Ok(at)) => println!("Uploaded to {at}."),
+        Some(Err(e)) => {
+            println!("The backup is made, but uploading it to the bucket failed: {e}");
+            failed = true;
+        }
+        None => {}
+    }
+    for id in &made.remote_deleted {
+        println!("Deleted backup {id} from the bucket: {generations} generations are kept.");
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
-pub fn list(settings: Settings) -> anyhow::Result<ExitCode> {
-    let backups = Backups::new(&settings);
+pub async fn list(settings: Settings, remote: bool) -> anyhow::Result<ExitCode> {
+    let backups = Backups::new(&settings)?;
+    if remote {
+        return list_remote(&backups).await;
+    }
     let listed = backups.list()?;
     if listed.is_empty() {
         println!("No backups in {}.", backups.dir().display());
@@ -63,10 +96,41 @@ pub fn list(settings: Settings) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn verify(settings: Settings, backup: &str) -> anyhow::Result<ExitCode> {
-    let backups = Backups::new(&settings);
-    let vault = open_vault(&settings).await?;
-    let verified = backups.verify(&backups.locate(backup), &vault).await;
+async fn list_remote(backups: &Backups) -> anyhow::Result<ExitCode> {
+    let listed = backups.list_remote().await?;
+    let place = backups.remote().map(|r| r.describe()).unwrap_or_default();
+    if listed.is_empty() {
+        println!("No backups in {place}.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("id\tbytes\tstate");
+    for b in &listed {
+        let state = if b.complete() { "complete" } else { "INCOMPLETE (no manifest: an upload cut off)" };
+        println!("{}\t{}\t{state}", b.id, b.stored_bytes());
+    }
+    let complete = listed.iter().filter(|b| b.complete()).count();
+    println!("{complete} complete backup(s) in {place}; {} generations are kept.", backups.generations());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Verifies and records the result in the platform's log; when the data cannot be opened (a
+/// lost database is what backups are for), verifies all the same and says it is not recorded.
+pub async fn verify(settings: Settings, backup: &str, remote: bool, actor: Actor) -> anyhow::Result<ExitCode> {
+    let state = kura_server::build_state(settings.clone(), Arc::new(SystemClock)).await;
+    let bar = spinner("Verifying the backup");
+    let verified = match &state {
+        Ok(state) => {
+            let at = location(&state.backups, backup, remote);
+            kura_server::backup::verify(state, actor, &at).await
+        }
+        Err(e) => {
+            bar.suspend(|| eprintln!("The data cannot be opened ({e}): this verification is not recorded."));
+            let backups = Backups::new(&settings)?;
+            let vault = open_vault(&settings).await?;
+            backups.verify_at(&location(&backups, backup, remote), &vault).await
+        }
+    };
+    bar.finish_and_clear();
     let v = verified?;
     println!(
         "Backup {} verified: the manifest's signature checks, every file matches its SHA-256 digest, and backup \
@@ -81,11 +145,18 @@ pub async fn verify(settings: Settings, backup: &str) -> anyhow::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn restore(settings: Settings, backup: &str, into: &str) -> anyhow::Result<ExitCode> {
-    let backups = Backups::new(&settings);
+fn location(backups: &Backups, backup: &str, remote: bool) -> Location {
+    if remote { Location::Remote(backup.to_owned()) } else { Location::Dir(backups.locate(backup)) }
+}
+
+pub async fn restore(settings: Settings, backup: &str, remote: bool, into: &str) -> anyhow::Result<ExitCode> {
+    let backups = Backups::new(&settings)?;
     let vault = open_vault(&settings).await?;
     let target = RestoreTarget::parse(into);
-    let restored = backups.restore(&backups.locate(backup), &target, &vault, Arc::new(SystemClock)).await;
+    let bar = spinner(if remote { "Downloading, verifying and restoring the backup" } else { "Restoring the backup" });
+    let at = location(&backups, backup, remote);
+    let restored = backups.restore_from(&at, &target, &vault, Arc::new(SystemClock)).await;
+    bar.finish_and_clear();
     let r = restored?;
     println!(
         "Backup {} restored into {}: {} bytes in {:.2} s ({:.1} MB/s).",
@@ -106,4 +177,20 @@ pub async fn restore(settings: Settings, backup: &str, into: &str) -> anyhow::Re
         println!("{} audit log(s) of the restored data failed verification.", broken.len());
         Ok(ExitCode::FAILURE)
     }
+}
+
+pub async fn drill(state: AppState, actor: Actor) -> anyhow::Result<ExitCode> {
+    let bar = spinner("Restore drill: restoring the newest backup into a scratch copy");
+    let drilled = kura_server::backup::drill(&state, actor).await;
+    bar.finish_and_clear();
+    let d = drilled?;
+    println!(
+        "Restore drill passed for backup {} ({} copy): {} audit chains verified with their Merkle trees, {} records \
+         of {} tenants read and decrypted, in {:.2} s; the scratch copy is removed.",
+        d.backup, d.location, d.chains, d.records, d.tenants, d.seconds
+    );
+    if d.deleted_since > 0 {
+        println!("{} tenant(s) deleted since the backup were skipped: their keys are destroyed.", d.deleted_since);
+    }
+    Ok(ExitCode::SUCCESS)
 }

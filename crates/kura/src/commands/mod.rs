@@ -87,14 +87,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             import::run(&state, cli_actor(), &args).await
         }
         Command::Backup(args) => match args.command {
-            None => backup::make(settings(cli.config, &args.data.into())?).await,
-            Some(BackupCommand::List { data }) => backup::list(settings(cli.config, &data.into())?),
-            Some(BackupCommand::Verify { backup, data }) => {
-                backup::verify(settings(cli.config, &data.into())?, &backup).await
+            None => backup::make(open(settings(cli.config, &args.data.into())?).await?, cli_actor()).await,
+            Some(BackupCommand::List { remote, data }) => {
+                backup::list(settings(cli.config, &data.into())?, remote).await
+            }
+            Some(BackupCommand::Verify { backup, remote, data }) => {
+                backup::verify(settings(cli.config, &data.into())?, &backup, remote, cli_actor()).await
+            }
+            Some(BackupCommand::Drill { data }) => {
+                backup::drill(open(settings(cli.config, &data.into())?).await?, cli_actor()).await
             }
         },
         Command::Restore(args) => {
-            backup::restore(settings(cli.config, &args.data.clone().into())?, &args.backup, &args.into).await
+            let settings = settings(cli.config, &args.data.clone().into())?;
+            backup::restore(settings, &args.backup, args.remote, &args.into).await
         }
         Command::Audit(AuditCommand::Verify { data }) => {
             let state = open(settings(cli.config, &data.into())?).await?;

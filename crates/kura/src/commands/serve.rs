@@ -6,18 +6,18 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 pub async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
-    let backups = kura_server::backup::Backups::new(&settings);
-    let schedule = kura_server::backup::Schedule::from_settings(&settings);
+    let backups = kura_server::backup::Schedule::from_settings(&settings);
+    let drills = kura_server::backup::Schedule::drills(&settings);
     let app = Application::build(settings, Arc::new(SystemClock)).await.context("cannot start Kura")?;
     tracing::info!(address = %app.local_addr(), "Kura is listening");
-    // Scheduled backups (OPS-1) need the backup key, so the master key and keystore.
-    match (schedule, app.state().store.vault()) {
-        (Some(schedule), Some(vault)) => {
-            let (vault, clock) = (Arc::clone(vault), Arc::clone(&app.state().clock));
-            tokio::spawn(kura_server::backup::run_schedule(backups, vault, clock, schedule));
+    // Scheduled backups and restore drills (OPS-1) need the backup key, so the master key and
+    // keystore.
+    match (backups.is_some() || drills.is_some(), app.state().store.vault()) {
+        (true, Some(_)) => {
+            tokio::spawn(kura_server::backup::run_schedule(app.state().clone(), backups, drills));
         }
-        (Some(_), None) => tracing::warn!("scheduled backups are off: backups need a master key (encryption at rest)"),
-        (None, _) => {}
+        (true, None) => tracing::warn!("scheduled backups are off: backups need a master key (encryption at rest)"),
+        (false, _) => {}
     }
     // The contract's end (TEN-4): tenants whose grace period is over are deleted.
     tokio::spawn(kura_server::erasure::run_schedule(app.state().clone()));

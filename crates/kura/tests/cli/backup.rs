@@ -337,3 +337,182 @@ async fn ops_1_a_copy_in_a_second_directory_survives_losing_the_backups_and_rest
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).contains("All 1 audit chains of the restored data verified"), "{}", stdout(&out));
 }
+
+/// The settings of the remote copy in `s3`, the backups under a prefix.
+fn remote_env(s3: &super::s3::S3Server, secret: &str) -> Vec<(String, String)> {
+    [
+        ("KURA_BACKUP_REMOTE_BUCKET", super::s3::BUCKET),
+        ("KURA_BACKUP_REMOTE_ENDPOINT", s3.endpoint.as_str()),
+        ("KURA_BACKUP_REMOTE_ALLOW_HTTP", "true"),
+        ("KURA_BACKUP_REMOTE_PREFIX", "site-a/kura"),
+        ("KURA_BACKUP_REMOTE_ACCESS_KEY_ID", s3.access_key_id.as_str()),
+        ("KURA_BACKUP_REMOTE_SECRET_ACCESS_KEY", secret),
+        ("KURA_BACKUP_GENERATIONS", "2"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// The ids `kura backup list --remote` prints as complete.
+fn listed_remote(out: &Output) -> Vec<String> {
+    stdout(out)
+        .lines()
+        .filter(|l| l.ends_with("\tcomplete"))
+        .filter_map(|l| l.split('\t').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn ops_1_a_remote_copy_in_an_s3_bucket_survives_losing_the_backups_and_restores_intact() {
+    let Some(s3) = super::s3::S3Server::start() else { return };
+    let cli = Cli::new().await;
+    demo_credentials(&cli).await;
+    let env = remote_env(&s3, &s3.secret_access_key);
+    let env = pairs(&env);
+    let ids: Vec<String> = (0..3).map(|_| backup(&cli, &env)).collect();
+    let out = kura(&cli, &["backup"], &env);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let newest = stdout(&out).split_whitespace().nth(1).unwrap().to_owned();
+    assert!(stdout(&out).contains(&format!("Uploaded to s3://kura-backups/site-a/kura/{newest}")), "{}", stdout(&out));
+    // The bucket keeps the same generations as the directory.
+    let out = kura(&cli, &["backup", "list", "--remote"], &env);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(listed_remote(&out), [ids[2].clone(), newest.clone()], "{}", stdout(&out));
+
+    // The backup directory is lost: the bucket's copy verifies and restores.
+    std::fs::remove_dir_all(backup_dir(&cli)).unwrap();
+    let out = kura(&cli, &["backup", "verify", &newest, "--remote"], &env);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains(&format!("Backup {newest} verified")), "{}", stdout(&out));
+    let (into, _guard) = restore_target(&cli, "from_bucket").await;
+    let out = kura(&cli, &["restore", &newest, "--remote", "--into", &into], &env);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("audit chains of the restored data verified"), "{}", stdout(&out));
+    let url = restored_url(&into);
+    assert_eq!(count(&url, RECORDS).await, count(&cli.db.url, RECORDS).await, "every record restored");
+    assert!(count(&url, RECORDS).await >= 300);
+    // …and its records open with the installation's keys.
+    let sink = tempfile::tempdir().unwrap();
+    let (key_file, ks) = (cli.dir.path().join("data-master.key"), keystore_url(&cli));
+    let restored_dir = cli.dir.path().join("restored-node");
+    let node = [
+        ("KURA_DATABASE_URL", url.as_str()),
+        ("KURA_DATA_DIR", restored_dir.to_str().unwrap()),
+        ("KURA_AUDIT_CHECKPOINT_DIR", sink.path().to_str().unwrap()),
+        ("KURA_MASTER_KEY_FILE", key_file.to_str().unwrap()),
+        ("KURA_KEYSTORE_URL", ks.as_str()),
+    ];
+    let file = cli.dir.path().join("restored.jsonl");
+    let args = ["export", "--tenant", "demo", "--collection", "customers", "--format", "jsonl", "--out"];
+    let out = kura(&cli, &[&args[..], &[file.to_str().unwrap()]].concat(), &node);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(std::fs::read_to_string(&file).unwrap().lines().count() >= 300);
+    assert!(!std::fs::read_dir(backup_dir(&cli)).unwrap().any(|_| true), "the download's scratch copy is removed");
+
+    // A corrupted object in the bucket: verify names it, restore refuses and writes nothing.
+    s3.flip(&format!("site-a/kura/{newest}/database.zst.kbk"), 200);
+    let out = kura(&cli, &["backup", "verify", &newest, "--remote"], &env);
+    assert!(!out.status.success());
+    let named = format!("s3://kura-backups/site-a/kura/{newest}/database.zst.kbk is corrupted");
+    assert!(stderr(&out).contains(&named), "{}", stderr(&out));
+    let never = cli.dir.path().join("never");
+    let out = kura(&cli, &["restore", &newest, "--remote", "--into", never.to_str().unwrap()], &env);
+    assert!(!out.status.success() && stderr(&out).contains(&named), "{}", stderr(&out));
+    assert!(!never.exists(), "nothing was written");
+
+    // Each verification is in the platform's log, the failed one too, with where it read from.
+    let verified = "SELECT COUNT(*) FROM audit_log WHERE operation = 'backup.verify'";
+    assert_eq!(count(&cli.db.url, verified).await, 2);
+    let failed = "SELECT COUNT(*) FROM backup_checks WHERE location = 'remote' AND NOT ok";
+    assert_eq!(count(&cli.db.url, failed).await, 1);
+    let taken = "SELECT COUNT(*) FROM audit_log WHERE operation = 'backup.create' AND outcome = 'success'";
+    assert_eq!(count(&cli.db.url, taken).await, 4);
+}
+
+#[tokio::test]
+async fn ops_1_wrong_bucket_credentials_or_settings_give_a_clear_error() {
+    let Some(s3) = super::s3::S3Server::start() else { return };
+    let cli = small_installation().await;
+    let wrong_secret = "wrong-secret-0123456789abcdefghij";
+    let env = remote_env(&s3, wrong_secret);
+    let env = pairs(&env);
+    // The backup itself is made, the upload refused: said as such, non-zero, the secret never shown.
+    let out = kura(&cli, &["backup"], &env);
+    assert!(!out.status.success());
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    let refused = format!("refused the credentials of access key {}", s3.access_key_id);
+    assert!(text.contains(&refused) && text.contains("SignatureDoesNotMatch"), "{text}");
+    assert!(!text.contains(wrong_secret), "{text}");
+    let out = kura(&cli, &["backup", "list"], &[]);
+    assert!(stdout(&out).contains("1 backup(s) in"), "the backup itself stands: {}", stdout(&out));
+    let failed = "SELECT COUNT(*) FROM audit_log WHERE operation = 'backup.create' AND outcome = 'failure'";
+    assert_eq!(count(&cli.db.url, failed).await, 1, "the failed copy is in the platform's log");
+    let out = kura(&cli, &["backup", "list", "--remote"], &env);
+    assert!(!out.status.success() && stderr(&out).contains(&refused), "{}", stderr(&out));
+    // An unknown access key.
+    let mut unknown = remote_env(&s3, &s3.secret_access_key);
+    unknown.retain(|(k, _)| k != "KURA_BACKUP_REMOTE_ACCESS_KEY_ID");
+    unknown.push(("KURA_BACKUP_REMOTE_ACCESS_KEY_ID".into(), "AKIAUNKNOWN000000000".into()));
+    let out = kura(&cli, &["backup", "list", "--remote"], &pairs(&unknown));
+    assert!(!out.status.success() && stderr(&out).contains("InvalidAccessKeyId"), "{}", stderr(&out));
+
+    // Settings that cannot work stop every command at start, naming the option.
+    let mut plain = remote_env(&s3, &s3.secret_access_key);
+    plain.retain(|(k, _)| k != "KURA_BACKUP_REMOTE_ALLOW_HTTP");
+    let out = kura(&cli, &["backup", "list"], &pairs(&plain));
+    assert!(!out.status.success() && stderr(&out).contains("backup.remote.endpoint"), "{}", stderr(&out));
+    let mut keyless = remote_env(&s3, "");
+    keyless.retain(|(k, _)| k != "KURA_BACKUP_REMOTE_SECRET_ACCESS_KEY");
+    let out = kura(&cli, &["backup", "list"], &pairs(&keyless));
+    assert!(!out.status.success() && stderr(&out).contains("needs credentials"), "{}", stderr(&out));
+    // A credentials file others can read is refused; one of mode 0600 works.
+    use std::os::unix::fs::PermissionsExt as _;
+    let file = cli.dir.path().join("s3-credentials");
+    let body = format!(
+        "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+        s3.access_key_id, s3.secret_access_key
+    );
+    std::fs::write(&file, body).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut from_file = remote_env(&s3, "");
+    from_file.retain(|(k, _)| !k.contains("ACCESS_KEY"));
+    from_file.push(("KURA_BACKUP_REMOTE_CREDENTIALS_FILE".into(), file.display().to_string()));
+    let out = kura(&cli, &["backup", "list", "--remote"], &pairs(&from_file));
+    assert!(!out.status.success() && stderr(&out).contains("chmod 600"), "{}", stderr(&out));
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = kura(&cli, &["backup"], &pairs(&from_file));
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let out = kura(&cli, &["backup", "list", "--remote"], &pairs(&from_file));
+    assert_eq!(listed_remote(&out).len(), 1, "{}", stdout(&out));
+}
+
+#[tokio::test]
+async fn ops_1_kura_backup_drill_restores_the_newest_backup_checks_it_and_removes_the_copy() {
+    let cli = small_installation().await;
+    let out = kura(&cli, &["backup", "drill"], &[]);
+    assert!(!out.status.success() && stderr(&out).contains("no backup yet to restore"), "{}", stderr(&out));
+    backup(&cli, &[]);
+    let id = backup(&cli, &[]);
+    let out = kura(&cli, &["backup", "drill"], &[]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let said = format!("Restore drill passed for backup {id} (local copy): 1 audit chains verified");
+    assert!(stdout(&out).contains(&said), "{}", stdout(&out));
+    let left: Vec<String> = std::fs::read_dir(backup_dir(&cli))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "the scratch copy is removed: {left:?}");
+    let drills = "SELECT COUNT(*) FROM audit_log WHERE operation = 'backup.drill'";
+    assert_eq!(count(&cli.db.url, drills).await, 2, "the failed drill and the passed one");
+    let passed = "SELECT COUNT(*) FROM backup_checks WHERE kind = 'drill' AND ok";
+    assert_eq!(count(&cli.db.url, passed).await, 1);
+    assert!(kura(&cli, &["audit", "verify"], &[]).status.success());
+}

@@ -162,7 +162,7 @@ async fn ten_4_every_restored_backup_generation_yields_no_canary_of_a_deleted_te
     }
 
     // Seven backup generations, a day apart.
-    let backups = Backups::new(&settings);
+    let backups = Backups::new(&settings).unwrap();
     let vault = state.store.vault().unwrap().clone();
     for _ in 0..7 {
         clock.advance(SignedDuration::from_hours(24));

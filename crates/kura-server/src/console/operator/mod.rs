@@ -1,8 +1,9 @@
 //! The operator console (`/operator`): the company running Kura signs in here to open tenants,
-//! change their settings and contracts, and suspend or resume them.
+//! change their settings and contracts, suspend or resume them, and look after the backups.
 //! Operators are not members of any tenant and see no tenant data here (IAM-13).
 
 mod account;
+mod backups;
 mod deletions;
 mod mail;
 mod session;
@@ -26,6 +27,10 @@ pub fn table() -> Routes<AppState> {
         .add(Get, "/operator/account/password", Operator, account::password_form)
         .add(Post, "/operator/account/password", Operator, account::change_password)
         .add(Get, "/operator/mail", Operator, mail::list)
+        .add(Get, "/operator/backups", Operator, backups::list)
+        .add(Post, "/operator/backups/take", Operator, backups::take)
+        .add(Post, "/operator/backups/verify", Operator, backups::verify)
+        .add(Post, "/operator/backups/drill", Operator, backups::drill)
         .add(Get, "/operator/access-log", Operator, crate::console::pages::access_log::platform)
         .add(Get, "/operator/deletions/{id}/certificate", Operator, deletions::certificate)
         .add(Get, "/operator/tenants/new", Operator, tenants::new_form)
