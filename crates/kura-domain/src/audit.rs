@@ -188,10 +188,14 @@ pub enum Operation {
     BreakGlassExpire,
     /// A request made under break-glass access, by the operator (IAM-13).
     BreakGlassAccess,
+    /// Access log entries past their retention were deleted (LOG-2); the detail gives the count.
+    AccessLogPurge,
+    /// The tenant's administrator changed the tenant's time zone (LOG-4).
+    TimeZoneUpdate,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 72] = [
+    pub const ALL: [Operation; 74] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -264,6 +268,8 @@ impl Operation {
         Self::BreakGlassEnd,
         Self::BreakGlassExpire,
         Self::BreakGlassAccess,
+        Self::AccessLogPurge,
+        Self::TimeZoneUpdate,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -340,6 +346,8 @@ impl Operation {
             Self::BreakGlassEnd => "break_glass.end",
             Self::BreakGlassExpire => "break_glass.expire",
             Self::BreakGlassAccess => "break_glass.access",
+            Self::AccessLogPurge => "access_log.purge",
+            Self::TimeZoneUpdate => "settings.time_zone",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {

@@ -41,8 +41,8 @@ pub use query::{
 pub use record::{FieldValue, MASK, Record, RecordData, WriteMode};
 pub use role::{BuiltinRole, Role};
 pub use security::{
-    AddressPolicy, CertificateRequirement, ConcurrentLogins, LockoutPolicy, PasswordPolicy, SecondFactorRule,
-    SecurityPolicy, SessionPolicy, Surface, bounds, check_ranges, parse_range,
+    AccessLogPolicy, AddressPolicy, CertificateRequirement, ConcurrentLogins, LockoutPolicy, PasswordPolicy,
+    SecondFactorRule, SecurityPolicy, SessionPolicy, Surface, bounds, check_ranges, parse_range,
 };
 pub use tenant::{Tenant, TenantBlock, TenantSpec, TenantStatus};
 pub use time::{Clock, ManualClock, TimeZoneName, format_in_zone};

@@ -26,6 +26,8 @@ pub mod bounds {
     pub const IDLE_MINUTES: RangeInclusive<u32> = 5..=10_080;
     /// Most ranges in one address list.
     pub const ADDRESS_RANGES: usize = 100;
+    /// Days the access log is kept (LOG-2): a week to ten years.
+    pub const ACCESS_LOG_DAYS: RangeInclusive<u32> = 7..=3_650;
 }
 
 /// Everything a tenant administrator decides about accounts.
@@ -50,6 +52,21 @@ pub struct SecurityPolicy {
     /// (IAM-13); absent in policies saved before it existed.
     #[serde(default)]
     pub break_glass_approval: bool,
+    /// How long the tenant's access log is kept (LOG-2); absent in policies saved before it
+    /// existed.
+    #[serde(default)]
+    pub access_log: AccessLogPolicy,
+}
+
+/// How long a tenant's access log is kept (LOG-2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"retention_days": 365})))]
+#[serde(deny_unknown_fields)]
+pub struct AccessLogPolicy {
+    /// Days entries are kept, 7 to 3650; `null`: the operator's default (90 days unless the
+    /// operator set another).
+    pub retention_days: Option<u32>,
 }
 
 /// Which of a tenant's doors require a valid client certificate that Kura issued to the tenant
@@ -344,6 +361,7 @@ impl SecurityPolicy {
             client_certificates: CertificateRequirement::default(),
             second_factor: SecondFactorRule::Optional,
             break_glass_approval: false,
+            access_log: AccessLogPolicy::default(),
         }
     }
 
@@ -387,6 +405,9 @@ impl SecurityPolicy {
         }
         check_ranges(&mut errors, "addresses.console", &self.addresses.console);
         check_ranges(&mut errors, "addresses.api", &self.addresses.api);
+        if let Some(days) = self.access_log.retention_days {
+            within(&mut errors, "access_log.retention_days", days, bounds::ACCESS_LOG_DAYS);
+        }
         if errors.is_empty() { Ok(()) } else { Err(DomainError::Fields(errors)) }
     }
 
@@ -440,6 +461,10 @@ impl SecurityPolicy {
             ("client_certificates.api", self.client_certificates.api.to_string()),
             ("second_factor", self.second_factor.as_str().to_owned()),
             ("break_glass_approval", self.break_glass_approval.to_string()),
+            (
+                "access_log.retention_days",
+                self.access_log.retention_days.map_or_else(|| "default".to_owned(), |d| d.to_string()),
+            ),
         ]
     }
 

@@ -133,6 +133,17 @@ impl Application {
             state.clock.clone(),
             std::time::Duration::from_secs(u64::from(state.settings.audit.checkpoint_seconds)),
         ));
+        // The access log's writer and its purge (LOG-2).
+        let (log_stop, log_stopped) = tokio::sync::watch::channel(false);
+        let flusher = tokio::spawn(crate::access_log::run_flusher(
+            state.clone(),
+            std::time::Duration::from_millis(state.settings.access_log.flush_milliseconds),
+            log_stopped,
+        ));
+        let purger = tokio::spawn(crate::access_log::run_purge(
+            state.clone(),
+            std::time::Duration::from_secs(60 * u64::from(state.settings.access_log.purge_minutes)),
+        ));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let sender = crate::mail::spawn(state.clone(), async move {
             let mut stopped = stopped;
@@ -182,6 +193,9 @@ impl Application {
         }
         sweeper.abort();
         checkpointer.abort();
+        purger.abort();
+        let _ = log_stop.send(true);
+        let _ = flusher.await;
         let _ = stop.send(true);
         let _ = sender.await;
         state.denials.flush_all(&state).await;
@@ -223,6 +237,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ap
     let hashing = Hashing::new(hasher, settings.password.hashing_threads);
     let mail = crate::mail::Mailer::new(&settings)?;
     let checkpoints = crate::checkpoints::Checkpoints::new(&settings);
+    let settings_access_log = settings.access_log.clone();
     let backups = crate::backup::Backups::new(&settings).map_err(|e| BuildError::Backup(Box::new(e)))?;
     let ca_dir = settings.tls.client_ca_dir.clone().unwrap_or_else(|| settings.data_dir.join("tls"));
     // With encryption at rest, the client CA's key is sealed under the same master key.
@@ -239,6 +254,10 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ap
         mail,
         tls: None,
         checkpoints,
+        access_log: Arc::new(crate::access_log::AccessLog::new(
+            settings_access_log.enabled,
+            settings_access_log.buffer,
+        )),
         backups,
         jobs: Arc::default(),
     }))
@@ -354,6 +373,9 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::Extension(crate::api::BodyLimit(max_body)))
         .layer(axum::middleware::from_fn(crate::middleware::uniform_errors))
+        // Inside `audit_denials`, which hands it the principal (`denials::Who`), and outside the
+        // errors made uniform, so that it sees the status sent.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::access_log::record))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::denials::audit_denials))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::middleware::record_metrics))
         .layer(axum::middleware::from_fn(crate::middleware::security_headers))

@@ -34,7 +34,7 @@ impl Who {
     pub fn set(&self, scope: AuditScope, actor: &Actor) {
         let _ = self.0.set((scope, actor.clone()));
     }
-    fn get(&self) -> Option<&(AuditScope, Actor)> {
+    pub fn get(&self) -> Option<&(AuditScope, Actor)> {
         self.0.get()
     }
 }

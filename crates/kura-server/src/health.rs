@@ -18,7 +18,7 @@ pub async fn healthz() -> Response {
 
 /// The process can serve: the database answers. When Kura terminates TLS, the answer also gives
 /// the whole days left before the served certificate expires (DAT-1), so that monitoring can
-/// warn before it does.
+/// warn before it does; and always whether the system clock is synchronised (LOG-4).
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let (status, mut body) = match state.store.ping().await {
         Ok(()) => (StatusCode::OK, json!({"status": "ready", "database": "ok"})),
@@ -30,6 +30,9 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     if let Some(certs) = &state.tls {
         body["certificate_days_left"] = json!(certs.days_left(state.clock.now()));
     }
+    // Reported, never a reason to be unready (LOG-4): `synchronised`, `unsynchronised` or
+    // `unknown`.
+    body["clock"] = json!(crate::clock_sync::read());
     (status, Json(body)).into_response()
 }
 
@@ -110,6 +113,22 @@ pub async fn metrics(State(state): State<AppState>, parts: axum::http::request::
             seconds(at),
         ));
     }
+    let log = &state.access_log;
+    extra.extend([
+        (
+            "kura_access_log_dropped_total",
+            "Requests not written to the access log because its buffer was full.",
+            Kind::Counter,
+            log.dropped() as f64,
+        ),
+        ("kura_access_log_written_total", "Requests written to the access log.", Kind::Counter, log.written() as f64),
+        (
+            "kura_access_log_failed_total",
+            "Requests whose access log batch could not be written.",
+            Kind::Counter,
+            log.failed() as f64,
+        ),
+    ]);
     let body = state.metrics.render(&extra);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

@@ -6,12 +6,14 @@
 //! `kura-store` and `kura-crypto`. Handlers are thin: the rules shared by the API, the console and
 //! the CLI live in `service`.
 
+pub mod access_log;
 pub mod api;
 mod application;
 pub mod auth;
 pub mod backup;
 pub mod checkpoints;
 pub mod client_address;
+pub mod clock_sync;
 mod console;
 pub mod denials;
 pub mod erasure;

@@ -54,6 +54,8 @@ pub struct Shared {
     pub tls: Option<Arc<crate::tls::CertStore>>,
     /// Signed checkpoints of the audit logs and their sink (LOG-3).
     pub checkpoints: crate::checkpoints::Checkpoints,
+    /// The access log's channel to its flusher and its counts (LOG-2).
+    pub access_log: Arc<crate::access_log::AccessLog>,
     /// The client-certificate CA (IAM-11), read or made on first need.
     pub client_ca: Arc<crate::service::client_certs::CaSlot>,
     /// The backups and their copies (OPS-1).

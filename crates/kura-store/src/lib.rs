@@ -10,9 +10,11 @@
 //!   [`Write::commit`], which appends the audit entry in the same transaction and returns only
 //!   once that transaction is durable (concurrent writes share commits: `writer/`).
 //!   The documented exceptions are bookkeeping that changes no business state: session activity
-//!   times and API-key last-used times (`write/bookkeeping.rs`).
+//!   times and API-key last-used times (`write/bookkeeping.rs`), and the access log's batches
+//!   (`access_log.rs`).
 //! - The modules import each other bottom-up only, in the order ARCHITECTURE.md gives.
 
+mod access_log;
 mod account;
 mod audit;
 pub mod backup;
@@ -33,6 +35,7 @@ mod views;
 mod write;
 mod writer;
 
+pub use access_log::{AccessEntry, AccessFilter};
 pub use audit::{AuditFilter, ChainBreak, ChainVerification, TamperKind, TreeHead, VerifyReport};
 pub use cache::{CacheStats, RecordSnapshot};
 pub use conn::Engine;

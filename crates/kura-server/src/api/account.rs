@@ -7,6 +7,7 @@ use crate::error::AppResult;
 use crate::service::account;
 use crate::service::passwords::{self, PasswordChange};
 use crate::service::security::{self, SecuritySettings, SecuritySettingsChange};
+use crate::service::tenant_admin::{self, TimeZoneSetting};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -35,6 +36,26 @@ pub async fn put_security(
     ApiJson(change): ApiJson<SecuritySettingsChange>,
 ) -> AppResult<Json<SecuritySettings>> {
     Ok(Json(security::put(&state, &p, change).await?))
+}
+
+/// The tenant's time zone: the console, the logs and exports show times in it (times are stored
+/// in UTC). Requires `settings.manage`.
+#[utoipa::path(get, path = "/api/v1/settings/time-zone", tag = "settings", security(("bearer" = [])),
+    responses((status = 200, body = TimeZoneSetting)))]
+pub async fn get_time_zone(ApiAuth(p): ApiAuth) -> AppResult<Json<TimeZoneSetting>> {
+    Ok(Json(tenant_admin::own_time_zone(&p)?))
+}
+
+/// Set the tenant's time zone (an IANA name such as `Asia/Tokyo`; 400 for an unknown one,
+/// nothing changed). Audited as `settings.time_zone`. Requires `settings.manage`.
+#[utoipa::path(put, path = "/api/v1/settings/time-zone", tag = "settings", security(("bearer" = [])),
+    request_body = TimeZoneSetting, responses((status = 200, body = TimeZoneSetting)))]
+pub async fn put_time_zone(
+    State(state): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiJson(change): ApiJson<TimeZoneSetting>,
+) -> AppResult<Json<TimeZoneSetting>> {
+    Ok(Json(tenant_admin::set_own_time_zone(&state, &p, &change.time_zone).await?))
 }
 
 /// Change your own password. The current password is required; the new one must follow the

@@ -3,6 +3,7 @@
 
 use super::extract::{ApiAuth, ApiQuery};
 use crate::error::{AppResult, Problem};
+use crate::service::access_log::{self, AccessParams};
 use crate::service::audit::{self, CheckpointView};
 use crate::state::AppState;
 use axum::Json;
@@ -75,4 +76,55 @@ pub async fn consistency_proof(
 ) -> AppResult<impl IntoResponse> {
     let text = audit::consistency_proof(&state, &p, params.first, params.second).await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text))
+}
+
+/// A page of the tenant's access log (LOG-2).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"entries": [{"at": "2026-11-22T01:30:00Z", "at_local": "2026-11-22 10:30:00 JST",
+    "method": "GET", "route": "/api/v1/collections/{name}/records/{id}", "status": 200, "latency_ms": 3.2,
+    "actor_kind": "api_key", "actor_id": "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a01", "source_ip": "203.0.113.7",
+    "user_agent": "curl/8.5.0", "cursor": "1795311000000000.0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a02"}],
+    "total": 1, "retention_days": 90}))]
+pub struct AccessLogPage {
+    /// Newest first.
+    pub entries: Vec<access_log::AccessEntryView>,
+    /// How many entries match the filters, over all pages.
+    pub total: u64,
+    /// Days entries are kept before the scheduled purge deletes them.
+    pub retention_days: u32,
+}
+
+/// The tenant's access log: every request made as the tenant's users and API keys, newest
+/// first, with the route template (never the path with identifiers), status, latency, address
+/// and user agent. Requires `audit.read`.
+#[utoipa::path(get, path = "/api/v1/access-log", tag = "audit", security(("bearer" = [])), params(AccessParams),
+    responses((status = 200, body = AccessLogPage)))]
+pub async fn access_log(
+    State(state): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiQuery(params): ApiQuery<AccessParams>,
+) -> AppResult<Json<AccessLogPage>> {
+    // An API client leaves a condition out; an empty one is not a condition.
+    for (name, value) in [
+        ("from", &params.from),
+        ("to", &params.to),
+        ("status", &params.status),
+        ("route", &params.route),
+        ("ip", &params.ip),
+        ("before", &params.before),
+    ] {
+        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            return Err(crate::error::AppError::BadRequest(format!("{name} must not be empty; leave it out instead")));
+        }
+    }
+    let filter = access_log::to_filter(&params)?;
+    let entries = access_log::list(&state, &p, &filter).await?;
+    let total = access_log::count(&state, &p, &filter).await?;
+    let policy = crate::service::security::policy_of(&state, p.tenant().id).await?;
+    let zone = p.tenant().time_zone.clone();
+    Ok(Json(AccessLogPage {
+        entries: entries.iter().map(|e| access_log::view(e, &zone)).collect(),
+        total,
+        retention_days: crate::service::security::access_log_days(&state, &policy),
+    }))
 }

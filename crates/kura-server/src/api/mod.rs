@@ -48,6 +48,8 @@ fn table() -> Routes<AppState> {
         .add(Delete, "/api/v1/me/second-factors/{id}", Tenant, second_factor::remove_own)
         .add(Get, "/api/v1/settings/security", Needs(SettingsManage), account::get_security)
         .add(Put, "/api/v1/settings/security", Needs(SettingsManage), account::put_security)
+        .add(Get, "/api/v1/settings/time-zone", Needs(SettingsManage), account::get_time_zone)
+        .add(Put, "/api/v1/settings/time-zone", Needs(SettingsManage), account::put_time_zone)
         .add(Get, "/api/v1/collections", Needs(RecordsRead), data::list_collections)
         .add(Post, "/api/v1/collections", Needs(CollectionsManage), data::create_collection)
         .add(Get, "/api/v1/collections/{name}", Needs(RecordsRead), data::get_collection)
@@ -96,6 +98,7 @@ fn table() -> Routes<AppState> {
         .add(Post, "/api/v1/audit/checkpoint", Needs(AuditRead), audit_log::make_checkpoint)
         .add(Get, "/api/v1/audit/proofs/inclusion", Needs(AuditRead), audit_log::inclusion_proof)
         .add(Get, "/api/v1/audit/proofs/consistency", Needs(AuditRead), audit_log::consistency_proof)
+        .add(Get, "/api/v1/access-log", Needs(AuditRead), audit_log::access_log)
 }
 
 /// The API's routes.

@@ -109,6 +109,9 @@ explanations! {
     "{} is not a role" => "Choose a role from the list.", "ロールを一覧から選んでください。";
     "{} is not a role of this tenant" => "Choose a role from the list.", "ロールを一覧から選んでください。";
     "{} is not an operation" => "Choose an operation from the list.", "操作を一覧から選んでください。";
+    "status {} must be a status such as 404 or a class such as 4xx" => "Enter a status code such as 404, or a class such as 4xx.", "404のような結果コード、または4xxのような分類を入力してください。";
+    "ip {} is not an IP address" => "Enter an IP address such as 192.0.2.10.", "192.0.2.10のようなIPアドレスを入力してください。";
+    "before must be an entry's cursor" => "The page link is no longer valid. Go back to the newest entries.", "ページのリンクが無効です。最新の記録から表示し直してください。";
     // API keys narrowed (IAM-12).
     "the key's role does not have this permission" => "The key's role does not have this permission.", "キーのロールにはこの権限がありません。";
     "name at least one permission, or leave scopes out" => "Choose at least one permission, or none to use all of the role's.", "権限を1つ以上選ぶか、ロールのすべての権限を使う場合は何も選ばないでください。";

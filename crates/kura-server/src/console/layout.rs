@@ -23,6 +23,7 @@ pub enum Nav {
     Roles,
     ApiKeys,
     Audit,
+    AccessLog,
     Settings,
     ClientCerts,
     Account,
@@ -169,6 +170,7 @@ pub fn page(ctx: &Ctx, head: Head<'_>, body: Markup) -> Html<String> {
                     }
                     @if p.can(Permission::AuditRead) {
                         (nav_item(n, Nav::Audit, "/console/audit", Icon::Log, t(Msg::NavAudit)))
+                        (nav_item(n, Nav::AccessLog, "/console/access-log", Icon::Log, t(Msg::NavAccessLog)))
                     }
                     @if p.can(Permission::SettingsManage) {
                         (nav_item(n, Nav::Settings, "/console/settings/security", Icon::Shield, t(Msg::NavSettings)))
@@ -255,6 +257,7 @@ pub fn op_page(ctx: &OpCtx, head: Head<'_>, body: Markup) -> Html<String> {
                     (nav_item(head.nav, Nav::Mail, "/operator/mail", Icon::Log, t(Msg::NavMail)))
                     (nav_item(head.nav, Nav::Backups, "/operator/backups", Icon::Archive, t(Msg::NavBackups)))
                     (nav_item(head.nav, Nav::BreakGlass, "/operator/break-glass", Icon::Alert, t(Msg::NavBreakGlass)))
+                    (nav_item(head.nav, Nav::AccessLog, "/operator/access-log", Icon::Log, t(Msg::NavPlatformAccessLog)))
                 }
             }
             main #main tabindex="-1" {

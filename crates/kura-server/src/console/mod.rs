@@ -32,7 +32,7 @@ use axum::response::Response;
 use axum::routing::any;
 use kura_domain::Permission;
 use pages::{
-    account, api_keys, audit, audit_checkpoint, break_glass, bulk, client_certs, collections, dashboard, export,
+    access_log, account, api_keys, audit, audit_checkpoint, break_glass, bulk, client_certs, collections, dashboard, export,
     factors, fields, import, links, record_form, record_import, record_view, records, roles, security, session, users,
 };
 
@@ -75,6 +75,7 @@ fn table() -> Routes<AppState> {
         .add(Post, "/console/settings/break-glass/{id}/approve", Needs(SettingsManage), break_glass::approve)
         .add(Post, "/console/settings/break-glass/{id}/refuse", Needs(SettingsManage), break_glass::refuse)
         .add(Post, "/console/settings/break-glass/{id}/end", Needs(SettingsManage), break_glass::end)
+        .add(Post, "/console/settings/time-zone", Needs(SettingsManage), security::save_time_zone)
         .add(Get, "/console/settings/client-certificates", Needs(SettingsManage), client_certs::list)
         .add(Get, "/console/settings/client-certificates/new", Needs(SettingsManage), client_certs::new_form)
         .add(Post, "/console/settings/client-certificates/new", Needs(SettingsManage), client_certs::issue)
@@ -150,6 +151,7 @@ fn table() -> Routes<AppState> {
         .add(Post, "/console/api-keys/{id}/revoke", Needs(ApiKeysManage), api_keys::revoke)
         .add(Get, "/console/audit", Needs(AuditRead), audit::list)
         .add(Get, "/console/audit/checkpoint", Needs(AuditRead), audit_checkpoint::show)
+        .add(Get, "/console/access-log", Needs(AuditRead), access_log::list)
         .merge(operator::table())
 }
 

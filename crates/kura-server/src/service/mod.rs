@@ -2,6 +2,7 @@
 //! permission it needs (through `TenantPrincipal::require`), validates its input, and writes
 //! through the store's audited write path. Handlers only translate HTTP to these calls.
 
+pub mod access_log;
 pub mod account;
 pub mod api_keys;
 pub mod audit;

@@ -6,8 +6,8 @@ use crate::auth::TenantPrincipal;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use kura_domain::{
-    AddressPolicy, AuditRecord, CertificateRequirement, LockoutPolicy, Operation, PasswordPolicy, Permission,
-    SecondFactorRule, SecurityPolicy, SessionPolicy, Surface, TenantId,
+    AccessLogPolicy, AddressPolicy, AuditRecord, CertificateRequirement, LockoutPolicy, Operation, PasswordPolicy,
+    Permission, SecondFactorRule, SecurityPolicy, SessionPolicy, Surface, TenantId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
     "client_certificates": {"console": false, "api": false},
     "second_factor": "administrators",
     "break_glass_approval": true,
+    "access_log": {"retention_days": null},
     "against_nist": []
 }))]
 pub struct SecuritySettings {
@@ -41,6 +42,9 @@ pub struct SecuritySettings {
     pub second_factor: SecondFactorRule,
     /// Whether an operator's break-glass access waits for an administrator's approval (IAM-13).
     pub break_glass_approval: bool,
+    /// How long the tenant's access log is kept (LOG-2); `GET /api/v1/access-log` gives the
+    /// period in force.
+    pub access_log: AccessLogPolicy,
     /// The knobs set against the advice of NIST SP 800-63B (`password.composition`,
     /// `password.expiry_days`, `password.max_length`, `password.blocklist`, `lockout.enabled`).
     pub against_nist: Vec<String>,
@@ -59,6 +63,7 @@ pub struct SecuritySettings {
     "sessions": {"absolute_minutes": 180, "idle_minutes": 30, "concurrent": "refuse"},
     "addresses": {"console": ["203.0.113.0/24", "2001:db8::/32"], "api": ["198.51.100.0/24"]},
     "second_factor": "everyone",
+    "access_log": {"retention_days": 365},
     "confirm_lockout": false
 }))]
 pub struct SecuritySettingsChange {
@@ -80,6 +85,9 @@ pub struct SecuritySettingsChange {
     /// absent: unchanged.
     #[serde(default)]
     pub break_glass_approval: Option<bool>,
+    /// How long the access log is kept (LOG-2); absent: unchanged.
+    #[serde(default)]
+    pub access_log: Option<AccessLogPolicy>,
     /// Save even though a list leaves out the address this request comes from (the author would
     /// lose access to that door). Without it, such a change is refused with 409
     /// `lockout_unconfirmed` and nothing is stored.
@@ -100,6 +108,11 @@ pub async fn policy_of(state: &AppState, tenant: TenantId) -> AppResult<Security
     Ok(effective(state, state.store.security_policy(tenant).await?.map(|(_, p)| p)))
 }
 
+/// The access log's retention in force for `policy`: the tenant's own, else the operator's.
+pub fn access_log_days(state: &AppState, policy: &SecurityPolicy) -> u32 {
+    policy.access_log.retention_days.unwrap_or(state.settings.access_log.retention_days)
+}
+
 fn view(revision: i64, policy: SecurityPolicy) -> SecuritySettings {
     let against_nist = policy.against_nist().into_iter().map(str::to_owned).collect();
     let SecurityPolicy {
@@ -110,6 +123,7 @@ fn view(revision: i64, policy: SecurityPolicy) -> SecuritySettings {
         client_certificates,
         second_factor,
         break_glass_approval,
+        access_log,
     } = policy;
     SecuritySettings {
         revision,
@@ -120,6 +134,7 @@ fn view(revision: i64, policy: SecurityPolicy) -> SecuritySettings {
         client_certificates,
         second_factor,
         break_glass_approval,
+        access_log,
         against_nist,
     }
 }
@@ -145,6 +160,7 @@ pub async fn put(state: &AppState, p: &TenantPrincipal, change: SecuritySettings
         client_certificates,
         second_factor,
         break_glass_approval,
+        access_log,
         confirm_lockout,
     } = change;
     // Whether the author's own connection carries a valid certificate of the tenant, for the
@@ -171,6 +187,7 @@ pub async fn put(state: &AppState, p: &TenantPrincipal, change: SecuritySettings
         client_certificates: client_certificates.unwrap_or(current.client_certificates),
         second_factor: second_factor.unwrap_or(current.second_factor),
         break_glass_approval: break_glass_approval.unwrap_or(current.break_glass_approval),
+        access_log: access_log.unwrap_or(current.access_log),
     };
     policy.check()?;
     let mut w = g.begin(&state.store).await?;

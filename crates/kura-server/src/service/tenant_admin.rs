@@ -87,3 +87,41 @@ pub async fn set_status(state: &AppState, actor: Actor, id: TenantId, status: Te
     let after = Tenant { status, ..before.clone() };
     save(state, actor, &before, after).await
 }
+
+/// The tenant's time zone, as its administrator reads and sets it (LOG-4).
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"time_zone": "Asia/Tokyo"}))]
+pub struct TimeZoneSetting {
+    /// An IANA time zone name: times in the console, the logs and exports are shown in it.
+    pub time_zone: String,
+}
+
+/// The tenant's time zone. Requires `settings.manage`.
+pub fn own_time_zone(p: &crate::auth::TenantPrincipal) -> AppResult<TimeZoneSetting> {
+    let g = p.require(kura_domain::Permission::SettingsManage)?;
+    Ok(TimeZoneSetting { time_zone: g.tenant().time_zone.as_str().to_owned() })
+}
+
+/// Sets the tenant's time zone: stored times stay UTC, only how they are shown changes. One
+/// audited write in the tenant's own log (`settings.time_zone`). Requires `settings.manage`.
+pub async fn set_own_time_zone(
+    state: &AppState,
+    p: &crate::auth::TenantPrincipal,
+    zone: &str,
+) -> AppResult<TimeZoneSetting> {
+    let g = p.require(kura_domain::Permission::SettingsManage)?;
+    let zone = TimeZoneName::parse(zone.trim())?;
+    let before = g.tenant().time_zone.clone();
+    if before != zone {
+        let mut w = g.begin(&state.store).await?;
+        w.set_time_zone(g.tenant_id(), &zone).await?;
+        w.commit(AuditRecord::success(Operation::TimeZoneUpdate, "settings:time_zone").with_detail(format!(
+            "time_zone: {} → {}",
+            before.as_str(),
+            zone.as_str()
+        )))
+        .await?;
+    }
+    Ok(TimeZoneSetting { time_zone: zone.as_str().to_owned() })
+}

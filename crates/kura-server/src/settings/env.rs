@@ -80,6 +80,11 @@ impl Settings {
             }
             "KURA_AUDIT_CHECKPOINT_SECONDS" => self.audit.checkpoint_seconds = parse(name, value)?,
             "KURA_AUDIT_LOG_NAME" => self.audit.log_name = value.to_owned(),
+            "KURA_ACCESS_LOG_ENABLED" => self.access_log.enabled = parse(name, value)?,
+            "KURA_ACCESS_LOG_RETENTION_DAYS" => self.access_log.retention_days = parse(name, value)?,
+            "KURA_ACCESS_LOG_BUFFER" => self.access_log.buffer = parse(name, value)?,
+            "KURA_ACCESS_LOG_FLUSH_MILLISECONDS" => self.access_log.flush_milliseconds = parse(name, value)?,
+            "KURA_ACCESS_LOG_PURGE_MINUTES" => self.access_log.purge_minutes = parse(name, value)?,
             "KURA_BACKUP_DIR" => self.backup.dir = Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty()),
             "KURA_BACKUP_COPY_DIR" => {
                 self.backup.copy_dir = Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty());

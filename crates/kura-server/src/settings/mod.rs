@@ -80,6 +80,8 @@ pub struct Settings {
     pub encryption: EncryptionSettings,
     /// Signed checkpoints of the audit logs (LOG-3).
     pub audit: AuditSettings,
+    /// The access log of every HTTP request (LOG-2).
+    pub access_log: AccessLogSettings,
     /// Backups (OPS-1): where they go, how many are kept, the PostgreSQL tools.
     pub backup: BackupSettings,
     /// The contract's end (TEN-4): the grace period before a tenant's data is destroyed.
@@ -274,6 +276,31 @@ pub struct AuditSettings {
 impl Default for AuditSettings {
     fn default() -> Self {
         Self { checkpoint_dir: None, signing_key_file: None, checkpoint_seconds: 60, log_name: "kura".into() }
+    }
+}
+
+/// The access log (LOG-2): every HTTP request, written in batches off the request path, kept
+/// for a number of days and then purged by a scheduled job.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccessLogSettings {
+    /// Whether requests are logged at all.
+    pub enabled: bool,
+    /// Days entries are kept where a tenant has not chosen its own (7 to 3650); also the
+    /// platform's own requests.
+    pub retention_days: u32,
+    /// Requests waiting to be written, at most; past it a request is not logged and
+    /// `kura_access_log_dropped_total` counts it (a request is never held up or refused).
+    pub buffer: usize,
+    /// Milliseconds between writes of the waiting requests (sooner when 1,000 are waiting).
+    pub flush_milliseconds: u64,
+    /// Minutes between runs of the purge of expired entries.
+    pub purge_minutes: u32,
+}
+
+impl Default for AccessLogSettings {
+    fn default() -> Self {
+        Self { enabled: true, retention_days: 90, buffer: 10_000, flush_milliseconds: 1_000, purge_minutes: 60 }
     }
 }
 
@@ -508,6 +535,7 @@ impl Default for Settings {
             tls: TlsSettings::default(),
             encryption: EncryptionSettings::default(),
             audit: AuditSettings::default(),
+            access_log: AccessLogSettings::default(),
             backup: BackupSettings::default(),
             contract: ContractSettings::default(),
             log: "info".into(),
@@ -607,6 +635,18 @@ impl Settings {
         }
         if self.audit.checkpoint_seconds == 0 {
             return bad("audit.checkpoint_seconds", "must be at least 1");
+        }
+        if !kura_domain::bounds::ACCESS_LOG_DAYS.contains(&self.access_log.retention_days) {
+            return bad("access_log.retention_days", "must be between 7 and 3650");
+        }
+        if !(1..=1_000_000).contains(&self.access_log.buffer)
+            || !(10..=60_000).contains(&self.access_log.flush_milliseconds)
+            || self.access_log.purge_minutes == 0
+        {
+            return bad(
+                "access_log",
+                "buffer must be 1–1000000, flush_milliseconds 10–60000 and purge_minutes at least 1",
+            );
         }
         if !(1..=1000).contains(&self.backup.generations) {
             return bad("backup.generations", "must be between 1 and 1000");

@@ -73,6 +73,8 @@ pub(crate) fn sample_body(verb: Verb, path: &str) -> Option<Value> {
             body["revision"] = 0.into();
             body
         }
+        // The zone it already has: allowed principals get 200, and nothing changes.
+        (Verb::Put, "/api/v1/settings/time-zone") => json!({"time_zone": "Asia/Tokyo"}),
         // A header without rows: checked, and nothing to write.
         (Verb::Post, "/api/v1/collections/{name}/import/preview" | "/api/v1/collections/{name}/import") => {
             json!({"file": "5rCP5ZCNDQo="})

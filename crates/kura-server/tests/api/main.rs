@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr, reason = "tests")]
 
 mod access;
+mod access_log;
 mod api_keys;
 mod attack;
 mod audit_log;
@@ -33,5 +34,6 @@ mod records;
 mod second_factors;
 mod security;
 mod smtp;
+mod time_zone;
 mod tls;
 mod transfer;

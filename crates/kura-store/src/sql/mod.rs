@@ -6,6 +6,7 @@
 //! `Vec<u8>`) and convert to domain types here; anything that does not parse is
 //! [`StoreError::Corrupt`].
 
+pub(crate) mod access_log;
 pub(crate) mod account;
 pub(crate) mod api_keys;
 pub(crate) mod audit;

@@ -84,6 +84,18 @@ pub(crate) async fn insert(e: &mut Exec<'_>, t: &Tenant) -> Result<(), StoreErro
     Ok(())
 }
 
+/// Sets a tenant's time zone (its administrator's own setting, LOG-4).
+pub(crate) async fn set_time_zone(e: &mut Exec<'_>, tenant: TenantId, zone: &TimeZoneName) -> Result<(), StoreError> {
+    const SQL: &str = "UPDATE tenants SET time_zone = $2 WHERE id = $1";
+    let n = run!(e, |c| sqlx::query(SQL)
+        .bind(tenant.as_uuid())
+        .bind(zone.as_str())
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    super::found(n)
+}
+
 /// Writes a tenant's changeable settings: name, time zone, contract dates and status (its slug
 /// and creation time never change).
 pub(crate) async fn update(e: &mut Exec<'_>, t: &Tenant) -> Result<(), StoreError> {

@@ -21,6 +21,7 @@ mod factors;
 mod identity;
 mod links;
 mod mail;
+mod purge;
 mod settings;
 
 pub use access::ApiKeyLimits;

@@ -4,7 +4,7 @@
 use super::Write;
 use crate::error::StoreError;
 use crate::sql;
-use kura_domain::{CollectionId, Tenant, TenantId, UserId};
+use kura_domain::{CollectionId, Tenant, TenantId, TimeZoneName, UserId};
 
 impl Write {
     /// Replaces a tenant's changeable settings with those of `tenant` (its slug and creation time
@@ -12,6 +12,13 @@ impl Write {
     pub async fn update_tenant(&mut self, tenant: &Tenant) -> Result<(), StoreError> {
         self.in_platform(format!("tenant {}", tenant.id))?;
         sql::tenants::update(&mut self.exec().await?, tenant).await
+    }
+
+    /// Sets a tenant's time zone, in the tenant's own write: its administrator's setting (LOG-4),
+    /// audited in the tenant's log.
+    pub async fn set_time_zone(&mut self, tenant: TenantId, zone: &TimeZoneName) -> Result<(), StoreError> {
+        self.in_scope(tenant)?;
+        sql::tenants::set_time_zone(&mut self.exec().await?, tenant, zone).await
     }
 
     /// Remembers the columns `user` chose to see of a collection's records.

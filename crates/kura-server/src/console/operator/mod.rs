@@ -34,6 +34,7 @@ pub fn table() -> Routes<AppState> {
         .add(Post, "/operator/backups/take", Operator, backups::take)
         .add(Post, "/operator/backups/verify", Operator, backups::verify)
         .add(Post, "/operator/backups/drill", Operator, backups::drill)
+        .add(Get, "/operator/access-log", Operator, crate::console::pages::access_log::platform)
         .add(Get, "/operator/deletions/{id}/certificate", Operator, deletions::certificate)
         .add(Get, "/operator/tenants/new", Operator, tenants::new_form)
         .add(Post, "/operator/tenants/new", Operator, tenants::create)

@@ -23,6 +23,7 @@ pub async fn list(State(state): State<AppState>, ctx: OpCtx) -> AppResult<Respon
     let deletions = state.store.tenant_deletions().await?;
     let date = |d: Option<jiff::civil::Date>| d.map(|d| d.to_string()).unwrap_or_else(|| "—".to_owned());
     let body = html! {
+        @if let Some(warning) = clock_warning(crate::clock_sync::read(), ctx.lang) { (notice_warn(warning)) }
         @if let Some(warning) = certificate_warning(&state, &ctx) { (notice_warn(&warning)) }
         @if list.is_empty() {
             (empty_state(t(Msg::NoTenantsYet), Some(("/operator/tenants/new", t(Msg::NewTenant)))))
@@ -200,4 +201,28 @@ fn created_page(state: &AppState, ctx: &OpCtx, headers: &HeaderMap, tenant: &Ten
     };
     let head = Head::new(Nav::Tenants, tenant.display_name.as_str()).crumb(t(Msg::NavTenants), "/operator");
     op_page(ctx, head, body).into_response()
+}
+
+/// The warning the operator's first page shows while the system clock is not synchronised
+/// (LOG-4): log times would drift from the truth.
+pub(crate) fn clock_warning(
+    sync: crate::clock_sync::ClockSync,
+    lang: crate::console::i18n::Lang,
+) -> Option<&'static str> {
+    (sync == crate::clock_sync::ClockSync::Unsynchronised).then(|| Msg::ClockUnsynchronised.text(lang))
+}
+
+#[cfg(test)]
+mod clock_tests {
+    use super::clock_warning;
+    use crate::clock_sync::ClockSync;
+    use crate::console::i18n::Lang;
+
+    #[test]
+    fn log_4_the_operator_console_warns_only_when_the_clock_is_not_synchronised() {
+        assert!(clock_warning(ClockSync::Unsynchronised, Lang::En).is_some_and(|w| w.contains("NTP")));
+        assert!(clock_warning(ClockSync::Unsynchronised, Lang::Ja).is_some_and(|w| w.contains("時刻")));
+        assert_eq!(clock_warning(ClockSync::Synchronised, Lang::En), None);
+        assert_eq!(clock_warning(ClockSync::Unknown, Lang::En), None);
+    }
 }

@@ -1,5 +1,6 @@
 //! The pages of the tenant console, one file per area.
 
+pub mod access_log;
 pub mod account;
 pub mod api_keys;
 pub mod audit;

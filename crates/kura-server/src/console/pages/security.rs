@@ -17,8 +17,8 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use kura_domain::{
-    AddressPolicy, CertificateRequirement, ConcurrentLogins, FieldErrorKind, LockoutPolicy, Operation, PasswordPolicy,
-    SecondFactorRule, SessionPolicy, parse_range,
+    AccessLogPolicy, AddressPolicy, CertificateRequirement, ConcurrentLogins, FieldErrorKind, LockoutPolicy, Operation,
+    PasswordPolicy, SecondFactorRule, SessionPolicy, parse_range,
 };
 use maud::{Markup, html};
 
@@ -65,6 +65,9 @@ const CHECKS: [&str; 7] = [
 /// form had them (a form from before the setting existed leaves the stored requirement as it is).
 const CERT_CHECKS: [&str; 2] = ["client_certificates.console", "client_certificates.api"];
 const CERT_SHOWN: &str = "client_certificates";
+/// The access log's retention (LOG-2), and the marker that the form had it.
+const ACCESS_DAYS: &str = "access_log.retention_days";
+const ACCESS_SHOWN: &str = "access_log";
 
 /// Why the last save would have shut its author out, and asks for the confirmation.
 #[derive(Debug, Default)]
@@ -99,6 +102,7 @@ fn stored_values(s: &security::SecuritySettings) -> Values {
         ("addresses.console", lines(&s.addresses.console)),
         ("addresses.api", lines(&s.addresses.api)),
         ("second_factor", s.second_factor.as_str().to_owned()),
+        (ACCESS_DAYS, opt(s.access_log.retention_days)),
     ];
     let checks = [
         (p.require_lowercase, "password.require_lowercase"),
@@ -111,6 +115,7 @@ fn stored_values(s: &security::SecuritySettings) -> Values {
         (s.client_certificates.console, CERT_CHECKS[0]),
         (s.client_certificates.api, CERT_CHECKS[1]),
         (true, CERT_SHOWN),
+        (true, ACCESS_SHOWN),
     ]
     .into_iter()
     .filter_map(|(on, name)| on.then_some(name))
@@ -128,8 +133,12 @@ fn posted_values(form: &FormData) -> Values {
     fields.push(("addresses.console", form.get("addresses.console").to_owned()));
     fields.push(("addresses.api", form.get("addresses.api").to_owned()));
     fields.push(("second_factor", form.get("second_factor").to_owned()));
+    fields.push((ACCESS_DAYS, form.get(ACCESS_DAYS).trim().to_owned()));
     let mut checks: Vec<&'static str> =
         CHECKS.into_iter().chain(CERT_CHECKS).chain([CERT_SHOWN]).filter(|c| form.has(c)).collect();
+    if form.has(ACCESS_DAYS) {
+        checks.push(ACCESS_SHOWN);
+    }
     if form.has("confirm_lockout") {
         checks.push("confirm_lockout");
     }
@@ -161,6 +170,7 @@ fn parse(v: &Values, errors: &mut Errors, ctx: &Ctx) -> Option<SecuritySettingsC
     let throttle_window = number("lockout.throttle_window_minutes", false);
     let absolute = number("sessions.absolute_minutes", false);
     let idle = number("sessions.idle_minutes", false);
+    let access_days = number(ACCESS_DAYS, true);
     let concurrent = ConcurrentLogins::parse(v.get("sessions.concurrent"));
     if concurrent.is_none() {
         errors.add("sessions.concurrent", labels::field_error(&FieldErrorKind::NotAChoice, ctx.lang));
@@ -222,6 +232,8 @@ fn parse(v: &Values, errors: &mut Errors, ctx: &Ctx) -> Option<SecuritySettingsC
         second_factor: second_factor?,
         // Set on the break-glass page, which has a form of its own: kept as stored here.
         break_glass_approval: None,
+        // Absent (a form from before the setting existed): the stored retention stays.
+        access_log: if v.on(ACCESS_SHOWN) { Some(AccessLogPolicy { retention_days: access_days? }) } else { None },
         confirm_lockout: v.on("confirm_lockout"),
     })
 }
@@ -306,6 +318,7 @@ fn form_page(
     errors: &Errors,
     cert_ok: bool,
     lockout: &Lockout,
+    default_days: u32,
 ) -> Response {
     let t = |m: Msg| ctx.t(m);
     let lang = ctx.lang;
@@ -402,6 +415,14 @@ fn form_page(
                 (select("second_factor", t(Msg::SecondFactorRuleLabel), &rules, v.get("second_factor"),
                     Some(t(Msg::SecondFactorRuleHelp)), errors.get("second_factor"), lang))
             }
+            fieldset.card.stack #access-log {
+                legend { (t(Msg::NavAccessLog)) }
+                (Input { name: ACCESS_DAYS, label: t(Msg::AccessLogRetentionLabel), kind: "number",
+                    value: v.get(ACCESS_DAYS), help: Some(&t(Msg::AccessLogRetentionHelp).replace("{days}", &default_days.to_string())),
+                    error: errors.get(ACCESS_DAYS), min: Some(b::ACCESS_LOG_DAYS.start().to_string()),
+                    max: Some(b::ACCESS_LOG_DAYS.end().to_string()), step: Some("1"), ..Input::default() }.render(lang))
+                p { a href="/console/access-log" { (t(Msg::NavAccessLog)) } }
+            }
             (addresses_section(ctx, v, errors, lockout.addresses))
             (certificates_section(ctx, v, cert_ok, lockout.certificate))
             @if lockout.any() {
@@ -411,6 +432,14 @@ fn form_page(
                 }
             }
             div.actions { button.btn.btn-primary type="submit" { (t(Msg::Save)) } }
+        }
+        section.section #time-zone {
+            h2 { (t(Msg::TimeZone)) }
+            form.stack method="post" action="/console/settings/time-zone" {
+                (csrf(ctx.csrf()))
+                (time_zone_field(ctx))
+                div.actions { button.btn.btn-primary type="submit" { (t(Msg::Save)) } }
+            }
         }
         section.section {
             h2 { (t(Msg::SecurityEvents)) }
@@ -424,6 +453,30 @@ fn form_page(
     (errors.status(), page(ctx, head, body)).into_response()
 }
 
+/// The tenant's time zone (LOG-4): the named zones, and the current one if it is not among them.
+fn time_zone_field(ctx: &Ctx) -> Markup {
+    let current = ctx.p.tenant().time_zone.as_str();
+    let known = labels::TIME_ZONES.iter().any(|(z, _, _)| *z == current);
+    html! {
+        div.field {
+            label for="f-time_zone" { (ctx.t(Msg::TimeZone)) }
+            select #f-time_zone name="time_zone" aria-describedby="f-time_zone-help" {
+                @if !known { option value=(current) selected { (current) } }
+                @for (zone, _, _) in labels::TIME_ZONES {
+                    option value=(zone) selected[*zone == current] { (labels::time_zone_label(zone, ctx.lang)) }
+                }
+            }
+            p.help #f-time_zone-help { (ctx.t(Msg::TenantTimeZoneHelp)) }
+        }
+    }
+}
+
+/// Saves the tenant's time zone from its own form on the security page.
+pub async fn save_time_zone(State(state): State<AppState>, Posted { ctx, form }: Posted) -> AppResult<Response> {
+    crate::service::tenant_admin::set_own_time_zone(&state, &ctx.p, form.get("time_zone")).await?;
+    Ok(Redirect::to("/console/settings/security?done=saved#time-zone").into_response())
+}
+
 /// Whether the connection of this request presents a valid client certificate of the tenant.
 async fn author_has_certificate(state: &AppState, ctx: &Ctx) -> AppResult<bool> {
     let ip = ctx.p.actor().source_ip.clone();
@@ -434,7 +487,16 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response
     let settings = security::get(&state, &ctx.p).await?;
     let nist: Vec<&str> = settings.against_nist.iter().map(String::as_str).collect();
     let cert_ok = author_has_certificate(&state, &ctx).await?;
-    Ok(form_page(&ctx, &stored_values(&settings), &nist, &Errors::default(), cert_ok, &Lockout::default()))
+    let default_days = state.settings.access_log.retention_days;
+    Ok(form_page(
+        &ctx,
+        &stored_values(&settings),
+        &nist,
+        &Errors::default(),
+        cert_ok,
+        &Lockout::default(),
+        default_days,
+    ))
 }
 
 pub async fn save(State(state): State<AppState>, Posted { ctx, form }: Posted) -> AppResult<Response> {
@@ -483,7 +545,8 @@ pub async fn save(State(state): State<AppState>, Posted { ctx, form }: Posted) -
         return Err(AppError::BadRequest("the form is incomplete; reload the page".into()));
     }
     let status = if lockout.any() { axum::http::StatusCode::CONFLICT } else { errors.status() };
-    let mut response = form_page(&ctx, &v, &[], &errors, cert_ok, &lockout);
+    let default_days = state.settings.access_log.retention_days;
+    let mut response = form_page(&ctx, &v, &[], &errors, cert_ok, &lockout, default_days);
     *response.status_mut() = status;
     Ok(response)
 }
