@@ -32,8 +32,9 @@ use axum::response::Response;
 use axum::routing::any;
 use kura_domain::Permission;
 use pages::{
-    access_log, account, api_keys, audit, audit_checkpoint, break_glass, bulk, client_certs, collections, dashboard, export,
-    factors, fields, import, links, record_form, record_import, record_view, records, roles, security, session, users,
+    access_log, account, api_keys, audit, audit_checkpoint, break_glass, bulk, client_certs, collections, dashboard,
+    export, factors, fields, import, links, record_form, record_import, record_view, records, roles, security, session,
+    users,
 };
 
 /// Every console page and form with the access it needs; the router is built from this table.
