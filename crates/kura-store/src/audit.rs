@@ -221,7 +221,7 @@ impl Store {
     /// chain (no index) one that matches nothing, so that its plain targets decide.
     fn target_index(&self, sealer: Option<&crate::vault::Sealer>, filter: &AuditFilter) -> Vec<u8> {
         match (sealer, filter.target.as_deref()) {
-            (Some(sealer), Some(target)) => sealer.index(crate::vault::AUDIT_TARGET_INDEX, target),
+            (Some(sealer), Some(target)) => sealer.audit_target_index(target),
             _ => Vec::new(),
         }
     }

@@ -16,7 +16,6 @@ mod backup_keys;
 mod keystore;
 mod mail;
 
-pub(crate) use audit::AUDIT_TARGET_INDEX;
 pub(crate) use mail::{BODY as MAIL_BODY, ERROR as MAIL_ERROR, RECIPIENT as MAIL_RECIPIENT, SUBJECT as MAIL_SUBJECT};
 
 use crate::error::StoreError;
