@@ -29,6 +29,20 @@ async fn entries(app: &TestApp, token: &str, query: &str, n: usize) -> Value {
     }
 }
 
+/// A scope's access-log count once the flusher has written every request made so far: the
+/// same count over several flush intervals (these reads go to the store, not through HTTP).
+async fn settled(app: &TestApp, scope: AuditScope) -> u64 {
+    let count = || async { app.state.store.access_log_count(scope, &Default::default()).await.unwrap() };
+    let mut last = count().await;
+    let mut same = 0;
+    while same < 5 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let now = count().await;
+        if now == last { same += 1 } else { (last, same) = (now, 0) }
+    }
+    last
+}
+
 #[tokio::test]
 async fn log_2_requests_are_logged_with_route_templates_principal_address_and_agent() {
     let app = spawn_app_with(fast).await;
@@ -165,9 +179,12 @@ async fn log_2_retention_is_set_per_tenant_audited_and_the_purge_records_what_it
         .unwrap();
     assert!(audit[0].detail.as_deref().unwrap().contains("access_log.retention_days: default → 30"), "{audit:?}");
 
-    // Nothing is old enough yet: the purge deletes nothing and records nothing.
+    // Nothing is old enough yet: the purge deletes nothing and records nothing. Every request
+    // so far is written first (the flusher writes in the background), so that none of them
+    // arrives after the purge below with a time older than the tenant's retention.
+    let before = settled(&app, AuditScope::Tenant(tenant)).await;
+    settled(&app, AuditScope::Platform).await;
     assert_eq!(kura_server::access_log::purge_expired(&app.state).await.unwrap(), 0);
-    let before = app.state.store.access_log_count(AuditScope::Tenant(tenant), &Default::default()).await.unwrap();
     assert!(before > 0);
 
     // 31 days on, the tenant's entries are past its 30 days; the platform's (90) are not.
