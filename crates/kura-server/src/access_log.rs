@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
 /// Most entries one write carries.
-const BATCH: usize = 1_000;
+const BATCH: usize = 5_000;
 /// Longest user agent kept, in characters.
 const USER_AGENT_CHARS: usize = 256;
 /// The route of a request that matched none.

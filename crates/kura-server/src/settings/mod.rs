@@ -300,7 +300,7 @@ pub struct AccessLogSettings {
 
 impl Default for AccessLogSettings {
     fn default() -> Self {
-        Self { enabled: true, retention_days: 90, buffer: 10_000, flush_milliseconds: 1_000, purge_minutes: 60 }
+        Self { enabled: true, retention_days: 90, buffer: 50_000, flush_milliseconds: 1_000, purge_minutes: 60 }
     }
 }
 
