@@ -5,6 +5,7 @@
 mod access;
 mod access_log;
 mod api_keys;
+mod archive;
 mod attack;
 mod audit_log;
 mod backups;
