@@ -112,6 +112,12 @@ pub enum Operation {
     /// A backup was restored into a scratch location, checked and removed (OPS-1). In the
     /// platform's log only.
     BackupDrill,
+    /// A new backup key was made for new backups; the old one is kept for older backups (OPS-1).
+    /// In the platform's log only.
+    BackupKeyRotate,
+    /// A retired backup key was removed once no kept backup needed it (OPS-1). In the
+    /// platform's log only.
+    BackupKeyRemove,
     SecurityPolicyUpdate,
     UserLock,
     UserUnlock,
@@ -195,7 +201,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 74] = [
+    pub const ALL: [Operation; 76] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -208,6 +214,8 @@ impl Operation {
         Self::BackupCreate,
         Self::BackupVerify,
         Self::BackupDrill,
+        Self::BackupKeyRotate,
+        Self::BackupKeyRemove,
         Self::UserLogin,
         Self::UserLoginFailed,
         Self::UserLogout,
@@ -286,6 +294,8 @@ impl Operation {
             Self::BackupCreate => "backup.create",
             Self::BackupVerify => "backup.verify",
             Self::BackupDrill => "backup.drill",
+            Self::BackupKeyRotate => "backup.key_rotate",
+            Self::BackupKeyRemove => "backup.key_remove",
             Self::UserLogin => "user.login",
             Self::UserLoginFailed => "user.login_failed",
             Self::UserLogout => "user.logout",
@@ -369,6 +379,8 @@ impl Operation {
                 | Self::BackupCreate
                 | Self::BackupVerify
                 | Self::BackupDrill
+                | Self::BackupKeyRotate
+                | Self::BackupKeyRemove
         )
     }
 }

@@ -239,6 +239,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ap
     let checkpoints = crate::checkpoints::Checkpoints::new(&settings);
     let settings_access_log = settings.access_log.clone();
     let backups = crate::backup::Backups::new(&settings).map_err(|e| BuildError::Backup(Box::new(e)))?;
+    let keystore_backups = crate::backup::Backups::keystore(&settings).map_err(|e| BuildError::Backup(Box::new(e)))?;
     let ca_dir = settings.tls.client_ca_dir.clone().unwrap_or_else(|| settings.data_dir.join("tls"));
     // With encryption at rest, the client CA's key is sealed under the same master key.
     let ca_sealer = master.map(|m| m as Arc<dyn kura_crypto::vault::KeyProvider>);
@@ -259,6 +260,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ap
             settings_access_log.buffer,
         )),
         backups,
+        keystore_backups,
         jobs: Arc::default(),
     }))
 }

@@ -99,6 +99,14 @@ pub async fn metrics(State(state): State<AppState>, parts: axum::http::request::
             seconds(newest),
         ));
     }
+    if let Some(newest) = state.keystore_backups.newest_time() {
+        extra.push((
+            "kura_keystore_backup_newest_timestamp_seconds",
+            "When the newest keystore backup was taken (Unix time).",
+            Kind::Gauge,
+            seconds(newest),
+        ));
+    }
     if let Some((at, ok)) = crate::backup::last_drill(&state.store).await {
         extra.push((
             "kura_backup_drill_success",

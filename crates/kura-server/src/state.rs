@@ -60,6 +60,8 @@ pub struct Shared {
     pub client_ca: Arc<crate::service::client_certs::CaSlot>,
     /// The backups and their copies (OPS-1).
     pub backups: crate::backup::Backups,
+    /// The keystore's own backups, on their own schedule and shorter retention (OPS-1, TEN-4).
+    pub keystore_backups: crate::backup::Backups,
     /// The backup job running in this process, if any: one at a time.
     pub jobs: Arc<crate::backup::Jobs>,
 }

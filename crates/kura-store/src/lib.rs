@@ -54,7 +54,7 @@ pub use sql::mail::{MailStatus, NewMail, OutboxMail};
 pub use sql::signin::{SigninAccount, SigninContext};
 pub use sql::tokens::LinkPurpose;
 pub use store::{Store, StoreOptions};
-pub use vault::{CreatedKeys, Vault};
+pub use vault::{BackupKeyInfo, CreatedKeys, Vault};
 pub use write::{ApiKeyLimits, NewAccount, NewUserSession, Write};
 pub use writer::CommitStats;
 

@@ -76,7 +76,8 @@ pub enum Command {
     /// Take a backup now (consistent while writes go on; compressed, encrypted with the backup
     /// key from the keystore, described by a signed manifest), copy it to the second directory
     /// and the bucket if configured, then delete the oldest beyond backup.generations. `list`
-    /// and `verify` inspect backups, `drill` runs a restore drill. Recorded in the platform's log.
+    /// and `verify` inspect backups, `drill` runs a restore drill. With --keystore, back the
+    /// keystore up instead (kept backup.keystore_keep_days). Recorded in the platform's log.
     Backup(BackupArgs),
     /// Restore a backup into a new data directory or an empty database, then verify every
     /// audit chain of the result. The backup is verified first; a target that holds anything
@@ -89,14 +90,17 @@ pub enum Command {
 pub struct BackupArgs {
     #[command(subcommand)]
     pub command: Option<BackupCommand>,
+    /// Back the keystore up (into backup.keystore_dir) instead of the data.
+    #[arg(long)]
+    pub keystore: bool,
     #[command(flatten)]
     pub data: DataArgs,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum BackupCommand {
-    /// List the backups in the backup directory (or, with --remote, in the bucket), oldest
-    /// first, with their signature's state.
+    /// List the backups in the backup directory, then the keystore's backups (or, with
+    /// --remote, both in the bucket), oldest first, with their signature's state.
     List {
         /// List the copies in the bucket (backup.remote) instead.
         #[arg(long)]
@@ -113,12 +117,22 @@ pub enum BackupCommand {
         /// Verify the copy in the bucket (downloaded into a scratch directory first).
         #[arg(long)]
         remote: bool,
+        /// The backup is one of the keystore's.
+        #[arg(long)]
+        keystore: bool,
         #[command(flatten)]
         data: DataArgs,
     },
     /// Restore the newest backup into a scratch location, verify its audit chains and read
     /// every record with the installation's keys, record the result and remove the copy.
     Drill {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Make a new backup key for every backup from now on. The old key stays in the keystore
+    /// to verify and restore the backups made with it, and is removed once they have all been
+    /// deleted by the retention rule. Recorded in the platform's log.
+    RotateKey {
         #[command(flatten)]
         data: DataArgs,
     },
@@ -131,6 +145,10 @@ pub struct RestoreArgs {
     /// Restore the copy in the bucket (downloaded into a scratch directory first).
     #[arg(long)]
     pub remote: bool,
+    /// The backup is one of the keystore's: restore a keystore (a directory then holds
+    /// keystore.db) and list whose keys it holds.
+    #[arg(long)]
+    pub keystore: bool,
     /// A new (absent or empty) data directory, a sqlite://PATH that does not exist, or the
     /// postgres://… URL of an empty or absent database.
     #[arg(long)]

@@ -13,6 +13,8 @@ mod bulk;
 mod contract_end;
 #[path = "cli/encryption.rs"]
 mod encryption;
+#[path = "cli/keystore_backups.rs"]
+mod keystore_backups;
 #[path = "cli/s3.rs"]
 mod s3;
 

@@ -1,11 +1,12 @@
 //! Backups as the platform records them (OPS-1): taking one, verifying one and the restore
 //! drill, each run by `kura serve`'s schedule, the operator console or the command line, and
 //! each recorded in the platform's audit log (`backup.create`, `backup.verify`,
-//! `backup.drill`) whether it succeeded or not. A verification or drill is also kept in
+//! `backup.drill`) whether it succeeded or not; a keystore backup's entries name their target
+//! `keystore-backup:<id>`. A verification or drill is also kept in
 //! `backup_checks`, written in the same write as its entry, for the operator's page and
 //! `/metrics`. One job runs at a time in a process.
 
-use super::{BackupError, Backups, Location, Made, RestoreTarget, Scratch, Verified};
+use super::{BackupError, BackupKind, Backups, Location, Made, RestoreTarget, Scratch, Verified};
 use crate::state::AppState;
 use jiff::Timestamp;
 use kura_domain::{Actor, ActorKind, AuditRecord, AuditScope, Operation, Outcome};
@@ -17,7 +18,7 @@ use std::sync::Arc;
 pub struct Jobs(tokio::sync::Mutex<()>);
 
 impl Jobs {
-    fn start(&self) -> Result<tokio::sync::MutexGuard<'_, ()>, BackupError> {
+    pub(super) fn start(&self) -> Result<tokio::sync::MutexGuard<'_, ()>, BackupError> {
         self.0.try_lock().map_err(|_| BackupError::Busy)
     }
 }
@@ -31,11 +32,57 @@ fn vault_of(state: &AppState) -> Result<&Arc<Vault>, BackupError> {
     state.store.vault().ok_or_else(|| BackupError::NoMasterKey(state.settings.master_key_file()))
 }
 
+/// The audit target of the backup `id` of `kind`.
+fn target(kind: BackupKind, id: &str) -> String {
+    match kind {
+        BackupKind::Data => format!("backup:{id}"),
+        BackupKind::Keystore => format!("keystore-backup:{id}"),
+    }
+}
+
+/// The backups of `kind` of this installation.
+pub fn backups_of(state: &AppState, kind: BackupKind) -> &Backups {
+    match kind {
+        BackupKind::Data => &state.backups,
+        BackupKind::Keystore => &state.keystore_backups,
+    }
+}
+
 /// Takes a backup now and records it, or its failure, in the platform's log.
 pub async fn take(state: &AppState, actor: Actor) -> Result<Made, BackupError> {
+    take_of(state, actor, BackupKind::Data).await
+}
+
+/// Backs the keystore up now and records it, or its failure, in the platform's log.
+pub async fn take_keystore(state: &AppState, actor: Actor) -> Result<Made, BackupError> {
+    take_of(state, actor, BackupKind::Keystore).await
+}
+
+/// Deletes the keystore backups older than `backup.keystore_keep_days`, in the backup
+/// directory, the copy directory and the bucket. The bucket is listed only when a local copy
+/// has expired or, at most once an hour, to catch one whose local copy is gone. Failures are
+/// logged; each deletion is logged too.
+pub async fn expire_keystore(state: &AppState) {
+    let now = state.clock.now();
+    let b = &state.keystore_backups;
+    let hourly =
+        b.remote().is_some() && now.as_second().rem_euclid(3600) < i64::from(state.settings.backup.check_seconds);
+    if !b.any_expired(now) && !hourly {
+        return;
+    }
+    let (deleted, failed) = b.expire(now).await;
+    for id in &deleted {
+        tracing::info!(backup = %id, "keystore backup deleted: older than backup.keystore_keep_days");
+    }
+    for e in failed {
+        tracing::error!(error = %e, "expired keystore backups could not be deleted");
+    }
+}
+
+async fn take_of(state: &AppState, actor: Actor, kind: BackupKind) -> Result<Made, BackupError> {
     let _job = state.jobs.start()?;
     let made = match vault_of(state) {
-        Ok(vault) => state.backups.make(vault, &*state.clock).await,
+        Ok(vault) => backups_of(state, kind).make(vault, &*state.clock).await,
         Err(e) => Err(e),
     };
     let record = match &made {
@@ -53,37 +100,59 @@ pub async fn take(state: &AppState, actor: Actor) -> Result<Made, BackupError> {
                 }
             }
             let detail = format!(
-                "{} bytes of database, {} stored; copies: {}; {} older deleted{}",
+                "{} bytes of {}, {} stored; copies: {}; {} older deleted{}",
                 m.database_bytes,
+                if kind == BackupKind::Keystore { "keystore" } else { "database" },
                 m.stored_bytes,
                 copies.join(", "),
                 m.deleted.len(),
                 failed.iter().map(|f| format!("; {f}")).collect::<String>()
             );
             let outcome = if failed.is_empty() { Outcome::Success } else { Outcome::Failure };
-            AuditRecord::success(Operation::BackupCreate, format!("backup:{}", m.id))
-                .with_outcome(outcome)
-                .with_detail(detail)
+            AuditRecord::success(Operation::BackupCreate, target(kind, &m.id)).with_outcome(outcome).with_detail(detail)
         }
-        Err(e) => AuditRecord::success(Operation::BackupCreate, "backup")
+        Err(e) => AuditRecord::success(Operation::BackupCreate, target(kind, "").trim_end_matches(':').to_owned())
             .with_outcome(Outcome::Failure)
             .with_detail(e.to_string()),
     };
-    state.store.audit_only(AuditScope::Platform, actor, record).await?;
+    state.store.audit_only(AuditScope::Platform, actor.clone(), record).await?;
+    // The retention rule may have deleted the last backups an old backup key opened.
+    if kind == BackupKind::Data
+        && made.is_ok()
+        && let Ok(vault) = vault_of(state)
+    {
+        super::remove_retired_keys(state, actor, vault).await;
+    }
     made
 }
 
 /// Verifies the backup at `at` and records the result: a row of `backup_checks` and a
 /// `backup.verify` entry, written together.
 pub async fn verify(state: &AppState, actor: Actor, at: &Location) -> Result<Verified, BackupError> {
+    verify_of(state, actor, BackupKind::Data, at).await
+}
+
+/// Verifies a backup of `kind` (see [`verify`]). A keystore backup's check is kept under the
+/// id `keystore:<id>`.
+pub async fn verify_of(
+    state: &AppState,
+    actor: Actor,
+    kind: BackupKind,
+    at: &Location,
+) -> Result<Verified, BackupError> {
     let _job = state.jobs.start()?;
     let started = std::time::Instant::now();
     let checked_at = state.clock.now();
+    let backups = backups_of(state, kind);
     let verified = match vault_of(state) {
-        Ok(vault) => state.backups.verify_at(at, vault).await,
+        Ok(vault) => backups.verify_at(at, vault).await,
         Err(e) => Err(e),
     };
     let id = backup_id_of(at, verified.as_ref().ok().map(|v| v.manifest.id.as_str()));
+    let id = match kind {
+        BackupKind::Data => id,
+        BackupKind::Keystore => format!("keystore:{id}"),
+    };
     let detail = match &verified {
         Ok(v) => format!(
             "signature, every file's SHA-256 and backup key {} checked; {} bytes of the {} database decrypted",
@@ -95,7 +164,7 @@ pub async fn verify(state: &AppState, actor: Actor, at: &Location) -> Result<Ver
         id: uuid::Uuid::now_v7(),
         backup_id: id,
         kind: "verify".into(),
-        location: at.kind(&state.backups).into(),
+        location: at.kind(backups).into(),
         checked_at,
         millis: started.elapsed().as_millis() as i64,
         ok: verified.is_ok(),
@@ -118,7 +187,11 @@ fn backup_id_of(at: &Location, read: Option<&str>) -> String {
 
 /// Writes a check and its entry in one platform write.
 async fn record(state: &AppState, actor: Actor, op: Operation, check: &BackupCheck) -> Result<(), BackupError> {
-    let target = if check.backup_id.is_empty() { "backup".to_owned() } else { format!("backup:{}", check.backup_id) };
+    let target = match check.backup_id.strip_prefix("keystore:") {
+        _ if check.backup_id.is_empty() => "backup".to_owned(),
+        Some(id) => target(BackupKind::Keystore, id),
+        None => target(BackupKind::Data, &check.backup_id),
+    };
     let outcome = if check.ok { Outcome::Success } else { Outcome::Failure };
     let detail = format!("{} copy: {}", check.location, check.detail);
     let mut w = state.store.begin(AuditScope::Platform, actor).await?;

@@ -12,17 +12,31 @@
 //! then that the backup key opens and decompresses every byte. Restoring does the same checks
 //! first, refuses a target that holds anything, writes the database, and verifies every audit
 //! chain and Merkle tree of the result.
+//!
+//! The keystore is backed up by the same code on a schedule of its own (`backup.keystore_times`)
+//! into a directory of its own, with a retention in days (`backup.keystore_keep_days`), not
+//! generations: a destroyed tenant key must be gone from every keystore backup within a time the
+//! deletion certificate can state. A keystore backup cannot be encrypted with the backup key,
+//! which the keystore itself holds; each carries a key of its own, wrapped by the master key, in
+//! its signed manifest.
 
 mod jobs;
+mod keys;
 mod manifest;
+mod meter;
 mod remote;
 mod schedule;
 
-pub use jobs::{Drilled, Jobs, drill, last_drill, schedule_actor, take, verify};
+pub use jobs::{
+    Drilled, Jobs, backups_of, drill, expire_keystore, last_drill, schedule_actor, take, take_keystore, verify,
+    verify_of,
+};
+pub use keys::{Rotated, remove_retired_keys, rotate_key};
 pub use kura_store::backup::RestoreTarget;
-pub use manifest::{FileEntry, MANIFEST_FILE, Manifest, ManifestError};
+pub use manifest::{BackupKind, FileEntry, MANIFEST_FILE, Manifest, ManifestError};
+pub use meter::Meter;
 pub use remote::{Remote, RemoteBackup, RemoteError, check_remote};
-pub use schedule::{Schedule, id_time, parse_time, run_schedule};
+pub use schedule::{Schedule, Schedules, id_time, parse_time, run_schedule};
 
 use crate::checkpoints::{CheckpointError, Checkpoints};
 use crate::settings::Settings;
@@ -38,6 +52,8 @@ use std::sync::Arc;
 
 /// The database's file in a backup: zstd inside the backup key's encryption.
 pub const DATABASE_FILE: &str = "database.zst.kbk";
+/// The folder of the keystore's backups in the copy directory and in the bucket.
+pub const KEYSTORE_FOLDER: &str = "keystore";
 /// A backup being written is named so; listings and retention skip it.
 const INCOMPLETE_PREFIX: &str = ".incomplete-";
 /// zstd's level: its default, about as fast as the disk on two cores.
@@ -72,6 +88,8 @@ pub enum BackupError {
     Drill(String),
     #[error("there is no backup yet to restore: take one first")]
     NoBackups,
+    #[error("backup {backup} is a {kind} backup: name it with --keystore for a keystore backup, without for data")]
+    OtherKind { backup: String, kind: &'static str },
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
     #[error(transparent)]
@@ -95,9 +113,43 @@ pub async fn open_vault(settings: &Settings) -> Result<Arc<Vault>, BackupError> 
     crate::application::open_vault(settings).await.map_err(|e| BackupError::Keystore(e.to_string()))
 }
 
-/// The backups of one installation.
+/// How long backups are kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retention {
+    /// The newest this many complete backups.
+    Generations(u32),
+    /// Every backup younger than this many days.
+    Days(u32),
+}
+
+impl Retention {
+    /// How many of the complete backups `ids` (oldest first) are deleted at `now`: the first ones.
+    fn excess(self, ids: &[String], now: jiff::Timestamp) -> usize {
+        match self {
+            Self::Generations(n) => ids.len().saturating_sub(n as usize),
+            Self::Days(days) => {
+                let keep = jiff::SignedDuration::from_hours(24 * i64::from(days));
+                ids.iter()
+                    .take_while(|id| id_time(id).is_none_or(|t| t.saturating_add(keep).is_ok_and(|end| end <= now)))
+                    .count()
+            }
+        }
+    }
+
+    /// When a backup made at `made` is deleted by this rule at the latest, if it says so by time.
+    pub fn expiry(self, made: jiff::Timestamp) -> Option<jiff::Timestamp> {
+        match self {
+            Self::Generations(_) => None,
+            Self::Days(days) => made.saturating_add(jiff::SignedDuration::from_hours(24 * i64::from(days))).ok(),
+        }
+    }
+}
+
+/// The backups of one installation: of its database, or of its keystore.
 #[derive(Clone, Debug)]
 pub struct Backups {
+    kind: BackupKind,
+    retention: Retention,
     dir: PathBuf,
     /// The second directory every backup is copied to (another disk or a mounted share).
     copy_dir: Option<PathBuf>,
@@ -107,6 +159,8 @@ pub struct Backups {
     database_url: String,
     tools: Tools,
     checkpoints: Checkpoints,
+    /// How far the running job is, in bytes.
+    meter: Arc<Meter>,
 }
 
 /// A backup just made.
@@ -203,8 +257,19 @@ pub struct Verified {
 pub struct Restored {
     pub verified: Verified,
     pub target: String,
-    /// Every audit chain of the restored data, verified with its Merkle tree.
+    /// Every audit chain of the restored data, verified with its Merkle tree (none for a keystore).
     pub chains: Vec<ChainVerification>,
+    /// What a restored keystore holds.
+    pub keystore: Option<KeystoreContents>,
+}
+
+/// What a restored keystore holds, once opened with the master key.
+#[derive(Debug)]
+pub struct KeystoreContents {
+    /// The tenants whose keys it holds.
+    pub tenants: Vec<kura_domain::TenantId>,
+    /// The versions of the backup keys it holds.
+    pub backup_keys: Vec<u32>,
 }
 
 impl Backups {
@@ -213,6 +278,8 @@ impl Backups {
     pub fn new(settings: &Settings) -> Result<Self, BackupError> {
         let which = |configured: &Option<PathBuf>, name: &str| configured.clone().unwrap_or_else(|| find_on_path(name));
         Ok(Self {
+            kind: BackupKind::Data,
+            retention: Retention::Generations(settings.backup.generations),
             dir: settings.backup_dir(),
             copy_dir: settings.backup.copy_dir.clone(),
             remote: Remote::from_settings(&settings.backup.remote)?,
@@ -223,7 +290,36 @@ impl Backups {
                 pg_restore: which(&settings.backup.pg_restore, "pg_restore"),
             },
             checkpoints: Checkpoints::new(settings),
+            meter: Arc::default(),
         })
+    }
+
+    /// The keystore's backups as configured: in `backup.keystore_dir`, copied to `keystore/` in
+    /// the copy directory and under `<prefix>/keystore/` in the bucket, kept
+    /// `backup.keystore_keep_days` days.
+    pub fn keystore(settings: &Settings) -> Result<Self, BackupError> {
+        let data = Self::new(settings)?;
+        Ok(Self {
+            kind: BackupKind::Keystore,
+            retention: Retention::Days(settings.backup.keystore_keep_days),
+            dir: settings.keystore_backup_dir(),
+            copy_dir: data.copy_dir.as_ref().map(|d| d.join(KEYSTORE_FOLDER)),
+            remote: data.remote.as_ref().map(|r| r.under(KEYSTORE_FOLDER)),
+            database_url: settings.keystore_url(),
+            meter: Arc::default(),
+            ..data
+        })
+    }
+
+    pub fn kind(&self) -> BackupKind {
+        self.kind
+    }
+    /// How far the running backup, verification or restore is, in bytes.
+    pub fn meter(&self) -> &Arc<Meter> {
+        &self.meter
+    }
+    pub fn retention(&self) -> Retention {
+        self.retention
     }
 
     pub fn dir(&self) -> &Path {
@@ -252,11 +348,17 @@ impl Backups {
         let now = clock.now();
         let now = jiff::Timestamp::from_microsecond(now.as_microsecond()).unwrap_or(now);
         let id = backup_id(now);
-        let key = vault.backup_key(now.as_microsecond()).await?;
+        let (key, wrapped) = match self.kind {
+            BackupKind::Data => (vault.backup_key(now.as_microsecond()).await?, None),
+            BackupKind::Keystore => {
+                let (key, wrapped) = vault.keystore_backup_key(&id)?;
+                (key, Some(hex(&wrapped)))
+            }
+        };
         crate::application::create_private_dir(&self.dir).map_err(io_at(&self.dir))?;
         let staging = self.dir.join(format!("{INCOMPLETE_PREFIX}{id}"));
         private_dir(&staging).map_err(io_at(&staging))?;
-        let written = self.write(&staging, &id, &now.to_string(), vault, key).await;
+        let written = self.write(&staging, &id, &now.to_string(), vault, key, wrapped).await;
         let (database_bytes, stored_bytes) = match written {
             Ok(sizes) => sizes,
             Err(e) => {
@@ -267,10 +369,10 @@ impl Backups {
         let path = self.dir.join(&id);
         std::fs::rename(&staging, &path).map_err(io_at(&path))?;
         sync_dir(&self.dir).map_err(io_at(&self.dir))?;
-        tracing::info!(backup = %id, database_bytes, stored_bytes, "backup made");
-        let deleted = self.apply_retention()?;
+        tracing::info!(backup = %id, kind = self.kind.as_str(), database_bytes, stored_bytes, "backup made");
+        let deleted = self.apply_retention(now)?;
         let copy = self.copy_dir.as_ref().map(|to| {
-            self.copy(&id, to).map_err(|e| {
+            self.copy(&id, to, now).map_err(|e| {
                 tracing::error!(backup = %id, error = %e, "the backup could not be copied");
                 e.to_string()
             })
@@ -279,7 +381,7 @@ impl Backups {
         let remote = match &self.remote {
             None => None,
             Some(remote) => Some(match remote.upload(&path, &id).await {
-                Ok(at) => match remote.retain(self.generations).await {
+                Ok(at) => match remote.retain(self.retention, now).await {
                     Ok(deleted) => {
                         remote_deleted = deleted;
                         Ok(at)
@@ -303,24 +405,32 @@ impl Backups {
         created: &str,
         vault: &Vault,
         key: BackupKey,
+        wrapped_key: Option<String>,
     ) -> Result<(u64, u64), BackupError> {
+        self.meter.start(0);
         let snapshot = Snapshot::take(&self.database_url, &self.tools, staging).await?;
-        let file = staging.join(DATABASE_FILE);
-        let context = file_context(id, DATABASE_FILE);
+        self.meter.start(snapshot.size().unwrap_or(0));
+        let meter = Arc::clone(&self.meter);
+        let name = self.kind.file();
+        let file = staging.join(name);
+        let context = file_context(id, name);
         let fingerprint = key.fingerprint();
         let version = key.version().get();
         let target = file.clone();
-        let (plain, size, sha256) = tokio::task::spawn_blocking(move || seal_file(snapshot, &target, &key, &context))
-            .await
-            .map_err(|e| BackupError::Io { path: file.clone(), source: io::Error::other(e) })??;
+        let (plain, size, sha256) =
+            tokio::task::spawn_blocking(move || seal_file(snapshot, &target, &key, &context, meter))
+                .await
+                .map_err(|e| BackupError::Io { path: file.clone(), source: io::Error::other(e) })??;
         let manifest = Manifest {
             id: id.to_owned(),
             created: created.to_owned(),
             engine: engine_name(engine_of(&self.database_url)?).to_owned(),
+            kind: self.kind,
             master_key_id: vault.master_key_id().to_string(),
             backup_key_version: version,
             backup_key_fingerprint: fingerprint,
-            files: vec![FileEntry { name: DATABASE_FILE.to_owned(), size, sha256 }],
+            wrapped_key,
+            files: vec![FileEntry { name: name.to_owned(), size, sha256 }],
         };
         let note = manifest
             .sign(&self.checkpoints.signer()?)
@@ -331,9 +441,44 @@ impl Backups {
         Ok((plain, size + note.len() as u64))
     }
 
-    /// Deletes the oldest complete backups beyond the configured generations; returns their ids.
-    pub fn apply_retention(&self) -> Result<Vec<String>, BackupError> {
-        retain(&self.dir, self.generations)
+    /// Deletes the complete backups the retention rule no longer keeps at `now`; returns their ids.
+    pub fn apply_retention(&self, now: jiff::Timestamp) -> Result<Vec<String>, BackupError> {
+        retain(&self.dir, self.retention, now)
+    }
+
+    /// Applies the retention rule at `now` everywhere the backups are: the directory, the copy
+    /// directory and the bucket. The keystore's backups expire by time, so this runs at every
+    /// check of `kura serve`, not only after a new backup. Returns the ids deleted here, and
+    /// what failed (the rest is still done).
+    pub async fn expire(&self, now: jiff::Timestamp) -> (Vec<String>, Vec<String>) {
+        let mut deleted = Vec::new();
+        let mut failed = Vec::new();
+        match self.apply_retention(now) {
+            Ok(ids) => deleted.extend(ids),
+            Err(e) => failed.push(e.to_string()),
+        }
+        if let Some(to) = &self.copy_dir {
+            match retain(to, self.retention, now) {
+                Ok(ids) => deleted.extend(ids),
+                Err(e) => failed.push(e.to_string()),
+            }
+        }
+        if let Some(remote) = &self.remote {
+            match remote.retain(self.retention, now).await {
+                Ok(ids) => deleted.extend(ids),
+                Err(e) => failed.push(e.to_string()),
+            }
+        }
+        deleted.sort();
+        deleted.dedup();
+        (deleted, failed)
+    }
+
+    /// Whether some backup here (the directory or the copy directory) is past its retention
+    /// at `now`: a cheap look before [`Backups::expire`] lists the bucket.
+    pub fn any_expired(&self, now: jiff::Timestamp) -> bool {
+        let past = |ids: Vec<String>| self.retention.excess(&ids, now) > 0;
+        past(self.complete_ids().unwrap_or_default()) || past(self.copy_ids())
     }
 
     /// The ids of the complete backups in the copy directory, oldest first (none without one).
@@ -342,13 +487,13 @@ impl Backups {
     }
 
     /// The ids of the complete backups in the directory, oldest first.
-    fn complete_ids(&self) -> Result<Vec<String>, BackupError> {
+    pub(crate) fn complete_ids(&self) -> Result<Vec<String>, BackupError> {
         complete_ids_in(&self.dir)
     }
 
     /// Copies the complete backup `id` into the copy directory (under a hidden name, synced,
     /// then renamed into place), and applies the retention rule there too.
-    fn copy(&self, id: &str, to: &Path) -> Result<PathBuf, BackupError> {
+    fn copy(&self, id: &str, to: &Path, now: jiff::Timestamp) -> Result<PathBuf, BackupError> {
         crate::application::create_private_dir(to).map_err(io_at(to))?;
         let staging = to.join(format!("{INCOMPLETE_PREFIX}{id}"));
         let copied = (|| -> Result<PathBuf, BackupError> {
@@ -368,7 +513,7 @@ impl Backups {
             let _ = std::fs::remove_dir_all(&staging);
         }
         let path = copied?;
-        retain(to, self.generations)?;
+        retain(to, self.retention, now)?;
         Ok(path)
     }
 
@@ -461,12 +606,26 @@ impl Backups {
             return Err(BackupError::NoVerifier { backup, key: self.checkpoints.key_file().to_owned() });
         };
         let manifest = Manifest::open(&note, &verifier).map_err(|source| BackupError::Manifest { backup, source })?;
+        if manifest.kind != self.kind {
+            return Err(BackupError::OtherKind { backup: manifest.id, kind: manifest.kind.as_str() });
+        }
+        if !manifest.files.iter().any(|f| f.name == self.kind.file()) {
+            let source = ManifestError::Malformed(format!("it lists no {}", self.kind.file()));
+            return Err(BackupError::Manifest { backup: manifest.id, source });
+        }
         let (dir, files) = (path.to_owned(), manifest.files.clone());
         let id = manifest.id.clone();
-        tokio::task::spawn_blocking(move || check_digests(&dir, &id, &files))
+        // Every file is read twice: for its digest, then to decrypt the data file.
+        let data_bytes = files.iter().find(|f| f.name == self.kind.file()).map_or(0, |f| f.size);
+        self.meter.start(files.iter().map(|f| f.size).sum::<u64>() + data_bytes);
+        let meter = Arc::clone(&self.meter);
+        tokio::task::spawn_blocking(move || check_digests(&dir, &id, &files, &meter))
             .await
             .map_err(|e| BackupError::Io { path: path.to_owned(), source: io::Error::other(e) })??;
-        let key = backup_key_for(&manifest, vault).await?;
+        let key = match &manifest.wrapped_key {
+            None => backup_key_for(&manifest, vault).await?,
+            Some(wrapped) => keystore_backup_key_for(&manifest, wrapped, vault)?,
+        };
         Ok((manifest, key))
     }
 
@@ -475,12 +634,13 @@ impl Backups {
     pub async fn verify(&self, path: &Path, vault: &Vault) -> Result<Verified, BackupError> {
         let started = std::time::Instant::now();
         let (manifest, key) = self.check(path, vault).await?;
-        let file = path.join(DATABASE_FILE);
-        let context = file_context(&manifest.id, DATABASE_FILE);
+        let file = path.join(self.kind.file());
+        let context = file_context(&manifest.id, self.kind.file());
         let backup = manifest.id.clone();
+        let meter = Arc::clone(&self.meter);
         let database_bytes = tokio::task::spawn_blocking(move || {
             let mut sink = io::sink();
-            open_file(&file, &key, &context, &mut sink).map_err(|why| BackupError::Corrupt { backup, file, why })
+            open_file(&file, &key, &context, &mut sink, meter).map_err(|why| BackupError::Corrupt { backup, file, why })
         })
         .await
         .map_err(|e| BackupError::Io { path: path.to_owned(), source: io::Error::other(e) })??;
@@ -505,23 +665,35 @@ impl Backups {
         }
         target.prepare().await?;
         let mut sink = target.sink(&self.tools)?;
-        let file = path.join(DATABASE_FILE);
-        let context = file_context(&manifest.id, DATABASE_FILE);
+        let file = path.join(self.kind.file());
+        let context = file_context(&manifest.id, self.kind.file());
         let backup = manifest.id.clone();
-        let database_bytes = tokio::task::spawn_blocking(move || match open_file(&file, &key, &context, &mut sink) {
-            Ok(n) => sink.finish().map(|()| n).map_err(BackupError::from),
-            Err(why) => {
-                sink.abandon();
-                Err(BackupError::Corrupt { backup, file, why })
-            }
-        })
-        .await
-        .map_err(|e| BackupError::Io { path: path.to_owned(), source: io::Error::other(e) })??;
+        let meter = Arc::clone(&self.meter);
+        let database_bytes =
+            tokio::task::spawn_blocking(move || match open_file(&file, &key, &context, &mut sink, meter) {
+                Ok(n) => sink.finish().map(|()| n).map_err(BackupError::from),
+                Err(why) => {
+                    sink.abandon();
+                    Err(BackupError::Corrupt { backup, file, why })
+                }
+            })
+            .await
+            .map_err(|e| BackupError::Io { path: path.to_owned(), source: io::Error::other(e) })??;
+        if self.kind == BackupKind::Keystore {
+            // The restored keystore opens with this master key and says what it holds.
+            let restored = vault.open_other(&target.url()).await?;
+            let tenants = restored.tenants_with_keys().await;
+            let backup_keys = restored.backup_key_versions().await;
+            restored.shut().await;
+            let keystore = KeystoreContents { tenants: tenants?, backup_keys: backup_keys? };
+            let verified = Verified { manifest, database_bytes, seconds: started.elapsed().as_secs_f64() };
+            return Ok(Restored { verified, target: target.describe(), chains: Vec::new(), keystore: Some(keystore) });
+        }
         let store = Store::open(&target.url(), clock, StoreOptions { vault: None, ..StoreOptions::default() }).await?;
         let chains = store.verify_all_against(&HashMap::new()).await;
         store.close().await;
         let verified = Verified { manifest, database_bytes, seconds: started.elapsed().as_secs_f64() };
-        Ok(Restored { verified, target: target.describe(), chains: chains? })
+        Ok(Restored { verified, target: target.describe(), chains: chains?, keystore: None })
     }
 }
 
@@ -549,10 +721,27 @@ async fn backup_key_for(manifest: &Manifest, vault: &Vault) -> Result<BackupKey,
     }
 }
 
-/// Deletes the oldest complete backups in `dir` beyond `generations`; returns their ids.
-fn retain(dir: &Path, generations: u32) -> Result<Vec<String>, BackupError> {
+/// The key of a keystore backup, from the wrapped key in its manifest.
+fn keystore_backup_key_for(manifest: &Manifest, wrapped: &str, vault: &Vault) -> Result<BackupKey, BackupError> {
+    let wrong = |why: String| BackupError::WrongKey { backup: manifest.id.clone(), why };
+    let bytes = unhex(wrapped).ok_or_else(|| wrong("its wrapped key is not hex".into()))?;
+    match vault.open_keystore_backup_key(&manifest.id, &bytes) {
+        Ok(key) if key.fingerprint() == manifest.backup_key_fingerprint => Ok(key),
+        Ok(_) => Err(wrong("its key's fingerprint differs from the one in the signed manifest".into())),
+        Err(StoreError::Unreadable(_) | StoreError::Corrupt(_)) => Err(wrong(format!(
+            "its key does not unwrap with this master key ({}); the backup was made under master key {}",
+            vault.master_key_id(),
+            manifest.master_key_id
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Deletes the complete backups in `dir` that `retention` no longer keeps at `now`; returns
+/// their ids.
+fn retain(dir: &Path, retention: Retention, now: jiff::Timestamp) -> Result<Vec<String>, BackupError> {
     let ids = complete_ids_in(dir)?;
-    let excess = ids.len().saturating_sub(generations as usize);
+    let excess = retention.excess(&ids, now);
     let mut deleted = Vec::new();
     for id in ids.into_iter().take(excess) {
         let path = dir.join(&id);
@@ -625,13 +814,21 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+}
+
 /// Compresses and encrypts `snapshot` into the new file `path` (mode 0600, synced); returns
 /// the bytes read, the bytes written and their SHA-256.
 fn seal_file(
-    mut snapshot: Snapshot,
+    snapshot: Snapshot,
     path: &Path,
     key: &BackupKey,
     context: &[u8],
+    meter: Arc<Meter>,
 ) -> Result<(u64, u64, String), BackupError> {
     use std::os::unix::fs::OpenOptionsExt as _;
     let file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(io_at(path))?;
@@ -639,7 +836,9 @@ fn seal_file(
     let hashing = Hashing { inner: io::BufWriter::with_capacity(1 << 20, file), hasher: Sha256::new(), bytes: 0 };
     let sealed = SealWriter::new(key, context, hashing).map_err(fail)?;
     let mut zstd = zstd::stream::Encoder::new(sealed, ZSTD_LEVEL).map_err(fail)?;
-    let plain = io::copy(&mut snapshot, &mut zstd).map_err(fail)?;
+    let mut metered = meter::Metered { inner: snapshot, meter };
+    let plain = io::copy(&mut metered, &mut zstd).map_err(fail)?;
+    let snapshot = metered.inner;
     let hashing = zstd.finish().and_then(SealWriter::finish).map_err(fail)?;
     let (size, digest) = (hashing.bytes, hex(&hashing.hasher.finalize()));
     let file = hashing.inner.into_inner().map_err(|e| fail(e.into_error()))?;
@@ -650,8 +849,14 @@ fn seal_file(
 
 /// Decrypts and decompresses the backup file `path` into `out`; returns the bytes written, or
 /// why the file does not open.
-fn open_file(path: &Path, key: &BackupKey, context: &[u8], out: &mut impl Write) -> Result<u64, String> {
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+fn open_file(
+    path: &Path,
+    key: &BackupKey,
+    context: &[u8],
+    out: &mut impl Write,
+    meter: Arc<Meter>,
+) -> Result<u64, String> {
+    let file = meter::Metered { inner: std::fs::File::open(path).map_err(|e| e.to_string())?, meter };
     let opened =
         OpenReader::new(key, context, io::BufReader::with_capacity(1 << 20, file)).map_err(|e| e.to_string())?;
     let mut zstd = zstd::stream::Decoder::new(opened).map_err(|e| e.to_string())?;
@@ -659,7 +864,7 @@ fn open_file(path: &Path, key: &BackupKey, context: &[u8], out: &mut impl Write)
 }
 
 /// Checks every file of a manifest against its size and digest, naming the first that differs.
-fn check_digests(dir: &Path, backup: &str, files: &[FileEntry]) -> Result<(), BackupError> {
+fn check_digests(dir: &Path, backup: &str, files: &[FileEntry], meter: &Meter) -> Result<(), BackupError> {
     for f in files {
         let path = dir.join(&f.name);
         let corrupt = |why: String| BackupError::Corrupt { backup: backup.to_owned(), file: path.clone(), why };
@@ -677,6 +882,7 @@ fn check_digests(dir: &Path, backup: &str, files: &[FileEntry]) -> Result<(), Ba
             }
             hasher.update(&buf[..n]);
             size += n as u64;
+            meter.add(n as u64);
         }
         if size != f.size {
             return Err(corrupt(format!("it has {size} bytes, and the signed manifest says {}", f.size)));

@@ -10,7 +10,7 @@
 //! credentials come from the environment or a 0600 file, never from the configuration file, and
 //! are never logged.
 
-use super::{MANIFEST_FILE, is_backup_id};
+use super::{MANIFEST_FILE, Retention, is_backup_id};
 use crate::settings::RemoteSettings;
 use futures_util::StreamExt as _;
 use object_store::aws::AmazonS3Builder;
@@ -236,6 +236,12 @@ impl Remote {
         Ok(Some(Self { store: Arc::new(store), bucket: r.bucket.clone(), prefix: r.prefix.clone(), endpoint, key_id }))
     }
 
+    /// The same bucket, with `folder` under the prefix (the keystore's backups).
+    pub fn under(&self, folder: &str) -> Self {
+        let prefix = if self.prefix.is_empty() { folder.to_owned() } else { format!("{}/{folder}", self.prefix) };
+        Self { prefix, ..self.clone() }
+    }
+
     /// `s3://bucket/prefix/id/file`, as messages name an object.
     pub fn url(&self, id: &str, file: &str) -> String {
         let mut parts = vec![self.bucket.as_str()];
@@ -339,16 +345,20 @@ impl Remote {
         Ok(found.into_iter().map(|(id, files)| RemoteBackup { id, files }).collect())
     }
 
-    /// Deletes the oldest complete backups beyond `generations`, and the incomplete uploads
-    /// older than the oldest kept; returns the complete ones deleted.
-    pub async fn retain(&self, generations: u32) -> Result<Vec<String>, RemoteError> {
+    /// Deletes the complete backups `retention` no longer keeps at `now`, and the incomplete
+    /// uploads older than the oldest kept (with none kept, those a rule by time would delete);
+    /// returns the complete ones deleted.
+    pub async fn retain(&self, retention: Retention, now: jiff::Timestamp) -> Result<Vec<String>, RemoteError> {
         let all = self.list().await?;
-        let complete: Vec<&RemoteBackup> = all.iter().filter(|b| b.complete()).collect();
-        let excess = complete.len().saturating_sub(generations as usize);
-        let oldest_kept = complete.get(excess).map(|b| b.id.clone());
+        let complete: Vec<String> = all.iter().filter(|b| b.complete()).map(|b| b.id.clone()).collect();
+        let excess = retention.excess(&complete, now);
+        let oldest_kept = complete.get(excess).cloned();
         let mut deleted = Vec::new();
         for b in &all {
-            let old = oldest_kept.as_ref().is_some_and(|kept| &b.id < kept);
+            let old = match &oldest_kept {
+                Some(kept) => &b.id < kept,
+                None => b.complete() || retention.excess(std::slice::from_ref(&b.id), now) == 1,
+            };
             if !old {
                 continue;
             }

@@ -5,7 +5,11 @@
 //! has passed. So a slot missed while no Kura ran is caught up at the next check, and nodes that
 //! share the backup directory do not both take the same slot's backup once one has finished.
 //! The restore drill runs at each of `backup.drill_times` in the same zone, when the newest
-//! recorded drill is older than the latest of those times.
+//! recorded drill is older than the latest of those times. The keystore is backed up at each of
+//! `backup.keystore_times` by the same rule against its own directory, and at every check its
+//! backups older than `backup.keystore_keep_days` are deleted, here, in the copy directory and
+//! in the bucket: their expiry is a promise of the deletion certificate, so it does not wait for
+//! the next backup.
 
 use super::{Backups, is_backup_id};
 use crate::state::AppState;
@@ -31,6 +35,11 @@ impl Schedule {
     /// The restore drill's schedule (`backup.drill_times`), in the backups' zone.
     pub fn drills(settings: &crate::Settings) -> Option<Self> {
         Self::at(settings, &settings.backup.drill_times)
+    }
+
+    /// The keystore backups' schedule (`backup.keystore_times`), in the backups' zone.
+    pub fn keystore(settings: &crate::Settings) -> Option<Self> {
+        Self::at(settings, &settings.backup.keystore_times)
     }
 
     fn at(settings: &crate::Settings, times: &[String]) -> Option<Self> {
@@ -89,15 +98,38 @@ pub fn id_time(id: &str) -> Option<Timestamp> {
     text.parse().ok()
 }
 
+/// What `kura serve` runs on its own: each schedule may be off; the keystore backups' expiry
+/// always runs, every `every`.
+#[derive(Clone, Debug)]
+pub struct Schedules {
+    pub backups: Option<Schedule>,
+    pub drills: Option<Schedule>,
+    pub keystore: Option<Schedule>,
+    /// How often the schedules are checked and expired keystore backups deleted.
+    pub every: std::time::Duration,
+}
+
+impl Schedules {
+    pub fn from_settings(settings: &crate::Settings) -> Self {
+        Self {
+            backups: Schedule::from_settings(settings),
+            drills: Schedule::drills(settings),
+            keystore: Schedule::keystore(settings),
+            every: std::time::Duration::from_secs(u64::from(settings.backup.check_seconds)),
+        }
+    }
+}
+
 /// How long the schedule waits before it tries a failed backup again.
 const RETRY_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_mins(15);
 
 /// Takes the scheduled backups and runs the scheduled restore drills until the process ends,
 /// each recorded in the platform's log. A failed backup is logged and recorded, and tried again
 /// after 15 minutes; a failed drill at its next time.
-pub async fn run_schedule(state: AppState, backups: Option<Schedule>, drills: Option<Schedule>) {
-    let every = [&backups, &drills].into_iter().flatten().map(|s| s.every).min();
-    let Some(every) = every else { return };
+pub async fn run_schedule(state: AppState, schedules: Schedules) {
+    let Schedules { backups, drills, keystore, every } = schedules;
+    let every =
+        [&backups, &drills, &keystore].into_iter().flatten().map(|s| s.every).chain([every]).min().unwrap_or(every);
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The first tick is immediate: skip it, so that a short-lived server takes no backup.
@@ -105,9 +137,26 @@ pub async fn run_schedule(state: AppState, backups: Option<Schedule>, drills: Op
     // A failed backup is tried again, but not at every check: each try is an entry in the
     // platform's log.
     let mut failed_at: Option<Timestamp> = None;
+    let mut keystore_failed_at: Option<Timestamp> = None;
     loop {
         tick.tick().await;
         let now = state.clock.now();
+        // First the keystore's expired backups go: nothing that follows may delay that.
+        super::expire_keystore(&state).await;
+        let resting = keystore_failed_at.is_some_and(|at| now < at + RETRY_AFTER);
+        if let Some(schedule) = &keystore
+            && !resting
+            && state.keystore_backups.due(schedule, now)
+        {
+            let made = super::take_keystore(&state, super::schedule_actor()).await;
+            keystore_failed_at = made.is_err().then_some(now);
+            match made {
+                Ok(made) => {
+                    tracing::info!(backup = %made.id, bytes = made.stored_bytes, "scheduled keystore backup made")
+                }
+                Err(e) => tracing::error!(error = %e, "the scheduled keystore backup failed"),
+            }
+        }
         let resting = failed_at.is_some_and(|at| now < at + RETRY_AFTER);
         if let Some(schedule) = &backups
             && !resting

@@ -75,6 +75,7 @@ explanations! {
     "a record with this id already exists" => "A record with this ID already exists.", "同じIDのレコードがすでに存在します。";
     "a role with this key already exists" => "This role ID is already in use.", "このロールIDはすでに使われています。";
     "a tenant with this slug already exists" => "This tenant ID is already in use.", "このテナントIDはすでに使われています。";
+    "another process made a backup key at the same moment: try again" => "Another backup key was being made at the same moment, so this one was not. Please try again.", "同じ時刻に別のバックアップ鍵が作成されていたため、作成しませんでした。もう一度お試しください。";
     "this tenant already has keys" => "Encryption keys for this tenant already exist, so it was not opened. Please try again.", "このテナントの暗号鍵がすでに存在するため、開設できませんでした。もう一度お試しください。";
     "a user with this email already exists" => "A user with this email address already exists.", "このメールアドレスのユーザーはすでに登録されています。";
     "an API key with this secret already exists" => "The key could not be issued. Please try again.", "APIキーを発行できませんでした。もう一度お試しください。";

@@ -126,6 +126,8 @@ pub fn operation_label(op: Operation, lang: Lang) -> &'static str {
         O::BackupCreate => pick(lang, "Backup taken", "バックアップ取得"),
         O::BackupVerify => pick(lang, "Backup verified", "バックアップ検証"),
         O::BackupDrill => pick(lang, "Restore drill", "復元訓練"),
+        O::BackupKeyRotate => pick(lang, "Backup key rotated", "バックアップ鍵の更新"),
+        O::BackupKeyRemove => pick(lang, "Old backup key removed", "古いバックアップ鍵の削除"),
         O::UserLogin => pick(lang, "Signed in", "ログイン"),
         O::UserLoginFailed => pick(lang, "Sign-in failed", "ログイン失敗"),
         O::UserLogout => pick(lang, "Signed out", "ログアウト"),

@@ -616,6 +616,13 @@ catalogue! {
     BackupCopyFailed => "Backup {id} was taken, but a copy failed: {error}", "バックアップ {id} は取得しましたが、コピーに失敗しました：{error}";
     BackupNoSuch => "There is no such backup in that place.", "指定された保存先に、そのバックアップはありません。";
     DoneBackupTaken => "The backup was taken and copied.", "バックアップを取得し、コピーしました。";
+    DoneKeystoreBackupTaken => "The keystore was backed up and copied.", "キーストアをバックアップし、コピーしました。";
+    KeystoreBackups => "Keystore backups", "キーストアのバックアップ";
+    KeystoreBackupSummary => "Kura backs the keystore up each day at {times} ({zone}) and deletes each keystore backup {days} days after it was taken, here, in the second directory and in the bucket.", "Kura は毎日 {times}（{zone}）にキーストアをバックアップし、各バックアップを取得から {days} 日後に、ここ・第二の保存先・バケットのすべてから削除します。";
+    KeystoreBackupHelp => "The keystore holds every tenant's keys, wrapped by the master key. Its backups are kept only a few days on purpose: when a tenant is deleted after its contract ends, its keys are destroyed, and its data in every backup becomes unreadable for good once the last keystore backup holding those keys has expired. The deletion certificate states that time. Older data backups stay readable with the live keystore.", "キーストアには各テナントの鍵がマスターキーで暗号化されて保管されています。キーストアのバックアップは意図的に数日しか保持しません。契約終了後にテナントを削除すると鍵が破棄され、その鍵を含む最後のキーストアのバックアップが期限切れになった時点で、どのバックアップに残るデータも二度と読めなくなります。その時刻は削除証明書に記載されます。古いデータのバックアップは、現在のキーストアで引き続き読み取れます。";
+    KeystoreBackupNow => "Back up the keystore now", "今すぐキーストアをバックアップ";
+    NoKeystoreBackupsYet => "No keystore backups yet. Back it up now, or wait for the scheduled time.", "キーストアのバックアップはまだありません。今すぐ取得するか、定時をお待ちください。";
+    KeystoreBackupExpires => "Deleted at", "削除予定";
     DoneBackupVerified => "The backup verified: its signature, digests and key are good.", "バックアップを検証しました。署名・ダイジェスト・鍵に問題はありません。";
     DoneDrillPassed => "The restore drill passed.", "復元訓練が成功しました。";
     MailToFiles => "No SMTP relay is configured: mail is written to files in", "SMTPリレーが設定されていないため、メールは次のフォルダにファイルとして保存されます：";

@@ -15,9 +15,9 @@
 //! deleted records 1200
 //! deleted users 4
 //! …
-//! keystore-backups-expired-by 2027-06-07T00:00:03.000000Z
+//! keystore-backups-expired-by 2027-06-03T00:01:03.000000Z
 //! data-backups-expired-by 2027-06-07T00:00:03.000000Z
-//! basis Kura keeps no keystore backup of its own; …
+//! basis keystore backups are taken at 03:00 Asia/Tokyo and each is deleted 3 days after …
 //! ```
 
 use kura_crypto::merkle::{NoteSigner, NoteVerifier, SignedNoteError, open_note, sign_note};

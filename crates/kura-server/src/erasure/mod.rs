@@ -241,20 +241,35 @@ fn stamp(ts: Timestamp) -> String {
     format!("{}.{:06}Z", ts.strftime("%Y-%m-%dT%H:%M:%S"), ts.subsec_microsecond())
 }
 
-/// When the last backup that could hold the keys (destroyed at `keys`) and the rows (deleted at
-/// `rows`) is deleted by the retention rule, and how that was derived. A backup made just before
-/// is deleted when `generations` newer ones have been made, one per scheduled time.
+/// When the last keystore backup that could hold the keys (destroyed at `keys`) and the last
+/// data backup that could hold the rows (deleted at `rows`) are deleted by their retention
+/// rules, and how that was derived.
+///
+/// A keystore backup holds the keys only if it was begun before they were destroyed, and each is
+/// deleted `backup.keystore_keep_days` after it was begun, at the next check of the schedule
+/// (every `backup.check_seconds`): so by `keys` + keep days + one check at the latest, whichever
+/// times the backups were taken at (by the schedule, the console or cron). A data backup made
+/// just before the rows were deleted is deleted when `generations` newer ones have been made, one
+/// per scheduled time.
 fn backup_expiry(state: &AppState, keys: Timestamp, rows: Timestamp) -> (Timestamp, Timestamp, String) {
     let b = &state.settings.backup;
     let per_day = b.times.len().max(1) as i64;
     let interval = SignedDuration::from_secs(86_400 / per_day);
     let span = interval * i32::try_from(b.generations).unwrap_or(i32::MAX);
+    let keep = SignedDuration::from_hours(24 * i64::from(b.keystore_keep_days))
+        + SignedDuration::from_secs(i64::from(b.check_seconds));
+    let keystore_schedule = if b.keystore_times.is_empty() {
+        "by cron (no time is configured)".to_owned()
+    } else {
+        format!("at {} {}", b.keystore_times.join(", "), b.time_zone)
+    };
     let scheduled = if b.times.is_empty() { "taken daily (by cron: no time is configured)" } else { "taken" };
     let basis = format!(
-        "Kura keeps no keystore backup of its own: these times are derived from the data backups' retention \
-         ({} generations, {per_day} a day, {scheduled}); a keystore copy kept under the same rule has expired by \
-         the first time",
-        b.generations
+        "keystore backups are taken {keystore_schedule} and each is deleted {} days after it was begun, at the \
+         next check (every {} s), from the backup directory, the copy directory and the bucket; one that held \
+         the keys was begun before they were destroyed; data backups are kept {} generations, {per_day} a day, \
+         {scheduled}",
+        b.keystore_keep_days, b.check_seconds, b.generations
     );
-    (keys.saturating_add(span).unwrap_or(keys), rows.saturating_add(span).unwrap_or(rows), basis)
+    (keys.saturating_add(keep).unwrap_or(keys), rows.saturating_add(span).unwrap_or(rows), basis)
 }

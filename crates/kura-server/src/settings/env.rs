@@ -106,6 +106,14 @@ impl Settings {
                 self.backup.drill_times =
                     value.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect();
             }
+            "KURA_BACKUP_KEYSTORE_DIR" => {
+                self.backup.keystore_dir = Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty());
+            }
+            "KURA_BACKUP_KEYSTORE_TIMES" => {
+                self.backup.keystore_times =
+                    value.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect();
+            }
+            "KURA_BACKUP_KEYSTORE_KEEP_DAYS" => self.backup.keystore_keep_days = parse(name, value)?,
             "KURA_BACKUP_REMOTE_BUCKET" => self.backup.remote.bucket = value.trim().to_owned(),
             "KURA_BACKUP_REMOTE_ENDPOINT" => self.backup.remote.endpoint = value.trim().to_owned(),
             "KURA_BACKUP_REMOTE_REGION" => self.backup.remote.region = value.trim().to_owned(),

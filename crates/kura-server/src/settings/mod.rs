@@ -349,6 +349,17 @@ pub struct BackupSettings {
     pub drill_times: Vec<String>,
     /// The copy of every backup in an S3-compatible bucket (another region or provider).
     pub remote: RemoteSettings,
+    /// The directory of the keystore's own backups. Default: `<data_dir>-keystore-backups`
+    /// beside the data directory. Their copies go to `keystore/` in `copy_dir` and under
+    /// `<prefix>/keystore/` in the bucket.
+    pub keystore_dir: Option<PathBuf>,
+    /// When `kura serve` backs the keystore up each day, `HH:MM` in `time_zone`; empty: never
+    /// (run `kura backup --keystore` from cron instead).
+    pub keystore_times: Vec<String>,
+    /// Days a keystore backup is kept, 1 to 90: a destroyed tenant key is gone from every
+    /// keystore backup at most this long (and one check) after it was destroyed, which the
+    /// deletion certificate states. Short on purpose.
+    pub keystore_keep_days: u32,
 }
 
 /// The remote copy of backups in an S3-compatible bucket (OPS-1). Off while `bucket` is empty.
@@ -433,6 +444,9 @@ impl Default for BackupSettings {
             check_seconds: 60,
             drill_times: vec!["04:00".into()],
             remote: RemoteSettings::default(),
+            keystore_dir: None,
+            keystore_times: vec!["03:00".into()],
+            keystore_keep_days: 3,
         }
     }
 }
@@ -441,6 +455,10 @@ impl Settings {
     /// Where backups are kept (see [`BackupSettings::dir`]).
     pub fn backup_dir(&self) -> PathBuf {
         self.backup.dir.clone().unwrap_or_else(|| self.beside_data_dir("-backups"))
+    }
+    /// Where the keystore's backups are kept (see [`BackupSettings::keystore_dir`]).
+    pub fn keystore_backup_dir(&self) -> PathBuf {
+        self.backup.keystore_dir.clone().unwrap_or_else(|| self.beside_data_dir("-keystore-backups"))
     }
 }
 
@@ -662,6 +680,12 @@ impl Settings {
         }
         if self.backup.drill_times.iter().any(|t| crate::backup::parse_time(t).is_none()) {
             return bad("backup.drill_times", "each time must be HH:MM, 00:00 to 23:59");
+        }
+        if self.backup.keystore_times.iter().any(|t| crate::backup::parse_time(t).is_none()) {
+            return bad("backup.keystore_times", "each time must be HH:MM, 00:00 to 23:59");
+        }
+        if !(1..=90).contains(&self.backup.keystore_keep_days) {
+            return bad("backup.keystore_keep_days", "must be between 1 and 90 days");
         }
         crate::backup::check_remote(&self.backup.remote)
             .map_err(|(name, message)| SettingsError::Invalid { name, message })?;

@@ -5,7 +5,7 @@
 use crate::console_client::Console;
 use crate::console_pages::operator_console;
 use crate::helpers::{TestApp, customers_spec, spawn_encrypted_app_with};
-use kura_server::backup::{Schedule, parse_time, run_schedule};
+use kura_server::backup::{Schedule, Schedules, parse_time, run_schedule};
 use reqwest::StatusCode;
 use serde_json::json;
 use std::path::PathBuf;
@@ -18,6 +18,7 @@ async fn app_with_backups() -> TestApp {
         s.backup.dir = Some(s.data_dir.join("backups"));
         s.backup.copy_dir = Some(s.data_dir.join("offsite"));
         s.backup.generations = 3;
+        s.backup.keystore_dir = Some(s.data_dir.join("keystore-backups"));
     })
     .await
 }
@@ -152,6 +153,48 @@ async fn ops_1_the_operator_page_lists_backups_with_their_copies_and_takes_and_v
     app.verify_audit().await;
 }
 
+#[tokio::test]
+async fn ops_1_the_operator_page_backs_the_keystore_up_apart_and_lists_it_with_the_time_it_is_deleted() {
+    let app = app_with_backups().await;
+    tenant_with_records(&app, 1).await;
+    let op = operator_console(&app).await;
+    let page = op.get("/operator/backups").await;
+    assert!(page.body.contains("キーストアのバックアップはまだありません"), "{}", page.body);
+    assert!(page.body.contains("取得から 3 日後"), "the retention, stated: {}", page.body);
+
+    let done = op.submit("/operator/backups", "/operator/backups/take-keystore", &[]).await;
+    assert_eq!(done.location.as_deref(), Some("/operator/backups?done=keystorebackuptaken"), "{}", done.body);
+    let dir = app.data_dir().join("keystore-backups");
+    let id = "20261122T000000.000000Z";
+    assert!(dir.join(id).join("keystore.zst.kbk").is_file() && dir.join(id).join("manifest.note").is_file());
+    assert!(app.data_dir().join("offsite").join("keystore").join(id).is_dir(), "copied to the second directory");
+    assert!(ids(&app).is_empty(), "no data backup");
+    let page = op.get("/operator/backups?done=keystorebackuptaken").await;
+    assert!(page.body.contains("キーストアをバックアップし、コピーしました"), "{}", page.body);
+    // Taken 2026-11-22 09:00 JST, deleted 3 days later.
+    assert!(page.body.contains("2026-11-25 09:00:00 JST"), "{}", page.body);
+    let taken = "SELECT COUNT(*) FROM audit_log WHERE operation = 'backup.create' \
+                 AND target = 'keystore-backup:20261122T000000.000000Z' AND actor_label = 'ops@kura.example.jp'";
+    assert_eq!(scalar(&app, taken).await, 1);
+
+    // Verified from the page; its check kept under its own name.
+    let fields = [("id", id), ("location", "local"), ("kind", "keystore")];
+    let done = op.submit("/operator/backups", "/operator/backups/verify", &fields).await;
+    assert_eq!(done.location.as_deref(), Some("/operator/backups?done=backupverified"), "{}", done.body);
+    let checked = "SELECT COUNT(*) FROM backup_checks WHERE backup_id = 'keystore:20261122T000000.000000Z' AND ok";
+    assert_eq!(scalar(&app, checked).await, 1);
+    // The data's list does not hold it: asked as data, it is not found.
+    let fields = [("id", id), ("location", "local")];
+    let page = op.submit("/operator/backups", "/operator/backups/verify", &fields).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The clock moves past its retention: the schedule's check deletes it and its copy.
+    app.clock.set("2026-11-25T00:00:00Z".parse().unwrap());
+    kura_server::backup::expire_keystore(&app.state).await;
+    assert!(!dir.join(id).exists() && !app.data_dir().join("offsite").join("keystore").join(id).exists());
+    app.verify_audit().await;
+}
+
 /// Waits (real time) until `check` holds.
 async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
     for _ in 0..600 {
@@ -182,7 +225,8 @@ async fn ops_1_the_scheduled_restore_drill_restores_the_newest_backup_and_report
     let zone = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap();
     let every = Duration::from_millis(20);
     let at = |t: &str| Schedule { times: vec![parse_time(t).unwrap()], zone: zone.clone(), every };
-    let job = tokio::spawn(run_schedule(app.state.clone(), Some(at("03:00")), Some(at("04:00"))));
+    let schedules = Schedules { backups: Some(at("03:00")), drills: Some(at("04:00")), keystore: None, every };
+    let job = tokio::spawn(run_schedule(app.state.clone(), schedules));
 
     // The backup is taken at once; no drill has run, so yesterday's is caught up on it.
     eventually("the first drill", async || drills(&app).await.len() == 1).await;

@@ -115,6 +115,15 @@ impl Snapshot {
         }
     }
 
+    /// The snapshot's size in bytes when it is known before it is read (SQLite's copy; not a
+    /// `pg_dump` stream).
+    pub fn size(&self) -> Option<u64> {
+        match &self.inner {
+            SnapshotInner::File(f) => f.metadata().ok().map(|m| m.len()),
+            SnapshotInner::Process(_) => None,
+        }
+    }
+
     /// Waits for `pg_dump` to end and checks it succeeded; removes SQLite's staging copy.
     pub fn finish(mut self) -> Result<(), SnapshotError> {
         if let Some(path) = self.staging_file.take() {
@@ -167,6 +176,16 @@ impl RestoreTarget {
         } else {
             let dir = PathBuf::from(into);
             Self::Sqlite { file: dir.join("kura.db"), data_dir: Some(dir) }
+        }
+    }
+
+    /// As [`RestoreTarget::parse`], for a keystore: a directory path holds `keystore.db`.
+    pub fn parse_keystore(into: &str) -> Self {
+        match Self::parse(into) {
+            Self::Sqlite { data_dir: Some(dir), .. } => {
+                Self::Sqlite { file: dir.join("keystore.db"), data_dir: Some(dir) }
+            }
+            other => other,
         }
     }
 

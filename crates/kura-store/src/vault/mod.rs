@@ -13,6 +13,7 @@
 
 mod audit;
 mod backup_keys;
+pub use backup_keys::BackupKeyInfo;
 mod keystore;
 mod mail;
 

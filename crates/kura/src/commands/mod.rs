@@ -87,20 +87,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             import::run(&state, cli_actor(), &args).await
         }
         Command::Backup(args) => match args.command {
-            None => backup::make(open(settings(cli.config, &args.data.into())?).await?, cli_actor()).await,
+            None => {
+                backup::make(open(settings(cli.config, &args.data.into())?).await?, cli_actor(), args.keystore).await
+            }
             Some(BackupCommand::List { remote, data }) => {
                 backup::list(settings(cli.config, &data.into())?, remote).await
             }
-            Some(BackupCommand::Verify { backup, remote, data }) => {
-                backup::verify(settings(cli.config, &data.into())?, &backup, remote, cli_actor()).await
+            Some(BackupCommand::Verify { backup, remote, keystore, data }) => {
+                backup::verify(settings(cli.config, &data.into())?, &backup, remote, keystore, cli_actor()).await
             }
             Some(BackupCommand::Drill { data }) => {
                 backup::drill(open(settings(cli.config, &data.into())?).await?, cli_actor()).await
             }
+            Some(BackupCommand::RotateKey { data }) => {
+                backup::rotate_key(open(settings(cli.config, &data.into())?).await?, cli_actor()).await
+            }
         },
         Command::Restore(args) => {
             let settings = settings(cli.config, &args.data.clone().into())?;
-            backup::restore(settings, &args.backup, args.remote, &args.into).await
+            backup::restore(settings, &args.backup, args.remote, args.keystore, &args.into).await
         }
         Command::Audit(AuditCommand::Verify { data }) => {
             let state = open(settings(cli.config, &data.into())?).await?;

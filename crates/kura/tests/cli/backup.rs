@@ -516,3 +516,52 @@ async fn ops_1_kura_backup_drill_restores_the_newest_backup_checks_it_and_remove
     assert_eq!(count(&cli.db.url, passed).await, 1);
     assert!(kura(&cli, &["audit", "verify"], &[]).status.success());
 }
+
+#[tokio::test]
+async fn ops_1_a_rotated_backup_key_opens_older_backups_until_they_expire_then_it_is_removed() {
+    let cli = small_installation().await;
+    let copies = cli.dir.path().join("offsite");
+    let env = [("KURA_BACKUP_GENERATIONS", "2"), ("KURA_BACKUP_COPY_DIR", copies.to_str().unwrap())];
+    let key_of = |id: &str| -> String {
+        let note = std::fs::read_to_string(backup_dir(&cli).join(id).join("manifest.note")).unwrap();
+        note.lines().find(|l| l.starts_with("backup-key ")).unwrap().split(' ').nth(1).unwrap().to_owned()
+    };
+    let old = backup(&cli, &env);
+    assert_eq!(key_of(&old), "1");
+
+    let out = kura(&cli, &["backup", "rotate-key"], &env);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("Backup key 2 made") && text.contains("backup key(s) 1."), "{text}");
+    let keys = "SELECT COUNT(*) FROM backup_keys";
+    let ks = keystore_url(&cli);
+    assert_eq!(count(&ks, keys).await, 2);
+    let rotated = "SELECT COUNT(*) FROM audit_log WHERE operation = 'backup.key_rotate' AND target = 'backup-key:2' \
+                   AND outcome = 'success'";
+    assert_eq!(count(&cli.db.url, rotated).await, 1, "in the platform's log");
+
+    // New backups use the new key; the older backup still verifies and restores with the old one.
+    let new = backup(&cli, &env);
+    assert_eq!(key_of(&new), "2");
+    for id in [&old, &new] {
+        let out = kura(&cli, &["backup", "verify", id], &env);
+        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    }
+    let (into, _guard) = restore_target(&cli, "old_key").await;
+    let out = kura(&cli, &["restore", &old, "--into", &into], &env);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(count(&ks, keys).await, 2, "kept while a backup made with it is kept");
+
+    // The next backup's retention deletes the last backup made with key 1: the key goes too.
+    let newest = backup(&cli, &env);
+    assert!(!backup_dir(&cli).join(&old).exists() && !copies.join(&old).exists());
+    assert_eq!(count(&ks, keys).await, 1);
+    assert_eq!(count(&ks, "SELECT COUNT(*) FROM backup_keys WHERE version = 2 AND retired_at IS NULL").await, 1);
+    let removed = "SELECT COUNT(*) FROM audit_log WHERE operation = 'backup.key_remove' AND target = 'backup-key:1'";
+    assert_eq!(count(&cli.db.url, removed).await, 1);
+    for id in [&new, &newest] {
+        let out = kura(&cli, &["backup", "verify", id], &env);
+        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    }
+    assert!(cli.run(&["audit", "verify"]).status.success());
+}

@@ -27,7 +27,7 @@ const KEPT: [&str; 2] = ["KuraTen4KeptZw", "残る顧客花子"];
 
 /// The settings `kura` uses for this installation (the same environment), with the cheap hashing
 /// of the CLI tests.
-fn settings(cli: &Cli) -> Settings {
+pub(super) fn settings(cli: &Cli) -> Settings {
     let env = [
         ("KURA_DATABASE_URL", cli.db.url.clone()),
         ("KURA_DATA_DIR", cli.data().display().to_string()),
@@ -47,14 +47,14 @@ fn actor() -> Actor {
 }
 
 /// The installation served in this process on `clock`.
-struct Running {
-    app_state: kura_server::AppState,
+pub(super) struct Running {
+    pub(super) app_state: kura_server::AppState,
     address: String,
     client: reqwest::Client,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
-async fn serve(settings: Settings, clock: Arc<ManualClock>) -> Running {
+pub(super) async fn serve(settings: Settings, clock: Arc<ManualClock>) -> Running {
     let _ = (*kura_server::tls::provider()).clone().install_default();
     let app = Application::build(settings, clock).await.unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -80,7 +80,7 @@ impl Running {
 
     /// Opens a tenant whose contract ends on `end`, with a customers collection; returns the
     /// administrator's API token.
-    async fn tenant(&self, slug: &str, end: Option<String>) -> String {
+    pub(super) async fn tenant(&self, slug: &str, end: Option<String>) -> String {
         let email = format!("admin@{slug}.example.jp");
         let input = NewTenant {
             slug: slug.into(),
@@ -106,7 +106,7 @@ impl Running {
         token
     }
 
-    async fn record(&self, token: &str, data: Value) {
+    pub(super) async fn record(&self, token: &str, data: Value) {
         let path = "/api/v1/collections/customers/records";
         let (s, body) = self.send(reqwest::Method::POST, path, token, Some(data)).await;
         assert_eq!(s, 201, "{body}");
@@ -213,6 +213,8 @@ async fn ten_4_every_restored_backup_generation_yields_no_canary_of_a_deleted_te
     };
     assert!(at("keys-destroyed ") >= deleted_at - SignedDuration::from_secs(1));
     let kept = at("keystore-backups-expired-by ").duration_since(at("keys-destroyed "));
+    assert_eq!(kept, SignedDuration::from_hours(3 * 24) + SignedDuration::from_secs(60), "3 days and one check");
+    let kept = at("data-backups-expired-by ").duration_since(at("rows-deleted "));
     assert_eq!(kept, SignedDuration::from_hours(7 * 24), "seven generations, one a day");
     // A changed certificate does not verify.
     std::fs::write(&file, note.replace("records 5", "records 4")).unwrap();

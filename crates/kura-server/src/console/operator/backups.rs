@@ -2,9 +2,10 @@
 //! size, where its copies are (the backup directory, the second directory, the bucket) and
 //! when it was last verified with what result; the newest restore drill and verification; and
 //! buttons to take a backup, verify one and run a drill now, each recorded in the platform's
-//! log like the scheduled ones.
+//! log like the scheduled ones. Below, the keystore's own backups, with the time each expires
+//! (the deletion certificate's promise rests on it), and a button to back the keystore up now.
 
-use crate::backup::{self, BackupError, Location};
+use crate::backup::{self, BackupError, BackupKind, Backups, Location};
 use crate::console::extract::{OpCtx, OpPosted};
 use crate::console::layout::{Head, Nav, op_page};
 use crate::console::msg::Msg;
@@ -32,15 +33,11 @@ pub async fn list(State(state): State<AppState>, ctx: OpCtx) -> AppResult<Respon
     page(&state, &ctx, None).await
 }
 
-async fn page(state: &AppState, ctx: &OpCtx, problem: Option<String>) -> AppResult<Response> {
+/// Every backup of `b` found in its three places, by id; what could not be listed goes to
+/// `warnings`.
+async fn rows_of(b: &Backups, ctx: &OpCtx, warnings: &mut Vec<String>) -> BTreeMap<String, Row> {
     let t = |m: Msg| ctx.t(m);
-    let b = &state.backups;
-    let settings = &state.settings.backup;
-    let zone = TimeZoneName::parse(&settings.time_zone).unwrap_or_else(|_| TimeZoneName::tokyo());
-    let time = |ts| format_in_zone(ts, &zone);
-
     let mut rows: BTreeMap<String, Row> = BTreeMap::new();
-    let mut warnings = Vec::new();
     match b.list() {
         Ok(listed) => {
             for l in listed {
@@ -69,6 +66,18 @@ async fn page(state: &AppState, ctx: &OpCtx, problem: Option<String>) -> AppResu
             Err(e) => warnings.push(t(Msg::BackupRemoteUnlisted).replace("{error}", &e.to_string())),
         }
     }
+    rows
+}
+
+async fn page(state: &AppState, ctx: &OpCtx, problem: Option<String>) -> AppResult<Response> {
+    let t = |m: Msg| ctx.t(m);
+    let b = &state.backups;
+    let settings = &state.settings.backup;
+    let zone = TimeZoneName::parse(&settings.time_zone).unwrap_or_else(|_| TimeZoneName::tokyo());
+    let time = |ts| format_in_zone(ts, &zone);
+    let mut warnings = Vec::new();
+    let rows = rows_of(b, ctx, &mut warnings).await;
+    let keystore_rows = rows_of(&state.keystore_backups, ctx, &mut warnings).await;
     let checks = state.store.backup_checks(500).await?;
     let last_verify = |id: &str| checks.iter().find(|c| c.kind == "verify" && c.backup_id == id);
     let newest_drill = checks.iter().find(|c| c.kind == "drill");
@@ -104,6 +113,11 @@ async fn page(state: &AppState, ctx: &OpCtx, problem: Option<String>) -> AppResu
             } }
         }
     };
+    let keystore_summary = t(Msg::KeystoreBackupSummary)
+        .replace("{times}", &times(&settings.keystore_times))
+        .replace("{zone}", zone.as_str())
+        .replace("{days}", &settings.keystore_keep_days.to_string());
+    let keystore_retention = state.keystore_backups.retention();
     let token = &ctx.p.csrf_token;
     let body = html! {
         @if let Some(p) = &problem { (notice_error(p)) }
@@ -168,6 +182,57 @@ async fn page(state: &AppState, ctx: &OpCtx, problem: Option<String>) -> AppResu
             } }
             p.help { (t(Msg::BackupVerifyHelp)) }
         }
+        section.card.stack {
+            h2 { (t(Msg::KeystoreBackups)) }
+            p { (keystore_summary) }
+            ul { li { (t(Msg::BackupLocal)) ": " code { (state.keystore_backups.dir().display()) } } }
+            p.help { (t(Msg::KeystoreBackupHelp)) }
+            div.actions {
+                form.inline method="post" action="/operator/backups/take-keystore" {
+                    (csrf(token)) button.btn type="submit" { (t(Msg::KeystoreBackupNow)) }
+                }
+            }
+        }
+        @if keystore_rows.is_empty() {
+            (empty_state(t(Msg::NoKeystoreBackupsYet), None))
+        } @else {
+            div.table-wrap { table.data {
+                caption.visually-hidden { (t(Msg::KeystoreBackups)) }
+                thead { tr {
+                    th scope="col" { (t(Msg::BackupTakenAt)) } th scope="col" { (t(Msg::KeystoreBackupExpires)) }
+                    th scope="col" { (t(Msg::BackupSize)) } th scope="col" { (t(Msg::BackupCopies)) }
+                    th scope="col" { (t(Msg::BackupLastVerified)) }
+                    th scope="col" { span.visually-hidden { (t(Msg::BackupVerify)) } }
+                } }
+                tbody { @for (id, row) in keystore_rows.iter().rev() {
+                    @let made = backup::id_time(id);
+                    tr {
+                        th scope="row" {
+                            span.nowrap { (made.map(time).unwrap_or_else(|| id.clone())) }
+                            br; span.muted.mono { (id) }
+                        }
+                        td.nowrap { (made.and_then(|m| keystore_retention.expiry(m)).map(time).unwrap_or_default()) }
+                        td.nowrap { (size(row.bytes)) }
+                        td {
+                            @for (present, label) in [(row.local, Msg::BackupLocal), (row.copy, Msg::BackupSecondDir), (row.remote, Msg::BackupRemote)] {
+                                @if present { span.badge.status-active { (t(label)) } " " }
+                            }
+                        }
+                        td { @match last_verify(&format!("keystore:{id}")) { Some(c) => (result(c)), None => span.muted { (t(Msg::BackupNeverVerified)) } } }
+                        td {
+                            form.inline method="post" action="/operator/backups/verify" {
+                                (csrf(token))
+                                input type="hidden" name="id" value=(id);
+                                input type="hidden" name="kind" value="keystore";
+                                @let from = if row.local { "local" } else if row.copy { "copy" } else { "remote" };
+                                input type="hidden" name="location" value=(from);
+                                button.btn.btn-ghost type="submit" { (t(Msg::BackupVerify)) }
+                            }
+                        }
+                    }
+                } }
+            } }
+        }
     };
     let status = if problem.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     Ok((status, op_page(ctx, Head::new(Nav::Backups, t(Msg::NavBackups)), body)).into_response())
@@ -217,9 +282,28 @@ pub async fn take(State(state): State<AppState>, OpPosted { ctx, .. }: OpPosted)
     }
 }
 
+pub async fn take_keystore(State(state): State<AppState>, OpPosted { ctx, .. }: OpPosted) -> AppResult<Response> {
+    match backup::take_keystore(&state, ctx.p.actor.clone()).await {
+        Ok(made) if made.copy.as_ref().is_none_or(Result::is_ok) && made.remote.as_ref().is_none_or(Result::is_ok) => {
+            Ok(Redirect::to("/operator/backups?done=keystorebackuptaken").into_response())
+        }
+        Ok(made) => {
+            let why = [made.copy.and_then(|c| c.err().map(|e| e.to_string())), made.remote.and_then(Result::err)]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join("; ");
+            let text = ctx.t(Msg::BackupCopyFailed).replace("{id}", &made.id).replace("{error}", &why);
+            page(&state, &ctx, Some(text)).await
+        }
+        Err(e) => failed(&state, &ctx, e).await,
+    }
+}
+
 pub async fn verify(State(state): State<AppState>, OpPosted { ctx, form }: OpPosted) -> AppResult<Response> {
     let id = form.get("id");
-    let b = &state.backups;
+    let kind = if form.get("kind") == "keystore" { BackupKind::Keystore } else { BackupKind::Data };
+    let b = backup::backups_of(&state, kind);
     let at = match (form.get("location"), backup::id_time(id).is_some()) {
         (_, false) => None,
         ("local", true) => Some(Location::Dir(b.dir().join(id))),
@@ -233,7 +317,7 @@ pub async fn verify(State(state): State<AppState>, OpPosted { ctx, form }: OpPos
         *response.status_mut() = StatusCode::NOT_FOUND;
         return Ok(response);
     };
-    match backup::verify(&state, ctx.p.actor.clone(), &at).await {
+    match backup::verify_of(&state, ctx.p.actor.clone(), kind, &at).await {
         Ok(_) => Ok(Redirect::to("/operator/backups?done=backupverified").into_response()),
         Err(e) => failed(&state, &ctx, e).await,
     }

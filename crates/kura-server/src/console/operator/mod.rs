@@ -32,6 +32,7 @@ pub fn table() -> Routes<AppState> {
         .add(Get, "/operator/mail", Operator, mail::list)
         .add(Get, "/operator/backups", Operator, backups::list)
         .add(Post, "/operator/backups/take", Operator, backups::take)
+        .add(Post, "/operator/backups/take-keystore", Operator, backups::take_keystore)
         .add(Post, "/operator/backups/verify", Operator, backups::verify)
         .add(Post, "/operator/backups/drill", Operator, backups::drill)
         .add(Get, "/operator/access-log", Operator, crate::console::pages::access_log::platform)
