@@ -16,6 +16,12 @@ use uuid::Uuid;
 
 /// An export job as the API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"id": "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b", "kind": "archive", "collection": null,
+    "format": null, "status": "ready", "rows_done": 120000, "rows_total": 120000, "requested_by": "admin@acme.example.jp",
+    "created_at": "2026-11-22T01:00:00Z", "finished_at": "2026-11-22T01:02:10Z", "expires_at": "2026-11-23T01:02:10Z",
+    "file_name": "kura-acme-20261122-100000.zip", "bytes": 18342211, "error": null,
+    "status_url": "/api/v1/exports/0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b",
+    "download_url": "/api/v1/exports/0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b/download"}))]
 pub struct ExportJobView {
     pub id: Uuid,
     /// `archive` or `collection`.
@@ -81,6 +87,13 @@ impl ExportJobView {
 
 /// A job just made, with its download token.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"id": "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b",
+    "status_url": "/api/v1/exports/0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b",
+    "download_token": "kS3cr3tT0k3nValueShownOnceOnlyItsDigestIsKept0",
+    "job": {"id": "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b", "kind": "collection", "collection": "customers", "format": "csv",
+        "status": "queued", "rows_done": 0, "rows_total": null, "requested_by": "admin@acme.example.jp",
+        "created_at": "2026-11-22T01:00:00Z", "finished_at": null, "expires_at": null, "file_name": null, "bytes": null,
+        "error": null, "status_url": "/api/v1/exports/0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b", "download_url": null}}))]
 pub struct ExportStarted {
     pub id: Uuid,
     /// Where to follow the job.
@@ -132,7 +145,7 @@ pub async fn list(State(state): State<AppState>, ApiAuth(p): ApiAuth) -> AppResu
 /// An export job's status and progress, and its download address once ready. Seen by its
 /// requester and the tenant's administrators. Requires `records.export`.
 #[utoipa::path(get, path = "/api/v1/exports/{id}", tag = "records", security(("bearer" = [])),
-    params(("id" = Uuid, Path)),
+    params(("id" = Uuid, Path, example = "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b")),
     responses((status = 200, body = ExportJobView)))]
 pub async fn get(
     State(state): State<AppState>,
@@ -148,15 +161,16 @@ pub async fn get(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DownloadParams {
-    /// The download token given when the job was made.
-    pub token: String,
+    /// The download token given when the job was made (without it, the download is refused).
+    #[param(example = "kS3cr3tT0k3nValueShownOnceOnlyItsDigestIsKept0")]
+    pub token: Option<String>,
 }
 
 /// Download a finished export's file, once: by its requester, with the token given when the
 /// job was made, until the link expires. The file is deleted as it is handed over; a second
 /// download, or one after the link expired, is refused (410). Audited (`export.download`).
 #[utoipa::path(get, path = "/api/v1/exports/{id}/download", tag = "records", security(("bearer" = [])),
-    params(("id" = Uuid, Path), DownloadParams),
+    params(("id" = Uuid, Path, example = "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b"), DownloadParams),
     responses(
         (status = 200, description = "The file, as an attachment.", content_type = "application/octet-stream", body = Vec<u8>),
         (status = 410, description = "Downloaded already, or the link expired; the file is gone.", body = Problem,
@@ -168,7 +182,7 @@ pub async fn download(
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(params): ApiQuery<DownloadParams>,
 ) -> AppResult<Response> {
-    let file = jobs::download(&state, &p, id, &params.token).await?;
+    let file = jobs::download(&state, &p, id, params.token.as_deref().unwrap_or_default()).await?;
     Ok(attachment(file))
 }
 

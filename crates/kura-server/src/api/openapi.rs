@@ -212,6 +212,7 @@ mod tests {
             "status",
             "route",
             "ip",
+            "token",
         ];
         let mut seen = std::collections::BTreeSet::new();
         for (method, path, op) in operations(&doc) {

@@ -405,7 +405,7 @@ async fn dat_5_bad_export_requests_get_a_clear_4xx_and_queue_nothing() {
     let id = started["id"].as_str().unwrap();
     run_pass(&app.state).await.unwrap();
     let (s, body) = app.get(&format!("/api/v1/exports/{id}/download"), &t.admin_token).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
     let (s, body) = app.get(&format!("/api/v1/exports/{id}/download?token="), &t.admin_token).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(audit(&app, &t, "export.job_start").await.len(), 1, "only the real job was queued");

@@ -20,6 +20,7 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use kura_domain::Permission;
 use kura_store::{ExportJob, ExportKind, ExportStatus};
 use maud::{Markup, html};
 use uuid::Uuid;
@@ -37,15 +38,17 @@ fn job_path(id: Uuid) -> String {
 /// Starts an export from a posted form (`kind`, and for a collection `collection`, `format`,
 /// `header`), then shows its page.
 pub async fn start(State(state): State<AppState>, Posted { ctx, form }: Posted) -> AppResult<Response> {
-    let bad = |what: &str| AppError::BadRequest(format!("the form could not be read: {what}"));
+    // The permission first: a refusal must not depend on what was sent.
+    ctx.p.require(Permission::RecordsExport)?;
     let kind = match form.get("kind") {
         "archive" => JobKind::Archive,
         "collection" => JobKind::Collection,
-        _ => return Err(bad("kind")),
+        _ => return Err(unreadable("kind")),
     };
-    let format = form.opt("format").filter(|f| !f.is_empty()).map(|f| Format::parse(f).ok_or_else(|| bad("format")));
+    let format =
+        form.opt("format").filter(|f| !f.is_empty()).map(|f| Format::parse(f).ok_or_else(|| unreadable("format")));
     let header =
-        form.opt("header").filter(|h| !h.is_empty()).map(|h| HeaderNames::parse(h).ok_or_else(|| bad("header")));
+        form.opt("header").filter(|h| !h.is_empty()).map(|h| HeaderNames::parse(h).ok_or_else(|| unreadable("header")));
     let request = ExportRequest {
         kind,
         collection: form.opt("collection").map(str::to_owned),
@@ -66,6 +69,11 @@ pub async fn start(State(state): State<AppState>, Posted { ctx, form }: Posted) 
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     Ok(response)
+}
+
+/// A form field that does not hold what the form offers.
+fn unreadable(field: &str) -> AppError {
+    AppError::BadRequest(format!("the form could not be read: {field}"))
 }
 
 fn status_text(status: ExportStatus) -> Msg {

@@ -30,6 +30,7 @@ pub const LIST_LIMIT: u32 = 50;
 
 /// What to export in the background.
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"kind": "collection", "collection": "customers", "format": "csv", "header": "label"}))]
 #[serde(deny_unknown_fields)]
 pub struct ExportRequest {
     /// `archive` (the whole tenant as one ZIP file) or `collection` (one collection's records).
