@@ -114,8 +114,12 @@ pub struct ExportStarted {
 /// (`export.job_start`).
 #[utoipa::path(post, path = "/api/v1/exports", tag = "records", security(("bearer" = [])),
     request_body = ExportRequest,
-    responses((status = 202, description = "The job is queued.", body = ExportStarted)))]
-pub async fn start(
+    responses(
+        (status = 202, description = "The job is queued.", body = ExportStarted),
+        (status = 404, description = "The collection named does not exist in your tenant.", body = Problem,
+            content_type = "application/problem+json"),
+    ))]
+pub async fn start_export(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
     ApiJson(request): ApiJson<ExportRequest>,
@@ -137,7 +141,7 @@ pub async fn start(
 /// (who holds every permission of the archive). Requires `records.export`.
 #[utoipa::path(get, path = "/api/v1/exports", tag = "records", security(("bearer" = [])),
     responses((status = 200, body = Vec<ExportJobView>)))]
-pub async fn list(State(state): State<AppState>, ApiAuth(p): ApiAuth) -> AppResult<Json<Vec<ExportJobView>>> {
+pub async fn list_exports(State(state): State<AppState>, ApiAuth(p): ApiAuth) -> AppResult<Json<Vec<ExportJobView>>> {
     let list = jobs::list(&state, &p).await?;
     Ok(Json(list.iter().map(|j| ExportJobView::new(j, jobs::is_requester(j, &p))).collect()))
 }
@@ -147,7 +151,7 @@ pub async fn list(State(state): State<AppState>, ApiAuth(p): ApiAuth) -> AppResu
 #[utoipa::path(get, path = "/api/v1/exports/{id}", tag = "records", security(("bearer" = [])),
     params(("id" = Uuid, Path, example = "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b")),
     responses((status = 200, body = ExportJobView)))]
-pub async fn get(
+pub async fn get_export(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
     ApiPath(id): ApiPath<Uuid>,
@@ -176,7 +180,7 @@ pub struct DownloadParams {
         (status = 410, description = "Downloaded already, or the link expired; the file is gone.", body = Problem,
             content_type = "application/problem+json"),
     ))]
-pub async fn download(
+pub async fn download_export(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
     ApiPath(id): ApiPath<Uuid>,

@@ -45,7 +45,7 @@ use utoipa::{Modify, OpenApi};
         audit_log::latest_checkpoint, audit_log::make_checkpoint,
         audit_log::inclusion_proof, audit_log::consistency_proof, audit_log::access_log,
         transfer::preview_import, transfer::import_records, bulk::bulk_delete, bulk::bulk_update,
-        exports::start, exports::list, exports::get, exports::download,
+        exports::start_export, exports::list_exports, exports::get_export, exports::download_export,
     ),
     components(schemas(Problem, CheckpointView, SessionCreated, Me, UserView, RoleView, ApiKeyView, ApiKeyCreated, RecordValues,
         RecordView, RecordPage, AuditEntryView, crate::api::audit_log::AccessLogPage,
