@@ -137,6 +137,16 @@ pub enum Operation {
     /// One principal's exports passed `limits.export_flag_records` within 24 hours: a possible
     /// leak for the monitoring detectors (MON-1) and the tenant's administrators to look at.
     ExportFlagged,
+    /// An export asked for as a background job (DAT-5).
+    ExportJobStart,
+    /// A background export's file complete and offered for one download.
+    ExportJobFinish,
+    /// A background export that failed; no file is offered.
+    ExportJobFail,
+    /// A background export's file downloaded (once) and deleted.
+    ExportDownload,
+    /// A background export's link expired unused and its file deleted.
+    ExportExpire,
     /// Records read in from a file into a collection, in one operation (DAT-6).
     RecordImport,
     /// Records chosen by a filter changed in one operation, all or none (DAT-6).
@@ -201,7 +211,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 76] = [
+    pub const ALL: [Operation; 81] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -247,6 +257,11 @@ impl Operation {
         Self::RecordExport,
         Self::TenantExport,
         Self::ExportFlagged,
+        Self::ExportJobStart,
+        Self::ExportJobFinish,
+        Self::ExportJobFail,
+        Self::ExportDownload,
+        Self::ExportExpire,
         Self::RecordImport,
         Self::RecordBulkUpdate,
         Self::RecordBulkDelete,
@@ -327,6 +342,11 @@ impl Operation {
             Self::RecordExport => "record.export",
             Self::TenantExport => "tenant.export",
             Self::ExportFlagged => "export.flagged",
+            Self::ExportJobStart => "export.job_start",
+            Self::ExportJobFinish => "export.job_finish",
+            Self::ExportJobFail => "export.job_fail",
+            Self::ExportDownload => "export.download",
+            Self::ExportExpire => "export.expire",
             Self::RecordImport => "record.import",
             Self::RecordBulkUpdate => "record.bulk_update",
             Self::RecordBulkDelete => "record.bulk_delete",

@@ -144,6 +144,14 @@ impl Application {
             state.clone(),
             std::time::Duration::from_secs(60 * u64::from(state.settings.access_log.purge_minutes)),
         ));
+        // Exports built in the background, on every node (DAT-5).
+        let (exports_stop, exports_stopped) = tokio::sync::watch::channel(false);
+        let exporter = state.settings.exports.worker.then(|| {
+            crate::service::transfer::worker::spawn(state.clone(), async move {
+                let mut stopped = exports_stopped;
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+        });
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let sender = crate::mail::spawn(state.clone(), async move {
             let mut stopped = stopped;
@@ -196,6 +204,10 @@ impl Application {
         purger.abort();
         let _ = log_stop.send(true);
         let _ = flusher.await;
+        let _ = exports_stop.send(true);
+        if let Some(exporter) = exporter {
+            let _ = exporter.await;
+        }
         let _ = stop.send(true);
         let _ = sender.await;
         state.denials.flush_all(&state).await;
@@ -262,6 +274,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ap
         backups,
         keystore_backups,
         jobs: Arc::default(),
+        export_worker: Arc::default(),
     }))
 }
 

@@ -64,4 +64,6 @@ pub struct Shared {
     pub keystore_backups: crate::backup::Backups,
     /// The backup job running in this process, if any: one at a time.
     pub jobs: Arc<crate::backup::Jobs>,
+    /// This node's export worker: its bell and the jobs it is building (DAT-5).
+    pub export_worker: Arc<crate::service::transfer::worker::ExportWorker>,
 }

@@ -25,6 +25,7 @@ mod db;
 mod definitions;
 mod dialect;
 mod error;
+mod exports;
 mod outbox;
 mod read;
 mod rows;
@@ -48,6 +49,7 @@ pub use rows::{ApiKey, ApiKeyContext, ClientCertificate, CollectionHead, Session
 pub use sql::account::{OwnSession, session_handle};
 pub use sql::backups::BackupCheck;
 pub use sql::erasure::TenantDeletion;
+pub use sql::exports::{ExportJob, ExportKind, ExportStatus, FinishedExport, NewExportJob};
 pub use sql::factors::{Challenge, SecondFactor};
 pub use sql::lockout::{FailureCount, Throttle};
 pub use sql::mail::{MailStatus, NewMail, OutboxMail};

@@ -9,6 +9,7 @@ mod break_glass;
 mod bulk;
 mod client_certs;
 mod data;
+pub(crate) mod exports;
 mod extract;
 mod links;
 pub mod openapi;
@@ -57,6 +58,10 @@ fn table() -> Routes<AppState> {
         .add(Delete, "/api/v1/collections/{name}", Needs(CollectionsManage), data::delete_collection)
         .add(Get, "/api/v1/collections/{name}/export", Needs(RecordsExport), transfer::export_records)
         .add(Get, "/api/v1/export", Access::AllOf(&archive::NEEDS), transfer::export_tenant)
+        .add(Post, "/api/v1/exports", Needs(RecordsExport), exports::start_export)
+        .add(Get, "/api/v1/exports", Needs(RecordsExport), exports::list_exports)
+        .add(Get, "/api/v1/exports/{id}", Needs(RecordsExport), exports::get_export)
+        .add(Get, "/api/v1/exports/{id}/download", Needs(RecordsExport), exports::download_export)
         .add(Post, "/api/v1/collections/{name}/import/preview", Needs(RecordsWrite), transfer::preview_import)
         .add(Post, "/api/v1/collections/{name}/import", Needs(RecordsWrite), transfer::import_records)
         .add(Post, "/api/v1/collections/{name}/records/bulk-delete", Needs(RecordsDelete), bulk::bulk_delete)

@@ -5,7 +5,9 @@
 //! `application/problem+json` bodies of the `Problem` schema.
 
 use super::views::{ApiKeyCreated, ApiKeyView, Me, RecordValues, RoleView, SessionCreated, UserView};
-use super::{access, account, audit_log, break_glass, bulk, client_certs, data, links, second_factor, transfer, views};
+use super::{
+    access, account, audit_log, break_glass, bulk, client_certs, data, exports, links, second_factor, transfer, views,
+};
 use crate::error::{PROBLEM_JSON, Problem};
 use crate::service::audit::{AuditEntryView, CheckpointView};
 use crate::service::bulk::{BulkDelete, BulkOutcome, BulkUpdate};
@@ -43,13 +45,16 @@ use utoipa::{Modify, OpenApi};
         audit_log::latest_checkpoint, audit_log::make_checkpoint,
         audit_log::inclusion_proof, audit_log::consistency_proof, audit_log::access_log,
         transfer::preview_import, transfer::import_records, bulk::bulk_delete, bulk::bulk_update,
+        exports::start_export, exports::list_exports, exports::get_export, exports::download_export,
     ),
     components(schemas(Problem, CheckpointView, SessionCreated, Me, UserView, RoleView, ApiKeyView, ApiKeyCreated, RecordValues,
         RecordView, RecordPage, AuditEntryView, crate::api::audit_log::AccessLogPage,
         crate::service::access_log::AccessEntryView, crate::service::tenant_admin::TimeZoneSetting, kura_domain::AccessLogPolicy, Collection, CollectionSpec, FieldDef, FieldType, Rules, Charset, Key,
         DisplayName, CollectionId, TenantId, Format, HeaderNames, RecordImportOptions, RecordImportReport, BulkDelete, BulkUpdate, BulkOutcome, views::OwnSessionView, views::SessionsEnded,
         second_factor::SecondFactorRequired, second_factor::OwnFactors, second_factor::EnrolmentView,
-        second_factor::IssuedRecoveryCodes, second_factor::CompleteRequest, second_factor::ConfirmRequest)),
+        second_factor::IssuedRecoveryCodes, second_factor::CompleteRequest, second_factor::ConfirmRequest,
+        crate::service::transfer::jobs::ExportRequest, crate::service::transfer::jobs::JobKind,
+        exports::ExportJobView, exports::ExportStarted)),
     modifiers(&BearerAuth, &ErrorResponses),
 )]
 pub struct ApiDoc;
@@ -207,6 +212,7 @@ mod tests {
             "status",
             "route",
             "ip",
+            "token",
         ];
         let mut seen = std::collections::BTreeSet::new();
         for (method, path, op) in operations(&doc) {

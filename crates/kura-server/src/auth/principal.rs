@@ -28,6 +28,11 @@ pub enum Via {
         /// The operator.
         operator: Uuid,
     },
+    /// An export job built in the background on behalf of its requester (DAT-5).
+    Job {
+        /// The export job.
+        job: Uuid,
+    },
 }
 
 /// An authenticated member of a tenant (a user, or an API key acting with a role).
@@ -56,6 +61,20 @@ impl TenantPrincipal {
             actor,
             user_id: None,
             via: Via::CommandLine,
+            collection: None,
+            password_change_required: false,
+            client_cert: None,
+        }
+    }
+    /// The requester of export job `job`, as the worker builds it (DAT-5): the requester's
+    /// current role, no session and no key of its own.
+    pub(crate) fn background(tenant: Tenant, role: Role, actor: Actor, user_id: Option<UserId>, job: Uuid) -> Self {
+        Self {
+            tenant,
+            role,
+            actor,
+            user_id,
+            via: Via::Job { job },
             collection: None,
             password_change_required: false,
             client_cert: None,
@@ -101,7 +120,7 @@ impl TenantPrincipal {
         match &self.via {
             Via::Session { .. } => self.user_id,
             Via::ApiKey { owner, .. } => *owner,
-            Via::CommandLine | Via::BreakGlass { .. } => None,
+            Via::CommandLine | Via::BreakGlass { .. } | Via::Job { .. } => None,
         }
     }
     /// Whether this is an operator under break-glass access (IAM-13).
@@ -114,7 +133,7 @@ impl TenantPrincipal {
     pub fn csrf_token(&self) -> Option<&str> {
         match &self.via {
             Via::Session { csrf_token, .. } => Some(csrf_token),
-            Via::ApiKey { .. } | Via::CommandLine | Via::BreakGlass { .. } => None,
+            Via::ApiKey { .. } | Via::CommandLine | Via::BreakGlass { .. } | Via::Job { .. } => None,
         }
     }
 }

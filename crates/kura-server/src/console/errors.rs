@@ -57,6 +57,7 @@ fn words(error: &AppError, lang: Lang) -> (&'static str, &'static str) {
         AppError::ReadOnly(_) => (t(Msg::ErrReadOnlyTitle), t(Msg::ErrReadOnlyBody)),
         AppError::NotFound(_) => (t(Msg::ErrNotFoundTitle), t(Msg::ErrNotFoundBody)),
         AppError::Conflict(_) => (t(Msg::ErrConflictTitle), t(Msg::ErrConflictBody)),
+        AppError::Gone(_) => (t(Msg::ErrGoneTitle), t(Msg::ErrGoneBody)),
         AppError::Validation(_) | AppError::BadRequest(_) => (t(Msg::ErrInvalidTitle), t(Msg::ErrInvalidBody)),
         AppError::Csrf => (t(Msg::ErrCsrfTitle), t(Msg::ErrCsrfBody)),
         AppError::TooLarge(_) => (t(Msg::ErrTooLargeTitle), t(Msg::ErrTooLargeBody)),
@@ -86,9 +87,11 @@ fn error_page(error: &AppError, status: StatusCode, lang: Lang, operator: bool) 
     };
     // Details the reader can act on; internal causes are never shown.
     let detail = match error {
-        AppError::ForbiddenOther(d) | AppError::ReadOnly(d) | AppError::Conflict(d) | AppError::BadRequest(d) => {
-            Some(labels::detail(d, lang))
-        }
+        AppError::ForbiddenOther(d)
+        | AppError::ReadOnly(d)
+        | AppError::Conflict(d)
+        | AppError::Gone(d)
+        | AppError::BadRequest(d) => Some(labels::detail(d, lang)),
         AppError::AddressRefused { ip, .. } | AppError::KeyAddressRefused { ip } => {
             Some(Msg::YourAddress.text(lang).replace("{ip}", ip))
         }

@@ -32,6 +32,18 @@ explanations! {
     // Bulk changes of records (DAT-6).
     "the selection now holds {} records, not the {} confirmed; nothing was changed, review it again" => "The selection now holds {} records, not the {} you confirmed. Nothing was changed: check the selection again.", "対象のレコードは現在{}件で、確認した{}件と異なります。何も変更していません。対象を確認し直してください。";
     "a bulk operation changes at most {} records and this selection holds {}; narrow the filter and repeat" => "A bulk operation changes at most {} records at a time, and this selection holds {}. Narrow the filter and repeat.", "一括操作で一度に変更できるのは{}件までですが、対象は{}件あります。条件を絞り込んで、複数回に分けて実行してください。";
+    // Exports built in the background (DAT-5).
+    "support access is read-only; it cannot start an export" => "Support access is read-only: it cannot start an export.", "サポート用のアクセスは閲覧のみのため、エクスポートを開始できません。";
+    "an archive holds the whole tenant: collection, format and header apply to a collection's export only" => "The whole-tenant file takes no collection, format or header row choice.", "全データのファイルでは、コレクション・形式・見出し行は指定できません。";
+    "name the collection to export in `collection`" => "Choose the collection to export.", "エクスポートするコレクションを選んでください。";
+    "{} of your exports are still being built; wait for one to finish before starting another" => "{} of your exports are still being prepared. Wait for one to finish before starting another.", "作成中のエクスポートが{}件あります。どれかが終わってから、次のエクスポートを開始してください。";
+    "only the person who started an export can download it" => "Only the person who started an export can download it.", "エクスポートのファイルをダウンロードできるのは、開始した本人だけです。";
+    "the export is not ready yet; its page shows how far it got" => "The file is not ready yet. Its page shows how far it got.", "ファイルはまだできていません。進み具合はエクスポートのページで確認できます。";
+    "the export failed; its page says why. Start it again." => "The export failed. Its page says why; start it again.", "エクスポートに失敗しました。理由をエクスポートのページで確認し、もう一度開始してください。";
+    "the file was downloaded already and deleted; start the export again" => "The file was downloaded already and has been deleted. Start the export again to get a new one.", "このファイルはダウンロード済みのため、削除されました。必要な場合は、もう一度エクスポートを開始してください。";
+    "the download link expired and the file was deleted; start the export again" => "The download link has expired and the file has been deleted. Start the export again to get a new one.", "ダウンロードの期限が過ぎたため、ファイルは削除されました。必要な場合は、もう一度エクスポートを開始してください。";
+    "the download link is not valid" => "This download link is not valid. Open the export from the browser that started it.", "このダウンロードリンクは無効です。エクスポートを開始したブラウザーから開いてください。";
+    "{} who started the export can no longer use Kura" => "The person or API key that started the export can no longer use Kura, so the file was not made.", "エクスポートを開始したユーザーまたはAPIキーが利用できなくなったため、ファイルは作成されませんでした。";
     "set names no field to change" => "Choose a field to change.", "変更する項目を選んでください。";
     "records of the selection changed or disappeared after they were chosen; nothing was changed, review the selection again" => "Some of the selected records were changed or deleted by someone else meanwhile. Nothing was changed: check the selection again.", "対象のレコードの一部が、その間に他の人によって変更または削除されました。何も変更していません。対象を確認し直してください。";
     "the key field {} is not a field of this collection" => "The key field {} is not a field of this collection.", "キー項目「{}」はこのコレクションにありません。";
@@ -348,8 +360,16 @@ mod tests {
     fn scan(code: &str, found: &mut BTreeSet<String>) {
         // Messages handed to the error types, the store's constraint mapper and the field
         // error kinds, written as a literal or as a `format!` of one.
-        let calls =
-            ["BadRequest(", "ForbiddenOther(", "Conflict(", "constraint(", "bad(", "reason: ", "UNIQUE: &str = "];
+        let calls = [
+            "BadRequest(",
+            "ForbiddenOther(",
+            "Conflict(",
+            "Gone(",
+            "constraint(",
+            "bad(",
+            "reason: ",
+            "UNIQUE: &str = ",
+        ];
         for call in calls {
             for (at, _) in code.match_indices(call) {
                 let after = code[at + call.len()..].trim_start();

@@ -33,8 +33,8 @@ use axum::routing::any;
 use kura_domain::Permission;
 use pages::{
     access_log, account, api_keys, audit, audit_checkpoint, break_glass, bulk, client_certs, collections, dashboard,
-    export, factors, fields, import, links, record_form, record_import, record_view, records, roles, security, session,
-    users,
+    export, exports, factors, fields, import, links, record_form, record_import, record_view, records, roles, security,
+    session, users,
 };
 
 /// Every console page and form with the access it needs; the router is built from this table.
@@ -129,6 +129,10 @@ fn table() -> Routes<AppState> {
         .add(Get, "/console/collections/{name}/export/file", Needs(RecordsExport), export::file)
         .add(Get, "/console/export", Needs(RecordsExport), export::tenant_form)
         .add(Get, "/console/export/file", Access::AllOf(&archive::NEEDS), export::tenant_file)
+        .add(Get, "/console/exports", Needs(RecordsExport), exports::list)
+        .add(Post, "/console/exports", Needs(RecordsExport), exports::start)
+        .add(Get, "/console/exports/{id}", Needs(RecordsExport), exports::show)
+        .add(Get, "/console/exports/{id}/file", Needs(RecordsExport), exports::file)
         .add(Get, "/console/collections/{name}/import", Needs(RecordsWrite), record_import::form)
         .add(Post, "/console/collections/{name}/import", Needs(RecordsWrite), record_import::submit)
         .add(Get, "/console/collections/{name}/bulk-update", Needs(RecordsWrite), bulk::update_form)

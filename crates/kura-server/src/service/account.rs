@@ -18,7 +18,7 @@ pub async fn own_sessions(state: &AppState, p: &TenantPrincipal) -> AppResult<Ve
     let user = own_user(p)?;
     let current = match p.via() {
         Via::Session { digest, .. } => Some(*digest),
-        Via::ApiKey { .. } | Via::CommandLine | Via::BreakGlass { .. } => None,
+        Via::ApiKey { .. } | Via::CommandLine | Via::BreakGlass { .. } | Via::Job { .. } => None,
     };
     Ok(state.store.own_sessions(p.tenant().id, user, current.as_ref()).await?)
 }

@@ -85,6 +85,12 @@ impl Settings {
             "KURA_ACCESS_LOG_BUFFER" => self.access_log.buffer = parse(name, value)?,
             "KURA_ACCESS_LOG_FLUSH_MILLISECONDS" => self.access_log.flush_milliseconds = parse(name, value)?,
             "KURA_ACCESS_LOG_PURGE_MINUTES" => self.access_log.purge_minutes = parse(name, value)?,
+            "KURA_EXPORTS_WORKER" => self.exports.worker = parse(name, value)?,
+            "KURA_EXPORTS_DIR" => self.exports.dir = Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty()),
+            "KURA_EXPORTS_LINK_HOURS" => self.exports.link_hours = parse(name, value)?,
+            "KURA_EXPORTS_POLL_SECONDS" => self.exports.poll_seconds = parse(name, value)?,
+            "KURA_EXPORTS_LEASE_SECONDS" => self.exports.lease_seconds = parse(name, value)?,
+            "KURA_EXPORTS_MAX_ATTEMPTS" => self.exports.max_attempts = parse(name, value)?,
             "KURA_BACKUP_DIR" => self.backup.dir = Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty()),
             "KURA_BACKUP_COPY_DIR" => {
                 self.backup.copy_dir = Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty());

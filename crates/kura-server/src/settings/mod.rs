@@ -84,6 +84,8 @@ pub struct Settings {
     pub access_log: AccessLogSettings,
     /// Backups (OPS-1): where they go, how many are kept, the PostgreSQL tools.
     pub backup: BackupSettings,
+    /// Exports built in the background (DAT-5): where their files wait and for how long.
+    pub exports: ExportSettings,
     /// The contract's end (TEN-4): the grace period before a tenant's data is destroyed.
     pub contract: ContractSettings,
     /// Log filter, e.g. `info` or `kura_server=debug,info`.
@@ -451,6 +453,42 @@ impl Default for BackupSettings {
     }
 }
 
+/// Exports built in the background (DAT-5): a worker on each node builds the files of the jobs
+/// it claims into `dir`, and each file is offered for one download until its link expires.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExportSettings {
+    /// Whether this node builds exports and expires their links (on by default). Turn it off
+    /// on nodes that should only serve requests; at least one node must keep it on.
+    pub worker: bool,
+    /// Where finished export files wait for their download (created owner-only, files 0600).
+    /// Default: `exports` inside the data directory. Nodes behind one address should share it
+    /// (a download is served by whichever node receives it).
+    pub dir: Option<PathBuf>,
+    /// Hours a finished export's download link works (1 to 720); the file is deleted then.
+    pub link_hours: u32,
+    /// Seconds between a node's looks for jobs queued elsewhere and for expired links.
+    pub poll_seconds: u32,
+    /// Seconds a worker's claim on a job holds without news; a node that stops building
+    /// leaves the job to another once it ends (renewed while building).
+    pub lease_seconds: u32,
+    /// Builds of one job before it is recorded as failed.
+    pub max_attempts: u32,
+}
+
+impl Default for ExportSettings {
+    fn default() -> Self {
+        Self { worker: true, dir: None, link_hours: 24, poll_seconds: 10, lease_seconds: 120, max_attempts: 3 }
+    }
+}
+
+impl Settings {
+    /// Where finished exports wait (see [`ExportSettings::dir`]).
+    pub fn export_dir(&self) -> PathBuf {
+        self.exports.dir.clone().unwrap_or_else(|| self.data_dir.join("exports"))
+    }
+}
+
 impl Settings {
     /// Where backups are kept (see [`BackupSettings::dir`]).
     pub fn backup_dir(&self) -> PathBuf {
@@ -555,6 +593,7 @@ impl Default for Settings {
             audit: AuditSettings::default(),
             access_log: AccessLogSettings::default(),
             backup: BackupSettings::default(),
+            exports: ExportSettings::default(),
             contract: ContractSettings::default(),
             log: "info".into(),
         }
@@ -665,6 +704,12 @@ impl Settings {
                 "access_log",
                 "buffer must be 1–1000000, flush_milliseconds 10–60000 and purge_minutes at least 1",
             );
+        }
+        if !(1..=720).contains(&self.exports.link_hours) {
+            return bad("exports.link_hours", "must be between 1 and 720");
+        }
+        if self.exports.poll_seconds == 0 || self.exports.lease_seconds < 10 || self.exports.max_attempts == 0 {
+            return bad("exports", "poll_seconds and max_attempts must be at least 1, and lease_seconds at least 10");
         }
         if !(1..=1000).contains(&self.backup.generations) {
             return bad("backup.generations", "must be between 1 and 1000");

@@ -48,6 +48,7 @@ pub(crate) fn sample_body(verb: Verb, path: &str) -> Option<Value> {
         (Verb::Get | Verb::Delete, _) => return None,
         (Verb::Post, "/api/v1/sessions") => json!({"tenant": "acme", "email": "x@acme.example.jp", "password": "x"}),
         (Verb::Post, "/api/v1/collections") => json!({"name": "notes", "label": "メモ"}),
+        (Verb::Post, "/api/v1/exports") => json!({"kind": "collection", "collection": "customers"}),
         (Verb::Put, "/api/v1/collections/{name}") => json!({"name": "customers", "label": "顧客"}),
         (Verb::Post, "/api/v1/collections/{name}/records") => json!({"points": 1}),
         (Verb::Patch, "/api/v1/collections/{name}/records/{id}") => json!({"points": 2}),

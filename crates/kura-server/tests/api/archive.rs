@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 /// The files of a ZIP archive by name.
-fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+pub(crate) fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
     use std::io::Read as _;
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a ZIP file");
     let mut files = std::collections::BTreeMap::new();
@@ -22,7 +22,7 @@ fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
 }
 
 /// Checks the manifest and SHA256SUMS against the files; returns the manifest.
-fn checked_manifest(files: &std::collections::BTreeMap<String, Vec<u8>>) -> Value {
+pub(crate) fn checked_manifest(files: &std::collections::BTreeMap<String, Vec<u8>>) -> Value {
     let manifest: Value = serde_json::from_slice(&files["manifest.json"]).expect("manifest.json is JSON");
     let listed = manifest["files"].as_array().unwrap();
     assert_eq!(listed.len() + 2, files.len(), "every file but the manifest and the sums is listed");

@@ -33,6 +33,8 @@ struct Victim {
     /// An operator's break-glass access to B (IAM-13).
     break_glass: String,
     serial: String,
+    /// An export job of B's, finished (DAT-5).
+    export: String,
 }
 
 async fn victim(app: &TestApp, b: &TenantFixture) -> Victim {
@@ -80,6 +82,21 @@ async fn victim(app: &TestApp, b: &TenantFixture) -> Victim {
     let (_, accesses) = app.get("/api/v1/break-glass", &b.admin_token).await;
     let break_glass = accesses[0]["id"].clone();
     let text = |v: &Value, what: &str| v.as_str().unwrap_or_else(|| panic!("B's {what}: {v}")).to_owned();
+    // An export of B's, finished by the node's worker before the attacks, so that nothing of B
+    // changes while they run.
+    let (s, export) =
+        app.post("/api/v1/exports", &b.admin_token, json!({"kind": "collection", "collection": "vault"})).await;
+    created("export job", s, &export);
+    let export = text(&export["id"], "export job id");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (_, job) = app.get(&format!("/api/v1/exports/{export}"), &b.admin_token).await;
+        if job["status"] == "ready" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "B's export was not built: {job}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     Victim {
         collection: "vault",
         field: "secret",
@@ -94,6 +111,7 @@ async fn victim(app: &TestApp, b: &TenantFixture) -> Victim {
         factor: text(&factor, "factor id"),
         break_glass: text(&break_glass, "break-glass access id"),
         serial: text(&cert["certificate"]["serial"], "certificate serial"),
+        export,
     }
 }
 
@@ -111,6 +129,7 @@ fn attacks(v: &Victim, path: &str) -> Vec<String> {
             "sessions" => v.session.clone(),
             "second-factors" => v.factor.clone(),
             "break-glass" => v.break_glass.clone(),
+            "exports" => v.export.clone(),
             other => panic!("no identifier of B for /{other}/{{id}} in {path}: add one"),
         }
     };

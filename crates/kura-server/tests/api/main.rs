@@ -25,6 +25,7 @@ mod contract;
 mod contract_end;
 mod denials;
 mod encryption;
+mod exports;
 mod helpers;
 mod ip_rules;
 mod isolation;

@@ -15,6 +15,7 @@ pub(crate) mod break_glass;
 pub(crate) mod client_certs;
 pub(crate) mod collections;
 pub(crate) mod erasure;
+pub(crate) mod exports;
 pub(crate) mod factors;
 pub(crate) mod lockout;
 pub(crate) mod mail;

@@ -17,6 +17,7 @@ mod break_glass;
 mod bulk;
 mod data;
 mod erasure;
+mod exports;
 mod factors;
 mod identity;
 mod links;

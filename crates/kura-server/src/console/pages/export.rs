@@ -6,7 +6,7 @@
 use crate::console::extract::Ctx;
 use crate::console::layout::{Head, Nav, page};
 use crate::console::msg::Msg;
-use crate::console::widgets::select;
+use crate::console::widgets::{csrf, select};
 use crate::error::AppResult;
 use crate::service::collections;
 use crate::service::transfer::archive;
@@ -50,6 +50,18 @@ pub async fn form(State(state): State<AppState>, ctx: Ctx, Path(name): Path<Stri
             }
             p { a href="/console/help/data" { (t(Msg::ExportHelpLink)) } }
         }
+        form.card.stack method="post" action="/console/exports" {
+            (csrf(ctx.csrf()))
+            input type="hidden" name="kind" value="collection";
+            input type="hidden" name="collection" value=(c.name.as_str());
+            p.help { (t(Msg::ExportJobStartCollectionHelp)) }
+            (select("format", t(Msg::ExportFormat), &formats, "csv", None, None, ctx.lang))
+            (select("header", t(Msg::ExportHeader), &headers, "label", None, None, ctx.lang))
+            div.actions {
+                button.btn.btn-ghost type="submit" { (t(Msg::ExportJobStartCollection)) }
+                a href="/console/exports" { (t(Msg::ExportJobsLink)) }
+            }
+        }
     };
     let title = t(Msg::ExportTitle).replace("{name}", c.label.as_str());
     let head = Head::new(Nav::Collections, &title)
@@ -89,13 +101,22 @@ pub async fn tenant_form(ctx: Ctx) -> AppResult<Response> {
             @if !ctx.p.can(Permission::PiiRead) { p.help { (t(Msg::ExportMasked)) } }
             p.help { (t(Msg::TenantExportCare)) }
             @if allowed {
+                form.stack method="post" action="/console/exports" {
+                    (csrf(ctx.csrf()))
+                    input type="hidden" name="kind" value="archive";
+                    p.help { (t(Msg::ExportJobStartArchiveHelp)) }
+                    div.actions {
+                        button.btn.btn-primary type="submit" { (t(Msg::ExportJobStartArchive)) }
+                    }
+                }
                 div.actions {
-                    a.btn.btn-primary href="/console/export/file" download { (t(Msg::TenantExportDownload)) }
+                    a.btn.btn-ghost href="/console/export/file" download { (t(Msg::TenantExportDownload)) }
                     a.btn.btn-ghost href="/console/collections" { (t(Msg::Cancel)) }
                 }
             } @else {
                 div.notice.notice-warn role="status" { (t(Msg::TenantExportNeeds)) }
             }
+            p { a href="/console/exports" { (t(Msg::ExportJobsLink)) } }
             p { a href="/console/help/data" { (t(Msg::ExportHelpLink)) } }
         }
     };

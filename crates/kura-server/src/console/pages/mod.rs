@@ -12,6 +12,7 @@ pub mod client_certs;
 pub mod collections;
 pub mod dashboard;
 pub mod export;
+pub mod exports;
 pub mod factors;
 mod field_input;
 pub mod fields;

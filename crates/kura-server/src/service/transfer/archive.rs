@@ -24,6 +24,7 @@ use kura_store::AuditFilter;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 use std::io::{Seek as _, SeekFrom, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
 use zip::write::SimpleFileOptions;
 
 /// The archive's format, named in its manifest.
@@ -75,8 +76,54 @@ pub struct ManifestFile {
     pub sha256: String,
 }
 
-/// Builds the archive of `p`'s tenant. `p` needs every permission of [`NEEDS`].
+/// Builds the archive of `p`'s tenant into an anonymous temporary file (deleted when closed).
+/// `p` needs every permission of [`NEEDS`].
 pub async fn build(state: &AppState, p: &TenantPrincipal) -> AppResult<Archive> {
+    let file = tempfile::tempfile().map_err(|e| AppError::Internal(Box::new(e)))?;
+    build_into(state, p, file, &Progress::default()).await
+}
+
+/// How far a build got, in records: read by the export worker, which records it in the job
+/// (`jobs/worker.rs`) while the build goes on.
+#[derive(Debug)]
+pub struct Progress {
+    done: AtomicU64,
+    /// `u64::MAX` until the build knows how many records it will write.
+    total: AtomicU64,
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Progress {
+    pub fn new() -> Self {
+        Self { done: AtomicU64::new(0), total: AtomicU64::new(u64::MAX) }
+    }
+    pub(crate) fn set_total(&self, total: u64) {
+        self.total.store(total, Ordering::Relaxed);
+    }
+    pub(crate) fn set_done(&self, done: u64) {
+        self.done.store(done, Ordering::Relaxed);
+    }
+    /// Records written so far, and how many there are once known.
+    pub fn get(&self) -> (u64, Option<u64>) {
+        let total = self.total.load(Ordering::Relaxed);
+        (self.done.load(Ordering::Relaxed), (total != u64::MAX).then_some(total))
+    }
+}
+
+/// Builds the archive of `p`'s tenant into `file` (which must be empty), recording in
+/// `progress` the records written: a collection's records count once both its files are
+/// written. `p` needs every permission of [`NEEDS`].
+pub async fn build_into(
+    state: &AppState,
+    p: &TenantPrincipal,
+    file: std::fs::File,
+    progress: &Progress,
+) -> AppResult<Archive> {
     for needed in NEEDS {
         p.require(needed)?;
     }
@@ -91,20 +138,29 @@ pub async fn build(state: &AppState, p: &TenantPrincipal) -> AppResult<Archive> 
         exporters.push(export::open(state, p, c.name.as_str(), &params).await?);
     }
     let pii_masked = exporters.iter().any(Exporter::masks_pii);
+    progress.set_total(exporters.iter().map(|e| e.rows() as u64).sum());
 
     let io = |e: std::io::Error| AppError::Internal(Box::new(e));
-    let mut zip = Zip::new(tempfile::tempfile().map_err(io)?);
+    let mut zip = Zip::new(file);
     zip.json_file("collections.json", &definitions, definitions.len() as u64).map_err(io)?;
     zip.json_file("roles.json", &role_list, role_list.len() as u64).map_err(io)?;
     zip.json_lines("users.jsonl", &user_list).map_err(io)?;
+    let mut written = 0u64;
     for mut csv in exporters {
         let mut jsonl = csv.reformatted(Format::Jsonl);
         let name = csv.collection_name().to_owned();
         let rows = csv.rows() as u64;
         zip.chunks(&format!("records/{name}.csv"), rows, || csv.next_chunk()).map_err(io)?;
-        zip.chunks(&format!("records/{name}.jsonl"), rows, || jsonl.next_chunk()).map_err(io)?;
-        // Let other requests run between collections of a large tenant.
-        tokio::task::yield_now().await;
+        zip.start(&format!("records/{name}.jsonl")).map_err(io)?;
+        while let Some(chunk) = jsonl.next_chunk() {
+            zip.write(&chunk).map_err(io)?;
+            progress.set_done(written + jsonl.written() as u64);
+            // Let other tasks (requests, the worker's progress) run between chunks.
+            tokio::task::yield_now().await;
+        }
+        zip.finish_file(rows);
+        written += rows;
+        progress.set_done(written);
     }
     let zone = tenant.time_zone.clone();
     zip.start("audit-log.jsonl").map_err(io)?;

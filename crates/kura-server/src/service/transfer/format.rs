@@ -59,6 +59,18 @@ pub enum HeaderNames {
     Key,
 }
 
+impl HeaderNames {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Label => "label",
+            Self::Key => "key",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Label, Self::Key].into_iter().find(|h| h.as_str() == s)
+    }
+}
+
 /// The characters that make a spreadsheet read a cell as a formula (OWASP's list).
 const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 

@@ -6,6 +6,8 @@ pub mod export;
 pub mod flag;
 pub mod format;
 pub mod import;
+pub mod jobs;
+pub mod worker;
 
 use crate::auth::TenantPrincipal;
 use crate::error::{AppError, AppResult};
