@@ -49,6 +49,7 @@ pub use sql::backups::BackupCheck;
 pub use sql::erasure::TenantDeletion;
 pub use sql::factors::{Challenge, SecondFactor};
 pub use sql::lockout::{FailureCount, Throttle};
+pub use sql::passkeys::PasskeyRegistration;
 pub use sql::mail::{MailStatus, NewMail, OutboxMail};
 pub use sql::signin::{SigninAccount, SigninContext};
 pub use sql::tokens::LinkPurpose;

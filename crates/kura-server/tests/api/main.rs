@@ -29,6 +29,7 @@ mod helpers;
 mod ip_rules;
 mod isolation;
 mod mail;
+mod passkeys;
 mod platform;
 mod privileges;
 mod records;

@@ -18,6 +18,7 @@ pub mod fields;
 mod filter_builder;
 mod filter_panel;
 pub mod import;
+pub mod passkeys;
 pub mod links;
 pub mod record_form;
 pub mod record_import;
