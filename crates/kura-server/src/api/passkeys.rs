@@ -53,11 +53,7 @@ pub async fn start(
     let options = serde_json::to_value(&offer.options).map_err(crate::error::AppError::internal)?;
     Ok((
         StatusCode::CREATED,
-        Json(Offer {
-            registration: offer.registration.to_string(),
-            options,
-            expires_at: offer.expires_at.to_string(),
-        }),
+        Json(Offer { registration: offer.registration.to_string(), options, expires_at: offer.expires_at.to_string() }),
     ))
 }
 

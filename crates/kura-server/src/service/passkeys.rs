@@ -79,9 +79,9 @@ fn credential_hash(id: &[u8]) -> Vec<u8> {
 fn own_owner(p: &TenantPrincipal) -> AppResult<SessionOwner> {
     match (p.via(), p.user_id()) {
         (Via::Session { .. }, Some(user_id)) => Ok(SessionOwner::User { tenant_id: p.tenant().id, user_id }),
-        _ => Err(AppError::BadRequest(
-            "passkeys belong to people signed in with a password; an API key has none".into(),
-        )),
+        _ => {
+            Err(AppError::BadRequest("passkeys belong to people signed in with a password; an API key has none".into()))
+        }
     }
 }
 
@@ -124,11 +124,8 @@ pub async fn start_registration(state: &AppState, p: &TenantPrincipal, name: &st
         .start_passkey_registration(user_id.as_uuid(), &label, &label, Some(exclude))
         .map_err(|e| AppError::internal(std::io::Error::other(format!("passkey registration: {e}"))))?;
     let stored = serde_json::to_string(&ceremony).map_err(AppError::internal)?;
-    let expires_at = state
-        .clock
-        .now()
-        .checked_add(SignedDuration::from_mins(REGISTRATION_MINUTES))
-        .map_err(AppError::internal)?;
+    let expires_at =
+        state.clock.now().checked_add(SignedDuration::from_mins(REGISTRATION_MINUTES)).map_err(AppError::internal)?;
     let mut w = state.store.begin(AuditScope::Tenant(p.tenant().id), p.actor().clone()).await?;
     let registration = w.begin_passkey(owner, &name, &stored, expires_at).await?;
     let record = AuditRecord::success(Operation::SecondFactorEnrol, format!("user:{label}"))

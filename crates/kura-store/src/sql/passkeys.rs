@@ -52,7 +52,13 @@ pub(crate) async fn insert(
     const SQL: &str = "INSERT INTO passkey_registrations (scope_id, id, owner_id, label, state, created_at, \
                        expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
     let (scope, who) = (scope_of(r.owner), owner_id(r.owner));
-    run!(e, |c| sqlx::query(CLEAN).bind(scope).bind(who).bind(micros(now)).execute(c).await.map(|r| r.rows_affected()))?;
+    run!(e, |c| sqlx::query(CLEAN)
+        .bind(scope)
+        .bind(who)
+        .bind(micros(now))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     let row = *r.id.as_bytes();
     run!(e, |c| sqlx::query(SQL)
         .bind(scope)

@@ -115,7 +115,12 @@ impl Write {
     }
 
     /// Records a sign-in with a passkey, storing its credential as it now is (JSON).
-    pub async fn passkey_used(&mut self, owner: SessionOwner, factor: Uuid, credential: &str) -> Result<bool, StoreError> {
+    pub async fn passkey_used(
+        &mut self,
+        owner: SessionOwner,
+        factor: Uuid,
+        credential: &str,
+    ) -> Result<bool, StoreError> {
         self.owns(owner)?;
         let now = self.now();
         let sealer = self.owner_sealer(owner).await?;
