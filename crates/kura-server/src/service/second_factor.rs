@@ -63,7 +63,8 @@ pub struct Pending {
     /// Set when the account must enrol a factor first: the secret to enrol.
     pub enrolment: Option<Enrolment>,
     /// Set when the account has passkeys: the options for `navigator.credentials.get`.
-    pub passkey: Option<webauthn_rs::prelude::RequestChallengeResponse>,
+    /// (Boxed: it is large, and a `Pending` travels in every sign-in's answer.)
+    pub passkey: Option<Box<webauthn_rs::prelude::RequestChallengeResponse>>,
 }
 
 impl std::fmt::Debug for Pending {
@@ -154,7 +155,7 @@ pub(super) async fn challenge(
         challenge: session_token(scope_id, &token),
         expires_at,
         enrolment: secret.as_ref().map(|s| enrolment(s, &account)),
-        passkey,
+        passkey: passkey.map(Box::new),
     })
 }
 
