@@ -90,8 +90,7 @@ pub async fn finish(
     ApiPath(id): ApiPath<uuid::Uuid>,
     ApiJson(req): ApiJson<FinishRequest>,
 ) -> AppResult<(StatusCode, Json<Registered>)> {
-    let answer = service::parse_registration_answer(&req.credential)?;
-    let (info, codes) = service::finish_registration(&state, &p, id, &answer).await?;
+    let (info, codes) = service::finish_registration(&state, &p, id, &req.credential).await?;
     Ok((StatusCode::CREATED, Json(Registered { passkey: view(info), recovery_codes: codes })))
 }
 

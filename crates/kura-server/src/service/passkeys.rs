@@ -135,7 +135,7 @@ pub async fn start_registration(state: &AppState, p: &TenantPrincipal, name: &st
 }
 
 /// Reads a registration answer sent by a browser or client; anything else is a 422.
-pub fn parse_registration_answer(value: &serde_json::Value) -> AppResult<RegisterPublicKeyCredential> {
+fn parse_registration_answer(value: &serde_json::Value) -> AppResult<RegisterPublicKeyCredential> {
     serde_json::from_value(value.clone()).map_err(|e| {
         AppError::Validation(vec![FieldError::new(
             "credential",
@@ -158,18 +158,19 @@ pub fn parse_sign_in_answer(value: &serde_json::Value) -> AppResult<PublicKeyCre
     })
 }
 
-/// Finishes the caller's registration with the authenticator's answer: the passkey counts at
-/// once, and with the caller's first factor come ten recovery codes (returned, shown once). An
-/// answer that does not verify leaves nothing but a failure entry; the registration stays
-/// until it expires.
+/// Finishes the caller's registration with the authenticator's answer (JSON, as
+/// `navigator.credentials.create` gives it): the passkey counts at once, and with the caller's
+/// first factor come ten recovery codes (returned, shown once). The registration is looked up
+/// first, so that another person's is a 404 whatever the answer; an answer that is no
+/// credential is a 422, and one that does not verify leaves nothing but a failure entry (the
+/// registration stays until it expires).
 pub async fn finish_registration(
     state: &AppState,
     p: &TenantPrincipal,
     registration: Uuid,
-    answer: &RegisterPublicKeyCredential,
+    answer: &serde_json::Value,
 ) -> AppResult<(FactorInfo, Vec<String>)> {
     let owner = own_owner(p)?;
-    let rp = relying_party(&state.settings)?;
     let stored = state
         .store
         .passkey_registration(owner, registration)
@@ -179,9 +180,11 @@ pub async fn finish_registration(
     if stored.expires_at <= now {
         return Err(AppError::RegistrationExpired);
     }
+    let rp = relying_party(&state.settings)?;
+    let answer = parse_registration_answer(answer)?;
     let ceremony: PasskeyRegistration = serde_json::from_str(&stored.state).map_err(AppError::internal)?;
     let target = format!("user:{}", p.actor().label);
-    let passkey = match rp.finish_passkey_registration(answer, &ceremony) {
+    let passkey = match rp.finish_passkey_registration(&answer, &ceremony) {
         Ok(pk) => pk,
         Err(e) => {
             let record = AuditRecord {

@@ -86,12 +86,9 @@ pub async fn finish(State(state): State<AppState>, Posted { ctx, form }: Posted)
     let Ok(registration) = uuid::Uuid::try_parse(form.get("registration")) else {
         return refused(Msg::PasskeyRegistrationEnded, StatusCode::NOT_FOUND);
     };
-    let answer = serde_json::from_str::<serde_json::Value>(form.get("credential"))
-        .map_err(|_| ())
-        .and_then(|v| passkeys::parse_registration_answer(&v).map_err(|_| ()));
-    let Ok(answer) = answer else {
-        return refused(Msg::PasskeyBrowserFailed, StatusCode::UNPROCESSABLE_ENTITY);
-    };
+    // Unreadable JSON is passed on as null: refused as no credential, after the registration
+    // itself was found (another person's is a 404 whatever the answer).
+    let answer = serde_json::from_str::<serde_json::Value>(form.get("credential")).unwrap_or(serde_json::Value::Null);
     match passkeys::finish_registration(&state, &ctx.p, registration, &answer).await {
         Ok((_, codes)) if codes.is_empty() => Ok(Redirect::to(&format!("{LIST}?done=passkeyadded")).into_response()),
         Ok((_, codes)) => {
@@ -100,9 +97,9 @@ pub async fn finish(State(state): State<AppState>, Posted { ctx, form }: Posted)
             Ok(page(&ctx, head, body).into_response())
         }
         Err(AppError::PasskeyNotAccepted(_)) => refused(Msg::PasskeyNotAccepted, StatusCode::UNPROCESSABLE_ENTITY),
-        Err(AppError::RegistrationExpired | AppError::NotFound(_)) => {
-            refused(Msg::PasskeyRegistrationEnded, StatusCode::CONFLICT)
-        }
+        Err(AppError::Validation(_)) => refused(Msg::PasskeyBrowserFailed, StatusCode::UNPROCESSABLE_ENTITY),
+        Err(AppError::RegistrationExpired) => refused(Msg::PasskeyRegistrationEnded, StatusCode::CONFLICT),
+        Err(AppError::NotFound(_)) => refused(Msg::PasskeyRegistrationEnded, StatusCode::NOT_FOUND),
         Err(e) => Err(e),
     }
 }
