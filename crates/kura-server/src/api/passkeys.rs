@@ -70,6 +70,9 @@ pub struct FinishRequest {
 
 /// A passkey registered, with the recovery codes issued with your first second factor.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"passkey": {"id": "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b", "kind": "passkey",
+    "label": "Work laptop", "created_at": "2026-11-22T00:00:00Z", "last_used_at": null},
+    "recovery_codes": ["abcd-efgh-ijkl-mnop"]}))]
 pub struct Registered {
     pub passkey: FactorView,
     /// Shown once; empty when you already had recovery codes.
