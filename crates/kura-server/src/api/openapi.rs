@@ -39,7 +39,7 @@ use utoipa::{Modify, OpenApi};
         links::issue_one_time_password,
         second_factor::complete, second_factor::list_own, second_factor::start, second_factor::confirm,
         second_factor::renew_codes, second_factor::remove_own, second_factor::reset_user,
-        passkeys::list_own, passkeys::start, passkeys::finish, passkeys::remove_own,
+        passkeys::list_own_passkeys, passkeys::start_passkey, passkeys::finish_passkey, passkeys::remove_own_passkey,
         data::list_collections, data::create_collection, data::get_collection, data::update_collection,
         data::delete_collection, data::list_records, data::create_record, data::get_record, data::update_record,
         data::delete_record, data::list_audit, transfer::export_records, transfer::export_tenant,

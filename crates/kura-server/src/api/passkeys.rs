@@ -44,7 +44,7 @@ pub struct Offer {
 /// key has no second factors (400).
 #[utoipa::path(post, path = "/api/v1/me/passkeys", tag = "sessions", security(("bearer" = [])),
     request_body = StartRequest, responses((status = 201, body = Offer)))]
-pub async fn start(
+pub async fn start_passkey(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
     ApiJson(req): ApiJson<StartRequest>,
@@ -87,7 +87,7 @@ pub struct Registered {
 #[utoipa::path(post, path = "/api/v1/me/passkeys/registrations/{id}", tag = "sessions", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, example = "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b")),
     request_body = FinishRequest, responses((status = 201, body = Registered)))]
-pub async fn finish(
+pub async fn finish_passkey(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
     ApiPath(id): ApiPath<uuid::Uuid>,
@@ -118,7 +118,7 @@ pub struct OwnPasskeys {
 /// your other factors.
 #[utoipa::path(get, path = "/api/v1/me/passkeys", tag = "sessions", security(("bearer" = [])),
     responses((status = 200, body = OwnPasskeys)))]
-pub async fn list_own(State(state): State<AppState>, ApiAuth(p): ApiAuth) -> AppResult<Json<OwnPasskeys>> {
+pub async fn list_own_passkeys(State(state): State<AppState>, ApiAuth(p): ApiAuth) -> AppResult<Json<OwnPasskeys>> {
     let passkeys = service::own(&state, &p).await?.into_iter().map(view).collect();
     Ok(Json(OwnPasskeys { passkeys }))
 }
@@ -128,7 +128,7 @@ pub async fn list_own(State(state): State<AppState>, ApiAuth(p): ApiAuth) -> App
 #[utoipa::path(delete, path = "/api/v1/me/passkeys/{id}", tag = "sessions", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, example = "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b")),
     responses((status = 204)))]
-pub async fn remove_own(
+pub async fn remove_own_passkey(
     State(state): State<AppState>,
     ApiAuth(p): ApiAuth,
     ApiPath(id): ApiPath<uuid::Uuid>,
