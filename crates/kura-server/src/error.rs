@@ -90,6 +90,23 @@ pub enum AppError {
     /// A sign-in challenge past its time (IAM-6).
     #[error("this sign-in expired before its second factor arrived; sign in again with your password")]
     ChallengeExpired,
+    /// A passkey's sign-in answer that is not one of the account's passkeys or does not answer
+    /// this sign-in (IAM-6).
+    #[error(
+        "the passkey was not accepted: it is not one of this account's passkeys, or it did not answer this sign-in; try again, or enter a code"
+    )]
+    PasskeyRefused,
+    /// A passkey registration answer that does not verify (IAM-6).
+    #[error("the authenticator's answer was not accepted ({0}); start the registration again")]
+    PasskeyNotAccepted(String),
+    /// A passkey registration past its time (IAM-6).
+    #[error("this passkey registration expired before the authenticator answered; start it again")]
+    RegistrationExpired,
+    /// Passkeys need a relying party: a public URL naming a domain (IAM-6).
+    #[error(
+        "passkeys are unavailable on this server: its public URL (public_url) must name a domain such as https://kura.example.jp, not an IP address"
+    )]
+    PasskeysUnavailable,
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -133,6 +150,7 @@ impl AppError {
             Self::Unauthenticated
             | Self::BadCredentials
             | Self::SecondFactorRefused
+            | Self::PasskeyRefused
             | Self::ChallengeUnknown
             | Self::ChallengeExpired => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_)
@@ -143,7 +161,11 @@ impl AppError {
             | Self::CertificateRefused { .. }
             | Self::Csrf
             | Self::PasswordChangeRequired => StatusCode::FORBIDDEN,
-            Self::AlreadySignedIn | Self::LockoutUnconfirmed(_) => StatusCode::CONFLICT,
+            Self::AlreadySignedIn
+            | Self::LockoutUnconfirmed(_)
+            | Self::RegistrationExpired
+            | Self::PasskeysUnavailable => StatusCode::CONFLICT,
+            Self::PasskeyNotAccepted(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Gone(_) => StatusCode::GONE,
@@ -180,6 +202,10 @@ impl AppError {
             Self::SecondFactorRefused => "second_factor_refused",
             Self::ChallengeUnknown => "challenge_unknown",
             Self::ChallengeExpired => "challenge_expired",
+            Self::PasskeyRefused => "passkey_refused",
+            Self::PasskeyNotAccepted(_) => "passkey_not_accepted",
+            Self::RegistrationExpired => "registration_expired",
+            Self::PasskeysUnavailable => "passkeys_unavailable",
             Self::Internal(_) => "internal",
             Self::Undecryptable(_) => "undecryptable",
         }

@@ -154,6 +154,26 @@ impl Store {
         sql::factors::of_owner(&mut self.db.read().await?.exec(), owner, &sealer).await
     }
 
+    /// The owner's passkey registration `id` under way, expired or not; another person's is
+    /// not found.
+    pub async fn passkey_registration(
+        &self,
+        owner: SessionOwner,
+        id: uuid::Uuid,
+    ) -> Result<Option<crate::PasskeyRegistration>, StoreError> {
+        let tenant = match owner {
+            SessionOwner::User { tenant_id, .. } => Some(self.sealer(tenant_id).await?),
+            SessionOwner::Operator(_) => None,
+        };
+        let sealer = sql::factors::owner_sealer(owner, tenant);
+        sql::passkeys::get(&mut self.db.read().await?.exec(), owner, id, &sealer).await
+    }
+
+    /// Whether a passkey credential with this id digest is registered to anyone.
+    pub async fn passkey_credential_taken(&self, credential_hash: &[u8]) -> Result<bool, StoreError> {
+        sql::factors::credential_taken(&mut self.db.read().await?.exec(), credential_hash).await
+    }
+
     /// How many of the owner's recovery codes are unused.
     pub async fn recovery_codes_left(&self, owner: SessionOwner) -> Result<i64, StoreError> {
         sql::factors::codes_left(&mut self.db.read().await?.exec(), owner).await

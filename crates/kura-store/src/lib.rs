@@ -53,6 +53,7 @@ pub use sql::exports::{ExportJob, ExportKind, ExportStatus, FinishedExport, NewE
 pub use sql::factors::{Challenge, SecondFactor};
 pub use sql::lockout::{FailureCount, Throttle};
 pub use sql::mail::{MailStatus, NewMail, OutboxMail};
+pub use sql::passkeys::PasskeyRegistration;
 pub use sql::signin::{SigninAccount, SigninContext};
 pub use sql::tokens::LinkPurpose;
 pub use store::{Store, StoreOptions};

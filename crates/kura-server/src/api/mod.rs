@@ -13,6 +13,7 @@ pub(crate) mod exports;
 mod extract;
 mod links;
 pub mod openapi;
+mod passkeys;
 mod second_factor;
 pub(crate) mod transfer;
 pub(crate) mod views;
@@ -47,6 +48,10 @@ fn table() -> Routes<AppState> {
         .add(Post, "/api/v1/me/second-factors/confirm", Tenant, second_factor::confirm)
         .add(Post, "/api/v1/me/recovery-codes", Tenant, second_factor::renew_codes)
         .add(Delete, "/api/v1/me/second-factors/{id}", Tenant, second_factor::remove_own)
+        .add(Get, "/api/v1/me/passkeys", Tenant, passkeys::list_own_passkeys)
+        .add(Post, "/api/v1/me/passkeys", Tenant, passkeys::start_passkey)
+        .add(Post, "/api/v1/me/passkeys/registrations/{id}", Tenant, passkeys::finish_passkey)
+        .add(Delete, "/api/v1/me/passkeys/{id}", Tenant, passkeys::remove_own_passkey)
         .add(Get, "/api/v1/settings/security", Needs(SettingsManage), account::get_security)
         .add(Put, "/api/v1/settings/security", Needs(SettingsManage), account::put_security)
         .add(Get, "/api/v1/settings/time-zone", Needs(SettingsManage), account::get_time_zone)

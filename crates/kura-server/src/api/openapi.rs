@@ -6,7 +6,8 @@
 
 use super::views::{ApiKeyCreated, ApiKeyView, Me, RecordValues, RoleView, SessionCreated, UserView};
 use super::{
-    access, account, audit_log, break_glass, bulk, client_certs, data, exports, links, second_factor, transfer, views,
+    access, account, audit_log, break_glass, bulk, client_certs, data, exports, links, passkeys, second_factor, transfer,
+    views,
 };
 use crate::error::{PROBLEM_JSON, Problem};
 use crate::service::audit::{AuditEntryView, CheckpointView};
@@ -39,6 +40,7 @@ use utoipa::{Modify, OpenApi};
         links::issue_one_time_password,
         second_factor::complete, second_factor::list_own, second_factor::start, second_factor::confirm,
         second_factor::renew_codes, second_factor::remove_own, second_factor::reset_user,
+        passkeys::list_own_passkeys, passkeys::start_passkey, passkeys::finish_passkey, passkeys::remove_own_passkey,
         data::list_collections, data::create_collection, data::get_collection, data::update_collection,
         data::delete_collection, data::list_records, data::create_record, data::get_record, data::update_record,
         data::delete_record, data::list_audit, transfer::export_records, transfer::export_tenant,
@@ -54,7 +56,9 @@ use utoipa::{Modify, OpenApi};
         second_factor::SecondFactorRequired, second_factor::OwnFactors, second_factor::EnrolmentView,
         second_factor::IssuedRecoveryCodes, second_factor::CompleteRequest, second_factor::ConfirmRequest,
         crate::service::transfer::jobs::ExportRequest, crate::service::transfer::jobs::JobKind,
-        exports::ExportJobView, exports::ExportStarted)),
+        exports::ExportJobView, exports::ExportStarted,
+        passkeys::StartRequest, passkeys::Offer, passkeys::FinishRequest, passkeys::Registered,
+        passkeys::OwnPasskeys)),
     modifiers(&BearerAuth, &ErrorResponses),
 )]
 pub struct ApiDoc;
@@ -121,7 +125,8 @@ fn add_errors(path: &str, method: &HttpMethod, op: &mut Operation) {
     } else if path == "/api/v1/sessions/second-factor" {
         statuses.push((
             "401",
-            "The code is wrong or was used (`second_factor_refused`), or the challenge is unknown or finished \
+            "The code is wrong or was used (`second_factor_refused`), the passkey is not the account's or did not \
+             answer this challenge (`passkey_refused`), or the challenge is unknown or finished \
              (`challenge_unknown`) or expired (`challenge_expired`).",
         ));
         statuses.push((

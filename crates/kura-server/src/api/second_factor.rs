@@ -3,13 +3,13 @@
 
 use super::extract::{ApiAuth, ApiJson, ApiPath, Client};
 use super::views::SessionCreated;
-use crate::error::AppResult;
-use crate::service::second_factor::{self as service, Enrolment, Pending};
+use crate::error::{AppError, AppResult};
+use crate::service::second_factor::{self as service, Answer, Enrolment, Pending};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use kura_domain::UserId;
+use kura_domain::{FieldError, FieldErrorKind, UserId};
 use serde::{Deserialize, Serialize};
 
 /// The password was right; a second factor is needed (IAM-6).
@@ -24,11 +24,21 @@ pub struct SecondFactorRequired {
     /// Set when the account must enrol a second factor first: add the secret to an
     /// authenticator app (or read `otpauth_uri` as a QR code) and send its first code.
     pub enrolment: Option<EnrolmentView>,
+    /// Set when the account has passkeys: the WebAuthn request options (`{"publicKey": …}`,
+    /// binary values in base64url) for `navigator.credentials.get`. Send its answer as `passkey`
+    /// instead of a code.
+    #[schema(value_type = Option<Object>)]
+    pub passkey: Option<serde_json::Value>,
 }
 
 impl From<Pending> for SecondFactorRequired {
     fn from(p: Pending) -> Self {
-        Self { challenge: p.challenge, expires_at: p.expires_at.to_string(), enrolment: p.enrolment.map(Into::into) }
+        Self {
+            challenge: p.challenge,
+            expires_at: p.expires_at.to_string(),
+            enrolment: p.enrolment.map(Into::into),
+            passkey: p.passkey.and_then(|o| serde_json::to_value(o).ok()),
+        }
     }
 }
 
@@ -57,14 +67,20 @@ pub struct CompleteRequest {
     /// The `challenge` of the 202 answer.
     pub challenge: String,
     /// The 6-digit code of the authenticator app, or an unused recovery code
-    /// (`abcd-efgh-ijkl-mnop`; hyphens and case do not matter).
-    pub code: String,
+    /// (`abcd-efgh-ijkl-mnop`; hyphens and case do not matter). Either this or `passkey`.
+    pub code: Option<String>,
+    /// The answer of `navigator.credentials.get` to the challenge's `passkey` options, as JSON
+    /// (a `PublicKeyCredential`, binary values in base64url). Either this or `code`.
+    #[schema(value_type = Option<Object>)]
+    pub passkey: Option<serde_json::Value>,
 }
 
-/// Finish a sign-in that needs a second factor. A wrong or already used code is a 401
-/// `second_factor_refused` and counts toward the account's lockout like a wrong password;
-/// after five, the challenge ends. A code of the wrong shape is a 422 and counts nothing.
-/// An expired challenge is a 401 `challenge_expired`: sign in again.
+/// Finish a sign-in that needs a second factor, with a code or a passkey. A wrong or already
+/// used code is a 401 `second_factor_refused`, a passkey that is not the account's or does not
+/// answer this challenge a 401 `passkey_refused`; both count toward the account's lockout like
+/// a wrong password, and after five the challenge ends. A code of the wrong shape, or a
+/// `passkey` that is not a credential, is a 422 and counts nothing. An expired challenge is a
+/// 401 `challenge_expired`: sign in again.
 #[utoipa::path(post, path = "/api/v1/sessions/second-factor", tag = "sessions", request_body = CompleteRequest,
     responses((status = 201, body = SessionCreated),
         (status = 409, description = "The code is right, but the account is signed in elsewhere and the tenant refuses concurrent sign-ins (`already_signed_in`).",
@@ -74,7 +90,17 @@ pub async fn complete(
     Client(client): Client,
     ApiJson(req): ApiJson<CompleteRequest>,
 ) -> AppResult<(StatusCode, Json<SessionCreated>)> {
-    let done = service::complete_user(&state, &req.challenge, &req.code, &client, kura_domain::Surface::Api).await?;
+    let answer = match (&req.code, &req.passkey) {
+        (Some(code), None) => Answer::Code(code),
+        (None, Some(passkey)) => Answer::Passkey(passkey),
+        _ => {
+            return Err(AppError::Validation(vec![FieldError::new(
+                "code",
+                FieldErrorKind::Invalid { reason: "send either a code or a passkey's answer, not both".into() },
+            )]));
+        }
+    };
+    let done = service::complete_user(&state, &req.challenge, answer, &client, kura_domain::Surface::Api).await?;
     Ok((StatusCode::CREATED, Json(SessionCreated::new(done.session, done.recovery_codes))))
 }
 
@@ -85,7 +111,7 @@ pub async fn complete(
 pub struct FactorView {
     #[schema(format = Uuid)]
     pub id: String,
-    /// `totp`.
+    /// `totp` (an authenticator app) or `passkey` (a passkey or security key).
     pub kind: String,
     pub label: String,
     #[schema(format = DateTime)]

@@ -65,6 +65,10 @@ fn words(error: &AppError, lang: Lang) -> (&'static str, &'static str) {
         AppError::PasswordChangeRequired => (t(Msg::MustChangePasswordTitle), t(Msg::MustChangePassword)),
         AppError::AlreadySignedIn => (t(Msg::ErrSignInTitle), t(Msg::AlreadySignedIn)),
         AppError::SecondFactorRefused => (t(Msg::ErrSignInTitle), t(Msg::SecondFactorWrong)),
+        AppError::PasskeyRefused => (t(Msg::ErrSignInTitle), t(Msg::PasskeyWrong)),
+        AppError::PasskeyNotAccepted(_) => (t(Msg::ErrInvalidTitle), t(Msg::PasskeyNotAccepted)),
+        AppError::RegistrationExpired => (t(Msg::ErrConflictTitle), t(Msg::PasskeyRegistrationEnded)),
+        AppError::PasskeysUnavailable => (t(Msg::ErrConflictTitle), t(Msg::PasskeyUnavailable)),
         AppError::ChallengeUnknown | AppError::ChallengeExpired => (t(Msg::ErrSignInTitle), t(Msg::SignInAgain)),
         AppError::AddressRefused { .. } | AppError::KeyAddressRefused { .. } => {
             (t(Msg::ErrAddressTitle), t(Msg::ErrAddressBody))

@@ -138,6 +138,11 @@ explanations! {
     "no enrolment is waiting; start again" => "No authenticator app is waiting to be confirmed. Start adding it again.", "確認待ちの認証アプリはありません。もう一度追加からやり直してください。";
     "recovery codes come with a second factor; enrol one first" => "Recovery codes come with a second factor. Add an authenticator app first.", "リカバリーコードは二要素認証とともに発行されます。先に認証アプリを登録してください。";
     "second factors belong to people signed in with a password; an API key has none" => "Second factors belong to people who sign in with a password; an API key has none.", "二要素認証はパスワードでログインする利用者のものです。API キーにはありません。";
+    "passkeys belong to people signed in with a password; an API key has none" => "Passkeys belong to people who sign in with a password; an API key has none.", "パスキーはパスワードでログインする利用者のものです。API キーにはありません。";
+    "this passkey is already registered" => "This passkey is already registered.", "このパスキーはすでに登録されています。";
+    "give the passkey a name of 1 to {} characters, such as the device it is on" => "Give the passkey a name of 1 to {} characters, such as the device it is on.", "パスキーには、使う端末の名前など、1〜{}文字の名前を付けてください。";
+    "not the answer of navigator.credentials.create (a PublicKeyCredential): {}" => "The browser's answer could not be read. Start adding the passkey again.", "ブラウザーからの応答を読み取れませんでした。パスキーの追加を最初からやり直してください。";
+    "not the answer of navigator.credentials.get (a PublicKeyCredential): {}" => "The browser's answer could not be read. Try the passkey again, or enter a code.", "ブラウザーからの応答を読み取れませんでした。もう一度パスキーをお試しいただくか、確認コードを入力してください。";
     "time step out of range" => "The device's clock is far off. Set it to the right time and try again.", "端末の時計が大きくずれています。正しい時刻に合わせてから、もう一度お試しください。";
     "your tenant requires you to have a second factor: enrol another before removing this one" => "Your organisation requires you to have a second factor. Add another authenticator app before removing this one.", "所属組織の設定で二要素認証が必須です。この認証アプリを削除する前に、別の認証アプリを登録してください。";
     "state the reason in 5 to 500 characters" => "State the reason in 5 to 500 characters.", "理由を5〜500文字で入力してください。";

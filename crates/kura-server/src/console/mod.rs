@@ -33,8 +33,8 @@ use axum::routing::any;
 use kura_domain::Permission;
 use pages::{
     access_log, account, api_keys, audit, audit_checkpoint, break_glass, bulk, client_certs, collections, dashboard,
-    export, exports, factors, fields, import, links, record_form, record_import, record_view, records, roles, security,
-    session, users,
+    export, exports, factors, fields, import, links, passkeys, record_form, record_import, record_view, records, roles,
+    security, session, users,
 };
 
 /// Every console page and form with the access it needs; the router is built from this table.
@@ -62,6 +62,8 @@ fn table() -> Routes<AppState> {
         .add(Get, "/console/account/second-factors", Tenant, factors::list)
         .add(Post, "/console/account/second-factors", Tenant, factors::start)
         .add(Post, "/console/account/second-factors/confirm", Tenant, factors::confirm)
+        .add(Post, "/console/account/passkeys", Tenant, passkeys::start)
+        .add(Post, "/console/account/passkeys/finish", Tenant, passkeys::finish)
         .add(Post, "/console/account/recovery-codes", Tenant, factors::renew_codes)
         .add(Get, "/console/account/second-factors/{id}/remove", Tenant, factors::confirm_remove)
         .add(Post, "/console/account/second-factors/{id}/remove", Tenant, factors::remove)

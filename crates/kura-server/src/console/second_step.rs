@@ -1,6 +1,8 @@
 //! The second step of signing in to either console (IAM-6): after a right password, a page
 //! asks for the authenticator app's code (or a recovery code), or, for whoever must have a
-//! second factor and has none, shows a secret and its QR code to enrol first. The challenge's
+//! second factor and has none, shows a secret and its QR code to enrol first. An account with
+//! passkeys is offered a passkey button beside the code (the options travel in the page, the
+//! script `/assets/passkeys.js` posts the browser's answer as `passkey`). The challenge's
 //! token travels in a cookie of its own; the challenge itself is in the database, so any node
 //! can finish it.
 
@@ -12,7 +14,8 @@ use crate::console::layout::bare;
 use crate::console::msg::Msg;
 use crate::console::widgets::{Input, notice_error};
 use crate::error::{AppError, AppResult};
-use crate::service::second_factor::{self, Account, Completed, Enrolment, Pending};
+use crate::service::passkeys;
+use crate::service::second_factor::{self, Account, Answer, Completed, Enrolment, Pending};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -100,6 +103,35 @@ pub fn enrolment_block(lang: Lang, e: &Enrolment) -> Markup {
     }
 }
 
+/// The script that runs a page's passkey ceremony (a file of the binary; the CSP forbids inline
+/// script).
+pub fn passkey_script() -> Markup {
+    html! { script src="/assets/passkeys.js" defer {} }
+}
+
+/// The passkey button of a sign-in's second step, with the ceremony's options for the script.
+fn passkey_block(lang: Lang, door: Door, options: &str) -> Markup {
+    let t = |m: Msg| m.text(lang);
+    html! {
+        section #passkey-signin {
+            p { (t(Msg::PasskeySignInIntro)) }
+            p.notice.notice-error #passkey-error hidden { (t(Msg::PasskeyBrowserFailed)) }
+            form.stack #passkey-form method="post" action=(door.path) data-passkey="get" data-options=(options) {
+                input type="hidden" name="passkey" value="";
+                button.btn.btn-primary.btn-block #passkey-go type="button" { (t(Msg::PasskeySignIn)) }
+            }
+            noscript { p.muted { (t(Msg::PasskeyNeedsScript)) } }
+            (passkey_script())
+            p { (t(Msg::PasskeyOrCode)) }
+        }
+    }
+}
+
+/// The passkey options stored with a challenge, as the page carries them.
+fn passkey_options(challenge: &kura_store::Challenge) -> Option<String> {
+    passkeys::sign_in_options(challenge).and_then(|o| serde_json::to_string(&o).ok())
+}
+
 /// The recovery codes, shown once, with where to go next.
 pub fn recovery_codes_block(lang: Lang, codes: &[String], next: &str) -> Markup {
     let t = |m: Msg| m.text(lang);
@@ -146,13 +178,15 @@ async fn form(state: &AppState, door: Door, lang: Lang, headers: &HeaderMap) -> 
         Some(account) => second_factor::offered(&challenge, &account),
         None => None,
     };
-    Ok(render(door, lang, enrolment.as_ref(), None, StatusCode::OK))
+    let passkey = passkey_options(&challenge);
+    Ok(render(door, lang, enrolment.as_ref(), passkey.as_deref(), None, StatusCode::OK))
 }
 
 fn render(
     door: Door,
     lang: Lang,
     enrolment: Option<&Enrolment>,
+    passkey: Option<&str>,
     notice: Option<Markup>,
     status: StatusCode,
 ) -> Response {
@@ -162,6 +196,7 @@ fn render(
         @if let Some(e) = enrolment {
             (enrolment_block(lang, e))
         } @else {
+            @if let Some(options) = passkey { (passkey_block(lang, door, options)) }
             p { (t(Msg::SecondStepIntro)) }
         }
         form.stack method="post" action=(door.path) {
@@ -183,20 +218,32 @@ async fn submit(state: &AppState, door: Door, post: LoginPost, headers: &HeaderM
         return Ok(back_to_login(state, door));
     };
     let code = form.get("code");
+    // A passkey's answer arrives as JSON from the page's script; anything unreadable is treated
+    // as a refused passkey (shape only: nothing is counted).
+    let passkey = match form.get("passkey") {
+        "" => None,
+        text => Some(serde_json::from_str::<serde_json::Value>(text).unwrap_or(serde_json::Value::Null)),
+    };
     let result = if door.path == OPERATOR.path {
         second_factor::complete_operator(state, &token, code, &client).await
     } else {
-        second_factor::complete_user(state, &token, code, &client, Surface::Console).await
+        let answer = passkey.as_ref().map_or(Answer::Code(code), Answer::Passkey);
+        second_factor::complete_user(state, &token, answer, &client, Surface::Console).await
     };
+    let was_passkey = passkey.is_some();
     let again = |notice: Msg, status: StatusCode| async move {
-        let enrolment = match second_factor::live_challenge(state, &token, Surface::Console).await {
-            Ok((_, _, c)) => match account_of(state, c.owner).await? {
-                Some(account) => second_factor::offered(&c, &account),
-                None => None,
-            },
-            Err(_) => None,
+        let (enrolment, options) = match second_factor::live_challenge(state, &token, Surface::Console).await {
+            Ok((_, _, c)) => {
+                let enrolment = match account_of(state, c.owner).await? {
+                    Some(account) => second_factor::offered(&c, &account),
+                    None => None,
+                };
+                (enrolment, passkey_options(&c))
+            }
+            Err(_) => (None, None),
         };
-        AppResult::Ok(render(door, lang, enrolment.as_ref(), Some(notice_error(notice.text(lang))), status))
+        let notice = Some(notice_error(notice.text(lang)));
+        AppResult::Ok(render(door, lang, enrolment.as_ref(), options.as_deref(), notice, status))
     };
     match result {
         Ok(Completed { session, recovery_codes }) => {
@@ -217,8 +264,10 @@ async fn submit(state: &AppState, door: Door, post: LoginPost, headers: &HeaderM
             }
             Ok(response)
         }
+        Err(AppError::Validation(_)) if was_passkey => again(Msg::PasskeyWrong, StatusCode::UNPROCESSABLE_ENTITY).await,
         Err(AppError::Validation(_)) => again(Msg::SecondFactorCodeShape, StatusCode::UNPROCESSABLE_ENTITY).await,
         Err(AppError::SecondFactorRefused) => again(Msg::SecondFactorWrong, StatusCode::UNAUTHORIZED).await,
+        Err(AppError::PasskeyRefused) => again(Msg::PasskeyWrong, StatusCode::UNAUTHORIZED).await,
         Err(AppError::ChallengeUnknown | AppError::ChallengeExpired | AppError::BadCredentials) => {
             Ok(back_to_login(state, door))
         }

@@ -192,7 +192,7 @@ impl Notice<'_> {
                 format!(
                     "{name} 様\n\n\
                      {tenant} の Kura 管理コンソールで、{at} に管理者（{by}）があなたの二要素認証をリセットしました。\n\
-                     登録済みの認証アプリとリカバリーコードは使用できなくなりました。\n\
+                     登録済みの認証アプリ、パスキー・セキュリティキー、リカバリーコードは使用できなくなりました。\n\
                      テナントの設定で二要素認証が必須の場合は、次回のログイン時にあらためて登録していただきます。\n\n\
                      {url}\n\n\
                      お心当たりがない場合は、すぐに管理者へご連絡ください。\n\
@@ -204,7 +204,7 @@ impl Notice<'_> {
                 format!(
                     "Dear {name},\n\n\
                      An administrator ({by}) reset your second factors in the Kura console of {tenant} at {at}.\n\
-                     Your authenticator app and recovery codes no longer work.\n\
+                     Your authenticator apps, passkeys, security keys and recovery codes no longer work.\n\
                      If your tenant requires a second factor, you will enrol one again at your next sign-in.\n\n\
                      {url}\n\n\
                      If you did not expect this, tell your administrator at once.\n\

@@ -17,6 +17,7 @@ pub mod export;
 pub mod history;
 pub mod import;
 pub mod links;
+pub mod passkeys;
 pub mod passwords;
 pub mod records;
 pub mod roles;

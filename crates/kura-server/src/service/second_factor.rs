@@ -6,7 +6,9 @@
 //! token is returned once and stored as a digest. A code's time step is accepted once, by one
 //! statement (`Write::accept_step`), so a replayed code is refused on every node. A wrong code
 //! counts toward the account's lockout and the address's throttling as a wrong password does;
-//! five wrong codes end the challenge.
+//! five wrong codes end the challenge. A user with passkeys is offered a passkey ceremony with
+//! the challenge (its state stored with it, `super::passkeys`); a passkey's answer finishes the
+//! challenge as a code does, and a refused one counts as a wrong code.
 
 use super::security;
 use super::sessions::{self, NewSession, anonymous, failure_record};
@@ -60,6 +62,9 @@ pub struct Pending {
     pub expires_at: Timestamp,
     /// Set when the account must enrol a factor first: the secret to enrol.
     pub enrolment: Option<Enrolment>,
+    /// Set when the account has passkeys: the options for `navigator.credentials.get`.
+    /// (Boxed: it is large, and a `Pending` travels in every sign-in's answer.)
+    pub passkey: Option<Box<webauthn_rs::prelude::RequestChallengeResponse>>,
 }
 
 impl std::fmt::Debug for Pending {
@@ -67,6 +72,7 @@ impl std::fmt::Debug for Pending {
         f.debug_struct("Pending")
             .field("expires_at", &self.expires_at)
             .field("enrolment", &self.enrolment.is_some())
+            .field("passkey", &self.passkey.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -115,10 +121,18 @@ pub(super) async fn challenge(
     let now = state.clock.now();
     let expires_at = after(now, if enrol { ENROL_CHALLENGE_MINUTES } else { CHALLENGE_MINUTES });
     let secret = enrol.then(TotpSecret::generate);
+    let ceremony = match owner {
+        SessionOwner::User { .. } if !enrol => {
+            super::passkeys::sign_in_ceremony(&state.settings, &state.store.second_factors(owner).await?)?
+        }
+        _ => None,
+    };
+    let (passkey_state, passkey) = ceremony.unzip();
     let stored = Challenge {
         owner,
         surface: surface_name(surface).into(),
         pending_secret: secret.as_ref().map(TotpSecret::to_base32),
+        passkey_state,
         attempts: 0,
         expires_at,
     };
@@ -127,6 +141,8 @@ pub(super) async fn challenge(
     let token = w.insert_challenge(&stored).await?;
     let detail = if enrol {
         "password accepted; a second factor must be enrolled before signing in"
+    } else if passkey.is_some() {
+        "password accepted; waiting for the second factor (a passkey or a code)"
     } else {
         "password accepted; waiting for the second factor"
     };
@@ -139,6 +155,7 @@ pub(super) async fn challenge(
         challenge: session_token(scope_id, &token),
         expires_at,
         enrolment: secret.as_ref().map(|s| enrolment(s, &account)),
+        passkey: passkey.map(Box::new),
     })
 }
 
@@ -176,7 +193,28 @@ pub async fn live_challenge(
     Ok((scope, digest, challenge))
 }
 
-/// What a code proved.
+/// What the second step brings: a code typed in, or a passkey's answer (JSON, as
+/// `navigator.credentials.get` gives it).
+#[derive(Debug, Clone, Copy)]
+pub enum Answer<'a> {
+    Code(&'a str),
+    Passkey(&'a serde_json::Value),
+}
+
+/// An answer read by its shape: a 422 that changes nothing for anything else.
+enum Parsed {
+    Code(FactorCode),
+    Passkey(Box<webauthn_rs::prelude::PublicKeyCredential>),
+}
+
+fn parse_answer(answer: Answer<'_>) -> AppResult<Parsed> {
+    Ok(match answer {
+        Answer::Code(code) => Parsed::Code(parse_code(code)?),
+        Answer::Passkey(value) => Parsed::Passkey(Box::new(super::passkeys::parse_sign_in_answer(value)?)),
+    })
+}
+
+/// What a code or a passkey proved.
 enum Proof {
     /// A TOTP code of an enrolled factor, at this step.
     Totp { factor: Uuid, step: u64 },
@@ -184,6 +222,8 @@ enum Proof {
     Enrol { secret: String, step: u64 },
     /// A recovery code (whether it is unused is decided by the write that burns it).
     Recovery(TokenDigest),
+    /// A passkey's answer to the challenge's ceremony.
+    Passkey(super::passkeys::Used),
 }
 
 fn unix_seconds(now: Timestamp) -> u64 {
@@ -208,7 +248,7 @@ fn prove(
         (Some(_), FactorCode::Recovery(_)) => Err("a recovery code cannot enrol a factor"),
         (None, FactorCode::Totp(code)) => {
             let mut replayed = false;
-            for f in factors.iter().filter(|f| f.confirmed_at.is_some()) {
+            for f in factors.iter().filter(|f| f.kind == "totp" && f.confirmed_at.is_some()) {
                 let Some(step) = TotpSecret::from_base32(&f.secret).and_then(|s| s.check(code, at)) else { continue };
                 if i64::try_from(step).is_ok_and(|s| s > f.last_step) {
                     return Ok(Proof::Totp { factor: f.id, step });
@@ -254,20 +294,26 @@ async fn apply(
             }
             detail.push("second factor: recovery code".to_owned());
         }
+        Proof::Passkey(used) => {
+            if !w.passkey_used(owner, used.factor, &used.credential).await? {
+                return Ok(Err("the passkey was removed meanwhile"));
+            }
+            detail.push(format!("second factor: passkey \"{}\"", used.label));
+        }
     }
     Ok(Ok((detail, codes)))
 }
 
-/// Finishes a tenant user's sign-in with a code: a session, or a refusal that counts toward
-/// the lockout.
+/// Finishes a tenant user's sign-in with a code or a passkey: a session, or a refusal that
+/// counts toward the lockout.
 pub async fn complete_user(
     state: &AppState,
     token: &str,
-    code: &str,
+    answer: Answer<'_>,
     client: &ClientInfo,
     surface: Surface,
 ) -> AppResult<Completed> {
-    let code = parse_code(code)?;
+    let answer = parse_answer(answer)?;
     let (_, digest, challenge) = live_challenge(state, token, surface).await?;
     let SessionOwner::User { tenant_id, user_id } = challenge.owner else {
         return Err(AppError::ChallengeUnknown);
@@ -296,7 +342,13 @@ pub async fn complete_user(
         return Err(AppError::BadCredentials);
     }
     let factors = state.store.second_factors(challenge.owner).await?;
-    let refused = match prove(&challenge, &factors, &code, now) {
+    let proved = match &answer {
+        Parsed::Code(code) => prove(&challenge, &factors, code, now).map_err(str::to_owned),
+        Parsed::Passkey(credential) => {
+            super::passkeys::verify(&state.settings, &challenge, &factors, credential).map(Proof::Passkey)
+        }
+    };
+    let refused = match proved {
         Ok(proof) => {
             let mut w = state.store.begin(AuditScope::Tenant(tenant_id), actor.clone()).await?;
             match apply(&mut w, challenge.owner, &proof).await? {
@@ -310,12 +362,16 @@ pub async fn complete_user(
                     after_success(state, AuditScope::Tenant(tenant_id), actor, challenge.owner, &proof).await?;
                     return Ok(Completed { session, recovery_codes: codes });
                 }
-                Err(why) => why,
+                Err(why) => why.to_owned(),
             }
         }
         Err(why) => why,
     };
-    refuse_user(state, &tenant, &policy, &user, actor, &challenge, &digest, client, refused).await
+    let result = refuse_user(state, &tenant, &policy, &user, actor, &challenge, &digest, client, &refused).await;
+    match (result, &answer) {
+        (Err(AppError::SecondFactorRefused), Parsed::Passkey(_)) => Err(AppError::PasskeyRefused),
+        (result, _) => result,
+    }
 }
 
 /// The entries a used recovery code or an enrolment at sign-in adds after the session's.
@@ -328,7 +384,7 @@ async fn after_success(
 ) -> AppResult<()> {
     let target = target_of(owner, &actor.label);
     let record = match proof {
-        Proof::Totp { .. } => return Ok(()),
+        Proof::Totp { .. } | Proof::Passkey(_) => return Ok(()),
         Proof::Enrol { .. } => AuditRecord::success(Operation::SecondFactorEnrol, target)
             .with_detail(format!("authenticator app enrolled at sign-in; {RECOVERY_CODES} recovery codes issued")),
         Proof::Recovery(_) => {

@@ -83,6 +83,10 @@ pub(crate) fn sample_body(verb: Verb, path: &str) -> Option<Value> {
         (Verb::Post, "/api/v1/sessions/second-factor") => json!({"challenge": "x", "code": "123456"}),
         (Verb::Post, "/api/v1/me/second-factors/confirm") => json!({"code": "000000"}),
         (Verb::Post, "/api/v1/me/second-factors" | "/api/v1/me/recovery-codes") => return None,
+        // Passkeys need a public URL naming a domain: allowed principals get 409 here, and a
+        // credential that is no credential a 422; nothing changes.
+        (Verb::Post, "/api/v1/me/passkeys") => json!({"name": "matrix"}),
+        (Verb::Post, "/api/v1/me/passkeys/registrations/{id}") => json!({"credential": {}}),
         (Verb::Post, "/api/v1/audit/checkpoint") => return None,
         (
             Verb::Post,

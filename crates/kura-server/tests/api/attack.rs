@@ -30,6 +30,9 @@ struct Victim {
     /// The session token of B's administrator, whose session `session` is not.
     admin_token: String,
     factor: String,
+    /// A passkey of B's administrator, and a registration of another under way (IAM-6).
+    passkey: String,
+    registration: String,
     /// An operator's break-glass access to B (IAM-13).
     break_glass: String,
     serial: String,
@@ -67,6 +70,10 @@ async fn victim(app: &TestApp, b: &TenantFixture) -> Victim {
     enrol(app, &staff).await;
     let (_, factors) = app.get("/api/v1/me/second-factors", &staff).await;
     let factor = factors["factors"][0]["id"].clone();
+    let mut device = webauthn_authenticator_rs::softpasskey::SoftPasskey::new(true);
+    let passkey = crate::passkeys::register(app, &b.admin_token, &mut device, "B社の鍵").await["passkey"]["id"].clone();
+    let (s, registration) = app.post("/api/v1/me/passkeys", &b.admin_token, json!({"name": "B社の二本目"})).await;
+    created("passkey registration", s, &registration);
     let (s, cert) =
         app.post("/api/v1/client-certificates", &b.admin_token, json!({"holder": "B社端末", "days": 30})).await;
     created("client certificate", s, &cert);
@@ -109,6 +116,8 @@ async fn victim(app: &TestApp, b: &TenantFixture) -> Victim {
         session: text(&session, "session id"),
         admin_token: b.admin_token.clone(),
         factor: text(&factor, "factor id"),
+        passkey: text(&passkey, "passkey id"),
+        registration: text(&registration["registration"], "passkey registration id"),
         break_glass: text(&break_glass, "break-glass access id"),
         serial: text(&cert["certificate"]["serial"], "certificate serial"),
         export,
@@ -128,6 +137,8 @@ fn attacks(v: &Victim, path: &str) -> Vec<String> {
             "api-keys" => v.key.clone(),
             "sessions" => v.session.clone(),
             "second-factors" => v.factor.clone(),
+            "passkeys" => v.passkey.clone(),
+            "registrations" => v.registration.clone(),
             "break-glass" => v.break_glass.clone(),
             "exports" => v.export.clone(),
             other => panic!("no identifier of B for /{other}/{{id}} in {path}: add one"),
@@ -194,7 +205,8 @@ fn strip(v: &mut Value, keys: &[&str]) {
 
 #[tokio::test]
 async fn ten_2_attack_suite_every_api_and_console_route_refuses_another_tenants_identifiers() {
-    let app = spawn_app().await;
+    // Reached at a domain, so that B has passkeys for A to try.
+    let app = crate::passkeys::spawn_passkey_app().await;
     let a = app.tenant("alpha").await;
     let b = app.tenant("bravo").await;
     for t in [&a, &b] {

@@ -287,6 +287,27 @@ impl Browser {
         self.ok(self.wd.post("/window/rect", json!({ "width": width, "height": height })).await);
     }
 
+    /// Adds a virtual authenticator to the session (WebDriver's WebAuthn extension): a platform
+    /// authenticator over CTAP2 that verifies its user and consents to every request, as a
+    /// device with a fingerprint reader would. Returns its id.
+    pub async fn add_virtual_authenticator(&self) -> String {
+        let options = json!({
+            "protocol": "ctap2",
+            "transport": "internal",
+            "hasResidentKey": true,
+            "hasUserVerification": true,
+            "isUserConsenting": true,
+            "isUserVerified": true,
+        });
+        string(self.ok(self.wd.post("/webauthn/authenticator", options).await))
+    }
+
+    /// The credentials a virtual authenticator holds, with their sign counts.
+    pub async fn virtual_credentials(&self, authenticator: &str) -> Vec<Value> {
+        let path = format!("/webauthn/authenticator/{authenticator}/credentials");
+        self.ok(self.wd.get(&path).await).as_array().cloned().unwrap_or_default()
+    }
+
     /// Saves a PNG screenshot of the viewport to `path`.
     pub async fn screenshot_png(&self, path: impl AsRef<Path>) {
         let data = string(self.ok(self.wd.get("/screenshot").await));

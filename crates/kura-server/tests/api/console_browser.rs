@@ -209,6 +209,56 @@ async fn iam_6_browser_enrols_totp_from_the_page_then_signs_in_again_with_a_code
     assert_eq!(entries.as_array().unwrap().len(), 2, "offered, then confirmed");
 }
 
+/// IAM-6 in a real browser with Chromium's virtual authenticator (WebDriver's WebAuthn
+/// extension): add a passkey from the second-factor page (the page's script hands the server's
+/// options to `navigator.credentials.create`), sign out, and sign in again with the passkey as
+/// the second step. The console is reached at `localhost`: a relying party must be a domain.
+#[tokio::test]
+async fn iam_6_browser_registers_a_passkey_with_a_virtual_authenticator_and_signs_in_with_it() {
+    let app = crate::passkeys::spawn_passkey_app().await;
+    let t = app.tenant("acme").await;
+    let Some(b) = Browser::launch().await else { return };
+    let authenticator = b.add_virtual_authenticator().await;
+    let url = |p: &str| format!("http://localhost:{}{p}", app.port());
+    let sign_in = async |b: &Browser| {
+        b.goto(&url("/console/login")).await;
+        b.find("#f-tenant").await.send_keys("acme").await;
+        b.find("#f-email").await.send_keys(&t.admin_email).await;
+        b.find("#f-password").await.send_keys(PASSWORD).await;
+        b.find("main form button[type=submit]").await.click().await;
+    };
+    sign_in(&b).await;
+    b.wait_for_text("main h1", "Dashboard").await;
+    b.goto(&url("/console/account/second-factors")).await;
+    b.wait_for_text("main", "You have no second factor yet.").await;
+    b.find("#passkey-add #f-name").await.send_keys("Virtual key").await;
+    b.find("#passkey-add button[type=submit]").await.click().await;
+    b.wait_for_text("main h1", "Add a passkey or security key").await;
+    b.find("#passkey-go").await.click().await;
+    // The first factor brings the recovery codes.
+    b.wait_for_text("main h1", "Your recovery codes").await;
+    assert_eq!(b.find_all("#recovery-codes li").await.len(), 10);
+    b.find("main a.btn-primary").await.click().await;
+    b.wait_for_text("#second-factors", "Virtual key").await;
+    assert_eq!(b.virtual_credentials(&authenticator).await.len(), 1, "the authenticator holds the passkey");
+
+    b.find("form[action='/console/logout'] button").await.click().await;
+    b.wait_for_text("main h1", "Sign in").await;
+    sign_in(&b).await;
+    b.wait_for_text("main h1", "Enter your verification code").await;
+    b.find("#passkey-go").await.click().await;
+    b.wait_for_text("main h1", "Dashboard").await;
+    let credentials = b.virtual_credentials(&authenticator).await;
+    assert!(credentials[0]["signCount"].as_u64().unwrap_or(0) >= 1, "{credentials:?}");
+    let (_, logins) = app.get("/api/v1/audit?operation=user.login", &t.admin_token).await;
+    let passkey_login = logins
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["detail"].as_str().is_some_and(|d| d.contains("passkey \"Virtual key\"")));
+    assert!(passkey_login, "{logins}");
+}
+
 /// IAM-11 in a real browser: from the navigation to the client-certificate page, issue one from
 /// its form, see the password and the download links once, and find it in the list, in both
 /// languages (no message left in English on the Japanese pages).

@@ -30,6 +30,7 @@ mod helpers;
 mod ip_rules;
 mod isolation;
 mod mail;
+mod passkeys;
 mod platform;
 mod privileges;
 mod records;

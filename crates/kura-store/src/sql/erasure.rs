@@ -40,6 +40,7 @@ pub(crate) const CATEGORIES: &[Category] = &[
     category!("sign-in-throttles", "signin_throttle", "scope_id"),
     category!("second-factors", "second_factors", "scope_id"),
     category!("recovery-codes", "recovery_codes", "scope_id"),
+    category!("passkey-registrations", "passkey_registrations", "scope_id"),
     category!("password-history", "password_history", "tenant_id"),
     category!("account-links", "user_tokens", "tenant_id"),
     category!("api-keys", "api_keys", "tenant_id"),

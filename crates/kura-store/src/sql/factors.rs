@@ -20,10 +20,10 @@ use uuid::Uuid;
 pub struct SecondFactor {
     pub id: Uuid,
     pub owner: SessionOwner,
-    /// `totp` (the only kind so far).
+    /// `totp` or `passkey`.
     pub kind: String,
     pub label: String,
-    /// The TOTP secret in base32.
+    /// The TOTP secret in base32, or a passkey's credential as JSON.
     pub secret: String,
     pub last_step: i64,
     pub created_at: Timestamp,
@@ -51,6 +51,8 @@ pub struct Challenge {
     pub surface: String,
     /// The secret offered for enrolment, when the owner must enrol first.
     pub pending_secret: Option<String>,
+    /// The state of the passkey ceremony offered with it (JSON), when the owner has passkeys.
+    pub passkey_state: Option<String>,
     pub attempts: i64,
     pub expires_at: Timestamp,
 }
@@ -61,6 +63,7 @@ impl std::fmt::Debug for Challenge {
             .field("owner", &self.owner)
             .field("surface", &self.surface)
             .field("enrolment", &self.pending_secret.is_some())
+            .field("passkey", &self.passkey_state.is_some())
             .field("attempts", &self.attempts)
             .field("expires_at", &self.expires_at)
             .finish()
@@ -103,6 +106,7 @@ const SECRET: &str = "secret";
 const LABEL: &str = "label";
 const CHALLENGES: &str = "signin_challenges";
 const PENDING_SECRET: &str = "pending_secret";
+const PASSKEY_STATE: &str = "passkey_state";
 
 /// How an owner's values are sealed: with the tenant's `sealer` for a tenant's user, plain for
 /// an operator.
@@ -147,9 +151,17 @@ pub(crate) async fn of_owner(
     rows.into_iter().map(|r| r.open(sealer)).collect()
 }
 
-pub(crate) async fn insert(e: &mut Exec<'_>, f: &SecondFactor, sealer: &Sealer) -> Result<(), StoreError> {
+/// Stores a factor; `credential_hash` (a passkey's) is unique across all accounts, so a
+/// credential registered twice is a conflict.
+pub(crate) async fn insert(
+    e: &mut Exec<'_>,
+    f: &SecondFactor,
+    credential_hash: Option<&[u8]>,
+    sealer: &Sealer,
+) -> Result<(), StoreError> {
     const SQL: &str = "INSERT INTO second_factors (scope_id, id, owner_id, kind, label, secret, last_step, \
-                       created_at, confirmed_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+                       created_at, confirmed_at, last_used_at, credential_hash) \
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
     run!(e, |c| sqlx::query(SQL)
         .bind(scope_of(f.owner))
         .bind(f.id)
@@ -161,6 +173,7 @@ pub(crate) async fn insert(e: &mut Exec<'_>, f: &SecondFactor, sealer: &Sealer) 
         .bind(micros(f.created_at))
         .bind(f.confirmed_at.map(micros))
         .bind(f.last_used_at.map(micros))
+        .bind(credential_hash)
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?;
@@ -190,6 +203,37 @@ pub(crate) async fn accept_step(
         .await
         .map(|r| r.rows_affected()))?;
     Ok(n == 1)
+}
+
+/// Replaces a passkey's stored credential after a sign-in with it (its signature counter and
+/// backup state move on) and records the use.
+pub(crate) async fn update_credential(
+    e: &mut Exec<'_>,
+    owner: SessionOwner,
+    id: Uuid,
+    credential: &str,
+    now: Timestamp,
+    sealer: &Sealer,
+) -> Result<bool, StoreError> {
+    const SQL: &str = "UPDATE second_factors SET secret = $4, last_used_at = $5 \
+                       WHERE scope_id = $1 AND owner_id = $2 AND id = $3 AND kind = 'passkey'";
+    let n = run!(e, |c| sqlx::query(SQL)
+        .bind(scope_of(owner))
+        .bind(owner_id(owner))
+        .bind(id)
+        .bind(sealer.seal_text(FACTORS, id.as_bytes(), SECRET, credential))
+        .bind(micros(now))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// Whether a passkey credential with this id digest is registered to anyone.
+pub(crate) async fn credential_taken(e: &mut Exec<'_>, credential_hash: &[u8]) -> Result<bool, StoreError> {
+    const SQL: &str = "SELECT COUNT(*) FROM second_factors WHERE credential_hash = $1";
+    let n: i64 = run!(e, |c| sqlx::query_scalar(SQL).bind(credential_hash).fetch_one(c).await)?;
+    Ok(n > 0)
 }
 
 /// Deletes one factor (`Some`) or all of the owner's (`None`); returns how many went.
@@ -276,7 +320,7 @@ pub(crate) async fn insert_challenge(
     sealer: &Sealer,
 ) -> Result<(), StoreError> {
     const SQL: &str = "INSERT INTO signin_challenges (scope_id, token_hash, owner_id, surface, pending_secret, \
-                       attempts, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+                       attempts, created_at, expires_at, passkey_state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
     run!(e, |conn| sqlx::query(SQL)
         .bind(scope_of(c.owner))
         .bind(digest.0.as_slice())
@@ -286,6 +330,7 @@ pub(crate) async fn insert_challenge(
         .bind(c.attempts)
         .bind(micros(now))
         .bind(micros(c.expires_at))
+        .bind(c.passkey_state.as_deref().map(|s| sealer.seal_text(CHALLENGES, &digest.0, PASSKEY_STATE, s)))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
@@ -297,6 +342,7 @@ struct ChallengeRow {
     owner_id: Uuid,
     surface: String,
     pending_secret: Option<String>,
+    passkey_state: Option<String>,
     attempts: i64,
     expires_at: i64,
 }
@@ -308,7 +354,7 @@ pub(crate) async fn challenge(
     digest: &TokenDigest,
     sealer: &Sealer,
 ) -> Result<Option<Challenge>, StoreError> {
-    const SQL: &str = "SELECT owner_id, surface, pending_secret, attempts, expires_at FROM signin_challenges \
+    const SQL: &str = "SELECT owner_id, surface, pending_secret, passkey_state, attempts, expires_at FROM signin_challenges \
                        WHERE scope_id = $1 AND token_hash = $2";
     let row: Option<ChallengeRow> =
         run!(e, |c| sqlx::query_as(SQL).bind(scope).bind(digest.0.as_slice()).fetch_optional(c).await)?;
@@ -322,6 +368,10 @@ pub(crate) async fn challenge(
             pending_secret: r
                 .pending_secret
                 .map(|s| sealer.open_text(CHALLENGES, &digest.0, PENDING_SECRET, s))
+                .transpose()?,
+            passkey_state: r
+                .passkey_state
+                .map(|s| sealer.open_text(CHALLENGES, &digest.0, PASSKEY_STATE, s))
                 .transpose()?,
             attempts: r.attempts,
             expires_at: timestamp(r.expires_at)?,

@@ -20,6 +20,7 @@ pub(crate) mod factors;
 pub(crate) mod lockout;
 pub(crate) mod mail;
 pub(crate) mod operators;
+pub(crate) mod passkeys;
 pub(crate) mod principals;
 pub(crate) mod records;
 pub(crate) mod roles;

@@ -6,6 +6,7 @@ use crate::error::StoreError;
 use crate::rows::SessionOwner;
 use crate::sql;
 use crate::sql::factors::{Challenge, SecondFactor};
+use crate::sql::passkeys::PasskeyRegistration;
 use crate::time::micros_precision;
 use kura_crypto::{SecretToken, TokenDigest};
 use uuid::Uuid;
@@ -48,8 +49,82 @@ impl Write {
         let sealer = self.owner_sealer(owner).await?;
         let mut e = self.exec().await?;
         sql::factors::delete_pending(&mut e, owner).await?;
-        sql::factors::insert(&mut e, &factor, &sealer).await?;
+        sql::factors::insert(&mut e, &factor, None, &sealer).await?;
         Ok(id)
+    }
+
+    /// Stores a registration of a passkey under way (see `sql::passkeys`), replacing the
+    /// owner's earlier one; returns its id.
+    pub async fn begin_passkey(
+        &mut self,
+        owner: SessionOwner,
+        label: &str,
+        state: &str,
+        expires_at: jiff::Timestamp,
+    ) -> Result<Uuid, StoreError> {
+        self.owns(owner)?;
+        let now = self.now();
+        let registration = PasskeyRegistration {
+            id: Uuid::now_v7(),
+            owner,
+            label: label.into(),
+            state: state.into(),
+            expires_at: micros_precision(expires_at),
+        };
+        let sealer = self.owner_sealer(owner).await?;
+        sql::passkeys::insert(&mut self.exec().await?, &registration, now, &sealer).await?;
+        Ok(registration.id)
+    }
+
+    /// Finishes the owner's registration `registration` with its verified credential (JSON):
+    /// the registration is used up and the passkey counts at once. `Ok(None)` when another
+    /// request finished the registration first. A credential already registered to anyone is a
+    /// conflict.
+    pub async fn add_passkey(
+        &mut self,
+        owner: SessionOwner,
+        registration: Uuid,
+        label: &str,
+        credential: &str,
+        credential_hash: &[u8],
+    ) -> Result<Option<Uuid>, StoreError> {
+        self.owns(owner)?;
+        let now = self.now();
+        let sealer = self.owner_sealer(owner).await?;
+        let mut e = self.exec().await?;
+        if !sql::passkeys::delete(&mut e, owner, registration).await? {
+            return Ok(None);
+        }
+        if sql::factors::credential_taken(&mut e, credential_hash).await? {
+            return Err(StoreError::Conflict("this passkey is already registered".into()));
+        }
+        let id = Uuid::now_v7();
+        let factor = SecondFactor {
+            id,
+            owner,
+            kind: "passkey".into(),
+            label: label.into(),
+            secret: credential.into(),
+            last_step: -1,
+            created_at: now,
+            confirmed_at: Some(now),
+            last_used_at: None,
+        };
+        sql::factors::insert(&mut e, &factor, Some(credential_hash), &sealer).await?;
+        Ok(Some(id))
+    }
+
+    /// Records a sign-in with a passkey, storing its credential as it now is (JSON).
+    pub async fn passkey_used(
+        &mut self,
+        owner: SessionOwner,
+        factor: Uuid,
+        credential: &str,
+    ) -> Result<bool, StoreError> {
+        self.owns(owner)?;
+        let now = self.now();
+        let sealer = self.owner_sealer(owner).await?;
+        sql::factors::update_credential(&mut self.exec().await?, owner, factor, credential, now, &sealer).await
     }
 
     /// Accepts time step `step` of a factor if it is later than the last one accepted, and
@@ -76,7 +151,8 @@ impl Write {
         Ok(removed)
     }
 
-    /// Removes all of the owner's factors, recovery codes and pending challenges; returns how
+    /// Removes all of the owner's factors (passkeys too), recovery codes, pending challenges and
+    /// registrations under way; returns how
     /// many factors there were.
     pub async fn reset_factors(&mut self, owner: SessionOwner) -> Result<u64, StoreError> {
         self.owns(owner)?;
@@ -85,6 +161,7 @@ impl Write {
         let n = sql::factors::delete(&mut e, owner, None).await?;
         sql::factors::replace_codes(&mut e, owner, &[], now).await?;
         sql::factors::forget_challenges(&mut e, owner, now).await?;
+        sql::passkeys::delete_all(&mut e, owner).await?;
         Ok(n)
     }
 

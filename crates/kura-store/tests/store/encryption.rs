@@ -646,6 +646,7 @@ async fn enrol(store: &Store, write_scope: AuditScope, owner: SessionOwner) -> (
         owner,
         surface: "console".into(),
         pending_secret: Some(TOTP_SECRET.into()),
+        passkey_state: None,
         attempts: 0,
         expires_at: store.clock().now().checked_add(SignedDuration::from_hours(8)).unwrap(),
     };

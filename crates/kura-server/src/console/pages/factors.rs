@@ -1,5 +1,6 @@
-//! One's own second factors (IAM-6): the authenticator apps enrolled, adding one (a secret and
-//! its QR code, confirmed by its first code), removing one, new recovery codes; and an
+//! One's own second factors (IAM-6): the authenticator apps and passkeys enrolled, adding an
+//! app (a secret and its QR code, confirmed by its first code) or a passkey (`passkeys.rs`),
+//! removing one, new recovery codes; and an
 //! administrator's reset of a user's factors, confirmed first.
 
 use crate::console::extract::{Ctx, Posted};
@@ -26,6 +27,7 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response
         } @else {
             ul.stack #second-factors { @for f in &factors { li.card {
                 strong { (f.label) } " "
+                span.badge { (t(if f.kind == crate::service::passkeys::KIND { Msg::FactorKindPasskey } else { Msg::FactorKindTotp })) } " "
                 span.muted { (t(Msg::FactorAdded).replace("{time}", &ctx.time(f.created_at))) }
                 @if let Some(used) = f.last_used_at {
                     ", " span.muted { (t(Msg::FactorLastUsed).replace("{time}", &ctx.time(used))) }
@@ -37,6 +39,7 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response
             p { (post_button("/console/account/recovery-codes", ctx.csrf(), t(Msg::RecoveryCodesRenew), "btn btn-ghost")) }
         }
         p { (post_button("/console/account/second-factors", ctx.csrf(), t(Msg::FactorAdd), "btn btn-primary")) }
+        (super::passkeys::add_form(&state, &ctx, "", None))
         p { a href="/console/account/sessions" { (t(Msg::AccountSessions)) } }
     };
     let head = Head::new(Nav::Account, t(Msg::FactorsTitle));
@@ -91,13 +94,14 @@ async fn pending(state: &AppState, ctx: &Ctx) -> AppResult<Option<Enrolment>> {
     let Some(user_id) = ctx.p.user_id() else { return Ok(None) };
     let owner = kura_store::SessionOwner::User { tenant_id: ctx.p.tenant().id, user_id };
     let factors = state.store.second_factors(owner).await?;
-    let Some(f) = factors.into_iter().find(|f| f.confirmed_at.is_none()) else { return Ok(None) };
+    let Some(f) = factors.into_iter().find(|f| f.kind == "totp" && f.confirmed_at.is_none()) else { return Ok(None) };
     let account =
         second_factor::Account { issuer: format!("Kura ({})", ctx.p.tenant().slug), name: ctx.p.actor().label.clone() };
     let challenge = kura_store::Challenge {
         owner,
         surface: "console".into(),
         pending_secret: Some(f.secret),
+        passkey_state: None,
         attempts: 0,
         expires_at: state.clock.now(),
     };

@@ -20,6 +20,7 @@ mod filter_builder;
 mod filter_panel;
 pub mod import;
 pub mod links;
+pub mod passkeys;
 pub mod record_form;
 pub mod record_import;
 pub mod record_view;
