@@ -192,10 +192,12 @@ pub enum Operation {
     AccessLogPurge,
     /// The tenant's administrator changed the tenant's time zone (LOG-4).
     TimeZoneUpdate,
+    /// A time range of the operation log written out to a file that verifies offline (LOG-1).
+    AuditExport,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 74] = [
+    pub const ALL: [Operation; 75] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -270,6 +272,7 @@ impl Operation {
         Self::BreakGlassAccess,
         Self::AccessLogPurge,
         Self::TimeZoneUpdate,
+        Self::AuditExport,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -348,6 +351,7 @@ impl Operation {
             Self::BreakGlassAccess => "break_glass.access",
             Self::AccessLogPurge => "access_log.purge",
             Self::TimeZoneUpdate => "settings.time_zone",
+            Self::AuditExport => "audit.export",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
