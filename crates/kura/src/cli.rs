@@ -325,8 +325,38 @@ pub enum TenantCommand {
 pub enum AuditCommand {
     /// Verify every audit log: its hash chain, its Merkle tree, and every signed checkpoint in
     /// the checkpoint directory. Exits non-zero, naming the kind of tampering and the entry.
-    /// Prints how many bytes of log it hashed and how fast.
+    /// Prints how many bytes of log it hashed and how fast. With --export, checks an exported
+    /// file of a tenant's operation log instead, offline: no server, database or data directory.
     Verify {
+        /// An export of a tenant's operation log (CSV or JSON, from the console or the API) to
+        /// check offline.
+        #[arg(long, value_name = "FILE")]
+        export: Option<PathBuf>,
+        /// The log's public key (signed-note verifier format), as you got it from the console
+        /// or the API; without it, the key in the export is used. Only with --export.
+        #[arg(long, requires = "export")]
+        key: Option<String>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Export a time range of a tenant's operation log to a file that `kura audit verify
+    /// --export` checks offline (the console's and the API's export). Recorded in the log.
+    Export {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The start (included): an RFC 3339 instant, or a date or date-time in the tenant's
+        /// time zone (2026-11-01, 2026-11-01T09:00).
+        #[arg(long)]
+        from: String,
+        /// The end (excluded), in the same forms.
+        #[arg(long)]
+        to: String,
+        /// csv (UTF-8 with a byte order mark), csv-utf8 or json.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        #[arg(long)]
+        out: PathBuf,
         #[command(flatten)]
         data: DataArgs,
     },

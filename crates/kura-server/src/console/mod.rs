@@ -152,6 +152,7 @@ fn table() -> Routes<AppState> {
         .add(Post, "/console/api-keys/{id}/revoke", Needs(ApiKeysManage), api_keys::revoke)
         .add(Get, "/console/audit", Needs(AuditRead), audit::list)
         .add(Get, "/console/audit/checkpoint", Needs(AuditRead), audit_checkpoint::show)
+        .add(Get, "/console/audit/export", Needs(AuditRead), audit::export_file)
         .add(Get, "/console/access-log", Needs(AuditRead), access_log::list)
         .merge(operator::table())
 }

@@ -510,6 +510,12 @@ catalogue! {
     To => "Until", "終了日時";
     AllOperations => "All operations", "すべての操作";
     CheckpointTitle => "Signed checkpoint", "署名付きチェックポイント";
+    AuditExportTitle => "Export for offline checking", "検証できる形でエクスポート";
+    AuditExportIntro => "Download the entries of a period as a file you can check yourself, without Kura: it holds the entries (times in this tenant's time zone with their offset from UTC), a signed checkpoint, the proofs that tie every entry to it, and the public key. Check it with {command}. Each export is recorded in this log.", "指定した期間の記録を、Kuraに接続せずにお手元で検証できるファイルとしてダウンロードします。ファイルには、記録（このテナントのタイムゾーンでの時刻とUTCからの時差）、署名付きチェックポイント、各記録がそれに含まれることの証明、公開鍵が入っています。検証は {command} で行えます。エクスポートしたこともこのログに記録されます。";
+    AuditExportLimit => "One file holds up to 100,000 entries; for more, export shorter periods.", "1ファイルに入るのは100,000件までです。それより多い場合は、期間を分けてエクスポートしてください。";
+    AuditExportFormatJson => "JSON", "JSON";
+    AuditExportDownload => "Download the export", "エクスポートをダウンロード";
+    AuditExportNeedsRange => "Enter both the start and the end of the period.", "期間の開始と終了の両方を入力してください。";
     CheckpointLink => "Signed checkpoint and public key", "署名付きチェックポイントと公開鍵";
     CheckpointIntro => "Kura signs the state of this log every minute (also when nothing happened) and keeps each signature outside its database. Keep copies of checkpoints and the public key: with them you can check, with Kura's CLI or other transparency-log tools, that entries recorded up to a checkpoint were never altered, removed, reordered or rolled back.", "Kuraはこのログの状態を毎分（記録がないときも）署名し、その署名をデータベースの外に保管しています。チェックポイントと公開鍵の写しをお手元に保存してください。KuraのCLIや他の透明性ログ用ツールで、チェックポイントまでに記録された内容が改ざん・削除・並べ替え・巻き戻しされていないことを確認できます。";
     CheckpointLimits => "What this cannot prove: an event that was never recorded, and entries written after the latest checkpoint until the next one is made.", "確認できないこと：記録されなかった出来事、および最新のチェックポイント以降、次のチェックポイントまでに書かれた記録。";

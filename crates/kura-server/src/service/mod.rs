@@ -6,6 +6,7 @@ pub mod access_log;
 pub mod account;
 pub mod api_keys;
 pub mod audit;
+pub mod audit_export;
 pub mod break_glass;
 pub mod bulk;
 pub mod client_certs;

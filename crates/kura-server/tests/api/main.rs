@@ -7,6 +7,7 @@ mod access_log;
 mod api_keys;
 mod archive;
 mod attack;
+mod audit_export;
 mod audit_log;
 mod backups;
 mod break_glass;

@@ -102,9 +102,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let settings = settings(cli.config, &args.data.clone().into())?;
             backup::restore(settings, &args.backup, args.remote, &args.into).await
         }
-        Command::Audit(AuditCommand::Verify { data }) => {
+        Command::Audit(AuditCommand::Verify { export: Some(file), key, .. }) => {
+            audit::verify_export(&file, key.as_deref())
+        }
+        Command::Audit(AuditCommand::Verify { data, .. }) => {
             let state = open(settings(cli.config, &data.into())?).await?;
             audit::verify(&state).await
+        }
+        Command::Audit(AuditCommand::Export { tenant, from, to, format, out, data }) => {
+            let state = open(settings(cli.config, &data.into())?).await?;
+            audit::export(&state, cli_actor(), &tenant, &from, &to, &format, &out).await
         }
         Command::Audit(AuditCommand::Checkpoint { data }) => {
             let state = open(settings(cli.config, &data.into())?).await?;
