@@ -194,10 +194,13 @@ pub enum Operation {
     TimeZoneUpdate,
     /// A time range of the operation log written out to a file that verifies offline (LOG-1).
     AuditExport,
+    /// A period of a tenant's operation log disclosed by the operator on a lawful or reasonable
+    /// request (LOG-5): in the tenant's log and the platform's, or, withheld, the platform's only.
+    LogDisclose,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 75] = [
+    pub const ALL: [Operation; 76] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -273,6 +276,7 @@ impl Operation {
         Self::AccessLogPurge,
         Self::TimeZoneUpdate,
         Self::AuditExport,
+        Self::LogDisclose,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -352,6 +356,7 @@ impl Operation {
             Self::AccessLogPurge => "access_log.purge",
             Self::TimeZoneUpdate => "settings.time_zone",
             Self::AuditExport => "audit.export",
+            Self::LogDisclose => "audit.disclose",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {

@@ -61,6 +61,9 @@ pub enum Command {
     /// Audit log tools.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Disclose a tenant's logs on a lawful or reasonable request (LOG-5).
+    #[command(subcommand)]
+    Logs(LogsCommand),
     /// Print the OpenAPI document of the JSON API.
     Openapi,
     /// Export a collection's records to a file (CSV for Excel by default), with a progress bar.
@@ -316,6 +319,38 @@ pub enum TenantCommand {
     VerifyCertificate {
         /// The certificate file.
         file: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogsCommand {
+    /// Write a signed package of a period of a tenant's operation log (its entries, a checkpoint,
+    /// the proofs and a manifest stating the reason), which `kura audit verify --export FILE`
+    /// checks offline. Recorded in the tenant's log, where its administrators see it, and in the
+    /// platform's; with --withheld, in the platform's log only.
+    Disclose {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The start (included): an RFC 3339 instant, or a date or date-time in the tenant's
+        /// time zone.
+        #[arg(long)]
+        from: String,
+        /// The end (excluded), in the same forms.
+        #[arg(long)]
+        to: String,
+        /// Why: the request or order, on one line of 10 to 500 characters. It is in the package
+        /// and, unless withheld, shown to the tenant's administrators.
+        #[arg(long)]
+        reason: String,
+        /// Keep the disclosure from the tenant for a legal reason: recorded in the platform's log
+        /// only.
+        #[arg(long)]
+        withheld: bool,
+        #[arg(long)]
+        out: PathBuf,
         #[command(flatten)]
         data: DataArgs,
     },

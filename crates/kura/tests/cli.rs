@@ -13,6 +13,8 @@ mod backup;
 mod bulk;
 #[path = "cli/contract_end.rs"]
 mod contract_end;
+#[path = "cli/disclosure.rs"]
+mod disclosure;
 #[path = "cli/encryption.rs"]
 mod encryption;
 #[path = "cli/s3.rs"]

@@ -85,6 +85,19 @@ impl ExportFormat {
     }
 }
 
+/// A disclosure of the log by the operator (LOG-5): what its package's signed manifest states
+/// beside the export's own lines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Disclosure {
+    pub id: String,
+    /// One line, as the operator gave it.
+    pub reason: String,
+    /// Withheld from the tenant for a legal reason (recorded in the platform's log only).
+    pub withheld: bool,
+    /// When, in the tenant's zone with its offset.
+    pub disclosed_at: String,
+}
+
 /// An export's content: what the manifest signs and what the file carries beside the rows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExportDoc {
@@ -111,6 +124,8 @@ pub struct ExportDoc {
     pub public_key: String,
     /// The signed manifest.
     pub manifest: String,
+    /// Set when the export is a disclosure's package.
+    pub disclosure: Option<Disclosure>,
 }
 
 /// The SHA-256 of a row's cells, each length-prefixed, as the manifest lists it.
@@ -149,6 +164,15 @@ pub fn manifest_text(doc: &ExportDoc, checkpoint_size: u64, checkpoint_root: &Ha
         doc.to,
         doc.exported_at
     );
+    if let Some(d) = &doc.disclosure {
+        out.push_str(&format!(
+            "disclosure {}\ndisclosed {}\nwithheld {}\nreason {}\n",
+            d.id,
+            d.disclosed_at,
+            if d.withheld { "yes" } else { "no" },
+            d.reason
+        ));
+    }
     match doc.entries {
         Some((first, last)) => out.push_str(&format!("entries {first} {last}\n")),
         None => out.push_str("entries none\n"),
@@ -166,7 +190,7 @@ fn meta(doc: &ExportDoc) -> Vec<(&'static str, String)> {
         Some((f, l)) => (f.to_string(), l.to_string()),
         None => (String::new(), String::new()),
     };
-    vec![
+    let mut out = vec![
         ("format", FORMAT_TAG.to_owned()),
         ("file_format", doc.format.as_str().to_owned()),
         ("origin", doc.origin.clone()),
@@ -182,7 +206,16 @@ fn meta(doc: &ExportDoc) -> Vec<(&'static str, String)> {
         ("checkpoint", doc.checkpoint.clone()),
         ("public_key", doc.public_key.clone()),
         ("manifest", doc.manifest.clone()),
-    ]
+    ];
+    if let Some(d) = &doc.disclosure {
+        out.extend([
+            ("disclosure_id", d.id.clone()),
+            ("disclosure_reason", d.reason.clone()),
+            ("disclosure_withheld", if d.withheld { "yes" } else { "no" }.to_owned()),
+            ("disclosed_at", d.disclosed_at.clone()),
+        ]);
+    }
+    out
 }
 
 /// The file's bytes.
@@ -311,7 +344,17 @@ fn doc_from(get: impl Fn(&str) -> Result<String, String>, rows: Vec<[String; 13]
         let n = |s: &str| s.parse::<i64>().map_err(|_| format!("{s:?} is not a sequence number"));
         Some((n(&first)?, n(&last)?))
     };
+    let disclosure = match get("disclosure_id") {
+        Err(_) => None,
+        Ok(id) => Some(Disclosure {
+            id,
+            reason: get("disclosure_reason")?,
+            withheld: get("disclosure_withheld")? == "yes",
+            disclosed_at: get("disclosed_at")?,
+        }),
+    };
     Ok(ExportDoc {
+        disclosure,
         format,
         origin: get("origin")?,
         tenant: get("tenant")?,
@@ -345,6 +388,8 @@ pub struct Source<'a> {
     pub consistency: Vec<Hash>,
     /// The signed checkpoint note the proofs lead to.
     pub checkpoint: String,
+    /// Set for a disclosure's package (LOG-5).
+    pub disclosure: Option<Disclosure>,
 }
 
 /// An instant in `zone` with its offset (`2026-11-22T10:30:00+09:00`).
@@ -398,6 +443,7 @@ pub fn build(
         checkpoint: src.checkpoint.clone(),
         public_key: verifier.to_text(),
         manifest: String::new(),
+        disclosure: src.disclosure.clone(),
     };
     let text = manifest_text(&doc, checkpoint.size(), checkpoint.root());
     doc.manifest = kura_crypto::merkle::sign_note(&text, signer).map_err(|e| e.to_string())?;

@@ -52,6 +52,7 @@ fn exported(n: i64, first: i64, last: i64, format: ExportFormat) -> (Vec<u8>, No
         before: &before,
         consistency,
         checkpoint: note,
+        disclosure: None,
     };
     let doc = build(format, &src, &signer).expect("built");
     (write(&doc).expect("written"), signer)

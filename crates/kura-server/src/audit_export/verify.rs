@@ -79,6 +79,8 @@ pub struct Verified {
     pub public_key: String,
     /// Whether that key came from the reader rather than from the file.
     pub pinned: bool,
+    /// The disclosure, when the file is a disclosure's package (LOG-5), as its manifest signs it.
+    pub disclosure: Option<super::Disclosure>,
 }
 
 fn finding(kind: FindingKind, seq: Option<i64>, message: impl Into<String>) -> Finding {
@@ -169,6 +171,7 @@ pub fn verify(bytes: &[u8], key: Option<&str>) -> Result<Verified, Vec<Finding>>
         checkpoint_size: checkpoint.map_or(0, |c| c.size()),
         public_key: key_text,
         pinned: key.is_some(),
+        disclosure: doc.disclosure,
     })
 }
 

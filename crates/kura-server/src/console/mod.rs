@@ -33,8 +33,8 @@ use axum::routing::any;
 use kura_domain::Permission;
 use pages::{
     access_log, account, api_keys, audit, audit_checkpoint, break_glass, bulk, client_certs, collections, dashboard,
-    export, factors, fields, import, links, record_form, record_import, record_view, records, roles, security, session,
-    users,
+    disclosures, export, factors, fields, import, links, record_form, record_import, record_view, records, roles,
+    security, session, users,
 };
 
 /// Every console page and form with the access it needs; the router is built from this table.
@@ -153,6 +153,7 @@ fn table() -> Routes<AppState> {
         .add(Get, "/console/audit", Needs(AuditRead), audit::list)
         .add(Get, "/console/audit/checkpoint", Needs(AuditRead), audit_checkpoint::show)
         .add(Get, "/console/audit/export", Needs(AuditRead), audit::export_file)
+        .add(Get, "/console/audit/disclosures", Needs(AuditRead), disclosures::list)
         .add(Get, "/console/access-log", Needs(AuditRead), access_log::list)
         .merge(operator::table())
 }

@@ -516,6 +516,14 @@ catalogue! {
     AuditExportFormatJson => "JSON", "JSON";
     AuditExportDownload => "Download the export", "エクスポートをダウンロード";
     AuditExportNeedsRange => "Enter both the start and the end of the period.", "期間の開始と終了の両方を入力してください。";
+    DisclosuresLink => "Disclosures of this log", "このログの開示履歴";
+    DisclosuresTitle => "Disclosures of the operation log", "操作ログの開示履歴";
+    DisclosuresIntro => "When the operator discloses a period of this log on a lawful or reasonable request, for instance a court order, it is listed here with its reason. The disclosed package is signed and can be checked like an export.", "裁判所の命令など、法令に基づく要請や正当な要請によって運用者がこのログの一部の期間を開示した場合、その理由とともにここに表示します。開示したファイルには署名があり、エクスポートと同じ方法で検証できます。";
+    DisclosuresWithheld => "A disclosure that the law requires us to keep from you, such as one in a criminal investigation, is recorded in the operator's own log instead and is not listed here.", "犯罪捜査に関するものなど、法令によりお知らせできない開示は、運用者自身のログに記録され、ここには表示されません。";
+    DisclosuresNone => "No disclosures of this log so far.", "これまでにこのログの開示はありません。";
+    DisclosuresPeriod => "Period disclosed", "開示した期間";
+    DisclosuresEntries => "Entries", "件数";
+    DisclosuresReason => "Reason", "理由";
     CheckpointLink => "Signed checkpoint and public key", "署名付きチェックポイントと公開鍵";
     CheckpointIntro => "Kura signs the state of this log every minute (also when nothing happened) and keeps each signature outside its database. Keep copies of checkpoints and the public key: with them you can check, with Kura's CLI or other transparency-log tools, that entries recorded up to a checkpoint were never altered, removed, reordered or rolled back.", "Kuraはこのログの状態を毎分（記録がないときも）署名し、その署名をデータベースの外に保管しています。チェックポイントと公開鍵の写しをお手元に保存してください。KuraのCLIや他の透明性ログ用ツールで、チェックポイントまでに記録された内容が改ざん・削除・並べ替え・巻き戻しされていないことを確認できます。";
     CheckpointLimits => "What this cannot prove: an event that was never recorded, and entries written after the latest checkpoint until the next one is made.", "確認できないこと：記録されなかった出来事、および最新のチェックポイント以降、次のチェックポイントまでに書かれた記録。";

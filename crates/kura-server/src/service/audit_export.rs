@@ -2,13 +2,13 @@
 //! LOG-3): the entries, a checkpoint made now, the proofs that tie the entries to it, the public
 //! key and a signed manifest (see `audit_export`). Every export is itself an entry of the log.
 
-use crate::audit_export::{self, ExportFormat, Source};
+use crate::audit_export::{self, Disclosure, ExportFormat, Source};
 use crate::auth::TenantPrincipal;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::parse_instant;
 use crate::state::AppState;
 use jiff::Timestamp;
-use kura_domain::{AuditRecord, AuditScope, Operation, Permission};
+use kura_domain::{AuditRecord, AuditScope, Operation, Permission, Tenant};
 use serde::Deserialize;
 
 /// At most this many entries go into one file; a longer range is refused with a clear message.
@@ -57,20 +57,29 @@ pub fn range_of(params: &ExportParams) -> AppResult<(Timestamp, Timestamp, Expor
     Ok((need("from", &params.from)?, need("to", &params.to)?, parse_format(params.format.as_deref())?))
 }
 
-/// Builds the export of `[from, to)` in `format` for `p` (who needs `audit.read`) and records
-/// it in the tenant's log.
-pub async fn export(
+/// An export built: its content, its bytes and how many entries it holds.
+#[derive(Debug)]
+pub struct Built {
+    pub doc: audit_export::ExportDoc,
+    pub bytes: Vec<u8>,
+    pub entries: usize,
+}
+
+/// Builds the export of `[from, to)` of `tenant`'s log in `format` (a disclosure's package when
+/// `disclosure` is set), checking nothing and recording nothing: for [`export`] and the
+/// operator's disclosure, which do both.
+pub async fn build_file(
     state: &AppState,
-    p: &TenantPrincipal,
+    tenant: &Tenant,
     from: Timestamp,
     to: Timestamp,
     format: ExportFormat,
-) -> AppResult<ExportFile> {
-    let g = p.require(Permission::AuditRead)?;
+    disclosure: Option<Disclosure>,
+) -> AppResult<Built> {
     if from >= to {
         return Err(AppError::BadRequest("from must be before to".into()));
     }
-    let scope = AuditScope::Tenant(g.tenant_id());
+    let scope = AuditScope::Tenant(tenant.id);
     let slice = match state.store.audit_export_slice(scope, from, to, MAX_ENTRIES).await? {
         Ok(slice) => slice,
         Err(n) => {
@@ -88,7 +97,6 @@ pub async fn export(
     let last = slice.entries.last().map_or(0, |e| u64::try_from(e.entry.seq).unwrap_or(0));
     let consistency =
         if last == 0 { Vec::new() } else { state.store.audit_consistency_proof(scope, last, made.size).await? };
-    let tenant = p.tenant();
     let source = Source {
         origin: state.checkpoints.origin(scope),
         tenant: tenant.slug.to_string(),
@@ -100,24 +108,33 @@ pub async fn export(
         before: &slice.before,
         consistency,
         checkpoint: made.note,
+        disclosure,
     };
     let signer = state.checkpoints.signer().map_err(checkpoint_error)?;
     let doc = audit_export::build(format, &source, &signer).map_err(|m| AppError::Internal(m.into()))?;
     let bytes = audit_export::write(&doc).map_err(|m| AppError::Internal(m.into()))?;
+    Ok(Built { doc, bytes, entries: slice.entries.len() })
+}
+
+/// Builds the export of `[from, to)` in `format` for `p` (who needs `audit.read`) and records
+/// it in the tenant's log.
+pub async fn export(
+    state: &AppState,
+    p: &TenantPrincipal,
+    from: Timestamp,
+    to: Timestamp,
+    format: ExportFormat,
+) -> AppResult<ExportFile> {
+    let g = p.require(Permission::AuditRead)?;
+    let tenant = p.tenant();
+    let Built { doc, bytes, entries } = build_file(state, tenant, from, to, format, None).await?;
     let range = match doc.entries {
         Some((first, last)) => format!("first={first} last={last}"),
         None => "first=- last=-".to_owned(),
     };
-    let detail =
-        format!("format={} entries={} {range} from={} to={}", format.as_str(), slice.entries.len(), doc.from, doc.to);
-    state
-        .store
-        .audit_only(
-            scope,
-            p.actor().clone(),
-            AuditRecord::success(Operation::AuditExport, "audit-log").with_detail(detail),
-        )
-        .await?;
+    let detail = format!("format={} entries={entries} {range} from={} to={}", format.as_str(), doc.from, doc.to);
+    let record = AuditRecord::success(Operation::AuditExport, "audit-log").with_detail(detail);
+    state.store.audit_only(AuditScope::Tenant(g.tenant_id()), p.actor().clone(), record).await?;
     let day = |ts: Timestamp| ts.to_zoned(tenant.time_zone.zone()).strftime("%Y%m%d").to_string();
     Ok(ExportFile {
         bytes,

@@ -12,6 +12,7 @@ pub mod bulk;
 pub mod client_certs;
 pub mod collections;
 pub mod contract_notices;
+pub mod disclosure;
 pub mod duplicates;
 pub mod expiry;
 pub mod export;

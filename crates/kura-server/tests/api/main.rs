@@ -25,6 +25,7 @@ mod console_timing;
 mod contract;
 mod contract_end;
 mod denials;
+mod disclosure;
 mod encryption;
 mod helpers;
 mod ip_rules;

@@ -75,7 +75,7 @@ pub async fn verify(state: &AppState) -> anyhow::Result<ExitCode> {
 }
 
 /// An instant given on the command line: RFC 3339, or a date or date-time in `zone`.
-fn instant(name: &str, s: &str, zone: &kura_domain::TimeZoneName) -> anyhow::Result<jiff::Timestamp> {
+pub(super) fn instant(name: &str, s: &str, zone: &kura_domain::TimeZoneName) -> anyhow::Result<jiff::Timestamp> {
     if let Ok(ts) = s.parse::<jiff::Timestamp>() {
         return Ok(ts);
     }
@@ -124,6 +124,15 @@ pub fn verify_export(file: &std::path::Path, key: Option<&str>) -> anyhow::Resul
                 None => "no entries".to_owned(),
             };
             println!("ok      {}: {entries}, from {} to {} ({})", v.origin, v.from, v.to, v.time_zone);
+            if let Some(d) = &v.disclosure {
+                println!(
+                    "ok      disclosure {} of {}, {}; reason: {}",
+                    d.id,
+                    d.disclosed_at,
+                    if d.withheld { "withheld from the tenant" } else { "shown to the tenant" },
+                    d.reason
+                );
+            }
             println!(
                 "ok      signed checkpoint of {} entries and signed manifest, checked with {} key {}",
                 v.checkpoint_size,

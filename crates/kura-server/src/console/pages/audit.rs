@@ -126,7 +126,7 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx, Query(f): Query<Filte
         div.log-summary {
             p { strong { (t(Msg::EntriesFound).replace("{n}", &total.to_string())) } }
             p.muted { (t(Msg::TimesShownIn)) " " (labels::time_zone_label(zone.as_str(), ctx.lang)) }
-            p { a href="/console/audit/checkpoint" { (t(Msg::CheckpointLink)) } }
+            p { a href="/console/audit/checkpoint" { (t(Msg::CheckpointLink)) } " · " a href="/console/audit/disclosures" { (t(Msg::DisclosuresLink)) } }
         }
         @if entries.is_empty() {
             (empty_state(t(Msg::NoMatchingData), None))
