@@ -223,16 +223,10 @@ async fn purge_scope(
 ) -> Result<u64, kura_store::StoreError> {
     let actor =
         Actor { kind: ActorKind::Cli, id: None, label: "access log retention".into(), role: None, source_ip: None };
-    let mut w = store.begin(scope, actor).await?;
-    let purged = w.purge_access_log(before).await?;
-    if purged == 0 {
-        // Nothing deleted: the write is dropped (rolled back) and no entry is written.
-        return Ok(0);
-    }
-    w.commit(
-        AuditRecord::success(Operation::AccessLogPurge, "access_log")
-            .with_detail(format!("deleted={purged}; older_than={before}; retention_days={days}")),
-    )
-    .await?;
-    Ok(purged)
+    store
+        .purge_access_log(scope, before, actor, |purged| {
+            AuditRecord::success(Operation::AccessLogPurge, "access_log")
+                .with_detail(format!("deleted={purged}; older_than={before}; retention_days={days}"))
+        })
+        .await
 }

@@ -2,7 +2,8 @@
 //!
 //! **Architecture invariants:**
 //! - Only this crate knows SQL. Every statement is one text that runs on both engines, except
-//!   those of `dialect.rs`, which holds each one that differs with both texts side by side.
+//!   those of `dialect.rs`, which holds each one that differs with both texts side by side, and
+//!   the SQLite-only file of the access log (its migrations in `access/`; `access_log.rs`).
 //! - Every tenant-owned query takes a `TenantId` and filters on it; tenant-owned tables have
 //!   `tenant_id` as the first column of their primary key. A [`Write`] checks its scope on every
 //!   call that names what it changes, and the writes as data check the tenant they are given.

@@ -34,6 +34,8 @@ impl Default for StoreOptions {
 pub struct Store {
     pub(crate) db: crate::db::Db,
     pub(crate) writer: Writer,
+    /// The access log's connections, apart from the writer slot (`access_log.rs`).
+    pub(crate) access: crate::access_log::AccessDb,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) cache: Arc<crate::cache::RecordCache>,
     pub(crate) definitions: Arc<crate::definitions::Definitions>,
@@ -58,10 +60,11 @@ impl Store {
         if let Some(vault) = options.vault.as_deref() {
             seal_unsealed_labels(&mut conn, vault).await?;
         }
+        let access = crate::access_log::AccessDb::open(url, &mut conn).await?;
         let cache = Arc::new(crate::cache::RecordCache::new(options.record_cache_records));
         let writer = Writer::open(conn, connector, Arc::clone(&cache));
         tracing::info!(engine = ?db.engine(), encrypted = options.vault.is_some(), "store opened");
-        Ok(Self { db, writer, clock, cache, definitions: Arc::default(), vault: options.vault })
+        Ok(Self { db, writer, access, clock, cache, definitions: Arc::default(), vault: options.vault })
     }
 
     /// The vault sealing tenant values, when encryption at rest is configured.
@@ -96,6 +99,7 @@ impl Store {
     pub async fn close(&self) {
         self.writer.close().await;
         self.db.close().await;
+        self.access.close().await;
         if let Some(vault) = &self.vault {
             vault.close().await;
         }

@@ -16,6 +16,8 @@ pub const POSTGRES_URL_VAR: &str = "KURA_TEST_POSTGRES_URL";
 /// The `application_name` of a store's PostgreSQL writer connection (to find it in
 /// `pg_stat_activity`, for example to cut it).
 pub const PG_WRITER_APPLICATION_NAME: &str = crate::db::PG_WRITER_NAME;
+/// The `application_name` of the access log's own connections on PostgreSQL.
+pub const PG_ACCESS_LOG_APPLICATION_NAME: &str = crate::access_log::PG_ACCESS_LOG_NAME;
 
 /// How many tasks are waiting for the store's writer slot: lets a test line writers up behind a
 /// `Write` it holds, so that they join one batch.

@@ -179,6 +179,8 @@ fn far_future(env: &Env) -> Timestamp {
     env.clock.now().checked_add(SignedDuration::from_hours(8)).unwrap()
 }
 
+#[path = "store/access_log.rs"]
+mod access_log;
 #[path = "store/accounts.rs"]
 mod accounts;
 #[path = "store/audit.rs"]

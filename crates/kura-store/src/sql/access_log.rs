@@ -2,7 +2,8 @@
 //! access log's flusher, listed newest first with filters, and purged by age.
 
 use super::{CHUNK, chunks, corrupt, micros, timestamp};
-use crate::conn::{Exec, run};
+use crate::conn::{Engine, Exec, run};
+use crate::dialect;
 use crate::error::StoreError;
 use jiff::Timestamp;
 use kura_domain::{ActorKind, AuditScope};
@@ -37,26 +38,18 @@ pub struct AccessEntry {
 const COLS: &str = "scope_id, at, id, method, route, status, latency_us, actor_kind, actor_id, source_ip, user_agent";
 const WIDTH: usize = 11;
 
-/// The insert of `rows` rows, one text per size (see [`super::chunk_sizes`]).
-fn insert_sql(rows: usize) -> &'static str {
-    static SQL: OnceLock<Vec<OnceLock<String>>> = OnceLock::new();
-    let sizes = SQL.get_or_init(|| (0..CHUNK).map(|_| OnceLock::new()).collect());
-    sizes[rows - 1].get_or_init(|| {
-        let mut s = format!("INSERT INTO access_log ({COLS}) VALUES ");
-        for row in 0..rows {
-            s.push_str(if row == 0 { "(" } else { ", (" });
-            let params: Vec<String> = (1..=WIDTH).map(|col| format!("${}", row * WIDTH + col)).collect();
-            s.push_str(&params.join(", "));
-            s.push(')');
-        }
-        s
-    })
+/// The insert of `rows` rows on `engine`, one text per size (see [`super::chunk_sizes`]).
+fn insert_sql(engine: Engine, rows: usize) -> &'static str {
+    static SQL: OnceLock<[Vec<OnceLock<String>>; 2]> = OnceLock::new();
+    let sizes = SQL.get_or_init(|| std::array::from_fn(|_| (0..CHUNK).map(|_| OnceLock::new()).collect()));
+    sizes[usize::from(engine == Engine::Postgres)][rows - 1]
+        .get_or_init(|| format!("INSERT INTO access_log ({COLS}) VALUES {}", dialect::values(engine, 1, rows, WIDTH)))
 }
 
 /// Appends `entries` (their ids already minted) in chunks of at most [`CHUNK`] rows a call.
 pub(crate) async fn insert_many(e: &mut Exec<'_>, entries: &[AccessEntry]) -> Result<(), StoreError> {
     for chunk in chunks(entries) {
-        let sql = insert_sql(chunk.len());
+        let sql = insert_sql(e.engine(), chunk.len());
         run!(e, |c| {
             let mut q = sqlx::query(sql);
             for a in chunk {
@@ -203,4 +196,41 @@ pub(crate) async fn scopes(e: &mut Exec<'_>) -> Result<Vec<AuditScope>, StoreErr
     const SQL: &str = "SELECT DISTINCT scope_id FROM access_log";
     let ids: Vec<Uuid> = run!(e, |c| sqlx::query_scalar(SQL).fetch_all(c).await)?;
     Ok(ids.into_iter().map(AuditScope::from_storage_id).collect())
+}
+
+/// SQLite only: moves the rows an earlier version wrote into the data file's `access_log` into
+/// the access log's own file at `access` (see `access_log.rs`), on the data's writer connection
+/// before it is shared. Copies, then empties the data file's table; a copy cut off half-way is
+/// finished by the next start (rows already copied are skipped). Returns how many were moved.
+pub(crate) async fn move_from_data_file(
+    data: &mut sqlx::SqliteConnection,
+    access: &std::path::Path,
+) -> Result<u64, StoreError> {
+    let waiting: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM access_log)").fetch_one(&mut *data).await?;
+    if !waiting {
+        return Ok(0);
+    }
+    let path = access.to_str().ok_or_else(|| corrupt("access log file name", access.display()))?;
+    sqlx::query("ATTACH DATABASE $1 AS access").bind(path).execute(&mut *data).await?;
+    let moved = async {
+        let mut tx = sqlx::Connection::begin(&mut *data).await?;
+        let copied = sqlx::query(concat!(
+            "INSERT OR IGNORE INTO access.access_log (",
+            "scope_id, at, id, method, route, status, latency_us, actor_kind, actor_id, source_ip, user_agent",
+            ") SELECT ",
+            "scope_id, at, id, method, route, status, latency_us, actor_kind, actor_id, source_ip, user_agent",
+            " FROM main.access_log"
+        ))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query("DELETE FROM main.access_log").execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(copied)
+    }
+    .await;
+    let detached = sqlx::query("DETACH DATABASE access").execute(&mut *data).await;
+    let moved = moved?;
+    detached?;
+    Ok(moved)
 }

@@ -302,14 +302,18 @@ pub(crate) async fn nodes(
 /// Inserts completed subtrees, up to [`CHUNK`] per call.
 pub(crate) async fn insert_nodes(e: &mut Exec<'_>, nodes: &[(AuditScope, Node, Hash)]) -> Result<(), StoreError> {
     const WIDTH: usize = 4;
-    static SQL: OnceLock<Vec<String>> = OnceLock::new();
+    static SQL: OnceLock<[Vec<String>; 2]> = OnceLock::new();
     let shapes = SQL.get_or_init(|| {
-        (1..=CHUNK)
-            .map(|rows| {
-                format!("INSERT INTO audit_tree_nodes (scope_id, level, idx, hash) VALUES {}", values(1, rows, WIDTH))
-            })
-            .collect()
+        [Engine::Sqlite, Engine::Postgres].map(|engine| {
+            (1..=CHUNK)
+                .map(|rows| {
+                    let values = dialect::values(engine, 1, rows, WIDTH);
+                    format!("INSERT INTO audit_tree_nodes (scope_id, level, idx, hash) VALUES {values}")
+                })
+                .collect()
+        })
     });
+    let shapes = &shapes[usize::from(e.engine() == Engine::Postgres)];
     for chunk in super::chunks(nodes) {
         let sql = shapes[chunk.len() - 1].as_str();
         run!(e, |c| {
@@ -471,23 +475,6 @@ pub(crate) async fn scopes(e: &mut Exec<'_>) -> Result<Vec<Uuid>, StoreError> {
 const RECORD_WIDTH: usize = 8;
 const ENTRY_WIDTH: usize = 15;
 
-/// `($first, …), (…)`: `rows` tuples of `width` numbered parameters.
-fn values(first: usize, rows: usize, width: usize) -> String {
-    let mut s = String::new();
-    for row in 0..rows {
-        s.push_str(if row == 0 { "(" } else { ", (" });
-        for col in 0..width {
-            if col > 0 {
-                s.push_str(", ");
-            }
-            s.push('$');
-            s.push_str(&(first + row * width + col).to_string());
-        }
-        s.push(')');
-    }
-    s
-}
-
 /// The statement that inserts `rows` records (parameters from `$1`; none if `with_records` is
 /// false) and their entries (after the records' parameters), made once per shape and kept, in
 /// the engine's form ([`dialect::records_and_entries`]). With `release` (only where the engine
@@ -499,11 +486,12 @@ fn many_sql(engine: Engine, rows: usize, with_records: bool, release: bool) -> &
     let shape = &shapes[rows - 1][usize::from(engine == Engine::Postgres)][usize::from(with_records)];
     shape[usize::from(release)].get_or_init(|| {
         let record_params = if with_records { rows * RECORD_WIDTH } else { 0 };
-        let records = format!("{} VALUES {}", records::insert_head_sql!(), values(1, rows, RECORD_WIDTH));
+        let records =
+            format!("{} VALUES {}", records::insert_head_sql!(), dialect::values(engine, 1, rows, RECORD_WIDTH));
         let entries = format!(
             "INSERT INTO audit_log ({}) VALUES {}",
             insert_cols!(),
-            values(1 + record_params, rows, ENTRY_WIDTH)
+            dialect::values(engine, 1 + record_params, rows, ENTRY_WIDTH)
         );
         let statement = if with_records { dialect::records_and_entries(engine, &records, &entries) } else { entries };
         if release { format!("{statement}; {}", dialect::RELEASE) } else { statement }

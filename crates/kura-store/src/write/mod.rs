@@ -21,7 +21,6 @@ mod factors;
 mod identity;
 mod links;
 mod mail;
-mod purge;
 mod settings;
 
 pub use access::ApiKeyLimits;

@@ -2,7 +2,7 @@
 //! than the configured number, and never reused when broken or left inside a transaction.
 
 use super::*;
-use kura_store::testing::PG_WRITER_APPLICATION_NAME;
+use kura_store::testing::{PG_ACCESS_LOG_APPLICATION_NAME, PG_WRITER_APPLICATION_NAME};
 
 async fn env_with_readers(max_connections: u32) -> Env {
     let db = test_db().await;
@@ -13,11 +13,16 @@ async fn env_with_readers(max_connections: u32) -> Env {
 }
 
 /// The store's read connections to this database on PostgreSQL (its backends other than the
-/// writer and the caller's own), by state.
+/// writer's, the access log's and the caller's own), by state.
 async fn pg_readers(raw: &sqlx::PgPool) -> Vec<String> {
     const SQL: &str = "SELECT COALESCE(state, '') FROM pg_stat_activity \
-                       WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name <> $1";
-    sqlx::query_scalar(SQL).bind(PG_WRITER_APPLICATION_NAME).fetch_all(raw).await.unwrap()
+                       WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name NOT IN ($1, $2)";
+    sqlx::query_scalar(SQL)
+        .bind(PG_WRITER_APPLICATION_NAME)
+        .bind(PG_ACCESS_LOG_APPLICATION_NAME)
+        .fetch_all(raw)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -66,8 +71,13 @@ async fn readers_replace_a_connection_the_server_closed() {
     assert!(env.store.tenant(t.id).await.unwrap().is_some());
     let Raw::Pg(raw) = Raw::connect(&env.db.url).await else { unreachable!() };
     const CUT: &str = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                       WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name <> $1";
-    let cut: Vec<bool> = sqlx::query_scalar(CUT).bind(PG_WRITER_APPLICATION_NAME).fetch_all(&raw).await.unwrap();
+                       WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name NOT IN ($1, $2)";
+    let cut: Vec<bool> = sqlx::query_scalar(CUT)
+        .bind(PG_WRITER_APPLICATION_NAME)
+        .bind(PG_ACCESS_LOG_APPLICATION_NAME)
+        .fetch_all(&raw)
+        .await
+        .unwrap();
     assert_eq!(cut, [true]);
 
     // The read that finds its connection closed fails; the connection is not pooled again, so
