@@ -99,6 +99,8 @@ pub async fn export_log(
     ApiAuth(p): ApiAuth,
     ApiQuery(params): ApiQuery<audit_export::ExportParams>,
 ) -> AppResult<axum::response::Response> {
+    // The permission before the parameters: a reader without it learns nothing from a 400.
+    p.require(kura_domain::Permission::AuditRead)?;
     let (from, to, format) = audit_export::range_of(&params)?;
     let file = audit_export::export(&state, &p, from, to, format).await?;
     Ok(download(file))

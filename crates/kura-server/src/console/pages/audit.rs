@@ -191,6 +191,7 @@ pub struct ExportForm {
 
 /// The export file (a GET: downloading changes nothing but the log, which records it).
 pub async fn export_file(State(state): State<AppState>, ctx: Ctx, Query(f): Query<ExportForm>) -> AppResult<Response> {
+    ctx.p.require(Permission::AuditRead)?;
     let zone = ctx.p.tenant().time_zone.clone();
     let bad = || AppError::BadRequest(ctx.t(Msg::InvalidDateTime).to_owned());
     let from = local_to_instant(f.export_from.as_deref(), &zone).map_err(|()| bad())?;
