@@ -208,10 +208,15 @@ pub enum Operation {
     AccessLogPurge,
     /// The tenant's administrator changed the tenant's time zone (LOG-4).
     TimeZoneUpdate,
+    /// A time range of the operation log written out to a file that verifies offline (LOG-1).
+    AuditExport,
+    /// A period of a tenant's operation log disclosed by the operator on a lawful or reasonable
+    /// request (LOG-5): in the tenant's log and the platform's, or, withheld, the platform's only.
+    LogDisclose,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 81] = [
+    pub const ALL: [Operation; 83] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -293,6 +298,8 @@ impl Operation {
         Self::BreakGlassAccess,
         Self::AccessLogPurge,
         Self::TimeZoneUpdate,
+        Self::AuditExport,
+        Self::LogDisclose,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -378,6 +385,8 @@ impl Operation {
             Self::BreakGlassAccess => "break_glass.access",
             Self::AccessLogPurge => "access_log.purge",
             Self::TimeZoneUpdate => "settings.time_zone",
+            Self::AuditExport => "audit.export",
+            Self::LogDisclose => "audit.disclose",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {

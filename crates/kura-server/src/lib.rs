@@ -9,6 +9,7 @@
 pub mod access_log;
 pub mod api;
 mod application;
+pub mod audit_export;
 pub mod auth;
 pub mod backup;
 pub mod checkpoints;

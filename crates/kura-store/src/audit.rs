@@ -9,8 +9,10 @@ use kura_crypto::merkle::{Checkpoint, CompactRange, Hash, leaf_hash};
 use kura_domain::{AuditEntry, AuditScope, Operation, Outcome};
 use std::collections::HashMap;
 
+mod export;
 mod forensics;
 pub(crate) mod tree;
+pub use export::{ExportSlice, ExportedEntry};
 pub use tree::TreeHead;
 
 /// Which entries to list, newest first.

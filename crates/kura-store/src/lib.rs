@@ -38,7 +38,9 @@ mod write;
 mod writer;
 
 pub use access_log::{AccessEntry, AccessFilter};
-pub use audit::{AuditFilter, ChainBreak, ChainVerification, TamperKind, TreeHead, VerifyReport};
+pub use audit::{
+    AuditFilter, ChainBreak, ChainVerification, ExportSlice, ExportedEntry, TamperKind, TreeHead, VerifyReport,
+};
 pub use cache::{CacheStats, RecordSnapshot};
 pub use conn::Engine;
 pub use db::with_database;

@@ -61,6 +61,9 @@ pub enum Command {
     /// Audit log tools.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Disclose a tenant's logs on a lawful or reasonable request (LOG-5).
+    #[command(subcommand)]
+    Logs(LogsCommand),
     /// Print the OpenAPI document of the JSON API.
     Openapi,
     /// Export a collection's records to a file (CSV for Excel by default), with a progress bar.
@@ -340,11 +343,73 @@ pub enum TenantCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum LogsCommand {
+    /// Write a signed package of a period of a tenant's operation log (its entries, a checkpoint,
+    /// the proofs and a manifest stating the reason), which `kura audit verify --export FILE`
+    /// checks offline. Recorded in the tenant's log, where its administrators see it, and in the
+    /// platform's; with --withheld, in the platform's log only.
+    Disclose {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The start (included): an RFC 3339 instant, or a date or date-time in the tenant's
+        /// time zone.
+        #[arg(long)]
+        from: String,
+        /// The end (excluded), in the same forms.
+        #[arg(long)]
+        to: String,
+        /// Why: the request or order, on one line of 10 to 500 characters. It is in the package
+        /// and, unless withheld, shown to the tenant's administrators.
+        #[arg(long)]
+        reason: String,
+        /// Keep the disclosure from the tenant for a legal reason: recorded in the platform's log
+        /// only.
+        #[arg(long)]
+        withheld: bool,
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Verify every audit log: its hash chain, its Merkle tree, and every signed checkpoint in
     /// the checkpoint directory. Exits non-zero, naming the kind of tampering and the entry.
-    /// Prints how many bytes of log it hashed and how fast.
+    /// Prints how many bytes of log it hashed and how fast. With --export, checks an exported
+    /// file of a tenant's operation log instead, offline: no server, database or data directory.
     Verify {
+        /// An export of a tenant's operation log (CSV or JSON, from the console or the API) to
+        /// check offline.
+        #[arg(long, value_name = "FILE")]
+        export: Option<PathBuf>,
+        /// The log's public key (signed-note verifier format), as you got it from the console
+        /// or the API; without it, the key in the export is used. Only with --export.
+        #[arg(long, requires = "export")]
+        key: Option<String>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Export a time range of a tenant's operation log to a file that `kura audit verify
+    /// --export` checks offline (the console's and the API's export). Recorded in the log.
+    Export {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The start (included): an RFC 3339 instant, or a date or date-time in the tenant's
+        /// time zone (2026-11-01, 2026-11-01T09:00).
+        #[arg(long)]
+        from: String,
+        /// The end (excluded), in the same forms.
+        #[arg(long)]
+        to: String,
+        /// csv (UTF-8 with a byte order mark), csv-utf8 or json.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        #[arg(long)]
+        out: PathBuf,
         #[command(flatten)]
         data: DataArgs,
     },

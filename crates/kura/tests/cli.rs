@@ -3,6 +3,8 @@
 //! SQLite, and on PostgreSQL when `KURA_TEST_POSTGRES_URL` is set.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
+#[path = "cli/audit_export.rs"]
+mod audit_export;
 #[path = "cli/audit_log.rs"]
 mod audit_log;
 #[path = "cli/backup.rs"]
@@ -11,6 +13,8 @@ mod backup;
 mod bulk;
 #[path = "cli/contract_end.rs"]
 mod contract_end;
+#[path = "cli/disclosure.rs"]
+mod disclosure;
 #[path = "cli/encryption.rs"]
 mod encryption;
 #[path = "cli/keystore_backups.rs"]

@@ -5,6 +5,7 @@ use super::extract::{ApiAuth, ApiQuery};
 use crate::error::{AppResult, Problem};
 use crate::service::access_log::{self, AccessParams};
 use crate::service::audit::{self, CheckpointView};
+use crate::service::audit_export;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -76,6 +77,43 @@ pub async fn consistency_proof(
 ) -> AppResult<impl IntoResponse> {
     let text = audit::consistency_proof(&state, &p, params.first, params.second).await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text))
+}
+
+/// Export a time range of the tenant's operation log as one file that verifies offline with
+/// `kura audit verify --export FILE`: CSV (UTF-8 with a byte order mark by default, or without
+/// with `csv-utf8`) or JSON, times in the tenant's time zone with explicit offsets. Beside the
+/// entries (sealed values opened, and each entry's stored bytes, which the Merkle log hashes) it
+/// holds a signed checkpoint made now, the proofs that tie the entries to it, the public key,
+/// and a manifest signed with the same key listing a digest of every row. At most 100,000
+/// entries a file. The export is recorded in the log (`audit.export`). Requires `audit.read`.
+#[utoipa::path(get, path = "/api/v1/audit/export", tag = "audit", security(("bearer" = [])),
+    params(audit_export::ExportParams),
+    responses(
+        (status = 200, description = "The export, as an attachment.", content(
+            (String = "text/csv"),
+            (String = "application/json"))),
+        (status = 400, description = "A missing or malformed instant, a range that ends before it starts, an unknown \
+            format, or more than 100,000 entries.", body = Problem, content_type = "application/problem+json")))]
+pub async fn export_log(
+    State(state): State<AppState>,
+    ApiAuth(p): ApiAuth,
+    ApiQuery(params): ApiQuery<audit_export::ExportParams>,
+) -> AppResult<axum::response::Response> {
+    // The permission before the parameters: a reader without it learns nothing from a 400.
+    p.require(kura_domain::Permission::AuditRead)?;
+    let (from, to, format) = audit_export::range_of(&params)?;
+    let file = audit_export::export(&state, &p, from, to, format).await?;
+    Ok(download(file))
+}
+
+/// An export file as an attachment.
+pub(crate) fn download(file: audit_export::ExportFile) -> axum::response::Response {
+    let headers = [
+        (header::CONTENT_TYPE, file.content_type.to_owned()),
+        (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", file.file_name)),
+        (header::CACHE_CONTROL, "no-store".to_owned()),
+    ];
+    (headers, file.bytes).into_response()
 }
 
 /// A page of the tenant's access log (LOG-2).

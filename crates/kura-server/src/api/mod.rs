@@ -4,7 +4,7 @@
 
 mod access;
 mod account;
-mod audit_log;
+pub(crate) mod audit_log;
 mod break_glass;
 mod bulk;
 mod client_certs;
@@ -108,6 +108,7 @@ fn table() -> Routes<AppState> {
         .add(Post, "/api/v1/audit/checkpoint", Needs(AuditRead), audit_log::make_checkpoint)
         .add(Get, "/api/v1/audit/proofs/inclusion", Needs(AuditRead), audit_log::inclusion_proof)
         .add(Get, "/api/v1/audit/proofs/consistency", Needs(AuditRead), audit_log::consistency_proof)
+        .add(Get, "/api/v1/audit/export", Needs(AuditRead), audit_log::export_log)
         .add(Get, "/api/v1/access-log", Needs(AuditRead), audit_log::access_log)
 }
 

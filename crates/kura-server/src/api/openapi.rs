@@ -45,7 +45,7 @@ use utoipa::{Modify, OpenApi};
         data::delete_collection, data::list_records, data::create_record, data::get_record, data::update_record,
         data::delete_record, data::list_audit, transfer::export_records, transfer::export_tenant,
         audit_log::latest_checkpoint, audit_log::make_checkpoint,
-        audit_log::inclusion_proof, audit_log::consistency_proof, audit_log::access_log,
+        audit_log::inclusion_proof, audit_log::consistency_proof, audit_log::export_log, audit_log::access_log,
         transfer::preview_import, transfer::import_records, bulk::bulk_delete, bulk::bulk_update,
         exports::start_export, exports::list_exports, exports::get_export, exports::download_export,
     ),

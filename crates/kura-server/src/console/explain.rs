@@ -162,6 +162,12 @@ explanations! {
     "unknown column {}; the columns are {}" => "The column {} is unknown. The columns are {}.", "列 {} は使えません。使える列は {} です。";
     "you cannot issue a one-time password to yourself" => "You cannot issue a one-time password to yourself. Change your password under My account.", "自分自身にワンタイムパスワードは発行できません。パスワードは「アカウント」から変更してください。";
     "{} must be a date such as 2026-04-01" => "Enter a date such as 2026-04-01.", "日付を正しく入力してください（例：2026-04-01）。";
+    "{} is required (an RFC 3339 instant)" => "Enter both the start and the end of the period.", "期間の開始と終了の両方を入力してください。";
+    "format must be csv, csv-utf8 or json, not {}" => "Choose a file format from the list.", "ファイル形式を一覧から選んでください。";
+    "from must be before to" => "The end of the period is before its start.", "期間の終了が開始より前になっています。";
+    "the range holds {} entries; one file holds at most {}: choose a shorter range" => "The period holds more entries than one file can. Export it in shorter periods.", "この期間の記録は1ファイルに収まりません。期間を分けてエクスポートしてください。";
+    "the reason must be one line, without control characters" => "Enter the reason on one line.", "理由は1行で入力してください。";
+    "the reason must be {} to {} characters long" => "Enter a reason of 10 to 500 characters.", "理由は10〜500文字で入力してください。";
     "{} must be an RFC 3339 instant such as 2026-11-01T00:00:00+09:00" => "Enter a date and time.", "日時を正しく入力してください。";
     "choose at least one column" => "Choose at least one column to show.", "表示する列を1つ以上選んでください。";
     "only a signed-in user has views" => "Only a signed-in user can save a view.", "表示設定を保存できるのは、ログインしているユーザーだけです。";

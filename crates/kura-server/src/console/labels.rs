@@ -192,6 +192,8 @@ pub fn operation_label(op: Operation, lang: Lang) -> &'static str {
         O::BreakGlassExpire => pick(lang, "Break-glass request lapsed", "緊急アクセス申請の期限切れ"),
         O::BreakGlassAccess => pick(lang, "Request under break-glass access", "緊急アクセスによる操作"),
         O::TimeZoneUpdate => pick(lang, "Time zone changed", "タイムゾーンの変更"),
+        O::AuditExport => pick(lang, "Operation log exported", "操作ログのエクスポート"),
+        O::LogDisclose => pick(lang, "Operation log disclosed", "操作ログの開示"),
         O::AccessLogPurge => pick(lang, "Expired access log entries deleted", "保存期間を過ぎたアクセスログの削除"),
         O::ApiKeyRotate => pick(lang, "API key rotated", "APIキーの更新"),
         O::AddressListsReset => pick(lang, "Address lists reset by the operator", "運用者による許可アドレスの解除"),

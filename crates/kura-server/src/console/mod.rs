@@ -33,7 +33,8 @@ use axum::routing::any;
 use kura_domain::Permission;
 use pages::{
     access_log, account, api_keys, audit, audit_checkpoint, break_glass, bulk, client_certs, collections, dashboard,
-    export, exports, factors, fields, import, links, passkeys, record_form, record_import, record_view, records, roles,
+    disclosures, export, exports, factors, fields, import, links, passkeys, record_form, record_import, record_view,
+    records, roles,
     security, session, users,
 };
 
@@ -158,6 +159,8 @@ fn table() -> Routes<AppState> {
         .add(Post, "/console/api-keys/{id}/revoke", Needs(ApiKeysManage), api_keys::revoke)
         .add(Get, "/console/audit", Needs(AuditRead), audit::list)
         .add(Get, "/console/audit/checkpoint", Needs(AuditRead), audit_checkpoint::show)
+        .add(Get, "/console/audit/export", Needs(AuditRead), audit::export_file)
+        .add(Get, "/console/audit/disclosures", Needs(AuditRead), disclosures::list)
         .add(Get, "/console/access-log", Needs(AuditRead), access_log::list)
         .merge(operator::table())
 }

@@ -267,6 +267,25 @@ impl Store {
     }
 }
 
+/// The compact range of `scope`'s first `size` leaves, read in `e`'s snapshot: the roots of the
+/// perfect subtrees before an export's first entry, from which an offline verifier rebuilds the
+/// tree over the exported entries (LOG-1, LOG-3).
+pub(crate) async fn compact_range_at(
+    e: &mut Exec<'_>,
+    scope: AuditScope,
+    size: u64,
+) -> Result<CompactRange, StoreError> {
+    let nodes: Vec<Node> = (0..64u8)
+        .rev()
+        .filter(|level| size >> level & 1 == 1)
+        .map(|level| Node { level, index: (size >> level) - 1 })
+        .collect();
+    let fetched = fetch(e, scope, nodes.clone()).await?;
+    let roots = nodes.iter().map(|n| fetched.node(*n)).collect::<Result<Vec<_>, _>>();
+    let roots = roots.map_err(|m| StoreError::Corrupt(m.to_string()))?;
+    CompactRange::from_parts(size, roots).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
 fn head_of(scope: AuditScope, head: Option<sql::audit::StoredHead>) -> Result<TreeHead, StoreError> {
     match head {
         None => Ok(TreeHead { size: 0, root: EMPTY_ROOT }),

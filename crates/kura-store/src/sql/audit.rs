@@ -545,3 +545,21 @@ pub(crate) async fn insert_many(
     }
     Ok(released)
 }
+
+/// The lowest and highest sequence numbers of `scope`'s entries dated in `[from, to)` (an
+/// export's range; LOG-1), or `None` when no entry is.
+pub(crate) async fn seq_bounds(
+    e: &mut Exec<'_>,
+    scope: AuditScope,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Option<(i64, i64)>, StoreError> {
+    const SQL: &str = "SELECT MIN(seq), MAX(seq) FROM audit_log WHERE scope_id = $1 AND at >= $2 AND at < $3";
+    let (lo, hi): (Option<i64>, Option<i64>) = run!(e, |c| sqlx::query_as(SQL)
+        .bind(scope.storage_id())
+        .bind(micros(from))
+        .bind(micros(to))
+        .fetch_one(c)
+        .await)?;
+    Ok(lo.zip(hi))
+}

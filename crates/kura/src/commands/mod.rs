@@ -9,9 +9,12 @@ mod contract;
 mod demo;
 mod export;
 mod import;
+mod logs;
 mod serve;
 
-use crate::cli::{AuditCommand, BackupCommand, BulkCommand, Cli, Command, OperatorCommand, ServeArgs, TenantCommand};
+use crate::cli::{
+    AuditCommand, BackupCommand, BulkCommand, Cli, Command, LogsCommand, OperatorCommand, ServeArgs, TenantCommand,
+};
 use anyhow::Context as _;
 use kura_domain::{Actor, ActorKind};
 use kura_server::{AppState, Settings, SystemClock};
@@ -107,9 +110,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let settings = settings(cli.config, &args.data.clone().into())?;
             backup::restore(settings, &args.backup, args.remote, args.keystore, &args.into).await
         }
-        Command::Audit(AuditCommand::Verify { data }) => {
+        Command::Logs(LogsCommand::Disclose { tenant, from, to, reason, withheld, out, data }) => {
+            let state = open(settings(cli.config, &data.into())?).await?;
+            logs::disclose(&state, cli_actor(), &tenant, &from, &to, &reason, withheld, &out).await
+        }
+        Command::Audit(AuditCommand::Verify { export: Some(file), key, .. }) => {
+            audit::verify_export(&file, key.as_deref())
+        }
+        Command::Audit(AuditCommand::Verify { data, .. }) => {
             let state = open(settings(cli.config, &data.into())?).await?;
             audit::verify(&state).await
+        }
+        Command::Audit(AuditCommand::Export { tenant, from, to, format, out, data }) => {
+            let state = open(settings(cli.config, &data.into())?).await?;
+            audit::export(&state, cli_actor(), &tenant, &from, &to, &format, &out).await
         }
         Command::Audit(AuditCommand::Checkpoint { data }) => {
             let state = open(settings(cli.config, &data.into())?).await?;

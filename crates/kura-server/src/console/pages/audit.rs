@@ -4,14 +4,15 @@
 //! lines, changes as `before → after`.
 
 use super::audit_detail::{self, Line};
+use crate::audit_export::ExportFormat;
 use crate::console::extract::Ctx;
 use crate::console::i18n::Lang;
 use crate::console::labels;
 use crate::console::layout::{Head, Nav, page};
 use crate::console::msg::Msg;
 use crate::console::widgets::{Input, empty_state, query, select};
-use crate::error::AppResult;
-use crate::service::{audit, collections};
+use crate::error::{AppError, AppResult};
+use crate::service::{audit, audit_export, collections};
 use crate::state::AppState;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
@@ -125,7 +126,7 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx, Query(f): Query<Filte
         div.log-summary {
             p { strong { (t(Msg::EntriesFound).replace("{n}", &total.to_string())) } }
             p.muted { (t(Msg::TimesShownIn)) " " (labels::time_zone_label(zone.as_str(), ctx.lang)) }
-            p { a href="/console/audit/checkpoint" { (t(Msg::CheckpointLink)) } }
+            p { a href="/console/audit/checkpoint" { (t(Msg::CheckpointLink)) } " · " a href="/console/audit/disclosures" { (t(Msg::DisclosuresLink)) } }
         }
         @if entries.is_empty() {
             (empty_state(t(Msg::NoMatchingData), None))
@@ -138,8 +139,72 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx, Query(f): Query<Filte
                 a.btn.btn-ghost href={ "/console/audit" (keep(&seq.to_string())) } { (t(Msg::Older)) " →" }
             }
         }
+        (export_form(&ctx, f.from.as_deref(), f.to.as_deref(), &zone, state.clock.now()))
     };
     Ok(page(&ctx, Head::new(Nav::Audit, t(Msg::NavAudit)), body).into_response())
+}
+
+/// The export form (LOG-1): a period, prefilled with the filter's or this month's, and a format.
+fn export_form(ctx: &Ctx, from: Option<&str>, to: Option<&str>, zone: &TimeZoneName, now: Timestamp) -> Markup {
+    let t = |m: Msg| ctx.t(m);
+    let local = now.to_zoned(zone.zone());
+    let month_start = local.date().first_of_month().to_datetime(jiff::civil::Time::midnight());
+    let fmt = |dt: DateTime| dt.strftime("%Y-%m-%dT%H:%M").to_string();
+    let from = from.filter(|s| !s.trim().is_empty()).map_or_else(|| fmt(month_start), str::to_owned);
+    // The end is exclusive: the next minute, so that what happened in this one is included.
+    let next_minute = local.datetime().saturating_add(jiff::SignedDuration::from_mins(1));
+    let to = to.filter(|s| !s.trim().is_empty()).map_or_else(|| fmt(next_minute), str::to_owned);
+    let formats: Vec<(String, String)> = [
+        (ExportFormat::Csv, t(Msg::FormatCsvBom)),
+        (ExportFormat::CsvUtf8, t(Msg::FormatCsvUtf8)),
+        (ExportFormat::Json, t(Msg::AuditExportFormatJson)),
+    ]
+    .into_iter()
+    .map(|(f, label)| (f.as_str().to_owned(), label.to_owned()))
+    .collect();
+    html! {
+        section.card.stack aria-labelledby="audit-export" {
+            h2 id="audit-export" { (t(Msg::AuditExportTitle)) }
+            @let (before, after) = t(Msg::AuditExportIntro).split_once("{command}").unwrap_or((t(Msg::AuditExportIntro), ""));
+            p { (before) code { "kura audit verify --export FILE" } (after) }
+            form.filters.log-export method="get" action="/console/audit/export" {
+                (Input { name: "export_from", label: t(Msg::From), kind: "datetime-local", value: &from,
+                    required: true, ..Input::default() }.render(ctx.lang))
+                (Input { name: "export_to", label: t(Msg::To), kind: "datetime-local", value: &to,
+                    required: true, ..Input::default() }.render(ctx.lang))
+                (select("export_format", t(Msg::ExportFormat), &formats, "csv", None, None, ctx.lang))
+                div.filter-actions {
+                    button.btn.btn-primary type="submit" { (t(Msg::AuditExportDownload)) }
+                }
+            }
+            p.help { (t(Msg::AuditExportLimit)) " " (t(Msg::TimesShownIn)) " " (labels::time_zone_label(zone.as_str(), ctx.lang)) }
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ExportForm {
+    export_from: Option<String>,
+    export_to: Option<String>,
+    export_format: Option<String>,
+}
+
+/// The export file (a GET: downloading changes nothing but the log, which records it).
+pub async fn export_file(State(state): State<AppState>, ctx: Ctx, Query(f): Query<ExportForm>) -> AppResult<Response> {
+    ctx.p.require(Permission::AuditRead)?;
+    let zone = ctx.p.tenant().time_zone.clone();
+    let bad = || AppError::BadRequest(ctx.t(Msg::InvalidDateTime).to_owned());
+    let from = local_to_instant(f.export_from.as_deref(), &zone).map_err(|()| bad())?;
+    let to = local_to_instant(f.export_to.as_deref(), &zone).map_err(|()| bad())?;
+    let (Some(from), Some(to)) = (from, to) else {
+        return Err(AppError::BadRequest(ctx.t(Msg::AuditExportNeedsRange).to_owned()));
+    };
+    if from >= to {
+        return Err(AppError::BadRequest(ctx.t(Msg::RangeReversed).to_owned()));
+    }
+    let format = audit_export::parse_format(f.export_format.as_deref())?;
+    let file = audit_export::export(&state, &ctx.p, from, to, format).await?;
+    Ok(crate::api::audit_log::download(file))
 }
 
 fn actor_role(role: Option<&str>, lang: Lang) -> String {

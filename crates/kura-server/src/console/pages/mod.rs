@@ -11,6 +11,7 @@ pub mod bulk;
 pub mod client_certs;
 pub mod collections;
 pub mod dashboard;
+pub mod disclosures;
 pub mod export;
 pub mod exports;
 pub mod factors;
