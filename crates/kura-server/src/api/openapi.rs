@@ -6,8 +6,8 @@
 
 use super::views::{ApiKeyCreated, ApiKeyView, Me, RecordValues, RoleView, SessionCreated, UserView};
 use super::{
-    access, account, audit_log, break_glass, bulk, client_certs, data, exports, links, passkeys, second_factor, transfer,
-    views,
+    access, account, audit_log, break_glass, bulk, client_certs, data, exports, links, passkeys, second_factor,
+    transfer, views,
 };
 use crate::error::{PROBLEM_JSON, Problem};
 use crate::service::audit::{AuditEntryView, CheckpointView};

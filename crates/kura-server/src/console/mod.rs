@@ -34,8 +34,7 @@ use kura_domain::Permission;
 use pages::{
     access_log, account, api_keys, audit, audit_checkpoint, break_glass, bulk, client_certs, collections, dashboard,
     disclosures, export, exports, factors, fields, import, links, passkeys, record_form, record_import, record_view,
-    records, roles,
-    security, session, users,
+    records, roles, security, session, users,
 };
 
 /// Every console page and form with the access it needs; the router is built from this table.
