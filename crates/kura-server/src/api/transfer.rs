@@ -76,28 +76,12 @@ pub async fn export_tenant(State(state): State<AppState>, ApiAuth(p): ApiAuth) -
 /// A finished archive as a streamed attachment, read from its temporary file in 64 KiB pieces
 /// (the file is deleted when the stream ends).
 pub(crate) fn archive_download(archive: Archive) -> Response {
-    use tokio::io::AsyncReadExt as _;
-    let headers = [
-        (header::CONTENT_TYPE, "application/zip".to_owned()),
-        (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", archive.file_name)),
-        (header::CONTENT_LENGTH, archive.bytes.to_string()),
-        (header::CACHE_CONTROL, "no-store".to_owned()),
-    ];
-    let file = Some(tokio::fs::File::from_std(archive.file));
-    let pieces = futures_util::stream::unfold(file, |file| async move {
-        let mut file = file?;
-        let mut buf = vec![0; 64 * 1024];
-        match file.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok(Bytes::from(buf)), Some(file)))
-            }
-            // The error ends the response early, so the client sees a cut download.
-            Err(e) => Some((Err(e), None)),
-        }
-    });
-    (headers, Body::from_stream(pieces)).into_response()
+    super::exports::attachment(crate::service::transfer::jobs::Download {
+        file: archive.file,
+        file_name: archive.file_name,
+        bytes: archive.bytes,
+        content_type: "application/zip",
+    })
 }
 
 /// Check a file before importing it into a collection: how its columns map to fields, the first
