@@ -18,4 +18,4 @@ pub use otp::{
     FactorCode, RECOVERY_CODE_CHARS, RecoveryCode, TOTP_DIGITS, TOTP_STEP_SECONDS, TotpSecret, recovery_digest,
 };
 pub use password::{Argon2Params, MAX_IMPORT_ARGON2, MAX_IMPORT_BCRYPT_COST, PasswordError, PasswordHasher};
-pub use token::{SecretToken, TokenDigest, ct_eq, random_bytes, sha256};
+pub use token::{SecretToken, TokenDigest, ct_eq, hex, random_bytes, sha256};

@@ -15,6 +15,7 @@
 
 use super::ca_key::{self, SealedKeyError};
 use super::{CertError, fingerprint_sha256, inspect, validity};
+use crate::hex;
 use crate::vault::{KeyError, KeyProvider};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -438,10 +439,6 @@ pub fn download_password() -> zeroize::Zeroizing<String> {
         i += 1;
     }
     zeroize::Zeroizing::new(out)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn pem_der(pem: &str) -> Option<Vec<u8>> {

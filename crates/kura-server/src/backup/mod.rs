@@ -40,6 +40,7 @@ pub use schedule::{Schedule, Schedules, id_time, parse_time, run_schedule};
 
 use crate::checkpoints::{CheckpointError, Checkpoints};
 use crate::settings::Settings;
+use kura_crypto::hex;
 use kura_crypto::vault::{BackupKey, OpenReader, SealWriter};
 use kura_domain::Clock;
 use kura_store::backup::{Snapshot, SnapshotError, Tools, engine_name, engine_of};
@@ -808,10 +809,6 @@ impl<W: Write> Write for Hashing<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {

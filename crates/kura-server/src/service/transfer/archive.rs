@@ -19,6 +19,7 @@ use crate::auth::TenantPrincipal;
 use crate::error::{AppError, AppResult};
 use crate::service::{audit, collections, roles, users};
 use crate::state::AppState;
+use kura_crypto::hex;
 use kura_domain::{AuditRecord, AuditScope, Operation, Permission};
 use kura_store::AuditFilter;
 use serde::Serialize;
@@ -298,8 +299,4 @@ impl Zip {
         let bytes = file.seek(SeekFrom::End(0))?;
         Ok((file, bytes))
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -15,6 +15,7 @@ use crate::auth::TenantPrincipal;
 use crate::error::{AppError, AppResult};
 use crate::service::collections;
 use crate::state::AppState;
+use kura_crypto::hex;
 use kura_crypto::{SecretToken, ct_eq};
 use kura_domain::{Actor, ActorKind, AuditRecord, AuditScope, Operation, Permission, TenantId};
 use kura_store::{ExportJob, ExportKind, ExportStatus, NewExportJob, StoreError};
@@ -289,8 +290,4 @@ pub(crate) fn remove(path: &std::path::Path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => tracing::error!(path = %path.display(), error = %e, "an export file could not be deleted"),
     }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
