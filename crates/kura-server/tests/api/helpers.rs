@@ -173,7 +173,10 @@ async fn try_spawn_node(
     let mut settings = Settings::default();
     settings.listen = "127.0.0.1:0".parse().expect("addr");
     settings.data_dir = dir.path().to_owned();
-    settings.database_url = kura_server::settings::Secret::new(db_url.clone());
+    // On PostgreSQL the application runs as the test cluster's application role, which row-level
+    // security confines (TEN-2); the test's own URL owns the tables and migrates.
+    let app_url = kura_store::testing::app_url(&db_url);
+    settings.database_url = kura_server::settings::Secret::new(app_url.clone());
     let cheap = Argon2Params::insecure_for_tests();
     // The checkpoint sink inside the test's own directory, so that nothing outlives it.
     settings.audit.checkpoint_dir = Some(dir.path().join("checkpoints"));
@@ -182,6 +185,11 @@ async fn try_spawn_node(
     settings.password.argon2_parallelism = cheap.parallelism;
     settings.limits.max_body_bytes = 64 * 1024;
     configure(&mut settings);
+    if settings.database_url.expose() == app_url
+        && let Some(owner) = kura_store::testing::owner_url(&db_url)
+    {
+        settings.database_owner_url = kura_server::settings::Secret::new(owner);
+    }
     let tls_cert =
         settings.tls.cert_file.as_ref().filter(|_| settings.tls.enabled()).map(|f| std::fs::read(f).unwrap());
     let app = Application::build(settings, clock.clone()).await?;
