@@ -90,7 +90,7 @@ pub fn owner_url(url: &str) -> Option<String> {
 
 /// Creates the application role on the server of `server` unless it exists (several test
 /// processes may race: whoever loses finds it there). It may log in and do nothing else.
-async fn ensure_app_role(server: &str) -> Result<(), StoreError> {
+pub async fn ensure_app_role(server: &str) -> Result<(), StoreError> {
     let mut conn = PgConnection::connect(server).await?;
     let create = format!(
         "DO $$ BEGIN CREATE ROLE {APP_ROLE} LOGIN PASSWORD '{APP_PASSWORD}' \
