@@ -830,7 +830,10 @@ impl Settings {
         if !configured.is_empty() {
             return configured.to_owned();
         }
-        let data = self.database_url.expose();
+        // The owner's URL when there is one: the keystore is migrated like the data, and row-level
+        // security does not concern it (it holds no tenant's rows, only wrapped keys).
+        let data = self.database_owner_url.expose();
+        let data = if data.is_empty() { self.database_url.expose() } else { data };
         if data.starts_with("postgres://") || data.starts_with("postgresql://") {
             let (base, _) = data.split_once('?').unwrap_or((data, ""));
             let name = base.rsplit_once('/').map_or("kura", |(_, n)| n);

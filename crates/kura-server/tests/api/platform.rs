@@ -106,3 +106,24 @@ async fn tamper(app: &TestApp, sql: &'static str) {
         pool.close().await;
     }
 }
+
+/// TEN-2: `/readyz` says whether PostgreSQL's row-level security confines the application. The
+/// test applications connect as the application role, the test's own URL owning the tables; a
+/// node connecting as the owner itself (the single-role default) is reported as not confined,
+/// and answers all the same. SQLite has no row-level security.
+#[tokio::test]
+async fn ten_2_readyz_reports_whether_row_level_security_confines_the_application() {
+    let app = spawn_app().await;
+    let (s, body) = app.send("GET", "/readyz", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    if app.db_url.starts_with("sqlite:") {
+        assert_eq!(body["row_security"], "not_available");
+        return;
+    }
+    assert_eq!(body["row_security"], "enforced");
+    let owner = app
+        .another_node_with(|s| s.database_url = kura_server::settings::Secret::new(app.db_url.clone()))
+        .await;
+    let (s, body) = owner.send("GET", "/readyz", None, None).await;
+    assert_eq!((s, body["row_security"].as_str()), (StatusCode::OK, Some("not_enforced")));
+}

@@ -141,8 +141,12 @@ impl Writer {
                 return Err(e);
             }
             guard.savepoint = Savepoint::Dirty;
-            guard.set_scope(scope).await?;
-            Ok(Held { guard: Some(guard), shared, scope })
+            let mut held = Held { guard: Some(guard), shared, scope };
+            // Refused: the `Held` dropped here wakes the flusher to roll back to `w`.
+            if let Some(slot) = held.guard.as_mut() {
+                slot.set_scope(scope).await?;
+            }
+            Ok(held)
         })
         .await
         .map_err(task_failed)?
