@@ -249,15 +249,19 @@ async fn bench(args: Args) -> anyhow::Result<()> {
             SystemKind::KuraSqlite => systems::start_kura(&launch, None, false, false).await?,
             SystemKind::KuraSqliteTls => systems::start_kura(&launch, None, true, false).await?,
             SystemKind::Pocketbase => systems::start_pocketbase(&launch).await?,
-            SystemKind::KuraPostgres | SystemKind::KuraPostgresRls => match pg::PgDatabase::create(&args.postgres_url, *kind).await {
-                Ok(db) => systems::start_kura(&launch, Some(db), false, *kind == SystemKind::KuraPostgresRls).await?,
-                Err(e) => {
-                    let note = format!("Kura on PostgreSQL skipped: {e:#} ({})", redact(&args.postgres_url));
-                    eprintln!("{note}");
-                    report.notes.push(note);
-                    continue;
+            SystemKind::KuraPostgres | SystemKind::KuraPostgresRls => {
+                match pg::PgDatabase::create(&args.postgres_url, *kind).await {
+                    Ok(db) => {
+                        systems::start_kura(&launch, Some(db), false, *kind == SystemKind::KuraPostgresRls).await?
+                    }
+                    Err(e) => {
+                        let note = format!("Kura on PostgreSQL skipped: {e:#} ({})", redact(&args.postgres_url));
+                        eprintln!("{note}");
+                        report.notes.push(note);
+                        continue;
+                    }
                 }
-            },
+            }
         };
         instances.push(inst);
     }

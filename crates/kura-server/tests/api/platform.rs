@@ -121,9 +121,8 @@ async fn ten_2_readyz_reports_whether_row_level_security_confines_the_applicatio
         return;
     }
     assert_eq!(body["row_security"], "enforced");
-    let owner = app
-        .another_node_with(|s| s.database_url = kura_server::settings::Secret::new(app.db_url.clone()))
-        .await;
+    let owner =
+        app.another_node_with(|s| s.database_url = kura_server::settings::Secret::new(app.db_url.clone())).await;
     let (s, body) = owner.send("GET", "/readyz", None, None).await;
     assert_eq!((s, body["row_security"].as_str()), (StatusCode::OK, Some("not_enforced")));
 }
