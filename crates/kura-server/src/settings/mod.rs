@@ -763,7 +763,8 @@ impl Settings {
         }
         let owner = self.database_owner_url.expose();
         let postgres = |u: &str| u.starts_with("postgres://") || u.starts_with("postgresql://");
-        if !owner.is_empty() && !(postgres(owner) && postgres(url)) {
+        let owner_fits = owner.is_empty() || (postgres(owner) && postgres(url));
+        if !owner_fits {
             return bad("database_owner_url", "must be a postgres:// URL, and only with a postgres:// database_url");
         }
         Ok(())

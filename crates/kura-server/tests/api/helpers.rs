@@ -170,12 +170,12 @@ async fn try_spawn_node(
     configure: impl FnOnce(&mut Settings),
 ) -> Result<TestApp, kura_server::BuildError> {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut settings = Settings::default();
-    settings.listen = "127.0.0.1:0".parse().expect("addr");
-    settings.data_dir = dir.path().to_owned();
     // On PostgreSQL the application runs as the test cluster's application role, which row-level
     // security confines (TEN-2); the test's own URL owns the tables and migrates.
     let app_url = kura_store::testing::app_url(&db_url);
+    let mut settings = Settings::default();
+    settings.listen = "127.0.0.1:0".parse().expect("addr");
+    settings.data_dir = dir.path().to_owned();
     settings.database_url = kura_server::settings::Secret::new(app_url.clone());
     let cheap = Argon2Params::insecure_for_tests();
     // The checkpoint sink inside the test's own directory, so that nothing outlives it.
