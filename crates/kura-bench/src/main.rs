@@ -7,6 +7,7 @@
 //! rate at Kura's parameters. See `docs/PERFORMANCE.md`.
 #![allow(clippy::print_stdout, reason = "a benchmark prints its report")]
 
+mod backup_rate;
 mod conn;
 mod load;
 mod pg;
@@ -104,6 +105,17 @@ struct Args {
     /// Seed of the request generator (ids picked, values written).
     #[arg(long, default_value_t = 0x6b75_7261)]
     seed: u64,
+    /// Only measure `kura backup`, `kura backup verify` and `kura restore` on a data set of
+    /// `--backup-mb` against the machine's limits on the same bytes, print them and exit.
+    #[arg(long)]
+    backup_rate: bool,
+    /// Megabytes of database the backup rate is measured on (records are created until the
+    /// database holds this much).
+    #[arg(long, default_value_t = 1000)]
+    backup_mb: u64,
+    /// Measure the backup rate on PostgreSQL too (`--postgres-url`).
+    #[arg(long)]
+    backup_postgres: bool,
 }
 
 #[tokio::main]
@@ -120,6 +132,43 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `--backup-rate`: the backup, verify and restore rates on SQLite (and PostgreSQL), as Markdown
+/// on standard output and, with `--json`, every number.
+async fn backup_rate(args: &Args, work_dir: &Path) -> anyhow::Result<()> {
+    let launch = Launch {
+        kura_bin: resolve(args.kura_bin.clone(), "target/release/kura", None)
+            .context("no kura binary: build it with `cargo build --release -p kura` or pass --kura-bin")?,
+        pocketbase_bin: PathBuf::new(),
+        work_dir: work_dir.to_owned(),
+        starts: 1,
+        kura_encrypted: true,
+    };
+    println!(
+        "{} on {} × {} ({}), load average at the start {}\n",
+        now_utc(),
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        cpu_model(),
+        source_revision(),
+        load_average()
+    );
+    let mut results = Vec::new();
+    eprintln!("backup rate on SQLite: seeding about {} MB …", args.backup_mb);
+    results.push(backup_rate::measure(&launch, None, args.backup_mb, args.connections).await?);
+    println!("{}", backup_rate::report(&results[0]));
+    if args.backup_postgres {
+        eprintln!("backup rate on PostgreSQL: seeding about {} MB …", args.backup_mb);
+        let db = pg::PgDatabase::create(&args.postgres_url).await?;
+        let r = backup_rate::measure(&launch, Some(db), args.backup_mb, args.connections).await?;
+        println!("{}", backup_rate::report(&r));
+        results.push(r);
+    }
+    println!("Load average at the end: {}", load_average());
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&results)?)?;
+    }
+    Ok(())
 }
 
 /// Ctrl-C or SIGTERM. When it wins the `select!`, the benchmark future is dropped, and with it
@@ -173,6 +222,10 @@ async fn bench(args: Args) -> anyhow::Result<()> {
             );
         }
         return Ok(());
+    }
+
+    if args.backup_rate {
+        return backup_rate(&args, &work_dir).await;
     }
 
     let workloads = if args.workloads.is_empty() { Workload::DEFAULT.to_vec() } else { args.workloads.clone() };

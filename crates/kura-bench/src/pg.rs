@@ -57,6 +57,14 @@ impl PgDatabase {
         Ok(self.show(&["autovacuum"]).await?[0] == "on")
     }
 
+    /// The database's size on disk, in bytes.
+    pub async fn size(&self) -> anyhow::Result<u64> {
+        let mut conn = PgConnection::connect(&self.url).await?;
+        let size: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())").fetch_one(&mut conn).await?;
+        let _ = conn.close().await;
+        Ok(u64::try_from(size).unwrap_or(0))
+    }
+
     /// PostgreSQL's version string and its durability settings, for the report.
     pub async fn describe(&self) -> anyhow::Result<String> {
         let shown = self.show(&["server_version", "fsync", "synchronous_commit", "autovacuum"]).await?;

@@ -113,7 +113,7 @@ pub struct Launch {
 
 /// A `kura` command with a clean environment: every `KURA_*` variable of the caller removed, so
 /// that Kura runs with its production defaults (Argon2id m=19456, t=2, p=1 among them).
-fn kura_command(bin: &Path, data_dir: &Path, database_url: &str) -> Command {
+pub(crate) fn kura_command(bin: &Path, data_dir: &Path, database_url: &str) -> Command {
     let mut cmd = Command::new(bin);
     for (k, _) in std::env::vars_os() {
         if k.to_string_lossy().starts_with("KURA_") {

@@ -46,16 +46,92 @@ pub async fn rotate_key(state: &AppState, actor: Actor) -> Result<Rotated, Backu
     Ok(Rotated { version, kept, removed })
 }
 
-/// The time of the oldest data backup kept anywhere, or `None` when there is none; `Err` when
-/// a place cannot be listed (then no key may be removed).
-async fn oldest_kept(state: &AppState) -> Result<Option<Timestamp>, BackupError> {
+/// The ids of the data backups kept anywhere (the directory, the copy directory, the bucket),
+/// oldest first, each once; `Err` when a place cannot be listed (then no key may be removed).
+async fn kept_ids(state: &AppState) -> Result<Vec<String>, BackupError> {
     let b = &state.backups;
     let mut ids = b.complete_ids()?;
     ids.extend(b.copy_ids());
     if b.remote().is_some() {
         ids.extend(b.list_remote().await?.into_iter().map(|r| r.id));
     }
-    Ok(ids.iter().filter_map(|id| id_time(id)).min())
+    ids.retain(|id| id_time(id).is_some());
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// The time of the oldest data backup kept anywhere, or `None` when there is none.
+async fn oldest_kept(state: &AppState) -> Result<Option<Timestamp>, BackupError> {
+    Ok(kept_ids(state).await?.first().and_then(|id| id_time(id)))
+}
+
+/// A backup key as the operator's page shows it: no key material.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyStatus {
+    pub version: u32,
+    /// The master key that wraps it.
+    pub master_key_id: String,
+    pub created: Timestamp,
+    /// When a newer key replaced it; `None` for the key new backups are encrypted with.
+    pub retired: Option<Timestamp>,
+    /// The kept data backups that keep it in the keystore, oldest first: for a retired key,
+    /// those made before its retirement (any of them may be encrypted with it); for the current
+    /// key, those made since it was made.
+    pub needed_by: Vec<String>,
+    /// For a retired key, when it is removed.
+    pub removal: Option<Removal>,
+}
+
+/// When a retired backup key is removed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Removal {
+    /// No kept backup needs it any more: at the next backup or rotation.
+    Next,
+    /// Once the retention rule has deleted the backups that need it: after this many more
+    /// backups, which the schedule takes by `at` (`None` without scheduled times).
+    After { backups: u32, at: Option<Timestamp> },
+}
+
+/// Every backup key in the keystore, oldest first, with the kept backups that need it and when
+/// it goes, by the rule [`remove_retired_keys`] applies, at `now`.
+pub async fn key_statuses(state: &AppState, vault: &Vault, now: Timestamp) -> Result<Vec<KeyStatus>, BackupError> {
+    let keys = vault.backup_keys().await?;
+    let kept = kept_ids(state).await?;
+    let local = state.backups.complete_ids()?;
+    let schedule = super::Schedule::from_settings(&state.settings);
+    let mut out = Vec::new();
+    for k in keys {
+        let (Ok(created), retired) = (Timestamp::from_microsecond(k.created_at), k.retired_at) else { continue };
+        let retired = retired.and_then(|at| Timestamp::from_microsecond(at).ok());
+        let needs = |id: &&String| match (id_time(id), retired) {
+            (Some(t), Some(r)) => t < r,
+            (Some(t), None) => t >= created,
+            (None, _) => false,
+        };
+        let needed_by: Vec<String> = kept.iter().filter(needs).cloned().collect();
+        let removal = retired.map(|_| match needed_by.last() {
+            None => Removal::Next,
+            Some(newest) => {
+                // The retention rule keeps the newest `generations` backups: the newest backup
+                // that needs the key goes once that many newer ones are in the directory.
+                let newer = local.iter().filter(|id| *id > newest).count();
+                let backups =
+                    state.backups.generations().saturating_sub(u32::try_from(newer).unwrap_or(u32::MAX)).max(1);
+                let at = schedule.as_ref().and_then(|s| s.nth_slot_after(now, backups));
+                Removal::After { backups, at }
+            }
+        });
+        out.push(KeyStatus {
+            version: k.version,
+            master_key_id: k.master_key_id,
+            created,
+            retired,
+            needed_by,
+            removal,
+        });
+    }
+    Ok(out)
 }
 
 /// Removes every retired backup key that no kept data backup can need: none was made before

@@ -19,35 +19,48 @@
 //! deletion certificate can state. A keystore backup cannot be encrypted with the backup key,
 //! which the keystore itself holds; each carries a key of its own, wrapped by the master key, in
 //! its signed manifest.
+//!
+//! By job: this file takes a backup and lists them; `files.rs` is the file plumbing (sealing,
+//! opening, digests, synced writes); `retention.rs` where backups are kept and for how long;
+//! `restore.rs` verifying and restoring; `keystore.rs` what is particular to the keystore's
+//! backups; `keys.rs` the backup key's rotation; `jobs.rs` the audited jobs; `schedule.rs`
+//! the schedule; `remote.rs` the bucket; `manifest.rs` the signed manifest; `meter.rs` progress.
 
+mod files;
 mod jobs;
 mod keys;
+mod keystore;
 mod manifest;
 mod meter;
 mod remote;
+mod restore;
+mod retention;
 mod schedule;
 
+pub use files::Scratch;
 pub use jobs::{
     Drilled, Jobs, backups_of, drill, expire_keystore, last_drill, schedule_actor, take, take_keystore, verify,
     verify_of,
 };
-pub use keys::{Rotated, remove_retired_keys, rotate_key};
+pub use keys::{KeyStatus, Removal, Rotated, key_statuses, remove_retired_keys, rotate_key};
+pub use keystore::KeystoreContents;
 pub use kura_store::backup::RestoreTarget;
 pub use manifest::{BackupKind, FileEntry, MANIFEST_FILE, Manifest, ManifestError};
 pub use meter::Meter;
 pub use remote::{Remote, RemoteBackup, RemoteError, check_remote};
+pub use restore::{Restored, Verified};
+pub use retention::Retention;
 pub use schedule::{Schedule, Schedules, id_time, parse_time, run_schedule};
 
 use crate::checkpoints::{CheckpointError, Checkpoints};
 use crate::settings::Settings;
+use files::{private_dir, seal_file, sync_dir, write_synced};
 use kura_crypto::hex;
-use kura_crypto::vault::{BackupKey, OpenReader, SealWriter};
+use kura_crypto::vault::BackupKey;
 use kura_domain::Clock;
 use kura_store::backup::{Snapshot, SnapshotError, Tools, engine_name, engine_of};
-use kura_store::{ChainVerification, Store, StoreError, StoreOptions, Vault};
-use sha2::{Digest as _, Sha256};
-use std::collections::HashMap;
-use std::io::{self, Read, Write};
+use kura_store::{StoreError, Vault};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -57,8 +70,6 @@ pub const DATABASE_FILE: &str = "database.zst.kbk";
 pub const KEYSTORE_FOLDER: &str = "keystore";
 /// A backup being written is named so; listings and retention skip it.
 const INCOMPLETE_PREFIX: &str = ".incomplete-";
-/// zstd's level: its default, about as fast as the disk on two cores.
-const ZSTD_LEVEL: i32 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
@@ -113,39 +124,6 @@ pub async fn open_vault(settings: &Settings) -> Result<Arc<Vault>, BackupError> 
     }
     crate::application::open_vault(settings).await.map_err(|e| BackupError::Keystore(e.to_string()))
 }
-
-/// How long backups are kept.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Retention {
-    /// The newest this many complete backups.
-    Generations(u32),
-    /// Every backup younger than this many days.
-    Days(u32),
-}
-
-impl Retention {
-    /// How many of the complete backups `ids` (oldest first) are deleted at `now`: the first ones.
-    fn excess(self, ids: &[String], now: jiff::Timestamp) -> usize {
-        match self {
-            Self::Generations(n) => ids.len().saturating_sub(n as usize),
-            Self::Days(days) => {
-                let keep = jiff::SignedDuration::from_hours(24 * i64::from(days));
-                ids.iter()
-                    .take_while(|id| id_time(id).is_none_or(|t| t.saturating_add(keep).is_ok_and(|end| end <= now)))
-                    .count()
-            }
-        }
-    }
-
-    /// When a backup made at `made` is deleted by this rule at the latest, if it says so by time.
-    pub fn expiry(self, made: jiff::Timestamp) -> Option<jiff::Timestamp> {
-        match self {
-            Self::Generations(_) => None,
-            Self::Days(days) => made.saturating_add(jiff::SignedDuration::from_hours(24 * i64::from(days))).ok(),
-        }
-    }
-}
-
 /// The backups of one installation: of its database, or of its keystore.
 #[derive(Clone, Debug)]
 pub struct Backups {
@@ -204,27 +182,6 @@ impl Location {
     }
 }
 
-/// A private scratch directory beside the backups, removed when dropped.
-#[derive(Debug)]
-pub struct Scratch(PathBuf);
-
-impl Scratch {
-    /// A new name for a scratch directory in `dir` (not created).
-    fn name(dir: &Path, what: &str) -> Self {
-        let tag: String = kura_crypto::random_bytes::<6>().iter().map(|b| format!("{b:02x}")).collect();
-        Self(dir.join(format!(".{what}-{tag}")))
-    }
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Whether a listed backup's manifest carries a valid signature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Signature {
@@ -242,35 +199,6 @@ pub struct Listed {
     pub manifest: Option<Manifest>,
     pub signature: Signature,
     pub stored_bytes: u64,
-}
-
-/// What a verification or restore checked.
-#[derive(Debug)]
-pub struct Verified {
-    pub manifest: Manifest,
-    /// Bytes of the database, decrypted and decompressed.
-    pub database_bytes: u64,
-    pub seconds: f64,
-}
-
-/// A restore done.
-#[derive(Debug)]
-pub struct Restored {
-    pub verified: Verified,
-    pub target: String,
-    /// Every audit chain of the restored data, verified with its Merkle tree (none for a keystore).
-    pub chains: Vec<ChainVerification>,
-    /// What a restored keystore holds.
-    pub keystore: Option<KeystoreContents>,
-}
-
-/// What a restored keystore holds, once opened with the master key.
-#[derive(Debug)]
-pub struct KeystoreContents {
-    /// The tenants whose keys it holds.
-    pub tenants: Vec<kura_domain::TenantId>,
-    /// The versions of the backup keys it holds.
-    pub backup_keys: Vec<u32>,
 }
 
 impl Backups {
@@ -294,23 +222,6 @@ impl Backups {
             },
             checkpoints: Checkpoints::new(settings),
             meter: Arc::default(),
-        })
-    }
-
-    /// The keystore's backups as configured: in `backup.keystore_dir`, copied to `keystore/` in
-    /// the copy directory and under `<prefix>/keystore/` in the bucket, kept
-    /// `backup.keystore_keep_days` days.
-    pub fn keystore(settings: &Settings) -> Result<Self, BackupError> {
-        let data = Self::new(settings)?;
-        Ok(Self {
-            kind: BackupKind::Keystore,
-            retention: Retention::Days(settings.backup.keystore_keep_days),
-            dir: settings.keystore_backup_dir(),
-            copy_dir: data.copy_dir.as_ref().map(|d| d.join(KEYSTORE_FOLDER)),
-            remote: data.remote.as_ref().map(|r| r.under(KEYSTORE_FOLDER)),
-            database_url: settings.keystore_url(),
-            meter: Arc::default(),
-            ..data
         })
     }
 
@@ -416,7 +327,7 @@ impl Backups {
         let meter = Arc::clone(&self.meter);
         let name = self.kind.file();
         let file = staging.join(name);
-        let context = file_context(id, name);
+        let context = files::file_context(id, name);
         let fingerprint = key.fingerprint();
         let version = key.version().get();
         let target = file.clone();
@@ -442,82 +353,6 @@ impl Backups {
         write_synced(&manifest_path, note.as_bytes()).map_err(io_at(&manifest_path))?;
         sync_dir(staging).map_err(io_at(staging))?;
         Ok((plain, size + note.len() as u64))
-    }
-
-    /// Deletes the complete backups the retention rule no longer keeps at `now`; returns their ids.
-    pub fn apply_retention(&self, now: jiff::Timestamp) -> Result<Vec<String>, BackupError> {
-        retain(&self.dir, self.retention, now)
-    }
-
-    /// Applies the retention rule at `now` everywhere the backups are: the directory, the copy
-    /// directory and the bucket. The keystore's backups expire by time, so this runs at every
-    /// check of `kura serve`, not only after a new backup. Returns the ids deleted here, and
-    /// what failed (the rest is still done).
-    pub async fn expire(&self, now: jiff::Timestamp) -> (Vec<String>, Vec<String>) {
-        let mut deleted = Vec::new();
-        let mut failed = Vec::new();
-        match self.apply_retention(now) {
-            Ok(ids) => deleted.extend(ids),
-            Err(e) => failed.push(e.to_string()),
-        }
-        if let Some(to) = &self.copy_dir {
-            match retain(to, self.retention, now) {
-                Ok(ids) => deleted.extend(ids),
-                Err(e) => failed.push(e.to_string()),
-            }
-        }
-        if let Some(remote) = &self.remote {
-            match remote.retain(self.retention, now).await {
-                Ok(ids) => deleted.extend(ids),
-                Err(e) => failed.push(e.to_string()),
-            }
-        }
-        deleted.sort();
-        deleted.dedup();
-        (deleted, failed)
-    }
-
-    /// Whether some backup here (the directory or the copy directory) is past its retention
-    /// at `now`: a cheap look before [`Backups::expire`] lists the bucket.
-    pub fn any_expired(&self, now: jiff::Timestamp) -> bool {
-        let past = |ids: Vec<String>| self.retention.excess(&ids, now) > 0;
-        past(self.complete_ids().unwrap_or_default()) || past(self.copy_ids())
-    }
-
-    /// The ids of the complete backups in the copy directory, oldest first (none without one).
-    pub fn copy_ids(&self) -> Vec<String> {
-        self.copy_dir.as_deref().and_then(|d| complete_ids_in(d).ok()).unwrap_or_default()
-    }
-
-    /// The ids of the complete backups in the directory, oldest first.
-    pub(crate) fn complete_ids(&self) -> Result<Vec<String>, BackupError> {
-        complete_ids_in(&self.dir)
-    }
-
-    /// Copies the complete backup `id` into the copy directory (under a hidden name, synced,
-    /// then renamed into place), and applies the retention rule there too.
-    fn copy(&self, id: &str, to: &Path, now: jiff::Timestamp) -> Result<PathBuf, BackupError> {
-        crate::application::create_private_dir(to).map_err(io_at(to))?;
-        let staging = to.join(format!("{INCOMPLETE_PREFIX}{id}"));
-        let copied = (|| -> Result<PathBuf, BackupError> {
-            private_dir(&staging).map_err(io_at(&staging))?;
-            let from = self.dir.join(id);
-            for entry in std::fs::read_dir(&from).map_err(io_at(&from))?.flatten() {
-                let target = staging.join(entry.file_name());
-                copy_synced(&entry.path(), &target).map_err(io_at(&target))?;
-            }
-            sync_dir(&staging).map_err(io_at(&staging))?;
-            let path = to.join(id);
-            std::fs::rename(&staging, &path).map_err(io_at(&path))?;
-            sync_dir(to).map_err(io_at(to))?;
-            Ok(path)
-        })();
-        if copied.is_err() {
-            let _ = std::fs::remove_dir_all(&staging);
-        }
-        let path = copied?;
-        retain(to, self.retention, now)?;
-        Ok(path)
     }
 
     /// Every complete backup, oldest first, with its manifest and whether its signature checks.
@@ -548,236 +383,6 @@ impl Backups {
         let remote = self.remote.as_ref().ok_or(BackupError::NoRemote)?;
         Ok(remote.list().await?)
     }
-
-    /// The directory of the backup at `at`: a local one as it is, a remote one downloaded into
-    /// a scratch directory beside the backups (removed with the returned guard).
-    async fn materialise(&self, at: &Location) -> Result<(PathBuf, Option<Scratch>), BackupError> {
-        match at {
-            Location::Dir(path) => Ok((path.clone(), None)),
-            Location::Remote(id) => {
-                let remote = self.remote.as_ref().ok_or(BackupError::NoRemote)?;
-                crate::application::create_private_dir(&self.dir).map_err(io_at(&self.dir))?;
-                let scratch = Scratch::name(&self.dir, "remote");
-                remote.download(id, scratch.path()).await?;
-                Ok((scratch.path().to_owned(), Some(scratch)))
-            }
-        }
-    }
-
-    /// A failure found in a downloaded copy, named by the remote object rather than the
-    /// scratch file.
-    fn name_remote(&self, at: &Location, e: BackupError) -> BackupError {
-        let (Location::Remote(id), Some(remote)) = (at, &self.remote) else { return e };
-        match e {
-            BackupError::Corrupt { backup, file, why } => {
-                let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                BackupError::Corrupt { backup, file: PathBuf::from(remote.url(id, &name)), why }
-            }
-            BackupError::Manifest { source, .. } => BackupError::Manifest { backup: remote.url(id, ""), source },
-            other => other,
-        }
-    }
-
-    /// Verifies the backup at `at` (see [`Backups::verify`]), downloading a remote one first.
-    pub async fn verify_at(&self, at: &Location, vault: &Vault) -> Result<Verified, BackupError> {
-        let (path, _scratch) = self.materialise(at).await?;
-        self.verify(&path, vault).await.map_err(|e| self.name_remote(at, e))
-    }
-
-    /// Restores the backup at `at` (see [`Backups::restore`]), downloading a remote one first.
-    pub async fn restore_from(
-        &self,
-        at: &Location,
-        target: &RestoreTarget,
-        vault: &Vault,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Restored, BackupError> {
-        let (path, _scratch) = self.materialise(at).await?;
-        self.restore(&path, target, vault, clock).await.map_err(|e| self.name_remote(at, e))
-    }
-
-    /// The signed manifest of the backup at `path`, every file checked against its digest, and
-    /// the backup key that encrypted it.
-    async fn check(&self, path: &Path, vault: &Vault) -> Result<(Manifest, BackupKey), BackupError> {
-        let backup = path.display().to_string();
-        let note = match std::fs::read_to_string(path.join(MANIFEST_FILE)) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(BackupError::NotFound(backup)),
-            Err(source) => return Err(BackupError::Io { path: path.join(MANIFEST_FILE), source }),
-        };
-        let Some(verifier) = self.checkpoints.verifier()? else {
-            return Err(BackupError::NoVerifier { backup, key: self.checkpoints.key_file().to_owned() });
-        };
-        let manifest = Manifest::open(&note, &verifier).map_err(|source| BackupError::Manifest { backup, source })?;
-        if manifest.kind != self.kind {
-            return Err(BackupError::OtherKind { backup: manifest.id, kind: manifest.kind.as_str() });
-        }
-        if !manifest.files.iter().any(|f| f.name == self.kind.file()) {
-            let source = ManifestError::Malformed(format!("it lists no {}", self.kind.file()));
-            return Err(BackupError::Manifest { backup: manifest.id, source });
-        }
-        let (dir, files) = (path.to_owned(), manifest.files.clone());
-        let id = manifest.id.clone();
-        // Every file is read twice: for its digest, then to decrypt the data file.
-        let data_bytes = files.iter().find(|f| f.name == self.kind.file()).map_or(0, |f| f.size);
-        self.meter.start(files.iter().map(|f| f.size).sum::<u64>() + data_bytes);
-        let meter = Arc::clone(&self.meter);
-        tokio::task::spawn_blocking(move || check_digests(&dir, &id, &files, &meter))
-            .await
-            .map_err(|e| BackupError::Io { path: path.to_owned(), source: io::Error::other(e) })??;
-        let key = match &manifest.wrapped_key {
-            None => backup_key_for(&manifest, vault).await?,
-            Some(wrapped) => keystore_backup_key_for(&manifest, wrapped, vault)?,
-        };
-        Ok((manifest, key))
-    }
-
-    /// Verifies the backup at `path`: signature, digests, and that the backup key decrypts and
-    /// decompresses every byte of it.
-    pub async fn verify(&self, path: &Path, vault: &Vault) -> Result<Verified, BackupError> {
-        let started = std::time::Instant::now();
-        let (manifest, key) = self.check(path, vault).await?;
-        let file = path.join(self.kind.file());
-        let context = file_context(&manifest.id, self.kind.file());
-        let backup = manifest.id.clone();
-        let meter = Arc::clone(&self.meter);
-        let database_bytes = tokio::task::spawn_blocking(move || {
-            let mut sink = io::sink();
-            open_file(&file, &key, &context, &mut sink, meter).map_err(|why| BackupError::Corrupt { backup, file, why })
-        })
-        .await
-        .map_err(|e| BackupError::Io { path: path.to_owned(), source: io::Error::other(e) })??;
-        Ok(Verified { manifest, database_bytes, seconds: started.elapsed().as_secs_f64() })
-    }
-
-    /// Restores the backup at `path` into `target`, which must be empty, then verifies every
-    /// audit chain and Merkle tree of what was restored.
-    pub async fn restore(
-        &self,
-        path: &Path,
-        target: &RestoreTarget,
-        vault: &Vault,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Restored, BackupError> {
-        let started = std::time::Instant::now();
-        let (manifest, key) = self.check(path, vault).await?;
-        let target_engine = engine_name(target.engine());
-        if manifest.engine != target_engine {
-            let backup = if manifest.engine == "sqlite" { "sqlite" } else { "postgres" };
-            return Err(SnapshotError::EngineMismatch { backup, target: target_engine }.into());
-        }
-        target.prepare().await?;
-        let mut sink = target.sink(&self.tools)?;
-        let file = path.join(self.kind.file());
-        let context = file_context(&manifest.id, self.kind.file());
-        let backup = manifest.id.clone();
-        let meter = Arc::clone(&self.meter);
-        let database_bytes =
-            tokio::task::spawn_blocking(move || match open_file(&file, &key, &context, &mut sink, meter) {
-                Ok(n) => sink.finish().map(|()| n).map_err(BackupError::from),
-                Err(why) => {
-                    sink.abandon();
-                    Err(BackupError::Corrupt { backup, file, why })
-                }
-            })
-            .await
-            .map_err(|e| BackupError::Io { path: path.to_owned(), source: io::Error::other(e) })??;
-        if self.kind == BackupKind::Keystore {
-            // The restored keystore opens with this master key and says what it holds.
-            let restored = vault.open_other(&target.url()).await?;
-            let tenants = restored.tenants_with_keys().await;
-            let backup_keys = restored.backup_key_versions().await;
-            restored.shut().await;
-            let keystore = KeystoreContents { tenants: tenants?, backup_keys: backup_keys? };
-            let verified = Verified { manifest, database_bytes, seconds: started.elapsed().as_secs_f64() };
-            return Ok(Restored { verified, target: target.describe(), chains: Vec::new(), keystore: Some(keystore) });
-        }
-        let store = Store::open(&target.url(), clock, StoreOptions { vault: None, ..StoreOptions::default() }).await?;
-        let chains = store.verify_all_against(&HashMap::new()).await;
-        store.close().await;
-        let verified = Verified { manifest, database_bytes, seconds: started.elapsed().as_secs_f64() };
-        Ok(Restored { verified, target: target.describe(), chains: chains?, keystore: None })
-    }
-}
-
-/// The backup key that `manifest` names, told apart from a wrong one by its fingerprint.
-async fn backup_key_for(manifest: &Manifest, vault: &Vault) -> Result<BackupKey, BackupError> {
-    let (v, fingerprint) = (manifest.backup_key_version, &manifest.backup_key_fingerprint);
-    let wrong = |why: String| BackupError::WrongKey { backup: manifest.id.clone(), why };
-    match vault.backup_key_version(v).await {
-        Ok(Some(key)) if &key.fingerprint() == fingerprint => Ok(key),
-        Ok(Some(key)) => Err(wrong(format!(
-            "it was encrypted with backup key {v} {fingerprint}, and this keystore's backup key {v} is {}: \
-             another installation's keystore",
-            key.fingerprint()
-        ))),
-        Ok(None) => Err(wrong(format!(
-            "this keystore holds no backup key {v} ({fingerprint}): it is not the keystore the backup was made with"
-        ))),
-        Err(StoreError::Unreadable(_)) => Err(wrong(format!(
-            "the keystore's backup key {v} does not unwrap with this master key ({}); the backup was made under \
-             master key {}",
-            vault.master_key_id(),
-            manifest.master_key_id
-        ))),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// The key of a keystore backup, from the wrapped key in its manifest.
-fn keystore_backup_key_for(manifest: &Manifest, wrapped: &str, vault: &Vault) -> Result<BackupKey, BackupError> {
-    let wrong = |why: String| BackupError::WrongKey { backup: manifest.id.clone(), why };
-    let bytes = unhex(wrapped).ok_or_else(|| wrong("its wrapped key is not hex".into()))?;
-    match vault.open_keystore_backup_key(&manifest.id, &bytes) {
-        Ok(key) if key.fingerprint() == manifest.backup_key_fingerprint => Ok(key),
-        Ok(_) => Err(wrong("its key's fingerprint differs from the one in the signed manifest".into())),
-        Err(StoreError::Unreadable(_) | StoreError::Corrupt(_)) => Err(wrong(format!(
-            "its key does not unwrap with this master key ({}); the backup was made under master key {}",
-            vault.master_key_id(),
-            manifest.master_key_id
-        ))),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Deletes the complete backups in `dir` that `retention` no longer keeps at `now`; returns
-/// their ids.
-fn retain(dir: &Path, retention: Retention, now: jiff::Timestamp) -> Result<Vec<String>, BackupError> {
-    let ids = complete_ids_in(dir)?;
-    let excess = retention.excess(&ids, now);
-    let mut deleted = Vec::new();
-    for id in ids.into_iter().take(excess) {
-        let path = dir.join(&id);
-        std::fs::remove_dir_all(&path).map_err(io_at(&path))?;
-        tracing::info!(backup = %id, dir = %dir.display(), "backup deleted by the retention rule");
-        deleted.push(id);
-    }
-    if !deleted.is_empty() {
-        sync_dir(dir).map_err(io_at(dir))?;
-    }
-    Ok(deleted)
-}
-
-/// The ids of the complete backups in `dir` (a directory named by a backup id, with its
-/// manifest), oldest first.
-fn complete_ids_in(dir: &Path) -> Result<Vec<String>, BackupError> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => return Err(BackupError::Io { path: dir.to_owned(), source }),
-    };
-    let mut ids: Vec<String> = entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-        .filter(|name| is_backup_id(name) && dir.join(name).join(MANIFEST_FILE).is_file())
-        .collect();
-    ids.sort();
-    Ok(ids)
-}
-
-/// What is bound into every chunk of a backup's file: the backup's id and the file's name.
-fn file_context(id: &str, file: &str) -> Vec<u8> {
-    format!("{id}/{file}").into_bytes()
 }
 
 /// A backup's id: its time in UTC to the microsecond, so that ids sort as the backups were made.
@@ -794,135 +399,12 @@ fn is_backup_id(name: &str) -> bool {
         && b.iter().enumerate().all(|(i, c)| matches!(i, 8 | 15 | 22) || c.is_ascii_digit())
 }
 
-/// Counts and hashes what goes through it.
-struct Hashing<W> {
-    inner: W,
-    hasher: Sha256,
-    bytes: u64,
-}
-
-impl<W: Write> Write for Hashing<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
-}
-
-/// Compresses and encrypts `snapshot` into the new file `path` (mode 0600, synced); returns
-/// the bytes read, the bytes written and their SHA-256.
-fn seal_file(
-    snapshot: Snapshot,
-    path: &Path,
-    key: &BackupKey,
-    context: &[u8],
-    meter: Arc<Meter>,
-) -> Result<(u64, u64, String), BackupError> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(io_at(path))?;
-    let fail = |source| BackupError::Io { path: path.to_owned(), source };
-    let hashing = Hashing { inner: io::BufWriter::with_capacity(1 << 20, file), hasher: Sha256::new(), bytes: 0 };
-    let sealed = SealWriter::new(key, context, hashing).map_err(fail)?;
-    let mut zstd = zstd::stream::Encoder::new(sealed, ZSTD_LEVEL).map_err(fail)?;
-    let mut metered = meter::Metered { inner: snapshot, meter };
-    let plain = io::copy(&mut metered, &mut zstd).map_err(fail)?;
-    let snapshot = metered.inner;
-    let hashing = zstd.finish().and_then(SealWriter::finish).map_err(fail)?;
-    let (size, digest) = (hashing.bytes, hex(&hashing.hasher.finalize()));
-    let file = hashing.inner.into_inner().map_err(|e| fail(e.into_error()))?;
-    file.sync_all().map_err(fail)?;
-    snapshot.finish()?;
-    Ok((plain, size, digest))
-}
-
-/// Decrypts and decompresses the backup file `path` into `out`; returns the bytes written, or
-/// why the file does not open.
-fn open_file(
-    path: &Path,
-    key: &BackupKey,
-    context: &[u8],
-    out: &mut impl Write,
-    meter: Arc<Meter>,
-) -> Result<u64, String> {
-    let file = meter::Metered { inner: std::fs::File::open(path).map_err(|e| e.to_string())?, meter };
-    let opened =
-        OpenReader::new(key, context, io::BufReader::with_capacity(1 << 20, file)).map_err(|e| e.to_string())?;
-    let mut zstd = zstd::stream::Decoder::new(opened).map_err(|e| e.to_string())?;
-    io::copy(&mut zstd, out).map_err(|e| e.to_string())
-}
-
-/// Checks every file of a manifest against its size and digest, naming the first that differs.
-fn check_digests(dir: &Path, backup: &str, files: &[FileEntry], meter: &Meter) -> Result<(), BackupError> {
-    for f in files {
-        let path = dir.join(&f.name);
-        let corrupt = |why: String| BackupError::Corrupt { backup: backup.to_owned(), file: path.clone(), why };
-        let mut file = match std::fs::File::open(&path) {
-            Ok(file) => file,
-            Err(e) => return Err(corrupt(format!("it cannot be read: {e}"))),
-        };
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 1 << 20];
-        let mut size = 0u64;
-        loop {
-            let n = file.read(&mut buf).map_err(|e| corrupt(format!("it cannot be read: {e}")))?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            size += n as u64;
-            meter.add(n as u64);
-        }
-        if size != f.size {
-            return Err(corrupt(format!("it has {size} bytes, and the signed manifest says {}", f.size)));
-        }
-        if hex(&hasher.finalize()) != f.sha256 {
-            return Err(corrupt("its SHA-256 digest differs from the one in the signed manifest".to_owned()));
-        }
-    }
-    Ok(())
-}
-
 /// `name` in the first directory of `PATH` that has it, or `name` itself (the spawn then fails
 /// with a clear error).
 fn find_on_path(name: &str) -> PathBuf {
     std::env::var_os("PATH")
         .and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(name)).find(|p| p.is_file()))
         .unwrap_or_else(|| PathBuf::from(name))
-}
-
-fn private_dir(path: &Path) -> io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt as _;
-    std::fs::DirBuilder::new().mode(0o700).create(path)
-}
-
-fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
-}
-
-fn copy_synced(from: &Path, to: &Path) -> io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut input = std::fs::File::open(from)?;
-    let mut out = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(to)?;
-    io::copy(&mut input, &mut out)?;
-    out.sync_all()
-}
-
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    std::fs::File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]

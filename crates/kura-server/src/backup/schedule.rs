@@ -64,6 +64,24 @@ impl Schedule {
     }
 }
 
+impl Schedule {
+    /// The `n`th scheduled time after `now` (the first is `n = 1`); `None` for `n = 0`.
+    pub fn nth_slot_after(&self, now: Timestamp, n: u32) -> Option<Timestamp> {
+        let n = usize::try_from(n).ok()?.checked_sub(1)?;
+        let today = now.to_zoned(self.zone.clone()).date();
+        // `times` holds at least one time a day, so `n + 2` days hold the slot sought.
+        let mut slots: Vec<Timestamp> = (0..=n + 1)
+            .filter_map(|d| today.checked_add(jiff::Span::new().days(i64::try_from(d).ok()?)).ok())
+            .flat_map(|day| self.times.iter().filter_map(move |t| day.to_datetime(*t).to_zoned(self.zone.clone()).ok()))
+            .map(|z| z.timestamp())
+            .filter(|slot| *slot > now)
+            .collect();
+        slots.sort();
+        slots.dedup();
+        slots.get(n).copied()
+    }
+}
+
 /// `HH:MM` (24-hour).
 pub fn parse_time(text: &str) -> Option<Time> {
     let (h, m) = text.trim().split_once(':')?;
@@ -209,5 +227,20 @@ mod tests {
         assert_eq!(parse_time("3:00"), None);
         assert_eq!(parse_time("24:00"), None);
         assert_eq!(id_time("20261206T201912.000123Z"), Some(ts("2026-12-06T20:19:12.000123Z")));
+    }
+
+    #[test]
+    fn ops_1_the_nth_slot_after_now_counts_the_scheduled_times_ahead() {
+        let times = ["03:00", "15:00"].iter().filter_map(|t| parse_time(t)).collect();
+        let s =
+            Schedule { times, zone: TimeZone::get("Asia/Tokyo").unwrap(), every: std::time::Duration::from_secs(60) };
+        // 2026-12-07 10:00 JST: next 15:00 JST, then 03:00 and 15:00 the next day.
+        let now = ts("2026-12-07T01:00:00Z");
+        assert_eq!(s.nth_slot_after(now, 1), Some(ts("2026-12-07T06:00:00Z")));
+        assert_eq!(s.nth_slot_after(now, 2), Some(ts("2026-12-07T18:00:00Z")));
+        assert_eq!(s.nth_slot_after(now, 5), Some(ts("2026-12-09T06:00:00Z")));
+        assert_eq!(s.nth_slot_after(now, 0), None);
+        // A slot exactly now is not ahead.
+        assert_eq!(s.nth_slot_after(ts("2026-12-07T06:00:00Z"), 1), Some(ts("2026-12-07T18:00:00Z")));
     }
 }

@@ -48,6 +48,7 @@ pub enum Done {
     BreakGlassEnded,
     BreakGlassApproved,
     BreakGlassRefused,
+    BackupKeyRotated,
 }
 
 impl Done {
@@ -82,6 +83,7 @@ impl Done {
             "done=bgended" => Some(Self::BreakGlassEnded),
             "done=bgapproved" => Some(Self::BreakGlassApproved),
             "done=bgrefused" => Some(Self::BreakGlassRefused),
+            "done=backupkeyrotated" => Some(Self::BackupKeyRotated),
             _ => None,
         })
     }
@@ -116,6 +118,7 @@ impl Done {
             Self::BreakGlassEnded => Msg::DoneBreakGlassEnded,
             Self::BreakGlassApproved => Msg::DoneBreakGlassApproved,
             Self::BreakGlassRefused => Msg::DoneBreakGlassRefused,
+            Self::BackupKeyRotated => Msg::DoneBackupKeyRotated,
         }
     }
 }

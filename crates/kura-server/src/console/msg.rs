@@ -919,4 +919,34 @@ catalogue! {
     CertYoursNone => "The connection you are using now presents no valid certificate of this tenant.", "現在の接続は、このテナントの有効な証明書を提示していません。";
     CertLockoutWarning => "You are connected without a valid client certificate of this tenant. After saving, {doors} would refuse you here. Nothing was saved yet.", "現在の接続には、このテナントの有効なクライアント証明書がありません。保存すると、ここからは{doors}を利用できなくなります。まだ保存されていません。";
     LockoutConfirmTitle => "Confirm before saving", "保存前の確認";
+    // Operator: backup keys (OPS-1)
+    NavBackupKeys => "Backup keys", "バックアップ鍵";
+    BackupKeysLink => "Backup keys and their rotation", "バックアップ鍵と鍵の更新";
+    BackupKeysIntro => "Backups are encrypted with the backup key, which the keystore keeps wrapped by the master key. Only the key's number and dates are shown here, never the key itself.", "バックアップはバックアップ鍵で暗号化されます。バックアップ鍵はマスターキーで暗号化してキーストアに保管しています。この画面には鍵の番号と日時だけを表示し、鍵そのものは表示しません。";
+    BackupKeysRuleHelp => "A retired key stays in the keystore while any kept backup (here, in the second directory or in the bucket) was taken before it was retired, since such a backup may be encrypted with it. Once the retention rule has deleted the last of them, the key is removed at the next backup and the removal is recorded in the platform's log.", "退役した鍵は、退役より前に取得したバックアップがどこか（バックアップ先・第二の保存先・バケット）に残っている間はキーストアに保持されます。それらのバックアップがこの鍵で暗号化されている可能性があるためです。保持期間の規則で最後の1つが削除されると、次のバックアップの際に鍵も削除され、プラットフォームの操作ログに記録されます。";
+    BackupKeysNeedMasterKey => "Backups need encryption at rest: without a master key there is no backup key. Set KURA_MASTER_KEY or create the master key file, then take a backup.", "バックアップには保存データの暗号化が必要です。マスターキーがないため、バックアップ鍵はありません。KURA_MASTER_KEY を設定するかマスターキーのファイルを作成してから、バックアップを取得してください。";
+    BackupKeysUnlisted => "The backups could not be listed, so which backups need each key is unknown: {error}", "バックアップの一覧を取得できなかったため、各鍵を必要とするバックアップがわかりません：{error}";
+    NoBackupKeysYet => "There is no backup key yet. The first backup makes one.", "バックアップ鍵はまだありません。最初のバックアップを取得するときに作成されます。";
+    BackupKey => "Key", "鍵";
+    BackupKeyNumber => "Backup key {v}", "バックアップ鍵 {v}";
+    BackupKeyMasterKey => "wrapped by master key", "マスターキー：";
+    BackupKeyMade => "Made", "作成日時";
+    BackupKeyRetired => "Retired", "退役日時";
+    BackupKeyInUse => "In use", "使用中";
+    BackupKeyNeededBy => "Backups that still need it", "この鍵が必要なバックアップ";
+    BackupKeyEveryNewBackup => "Every new backup", "これから取得するすべてのバックアップ";
+    BackupKeyKeptBackups => "{n} kept backup(s)", "保管中のバックアップ {n} 件";
+    BackupKeyNoBackupNeedsIt => "None", "なし";
+    BackupKeyRemoved => "Removed", "削除予定";
+    BackupKeyKeptWhileInUse => "Not while it is in use", "使用中は削除しません";
+    BackupKeyRemovedNext => "At the next backup", "次回のバックアップ時";
+    BackupKeyRemovedAfter => "After {n} more backup(s)", "あと {n} 回バックアップを取得した後";
+    BackupKeyRemovedAfterAt => "After {n} more backup(s): around {time} on the schedule", "あと {n} 回バックアップを取得した後（定時どおりなら {time} ごろ）";
+    RotateBackupKey => "Rotate the backup key", "バックアップ鍵を更新する";
+    RotateBackupKeyEllipsis => "Rotate the backup key…", "バックアップ鍵を更新…";
+    RotateBackupKeyHelp => "Rotate the key on your regular schedule, or when it may have been exposed. Backups from then on are encrypted with a new key. Backups already taken are not encrypted again: they keep their key until the retention rule deletes them.", "定期的に、または鍵が漏えいした可能性があるときに更新してください。更新後のバックアップは新しい鍵で暗号化されます。取得済みのバックアップは暗号化し直さず、保持期間の規則で削除されるまで元の鍵で読み取れます。";
+    RotateBackupKeyCli => "The same from the command line:", "コマンドラインでの同じ操作：";
+    ConfirmRotateBackupKey => "Make a new backup key and use it for every backup from now on?", "新しいバックアップ鍵を作成し、今後のバックアップすべてに使用してもよろしいですか？";
+    RotateBackupKeyConsequence => "The current key is retired, not deleted: the backups already taken stay readable with it until the retention rule has deleted them, and then it is removed. If the old key may have leaked, rotating alone does not protect those backups: delete them as well once newer ones exist. The rotation is recorded in the platform's log under your name.", "現在の鍵は退役しますが、すぐには削除されません。取得済みのバックアップは保持期間の規則で削除されるまでその鍵で読み取れ、その後に鍵も削除されます。古い鍵が漏えいした可能性がある場合、更新だけではそれらのバックアップは保護されません。新しいバックアップを取得した後に、古いバックアップも削除してください。この操作は、あなたの名前でプラットフォームの操作ログに記録されます。";
+    DoneBackupKeyRotated => "A new backup key was made: backups from now on are encrypted with it. The retired key is kept until the backups taken before are gone.", "新しいバックアップ鍵を作成しました。今後のバックアップはこの鍵で暗号化されます。退役した鍵は、それ以前に取得したバックアップがなくなるまで保持されます。";
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 /// An application with encryption at rest whose backups (and second copies) stay in its own
 /// directory.
-async fn app_with_backups() -> TestApp {
+pub(crate) async fn app_with_backups() -> TestApp {
     spawn_encrypted_app_with(|s| {
         s.backup.dir = Some(s.data_dir.join("backups"));
         s.backup.copy_dir = Some(s.data_dir.join("offsite"));
@@ -28,7 +28,7 @@ fn backup_dir(app: &TestApp) -> PathBuf {
 }
 
 /// The complete backups in the directory, oldest first.
-fn ids(app: &TestApp) -> Vec<String> {
+pub(crate) fn ids(app: &TestApp) -> Vec<String> {
     let mut ids: Vec<String> = std::fs::read_dir(backup_dir(app))
         .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
         .unwrap_or_default();
@@ -37,7 +37,7 @@ fn ids(app: &TestApp) -> Vec<String> {
     ids
 }
 
-async fn scalar(app: &TestApp, sql: &'static str) -> i64 {
+pub(crate) async fn scalar(app: &TestApp, sql: &'static str) -> i64 {
     if app.db_url.starts_with("sqlite:") {
         let pool = sqlx::SqlitePool::connect(&app.db_url).await.unwrap();
         let n = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();

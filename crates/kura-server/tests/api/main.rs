@@ -9,6 +9,7 @@ mod archive;
 mod attack;
 mod audit_export;
 mod audit_log;
+mod backup_keys;
 mod backups;
 mod break_glass;
 mod browser;

@@ -144,6 +144,7 @@ async fn page(state: &AppState, ctx: &OpCtx, problem: Option<String>) -> AppResu
                 }
             }
             p.help { (t(Msg::BackupDrillHelp)) }
+            p { a href="/operator/backups/keys" { (t(Msg::BackupKeysLink)) } }
         }
         @if rows.is_empty() {
             (empty_state(t(Msg::NoBackupsYet), None))

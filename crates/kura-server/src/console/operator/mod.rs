@@ -1,10 +1,12 @@
 //! The operator console (`/operator`): the company running Kura signs in here to open tenants,
-//! change their settings and contracts, suspend or resume them, and look after the backups.
+//! change their settings and contracts, suspend or resume them, and look after the backups and
+//! their keys.
 //! Operators are not members of any tenant and see no tenant data here (IAM-13): their one way
 //! to a tenant's data is a break-glass access (`break_glass.rs`), logged in the tenant's log and
 //! shown to the tenant.
 
 mod account;
+mod backup_keys;
 mod backups;
 mod break_glass;
 mod deletions;
@@ -49,4 +51,7 @@ pub fn table() -> Routes<AppState> {
         .add(Post, "/operator/tenants/{id}/break-glass", Operator, break_glass::start)
         .add(Post, "/operator/tenants/{id}/break-glass/{access}/open", Operator, break_glass::open)
         .add(Post, "/operator/tenants/{id}/break-glass/{access}/end", Operator, break_glass::end)
+        .add(Get, "/operator/backups/keys", Operator, backup_keys::list)
+        .add(Get, "/operator/backups/keys/rotate", Operator, backup_keys::confirm_rotate)
+        .add(Post, "/operator/backups/keys/rotate", Operator, backup_keys::rotate)
 }
