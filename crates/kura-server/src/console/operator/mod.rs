@@ -8,6 +8,7 @@ mod account;
 mod backups;
 mod break_glass;
 mod deletions;
+mod keys;
 mod mail;
 mod session;
 mod tenant_page;
@@ -49,4 +50,7 @@ pub fn table() -> Routes<AppState> {
         .add(Post, "/operator/tenants/{id}/break-glass", Operator, break_glass::start)
         .add(Post, "/operator/tenants/{id}/break-glass/{access}/open", Operator, break_glass::open)
         .add(Post, "/operator/tenants/{id}/break-glass/{access}/end", Operator, break_glass::end)
+        .add(Get, "/operator/keys", Operator, keys::overview)
+        .add(Get, "/operator/tenants/{id}/keys/rotate", Operator, keys::confirm)
+        .add(Post, "/operator/tenants/{id}/keys/rotate", Operator, keys::rotate)
 }
