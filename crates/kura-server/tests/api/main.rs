@@ -28,6 +28,7 @@ mod denials;
 mod disclosure;
 mod encryption;
 mod exports;
+mod key_rotation;
 mod helpers;
 mod ip_rules;
 mod isolation;
