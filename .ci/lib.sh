@@ -100,6 +100,23 @@ ensure_postgres() {
     pg_isready -h "$CI_PG_HOST" -p "$CI_PG_PORT"
 }
 
+# The application role the PostgreSQL tests' stores connect as (TEN-2): it may log in, owns
+# nothing and cannot bypass row-level security; each test database's migrations grant it the rest.
+# The test harness (kura_store::testing) creates it too when missing; here it is made once, up
+# front, and its attributes are reset in case an older run left it different.
+CI_PG_APP_ROLE=kura_app
+
+ensure_app_role() {
+    psql -h "$CI_PG_HOST" -p "$CI_PG_PORT" -U "$CI_PG_USER" -d postgres -v ON_ERROR_STOP=1 -q <<SQL
+DO \$\$ BEGIN
+    CREATE ROLE $CI_PG_APP_ROLE LOGIN PASSWORD '$CI_PG_APP_ROLE';
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+END \$\$;
+ALTER ROLE $CI_PG_APP_ROLE LOGIN PASSWORD '$CI_PG_APP_ROLE' NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+SQL
+    info "PostgreSQL application role $CI_PG_APP_ROLE ready"
+}
+
 # Drop databases left behind by earlier (interrupted) PostgreSQL test runs.
 drop_test_databases() {
     local dbs db dropped=0

@@ -246,18 +246,22 @@ async fn bench(args: Args) -> anyhow::Result<()> {
     for kind in &kinds {
         eprintln!("starting {} ({} cold starts) …", kind.label(), launch.starts);
         let inst = match kind {
-            SystemKind::KuraSqlite => systems::start_kura(&launch, None, false).await?,
-            SystemKind::KuraSqliteTls => systems::start_kura(&launch, None, true).await?,
+            SystemKind::KuraSqlite => systems::start_kura(&launch, None, false, false).await?,
+            SystemKind::KuraSqliteTls => systems::start_kura(&launch, None, true, false).await?,
             SystemKind::Pocketbase => systems::start_pocketbase(&launch).await?,
-            SystemKind::KuraPostgres => match pg::PgDatabase::create(&args.postgres_url).await {
-                Ok(db) => systems::start_kura(&launch, Some(db), false).await?,
-                Err(e) => {
-                    let note = format!("Kura on PostgreSQL skipped: {e:#} ({})", redact(&args.postgres_url));
-                    eprintln!("{note}");
-                    report.notes.push(note);
-                    continue;
+            SystemKind::KuraPostgres | SystemKind::KuraPostgresRls => {
+                match pg::PgDatabase::create(&args.postgres_url, *kind).await {
+                    Ok(db) => {
+                        systems::start_kura(&launch, Some(db), false, *kind == SystemKind::KuraPostgresRls).await?
+                    }
+                    Err(e) => {
+                        let note = format!("Kura on PostgreSQL skipped: {e:#} ({})", redact(&args.postgres_url));
+                        eprintln!("{note}");
+                        report.notes.push(note);
+                        continue;
+                    }
                 }
-            },
+            }
         };
         instances.push(inst);
     }
@@ -426,7 +430,7 @@ async fn bench(args: Args) -> anyhow::Result<()> {
             )
         };
         let mut notes = inst.notes.clone();
-        if inst.kind == SystemKind::KuraPostgres {
+        if matches!(inst.kind, SystemKind::KuraPostgres | SystemKind::KuraPostgresRls) {
             notes.push("RSS is Kura's process only, not the PostgreSQL server's".to_owned());
         }
         report.systems.push(SystemReport {

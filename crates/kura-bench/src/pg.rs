@@ -19,10 +19,15 @@ pub struct PgDatabase {
 impl PgDatabase {
     /// Connects to `server_url` (a maintenance database such as `postgres`) and creates a new,
     /// empty database. Fails quickly when the server is unreachable.
-    pub async fn create(server_url: &str) -> anyhow::Result<Self> {
+    pub async fn create(server_url: &str, kind: crate::systems::SystemKind) -> anyhow::Result<Self> {
         check_loopback(server_url)?;
-        // One database per harness process; a leftover of a killed run with the same id is replaced.
-        let name = format!("kura_bench_{}", std::process::id());
+        // One database per harness process and system; a leftover of a killed run with the
+        // same id is replaced.
+        let rls = if kind == crate::systems::SystemKind::KuraPostgresRls { "_rls" } else { "" };
+        let name = format!("kura_bench_{}{rls}", std::process::id());
+        if !rls.is_empty() {
+            kura_store::testing::ensure_app_role(server_url).await.context("cannot create the application role")?;
+        }
         let scratch = tokio::time::timeout(Duration::from_secs(5), PgScratch::create(server_url, &name))
             .await
             .context("timed out connecting to PostgreSQL")?

@@ -460,7 +460,7 @@ impl Report {
     pub fn disturbed_runs(&self) -> Vec<String> {
         self.runs
             .iter()
-            .filter(|r| r.system != SystemKind::KuraPostgres)
+            .filter(|r| !matches!(r.system, SystemKind::KuraPostgres | SystemKind::KuraPostgresRls))
             .filter_map(|r| {
                 let other = r.cpu.machine_busy_pct / 100.0 * self.machine.cores as f64
                     - r.cpu.server_cores

@@ -36,6 +36,10 @@ pub enum SystemKind {
     KuraPostgres,
     /// Kura on SQLite serving TLS with a self-signed certificate, otherwise as `KuraSqlite`.
     KuraSqliteTls,
+    /// Kura on PostgreSQL connected as the application role, which row-level security confines
+    /// (TEN-2), the server's superuser owning the tables; `KuraPostgres` connects as that
+    /// superuser, which the policies do not check.
+    KuraPostgresRls,
 }
 
 impl SystemKind {
@@ -45,6 +49,7 @@ impl SystemKind {
             Self::Pocketbase => "PocketBase",
             Self::KuraPostgres => "Kura (PostgreSQL)",
             Self::KuraSqliteTls => "Kura (SQLite, TLS)",
+            Self::KuraPostgresRls => "Kura (PostgreSQL, row-level security)",
         }
     }
 }
@@ -119,6 +124,15 @@ fn kura_command(bin: &Path, data_dir: &Path, database_url: &str) -> Command {
     cmd
 }
 
+/// [`kura_command`] with the owner's URL for the migrations, when there is one.
+fn kura_command_owned(bin: &Path, data_dir: &Path, database_url: &str, owner_url: &str) -> Command {
+    let mut cmd = kura_command(bin, data_dir, database_url);
+    if !owner_url.is_empty() {
+        cmd.env("KURA_DATABASE_OWNER_URL", owner_url);
+    }
+    cmd
+}
+
 /// The one-time password in the output of `kura tenant create` (`One-time password: X`).
 pub fn parse_one_time_password(stdout: &str) -> Option<String> {
     stdout
@@ -130,8 +144,9 @@ pub fn parse_one_time_password(stdout: &str) -> Option<String> {
 
 /// Starts Kura, on SQLite in a fresh directory or on a fresh PostgreSQL database; with `tls`,
 /// serving HTTPS with a self-signed certificate made for the run.
-pub async fn start_kura(launch: &Launch, pg: Option<PgDatabase>, tls: bool) -> anyhow::Result<Instance> {
+pub async fn start_kura(launch: &Launch, pg: Option<PgDatabase>, tls: bool, rls: bool) -> anyhow::Result<Instance> {
     let kind = match (&pg, tls) {
+        (Some(_), _) if rls => SystemKind::KuraPostgresRls,
         (Some(_), _) => SystemKind::KuraPostgres,
         (None, true) => SystemKind::KuraSqliteTls,
         (None, false) => SystemKind::KuraSqlite,
@@ -141,6 +156,9 @@ pub async fn start_kura(launch: &Launch, pg: Option<PgDatabase>, tls: bool) -> a
     let tls_root = tls.as_ref().map(|(_, _, pem)| pem.clone());
     let data = dir.path().join("data");
     let db_url = pg.as_ref().map(|p| p.url.clone()).unwrap_or_default();
+    // As the application role (created by the test harness's rules), the owner migrating.
+    let (db_url, owner_url) =
+        if rls { (kura_store::testing::app_url(&db_url), db_url) } else { (db_url, String::new()) };
     let mut notes = Vec::new();
     if let Some(p) = &pg {
         match p.describe().await {
@@ -158,7 +176,7 @@ pub async fn start_kura(launch: &Launch, pg: Option<PgDatabase>, tls: bool) -> a
         notes.push("encryption at rest: on".to_owned());
     }
     // The tenant and its administrator, through the CLI, before the server runs.
-    let mut create = kura_command(&launch.kura_bin, &data, &db_url);
+    let mut create = kura_command_owned(&launch.kura_bin, &data, &db_url, &owner_url);
     create.args([
         "tenant",
         "create",
@@ -177,7 +195,7 @@ pub async fn start_kura(launch: &Launch, pg: Option<PgDatabase>, tls: bool) -> a
     let log = dir.path().join("kura.log");
     let (server, base, startup) =
         start_measured(kind.label(), launch.starts, "/healthz", &log, tls_root.as_deref(), |port| {
-            let mut cmd = kura_command(&launch.kura_bin, &data, &db_url);
+            let mut cmd = kura_command_owned(&launch.kura_bin, &data, &db_url, &owner_url);
             cmd.arg("serve").env("KURA_LISTEN", format!("127.0.0.1:{port}"));
             if let Some((cert, key, _)) = &tls {
                 cmd.env("KURA_TLS_CERT_FILE", cert).env("KURA_TLS_KEY_FILE", key);

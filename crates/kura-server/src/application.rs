@@ -256,6 +256,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ap
             max_connections: settings.database_max_connections,
             record_cache_records: settings.record_cache_records,
             vault,
+            owner_url: settings.database_owner_url(),
         },
     )
     .await?;

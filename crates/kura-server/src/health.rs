@@ -33,6 +33,9 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     // Reported, never a reason to be unready (LOG-4): `synchronised`, `unsynchronised` or
     // `unknown`.
     body["clock"] = json!(crate::clock_sync::read());
+    // Reported, never a reason to be unready (TEN-2): `enforced`, `not_enforced` (the role owns
+    // the tables or bypasses the policies; the start-up log says why) or `not_available` (SQLite).
+    body["row_security"] = json!(state.store.row_security().as_str());
     (status, Json(body)).into_response()
 }
 

@@ -13,7 +13,7 @@
 //! - **PostgreSQL**: the `access_log` table of the data database (migration 0055), written
 //!   over two pooled connections of its own beside the writer's.
 
-use crate::conn::{Exec, WriterConn};
+use crate::conn::{Exec, Scope, WriterConn, set_scope};
 use crate::error::StoreError;
 use crate::sql;
 use crate::sql::access_log::ListParams;
@@ -104,10 +104,16 @@ impl AccessDb {
         }
     }
 
-    async fn conn(&self) -> Result<AccessConn, StoreError> {
+    /// A connection in `scope` (on PostgreSQL set for its session each time: the pool is
+    /// sqlx's, whose connections do not remember what was set on them).
+    async fn conn(&self, scope: Scope) -> Result<AccessConn, StoreError> {
         Ok(match self {
             Self::Sqlite(p) => AccessConn::Sqlite(p.acquire().await?),
-            Self::Postgres(p) => AccessConn::Pg(p.acquire().await?),
+            Self::Postgres(p) => {
+                let mut conn = AccessConn::Pg(p.acquire().await?);
+                set_scope(&mut conn.exec(), scope, false).await?;
+                conn
+            }
         })
     }
 
@@ -160,7 +166,8 @@ impl Store {
         for e in &mut entries {
             e.id = Uuid::now_v7();
         }
-        match &mut self.access.conn().await? {
+        // The platform route: one batch holds the requests of every scope.
+        match &mut self.access.conn(Scope::Platform).await? {
             AccessConn::Sqlite(c) => {
                 let mut tx = c.begin().await?;
                 sql::access_log::insert_many(&mut Exec::Sqlite(&mut tx, None), &entries).await?;
@@ -177,17 +184,17 @@ impl Store {
 
     /// The scope's requests newest first.
     pub async fn access_log(&self, scope: AuditScope, filter: &AccessFilter) -> Result<Vec<AccessEntry>, StoreError> {
-        sql::access_log::list(&mut self.access.conn().await?.exec(), scope, &params(filter)).await
+        sql::access_log::list(&mut self.access.conn(Scope::audit(scope)).await?.exec(), scope, &params(filter)).await
     }
 
     /// How many of the scope's requests match `filter`, whatever its paging.
     pub async fn access_log_count(&self, scope: AuditScope, filter: &AccessFilter) -> Result<u64, StoreError> {
-        sql::access_log::count(&mut self.access.conn().await?.exec(), scope, &params(filter)).await
+        sql::access_log::count(&mut self.access.conn(Scope::audit(scope)).await?.exec(), scope, &params(filter)).await
     }
 
     /// Every scope that has requests in the access log (for the purge).
     pub async fn access_log_scopes(&self) -> Result<Vec<AuditScope>, StoreError> {
-        sql::access_log::scopes(&mut self.access.conn().await?.exec()).await
+        sql::access_log::scopes(&mut self.access.conn(Scope::Platform).await?.exec()).await
     }
 
     /// Deletes the scope's requests older than `before` and records it in the scope's audit
@@ -203,11 +210,12 @@ impl Store {
         record: impl FnOnce(u64) -> AuditRecord,
     ) -> Result<u64, StoreError> {
         let old = ListParams { to: Some(before), limit: 1, ..ListParams::default() };
-        let count = sql::access_log::count(&mut self.access.conn().await?.exec(), scope, &old).await?;
+        let count =
+            sql::access_log::count(&mut self.access.conn(Scope::audit(scope)).await?.exec(), scope, &old).await?;
         if count == 0 {
             return Ok(0);
         }
         self.begin(scope, actor).await?.commit(record(count)).await?;
-        sql::access_log::purge(&mut self.access.conn().await?.exec(), scope, before).await
+        sql::access_log::purge(&mut self.access.conn(Scope::audit(scope)).await?.exec(), scope, before).await
     }
 }

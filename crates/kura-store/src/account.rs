@@ -1,6 +1,7 @@
 //! Reads of account security: what a sign-in decides on, the tenant's security policy, a user's
 //! own sessions and password history.
 
+use crate::conn::Scope;
 use crate::error::StoreError;
 use crate::rows::SessionOwner;
 use crate::sql;
@@ -25,7 +26,7 @@ impl Store {
         email: Option<&Email>,
         address: Option<&str>,
     ) -> Result<Option<SigninContext>, StoreError> {
-        let mut conn = self.db.read().await?;
+        let mut conn = self.db.read(Scope::Platform).await?;
         let Some(vault) = &self.vault else {
             // Without a vault every tenant's index is the keyless one.
             let sealer = crate::vault::Sealer::plain(TenantId::from_uuid(uuid::Uuid::nil()));
@@ -67,7 +68,7 @@ impl Store {
 
     /// The tenant's stored security policy and its revision; `None` while it uses the defaults.
     pub async fn security_policy(&self, tenant: TenantId) -> Result<Option<(i64, SecurityPolicy)>, StoreError> {
-        sql::security::get(&mut self.db.read().await?.exec(), tenant).await
+        sql::security::get(&mut self.db.read(Scope::tenant(tenant)).await?.exec(), tenant).await
     }
 
     /// The user's unexpired sessions, most recently used first; `current` marks the caller's own.
@@ -78,7 +79,9 @@ impl Store {
         current: Option<&TokenDigest>,
     ) -> Result<Vec<OwnSession>, StoreError> {
         let now = now(&*self.clock);
-        let sessions = sql::account::sessions_of(&mut self.db.read().await?.exec(), tenant, user, now).await?;
+        let sessions =
+            sql::account::sessions_of(&mut self.db.read(Scope::tenant(tenant)).await?.exec(), tenant, user, now)
+                .await?;
         Ok(sessions
             .into_iter()
             .map(|(digest, session)| OwnSession {
@@ -91,7 +94,7 @@ impl Store {
 
     /// The user's password hash: `Some(None)` while none is set, `None` if there is no such user.
     pub async fn password_hash(&self, tenant: TenantId, user: UserId) -> Result<Option<Option<String>>, StoreError> {
-        sql::account::password_hash_of(&mut self.db.read().await?.exec(), tenant, user).await
+        sql::account::password_hash_of(&mut self.db.read(Scope::tenant(tenant)).await?.exec(), tenant, user).await
     }
 
     /// The user and expiry of an unused, unexpired link (the link's page shows them before the
@@ -103,7 +106,7 @@ impl Store {
         purpose: crate::LinkPurpose,
     ) -> Result<Option<(UserId, Timestamp)>, StoreError> {
         let now = now(&*self.clock);
-        sql::tokens::live(&mut self.db.read().await?.exec(), tenant, digest, purpose, now).await
+        sql::tokens::live(&mut self.db.read(Scope::tenant(tenant)).await?.exec(), tenant, digest, purpose, now).await
     }
 
     /// When the user's last link of `purpose` was issued.
@@ -113,13 +116,13 @@ impl Store {
         user: UserId,
         purpose: crate::LinkPurpose,
     ) -> Result<Option<Timestamp>, StoreError> {
-        sql::tokens::latest(&mut self.db.read().await?.exec(), tenant, user, purpose).await
+        sql::tokens::latest(&mut self.db.read(Scope::tenant(tenant)).await?.exec(), tenant, user, purpose).await
     }
 
     /// Every tenant's stored security policy (tenants without one use the defaults, which set
     /// no expiry).
     pub async fn security_policies(&self) -> Result<Vec<(TenantId, SecurityPolicy)>, StoreError> {
-        sql::security::all(&mut self.db.read().await?.exec()).await
+        sql::security::all(&mut self.db.read(Scope::Platform).await?.exec()).await
     }
 
     /// Active users of the tenant whose password was set at or before `changed_before` and who
@@ -131,7 +134,14 @@ impl Store {
         stage: u32,
     ) -> Result<Vec<kura_domain::User>, StoreError> {
         let sealer = self.sealer(tenant).await?;
-        sql::account::expiring(&mut self.db.read().await?.exec(), tenant, changed_before, stage, &sealer).await
+        sql::account::expiring(
+            &mut self.db.read(Scope::tenant(tenant)).await?.exec(),
+            tenant,
+            changed_before,
+            stage,
+            &sealer,
+        )
+        .await
     }
 
     /// The hashes of the user's last `n` replaced passwords, newest first.
@@ -141,7 +151,7 @@ impl Store {
         user: UserId,
         n: u32,
     ) -> Result<Vec<String>, StoreError> {
-        sql::account::recent_passwords(&mut self.db.read().await?.exec(), tenant, user, n).await
+        sql::account::recent_passwords(&mut self.db.read(Scope::tenant(tenant)).await?.exec(), tenant, user, n).await
     }
 
     /// The owner's second factors (IAM-6), confirmed and pending, oldest first.
@@ -151,7 +161,7 @@ impl Store {
             SessionOwner::Operator(_) => None,
         };
         let sealer = sql::factors::owner_sealer(owner, tenant);
-        sql::factors::of_owner(&mut self.db.read().await?.exec(), owner, &sealer).await
+        sql::factors::of_owner(&mut self.db.read(Scope::owner(owner)).await?.exec(), owner, &sealer).await
     }
 
     /// The owner's passkey registration `id` under way, expired or not; another person's is
@@ -166,17 +176,17 @@ impl Store {
             SessionOwner::Operator(_) => None,
         };
         let sealer = sql::factors::owner_sealer(owner, tenant);
-        sql::passkeys::get(&mut self.db.read().await?.exec(), owner, id, &sealer).await
+        sql::passkeys::get(&mut self.db.read(Scope::owner(owner)).await?.exec(), owner, id, &sealer).await
     }
 
     /// Whether a passkey credential with this id digest is registered to anyone.
     pub async fn passkey_credential_taken(&self, credential_hash: &[u8]) -> Result<bool, StoreError> {
-        sql::factors::credential_taken(&mut self.db.read().await?.exec(), credential_hash).await
+        sql::factors::credential_taken(&mut self.db.read(Scope::Platform).await?.exec(), credential_hash).await
     }
 
     /// How many of the owner's recovery codes are unused.
     pub async fn recovery_codes_left(&self, owner: SessionOwner) -> Result<i64, StoreError> {
-        sql::factors::codes_left(&mut self.db.read().await?.exec(), owner).await
+        sql::factors::codes_left(&mut self.db.read(Scope::owner(owner)).await?.exec(), owner).await
     }
 
     /// A sign-in challenge by its token in `scope` (a tenant's id, or nil for operators),
@@ -187,6 +197,6 @@ impl Store {
         } else {
             self.sealer(TenantId::from_uuid(scope)).await?
         };
-        sql::factors::challenge(&mut self.db.read().await?.exec(), scope, digest, &sealer).await
+        sql::factors::challenge(&mut self.db.read(Scope::stored(scope)).await?.exec(), scope, digest, &sealer).await
     }
 }

@@ -1,5 +1,6 @@
 //! Reading and verifying the audit chain (LOG-1). Appending happens in `Write::commit`.
 
+use crate::conn::Scope;
 use crate::error::StoreError;
 use crate::sql;
 use crate::sql::audit::ListParams;
@@ -162,7 +163,7 @@ impl Store {
         let mut params = list_params(filter, target, page as i64);
         let mut out = Vec::with_capacity(limit.min(page));
         loop {
-            let rows = sql::audit::list(&mut self.db.read().await?.exec(), scope, &params).await?;
+            let rows = sql::audit::list(&mut self.db.read(Scope::audit(scope)).await?.exec(), scope, &params).await?;
             let full = rows.len() == page;
             for mut entry in rows {
                 params.before_seq = Some(entry.seq);
@@ -191,12 +192,12 @@ impl Store {
         let target = filter.target.as_deref().map(|t| (index.as_slice(), t));
         if opened.is_empty() {
             let params = list_params(filter, target, 0);
-            return sql::audit::count(&mut self.db.read().await?.exec(), scope, &params).await;
+            return sql::audit::count(&mut self.db.read(Scope::audit(scope)).await?.exec(), scope, &params).await;
         }
         let mut params = list_params(filter, target, SCAN_PAGE as i64);
         let mut n = 0u64;
         loop {
-            let rows = sql::audit::list(&mut self.db.read().await?.exec(), scope, &params).await?;
+            let rows = sql::audit::list(&mut self.db.read(Scope::audit(scope)).await?.exec(), scope, &params).await?;
             let full = rows.len() == SCAN_PAGE;
             for mut entry in rows {
                 params.before_seq = Some(entry.seq);
@@ -230,7 +231,7 @@ impl Store {
 
     /// Every scope that has a chain: the platform and each tenant, including deleted ones.
     pub async fn audit_scopes(&self) -> Result<Vec<AuditScope>, StoreError> {
-        let mut ids = sql::audit::scopes(&mut self.db.read().await?.exec()).await?;
+        let mut ids = sql::audit::scopes(&mut self.db.read(Scope::Platform).await?.exec()).await?;
         // The platform (nil UUID) first, then tenants in a stable order.
         ids.sort();
         ids.dedup();
@@ -300,7 +301,7 @@ impl Store {
     ) -> Result<Result<VerifyReport, ChainBreak>, StoreError> {
         // One snapshot for entries and head, so that appends during verification are not
         // mistaken for a broken tail.
-        let mut tx = self.db.snapshot().await?;
+        let mut tx = self.db.snapshot(Scope::audit(scope)).await?;
         let mut e = tx.exec();
         let brk = |seq: i64, kind: TamperKind, reason: String| Ok(Err(ChainBreak { scope, seq, kind, reason }));
 

@@ -7,12 +7,67 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection as _, PgConnection, SqliteConnection};
 use std::sync::atomic::{AtomicBool, Ordering};
+use uuid::Uuid;
 
 /// Which database engine a store runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
     Sqlite,
     Postgres,
+}
+
+/// Whose rows a PostgreSQL connection may see and write under row-level security (TEN-2, the
+/// second layer; `migrations-postgres/`). Every read lease and every write names one, and the
+/// store sets it on the connection before the first statement ([`set_scope`]). SQLite has no
+/// row-level security; there the scope is not sent anywhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// One tenant's rows (or, for the tables keyed by audit scope, the rows of that scope).
+    Tenant(Uuid),
+    /// The platform route: every tenant's rows. Only for work that is platform-wide by nature
+    /// (the operator console, schedulers that scan every tenant, look-ups that come before the
+    /// tenant is known, purges, the writer's own batch bookkeeping); ARCHITECTURE.md lists them.
+    Platform,
+}
+
+impl Scope {
+    pub(crate) fn tenant(tenant: kura_domain::TenantId) -> Self {
+        Self::Tenant(tenant.as_uuid())
+    }
+
+    /// The scope of an audit chain: its tenant, or the platform.
+    pub(crate) fn audit(scope: kura_domain::AuditScope) -> Self {
+        Self::stored(scope.storage_id())
+    }
+
+    /// The scope of a session owner's rows: the user's tenant, or the platform's for operators.
+    pub(crate) fn owner(owner: crate::SessionOwner) -> Self {
+        match owner {
+            crate::SessionOwner::User { tenant_id, .. } => Self::tenant(tenant_id),
+            crate::SessionOwner::Operator(_) => Self::Platform,
+        }
+    }
+
+    /// The scope of a row keyed by `scope_id` (the nil UUID is the platform's).
+    pub(crate) fn stored(scope_id: Uuid) -> Self {
+        if scope_id.is_nil() { Self::Platform } else { Self::Tenant(scope_id) }
+    }
+}
+
+/// Sets `scope` on a PostgreSQL connection: until the end of the current transaction (or of
+/// the savepoint it is rolled back to) when `local`, otherwise for the session. A no-op on
+/// SQLite.
+pub(crate) async fn set_scope(exec: &mut Exec<'_>, scope: Scope, local: bool) -> Result<(), sqlx::Error> {
+    let Exec::Pg(c, _) = exec else { return Ok(()) };
+    let (tenant, platform) = match scope {
+        Scope::Tenant(id) => (id.to_string(), ""),
+        Scope::Platform => (String::new(), "on"),
+    };
+    let result = sqlx::query(crate::dialect::SET_SCOPE).bind(tenant).bind(platform).bind(local).execute(&mut **c).await;
+    if let Err(e) = &result {
+        exec.failed(e);
+    }
+    result.map(drop)
 }
 
 /// A borrowed connection of either engine: what every SQL function takes. A pooled reader comes

@@ -4,9 +4,10 @@
 //! ([`Readers`]); on SQLite the readers open read-only. A leased reader is an [`Exec`] like the
 //! writer's connection, so the same SQL functions serve both.
 
-use crate::conn::{Connector, Engine, Exec, WriterConn, run};
+use crate::conn::{Connector, Engine, Exec, Scope, WriterConn, run, set_scope};
 use crate::dialect;
 use crate::error::StoreError;
+use crate::roles::RowSecurity;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions as _, Connection, PgConnection, SqliteConnection};
@@ -55,7 +56,8 @@ pub(crate) enum Db {
 /// cancelled half-way (a client that hung up) leaves nothing behind: each engine's connection
 /// finishes or discards the unread rest of a statement before running the next.
 pub(crate) struct Readers<C: Connection> {
-    idle: Mutex<Vec<C>>,
+    /// Idle connections, each with the scope last set on it (PostgreSQL; see [`Db::read`]).
+    idle: Mutex<Vec<(C, Option<Scope>)>>,
     permits: Arc<Semaphore>,
     options: C::Options,
     closed: AtomicBool,
@@ -75,7 +77,7 @@ impl<C: Connection> Readers<C> {
         let first = options.connect().await?;
         let max = usize::try_from(max.max(1)).unwrap_or(1);
         Ok(Arc::new(Self {
-            idle: Mutex::new(vec![first]),
+            idle: Mutex::new(vec![(first, None)]),
             permits: Arc::new(Semaphore::new(max)),
             options,
             closed: AtomicBool::new(false),
@@ -96,11 +98,17 @@ impl<C: Connection> Readers<C> {
         }
         self.leased.fetch_add(1, Ordering::Relaxed);
         let idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
-        let conn = match idle {
-            Some(conn) => conn,
-            None => self.options.connect().await?,
+        let (conn, scope) = match idle {
+            Some(idle) => idle,
+            None => (self.options.connect().await?, None),
         };
-        Ok(Lease { conn: Some(conn), broken: AtomicBool::new(false), readers: Arc::clone(self), _permit: permit })
+        Ok(Lease {
+            conn: Some(conn),
+            scope,
+            broken: AtomicBool::new(false),
+            readers: Arc::clone(self),
+            _permit: permit,
+        })
     }
 
     /// Refuses further reads and closes the idle connections (leased ones close on return).
@@ -108,7 +116,7 @@ impl<C: Connection> Readers<C> {
         self.closed.store(true, Ordering::Release);
         self.permits.close();
         let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(PoisonError::into_inner));
-        for conn in idle {
+        for (conn, _) in idle {
             let _ = conn.close().await;
         }
     }
@@ -117,6 +125,8 @@ impl<C: Connection> Readers<C> {
 /// A read connection, leased for one operation; it goes back to its [`Readers`] on drop.
 pub(crate) struct Lease<C: Connection> {
     conn: Option<C>,
+    /// The scope set on the connection for the session, if any.
+    scope: Option<Scope>,
     broken: AtomicBool,
     readers: Arc<Readers<C>>,
     /// Released after the connection is back in the idle list (fields drop after `drop`).
@@ -136,7 +146,7 @@ impl<C: Connection> Drop for Lease<C> {
     fn drop(&mut self) {
         let Some(conn) = self.conn.take() else { return };
         if !self.broken.load(Ordering::Relaxed) && !self.readers.closed.load(Ordering::Acquire) {
-            self.readers.idle.lock().unwrap_or_else(PoisonError::into_inner).push(conn);
+            self.readers.idle.lock().unwrap_or_else(PoisonError::into_inner).push((conn, self.scope));
         }
         // Otherwise dropped, which closes it (and ends any transaction it was in).
     }
@@ -182,9 +192,15 @@ impl Tx {
 }
 
 impl Db {
-    /// Connects to `url`, applies pending migrations, and returns the read pool with the writer
-    /// connection and how to open it again.
-    pub(crate) async fn open(url: &str, max_connections: u32) -> Result<(Self, WriterConn, Connector), StoreError> {
+    /// Connects to `url`, applies pending migrations (on PostgreSQL as the role of `owner_url`
+    /// when given, which then grants the role of `url` what it needs), and returns the read pool
+    /// with the writer connection, how to open it again, and whether row-level security holds
+    /// for the role the store connects as.
+    pub(crate) async fn open(
+        url: &str,
+        owner_url: Option<&str>,
+        max_connections: u32,
+    ) -> Result<(Self, WriterConn, Connector, RowSecurity), StoreError> {
         let max = max_connections.max(1);
         let opened = if url.starts_with("sqlite:") {
             let connect = SqliteConnectOptions::from_str(url)?
@@ -199,16 +215,23 @@ impl Db {
             let (writer, connector) = (WriterConn::Sqlite(writer), Connector::Sqlite(connect.clone()));
             let readers = connect.create_if_missing(false).read_only(true).pragma("cache_size", READER_CACHE_KIB);
             let read = Readers::open(readers, max).await?;
-            (Self::Sqlite(read), writer, connector)
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Self::Sqlite(read), writer, connector, RowSecurity::NotAvailable)
+        } else if is_postgres(url) {
             let connect = PgConnectOptions::from_str(url)?;
+            if let Some(owner) = owner_url.filter(|o| !o.is_empty()) {
+                if !is_postgres(owner) {
+                    return Err(StoreError::BadUrl(redact(owner)));
+                }
+                crate::roles::migrate_as_owner(owner, connect.get_username()).await?;
+            }
             let writer_options = connect.clone().application_name(PG_WRITER_NAME);
             let mut writer = PgConnection::connect_with(&writer_options).await?;
             // The migrator takes an advisory lock, so several nodes may start at once.
-            MIGRATOR.run(&mut writer).await?;
+            crate::roles::migrate(&mut writer).await?;
             warn_without_autovacuum(&mut writer).await;
+            let security = crate::roles::row_security(&mut writer).await?;
             let read = Readers::open(connect, max).await?;
-            (Self::Postgres(read), WriterConn::Pg(writer), Connector::Pg(writer_options))
+            (Self::Postgres(read), WriterConn::Pg(writer), Connector::Pg(writer_options), security)
         } else {
             return Err(StoreError::BadUrl(redact(url)));
         };
@@ -231,18 +254,30 @@ impl Db {
         }
     }
 
-    /// A connection for reads.
-    pub(crate) async fn read(&self) -> Result<Conn, StoreError> {
+    /// A connection for reads in `scope`. On PostgreSQL the scope is set for the connection's
+    /// session before the lease is handed out, unless the connection has it already (the
+    /// previous lease asked for the same): every lease names its scope, so a read runs under
+    /// exactly the scope it asked for, never one an earlier read left behind.
+    pub(crate) async fn read(&self, scope: Scope) -> Result<Conn, StoreError> {
         Ok(match self {
             Self::Sqlite(readers) => Conn::Sqlite(readers.lease().await?),
-            Self::Postgres(readers) => Conn::Pg(readers.lease().await?),
+            Self::Postgres(readers) => {
+                let mut lease = readers.lease().await?;
+                if lease.scope != Some(scope) {
+                    lease.scope = None;
+                    let (c, broken) = lease.parts();
+                    set_scope(&mut Exec::Pg(c, Some(broken)), scope, false).await?;
+                    lease.scope = Some(scope);
+                }
+                Conn::Pg(lease)
+            }
         })
     }
 
-    /// A read-only transaction that sees one consistent state, for reads that span several
-    /// statements (verifying a chain while appends continue).
-    pub(crate) async fn snapshot(&self) -> Result<Tx, StoreError> {
-        let conn = self.read().await?;
+    /// A read-only transaction in `scope` that sees one consistent state, for reads that span
+    /// several statements (verifying a chain while appends continue).
+    pub(crate) async fn snapshot(&self, scope: Scope) -> Result<Tx, StoreError> {
+        let conn = self.read(scope).await?;
         // From here on the connection is closed, not pooled, when it is returned: whatever
         // happens to this transaction, it ends with the connection.
         conn.discard();
@@ -273,6 +308,10 @@ async fn warn_without_autovacuum(writer: &mut PgConnection) {
     }
 }
 
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
 /// `url` with its path (the database name) replaced by `database`, query string kept.
 pub fn with_database(url: &str, database: &str) -> String {
     let (base, query) = match url.split_once('?') {
@@ -290,7 +329,7 @@ pub fn with_database(url: &str, database: &str) -> String {
 }
 
 /// The URL without credentials, for error messages.
-fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             format!("{}://…{}", &url[..scheme_end], &url[at..])

@@ -25,6 +25,15 @@ pub(crate) fn begin_writer(engine: Engine) -> &'static str {
     }
 }
 
+/// PostgreSQL only: sets the scope row-level security checks (`migrations-postgres/`): the
+/// tenant (`$1`, empty for none) and the platform route (`$2`, `on` or empty), for the current
+/// transaction when `$3` is true, otherwise for the session. SQLite has no row-level security.
+pub(crate) const SET_SCOPE: &str = "SELECT set_config('kura.tenant_id', $1, $3), set_config('kura.platform', $2, $3)";
+
+/// PostgreSQL only: clears the session's scope (no tenant, no platform route: no rows).
+pub(crate) const CLEAR_SCOPE: &str =
+    "SELECT set_config('kura.tenant_id', '', false), set_config('kura.platform', '', false)";
+
 /// Opens a read-only transaction that sees one consistent state. In WAL mode a SQLite read
 /// transaction sees the database as of its first read.
 pub(crate) fn begin_snapshot(engine: Engine) -> &'static str {

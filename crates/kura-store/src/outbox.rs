@@ -5,6 +5,7 @@
 //! crash after it was acted on: a mail claimed by a node that stops is taken again once its
 //! lease ends.
 
+use crate::conn::Scope;
 use crate::error::StoreError;
 use crate::sql;
 use crate::sql::mail::{MailStatus, OutboxMail};
@@ -28,7 +29,8 @@ impl Store {
     pub async fn claim_mail(&self, limit: u32, lease: SignedDuration) -> Result<Vec<OutboxMail>, StoreError> {
         let now = now(&*self.clock);
         let until = now.checked_add(lease).unwrap_or(now);
-        let mut held = self.writer.hold().await?;
+        // The platform route: the sender takes every scope's due mail.
+        let mut held = self.writer.hold(Scope::Platform).await?;
         let claimed = sql::mail::claim(&mut held.exec()?, now, until, limit).await?;
         held.commit_unaudited().await?;
         let mut out = Vec::with_capacity(claimed.len());
@@ -43,7 +45,7 @@ impl Store {
             }
         }
         if !unopened.is_empty() {
-            let mut held = self.writer.hold().await?;
+            let mut held = self.writer.hold(Scope::Platform).await?;
             for id in unopened {
                 sql::mail::failed(&mut held.exec()?, id, UNOPENED).await?;
             }
@@ -71,7 +73,8 @@ impl Store {
     /// Records a delivery; the body is erased.
     pub async fn mail_sent(&self, id: Uuid) -> Result<(), StoreError> {
         let now = now(&*self.clock);
-        let mut held = self.writer.hold().await?;
+        // The platform route: the sender knows a mail by its id.
+        let mut held = self.writer.hold(Scope::Platform).await?;
         sql::mail::sent(&mut held.exec()?, id, now).await?;
         held.commit_unaudited().await
     }
@@ -89,7 +92,7 @@ impl Store {
             AuditScope::Tenant(tenant) => self.sealer(tenant).await?.seal_mail(id, MAIL_ERROR, error),
             AuditScope::Platform => error.to_owned(),
         };
-        let mut held = self.writer.hold().await?;
+        let mut held = self.writer.hold(Scope::audit(scope)).await?;
         sql::mail::retry(&mut held.exec()?, id, crate::time::micros_precision(next), &error).await?;
         held.commit_unaudited().await
     }
@@ -98,7 +101,7 @@ impl Store {
     /// given. A tenant's recipient and subject are opened with its key; one that does not open
     /// (its tenant's key destroyed) is listed as [`UNOPENED_TEXT`], so the list still shows.
     pub async fn mails(&self, status: Option<&str>, limit: u32) -> Result<Vec<MailStatus>, StoreError> {
-        let mut mails = sql::mail::list(&mut self.db.read().await?.exec(), status, limit).await?;
+        let mut mails = sql::mail::list(&mut self.db.read(Scope::Platform).await?.exec(), status, limit).await?;
         for mail in &mut mails {
             let AuditScope::Tenant(tenant) = mail.scope else { continue };
             let (sealer, id) = (self.sealer(tenant).await, mail.id);

@@ -2,6 +2,7 @@
 //! The SQL lives in [`crate::sql`], shared with the write path.
 
 use crate::cache::{CacheStats, ForOne, Freshness, RecordSnapshot};
+use crate::conn::Scope;
 use crate::error::StoreError;
 use crate::rows::CollectionHead;
 use crate::rows::{ApiKey, ApiKeyContext, ClientCertificate, Session, UserSessionContext};
@@ -32,48 +33,48 @@ impl Store {
     // Operators ---------------------------------------------------------------------------------
 
     pub async fn operator_count(&self) -> Result<u64, StoreError> {
-        sql::operators::count_all(&mut self.db.read().await?.exec()).await
+        sql::operators::count_all(&mut self.db.read(Scope::Platform).await?.exec()).await
     }
     pub async fn operators(&self) -> Result<Vec<Operator>, StoreError> {
-        sql::operators::all(&mut self.db.read().await?.exec()).await
+        sql::operators::all(&mut self.db.read(Scope::Platform).await?.exec()).await
     }
     pub async fn operator(&self, id: OperatorId) -> Result<Option<Operator>, StoreError> {
-        sql::operators::by_id(&mut self.db.read().await?.exec(), id).await
+        sql::operators::by_id(&mut self.db.read(Scope::Platform).await?.exec(), id).await
     }
     /// The operator and their password hash, for sign-in.
     pub async fn operator_credentials(&self, email: &Email) -> Result<Option<(Operator, String)>, StoreError> {
-        sql::operators::credentials(&mut self.db.read().await?.exec(), email).await
+        sql::operators::credentials(&mut self.db.read(Scope::Platform).await?.exec(), email).await
     }
 
     // Tenants -----------------------------------------------------------------------------------
 
     pub async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
-        sql::tenants::all(&mut self.db.read().await?.exec()).await
+        sql::tenants::all(&mut self.db.read(Scope::Platform).await?.exec()).await
     }
     pub async fn tenant(&self, id: TenantId) -> Result<Option<Tenant>, StoreError> {
-        sql::tenants::by_id(&mut self.db.read().await?.exec(), id).await
+        sql::tenants::by_id(&mut self.db.read(Scope::Platform).await?.exec(), id).await
     }
     pub async fn tenant_by_slug(&self, slug: &Slug) -> Result<Option<Tenant>, StoreError> {
-        sql::tenants::by_slug(&mut self.db.read().await?.exec(), slug).await
+        sql::tenants::by_slug(&mut self.db.read(Scope::Platform).await?.exec(), slug).await
     }
     /// The tenants deleted at their contract's end (TEN-4), newest first, with their certificates.
     pub async fn tenant_deletions(&self) -> Result<Vec<crate::TenantDeletion>, StoreError> {
-        sql::erasure::all(&mut self.db.read().await?.exec()).await
+        sql::erasure::all(&mut self.db.read(Scope::Platform).await?.exec()).await
     }
     /// The newest `limit` backup verifications and restore drills (OPS-1), newest first.
     pub async fn backup_checks(&self, limit: u32) -> Result<Vec<crate::BackupCheck>, StoreError> {
-        sql::backups::recent(&mut self.db.read().await?.exec(), i64::from(limit)).await
+        sql::backups::recent(&mut self.db.read(Scope::Platform).await?.exec(), i64::from(limit)).await
     }
 
     // Users -------------------------------------------------------------------------------------
 
     pub async fn users(&self, tenant: TenantId) -> Result<Vec<User>, StoreError> {
         let sealer = self.sealer(tenant).await?;
-        sql::users::all(&mut self.db.read().await?.exec(), tenant, &sealer).await
+        sql::users::all(&mut self.db.read(Scope::tenant(tenant)).await?.exec(), tenant, &sealer).await
     }
     pub async fn user(&self, tenant: TenantId, id: UserId) -> Result<Option<User>, StoreError> {
         let sealer = self.sealer(tenant).await?;
-        sql::users::by_id(&mut self.db.read().await?.exec(), tenant, id, &sealer).await
+        sql::users::by_id(&mut self.db.read(Scope::tenant(tenant)).await?.exec(), tenant, id, &sealer).await
     }
     /// The user and their password hash (none until a password is set), for sign-in. The email
     /// matches in its normalised form, by its blind index.
@@ -83,47 +84,47 @@ impl Store {
         email: &Email,
     ) -> Result<Option<(User, Option<String>)>, StoreError> {
         let sealer = self.sealer(tenant).await?;
-        sql::users::credentials(&mut self.db.read().await?.exec(), tenant, email, &sealer).await
+        sql::users::credentials(&mut self.db.read(Scope::tenant(tenant)).await?.exec(), tenant, email, &sealer).await
     }
 
     // Roles -------------------------------------------------------------------------------------
 
     pub async fn roles(&self, tenant: TenantId) -> Result<Vec<Role>, StoreError> {
         let sealer = self.sealer(tenant).await?;
-        sql::roles::all(&mut self.db.read().await?.exec(), tenant, &sealer).await
+        sql::roles::all(&mut self.db.read(Scope::tenant(tenant)).await?.exec(), tenant, &sealer).await
     }
     pub async fn role(&self, tenant: TenantId, id: RoleId) -> Result<Option<Role>, StoreError> {
         let sealer = self.sealer(tenant).await?;
-        sql::roles::by_id(&mut self.db.read().await?.exec(), tenant, id, &sealer).await
+        sql::roles::by_id(&mut self.db.read(Scope::tenant(tenant)).await?.exec(), tenant, id, &sealer).await
     }
     pub async fn role_by_key(&self, tenant: TenantId, key: &Key) -> Result<Option<Role>, StoreError> {
         let sealer = self.sealer(tenant).await?;
-        sql::roles::by_key(&mut self.db.read().await?.exec(), tenant, key, &sealer).await
+        sql::roles::by_key(&mut self.db.read(Scope::tenant(tenant)).await?.exec(), tenant, key, &sealer).await
     }
     /// How many users hold a role (a role in use cannot be deleted).
     pub async fn role_user_count(&self, tenant: TenantId, id: RoleId) -> Result<u64, StoreError> {
-        sql::roles::user_count(&mut self.db.read().await?.exec(), tenant, id).await
+        sql::roles::user_count(&mut self.db.read(Scope::tenant(tenant)).await?.exec(), tenant, id).await
     }
 
     // Collections and records ------------------------------------------------------------------
 
     pub async fn collections(&self, tenant: TenantId) -> Result<Vec<Collection>, StoreError> {
         let sealer = self.sealer(tenant).await?;
-        sql::collections::all(&mut self.db.read().await?.exec(), tenant, &sealer).await
+        sql::collections::all(&mut self.db.read(Scope::tenant(tenant)).await?.exec(), tenant, &sealer).await
     }
     pub async fn collection(&self, tenant: TenantId, id: CollectionId) -> Result<Option<Collection>, StoreError> {
         let sealer = self.sealer(tenant).await?;
-        sql::collections::by_id(&mut self.db.read().await?.exec(), tenant, id, &sealer).await
+        sql::collections::by_id(&mut self.db.read(Scope::tenant(tenant)).await?.exec(), tenant, id, &sealer).await
     }
     pub async fn collection_by_name(&self, tenant: TenantId, name: &Key) -> Result<Option<Collection>, StoreError> {
         let sealer = self.sealer(tenant).await?;
-        sql::collections::by_name(&mut self.db.read().await?.exec(), tenant, name, &sealer).await
+        sql::collections::by_name(&mut self.db.read(Scope::tenant(tenant)).await?.exec(), tenant, name, &sealer).await
     }
     /// A collection by name as it is now: its definition and where its records stand. One
     /// statement when the definition is already in memory (see `definitions.rs`), two otherwise.
     /// Pass the result to [`Store::records_at`] and [`Store::record_at`].
     pub async fn collection_at(&self, tenant: TenantId, name: &Key) -> Result<Option<CollectionAt>, StoreError> {
-        let mut conn = self.db.read().await?;
+        let mut conn = self.db.read(Scope::tenant(tenant)).await?;
         let mut e = conn.exec();
         let Some(head) = sql::collections::head(&mut e, tenant, name).await? else {
             return Ok(None);
@@ -143,7 +144,7 @@ impl Store {
     ) -> Result<Option<CollectionAt>, StoreError> {
         match self.kept_at(tenant, head) {
             Some(at) => Ok(Some(at)),
-            None => self.definition_at(&mut self.db.read().await?.exec(), tenant, head).await,
+            None => self.definition_at(&mut self.db.read(Scope::tenant(tenant)).await?.exec(), tenant, head).await,
         }
     }
 
@@ -175,7 +176,7 @@ impl Store {
     /// because values will be encrypted at rest. A missing collection has no records.
     pub async fn records(&self, tenant: TenantId, collection: CollectionId) -> Result<Arc<RecordSnapshot>, StoreError> {
         let key = (tenant, collection);
-        let mut conn = self.db.read().await?;
+        let mut conn = self.db.read(Scope::tenant(tenant)).await?;
         let mut e = conn.exec();
         let Some((change_seq, delete_seq)) = sql::collections::change_seqs(&mut e, tenant, collection).await? else {
             self.cache.forget(key);
@@ -193,7 +194,7 @@ impl Store {
         }
         // Wait for a refresh already under way before taking a connection from the pool.
         let _refreshing = self.cache.refreshing(key).await;
-        let mut conn = self.db.read().await?;
+        let mut conn = self.db.read(Scope::tenant(at.collection.tenant_id)).await?;
         self.refresh(&mut conn.exec(), key, at.change_seq, at.delete_seq).await
     }
 
@@ -207,7 +208,7 @@ impl Store {
             ForOne::Fresh(snapshot) => return Ok(snapshot.get(id).cloned()),
             ForOne::Refresh => {
                 if let Some(_refreshing) = self.cache.try_refreshing(key) {
-                    let mut conn = self.db.read().await?;
+                    let mut conn = self.db.read(Scope::tenant(at.collection.tenant_id)).await?;
                     let snapshot = self.refresh(&mut conn.exec(), key, at.change_seq, at.delete_seq).await?;
                     return Ok(snapshot.get(id).cloned());
                 }
@@ -275,10 +276,11 @@ impl Store {
         id: RecordId,
     ) -> Result<Option<Record>, StoreError> {
         let sealer = self.sealer(tenant).await?;
-        sql::records::by_id(&mut self.db.read().await?.exec(), tenant, collection, id, &sealer).await
+        sql::records::by_id(&mut self.db.read(Scope::tenant(tenant)).await?.exec(), tenant, collection, id, &sealer)
+            .await
     }
     pub async fn record_count(&self, tenant: TenantId, collection: CollectionId) -> Result<u64, StoreError> {
-        sql::records::count_in(&mut self.db.read().await?.exec(), tenant, collection).await
+        sql::records::count_in(&mut self.db.read(Scope::tenant(tenant)).await?.exec(), tenant, collection).await
     }
 
     // Sessions and API keys --------------------------------------------------------------------
@@ -287,7 +289,7 @@ impl Store {
     /// operator sessions) and the token's digest. Expired sessions are not returned.
     pub async fn session(&self, scope: Uuid, digest: &TokenDigest) -> Result<Option<Session>, StoreError> {
         let now = now(&*self.clock);
-        sql::sessions::live(&mut self.db.read().await?.exec(), scope, digest, now).await
+        sql::sessions::live(&mut self.db.read(Scope::stored(scope)).await?.exec(), scope, digest, now).await
     }
     /// A live user session of `tenant` with its user, tenant and role, in one statement.
     /// Expired sessions are not returned; the idle timeout and the user's status are the
@@ -301,7 +303,15 @@ impl Store {
     ) -> Result<Option<UserSessionContext>, StoreError> {
         let now = now(&*self.clock);
         let sealer = self.sealer(tenant).await?;
-        sql::principals::user_session(&mut self.db.read().await?.exec(), tenant, digest, now, collection, &sealer).await
+        sql::principals::user_session(
+            &mut self.db.read(Scope::tenant(tenant)).await?.exec(),
+            tenant,
+            digest,
+            now,
+            collection,
+            &sealer,
+        )
+        .await
     }
     /// A usable API key with its tenant and role, in one statement; records its use. With
     /// `collection`, also that collection's head (see [`Store::collection_at_head`]).
@@ -319,9 +329,15 @@ impl Store {
     ) -> Result<Option<ApiKeyContext>, StoreError> {
         let now = now(&*self.clock);
         let sealer = self.sealer(tenant).await?;
-        let Some(mut context) =
-            sql::principals::api_key(&mut self.db.read().await?.exec(), tenant, digest, now, collection, &sealer)
-                .await?
+        let Some(mut context) = sql::principals::api_key(
+            &mut self.db.read(Scope::tenant(tenant)).await?.exec(),
+            tenant,
+            digest,
+            now,
+            collection,
+            &sealer,
+        )
+        .await?
         else {
             return Ok(None);
         };
@@ -344,18 +360,26 @@ impl Store {
     ) -> Result<Vec<ApiKey>, StoreError> {
         let now = now(&*self.clock);
         let sealer = self.sealer(tenant).await?;
-        sql::api_keys::expiring(&mut self.db.read().await?.exec(), tenant, now, before, stage, &sealer).await
+        sql::api_keys::expiring(
+            &mut self.db.read(Scope::tenant(tenant)).await?.exec(),
+            tenant,
+            now,
+            before,
+            stage,
+            &sealer,
+        )
+        .await
     }
     pub async fn api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>, StoreError> {
         let sealer = self.sealer(tenant).await?;
-        sql::api_keys::all(&mut self.db.read().await?.exec(), tenant, &sealer).await
+        sql::api_keys::all(&mut self.db.read(Scope::tenant(tenant)).await?.exec(), tenant, &sealer).await
     }
 
     // Client certificates (IAM-11) ------------------------------------------------------------
 
     /// The tenant's client certificates, newest first, revoked ones included.
     pub async fn client_certificates(&self, tenant: TenantId) -> Result<Vec<ClientCertificate>, StoreError> {
-        sql::client_certs::all(&mut self.db.read().await?.exec(), tenant).await
+        sql::client_certs::all(&mut self.db.read(Scope::tenant(tenant)).await?.exec(), tenant).await
     }
     /// One of the tenant's client certificates by serial, read from the database on every call
     /// (no cache), so that a revocation on one node is seen by the next request on every node.
@@ -364,7 +388,7 @@ impl Store {
         tenant: TenantId,
         serial: &str,
     ) -> Result<Option<ClientCertificate>, StoreError> {
-        sql::client_certs::by_serial(&mut self.db.read().await?.exec(), tenant, serial).await
+        sql::client_certs::by_serial(&mut self.db.read(Scope::tenant(tenant)).await?.exec(), tenant, serial).await
     }
 
     /// One break-glass access of the tenant (IAM-13), with the digest of its support session's
@@ -374,20 +398,20 @@ impl Store {
         tenant: TenantId,
         id: uuid::Uuid,
     ) -> Result<Option<(kura_domain::BreakGlass, Option<[u8; 32]>)>, StoreError> {
-        sql::break_glass::get(&mut self.db.read().await?.exec(), tenant, id).await
+        sql::break_glass::get(&mut self.db.read(Scope::tenant(tenant)).await?.exec(), tenant, id).await
     }
     /// The tenant's break-glass accesses, newest first.
     pub async fn break_glass_of(&self, tenant: TenantId) -> Result<Vec<kura_domain::BreakGlass>, StoreError> {
-        sql::break_glass::of_tenant(&mut self.db.read().await?.exec(), tenant).await
+        sql::break_glass::of_tenant(&mut self.db.read(Scope::tenant(tenant)).await?.exec(), tenant).await
     }
     /// Every tenant's break-glass accesses still pending or active: the platform's overview of
     /// its own accesses (no tenant data), and the job that closes those whose time is up.
     pub async fn open_break_glass(&self) -> Result<Vec<kura_domain::BreakGlass>, StoreError> {
-        sql::break_glass::open(&mut self.db.read().await?.exec()).await
+        sql::break_glass::open(&mut self.db.read(Scope::Platform).await?.exec()).await
     }
     /// The tenant's break-glass accesses still pending or active (one indexed statement, read
     /// for the console's banner).
     pub async fn open_break_glass_of(&self, tenant: TenantId) -> Result<Vec<kura_domain::BreakGlass>, StoreError> {
-        sql::break_glass::open_of_tenant(&mut self.db.read().await?.exec(), tenant).await
+        sql::break_glass::open_of_tenant(&mut self.db.read(Scope::tenant(tenant)).await?.exec(), tenant).await
     }
 }

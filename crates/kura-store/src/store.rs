@@ -1,7 +1,7 @@
 //! The [`Store`] handle: the read pool and the writer slot of one engine, the clock, and the
 //! entry points for reads and writes.
 
-use crate::conn::Engine;
+use crate::conn::{Engine, Scope, set_scope};
 use crate::db::Db;
 use crate::error::StoreError;
 use crate::vault::{Sealer, Vault};
@@ -21,11 +21,16 @@ pub struct StoreOptions {
     /// Encryption at rest: the master key and keystore that seal tenant values (`vault/`).
     /// `None` stores values as they are.
     pub vault: Option<Arc<Vault>>,
+    /// PostgreSQL: the URL of the role that owns Kura's tables. When given, the migrations run
+    /// as that role, which then grants the role of the store's own URL what the application
+    /// needs (TEN-2: the application role neither owns the tables nor bypasses row-level
+    /// security). When not, the migrations run as the store's own role.
+    pub owner_url: Option<String>,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { max_connections: 8, record_cache_records: 1_000_000, vault: None }
+        Self { max_connections: 8, record_cache_records: 1_000_000, vault: None, owner_url: None }
     }
 }
 
@@ -40,6 +45,8 @@ pub struct Store {
     pub(crate) cache: Arc<crate::cache::RecordCache>,
     pub(crate) definitions: Arc<crate::definitions::Definitions>,
     pub(crate) vault: Option<Arc<Vault>>,
+    /// Whether PostgreSQL's row-level security confines the store's role (`roles.rs`).
+    pub(crate) row_security: crate::RowSecurity,
 }
 
 impl Store {
@@ -51,7 +58,11 @@ impl Store {
     /// runtime: use the store within that runtime.
     #[tracing::instrument(skip_all)]
     pub async fn open(url: &str, clock: Arc<dyn Clock>, options: StoreOptions) -> Result<Self, StoreError> {
-        let (db, mut conn, connector) = Db::open(url, options.max_connections).await?;
+        let (db, mut conn, connector, row_security) =
+            Db::open(url, options.owner_url.as_deref(), options.max_connections).await?;
+        // What follows, before the writer starts, is platform-wide work on the writer
+        // connection: the platform route for its session, cleared again below.
+        set_scope(&mut conn.exec(), Scope::Platform, false).await?;
         // Chains written before the Merkle log get their trees before any write (LOG-3).
         crate::audit::tree::build_missing(&mut conn).await?;
         // Users written before their email and name were sealed get both sealed, and the
@@ -61,10 +72,13 @@ impl Store {
             seal_unsealed_labels(&mut conn, vault).await?;
         }
         let access = crate::access_log::AccessDb::open(url, &mut conn).await?;
+        if db.engine() == Engine::Postgres {
+            conn.run(crate::dialect::CLEAR_SCOPE).await?;
+        }
         let cache = Arc::new(crate::cache::RecordCache::new(options.record_cache_records));
         let writer = Writer::open(conn, connector, Arc::clone(&cache));
         tracing::info!(engine = ?db.engine(), encrypted = options.vault.is_some(), "store opened");
-        Ok(Self { db, writer, access, clock, cache, definitions: Arc::default(), vault: options.vault })
+        Ok(Self { db, writer, access, clock, cache, definitions: Arc::default(), vault: options.vault, row_security })
     }
 
     /// The vault sealing tenant values, when encryption at rest is configured.
@@ -81,6 +95,12 @@ impl Store {
         }
     }
 
+    /// Whether PostgreSQL's row-level security confines the role the store connects as (TEN-2);
+    /// [`crate::RowSecurity::NotAvailable`] on SQLite.
+    pub fn row_security(&self) -> crate::RowSecurity {
+        self.row_security
+    }
+
     pub fn engine(&self) -> Engine {
         self.db.engine()
     }
@@ -91,7 +111,7 @@ impl Store {
 
     /// Checks that the database answers (readiness).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        crate::sql::ping(&mut self.db.read().await?.exec()).await
+        crate::sql::ping(&mut self.db.read(Scope::Platform).await?.exec()).await
     }
 
     /// Commits the writes already made, then closes the writer and the pools, waiting for

@@ -60,12 +60,73 @@ pub async fn poison_batch(w: &mut Write) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The PostgreSQL role the tests' stores connect as: it neither owns the tables nor bypasses
+/// row-level security (TEN-2), so every PostgreSQL test runs under the policies. `.ci/lib.sh`
+/// creates it too; [`test_db`] creates it when missing.
+pub const APP_ROLE: &str = "kura_app";
+
+/// The application role's password (a test cluster's; with `trust` authentication it is not
+/// asked for).
+const APP_PASSWORD: &str = "kura_app";
+
+/// `url` (a test database's, as the server's superuser) as the application role ([`APP_ROLE`]);
+/// a SQLite URL as it is.
+pub fn app_url(url: &str) -> String {
+    let Some(rest) = url.strip_prefix("postgres://").or_else(|| url.strip_prefix("postgresql://")) else {
+        return url.to_owned();
+    };
+    let host = match rest.find('@') {
+        Some(at) if rest[..at].find('/').is_none() => &rest[at + 1..],
+        _ => rest,
+    };
+    format!("postgres://{APP_ROLE}:{APP_PASSWORD}@{host}")
+}
+
+/// The URL that owns a test database's tables and runs its migrations: `url` itself on
+/// PostgreSQL, none on SQLite.
+pub fn owner_url(url: &str) -> Option<String> {
+    (url.starts_with("postgres://") || url.starts_with("postgresql://")).then(|| url.to_owned())
+}
+
+/// Creates the application role on the server of `server` unless it exists (several test
+/// processes may race: whoever loses finds it there). It may log in and do nothing else.
+pub async fn ensure_app_role(server: &str) -> Result<(), StoreError> {
+    let mut conn = PgConnection::connect(server).await?;
+    let create = format!(
+        "DO $$ BEGIN CREATE ROLE {APP_ROLE} LOGIN PASSWORD '{APP_PASSWORD}' \
+         NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; \
+         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(create)).execute(&mut conn).await?;
+    let _ = conn.close().await;
+    Ok(())
+}
+
 /// A database for one test. Keep it alive as long as the test uses `url`.
 #[derive(Debug)]
 pub struct TestDb {
+    /// The database as the server's superuser: the owner of the tables, for the migrations and
+    /// for tests that look at or alter the rows behind the store's back.
     pub url: String,
     _dir: Option<tempfile::TempDir>,
     _pg: Option<PgScratch>,
+}
+
+impl TestDb {
+    /// The URL a store of this test connects as: the application role on PostgreSQL.
+    pub fn app_url(&self) -> String {
+        app_url(&self.url)
+    }
+
+    /// Opens a store on this database as the application role, migrated by the owner.
+    pub async fn open(
+        &self,
+        clock: std::sync::Arc<dyn kura_domain::Clock>,
+        options: crate::StoreOptions,
+    ) -> Result<Store, StoreError> {
+        let options = crate::StoreOptions { owner_url: owner_url(&self.url), ..options };
+        Store::open(&self.app_url(), clock, options).await
+    }
 }
 
 /// Creates a fresh, empty database (see the module documentation for which engine).
@@ -73,6 +134,7 @@ pub async fn test_db() -> TestDb {
     match std::env::var(POSTGRES_URL_VAR) {
         Ok(server) if !server.trim().is_empty() => {
             let name = format!("kura_test_{}", uuid::Uuid::now_v7().simple());
+            ensure_app_role(&server).await.expect("create the application role on KURA_TEST_POSTGRES_URL");
             let pg = PgScratch::create(&server, &name).await.expect("create a test database on KURA_TEST_POSTGRES_URL");
             TestDb { url: pg.url.clone(), _dir: None, _pg: Some(pg) }
         }
@@ -174,5 +236,12 @@ mod tests {
         assert_eq!(with_database("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
         assert_eq!(with_database("postgres://u@h/postgres?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
         assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
+    }
+
+    #[test]
+    fn the_application_role_replaces_the_user() {
+        assert_eq!(super::app_url("postgres://postgres@h:5432/db?x=1"), "postgres://kura_app:kura_app@h:5432/db?x=1");
+        assert_eq!(super::app_url("postgres://h/db"), "postgres://kura_app:kura_app@h/db");
+        assert_eq!(super::app_url("sqlite:///tmp/k.db"), "sqlite:///tmp/k.db");
     }
 }

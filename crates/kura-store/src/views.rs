@@ -1,6 +1,7 @@
 //! Reads that serve the consoles' overviews: how many records each collection holds, and the
 //! columns a user chose to see of a collection.
 
+use crate::conn::Scope;
 use crate::error::StoreError;
 use crate::sql;
 use crate::store::Store;
@@ -10,7 +11,7 @@ impl Store {
     /// The number of records of each collection of the tenant, in one statement (collections
     /// without records are absent).
     pub async fn record_counts(&self, tenant: TenantId) -> Result<Vec<(CollectionId, u64)>, StoreError> {
-        sql::records::counts_by_collection(&mut self.db.read().await?.exec(), tenant).await
+        sql::records::counts_by_collection(&mut self.db.read(Scope::tenant(tenant)).await?.exec(), tenant).await
     }
 
     /// The field names a user chose to see in a collection's records table, in their order;
@@ -21,7 +22,9 @@ impl Store {
         user: UserId,
         collection: CollectionId,
     ) -> Result<Option<Vec<String>>, StoreError> {
-        let stored = sql::views::columns(&mut self.db.read().await?.exec(), tenant, user, collection).await?;
+        let stored =
+            sql::views::columns(&mut self.db.read(Scope::tenant(tenant)).await?.exec(), tenant, user, collection)
+                .await?;
         Ok(stored.map(|s| s.split(',').filter(|c| !c.is_empty()).map(str::to_owned).collect()))
     }
 }

@@ -29,7 +29,7 @@ struct Env {
 async fn env() -> Env {
     let db = test_db().await;
     let clock = Arc::new(ManualClock::new("2026-11-22T02:00:00Z".parse().unwrap()));
-    let store = Store::open(&db.url, clock.clone(), StoreOptions::default()).await.unwrap();
+    let store = db.open(clock.clone(), StoreOptions::default()).await.unwrap();
     Env { db, store, clock }
 }
 
@@ -43,7 +43,7 @@ impl Env {
     /// so it reads what the database holds).
     async fn node_with_cache(&self, records: usize) -> Store {
         let options = StoreOptions { record_cache_records: records, ..StoreOptions::default() };
-        Store::open(&self.db.url, self.clock.clone(), options).await.unwrap()
+        self.db.open(self.clock.clone(), options).await.unwrap()
     }
 }
 
@@ -203,5 +203,7 @@ mod key_rotation;
 mod opening;
 #[path = "store/readers.rs"]
 mod readers;
+#[path = "store/row_security.rs"]
+mod row_security;
 #[path = "store/tenancy.rs"]
 mod tenancy;

@@ -50,9 +50,11 @@ impl Cli {
     }
 
     fn run(&self, args: &[&str]) -> Output {
+        // On PostgreSQL as the application role, the test's own URL owning the tables (TEN-2).
         kura(&self.data(), self.sink.path())
             .args(args)
-            .env("KURA_DATABASE_URL", &self.db.url)
+            .env("KURA_DATABASE_URL", self.db.app_url())
+            .env("KURA_DATABASE_OWNER_URL", kura_store::testing::owner_url(&self.db.url).unwrap_or_default())
             .output()
             .expect("run kura")
     }

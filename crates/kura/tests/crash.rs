@@ -44,7 +44,8 @@ impl Site {
             .env("KURA_LOG", "warn");
         // On SQLite, the default database in the data directory, as in production.
         if !self.db.url.starts_with("sqlite:") {
-            cmd.env("KURA_DATABASE_URL", &self.db.url);
+            // As the application role, the test's own URL owning the tables (TEN-2).
+            cmd.env("KURA_DATABASE_URL", self.db.app_url()).env("KURA_DATABASE_OWNER_URL", &self.db.url);
         }
         cmd
     }

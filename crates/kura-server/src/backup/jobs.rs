@@ -311,7 +311,7 @@ impl DrillTarget {
 
 async fn run_drill(state: &AppState, at: &Location, id: &str, location: &'static str) -> Result<Drilled, BackupError> {
     let vault = vault_of(state)?;
-    let url = state.settings.database_url();
+    let url = state.settings.database_admin_url();
     let scratch = if url.starts_with("sqlite:") {
         crate::application::create_private_dir(state.backups.dir())
             .map_err(|source| BackupError::Io { path: state.backups.dir().to_owned(), source })?;

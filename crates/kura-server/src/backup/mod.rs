@@ -285,7 +285,9 @@ impl Backups {
             copy_dir: settings.backup.copy_dir.clone(),
             remote: Remote::from_settings(&settings.backup.remote)?,
             generations: settings.backup.generations,
-            database_url: settings.database_url(),
+            // The owner's: `pg_dump` reads every tenant's rows, which row-level security keeps
+            // from the application role (TEN-2).
+            database_url: settings.database_admin_url(),
             tools: Tools {
                 pg_dump: which(&settings.backup.pg_dump, "pg_dump"),
                 pg_restore: which(&settings.backup.pg_restore, "pg_restore"),

@@ -16,6 +16,7 @@ impl Settings {
             "KURA_LISTEN" => self.listen = parse(name, value)?,
             "KURA_DATA_DIR" => self.data_dir = PathBuf::from(value),
             "KURA_DATABASE_URL" => self.database_url = Secret::new(value),
+            "KURA_DATABASE_OWNER_URL" => self.database_owner_url = Secret::new(value),
             "KURA_DATABASE_MAX_CONNECTIONS" => self.database_max_connections = parse(name, value)?,
             "KURA_RECORD_CACHE_RECORDS" => self.record_cache_records = parse(name, value)?,
             "KURA_PUBLIC_URL" => self.public_url = Some(value.to_owned()).filter(|v| !v.is_empty()),

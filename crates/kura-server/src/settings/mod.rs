@@ -58,6 +58,12 @@ pub struct Settings {
     /// `postgres://…` to use PostgreSQL (or `sqlite://PATH` for SQLite elsewhere); empty means
     /// SQLite in `data_dir`. May hold a password.
     pub database_url: Secret,
+    /// PostgreSQL: the URL of the role that owns Kura's tables, used only to run the migrations
+    /// (and by backups, which read every tenant). Kura then grants the role of `database_url`
+    /// what the application needs, and row-level security confines that role (TEN-2). Empty:
+    /// `database_url` migrates, and if its role owns the tables the policies do not confine it
+    /// (a warning at start-up; `/readyz` says so). May hold a password.
+    pub database_owner_url: Secret,
     /// Connections in the database read pool (writes use one more).
     pub database_max_connections: u32,
     /// Records kept decoded in memory for fast listing, across all collections; 0 disables.
@@ -583,6 +589,7 @@ impl Default for Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("kura-data"),
             database_url: Secret::default(),
+            database_owner_url: Secret::default(),
             database_max_connections: 8,
             record_cache_records: 1_000_000,
             public_url: None,
@@ -760,6 +767,12 @@ impl Settings {
         if !url.is_empty() && !known.iter().any(|k| url.starts_with(k)) {
             return bad("database_url", "must be a postgres:// or sqlite:// URL, or empty for SQLite in data_dir");
         }
+        let owner = self.database_owner_url.expose();
+        let postgres = |u: &str| u.starts_with("postgres://") || u.starts_with("postgresql://");
+        let owner_fits = owner.is_empty() || (postgres(owner) && postgres(url));
+        if !owner_fits {
+            return bad("database_owner_url", "must be a postgres:// URL, and only with a postgres:// database_url");
+        }
         Ok(())
     }
 
@@ -824,7 +837,10 @@ impl Settings {
         if !configured.is_empty() {
             return configured.to_owned();
         }
-        let data = self.database_url.expose();
+        // The owner's URL when there is one: the keystore is migrated like the data, and row-level
+        // security does not concern it (it holds no tenant's rows, only wrapped keys).
+        let data = self.database_owner_url.expose();
+        let data = if data.is_empty() { self.database_url.expose() } else { data };
         if data.starts_with("postgres://") || data.starts_with("postgresql://") {
             let (base, _) = data.split_once('?').unwrap_or((data, ""));
             let name = base.rsplit_once('/').map_or("kura", |(_, n)| n);
@@ -849,6 +865,18 @@ impl Settings {
         let dir = std::path::absolute(&self.data_dir).unwrap_or_else(|_| self.data_dir.clone());
         let name = dir.file_name().map_or_else(|| "kura-data".into(), |n| n.to_string_lossy().into_owned());
         dir.parent().unwrap_or(&dir).join(format!("{name}{suffix}"))
+    }
+
+    /// PostgreSQL: the owner role's URL for migrations, when configured.
+    pub fn database_owner_url(&self) -> Option<String> {
+        Some(self.database_owner_url.expose().to_owned()).filter(|u| !u.is_empty())
+    }
+
+    /// The URL of the role that owns Kura's tables (the owner URL if configured, else the
+    /// database URL): for work that must see every tenant's rows outside the store, such as
+    /// `pg_dump` and the restore drill's scratch database.
+    pub fn database_admin_url(&self) -> String {
+        self.database_owner_url().unwrap_or_else(|| self.database_url())
     }
 
     /// The database to open: the configured PostgreSQL URL, or SQLite in the data directory.

@@ -170,10 +170,13 @@ async fn try_spawn_node(
     configure: impl FnOnce(&mut Settings),
 ) -> Result<TestApp, kura_server::BuildError> {
     let dir = tempfile::tempdir().expect("tempdir");
+    // On PostgreSQL the application runs as the test cluster's application role, which row-level
+    // security confines (TEN-2); the test's own URL owns the tables and migrates.
+    let app_url = kura_store::testing::app_url(&db_url);
     let mut settings = Settings::default();
     settings.listen = "127.0.0.1:0".parse().expect("addr");
     settings.data_dir = dir.path().to_owned();
-    settings.database_url = kura_server::settings::Secret::new(db_url.clone());
+    settings.database_url = kura_server::settings::Secret::new(app_url.clone());
     let cheap = Argon2Params::insecure_for_tests();
     // The checkpoint sink inside the test's own directory, so that nothing outlives it.
     settings.audit.checkpoint_dir = Some(dir.path().join("checkpoints"));
@@ -182,6 +185,11 @@ async fn try_spawn_node(
     settings.password.argon2_parallelism = cheap.parallelism;
     settings.limits.max_body_bytes = 64 * 1024;
     configure(&mut settings);
+    if settings.database_url.expose() == app_url
+        && let Some(owner) = kura_store::testing::owner_url(&db_url)
+    {
+        settings.database_owner_url = kura_server::settings::Secret::new(owner);
+    }
     let tls_cert =
         settings.tls.cert_file.as_ref().filter(|_| settings.tls.enabled()).map(|f| std::fs::read(f).unwrap());
     let app = Application::build(settings, clock.clone()).await?;
@@ -250,6 +258,16 @@ impl TestApp {
         assert_eq!(resp.status(), StatusCode::CREATED);
         let body: Value = resp.json().await.expect("json");
         body["token"].as_str().expect("token").to_owned()
+    }
+
+    /// Has the tenant's administrator add a user with `role` and the test password over the API;
+    /// returns the new user's id and a session token of theirs.
+    pub async fn add_user(&self, t: &TenantFixture, email: &str, name: &str, role: &str) -> (String, String) {
+        let body = serde_json::json!({"email": email, "display_name": name, "role": role, "password": PASSWORD});
+        let (status, user) = self.post("/api/v1/users", &t.admin_token, body).await;
+        assert_eq!(status, StatusCode::CREATED, "adding {email} failed: {user}");
+        let id = user["id"].as_str().expect("user id").to_owned();
+        (id, self.login(&t.slug, email, PASSWORD).await)
     }
 
     /// Sends a JSON request and returns the status and the parsed body (Null if empty).

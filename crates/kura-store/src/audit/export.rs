@@ -4,6 +4,7 @@
 //! add a checkpoint and a consistency proof.
 
 use super::tree;
+use crate::conn::Scope;
 use crate::error::StoreError;
 use crate::sql;
 use crate::store::Store;
@@ -44,7 +45,7 @@ impl Store {
         max: u64,
     ) -> Result<Result<ExportSlice, u64>, StoreError> {
         let sealer = self.audit_sealer(scope).await?;
-        let mut tx = self.db.snapshot().await?;
+        let mut tx = self.db.snapshot(Scope::audit(scope)).await?;
         let mut e = tx.exec();
         let tree_size = match sql::audit::head(&mut e, scope).await? {
             Some(h) => h

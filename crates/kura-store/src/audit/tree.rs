@@ -2,7 +2,7 @@
 //! consistency proofs built from the stored subtrees, and building the tree of chains written
 //! before the Merkle log existed. The write path keeps the tree (see `writer/numbering.rs`).
 
-use crate::conn::{Exec, WriterConn};
+use crate::conn::{Exec, Scope, WriterConn};
 use crate::dialect;
 use crate::error::StoreError;
 use crate::sql;
@@ -209,7 +209,7 @@ impl Store {
     /// The tree head of `scope`'s log as of the last commit (size 0 and the empty root if the
     /// scope has no entries).
     pub async fn audit_tree_head(&self, scope: AuditScope) -> Result<TreeHead, StoreError> {
-        let head = sql::audit::head(&mut self.db.read().await?.exec(), scope).await?;
+        let head = sql::audit::head(&mut self.db.read(Scope::audit(scope)).await?.exec(), scope).await?;
         head_of(scope, head)
     }
 
@@ -224,7 +224,7 @@ impl Store {
 
     /// The leaf hash of entry `seq` (the leaf at index `seq - 1`), if it exists.
     pub async fn audit_leaf(&self, scope: AuditScope, seq: i64) -> Result<Option<Hash>, StoreError> {
-        let row = sql::audit::row_at(&mut self.db.read().await?.exec(), scope, seq).await?;
+        let row = sql::audit::row_at(&mut self.db.read(Scope::audit(scope)).await?.exec(), scope, seq).await?;
         Ok(row.map(|row| leaf_hash(&row.stored_bytes())))
     }
 
@@ -236,7 +236,7 @@ impl Store {
         index: u64,
         size: u64,
     ) -> Result<Vec<Hash>, StoreError> {
-        let mut tx = self.db.snapshot().await?;
+        let mut tx = self.db.snapshot(Scope::audit(scope)).await?;
         let mut e = tx.exec();
         if size > head_of(scope, sql::audit::head(&mut e, scope).await?)?.size {
             return Err(StoreError::NotFound);
@@ -255,7 +255,7 @@ impl Store {
         first: u64,
         second: u64,
     ) -> Result<Vec<Hash>, StoreError> {
-        let mut tx = self.db.snapshot().await?;
+        let mut tx = self.db.snapshot(Scope::audit(scope)).await?;
         let mut e = tx.exec();
         if second > head_of(scope, sql::audit::head(&mut e, scope).await?)?.size {
             return Err(StoreError::NotFound);

@@ -4,6 +4,7 @@
 //! that changes no business state, through the writer slot like every write, durable before
 //! they return. A task holding a `Write` must not call them: it would wait for itself.
 
+use crate::conn::Scope;
 use crate::error::StoreError;
 use crate::rows::ApiKey;
 use crate::sql;
@@ -21,7 +22,7 @@ impl Store {
     /// while holding a [`crate::Write`].
     pub async fn touch_session(&self, scope: Uuid, digest: &TokenDigest) -> Result<(), StoreError> {
         let now = now(&*self.clock);
-        let mut held = self.writer.hold().await?;
+        let mut held = self.writer.hold(Scope::stored(scope)).await?;
         sql::sessions::touch(&mut held.exec()?, scope, digest, now).await?;
         held.commit_unaudited().await
     }
@@ -35,7 +36,7 @@ impl Store {
         ip: Option<&str>,
     ) -> Result<(), StoreError> {
         let now = now(&*self.clock);
-        let mut held = self.writer.hold().await?;
+        let mut held = self.writer.hold(Scope::tenant(tenant)).await?;
         sql::client_certs::record_use(&mut held.exec()?, tenant, serial, now, ip).await?;
         held.commit_unaudited().await
     }
@@ -53,7 +54,7 @@ impl Store {
     ) -> Result<Option<ApiKey>, StoreError> {
         // The tenant's keys before the slot: the first read of them goes to the keystore.
         let sealer = self.sealer(tenant).await?;
-        let mut held = self.writer.hold().await?;
+        let mut held = self.writer.hold(Scope::tenant(tenant)).await?;
         let used = sql::api_keys::use_by_digest(&mut held.exec()?, tenant, digest, now, ip, &sealer).await?;
         held.commit_unaudited().await?;
         Ok(used)

@@ -47,7 +47,7 @@ impl Store {
     /// Concurrent writes share durable commits (group commit): see [`Write::commit`].
     #[tracing::instrument(skip_all, fields(scope = ?scope, actor_kind = actor.kind.as_str()))]
     pub async fn begin(&self, scope: AuditScope, actor: Actor) -> Result<Write, StoreError> {
-        let held = self.writer.hold().await?;
+        let held = self.writer.hold(crate::conn::Scope::audit(scope)).await?;
         Ok(Write::new(held, Arc::clone(&self.clock), self.vault.clone(), scope, actor))
     }
 

@@ -10,19 +10,24 @@
 //! group released once. If a statement fails, it rolls back to `w` and writes them one at a
 //! time, so that only a write that fails on its own is refused.
 
+use super::numbering::Append;
 use super::queue::{Handed, MAX_BATCH, NewRecord, Placed, Queue, RecordChange};
 use super::slot::{Savepoint, Slot};
+use crate::conn::Scope;
 use crate::conn::{Engine, WriterConn};
 use crate::dialect;
 use crate::error::StoreError;
 use crate::sql;
-use kura_domain::Record;
+use kura_domain::{Record, TenantId};
 use std::sync::PoisonError;
 
 /// What the writer does with a write as data beyond its group's statements.
 trait AsData {
     /// The record as it will be once written, for its collection's snapshot.
     fn into_record(self) -> Record;
+    /// The scope it is written in: its tenant's, or the platform route should its entry go
+    /// to another chain than its tenant's (not a case today; then it is still written right).
+    fn scope(&self) -> Scope;
     /// Writes it alone in savepoint `w`, with its entry, and releases `w` into the batch.
     async fn write_alone(&mut self, slot: &mut Slot) -> Placed;
 }
@@ -31,7 +36,11 @@ impl AsData for NewRecord {
     fn into_record(self) -> Record {
         self.record
     }
+    fn scope(&self) -> Scope {
+        scope_of(self.insert.target.key().0, &self.append)
+    }
     async fn write_alone(&mut self, slot: &mut Slot) -> Placed {
+        slot.set_scope(self.scope()).await?;
         let entry = slot.number(self).await?;
         let batch = slot.append_entry(&entry, Some(&self.insert)).await?;
         Ok((entry.entry, batch))
@@ -42,7 +51,11 @@ impl AsData for RecordChange {
     fn into_record(self) -> Record {
         self.record
     }
+    fn scope(&self) -> Scope {
+        scope_of(self.update.target.key().0, &self.append)
+    }
     async fn write_alone(&mut self, slot: &mut Slot) -> Placed {
+        slot.set_scope(self.scope()).await?;
         let seq = slot.next_change(self.update.target.key(), false).await?;
         self.update.target.set_change_seq(seq);
         if sql::records::update_at_versions(&mut slot.conn()?.exec(), &[&self.update]).await?.is_empty() {
@@ -52,6 +65,12 @@ impl AsData for RecordChange {
         let batch = slot.append_entry(&entry, None).await?;
         Ok((entry.entry, batch))
     }
+}
+
+/// The scope a write as data into `tenant` with `append` is written in.
+fn scope_of(tenant: TenantId, append: &Append) -> Scope {
+    let own = Scope::tenant(tenant);
+    if Scope::audit(append.scope) == own { own } else { Scope::Platform }
 }
 
 /// The kinds of writes as data, in the order the flusher takes them.
@@ -82,28 +101,56 @@ impl Slot {
     pub(super) async fn drain(&mut self) {
         self.begin_numbered().await;
         for kind in [Kind::Inserts, Kind::Updates] {
-            if self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner).is_empty() {
-                return;
-            }
-            // (Commits the batch first if it is full, so there is room below.)
-            if let Err(e) = self.prepare().await {
-                let cause = e.to_string();
-                let mut queue = self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
-                let Queue { inserts, updates, .. } = &mut *queue;
-                let replies: Vec<_> =
-                    inserts.drain(..).map(|q| q.reply).chain(updates.drain(..).map(|q| q.reply)).collect();
-                drop(queue);
-                for reply in replies {
-                    let _ = reply.send(Err(StoreError::NotCommitted(cause.clone())));
+            // The writes of this kind queued now, taken one run of one scope at a time.
+            let mut left = {
+                let queue = self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
+                match kind {
+                    Kind::Inserts => queue.inserts.len(),
+                    Kind::Updates => queue.updates.len(),
                 }
-                return;
+            };
+            while left > 0 {
+                match self.drain_run(kind, left).await {
+                    0 => break,
+                    n => left = left.saturating_sub(n),
+                }
             }
-            let room = usize::try_from(MAX_BATCH.saturating_sub(self.pending)).unwrap_or(usize::MAX);
-            match self.take_queued(kind, room) {
-                Taken::Inserts(inserts) if !inserts.is_empty() => self.insert_queued(inserts).await,
-                Taken::Updates(updates) if !updates.is_empty() => self.update_queued(updates).await,
-                Taken::Inserts(_) | Taken::Updates(_) => {}
+        }
+    }
+
+    /// Writes the next run of queued writes of `kind` that share a scope (at most `at_most`),
+    /// with that scope set in savepoint `w` (row-level security, TEN-2); returns how many it
+    /// took (0 when there are none, or they were all refused for want of a transaction).
+    async fn drain_run(&mut self, kind: Kind, at_most: usize) -> usize {
+        if self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner).is_empty() {
+            return 0;
+        }
+        // (Commits the batch first if it is full, so there is room below.)
+        if let Err(e) = self.prepare().await {
+            let cause = e.to_string();
+            let mut queue = self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            let Queue { inserts, updates, .. } = &mut *queue;
+            let replies: Vec<_> =
+                inserts.drain(..).map(|q| q.reply).chain(updates.drain(..).map(|q| q.reply)).collect();
+            drop(queue);
+            for reply in replies {
+                let _ = reply.send(Err(StoreError::NotCommitted(cause.clone())));
             }
+            return 0;
+        }
+        let room = usize::try_from(MAX_BATCH.saturating_sub(self.pending)).unwrap_or(usize::MAX);
+        match self.take_queued(kind, room.min(at_most)) {
+            Taken::Inserts(inserts) if !inserts.is_empty() => {
+                let n = inserts.len();
+                self.insert_queued(inserts).await;
+                n
+            }
+            Taken::Updates(updates) if !updates.is_empty() => {
+                let n = updates.len();
+                self.update_queued(updates).await;
+                n
+            }
+            Taken::Inserts(_) | Taken::Updates(_) => 0,
         }
     }
 
@@ -136,16 +183,22 @@ impl Slot {
         }
     }
 
-    /// Up to `at_most` queued writes of one kind.
+    /// Up to `at_most` queued writes of one kind, the first and those after it that share its
+    /// scope (the usual batch is one tenant's: all of them).
     fn take_queued(&self, kind: Kind, at_most: usize) -> Taken {
         let mut queue = self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        fn run<W: AsData>(queued: &[Handed<W>], at_most: usize) -> usize {
+            let Some(first) = queued.first() else { return 0 };
+            let scope = first.write.scope();
+            queued.iter().take(at_most).take_while(|q| q.write.scope() == scope).count()
+        }
         match kind {
             Kind::Inserts => {
-                let n = queue.inserts.len().min(at_most);
+                let n = run(&queue.inserts, at_most);
                 Taken::Inserts(queue.inserts.drain(..n).collect())
             }
             Kind::Updates => {
-                let n = queue.updates.len().min(at_most);
+                let n = run(&queue.updates, at_most);
                 Taken::Updates(queue.updates.drain(..n).collect())
             }
         }
@@ -159,6 +212,11 @@ impl Slot {
     /// and goes one by one.
     async fn update_queued(&mut self, queued: Vec<Handed<RecordChange>>) {
         self.savepoint = Savepoint::Dirty;
+        if let Some(first) = queued.first()
+            && self.set_scope(first.write.scope()).await.is_err()
+        {
+            return self.one_by_one(queued).await;
+        }
         let mut live = Vec::with_capacity(queued.len());
         let mut queued = queued.into_iter();
         while let Some(mut q) = queued.next() {
@@ -257,6 +315,11 @@ impl Slot {
     /// own are refused.
     async fn insert_queued(&mut self, queued: Vec<Handed<NewRecord>>) {
         self.savepoint = Savepoint::Dirty;
+        if let Some(first) = queued.first()
+            && self.set_scope(first.write.scope()).await.is_err()
+        {
+            return self.one_by_one(queued).await;
+        }
         let mut placed = Vec::with_capacity(queued.len());
         let mut entries = Vec::with_capacity(queued.len());
         let mut queued = queued.into_iter();

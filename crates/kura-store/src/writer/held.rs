@@ -4,7 +4,7 @@
 use super::numbering::Append;
 use super::queue::{Shared, durable};
 use super::slot::Slot;
-use crate::conn::Exec;
+use crate::conn::{Exec, Scope};
 use crate::error::StoreError;
 use crate::sql;
 use kura_domain::{AuditEntry, CollectionId, TenantId};
@@ -18,6 +18,8 @@ use tokio::sync::OwnedMutexGuard;
 pub(crate) struct Held {
     pub(super) guard: Option<OwnedMutexGuard<Slot>>,
     pub(super) shared: Arc<Shared>,
+    /// The scope set for this write (row-level security on PostgreSQL).
+    pub(super) scope: Scope,
 }
 
 impl fmt::Debug for Held {
@@ -83,11 +85,19 @@ impl Held {
             return Err(StoreError::Database(sqlx::Error::PoolClosed));
         };
         let shared = Arc::clone(&self.shared);
+        // A write that appends to another chain too (a tenant's write that the platform's
+        // chain records as well, a platform write that opened a tenant) reads and advances
+        // every chain's head: the platform route, for its appends only.
+        let other_chain =
+            append.as_ref().is_some_and(|(appends, _)| appends.iter().any(|a| Scope::audit(a.scope) != self.scope));
         // In a task of its own: once started, the append and `RELEASE` are seen through.
         let (entry, outcome, _alive) = tokio::spawn(async move {
             let released = async {
                 let (entry, outcome) = match append {
                     Some((appends, insert)) => {
+                        if other_chain {
+                            slot.set_scope(Scope::Platform).await?;
+                        }
                         let mut entries = Vec::with_capacity(appends.len());
                         for append in &appends {
                             entries.push(slot.next_entry(append).await?);

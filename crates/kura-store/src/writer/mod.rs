@@ -52,7 +52,7 @@ pub(crate) use numbering::Append;
 pub(crate) use queue::{NewRecord, RecordChange};
 
 use crate::cache::RecordCache;
-use crate::conn::{Connector, WriterConn};
+use crate::conn::{Connector, Engine, Scope, WriterConn};
 use crate::error::StoreError;
 use held::task_failed;
 use kura_domain::AuditEntry;
@@ -116,32 +116,37 @@ impl Writer {
         Self { slot, shared }
     }
 
-    /// Locks the slot for one write, its savepoint ready.
-    pub(crate) async fn hold(&self) -> Result<Held, StoreError> {
+    /// Locks the slot for one write in `scope`, its savepoint ready. On PostgreSQL the write's
+    /// scope is set inside its savepoint (row-level security, TEN-2): a batch holds several
+    /// tenants' writes, and each sees and writes only its own tenant's rows.
+    pub(crate) async fn hold(&self, scope: Scope) -> Result<Held, StoreError> {
         let mut guard = {
             let _queued = Queued::enter(&self.shared);
             Arc::clone(&self.slot).lock_owned().await
         };
         let shared = Arc::clone(&self.shared);
-        if guard.ready() {
+        let ready = guard.ready();
+        if ready && guard.connector.engine() == Engine::Sqlite {
             guard.savepoint = Savepoint::Dirty;
-            return Ok(Held { guard: Some(guard), shared });
+            return Ok(Held { guard: Some(guard), shared, scope });
         }
         // Statements to run: in a task of its own (see the module documentation). If this
         // caller is gone by the time it ends, the `Held` it returns is dropped like any
-        // abandoned write, which wakes the flusher to close what was opened.
+        // abandoned write, which wakes the flusher to close what was opened (and rolls back
+        // to `w`, which undoes the scope set in it too).
         tokio::spawn(async move {
-            match guard.prepare().await {
-                Ok(()) => {
-                    guard.savepoint = Savepoint::Dirty;
-                    Ok(Held { guard: Some(guard), shared })
-                }
-                Err(e) => {
-                    drop(guard);
-                    shared.signal.notify_one();
-                    Err(e)
-                }
+            if !ready && let Err(e) = guard.prepare().await {
+                drop(guard);
+                shared.signal.notify_one();
+                return Err(e);
             }
+            guard.savepoint = Savepoint::Dirty;
+            let mut held = Held { guard: Some(guard), shared, scope };
+            // Refused: the `Held` dropped here wakes the flusher to roll back to `w`.
+            if let Some(slot) = held.guard.as_mut() {
+                slot.set_scope(scope).await?;
+            }
+            Ok(held)
         })
         .await
         .map_err(task_failed)?

@@ -224,6 +224,9 @@ impl Numbers {
     ) -> Result<Vec<((TenantId, CollectionId), Seqs)>, StoreError> {
         let heads: Vec<_> = self.heads.drain().collect();
         let seqs: Vec<_> = self.seqs.drain().collect();
+        // The batch's own bookkeeping, for every tenant it holds at once: the platform route,
+        // for the rest of this transaction only.
+        crate::conn::set_scope(&mut conn.exec(), crate::conn::Scope::Platform, true).await?;
         if !self.nodes.is_empty() {
             sql::audit::insert_nodes(&mut conn.exec(), &self.nodes).await?;
             self.nodes.clear();

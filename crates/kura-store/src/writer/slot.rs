@@ -10,7 +10,7 @@
 use super::numbering::{Append, Numbers};
 use super::queue::{MAX_BATCH, Outcome, Shared};
 use crate::cache::RecordCache;
-use crate::conn::{Connector, WriterConn};
+use crate::conn::{Connector, Scope, WriterConn};
 use crate::dialect;
 use crate::error::StoreError;
 use crate::sql;
@@ -146,6 +146,13 @@ impl Slot {
         } else {
             Ok(self.release().await?)
         }
+    }
+
+    /// Sets `scope` for the rest of the outer transaction, or until a rollback to the savepoint
+    /// it was set in (PostgreSQL; a no-op on SQLite). Each write sets its own, so no write runs
+    /// in a scope another left behind.
+    pub(super) async fn set_scope(&mut self, scope: Scope) -> Result<(), StoreError> {
+        Ok(crate::conn::set_scope(&mut self.conn()?.exec(), scope, true).await?)
     }
 
     pub(super) async fn run(&mut self, sql: &'static str) -> Result<(), sqlx::Error> {

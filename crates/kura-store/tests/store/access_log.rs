@@ -96,7 +96,7 @@ async fn log_2_rows_an_earlier_version_wrote_into_the_data_file_move_to_the_acce
         }
         c.close().await.unwrap();
     }
-    let store = Store::open(&env.db.url, env.clock.clone(), StoreOptions::default()).await.unwrap();
+    let store = env.db.open(env.clock.clone(), StoreOptions::default()).await.unwrap();
     let listed = store.access_log(AuditScope::Platform, &AccessFilter::default()).await.unwrap();
     assert_eq!(listed.iter().map(|e| e.route.as_str()).collect::<Vec<_>>(), ["/b", "/a"]);
     store.close().await;

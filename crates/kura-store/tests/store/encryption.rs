@@ -19,7 +19,7 @@ async fn sealed_env() -> Sealed {
     let clock = Arc::new(ManualClock::new("2026-11-22T02:00:00Z".parse().unwrap()));
     let vault = Arc::new(Vault::open(&keystore.url, master.clone(), false).await.unwrap());
     let options = StoreOptions { vault: Some(vault), ..StoreOptions::default() };
-    let store = Store::open(&db.url, clock.clone(), options).await.unwrap();
+    let store = db.open(clock.clone(), options).await.unwrap();
     Sealed { env: Env { db, store, clock }, keystore, master }
 }
 
@@ -29,7 +29,7 @@ impl Sealed {
     async fn node(&self) -> Store {
         let vault = Arc::new(Vault::open(&self.keystore.url, self.master.clone(), false).await.unwrap());
         let options = StoreOptions { vault: Some(vault), record_cache_records: 0, ..StoreOptions::default() };
-        Store::open(&self.env.db.url, self.env.clock.clone(), options).await.unwrap()
+        self.env.db.open(self.env.clock.clone(), options).await.unwrap()
     }
 }
 
@@ -157,7 +157,7 @@ async fn dat_2_tenant_keys_live_wrapped_in_the_keystore_and_destroying_them_shre
     // Another master key does not unwrap them: the keystore alone opens nothing.
     let stranger = Arc::new(Vault::open(&s.keystore.url, Arc::new(MasterKey::generate()), false).await.unwrap());
     let options = StoreOptions { vault: Some(stranger), record_cache_records: 0, ..StoreOptions::default() };
-    let other = Store::open(&s.env.db.url, s.env.clock.clone(), options).await.unwrap();
+    let other = s.env.db.open(s.env.clock.clone(), options).await.unwrap();
     assert!(matches!(other.record(t.id, c.id, r.id).await, Err(StoreError::Unreadable(_))));
 
     // Destroying the keys leaves the values unreadable on every node, never plain.

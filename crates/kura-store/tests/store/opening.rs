@@ -13,7 +13,7 @@ async fn open_refuses_a_database_from_a_newer_version() {
 
     // Opening again is fine (migrations already applied)...
     let clock = env.clock.clone();
-    let again = Store::open(&env.db.url, clock.clone(), StoreOptions::default()).await.unwrap();
+    let again = env.db.open(clock.clone(), StoreOptions::default()).await.unwrap();
     again.close().await;
 
     // ...but not once the database has a migration this binary does not know.
@@ -26,7 +26,7 @@ async fn open_refuses_a_database_from_a_newer_version() {
         Raw::Pg(p) => sqlx::query(FUTURE).bind(vec![0u8; 48]).bind(FUTURE_VERSION).execute(p).await.map(drop),
     }
     .unwrap();
-    let err = Store::open(&env.db.url, clock, StoreOptions::default()).await.unwrap_err();
+    let err = env.db.open(clock, StoreOptions::default()).await.unwrap_err();
     assert!(
         matches!(err, StoreError::Migration(sqlx::migrate::MigrateError::VersionMissing(FUTURE_VERSION))),
         "{err:?}"

@@ -8,7 +8,7 @@ async fn env_with_readers(max_connections: u32) -> Env {
     let db = test_db().await;
     let clock = Arc::new(ManualClock::new("2026-11-22T02:00:00Z".parse().unwrap()));
     let options = StoreOptions { max_connections, ..StoreOptions::default() };
-    let store = Store::open(&db.url, clock.clone(), options).await.unwrap();
+    let store = db.open(clock.clone(), options).await.unwrap();
     Env { db, store, clock }
 }
 
