@@ -13,6 +13,7 @@
 //! which also catches values written under an older version by a write already under way when
 //! the rotation started.
 
+use crate::conn::Scope;
 use crate::error::StoreError;
 use crate::sql;
 use crate::sql::key_rotations::{KeyRotation, Position, RotationKind, RotationStatus};
@@ -37,14 +38,15 @@ pub enum BatchOutcome {
 impl Store {
     /// The newest `limit` rotation jobs of `tenant`, newest first.
     pub async fn key_rotations(&self, tenant: TenantId, limit: u32) -> Result<Vec<KeyRotation>, StoreError> {
-        let rows = sql::key_rotations::recent(&mut self.db.read().await?.exec(), tenant, limit).await?;
+        let rows =
+            sql::key_rotations::recent(&mut self.db.read(Scope::tenant(tenant)).await?.exec(), tenant, limit).await?;
         let sealer = self.sealer(tenant).await?;
         rows.into_iter().map(|r| r.open(&sealer)).collect()
     }
 
     /// Every running rotation job, all tenants, oldest first (the operator's view).
     pub async fn running_key_rotations(&self) -> Result<Vec<KeyRotation>, StoreError> {
-        let rows = sql::key_rotations::running(&mut self.db.read().await?.exec()).await?;
+        let rows = sql::key_rotations::running(&mut self.db.read(Scope::Platform).await?.exec()).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let sealer = self.sealer(row.tenant()).await?;
@@ -70,7 +72,7 @@ impl Store {
     ) -> Result<Option<KeyRotation>, StoreError> {
         let now = now(&*self.clock);
         let until = now.checked_add(lease).unwrap_or(now);
-        let mut held = self.writer.hold().await?;
+        let mut held = self.writer.hold(Scope::Platform).await?;
         let row = sql::key_rotations::claim(&mut held.exec()?, now, until, claim).await?;
         held.commit_unaudited().await?;
         match row {
@@ -109,7 +111,7 @@ impl Store {
             pass_resealed: job.pass_resealed,
         };
         let secure_delete = job.kind == RotationKind::Seal && self.engine() == crate::Engine::Sqlite;
-        let mut held = self.writer.hold().await?;
+        let mut held = self.writer.hold(Scope::tenant(job.tenant)).await?;
         if pos.rows_total.is_none() {
             let mut total = 0;
             for column in COLUMNS {
