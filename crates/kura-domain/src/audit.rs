@@ -213,10 +213,18 @@ pub enum Operation {
     /// A period of a tenant's operation log disclosed by the operator on a lawful or reasonable
     /// request (LOG-5): in the tenant's log and the platform's, or, withheld, the platform's only.
     LogDisclose,
+    /// A tenant's data key was rotated, or its plain values set to be sealed (DAT-2): a new key
+    /// version seals new writes, and a background job re-encrypts the stored values. In the
+    /// tenant's log and the platform's.
+    KeyRotateStart,
+    /// The re-encryption job of a key rotation finished; the older versions are retired.
+    KeyRotateFinish,
+    /// Every tenant key and backup key was re-wrapped under a new master key (platform log).
+    MasterKeyRotate,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 83] = [
+    pub const ALL: [Operation; 86] = [
         Self::OperatorCreate,
         Self::OperatorUpdate,
         Self::OperatorLogin,
@@ -300,6 +308,9 @@ impl Operation {
         Self::TimeZoneUpdate,
         Self::AuditExport,
         Self::LogDisclose,
+        Self::KeyRotateStart,
+        Self::KeyRotateFinish,
+        Self::MasterKeyRotate,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -387,6 +398,9 @@ impl Operation {
             Self::TimeZoneUpdate => "settings.time_zone",
             Self::AuditExport => "audit.export",
             Self::LogDisclose => "audit.disclose",
+            Self::KeyRotateStart => "key.rotate_start",
+            Self::KeyRotateFinish => "key.rotate_finish",
+            Self::MasterKeyRotate => "key.master_rotate",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -410,6 +424,7 @@ impl Operation {
                 | Self::BackupDrill
                 | Self::BackupKeyRotate
                 | Self::BackupKeyRemove
+                | Self::MasterKeyRotate
         )
     }
 }

@@ -152,6 +152,15 @@ impl Application {
                 let _ = stopped.wait_for(|s| *s).await;
             })
         });
+        // Data-key rotation jobs, on every node that runs the worker (DAT-2).
+        let (rotation_stop, rotation_stopped) = tokio::sync::watch::channel(false);
+        let rotator = (state.store.vault().is_some() && state.settings.encryption.rotation_worker.unwrap_or(true))
+            .then(|| {
+                crate::service::key_rotation::spawn(state.clone(), async move {
+                    let mut stopped = rotation_stopped;
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+            });
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let sender = crate::mail::spawn(state.clone(), async move {
             let mut stopped = stopped;
@@ -208,6 +217,10 @@ impl Application {
         if let Some(exporter) = exporter {
             let _ = exporter.await;
         }
+        let _ = rotation_stop.send(true);
+        if let Some(rotator) = rotator {
+            let _ = rotator.await;
+        }
         let _ = stop.send(true);
         let _ = sender.await;
         state.denials.flush_all(&state).await;
@@ -224,7 +237,8 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ap
             .map_err(|source| BuildError::DataDir { path: settings.data_dir.clone(), source })?;
     }
     create_key_for_new_deployment(&settings)?;
-    let master = if settings.encryption_on() { Some(master_key(&settings)?) } else { None };
+    let master =
+        if settings.encryption_on() { Some(master_provider(&settings, master_key(&settings)?)?) } else { None };
     let vault = match &master {
         Some(master) => Some(open_vault_with(&settings, master.clone()).await?),
         None => None,
@@ -255,7 +269,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ap
     let keystore_backups = crate::backup::Backups::keystore(&settings).map_err(|e| BuildError::Backup(Box::new(e)))?;
     let ca_dir = settings.tls.client_ca_dir.clone().unwrap_or_else(|| settings.data_dir.join("tls"));
     // With encryption at rest, the client CA's key is sealed under the same master key.
-    let ca_sealer = master.map(|m| m as Arc<dyn kura_crypto::vault::KeyProvider>);
+    let ca_sealer = master;
     Ok(AppState::new(crate::state::Shared {
         client_ca: Arc::new(crate::service::client_certs::CaSlot::new(ca_dir, ca_sealer)),
         store,
@@ -307,11 +321,29 @@ fn create_key_for_new_deployment(settings: &Settings) -> Result<(), BuildError> 
 /// embedded deployment and `kura demo` create one) and the keystore (a SQLite keystore's
 /// directory is created, owner-only).
 pub(crate) async fn open_vault(settings: &Settings) -> Result<Arc<kura_store::Vault>, BuildError> {
-    open_vault_with(settings, master_key(settings)?).await
+    open_vault_with(settings, master_provider(settings, master_key(settings)?)?).await
+}
+
+/// The master key as the vault uses it: alone, or during a master-key rotation with the key it
+/// replaces (`encryption.previous_master_key_file`), which then only unwraps what it wrapped.
+pub(crate) fn master_provider(
+    settings: &Settings,
+    master: Arc<kura_crypto::vault::MasterKey>,
+) -> Result<Arc<dyn kura_crypto::vault::KeyProvider>, BuildError> {
+    use kura_crypto::vault::{MasterKey, MasterKeyRing};
+    let Some(path) = &settings.encryption.previous_master_key_file else { return Ok(master) };
+    let previous = MasterKey::from_file(path)
+        .map_err(|e| BuildError::Encryption(format!("encryption.previous_master_key_file: {e}")))?;
+    let ring = MasterKeyRing::new(master, [Arc::new(previous)]);
+    tracing::warn!(
+        previous = ?ring.previous_ids().map(|id| id.as_str().to_owned()).collect::<Vec<_>>(),
+        "a previous master key is configured: run `kura keys rotate-master`, then remove it (docs/operations.md)"
+    );
+    Ok(Arc::new(ring))
 }
 
 /// The master key: from `KURA_MASTER_KEY`, else from the key file, which must exist.
-fn master_key(settings: &Settings) -> Result<Arc<kura_crypto::vault::MasterKey>, BuildError> {
+pub(crate) fn master_key(settings: &Settings) -> Result<Arc<kura_crypto::vault::MasterKey>, BuildError> {
     use kura_crypto::vault::MasterKey;
     let env = settings.encryption.master_key.expose();
     let master = if env.is_empty() {
@@ -333,7 +365,7 @@ fn master_key(settings: &Settings) -> Result<Arc<kura_crypto::vault::MasterKey>,
 /// The keystore, opened with `master` (a SQLite keystore's directory is created, owner-only).
 async fn open_vault_with(
     settings: &Settings,
-    master: Arc<kura_crypto::vault::MasterKey>,
+    master: Arc<dyn kura_crypto::vault::KeyProvider>,
 ) -> Result<Arc<kura_store::Vault>, BuildError> {
     let url = settings.keystore_url();
     if settings.encryption.keystore_url.expose().is_empty() && url.starts_with("sqlite:") {

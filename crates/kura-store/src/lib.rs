@@ -11,8 +11,9 @@
 //!   [`Write::commit`], which appends the audit entry in the same transaction and returns only
 //!   once that transaction is durable (concurrent writes share commits: `writer/`).
 //!   The documented exceptions are bookkeeping that changes no business state: session activity
-//!   times and API-key last-used times (`write/bookkeeping.rs`), and the access log's batches
-//!   (`access_log.rs`).
+//!   times and API-key last-used times (`write/bookkeeping.rs`), the access log's batches
+//!   (`access_log.rs`), and the key-rotation job's batches, which change how values are
+//!   sealed and not what they are (`key_rotation.rs`; the job's start and end are audited).
 //! - The modules import each other bottom-up only, in the order ARCHITECTURE.md gives.
 
 mod access_log;
@@ -26,6 +27,7 @@ mod definitions;
 mod dialect;
 mod error;
 mod exports;
+mod key_rotation;
 mod outbox;
 mod read;
 mod roles;
@@ -46,6 +48,7 @@ pub use cache::{CacheStats, RecordSnapshot};
 pub use conn::Engine;
 pub use db::with_database;
 pub use error::StoreError;
+pub use key_rotation::BatchOutcome;
 pub use outbox::UNOPENED_TEXT as MAIL_UNOPENED;
 pub use read::CollectionAt;
 pub use roles::RowSecurity;
@@ -55,13 +58,14 @@ pub use sql::backups::BackupCheck;
 pub use sql::erasure::TenantDeletion;
 pub use sql::exports::{ExportJob, ExportKind, ExportStatus, FinishedExport, NewExportJob};
 pub use sql::factors::{Challenge, SecondFactor};
+pub use sql::key_rotations::{KeyRotation, RotationKind, RotationStatus};
 pub use sql::lockout::{FailureCount, Throttle};
 pub use sql::mail::{MailStatus, NewMail, OutboxMail};
 pub use sql::passkeys::PasskeyRegistration;
 pub use sql::signin::{SigninAccount, SigninContext};
 pub use sql::tokens::LinkPurpose;
 pub use store::{Store, StoreOptions};
-pub use vault::{BackupKeyInfo, CreatedKeys, Vault};
+pub use vault::{BackupKeyInfo, CreatedKeys, DataKeyInfo, MasterRotation, Rotated, Vault};
 pub use write::{ApiKeyLimits, NewAccount, NewUserSession, Write};
 pub use writer::CommitStats;
 

@@ -197,6 +197,8 @@ mod encryption;
 mod erasure;
 #[path = "store/group_commit.rs"]
 mod group_commit;
+#[path = "store/key_rotation.rs"]
+mod key_rotation;
 #[path = "store/opening.rs"]
 mod opening;
 #[path = "store/readers.rs"]

@@ -66,6 +66,10 @@ pub enum Command {
     Logs(LogsCommand),
     /// Print the OpenAPI document of the JSON API.
     Openapi,
+    /// Encryption keys: a tenant's data-key versions and rotations, rotating a tenant's data
+    /// key (its stored values re-encrypted in the background), and rotating the master key.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Export a collection's records to a file (CSV for Excel by default), with a progress bar.
     /// Audited in the tenant's log; personal information is written unmasked.
     Export(ExportArgs),
@@ -445,6 +449,51 @@ pub enum AuditCommand {
         /// The newer checkpoint's size.
         #[arg(long)]
         to: u64,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// A tenant's data-key versions and its rotations with their progress.
+    Status {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Rotate a tenant's data key: a new version seals every write from now on, and the stored
+    /// values are re-encrypted with it while the tenant keeps working. A tenant stored before
+    /// encryption at rest was switched on gets its first keys, and its values are sealed.
+    /// Recorded in the tenant's log and the platform's. Runs the re-encryption here, printing
+    /// its progress, unless --no-wait (a running `kura serve` does it then).
+    Rotate {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// Start the rotation and leave the re-encryption to the servers' workers.
+        #[arg(long)]
+        no_wait: bool,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Run the re-encryption of every rotation still running (one cut off by a crash resumes
+    /// after its last batch), until none is left.
+    Run {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Re-wrap every tenant key and backup key, and the client CA's key, under a new master key
+    /// (the values themselves stay as they are). Give the new key with --new-key-file (32 random
+    /// bytes, mode 0600), or configure it as the master key with the old one as
+    /// `encryption.previous_master_key_file`. Safe to run again after a crash; recorded in the
+    /// platform's log. See docs/operations.md, "Rotating the master key".
+    RotateMaster {
+        /// The new master key file.
+        #[arg(long, value_name = "FILE")]
+        new_key_file: Option<PathBuf>,
         #[command(flatten)]
         data: DataArgs,
     },

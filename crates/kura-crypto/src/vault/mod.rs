@@ -12,12 +12,15 @@
 //!   form, and [`rewrap`] for rotating the master key.
 //! * [`backup`]: the installation's backup key and the encrypted, chunked format of backup
 //!   files (OPS-1).
+//! * [`ring`]: the new master key with the ones it replaces ([`MasterKeyRing`]), while a
+//!   master-key rotation re-wraps the keystore.
 //! * [`blind`]: keyed HMAC-SHA-256 indexes over [`normalise`]d values for exact lookups.
 
 pub mod backup;
 pub mod blind;
 pub mod keyfile;
 pub mod keys;
+pub mod ring;
 pub mod seal;
 pub mod tenant;
 
@@ -27,6 +30,7 @@ pub use keyfile::{MASTER_KEY_ENV, load_master_key};
 pub use keys::{
     BlindKey, DataKey, KEY_LEN, KeyProvider, KeyPurpose, KeyVersion, MasterKey, MasterKeyId, TenantKey, WrappedKey,
 };
+pub use ring::MasterKeyRing;
 pub use seal::{KeyRing, SealContext, open, seal, sealed_version};
 pub use tenant::{TenantKeys, rewrap};
 

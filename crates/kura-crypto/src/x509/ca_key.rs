@@ -93,6 +93,26 @@ pub fn open(provider: &dyn KeyProvider, cert_der: &[u8], file: &[u8]) -> Result<
         .map_err(|_| SealedKeyError::Refused)
 }
 
+/// The sealed key with its wrapping key re-wrapped under `provider`'s current master key
+/// (master-key rotation), or `None` when that key wrapped it already. The sealed key itself is
+/// kept as it is.
+pub fn rewrap(provider: &dyn KeyProvider, file: &[u8]) -> Result<Option<Vec<u8>>, SealedKeyError> {
+    let (wrapped, nonce, ciphertext) = parts(file)?;
+    if wrapped.master_key_id() == provider.master_key_id() {
+        return Ok(None);
+    }
+    let kek = provider.unwrap(CA_KEY_OWNER, &wrapped)?;
+    let rewrapped = provider.wrap(CA_KEY_OWNER, &kek)?.to_bytes();
+    let len = u16::try_from(rewrapped.len()).map_err(|_| SealedKeyError::Malformed)?;
+    let mut out = Vec::with_capacity(MAGIC.len() + 2 + rewrapped.len() + NONCE_LEN + ciphertext.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&rewrapped);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(ciphertext);
+    Ok(Some(out))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
@@ -117,5 +137,20 @@ mod tests {
         assert!(matches!(open(&master, b"cert", &altered), Err(SealedKeyError::Refused)));
         assert!(matches!(open(&master, b"cert", &sealed[..20]), Err(SealedKeyError::Malformed)));
         assert!(!is_sealed(b"-----BEGIN PRIVATE KEY-----"));
+    }
+
+    #[test]
+    fn dat_2_a_sealed_ca_key_is_rewrapped_under_a_new_master_key() {
+        use crate::vault::MasterKeyRing;
+        use std::sync::Arc;
+        let old = Arc::new(MasterKey::generate());
+        let new = Arc::new(MasterKey::generate());
+        let sealed = seal(&*old, b"cert", b"the key").unwrap();
+        let ring = MasterKeyRing::new(new.clone(), [old.clone()]);
+        let rewrapped = rewrap(&ring, &sealed).unwrap().unwrap();
+        assert_eq!(sealed_by(&rewrapped).as_deref(), Some(new.master_key_id().as_str()));
+        assert_eq!(open(&*new, b"cert", &rewrapped).unwrap().as_slice(), b"the key");
+        assert!(open(&*old, b"cert", &rewrapped).is_err());
+        assert!(rewrap(&ring, &rewrapped).unwrap().is_none(), "done once");
     }
 }

@@ -318,6 +318,52 @@ fn seal_in_place(
     })
 }
 
+/// Re-wraps the sealed CA key in `dir` under `provider`'s current master key (master-key
+/// rotation): the new file is written beside the old one, opened to the same key, and only then
+/// renamed over it. `false` when there is no sealed key, or it is under that master key already.
+pub fn rewrap_sealed_key(dir: &Path, provider: &dyn KeyProvider) -> Result<bool, CaError> {
+    let key_path = dir.join(CA_KEY_FILE);
+    let cert_path = dir.join(CA_CERT_FILE);
+    if !key_path.exists() {
+        return Ok(false);
+    }
+    let stored = std::fs::read(&key_path).map_err(io(&key_path))?;
+    if !ca_key::is_sealed(&stored) {
+        return Ok(false);
+    }
+    let unseal = |path: &Path, source| CaError::Unseal {
+        path: path.to_owned(),
+        master_key_id: provider.master_key_id().as_str().to_owned(),
+        source,
+    };
+    let Some(rewrapped) = ca_key::rewrap(provider, &stored).map_err(|e| unseal(&key_path, e))? else {
+        return Ok(false);
+    };
+    let cert_pem = std::fs::read_to_string(&cert_path).map_err(io(&cert_path))?;
+    let cert_der = pem_der(&cert_pem)
+        .ok_or_else(|| CaError::Invalid { path: cert_path.clone(), message: "no CERTIFICATE block".into() })?;
+    let before = ca_key::open(provider, &cert_der, &stored).map_err(|e| unseal(&key_path, e))?;
+    let tag: [u8; 4] = crate::token::random_bytes();
+    let tmp = dir.join(format!("{CA_KEY_FILE}.rewrap-{}", hex(&tag)));
+    write_private(&tmp, &rewrapped, true)?;
+    let check = || -> Result<(), CaError> {
+        let back = std::fs::read(&tmp).map_err(io(&tmp))?;
+        let after = ca_key::open(provider, &cert_der, &back).map_err(|e| unseal(&tmp, e))?;
+        if !crate::ct_eq(&after, &before) {
+            return Err(CaError::Invalid {
+                path: tmp.clone(),
+                message: "the re-wrapped copy does not read back".into(),
+            });
+        }
+        std::fs::rename(&tmp, &key_path).map_err(io(&key_path))?;
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+    };
+    check().inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })?;
+    Ok(true)
+}
+
 /// What to issue.
 #[derive(Debug)]
 pub struct ClientCertRequest<'a> {

@@ -11,6 +11,7 @@ mod client_certs;
 mod data;
 pub(crate) mod exports;
 mod extract;
+pub(crate) mod keys;
 mod links;
 pub mod openapi;
 mod passkeys;
@@ -110,6 +111,8 @@ fn table() -> Routes<AppState> {
         .add(Get, "/api/v1/audit/proofs/consistency", Needs(AuditRead), audit_log::consistency_proof)
         .add(Get, "/api/v1/audit/export", Needs(AuditRead), audit_log::export_log)
         .add(Get, "/api/v1/access-log", Needs(AuditRead), audit_log::access_log)
+        .add(Get, "/api/v1/keys", Needs(SettingsManage), keys::get_keys)
+        .add(Post, "/api/v1/keys/rotate", Needs(SettingsManage), keys::rotate_keys)
 }
 
 /// The API's routes.

@@ -6,7 +6,7 @@
 
 use super::views::{ApiKeyCreated, ApiKeyView, Me, RecordValues, RoleView, SessionCreated, UserView};
 use super::{
-    access, account, audit_log, break_glass, bulk, client_certs, data, exports, links, passkeys, second_factor,
+    access, account, audit_log, break_glass, bulk, client_certs, data, exports, keys, links, passkeys, second_factor,
     transfer, views,
 };
 use crate::error::{PROBLEM_JSON, Problem};
@@ -48,6 +48,7 @@ use utoipa::{Modify, OpenApi};
         audit_log::inclusion_proof, audit_log::consistency_proof, audit_log::export_log, audit_log::access_log,
         transfer::preview_import, transfer::import_records, bulk::bulk_delete, bulk::bulk_update,
         exports::start_export, exports::list_exports, exports::get_export, exports::download_export,
+        keys::get_keys, keys::rotate_keys,
     ),
     components(schemas(Problem, CheckpointView, SessionCreated, Me, UserView, RoleView, ApiKeyView, ApiKeyCreated, RecordValues,
         RecordView, RecordPage, AuditEntryView, crate::api::audit_log::AccessLogPage,
@@ -58,7 +59,7 @@ use utoipa::{Modify, OpenApi};
         crate::service::transfer::jobs::ExportRequest, crate::service::transfer::jobs::JobKind,
         exports::ExportJobView, exports::ExportStarted,
         passkeys::StartRequest, passkeys::Offer, passkeys::FinishRequest, passkeys::Registered,
-        passkeys::OwnPasskeys)),
+        passkeys::OwnPasskeys, keys::KeysView, keys::KeyVersionView, keys::RotationView)),
     modifiers(&BearerAuth, &ErrorResponses),
 )]
 pub struct ApiDoc;

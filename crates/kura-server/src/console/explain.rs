@@ -189,6 +189,15 @@ explanations! {
     "this tenant's contract starts on {}" => "This tenant's contract starts on {}. You can sign in from that day.", "このテナントのご契約は{}に開始します。開始日以降にログインしてください。";
     "this tenant was already deleted" => "This tenant's data was already deleted at its contract's end.", "このテナントのデータは契約終了に伴いすでに削除されています。";
     "this tenant's contract ended on {}; its data can be read and exported, not changed" => "This tenant's contract ended on {}. Its data can still be read and exported until it is deleted, but not changed.", "このテナントのご契約は{}に終了しました。データは削除されるまで閲覧とエクスポートができますが、変更はできません。";
+    // Key rotation (DAT-2).
+    "a key rotation of this tenant is running already" => "A key rotation of this tenant is still running. Wait until it is done.", "このテナントの鍵の更新がまだ実行中です。完了してから、もう一度お試しください。";
+    "encryption at rest is off: there is no key to rotate" => "Encryption at rest is off on this installation: there is no key to rotate.", "この環境では保存データの暗号化が無効のため、更新する鍵がありません。";
+    "encryption at rest is off on this installation: there is no key to rotate (docs/operations.md)" => "Encryption at rest is off on this installation: there is no key to rotate. Ask the operator.", "この環境では保存データの暗号化が無効のため、更新する鍵がありません。運用者にお問い合わせください。";
+    "this tenant got its keys at the same moment" => "The tenant's keys were created by another request at the same moment. Reload the page.", "同時に別の操作でテナントの鍵が作られました。ページを再読み込みしてください。";
+    "another rotation of this tenant's key started first" => "Another rotation of this tenant's key started first. Reload the page.", "このテナントの鍵の更新が先に開始されました。ページを再読み込みしてください。";
+    "this tenant's data key has no version left" => "This tenant's data key cannot be rotated any more. Contact the operator.", "このテナントのデータ鍵はこれ以上更新できません。運用者にお問い合わせください。";
+    "support access is read-only; it cannot rotate the keys" => "Support access is read-only: it cannot rotate the keys.", "サポート用のアクセスは閲覧のみのため、鍵を更新できません。";
+    "master-key rotation: {}" => "The master key could not be rotated: {}", "マスター鍵を更新できませんでした: {}";
 }
 
 /// The parts of `text` that the `{}` of `template` stand for, when `text` is that message.

@@ -197,6 +197,9 @@ pub fn operation_label(op: Operation, lang: Lang) -> &'static str {
         O::AccessLogPurge => pick(lang, "Expired access log entries deleted", "保存期間を過ぎたアクセスログの削除"),
         O::ApiKeyRotate => pick(lang, "API key rotated", "APIキーの更新"),
         O::AddressListsReset => pick(lang, "Address lists reset by the operator", "運用者による許可アドレスの解除"),
+        O::KeyRotateStart => pick(lang, "Key rotation started", "暗号鍵の更新開始"),
+        O::KeyRotateFinish => pick(lang, "Key rotation finished", "暗号鍵の更新完了"),
+        O::MasterKeyRotate => pick(lang, "Master key rotated", "マスター鍵の更新"),
     }
 }
 

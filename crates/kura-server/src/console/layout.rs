@@ -31,6 +31,7 @@ pub enum Nav {
     Mail,
     Backups,
     BreakGlass,
+    Keys,
 }
 
 /// A page's heading: its title, the trail of pages above it and actions beside the title.
@@ -176,6 +177,7 @@ pub fn page(ctx: &Ctx, head: Head<'_>, body: Markup) -> Html<String> {
                         (nav_item(n, Nav::Settings, "/console/settings/security", Icon::Shield, t(Msg::NavSettings)))
                         (nav_item(n, Nav::ClientCerts, "/console/settings/client-certificates", Icon::Key, t(Msg::NavClientCerts)))
                         (nav_item(n, Nav::BreakGlass, "/console/settings/break-glass", Icon::Alert, t(Msg::NavBreakGlass)))
+                        (nav_item(n, Nav::Keys, "/console/settings/keys", Icon::Key, crate::console::pages::keys::nav_label(lang)))
                     }
                     (nav_item(n, Nav::Account, "/console/account/sessions", Icon::Users, t(Msg::MyAccount)))
                 }
@@ -258,6 +260,7 @@ pub fn op_page(ctx: &OpCtx, head: Head<'_>, body: Markup) -> Html<String> {
                     (nav_item(head.nav, Nav::Backups, "/operator/backups", Icon::Archive, t(Msg::NavBackups)))
                     (nav_item(head.nav, Nav::BreakGlass, "/operator/break-glass", Icon::Alert, t(Msg::NavBreakGlass)))
                     (nav_item(head.nav, Nav::AccessLog, "/operator/access-log", Icon::Log, t(Msg::NavPlatformAccessLog)))
+                    (nav_item(head.nav, Nav::Keys, "/operator/keys", Icon::Key, crate::console::pages::keys::nav_label(lang)))
                 }
             }
             main #main tabindex="-1" {

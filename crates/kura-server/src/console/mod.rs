@@ -33,8 +33,8 @@ use axum::routing::any;
 use kura_domain::Permission;
 use pages::{
     access_log, account, api_keys, audit, audit_checkpoint, break_glass, bulk, client_certs, collections, dashboard,
-    disclosures, export, exports, factors, fields, import, links, passkeys, record_form, record_import, record_view,
-    records, roles, security, session, users,
+    disclosures, export, exports, factors, fields, import, keys, links, passkeys, record_form, record_import,
+    record_view, records, roles, security, session, users,
 };
 
 /// Every console page and form with the access it needs; the router is built from this table.
@@ -161,6 +161,9 @@ fn table() -> Routes<AppState> {
         .add(Get, "/console/audit/export", Needs(AuditRead), audit::export_file)
         .add(Get, "/console/audit/disclosures", Needs(AuditRead), disclosures::list)
         .add(Get, "/console/access-log", Needs(AuditRead), access_log::list)
+        .add(Get, "/console/settings/keys", Needs(SettingsManage), keys::show)
+        .add(Get, "/console/settings/keys/rotate", Needs(SettingsManage), keys::confirm)
+        .add(Post, "/console/settings/keys/rotate", Needs(SettingsManage), keys::rotate)
         .merge(operator::table())
 }
 

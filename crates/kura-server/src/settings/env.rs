@@ -61,6 +61,11 @@ impl Settings {
                 self.encryption.master_key_file = Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty())
             }
             "KURA_MASTER_KEY" => self.encryption.master_key = Secret::new(value),
+            "KURA_PREVIOUS_MASTER_KEY_FILE" => {
+                self.encryption.previous_master_key_file =
+                    Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty())
+            }
+            "KURA_KEY_ROTATION_WORKER" => self.encryption.rotation_worker = Some(parse(name, value)?),
             "KURA_TLS_CERT_FILE" => {
                 self.tls.cert_file = Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty())
             }

@@ -554,6 +554,12 @@ pub struct EncryptionSettings {
     /// made by the operator, with its own backups).
     #[serde(skip)]
     pub create_keystore: bool,
+    /// The master key being replaced, during a master-key rotation (32 bytes, mode 0600): it
+    /// only unwraps the keys it wrapped until `kura keys rotate-master` has re-wrapped them
+    /// under `master_key_file` (docs/operations.md, "Rotating the master key").
+    pub previous_master_key_file: Option<PathBuf>,
+    /// Run the data-key rotation worker on this node. Unset: on.
+    pub rotation_worker: Option<bool>,
 }
 
 impl Default for TlsSettings {

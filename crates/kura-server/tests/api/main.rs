@@ -32,6 +32,7 @@ mod exports;
 mod helpers;
 mod ip_rules;
 mod isolation;
+mod key_rotation;
 mod mail;
 mod passkeys;
 mod platform;

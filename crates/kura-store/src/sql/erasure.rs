@@ -51,6 +51,7 @@ pub(crate) const CATEGORIES: &[Category] = &[
     category!("security-policy", "tenant_security", "tenant_id"),
     category!("mail", "mail_outbox", "scope_id"),
     category!("export-jobs", "export_jobs", "tenant_id"),
+    category!("key-rotations", "key_rotations", "tenant_id"),
     category!("access-log", "access_log", "scope_id"),
     category!("audit-log-entries", "audit_log", "scope_id"),
     category!("audit-log-tree", "audit_tree_nodes", "scope_id"),

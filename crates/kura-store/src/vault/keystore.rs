@@ -111,7 +111,11 @@ impl Keystore {
     /// can no longer be opened). Returns how many keys there were.
     pub(crate) async fn destroy(&self, tenant: TenantId) -> Result<u64, StoreError> {
         const SQL: &str = "DELETE FROM tenant_keys WHERE tenant_id = $1";
-        Ok(on_pool!(self, |p| sqlx::query(SQL).bind(tenant.as_uuid()).execute(p).await.map(|r| r.rows_affected()))?)
+        const PLAIN: &str = "DELETE FROM tenant_plain_values WHERE tenant_id = $1";
+        let n =
+            on_pool!(self, |p| sqlx::query(SQL).bind(tenant.as_uuid()).execute(p).await.map(|r| r.rows_affected()))?;
+        on_pool!(self, |p| sqlx::query(PLAIN).bind(tenant.as_uuid()).execute(p).await.map(drop))?;
+        Ok(n)
     }
 
     pub(crate) async fn close(&self) {

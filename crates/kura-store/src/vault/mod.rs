@@ -16,6 +16,10 @@ mod backup_keys;
 pub use backup_keys::BackupKeyInfo;
 mod keystore;
 mod mail;
+mod master;
+mod rotation;
+pub use master::MasterRotation;
+pub use rotation::{DataKeyInfo, Rotated};
 
 pub(crate) use mail::{BODY as MAIL_BODY, ERROR as MAIL_ERROR, RECIPIENT as MAIL_RECIPIENT, SUBJECT as MAIL_SUBJECT};
 
@@ -34,13 +38,13 @@ const RECORDS: &str = "records";
 const RECORD_DATA: &str = "data";
 
 /// The first byte of a sealed value (kura-crypto's format 1); plain JSON starts with `{`.
-const SEALED_FORMAT: u8 = 1;
+pub(crate) const SEALED_FORMAT: u8 = 1;
 
 /// The first character of a sealed text value (a user's email or name, a label) in its `TEXT`
 /// column, before the sealed bytes in base64. Names, emails, labels and key names refuse
 /// control characters, so none starts with it; a memo might, so a tenant without keys takes a
 /// value for sealed only if the rest is the base64 of a sealed value.
-const SEALED_TEXT: char = '\u{1}';
+pub(crate) const SEALED_TEXT: char = '\u{1}';
 
 /// A SQL `LIKE` pattern matching sealed text values, to find those written before their column
 /// was sealed.
@@ -53,11 +57,21 @@ pub(crate) const USER_EMAIL_INDEX: &str = "users.email";
 pub struct Vault {
     provider: Arc<dyn KeyProvider>,
     keystore: Keystore,
-    /// Per tenant, its keys, or `None` for a tenant that has none (opened before encryption).
-    tenants: RwLock<HashMap<TenantId, Option<Arc<TenantKeys>>>>,
+    /// Per tenant, its keys (or none, for a tenant opened before encryption) as loaded.
+    tenants: RwLock<HashMap<TenantId, Loaded>>,
     /// Each tenant slug a sign-in named, with its tenant: the key of a sign-in's blind index is
     /// the tenant's, so its id is needed before the one statement that finds the account.
     slugs: RwLock<HashMap<String, TenantId>>,
+}
+
+/// A tenant's keys as the vault holds them.
+#[derive(Clone, Debug, Default)]
+struct Loaded {
+    /// `None` for a tenant that has no keys (opened before encryption).
+    keys: Option<Arc<TenantKeys>>,
+    /// The tenant got its keys after it had stored plain values, and the job sealing them has
+    /// not finished: a plain value is still read (`tenant_plain_values` in the keystore).
+    accept_plain: bool,
 }
 
 impl fmt::Debug for Vault {
@@ -108,7 +122,7 @@ impl Vault {
             data_version: keys.data().current().version().get(),
             blind_version: keys.blind().version().get(),
         };
-        self.cache(tenant, Some(Arc::new(keys)));
+        self.cache(tenant, Loaded { keys: Some(Arc::new(keys)), accept_plain: false });
         tracing::info!(%tenant, master_key_id = %created.master_key_id, "tenant keys created");
         Ok(created)
     }
@@ -124,22 +138,26 @@ impl Vault {
     /// The tenant's sealer: its keys from memory, or from the keystore the first time.
     pub(crate) async fn sealer(&self, tenant: TenantId) -> Result<Sealer, StoreError> {
         let known = self.tenants.read().unwrap_or_else(PoisonError::into_inner).get(&tenant).cloned();
-        let keys = match known {
-            Some(keys) => keys,
-            None => {
-                let wrapped = self.keystore.tenant_keys(tenant).await?;
-                let keys = if wrapped.is_empty() {
-                    None
-                } else {
-                    let keys = TenantKeys::unwrap(&*self.provider, tenant.as_uuid().as_bytes(), &wrapped)
-                        .map_err(key_error(tenant))?;
-                    Some(Arc::new(keys))
-                };
-                self.cache(tenant, keys.clone());
-                keys
-            }
+        let loaded = match known {
+            Some(loaded) => loaded,
+            None => self.reload(tenant).await?,
         };
-        Ok(Sealer::new(tenant, keys))
+        Ok(Sealer::new(tenant, loaded.keys, loaded.accept_plain))
+    }
+
+    /// Reads `tenant`'s keys from the keystore again (and whether its plain values are still
+    /// read), and keeps them.
+    async fn reload(&self, tenant: TenantId) -> Result<Loaded, StoreError> {
+        let wrapped = self.keystore.tenant_keys(tenant).await?;
+        let loaded = if wrapped.is_empty() {
+            Loaded::default()
+        } else {
+            let keys = TenantKeys::unwrap(&*self.provider, tenant.as_uuid().as_bytes(), &wrapped)
+                .map_err(key_error(tenant))?;
+            Loaded { keys: Some(Arc::new(keys)), accept_plain: self.keystore.has_plain_values(tenant).await? }
+        };
+        self.cache(tenant, loaded.clone());
+        Ok(loaded)
     }
 
     /// The tenant a sign-in to `slug` found last, if any (checked against the row it reads).
@@ -155,8 +173,8 @@ impl Vault {
         self.slugs.write().unwrap_or_else(PoisonError::into_inner).remove(slug.as_str());
     }
 
-    fn cache(&self, tenant: TenantId, keys: Option<Arc<TenantKeys>>) {
-        self.tenants.write().unwrap_or_else(PoisonError::into_inner).insert(tenant, keys);
+    fn cache(&self, tenant: TenantId, loaded: Loaded) {
+        self.tenants.write().unwrap_or_else(PoisonError::into_inner).insert(tenant, loaded);
     }
 
     pub(crate) async fn close(&self) {
@@ -179,16 +197,19 @@ pub(crate) struct Sealer {
     /// The tenant id's bytes, bound into every seal.
     tenant_bytes: [u8; 16],
     keys: Option<Arc<TenantKeys>>,
+    /// A plain value is read although the tenant has keys: its values stored before it had
+    /// keys are being sealed (see [`Loaded::accept_plain`]).
+    accept_plain: bool,
 }
 
 impl Sealer {
     /// Plain storage, for a store without a vault.
     pub(crate) fn plain(tenant: TenantId) -> Self {
-        Self::new(tenant, None)
+        Self::new(tenant, None, false)
     }
 
-    fn new(tenant: TenantId, keys: Option<Arc<TenantKeys>>) -> Self {
-        Self { tenant, tenant_bytes: *tenant.as_uuid().as_bytes(), keys }
+    fn new(tenant: TenantId, keys: Option<Arc<TenantKeys>>, accept_plain: bool) -> Self {
+        Self { tenant, tenant_bytes: *tenant.as_uuid().as_bytes(), keys, accept_plain }
     }
 
     /// The stored form of a record's data: sealed for its tenant, collection and id under the
@@ -223,6 +244,9 @@ impl Sealer {
             StoreError::Unreadable(format!("record {id} of tenant {}: {why}", self.tenant))
         };
         let json = match &self.keys {
+            Some(_) if self.accept_plain && stored.first() != Some(&SEALED_FORMAT) => {
+                return serde_json::from_slice(stored).map_err(|e| StoreError::Corrupt(format!("record data: {e}")));
+            }
             Some(keys) => {
                 if stored.first() != Some(&SEALED_FORMAT) {
                     return Err(refused("the tenant's values are encrypted, and this one is not"));
@@ -275,7 +299,7 @@ impl Sealer {
     pub(crate) fn open_text(&self, table: &str, row: &[u8], field: &str, stored: String) -> Result<String, StoreError> {
         match self.open_text_inner(table, row, field, &stored) {
             Ok(Some(plain)) => Ok(plain),
-            Ok(None) if self.keys.is_none() => Ok(stored),
+            Ok(None) if self.keys.is_none() || self.accept_plain => Ok(stored),
             Ok(None) => Err(self.refused_text(table, field, "the tenant's values are encrypted, and this one is not")),
             Err(why) => Err(self.refused_text(table, field, &why)),
         }

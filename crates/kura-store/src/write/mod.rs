@@ -77,7 +77,7 @@ pub struct Write {
     held: Held,
     clock: Arc<dyn Clock>,
     /// Seals what this write stores of a tenant (`vault/`); `None` without encryption.
-    vault: Option<Arc<Vault>>,
+    pub(crate) vault: Option<Arc<Vault>>,
     /// A new record not inserted yet: it goes in with the audit entry at commit (one call to the
     /// database instead of two), or before this write's next statement, whichever comes first.
     deferred: Option<sql::records::Insert>,
@@ -240,7 +240,7 @@ impl Write {
     }
 
     /// The current time at the precision stored.
-    fn now(&self) -> Timestamp {
+    pub(crate) fn now(&self) -> Timestamp {
         crate::time::now(&*self.clock)
     }
 }

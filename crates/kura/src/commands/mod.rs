@@ -9,11 +9,13 @@ mod contract;
 mod demo;
 mod export;
 mod import;
+mod keys;
 mod logs;
 mod serve;
 
 use crate::cli::{
-    AuditCommand, BackupCommand, BulkCommand, Cli, Command, LogsCommand, OperatorCommand, ServeArgs, TenantCommand,
+    AuditCommand, BackupCommand, BulkCommand, Cli, Command, KeysCommand, LogsCommand, OperatorCommand, ServeArgs,
+    TenantCommand,
 };
 use anyhow::Context as _;
 use kura_domain::{Actor, ActorKind};
@@ -27,6 +29,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Openapi => {
             print!("{}", kura_server::api::openapi::document());
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys(KeysCommand::Status { tenant, data }) => {
+            keys::status(&open(settings(cli.config, &data.into())?).await?, &tenant).await
+        }
+        Command::Keys(KeysCommand::Rotate { tenant, no_wait, data }) => {
+            keys::rotate(&open(settings(cli.config, &data.into())?).await?, cli_actor(), &tenant, no_wait).await
+        }
+        Command::Keys(KeysCommand::Run { data }) => keys::run(&open(settings(cli.config, &data.into())?).await?).await,
+        Command::Keys(KeysCommand::RotateMaster { new_key_file, data }) => {
+            let state = open(settings(cli.config, &data.into())?).await?;
+            keys::rotate_master(&state, new_key_file.as_deref(), cli_actor()).await
         }
         Command::Serve(args) => serve::run(settings(cli.config, &args)?).await,
         Command::Demo(args) => demo::run(settings(cli.config, &args.serve)?, args.plain_http).await,

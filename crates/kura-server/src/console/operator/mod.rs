@@ -10,6 +10,7 @@ mod backup_keys;
 mod backups;
 mod break_glass;
 mod deletions;
+mod keys;
 mod mail;
 mod session;
 mod tenant_page;
@@ -54,4 +55,7 @@ pub fn table() -> Routes<AppState> {
         .add(Get, "/operator/backups/keys", Operator, backup_keys::list)
         .add(Get, "/operator/backups/keys/rotate", Operator, backup_keys::confirm_rotate)
         .add(Post, "/operator/backups/keys/rotate", Operator, backup_keys::rotate)
+        .add(Get, "/operator/keys", Operator, keys::overview)
+        .add(Get, "/operator/tenants/{id}/keys/rotate", Operator, keys::confirm)
+        .add(Post, "/operator/tenants/{id}/keys/rotate", Operator, keys::rotate)
 }

@@ -20,6 +20,7 @@ pub mod fields;
 mod filter_builder;
 mod filter_panel;
 pub mod import;
+pub mod keys;
 pub mod links;
 pub mod passkeys;
 pub mod record_form;
