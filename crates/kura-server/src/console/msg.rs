@@ -919,4 +919,20 @@ catalogue! {
     CertYoursNone => "The connection you are using now presents no valid certificate of this tenant.", "現在の接続は、このテナントの有効な証明書を提示していません。";
     CertLockoutWarning => "You are connected without a valid client certificate of this tenant. After saving, {doors} would refuse you here. Nothing was saved yet.", "現在の接続には、このテナントの有効なクライアント証明書がありません。保存すると、ここからは{doors}を利用できなくなります。まだ保存されていません。";
     LockoutConfirmTitle => "Confirm before saving", "保存前の確認";
+    // The operation log's target filter and security chart (LOG-1)
+    EntriesFoundMore => "More than {n} entries: narrow the period or add a filter", "{n}件を超えています。期間を狭めるか条件を追加してください";
+    SecurityChartTitle => "Security events in the last 30 days", "過去30日間のセキュリティイベント";
+    SecurityChartIntro => "Failed sign-ins, lockouts, refused requests, second-factor changes and emergency operator access, counted by day.", "ログイン失敗、アカウントロック、拒否されたリクエスト、二要素認証の変更、運用者の緊急アクセスを日ごとに数えています。";
+    SecurityChartDesc => "{total} events in 30 days; the busiest day was {day} with {n}.", "30日間で{total}件。最も多かったのは{day}の{n}件です。";
+    SecurityChartEmpty => "No security events in the last 30 days.", "過去30日間にセキュリティイベントはありません。";
+    SecurityChartNone => "no security events", "セキュリティイベントなし";
+    SecurityChartTable => "Show the numbers as a table", "数値を表で表示";
+    SecurityChartDate => "Date", "日付";
+    SecurityChartTotal => "Total", "合計";
+    SevSignInFailed => "Failed sign-ins", "ログイン失敗";
+    SevLockout => "Lockouts and slowdowns", "ロック・ログイン抑止";
+    SevRefused => "Refused requests", "拒否されたリクエスト";
+    SevSecondFactor => "Second-factor changes", "二要素認証の変更";
+    SevBreakGlass => "Emergency operator access", "運用者の緊急アクセス";
+    AuditTargetHelp => "Exactly as recorded: user:<email> for what was done to a user, record:<collection>/<id> for one record.", "記録どおりに入力します。利用者への操作は user:<メールアドレス>、レコード単位なら record:<コレクション>/<ID> です。";
 }

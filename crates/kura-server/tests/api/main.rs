@@ -32,6 +32,7 @@ mod helpers;
 mod ip_rules;
 mod isolation;
 mod mail;
+mod operation_log;
 mod passkeys;
 mod platform;
 mod privileges;
