@@ -189,6 +189,10 @@ explanations! {
     "this tenant's contract starts on {}" => "This tenant's contract starts on {}. You can sign in from that day.", "このテナントのご契約は{}に開始します。開始日以降にログインしてください。";
     "this tenant was already deleted" => "This tenant's data was already deleted at its contract's end.", "このテナントのデータは契約終了に伴いすでに削除されています。";
     "this tenant's contract ended on {}; its data can be read and exported, not changed" => "This tenant's contract ended on {}. Its data can still be read and exported until it is deleted, but not changed.", "このテナントのご契約は{}に終了しました。データは削除されるまで閲覧とエクスポートができますが、変更はできません。";
+    // The operation log's filters (LOG-1).
+    "{} is not an outcome: use success, failure or denied" => "Choose an outcome from the list.", "結果を一覧から選んでください。";
+    "{} is not an IP address" => "Enter an IP address such as 192.0.2.10.", "IPアドレスを正しく入力してください（例：192.0.2.10）。";
+    "target must be at most 500 characters" => "Enter a target of at most 500 characters.", "対象は500文字以内で入力してください。";
 }
 
 /// The parts of `text` that the `{}` of `template` stand for, when `text` is that message.
