@@ -104,14 +104,13 @@ fn svg(days: &[Day], lang: Lang, t: &impl Fn(Msg) -> &'static str, desc: &str) -
                 @let x = LEFT + slot * i as f64 + (slot - bar) / 2.0;
                 g {
                     title { (date_label(day, lang)) ": " (tooltip(day, t)) }
-                    @let mut below = 0u64;
                     @for (k, kind) in Kind::ALL.iter().enumerate() {
                         @let count = day.counts[k];
+                        @let below: u64 = day.counts[..k].iter().sum();
                         @if count > 0 {
                             rect class={ "sev-" (kind.as_str()) } x=(n(x)) y=(n(y(below + count)))
                                 width=(n(bar)) height=(n(y(below) - y(below + count))) {}
                         }
-                        @let _ = { below += count; };
                     }
                     // An invisible full-height target, so that the title shows over empty days too.
                     rect.hit x=(n(LEFT + slot * i as f64)) y=(n(TOP)) width=(n(slot)) height=(n(plot_h)) {}
