@@ -104,7 +104,7 @@ async fn main() {
     let size = store.audit_tree_head(scope).await.unwrap().size;
     println!("{:?}: the log holds {size} entries", store.engine());
 
-    let day = |d: i64| start + SignedDuration::from_hours(24 * d);
+    let day = move |d: i64| start + SignedDuration::from_hours(24 * d);
     type Make = Box<dyn Fn(usize) -> AuditFilter>;
     let filters: Vec<(&str, Make)> = vec![
         ("newest page, no filter", Box::new(|_| AuditFilter::default())),
