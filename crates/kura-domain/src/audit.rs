@@ -70,6 +70,17 @@ pub struct Actor {
     /// The actor's role key at the time (LOG-1 "role group").
     pub role: Option<String>,
     pub source_ip: Option<String>,
+    /// The client's user agent (its first 300 characters), for requests; `None` for the command
+    /// line and scheduled jobs, and in entries written before it was recorded.
+    #[serde(default)]
+    pub user_agent: Option<String>,
+}
+
+impl Actor {
+    /// An actor of the command line or a scheduled job: no address, no user agent.
+    pub fn cli(label: impl Into<String>) -> Self {
+        Self { kind: ActorKind::Cli, id: None, label: label.into(), role: None, source_ip: None, user_agent: None }
+    }
 }
 
 /// What was done. The string forms are stable: they are stored and filtered on.
@@ -521,10 +532,15 @@ pub struct StoredFields<'a> {
     pub target: Option<&'a str>,
     pub outcome: &'a str,
     pub detail: Option<&'a str>,
+    /// Stored sealed in a tenant's chain, like the label.
+    pub user_agent: Option<&'a str>,
 }
 
-/// The version tag of the canonical encoding; a change of layout gets a new tag.
+/// The version tags of the canonical encoding; a change of layout gets a new tag. Version 1 is
+/// every entry without a user agent (all entries written before it was recorded, and those of
+/// the command line and jobs); version 2 is version 1's fields followed by the user agent.
 const CANONICAL_V1: &[u8] = b"kura-audit-v1";
+const CANONICAL_V2: &[u8] = b"kura-audit-v2";
 
 impl AuditEntry {
     /// The bytes that are hashed: every field, each length-prefixed, so that no two different
@@ -541,6 +557,7 @@ impl AuditEntry {
         detail: Option<&str>,
     ) -> Vec<u8> {
         Self::stored_bytes(&StoredFields {
+            user_agent: actor.user_agent.as_deref(),
             scope_id: scope.storage_id(),
             seq,
             at_micros: at.as_microsecond(),
@@ -561,7 +578,7 @@ impl AuditEntry {
     /// sealed under a key that was destroyed, still has its leaf.
     pub fn stored_bytes(f: &StoredFields<'_>) -> Vec<u8> {
         let mut out = Vec::with_capacity(256);
-        put(&mut out, CANONICAL_V1);
+        put(&mut out, if f.user_agent.is_some() { CANONICAL_V2 } else { CANONICAL_V1 });
         put(&mut out, f.scope_id.as_bytes());
         put(&mut out, &f.seq.to_be_bytes());
         put(&mut out, &f.at_micros.to_be_bytes());
@@ -574,6 +591,9 @@ impl AuditEntry {
         put_opt(&mut out, f.target.map(str::as_bytes));
         put(&mut out, f.outcome.as_bytes());
         put_opt(&mut out, f.detail.map(str::as_bytes));
+        if let Some(agent) = f.user_agent {
+            put(&mut out, agent.as_bytes());
+        }
         out
     }
 
@@ -674,7 +694,8 @@ mod tests {
 
     #[test]
     fn log_1_seal_chains_onto_the_previous_hash() {
-        let actor = Actor { kind: ActorKind::Cli, id: None, label: "x".into(), role: None, source_ip: None };
+        let actor =
+            Actor { kind: ActorKind::Cli, id: None, label: "x".into(), role: None, source_ip: None, user_agent: None };
         let record = AuditRecord::success(Operation::TenantCreate, "t");
         let at = Timestamp::UNIX_EPOCH;
         let first = AuditEntry::seal(AuditScope::Platform, 0, [0; 32], at, &actor, &record);
@@ -691,8 +712,64 @@ mod tests {
         assert!(!altered.is_sealed_onto(&first.hash));
     }
 
+    #[test]
+    fn log_1_entries_without_a_user_agent_keep_the_first_encoding_and_one_with_it_is_tagged_apart() {
+        let mut a = actor("sato@example.jp");
+        let old = AuditEntry::canonical_bytes(
+            AuditScope::Platform,
+            7,
+            Timestamp::UNIX_EPOCH,
+            &a,
+            Operation::UserLogin,
+            None,
+            Outcome::Success,
+            None,
+        );
+        // The first encoding, field by field, as entries written before the user agent have it.
+        let mut v1 = Vec::new();
+        put(&mut v1, b"kura-audit-v1");
+        put(&mut v1, Uuid::nil().as_bytes());
+        put(&mut v1, &7i64.to_be_bytes());
+        put(&mut v1, &0i64.to_be_bytes());
+        put(&mut v1, b"user");
+        put_opt(&mut v1, None);
+        put(&mut v1, b"sato@example.jp");
+        put_opt(&mut v1, None);
+        put_opt(&mut v1, None);
+        put(&mut v1, b"user.login");
+        put_opt(&mut v1, None);
+        put(&mut v1, b"success");
+        put_opt(&mut v1, None);
+        assert_eq!(old, v1);
+        a.user_agent = Some("Mozilla/5.0".into());
+        let new = AuditEntry::canonical_bytes(
+            AuditScope::Platform,
+            7,
+            Timestamp::UNIX_EPOCH,
+            &a,
+            Operation::UserLogin,
+            None,
+            Outcome::Success,
+            None,
+        );
+        assert!(new.starts_with(&[0, 0, 0, 13]) && new[4..17] == *b"kura-audit-v2");
+        assert!(new.ends_with(b"\0\0\0\x0bMozilla/5.0"));
+        a.user_agent = Some(String::new());
+        let empty = AuditEntry::canonical_bytes(
+            AuditScope::Platform,
+            7,
+            Timestamp::UNIX_EPOCH,
+            &a,
+            Operation::UserLogin,
+            None,
+            Outcome::Success,
+            None,
+        );
+        assert_ne!(empty, old, "an empty user agent is not the absence of one");
+    }
+
     fn actor(label: &str) -> Actor {
-        Actor { kind: ActorKind::User, id: None, label: label.into(), role: None, source_ip: None }
+        Actor { kind: ActorKind::User, id: None, label: label.into(), role: None, source_ip: None, user_agent: None }
     }
 
     #[test]

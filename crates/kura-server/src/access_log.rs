@@ -221,8 +221,14 @@ async fn purge_scope(
     before: jiff::Timestamp,
     days: u32,
 ) -> Result<u64, kura_store::StoreError> {
-    let actor =
-        Actor { kind: ActorKind::Cli, id: None, label: "access log retention".into(), role: None, source_ip: None };
+    let actor = Actor {
+        kind: ActorKind::Cli,
+        id: None,
+        label: "access log retention".into(),
+        role: None,
+        source_ip: None,
+        user_agent: None,
+    };
     store
         .purge_access_log(scope, before, actor, |purged| {
             AuditRecord::success(Operation::AccessLogPurge, "access_log")

@@ -241,7 +241,14 @@ async fn refused_decryption(state: &AppState, who: &Who, peer: Option<std::net::
 
 /// Someone not (yet) authenticated, known by their address.
 pub fn anonymous(client: &ClientInfo) -> Actor {
-    Actor { kind: ActorKind::Anonymous, id: None, label: "anonymous".into(), role: None, source_ip: client.ip.clone() }
+    Actor {
+        kind: ActorKind::Anonymous,
+        id: None,
+        label: "anonymous".into(),
+        role: None,
+        source_ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
+    }
 }
 
 fn truncate(s: &str, n: usize) -> String {

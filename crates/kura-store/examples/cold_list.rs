@@ -50,7 +50,8 @@ async fn setup(dir: &std::path::Path, name: &str, encrypted: bool, n: usize) -> 
         collection: CollectionId::from_uuid(uuid::Uuid::nil()),
     };
     let store = Store::open(&s.url, clock(), options(&s).await).await.unwrap();
-    let cli = Actor { kind: ActorKind::Cli, id: None, label: "bench".into(), role: None, source_ip: None };
+    let cli =
+        Actor { kind: ActorKind::Cli, id: None, label: "bench".into(), role: None, source_ip: None, user_agent: None };
     let mut w = store.begin(AuditScope::Platform, cli.clone()).await.unwrap();
     let tenant = w
         .insert_tenant(&TenantSpec {

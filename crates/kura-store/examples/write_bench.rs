@@ -29,7 +29,8 @@ async fn main() {
 
     let clock = Arc::new(ManualClock::new("2026-11-22T02:00:00Z".parse().unwrap()));
     let store = Store::open(&url, clock, StoreOptions::default()).await.unwrap();
-    let cli = Actor { kind: ActorKind::Cli, id: None, label: "bench".into(), role: None, source_ip: None };
+    let cli =
+        Actor { kind: ActorKind::Cli, id: None, label: "bench".into(), role: None, source_ip: None, user_agent: None };
     let mut w = store.begin(AuditScope::Platform, cli.clone()).await.unwrap();
     let tenant = w
         .insert_tenant(&TenantSpec {

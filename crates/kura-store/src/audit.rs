@@ -3,16 +3,17 @@
 use crate::conn::Scope;
 use crate::error::StoreError;
 use crate::sql;
-use crate::sql::audit::ListParams;
 use crate::store::Store;
 use jiff::Timestamp;
 use kura_crypto::merkle::{Checkpoint, CompactRange, Hash, leaf_hash};
 use kura_domain::{AuditEntry, AuditScope, Operation, Outcome};
 use std::collections::HashMap;
 
+mod counts;
 mod export;
 mod forensics;
 pub(crate) mod tree;
+pub use counts::QuarterCount;
 pub use export::{ExportSlice, ExportedEntry};
 pub use tree::TreeHead;
 
@@ -103,19 +104,6 @@ pub struct ChainVerification {
     pub result: Result<VerifyReport, ChainBreak>,
 }
 
-fn list_params<'a>(filter: &'a AuditFilter, target: Option<(&'a [u8], &'a str)>, limit: i64) -> ListParams<'a> {
-    ListParams {
-        from: filter.from,
-        to: filter.to,
-        operation: filter.operation,
-        before_seq: filter.before_seq,
-        outcome: filter.outcome,
-        source_ip: filter.source_ip.as_deref().map(str::trim).filter(|s| !s.is_empty()),
-        target,
-        limit,
-    }
-}
-
 /// What a listing matches on opened entries, beyond what SQL can compare on stored ones: the
 /// actor's label (a case-insensitive part of it) and the exact target (the index narrows the
 /// rows, but two targets may share a normal form).
@@ -126,8 +114,7 @@ struct OpenedFilter {
 
 impl OpenedFilter {
     fn new(filter: &AuditFilter) -> Self {
-        let actor = filter.actor.as_deref().map(str::trim).filter(|a| !a.is_empty()).map(str::to_lowercase);
-        Self { actor, target: filter.target.clone() }
+        Self { actor: actor_text(filter), target: filter.target.clone() }
     }
     /// Whether SQL alone decides the listing (no entry needs to be opened to be matched).
     fn is_empty(&self) -> bool {
@@ -139,6 +126,11 @@ impl OpenedFilter {
     }
 }
 
+/// The actor filter's text, trimmed and lower-cased; `None` when blank.
+fn actor_text(filter: &AuditFilter) -> Option<String> {
+    filter.actor.as_deref().map(str::trim).filter(|a| !a.is_empty()).map(str::to_lowercase)
+}
+
 /// Listing limits: 0 means the default.
 const DEFAULT_LIMIT: u32 = 100;
 const MAX_LIMIT: u32 = 1000;
@@ -146,70 +138,151 @@ const MAX_LIMIT: u32 = 1000;
 const SCAN_PAGE: usize = 500;
 /// Entries read per round trip while verifying, so memory stays flat however long the chain.
 const VERIFY_PAGE: i64 = 1000;
+/// The most principals an actor filter looks up by id; a text that names more is matched on
+/// every opened entry instead (it is then common enough to fill a page quickly).
+const MAX_ACTOR_IDS: usize = 200;
+
+/// How one part of a listing is read: the SQL conditions and what is matched on opened entries.
+struct Part<'a> {
+    params: sql::audit_list::ListParams<'a>,
+    opened: OpenedFilter,
+}
 
 impl Store {
-    /// The entries of `scope`'s chain that match `filter`, newest first, opened: a tenant's
-    /// sealed actor labels, targets and details are opened with its key. Time, operation,
-    /// outcome, address and target (by its index) are matched in SQL; the actor's label, which
-    /// is sealed and matched by a part of it, on the opened entries, page after page until
-    /// `filter.limit` match or the chain is read.
+    /// The entries of `scope`'s chain that match `filter`, newest first (by time, then number),
+    /// opened: a tenant's sealed actor labels, user agents, targets and details are opened with
+    /// its key. Time, operation, outcome, address and target (by its index) are matched in SQL,
+    /// each from an index. The actor is matched by the principals (users, API keys, operators)
+    /// whose name or address contains the text, by their ids, plus the entries without an actor
+    /// id (anonymous attempts, the command line, jobs) whose recorded label contains it; a text
+    /// that names no principal is compared with every entry's recorded label.
     pub async fn audit_entries(&self, scope: AuditScope, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
         let limit = if filter.limit == 0 { DEFAULT_LIMIT } else { filter.limit.clamp(1, MAX_LIMIT) } as usize;
-        let opened = OpenedFilter::new(filter);
         let sealer = self.audit_sealer(scope).await?;
         let index = self.target_index(sealer.as_ref(), filter);
-        let target = filter.target.as_deref().map(|t| (index.as_slice(), t));
-        let page = if opened.is_empty() { limit } else { limit.max(SCAN_PAGE) };
-        let mut params = list_params(filter, target, page as i64);
-        let mut out = Vec::with_capacity(limit.min(page));
+        let Some(after) = self.listing_position(scope, filter).await? else { return Ok(Vec::new()) };
+        let ids = self.actor_ids(scope, filter).await?;
+        let mut out = Vec::new();
+        for part in parts(filter, &index, after, ids.as_deref()) {
+            out.extend(self.collect(scope, sealer.as_ref(), part, limit, None).await?.0);
+        }
+        out.sort_by_key(|e| std::cmp::Reverse((e.at, e.seq)));
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    /// How many entries match `filter`, whatever its paging and limit.
+    pub async fn audit_count(&self, scope: AuditScope, filter: &AuditFilter) -> Result<u64, StoreError> {
+        self.audit_count_up_to(scope, filter, None).await
+    }
+
+    /// [`Store::audit_count`], counting at most `cap` entries (`None`: all), so that a viewer
+    /// over millions of entries can say "more than …" at the cost of `cap` index entries.
+    pub async fn audit_count_up_to(
+        &self,
+        scope: AuditScope,
+        filter: &AuditFilter,
+        cap: Option<u64>,
+    ) -> Result<u64, StoreError> {
+        let sealer = self.audit_sealer(scope).await?;
+        let index = self.target_index(sealer.as_ref(), filter);
+        let ids = self.actor_ids(scope, filter).await?;
+        let mut n = 0u64;
+        for part in parts(filter, &index, None, ids.as_deref()) {
+            let left = cap.map(|c| c.saturating_sub(n));
+            if left == Some(0) {
+                break;
+            }
+            n += if part.opened.is_empty() {
+                sql::audit_list::count(&mut self.db.read(Scope::audit(scope)).await?.exec(), scope, &part.params, left).await?
+            } else {
+                self.collect(scope, sealer.as_ref(), part, 0, left).await?.1
+            };
+        }
+        Ok(cap.map_or(n, |c| n.min(c)))
+    }
+
+    /// Reads one part of a listing page after page, opening the entries, until `limit` match
+    /// (0: no list is kept) or `count_cap` have been counted, or the chain is read. Returns the
+    /// matches kept and how many matched.
+    async fn collect(
+        &self,
+        scope: AuditScope,
+        sealer: Option<&crate::vault::Sealer>,
+        mut part: Part<'_>,
+        limit: usize,
+        count_cap: Option<u64>,
+    ) -> Result<(Vec<AuditEntry>, u64), StoreError> {
+        let page = if part.opened.is_empty() && limit > 0 { limit } else { limit.max(SCAN_PAGE) };
+        part.params.limit = page as i64;
+        let mut out = Vec::new();
+        let mut n = 0u64;
         loop {
-            let rows = sql::audit::list(&mut self.db.read(Scope::audit(scope)).await?.exec(), scope, &params).await?;
+            let rows = sql::audit_list::list(&mut self.db.read(Scope::audit(scope)).await?.exec(), scope, &part.params).await?;
             let full = rows.len() == page;
             for mut entry in rows {
-                params.before_seq = Some(entry.seq);
-                if let Some(sealer) = &sealer {
+                part.params.after = Some((entry.at.as_microsecond(), entry.seq));
+                if let Some(sealer) = sealer {
                     sealer.open_audit(&mut entry)?;
                 }
-                if opened.matches(&entry) {
-                    out.push(entry);
-                    if out.len() == limit {
-                        return Ok(out);
+                if part.opened.matches(&entry) {
+                    n += 1;
+                    if limit > 0 {
+                        out.push(entry);
+                        if out.len() == limit {
+                            return Ok((out, n));
+                        }
+                    }
+                    if count_cap == Some(n) {
+                        return Ok((out, n));
                     }
                 }
             }
-            if !full || opened.is_empty() {
-                return Ok(out);
+            if !full || (part.opened.is_empty() && limit > 0) {
+                return Ok((out, n));
             }
         }
     }
 
-    /// How many entries match `filter`, whatever its paging and limit. Counting by the actor
-    /// (or the exact target) opens every entry the other conditions leave.
-    pub async fn audit_count(&self, scope: AuditScope, filter: &AuditFilter) -> Result<u64, StoreError> {
-        let opened = OpenedFilter::new(filter);
-        let sealer = self.audit_sealer(scope).await?;
-        let index = self.target_index(sealer.as_ref(), filter);
-        let target = filter.target.as_deref().map(|t| (index.as_slice(), t));
-        if opened.is_empty() {
-            let params = list_params(filter, target, 0);
-            return sql::audit::count(&mut self.db.read(Scope::audit(scope)).await?.exec(), scope, &params).await;
+    /// Where a listing continues: after the entry `filter.before_seq` names (its time and
+    /// number); `Some(None)` from the newest; `None` when nothing can follow (a number below 2).
+    async fn listing_position(
+        &self,
+        scope: AuditScope,
+        filter: &AuditFilter,
+    ) -> Result<Option<Option<(i64, i64)>>, StoreError> {
+        let Some(seq) = filter.before_seq else { return Ok(Some(None)) };
+        if seq < 2 {
+            return Ok(None);
         }
-        let mut params = list_params(filter, target, SCAN_PAGE as i64);
-        let mut n = 0u64;
-        loop {
-            let rows = sql::audit::list(&mut self.db.read(Scope::audit(scope)).await?.exec(), scope, &params).await?;
-            let full = rows.len() == SCAN_PAGE;
-            for mut entry in rows {
-                params.before_seq = Some(entry.seq);
-                if let Some(sealer) = &sealer {
-                    sealer.open_audit(&mut entry)?;
+        let at = sql::audit_list::position(&mut self.db.read(Scope::audit(scope)).await?.exec(), scope, seq).await?;
+        // Beyond the head: every entry comes before it.
+        Ok(Some(Some((at.unwrap_or(i64::MAX), seq))))
+    }
+
+    /// The ids of the principals an actor filter names: the users and API keys of the tenant,
+    /// and the operators, whose address or name contains the text (case-insensitively). `None`
+    /// when there is no actor filter, or when the text names none (a deleted user, an address
+    /// typed at a failed sign-in: every entry's label is then compared) or more than
+    /// [`MAX_ACTOR_IDS`] (common enough to fill a page quickly that way).
+    async fn actor_ids(&self, scope: AuditScope, filter: &AuditFilter) -> Result<Option<Vec<uuid::Uuid>>, StoreError> {
+        let Some(text) = actor_text(filter) else { return Ok(None) };
+        let has = |s: &str| s.to_lowercase().contains(text.as_str());
+        let mut ids: Vec<uuid::Uuid> =
+            self.operators().await?.iter().filter(|o| has(o.email.as_str())).map(|o| o.id.as_uuid()).collect();
+        if let AuditScope::Tenant(tenant) = scope {
+            for u in self.users(tenant).await? {
+                if has(u.email.as_str()) || has(u.display_name.as_str()) {
+                    ids.push(u.id.as_uuid());
                 }
-                n += u64::from(opened.matches(&entry));
             }
-            if !full {
-                return Ok(n);
+            for k in self.api_keys(tenant).await? {
+                if has(k.name.as_str()) {
+                    ids.push(k.id.as_uuid());
+                }
             }
         }
+        Ok((!ids.is_empty() && ids.len() <= MAX_ACTOR_IDS).then_some(ids))
     }
 
     /// How a chain's entries are opened: a tenant's with its sealer, the platform's as stored.
@@ -449,4 +522,39 @@ fn check<'a>(tree: &CompactRange, pending: &mut Vec<&'a Checkpoint>, differs: &m
 /// A stored hash that already matched a recomputed one is 32 bytes.
 fn hash32_or_zero(bytes: &[u8]) -> [u8; 32] {
     bytes.try_into().unwrap_or_default()
+}
+
+/// The parts a listing is read in. Without an actor filter, or with one naming too many
+/// principals, one: every condition in SQL, the label matched on opened entries. With one,
+/// two: the named principals' entries by id (their label not compared: it is the name they had
+/// then), and the entries without an actor id whose label contains the text.
+fn parts<'a>(
+    filter: &'a AuditFilter,
+    index: &'a [u8],
+    after: Option<(i64, i64)>,
+    ids: Option<&'a [uuid::Uuid]>,
+) -> Vec<Part<'a>> {
+    use sql::audit_list::{ActorIds, ListParams};
+    let params = ListParams {
+        from: filter.from,
+        to: filter.to,
+        operation: filter.operation,
+        outcome: filter.outcome,
+        source_ip: filter.source_ip.as_deref().map(str::trim).filter(|s| !s.is_empty()),
+        target: filter.target.as_deref().map(|t| (index, t)),
+        actor: None,
+        after,
+        limit: 0,
+    };
+    let opened = || OpenedFilter::new(filter);
+    match ids {
+        None => vec![Part { params, opened: opened() }],
+        Some(ids) => vec![
+            Part {
+                params: ListParams { actor: Some(ActorIds::Any(ids)), ..params },
+                opened: OpenedFilter { actor: None, ..opened() },
+            },
+            Part { params: ListParams { actor: Some(ActorIds::None), ..params }, opened: opened() },
+        ],
+    }
 }

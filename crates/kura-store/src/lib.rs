@@ -42,7 +42,8 @@ mod writer;
 
 pub use access_log::{AccessEntry, AccessFilter};
 pub use audit::{
-    AuditFilter, ChainBreak, ChainVerification, ExportSlice, ExportedEntry, TamperKind, TreeHead, VerifyReport,
+    AuditFilter, ChainBreak, ChainVerification, ExportSlice, ExportedEntry, QuarterCount, TamperKind, TreeHead,
+    VerifyReport,
 };
 pub use cache::{CacheStats, RecordSnapshot};
 pub use conn::Engine;

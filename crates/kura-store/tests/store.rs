@@ -48,7 +48,7 @@ impl Env {
 }
 
 fn actor(kind: ActorKind, label: &str) -> Actor {
-    Actor { kind, id: None, label: label.into(), role: None, source_ip: Some("192.0.2.1".into()) }
+    Actor { kind, id: None, label: label.into(), role: None, source_ip: Some("192.0.2.1".into()), user_agent: None }
 }
 
 fn cli() -> Actor {

@@ -155,7 +155,14 @@ pub async fn list_audit(
 ) -> AppResult<Json<Vec<AuditEntryView>>> {
     // The console's filter form sends empty fields for "any"; an API client omits them instead,
     // and an empty instant or operation is not one.
-    for (name, value) in [("from", &params.from), ("to", &params.to), ("operation", &params.operation)] {
+    for (name, value) in [
+        ("from", &params.from),
+        ("to", &params.to),
+        ("operation", &params.operation),
+        ("outcome", &params.outcome),
+        ("source_ip", &params.source_ip),
+        ("target", &params.target),
+    ] {
         if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
             return Err(AppError::BadRequest(format!("{name} must not be empty; leave it out instead")));
         }

@@ -219,6 +219,9 @@ mod tests {
             "route",
             "ip",
             "token",
+            "outcome",
+            "source_ip",
+            "target",
         ];
         let mut seen = std::collections::BTreeSet::new();
         for (method, path, op) in operations(&doc) {

@@ -20,10 +20,30 @@ use kura_crypto::merkle::Hash;
 use sha2::{Digest as _, Sha256};
 
 /// The first line of the manifest and the `format` value of the file.
-pub const FORMAT_TAG: &str = "kura-audit-export/1";
+pub const FORMAT_TAG: &str = "kura-audit-export/2";
+/// The tag of files written before entries carried the user agent: still read and verified.
+pub const FORMAT_TAG_V1: &str = "kura-audit-export/1";
 
-/// The columns of the entries, in this order in both formats.
-pub const COLUMNS: [&str; 13] = [
+/// The columns of the entries, in this order in both formats; the stored bytes come last.
+pub const COLUMNS: [&str; 14] = [
+    "seq",
+    "time",
+    "time_utc",
+    "actor_kind",
+    "actor",
+    "actor_id",
+    "role",
+    "source_ip",
+    "user_agent",
+    "operation",
+    "target",
+    "outcome",
+    "detail",
+    "stored",
+];
+
+/// The columns of a [`FORMAT_TAG_V1`] file: those of today without the user agent.
+pub const COLUMNS_V1: [&str; 13] = [
     "seq",
     "time",
     "time_utc",
@@ -39,8 +59,14 @@ pub const COLUMNS: [&str; 13] = [
     "stored",
 ];
 
-/// The column holding an entry's stored bytes in base64.
-const STORED: usize = 12;
+/// The columns of a file of format `tag`.
+fn columns_of(tag: &str) -> Option<&'static [&'static str]> {
+    match tag {
+        FORMAT_TAG => Some(&COLUMNS),
+        FORMAT_TAG_V1 => Some(&COLUMNS_V1),
+        _ => None,
+    }
+}
 
 /// The marker in the first cell of the CSV rows after the entries that carry the proofs.
 const CSV_MARK: &str = "#kura";
@@ -101,6 +127,8 @@ pub struct Disclosure {
 /// An export's content: what the manifest signs and what the file carries beside the rows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExportDoc {
+    /// [`FORMAT_TAG`] for files written now; [`FORMAT_TAG_V1`] for older ones read back.
+    pub tag: &'static str,
     pub format: ExportFormat,
     /// The log's origin, as in its checkpoints.
     pub origin: String,
@@ -112,8 +140,9 @@ pub struct ExportDoc {
     pub exported_at: String,
     /// The first and last sequence numbers exported; `None` when the range held no entry.
     pub entries: Option<(i64, i64)>,
-    /// The entries' cells as written (CSV cells already protected against formulas).
-    pub rows: Vec<[String; 13]>,
+    /// The entries' cells as written (CSV cells already protected against formulas), one per
+    /// column of the file's format.
+    pub rows: Vec<Vec<String>>,
     /// The roots of the compact range of the leaves before the first entry, highest first.
     pub before: Vec<Hash>,
     /// The consistency proof from the tree ending at the last entry to the checkpoint's.
@@ -129,7 +158,7 @@ pub struct ExportDoc {
 }
 
 /// The SHA-256 of a row's cells, each length-prefixed, as the manifest lists it.
-pub fn row_digest(cells: &[String; 13]) -> String {
+pub fn row_digest(cells: &[String]) -> String {
     let mut h = Sha256::new();
     for c in cells {
         h.update((c.len() as u32).to_be_bytes());
@@ -156,7 +185,8 @@ fn parse_hashes(text: &str) -> Result<Vec<Hash>, String> {
 /// never pass for a checkpoint signed by the same key.
 pub fn manifest_text(doc: &ExportDoc, checkpoint_size: u64, checkpoint_root: &Hash) -> String {
     let mut out = format!(
-        "{FORMAT_TAG}\norigin {}\nformat {}\ntenant {}\nrange {} {}\nexported {}\n",
+        "{}\norigin {}\nformat {}\ntenant {}\nrange {} {}\nexported {}\n",
+        doc.tag,
         doc.origin,
         doc.format.as_str(),
         doc.tenant,
@@ -191,7 +221,7 @@ fn meta(doc: &ExportDoc) -> Vec<(&'static str, String)> {
         None => (String::new(), String::new()),
     };
     let mut out = vec![
-        ("format", FORMAT_TAG.to_owned()),
+        ("format", doc.tag.to_owned()),
         ("file_format", doc.format.as_str().to_owned()),
         ("origin", doc.origin.clone()),
         ("tenant", doc.tenant.clone()),
@@ -230,7 +260,7 @@ fn write_csv(doc: &ExportDoc) -> Result<Vec<u8>, String> {
     }
     let mut w = csv::WriterBuilder::new().flexible(true).terminator(csv::Terminator::CRLF).from_writer(out);
     let err = |e: csv::Error| e.to_string();
-    w.write_record(COLUMNS).map_err(err)?;
+    w.write_record(columns_of(doc.tag).unwrap_or(&COLUMNS)).map_err(err)?;
     for row in &doc.rows {
         w.write_record(row).map_err(err)?;
     }
@@ -247,13 +277,14 @@ fn write_json(doc: &ExportDoc) -> Result<Vec<u8>, String> {
     for (key, value) in meta(doc) {
         top.insert(key.to_owned(), serde_json::Value::String(value));
     }
-    top.insert("columns".into(), serde_json::json!(COLUMNS));
+    let columns = columns_of(doc.tag).unwrap_or(&COLUMNS);
+    top.insert("columns".into(), serde_json::json!(columns));
     let entries: Vec<serde_json::Value> = doc
         .rows
         .iter()
         .map(|row| {
             let obj: serde_json::Map<String, serde_json::Value> =
-                COLUMNS.iter().zip(row).map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v.clone()))).collect();
+                columns.iter().zip(row).map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v.clone()))).collect();
             serde_json::Value::Object(obj)
         })
         .collect();
@@ -279,18 +310,19 @@ fn read_json(text: &str) -> Result<ExportDoc, String> {
     let get = |k: &str| -> Result<String, String> {
         top.get(k).and_then(|v| v.as_str()).map(str::to_owned).ok_or_else(|| format!("the JSON has no {k:?}"))
     };
+    let columns = columns_of(&get("format")?).ok_or_else(|| format!("the file is not a {FORMAT_TAG} export"))?;
     let entries = top.get("entries").and_then(|e| e.as_array()).ok_or("the JSON has no \"entries\" list")?;
     let mut rows = Vec::with_capacity(entries.len());
     for (n, e) in entries.iter().enumerate() {
         let obj = e.as_object().ok_or_else(|| format!("entry {} is not an object", n + 1))?;
-        let mut row: [String; 13] = Default::default();
-        for (cell, key) in row.iter_mut().zip(COLUMNS) {
-            *cell = match obj.get(key) {
+        let row = columns
+            .iter()
+            .map(|key| match obj.get(*key) {
                 None | Some(serde_json::Value::Null) => String::new(),
                 Some(serde_json::Value::String(s)) => s.clone(),
                 Some(other) => other.to_string(),
-            };
-        }
+            })
+            .collect();
         rows.push(row);
     }
     doc_from(get, rows)
@@ -300,9 +332,10 @@ fn read_csv(text: &str, bom: bool) -> Result<ExportDoc, String> {
     let mut r = csv::ReaderBuilder::new().flexible(true).has_headers(false).from_reader(text.as_bytes());
     let mut records = r.records();
     let header = records.next().ok_or("the file is empty")?.map_err(|e| e.to_string())?;
-    if header.iter().collect::<Vec<_>>() != COLUMNS {
+    let header: Vec<&str> = header.iter().collect();
+    let Some(columns) = [&COLUMNS[..], &COLUMNS_V1[..]].into_iter().find(|c| *c == header.as_slice()) else {
         return Err("the first row does not name the columns of a Kura operation log export".into());
-    }
+    };
     let mut rows = Vec::new();
     let mut meta = std::collections::HashMap::new();
     for record in records {
@@ -315,27 +348,28 @@ fn read_csv(text: &str, bom: bool) -> Result<ExportDoc, String> {
         } else if record.iter().all(str::is_empty) {
             continue;
         } else {
-            if record.len() != COLUMNS.len() {
-                return Err(format!("a row has {} cells, not {}", record.len(), COLUMNS.len()));
+            if record.len() != columns.len() {
+                return Err(format!("a row has {} cells, not {}", record.len(), columns.len()));
             }
-            let mut row: [String; 13] = Default::default();
-            for (cell, value) in row.iter_mut().zip(record.iter()) {
-                *cell = value.to_owned();
-            }
-            rows.push(row);
+            rows.push(record.iter().map(str::to_owned).collect());
         }
     }
     let doc = doc_from(|k| meta.get(k).cloned().ok_or_else(|| format!("the file has no {k:?} row")), rows)?;
+    if columns_of(doc.tag) != Some(columns) {
+        return Err("the columns of the first row are not those of the format the file names".into());
+    }
     if (doc.format == ExportFormat::Csv) != bom {
         return Err("the byte order mark does not match the file format the manifest names".into());
     }
     Ok(doc)
 }
 
-fn doc_from(get: impl Fn(&str) -> Result<String, String>, rows: Vec<[String; 13]>) -> Result<ExportDoc, String> {
-    if get("format")? != FORMAT_TAG {
-        return Err(format!("the file is not a {FORMAT_TAG} export"));
-    }
+fn doc_from(get: impl Fn(&str) -> Result<String, String>, rows: Vec<Vec<String>>) -> Result<ExportDoc, String> {
+    let tag = match get("format")?.as_str() {
+        FORMAT_TAG => FORMAT_TAG,
+        FORMAT_TAG_V1 => FORMAT_TAG_V1,
+        _ => return Err(format!("the file is not a {FORMAT_TAG} export")),
+    };
     let format = ExportFormat::parse(&get("file_format")?).ok_or("unknown file_format")?;
     let (first, last) = (get("first_seq")?, get("last_seq")?);
     let entries = if first.is_empty() && last.is_empty() {
@@ -354,6 +388,7 @@ fn doc_from(get: impl Fn(&str) -> Result<String, String>, rows: Vec<[String; 13]
         }),
     };
     Ok(ExportDoc {
+        tag,
         disclosure,
         format,
         origin: get("origin")?,
@@ -398,7 +433,7 @@ pub fn local_time(ts: jiff::Timestamp, zone: &kura_domain::TimeZoneName) -> Stri
 }
 
 /// The cells of one entry, as people read them, with its stored bytes.
-fn cells(e: &kura_store::ExportedEntry, zone: &kura_domain::TimeZoneName, csv: bool) -> [String; 13] {
+fn cells(e: &kura_store::ExportedEntry, zone: &kura_domain::TimeZoneName, csv: bool) -> Vec<String> {
     let a = &e.entry;
     let row = [
         a.seq.to_string(),
@@ -409,13 +444,15 @@ fn cells(e: &kura_store::ExportedEntry, zone: &kura_domain::TimeZoneName, csv: b
         a.actor.id.map(|u| u.to_string()).unwrap_or_default(),
         a.actor.role.clone().unwrap_or_default(),
         a.actor.source_ip.clone().unwrap_or_default(),
+        a.actor.user_agent.clone().unwrap_or_default(),
         a.operation.as_str().to_owned(),
         a.target.clone().unwrap_or_default(),
         a.outcome.as_str().to_owned(),
         a.detail.clone().unwrap_or_default(),
         STANDARD.encode(&e.stored),
     ];
-    if csv { row.map(|c| crate::service::transfer::format::neutralise(&c).into_owned()) } else { row }
+    let row = if csv { row.map(|c| crate::service::transfer::format::neutralise(&c).into_owned()) } else { row };
+    row.into()
 }
 
 /// The export's content, its manifest signed with `signer` (the checkpoints' key).
@@ -429,6 +466,7 @@ pub fn build(
     let checkpoint = kura_crypto::merkle::Checkpoint::parse(body).map_err(|e| e.to_string())?;
     let entries = src.entries.first().zip(src.entries.last()).map(|(f, l)| (f.entry.seq, l.entry.seq));
     let mut doc = ExportDoc {
+        tag: FORMAT_TAG,
         format,
         origin: src.origin.clone(),
         tenant: src.tenant.clone(),
@@ -450,10 +488,11 @@ pub fn build(
     Ok(doc)
 }
 
-/// A cell of the stored bytes column, decoded.
-fn stored_of(row: &[String; 13]) -> Result<Vec<u8>, String> {
+/// A cell of the stored bytes column (the last), decoded.
+fn stored_of(row: &[String]) -> Result<Vec<u8>, String> {
+    let cell = row.last().map_or("", String::as_str);
     STANDARD
-        .decode(crate::service::transfer::format::restore(&row[STORED]))
+        .decode(crate::service::transfer::format::restore(cell))
         .map_err(|_| "its stored bytes are not base64".into())
 }
 

@@ -17,6 +17,7 @@ fn exported(n: i64, first: i64, last: i64, format: ExportFormat) -> (Vec<u8>, No
         label: "=sato@example.jp".into(),
         role: Some("admin".into()),
         source_ip: Some("192.0.2.1".into()),
+        user_agent: None,
     };
     let mut store = MemoryStore::new();
     let mut entries = Vec::new();

@@ -4,7 +4,7 @@
 //! and the rows' stored bytes rebuilding the signed tree through the proofs. Each failure is
 //! named with the entry it concerns.
 
-use super::{ExportDoc, FORMAT_TAG, manifest_text, read, row_digest, stored_of};
+use super::{ExportDoc, manifest_text, read, row_digest, stored_of};
 use kura_crypto::merkle::{Checkpoint, CompactRange, NoteVerifier, leaf_hash, open_note, verify_consistency};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -195,7 +195,7 @@ fn check_manifest(
             None => head.push(line),
         }
     }
-    if head.first() != Some(&FORMAT_TAG) {
+    if head.first() != Some(&doc.tag) {
         found.push(finding(FindingKind::Malformed, None, "the manifest is not one of an operation log export"));
         return listed;
     }
@@ -275,7 +275,7 @@ fn check_tree(doc: &ExportDoc, checkpoint: &Checkpoint, found: &mut Vec<Finding>
             return;
         }
     };
-    let mut rows: Vec<&[String; 13]> = doc.rows.iter().collect();
+    let mut rows: Vec<&Vec<String>> = doc.rows.iter().collect();
     rows.sort_by_key(|r| r[0].parse::<i64>().unwrap_or(i64::MAX));
     for row in rows {
         match stored_of(row) {

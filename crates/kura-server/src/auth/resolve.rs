@@ -82,6 +82,7 @@ pub async fn resolve_api_request(state: &AppState, parts: &Parts) -> AppResult<T
             label: key.name.clone(),
             role: Some(role.key.to_string()),
             source_ip: info.ip.clone(),
+            user_agent: info.user_agent.clone(),
         };
         attribute(parts, AuditScope::Tenant(tenant.id), &actor);
         // After the attribution, so that the refusal is in the tenant's log under the key.
@@ -191,6 +192,7 @@ async fn resolve_support(
         label: format!("{} (break-glass)", grant.operator),
         role: Some(SUPPORT_ROLE.into()),
         source_ip: info.ip.clone(),
+        user_agent: info.user_agent.clone(),
     };
     attribute(parts, AuditScope::Tenant(tenant.id), &actor);
     let read = parts.method == Method::GET || parts.method == Method::HEAD;
@@ -283,6 +285,7 @@ async fn resolve_tenant_session(
         label: user.email.to_string(),
         role: Some(role.key.to_string()),
         source_ip: info.ip.clone(),
+        user_agent: info.user_agent.clone(),
     };
     attribute(parts, AuditScope::Tenant(tenant.id), &actor);
     tenant_access::check_request(state, &tenant, &parts.method, request_path(parts))?;
@@ -326,12 +329,14 @@ pub async fn resolve_operator_cookie(state: &AppState, parts: &Parts) -> AppResu
     };
     let operator = state.store.operator(id).await?.ok_or(AppError::Unauthenticated)?;
     touch(state, scope, &digest, session.last_seen_at).await;
+    let info = client_info(parts);
     let actor = Actor {
         kind: ActorKind::Operator,
         id: Some(id.as_uuid()),
         label: operator.email.to_string(),
         role: Some("operator".into()),
-        source_ip: client_info(parts).ip,
+        source_ip: info.ip,
+        user_agent: info.user_agent,
     };
     attribute(parts, AuditScope::Platform, &actor);
     let password_change_required = operator.must_change_password;

@@ -25,7 +25,14 @@ impl Jobs {
 
 /// The actor of the scheduled jobs in `kura serve`.
 pub fn schedule_actor() -> Actor {
-    Actor { kind: ActorKind::Cli, id: None, label: "backup schedule".into(), role: None, source_ip: None }
+    Actor {
+        kind: ActorKind::Cli,
+        id: None,
+        label: "backup schedule".into(),
+        role: None,
+        source_ip: None,
+        user_agent: None,
+    }
 }
 
 fn vault_of(state: &AppState) -> Result<&Arc<Vault>, BackupError> {

@@ -949,4 +949,20 @@ catalogue! {
     ConfirmRotateBackupKey => "Make a new backup key and use it for every backup from now on?", "新しいバックアップ鍵を作成し、今後のバックアップすべてに使用してもよろしいですか？";
     RotateBackupKeyConsequence => "The current key is retired, not deleted: the backups already taken stay readable with it until the retention rule has deleted them, and then it is removed. If the old key may have leaked, rotating alone does not protect those backups: delete them as well once newer ones exist. The rotation is recorded in the platform's log under your name.", "現在の鍵は退役しますが、すぐには削除されません。取得済みのバックアップは保持期間の規則で削除されるまでその鍵で読み取れ、その後に鍵も削除されます。古い鍵が漏えいした可能性がある場合、更新だけではそれらのバックアップは保護されません。新しいバックアップを取得した後に、古いバックアップも削除してください。この操作は、あなたの名前でプラットフォームの操作ログに記録されます。";
     DoneBackupKeyRotated => "A new backup key was made: backups from now on are encrypted with it. The retired key is kept until the backups taken before are gone.", "新しいバックアップ鍵を作成しました。今後のバックアップはこの鍵で暗号化されます。退役した鍵は、それ以前に取得したバックアップがなくなるまで保持されます。";
+    // The operation log's target filter and security chart (LOG-1)
+    EntriesFoundMore => "More than {n} entries: narrow the period or add a filter", "{n}件を超えています。期間を狭めるか条件を追加してください";
+    SecurityChartTitle => "Security events in the last 30 days", "過去30日間のセキュリティイベント";
+    SecurityChartIntro => "Failed sign-ins, lockouts, refused requests, second-factor changes and emergency operator access, counted by day.", "ログイン失敗、アカウントロック、拒否されたリクエスト、二要素認証の変更、運用者の緊急アクセスを日ごとに数えています。";
+    SecurityChartDesc => "{total} events in 30 days; the busiest day was {day} with {n}.", "30日間で{total}件。最も多かったのは{day}の{n}件です。";
+    SecurityChartEmpty => "No security events in the last 30 days.", "過去30日間にセキュリティイベントはありません。";
+    SecurityChartNone => "no security events", "セキュリティイベントなし";
+    SecurityChartTable => "Show the numbers as a table", "数値を表で表示";
+    SecurityChartDate => "Date", "日付";
+    SecurityChartTotal => "Total", "合計";
+    SevSignInFailed => "Failed sign-ins", "ログイン失敗";
+    SevLockout => "Lockouts and slowdowns", "ロック・ログイン抑止";
+    SevRefused => "Refused requests", "拒否されたリクエスト";
+    SevSecondFactor => "Second-factor changes", "二要素認証の変更";
+    SevBreakGlass => "Emergency operator access", "運用者の緊急アクセス";
+    AuditTargetHelp => "Exactly as recorded: user:<email> for what was done to a user, record:<collection>/<id> for one record.", "記録どおりに入力します。利用者への操作は user:<メールアドレス>、レコード単位なら record:<コレクション>/<ID> です。";
 }

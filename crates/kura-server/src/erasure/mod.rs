@@ -73,7 +73,14 @@ pub fn check_due(tenant: &Tenant, grace_days: u32, now: Timestamp) -> Result<(),
 
 /// The actor of the scheduled job's entries.
 pub fn job_actor() -> Actor {
-    Actor { kind: ActorKind::Cli, id: None, label: "contract end".into(), role: None, source_ip: None }
+    Actor {
+        kind: ActorKind::Cli,
+        id: None,
+        label: "contract end".into(),
+        role: None,
+        source_ip: None,
+        user_agent: None,
+    }
 }
 
 /// Destroys the keys and deletes the rows of the tenant `slug`, if its grace period is over;

@@ -80,7 +80,14 @@ async fn deliver_one(state: &AppState, mail: &OutboxMail) -> Result<bool, kura_s
     if mail.attempts >= settings.max_attempts {
         // Given up, visibly: the operator's list shows it, and the tenant's log records it.
         tracing::error!(mail = %mail.id, kind = mail.kind, error = %error, "mail given up");
-        let actor = Actor { kind: ActorKind::Cli, id: None, label: "mail sender".into(), role: None, source_ip: None };
+        let actor = Actor {
+            kind: ActorKind::Cli,
+            id: None,
+            label: "mail sender".into(),
+            role: None,
+            source_ip: None,
+            user_agent: None,
+        };
         let mut w = state.store.begin(mail.scope, actor).await?;
         w.give_up_mail(mail.id, &error).await?;
         let record = AuditRecord::success(Operation::MailFailed, format!("mail:{}", mail.id))

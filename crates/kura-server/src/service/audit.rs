@@ -5,7 +5,7 @@ use crate::auth::TenantPrincipal;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use jiff::Timestamp;
-use kura_domain::{AuditEntry, AuditScope, Operation, Permission};
+use kura_domain::{AuditEntry, AuditScope, Operation, Outcome, Permission};
 use kura_store::AuditFilter;
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +25,16 @@ pub struct AuditParams {
     /// An operation such as `record.create`.
     #[param(inline, value_type = Option<OperationName>, example = "record.create")]
     pub operation: Option<String>,
+    /// `success`, `failure` or `denied`.
+    #[param(example = "denied")]
+    pub outcome: Option<String>,
+    /// The client's address, exactly as recorded.
+    #[param(example = "203.0.113.7")]
+    pub source_ip: Option<String>,
+    /// The target, exactly (`record:customers/<id>` lists one record's history, `user:<email>`
+    /// what was done to a user).
+    #[param(example = "user:sato@acme.example.jp")]
+    pub target: Option<String>,
     /// Entries with a sequence number below this (paging backwards).
     #[param(example = 200)]
     pub before: Option<i64>,
@@ -53,6 +63,7 @@ impl utoipa::ToSchema for OperationName {}
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[schema(example = json!({"seq": 42, "at": "2026-11-22T01:30:00Z", "at_local": "2026-11-22 10:30:00 JST",
     "actor_kind": "user", "actor": "sato@acme.example.jp", "actor_role": "editor", "source_ip": "203.0.113.7",
+    "user_agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64)",
     "operation": "record.update", "target": "record:customers/0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a01",
     "outcome": "success", "detail": "changed=points",
     "hash": "9f2b6c1e0a4d8f7e3b5a6c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f"}))]
@@ -67,6 +78,9 @@ pub struct AuditEntryView {
     pub actor: String,
     pub actor_role: Option<String>,
     pub source_ip: Option<String>,
+    /// The client's user agent, for entries of requests (none for the command line, scheduled
+    /// jobs, and entries written before it was recorded).
+    pub user_agent: Option<String>,
     pub operation: String,
     pub target: Option<String>,
     pub outcome: String,
@@ -86,6 +100,23 @@ pub fn to_filter(params: &AuditParams) -> AppResult<AuditFilter> {
         None => None,
         Some(s) => Some(Operation::parse(s).ok_or_else(|| AppError::BadRequest(format!("{s:?} is not an operation")))?),
     };
+    let outcome =
+        match params.outcome.as_deref().filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => Some(Outcome::parse(s).ok_or_else(|| {
+                AppError::BadRequest(format!("{s:?} is not an outcome: use success, failure or denied"))
+            })?),
+        };
+    let source_ip = params.source_ip.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    if let Some(ip) = source_ip
+        && ip.parse::<std::net::IpAddr>().is_err()
+    {
+        return Err(AppError::BadRequest(format!("{ip:?} is not an IP address")));
+    }
+    let target = params.target.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    if target.is_some_and(|t| t.chars().count() > 500) {
+        return Err(AppError::BadRequest("target must be at most 500 characters".into()));
+    }
     let limit = params.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(AppError::BadRequest("limit must be between 1 and 1000".into()));
@@ -95,9 +126,11 @@ pub fn to_filter(params: &AuditParams) -> AppResult<AuditFilter> {
         to: params.to.as_deref().filter(|s| !s.is_empty()).map(|s| parse_instant("to", s)).transpose()?,
         actor: params.actor.clone().filter(|s| !s.trim().is_empty()),
         operation,
+        outcome,
+        source_ip: source_ip.map(str::to_owned),
+        target: target.map(str::to_owned),
         before_seq: params.before,
         limit,
-        ..AuditFilter::default()
     })
 }
 
@@ -106,10 +139,15 @@ pub async fn list(state: &AppState, p: &TenantPrincipal, filter: &AuditFilter) -
     Ok(state.store.audit_entries(AuditScope::Tenant(g.tenant_id()), filter).await?)
 }
 
-/// How many entries of the tenant's log match `filter` (its paging aside).
+/// The most entries the viewer counts exactly: beyond it, it says "more than" (counting
+/// millions would cost a read of millions of index entries on every page).
+pub const COUNT_CAP: u64 = 10_000;
+
+/// How many entries of the tenant's log match `filter` (its paging aside), up to
+/// [`COUNT_CAP`] + 1: a number above the cap means "more than the cap".
 pub async fn count(state: &AppState, p: &TenantPrincipal, filter: &AuditFilter) -> AppResult<u64> {
     let g = p.require(Permission::AuditRead)?;
-    Ok(state.store.audit_count(AuditScope::Tenant(g.tenant_id()), filter).await?)
+    Ok(state.store.audit_count_up_to(AuditScope::Tenant(g.tenant_id()), filter, Some(COUNT_CAP + 1)).await?)
 }
 
 pub fn view(e: &AuditEntry, zone: &kura_domain::TimeZoneName) -> AuditEntryView {
@@ -121,12 +159,23 @@ pub fn view(e: &AuditEntry, zone: &kura_domain::TimeZoneName) -> AuditEntryView 
         actor: e.actor.label.clone(),
         actor_role: e.actor.role.clone(),
         source_ip: e.actor.source_ip.clone(),
+        user_agent: e.actor.user_agent.clone(),
         operation: e.operation.as_str().into(),
         target: e.target.clone(),
         outcome: e.outcome.as_str().into(),
         detail: e.detail.clone(),
         hash: e.hash.iter().map(|b| format!("{b:02x}")).collect(),
     }
+}
+
+/// The security events of the tenant's log for each of the last days, in its time zone.
+pub async fn security_events(
+    state: &AppState,
+    p: &TenantPrincipal,
+) -> AppResult<Vec<crate::service::security_events::Day>> {
+    let g = p.require(Permission::AuditRead)?;
+    let zone = p.tenant().time_zone.zone();
+    crate::service::security_events::per_day(state, AuditScope::Tenant(g.tenant_id()), &zone).await
 }
 
 /// The latest signed checkpoint of the tenant's log and the key that signed it (LOG-3).

@@ -266,8 +266,14 @@ pub async fn close_due(state: &AppState, grants: Vec<BreakGlass>) -> AppResult<V
         }
         let from = g.status;
         let tenant = tenant_of(state, g.tenant_id).await?;
-        let actor =
-            Actor { kind: ActorKind::Cli, id: None, label: "break-glass expiry".into(), role: None, source_ip: None };
+        let actor = Actor {
+            kind: ActorKind::Cli,
+            id: None,
+            label: "break-glass expiry".into(),
+            role: None,
+            source_ip: None,
+            user_agent: None,
+        };
         let mut w = state.store.begin(AuditScope::Tenant(g.tenant_id), actor).await?;
         g.status = status;
         g.ended_by = Some(EXPIRY.into());

@@ -24,7 +24,14 @@ pub async fn send_due(state: &AppState) -> AppResult<usize> {
         let days = i64::from((end - today).get_days());
         // The nearest reminder due: a tenant already inside 14 days gets that one only.
         let Some(stage) = STAGES.iter().rev().copied().find(|s| days <= i64::from(*s)) else { continue };
-        let actor = Actor { kind: ActorKind::Cli, id: None, label: "contract end".into(), role: None, source_ip: None };
+        let actor = Actor {
+            kind: ActorKind::Cli,
+            id: None,
+            label: "contract end".into(),
+            role: None,
+            source_ip: None,
+            user_agent: None,
+        };
         let mut w = state.store.begin(AuditScope::Tenant(tenant.id), actor).await?;
         if !w.claim_contract_end_notice(tenant.id, end, stage).await? {
             continue;

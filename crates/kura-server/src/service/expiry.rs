@@ -71,7 +71,7 @@ pub async fn send_due_notices(state: &AppState) -> AppResult<usize> {
 
 /// The actor of a scheduled job's entries.
 fn job(label: &str) -> Actor {
-    Actor { kind: ActorKind::Cli, id: None, label: label.into(), role: None, source_ip: None }
+    Actor { kind: ActorKind::Cli, id: None, label: label.into(), role: None, source_ip: None, user_agent: None }
 }
 
 /// Reminds the owners of API keys that expire within 14 and 3 days; returns how many were queued.

@@ -111,6 +111,7 @@ async fn reset_now(state: &AppState, slug: &str, email: &str, client: &ClientInf
         label: email.chars().take(254).collect(),
         role: None,
         source_ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
     };
     let target = format!("tenant:{} user:{}", slug.chars().take(40).collect::<String>(), actor.label);
     let tenant = match Slug::parse(slug) {
@@ -234,6 +235,7 @@ pub async fn complete(
         label: user.email.to_string(),
         role: None,
         source_ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
     };
     let mut w = state.store.begin(AuditScope::Tenant(tenant.id), actor).await?;
     // Burned here, in the write that sets the password: a second use (or a concurrent one)

@@ -27,6 +27,7 @@ pub mod records;
 pub mod roles;
 pub mod second_factor;
 pub mod security;
+pub mod security_events;
 pub mod sessions;
 pub mod tenant_access;
 pub mod tenant_admin;

@@ -331,6 +331,7 @@ pub async fn complete_user(
         label: user.email.to_string(),
         role: Some(role.key.to_string()),
         source_ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
     };
     if user.status != UserStatus::Active || user.is_locked(now) {
         // Locked (perhaps by wrong codes) or disabled since the password: the challenge ends.

@@ -43,6 +43,7 @@ pub(super) fn anonymous(label: &str, client: &ClientInfo) -> Actor {
         label: label.chars().take(254).collect(),
         role: None,
         source_ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
     }
 }
 
@@ -247,6 +248,7 @@ async fn succeed(
         label: user.email.to_string(),
         role: Some(role.key.to_string()),
         source_ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
     };
     // Only someone who proved their password learns why the tenant cannot be used (TEN-1).
     if let Err(refusal) = super::tenant_access::check(state, tenant) {
@@ -445,6 +447,7 @@ pub(super) fn operator_actor(operator: &kura_domain::Operator, client: &ClientIn
         label: operator.email.to_string(),
         role: Some("operator".into()),
         source_ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
     }
 }
 

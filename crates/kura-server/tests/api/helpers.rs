@@ -42,7 +42,7 @@ pub struct TenantFixture {
 }
 
 pub fn cli_actor() -> Actor {
-    Actor { kind: ActorKind::Cli, id: None, label: "test".into(), role: None, source_ip: None }
+    Actor { kind: ActorKind::Cli, id: None, label: "test".into(), role: None, source_ip: None, user_agent: None }
 }
 
 /// The keystore and master key file of an application with encryption at rest.

@@ -34,6 +34,7 @@ mod ip_rules;
 mod isolation;
 mod key_rotation;
 mod mail;
+mod operation_log;
 mod passkeys;
 mod platform;
 mod privileges;

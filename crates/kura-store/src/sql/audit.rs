@@ -17,9 +17,12 @@ use uuid::Uuid;
 macro_rules! cols {
     () => {
         "scope_id, seq, at, actor_kind, actor_id, actor_label, actor_role, source_ip, operation, target, \
-         outcome, detail, prev_hash, hash"
+         outcome, detail, prev_hash, hash, user_agent"
     };
 }
+
+/// The columns a listing reads ([`AuditRow`]'s).
+pub(crate) const COLUMNS: &str = cols!();
 
 /// The columns an append writes: [`cols`] and the target's index.
 macro_rules! insert_cols {
@@ -53,6 +56,7 @@ pub(crate) struct AuditRow {
     detail: Option<String>,
     prev_hash: Vec<u8>,
     hash: Vec<u8>,
+    user_agent: Option<String>,
 }
 
 impl AuditRow {
@@ -76,6 +80,7 @@ impl AuditRow {
             target: self.target.as_deref(),
             outcome: &self.outcome,
             detail: self.detail.as_deref(),
+            user_agent: self.user_agent.as_deref(),
         })
     }
     /// The previous hash and hash columns as stored (any length).
@@ -97,6 +102,7 @@ impl TryFrom<AuditRow> for AuditEntry {
                 label: r.actor_label,
                 role: r.actor_role,
                 source_ip: r.source_ip,
+                user_agent: r.user_agent,
             },
             operation: Operation::parse(&r.operation).ok_or_else(|| corrupt("operation", &r.operation))?,
             target: r.target,
@@ -358,7 +364,7 @@ pub(crate) async fn rows_after_hash(
         .await)?)
 }
 
-/// Binds an entry's fifteen columns, in the order of [`insert_cols`], onto query `$q`.
+/// Binds an entry's sixteen columns, in the order of [`insert_cols`], onto query `$q`.
 macro_rules! bind_entry {
     ($q:expr, $n:expr) => {{
         let n: &NewEntry = $n;
@@ -377,6 +383,7 @@ macro_rules! bind_entry {
             .bind(a.detail.as_deref())
             .bind(a.prev_hash.as_slice())
             .bind(a.hash.as_slice())
+            .bind(a.actor.user_agent.as_deref())
             .bind(n.target_index.as_deref())
     }};
 }
@@ -393,77 +400,6 @@ pub(crate) async fn page(
     Ok(run!(e, |c| sqlx::query_as(SQL).bind(scope.storage_id()).bind(after_seq).bind(limit).fetch_all(c).await)?)
 }
 
-/// The optional conditions of a listing; `None` means "any".
-pub(crate) struct ListParams<'a> {
-    pub from: Option<Timestamp>,
-    pub to: Option<Timestamp>,
-    pub operation: Option<Operation>,
-    pub before_seq: Option<i64>,
-    pub outcome: Option<Outcome>,
-    /// The source address, exactly.
-    pub source_ip: Option<&'a str>,
-    /// The target, exactly (`record:customers/…`: one record's history), and its index in
-    /// the scope (an index that matches nothing in the platform's chain): entries with an
-    /// index are found by it, entries written before targets were indexed by the plain target.
-    /// The caller compares the opened targets, since two targets may share a normal form.
-    pub target: Option<(&'a [u8], &'a str)>,
-    pub limit: i64,
-}
-
-/// The conditions of a listing, `$1` to `$8`, each disabled by binding NULL (in the order of
-/// [`bind_conditions`]). The actor's label is matched by the caller, on opened values.
-macro_rules! conditions_sql {
-    () => {
-        concat!(
-            " FROM audit_log WHERE scope_id = $1",
-            " AND ($2 IS NULL OR at >= $2)",
-            " AND ($3 IS NULL OR at < $3)",
-            " AND ($4 IS NULL OR operation = $4)",
-            " AND ($5 IS NULL OR outcome = $5)",
-            " AND ($6 IS NULL OR source_ip = $6)",
-            " AND ($8 IS NULL OR target_index = $7 OR (target_index IS NULL AND target = $8))"
-        )
-    };
-}
-
-/// Binds `$1` to `$8` of [`conditions_sql`] onto query `$q`.
-macro_rules! bind_conditions {
-    ($q:expr, $scope:expr, $p:expr) => {{
-        let p: &ListParams<'_> = $p;
-        $q.bind($scope.storage_id())
-            .bind(p.from.map(micros))
-            .bind(p.to.map(micros))
-            .bind(p.operation.map(Operation::as_str))
-            .bind(p.outcome.map(Outcome::as_str))
-            .bind(p.source_ip)
-            .bind(p.target.map(|t| t.0))
-            .bind(p.target.map(|t| t.1))
-    }};
-}
-
-/// Entries newest first. One static text: each condition is disabled by binding NULL.
-pub(crate) async fn list(
-    e: &mut Exec<'_>,
-    scope: AuditScope,
-    p: &ListParams<'_>,
-) -> Result<Vec<AuditEntry>, StoreError> {
-    const SQL: &str =
-        concat!("SELECT ", cols!(), conditions_sql!(), " AND ($9 IS NULL OR seq < $9) ORDER BY seq DESC LIMIT $10");
-    let rows: Vec<AuditRow> = run!(e, |c| bind_conditions!(sqlx::query_as(SQL), scope, p)
-        .bind(p.before_seq)
-        .bind(p.limit)
-        .fetch_all(c)
-        .await)?;
-    rows.into_iter().map(AuditEntry::try_from).collect()
-}
-
-/// How many entries match a listing's conditions (its paging and limit aside).
-pub(crate) async fn count(e: &mut Exec<'_>, scope: AuditScope, p: &ListParams<'_>) -> Result<u64, StoreError> {
-    const SQL: &str = concat!("SELECT COUNT(*)", conditions_sql!());
-    let n: i64 = run!(e, |c| bind_conditions!(sqlx::query_scalar(SQL), scope, p).fetch_one(c).await)?;
-    Ok(super::count(n))
-}
-
 /// Every scope with a head or an entry (a head without entries, or entries without a head, are
 /// both worth verifying).
 pub(crate) async fn scopes(e: &mut Exec<'_>) -> Result<Vec<Uuid>, StoreError> {
@@ -473,7 +409,7 @@ pub(crate) async fn scopes(e: &mut Exec<'_>) -> Result<Vec<Uuid>, StoreError> {
 
 /// Columns of a record row and of an entry row: the parameters each takes.
 const RECORD_WIDTH: usize = 8;
-const ENTRY_WIDTH: usize = 15;
+const ENTRY_WIDTH: usize = 16;
 
 /// The statement that inserts `rows` records (parameters from `$1`; none if `with_records` is
 /// false) and their entries (after the records' parameters), made once per shape and kept, in

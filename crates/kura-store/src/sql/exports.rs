@@ -157,6 +157,7 @@ impl Row {
                 label,
                 role: self.actor_role,
                 source_ip: self.source_ip,
+                user_agent: None,
             },
             role_id: RoleId::from_uuid(self.role_id),
             status: ExportStatus::parse(&self.status).ok_or_else(|| corrupt("export status", &self.status))?,

@@ -10,6 +10,7 @@ pub(crate) mod access_log;
 pub(crate) mod account;
 pub(crate) mod api_keys;
 pub(crate) mod audit;
+pub(crate) mod audit_list;
 pub(crate) mod backups;
 pub(crate) mod break_glass;
 pub(crate) mod client_certs;

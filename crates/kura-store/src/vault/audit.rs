@@ -1,10 +1,13 @@
 //! A tenant's audit entries, sealed (DAT-2): the actor's label (an email or a key name), the
-//! target (`user:<email>`, `record:<collection>/<id>`) and the detail are sealed under the
-//! tenant's data key, bound to the entry's sequence number, before the entry is hashed. The
+//! client's user agent, the target (`user:<email>`, `record:<collection>/<id>`) and the detail
+//! are sealed under the tenant's data key, bound to the entry's sequence number, before the entry is hashed. The
 //! chain and the Merkle tree therefore commit to the stored bytes, so verification never needs
 //! a key, and still passes once the tenant's keys are destroyed. Everything else of an entry
 //! (scope, number, time, actor kind and id, role key, source address, operation, outcome) stays
-//! plain: identifiers and the operational facts that filters and verification use.
+//! plain: identifiers and the operational facts that filters and verification use. The user
+//! agent is sealed because it is free text the client chose (it can name a person, a device or
+//! an account), no filter compares it, and a tenant's chain outlives its keys: whatever stays
+//! plain there is readable for as long as the log is kept.
 //!
 //! Entries written before sealing keep their plain values (sealing them would change what the
 //! chain committed to), so opening accepts a plain value here, unlike other sealed columns.
@@ -19,6 +22,7 @@ const AUDIT_LOG: &str = "audit_log";
 const ACTOR_LABEL: &str = "actor_label";
 const TARGET: &str = "target";
 const DETAIL: &str = "detail";
+const USER_AGENT: &str = "user_agent";
 const AUDIT_TARGET_INDEX: &str = "audit_log.target";
 
 /// An entry's fields as they are stored and hashed, and the index of its target.
@@ -38,7 +42,11 @@ impl Sealer {
         }
         let row = seq.to_be_bytes();
         let seal = |field: &str, value: &str| self.seal_text(AUDIT_LOG, &row, field, value);
-        let actor = Actor { label: seal(ACTOR_LABEL, &actor.label), ..actor.clone() };
+        let actor = Actor {
+            label: seal(ACTOR_LABEL, &actor.label),
+            user_agent: actor.user_agent.as_deref().map(|a| seal(USER_AGENT, a)),
+            ..actor.clone()
+        };
         let record = AuditRecord {
             target: record.target.as_deref().map(|t| seal(TARGET, t)),
             detail: record.detail.as_deref().map(|d| seal(DETAIL, d)),
@@ -65,6 +73,9 @@ impl Sealer {
         let row = entry.seq.to_be_bytes();
         let label = std::mem::take(&mut entry.actor.label);
         entry.actor.label = self.open_text_or_plain(AUDIT_LOG, &row, ACTOR_LABEL, label)?;
+        if let Some(agent) = entry.actor.user_agent.take() {
+            entry.actor.user_agent = Some(self.open_text_or_plain(AUDIT_LOG, &row, USER_AGENT, agent)?);
+        }
         if let Some(target) = entry.target.take() {
             entry.target = Some(self.open_text_or_plain(AUDIT_LOG, &row, TARGET, target)?);
         }

@@ -17,6 +17,7 @@ async fn iam_1_deleting_a_user_keeps_their_audit_trail() {
         label: user.email.as_str().to_owned(),
         role: Some("editor".into()),
         source_ip: None,
+        user_agent: None,
     };
     let mut w = store.begin(scope(&t), as_user.clone()).await.unwrap();
     let owner = SessionOwner::User { tenant_id: t.id, user_id: user.id };

@@ -147,3 +147,83 @@ async fn log_1_audit_entries_filter_by_outcome_address_and_target_and_are_counte
     let other = make_tenant(store, "bravo").await;
     assert_eq!(store.audit_count(scope(&other), &AuditFilter::default()).await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn log_1_the_viewer_lists_by_time_pages_after_an_entry_and_finds_users_by_id_and_by_label() {
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    let taro = make_user(store, &t, "taro@example.jp").await;
+    let s = scope(&t);
+    let as_taro = || {
+        let mut a = actor(ActorKind::User, "taro@example.jp");
+        a.id = Some(taro.id.as_uuid());
+        a
+    };
+    let mark = |detail: &str| AuditRecord {
+        operation: Operation::RecordUpdate,
+        target: None,
+        outcome: Outcome::Success,
+        detail: Some(detail.into()),
+    };
+    env.clock.advance(jiff::SignedDuration::from_mins(10));
+    store.audit_only(s, as_taro(), mark("a")).await.unwrap();
+    // A failed sign-in names the address typed, with no id.
+    env.clock.advance(jiff::SignedDuration::from_mins(1));
+    let failed = AuditRecord {
+        operation: Operation::UserLoginFailed,
+        target: Some("user:taro@example.jp".into()),
+        outcome: Outcome::Failure,
+        detail: None,
+    };
+    store.audit_only(s, actor(ActorKind::Anonymous, "Taro@Example.jp"), failed).await.unwrap();
+    // The clock steps back an hour: the next entry is listed by its time, below the others.
+    env.clock.advance(jiff::SignedDuration::from_mins(-60));
+    store.audit_only(s, as_taro(), mark("b")).await.unwrap();
+    env.clock.advance(jiff::SignedDuration::from_mins(120));
+    store.audit_only(s, actor(ActorKind::User, "hanako@example.jp"), mark("c")).await.unwrap();
+
+    let details = |f: AuditFilter| async move {
+        let entries = store.audit_entries(s, &f).await.unwrap();
+        let n = store.audit_count(s, &f).await.unwrap();
+        (entries.iter().map(|e| e.detail.clone().unwrap_or_else(|| e.operation.as_str().into())).collect::<Vec<_>>(), n)
+    };
+    let all = store.audit_entries(s, &AuditFilter::default()).await.unwrap();
+    let times: Vec<_> = all.iter().map(|e| (e.at, e.seq)).collect();
+    let mut sorted = times.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(times, sorted, "newest first by time, then number");
+    assert_eq!(all[0].detail.as_deref(), Some("c"));
+    assert_eq!(all.last().unwrap().detail.as_deref(), Some("b"), "an hour before the tenant was made");
+
+    // The user's entries: by id (whatever the label then), and the failed sign-in by its label.
+    let taro_filter = |limit: u32, before: Option<i64>| AuditFilter {
+        actor: Some("TARO@".into()),
+        limit,
+        before_seq: before,
+        ..Default::default()
+    };
+    let (found, n) = details(taro_filter(0, None)).await;
+    assert_eq!(found, ["user.login_failed", "a", "b"]);
+    assert_eq!(n, 3);
+    // Paged one at a time, the two parts interleave in the same order.
+    let mut paged = Vec::new();
+    let mut before = None;
+    loop {
+        let page = store.audit_entries(s, &taro_filter(1, before)).await.unwrap();
+        let Some(e) = page.first() else { break };
+        paged.push(e.detail.clone().unwrap_or_else(|| e.operation.as_str().into()));
+        before = Some(e.seq);
+    }
+    assert_eq!(paged, found);
+    // A text that names no principal is matched on every label.
+    assert_eq!(
+        details(AuditFilter { actor: Some("hanako".into()), ..Default::default() }).await,
+        (vec!["c".into()], 1)
+    );
+    // A count can stop early.
+    assert_eq!(store.audit_count_up_to(s, &AuditFilter::default(), Some(2)).await.unwrap(), 2);
+    assert_eq!(store.audit_count_up_to(s, &taro_filter(0, None), Some(2)).await.unwrap(), 2);
+    // An entry number below 2 has nothing after it.
+    assert_eq!(details(AuditFilter { before_seq: Some(1), ..Default::default() }).await.0, Vec::<String>::new());
+}

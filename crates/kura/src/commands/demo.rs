@@ -223,7 +223,7 @@ async fn ensure_tenant(state: &AppState) -> anyhow::Result<String> {
 /// Who the demo's own set-up is credited to in the operation log: the `kura demo` command, not
 /// whichever local account happened to run it.
 fn demo_actor() -> Actor {
-    Actor { kind: ActorKind::Cli, id: None, label: "kura demo".into(), role: None, source_ip: None }
+    Actor { kind: ActorKind::Cli, id: None, label: "kura demo".into(), role: None, source_ip: None, user_agent: None }
 }
 
 /// The demo's customers. The reading (フリガナ) is personal information like the name it spells:

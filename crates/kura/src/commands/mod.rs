@@ -192,5 +192,12 @@ async fn open(settings: Settings) -> anyhow::Result<AppState> {
 /// against the data directory, identified by the local user name.
 fn cli_actor() -> Actor {
     let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
-    Actor { kind: ActorKind::Cli, id: None, label: format!("cli:{user}"), role: None, source_ip: None }
+    Actor {
+        kind: ActorKind::Cli,
+        id: None,
+        label: format!("cli:{user}"),
+        role: None,
+        source_ip: None,
+        user_agent: None,
+    }
 }

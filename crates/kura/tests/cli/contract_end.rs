@@ -43,7 +43,7 @@ pub(super) fn settings(cli: &Cli) -> Settings {
 }
 
 fn actor() -> Actor {
-    Actor { kind: ActorKind::Cli, id: None, label: "cli:test".into(), role: None, source_ip: None }
+    Actor { kind: ActorKind::Cli, id: None, label: "cli:test".into(), role: None, source_ip: None, user_agent: None }
 }
 
 /// The installation served in this process on `clock`.

@@ -4,6 +4,7 @@
 //! lines, changes as `before → after`.
 
 use super::audit_detail::{self, Line};
+use super::security_chart;
 use crate::audit_export::ExportFormat;
 use crate::console::extract::Ctx;
 use crate::console::i18n::Lang;
@@ -34,6 +35,7 @@ pub struct Filters {
     operation: Option<String>,
     outcome: Option<String>,
     ip: Option<String>,
+    target: Option<String>,
     before: Option<String>,
 }
 
@@ -55,6 +57,7 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx, Query(f): Query<Filte
     let operation = f.operation.as_deref().and_then(Operation::parse).filter(|o| o.in_tenant_log());
     let outcome = f.outcome.as_deref().and_then(Outcome::parse);
     let ip = f.ip.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let target = f.target.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let filter = AuditFilter {
         from: from.ok().flatten().filter(|_| !reversed),
         to: to.ok().flatten().filter(|_| !reversed),
@@ -62,11 +65,16 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx, Query(f): Query<Filte
         operation,
         outcome,
         source_ip: ip.map(str::to_owned),
-        target: None,
+        target: target.map(str::to_owned),
         before_seq: f.before.as_deref().and_then(|b| b.parse::<i64>().ok()),
         limit: PAGE,
     };
     let entries = audit::list(&state, &ctx.p, &filter).await?;
+    // The chart heads the first page; paging back through entries leaves it out.
+    let chart = match filter.before_seq {
+        None => Some(audit::security_events(&state, &ctx.p).await?),
+        Some(_) => None,
+    };
     let total = audit::count(&state, &ctx.p, &filter).await?;
     // Field names in details are shown by their labels, for those who may read the collections.
     let known = if ctx.p.can(Permission::RecordsRead) { collections::list(&state, &ctx.p).await? } else { Vec::new() };
@@ -89,6 +97,7 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx, Query(f): Query<Filte
             ("operation", operation.map_or("", Operation::as_str)),
             ("outcome", outcome.map_or("", Outcome::as_str)),
             ("ip", ip.unwrap_or("")),
+            ("target", target.unwrap_or("")),
             ("before", before),
         ])
     };
@@ -105,8 +114,11 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx, Query(f): Query<Filte
         || filter.actor.is_some()
         || operation.is_some()
         || outcome.is_some()
-        || ip.is_some();
+        || ip.is_some()
+        || target.is_some();
+    let zone_label = labels::time_zone_label(zone.as_str(), ctx.lang);
     let body = html! {
+        @if let Some(days) = &chart { (security_chart::render(days, ctx.lang, t, &zone_label)) }
         form.filters.log-filters method="get" action="/console/audit" {
             (Input { name: "from", label: t(Msg::From), kind: "datetime-local", value: f.from.as_deref().unwrap_or(""),
                 error: if from.is_err() { bad_time } else { None }, ..Input::default() }.render(ctx.lang))
@@ -118,13 +130,20 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx, Query(f): Query<Filte
             (select("outcome", t(Msg::Outcome), &outcomes, outcome.map_or("", Outcome::as_str), None, None, ctx.lang))
             (Input { name: "ip", label: t(Msg::IpAddress), kind: "text", value: ip.unwrap_or(""),
                 placeholder: Some("192.0.2.10"), ..Input::default() }.render(ctx.lang))
+            (Input { name: "target", label: t(Msg::Target), kind: "search", value: target.unwrap_or(""),
+                placeholder: Some("user:sato@example.jp"), help: Some(t(Msg::AuditTargetHelp)),
+                ..Input::default() }.render(ctx.lang))
             div.filter-actions {
                 button.btn.btn-primary type="submit" { (t(Msg::Search)) }
                 @if filtered { a.btn.btn-ghost href="/console/audit" { (t(Msg::ClearFilters)) } }
             }
         }
         div.log-summary {
-            p { strong { (t(Msg::EntriesFound).replace("{n}", &total.to_string())) } }
+            p { strong { @if total > audit::COUNT_CAP {
+                (t(Msg::EntriesFoundMore).replace("{n}", &grouped(audit::COUNT_CAP)))
+            } @else {
+                (t(Msg::EntriesFound).replace("{n}", &total.to_string()))
+            } } }
             p.muted { (t(Msg::TimesShownIn)) " " (labels::time_zone_label(zone.as_str(), ctx.lang)) }
             p { a href="/console/audit/checkpoint" { (t(Msg::CheckpointLink)) } " · " a href="/console/audit/disclosures" { (t(Msg::DisclosuresLink)) } }
         }
@@ -205,6 +224,19 @@ pub async fn export_file(State(state): State<AppState>, ctx: Ctx, Query(f): Quer
     let format = audit_export::parse_format(f.export_format.as_deref())?;
     let file = audit_export::export(&state, &ctx.p, from, to, format).await?;
     Ok(crate::api::audit_log::download(file))
+}
+
+/// A count with thousands separated by commas (as both languages write them).
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn actor_role(role: Option<&str>, lang: Lang) -> String {
@@ -314,7 +346,12 @@ pub fn entries_table(ctx: &Ctx, entries: &[AuditEntry], compact: bool, known: &[
                             } }
                             @if !compact {
                                 td.role data-label=(t(Msg::Role)) { (actor_role(e.actor.role.as_deref(), ctx.lang)) }
-                                td.mono.nowrap data-label=(t(Msg::IpAddress)) { (e.actor.source_ip.as_deref().unwrap_or("")) }
+                                td.mono.nowrap data-label=(t(Msg::IpAddress)) {
+                                    (e.actor.source_ip.as_deref().unwrap_or(""))
+                                    @if let Some(agent) = e.actor.user_agent.as_deref() {
+                                        br; span.ua.muted { span.visually-hidden { (t(Msg::UserAgent)) ": " } (agent) }
+                                    }
+                                }
                             }
                             td.nowrap data-label=(t(Msg::Operation)) { span {
                                 (labels::operation_label(e.operation, ctx.lang))
@@ -334,6 +371,13 @@ pub fn entries_table(ctx: &Ctx, entries: &[AuditEntry], compact: bool, known: &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_1_counts_are_grouped_by_thousands() {
+        assert_eq!(grouped(7), "7");
+        assert_eq!(grouped(10_000), "10,000");
+        assert_eq!(grouped(1_234_567), "1,234,567");
+    }
 
     #[test]
     fn log_4_filter_times_are_read_in_the_tenant_zone() {

@@ -30,6 +30,7 @@ pub mod records;
 mod records_table;
 pub mod roles;
 pub mod security;
+pub mod security_chart;
 pub mod session;
 pub mod users;
 mod values;

@@ -81,6 +81,7 @@ mod tests {
                 label: "cli".into(),
                 role: None,
                 source_ip: None,
+                user_agent: None,
             },
             operation: Operation::RecordExport,
             target: None,

@@ -78,7 +78,14 @@ pub(crate) fn describe(kind: &ExportKind) -> String {
 
 /// The actor of what no one in particular does: expiring a link.
 pub(crate) fn worker_actor() -> Actor {
-    Actor { kind: ActorKind::Cli, id: None, label: "export worker".into(), role: None, source_ip: None }
+    Actor {
+        kind: ActorKind::Cli,
+        id: None,
+        label: "export worker".into(),
+        role: None,
+        source_ip: None,
+        user_agent: None,
+    }
 }
 
 /// Checks that `p` may ask for (and later take) an export of `kind`.
