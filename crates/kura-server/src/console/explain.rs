@@ -189,6 +189,12 @@ explanations! {
     "this tenant's contract starts on {}" => "This tenant's contract starts on {}. You can sign in from that day.", "このテナントのご契約は{}に開始します。開始日以降にログインしてください。";
     "this tenant was already deleted" => "This tenant's data was already deleted at its contract's end.", "このテナントのデータは契約終了に伴いすでに削除されています。";
     "this tenant's contract ended on {}; its data can be read and exported, not changed" => "This tenant's contract ended on {}. Its data can still be read and exported until it is deleted, but not changed.", "このテナントのご契約は{}に終了しました。データは削除されるまで閲覧とエクスポートができますが、変更はできません。";
+    // Imports read from a spooled copy of the file (DAT-6).
+    "the file is not valid text in its encoding" => "The file is not valid text in the encoding chosen. Choose the file's encoding, or save it again as CSV UTF-8.", "ファイルが選んだ文字コードとして正しくありません。文字コードを選び直すか、「CSV UTF-8」で保存し直してください。";
+    "the file cannot be read: {}" => "The file could not be read. Choose it again.", "ファイルを読み取れませんでした。もう一度選んでください。";
+    "the file read differently the second time; import it again" => "The file read differently the second time. Nothing was imported: import it again.", "2回目の読み込みで内容が異なりました。何もインポートしていません。もう一度インポートしてください。";
+    "the file of this preview is no longer kept; choose it again" => "The file of this preview is no longer kept (a preview keeps it for an hour). Choose the file again.", "この確認画面のファイルは保管期間（1時間）を過ぎたため削除されました。もう一度ファイルを選んでください。";
+    "a field of the form is too long" => "A field of the form is too long.", "フォームの入力内容が長すぎます。";
 }
 
 /// The parts of `text` that the `{}` of `template` stand for, when `text` is that message.
