@@ -63,9 +63,10 @@ async fn dat_6_import_memory_stays_flat_when_the_file_grows_sixteenfold() {
     assert!(stdout(&out).contains("16000 added"), "{}", stdout(&out));
     // Holding the rows would take the file's size at least (about 14 MiB more here), and far
     // more once parsed; reading it a chunk at a time takes the same few buffers for both. The
-    // allowance is for the database's page cache, which a larger transaction fills further.
+    // allowance, half the difference, is for the database's page cache (2 MiB by default on
+    // SQLite), which a larger transaction fills further: about 3 MiB more was measured.
     let grown_kib = large_peak.saturating_sub(small_peak);
-    let allowance_kib = (large_bytes - small_bytes) / 1024 / 4;
+    let allowance_kib = (large_bytes - small_bytes) / 1024 / 2;
     eprintln!(
         "kura import: {small_bytes} bytes peak {small_peak} KiB; {large_bytes} bytes peak {large_peak} KiB \
          (+{grown_kib} KiB, allowed {allowance_kib})"
