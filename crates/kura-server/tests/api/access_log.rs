@@ -235,6 +235,14 @@ async fn log_2_console_pages_show_the_access_log_to_admins_and_the_platform_log_
     assert!(page.body.contains("アクセスログ"));
     assert!(page.body.contains("/api/v1/access-log"), "{}", page.body);
     assert!(page.body.contains("利用者"), "the principal's kind");
+    let (_, users) = app.get("/api/v1/users", &t.admin_token).await;
+    let admin = users.as_array().unwrap().iter().find(|u| u["email"] == t.admin_email.as_str()).unwrap();
+    let admin_id = admin["id"].as_str().expect("the administrator's id");
+    assert!(
+        page.body.contains(&format!("<span title=\"{admin_id}\">管理者</span>")),
+        "the principal's name, with the id on hover: {}",
+        page.body
+    );
     assert!(page.body.contains("日本時間"), "times in the tenant's zone");
     assert!(page.body.contains("90日間"));
     let page = c.get_in("/console/access-log?ip=192.0.2.99", "en").await;

@@ -252,6 +252,16 @@ impl TestApp {
         body["token"].as_str().expect("token").to_owned()
     }
 
+    /// Has the tenant's administrator add a user with `role` and the test password over the API;
+    /// returns the new user's id and a session token of theirs.
+    pub async fn add_user(&self, t: &TenantFixture, email: &str, name: &str, role: &str) -> (String, String) {
+        let body = serde_json::json!({"email": email, "display_name": name, "role": role, "password": PASSWORD});
+        let (status, user) = self.post("/api/v1/users", &t.admin_token, body).await;
+        assert_eq!(status, StatusCode::CREATED, "adding {email} failed: {user}");
+        let id = user["id"].as_str().expect("user id").to_owned();
+        (id, self.login(&t.slug, email, PASSWORD).await)
+    }
+
     /// Sends a JSON request and returns the status and the parsed body (Null if empty).
     pub async fn send(
         &self,

@@ -170,15 +170,7 @@ async fn new_recovery_code(app: &TestApp, token: &str) -> String {
 async fn iam_6_bad_passkey_answers_are_refused_clearly_and_change_nothing() {
     let app = spawn_passkey_app().await;
     let t = app.tenant("acme").await;
-    let (s, _) = app
-        .post(
-            "/api/v1/users",
-            &t.admin_token,
-            json!({"email": "u@acme.example.jp", "display_name": "利用者", "role": "editor", "password": PASSWORD}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED);
-    let user_token = app.login("acme", "u@acme.example.jp", PASSWORD).await;
+    let (_, user_token) = app.add_user(&t, "u@acme.example.jp", "利用者", "editor").await;
     let mut mine = device();
     let mut theirs = device();
 
@@ -307,16 +299,7 @@ async fn iam_6_passkeys_need_a_public_url_naming_a_domain() {
 async fn iam_6_passkeys_are_removed_by_their_owner_and_by_an_administrators_reset_told_by_mail() {
     let app = spawn_passkey_app().await;
     let t = app.tenant("acme").await;
-    let (s, user) = app
-        .post(
-            "/api/v1/users",
-            &t.admin_token,
-            json!({"email": "u@acme.example.jp", "display_name": "利用者", "role": "editor", "password": PASSWORD}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED);
-    let user_id = user["id"].as_str().unwrap();
-    let token = app.login("acme", "u@acme.example.jp", PASSWORD).await;
+    let (user_id, token) = app.add_user(&t, "u@acme.example.jp", "利用者", "editor").await;
     let mut phone = device();
     let mut key = device();
     let first = register(&app, &token, &mut phone, "スマートフォン").await;

@@ -283,16 +283,7 @@ async fn iam_6_the_console_asks_for_the_second_step_and_a_setup_link_user_enrols
 async fn iam_6_an_administrator_resets_a_users_factors_audited_and_told_by_mail() {
     let app = spawn_app().await;
     let t = app.tenant("acme").await;
-    let (s, user) = app
-        .post(
-            "/api/v1/users",
-            &t.admin_token,
-            json!({"email": "u@acme.example.jp", "display_name": "利用者", "role": "editor", "password": PASSWORD}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED);
-    let id = user["id"].as_str().unwrap();
-    let token = app.login("acme", "u@acme.example.jp", PASSWORD).await;
+    let (id, token) = app.add_user(&t, "u@acme.example.jp", "利用者", "editor").await;
     enrol(&app, &token).await;
     assert_eq!(sign_in(&app, "acme", "u@acme.example.jp").await.0, StatusCode::ACCEPTED);
     // Only holders of users.manage may reset.

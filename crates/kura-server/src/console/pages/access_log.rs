@@ -19,6 +19,8 @@ use kura_domain::{ActorKind, AuditScope, TimeZoneName, format_in_zone};
 use kura_store::{AccessEntry, AccessFilter};
 use maud::{Markup, html};
 use serde::Deserialize;
+use std::collections::HashMap;
+use uuid::Uuid;
 
 const PAGE: u32 = 50;
 const CLASSES: [(&str, Msg); 4] = [
@@ -76,7 +78,8 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx, Query(f): Query<Filte
     let total = service::count(&state, &ctx.p, &r.filter).await?;
     let policy = crate::service::security::policy_of(&state, ctx.p.tenant().id).await?;
     let days = crate::service::security::access_log_days(&state, &policy);
-    let view = View { lang: ctx.lang, zone: &zone, base: "/console/access-log", filters: &f, read: &r, days };
+    let names = tenant_names(&state, ctx.p.tenant().id, &entries).await?;
+    let view = View { lang: ctx.lang, zone: &zone, base: "/console/access-log", filters: &f, read: &r, names: &names };
     let intro = html! {
         p.lead { (ctx.t(Msg::AccessLogIntro)) }
         p.muted {
@@ -97,7 +100,8 @@ pub async fn platform(State(state): State<AppState>, ctx: OpCtx, Query(f): Query
     let entries = state.store.access_log(AuditScope::Platform, &r.filter).await?;
     let total = state.store.access_log_count(AuditScope::Platform, &r.filter).await?;
     let days = state.settings.access_log.retention_days;
-    let view = View { lang: ctx.lang, zone: &zone, base: "/operator/access-log", filters: &f, read: &r, days };
+    let names = operator_names(&state, &entries).await?;
+    let view = View { lang: ctx.lang, zone: &zone, base: "/operator/access-log", filters: &f, read: &r, names: &names };
     let body = html! {
         p.lead { (ctx.t(Msg::PlatformAccessLogIntro)) }
         p.muted { (ctx.t(Msg::AccessLogRetention).replace("{days}", &days.to_string())) }
@@ -106,20 +110,45 @@ pub async fn platform(State(state): State<AppState>, ctx: OpCtx, Query(f): Query
     Ok(op_page(&ctx, Head::new(Nav::AccessLog, ctx.t(Msg::NavPlatformAccessLog)), body).into_response())
 }
 
+/// Names of the people and keys that made requests, by id.
+type Names = HashMap<Uuid, String>;
+
+/// The tenant's users and API keys by id, looked up only when the page shows a request of theirs.
+async fn tenant_names(state: &AppState, tenant: kura_domain::TenantId, entries: &[AccessEntry]) -> AppResult<Names> {
+    let mut names = Names::new();
+    if entries.iter().any(|e| e.actor_kind == Some(ActorKind::User)) {
+        let users = state.store.users(tenant).await?;
+        names.extend(users.into_iter().map(|u| (u.id.as_uuid(), u.display_name.as_str().to_owned())));
+    }
+    if entries.iter().any(|e| e.actor_kind == Some(ActorKind::ApiKey)) {
+        let keys = state.store.api_keys(tenant).await?;
+        names.extend(keys.into_iter().map(|k| (k.id.as_uuid(), k.name)));
+    }
+    Ok(names)
+}
+
+/// The operators by id, looked up only when the page shows a request of theirs.
+async fn operator_names(state: &AppState, entries: &[AccessEntry]) -> AppResult<Names> {
+    if !entries.iter().any(|e| e.actor_kind == Some(ActorKind::Operator)) {
+        return Ok(Names::new());
+    }
+    let operators = state.store.operators().await?;
+    Ok(operators.into_iter().map(|o| (o.id.as_uuid(), o.display_name.as_str().to_owned())).collect())
+}
+
 struct View<'a> {
     lang: Lang,
     zone: &'a TimeZoneName,
     base: &'a str,
     filters: &'a Filters,
     read: &'a Read,
-    days: u32,
+    names: &'a Names,
 }
 
 impl View<'_> {
     fn render(&self, entries: &[AccessEntry], total: u64) -> Markup {
         let t = |m: Msg| m.text(self.lang);
         let f = self.filters;
-        let _ = self.days;
         let status = self.read.filter.status.map(|(a, _)| format!("{}xx", a / 100)).unwrap_or_default();
         let mut statuses = vec![(String::new(), t(Msg::AllStatuses).to_owned())];
         statuses.extend(CLASSES.iter().map(|(v, m)| ((*v).to_owned(), t(*m).to_owned())));
@@ -191,7 +220,7 @@ impl View<'_> {
                                     td.mono.wrap data-label=(t(Msg::Route)) { (e.route) }
                                     td data-label=(t(Msg::StatusCode)) { span class={ "badge status-" (e.status / 100) "xx" } { (e.status) } }
                                     td.nowrap data-label=(t(Msg::Latency)) { (format!("{:.1} ms", e.latency_us as f64 / 1000.0)) }
-                                    td data-label=(t(Msg::Principal)) { (principal(e, self.lang)) }
+                                    td data-label=(t(Msg::Principal)) { (principal(e, self.names, self.lang)) }
                                     td.mono.nowrap data-label=(t(Msg::IpAddress)) { (e.source_ip.as_deref().unwrap_or("")) }
                                     td.wrap data-label=(t(Msg::UserAgent)) { (e.user_agent.as_deref().unwrap_or("")) }
                                 }
@@ -210,9 +239,9 @@ impl View<'_> {
     }
 }
 
-/// Who made a request: the kind and the start of the id (the id is what the users and API keys
-/// pages show in full).
-fn principal(e: &AccessEntry, lang: Lang) -> Markup {
+/// Who made a request: the kind and the name, with the id in full on hover; the start of the id
+/// where no name is known (a user or key deleted since).
+fn principal(e: &AccessEntry, names: &Names, lang: Lang) -> Markup {
     let kind = match e.actor_kind {
         None => return html! { span.muted { (Msg::NotSignedIn.text(lang)) } },
         Some(ActorKind::User) => Msg::ActorUser.text(lang),
@@ -221,6 +250,12 @@ fn principal(e: &AccessEntry, lang: Lang) -> Markup {
         Some(ActorKind::Cli) => Msg::ActorCli.text(lang),
         Some(ActorKind::Anonymous) => Msg::ActorAnonymous.text(lang),
     };
+    let name = e.actor_id.and_then(|id| names.get(&id));
     let id = e.actor_id.map(|id| id.to_string()).unwrap_or_default();
-    html! { span { span.badge.badge-muted { (kind) } " " code title=(id) { (id.get(..8).unwrap_or(&id)) } } }
+    html! {
+        span {
+            span.badge.badge-muted { (kind) } " "
+            @if let Some(name) = name { span title=(id) { (name) } } @else { code title=(id) { (id.get(..8).unwrap_or(&id)) } }
+        }
+    }
 }
