@@ -95,6 +95,9 @@ async fn dat_6_a_file_sent_as_the_request_body_is_streamed_and_imported_with_its
     assert_eq!(audit(&app, &t, "record.import").await.len(), 2);
 }
 
+/// A bad upload: content type, query, body, the status and a part of the message expected.
+type Case = (&'static str, Vec<(&'static str, &'static str)>, Vec<u8>, StatusCode, &'static str);
+
 #[tokio::test]
 async fn dat_6_bad_streamed_uploads_get_a_clear_4xx_and_change_nothing() {
     let app = spawn_app_with(|s| s.limits.import_max_bytes = 4096).await;
@@ -102,7 +105,7 @@ async fn dat_6_bad_streamed_uploads_get_a_clear_4xx_and_change_nothing() {
     create_notes(&app, &t, "notes").await;
     let path = "/api/v1/collections/notes/import";
     let sjis = encoding_rs::SHIFT_JIS.encode("title\r\nｶﾅ\r\n").0.to_vec();
-    let cases: Vec<(&str, Vec<(&str, &str)>, Vec<u8>, StatusCode, &str)> = vec![
+    let cases: Vec<Case> = vec![
         ("text/csv", vec![], vec![b'a'; 5000], StatusCode::BAD_REQUEST, "larger than the limit of 4096 bytes"),
         (
             "application/octet-stream",

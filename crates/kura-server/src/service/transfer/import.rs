@@ -211,7 +211,7 @@ pub async fn import(
     let mut w = g.begin(&state.store).await?;
     let mut rows = plan.rows(upload)?;
     let mut seen = Seen::default();
-    let (mut inserted, mut updated) = (0, 0);
+    let (mut inserted, mut updated) = (0_usize, 0_usize);
     while let Some(row) = rows.next_row()? {
         let line = row.line;
         let Verdict::Ready { data, current } = plan.judge(row, &mut seen) else { continue };
@@ -229,7 +229,7 @@ pub async fn import(
                 updated += 1;
             }
         }
-        if (inserted + updated) % YIELD_ROWS == 0 {
+        if (inserted + updated).is_multiple_of(YIELD_ROWS) {
             tokio::task::yield_now().await;
         }
     }
@@ -404,7 +404,7 @@ impl<'a> Plan<'a> {
                     report.problems.extend(problems);
                 }
             }
-            if report.rows % YIELD_ROWS == 0 {
+            if report.rows.is_multiple_of(YIELD_ROWS) {
                 tokio::task::yield_now().await;
             }
         }
