@@ -17,6 +17,8 @@ mod contract_end;
 mod disclosure;
 #[path = "cli/encryption.rs"]
 mod encryption;
+#[path = "cli/import.rs"]
+mod import;
 #[path = "cli/keystore_backups.rs"]
 mod keystore_backups;
 #[path = "cli/s3.rs"]

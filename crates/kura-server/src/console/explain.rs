@@ -202,6 +202,12 @@ explanations! {
     "{} is not an outcome: use success, failure or denied" => "Choose an outcome from the list.", "結果を一覧から選んでください。";
     "{} is not an IP address" => "Enter an IP address such as 192.0.2.10.", "IPアドレスを正しく入力してください（例：192.0.2.10）。";
     "target must be at most 500 characters" => "Enter a target of at most 500 characters.", "対象は500文字以内で入力してください。";
+    // Imports read from a spooled copy of the file (DAT-6).
+    "the file is not valid text in its encoding" => "The file is not valid text in the encoding chosen. Choose the file's encoding, or save it again as CSV UTF-8.", "ファイルが選んだ文字コードとして正しくありません。文字コードを選び直すか、「CSV UTF-8」で保存し直してください。";
+    "the file cannot be read: {}" => "The file could not be read. Choose it again.", "ファイルを読み取れませんでした。もう一度選んでください。";
+    "the file read differently the second time; import it again" => "The file read differently the second time. Nothing was imported: import it again.", "2回目の読み込みで内容が異なりました。何もインポートしていません。もう一度インポートしてください。";
+    "the file of this preview is no longer kept; choose it again" => "The file of this preview is no longer kept (a preview keeps it for an hour). Choose the file again.", "この確認画面のファイルは保管期間（1時間）を過ぎたため削除されました。もう一度ファイルを選んでください。";
+    "a field of the form is too long" => "A field of the form is too long.", "フォームの入力内容が長すぎます。";
 }
 
 /// The parts of `text` that the `{}` of `template` stand for, when `text` is that message.

@@ -310,14 +310,18 @@ impl FromRequest<AppState> for Posted {
 }
 
 /// A file upload (`multipart/form-data`) from a page of the tenant console: the same session,
-/// origin and CSRF checks as [`Posted`], the form's text fields, and the file's bytes (at most
-/// `limits.import_max_bytes`).
+/// origin and CSRF checks as [`Posted`], the form's text fields (64 KiB each at most), and the
+/// file, streamed to a spool on disk (at most `limits.import_max_bytes`; `None` when no file was
+/// chosen).
 #[derive(Debug)]
 pub struct Uploaded {
     pub ctx: Ctx,
     pub form: FormData,
-    pub file: Vec<u8>,
+    pub file: Option<crate::service::transfer::upload::Upload>,
 }
+
+/// The largest text field of an upload form.
+const UPLOAD_FIELD_MAX: usize = 64 * 1024;
 
 impl FromRequest<AppState> for Uploaded {
     type Rejection = Response;
@@ -337,7 +341,7 @@ impl FromRequest<AppState> for Uploaded {
             // with the permission, and says that the file is missing.
             let form = read_form(Request::from_parts(parts, body), state).await.map_err(IntoResponse::into_response)?;
             check_token(ctx.csrf(), &form).map_err(IntoResponse::into_response)?;
-            return Ok(Self { ctx, form, file: Vec::new() });
+            return Ok(Self { ctx, form, file: None });
         };
         // The whole form may hold the file and a few small fields; the global body limit does not
         // apply to an upload (it is read here, not by an extractor), this one does.
@@ -345,31 +349,32 @@ impl FromRequest<AppState> for Uploaded {
             multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream((max + 64 * 1024) as u64));
         let mut multipart = multer::Multipart::with_constraints(body.into_data_stream(), boundary, limits);
         let mut pairs = Vec::new();
-        let mut file = Vec::new();
+        let mut file = None;
+        let unreadable = |e: multer::Error| match e {
+            multer::Error::StreamSizeExceeded { .. } => AppError::TooLarge(max).into_response(),
+            _ => AppError::BadRequest("the form could not be read".into()).into_response(),
+        };
         loop {
-            let mut field = match multipart.next_field().await {
-                Ok(Some(f)) => f,
-                Ok(None) => break,
-                Err(multer::Error::StreamSizeExceeded { .. }) => return Err(AppError::TooLarge(max).into_response()),
-                Err(_) => return Err(AppError::BadRequest("the form could not be read".into()).into_response()),
-            };
+            let Some(mut field) = multipart.next_field().await.map_err(unreadable)? else { break };
             let name = field.name().unwrap_or("").to_owned();
+            if name == "file" {
+                let mut spool = crate::service::transfer::staged::spool(state).map_err(IntoResponse::into_response)?;
+                while let Some(c) = field.chunk().await.map_err(unreadable)? {
+                    spool.write(&c).map_err(IntoResponse::into_response)?;
+                }
+                let upload = spool.finish().map_err(IntoResponse::into_response)?;
+                // A form sent without choosing a file has an empty file part.
+                file = (upload.bytes() > 0).then_some(upload);
+                continue;
+            }
             let mut bytes = Vec::new();
-            loop {
-                match field.chunk().await {
-                    Ok(Some(c)) => bytes.extend_from_slice(&c),
-                    Ok(None) => break,
-                    Err(multer::Error::StreamSizeExceeded { .. }) => {
-                        return Err(AppError::TooLarge(max).into_response());
-                    }
-                    Err(_) => return Err(AppError::BadRequest("the form could not be read".into()).into_response()),
+            while let Some(c) = field.chunk().await.map_err(unreadable)? {
+                bytes.extend_from_slice(&c);
+                if bytes.len() > UPLOAD_FIELD_MAX {
+                    return Err(AppError::BadRequest("a field of the form is too long".into()).into_response());
                 }
             }
-            if name == "file" {
-                file = bytes;
-            } else {
-                pairs.push((name, String::from_utf8_lossy(&bytes).into_owned()));
-            }
+            pairs.push((name, String::from_utf8_lossy(&bytes).into_owned()));
         }
         let form = FormData(pairs);
         check_token(ctx.csrf(), &form).map_err(IntoResponse::into_response)?;

@@ -205,7 +205,8 @@ pub struct LimitSettings {
     pub max_body_bytes: usize,
     /// Records a principal without `records.export` may list per minute (IAM-2).
     pub records_per_minute_without_export: u64,
-    /// Largest file a record import accepts, in bytes (DAT-6).
+    /// Largest file a record import accepts, in bytes (DAT-6). The file is spooled to a
+    /// temporary file and read a chunk at a time, so this bounds disk and time, not memory.
     pub import_max_bytes: usize,
     /// Records one principal may export within 24 hours before each further export is flagged
     /// in the tenant's log as `export.flagged` (DAT-5, for MON-1's detectors).
@@ -637,7 +638,7 @@ impl Default for LimitSettings {
         Self {
             max_body_bytes: 1024 * 1024,
             records_per_minute_without_export: 500,
-            import_max_bytes: 16 * 1024 * 1024,
+            import_max_bytes: 256 * 1024 * 1024,
             export_flag_records: 100_000,
         }
     }

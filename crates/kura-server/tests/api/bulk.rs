@@ -240,3 +240,32 @@ async fn dat_6_console_bulk_update_picks_a_field_then_sets_its_value() {
     assert_eq!(all(&app, &t.admin_token).await, records);
     app.verify_audit().await;
 }
+
+/// History (004 §3.4.14): entries older than a date, selected by a date field, go in one
+/// operation with the filter and count in one audit entry; entries on or after it stay.
+#[tokio::test]
+async fn dat_6_bulk_delete_of_history_removes_the_entries_older_than_a_date_and_audits_the_counts() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let (s, body) = app.post("/api/v1/collections", &t.admin_token, customers_spec()).await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    for (i, joined) in ["2019-03-31", "2020-12-31", "2021-01-01", "2024-06-15"].iter().enumerate() {
+        let body = json!({"name": format!("顧客{i}"), "joined": joined});
+        let (s, r) = app.post(RECORDS, &t.admin_token, body).await;
+        assert_eq!(s, StatusCode::CREATED, "{r}");
+    }
+    let filter = "joined < '2021-01-01'";
+    let (s, out) = app
+        .post(&format!("{RECORDS}/bulk-delete"), &t.admin_token, json!({"filter": filter, "expected_count": 2}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{out}");
+    assert_eq!(out, json!({"matched": 2, "changed": 2}));
+    let mut left: Vec<String> =
+        all(&app, &t.admin_token).await.iter().map(|r| r["data"]["joined"].as_str().unwrap().to_owned()).collect();
+    left.sort();
+    assert_eq!(left, ["2021-01-01", "2024-06-15"]);
+    let logged = entries(&app, &t.admin_token, "record.bulk_delete").await;
+    assert_eq!(logged.len(), 1);
+    assert_eq!(logged[0]["detail"], format!("filter={filter}; deleted=2"));
+    app.verify_audit().await;
+}

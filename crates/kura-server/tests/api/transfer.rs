@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 /// A collection whose text fields keep what they are given (no katakana rule), so that
 /// half-width katakana and symbols survive as written.
-fn notes_spec(name: &str) -> Value {
+pub(crate) fn notes_spec(name: &str) -> Value {
     json!({
         "name": name,
         "label": "メモ帳",
@@ -262,17 +262,17 @@ async fn dat_5_console_exports_from_the_collection_page_and_explains_a_refusal_i
     assert_eq!(viewer.get("/console/collections/notes/export").await.status, StatusCode::FORBIDDEN);
 }
 
-fn b64(bytes: &[u8]) -> String {
+pub(crate) fn b64(bytes: &[u8]) -> String {
     base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes)
 }
 
-async fn records_of(app: &TestApp, t: &TenantFixture, name: &str) -> Vec<Value> {
+pub(crate) async fn records_of(app: &TestApp, t: &TenantFixture, name: &str) -> Vec<Value> {
     let (s, page) = app.get(&format!("/api/v1/collections/{name}/records?per_page=500"), &t.admin_token).await;
     assert_eq!(s, StatusCode::OK, "{page}");
     page["items"].as_array().unwrap().iter().map(|r| r["data"].clone()).collect()
 }
 
-async fn create_notes(app: &TestApp, t: &TenantFixture, name: &str) {
+pub(crate) async fn create_notes(app: &TestApp, t: &TenantFixture, name: &str) {
     let (s, body) = app.post("/api/v1/collections", &t.admin_token, notes_spec(name)).await;
     assert_eq!(s, StatusCode::CREATED, "{body}");
 }
@@ -471,7 +471,7 @@ async fn dat_6_bad_files_get_a_clear_4xx_and_change_nothing() {
 }
 
 /// A `multipart/form-data` body: text fields, then the file (if any).
-fn multipart(fields: &[(&str, &str)], file: Option<&[u8]>) -> (String, Vec<u8>) {
+pub(crate) fn multipart(fields: &[(&str, &str)], file: Option<&[u8]>) -> (String, Vec<u8>) {
     let boundary = "kura-test-boundary-7d3f";
     let mut body = Vec::new();
     for (name, value) in fields {
@@ -530,14 +530,20 @@ async fn dat_6_console_previews_a_shift_jis_file_lets_the_mapping_be_corrected_a
     assert!(first.body.contains("必須項目「件名」（title）の列がありません"), "{}", first.body);
     assert!(records_of(&app, &t, "notes").await.is_empty());
 
-    let file_b64 = b64(&bytes);
-    let mapped = vec![
+    // The mapping corrected, with the file chosen again: the preview keeps it on the server and
+    // the page carries a token naming it, not the file.
+    let mapping = vec![
         ("_csrf", token.clone()),
-        ("file_b64", file_b64.clone()),
         ("map:タイトル", "title".into()),
         ("map:点数", "points".into()),
         ("step", "preview".into()),
     ];
+    let preview = post(mapping.clone(), Some(bytes.to_vec())).await;
+    assert_eq!(preview.status, StatusCode::UNPROCESSABLE_ENTITY, "a row has a problem: {}", preview.body);
+    let upload = crate::console_client::attr_in_tag(&preview.body, "name=\"upload\"", "value");
+    assert!(!preview.body.contains(&b64(&bytes)), "the page does not carry the file");
+    let mut mapped = mapping;
+    mapped.push(("upload", upload.clone()));
     let preview = post(mapped.clone(), None).await;
     assert_eq!(preview.status, StatusCode::UNPROCESSABLE_ENTITY, "a row has a problem: {}", preview.body);
     assert!(preview.body.contains("2行中、正しい行は1行"), "{}", preview.body);
@@ -557,7 +563,9 @@ async fn dat_6_console_previews_a_shift_jis_file_lets_the_mapping_be_corrected_a
     assert!(done.body.contains("インポートしました（追加1件・更新0件）"), "{}", done.body);
     assert_eq!(records_of(&app, &t, "notes").await, [json!({"title": "山田", "points": 5.0})]);
     // Without the form token, nothing happens.
-    let refused = post(vec![("file_b64", file_b64), ("step", "import".into())], None).await;
+    let kept = app.data_dir().join("exports/imports");
+    assert_eq!(std::fs::read_dir(&kept).unwrap().count(), 0, "the import deleted the kept file");
+    let refused = post(vec![("upload", upload), ("step", "import".into())], None).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(audit(&app, &t, "record.import").await.len(), 1);
 }

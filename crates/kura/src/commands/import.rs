@@ -1,19 +1,23 @@
 //! `kura import`: a file into a collection, through the same import as the API and the console
-//! (checked whole, then one transaction with one audit entry, or nothing).
+//! (copied to a temporary file, checked whole, then read again and written in one transaction
+//! with one audit entry, or nothing).
 
 use crate::cli::ImportArgs;
 use anyhow::Context as _;
 use kura_domain::Actor;
 use kura_server::AppState;
 use kura_server::service::transfer::format::Encoding;
-use kura_server::service::transfer::import::{self, ImportFormat, ImportMode, RecordImportOptions};
+use kura_server::service::transfer::import::{self, ImportChoices, ImportFormat, ImportMode};
+use kura_server::service::transfer::upload::Upload;
 use kura_server::service::transfer::{self};
 use std::process::ExitCode;
 
 pub async fn run(state: &AppState, actor: Actor, args: &ImportArgs) -> anyhow::Result<ExitCode> {
-    let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
-    let options = RecordImportOptions {
-        file: base64_encode(&bytes),
+    let fail = |e: kura_server::error::AppError| anyhow::anyhow!("{}", e.problem().detail);
+    let file = std::fs::File::open(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    // A copy, so that the file checked is the file written even if the original changes.
+    let upload = Upload::from_reader(file, state.settings.limits.import_max_bytes).map_err(fail)?;
+    let choices = ImportChoices {
         format: if args.format == "jsonl" { ImportFormat::Jsonl } else { ImportFormat::Csv },
         encoding: match args.encoding.as_str() {
             "utf8" => Encoding::Utf8,
@@ -25,9 +29,8 @@ pub async fn run(state: &AppState, actor: Actor, args: &ImportArgs) -> anyhow::R
         columns: Default::default(),
         valid_only: args.valid_only,
     };
-    let fail = |e: kura_server::error::AppError| anyhow::anyhow!("{}", e.problem().detail);
     let p = transfer::command_line_principal(state, actor, &args.tenant).await.map_err(fail)?;
-    let report = import::preview(state, &p, &args.collection, &options).await.map_err(fail)?;
+    let report = import::preview(state, &p, &args.collection, &choices, &upload).await.map_err(fail)?;
     for problem in &report.problems {
         println!("line {}: {}", problem.line, problem.message);
     }
@@ -42,15 +45,10 @@ pub async fn run(state: &AppState, actor: Actor, args: &ImportArgs) -> anyhow::R
         println!("Nothing was imported: fix the rows above, or pass --valid-only to skip them.");
         return Ok(ExitCode::FAILURE);
     }
-    let done = import::import(state, &p, &args.collection, &options).await.map_err(fail)?;
+    let done = import::import(state, &p, &args.collection, &choices, &upload).await.map_err(fail)?;
     println!(
         "Imported into {}: {} added, {} updated (SHA-256 {}).",
         args.collection, done.inserted, done.updated, done.sha256
     );
     Ok(ExitCode::SUCCESS)
-}
-
-fn base64_encode(bytes: &[u8]) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
 }

@@ -1,8 +1,9 @@
 //! Importing a file into a collection from the console (DAT-6): choose the file and how to read
 //! it, see how its columns map to fields (and correct that), the first rows as they will be
 //! stored and every row's problems in the reader's language; then import. Nothing is written
-//! before the last step. The file travels between the steps inside the page's form, so the
-//! server keeps nothing in between and a reload asks the browser to send it again.
+//! before the last step. The file crosses the network once: the preview keeps it on the server
+//! ([`staged`], for an hour, for this person only) and the page's form carries only a token
+//! naming it; the import deletes it.
 
 use crate::console::extract::{Ctx, Uploaded};
 use crate::console::labels;
@@ -12,13 +13,12 @@ use crate::console::widgets::{checkbox, csrf, notice_error, notice_ok, select};
 use crate::error::{AppError, AppResult};
 use crate::service::collections;
 use crate::service::transfer::format::Encoding;
-use crate::service::transfer::import::{self, ImportFormat, ImportMode, RecordImportOptions, RecordImportReport};
+use crate::service::transfer::import::{self, ImportChoices, ImportFormat, ImportMode, RecordImportReport};
+use crate::service::transfer::staged;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use kura_domain::{Collection, Permission};
 use maud::{Markup, html};
 use std::collections::BTreeMap;
@@ -48,18 +48,25 @@ pub async fn submit(
         key: form.opt("key").map(str::to_owned),
         valid_only: form.get("valid_only") == "on",
     };
-    // A newly chosen file wins over the one carried from the previous step.
-    let file = if file.is_empty() { STANDARD.decode(form.get("file_b64")).unwrap_or_default() } else { file };
-    if file.is_empty() {
-        let body = upload_form(&ctx, &c, &choices, Some(ctx.t(Msg::ImportRecordsFile)));
-        return Ok(
-            (StatusCode::UNPROCESSABLE_ENTITY, page(&ctx, head(&ctx, &c, &title(&ctx, &c)), body)).into_response()
-        );
-    }
+    // A newly chosen file wins over the one kept at the previous step.
+    let (upload, token, fresh) = match file {
+        Some(upload) => (upload, staged::new_token(), true),
+        None => match form.opt("upload") {
+            Some(token) => match staged::open(&state, &ctx.p, token) {
+                Ok(upload) => (upload, token.to_owned(), false),
+                Err(AppError::BadRequest(problem)) => return Ok(refused(&ctx, &c, &choices, &problem)),
+                Err(e) => return Err(e),
+            },
+            None => {
+                let body = upload_form(&ctx, &c, &choices, Some(ctx.t(Msg::ImportRecordsFile)));
+                return Ok((StatusCode::UNPROCESSABLE_ENTITY, page(&ctx, head(&ctx, &c, &title(&ctx, &c)), body))
+                    .into_response());
+            }
+        },
+    };
     let columns: BTreeMap<String, String> =
         form.pairs().filter_map(|(k, v)| k.strip_prefix("map:").map(|col| (col.to_owned(), v.to_owned()))).collect();
-    let options = RecordImportOptions {
-        file: STANDARD.encode(&file),
+    let options = ImportChoices {
         format: choices.format,
         encoding: choices.encoding,
         mode: choices.mode,
@@ -67,20 +74,16 @@ pub async fn submit(
         columns,
         valid_only: choices.valid_only,
     };
-    let report = match import::preview(&state, &ctx.p, c.name.as_str(), &options).await {
+    let report = match import::preview(&state, &ctx.p, c.name.as_str(), &options, &upload).await {
         Ok(r) => r,
-        Err(AppError::BadRequest(problem)) => {
-            let text = labels::detail(&problem, ctx.lang);
-            let body = html! { (notice_error(&text)) (upload_form(&ctx, &c, &choices, None)) };
-            return Ok(
-                (StatusCode::UNPROCESSABLE_ENTITY, page(&ctx, head(&ctx, &c, &title(&ctx, &c)), body)).into_response()
-            );
-        }
+        Err(AppError::BadRequest(problem)) => return Ok(refused(&ctx, &c, &choices, &problem)),
         Err(e) => return Err(e),
     };
     let importable = report.valid > 0 && (report.invalid == 0 || choices.valid_only);
     if form.get("step") == "import" && importable {
-        let done = import::import(&state, &ctx.p, c.name.as_str(), &options).await?;
+        let done = import::import(&state, &ctx.p, c.name.as_str(), &options, &upload).await?;
+        drop(upload);
+        staged::discard(&state, &ctx.p, &token);
         let text = ctx
             .t(Msg::ImportRecordsDone)
             .replace("{inserted}", &done.inserted.to_string())
@@ -89,9 +92,19 @@ pub async fn submit(
         let body = html! { (notice_ok(&text)) p { a.btn.btn-primary href=(base) { (c.label.as_str()) } } };
         return Ok(page(&ctx, head(&ctx, &c, &title(&ctx, &c)), body).into_response());
     }
+    if fresh {
+        staged::keep(&state, &ctx.p, &token, upload)?;
+    }
     let status = if report.invalid > 0 { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    let body = preview_page(&ctx, &c, &choices, &options.file, &report, importable);
+    let body = preview_page(&ctx, &c, &choices, &token, &report, importable);
     Ok((status, page(&ctx, head(&ctx, &c, &title(&ctx, &c)), body)).into_response())
+}
+
+/// The upload form again, with why the file cannot be imported.
+fn refused(ctx: &Ctx, c: &Collection, choices: &Choices, problem: &str) -> Response {
+    let text = labels::detail(problem, ctx.lang);
+    let body = html! { (notice_error(&text)) (upload_form(ctx, c, choices, None)) };
+    (StatusCode::UNPROCESSABLE_ENTITY, page(ctx, head(ctx, c, &title(ctx, c)), body)).into_response()
 }
 
 /// What the user chose for reading the file.
@@ -167,7 +180,7 @@ fn preview_page(
     ctx: &Ctx,
     c: &Collection,
     choices: &Choices,
-    file_b64: &str,
+    token: &str,
     report: &RecordImportReport,
     importable: bool,
 ) -> Markup {
@@ -190,7 +203,7 @@ fn preview_page(
         }
         form.card.stack method="post" action=(action) enctype="multipart/form-data" {
             (csrf(ctx.csrf()))
-            input type="hidden" name="file_b64" value=(file_b64);
+            input type="hidden" name="upload" value=(token);
             @if !report.columns.is_empty() {
                 h2 { (t(Msg::ImportColumnsTitle)) }
                 div.table-wrap { table.data {

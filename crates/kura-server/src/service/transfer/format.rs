@@ -111,7 +111,8 @@ pub fn to_sjis(text: &str) -> Option<Vec<u8>> {
     (!replaced).then(|| bytes.into_owned())
 }
 
-/// The encoding of an imported CSV file.
+/// The encoding of an imported CSV file (the import checks it while spooling the file:
+/// [`super::upload`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Encoding {
@@ -121,38 +122,6 @@ pub enum Encoding {
     Auto,
     Utf8,
     ShiftJis,
-}
-
-/// Why a file cannot be read as text.
-#[derive(Debug, PartialEq, Eq)]
-pub enum DecodeError {
-    /// Control bytes that no text file holds (NUL and the like): a spreadsheet or archive.
-    Binary,
-    /// Not valid in the encoding chosen (or in either, when detecting).
-    NotIn(&'static str),
-}
-
-/// The file's text: the encoding chosen or detected, without a byte order mark.
-pub fn decode(bytes: &[u8], encoding: Encoding) -> Result<(String, &'static str), DecodeError> {
-    if bytes.iter().any(|b| matches!(b, 0x00..=0x08 | 0x0b | 0x0c | 0x0e..=0x1a | 0x1c..=0x1f | 0x7f)) {
-        return Err(DecodeError::Binary);
-    }
-    let utf8 = || {
-        let body = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-        std::str::from_utf8(body).map(str::to_owned).ok()
-    };
-    let sjis = || {
-        let (text, replaced) = SHIFT_JIS.decode_without_bom_handling(bytes);
-        (!replaced).then(|| text.into_owned())
-    };
-    match encoding {
-        Encoding::Utf8 => utf8().map(|t| (t, "UTF-8")).ok_or(DecodeError::NotIn("UTF-8")),
-        Encoding::ShiftJis => sjis().map(|t| (t, "Shift_JIS")).ok_or(DecodeError::NotIn("Shift_JIS")),
-        Encoding::Auto => utf8()
-            .map(|t| (t, "UTF-8"))
-            .or_else(|| sjis().map(|t| (t, "Shift_JIS")))
-            .ok_or(DecodeError::NotIn("UTF-8 or Shift_JIS")),
-    }
 }
 
 #[cfg(test)]
@@ -174,19 +143,9 @@ mod tests {
     fn dat_5_shift_jis_holds_half_width_kana_and_names_what_it_cannot_hold() {
         let text = "ﾔﾏﾀﾞ ﾀﾛｳ・山田　太郎、①";
         let bytes = to_sjis(text).expect("encodable");
-        assert_eq!(decode(&bytes, Encoding::ShiftJis).expect("decodes").0, text);
+        assert_eq!(SHIFT_JIS.decode_without_bom_handling(&bytes).0, text);
         assert_eq!(unencodable_in_sjis("山田🍣太郎"), Some('🍣'));
         assert_eq!(unencodable_in_sjis("abc"), None);
         assert_eq!(to_sjis("한국어"), None);
-    }
-
-    #[test]
-    fn dat_6_decoding_detects_the_encoding_and_refuses_binary_files() {
-        let sjis = to_sjis("氏名\r\nｶﾅ\r\n").expect("encodable");
-        assert_eq!(decode(&sjis, Encoding::Auto).expect("decodes"), ("氏名\r\nｶﾅ\r\n".to_owned(), "Shift_JIS"));
-        let bom = "\u{feff}氏名\n".as_bytes();
-        assert_eq!(decode(bom, Encoding::Auto).expect("decodes"), ("氏名\n".to_owned(), "UTF-8"));
-        assert_eq!(decode(&sjis, Encoding::Utf8), Err(DecodeError::NotIn("UTF-8")));
-        assert_eq!(decode(b"PK\x03\x04\x00\x00", Encoding::Auto), Err(DecodeError::Binary));
     }
 }

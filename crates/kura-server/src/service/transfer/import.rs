@@ -1,31 +1,36 @@
 //! Importing a file into a collection (DAT-6), for the API, the console and the CLI alike.
 //!
-//! The file is read whole (up to `limits.import_max_bytes`), decoded (UTF-8 with or without a
-//! byte order mark, or Shift_JIS, detected or chosen), its columns mapped to fields — by key,
-//! then by label, corrected by the caller's mapping — and every row checked against the
-//! collection's rules before anything is written. A preview returns the first rows as they
-//! will be stored and every row's problems. The import itself writes every row in one
-//! transaction through the store's writer with one audit entry holding the counts and the
-//! file's SHA-256, or writes nothing: a file with a bad row is refused unless the caller asked
-//! to import only the valid rows.
+//! The file arrives spooled to a temporary file ([`Upload`], up to `limits.import_max_bytes`),
+//! is decoded chunk by chunk (UTF-8 with or without a byte order mark, or Shift_JIS, detected or
+//! chosen), its columns mapped to fields — by key, then by label, corrected by the caller's
+//! mapping — and every row checked against the collection's rules before anything is written.
+//! A preview returns the first rows as they will be stored and every row's problems. The
+//! import itself reads the file a second time and writes every row in one transaction through
+//! the store's writer with one audit entry holding the counts and the file's SHA-256, or writes
+//! nothing: a file with a bad row is refused unless the caller asked to import only the valid
+//! rows. No pass keeps the rows: memory holds a few chunks of the file, the row being read, the
+//! report (its first rows and every problem) and, for upserts, a digest of each key value seen.
 //!
 //! In upsert mode a row whose key field matches a record's updates that record (the columns in
 //! the file replace those fields; an empty cell clears one; fields without a column keep their
 //! values); other rows are inserted. CSV text cells undo the export's formula rule
 //! ([`super::format::restore`]), so an exported file imports to the same values.
 
-use super::format::{DecodeError, Encoding, decode, restore};
+use super::format::Encoding;
+use super::rows::{Row, Rows, csv_mapping};
+use super::upload::{TextEncoding, Upload};
 use crate::auth::TenantPrincipal;
 use crate::error::{AppError, AppResult};
 use crate::service::collections::find_at;
 use crate::state::AppState;
 use kura_domain::{
-    AuditRecord, Collection, FieldError, FieldErrorKind, FieldType, Operation, Permission, Record, RecordData,
-    WriteMode,
+    AuditRecord, FieldDef, FieldError, FieldErrorKind, Operation, Permission, RecordData, RecordId, WriteMode,
 };
+use kura_store::RecordSnapshot;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// Rows shown as they will be stored in a preview.
 pub const PREVIEW_ROWS: usize = 20;
@@ -136,12 +141,31 @@ pub struct RecordImportProblem {
     pub kind: Option<FieldErrorKind>,
 }
 
-/// A checked row, ready to write.
-struct Ready {
-    line: u64,
-    data: RecordData,
-    /// The record it updates (upsert), as read.
-    current: Option<Record>,
+/// How to read a file and what to do with its rows: [`RecordImportOptions`] without the file,
+/// which travels apart (spooled, see [`Upload`]).
+#[derive(Clone, Debug, Default)]
+pub struct ImportChoices {
+    pub format: ImportFormat,
+    pub encoding: Encoding,
+    pub mode: ImportMode,
+    pub key: Option<String>,
+    pub columns: BTreeMap<String, String>,
+    pub valid_only: bool,
+}
+
+impl RecordImportOptions {
+    /// The file (base64) and the choices.
+    pub fn into_parts(self) -> (String, ImportChoices) {
+        let choices = ImportChoices {
+            format: self.format,
+            encoding: self.encoding,
+            mode: self.mode,
+            key: self.key,
+            columns: self.columns,
+            valid_only: self.valid_only,
+        };
+        (self.file, choices)
+    }
 }
 
 /// Checks the file and reports what an import would do; writes nothing.
@@ -149,21 +173,26 @@ pub async fn preview(
     state: &AppState,
     p: &TenantPrincipal,
     collection: &str,
-    options: &RecordImportOptions,
+    choices: &ImportChoices,
+    upload: &Upload,
 ) -> AppResult<RecordImportReport> {
-    let (report, _) = check(state, p, collection, options).await?;
-    Ok(report)
+    let plan = Plan::new(state, p, collection, choices, upload).await?;
+    plan.check(upload).await
 }
 
-/// Imports the file: every row in one transaction with one audit entry, or nothing.
+/// Imports the file: every row in one transaction with one audit entry, or nothing. The file
+/// is read twice: once to check every row (nothing is written if one is bad, unless only the
+/// valid rows were asked for), then again to write.
 pub async fn import(
     state: &AppState,
     p: &TenantPrincipal,
     collection: &str,
-    options: &RecordImportOptions,
+    choices: &ImportChoices,
+    upload: &Upload,
 ) -> AppResult<RecordImportReport> {
-    let (mut report, ready) = check(state, p, collection, options).await?;
-    if report.invalid > 0 && !options.valid_only {
+    let plan = Plan::new(state, p, collection, choices, upload).await?;
+    let mut report = plan.check(upload).await?;
+    if report.invalid > 0 && !choices.valid_only {
         let errors = report
             .problems
             .iter()
@@ -174,43 +203,51 @@ pub async fn import(
             .collect();
         return Err(AppError::Validation(errors));
     }
-    if ready.is_empty() {
+    if report.valid == 0 {
         return Err(AppError::BadRequest("the file has no valid rows to import".into()));
     }
     let g = p.require(Permission::RecordsWrite)?;
-    let at = find_at(state, &g, collection).await?;
-    let c = &at.collection;
+    let c = &*plan.at.collection;
     let mut w = g.begin(&state.store).await?;
-    for row in &ready {
-        match &row.current {
+    let mut rows = plan.rows(upload)?;
+    let mut seen = Seen::default();
+    let (mut inserted, mut updated) = (0_usize, 0_usize);
+    while let Some(row) = rows.next_row()? {
+        let line = row.line;
+        let Verdict::Ready { data, current } = plan.judge(row, &mut seen) else { continue };
+        match current {
             None => {
-                w.insert_record(g.tenant_id(), c.id, &row.data).await?;
+                w.insert_record(g.tenant_id(), c.id, &data).await?;
+                inserted += 1;
             }
-            Some(current) => {
-                w.update_record(g.tenant_id(), c.id, current.id, Some(current.version), &row.data).await.map_err(
-                    |e| match e {
-                        kura_store::StoreError::Conflict(_) | kura_store::StoreError::NotFound => {
-                            AppError::Conflict(format!(
-                                "the record of line {} changed while the file was imported; import it again",
-                                row.line
-                            ))
-                        }
-                        other => other.into(),
-                    },
-                )?;
+            Some(id) => {
+                let current = plan.snapshot.get(id).ok_or_else(|| changed(line))?;
+                w.update_record(g.tenant_id(), c.id, id, Some(current.version), &data).await.map_err(|e| match e {
+                    kura_store::StoreError::Conflict(_) | kura_store::StoreError::NotFound => changed(line),
+                    other => other.into(),
+                })?;
+                updated += 1;
             }
         }
+        if (inserted + updated).is_multiple_of(YIELD_ROWS) {
+            tokio::task::yield_now().await;
+        }
+    }
+    if (inserted, updated) != (report.inserted, report.updated) {
+        // The same file, checked by the same rules against the same snapshot: cannot differ.
+        // Dropping the write undoes it.
+        return Err(AppError::Conflict("the file read differently the second time; import it again".into()));
     }
     let detail = format!(
         "format={} encoding={} mode={} inserted={} updated={} skipped={} sha256={}",
-        match options.format {
+        match choices.format {
             ImportFormat::Csv => "csv",
             ImportFormat::Jsonl => "jsonl",
         },
         report.encoding,
-        match options.mode {
+        match choices.mode {
             ImportMode::Insert => "insert".to_owned(),
-            ImportMode::Upsert => format!("upsert:{}", options.key.as_deref().unwrap_or("")),
+            ImportMode::Upsert => format!("upsert:{}", choices.key.as_deref().unwrap_or("")),
         },
         report.inserted,
         report.updated,
@@ -223,160 +260,209 @@ pub async fn import(
     Ok(report)
 }
 
-/// Reads, maps and checks every row.
-async fn check(
-    state: &AppState,
-    p: &TenantPrincipal,
-    collection: &str,
-    options: &RecordImportOptions,
-) -> AppResult<(RecordImportReport, Vec<Ready>)> {
-    let g = p.require(Permission::RecordsWrite)?;
-    let at = find_at(state, &g, collection).await?;
-    let c = &*at.collection;
-    if !g.pii_visible()
-        && let Some(f) = c.fields.iter().find(|f| f.pii)
-    {
-        // Upserts would overwrite values the importer cannot see; inserts would write values
-        // they could not read back. Either needs pii.read.
-        return Err(AppError::ForbiddenOther(format!(
-            "{} holds personal information; importing into this collection requires pii.read",
-            f.name
-        )));
-    }
-    let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, options.file.trim())
-        .map_err(|_| AppError::BadRequest("file must be the file's bytes in base64".into()))?;
-    let max = state.settings.limits.import_max_bytes;
-    if bytes.len() > max {
-        return Err(AppError::BadRequest(format!("the file is larger than the limit of {max} bytes")));
-    }
-    let sha256: String = kura_crypto::sha256(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-    let encoding = match options.format {
-        ImportFormat::Csv => options.encoding,
-        ImportFormat::Jsonl => Encoding::Utf8,
-    };
-    let (text, encoding_name) = decode(&bytes, encoding).map_err(|e| match e {
-        DecodeError::Binary => AppError::BadRequest(
-            "the file is not a text file (an Excel workbook or archive?); save it as CSV first".into(),
-        ),
-        DecodeError::NotIn(what) => AppError::BadRequest(format!("the file is not valid {what} text")),
-    })?;
-    let key =
-        match (options.mode, options.key.as_deref()) {
+/// Rows between two yields to the runtime, so that a long import lets other requests run.
+const YIELD_ROWS: usize = 1024;
+
+fn changed(line: u64) -> AppError {
+    AppError::Conflict(format!("the record of line {line} changed while the file was imported; import it again"))
+}
+
+/// Everything an import needs besides the rows: the collection, the encoding, the column
+/// mapping and, for upserts, the key field with the records by their key.
+struct Plan<'a> {
+    choices: &'a ImportChoices,
+    at: kura_store::CollectionAt,
+    encoding: TextEncoding,
+    sha256: String,
+    columns: Vec<ColumnMapping>,
+    key: Option<FieldDef>,
+    snapshot: Arc<RecordSnapshot>,
+    /// Record ids by key value (upserts).
+    by_key: HashMap<String, RecordId>,
+}
+
+/// The key values seen so far in the file, by a 128-bit digest, with their line: 24 bytes a
+/// row, and only in upsert mode.
+#[derive(Default)]
+struct Seen(HashMap<u128, u64>);
+
+/// What one row would do.
+enum Verdict {
+    Ready { data: RecordData, current: Option<RecordId> },
+    Invalid(Vec<RecordImportProblem>),
+}
+
+impl<'a> Plan<'a> {
+    async fn new(
+        state: &AppState,
+        p: &TenantPrincipal,
+        collection: &str,
+        choices: &'a ImportChoices,
+        upload: &Upload,
+    ) -> AppResult<Plan<'a>> {
+        let g = p.require(Permission::RecordsWrite)?;
+        let at = find_at(state, &g, collection).await?;
+        let c = &*at.collection;
+        if !g.pii_visible()
+            && let Some(f) = c.fields.iter().find(|f| f.pii)
+        {
+            // Upserts would overwrite values the importer cannot see; inserts would write values
+            // they could not read back. Either needs pii.read.
+            return Err(AppError::ForbiddenOther(format!(
+                "{} holds personal information; importing into this collection requires pii.read",
+                f.name
+            )));
+        }
+        if upload.is_binary() {
+            return Err(AppError::BadRequest(
+                "the file is not a text file (an Excel workbook or archive?); save it as CSV first".into(),
+            ));
+        }
+        let chosen = match choices.format {
+            ImportFormat::Csv => choices.encoding,
+            ImportFormat::Jsonl => Encoding::Utf8,
+        };
+        let encoding = match chosen {
+            Encoding::Utf8 => Some(TextEncoding::Utf8).filter(|e| upload.is_valid(*e)).ok_or("UTF-8"),
+            Encoding::ShiftJis => Some(TextEncoding::ShiftJis).filter(|e| upload.is_valid(*e)).ok_or("Shift_JIS"),
+            Encoding::Auto => [TextEncoding::Utf8, TextEncoding::ShiftJis]
+                .into_iter()
+                .find(|e| upload.is_valid(*e))
+                .ok_or("UTF-8 or Shift_JIS"),
+        }
+        .map_err(|what| AppError::BadRequest(format!("the file is not valid {what} text")))?;
+        let key = match (choices.mode, choices.key.as_deref()) {
             (ImportMode::Insert, _) => None,
-            (ImportMode::Upsert, Some(k)) => Some(c.field(k).ok_or_else(|| {
+            (ImportMode::Upsert, Some(k)) => Some(c.field(k).cloned().ok_or_else(|| {
                 AppError::BadRequest(format!("the key field {k:?} is not a field of this collection"))
             })?),
-            (ImportMode::Upsert, None) => {
-                return Err(AppError::BadRequest("upsert needs a key field".into()));
-            }
+            (ImportMode::Upsert, None) => return Err(AppError::BadRequest("upsert needs a key field".into())),
         };
-    let (columns, rows) = match options.format {
-        ImportFormat::Csv => read_csv(c, &text, &options.columns)?,
-        ImportFormat::Jsonl => read_jsonl(&text)?,
-    };
-    if let Some(k) = key
-        && options.format == ImportFormat::Csv
-        && !columns.iter().any(|m| m.field.as_deref() == Some(k.name.as_str()))
-    {
-        return Err(AppError::BadRequest(format!("the file has no column for the key field {}", k.name)));
+        let columns = match choices.format {
+            ImportFormat::Csv => csv_mapping(c, upload, encoding, &choices.columns)?,
+            ImportFormat::Jsonl => Vec::new(),
+        };
+        if let Some(k) = &key
+            && choices.format == ImportFormat::Csv
+            && !columns.iter().any(|m| m.field.as_deref() == Some(k.name.as_str()))
+        {
+            return Err(AppError::BadRequest(format!("the file has no column for the key field {}", k.name)));
+        }
+        // The records as they are now: upserts match against these, and write only if none
+        // of them changed before the write.
+        let snapshot = state.store.records_at(&at).await?;
+        let by_key = match &key {
+            Some(k) => {
+                snapshot.iter().filter_map(|r| r.data.get(k.name.as_str()).map(|v| (v.display(), r.id))).collect()
+            }
+            None => HashMap::new(),
+        };
+        let sha256 = upload.sha256_hex();
+        Ok(Plan { choices, at, encoding, sha256, columns, key, snapshot, by_key })
     }
-    // Records by their key value, for upserts.
-    let snapshot = state.store.records_at(&at).await?;
-    let by_key: HashMap<String, &Record> = match key {
-        Some(k) => snapshot.iter().filter_map(|r| r.data.get(k.name.as_str()).map(|v| (v.display(), r))).collect(),
-        None => HashMap::new(),
-    };
-    let mut report = RecordImportReport {
-        written: false,
-        encoding: encoding_name.to_owned(),
-        sha256,
-        mode: options.mode,
-        rows: rows.len(),
-        valid: 0,
-        invalid: 0,
-        inserted: 0,
-        updated: 0,
-        columns,
-        preview: Vec::new(),
-        problems: Vec::new(),
-    };
-    let mut ready = Vec::new();
-    let mut seen_keys: HashMap<String, u64> = HashMap::new();
-    // The file's column of each field (CSV), to name a cell's problem by its column.
-    let column_by_field: HashMap<&str, &str> =
-        report.columns.iter().filter_map(|m| m.field.as_deref().map(|f| (f, m.column.as_str()))).collect();
-    let column_by_field: HashMap<String, String> =
-        column_by_field.into_iter().map(|(f, c)| (f.to_owned(), c.to_owned())).collect();
-    let column_of = |field: &str| column_by_field.get(field).cloned();
-    for row in rows {
+
+    fn rows(&self, upload: &Upload) -> AppResult<Rows> {
+        Rows::open(&self.at.collection, upload, self.choices.format, self.encoding, &self.columns)
+    }
+
+    /// Reads every row and reports what importing them would do; keeps no row.
+    async fn check(&self, upload: &Upload) -> AppResult<RecordImportReport> {
+        let mut report = RecordImportReport {
+            written: false,
+            encoding: self.encoding.name().to_owned(),
+            sha256: self.sha256.clone(),
+            mode: self.choices.mode,
+            rows: 0,
+            valid: 0,
+            invalid: 0,
+            inserted: 0,
+            updated: 0,
+            columns: self.columns.clone(),
+            preview: Vec::new(),
+            problems: Vec::new(),
+        };
+        let mut rows = self.rows(upload)?;
+        let mut seen = Seen::default();
+        while let Some(row) = rows.next_row()? {
+            report.rows += 1;
+            let line = row.line;
+            match self.judge(row, &mut seen) {
+                Verdict::Ready { data, current } => {
+                    if current.is_some() {
+                        report.updated += 1;
+                    } else {
+                        report.inserted += 1;
+                    }
+                    report.valid += 1;
+                    if report.preview.len() < PREVIEW_ROWS {
+                        let values = data.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
+                        report.preview.push(PreviewRow { line, values });
+                    }
+                }
+                Verdict::Invalid(problems) => {
+                    report.invalid += 1;
+                    report.problems.extend(problems);
+                }
+            }
+            if report.rows.is_multiple_of(YIELD_ROWS) {
+                tokio::task::yield_now().await;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Checks one row against the collection's rules (and, for upserts, the key).
+    fn judge(&self, row: Row, seen: &mut Seen) -> Verdict {
+        let c = &*self.at.collection;
         let Row { line, input } = row;
-        let mut problems = Vec::new();
         let input = match input {
             Ok(input) => input,
             Err(message) => {
-                problems.push(RecordImportProblem { line, column: None, field: None, message, kind: None });
-                report.invalid += 1;
-                report.problems.extend(problems);
-                continue;
+                return Verdict::Invalid(vec![RecordImportProblem {
+                    line,
+                    column: None,
+                    field: None,
+                    message,
+                    kind: None,
+                }]);
             }
         };
-        let current = match key {
-            None => None,
-            Some(k) => {
-                let value = input.get(k.name.as_str()).and_then(|v| k.parse_value(v).ok()).map(|v| v.display());
-                match value {
-                    None => {
-                        let kind = FieldErrorKind::Required;
-                        let e = FieldError::new(k.name.as_str(), kind.clone());
-                        problems.push(RecordImportProblem {
-                            line,
-                            column: column_of(k.name.as_str()),
-                            field: Some(k.name.to_string()),
-                            message: e.to_string(),
-                            kind: Some(kind),
-                        });
-                        None
+        let column_of =
+            |field: &str| self.columns.iter().find(|m| m.field.as_deref() == Some(field)).map(|m| m.column.clone());
+        let problem = |field: &str, kind: FieldErrorKind| {
+            let e = FieldError::new(field, kind.clone());
+            RecordImportProblem {
+                line,
+                column: column_of(field),
+                field: Some(field.to_owned()),
+                message: e.to_string(),
+                kind: Some(kind),
+            }
+        };
+        let mut problems = Vec::new();
+        let mut current = None;
+        if let Some(k) = &self.key {
+            match input.get(k.name.as_str()).and_then(|v| k.parse_value(v).ok()).map(|v| v.display()) {
+                None => problems.push(problem(k.name.as_str(), FieldErrorKind::Required)),
+                Some(v) => {
+                    let digest =
+                        u128::from_be_bytes(kura_crypto::sha256(v.as_bytes())[..16].try_into().unwrap_or([0; 16]));
+                    if let Some(first) = seen.0.insert(digest, line) {
+                        let reason = format!("the key value is also on line {first}");
+                        problems.push(problem(k.name.as_str(), FieldErrorKind::Invalid { reason }));
                     }
-                    Some(v) => {
-                        if let Some(first) = seen_keys.insert(v.clone(), line) {
-                            let kind =
-                                FieldErrorKind::Invalid { reason: format!("the key value is also on line {first}") };
-                            let e = FieldError::new(k.name.as_str(), kind.clone());
-                            problems.push(RecordImportProblem {
-                                line,
-                                column: column_of(k.name.as_str()),
-                                field: Some(k.name.to_string()),
-                                message: e.to_string(),
-                                kind: Some(kind),
-                            });
-                        }
-                        by_key.get(&v).map(|r| (*r).clone())
-                    }
+                    current = self.by_key.get(&v).copied();
                 }
             }
-        };
-        let validated = match &current {
+        }
+        let before = current.and_then(|id| self.snapshot.get(id));
+        let validated = match before {
             None => c.validate(&input, WriteMode::Create, None),
             Some(r) => c.validate(&input, WriteMode::Patch, Some(&r.data)),
         };
         match validated {
-            Ok(data) if problems.is_empty() => {
-                if current.is_some() {
-                    report.updated += 1;
-                } else {
-                    report.inserted += 1;
-                }
-                report.valid += 1;
-                if report.preview.len() < PREVIEW_ROWS {
-                    let values = data.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
-                    report.preview.push(PreviewRow { line, values });
-                }
-                ready.push(Ready { line, data, current });
-            }
-            Ok(_) => {
-                report.invalid += 1;
-                report.problems.extend(problems);
-            }
+            Ok(data) if problems.is_empty() => Verdict::Ready { data, current: before.map(|r| r.id) },
+            Ok(_) => Verdict::Invalid(problems),
             Err(e) => {
                 let errors = match e {
                     kura_domain::DomainError::Fields(errors) => errors,
@@ -391,124 +477,8 @@ async fn check(
                         kind: Some(fe.kind.clone()),
                     });
                 }
-                report.invalid += 1;
-                report.problems.extend(problems);
+                Verdict::Invalid(problems)
             }
         }
     }
-    Ok((report, ready))
-}
-
-/// One data row: its line, and its values by field (or why it cannot be read).
-struct Row {
-    line: u64,
-    input: Result<Map<String, Value>, String>,
-}
-
-/// The CSV file's column mapping and rows.
-fn read_csv(
-    c: &Collection,
-    text: &str,
-    corrections: &BTreeMap<String, String>,
-) -> AppResult<(Vec<ColumnMapping>, Vec<Row>)> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| AppError::BadRequest(format!("the header row cannot be read: {e}")))?
-        .iter()
-        .map(|h| h.trim().to_owned())
-        .collect::<Vec<_>>();
-    for (column, field) in corrections {
-        if !headers.contains(column) {
-            return Err(AppError::BadRequest(format!("the mapping names a column the file does not have: {column}")));
-        }
-        if !field.is_empty() && c.field(field).is_none() {
-            return Err(AppError::BadRequest(format!("the mapping names a field that does not exist: {field}")));
-        }
-    }
-    let mapping: Vec<ColumnMapping> = headers
-        .iter()
-        .map(|h| {
-            let field = match corrections.get(h) {
-                Some(f) if f.is_empty() => None,
-                Some(f) => Some(f.clone()),
-                None => c.field(h).map(|f| f.name.to_string()).or_else(|| {
-                    let mut by_label = c.fields.iter().filter(|f| f.label.as_str() == h);
-                    match (by_label.next(), by_label.next()) {
-                        (Some(f), None) => Some(f.name.to_string()),
-                        _ => None,
-                    }
-                }),
-            };
-            ColumnMapping { column: h.clone(), field }
-        })
-        .collect();
-    let mut used = HashMap::new();
-    for m in &mapping {
-        if let Some(f) = &m.field
-            && let Some(other) = used.insert(f.clone(), m.column.clone())
-        {
-            return Err(AppError::BadRequest(format!(
-                "two columns map to the field {f}: {other} and {}; correct the mapping",
-                m.column
-            )));
-        }
-    }
-    if let Some(f) = c.fields.iter().find(|f| f.required && !used.contains_key(f.name.as_str())) {
-        return Err(AppError::BadRequest(format!(
-            "the file has no column for the required field {} ({})",
-            f.label, f.name
-        )));
-    }
-    let mut rows = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let fallback = (i as u64) + 2;
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(fallback, |p| p.line());
-                rows.push(Row { line, input: Err(format!("the row cannot be read: {e}")) });
-                continue;
-            }
-        };
-        let line = record.position().map_or(fallback, |p| p.line());
-        let mut input = Map::new();
-        for (m, cell) in mapping.iter().zip(record.iter()) {
-            let Some(name) = &m.field else { continue };
-            let Some(f) = c.field(name) else { continue };
-            // Exports neutralise every text-valued cell (not numbers, dates or booleans).
-            let text_valued = !matches!(f.field_type, FieldType::Number | FieldType::Date | FieldType::Boolean);
-            let value = if text_valued { restore(cell) } else { cell };
-            let value = if value.trim().is_empty() { Value::Null } else { Value::String(value.to_owned()) };
-            input.insert(name.clone(), value);
-        }
-        rows.push(Row { line, input: Ok(input) });
-    }
-    Ok((mapping, rows))
-}
-
-/// The JSON Lines file's rows: each line an object of field values, or a record as exported
-/// (its `data`).
-fn read_jsonl(text: &str) -> AppResult<(Vec<ColumnMapping>, Vec<Row>)> {
-    let mut rows = Vec::new();
-    for (i, l) in text.lines().enumerate() {
-        if l.trim().is_empty() {
-            continue;
-        }
-        let line = (i as u64) + 1;
-        let input = match serde_json::from_str::<Value>(l) {
-            Ok(Value::Object(mut o)) => match o.remove("data") {
-                Some(Value::Object(data)) if o.contains_key("id") => Ok(data),
-                Some(other) => {
-                    o.insert("data".into(), other);
-                    Ok(o)
-                }
-                None => Ok(o),
-            },
-            Ok(_) => Err("the line is not a JSON object".to_owned()),
-            Err(e) => Err(format!("the line is not valid JSON: {e}")),
-        };
-        rows.push(Row { line, input });
-    }
-    Ok((Vec::new(), rows))
 }

@@ -7,6 +7,9 @@ pub mod flag;
 pub mod format;
 pub mod import;
 pub mod jobs;
+pub mod rows;
+pub mod staged;
+pub mod upload;
 pub mod worker;
 
 use crate::auth::TenantPrincipal;

@@ -77,13 +77,15 @@ pub fn spawn(state: AppState, shutdown: impl Future<Output = ()> + Send + 'stati
     })
 }
 
-/// One pass of the worker: expires due links, cleans the directory, then builds queued jobs
-/// until none waits. Returns how many jobs it built (successfully or not).
+/// One pass of the worker: expires due links, cleans the directory (and the console's kept
+/// import files whose time is up), then builds queued jobs until none waits. Returns how many
+/// jobs it built (successfully or not).
 pub async fn run_pass(state: &AppState) -> AppResult<usize> {
     for (tenant, id) in state.store.expired_export_jobs(EXPIRE_BATCH).await? {
         jobs::expire(state, tenant, id).await?;
     }
     clean_directory(state).await?;
+    super::staged::sweep(state);
     let lease = lease(state);
     let mut built = 0;
     loop {
