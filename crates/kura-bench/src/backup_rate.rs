@@ -94,7 +94,7 @@ pub async fn measure(
 ) -> anyhow::Result<BackupRate> {
     let engine = if pg.is_some() { "postgres" } else { "sqlite" };
     let pg_url = pg.as_ref().map(|p| p.url.clone());
-    let inst = systems::start_kura(launch, pg, false).await?;
+    let inst = systems::start_kura(launch, pg, false, false).await?;
     let dir = inst._dir.path().to_owned();
     let data = dir.join("data");
     let base = inst.target.records_url.split("/api/").next().context("base URL")?.to_owned();

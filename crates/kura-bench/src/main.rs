@@ -159,7 +159,7 @@ async fn backup_rate(args: &Args, work_dir: &Path) -> anyhow::Result<()> {
     println!("{}", backup_rate::report(&results[0]));
     if args.backup_postgres {
         eprintln!("backup rate on PostgreSQL: seeding about {} MB …", args.backup_mb);
-        let db = pg::PgDatabase::create(&args.postgres_url).await?;
+        let db = pg::PgDatabase::create(&args.postgres_url, SystemKind::KuraPostgres).await?;
         let r = backup_rate::measure(&launch, Some(db), args.backup_mb, args.connections).await?;
         println!("{}", backup_rate::report(&r));
         results.push(r);

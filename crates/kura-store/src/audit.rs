@@ -194,7 +194,8 @@ impl Store {
                 break;
             }
             n += if part.opened.is_empty() {
-                sql::audit_list::count(&mut self.db.read(Scope::audit(scope)).await?.exec(), scope, &part.params, left).await?
+                sql::audit_list::count(&mut self.db.read(Scope::audit(scope)).await?.exec(), scope, &part.params, left)
+                    .await?
             } else {
                 self.collect(scope, sealer.as_ref(), part, 0, left).await?.1
             };
@@ -218,7 +219,8 @@ impl Store {
         let mut out = Vec::new();
         let mut n = 0u64;
         loop {
-            let rows = sql::audit_list::list(&mut self.db.read(Scope::audit(scope)).await?.exec(), scope, &part.params).await?;
+            let rows = sql::audit_list::list(&mut self.db.read(Scope::audit(scope)).await?.exec(), scope, &part.params)
+                .await?;
             let full = rows.len() == page;
             for mut entry in rows {
                 part.params.after = Some((entry.at.as_microsecond(), entry.seq));

@@ -32,8 +32,14 @@ impl Store {
         if operations.is_empty() || from >= to {
             return Ok(Vec::new());
         }
-        let rows =
-            sql::audit_list::quarter_counts(&mut self.db.read(Scope::audit(scope)).await?.exec(), scope, operations, from, to).await?;
+        let rows = sql::audit_list::quarter_counts(
+            &mut self.db.read(Scope::audit(scope)).await?.exec(),
+            scope,
+            operations,
+            from,
+            to,
+        )
+        .await?;
         rows.into_iter()
             .filter_map(|(op, quarter, n)| Operation::parse(&op).map(|o| (o, quarter, n)))
             .map(|(operation, quarter, n)| {

@@ -151,6 +151,8 @@ impl Row {
                 label,
                 role: self.actor_role,
                 source_ip: self.source_ip,
+                // The job keeps who asked, not their client: the start entry has it.
+                user_agent: None,
             },
             claim: self.claim_id,
             claimed_until: opt_timestamp(self.claimed_until)?,

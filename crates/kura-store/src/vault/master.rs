@@ -23,13 +23,16 @@ pub struct MasterRotation {
 /// One wrapped key of the keystore: its owner (tenant id, or `None` for a backup key), purpose
 /// name and version, and its stored form.
 type KeyRow = (Option<uuid::Uuid>, String, i64, Vec<u8>);
+/// A row of `tenant_keys` and one of `backup_keys`, as read.
+type TenantKeyRow = (uuid::Uuid, String, i64, Vec<u8>);
+type BackupKeyRow = (i64, Vec<u8>);
 
 impl Keystore {
     async fn all_wrapped(&self) -> Result<Vec<KeyRow>, StoreError> {
         const TENANT: &str =
             "SELECT tenant_id, purpose, version, wrapped FROM tenant_keys ORDER BY tenant_id, purpose, version";
         const BACKUP: &str = "SELECT version, wrapped FROM backup_keys ORDER BY version";
-        let (tenant, backup): (Vec<(uuid::Uuid, String, i64, Vec<u8>)>, Vec<(i64, Vec<u8>)>) = match self {
+        let (tenant, backup): (Vec<TenantKeyRow>, Vec<BackupKeyRow>) = match self {
             Self::Sqlite(p) => (sqlx::query_as(TENANT).fetch_all(p).await?, sqlx::query_as(BACKUP).fetch_all(p).await?),
             Self::Postgres(p) => {
                 (sqlx::query_as(TENANT).fetch_all(p).await?, sqlx::query_as(BACKUP).fetch_all(p).await?)
