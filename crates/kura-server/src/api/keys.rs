@@ -15,8 +15,8 @@ use uuid::Uuid;
 
 /// A data-key version (never the key itself).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"version": 1, "created_at": "2026-11-22T00:00:00Z", "retired_at": "2026-12-01T02:00:00Z"}))]
 pub struct KeyVersionView {
-    #[schema(example = 2)]
     pub version: u32,
     /// RFC 3339, UTC.
     pub created_at: String,
@@ -83,6 +83,13 @@ impl RotationView {
 
 /// The tenant's keys and rotations.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"encryption_on": true, "current_version": 2,
+    "versions": [{"version": 1, "created_at": "2026-11-22T00:00:00Z", "retired_at": "2026-12-01T02:00:00Z"},
+                 {"version": 2, "created_at": "2026-12-01T01:00:00Z", "retired_at": null}],
+    "rotations": [{"id": "0190a4c2-e5b8-7d3f-9a1c-2b3d4e5f6a7b", "kind": "rotate", "target_version": 2,
+    "status": "done", "pass": 2, "rows_done": 120000, "rows_total": 120000, "percent": 100, "resealed": 120000,
+    "requested_by": "admin@acme.example.jp", "created_at": "2026-12-01T01:00:00Z",
+    "finished_at": "2026-12-01T02:00:00Z", "error": null}]}))]
 pub struct KeysView {
     /// Whether this installation encrypts tenant values at rest.
     pub encryption_on: bool,

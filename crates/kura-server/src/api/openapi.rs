@@ -222,6 +222,11 @@ mod tests {
             "outcome",
             "source_ip",
             "target",
+            "encoding",
+            "mode",
+            "key",
+            "columns",
+            "valid_only",
         ];
         let mut seen = std::collections::BTreeSet::new();
         for (method, path, op) in operations(&doc) {
@@ -257,6 +262,7 @@ mod tests {
                 "/approve",
                 "/refuse",
                 "/end",
+                "/keys/rotate",
             ]
             .iter()
             .any(|a| path.ends_with(a));

@@ -167,12 +167,14 @@ pub struct ImportParams {
     #[param(value_type = Option<String>, example = "insert")]
     pub mode: Option<ImportMode>,
     /// The field that identifies a record in upsert mode.
+    #[param(example = "email")]
     pub key: Option<String>,
     /// Corrections to the column mapping, as a JSON object: a CSV header → a field's key, or
     /// `""` to ignore the column.
     #[param(example = r#"{"ポイント":"points"}"#)]
     pub columns: Option<String>,
     /// Import the valid rows and skip the others.
+    #[param(example = false)]
     pub valid_only: Option<bool>,
 }
 

@@ -197,7 +197,7 @@ explanations! {
     "another rotation of this tenant's key started first" => "Another rotation of this tenant's key started first. Reload the page.", "このテナントの鍵の更新が先に開始されました。ページを再読み込みしてください。";
     "this tenant's data key has no version left" => "This tenant's data key cannot be rotated any more. Contact the operator.", "このテナントのデータ鍵はこれ以上更新できません。運用者にお問い合わせください。";
     "support access is read-only; it cannot rotate the keys" => "Support access is read-only: it cannot rotate the keys.", "サポート用のアクセスは閲覧のみのため、鍵を更新できません。";
-    "master-key rotation: {}" => "The master key could not be rotated: {}", "マスター鍵を更新できませんでした: {}";
+    "master-key rotation: {}" => "The master key could not be rotated ({}).", "マスター鍵を更新できませんでした（{}）。";
     // The operation log's filters (LOG-1).
     "{} is not an outcome: use success, failure or denied" => "Choose an outcome from the list.", "結果を一覧から選んでください。";
     "{} is not an IP address" => "Enter an IP address such as 192.0.2.10.", "IPアドレスを正しく入力してください（例：192.0.2.10）。";

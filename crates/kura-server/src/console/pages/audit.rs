@@ -349,7 +349,7 @@ pub fn entries_table(ctx: &Ctx, entries: &[AuditEntry], compact: bool, known: &[
                                 td.mono.nowrap data-label=(t(Msg::IpAddress)) {
                                     (e.actor.source_ip.as_deref().unwrap_or(""))
                                     @if let Some(agent) = e.actor.user_agent.as_deref() {
-                                        br; span.ua.muted { span.visually-hidden { (t(Msg::UserAgent)) ": " } (agent) }
+                                        br; span.visually-hidden { (t(Msg::UserAgent)) ": " } code.ua.muted { (agent) }
                                     }
                                 }
                             }
