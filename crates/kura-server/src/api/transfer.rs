@@ -102,8 +102,7 @@ pub(crate) fn archive_download(archive: Archive) -> Response {
     request_body(content(
         (RecordImportOptions = "application/json"),
         (String = "text/csv", example = "氏名,ポイント\r\n山田 太郎,120\r\n"),
-        (String = "application/jsonl"),
-        (Vec<u8> = "application/octet-stream"))),
+        (String = "application/jsonl"))),
     responses((status = 200, body = RecordImportReport)))]
 pub async fn preview_import(
     State(state): State<AppState>,
@@ -130,8 +129,7 @@ pub async fn preview_import(
     request_body(content(
         (RecordImportOptions = "application/json"),
         (String = "text/csv", example = "氏名,ポイント\r\n山田 太郎,120\r\n"),
-        (String = "application/jsonl"),
-        (Vec<u8> = "application/octet-stream"))),
+        (String = "application/jsonl"))),
     responses((status = 200, body = RecordImportReport)))]
 pub async fn import_records(
     State(state): State<AppState>,
