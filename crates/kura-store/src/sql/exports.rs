@@ -1,7 +1,7 @@
 //! The `export_jobs` table (DAT-5): exports built in the background, claimed by a worker on any
 //! node for a lease, and offered once through a token kept only as its digest.
 
-use super::{corrupt, count, found, micros, opt_timestamp, timestamp};
+use super::{corrupt, count, found, micros, opt_timestamp, signed, timestamp};
 use crate::conn::{Exec, run};
 use crate::error::StoreError;
 use crate::vault::Sealer;
@@ -175,10 +175,6 @@ impl Row {
             finished_at: opt_timestamp(self.finished_at)?,
         })
     }
-}
-
-fn signed(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 pub(crate) async fn insert(

@@ -1,7 +1,7 @@
 //! The `key_rotations` table (DAT-2): a tenant's data-key rotation jobs, claimed by a worker on
 //! any node for a lease, with their durable position.
 
-use super::{corrupt, count, found, micros, opt_timestamp, timestamp};
+use super::{corrupt, count, found, micros, opt_timestamp, signed, timestamp};
 use crate::conn::{Exec, run};
 use crate::error::StoreError;
 use crate::vault::Sealer;
@@ -161,10 +161,6 @@ impl Row {
             finished_at: opt_timestamp(self.finished_at)?,
         })
     }
-}
-
-fn signed(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// A new running job. A tenant that has one already is [`StoreError::Conflict`].

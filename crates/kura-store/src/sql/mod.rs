@@ -110,6 +110,11 @@ pub(crate) fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
+/// A count as stored (the inverse of [`count`]), saturating.
+pub(crate) fn signed(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 /// The cheapest statement that proves the database answers.
 pub(crate) async fn ping(e: &mut crate::conn::Exec<'_>) -> Result<(), StoreError> {
     const SQL: &str = "SELECT 1";
