@@ -162,12 +162,17 @@ impl Store {
         let index = self.target_index(sealer.as_ref(), filter);
         let Some(after) = self.listing_position(scope, filter).await? else { return Ok(Vec::new()) };
         let ids = self.actor_ids(scope, filter).await?;
-        let mut out = Vec::new();
-        for part in parts(filter, &index, after, ids.as_deref()) {
+        let mut out: Vec<AuditEntry> = Vec::new();
+        for mut part in parts(filter, &index, after, ids.as_deref()) {
+            // Once the page is full, a later part only reads what is newer than its oldest
+            // entry: an actor's entries by id bound the scan of the entries without one.
+            if out.len() == limit {
+                part.params.floor = out.last().map(|e| (e.at.as_microsecond(), e.seq));
+            }
             out.extend(self.collect(scope, sealer.as_ref(), part, limit, None).await?.0);
+            out.sort_by_key(|e| std::cmp::Reverse((e.at, e.seq)));
+            out.truncate(limit);
         }
-        out.sort_by_key(|e| std::cmp::Reverse((e.at, e.seq)));
-        out.truncate(limit);
         Ok(out)
     }
 
@@ -296,7 +301,7 @@ impl Store {
     }
 
     /// The index a listing looks `filter`'s target up by: the tenant's, or for the platform's
-    /// chain (no index) one that matches nothing, so that its plain targets decide.
+    /// chain (no index) none (empty), so that only its plain targets are looked up.
     fn target_index(&self, sealer: Option<&crate::vault::Sealer>, filter: &AuditFilter) -> Vec<u8> {
         match (sealer, filter.target.as_deref()) {
             (Some(sealer), Some(target)) => sealer.audit_target_index(target),
@@ -526,37 +531,52 @@ fn hash32_or_zero(bytes: &[u8]) -> [u8; 32] {
     bytes.try_into().unwrap_or_default()
 }
 
-/// The parts a listing is read in. Without an actor filter, or with one naming too many
-/// principals, one: every condition in SQL, the label matched on opened entries. With one,
-/// two: the named principals' entries by id (their label not compared: it is the name they had
-/// then), and the entries without an actor id whose label contains the text.
+/// The parts a listing is read in, each answered from an index in the viewer's order and
+/// merged by the caller; no entry is in two parts. Without an actor or target filter, one:
+/// every condition in SQL. A target adds a part per way of finding it (by its index in the
+/// scope, by its plain form for entries without an index). An actor filter naming principals
+/// adds a part per way as well: the named principals' entries by id (their label not compared:
+/// it is the name they had then), and the entries without an actor id whose label contains the
+/// text; naming none or too many, the label is matched on every opened entry.
 fn parts<'a>(
     filter: &'a AuditFilter,
     index: &'a [u8],
     after: Option<(i64, i64)>,
     ids: Option<&'a [uuid::Uuid]>,
 ) -> Vec<Part<'a>> {
-    use sql::audit_list::{ActorIds, ListParams};
+    use sql::audit_list::{ActorIds, ListParams, TargetMatch};
     let params = ListParams {
         from: filter.from,
         to: filter.to,
         operation: filter.operation,
         outcome: filter.outcome,
         source_ip: filter.source_ip.as_deref().map(str::trim).filter(|s| !s.is_empty()),
-        target: filter.target.as_deref().map(|t| (index, t)),
+        target: None,
         actor: None,
         after,
+        floor: None,
         limit: 0,
     };
+    let targets = match filter.target.as_deref() {
+        None => vec![None],
+        // The platform's chain has no index: its targets are plain.
+        Some(target) if index.is_empty() => vec![Some(TargetMatch::Plain(target))],
+        Some(target) => vec![Some(TargetMatch::Index(index)), Some(TargetMatch::Plain(target))],
+    };
     let opened = || OpenedFilter::new(filter);
-    match ids {
-        None => vec![Part { params, opened: opened() }],
-        Some(ids) => vec![
-            Part {
-                params: ListParams { actor: Some(ActorIds::Any(ids)), ..params },
-                opened: OpenedFilter { actor: None, ..opened() },
-            },
-            Part { params: ListParams { actor: Some(ActorIds::None), ..params }, opened: opened() },
-        ],
+    let mut parts = Vec::new();
+    for target in targets {
+        let params = ListParams { target, ..params };
+        match ids {
+            None => parts.push(Part { params, opened: opened() }),
+            Some(ids) => {
+                parts.push(Part {
+                    params: ListParams { actor: Some(ActorIds::Any(ids)), ..params },
+                    opened: OpenedFilter { actor: None, ..opened() },
+                });
+                parts.push(Part { params: ListParams { actor: Some(ActorIds::None), ..params }, opened: opened() });
+            }
+        }
     }
+    parts
 }

@@ -22,6 +22,19 @@ pub(crate) enum ActorIds<'a> {
     None,
 }
 
+/// How a listing finds a target's entries. Each way has an index in the viewer's order
+/// (migration 0102), so they are two parts of a listing rather than one `OR`, which SQLite
+/// answers by reading the whole log.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum TargetMatch<'a> {
+    /// By the target's index in the scope (a tenant's entries since 0065). The caller compares
+    /// the opened targets, since two targets may share a normal form.
+    Index(&'a [u8]),
+    /// By the plain target, for entries without an index: the platform's chain, and a tenant's
+    /// entries written before targets were indexed.
+    Plain(&'a str),
+}
+
 /// The optional conditions of a listing; `None` means "any".
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct ListParams<'a> {
@@ -31,14 +44,14 @@ pub(crate) struct ListParams<'a> {
     pub outcome: Option<Outcome>,
     /// The source address, exactly.
     pub source_ip: Option<&'a str>,
-    /// The target, exactly (`record:customers/…`: one record's history), and its index in
-    /// the scope (an index that matches nothing in the platform's chain): entries with an
-    /// index are found by it, entries written before targets were indexed by the plain target.
-    /// The caller compares the opened targets, since two targets may share a normal form.
-    pub target: Option<(&'a [u8], &'a str)>,
+    /// The target (`record:customers/…`: one record's history), one way.
+    pub target: Option<TargetMatch<'a>>,
     pub actor: Option<ActorIds<'a>>,
     /// Only entries listed after this one: (time in microseconds, sequence number).
     pub after: Option<(i64, i64)>,
+    /// Only entries listed before this one (same form): the oldest entry of a page that the
+    /// listing's earlier parts already filled, which nothing older can enter.
+    pub floor: Option<(i64, i64)>,
     pub limit: i64,
 }
 
@@ -83,10 +96,16 @@ fn conditions<'a>(scope: AuditScope, p: &ListParams<'a>) -> (String, Vec<Arg<'a>
         let n = bind(Arg::Text(ip));
         let _ = write!(sql, " AND source_ip = ${n}");
     }
-    if let Some((index, plain)) = p.target {
-        let i = bind(Arg::Bytes(index));
-        let t = bind(Arg::Text(plain));
-        let _ = write!(sql, " AND (target_index = ${i} OR (target_index IS NULL AND target = ${t}))");
+    match p.target {
+        None => {}
+        Some(TargetMatch::Index(index)) => {
+            let i = bind(Arg::Bytes(index));
+            let _ = write!(sql, " AND target_index = ${i}");
+        }
+        Some(TargetMatch::Plain(target)) => {
+            let t = bind(Arg::Text(target));
+            let _ = write!(sql, " AND target_index IS NULL AND target = ${t}");
+        }
     }
     match p.actor {
         None => {}
@@ -107,6 +126,12 @@ fn conditions<'a>(scope: AuditScope, p: &ListParams<'a>) -> (String, Vec<Arg<'a>
         let a = bind(Arg::I64(at));
         let s = bind(Arg::I64(seq));
         let _ = write!(sql, " AND (at < ${a} OR (at = ${a} AND seq < ${s}))");
+    }
+    if let Some((at, seq)) = p.floor {
+        let a = bind(Arg::I64(at));
+        let s = bind(Arg::I64(seq));
+        // The plain `at >=` bounds the index's range; the rest breaks ties by number.
+        let _ = write!(sql, " AND at >= ${a} AND (at > ${a} OR seq > ${s})");
     }
     (sql, args)
 }
@@ -148,7 +173,7 @@ pub(crate) async fn count(
     p: &ListParams<'_>,
     cap: Option<u64>,
 ) -> Result<u64, StoreError> {
-    let (conditions, mut args) = conditions(scope, &ListParams { after: None, ..*p });
+    let (conditions, mut args) = conditions(scope, &ListParams { after: None, floor: None, ..*p });
     let sql = match cap {
         None => format!("SELECT COUNT(*){conditions}"),
         Some(cap) => {

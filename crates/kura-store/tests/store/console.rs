@@ -149,6 +149,68 @@ async fn log_1_audit_entries_filter_by_outcome_address_and_target_and_are_counte
 }
 
 #[tokio::test]
+async fn log_1_a_target_is_found_exactly_in_a_tenants_chain_and_the_platforms_with_the_other_filters() {
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    let taro = make_user(store, &t, "taro@example.jp").await;
+    let mut as_taro = actor(ActorKind::User, "taro@example.jp");
+    as_taro.id = Some(taro.id.as_uuid());
+    let at = |target: &str, outcome: Outcome| AuditRecord {
+        operation: Operation::UserUpdate,
+        target: Some(target.into()),
+        outcome,
+        detail: None,
+    };
+    // Two targets with one normal form (the index folds case): each is found only by itself.
+    for (who, target, outcome) in [
+        (as_taro.clone(), "user:hanako@example.jp", Outcome::Success),
+        (actor(ActorKind::Anonymous, "hanako@example.jp"), "user:hanako@example.jp", Outcome::Failure),
+        (as_taro.clone(), "user:Hanako@Example.jp", Outcome::Success),
+        (as_taro.clone(), "user:jiro@example.jp", Outcome::Success),
+        (as_taro.clone(), "user:hanako@example.jp", Outcome::Denied),
+    ] {
+        store.audit_only(scope(&t), who, at(target, outcome)).await.unwrap();
+    }
+    let s = scope(&t);
+    let seqs = |f: AuditFilter| async move {
+        let page = store.audit_entries(s, &f).await.unwrap();
+        let n = store.audit_count(s, &f).await.unwrap();
+        (page.iter().map(|e| e.seq).collect::<Vec<_>>(), n)
+    };
+    let target = |t: &str| AuditFilter { target: Some(t.into()), ..Default::default() };
+    // The tenant's own entries come after the opening's (tenant, roles, first administrator).
+    let first = store.audit_entries(s, &target("user:hanako@example.jp")).await.unwrap();
+    let base = first.last().unwrap().seq - 1;
+    assert_eq!(seqs(target("user:hanako@example.jp")).await, (vec![base + 5, base + 2, base + 1], 3));
+    assert_eq!(seqs(target("user:Hanako@Example.jp")).await, (vec![base + 3], 1));
+    // With an actor that names a user (by id) and one that matches labels only.
+    let by = |actor: &str, outcome: Option<Outcome>| AuditFilter {
+        actor: Some(actor.into()),
+        outcome,
+        ..target("user:hanako@example.jp")
+    };
+    assert_eq!(seqs(by("taro", None)).await, (vec![base + 5, base + 1], 2));
+    assert_eq!(seqs(by("hanako@", None)).await, (vec![base + 2], 1));
+    assert_eq!(seqs(by("taro", Some(Outcome::Denied))).await, (vec![base + 5], 1));
+    // Paged one at a time, newest first.
+    let one = AuditFilter { limit: 1, before_seq: Some(base + 5), ..target("user:hanako@example.jp") };
+    assert_eq!(seqs(one).await, (vec![base + 2], 3));
+
+    // The platform's chain keeps its targets plain, without an index.
+    let platform = AuditScope::Platform;
+    for target in ["tenant:acme", "tenant:bravo", "tenant:acme"] {
+        store.audit_only(platform, actor(ActorKind::Cli, "ops"), at(target, Outcome::Success)).await.unwrap();
+    }
+    let f = target("tenant:acme");
+    let found = store.audit_entries(platform, &f).await.unwrap();
+    assert_eq!(found.len(), store.audit_count(platform, &f).await.unwrap() as usize);
+    assert!(found.len() >= 2, "{found:?}");
+    assert!(found.iter().all(|e| e.target.as_deref() == Some("tenant:acme")));
+    assert!(found.windows(2).all(|w| (w[0].at, w[0].seq) > (w[1].at, w[1].seq)), "newest first");
+}
+
+#[tokio::test]
 async fn log_1_the_viewer_lists_by_time_pages_after_an_entry_and_finds_users_by_id_and_by_label() {
     let env = env().await;
     let store = &env.store;
