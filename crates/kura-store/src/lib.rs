@@ -52,7 +52,7 @@ pub use error::StoreError;
 pub use key_rotation::BatchOutcome;
 pub use outbox::UNOPENED_TEXT as MAIL_UNOPENED;
 pub use read::CollectionAt;
-pub use roles::RowSecurity;
+pub use roles::{RowSecurity, Unconfined};
 pub use rows::{ApiKey, ApiKeyContext, ClientCertificate, CollectionHead, Session, SessionOwner, UserSessionContext};
 pub use sql::account::{OwnSession, session_handle};
 pub use sql::backups::BackupCheck;
