@@ -131,6 +131,9 @@ async fn dat_2_a_new_embedded_deployment_creates_its_master_key_and_encrypts_fro
 async fn dat_2_dat_3_plaintext_canary_sweep_finds_no_record_value_or_user_name_in_any_byte_kura_wrote() {
     use super::sweep::{self, Canaries};
     let cli = Cli::new().await;
+    let postgres = !cli.db.url.starts_with("sqlite:");
+    // PostgreSQL's WAL from here on is searched (older segments cannot hold this run's canaries).
+    let wal_since = if postgres { sweep::wal_segment(&cli.db.url).await } else { String::new() };
     demo_credentials(&cli).await;
     let token = sweep::run_token();
     let (wide, kana_token, half_kana_token) =
@@ -167,13 +170,16 @@ async fn dat_2_dat_3_plaintext_canary_sweep_finds_no_record_value_or_user_name_i
     let admin_name = format!("{admin_japanese} {admin_wide}");
     let admin_local = format!("KuraMailCanary{}", token.to_uppercase());
     let admin_email = format!("{admin_local}@canary.example.jp");
+    // The control: a tenant's name is the platform's record and stays plain by design, so the
+    // sweep must find it wherever the database keeps its rows, or it is not reading them.
+    let control = format!("KuraPlainTenantName{token}");
     let tenant = log(&[
         "tenant",
         "create",
         "--slug",
         "canary",
         "--name",
-        "Canary",
+        &control,
         "--admin-email",
         &admin_email,
         "--admin-name",
@@ -264,23 +270,33 @@ async fn dat_2_dat_3_plaintext_canary_sweep_finds_no_record_value_or_user_name_i
             }
         }
     };
+    let plain = Canaries::new(&[control.as_str()]);
     for (name, bytes) in &written {
         report(name, canaries.count(bytes));
     }
     assert!(written.len() > 4, "{:?}", written.iter().map(|w| &w.0).collect::<Vec<_>>());
+    let seen: usize = written.iter().map(|(_, bytes)| plain.count(bytes)[0]).sum();
+    assert!(seen > 0, "the control {control} is not in the database's bytes: the sweep reads the wrong files");
 
     // On PostgreSQL, the server's own files: what reached its disk, whatever the rows say now
     // (old row versions, full-page images, WAL records), streamed file by file.
     let mut not_searched = None;
-    if !cli.db.url.starts_with("sqlite:") {
-        match sweep::pg_files(&cli.db.url).await {
+    if postgres {
+        match sweep::pg_files(&cli.db.url, &wal_since).await {
             Ok((data, files)) => {
                 let (mut bytes, started, mut unread) = (0u64, std::time::Instant::now(), Vec::new());
+                let (mut control_in_pages, mut control_in_wal) = (0, 0);
                 for path in &files {
                     match canaries.count_file(path) {
                         Ok((counts, read)) => {
                             bytes += read;
                             report(&path.display().to_string(), counts);
+                            let n = plain.count_file(path).map_or(0, |(c, _)| c[0]);
+                            if path.components().any(|c| c.as_os_str() == "pg_wal") {
+                                control_in_wal += n;
+                            } else {
+                                control_in_pages += n;
+                            }
                         }
                         // A WAL segment removed, or renamed for reuse, since it was listed.
                         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -290,6 +306,11 @@ async fn dat_2_dat_3_plaintext_canary_sweep_finds_no_record_value_or_user_name_i
                 if !unread.is_empty() {
                     not_searched = Some(format!("{} of its files could not be read ({})", unread.len(), unread[0]));
                 }
+                // Read where the server keeps what it was given: its pages and its WAL.
+                assert!(
+                    control_in_pages > 0 && control_in_wal > 0,
+                    "the control {control}: ×{control_in_pages} in the databases' files, ×{control_in_wal} in the WAL"
+                );
                 eprintln!(
                     "canary sweep: {} files, {bytes} bytes of PostgreSQL's data directory {} searched in {:?}",
                     files.len(),

@@ -109,16 +109,27 @@ impl Canaries {
     }
 }
 
+/// The WAL segment PostgreSQL writes now (its file name in `pg_wal/`); `url` as the superuser.
+pub async fn wal_segment(url: &str) -> String {
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let name = sqlx::query_scalar("SELECT pg_walfile_name(pg_current_wal_lsn())").fetch_one(&pool).await.unwrap();
+    pool.close().await;
+    name
+}
+
 /// Where PostgreSQL keeps what Kura wrote to the test's database and its keystore: the
 /// databases' own files (`base/<oid>/`), the shared catalogue (`global/`), temporary files
-/// (`base/pgsql_tmp/`), every WAL segment (`pg_wal/`, shared by the whole server, recycled
-/// segments included), and the server's log when its collector writes one. Asks the server
-/// for a `CHECKPOINT` first, so that the pages are in the files and not only in its memory.
-/// `url` is the test database's, as the superuser. `Err` says why the files cannot be read
-/// from here (not readable by this user, or on another machine).
-pub async fn pg_files(url: &str) -> Result<(PathBuf, Vec<PathBuf>), String> {
+/// (`base/pgsql_tmp/`), the WAL segments written since segment `since` (`pg_wal/`, shared by
+/// the whole server: older ones cannot hold a canary of this run, and there may be a gigabyte
+/// of them), and the server's log when its collector writes one. Asks the server for a
+/// `CHECKPOINT` first, so that the pages are in the files and not only in its memory. `url` is
+/// the test database's, as the superuser. `Err` says why the files cannot be read from here
+/// (not readable by this user, or on another machine).
+pub async fn pg_files(url: &str, since: &str) -> Result<(PathBuf, Vec<PathBuf>), String> {
     let pool = sqlx::PgPool::connect(url).await.unwrap();
     sqlx::query("CHECKPOINT").execute(&pool).await.unwrap();
+    let until: String =
+        sqlx::query_scalar("SELECT pg_walfile_name(pg_current_wal_lsn())").fetch_one(&pool).await.unwrap();
     let data: String = sqlx::query_scalar("SHOW data_directory").fetch_one(&pool).await.unwrap();
     // The test's database and its keystore, `<name>_keys` (kura_store::testing).
     let oids: Vec<i64> = sqlx::query_scalar(
@@ -143,6 +154,12 @@ pub async fn pg_files(url: &str) -> Result<(PathBuf, Vec<PathBuf>), String> {
         let listed = files_in(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         files.extend(listed);
     }
+    // Segments are named by timeline and position, in hex of a fixed width: in order as text.
+    let written_since = |name: &str| name.len() == until.len() && (since..=until.as_str()).contains(&name);
+    files.retain(|f| {
+        let segment = f.parent().is_some_and(|d| d.ends_with("pg_wal"));
+        !segment || f.file_name().and_then(|n| n.to_str()).is_some_and(written_since)
+    });
     // Only while a query spills to disk; usually absent.
     files.extend(files_in(&data.join("base/pgsql_tmp")).unwrap_or_default());
     if let Some(log) = log {
