@@ -335,6 +335,43 @@ async fn dat_2_dat_3_plaintext_canary_sweep_finds_no_record_value_or_user_name_i
     }
 }
 
+/// DAT-2: a stored value that does not open for a command (`kura export`) is refused as before,
+/// and recorded in the tenant's log as a refused decryption, as a request's is.
+#[tokio::test]
+async fn dat_2_a_value_that_does_not_open_for_a_command_is_recorded_in_the_tenants_log() {
+    const REFUSED: &str = "SELECT COUNT(*) FROM audit_log WHERE operation = 'crypto.open_refused'";
+    let cli = Cli::new().await;
+    demo_credentials(&cli).await;
+    // A customer's ciphertext replaced by another record's, behind Kura's back.
+    cli.sql(
+        "UPDATE records SET data = (SELECT r.data FROM records r WHERE r.id <> records.id ORDER BY r.id LIMIT 1) \
+         WHERE id = (SELECT r.id FROM records r JOIN collections c ON c.tenant_id = r.tenant_id \
+         AND c.id = r.collection_id WHERE c.name = 'customers' ORDER BY r.id LIMIT 1)",
+    )
+    .await;
+    assert_eq!(count(&cli, REFUSED).await, 0);
+    let out = cli.dir.path().join("refused.jsonl");
+    let args = ["export", "--tenant", "demo", "--collection", "customers", "--format", "jsonl", "--out"];
+    let run = cli.run(&[&args[..], &[out.to_str().unwrap()]].concat());
+    assert!(!run.status.success());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("decrypt"), "{}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(count(&cli, REFUSED).await, 1, "recorded once, in the tenant's log");
+}
+
+async fn count(cli: &Cli, sql: &'static str) -> i64 {
+    if cli.db.url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(&cli.db.url).await.unwrap();
+        let n = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+        pool.close().await;
+        n
+    } else {
+        let pool = sqlx::PgPool::connect(&cli.db.url).await.unwrap();
+        let n = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+        pool.close().await;
+        n
+    }
+}
+
 /// Every row of every table of the PostgreSQL database at `url`, as text, and the records'
 /// stored bytes as they are.
 async fn pg_rows(url: &str) -> Vec<u8> {
