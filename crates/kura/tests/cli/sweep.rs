@@ -109,27 +109,32 @@ impl Canaries {
     }
 }
 
-/// The WAL segment PostgreSQL writes now (its file name in `pg_wal/`); `url` as the superuser.
-pub async fn wal_segment(url: &str) -> String {
+/// Where PostgreSQL's WAL is now, in bytes from its start; `url` as the superuser.
+pub async fn wal_position(url: &str) -> u64 {
     let pool = sqlx::PgPool::connect(url).await.unwrap();
-    let name = sqlx::query_scalar("SELECT pg_walfile_name(pg_current_wal_lsn())").fetch_one(&pool).await.unwrap();
+    let at: i64 =
+        sqlx::query_scalar("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::int8").fetch_one(&pool).await.unwrap();
     pool.close().await;
-    name
+    u64::try_from(at).unwrap()
 }
 
 /// Where PostgreSQL keeps what Kura wrote to the test's database and its keystore: the
 /// databases' own files (`base/<oid>/`), the shared catalogue (`global/`), temporary files
-/// (`base/pgsql_tmp/`), the WAL segments written since segment `since` (`pg_wal/`, shared by
-/// the whole server: older ones cannot hold a canary of this run, and there may be a gigabyte
-/// of them), and the server's log when its collector writes one. Asks the server for a
-/// `CHECKPOINT` first, so that the pages are in the files and not only in its memory. `url` is
-/// the test database's, as the superuser. `Err` says why the files cannot be read from here
-/// (not readable by this user, or on another machine).
-pub async fn pg_files(url: &str, since: &str) -> Result<(PathBuf, Vec<PathBuf>), String> {
+/// (`base/pgsql_tmp/`), the WAL segments that hold WAL written since position `since`
+/// (`pg_wal/`, shared by the whole server: older WAL cannot hold a canary of this run, and
+/// there may be a gigabyte of it), and the server's log when its collector writes one. Asks
+/// the server for a `CHECKPOINT` first, so that the pages are in the files and not only in its
+/// memory. `url` is the test database's, as the superuser. Returns the data directory, the
+/// files, and whether the WAL since `since` is all still there (a busy server may have reused
+/// the segment it began in: those bytes are then on no disk any more). `Err` says why the
+/// files cannot be read from here (not readable by this user, or on another machine).
+pub async fn pg_files(url: &str, since: u64) -> Result<(PathBuf, Vec<PathBuf>, bool), String> {
     let pool = sqlx::PgPool::connect(url).await.unwrap();
     sqlx::query("CHECKPOINT").execute(&pool).await.unwrap();
-    let until: String =
-        sqlx::query_scalar("SELECT pg_walfile_name(pg_current_wal_lsn())").fetch_one(&pool).await.unwrap();
+    let segment: i64 = sqlx::query_scalar("SELECT setting::int8 FROM pg_settings WHERE name = 'wal_segment_size'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     let data: String = sqlx::query_scalar("SHOW data_directory").fetch_one(&pool).await.unwrap();
     // The test's database and its keystore, `<name>_keys` (kura_store::testing).
     let oids: Vec<i64> = sqlx::query_scalar(
@@ -154,18 +159,41 @@ pub async fn pg_files(url: &str, since: &str) -> Result<(PathBuf, Vec<PathBuf>),
         let listed = files_in(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         files.extend(listed);
     }
-    // Segments are named by timeline and position, in hex of a fixed width: in order as text.
-    let written_since = |name: &str| name.len() == until.len() && (since..=until.as_str()).contains(&name);
+    let segment = u64::try_from(segment).unwrap();
+    let mut oldest = u64::MAX;
     files.retain(|f| {
-        let segment = f.parent().is_some_and(|d| d.ends_with("pg_wal"));
-        !segment || f.file_name().and_then(|n| n.to_str()).is_some_and(written_since)
+        if !f.parent().is_some_and(|d| d.ends_with("pg_wal")) {
+            return true;
+        }
+        match wal_address(f) {
+            Ok(at) if at.saturating_add(segment) > since => {
+                oldest = oldest.min(at);
+                true
+            }
+            Ok(_) => false,
+            // Kept, so that reading it fails visibly.
+            Err(e) => e.kind() != std::io::ErrorKind::NotFound && e.kind() != std::io::ErrorKind::UnexpectedEof,
+        }
     });
+    let intact = oldest <= since;
     // Only while a query spills to disk; usually absent.
     files.extend(files_in(&data.join("base/pgsql_tmp")).unwrap_or_default());
     if let Some(log) = log {
         files.push(data.join(log));
     }
-    Ok((data, files))
+    Ok((data, files, intact))
+}
+
+/// Where in the WAL the segment file at `path` begins. Not its name but its first page says so:
+/// a checkpoint renames old segments for reuse (to names ahead of the WAL), and they keep their
+/// contents until they are written again.
+fn wal_address(path: &Path) -> std::io::Result<u64> {
+    let mut header = [0u8; 16];
+    std::fs::File::open(path)?.read_exact(&mut header)?;
+    // The page header: magic (2 bytes), info (2), timeline (4), then the page's address.
+    Ok(u64::from_le_bytes([
+        header[8], header[9], header[10], header[11], header[12], header[13], header[14], header[15],
+    ]))
 }
 
 /// Every file under `dir`, recursively; an error if `dir` cannot be read.
