@@ -1,7 +1,10 @@
 //! Refused requests in the audit log (LOG-1): permission refusals (403), CSRF refusals and
 //! refused operator sign-ins are entries with outcome `denied`, in the tenant's chain when the
 //! refused principal belongs to a tenant, else in the platform's. A request answered with an
-//! error because a stored value did not open (DAT-2) is an entry `crypto.open_refused` too.
+//! error because a stored value did not open (DAT-2) is an entry `crypto.open_refused` too, and
+//! so is a value that did not open for work outside a request (the key rotation and export
+//! workers, the mail sender, the scheduled notices, the restore drill, the command line):
+//! [`record_refused_open`] is the one place that counts and records them all.
 //!
 //! A flood of refusals must not fill the log, so entries are throttled per scope, actor, address
 //! and operation: the first refusal of a minute is written at once; further ones in that minute
@@ -11,14 +14,14 @@
 //! node: with several nodes, each writes its own.
 
 use crate::auth::ClientInfo;
-use crate::error::{AppError, ErrorMarker};
+use crate::error::{AppError, AppResult, ErrorMarker};
 use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
 use jiff::{SignedDuration, Timestamp};
-use kura_domain::{Actor, ActorKind, AuditRecord, AuditScope, Operation, Outcome};
+use kura_domain::{Actor, ActorKind, AuditRecord, AuditScope, Operation, Outcome, TenantId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -215,12 +218,10 @@ pub async fn audit_denials(State(state): State<AppState>, mut request: Request, 
 }
 
 /// A request answered with an error because a stored value did not open under its tenant's
-/// key (moved to another row or tenant, altered, or its key destroyed): counted, and written
-/// once to the log of the tenant the request was made in (the platform's when it was not made
-/// in one), with where the value was found and never the value. Not throttled: it never
-/// happens unless the database was changed behind Kura's back, and each one is worth seeing.
+/// key: recorded by [`record_refused_open`] in the log of the tenant the request was made in
+/// (the platform's when it was not made in one), under the requester, with the method and path
+/// as target.
 async fn refused_decryption(state: &AppState, who: &Who, peer: Option<std::net::IpAddr>, target: String, cause: &str) {
-    state.metrics.decryption_refused();
     let (scope, actor) = match who.get() {
         Some((scope, actor)) => (*scope, actor.clone()),
         None => (
@@ -228,15 +229,44 @@ async fn refused_decryption(state: &AppState, who: &Who, peer: Option<std::net::
             anonymous(&ClientInfo { ip: peer.map(|ip| ip.to_string()), ..ClientInfo::default() }),
         ),
     };
+    record_refused_open(state, scope, actor, target, cause).await;
+}
+
+/// Records a stored value that did not open under its tenant's key (moved to another row or
+/// tenant, altered, or its key destroyed): counted (`kura_decryption_refusals_total`) and
+/// written as `crypto.open_refused` with outcome `failure` to `scope`'s log, with `target` (the
+/// request, or the job that read it) and where the value was found (`cause`, the store's
+/// words: table, field, ids), never the value. Not throttled: it never happens unless the
+/// database was changed behind Kura's back, and each one is worth seeing. Used by the request
+/// layer above and by every piece of work outside a request that opens a tenant's values; it
+/// never fails its caller (an entry that cannot be written is logged).
+pub async fn record_refused_open(state: &AppState, scope: AuditScope, actor: Actor, target: String, cause: &str) {
+    state.metrics.decryption_refused();
     let record = AuditRecord {
         operation: Operation::CryptoOpenRefused,
-        target: Some(target),
+        target: Some(truncate(&target, 300)),
         outcome: Outcome::Failure,
         detail: Some(truncate(cause, 300)),
     };
     if let Err(e) = state.store.audit_only(scope, actor, record).await {
         tracing::warn!(error = %e, "could not record a refused decryption in the audit log");
     }
+}
+
+/// [`record_refused_open`] for work outside a request on `tenant`'s data, when `result` is a
+/// refused decryption; hands `result` back unchanged, so the work goes on (or stops) as it
+/// would have without the entry.
+pub async fn audit_refused_open<T>(
+    state: &AppState,
+    tenant: TenantId,
+    actor: &Actor,
+    target: &str,
+    result: AppResult<T>,
+) -> AppResult<T> {
+    if let Err(AppError::Undecryptable(cause)) = &result {
+        record_refused_open(state, AuditScope::Tenant(tenant), actor.clone(), target.to_owned(), cause).await;
+    }
+    result
 }
 
 /// Someone not (yet) authenticated, known by their address.

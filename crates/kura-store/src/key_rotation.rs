@@ -35,6 +35,16 @@ pub enum BatchOutcome {
     Complete,
 }
 
+/// One batch's result: what is left, and where values did not open.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RotationBatch {
+    pub outcome: BatchOutcome,
+    /// The values of this batch that did not open under the tenant's keys (altered, moved from
+    /// another row or tenant), each as the store's refusal names it: table, field and ids,
+    /// never the value. They are left as they are and the job goes on; the caller records them.
+    pub refused: Vec<String>,
+}
+
 impl Store {
     /// The newest `limit` rotation jobs of `tenant`, newest first.
     pub async fn key_rotations(&self, tenant: TenantId, limit: u32) -> Result<Vec<KeyRotation>, StoreError> {
@@ -93,7 +103,7 @@ impl Store {
         claim: Uuid,
         limit: u32,
         lease: SignedDuration,
-    ) -> Result<BatchOutcome, StoreError> {
+    ) -> Result<RotationBatch, StoreError> {
         let sealer = self.sealer(job.tenant).await?;
         if sealer.current_version().is_none_or(|v| v < job.target_version) {
             return Err(StoreError::Unreadable(format!(
@@ -123,10 +133,12 @@ impl Store {
             // The plain values replaced are overwritten in the file, not only unlinked.
             set_secure_delete(&mut held, true).await?;
         }
+        let mut refused = Vec::new();
         if let Some(column) = COLUMNS.get(pos.column_no) {
             let rows = column.batch(&mut held.exec()?, job.tenant, pos.cursor.as_deref(), limit).await?;
             for (key, stored) in &rows {
-                let Some(new) = resealed(&sealer, column.table, column.field, column.shape, key, stored)? else {
+                let Some(new) = resealed(&sealer, column.table, column.field, column.shape, key, stored, &mut refused)?
+                else {
                     continue;
                 };
                 if column.write_back(&mut held.exec()?, job.tenant, key, stored, &new).await? {
@@ -163,7 +175,8 @@ impl Store {
         job.resealed = pos.resealed;
         job.pass_resealed = pos.pass_resealed;
         job.claimed_until = Some(until);
-        Ok(if complete { BatchOutcome::Complete } else { BatchOutcome::More })
+        let outcome = if complete { BatchOutcome::Complete } else { BatchOutcome::More };
+        Ok(RotationBatch { outcome, refused })
     }
 }
 
@@ -176,8 +189,9 @@ async fn set_secure_delete(held: &mut crate::writer::Held, on: bool) -> Result<(
 }
 
 /// The value to write back in place of `stored`, or `None` when it is under the newest version
-/// already. A value that does not open is left as it is (logged by the sealer): it could not
-/// be read before either, and is never re-sealed as something else.
+/// already. A value that does not open is left as it is (logged by the sealer, and its refusal
+/// added to `refused`): it could not be read before either, and is never re-sealed as
+/// something else.
 fn resealed(
     sealer: &Sealer,
     table: &str,
@@ -185,6 +199,7 @@ fn resealed(
     shape: Shape,
     key: &RowKey,
     stored: &Stored,
+    refused: &mut Vec<String>,
 ) -> Result<Option<Resealed>, StoreError> {
     let row = key.seal_row();
     let outcome = match (shape, key, stored) {
@@ -223,7 +238,10 @@ fn resealed(
     };
     match outcome {
         Ok(new) => Ok(Some(new)),
-        Err(StoreError::Unreadable(_)) => Ok(None),
+        Err(StoreError::Unreadable(why)) => {
+            refused.push(why);
+            Ok(None)
+        }
         Err(e) => Err(e),
     }
 }

@@ -13,7 +13,7 @@ use crate::store::Store;
 use crate::time::now;
 use crate::vault::{MAIL_BODY, MAIL_ERROR, MAIL_RECIPIENT, MAIL_SUBJECT};
 use jiff::{SignedDuration, Timestamp};
-use kura_domain::AuditScope;
+use kura_domain::{AuditScope, TenantId};
 use uuid::Uuid;
 
 /// Why a mail that does not open was given up (its last error; never its contents).
@@ -22,32 +22,42 @@ const UNOPENED: &str = "the mail could not be decrypted with its tenant's key (d
 /// What the operator's list shows for a recipient or subject that does not open.
 pub const UNOPENED_TEXT: &str = "(encrypted; the tenant's key does not open it)";
 
+/// The mails a claim took: those to deliver, opened, and those given up because they did not
+/// open.
+#[derive(Debug, Default)]
+pub struct ClaimedMail {
+    pub mails: Vec<OutboxMail>,
+    /// Each mail given up: its tenant, its id, and why it did not open
+    /// ([`StoreError::Unreadable`] names where, never what).
+    pub unopened: Vec<(TenantId, Uuid, StoreError)>,
+}
+
 impl Store {
     /// Takes up to `limit` due mails for `lease`, counting the attempt, opened: a tenant's
     /// mail is opened with its key. A mail that does not open (its tenant's key destroyed, or
-    /// the row altered) cannot be sent: it is given up at once, logged without its contents.
-    pub async fn claim_mail(&self, limit: u32, lease: SignedDuration) -> Result<Vec<OutboxMail>, StoreError> {
+    /// the row altered) cannot be sent: it is given up at once, logged without its contents,
+    /// and returned in [`ClaimedMail::unopened`] for the caller to record.
+    pub async fn claim_mail(&self, limit: u32, lease: SignedDuration) -> Result<ClaimedMail, StoreError> {
         let now = now(&*self.clock);
         let until = now.checked_add(lease).unwrap_or(now);
         // The platform route: the sender takes every scope's due mail.
         let mut held = self.writer.hold(Scope::Platform).await?;
         let claimed = sql::mail::claim(&mut held.exec()?, now, until, limit).await?;
         held.commit_unaudited().await?;
-        let mut out = Vec::with_capacity(claimed.len());
-        let mut unopened = Vec::new();
+        let mut out = ClaimedMail { mails: Vec::with_capacity(claimed.len()), unopened: Vec::new() };
         for mail in claimed {
             match self.open_mail(mail).await {
-                Ok(mail) => out.push(mail),
-                Err((id, e)) => {
+                Ok(mail) => out.mails.push(mail),
+                Err((tenant, id, e)) => {
                     tracing::error!(mail = %id, error = %e, "a queued mail could not be decrypted; given up");
-                    unopened.push(id);
+                    out.unopened.push((tenant, id, e));
                 }
             }
         }
-        if !unopened.is_empty() {
+        if !out.unopened.is_empty() {
             let mut held = self.writer.hold(Scope::Platform).await?;
-            for id in unopened {
-                sql::mail::failed(&mut held.exec()?, id, UNOPENED).await?;
+            for (_, id, _) in &out.unopened {
+                sql::mail::failed(&mut held.exec()?, *id, UNOPENED).await?;
             }
             held.commit_unaudited().await?;
         }
@@ -55,7 +65,7 @@ impl Store {
     }
 
     /// A claimed mail with its tenant's values opened.
-    async fn open_mail(&self, mail: OutboxMail) -> Result<OutboxMail, (Uuid, StoreError)> {
+    async fn open_mail(&self, mail: OutboxMail) -> Result<OutboxMail, (TenantId, Uuid, StoreError)> {
         let AuditScope::Tenant(tenant) = mail.scope else { return Ok(mail) };
         let id = mail.id;
         let opened = async {
@@ -67,7 +77,7 @@ impl Store {
                 ..mail
             })
         };
-        opened.await.map_err(|e| (id, e))
+        opened.await.map_err(|e| (tenant, id, e))
     }
 
     /// Records a delivery; the body is erased.

@@ -28,8 +28,34 @@ pub enum RowSecurity {
     NotAvailable,
     /// PostgreSQL, and the role neither owns the tables nor bypasses the policies.
     Enforced,
-    /// PostgreSQL, and the policies do not confine the role: why, in words for the operator.
-    NotEnforced(&'static str),
+    /// PostgreSQL, and the policies do not confine the role: why.
+    NotEnforced(Unconfined),
+}
+
+/// Why row-level security does not confine the role the store connects as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unconfined {
+    /// A superuser bypasses every policy.
+    Superuser,
+    /// The role has `BYPASSRLS`.
+    BypassRls,
+    /// The role owns Kura's tables (or is a member of the role that does), so it could switch
+    /// the policies off.
+    OwnsTables,
+    /// The tables have no forced row-level security (a migration missing or undone).
+    NotForced,
+}
+
+impl Unconfined {
+    /// The reason in words, for the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Superuser => "the database role is a superuser, which bypasses row-level security",
+            Self::BypassRls => "the database role has BYPASSRLS",
+            Self::OwnsTables => "the database role owns Kura's tables, so it can switch row-level security off",
+            Self::NotForced => "row-level security is not enabled on Kura's tables",
+        }
+    }
 }
 
 impl RowSecurity {
@@ -119,19 +145,19 @@ pub(crate) async fn row_security(conn: &mut PgConnection) -> Result<RowSecurity,
     .fetch_one(&mut *conn)
     .await?;
     let security = if superuser {
-        RowSecurity::NotEnforced("the database role is a superuser, which bypasses row-level security")
+        RowSecurity::NotEnforced(Unconfined::Superuser)
     } else if bypass {
-        RowSecurity::NotEnforced("the database role has BYPASSRLS")
+        RowSecurity::NotEnforced(Unconfined::BypassRls)
     } else if owns {
-        RowSecurity::NotEnforced("the database role owns Kura's tables, so it can switch row-level security off")
+        RowSecurity::NotEnforced(Unconfined::OwnsTables)
     } else if !forced {
-        RowSecurity::NotEnforced("row-level security is not enabled on Kura's tables")
+        RowSecurity::NotEnforced(Unconfined::NotForced)
     } else {
         RowSecurity::Enforced
     };
     if let RowSecurity::NotEnforced(why) = security {
         tracing::warn!(
-            reason = why,
+            reason = why.as_str(),
             "PostgreSQL row-level security does not confine this connection (TEN-2): connect as an application role \
              and migrate with database_owner_url (docs/operations.md)"
         );

@@ -23,6 +23,8 @@ mod import;
 mod keystore_backups;
 #[path = "cli/s3.rs"]
 mod s3;
+#[path = "cli/sweep.rs"]
+mod sweep;
 
 use kura_store::testing::{TestDb, TestKeystore, test_db, test_keystore};
 use std::path::{Path, PathBuf};

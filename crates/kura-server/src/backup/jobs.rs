@@ -10,7 +10,7 @@ use super::{BackupError, BackupKind, Backups, Location, Made, RestoreTarget, Scr
 use crate::state::AppState;
 use jiff::Timestamp;
 use kura_domain::{Actor, ActorKind, AuditRecord, AuditScope, Operation, Outcome};
-use kura_store::{BackupCheck, Store, StoreOptions, Vault};
+use kura_store::{BackupCheck, Store, StoreError, StoreOptions, Vault};
 use std::sync::Arc;
 
 /// The backup job of this process: one at a time.
@@ -243,9 +243,9 @@ pub async fn drill(state: &AppState, actor: Actor) -> Result<Drilled, BackupErro
             // On a blocking thread of its own, owning what it uses: opening the restored store
             // (`Store::open`) is not a future the compiler can prove `Send`, which a handler's
             // must be; `Handle::block_on` needs no `Send`.
-            let (state, id) = (state.clone(), id.clone());
+            let (state, id, actor) = (state.clone(), id.clone(), actor.clone());
             let runtime = tokio::runtime::Handle::current();
-            tokio::task::spawn_blocking(move || runtime.block_on(run_drill(&state, &at, &id, location)))
+            tokio::task::spawn_blocking(move || runtime.block_on(run_drill(&state, &actor, &at, &id, location)))
                 .await
                 .unwrap_or_else(|e| Err(BackupError::Drill(format!("the drill's task ended: {e}"))))
         }
@@ -316,7 +316,13 @@ impl DrillTarget {
     }
 }
 
-async fn run_drill(state: &AppState, at: &Location, id: &str, location: &'static str) -> Result<Drilled, BackupError> {
+async fn run_drill(
+    state: &AppState,
+    actor: &Actor,
+    at: &Location,
+    id: &str,
+    location: &'static str,
+) -> Result<Drilled, BackupError> {
     let vault = vault_of(state)?;
     let url = state.settings.database_admin_url();
     let scratch = if url.starts_with("sqlite:") {
@@ -329,7 +335,7 @@ async fn run_drill(state: &AppState, at: &Location, id: &str, location: &'static
     let target = scratch.target();
     // A drill that was cut off may have left its database: it is the drill's own, so it goes.
     target.discard().await?;
-    let result = drill_into(state, vault, at, &target).await;
+    let result = drill_into(state, actor, vault, at, id, &target).await;
     if let Err(e) = target.discard().await {
         tracing::error!(error = %e, target = %target.describe(), "the restore drill's scratch copy could not be removed");
     }
@@ -349,8 +355,10 @@ async fn run_drill(state: &AppState, at: &Location, id: &str, location: &'static
 
 async fn drill_into(
     state: &AppState,
+    actor: &Actor,
     vault: &Arc<Vault>,
     at: &Location,
+    id: &str,
     target: &RestoreTarget,
 ) -> Result<(usize, usize, u64, usize, u64), BackupError> {
     let restored = state.backups.restore_from(at, target, vault, Arc::clone(&state.clock)).await?;
@@ -371,28 +379,41 @@ async fn drill_into(
     let store = Store::open(&target.url(), Arc::clone(&state.clock), options).await?;
     let counted = count_records(&store, &deleted).await;
     store.close().await;
-    let (tenants, records, deleted_since) = counted?;
+    if let Err((Some(tenant), BackupError::Store(StoreError::Unreadable(why)))) = &counted {
+        // A value of the copy did not open under the tenant's keys: recorded in that tenant's
+        // log as a refused request's would be; the drill fails as before.
+        let scope = AuditScope::Tenant(*tenant);
+        crate::denials::record_refused_open(state, scope, actor.clone(), format!("backup-drill:{id}"), why).await;
+    }
+    let (tenants, records, deleted_since) = counted.map_err(|(_, e)| e)?;
     Ok((restored.chains.len(), tenants, records, deleted_since, restored.verified.database_bytes))
 }
 
 /// Reads and decrypts every record of every tenant not deleted since, checking that as many
-/// come back as the table holds.
-async fn count_records(store: &Store, deleted: &[kura_domain::TenantId]) -> Result<(usize, u64, usize), BackupError> {
+/// come back as the table holds. A failure names the tenant it happened in, if any.
+async fn count_records(
+    store: &Store,
+    deleted: &[kura_domain::TenantId],
+) -> Result<(usize, u64, usize), (Option<kura_domain::TenantId>, BackupError)> {
     let (mut tenants, mut records, mut skipped) = (0, 0u64, 0);
-    for tenant in store.tenants().await? {
+    for tenant in store.tenants().await.map_err(|e| (None, BackupError::from(e)))? {
         if deleted.contains(&tenant.id) {
             skipped += 1;
             continue;
         }
         tenants += 1;
-        for collection in store.collections(tenant.id).await? {
-            let read = store.records(tenant.id, collection.id).await?.len() as u64;
-            let rows = store.record_count(tenant.id, collection.id).await?;
+        let failed = |e: StoreError| (Some(tenant.id), BackupError::from(e));
+        for collection in store.collections(tenant.id).await.map_err(failed)? {
+            let read = store.records(tenant.id, collection.id).await.map_err(failed)?.len() as u64;
+            let rows = store.record_count(tenant.id, collection.id).await.map_err(failed)?;
             if read != rows {
-                return Err(BackupError::Drill(format!(
-                    "tenant {}, collection {}: {read} records read of {rows} stored",
-                    tenant.slug, collection.name
-                )));
+                return Err((
+                    Some(tenant.id),
+                    BackupError::Drill(format!(
+                        "tenant {}, collection {}: {read} records read of {rows} stored",
+                        tenant.slug, collection.name
+                    )),
+                ));
             }
             records += read;
         }

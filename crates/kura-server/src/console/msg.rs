@@ -605,6 +605,28 @@ catalogue! {
         "サーバーのTLS証明書の有効期限まであと{days}日です（{date}）。更新してください。新しいファイルは再起動なしで読み込まれます。";
     CertificateExpired => "The server's TLS certificate has expired ({date}). Browsers refuse to connect until it is renewed.",
         "サーバーのTLS証明書の有効期限が切れています（{date}）。更新するまでブラウザーは接続できません。";
+    // Tenant isolation in the database (TEN-2, the second layer)
+    RowSecurityTitle => "Tenant isolation in the database", "データベースでのテナント分離";
+    RowSecurityLabel => "Row-level security", "行レベルセキュリティ";
+    RowSecurityEnforced => "Enforced", "有効";
+    RowSecurityNotEnforced => "Not enforced", "無効";
+    RowSecurityNotAvailable => "Not available (SQLite)", "対象外（SQLite）";
+    RowSecurityEnforcedHelp => "PostgreSQL confines Kura to one tenant's rows at a time: the database role Kura connects as neither owns Kura's tables nor bypasses row-level security. Even a query that forgot to name its tenant could not read or change another tenant's data. This is the second of the three layers that keep tenants apart, beside Kura's own checks and each tenant's encryption keys.",
+        "PostgreSQLが、Kuraからのアクセスを常に1つのテナントの行だけに制限しています。Kuraが接続するデータベースロールは、Kuraのテーブルの所有者ではなく、行レベルセキュリティを回避する権限も持っていません。そのため、テナントの指定が漏れた問い合わせがあったとしても、他のテナントのデータを読んだり変更したりすることはできません。これは、Kura自身のチェック、テナントごとの暗号鍵と並ぶ、テナントを分離する3つの層のうち2つ目の層です。";
+    RowSecurityNotEnforcedHelp => "Tenants are still kept apart by Kura's own checks and by each tenant's encryption keys, but the database's own layer of that defence is missing. To enforce it, set database_url to an application role that neither owns Kura's tables nor has BYPASSRLS, set database_owner_url to the role that owns them (Kura uses it only for migrations and backups), and restart Kura. docs/operations.md describes the steps.",
+        "テナントは引き続きKura自身のチェックとテナントごとの暗号鍵によって分離されていますが、データベース側の防御の層が欠けています。有効にするには、database_url に、Kuraのテーブルを所有せず BYPASSRLS 属性も持たないアプリケーション用のロールを設定し、database_owner_url にテーブルを所有するロール（マイグレーションとバックアップにのみ使用）を設定してから、Kuraを再起動してください。手順は docs/operations.md に記載しています。";
+    RowSecurityNotAvailableHelp => "This installation stores its data in SQLite, which has no database roles and no row-level security: one Kura process owns the database file. Tenants are kept apart by Kura's own checks and by each tenant's encryption keys. With PostgreSQL, row-level security adds a third layer in the database itself.",
+        "この環境ではデータをSQLiteに保存しています。SQLiteにはデータベースロールも行レベルセキュリティもなく、1つのKuraのプロセスがデータベースファイルを所有します。テナントは、Kura自身のチェックとテナントごとの暗号鍵によって分離されています。PostgreSQLを使うと、データベース自体での行レベルセキュリティによる分離の層が加わります。";
+    RowSecurityWarning => "PostgreSQL's row-level security does not confine Kura. See “Tenant isolation in the database” below for what to do.",
+        "PostgreSQLの行レベルセキュリティがKuraに適用されていません。対処方法は、下の「データベースでのテナント分離」を確認してください。";
+    UnconfinedSuperuser => "The database role Kura connects as is a superuser, which bypasses row-level security.",
+        "Kuraが接続するデータベースロールがスーパーユーザーのため、行レベルセキュリティが適用されません。";
+    UnconfinedBypassRls => "The database role Kura connects as has the BYPASSRLS attribute, which bypasses row-level security.",
+        "Kuraが接続するデータベースロールに BYPASSRLS 属性があるため、行レベルセキュリティが適用されません。";
+    UnconfinedOwnsTables => "The database role Kura connects as owns Kura's tables, so it could switch row-level security off.",
+        "Kuraが接続するデータベースロールがKuraのテーブルを所有しているため、行レベルセキュリティを無効にできてしまいます。";
+    UnconfinedNotForced => "Row-level security is not enabled on Kura's tables: a migration is missing or was undone.",
+        "Kuraのテーブルで行レベルセキュリティが有効になっていません。マイグレーションが欠けているか、元に戻されています。";
     NoTenantsYet => "There are no tenants yet.", "まだテナントがありません。";
     Tenant => "Tenant", "テナント";
     TenantName => "Tenant name", "テナント名";

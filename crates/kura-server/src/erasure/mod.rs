@@ -92,8 +92,16 @@ pub async fn delete_tenant(state: &AppState, actor: Actor, slug: &str) -> Result
     check_due(&tenant, grace, state.clock.now())?;
     let end = tenant.contract_end.ok_or_else(|| ErasureError::NoEnd(slug.to_owned()))?;
 
-    // What can fail without a change comes before the keys go.
-    let admins = administrators(state, &tenant).await?;
+    // What can fail without a change comes before the keys go. An administrator's email that
+    // does not open stops the deletion, recorded in the tenant's log as a refused decryption.
+    let admins = match administrators(state, &tenant).await {
+        Err(StoreError::Unreadable(why)) => {
+            let target = format!("tenant-deletion:{}", tenant.slug);
+            crate::denials::record_refused_open(state, AuditScope::Tenant(tenant.id), actor, target, &why).await;
+            return Err(StoreError::Unreadable(why).into());
+        }
+        admins => admins?,
+    };
     let signer = state.checkpoints.signer()?;
     // The keys first (crypto-shredding): every copy of the sealed values becomes unreadable.
     let keys_destroyed = match state.store.vault() {

@@ -55,11 +55,18 @@ pub fn spawn(state: AppState, shutdown: impl Future<Output = ()> + Send + 'stati
 pub async fn deliver_due(state: &AppState) -> Result<usize, kura_store::StoreError> {
     let mut delivered = 0;
     loop {
-        let batch = state.store.claim_mail(BATCH, LEASE).await?;
-        if batch.is_empty() {
+        let claimed = state.store.claim_mail(BATCH, LEASE).await?;
+        if claimed.mails.is_empty() && claimed.unopened.is_empty() {
             return Ok(delivered);
         }
-        for mail in batch {
+        // Given up by the store already: recorded as refused decryptions in their tenants' logs.
+        for (tenant, id, e) in claimed.unopened {
+            if let kura_store::StoreError::Unreadable(why) = e {
+                let scope = kura_domain::AuditScope::Tenant(tenant);
+                crate::denials::record_refused_open(state, scope, sender(), format!("mail:{id}"), &why).await;
+            }
+        }
+        for mail in claimed.mails {
             if deliver_one(state, &mail).await? {
                 delivered += 1;
             }
@@ -80,15 +87,7 @@ async fn deliver_one(state: &AppState, mail: &OutboxMail) -> Result<bool, kura_s
     if mail.attempts >= settings.max_attempts {
         // Given up, visibly: the operator's list shows it, and the tenant's log records it.
         tracing::error!(mail = %mail.id, kind = mail.kind, error = %error, "mail given up");
-        let actor = Actor {
-            kind: ActorKind::Cli,
-            id: None,
-            label: "mail sender".into(),
-            role: None,
-            source_ip: None,
-            user_agent: None,
-        };
-        let mut w = state.store.begin(mail.scope, actor).await?;
+        let mut w = state.store.begin(mail.scope, sender()).await?;
         w.give_up_mail(mail.id, &error).await?;
         let record = AuditRecord::success(Operation::MailFailed, format!("mail:{}", mail.id))
             .with_outcome(Outcome::Failure)
@@ -104,4 +103,9 @@ async fn deliver_one(state: &AppState, mail: &OutboxMail) -> Result<bool, kura_s
         state.store.mail_retry(mail.scope, mail.id, next, &error).await?;
     }
     Ok(false)
+}
+
+/// The actor of the sender's own entries.
+fn sender() -> Actor {
+    Actor { kind: ActorKind::Cli, id: None, label: "mail sender".into(), role: None, source_ip: None, user_agent: None }
 }

@@ -6,56 +6,66 @@
 use crate::error::AppResult;
 use crate::mail::templates::Notice;
 use crate::state::AppState;
-use kura_domain::{Actor, ActorKind, AuditRecord, AuditScope, Operation};
+use kura_domain::{Actor, ActorKind, AuditRecord, AuditScope, Operation, Tenant};
 
 /// The reminders, in days before the end, farthest first.
 pub const STAGES: [u32; 3] = [30, 14, 1];
 
-/// Mails every reminder now due; returns how many mails were queued.
+/// Mails every reminder now due; returns how many mails were queued. A tenant's value that
+/// does not open (an administrator's email) stops the scan as any error does, after it is
+/// recorded in that tenant's log ([`crate::denials::audit_refused_open`]).
 pub async fn send_due(state: &AppState) -> AppResult<usize> {
     let now = state.clock.now();
     let mut queued = 0;
     for tenant in state.store.tenants().await? {
-        let Some(end) = tenant.contract_end else { continue };
-        let today = tenant.today(now);
-        if today > end {
-            continue;
-        }
-        let days = i64::from((end - today).get_days());
-        // The nearest reminder due: a tenant already inside 14 days gets that one only.
-        let Some(stage) = STAGES.iter().rev().copied().find(|s| days <= i64::from(*s)) else { continue };
-        let actor = Actor {
-            kind: ActorKind::Cli,
-            id: None,
-            label: "contract end".into(),
-            role: None,
-            source_ip: None,
-            user_agent: None,
-        };
-        let mut w = state.store.begin(AuditScope::Tenant(tenant.id), actor).await?;
-        if !w.claim_contract_end_notice(tenant.id, end, stage).await? {
-            continue;
-        }
-        let admins = crate::erasure::administrators(state, &tenant).await?;
-        let deletion = crate::erasure::due_date(end, state.settings.contract.grace_days).to_string();
-        let url = format!("{}/console", state.settings.base_url());
-        for admin in &admins {
-            let notice = Notice::ContractEnding {
-                tenant: tenant.display_name.as_str(),
-                name: admin.display_name.as_str(),
-                end: &end.to_string(),
-                days,
-                deletion: &deletion,
-                url: &url,
-            };
-            super::links::queue(&mut w, admin, &notice).await?;
-        }
-        let detail = format!("{stage}-day reminder; ends {end}; mailed to {} administrator(s)", admins.len());
-        w.commit(
-            AuditRecord::success(Operation::ContractEndNotice, format!("tenant:{}", tenant.slug)).with_detail(detail),
-        )
-        .await?;
-        queued += admins.len();
+        let sent = remind(state, &tenant, now).await;
+        queued += crate::denials::audit_refused_open(state, tenant.id, &actor(), "contract end notices", sent).await?;
     }
     Ok(queued)
+}
+
+/// The actor of the reminders' entries.
+fn actor() -> Actor {
+    Actor {
+        kind: ActorKind::Cli,
+        id: None,
+        label: "contract end".into(),
+        role: None,
+        source_ip: None,
+        user_agent: None,
+    }
+}
+
+/// The reminder due to `tenant`'s administrators, if any; returns how many mails were queued.
+async fn remind(state: &AppState, tenant: &Tenant, now: jiff::Timestamp) -> AppResult<usize> {
+    let Some(end) = tenant.contract_end else { return Ok(0) };
+    let today = tenant.today(now);
+    if today > end {
+        return Ok(0);
+    }
+    let days = i64::from((end - today).get_days());
+    // The nearest reminder due: a tenant already inside 14 days gets that one only.
+    let Some(stage) = STAGES.iter().rev().copied().find(|s| days <= i64::from(*s)) else { return Ok(0) };
+    let mut w = state.store.begin(AuditScope::Tenant(tenant.id), actor()).await?;
+    if !w.claim_contract_end_notice(tenant.id, end, stage).await? {
+        return Ok(0);
+    }
+    let admins = crate::erasure::administrators(state, tenant).await?;
+    let deletion = crate::erasure::due_date(end, state.settings.contract.grace_days).to_string();
+    let url = format!("{}/console", state.settings.base_url());
+    for admin in &admins {
+        let notice = Notice::ContractEnding {
+            tenant: tenant.display_name.as_str(),
+            name: admin.display_name.as_str(),
+            end: &end.to_string(),
+            days,
+            deletion: &deletion,
+            url: &url,
+        };
+        super::links::queue(&mut w, admin, &notice).await?;
+    }
+    let detail = format!("{stage}-day reminder; ends {end}; mailed to {} administrator(s)", admins.len());
+    w.commit(AuditRecord::success(Operation::ContractEndNotice, format!("tenant:{}", tenant.slug)).with_detail(detail))
+        .await?;
+    Ok(admins.len())
 }

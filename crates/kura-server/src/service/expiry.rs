@@ -5,16 +5,21 @@
 //! each warning. The contract's end reminders (TEN-4, `contract_notices.rs`) run with them.
 
 use super::security;
+use crate::denials::audit_refused_open;
 use crate::error::AppResult;
 use crate::mail::templates::Notice;
 use crate::state::AppState;
-use jiff::SignedDuration;
-use kura_domain::{Actor, ActorKind, AuditRecord, AuditScope, Operation, UserStatus, format_in_zone};
+use jiff::{SignedDuration, Timestamp};
+use kura_domain::{
+    Actor, ActorKind, AuditRecord, AuditScope, Operation, SecurityPolicy, Tenant, UserStatus, format_in_zone,
+};
 
 /// The warnings, in days before expiry, farthest first.
 const STAGES: [u32; 2] = [14, 3];
 
-/// Mails every warning now due; returns how many were queued.
+/// Mails every warning now due; returns how many were queued. A tenant's value that does not
+/// open stops the scan as any error does, after it is recorded in that tenant's log
+/// (`crypto.open_refused`, [`crate::denials::audit_refused_open`]).
 pub async fn send_due_notices(state: &AppState) -> AppResult<usize> {
     let now = state.clock.now();
     let mut queued = 0;
@@ -22,42 +27,8 @@ pub async fn send_due_notices(state: &AppState) -> AppResult<usize> {
         let Some(days) = policy.password.expiry_days else { continue };
         let Some(tenant) = state.store.tenant(tenant_id).await? else { continue };
         let policy = security::effective(state, Some(policy));
-        // Nearest first: a user already inside three days gets that warning only.
-        for stage in STAGES.iter().rev().copied() {
-            let age = SignedDuration::from_hours(24 * i64::from(days.saturating_sub(stage)));
-            let Ok(changed_before) = now.checked_sub(age) else { continue };
-            for user in state.store.users_with_expiring_passwords(tenant_id, changed_before, stage).await? {
-                let (Some(changed_at), Some(expires)) =
-                    (user.password_changed_at, user.password_expires_at(&policy.password))
-                else {
-                    continue;
-                };
-                if expires <= now {
-                    continue;
-                }
-                let mut w = state.store.begin(AuditScope::Tenant(tenant_id), job("password expiry")).await?;
-                if !w.claim_expiry_notice(tenant_id, user.id, changed_at, stage).await? {
-                    continue;
-                }
-                let left = expires.duration_since(now).as_hours().div_euclid(24) + 1;
-                let expires_text = format_in_zone(expires, &tenant.time_zone);
-                let url = format!("{}/console/account/password", state.settings.base_url());
-                let notice = Notice::PasswordExpiry {
-                    tenant: tenant.display_name.as_str(),
-                    name: user.display_name.as_str(),
-                    days: left,
-                    expires: &expires_text,
-                    url: &url,
-                };
-                super::links::queue(&mut w, &user, &notice).await?;
-                w.commit(
-                    AuditRecord::success(Operation::PasswordExpiryNotice, format!("user:{}", user.email))
-                        .with_detail(format!("{stage}-day warning; expires {expires_text}")),
-                )
-                .await?;
-                queued += 1;
-            }
-        }
+        let sent = password_notices(state, &tenant, &policy, days, now).await;
+        queued += audit_refused_open(state, tenant_id, &job(PASSWORD_EXPIRY), "password expiry notices", sent).await?;
     }
     queued += send_key_notices(state).await?;
     queued += super::contract_notices::send_due(state).await?;
@@ -74,6 +45,56 @@ fn job(label: &str) -> Actor {
     Actor { kind: ActorKind::Cli, id: None, label: label.into(), role: None, source_ip: None, user_agent: None }
 }
 
+const PASSWORD_EXPIRY: &str = "password expiry";
+
+/// The password expiry warnings due in `tenant`, whose passwords expire after `days`.
+async fn password_notices(
+    state: &AppState,
+    tenant: &Tenant,
+    policy: &SecurityPolicy,
+    days: u32,
+    now: Timestamp,
+) -> AppResult<usize> {
+    let mut queued = 0;
+    // Nearest first: a user already inside three days gets that warning only.
+    for stage in STAGES.iter().rev().copied() {
+        let age = SignedDuration::from_hours(24 * i64::from(days.saturating_sub(stage)));
+        let Ok(changed_before) = now.checked_sub(age) else { continue };
+        for user in state.store.users_with_expiring_passwords(tenant.id, changed_before, stage).await? {
+            let (Some(changed_at), Some(expires)) =
+                (user.password_changed_at, user.password_expires_at(&policy.password))
+            else {
+                continue;
+            };
+            if expires <= now {
+                continue;
+            }
+            let mut w = state.store.begin(AuditScope::Tenant(tenant.id), job(PASSWORD_EXPIRY)).await?;
+            if !w.claim_expiry_notice(tenant.id, user.id, changed_at, stage).await? {
+                continue;
+            }
+            let left = expires.duration_since(now).as_hours().div_euclid(24) + 1;
+            let expires_text = format_in_zone(expires, &tenant.time_zone);
+            let url = format!("{}/console/account/password", state.settings.base_url());
+            let notice = Notice::PasswordExpiry {
+                tenant: tenant.display_name.as_str(),
+                name: user.display_name.as_str(),
+                days: left,
+                expires: &expires_text,
+                url: &url,
+            };
+            super::links::queue(&mut w, &user, &notice).await?;
+            w.commit(
+                AuditRecord::success(Operation::PasswordExpiryNotice, format!("user:{}", user.email))
+                    .with_detail(format!("{stage}-day warning; expires {expires_text}")),
+            )
+            .await?;
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
 /// Reminds the owners of API keys that expire within 14 and 3 days; returns how many were queued.
 /// A key without an owner (created before owners were recorded) or whose owner is gone or
 /// disabled gets no reminder.
@@ -81,37 +102,47 @@ async fn send_key_notices(state: &AppState) -> AppResult<usize> {
     let now = state.clock.now();
     let mut queued = 0;
     for tenant in state.store.tenants().await? {
-        for stage in STAGES.iter().rev().copied() {
-            let Ok(before) = now.checked_add(SignedDuration::from_hours(24 * i64::from(stage))) else { continue };
-            for key in state.store.api_keys_expiring(tenant.id, before, stage).await? {
-                let (Some(owner), Some(expires)) = (key.created_by, key.expires_at) else { continue };
-                let Some(user) = state.store.user(tenant.id, owner).await? else { continue };
-                if user.status != UserStatus::Active {
-                    continue;
-                }
-                let mut w = state.store.begin(AuditScope::Tenant(tenant.id), job("api key expiry")).await?;
-                if !w.claim_api_key_expiry_notice(tenant.id, key.id, stage).await? {
-                    continue;
-                }
-                let left = expires.duration_since(now).as_hours().div_euclid(24) + 1;
-                let expires_text = format_in_zone(expires, &tenant.time_zone);
-                let url = format!("{}/console/api-keys", state.settings.base_url());
-                let notice = Notice::ApiKeyExpiry {
-                    tenant: tenant.display_name.as_str(),
-                    name: user.display_name.as_str(),
-                    key: &key.name,
-                    days: left,
-                    expires: &expires_text,
-                    url: &url,
-                };
-                super::links::queue(&mut w, &user, &notice).await?;
-                w.commit(
-                    AuditRecord::success(Operation::ApiKeyExpiryNotice, format!("apikey:{}", key.id))
-                        .with_detail(format!("{stage}-day reminder to {}; expires {expires_text}", user.email)),
-                )
-                .await?;
-                queued += 1;
+        let sent = key_notices(state, &tenant, now).await;
+        queued += audit_refused_open(state, tenant.id, &job(KEY_EXPIRY), "api key expiry notices", sent).await?;
+    }
+    Ok(queued)
+}
+
+const KEY_EXPIRY: &str = "api key expiry";
+
+/// The API key expiry reminders due in `tenant`.
+async fn key_notices(state: &AppState, tenant: &Tenant, now: Timestamp) -> AppResult<usize> {
+    let mut queued = 0;
+    for stage in STAGES.iter().rev().copied() {
+        let Ok(before) = now.checked_add(SignedDuration::from_hours(24 * i64::from(stage))) else { continue };
+        for key in state.store.api_keys_expiring(tenant.id, before, stage).await? {
+            let (Some(owner), Some(expires)) = (key.created_by, key.expires_at) else { continue };
+            let Some(user) = state.store.user(tenant.id, owner).await? else { continue };
+            if user.status != UserStatus::Active {
+                continue;
             }
+            let mut w = state.store.begin(AuditScope::Tenant(tenant.id), job(KEY_EXPIRY)).await?;
+            if !w.claim_api_key_expiry_notice(tenant.id, key.id, stage).await? {
+                continue;
+            }
+            let left = expires.duration_since(now).as_hours().div_euclid(24) + 1;
+            let expires_text = format_in_zone(expires, &tenant.time_zone);
+            let url = format!("{}/console/api-keys", state.settings.base_url());
+            let notice = Notice::ApiKeyExpiry {
+                tenant: tenant.display_name.as_str(),
+                name: user.display_name.as_str(),
+                key: &key.name,
+                days: left,
+                expires: &expires_text,
+                url: &url,
+            };
+            super::links::queue(&mut w, &user, &notice).await?;
+            w.commit(
+                AuditRecord::success(Operation::ApiKeyExpiryNotice, format!("apikey:{}", key.id))
+                    .with_detail(format!("{stage}-day reminder to {}; expires {expires_text}", user.email)),
+            )
+            .await?;
+            queued += 1;
         }
     }
     Ok(queued)

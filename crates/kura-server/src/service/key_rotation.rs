@@ -145,6 +145,10 @@ pub fn spawn(state: AppState, shutdown: impl Future<Output = ()> + Send + 'stati
 }
 
 /// Claims and runs jobs until none waits (or `limits` stops it); returns the batches run.
+///
+/// A value that does not open is left as it is and the job goes on; it is recorded as
+/// `crypto.open_refused` in the tenant's log, once per job on this run (a later pass meets it
+/// again). Keys that cannot be used at all end the job as failed, recorded the same way.
 pub async fn run(state: &AppState, limits: Limits) -> AppResult<usize> {
     let mut batches = 0;
     loop {
@@ -153,27 +157,43 @@ pub async fn run(state: &AppState, limits: Limits) -> AppResult<usize> {
         }
         let claim = Uuid::now_v7();
         let Some(mut job) = state.store.claim_key_rotation(claim, LEASE).await? else { return Ok(batches) };
+        let mut recorded = std::collections::HashSet::new();
         loop {
             if limits.max_batches.is_some_and(|max| batches >= max) {
                 return Ok(batches);
             }
             batches += 1;
-            match state.store.key_rotation_batch(&mut job, claim, limits.batch_rows, LEASE).await {
-                Ok(BatchOutcome::More) => {}
-                Ok(BatchOutcome::Complete) => {
-                    finish(state, &job, claim).await?;
-                    break;
+            let outcome = match state.store.key_rotation_batch(&mut job, claim, limits.batch_rows, LEASE).await {
+                Ok(batch) => {
+                    for why in batch.refused {
+                        if recorded.insert(why.clone()) {
+                            refused_open(state, &job, &why).await;
+                        }
+                    }
+                    batch.outcome
                 }
                 // The lease ended and another worker has the job now.
                 Err(StoreError::NotFound) => break,
                 Err(StoreError::Unreadable(why)) => {
+                    refused_open(state, &job, &why).await;
                     fail(state, &job, claim, &why).await?;
                     break;
                 }
                 Err(e) => return Err(e.into()),
+            };
+            if outcome == BatchOutcome::Complete {
+                finish(state, &job, claim).await?;
+                break;
             }
         }
     }
+}
+
+/// A value (or the keys) of `job`'s tenant that did not open: in the tenant's log as its
+/// requester's, like the job's other entries.
+async fn refused_open(state: &AppState, job: &KeyRotation, why: &str) {
+    let target = format!("key-rotation:{}", job.id);
+    crate::denials::record_refused_open(state, AuditScope::Tenant(job.tenant), job.actor.clone(), target, why).await;
 }
 
 /// Ends `job` as done: older versions retired, audited in both logs as its requester's.

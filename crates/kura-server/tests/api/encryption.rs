@@ -21,7 +21,7 @@ pub async fn raw_records(db_url: &str) -> Vec<(uuid::Uuid, Vec<u8>)> {
     }
 }
 
-async fn set_raw_data(db_url: &str, id: &str, data: &[u8]) {
+pub async fn set_raw_data(db_url: &str, id: &str, data: &[u8]) {
     const SQL: &str = "UPDATE records SET data = $2 WHERE id = $1";
     let id: uuid::Uuid = id.parse().unwrap();
     let n = if db_url.starts_with("sqlite:") {
@@ -341,6 +341,99 @@ async fn dat_2_an_edited_ciphertext_is_refused_counted_and_recorded_once_per_req
     assert!(!page.body.contains("改ざん"));
     let (_, entries) = node.get("/api/v1/audit?operation=crypto.open_refused", &t.admin_token).await;
     assert_eq!(entries.as_array().unwrap().len(), 3, "{entries}");
+    node.verify_audit().await;
+}
+
+/// Records of `customers` in `t` named `names`, the first of them then altered behind Kura's
+/// back (one byte of its ciphertext). Returns the record ids.
+async fn records_with_one_altered(app: &TestApp, t: &TenantFixture, names: &[&str]) -> Vec<String> {
+    app.post("/api/v1/collections", &t.admin_token, customers_spec()).await;
+    let mut ids = Vec::new();
+    for name in names {
+        let (s, r) = app.post("/api/v1/collections/customers/records", &t.admin_token, json!({"name": name})).await;
+        assert_eq!(s, StatusCode::CREATED, "{r}");
+        ids.push(r["id"].as_str().unwrap().to_owned());
+    }
+    let mut stored = raw_records(&app.db_url).await.into_iter().find(|(id, _)| id.to_string() == ids[0]).unwrap().1;
+    let last = stored.len() - 1;
+    stored[last] ^= 0x01;
+    set_raw_data(&app.db_url, &ids[0], &stored).await;
+    ids
+}
+
+/// `kura_decryption_refusals_total` of `app`.
+async fn refusals_counted(app: &TestApp) -> u64 {
+    let (_, text) = app.send("GET", "/metrics", None, None).await;
+    let line =
+        text.as_str().unwrap_or("").lines().find(|l| l.starts_with("kura_decryption_refusals_total")).unwrap_or("");
+    line.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+/// The tenant's `crypto.open_refused` entries, newest first.
+async fn refused_entries(app: &TestApp, t: &TenantFixture) -> Vec<serde_json::Value> {
+    let (s, entries) = app.get("/api/v1/audit?operation=crypto.open_refused", &t.admin_token).await;
+    assert_eq!(s, StatusCode::OK, "{entries}");
+    entries.as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn dat_2_a_value_that_does_not_open_in_the_key_rotation_job_is_recorded_in_the_tenants_log() {
+    use kura_server::service::key_rotation::{self, Limits};
+    let app = spawn_encrypted_app_with(|s| s.encryption.rotation_worker = Some(false)).await;
+    let t = app.tenant("acme").await;
+    let ids = records_with_one_altered(&app, &t, &["改ざん 回転", "無傷 一", "無傷 二"]).await;
+    assert_eq!(refusals_counted(&app).await, 0);
+
+    let (s, job) = app.post("/api/v1/keys/rotate", &t.admin_token, json!({})).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{job}");
+    key_rotation::run(&app.state, Limits::default()).await.unwrap();
+    // The job ends as before: the other values re-sealed, the altered one left as it was.
+    let (_, status) = app.get("/api/v1/keys", &t.admin_token).await;
+    assert_eq!(status["rotations"][0]["status"], "done", "{status}");
+    for (id, stored) in raw_records(&app.db_url).await {
+        let version = u32::from_be_bytes([stored[1], stored[2], stored[3], stored[4]]);
+        assert_eq!(version, if id.to_string() == ids[0] { 1 } else { 2 }, "{id}");
+    }
+    // Recorded once in the tenant's log, as the rotation's requester (its other entries are),
+    // naming the record and never its value; and counted.
+    let entries = refused_entries(&app, &t).await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let e = &entries[0];
+    assert_eq!((e["outcome"].as_str(), e["actor"].as_str()), (Some("failure"), Some(t.admin_email.as_str())));
+    assert_eq!(e["target"], format!("key-rotation:{}", job["id"].as_str().unwrap()));
+    assert!(e["detail"].as_str().unwrap().contains(&ids[0]) && !e.to_string().contains("改ざん"), "{e}");
+    assert_eq!(refusals_counted(&app).await, 1);
+    app.verify_audit().await;
+}
+
+#[tokio::test]
+async fn dat_2_a_value_that_does_not_open_in_an_export_job_is_recorded_in_the_tenants_log() {
+    let without_workers = |s: &mut kura_server::Settings| {
+        s.exports.worker = false;
+        s.encryption.rotation_worker = Some(false);
+    };
+    let app = spawn_encrypted_app_with(without_workers).await;
+    let t = app.tenant("acme").await;
+    let ids = records_with_one_altered(&app, &t, &["改ざん 出力", "無傷"]).await;
+    let body = json!({"kind": "collection", "collection": "customers", "format": "jsonl"});
+    let (s, started) = app.post("/api/v1/exports", &t.admin_token, body).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{started}");
+    let id = started["id"].as_str().unwrap().to_owned();
+
+    // Built by a node that reads what the database holds (the first one keeps the records it
+    // wrote in memory): the job fails as before, and the refusal is recorded.
+    let node = app.another_node_with(without_workers).await;
+    kura_server::service::transfer::worker::run_pass(&node.state).await.unwrap();
+    let (_, job) = node.get(&format!("/api/v1/exports/{id}"), &t.admin_token).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert!(!job.to_string().contains("改ざん") && !job.to_string().contains(&ids[0]), "{job}");
+    let entries = refused_entries(&node, &t).await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let e = &entries[0];
+    assert_eq!((e["outcome"].as_str(), e["actor"].as_str()), (Some("failure"), Some(t.admin_email.as_str())));
+    assert_eq!(e["target"], format!("export:{id}"));
+    assert!(e["detail"].as_str().unwrap().contains(&ids[0]) && !e.to_string().contains("改ざん"), "{e}");
+    assert_eq!(refusals_counted(&node).await, 1);
     node.verify_audit().await;
 }
 

@@ -387,6 +387,10 @@ async fn dat_2_tenant_mail_is_sealed_in_the_outbox_and_unreadable_once_the_tenan
     let listed = node.state.store.mails(None, 10).await.unwrap().remove(0);
     assert_eq!(listed.status, "failed", "{listed:?}");
     assert!(listed.last_error.unwrap().contains("could not be decrypted"));
+    // Counted as a refused decryption, as a request's would be (and recorded in the tenant's
+    // log, which no longer opens to show it).
+    let (_, metrics) = node.send("GET", "/metrics", None, None).await;
+    assert!(metrics.as_str().unwrap_or("").contains("\nkura_decryption_refusals_total 1"), "{metrics}");
 }
 
 #[tokio::test]

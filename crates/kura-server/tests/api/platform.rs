@@ -127,3 +127,75 @@ async fn ten_2_readyz_reports_whether_row_level_security_confines_the_applicatio
     let (s, body) = owner.send("GET", "/readyz", None, None).await;
     assert_eq!((s, body["row_security"].as_str()), (StatusCode::OK, Some("not_enforced")));
 }
+
+/// TEN-2: the operator's first page shows what `/readyz` reports as `row_security`, with what
+/// it means beside it, in Japanese and English: not available on SQLite; enforced for the
+/// application role the test applications connect as; and for a node connected as the
+/// superuser that owns the tables, not enforced, why, and what to do, with a warning on top.
+#[tokio::test]
+async fn ten_2_the_operator_console_shows_whether_row_level_security_confines_the_application() {
+    const OPERATOR: &str = "ops@kura.example.jp";
+    let app = spawn_app().await;
+    app.operator(OPERATOR).await;
+    let op = crate::console_client::Console::new(&app);
+    let (_, secret) = op.operator_login(&app, OPERATOR, PASSWORD, None).await;
+    let (state, en, ja) = if app.db_url.starts_with("sqlite:") {
+        (
+            "not_available",
+            ["Not available (SQLite)", "has no database roles"],
+            ["対象外（SQLite）", "SQLiteにはデータベースロールも"],
+        )
+    } else {
+        (
+            "enforced",
+            ["Enforced", "could not read or change another tenant"],
+            ["有効", "他のテナントのデータを読んだり変更したりすることはできません"],
+        )
+    };
+    let pages = operator_pages(&op).await;
+    for (page, wanted) in pages.iter().zip([en, ja]) {
+        assert!(page.contains(&format!("data-row-security=\"{state}\"")), "{page}");
+        for text in wanted {
+            assert!(page.contains(text), "{text}: {page}");
+        }
+        assert!(!page.contains("database_owner_url"), "nothing to do: {page}");
+    }
+    assert!(pages[0].contains("Row-level security") && pages[1].contains("行レベルセキュリティ"));
+    let untranslated = crate::console_client::english_sentences(&pages[1]);
+    assert!(untranslated.is_empty(), "{untranslated:?}");
+    if app.db_url.starts_with("sqlite:") {
+        return;
+    }
+
+    // A node connected as the test's superuser, which owns the tables: not enforced, why, and
+    // what to do, with the warning at the top of the page.
+    let owner =
+        app.another_node_with(|s| s.database_url = kura_server::settings::Secret::new(app.db_url.clone())).await;
+    let op = crate::console_client::Console::new(&owner);
+    op.operator_login(&owner, OPERATOR, PASSWORD, Some(&secret)).await;
+    let pages = operator_pages(&op).await;
+    let wanted = [
+        ["Not enforced", "is a superuser", "does not confine Kura", "database_owner_url", "restart Kura"],
+        ["無効", "スーパーユーザーのため", "適用されていません", "database_owner_url", "再起動してください"],
+    ];
+    for (page, wanted) in pages.iter().zip(wanted) {
+        assert!(page.contains("data-row-security=\"not_enforced\""), "{page}");
+        for text in wanted {
+            assert!(page.contains(text), "{text}: {page}");
+        }
+    }
+    let untranslated = crate::console_client::english_sentences(&pages[1]);
+    assert!(untranslated.is_empty(), "{untranslated:?}");
+}
+
+/// The operator's first page in English, then in Japanese.
+async fn operator_pages(op: &crate::console_client::Console) -> [String; 2] {
+    let mut pages = [String::new(), String::new()];
+    for (page, lang) in pages.iter_mut().zip(["en", "ja"]) {
+        op.get(&format!("/console/lang?to={lang}&back=/operator")).await;
+        let got = op.get("/operator").await;
+        assert_eq!(got.status, StatusCode::OK, "{}", got.body);
+        *page = got.body;
+    }
+    pages
+}

@@ -57,7 +57,7 @@ async fn run(store: &Store, limit: u32, batches: usize) -> (KeyRotation, Uuid, b
     let claim = Uuid::now_v7();
     let mut job = store.claim_key_rotation(claim, lease()).await.unwrap().expect("a job to claim");
     for _ in 0..batches {
-        if store.key_rotation_batch(&mut job, claim, limit, lease()).await.unwrap() == BatchOutcome::Complete {
+        if store.key_rotation_batch(&mut job, claim, limit, lease()).await.unwrap().outcome == BatchOutcome::Complete {
             return (job, claim, true);
         }
     }
@@ -303,7 +303,7 @@ async fn dat_2_a_tenant_opened_before_encryption_is_sealed_by_the_job() {
     add_record(&store, &t, &c, "記録カナリア-new").await;
     assert_eq!(store.records(t.id, c.id).await.unwrap().len(), 6);
     loop {
-        if store.key_rotation_batch(&mut half, claim, 2, lease()).await.unwrap() == BatchOutcome::Complete {
+        if store.key_rotation_batch(&mut half, claim, 2, lease()).await.unwrap().outcome == BatchOutcome::Complete {
             break;
         }
     }

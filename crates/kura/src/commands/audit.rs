@@ -106,7 +106,8 @@ pub async fn export(
     let zone = p.tenant().time_zone.clone();
     let (from, to) = (instant("from", from, &zone)?, instant("to", to, &zone)?);
     let format = audit_export::parse_format(Some(format)).map_err(fail)?;
-    let file = audit_export::export(state, &p, from, to, format).await.map_err(fail)?;
+    let file = audit_export::export(state, &p, from, to, format).await;
+    let file = super::audited(state, p.tenant().id, p.actor(), "kura audit export", file).await.map_err(fail)?;
     std::fs::write(out, &file.bytes).with_context(|| format!("cannot write {}", out.display()))?;
     println!("Exported the operation log of {tenant} to {}. Check it with kura audit verify --export.", out.display());
     Ok(ExitCode::SUCCESS)

@@ -20,7 +20,9 @@ pub async fn run(state: &AppState, actor: Actor, command: &BulkCommand) -> anyho
     let p = transfer::command_line_principal(state, actor, &given.tenant).await.map_err(fail)?;
     let at = collections::at(state, &p, &given.collection).await.map_err(fail)?;
     let selection = selection_of(given);
-    let preview = bulk::preview(state, &p, &at, &selection, kind).await.map_err(fail)?;
+    let (tenant, who) = (p.tenant().id, p.actor().clone());
+    let previewed = bulk::preview(state, &p, &at, &selection, kind).await;
+    let preview = super::audited(state, tenant, &who, "kura bulk", previewed).await.map_err(fail)?;
     println!("The selection holds {} records in {}.", preview.total, given.collection);
     let Some(expected) = given.expected_count else {
         let verb = if kind == Kind::Delete { "delete" } else { "change" };
@@ -30,8 +32,8 @@ pub async fn run(state: &AppState, actor: Actor, command: &BulkCommand) -> anyho
     let outcome = match &set {
         Some(set) => bulk::update(state, &p, &given.collection, &selection, set, expected).await,
         None => bulk::delete(state, &p, &given.collection, &selection, expected).await,
-    }
-    .map_err(fail)?;
+    };
+    let outcome = super::audited(state, tenant, &who, "kura bulk", outcome).await.map_err(fail)?;
     let verb = if kind == Kind::Delete { "Deleted" } else { "Changed" };
     println!(
         "{verb} {} of {} records, in one operation (one entry in the tenant's operation log).",

@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use kura_domain::Actor;
 use kura_server::AppState;
 use kura_server::auth::TenantPrincipal;
+use kura_server::error::AppResult;
 use kura_server::service::transfer::format::{Format, HeaderNames};
 use kura_server::service::transfer::{
     self, archive,
@@ -28,7 +29,8 @@ pub async fn run(state: &AppState, actor: Actor, args: &ExportArgs) -> anyhow::R
     let header = if args.header == "key" { HeaderNames::Key } else { HeaderNames::Label };
     let params = ExportParams { format: Some(format), header: Some(header) };
     let p = transfer::command_line_principal(state, actor, &args.tenant).await.map_err(fail)?;
-    let mut exporter = export::start(state, &p, collection, &params).await.map_err(fail)?;
+    let started = export::start(state, &p, collection, &params).await;
+    let mut exporter = refused(state, &p, started).await.map_err(fail)?;
     let file = std::fs::File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let mut out = std::io::BufWriter::new(file);
     let bar = ProgressBar::new(exporter.rows() as u64);
@@ -51,7 +53,8 @@ pub async fn run(state: &AppState, actor: Actor, args: &ExportArgs) -> anyhow::R
 async fn tenant(state: &AppState, p: &TenantPrincipal, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let spinner = ProgressBar::new_spinner().with_message("writing the archive");
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-    let archive = archive::build(state, p).await.map_err(|e| anyhow::anyhow!("{}", e.problem().detail));
+    let built = archive::build(state, p).await;
+    let archive = refused(state, p, built).await.map_err(|e| anyhow::anyhow!("{}", e.problem().detail));
     spinner.finish_and_clear();
     let mut archive = archive?;
     let file = std::fs::File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
@@ -68,4 +71,9 @@ async fn tenant(state: &AppState, p: &TenantPrincipal, args: &ExportArgs) -> any
         m.files.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// [`super::audited`] for `kura export`.
+async fn refused<T>(state: &AppState, p: &TenantPrincipal, result: AppResult<T>) -> AppResult<T> {
+    super::audited(state, p.tenant().id, p.actor(), "kura export", result).await
 }

@@ -30,7 +30,9 @@ pub async fn run(state: &AppState, actor: Actor, args: &ImportArgs) -> anyhow::R
         valid_only: args.valid_only,
     };
     let p = transfer::command_line_principal(state, actor, &args.tenant).await.map_err(fail)?;
-    let report = import::preview(state, &p, &args.collection, &choices, &upload).await.map_err(fail)?;
+    let (tenant, who) = (p.tenant().id, p.actor().clone());
+    let previewed = import::preview(state, &p, &args.collection, &choices, &upload).await;
+    let report = super::audited(state, tenant, &who, "kura import", previewed).await.map_err(fail)?;
     for problem in &report.problems {
         println!("line {}: {}", problem.line, problem.message);
     }
@@ -45,7 +47,8 @@ pub async fn run(state: &AppState, actor: Actor, args: &ImportArgs) -> anyhow::R
         println!("Nothing was imported: fix the rows above, or pass --valid-only to skip them.");
         return Ok(ExitCode::FAILURE);
     }
-    let done = import::import(state, &p, &args.collection, &choices, &upload).await.map_err(fail)?;
+    let done = import::import(state, &p, &args.collection, &choices, &upload).await;
+    let done = super::audited(state, tenant, &who, "kura import", done).await.map_err(fail)?;
     println!(
         "Imported into {}: {} added, {} updated (SHA-256 {}).",
         args.collection, done.inserted, done.updated, done.sha256

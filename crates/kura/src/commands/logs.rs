@@ -2,7 +2,7 @@
 //! (LOG-5), as a signed package that `kura audit verify --export` checks offline.
 
 use anyhow::Context as _;
-use kura_domain::Actor;
+use kura_domain::{Actor, AuditScope};
 use kura_server::AppState;
 use std::process::ExitCode;
 
@@ -23,7 +23,15 @@ pub async fn disclose(
     let t = state.store.tenant_by_slug(&slug).await?.with_context(|| format!("no tenant {slug}"))?;
     let (from, to) =
         (super::audit::instant("from", from, &t.time_zone)?, super::audit::instant("to", to, &t.time_zone)?);
-    let made = disclosure::disclose(state, actor, tenant, from, to, reason, withheld).await.map_err(fail)?;
+    let made = disclosure::disclose(state, actor.clone(), tenant, from, to, reason, withheld).await;
+    if let Err(kura_server::error::AppError::Undecryptable(cause)) = &made {
+        // A withheld disclosure is recorded in the platform's log only: so is its refusal, which
+        // would otherwise tell the tenant's administrators of it.
+        let scope = if withheld { AuditScope::Platform } else { AuditScope::Tenant(t.id) };
+        let target = "kura logs disclose".to_owned();
+        kura_server::denials::record_refused_open(state, scope, actor, target, cause).await;
+    }
+    let made = made.map_err(fail)?;
     std::fs::write(out, &made.bytes).with_context(|| format!("cannot write {}", out.display()))?;
     println!(
         "Disclosure {} of {} entries of {tenant}'s operation log written to {}.",

@@ -201,3 +201,16 @@ fn cli_actor() -> Actor {
         user_agent: None,
     }
 }
+
+/// A command's work on `tenant`'s data, as `result` came back: a stored value that did not
+/// open is recorded in the tenant's log (`crypto.open_refused`) under `actor`, as the server
+/// records it for a request; `result` comes back unchanged.
+async fn audited<T>(
+    state: &AppState,
+    tenant: kura_domain::TenantId,
+    actor: &Actor,
+    command: &str,
+    result: kura_server::error::AppResult<T>,
+) -> kura_server::error::AppResult<T> {
+    kura_server::denials::audit_refused_open(state, tenant, actor, command, result).await
+}

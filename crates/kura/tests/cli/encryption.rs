@@ -19,10 +19,6 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn occurrences(haystack: &[u8], needle: &str) -> usize {
-    haystack.windows(needle.len()).filter(|w| *w == needle.as_bytes()).count()
-}
-
 #[tokio::test]
 async fn dat_2_demo_keeps_the_master_key_and_keystore_beside_the_data_and_serve_needs_the_key() {
     let cli = Cli::new().await;
@@ -126,19 +122,33 @@ async fn dat_2_a_new_embedded_deployment_creates_its_master_key_and_encrypts_fro
     assert!(!old.path().join("data-master.key").exists());
 }
 
+/// DAT-2, DAT-3: no record value, user's name or email, in any form a person may type it, in
+/// any byte Kura wrote: its data directory, keystore and master key, the database (on SQLite
+/// its files; on PostgreSQL every row as text, and the server's own files where this test can
+/// read them: the databases' pages and the WAL) and its logs at the most verbose level. The
+/// canaries carry a token of this run, so no other test's data in the same server can match.
 #[tokio::test]
 async fn dat_2_dat_3_plaintext_canary_sweep_finds_no_record_value_or_user_name_in_any_byte_kura_wrote() {
+    use super::sweep::{self, Canaries};
     let cli = Cli::new().await;
+    let postgres = !cli.db.url.starts_with("sqlite:");
+    // PostgreSQL's WAL from here on is searched (older segments cannot hold this run's canaries).
+    let wal_since = if postgres { sweep::wal_position(&cli.db.url).await } else { 0 };
     demo_credentials(&cli).await;
+    let token = sweep::run_token();
+    let (wide, kana_token, half_kana_token) =
+        (sweep::full_width(&token), sweep::kana(&token), sweep::half_width_kana(&token));
     // Canaries: ASCII, Japanese UTF-8, and forms that only show after normalising (full-width
     // letters, half-width kana): the raw and the normalised form are both searched for.
-    let ascii = "KuraCanaryAscii7q";
-    let japanese = "金庫番カナリア試験";
-    let (full_width, full_width_normalised) = ("ＫＵＲＡＣＡＮＡＲＹ９８", "kuracanary98");
-    let (half_kana, half_kana_normalised) = ("ｶﾅﾘｱﾃｽﾄ", "カナリアテスト");
-    let csv = format!(
-        "name,kana,email,note\n{full_width} {japanese},{half_kana},kuracanary7q@example.jp,{ascii} {japanese}\n"
-    );
+    let ascii = format!("KuraCanaryAscii{token}");
+    let japanese = format!("金庫番カナリア試験{kana_token}");
+    let (full_width, full_width_normalised) = (format!("ＫＵＲＡＣＡＮＡＲＹ{wide}"), format!("kuracanary{token}"));
+    let (half_kana, half_kana_normalised) =
+        (format!("ｶﾅﾘｱﾃｽﾄ{half_kana_token}"), format!("カナリアテスト{kana_token}"));
+    assert_eq!(kura_crypto::vault::normalise(&full_width), full_width_normalised);
+    assert_eq!(kura_crypto::vault::normalise(&half_kana), half_kana_normalised);
+    let record_email = format!("kurarecord{token}@example.jp");
+    let csv = format!("name,kana,email,note\n{full_width} {japanese},{half_kana},{record_email},{ascii} {japanese}\n");
     let file = cli.dir.path().join("canaries.csv");
     std::fs::write(&file, csv).unwrap();
     let log = |args: &[&str]| {
@@ -156,26 +166,31 @@ async fn dat_2_dat_3_plaintext_canary_sweep_finds_no_record_value_or_user_name_i
     // A user's display name and email, sealed with the user and in the tenant's audit entries
     // that name the account (Japanese and full-width).
     let (admin_japanese, admin_wide, admin_normalised) =
-        ("金庫番管理者カナリア", "ＫＵＲＡＡＤＭＩＮ５５", "kuraadmin55");
+        (format!("金庫番管理者カナリア{kana_token}"), format!("ＫＵＲＡＡＤＭＩＮ{wide}"), format!("kuraadmin{token}"));
     let admin_name = format!("{admin_japanese} {admin_wide}");
-    let admin_email = "KuraMailCanary31@canary.example.jp";
+    let admin_local = format!("KuraMailCanary{}", token.to_uppercase());
+    let admin_email = format!("{admin_local}@canary.example.jp");
+    // The control: a tenant's name is the platform's record and stays plain by design, so the
+    // sweep must find it wherever the database keeps its rows, or it is not reading them.
+    let control = format!("KuraPlainTenantName{token}");
     let tenant = log(&[
         "tenant",
         "create",
         "--slug",
         "canary",
         "--name",
-        "Canary",
+        &control,
         "--admin-email",
-        admin_email,
+        &admin_email,
         "--admin-name",
         &admin_name,
         "--one-time-password",
     ]);
     // A tenant whose administrator gets a setup link: the mail waits in the outbox, sealed with
     // its recipient (typed full-width) and its body.
-    let (setup_wide, setup_normalised) = ("ＫＵＲＡＳＥＴＵＰ４４", "kurasetup44");
+    let (setup_wide, setup_normalised) = (format!("ＫＵＲＡＳＥＴＵＰ{wide}"), format!("kurasetup{token}"));
     let setup_email = format!("{setup_wide}@canary-mail.example.jp");
+    let setup_name = format!("Setup Canary {token}");
     let mailed = log(&[
         "tenant",
         "create",
@@ -186,7 +201,7 @@ async fn dat_2_dat_3_plaintext_canary_sweep_finds_no_record_value_or_user_name_i
         "--admin-email",
         &setup_email,
         "--admin-name",
-        "Setup Canary",
+        &setup_name,
     ]);
     let exported = cli.dir.path().join("exported.jsonl");
     let export = log(&[
@@ -202,7 +217,7 @@ async fn dat_2_dat_3_plaintext_canary_sweep_finds_no_record_value_or_user_name_i
     ]);
     // The values are there, decrypted, for whoever may read them.
     let text = std::fs::read_to_string(&exported).unwrap();
-    assert!(text.contains(ascii) && text.contains(japanese) && text.contains(half_kana_normalised), "{text}");
+    assert!(text.contains(&ascii) && text.contains(&japanese) && text.contains(&half_kana_normalised), "{text}");
 
     // Every byte Kura wrote: the data directory, the keystore and master key beside it, the
     // database (file, WAL and shm on SQLite; the raw rows on PostgreSQL), and the logs.
@@ -226,36 +241,142 @@ async fn dat_2_dat_3_plaintext_canary_sweep_finds_no_record_value_or_user_name_i
     for (name, out) in [("import", &import), ("export", &export), ("tenant create", &tenant), ("mailed", &mailed)] {
         written.push((format!("{name} log"), out.stderr.clone()));
     }
-    let canaries = [
-        ascii,
-        japanese,
-        full_width,
-        full_width_normalised,
-        half_kana,
-        half_kana_normalised,
-        "kuracanary7q@example.jp",
-        admin_japanese,
-        admin_wide,
-        admin_normalised,
-        admin_email,
-        &admin_email.to_lowercase(),
-        "KuraMailCanary31",
-        "kuramailcanary31",
-        setup_wide,
-        setup_normalised,
-        "Setup Canary",
-    ];
+    let (admin_email_lower, admin_local_lower) = (admin_email.to_lowercase(), admin_local.to_lowercase());
+    let canaries = Canaries::new(&[
+        ascii.as_str(),
+        japanese.as_str(),
+        full_width.as_str(),
+        full_width_normalised.as_str(),
+        half_kana.as_str(),
+        half_kana_normalised.as_str(),
+        record_email.as_str(),
+        admin_japanese.as_str(),
+        admin_wide.as_str(),
+        admin_normalised.as_str(),
+        admin_email.as_str(),
+        admin_email_lower.as_str(),
+        admin_local.as_str(),
+        admin_local_lower.as_str(),
+        setup_wide.as_str(),
+        setup_normalised.as_str(),
+        setup_name.as_str(),
+    ]);
+    let names: Vec<String> = canaries.names().collect();
     let mut found = Vec::new();
-    for (name, bytes) in &written {
-        for canary in canaries {
-            let n = occurrences(bytes, canary);
+    let mut report = |source: &str, counts: Vec<usize>| {
+        for (canary, n) in names.iter().zip(counts) {
             if n > 0 {
-                found.push(format!("{canary} ×{n} in {name}"));
+                found.push(format!("{canary} ×{n} in {source}"));
             }
+        }
+    };
+    let plain = Canaries::new(&[control.as_str()]);
+    for (name, bytes) in &written {
+        report(name, canaries.count(bytes));
+    }
+    assert!(written.len() > 4, "{:?}", written.iter().map(|w| &w.0).collect::<Vec<_>>());
+    let seen: usize = written.iter().map(|(_, bytes)| plain.count(bytes)[0]).sum();
+    assert!(seen > 0, "the control {control} is not in the database's bytes: the sweep reads the wrong files");
+
+    // On PostgreSQL, the server's own files: what reached its disk, whatever the rows say now
+    // (old row versions, full-page images, WAL records), streamed file by file.
+    let mut not_searched = None;
+    if postgres {
+        match sweep::pg_files(&cli.db.url, wal_since).await {
+            Ok((data, files, intact)) => {
+                let (mut bytes, started, mut unread) = (0u64, std::time::Instant::now(), Vec::new());
+                let (mut control_in_pages, mut control_in_wal) = (0, 0);
+                for path in &files {
+                    match canaries.count_file(path) {
+                        Ok((counts, read)) => {
+                            bytes += read;
+                            report(&path.display().to_string(), counts);
+                            let n = plain.count_file(path).map_or(0, |(c, _)| c[0]);
+                            if path.components().any(|c| c.as_os_str() == "pg_wal") {
+                                control_in_wal += n;
+                            } else {
+                                control_in_pages += n;
+                            }
+                        }
+                        // A WAL segment removed, or renamed for reuse, since it was listed.
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => unread.push(format!("{}: {e}", path.display())),
+                    }
+                }
+                if !unread.is_empty() {
+                    not_searched = Some(format!("{} of its files could not be read ({})", unread.len(), unread[0]));
+                }
+                // Read where the server keeps what it was given: its pages, and its WAL unless a
+                // busy server has written over the part of it this run began in.
+                assert!(
+                    control_in_pages > 0 && (control_in_wal > 0 || !intact),
+                    "the control {control}: ×{control_in_pages} in the databases' files, ×{control_in_wal} in the WAL"
+                );
+                if !intact {
+                    let note = "\ncanary sweep: the server has reused the WAL segment this run began in (a busy \
+                                server); those bytes are on no disk any more, the rest of the WAL was searched\n";
+                    let _ = std::io::Write::write_all(&mut std::io::stderr(), note.as_bytes());
+                }
+                eprintln!(
+                    "canary sweep: {} files, {bytes} bytes of PostgreSQL's data directory {} searched in {:?}; \
+                     control ×{control_in_pages} in pages, ×{control_in_wal} in the WAL",
+                    files.len(),
+                    data.display(),
+                    started.elapsed()
+                );
+            }
+            Err(why) => not_searched = Some(why),
         }
     }
     assert!(found.is_empty(), "plaintext found: {found:?}");
-    assert!(written.len() > 4, "{:?}", written.iter().map(|w| &w.0).collect::<Vec<_>>());
+    if let Some(why) = not_searched {
+        // Said where it is seen even when the test passes (the test harness captures only
+        // what the print macros write), and a failure where it must be searched (CI).
+        let loud = format!(
+            "\n!!! DAT-2 canary sweep: PostgreSQL's data directory was NOT searched: {why}.\n!!! Its pages and WAL \
+             may hold plaintext this test cannot see; every other byte was searched. Run the test as a user \
+             that can read the data directory (CI runs it as root, with KURA_REQUIRE_PG_DATA_DIR set).\n\n"
+        );
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), loud.as_bytes());
+        assert!(std::env::var_os("KURA_REQUIRE_PG_DATA_DIR").is_none(), "{loud}");
+    }
+}
+
+/// DAT-2: a stored value that does not open for a command (`kura export`) is refused as before,
+/// and recorded in the tenant's log as a refused decryption, as a request's is.
+#[tokio::test]
+async fn dat_2_a_value_that_does_not_open_for_a_command_is_recorded_in_the_tenants_log() {
+    const REFUSED: &str = "SELECT COUNT(*) FROM audit_log WHERE operation = 'crypto.open_refused'";
+    let cli = Cli::new().await;
+    demo_credentials(&cli).await;
+    // A customer's ciphertext replaced by another record's, behind Kura's back.
+    cli.sql(
+        "UPDATE records SET data = (SELECT r.data FROM records r WHERE r.id <> records.id ORDER BY r.id LIMIT 1) \
+         WHERE id = (SELECT r.id FROM records r JOIN collections c ON c.tenant_id = r.tenant_id \
+         AND c.id = r.collection_id WHERE c.name = 'customers' ORDER BY r.id LIMIT 1)",
+    )
+    .await;
+    assert_eq!(count(&cli, REFUSED).await, 0);
+    let out = cli.dir.path().join("refused.jsonl");
+    let args = ["export", "--tenant", "demo", "--collection", "customers", "--format", "jsonl", "--out"];
+    let run = cli.run(&[&args[..], &[out.to_str().unwrap()]].concat());
+    assert!(!run.status.success());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("decrypt"), "{}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(count(&cli, REFUSED).await, 1, "recorded once, in the tenant's log");
+}
+
+async fn count(cli: &Cli, sql: &'static str) -> i64 {
+    if cli.db.url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(&cli.db.url).await.unwrap();
+        let n = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+        pool.close().await;
+        n
+    } else {
+        let pool = sqlx::PgPool::connect(&cli.db.url).await.unwrap();
+        let n = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+        pool.close().await;
+        n
+    }
 }
 
 /// Every row of every table of the PostgreSQL database at `url`, as text, and the records'

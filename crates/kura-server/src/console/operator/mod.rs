@@ -10,6 +10,7 @@ mod backup_keys;
 mod backups;
 mod break_glass;
 mod deletions;
+mod isolation;
 mod keys;
 mod mail;
 mod session;

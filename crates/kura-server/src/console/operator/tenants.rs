@@ -25,6 +25,7 @@ pub async fn list(State(state): State<AppState>, ctx: OpCtx) -> AppResult<Respon
     let body = html! {
         @if let Some(warning) = clock_warning(crate::clock_sync::read(), ctx.lang) { (notice_warn(warning)) }
         @if let Some(warning) = certificate_warning(&state, &ctx) { (notice_warn(&warning)) }
+        @if let Some(warning) = super::isolation::warning(&ctx, state.store.row_security()) { (warning) }
         @if list.is_empty() {
             (empty_state(t(Msg::NoTenantsYet), Some(("/operator/tenants/new", t(Msg::NewTenant)))))
         } @else {
@@ -48,6 +49,7 @@ pub async fn list(State(state): State<AppState>, ctx: OpCtx) -> AppResult<Respon
             } }
         }
         (super::deletions::section(&ctx, &deletions))
+        (super::isolation::section(&ctx, state.store.row_security()))
     };
     let head =
         Head::new(Nav::Tenants, t(Msg::NavTenants)).actions(new_button("/operator/tenants/new", t(Msg::NewTenant)));

@@ -148,6 +148,12 @@ async fn build_one(state: &AppState, job: ExportJob, claim: Uuid) -> AppResult<(
         }
         Err(Stopped::Failed(e)) => {
             remove(&part);
+            if let AppError::Undecryptable(cause) = &e {
+                // A value of the tenant did not open: recorded like a refused request's, then
+                // the job fails as any other would.
+                let scope = AuditScope::Tenant(job.tenant);
+                crate::denials::record_refused_open(state, scope, job.actor.clone(), target(job.id), cause).await;
+            }
             let why = match &e {
                 AppError::Internal(_) => {
                     tracing::error!(job = %job.id, error = %e, "an export job failed");
