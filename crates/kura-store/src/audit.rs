@@ -1,6 +1,7 @@
 //! Reading and verifying the audit chain (LOG-1). Appending happens in `Write::commit`.
 
 use crate::conn::{Engine, Exec, Scope};
+use crate::dialect;
 use crate::error::StoreError;
 use crate::sql;
 use crate::sql::audit::AuditRow;
@@ -402,7 +403,10 @@ impl Store {
         // The entries left in this page (the stored subtrees they complete are checked at its
         // end), and the next of them, read.
         let mut left = VERIFY_PAGE;
-        let mut page = sql::audit_page::stored_page(&mut e, scope, after, left).await?;
+        // Where the engine reads columns faster than texts, every page is "unread" and read
+        // as columns below.
+        let texts = dialect::reads_audit_texts(engine);
+        let mut page = read_page(&mut e, texts, scope, after, left).await?;
         loop {
             // Each entry is taken if it reads and is sealed in place; a full page is taken while
             // the database reads the next one. From the first entry that is not taken, the rest
@@ -410,7 +414,7 @@ impl Store {
             // break. (Should every text fail to read, say under a PostgreSQL `bytea_output` of
             // `escape`, verification is as slow as it was, not wrong.)
             let full = page.count == left;
-            let (taken, next) = if full {
+            let (taken, next) = if full && texts {
                 let last = page.last.unwrap_or(after);
                 let (next, taken) = tokio::join!(
                     biased;
@@ -455,7 +459,7 @@ impl Store {
             page = match next {
                 // Read after this page, which was taken whole.
                 Some(next) if !odd => next?,
-                _ => sql::audit_page::stored_page(&mut e, scope, after, left).await?,
+                _ => read_page(&mut e, texts, scope, after, left).await?,
             };
         }
 
@@ -627,6 +631,23 @@ fn check<'a>(tree: &CompactRange, pending: &mut Vec<&'a Checkpoint>, differs: &m
         if differs.is_none() && !c.root().ct_eq(&tree.root()) {
             *differs = Some(c);
         }
+    }
+}
+
+/// Up to `left` entries after `after` as a page's text where the engine reads them so
+/// ([`dialect::reads_audit_texts`]), otherwise a page of `left` unread entries, which the
+/// caller reads as columns.
+async fn read_page(
+    e: &mut Exec<'_>,
+    texts: bool,
+    scope: AuditScope,
+    after: i64,
+    left: i64,
+) -> Result<sql::audit_page::StoredPage, StoreError> {
+    if texts {
+        sql::audit_page::stored_page(e, scope, after, left).await
+    } else {
+        Ok(sql::audit_page::StoredPage::unread(left))
     }
 }
 

@@ -66,6 +66,13 @@ pub(crate) struct StoredPage {
     pub(crate) text: Vec<u8>,
 }
 
+impl StoredPage {
+    /// A page of `count` entries whose text was not read: each is read as columns instead.
+    pub(crate) fn unread(count: i64) -> Self {
+        Self { count, last: None, text: Vec::new() }
+    }
+}
+
 /// Reads up to `limit` entries after `after_seq` as one [`StoredPage`].
 pub(crate) async fn stored_page(
     e: &mut Exec<'_>,
