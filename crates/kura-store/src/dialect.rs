@@ -148,10 +148,11 @@ pub(crate) async fn fused<'q>(
 
 /// Whether verification reads a chain's entries as page texts (`sql/audit_page.rs`) or as
 /// columns. On SQLite a page as one value spares sqlx's copy of every column of every row and
-/// the hand-off of each row from SQLite's thread: `log_3_measure` went from 0.12 to 0.19 GB/s.
-/// On PostgreSQL, which sends columns cheaply in binary form, the server's building of the
-/// texts cost more than it saved (0.055–0.072 GB/s as columns, 0.048–0.060 as texts), so
-/// there it reads columns as before (docs/PERFORMANCE.md, verification speed).
+/// the hand-off of each row from SQLite's thread: `log_3_measure` went from about 0.1 to about
+/// 0.3 GB/s. On PostgreSQL, which sends columns cheaply in binary form, the server's building
+/// of the texts cost more than it saved (0.055–0.072 GB/s as columns, 0.048–0.060 as texts, on
+/// a busy machine), so there it reads columns as before (docs/PERFORMANCE.md, verification
+/// speed).
 pub(crate) fn reads_audit_texts(engine: Engine) -> bool {
     match engine {
         Engine::Sqlite => true,
