@@ -578,23 +578,29 @@ impl AuditEntry {
     /// sealed under a key that was destroyed, still has its leaf.
     pub fn stored_bytes(f: &StoredFields<'_>) -> Vec<u8> {
         let mut out = Vec::with_capacity(256);
-        put(&mut out, if f.user_agent.is_some() { CANONICAL_V2 } else { CANONICAL_V1 });
-        put(&mut out, f.scope_id.as_bytes());
-        put(&mut out, &f.seq.to_be_bytes());
-        put(&mut out, &f.at_micros.to_be_bytes());
-        put(&mut out, f.actor_kind.as_bytes());
-        put_opt(&mut out, f.actor_id.as_ref().map(|u| u.as_bytes().as_slice()));
-        put(&mut out, f.actor_label.as_bytes());
-        put_opt(&mut out, f.actor_role.map(str::as_bytes));
-        put_opt(&mut out, f.source_ip.map(str::as_bytes));
-        put(&mut out, f.operation.as_bytes());
-        put_opt(&mut out, f.target.map(str::as_bytes));
-        put(&mut out, f.outcome.as_bytes());
-        put_opt(&mut out, f.detail.map(str::as_bytes));
-        if let Some(agent) = f.user_agent {
-            put(&mut out, agent.as_bytes());
-        }
+        Self::put_stored_bytes(f, &mut out);
         out
+    }
+
+    /// [`AuditEntry::stored_bytes`] appended to `out`, so that a verification reading a long
+    /// chain can keep one buffer for all its entries instead of allocating one per entry.
+    pub fn put_stored_bytes(f: &StoredFields<'_>, out: &mut Vec<u8>) {
+        put(out, if f.user_agent.is_some() { CANONICAL_V2 } else { CANONICAL_V1 });
+        put(out, f.scope_id.as_bytes());
+        put(out, &f.seq.to_be_bytes());
+        put(out, &f.at_micros.to_be_bytes());
+        put(out, f.actor_kind.as_bytes());
+        put_opt(out, f.actor_id.as_ref().map(|u| u.as_bytes().as_slice()));
+        put(out, f.actor_label.as_bytes());
+        put_opt(out, f.actor_role.map(str::as_bytes));
+        put_opt(out, f.source_ip.map(str::as_bytes));
+        put(out, f.operation.as_bytes());
+        put_opt(out, f.target.map(str::as_bytes));
+        put(out, f.outcome.as_bytes());
+        put_opt(out, f.detail.map(str::as_bytes));
+        if let Some(agent) = f.user_agent {
+            put(out, agent.as_bytes());
+        }
     }
 
     /// The canonical bytes of this entry.

@@ -1,11 +1,13 @@
 //! Reading and verifying the audit chain (LOG-1). Appending happens in `Write::commit`.
 
-use crate::conn::Scope;
+use crate::conn::{Engine, Exec, Scope};
+use crate::dialect;
 use crate::error::StoreError;
 use crate::sql;
+use crate::sql::audit::AuditRow;
 use crate::store::Store;
 use jiff::Timestamp;
-use kura_crypto::merkle::{Checkpoint, CompactRange, Hash, leaf_hash};
+use kura_crypto::merkle::{Checkpoint, CompactRange, Hash, Node, leaf_hash};
 use kura_domain::{AuditEntry, AuditScope, Operation, Outcome};
 use std::collections::HashMap;
 
@@ -136,7 +138,8 @@ const DEFAULT_LIMIT: u32 = 100;
 const MAX_LIMIT: u32 = 1000;
 /// Entries read per round trip while matching opened entries (listing or counting by actor).
 const SCAN_PAGE: usize = 500;
-/// Entries read per round trip while verifying, so memory stays flat however long the chain.
+/// Entries verification reads as one value (about 1 MB), so memory stays flat however long
+/// the chain; the stored subtrees a page's entries complete are checked after it.
 const VERIFY_PAGE: i64 = 1000;
 /// The most principals an actor filter looks up by id; a text that names more is matched on
 /// every opened entry instead (it is then common enough to fill a page quickly).
@@ -383,61 +386,89 @@ impl Store {
         // mistaken for a broken tail.
         let mut tx = self.db.snapshot(Scope::audit(scope)).await?;
         let mut e = tx.exec();
+        let engine = e.engine();
         let brk = |seq: i64, kind: TamperKind, reason: String| Ok(Err(ChainBreak { scope, seq, kind, reason }));
 
         let mut pending: Vec<&Checkpoint> = checkpoints.iter().collect();
         pending.sort_by_key(|c| std::cmp::Reverse(c.size()));
-        // The first checkpoint whose tree differs from the log's, reported only if the chain
-        // itself shows nothing more specific.
-        let mut differs: Option<&Checkpoint> = None;
-
-        let mut tree = CompactRange::new();
-        check(&tree, &mut pending, &mut differs);
-        let mut expected: i64 = 1;
-        let mut prev = [0u8; 32];
-        let mut bytes = 0u64;
+        let mut walk = Walk {
+            expected: 1,
+            prev: [0u8; 32],
+            bytes: 0,
+            tree: CompactRange::new(),
+            completed: Vec::new(),
+            pending,
+            differs: None,
+        };
+        check(&walk.tree, &mut walk.pending, &mut walk.differs);
         // Start below any sequence number so that stray entries at 0 or below are seen too.
         let mut after = i64::MIN;
-        // The subtrees the stored tree should hold, completed by this page's entries.
-        let mut completed = Vec::new();
+        // The canonical bytes of the entry being checked: one buffer for all of them.
+        let mut canonical = Vec::new();
+        // The entries left in this page (the stored subtrees they complete are checked at its
+        // end), and the next of them, read.
+        let mut left = VERIFY_PAGE;
+        // Where the engine reads columns faster than texts, every page is "unread" and read
+        // as columns below.
+        let texts = dialect::reads_audit_texts(engine);
+        let mut page = read_page(&mut e, texts, scope, after, left).await?;
         loop {
-            let rows = sql::audit::page(&mut e, scope, after, VERIFY_PAGE).await?;
-            let full = rows.len() as i64 == VERIFY_PAGE;
-            for row in rows {
-                let seq = row.seq;
-                after = seq;
-                if seq < expected {
-                    return brk(seq, TamperKind::InsertedEntry, format!("entry {seq} is out of sequence"));
-                }
-                if seq > expected {
-                    return brk(expected, TamperKind::DeletedEntry, format!("entry {expected} is missing"));
-                }
-                let canonical = row.stored_bytes();
-                let (row_prev, row_hash) = row.hashes();
-                if row_prev != prev.as_slice() || row_hash != AuditEntry::link_hash(&prev, &canonical).as_slice() {
-                    let (kind, reason) = forensics::name_break(&mut e, scope, &row, &prev).await?;
-                    return brk(seq, kind, reason);
-                }
-                bytes += canonical.len() as u64;
-                tree.append(leaf_hash(&canonical), |node, hash| {
-                    if tree::is_stored(node) {
-                        completed.push((node, *hash));
+            // Each entry is taken if it reads and is sealed in place; a full page is taken while
+            // the database reads the next one. From the first entry that is not taken, the rest
+            // of the page is read again as columns and judged as it always was, which names a
+            // break. (Should every text fail to read, say under a PostgreSQL `bytea_output` of
+            // `escape`, verification is as slow as it was, not wrong.)
+            let full = page.count == left;
+            let (taken, next) = if full && texts {
+                let last = page.last.unwrap_or(after);
+                let (next, taken) = tokio::join!(
+                    biased;
+                    sql::audit_page::stored_page(&mut e, scope, last, VERIFY_PAGE),
+                    async { walk.take_texts(engine, scope, &page.text, &mut canonical) },
+                );
+                (taken, Some(next))
+            } else {
+                (walk.take_texts(engine, scope, &page.text, &mut canonical), None)
+            };
+            if taken > 0 {
+                after = walk.expected - 1;
+                left -= taken;
+            }
+            let odd = taken < page.count;
+            // Whether the chain ends in this page.
+            let end = if odd {
+                let rows = sql::audit::page(&mut e, scope, after, left).await?;
+                let end = (rows.len() as i64) < left;
+                for row in rows {
+                    after = row.seq;
+                    left -= 1;
+                    if let Some((seq, kind, reason)) = walk.take_row(&mut e, scope, &row).await? {
+                        return brk(seq, kind, reason);
                     }
-                });
-                check(&tree, &mut pending, &mut differs);
-                prev = hash32_or_zero(row_hash);
-                expected += 1;
+                }
+                end
+            } else {
+                !full
+            };
+            if left == 0 || end {
+                if let Some((node, reason)) = tree::first_stored_mismatch(&mut e, scope, &walk.completed).await? {
+                    let seq = i64::try_from((node.index + 1) << node.level).unwrap_or(i64::MAX);
+                    return brk(seq, TamperKind::AlteredTree, reason);
+                }
+                walk.completed.clear();
+                left = VERIFY_PAGE;
             }
-            if let Some((node, reason)) = tree::first_stored_mismatch(&mut e, scope, &completed).await? {
-                let seq = i64::try_from((node.index + 1) << node.level).unwrap_or(i64::MAX);
-                return brk(seq, TamperKind::AlteredTree, reason);
-            }
-            completed.clear();
-            if !full {
+            if end {
                 break;
             }
+            page = match next {
+                // Read after this page, which was taken whole.
+                Some(next) if !odd => next?,
+                _ => read_page(&mut e, texts, scope, after, left).await?,
+            };
         }
 
+        let Walk { expected, prev, bytes, tree, pending, differs, .. } = walk;
         let last = expected - 1;
         let entries = u64::try_from(last).unwrap_or(0);
         let report = || VerifyReport {
@@ -515,6 +546,88 @@ impl Store {
     }
 }
 
+/// A verification's way along a chain: the entry it expects next, the hash it must name, and
+/// what the entries taken so far add up to.
+struct Walk<'c> {
+    expected: i64,
+    prev: [u8; 32],
+    /// The bytes of log hashed so far.
+    bytes: u64,
+    tree: CompactRange,
+    /// The subtrees the stored tree should hold, completed by this page's entries.
+    completed: Vec<(Node, Hash)>,
+    /// Checkpoints not yet reached, largest first.
+    pending: Vec<&'c Checkpoint>,
+    /// The first checkpoint whose tree differs from the log's, reported only if the chain itself
+    /// shows nothing more specific.
+    differs: Option<&'c Checkpoint>,
+}
+
+impl Walk<'_> {
+    /// Takes entry `seq`, of these canonical bytes and stored hashes, if it is sealed in place:
+    /// numbered as expected, naming the hash of the entry before, and hashing to its own hash.
+    /// Otherwise takes nothing and returns false.
+    fn take(&mut self, seq: i64, canonical: &[u8], row_prev: &[u8], row_hash: &[u8]) -> bool {
+        if seq != self.expected
+            || row_prev != self.prev.as_slice()
+            || row_hash != AuditEntry::link_hash(&self.prev, canonical).as_slice()
+        {
+            return false;
+        }
+        self.bytes += canonical.len() as u64;
+        let completed = &mut self.completed;
+        self.tree.append(leaf_hash(canonical), |node, hash| {
+            if tree::is_stored(node) {
+                completed.push((node, *hash));
+            }
+        });
+        check(&self.tree, &mut self.pending, &mut self.differs);
+        self.prev = hash32_or_zero(row_hash);
+        self.expected += 1;
+        true
+    }
+
+    /// Takes the entries of a page's text ([`sql::audit_page::StoredPage`]), in order, as long
+    /// as each reads and is sealed in place, and returns how many it took. `canonical` is the
+    /// buffer their canonical bytes are written to, one after the other.
+    fn take_texts(&mut self, engine: Engine, scope: AuditScope, mut text: &[u8], canonical: &mut Vec<u8>) -> i64 {
+        let mut taken = 0;
+        while let Some((entry, rest)) = sql::audit_page::StoredText::parse(engine, scope, text) {
+            canonical.clear();
+            AuditEntry::put_stored_bytes(&entry.fields, canonical);
+            if !self.take(entry.fields.seq, canonical, &entry.prev_hash, &entry.hash) {
+                break;
+            }
+            taken += 1;
+            text = rest;
+        }
+        taken
+    }
+
+    /// Takes an entry read as columns, or says where and how the chain breaks at it (by
+    /// `forensics`, which reads around it).
+    async fn take_row(
+        &mut self,
+        e: &mut Exec<'_>,
+        scope: AuditScope,
+        row: &AuditRow,
+    ) -> Result<Option<(i64, TamperKind, String)>, StoreError> {
+        let (seq, expected) = (row.seq, self.expected);
+        if seq < expected {
+            return Ok(Some((seq, TamperKind::InsertedEntry, format!("entry {seq} is out of sequence"))));
+        }
+        if seq > expected {
+            return Ok(Some((expected, TamperKind::DeletedEntry, format!("entry {expected} is missing"))));
+        }
+        let (row_prev, row_hash) = row.hashes();
+        if self.take(seq, &row.stored_bytes(), row_prev, row_hash) {
+            return Ok(None);
+        }
+        let (kind, reason) = forensics::name_break(e, scope, row, &self.prev).await?;
+        Ok(Some((seq, kind, reason)))
+    }
+}
+
 /// Compares the tree with the checkpoints of its size (`pending` is sorted by size, largest
 /// first), remembering the first that differs.
 fn check<'a>(tree: &CompactRange, pending: &mut Vec<&'a Checkpoint>, differs: &mut Option<&'a Checkpoint>) {
@@ -523,6 +636,23 @@ fn check<'a>(tree: &CompactRange, pending: &mut Vec<&'a Checkpoint>, differs: &m
         if differs.is_none() && !c.root().ct_eq(&tree.root()) {
             *differs = Some(c);
         }
+    }
+}
+
+/// Up to `left` entries after `after` as a page's text where the engine reads them so
+/// ([`dialect::reads_audit_texts`]), otherwise a page of `left` unread entries, which the
+/// caller reads as columns.
+async fn read_page(
+    e: &mut Exec<'_>,
+    texts: bool,
+    scope: AuditScope,
+    after: i64,
+    left: i64,
+) -> Result<sql::audit_page::StoredPage, StoreError> {
+    if texts {
+        sql::audit_page::stored_page(e, scope, after, left).await
+    } else {
+        Ok(sql::audit_page::StoredPage::unread(left))
     }
 }
 

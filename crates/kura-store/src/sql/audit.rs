@@ -388,7 +388,8 @@ macro_rules! bind_entry {
     }};
 }
 
-/// Up to `limit` raw entries after `after_seq`, in sequence order (for verification in pages).
+/// Up to `limit` raw entries after `after_seq`, in sequence order, as columns (verification
+/// reads an entry so when it is not taken from its page's text, `audit_page.rs`).
 pub(crate) async fn page(
     e: &mut Exec<'_>,
     scope: AuditScope,

@@ -11,6 +11,7 @@ pub(crate) mod account;
 pub(crate) mod api_keys;
 pub(crate) mod audit;
 pub(crate) mod audit_list;
+pub(crate) mod audit_page;
 pub(crate) mod backups;
 pub(crate) mod break_glass;
 pub(crate) mod client_certs;

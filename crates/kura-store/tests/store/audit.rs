@@ -360,6 +360,70 @@ async fn log_3_chains_written_before_the_merkle_log_get_their_tree_when_the_stor
     verify_consistency(3, 5, &before.root, &after.root, &proof).unwrap();
 }
 
+/// Verification reads each entry as one text the database builds (`sql/audit_page.rs`):
+/// entries of both encodings verify (with a user agent, an empty one included, and without),
+/// with bytes that the text's framing must carry through (a `:` and a zero byte in the actor's
+/// id, multi-byte text), and an edit that only moves an entry from one encoding to the other,
+/// or drops its actor's id, is still named.
+#[tokio::test]
+async fn log_3_verify_reads_both_encodings_and_names_an_agent_or_id_changed() {
+    let env = env().await;
+    let store = &env.store;
+    let t = make_tenant(store, "acme").await;
+    let s = scope(&t);
+    let base = i64::try_from(store.verify_audit(s).await.unwrap().unwrap().entries).unwrap();
+    let id = Uuid::from_u128(0x003a_0000_3a3a_0000_0000_0000_0000_003a);
+    for agent in [Some("Mozilla/5.0 (X11)"), None, Some(""), Some("ブラウザ/1")] {
+        let who = Actor {
+            id: Some(id),
+            role: Some("admin".into()),
+            user_agent: agent.map(str::to_owned),
+            ..actor(ActorKind::User, "taro@example.jp")
+        };
+        let record = AuditRecord::success(Operation::UserLogin, "user:taro").with_detail("確認: 1");
+        store.audit_only(s, who, record).await.unwrap();
+    }
+    let report = store.verify_audit(s).await.unwrap().unwrap();
+    assert_eq!(i64::try_from(report.entries).unwrap(), base + 4);
+
+    let (with_id, without_agent, empty_agent) = (base + 1, base + 2, base + 3);
+    let raw = Raw::connect(&env.db.url).await;
+    let u = t.id.as_uuid();
+    let named = || async move { store.verify_audit(s).await.unwrap().map(|_| ()).map_err(|b| (b.kind, b.seq)) };
+    raw.exec("UPDATE audit_log SET user_agent = '' WHERE scope_id = $1 AND seq = $2", u, without_agent).await;
+    assert_eq!(named().await, Err((TamperKind::EditedEntry, without_agent)));
+    raw.exec("UPDATE audit_log SET user_agent = NULL WHERE scope_id = $1 AND seq = $2", u, without_agent).await;
+    assert_eq!(named().await, Ok(()), "restored");
+    raw.exec("UPDATE audit_log SET user_agent = NULL WHERE scope_id = $1 AND seq = $2", u, empty_agent).await;
+    assert_eq!(named().await, Err((TamperKind::EditedEntry, empty_agent)));
+    raw.exec("UPDATE audit_log SET user_agent = '' WHERE scope_id = $1 AND seq = $2", u, empty_agent).await;
+    assert_eq!(named().await, Ok(()), "restored");
+    raw.exec("UPDATE audit_log SET actor_id = NULL WHERE scope_id = $1 AND seq = $2", u, with_id).await;
+    assert_eq!(named().await, Err((TamperKind::EditedEntry, with_id)));
+}
+
+/// Where the entries' texts do not read (PostgreSQL rendering `bytea` in its `escape` form),
+/// verification reads them as columns, as it did before: the same report, the same breaks.
+#[tokio::test]
+async fn log_3_verify_reads_columns_where_texts_do_not_read() {
+    let env = env().await;
+    let Raw::Pg(pool) = Raw::connect(&env.db.url).await else { return };
+    let t = tenant_with_three_entries(&env).await;
+    let s = scope(&t);
+    let before = env.store.verify_audit(s).await.unwrap().unwrap();
+    let db: String = sqlx::query_scalar("SELECT current_database()").fetch_one(&pool).await.unwrap();
+    let sql = format!("ALTER DATABASE \"{db}\" SET bytea_output = 'escape'");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&pool).await.unwrap();
+    // Another node: connections opened from now on render `bytea` so.
+    let node = env.node().await;
+    assert_eq!(node.verify_audit(s).await.unwrap().unwrap(), before);
+    let raw = Raw::Pg(pool);
+    let edit = "UPDATE audit_log SET detail = 'nothing happened' WHERE scope_id = $1 AND seq = $2";
+    raw.exec(edit, t.id.as_uuid(), 2).await;
+    let brk = node.verify_audit(s).await.unwrap().unwrap_err();
+    assert_eq!((brk.kind, brk.seq), (TamperKind::EditedEntry, 2), "{brk}");
+}
+
 /// Verification speed of a long log (LOG-3), in GB/s of entry bytes hashed and checked; run with
 /// `cargo test -p kura-store --test store log_3_measure -- --ignored --nocapture`.
 #[tokio::test]
