@@ -20,9 +20,7 @@ use crate::state::AppState;
 use certificate::{Certificate, CertificateError};
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
-use kura_domain::{
-    Actor, ActorKind, AuditRecord, AuditScope, BuiltinRole, Key, Operation, Slug, Tenant, format_in_zone,
-};
+use kura_domain::{Actor, AuditRecord, AuditScope, BuiltinRole, Key, Operation, Slug, Tenant, format_in_zone};
 use kura_store::{NewMail, StoreError, TenantDeletion};
 
 #[derive(Debug, thiserror::Error)]
@@ -73,14 +71,7 @@ pub fn check_due(tenant: &Tenant, grace_days: u32, now: Timestamp) -> Result<(),
 
 /// The actor of the scheduled job's entries.
 pub fn job_actor() -> Actor {
-    Actor {
-        kind: ActorKind::Cli,
-        id: None,
-        label: "contract end".into(),
-        role: None,
-        source_ip: None,
-        user_agent: None,
-    }
+    Actor::cli("contract end")
 }
 
 /// Destroys the keys and deletes the rows of the tenant `slug`, if its grace period is over;

@@ -6,7 +6,7 @@
 use crate::error::AppResult;
 use crate::mail::templates::Notice;
 use crate::state::AppState;
-use kura_domain::{Actor, ActorKind, AuditRecord, AuditScope, Operation, Tenant};
+use kura_domain::{Actor, AuditRecord, AuditScope, Operation, Tenant};
 
 /// The reminders, in days before the end, farthest first.
 pub const STAGES: [u32; 3] = [30, 14, 1];
@@ -26,14 +26,7 @@ pub async fn send_due(state: &AppState) -> AppResult<usize> {
 
 /// The actor of the reminders' entries.
 fn actor() -> Actor {
-    Actor {
-        kind: ActorKind::Cli,
-        id: None,
-        label: "contract end".into(),
-        role: None,
-        source_ip: None,
-        user_agent: None,
-    }
+    Actor::cli("contract end")
 }
 
 /// The reminder due to `tenant`'s administrators, if any; returns how many mails were queued.
