@@ -48,15 +48,12 @@ pub struct RotationBatch {
 /// A job claimed by [`Store::claim_key_rotation`].
 #[derive(Clone, Debug)]
 pub enum Claimed {
-    Job(KeyRotation),
+    /// Boxed: a job is large beside a refusal.
+    Job(Box<KeyRotation>),
     /// The job's requester (sealed under its tenant's key) did not open: the job stays claimed
     /// until its lease ends and is not run; the caller records the refusal (`cause`, as the
     /// store's refusals name it, never the value) in the tenant's log.
-    Refused {
-        tenant: TenantId,
-        job: Uuid,
-        cause: String,
-    },
+    Refused { tenant: TenantId, job: Uuid, cause: String },
 }
 
 impl Store {
@@ -99,7 +96,7 @@ impl Store {
         let (tenant, job) = (row.tenant(), row.id());
         let sealer = self.sealer(tenant).await?;
         match row.open(&sealer) {
-            Ok(opened) => Ok(Some(Claimed::Job(opened))),
+            Ok(opened) => Ok(Some(Claimed::Job(Box::new(opened)))),
             Err(StoreError::Unreadable(cause)) => Ok(Some(Claimed::Refused { tenant, job, cause })),
             Err(e) => Err(e),
         }

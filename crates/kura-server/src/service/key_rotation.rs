@@ -165,7 +165,7 @@ pub async fn run(state: &AppState, limits: Limits) -> AppResult<usize> {
                 crate::refused_opens::record(state, tenant, &claim_actor(), &claim_work(job), &cause).await;
                 continue;
             }
-            Some(Claimed::Job(job)) => job,
+            Some(Claimed::Job(job)) => *job,
         };
         let work = claim_work(job.id);
         if state.store.refused_open_tenants(&work).await?.contains(&job.tenant) {
