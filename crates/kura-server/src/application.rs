@@ -270,7 +270,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ap
     let ca_dir = settings.tls.client_ca_dir.clone().unwrap_or_else(|| settings.data_dir.join("tls"));
     // With encryption at rest, the client CA's key is sealed under the same master key.
     let ca_sealer = master;
-    Ok(AppState::new(crate::state::Shared {
+    let state = AppState::new(crate::state::Shared {
         client_ca: Arc::new(crate::service::client_certs::CaSlot::new(ca_dir, ca_sealer)),
         store,
         hashing,
@@ -290,7 +290,10 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ap
         keystore_backups,
         jobs: Arc::default(),
         export_worker: Arc::default(),
-    }))
+    });
+    // The store met these before there was a log to write them to.
+    crate::refused_opens::record_start_up(&state).await;
+    Ok(state)
 }
 
 /// The safe default: a new embedded deployment (no database URL configured, no database file

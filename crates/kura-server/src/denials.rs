@@ -4,7 +4,9 @@
 //! error because a stored value did not open (DAT-2) is an entry `crypto.open_refused` too, and
 //! so is a value that did not open for work outside a request (the key rotation and export
 //! workers, the mail sender, the scheduled notices, the restore drill, the command line):
-//! [`record_refused_open`] is the one place that counts and records them all.
+//! [`record_refused_open`] counts and records them, or, for work that repeats and meets the
+//! same value at every pass, [`crate::refused_opens::record`], which writes it once and then
+//! once a day while it goes on.
 //!
 //! A flood of refusals must not fill the log, so entries are throttled per scope, actor, address
 //! and operation: the first refusal of a minute is written at once; further ones in that minute
@@ -239,9 +241,16 @@ async fn refused_decryption(state: &AppState, who: &Who, peer: Option<std::net::
 /// words: table, field, ids), never the value. Not throttled: it never happens unless the
 /// database was changed behind Kura's back, and each one is worth seeing. Used by the request
 /// layer above and by every piece of work outside a request that opens a tenant's values; it
-/// never fails its caller (an entry that cannot be written is logged).
+/// never fails its caller (an entry that cannot be written is logged). Work that repeats and
+/// meets the same value at every pass records it through [`crate::refused_opens`] instead,
+/// which writes it once and then once a day while it goes on.
 pub async fn record_refused_open(state: &AppState, scope: AuditScope, actor: Actor, target: String, cause: &str) {
     state.metrics.decryption_refused();
+    write_refused_open(state, scope, actor, target, cause).await;
+}
+
+/// The entry of [`record_refused_open`], without counting it.
+pub(crate) async fn write_refused_open(state: &AppState, scope: AuditScope, actor: Actor, target: String, cause: &str) {
     let record = AuditRecord {
         operation: Operation::CryptoOpenRefused,
         target: Some(truncate(&target, 300)),

@@ -23,6 +23,7 @@ mod health;
 pub mod mail;
 mod metrics;
 mod middleware;
+pub mod refused_opens;
 pub mod routes;
 pub mod service;
 pub mod settings;

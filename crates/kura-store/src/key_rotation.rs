@@ -45,6 +45,17 @@ pub struct RotationBatch {
     pub refused: Vec<String>,
 }
 
+/// A job claimed by [`Store::claim_key_rotation`].
+#[derive(Clone, Debug)]
+pub enum Claimed {
+    /// Boxed: a job is large beside a refusal.
+    Job(Box<KeyRotation>),
+    /// The job's requester (sealed under its tenant's key) did not open: the job stays claimed
+    /// until its lease ends and is not run; the caller records the refusal (`cause`, as the
+    /// store's refusals name it, never the value) in the tenant's log.
+    Refused { tenant: TenantId, job: Uuid, cause: String },
+}
+
 impl Store {
     /// The newest `limit` rotation jobs of `tenant`, newest first.
     pub async fn key_rotations(&self, tenant: TenantId, limit: u32) -> Result<Vec<KeyRotation>, StoreError> {
@@ -75,22 +86,19 @@ impl Store {
     }
 
     /// Takes the oldest running job no worker holds for `claim` during `lease`.
-    pub async fn claim_key_rotation(
-        &self,
-        claim: Uuid,
-        lease: SignedDuration,
-    ) -> Result<Option<KeyRotation>, StoreError> {
+    pub async fn claim_key_rotation(&self, claim: Uuid, lease: SignedDuration) -> Result<Option<Claimed>, StoreError> {
         let now = now(&*self.clock);
         let until = now.checked_add(lease).unwrap_or(now);
         let mut held = self.writer.hold(Scope::Platform).await?;
         let row = sql::key_rotations::claim(&mut held.exec()?, now, until, claim).await?;
         held.commit_unaudited().await?;
-        match row {
-            Some(row) => {
-                let sealer = self.sealer(row.tenant()).await?;
-                Ok(Some(row.open(&sealer)?))
-            }
-            None => Ok(None),
+        let Some(row) = row else { return Ok(None) };
+        let (tenant, job) = (row.tenant(), row.id());
+        let sealer = self.sealer(tenant).await?;
+        match row.open(&sealer) {
+            Ok(opened) => Ok(Some(Claimed::Job(Box::new(opened)))),
+            Err(StoreError::Unreadable(cause)) => Ok(Some(Claimed::Refused { tenant, job, cause })),
+            Err(e) => Err(e),
         }
     }
 

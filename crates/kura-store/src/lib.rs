@@ -12,8 +12,10 @@
 //!   once that transaction is durable (concurrent writes share commits: `writer/`).
 //!   The documented exceptions are bookkeeping that changes no business state: session activity
 //!   times and API-key last-used times (`write/bookkeeping.rs`), the access log's batches
-//!   (`access_log.rs`), and the key-rotation job's batches, which change how values are
-//!   sealed and not what they are (`key_rotation.rs`; the job's start and end are audited).
+//!   (`access_log.rs`), the key-rotation job's batches, which change how values are
+//!   sealed and not what they are (`key_rotation.rs`; the job's start and end are audited),
+//!   and the count of a refused decryption met again before its next entry is due
+//!   (`refused_opens.rs`; the count is written in that entry).
 //! - The modules import each other bottom-up only, in the order ARCHITECTURE.md gives.
 
 mod access_log;
@@ -30,6 +32,7 @@ mod exports;
 mod key_rotation;
 mod outbox;
 mod read;
+mod refused_opens;
 mod roles;
 mod rows;
 mod sql;
@@ -49,9 +52,10 @@ pub use cache::{CacheStats, RecordSnapshot};
 pub use conn::Engine;
 pub use db::with_database;
 pub use error::StoreError;
-pub use key_rotation::{BatchOutcome, RotationBatch};
+pub use key_rotation::{BatchOutcome, Claimed, RotationBatch};
 pub use outbox::{ClaimedMail, UNOPENED_TEXT as MAIL_UNOPENED};
 pub use read::CollectionAt;
+pub use refused_opens::Noted;
 pub use roles::{RowSecurity, Unconfined};
 pub use rows::{ApiKey, ApiKeyContext, ClientCertificate, CollectionHead, Session, SessionOwner, UserSessionContext};
 pub use sql::account::{OwnSession, session_handle};
@@ -63,6 +67,7 @@ pub use sql::key_rotations::{KeyRotation, RotationKind, RotationStatus};
 pub use sql::lockout::{FailureCount, Throttle};
 pub use sql::mail::{MailStatus, NewMail, OutboxMail};
 pub use sql::passkeys::PasskeyRegistration;
+pub use sql::refused_opens::RefusalState;
 pub use sql::signin::{SigninAccount, SigninContext};
 pub use sql::tokens::LinkPurpose;
 pub use store::{Store, StoreOptions};

@@ -47,6 +47,8 @@ pub struct Store {
     pub(crate) vault: Option<Arc<Vault>>,
     /// Whether PostgreSQL's row-level security confines the store's role (`roles.rs`).
     pub(crate) row_security: crate::RowSecurity,
+    /// The values the start-up sealing could not open ([`Store::refused_at_open`]).
+    refused_at_open: Arc<[(kura_domain::TenantId, String)]>,
 }
 
 impl Store {
@@ -67,7 +69,7 @@ impl Store {
         crate::audit::tree::build_missing(&mut conn).await?;
         // Users written before their email and name were sealed get both sealed, and the
         // email's blind index, before any read or write (DAT-2, DAT-3).
-        seal_unsealed(&mut conn, options.vault.as_deref()).await?;
+        let refused_at_open = seal_unsealed(&mut conn, options.vault.as_deref()).await?.into();
         if let Some(vault) = options.vault.as_deref() {
             seal_unsealed_labels(&mut conn, vault).await?;
         }
@@ -78,7 +80,25 @@ impl Store {
         let cache = Arc::new(crate::cache::RecordCache::new(options.record_cache_records));
         let writer = Writer::open(conn, connector, Arc::clone(&cache));
         tracing::info!(engine = ?db.engine(), encrypted = options.vault.is_some(), "store opened");
-        Ok(Self { db, writer, access, clock, cache, definitions: Arc::default(), vault: options.vault, row_security })
+        Ok(Self {
+            db,
+            writer,
+            access,
+            clock,
+            cache,
+            definitions: Arc::default(),
+            vault: options.vault,
+            row_security,
+            refused_at_open,
+        })
+    }
+
+    /// The values of tenants that the start-up sealing met and could not open, each with its
+    /// tenant and where it was found (never the value): left as they are, and logged. There is
+    /// no audit log to write them to before the store is open; the application records them
+    /// in each tenant's log once it is (`refused_opens` in kura-server).
+    pub fn refused_at_open(&self) -> &[(kura_domain::TenantId, String)] {
+        &self.refused_at_open
     }
 
     /// The vault sealing tenant values, when encryption at rest is configured.
@@ -143,12 +163,17 @@ impl Store {
 /// once. Two emails of a tenant that are equal once normalised (`ＹＡＭＡＤＡ@example.jp` and
 /// `yamada@example.jp`, distinct accounts before) cannot share the index: the later one is
 /// sealed without it, logged, and cannot sign in until an administrator deletes one of the two;
-/// a row that does not open (sealed, and its keys are not at hand) is left as it is.
-async fn seal_unsealed(conn: &mut crate::conn::WriterConn, vault: Option<&Vault>) -> Result<(), StoreError> {
+/// a row that does not open (sealed, and its keys are not at hand) is left as it is, and
+/// returned with its tenant and why.
+async fn seal_unsealed(
+    conn: &mut crate::conn::WriterConn,
+    vault: Option<&Vault>,
+) -> Result<Vec<(kura_domain::TenantId, String)>, StoreError> {
     use kura_domain::{TenantId, UserId};
     let rows = crate::sql::users::unindexed(&mut conn.exec()).await?;
+    let mut refused = Vec::new();
     if rows.is_empty() {
-        return Ok(());
+        return Ok(refused);
     }
     let mut sealer: Option<Sealer> = None;
     let (mut sealed, mut duplicates) = (0u64, 0u64);
@@ -165,7 +190,8 @@ async fn seal_unsealed(conn: &mut crate::conn::WriterConn, vault: Option<&Vault>
             Ok(opened) => opened,
             // Sealed by an earlier try and now without keys (no vault, or keys destroyed):
             // nothing to index; reads of it are refused as for records, logged by the sealer.
-            Err(StoreError::Unreadable(_)) => {
+            Err(StoreError::Unreadable(why)) => {
+                refused.push((tenant, why));
                 sealer = Some(current);
                 continue;
             }
@@ -186,7 +212,7 @@ async fn seal_unsealed(conn: &mut crate::conn::WriterConn, vault: Option<&Vault>
         sealer = Some(current);
     }
     tracing::info!(sealed, duplicates, "users written before their emails were sealed are sealed and indexed");
-    Ok(())
+    Ok(refused)
 }
 
 /// Seals the role labels, API-key names, collection labels, memos and field definitions, and

@@ -84,11 +84,12 @@ pub async fn delete_tenant(state: &AppState, actor: Actor, slug: &str) -> Result
     let end = tenant.contract_end.ok_or_else(|| ErasureError::NoEnd(slug.to_owned()))?;
 
     // What can fail without a change comes before the keys go. An administrator's email that
-    // does not open stops the deletion, recorded in the tenant's log as a refused decryption.
+    // does not open stops the deletion, recorded in the tenant's log as a refused decryption:
+    // once, and once a day while it goes on, since the schedule tries again every hour.
     let admins = match administrators(state, &tenant).await {
         Err(StoreError::Unreadable(why)) => {
-            let target = format!("tenant-deletion:{}", tenant.slug);
-            crate::denials::record_refused_open(state, AuditScope::Tenant(tenant.id), actor, target, &why).await;
+            let work = format!("tenant-deletion:{}", tenant.slug);
+            crate::refused_opens::record(state, tenant.id, &actor, &work, &why).await;
             return Err(StoreError::Unreadable(why).into());
         }
         admins => admins?,

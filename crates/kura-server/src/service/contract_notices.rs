@@ -12,15 +12,18 @@ use kura_domain::{Actor, AuditRecord, AuditScope, Operation, Tenant};
 pub const STAGES: [u32; 3] = [30, 14, 1];
 
 /// Mails every reminder now due; returns how many mails were queued. A tenant's value that
-/// does not open (an administrator's email) stops the scan as any error does, after it is
-/// recorded in that tenant's log ([`crate::denials::audit_refused_open`]).
+/// does not open (an administrator's email) ends that tenant's part of the scan, is recorded in
+/// its log once ([`crate::refused_opens`]: the scan runs every few minutes and would meet it
+/// every time), and the scan goes on with the other tenants.
 pub async fn send_due(state: &AppState) -> AppResult<usize> {
     let now = state.clock.now();
     let mut queued = 0;
+    let mut scan = crate::refused_opens::Scan::start(state, "contract end notices", actor()).await?;
     for tenant in state.store.tenants().await? {
         let sent = remind(state, &tenant, now).await;
-        queued += crate::denials::audit_refused_open(state, tenant.id, &actor(), "contract end notices", sent).await?;
+        queued += scan.tenant(state, tenant.id, sent).await?;
     }
+    scan.finish(state).await;
     Ok(queued)
 }
 

@@ -5,9 +5,9 @@
 //! each warning. The contract's end reminders (TEN-4, `contract_notices.rs`) run with them.
 
 use super::security;
-use crate::denials::audit_refused_open;
 use crate::error::AppResult;
 use crate::mail::templates::Notice;
+use crate::refused_opens::Scan;
 use crate::state::AppState;
 use jiff::{SignedDuration, Timestamp};
 use kura_domain::{
@@ -18,18 +18,21 @@ use kura_domain::{
 const STAGES: [u32; 2] = [14, 3];
 
 /// Mails every warning now due; returns how many were queued. A tenant's value that does not
-/// open stops the scan as any error does, after it is recorded in that tenant's log
-/// (`crypto.open_refused`, [`crate::denials::audit_refused_open`]).
+/// open ends that tenant's part of the scan, is recorded in its log once (`crypto.open_refused`,
+/// [`crate::refused_opens`]: the scan runs every few minutes and would meet it every time), and
+/// the scan goes on with the other tenants.
 pub async fn send_due_notices(state: &AppState) -> AppResult<usize> {
     let now = state.clock.now();
     let mut queued = 0;
+    let mut scan = Scan::start(state, PASSWORD_NOTICES, job(PASSWORD_EXPIRY)).await?;
     for (tenant_id, policy) in state.store.security_policies().await? {
         let Some(days) = policy.password.expiry_days else { continue };
         let Some(tenant) = state.store.tenant(tenant_id).await? else { continue };
         let policy = security::effective(state, Some(policy));
         let sent = password_notices(state, &tenant, &policy, days, now).await;
-        queued += audit_refused_open(state, tenant_id, &job(PASSWORD_EXPIRY), "password expiry notices", sent).await?;
+        queued += scan.tenant(state, tenant_id, sent).await?;
     }
+    scan.finish(state).await;
     queued += send_key_notices(state).await?;
     queued += super::contract_notices::send_due(state).await?;
     // Break-glass accesses whose time is up get their end in the logs even if nobody looks.
@@ -46,6 +49,9 @@ fn job(label: &str) -> Actor {
 }
 
 const PASSWORD_EXPIRY: &str = "password expiry";
+
+/// The work of the password warnings, as their refusals' entries name it.
+const PASSWORD_NOTICES: &str = "password expiry notices";
 
 /// The password expiry warnings due in `tenant`, whose passwords expire after `days`.
 async fn password_notices(
@@ -101,14 +107,19 @@ async fn password_notices(
 async fn send_key_notices(state: &AppState) -> AppResult<usize> {
     let now = state.clock.now();
     let mut queued = 0;
+    let mut scan = Scan::start(state, KEY_NOTICES, job(KEY_EXPIRY)).await?;
     for tenant in state.store.tenants().await? {
         let sent = key_notices(state, &tenant, now).await;
-        queued += audit_refused_open(state, tenant.id, &job(KEY_EXPIRY), "api key expiry notices", sent).await?;
+        queued += scan.tenant(state, tenant.id, sent).await?;
     }
+    scan.finish(state).await;
     Ok(queued)
 }
 
 const KEY_EXPIRY: &str = "api key expiry";
+
+/// The work of the API key reminders, as their refusals' entries name it.
+const KEY_NOTICES: &str = "api key expiry notices";
 
 /// The API key expiry reminders due in `tenant`.
 async fn key_notices(state: &AppState, tenant: &Tenant, now: Timestamp) -> AppResult<usize> {

@@ -19,7 +19,7 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use jiff::SignedDuration;
 use kura_domain::{Actor, AuditRecord, AuditScope, Operation, Outcome, Permission, Tenant};
-use kura_store::{BatchOutcome, DataKeyInfo, KeyRotation, RotationKind, StoreError};
+use kura_store::{BatchOutcome, Claimed, DataKeyInfo, KeyRotation, RotationKind, StoreError};
 use std::future::Future;
 use std::time::Duration;
 use uuid::Uuid;
@@ -148,7 +148,10 @@ pub fn spawn(state: AppState, shutdown: impl Future<Output = ()> + Send + 'stati
 ///
 /// A value that does not open is left as it is and the job goes on; it is recorded as
 /// `crypto.open_refused` in the tenant's log, once per job on this run (a later pass meets it
-/// again). Keys that cannot be used at all end the job as failed, recorded the same way.
+/// again). Keys that cannot be used at all end the job as failed, recorded the same way. A job
+/// whose requester does not open is not run: it stays claimed until its lease ends and is
+/// claimed again then, so its refusal goes through [`crate::refused_opens`] (written once, then
+/// once a day while it goes on, and once more when the job can be claimed again).
 pub async fn run(state: &AppState, limits: Limits) -> AppResult<usize> {
     let mut batches = 0;
     loop {
@@ -156,7 +159,18 @@ pub async fn run(state: &AppState, limits: Limits) -> AppResult<usize> {
             return Ok(batches);
         }
         let claim = Uuid::now_v7();
-        let Some(mut job) = state.store.claim_key_rotation(claim, LEASE).await? else { return Ok(batches) };
+        let mut job = match state.store.claim_key_rotation(claim, LEASE).await? {
+            None => return Ok(batches),
+            Some(Claimed::Refused { tenant, job, cause }) => {
+                crate::refused_opens::record(state, tenant, &claim_actor(), &claim_work(job), &cause).await;
+                continue;
+            }
+            Some(Claimed::Job(job)) => *job,
+        };
+        let work = claim_work(job.id);
+        if state.store.refused_open_tenants(&work).await?.contains(&job.tenant) {
+            crate::refused_opens::cleared(state, job.tenant, &claim_actor(), &work).await;
+        }
         let mut recorded = std::collections::HashSet::new();
         loop {
             if limits.max_batches.is_some_and(|max| batches >= max) {
@@ -187,6 +201,17 @@ pub async fn run(state: &AppState, limits: Limits) -> AppResult<usize> {
             }
         }
     }
+}
+
+/// The work of claiming `job`, as the entries about a requester that did not open name it.
+fn claim_work(job: Uuid) -> String {
+    format!("key-rotation:{job}")
+}
+
+/// Who claims jobs, in the entries about a requester that did not open (the requester is
+/// who could not be read).
+fn claim_actor() -> Actor {
+    Actor::cli("key rotation")
 }
 
 /// A value (or the keys) of `job`'s tenant that did not open: in the tenant's log as its

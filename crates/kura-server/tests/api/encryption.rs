@@ -346,7 +346,7 @@ async fn dat_2_an_edited_ciphertext_is_refused_counted_and_recorded_once_per_req
 
 /// Records of `customers` in `t` named `names`, the first of them then altered behind Kura's
 /// back (one byte of its ciphertext). Returns the record ids.
-async fn records_with_one_altered(app: &TestApp, t: &TenantFixture, names: &[&str]) -> Vec<String> {
+pub(crate) async fn records_with_one_altered(app: &TestApp, t: &TenantFixture, names: &[&str]) -> Vec<String> {
     app.post("/api/v1/collections", &t.admin_token, customers_spec()).await;
     let mut ids = Vec::new();
     for name in names {
@@ -362,7 +362,7 @@ async fn records_with_one_altered(app: &TestApp, t: &TenantFixture, names: &[&st
 }
 
 /// `kura_decryption_refusals_total` of `app`.
-async fn refusals_counted(app: &TestApp) -> u64 {
+pub(crate) async fn refusals_counted(app: &TestApp) -> u64 {
     let (_, text) = app.send("GET", "/metrics", None, None).await;
     let line =
         text.as_str().unwrap_or("").lines().find(|l| l.starts_with("kura_decryption_refusals_total")).unwrap_or("");

@@ -40,6 +40,7 @@ mod passkeys;
 mod platform;
 mod privileges;
 mod records;
+mod refusals;
 mod second_factors;
 mod security;
 mod smtp;

@@ -52,6 +52,7 @@ pub(crate) const CATEGORIES: &[Category] = &[
     category!("mail", "mail_outbox", "scope_id"),
     category!("export-jobs", "export_jobs", "tenant_id"),
     category!("key-rotations", "key_rotations", "tenant_id"),
+    category!("refused-decryptions", "refused_opens", "tenant_id"),
     category!("access-log", "access_log", "scope_id"),
     category!("audit-log-entries", "audit_log", "scope_id"),
     category!("audit-log-tree", "audit_tree_nodes", "scope_id"),

@@ -124,6 +124,10 @@ impl Row {
         TenantId::from_uuid(self.tenant_id)
     }
 
+    pub(crate) fn id(&self) -> Uuid {
+        self.id
+    }
+
     pub(crate) fn is_running(&self) -> bool {
         self.status == RotationStatus::Running.as_str()
     }

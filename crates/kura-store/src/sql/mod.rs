@@ -26,6 +26,7 @@ pub(crate) mod operators;
 pub(crate) mod passkeys;
 pub(crate) mod principals;
 pub(crate) mod records;
+pub(crate) mod refused_opens;
 pub(crate) mod resealing;
 pub(crate) mod roles;
 pub(crate) mod security;

@@ -300,8 +300,10 @@ impl Sealer {
         match self.open_text_inner(table, row, field, &stored) {
             Ok(Some(plain)) => Ok(plain),
             Ok(None) if self.keys.is_none() || self.accept_plain => Ok(stored),
-            Ok(None) => Err(self.refused_text(table, field, "the tenant's values are encrypted, and this one is not")),
-            Err(why) => Err(self.refused_text(table, field, &why)),
+            Ok(None) => {
+                Err(self.refused_text(table, row, field, "the tenant's values are encrypted, and this one is not"))
+            }
+            Err(why) => Err(self.refused_text(table, row, field, &why)),
         }
     }
 
@@ -317,7 +319,7 @@ impl Sealer {
         match self.open_text_inner(table, row, field, &stored) {
             Ok(Some(plain)) => Ok(plain),
             Ok(None) => Ok(stored),
-            Err(why) => Err(self.refused_text(table, field, &why)),
+            Err(why) => Err(self.refused_text(table, row, field, &why)),
         }
     }
 
@@ -341,9 +343,13 @@ impl Sealer {
         String::from_utf8(plain).map(Some).map_err(|_| "the opened value is not UTF-8".to_owned())
     }
 
-    fn refused_text(&self, table: &str, field: &str, why: &str) -> StoreError {
-        tracing::error!(tenant = %self.tenant, table, field, why, "a stored value was refused");
-        StoreError::Unreadable(format!("a value of {table}.{field} of tenant {}: {why}", self.tenant))
+    /// The refusal of the value of `table`.`field` in `row`, naming the row (its id when the
+    /// row is one, else its key in hex) so that an administrator can find it, and so that two
+    /// values refused in the same column are told apart (`refused_opens` in kura-server).
+    fn refused_text(&self, table: &str, row: &[u8], field: &str, why: &str) -> StoreError {
+        let row = uuid::Uuid::from_slice(row).map_or_else(|_| kura_crypto::hex(row), |id| id.to_string());
+        tracing::error!(tenant = %self.tenant, table, field, row, why, "a stored value was refused");
+        StoreError::Unreadable(format!("a value of {table}.{field} of row {row} of tenant {}: {why}", self.tenant))
     }
 
     /// The index by which `field` (such as [`USER_EMAIL_INDEX`]) is looked up and kept unique:

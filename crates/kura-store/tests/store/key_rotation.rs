@@ -5,7 +5,7 @@
 use super::*;
 use kura_crypto::vault::{MasterKey, MasterKeyRing};
 use kura_store::testing::{TestKeystore, test_keystore};
-use kura_store::{BatchOutcome, KeyRotation, RotationKind, RotationStatus, Vault};
+use kura_store::{BatchOutcome, Claimed, KeyRotation, RotationKind, RotationStatus, Vault};
 
 struct Keyed {
     env: Env,
@@ -55,7 +55,10 @@ async fn start(store: &Store, t: &Tenant) -> KeyRotation {
 /// whether it is complete.
 async fn run(store: &Store, limit: u32, batches: usize) -> (KeyRotation, Uuid, bool) {
     let claim = Uuid::now_v7();
-    let mut job = store.claim_key_rotation(claim, lease()).await.unwrap().expect("a job to claim");
+    let Some(Claimed::Job(job)) = store.claim_key_rotation(claim, lease()).await.unwrap() else {
+        panic!("a job to claim")
+    };
+    let mut job = *job;
     for _ in 0..batches {
         if store.key_rotation_batch(&mut job, claim, limit, lease()).await.unwrap().outcome == BatchOutcome::Complete {
             return (job, claim, true);
