@@ -3,6 +3,7 @@
 
 fn main() {
     println!("cargo:rerun-if-changed=migrations");
+    println!("cargo:rerun-if-changed=migrations-postgres");
     println!("cargo:rerun-if-changed=keystore");
     println!("cargo:rerun-if-changed=access");
 }

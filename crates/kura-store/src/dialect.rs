@@ -11,9 +11,8 @@
 //!   protocol takes one statement per call, so there the same work is one statement (a
 //!   data-modifying `WITH`) or several calls.
 //!
-//! And one difference of reading, not of SQL: a binary column made part of a text (the
-//! verification reads each audit entry as one text) comes back as its bytes from SQLite and in
-//! its output form from PostgreSQL ([`hash_in_text`], [`uuid_in_text`]).
+//! And one difference of reading, not of SQL: whether verification reads a chain's entries as
+//! texts that SQL builds, or as columns ([`reads_audit_texts`]).
 
 use crate::conn::Engine;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
@@ -152,49 +151,13 @@ pub(crate) async fn fused<'q>(
 /// 0.3 GB/s. On PostgreSQL, which sends columns cheaply in binary form, the server's building
 /// of the texts cost more than it saved (0.055–0.072 GB/s as columns, 0.048–0.060 as texts, on
 /// a busy machine), so there it reads columns as before (docs/PERFORMANCE.md, verification
-/// speed).
+/// speed). The texts are read as SQLite builds them, a binary column as its bytes
+/// (`StoredText::parse`); PostgreSQL renders `bytea` and `uuid` in their output forms, which
+/// that reading does not take (it would read every entry as columns: slower, not wrong).
 pub(crate) fn reads_audit_texts(engine: Engine) -> bool {
     match engine {
         Engine::Sqlite => true,
         Engine::Postgres => false,
-    }
-}
-
-/// A binary column's value as it reads inside text that SQL made of it (`concat`, `CAST(… AS
-/// TEXT)`), for a 32-byte hash: SQLite gives a `BLOB`'s bytes as they are; PostgreSQL gives
-/// `bytea`'s output form, `\x` and lower-case hex (under the default `bytea_output`; under
-/// `escape` nothing reads here, and a caller that falls back on reading columns is only slower).
-/// `None` when the text is not a 32-byte value so rendered. The verification's read of audit
-/// entries relies on it (`sql::audit_page::StoredText`): one text for both engines, read two ways.
-pub(crate) fn hash_in_text(engine: Engine, text: &[u8]) -> Option<[u8; 32]> {
-    match engine {
-        Engine::Sqlite => text.try_into().ok(),
-        Engine::Postgres => {
-            let hex = text.strip_prefix(b"\\x").filter(|h| h.len() == 64)?;
-            let mut out = [0u8; 32];
-            for (byte, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
-                *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
-            }
-            Some(out)
-        }
-    }
-}
-
-/// [`hash_in_text`] for a UUID: SQLite gives a `BLOB`'s 16 bytes, PostgreSQL `uuid`'s
-/// hyphenated form.
-pub(crate) fn uuid_in_text(engine: Engine, text: &[u8]) -> Option<uuid::Uuid> {
-    match engine {
-        Engine::Sqlite => uuid::Uuid::from_slice(text).ok(),
-        Engine::Postgres => uuid::Uuid::try_parse_ascii(text).ok(),
-    }
-}
-
-/// A lower-case hex digit's value.
-fn nibble(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
     }
 }
 

@@ -3,7 +3,7 @@
 //! and the first break named with its kind.
 
 use super::{ChainBreak, ChainVerification, TamperKind, VerifyReport, forensics, tree};
-use crate::conn::{Engine, Exec, Scope};
+use crate::conn::{Exec, Scope};
 use crate::dialect;
 use crate::error::StoreError;
 use crate::sql;
@@ -92,7 +92,6 @@ impl Store {
         // mistaken for a broken tail.
         let mut tx = self.db.snapshot(Scope::audit(scope)).await?;
         let mut e = tx.exec();
-        let engine = e.engine();
         let brk = |seq: i64, kind: TamperKind, reason: String| Ok(Err(ChainBreak { scope, seq, kind, reason }));
 
         let mut pending: Vec<&Checkpoint> = checkpoints.iter().collect();
@@ -116,25 +115,25 @@ impl Store {
         let mut left = VERIFY_PAGE;
         // Where the engine reads columns faster than texts, every page is "unread" and read
         // as columns below.
-        let texts = dialect::reads_audit_texts(engine);
+        let texts = dialect::reads_audit_texts(e.engine());
         let mut page = read_page(&mut e, texts, scope, after, left).await?;
         loop {
             // Each entry is taken if it reads and is sealed in place; a full page is taken while
             // the database reads the next one. From the first entry that is not taken, the rest
             // of the page is read again as columns and judged as it always was, which names a
-            // break. (Should every text fail to read, say under a PostgreSQL `bytea_output` of
-            // `escape`, verification is as slow as it was, not wrong.)
+            // break. (Should every text fail to read, verification is as slow as reading
+            // columns, not wrong.)
             let full = page.count == left;
             let (taken, next) = if full && texts {
                 let last = page.last.unwrap_or(after);
                 let (next, taken) = tokio::join!(
                     biased;
                     sql::audit_page::stored_page(&mut e, scope, last, VERIFY_PAGE),
-                    async { walk.take_texts(engine, scope, &page.text, &mut canonical) },
+                    async { walk.take_texts(scope, &page.text, &mut canonical) },
                 );
                 (taken, Some(next))
             } else {
-                (walk.take_texts(engine, scope, &page.text, &mut canonical), None)
+                (walk.take_texts(scope, &page.text, &mut canonical), None)
             };
             if taken > 0 {
                 after = walk.expected - 1;
@@ -296,9 +295,9 @@ impl Walk<'_> {
     /// Takes the entries of a page's text ([`sql::audit_page::StoredPage`]), in order, as long
     /// as each reads and is sealed in place, and returns how many it took. `canonical` is the
     /// buffer their canonical bytes are written to, one after the other.
-    fn take_texts(&mut self, engine: Engine, scope: AuditScope, mut text: &[u8], canonical: &mut Vec<u8>) -> i64 {
+    fn take_texts(&mut self, scope: AuditScope, mut text: &[u8], canonical: &mut Vec<u8>) -> i64 {
         let mut taken = 0;
-        while let Some((entry, rest)) = sql::audit_page::StoredText::parse(engine, scope, text) {
+        while let Some((entry, rest)) = sql::audit_page::StoredText::parse(scope, text) {
             canonical.clear();
             AuditEntry::put_stored_bytes(&entry.fields, canonical);
             if !self.take(entry.fields.seq, canonical, &entry.prev_hash, &entry.hash) {

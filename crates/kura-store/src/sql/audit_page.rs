@@ -1,9 +1,9 @@
-//! The verification's read of an audit chain (LOG-3): a page of entries as one text that SQL
-//! builds (one statement for both engines), and the entries read back from it without copying.
-//! An entry that does not read back is read as columns instead (`audit::page`, `AuditRow`).
+//! The verification's read of an audit chain on SQLite (LOG-3): a page of entries as one text
+//! that SQL builds, and the entries read back from it without copying. An entry that does not
+//! read back is read as columns instead (`audit::page`, `AuditRow`). PostgreSQL reads columns
+//! throughout (`dialect::reads_audit_texts`).
 
-use crate::conn::{Engine, Exec, run};
-use crate::dialect;
+use crate::conn::{Exec, run};
 use crate::error::StoreError;
 use kura_domain::{AuditScope, StoredFields};
 
@@ -24,8 +24,8 @@ macro_rules! framed {
 /// that, with decoding each column, was most of a verification's time (docs/PERFORMANCE.md);
 /// a page is now one row of three values. An entry's text holds its columns in `audit_log`'s
 /// order, without the scope (every row is the scope's): the number and the time as decimals,
-/// each followed by `:`, then each other column [`framed`]. The binary columns are as each
-/// engine renders them in text ([`dialect::hash_in_text`]). Read by [`StoredText::parse`]. The
+/// each followed by `:`, then each other column [`framed`]. The binary columns are their bytes,
+/// as SQLite makes a `BLOB` part of a text. Read by [`StoredText::parse`]. The
 /// page is joined in the order it is read, by number; a verification that finds an entry out
 /// of order reads it again as columns.
 const STORED_PAGE: &str = concat!(
@@ -104,16 +104,16 @@ pub(crate) struct StoredText<'a> {
 impl<'a> StoredText<'a> {
     /// Reads the first entry of a page's text (of `scope`'s chain), and returns it with the rest
     /// of the text. `None` when it does not read as an entry: a field missing or malformed, a
-    /// number that is not an integer, a hash not 32 bytes, text that is not UTF-8. The caller
-    /// then reads that entry as columns.
-    pub(crate) fn parse(engine: Engine, scope: AuditScope, text: &'a [u8]) -> Option<(Self, &'a [u8])> {
+    /// number that is not an integer, an actor's id not 16 bytes, a hash not 32 bytes, text that
+    /// is not UTF-8. The caller then reads that entry as columns.
+    pub(crate) fn parse(scope: AuditScope, text: &'a [u8]) -> Option<(Self, &'a [u8])> {
         let mut r = Fields(text);
         let seq = r.int()?;
         let at_micros = r.int()?;
         let actor_kind = r.text()?;
         let actor_id = match r.field()? {
             None => None,
-            Some(id) => Some(dialect::uuid_in_text(engine, id)?),
+            Some(id) => Some(uuid::Uuid::from_slice(id).ok()?),
         };
         let actor_label = r.text()?;
         let actor_role = r.opt_text()?;
@@ -122,8 +122,8 @@ impl<'a> StoredText<'a> {
         let target = r.opt_text()?;
         let outcome = r.text()?;
         let detail = r.opt_text()?;
-        let prev_hash = dialect::hash_in_text(engine, r.field()??)?;
-        let hash = dialect::hash_in_text(engine, r.field()??)?;
+        let prev_hash = r.field()??.try_into().ok()?;
+        let hash = r.field()??.try_into().ok()?;
         let user_agent = r.opt_text()?;
         let fields = StoredFields {
             scope_id: scope.storage_id(),
@@ -155,7 +155,7 @@ impl<'a> Fields<'a> {
         self.0 = &rest[1..];
         Some(head)
     }
-    /// A number as both engines write an integer (a `-` for a negative one, and digits), then `:`.
+    /// A number as SQL writes an integer (a `-` for a negative one, and digits), then `:`.
     fn int(&mut self) -> Option<i64> {
         let text = self.head()?;
         let digits = text.strip_prefix(b"-").unwrap_or(text);

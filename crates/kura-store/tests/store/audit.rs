@@ -402,8 +402,9 @@ async fn log_3_verify_reads_both_encodings_and_names_an_agent_or_id_changed() {
     assert_eq!(named().await, Err((TamperKind::EditedEntry, with_id)));
 }
 
-/// Where the entries' texts do not read (PostgreSQL rendering `bytea` in its `escape` form),
-/// verification reads them as columns, as it did before: the same report, the same breaks.
+/// PostgreSQL's verification reads columns, not texts (`dialect::reads_audit_texts`), so the
+/// form the server renders `bytea` in as text does not matter: under `escape`, the same report
+/// and the same breaks.
 #[tokio::test]
 async fn log_3_verify_reads_columns_where_texts_do_not_read() {
     let env = env().await;

@@ -74,7 +74,9 @@ async fn ten_2_every_tenant_owned_table_has_forced_row_level_security() {
     let Some((mut owner, _)) = connections(&env).await else { return };
     assert_eq!(env.store.row_security(), RowSecurity::Enforced, "the store runs as the application role");
     let tables = tenant_owned(&mut owner).await;
-    assert!(tables.len() >= 24, "the catalogue lists the tenant-owned tables: {tables:?}");
+    assert!(tables.len() >= 25, "the catalogue lists the tenant-owned tables: {tables:?}");
+    // Every table's policy is the one expression, on its own column, for reads and writes.
+    let mut forms = std::collections::BTreeSet::new();
     for (table, column) in &tables {
         let (enabled, forced): (bool, bool) =
             sqlx::query_as("SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = to_regclass($1)")
@@ -83,16 +85,20 @@ async fn ten_2_every_tenant_owned_table_has_forced_row_level_security() {
                 .await
                 .unwrap();
         assert!(enabled && forced, "{table} has row-level security enabled and forced");
-        let policy: Option<String> = sqlx::query_scalar(
-            "SELECT qual FROM pg_policies WHERE tablename = $1 AND policyname = 'kura_tenant_isolation'",
+        let policy: Option<(String, String)> = sqlx::query_as(
+            "SELECT qual, with_check FROM pg_policies WHERE tablename = $1 AND policyname = 'kura_tenant_isolation'",
         )
         .bind(table)
         .fetch_optional(&mut owner)
         .await
         .unwrap();
-        let policy = policy.unwrap_or_else(|| panic!("{table} has the tenant isolation policy"));
-        assert!(policy.contains(column.as_str()), "{table}'s policy is on {column}: {policy}");
+        let (policy, check) = policy.unwrap_or_else(|| panic!("{table} has the tenant isolation policy"));
+        assert!(policy.contains(&format!("({column} = ")), "{table}'s policy is on {column}: {policy}");
+        assert_eq!(policy, check, "{table} checks the rows it writes as it filters those it reads");
+        forms.insert(policy.replace(&format!("({column} = "), "(tenant_id = "));
     }
+    // A table left with an older form of the policy (migration 0097) would show here.
+    assert_eq!(forms.len(), 1, "one policy for every table: {forms:#?}");
 }
 
 #[tokio::test]
@@ -172,6 +178,99 @@ async fn ten_2_the_application_role_cannot_write_another_tenants_rows() {
     assert_eq!(count(&mut owner, b_records, Some(bid)).await, before);
     assert!(env.store.verify_audit(scope(&b)).await.unwrap().is_ok(), "B's chain is as it was");
     assert_eq!(env.store.records(b.id, cb.id).await.unwrap().len(), 2);
+}
+
+/// Sets the application connection's scope for its session, as the two settings' raw texts.
+async fn set_settings(app: &mut PgConnection, tenant: &str, platform: &str) {
+    sqlx::query("SELECT set_config('kura.tenant_id', $1, false), set_config('kura.platform', $2, false)")
+        .bind(tenant)
+        .bind(platform)
+        .execute(&mut *app)
+        .await
+        .unwrap();
+}
+
+/// The tenants whose records the application connection sees, in order; one prepared statement
+/// with a parameter, so that a plan PostgreSQL keeps is run again under each scope.
+async fn visible_tenants(app: &mut PgConnection) -> Vec<Uuid> {
+    sqlx::query_scalar("SELECT DISTINCT tenant_id FROM records WHERE collection_id <> $1 ORDER BY 1")
+        .bind(Uuid::nil())
+        .fetch_all(app)
+        .await
+        .unwrap()
+}
+
+/// The policies read the scope once per statement (migration 0097: each setting in a scalar
+/// subquery, which PostgreSQL runs once per execution) and still check every row against it,
+/// and read it again at every execution: a statement that writes many rows of its own tenant
+/// and one of another is refused whole; a prepared statement with a kept (generic) plan sees
+/// the rows of whichever scope is set when it runs; the platform route, and only `on`, sees
+/// every tenant's.
+#[tokio::test]
+async fn ten_2_the_scope_read_once_per_statement_still_checks_every_row_at_every_execution() {
+    let env = env().await;
+    let (a, _) = populated(&env.store, "acme").await;
+    let (b, _) = populated(&env.store, "bolt").await;
+    let Some((mut owner, mut app)) = connections(&env).await else { return };
+    let (aid, bid) = (a.id.as_uuid(), b.id.as_uuid());
+    let throttled = "SELECT count(*) FROM signin_throttle WHERE address LIKE 'ten2-%' AND scope_id <> $1";
+
+    // Writes: the row of another scope is found wherever it is among the statement's rows.
+    set_tenant(&mut app, Some(a.id)).await;
+    for foreign_at in [1, 250, 500] {
+        let refused = sqlx::query(
+            "INSERT INTO signin_throttle (scope_id, address, window_start, failures) \
+             SELECT CASE WHEN g = $3 THEN $2::uuid ELSE $1::uuid END, 'ten2-' || g, 0, 1 FROM generate_series(1, 500) g",
+        )
+        .bind(aid)
+        .bind(bid)
+        .bind(foreign_at)
+        .execute(&mut app)
+        .await;
+        let error = refused.expect_err("a statement with one row of tenant B is refused as tenant A");
+        assert!(error.to_string().contains("row-level security"), "refused by the policy: {error}");
+    }
+    assert_eq!(count(&mut owner, throttled, Some(Uuid::nil())).await, 0, "no row of the refused statements stays");
+    let written = sqlx::query(
+        "INSERT INTO signin_throttle (scope_id, address, window_start, failures) \
+         SELECT $1::uuid, 'ten2-' || g, 0, 1 FROM generate_series(1, 500) g",
+    )
+    .bind(aid)
+    .execute(&mut app)
+    .await
+    .unwrap();
+    assert_eq!(written.rows_affected(), 500, "tenant A's own rows are written");
+    assert_eq!(count(&mut owner, throttled, Some(Uuid::nil())).await, 500);
+    assert_eq!(count(&mut owner, throttled, Some(aid)).await, 0, "all of them tenant A's");
+
+    // Reads: a generic plan, kept from the first execution, under scope after scope.
+    sqlx::raw_sql("SET plan_cache_mode = force_generic_plan").execute(&mut app).await.unwrap();
+    for _ in 0..4 {
+        set_tenant(&mut app, Some(a.id)).await;
+        assert_eq!(visible_tenants(&mut app).await, [aid]);
+        set_tenant(&mut app, Some(b.id)).await;
+        assert_eq!(visible_tenants(&mut app).await, [bid]);
+        set_tenant(&mut app, None).await;
+        assert_eq!(visible_tenants(&mut app).await, Vec::<Uuid>::new());
+    }
+    let mut both = vec![aid, bid];
+    both.sort();
+    set_settings(&mut app, "", "on").await;
+    assert_eq!(visible_tenants(&mut app).await, both, "the platform route sees every tenant's rows");
+    for platform in ["off", "true", "ON", "1"] {
+        set_settings(&mut app, "", platform).await;
+        assert_eq!(
+            visible_tenants(&mut app).await,
+            Vec::<Uuid>::new(),
+            "kura.platform = {platform:?} is not the route"
+        );
+    }
+    // A scope set for one transaction, as the writer's savepoints set it, is gone after it.
+    let mut tx = app.begin().await.unwrap();
+    sqlx::query("SELECT set_config('kura.tenant_id', $1, true)").bind(bid.to_string()).execute(&mut *tx).await.unwrap();
+    assert_eq!(visible_tenants(&mut tx).await, [bid]);
+    tx.rollback().await.unwrap();
+    assert_eq!(visible_tenants(&mut app).await, Vec::<Uuid>::new(), "the session's empty scope is back");
 }
 
 #[tokio::test]
