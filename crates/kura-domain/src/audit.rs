@@ -87,7 +87,6 @@ impl Actor {
     }
 }
 
-
 /// How it ended.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
