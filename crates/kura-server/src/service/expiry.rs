@@ -79,7 +79,7 @@ async fn password_notices(
             if !w.claim_expiry_notice(tenant.id, user.id, changed_at, stage).await? {
                 continue;
             }
-            let left = expires.duration_since(now).as_hours().div_euclid(24) + 1;
+            let left = days_left(now, expires);
             let expires_text = format_in_zone(expires, &tenant.time_zone);
             let url = format!("{}/console/account/password", state.settings.base_url());
             let notice = Notice::PasswordExpiry {
@@ -136,7 +136,7 @@ async fn key_notices(state: &AppState, tenant: &Tenant, now: Timestamp) -> AppRe
             if !w.claim_api_key_expiry_notice(tenant.id, key.id, stage).await? {
                 continue;
             }
-            let left = expires.duration_since(now).as_hours().div_euclid(24) + 1;
+            let left = days_left(now, expires);
             let expires_text = format_in_zone(expires, &tenant.time_zone);
             let url = format!("{}/console/api-keys", state.settings.base_url());
             let notice = Notice::ApiKeyExpiry {
@@ -157,4 +157,27 @@ async fn key_notices(state: &AppState, tenant: &Tenant, now: Timestamp) -> AppRe
         }
     }
     Ok(queued)
+}
+
+/// The days a notice says are left before `expires`, counting the day under way: 1 with less
+/// than 24 hours to go, 14 with between 13 and 14 days.
+fn days_left(now: Timestamp, expires: Timestamp) -> i64 {
+    expires.duration_since(now).as_hours().div_euclid(24) + 1
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iam_4_iam_12_a_notice_counts_the_day_under_way() {
+        let now: Timestamp = "2026-12-07T09:00:00Z".parse().unwrap();
+        let after = |hours: i64| now.checked_add(SignedDuration::from_hours(hours)).unwrap();
+        assert_eq!(days_left(now, after(1)), 1);
+        assert_eq!(days_left(now, after(23)), 1);
+        assert_eq!(days_left(now, after(24)), 2);
+        assert_eq!(days_left(now, after(24 * 3 - 1)), 3);
+        assert_eq!(days_left(now, after(24 * 14 - 1)), 14);
+    }
 }
