@@ -217,17 +217,23 @@ pub fn install_ring() {
     let _ = (*kura_server::tls::provider()).clone().install_default();
 }
 
+/// The tenant `slug` as [`TestApp::tenant`] creates it: its administrator is
+/// `admin@{slug}.example.jp`.
+pub fn new_tenant(slug: &str) -> NewTenant {
+    NewTenant {
+        slug: slug.into(),
+        display_name: format!("{slug} 株式会社"),
+        admin_email: format!("admin@{slug}.example.jp"),
+        admin_name: "管理者".into(),
+        ..NewTenant::default()
+    }
+}
+
 impl TestApp {
     /// Creates a tenant (as the CLI would) and signs its administrator in over the API.
     pub async fn tenant(&self, slug: &str) -> TenantFixture {
-        let admin_email = format!("admin@{slug}.example.jp");
-        let input = NewTenant {
-            slug: slug.into(),
-            display_name: format!("{slug} 株式会社"),
-            admin_email: admin_email.clone(),
-            admin_name: "管理者".into(),
-            ..NewTenant::default()
-        };
+        let input = new_tenant(slug);
+        let admin_email = input.admin_email.clone();
         tenants::create_tenant(&self.state, cli_actor(), input, Some(PASSWORD.into())).await.expect("create tenant");
         let admin_token = self.login(slug, &admin_email, PASSWORD).await;
         TenantFixture { slug: slug.into(), admin_email, admin_token }

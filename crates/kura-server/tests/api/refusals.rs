@@ -93,15 +93,8 @@ fn shape(e: &AuditEntry) -> (Outcome, &str, &str) {
 
 /// A tenant whose contract ends on `end`, with its administrator's password.
 async fn tenant_ending(app: &TestApp, slug: &str, end: &str) -> String {
-    let admin_email = format!("admin@{slug}.example.jp");
-    let input = NewTenant {
-        slug: slug.into(),
-        display_name: format!("{slug} 株式会社"),
-        admin_email: admin_email.clone(),
-        admin_name: "管理者".into(),
-        contract_end: Some(end.into()),
-        ..NewTenant::default()
-    };
+    let input = NewTenant { contract_end: Some(end.into()), ..new_tenant(slug) };
+    let admin_email = input.admin_email.clone();
     create_tenant(&app.state, cli_actor(), input, Some(PASSWORD.into())).await.unwrap();
     admin_email
 }
