@@ -219,3 +219,56 @@ async fn log_1_the_console_log_filters_by_target_and_charts_security_events_in_b
     let page = console.get_in("/console/audit?outcome=failure&ip=127.0.0.1", "en").await;
     assert!(page.body.contains("2 entries"), "{}", page.body);
 }
+
+/// The departed principals of a tenant, as stored: kind, label and display name.
+async fn raw_departed(db_url: &str, tenant: uuid::Uuid) -> Vec<(String, String, Option<String>)> {
+    const SQL: &str = "SELECT kind, label, display_name FROM departed_principals WHERE tenant_id = $1";
+    if db_url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(db_url).await.unwrap();
+        sqlx::query_as(SQL).bind(tenant).fetch_all(&pool).await.unwrap()
+    } else {
+        let pool = sqlx::PgPool::connect(db_url).await.unwrap();
+        sqlx::query_as(SQL).bind(tenant).fetch_all(&pool).await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn log_1_actor_filter_finds_a_deleted_users_entries_by_index() {
+    let app = spawn_encrypted_app().await;
+    let t = app.tenant("acme").await;
+    let (s, _) = app.post("/api/v1/collections", &t.admin_token, customers_spec()).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let address = "leaver.canary@acme.example.jp";
+    let (id, token) = app.add_user(&t, address, "退職 花子", "editor").await;
+    let (s, r) = app.post("/api/v1/collections/customers/records", &token, json!({"name": "記録"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    let (s, _) = app.delete(&format!("/api/v1/users/{id}"), &t.admin_token).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+
+    // By a part of the email in any case, and by a part of the name they had (退職), which no
+    // entry's label holds: only their id, kept by the deletion, finds those entries.
+    for text in ["LEAVER.canary", "%E9%80%80%E8%81%B7"] {
+        let (s, entries) = app.get(&format!("/api/v1/audit?actor={text}"), &t.admin_token).await;
+        assert_eq!(s, StatusCode::OK, "{entries}");
+        let entries = entries.as_array().unwrap();
+        let ops: Vec<&str> = entries.iter().map(|e| e["operation"].as_str().unwrap()).collect();
+        assert_eq!(ops, ["record.create", "user.login"], "{text}: {entries:?}");
+        assert!(entries.iter().all(|e| e["actor"] == address), "{entries:?}");
+    }
+    // The administrator's entries about the user (its creation, its deletion) are not theirs.
+    let (_, none) = app.get("/api/v1/audit?actor=leaver&operation=user.delete", &t.admin_token).await;
+    assert_eq!(none, json!([]));
+
+    // The deletion kept the user's email and name for the filter, sealed: nothing in the clear.
+    let departed = raw_departed(&app.db_url, tenant_uuid(&app, "acme").await).await;
+    assert_eq!(departed.len(), 1, "{departed:?}");
+    let (kind, label, name) = &departed[0];
+    assert_eq!(kind, "user");
+    for stored in [label, name.as_ref().unwrap()] {
+        assert!(stored.starts_with('\u{1}'), "sealed: {stored:?}");
+        for plain in ["leaver", "canary", "acme", "退職", "花子"] {
+            assert!(!stored.contains(plain), "{plain} stored in the clear");
+        }
+    }
+    app.verify_audit().await;
+}

@@ -55,9 +55,10 @@ impl Store {
     /// opened: a tenant's sealed actor labels, user agents, targets and details are opened with
     /// its key. Time, operation, outcome, address and target (by its index) are matched in SQL,
     /// each from an index. The actor is matched by the principals (users, API keys, operators)
-    /// whose name or address contains the text, by their ids, plus the entries without an actor
-    /// id (anonymous attempts, the command line, jobs) whose recorded label contains it; a text
-    /// that names no principal is compared with every entry's recorded label.
+    /// whose name or address contains the text, deleted users included, by their ids, plus the
+    /// entries without an actor id (anonymous attempts, the command line, jobs) whose recorded
+    /// label contains it; a text that names no principal is compared with every entry's
+    /// recorded label.
     pub async fn audit_entries(&self, scope: AuditScope, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
         let limit = if filter.limit == 0 { DEFAULT_LIMIT } else { filter.limit.clamp(1, MAX_LIMIT) } as usize;
         let sealer = self.audit_sealer(scope).await?;
@@ -170,10 +171,12 @@ impl Store {
     }
 
     /// The ids of the principals an actor filter names: the users and API keys of the tenant,
-    /// and the operators, whose address or name contains the text (case-insensitively). `None`
-    /// when there is no actor filter, or when the text names none (a deleted user, an address
-    /// typed at a failed sign-in: every entry's label is then compared) or more than
-    /// [`MAX_ACTOR_IDS`] (common enough to fill a page quickly that way).
+    /// the users it deleted (their email and name as they were, kept sealed by the deletion in
+    /// `departed_principals`), and the operators, whose address or name contains the text
+    /// (case-insensitively). `None` when there is no actor filter, or when the text names none
+    /// (an address typed at a failed sign-in, a name no principal ever had: every entry's label
+    /// is then compared) or more than [`MAX_ACTOR_IDS`] (common enough to fill a page quickly
+    /// that way).
     async fn actor_ids(&self, scope: AuditScope, filter: &AuditFilter) -> Result<Option<Vec<uuid::Uuid>>, StoreError> {
         let Some(text) = actor_text(filter) else { return Ok(None) };
         let has = |s: &str| s.to_lowercase().contains(text.as_str());
@@ -188,6 +191,15 @@ impl Store {
             for k in self.api_keys(tenant).await? {
                 if has(k.name.as_str()) {
                     ids.push(k.id.as_uuid());
+                }
+            }
+            // Deleted users: their entries keep their ids, which only this table still names.
+            let sealer = self.sealer(tenant).await?;
+            let departed =
+                sql::departed::all(&mut self.db.read(Scope::tenant(tenant)).await?.exec(), tenant, &sealer).await?;
+            for d in departed {
+                if has(d.label.as_str()) || d.display_name.as_deref().is_some_and(has) {
+                    ids.push(d.id);
                 }
             }
         }

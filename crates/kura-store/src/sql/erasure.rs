@@ -47,6 +47,7 @@ pub(crate) const CATEGORIES: &[Category] = &[
     category!("client-certificates", "client_certificates", "tenant_id"),
     category!("break-glass-accesses", "break_glass", "tenant_id"),
     category!("users", "users", "tenant_id"),
+    category!("departed-principals", "departed_principals", "tenant_id"),
     category!("roles", "roles", "tenant_id"),
     category!("security-policy", "tenant_security", "tenant_id"),
     category!("mail", "mail_outbox", "scope_id"),

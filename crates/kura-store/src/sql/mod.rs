@@ -16,6 +16,7 @@ pub(crate) mod backups;
 pub(crate) mod break_glass;
 pub(crate) mod client_certs;
 pub(crate) mod collections;
+pub(crate) mod departed;
 pub(crate) mod erasure;
 pub(crate) mod exports;
 pub(crate) mod factors;

@@ -137,6 +137,8 @@ pub(crate) static COLUMNS: &[Column] = &[
     by_id!("users", "tenant_id", "display_name"),
     by_id!("roles", "tenant_id", "label"),
     by_id!("api_keys", "tenant_id", "name"),
+    by_id!("departed_principals", "tenant_id", "label"),
+    by_id!("departed_principals", "tenant_id", "display_name"),
     by_id!("collections", "tenant_id", "label"),
     by_id!("collections", "tenant_id", "memo"),
     by_id!("collections", "tenant_id", "fields"),

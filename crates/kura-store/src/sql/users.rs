@@ -245,15 +245,18 @@ pub(crate) async fn set_password(
     found(n)
 }
 
-pub(crate) async fn delete(e: &mut Exec<'_>, tenant: TenantId, id: UserId) -> Result<(), StoreError> {
-    const SQL: &str = "DELETE FROM users WHERE tenant_id = $1 AND id = $2";
-    let n = run!(e, |c| sqlx::query(SQL)
-        .bind(tenant.as_uuid())
-        .bind(id.as_uuid())
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    found(n)
+/// Deletes the user; returns them as they were (opened), so that their names can be kept
+/// ([`super::departed`]), or [`StoreError::NotFound`].
+pub(crate) async fn delete(
+    e: &mut Exec<'_>,
+    tenant: TenantId,
+    id: UserId,
+    sealer: &Sealer,
+) -> Result<User, StoreError> {
+    const SQL: &str = concat!("DELETE FROM users WHERE tenant_id = $1 AND id = $2 RETURNING ", cols!());
+    let row: Option<UserRow> =
+        run!(e, |c| sqlx::query_as(SQL).bind(tenant.as_uuid()).bind(id.as_uuid()).fetch_optional(c).await)?;
+    row.ok_or(StoreError::NotFound)?.open(sealer)
 }
 
 // Rows written before their email and name were sealed (migration 0045) -----------------------

@@ -4,8 +4,8 @@ use super::{Write, new_id};
 use crate::error::StoreError;
 use crate::sql;
 use kura_domain::{
-    BuiltinRole, DisplayName, Email, Key, Language, Operator, OperatorId, PermissionSet, Role, RoleId, Tenant,
-    TenantId, TenantSpec, TenantStatus, User, UserId, UserStatus,
+    ActorKind, BuiltinRole, DisplayName, Email, Key, Language, Operator, OperatorId, PermissionSet, Role, RoleId,
+    Tenant, TenantId, TenantSpec, TenantStatus, User, UserId, UserStatus,
 };
 
 /// A user account to create.
@@ -206,10 +206,21 @@ impl Write {
     }
 
     /// Deletes the user, their sessions and password history; their audit entries stay (IAM-1).
+    /// Their id, email and name as they were are kept, sealed, among the tenant's departed
+    /// principals, so that the log viewer still finds their entries by id (LOG-1).
     pub async fn delete_user(&mut self, tenant: TenantId, id: UserId) -> Result<(), StoreError> {
         self.in_scope(tenant)?;
+        let now = self.now();
+        let sealer = self.sealer(tenant).await?;
         let mut e = self.exec().await?;
-        sql::users::delete(&mut e, tenant, id).await?;
+        let user = sql::users::delete(&mut e, tenant, id, &sealer).await?;
+        let departed = sql::departed::Departed {
+            id: id.as_uuid(),
+            kind: ActorKind::User,
+            label: user.email.as_str().to_owned(),
+            display_name: Some(user.display_name.as_str().to_owned()),
+        };
+        sql::departed::insert(&mut e, tenant, &departed, now, &sealer).await?;
         sql::sessions::delete_for_user(&mut e, tenant, id).await?;
         sql::account::forget_passwords(&mut e, tenant, id, 0).await?;
         sql::tokens::forget_all(&mut e, tenant, id).await?;

@@ -289,3 +289,73 @@ async fn log_1_the_viewer_lists_by_time_pages_after_an_entry_and_finds_users_by_
     // An entry number below 2 has nothing after it.
     assert_eq!(details(AuditFilter { before_seq: Some(1), ..Default::default() }).await.0, Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn log_1_actor_filter_finds_a_deleted_users_entries_by_index() {
+    let db = test_db().await;
+    let keystore = kura_store::testing::test_keystore(&db).await;
+    let clock = Arc::new(ManualClock::new("2026-11-22T02:00:00Z".parse().unwrap()));
+    let options = StoreOptions { vault: Some(kura_store::testing::test_vault(&keystore).await), ..Default::default() };
+    let store = &db.open(clock, options).await.unwrap();
+    let t = make_tenant(store, "acme").await;
+    let s = scope(&t);
+    let editor = role(store, &t, BuiltinRole::Editor).await;
+    let address = "leaver.canary@example.jp";
+    let mut w = store.begin(s, cli()).await.unwrap();
+    let leaver = w.insert_user(t.id, &email(address), &name("退職 花子"), editor.id, None).await.unwrap();
+    w.commit(AuditRecord::success(Operation::UserCreate, format!("user:{address}"))).await.unwrap();
+    let mut as_leaver = actor(ActorKind::User, address);
+    as_leaver.id = Some(leaver.id.as_uuid());
+    let mark = |detail: &str| AuditRecord {
+        operation: Operation::RecordUpdate,
+        target: None,
+        outcome: Outcome::Success,
+        detail: Some(detail.into()),
+    };
+    store.audit_only(s, as_leaver.clone(), mark("a")).await.unwrap();
+    store.audit_only(s, actor(ActorKind::User, "stays@example.jp"), mark("other")).await.unwrap();
+    store.audit_only(s, as_leaver, mark("b")).await.unwrap();
+    let mut w = store.begin(s, cli()).await.unwrap();
+    w.delete_user(t.id, leaver.id).await.unwrap();
+    w.commit(AuditRecord::success(Operation::UserDelete, format!("user:{address}"))).await.unwrap();
+    assert!(store.user(t.id, leaver.id).await.unwrap().is_none());
+
+    let by = |text: &str| AuditFilter { actor: Some(text.into()), ..Default::default() };
+    let details = |f: AuditFilter| async move {
+        let entries = store.audit_entries(s, &f).await.unwrap();
+        let n = store.audit_count(s, &f).await.unwrap();
+        (entries.iter().map(|e| e.detail.clone().unwrap_or_default()).collect::<Vec<_>>(), n)
+    };
+    // By a part of the email, in any case.
+    assert_eq!(details(by("LEAVER.canary@")).await, (vec!["b".to_owned(), "a".to_owned()], 2));
+    // By a part of the name they had, which no entry's label holds: only their id finds these,
+    // so they were read by the actor-id index, not by comparing labels.
+    assert_eq!(details(by("退職")).await, (vec!["b".to_owned(), "a".to_owned()], 2));
+    // Paged one at a time, newest first.
+    let first = store.audit_entries(s, &AuditFilter { limit: 1, ..by("leaver") }).await.unwrap();
+    assert_eq!(first.iter().map(|e| e.detail.as_deref()).collect::<Vec<_>>(), [Some("b")]);
+    let older = AuditFilter { limit: 1, before_seq: Some(first[0].seq), ..by("leaver") };
+    let older = store.audit_entries(s, &older).await.unwrap();
+    assert_eq!(older.iter().map(|e| e.detail.as_deref()).collect::<Vec<_>>(), [Some("a")]);
+    // Another tenant's filter does not reach them.
+    let other = make_tenant(store, "bravo").await;
+    assert_eq!(store.audit_count(scope(&other), &by("退職")).await.unwrap(), 0);
+
+    // The deletion kept the user's id with their email and name, sealed: nothing in the clear.
+    const SQL: &str = "SELECT id, kind, label, display_name FROM departed_principals WHERE tenant_id = $1";
+    let raw = Raw::connect(&db.url).await;
+    let rows: Vec<(Uuid, String, String, Option<String>)> = match &raw {
+        Raw::Sqlite(p) => sqlx::query_as(SQL).bind(t.id.as_uuid()).fetch_all(p).await.unwrap(),
+        Raw::Pg(p) => sqlx::query_as(SQL).bind(t.id.as_uuid()).fetch_all(p).await.unwrap(),
+    };
+    assert_eq!(rows.len(), 1, "one departed principal");
+    let (id, kind, label, display_name) = &rows[0];
+    assert_eq!((*id, kind.as_str()), (leaver.id.as_uuid(), "user"));
+    let display_name = display_name.as_deref().unwrap();
+    for stored in [label.as_str(), display_name] {
+        assert!(stored.starts_with('\u{1}'), "sealed: {stored:?}");
+        for plain in ["leaver", "canary", "example.jp", "退職", "花子"] {
+            assert!(!stored.contains(plain), "{plain} stored in the clear");
+        }
+    }
+}

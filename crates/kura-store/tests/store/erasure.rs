@@ -33,6 +33,11 @@ async fn ten_4_every_tenant_table_is_erased_and_no_other_tenant_is_touched() {
         let c = make_collection(store, &t, "customers").await;
         add_record(store, &t, &c, "金庫番").await;
         make_user(store, &t, "taro@example.jp").await;
+        // A deleted user leaves a departed principal (LOG-1), which goes with the tenant too.
+        let jiro = make_user(store, &t, "jiro@example.jp").await;
+        let mut w = store.begin(scope(&t), cli()).await.unwrap();
+        w.delete_user(t.id, jiro.id).await.unwrap();
+        w.commit(AuditRecord::success(Operation::UserDelete, "user:jiro@example.jp")).await.unwrap();
         tenants.push(t);
     }
     let (gone, stays) = (&tenants[0], &tenants[1]);
@@ -58,6 +63,7 @@ async fn ten_4_every_tenant_table_is_erased_and_no_other_tenant_is_touched() {
         (n("records"), n("collections"), n("users"), n("roles"), n("tenant")),
         (Some(1), Some(1), Some(1), Some(3), Some(1))
     );
+    assert_eq!(n("departed-principals"), Some(1));
     assert!(n("audit-log-entries").unwrap() >= 3);
     w.commit(AuditRecord::success(Operation::TenantDelete, "tenant:gone")).await.unwrap();
 

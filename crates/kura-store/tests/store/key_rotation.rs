@@ -139,6 +139,11 @@ async fn dat_2_rotating_a_data_key_reseals_every_value_and_retires_the_old_versi
         add_record(store, &t, &c, v).await;
     }
     let user = make_user(store, &t, "taro@example.jp").await;
+    // A deleted user's email and name, kept for the log viewer (LOG-1), are re-sealed too.
+    let jiro = make_user(store, &t, "jiro@example.jp").await;
+    let mut w = store.begin(scope(&t), cli()).await.unwrap();
+    w.delete_user(t.id, jiro.id).await.unwrap();
+    w.commit(AuditRecord::success(Operation::UserDelete, "user:jiro@example.jp")).await.unwrap();
     let raw = Raw::connect(&s.env.db.url).await;
     assert_eq!(all_record_versions(&raw, &t).await, [1; 5]);
 
@@ -160,6 +165,13 @@ async fn dat_2_rotating_a_data_key_reseals_every_value_and_retires_the_old_versi
     assert!(emails.iter().all(|e| text_version(e) == Some(2)), "{emails:?}");
     let labels = stored_column(&raw, "SELECT label FROM roles WHERE tenant_id = $1", &t).await;
     assert!(labels.iter().all(|e| text_version(e) == Some(2)));
+    for departed in [
+        "SELECT label FROM departed_principals WHERE tenant_id = $1",
+        "SELECT display_name FROM departed_principals WHERE tenant_id = $1",
+    ] {
+        let stored = stored_column(&raw, departed, &t).await;
+        assert!(stored.len() == 1 && text_version(&stored[0]) == Some(2), "{departed}: {stored:?}");
+    }
 
     // The old version is retired, not deleted: the audit entries sealed under it still open,
     // and the chain still verifies (they were not re-sealed).
